@@ -1,0 +1,169 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+
+	"github.com/itchyny/gojq"
+)
+
+// Entity is Port's entity shape. Values are what gojq produces: nil, bool,
+// int, float64, *big.Int, json.Number, string, []any and map[string]any.
+type Entity struct {
+	Identifier string
+	Title      any // a string, or nil when the mapping gave none
+	Blueprint  string
+	Properties map[string]any
+	Relations  map[string]any
+	// Icon and Team are Port's optional keys; they are written only when a
+	// mapping sets them, so that files of users who don't map them stay small.
+	Icon any
+	Team any
+}
+
+// Key identifies an entity within a catalog.
+type Key struct {
+	Blueprint  string
+	Identifier string
+}
+
+func (e *Entity) Key() Key { return Key{e.Blueprint, e.Identifier} }
+
+func (k Key) String() string { return k.Blueprint + "/" + k.Identifier }
+
+// ToMap returns the entity as a JSON object, as written to its file.
+func (e *Entity) ToMap() map[string]any {
+	props, rels := e.Properties, e.Relations
+	if props == nil {
+		props = map[string]any{}
+	}
+	if rels == nil {
+		rels = map[string]any{}
+	}
+	m := map[string]any{
+		"identifier": e.Identifier,
+		"title":      e.Title,
+		"blueprint":  e.Blueprint,
+		"properties": props,
+		"relations":  rels,
+	}
+	if e.Icon != nil {
+		m["icon"] = e.Icon
+	}
+	if e.Team != nil {
+		m["team"] = e.Team
+	}
+	return m
+}
+
+// Encode returns the canonical file content of the entity: sorted keys,
+// two-space indent, UTF-8 left unescaped, numbers as jq prints them, and a
+// trailing newline. The same entity always encodes to the same bytes, so a
+// file changes only when upstream data does.
+func (e *Entity) Encode() []byte {
+	var b bytes.Buffer
+	b.Grow(512)
+	encodeValue(&b, e.ToMap(), 0)
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+// EncodeValue writes v canonically (as Encode does), without a trailing newline.
+func EncodeValue(b *bytes.Buffer, v any) { encodeValue(b, v, 0) }
+
+func encodeValue(b *bytes.Buffer, v any, depth int) {
+	switch v := v.(type) {
+	case map[string]any:
+		if len(v) == 0 {
+			b.WriteString("{}")
+			return
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b.WriteString("{\n")
+		for i, k := range keys {
+			indent(b, depth+1)
+			writeScalar(b, k)
+			b.WriteString(": ")
+			encodeValue(b, v[k], depth+1)
+			if i < len(keys)-1 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('\n')
+		}
+		indent(b, depth)
+		b.WriteByte('}')
+	case []any:
+		if len(v) == 0 {
+			b.WriteString("[]")
+			return
+		}
+		b.WriteString("[\n")
+		for i, x := range v {
+			indent(b, depth+1)
+			encodeValue(b, x, depth+1)
+			if i < len(v)-1 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('\n')
+		}
+		indent(b, depth)
+		b.WriteByte(']')
+	default:
+		writeScalar(b, v)
+	}
+}
+
+func writeScalar(b *bytes.Buffer, v any) {
+	switch v.(type) {
+	case nil, bool, int, float64, *big.Int, json.Number, string:
+		out, _ := gojq.Marshal(v)
+		b.Write(out)
+	default:
+		// Values reach us from gojq or encoding/json only; anything else is a
+		// programming error, but a file must still be valid JSON.
+		out, _ := gojq.Marshal(fmt.Sprint(v))
+		b.Write(out)
+	}
+}
+
+func indent(b *bytes.Buffer, depth int) {
+	b.WriteString(strings.Repeat("  ", depth))
+}
+
+// Decode parses an entity file. It accepts any valid JSON layout, not only
+// the canonical one, so that hand-edited files can be read.
+func Decode(data []byte) (*Entity, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	e := &Entity{Title: m["title"], Icon: m["icon"], Team: m["team"]}
+	var ok bool
+	if e.Identifier, ok = m["identifier"].(string); !ok {
+		return nil, fmt.Errorf(`"identifier" must be a string`)
+	}
+	if e.Blueprint, ok = m["blueprint"].(string); !ok {
+		return nil, fmt.Errorf(`"blueprint" must be a string`)
+	}
+	if p, ok := m["properties"]; ok && p != nil {
+		if e.Properties, ok = p.(map[string]any); !ok {
+			return nil, fmt.Errorf(`"properties" must be an object`)
+		}
+	}
+	if r, ok := m["relations"]; ok && r != nil {
+		if e.Relations, ok = r.(map[string]any); !ok {
+			return nil, fmt.Errorf(`"relations" must be an object`)
+		}
+	}
+	return e, nil
+}
