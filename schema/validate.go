@@ -184,16 +184,17 @@ func (s *Set) CheckRelations(e *catalog.Entity, exists func(blueprint, identifie
 		v := e.Relations[r.name]
 		set := false
 		switch ids := v.(type) {
+		case nil:
 		case string:
 			set = ids != ""
-			if set && !exists(r.Target, ids) {
+			if set && !r.Many && !exists(r.Target, ids) {
 				ps.add(r.pointer, missing(r.Target, ids), !r.Required)
 			}
 		case []any:
 			for j, x := range ids {
 				if id, ok := x.(string); ok && id != "" {
 					set = true
-					if !exists(r.Target, id) {
+					if r.Many && !exists(r.Target, id) {
 						ps.add(r.pointer+"/"+strconv.Itoa(j), missing(r.Target, id), !r.Required)
 					}
 				}
@@ -202,15 +203,14 @@ func (s *Set) CheckRelations(e *catalog.Entity, exists func(blueprint, identifie
 			for j, id := range ids {
 				if id != "" {
 					set = true
-					if !exists(r.Target, id) {
+					if r.Many && !exists(r.Target, id) {
 						ps.add(r.pointer+"/"+strconv.Itoa(j), missing(r.Target, id), !r.Required)
 					}
 				}
 			}
-		case nil:
 		default:
-			// Malformed: Validate says so; saying "not set" too would
-			// only mislead.
+			// Malformed values are Validate's to report; saying "not set"
+			// as well would only mislead.
 			set = true
 		}
 		if !set && r.Required {
