@@ -44,7 +44,8 @@ type compiledRel struct {
 type compiledProp struct {
 	name     string
 	schema   *jsonschema.Schema
-	pointer  string // "/properties/<name>", escaped, built once
+	accept   accepter // nil when only the validator can tell
+	pointer  string   // "/properties/<name>", escaped, built once
 	required bool
 }
 
@@ -189,6 +190,7 @@ func compileBlueprint(bp *Blueprint) (*compiled, []error) {
 		c.props = append(c.props, compiledProp{
 			name:     name,
 			schema:   root.Properties[name],
+			accept:   fastPath(props[name].(map[string]any)),
 			pointer:  "/properties/" + escapePointer(name),
 			required: required[name],
 		})

@@ -92,6 +92,9 @@ func (c *compiled) checkProperties(ps *problems) {
 			}
 			continue
 		}
+		if p.accept != nil && p.accept(v) {
+			continue
+		}
 		if err := p.schema.Validate(v); err != nil {
 			c.report(ps, p.pointer, v, err)
 		}
