@@ -147,6 +147,8 @@ func positioned(name string, data []byte, err error) error {
 			want = "array"
 		case "struct", "map":
 			want = "object"
+		case "bool":
+			want = "boolean"
 		}
 		return fmt.Errorf("%s:%d:%d: %s must be %s %s, not %s", name, line, col, what, article(want), want, typ.Value)
 	}

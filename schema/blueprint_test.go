@@ -24,6 +24,8 @@ func TestParse(t *testing.T) {
 		{name: "trailing garbage", src: "{}\n}", err: "f.json:2:1: invalid character '}' after top-level value"},
 		{name: "wrong type", src: "[\n{\"identifier\": \"a\", \"title\": 5}]", err: `f.json:2:30: "title" must be a string, not number`},
 		{name: "required not a list", src: `{"identifier": "a", "schema": {"required": "x"}}`, err: `f.json:1:46: "schema.required" must be an array, not string`},
+		{name: "relation flag not a boolean", src: `{"identifier": "a", "relations": {"r": {"target": "b", "many": "yes"}}}`, err: `f.json:1:68: "relations.many" must be a boolean, not string`},
+		{name: "element not an object", src: `[{"identifier": "a"}, 5]`, err: `f.json:1:23: value must be an object, not number`},
 		{name: "not an object", src: "\n  \"a\"", err: "f.json:2:3: expected a blueprint object or an array of them"},
 		{name: "missing identifier", src: `[{"identifier": "a"}, {"title": "B"}, {"identifier": ""}]`, err: "f.json: blueprint 1: missing identifier\nf.json: blueprint 2: missing identifier"},
 	}

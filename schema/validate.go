@@ -275,7 +275,7 @@ func (c *compiled) reason(leaf *jsonschema.ValidationError, v any) string {
 var formatHints = map[string]string{
 	"date-time": " (RFC 3339, such as 2023-03-31T06:18:37Z)",
 	"url":       " (an absolute URL with a scheme and a host)",
-	"email":     " email address",
+	"email":     " address",
 	"ipv4":      " address",
 	"ipv6":      " address",
 }

@@ -141,7 +141,7 @@ func TestValidate(t *testing.T) {
 			want: []string{`sentryTeam "backend": /properties/projects: expected array, got string "web"`}},
 		{name: "unknown property", e: seedIssue(), edit: func(e *catalog.Entity) { e.Properties["level"] = "error" },
 			want: []string{`issue "4605173695": /properties/level: property "level" is not defined in blueprint issue (it has isUnhandled, link, status)`}},
-		{name: "unknown property and a bad one, in pointer order", e: seedIssue(), edit: func(e *catalog.Entity) {
+		{name: "defined properties first, then undefined ones", e: seedIssue(), edit: func(e *catalog.Entity) {
 			e.Properties["a/b"] = 1
 			e.Properties["status"] = 2
 		}, want: []string{
@@ -220,7 +220,7 @@ func TestValidateRequiredAndFormats(t *testing.T) {
 		`svc "api": /properties/ip: "10.0.0.256" is not a valid ipv4 address`,
 		`svc "api": /properties/ip6: "10.0.0.1" is not a valid ipv6 address`,
 		`svc "api": /properties/labels/tier: must be >= 1 but found 0`,
-		`svc "api": /properties/mail: "jane" is not a valid email email address`,
+		`svc "api": /properties/mail: "jane" is not a valid email address`,
 		`svc "api": /properties/owner: required property is missing`,
 		`svc "api": /properties/readme: required property is null`,
 		`svc "api": /properties/tags/1: "c" is not one of "a", "b"`,
