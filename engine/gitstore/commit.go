@@ -1,0 +1,349 @@
+package gitstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Change sets (or, with Delete, removes) the file at Path, a slash path
+// relative to the root. Deleting a directory removes everything under it;
+// deleting a missing path is not an error.
+type Change struct {
+	Path    string
+	Content []byte
+	Delete  bool
+}
+
+// CommitRequest describes one commit.
+type CommitRequest struct {
+	Parent    plumbing.Hash          // expected current commit of Ref (zero = unborn)
+	Ref       plumbing.ReferenceName // branch to move; "" = HEAD (followed if symbolic)
+	Changes   []Change
+	Message   string
+	Author    object.Signature // zero When means now
+	Committer object.Signature // zero value means the author
+}
+
+// packThreshold is where one packfile beats many loose objects: above it,
+// loose objects cost an inode and a rename each and slow every later read.
+const packThreshold = 256
+
+type pendingObj struct {
+	typ  plumbing.ObjectType
+	data []byte
+}
+
+// objSet is the set of objects a commit introduces, kept in memory so the
+// worktree update can use contents without reading them back.
+type objSet struct {
+	order []plumbing.Hash
+	m     map[plumbing.Hash]pendingObj
+}
+
+func newObjSet() *objSet { return &objSet{m: map[plumbing.Hash]pendingObj{}} }
+
+func (o *objSet) addHashed(h plumbing.Hash, t plumbing.ObjectType, data []byte) {
+	if _, ok := o.m[h]; ok {
+		return
+	}
+	o.m[h] = pendingObj{t, data}
+	o.order = append(o.order, h)
+}
+
+func (o *objSet) add(t plumbing.ObjectType, data []byte) plumbing.Hash {
+	h := hashObject(t, data)
+	o.addHashed(h, t, data)
+	return h
+}
+
+type changeNode struct {
+	files map[string]*Change
+	dirs  map[string]*changeNode
+}
+
+func newChangeNode() *changeNode {
+	return &changeNode{files: map[string]*Change{}, dirs: map[string]*changeNode{}}
+}
+
+func buildChangeTree(changes []Change) (*changeNode, error) {
+	root := newChangeNode()
+	seen := make(map[string]bool, len(changes))
+	for i := range changes {
+		c := &changes[i]
+		if err := checkPath(c.Path); err != nil {
+			return nil, err
+		}
+		if seen[c.Path] {
+			return nil, fmt.Errorf("path %q appears twice in the change set", c.Path)
+		}
+		seen[c.Path] = true
+		n := root
+		parts := strings.Split(c.Path, "/")
+		for _, d := range parts[:len(parts)-1] {
+			sub := n.dirs[d]
+			if sub == nil {
+				sub = newChangeNode()
+				n.dirs[d] = sub
+			}
+			n = sub
+		}
+		n.files[parts[len(parts)-1]] = c
+	}
+	return root, nil
+}
+
+// buildTree rewrites the tree oldHash with the changes under n. Only trees
+// on changed paths are read and re-encoded; untouched subtrees keep their
+// ids. empty reports that nothing is left (git stores no empty subtrees).
+func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeNode, prefix string, objs *objSet) (plumbing.Hash, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	old, err := s.readTree(oldHash)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	repl := map[string]*Entry{} // nil value: remove
+	for name, ch := range n.files {
+		oe, has := findEntry(old, name)
+		sub := n.dirs[name]
+		if ch.Delete {
+			if has && sub == nil {
+				repl[name] = nil
+			}
+			continue
+		}
+		if sub != nil {
+			return plumbing.ZeroHash, false, fmt.Errorf("%s%s: both a file and a directory in the change set", prefix, name)
+		}
+		if has && oe.isDir() {
+			return plumbing.ZeroHash, false, fmt.Errorf("%s%s: is a directory; delete it before writing a file there", prefix, name)
+		}
+		h := BlobHash(ch.Content)
+		mode := filemode.Regular
+		if has && oe.Mode == filemode.Executable {
+			mode = filemode.Executable
+		}
+		if has && oe.Hash == h && oe.Mode == mode {
+			continue
+		}
+		objs.addHashed(h, plumbing.BlobObject, ch.Content)
+		repl[name] = &Entry{Name: name, Hash: h, Mode: mode}
+	}
+	for name, sub := range n.dirs {
+		oe, has := findEntry(old, name)
+		f := n.files[name]
+		deleted := f != nil && f.Delete
+		base := plumbing.ZeroHash
+		if has && !deleted {
+			if !oe.isDir() {
+				return plumbing.ZeroHash, false, fmt.Errorf("%s%s: is a file, cannot hold paths below it", prefix, name)
+			}
+			base = oe.Hash
+		}
+		h, empty, err := s.buildTree(ctx, base, sub, prefix+name+"/", objs)
+		if err != nil {
+			return plumbing.ZeroHash, false, err
+		}
+		switch {
+		case empty:
+			if has {
+				repl[name] = nil
+			}
+		case has && oe.isDir() && oe.Hash == h:
+			delete(repl, name)
+		default:
+			repl[name] = &Entry{Name: name, Hash: h, Mode: filemode.Dir}
+		}
+	}
+	if len(repl) == 0 {
+		return oldHash, len(old) == 0, nil
+	}
+
+	kept := make([]Entry, 0, len(old))
+	for _, e := range old {
+		if _, ok := repl[e.Name]; !ok {
+			kept = append(kept, e)
+		}
+	}
+	var added []Entry
+	for _, e := range repl {
+		if e != nil {
+			added = append(added, *e)
+		}
+	}
+	if len(kept)+len(added) == 0 {
+		return plumbing.ZeroHash, true, nil
+	}
+	// old is already in tree order; merging the few new entries in avoids
+	// re-sorting catalog directories with 100k entries on every sync.
+	sortEntries(added)
+	out := make([]Entry, 0, len(kept)+len(added))
+	i, j := 0, 0
+	for i < len(kept) || j < len(added) {
+		if j == len(added) || i < len(kept) && compareEntries(kept[i], added[j]) < 0 {
+			out = append(out, kept[i])
+			i++
+		} else {
+			out = append(out, added[j])
+			j++
+		}
+	}
+	h := objs.add(plumbing.TreeObject, encodeTree(out))
+	return h, false, nil
+}
+
+func formatSignature(sig object.Signature) string {
+	return fmt.Sprintf("%s <%s> %d %s", strings.TrimSpace(sig.Name), strings.TrimSpace(sig.Email),
+		sig.When.Unix(), sig.When.Format("-0700"))
+}
+
+// Commit records req.Changes on top of req.Parent as one commit and moves
+// req.Ref to it if it still points at req.Parent (else ErrRefMoved). When
+// the ref is checked out in a worktree, the changed files and their index
+// entries are updated too. A pending interrupted update is recovered first.
+func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, error) {
+	if err := s.Recover(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	target, err := s.targetRef(req.Ref)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	// Checked again under the ref lock; failing early avoids writing
+	// objects for a commit that cannot land.
+	if cur, _, err := s.resolveRef(target); err != nil {
+		return plumbing.ZeroHash, err
+	} else if cur != req.Parent {
+		return plumbing.ZeroHash, fmt.Errorf("%w: %s is at %s, expected %s", ErrRefMoved, target, short(cur), short(req.Parent))
+	}
+
+	author, committer := req.Author, req.Committer
+	if author.When.IsZero() {
+		author.When = time.Now()
+	}
+	if committer.Name == "" && committer.Email == "" {
+		committer = author
+	}
+	if committer.When.IsZero() {
+		committer.When = time.Now()
+	}
+	for _, sig := range []object.Signature{author, committer} {
+		if err := checkSignature(sig); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("signature %q <%s>: %w", sig.Name, sig.Email, err)
+		}
+	}
+
+	root, err := buildChangeTree(req.Changes)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	oldTree := emptyTree
+	if !req.Parent.IsZero() {
+		if oldTree, err = s.commitTree(req.Parent); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
+	objs := newObjSet()
+	newTree, empty, err := s.buildTree(ctx, oldTree, root, "", objs)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if empty {
+		newTree = objs.add(plumbing.TreeObject, nil)
+	}
+	if newTree == oldTree {
+		return plumbing.ZeroHash, ErrNoChanges
+	}
+
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "tree %s\n", newTree)
+	if !req.Parent.IsZero() {
+		fmt.Fprintf(&buf, "parent %s\n", req.Parent)
+	}
+	fmt.Fprintf(&buf, "author %s\ncommitter %s\n\n", formatSignature(author), formatSignature(committer))
+	buf.WriteString(req.Message)
+	if req.Message != "" && !strings.HasSuffix(req.Message, "\n") {
+		buf.WriteByte('\n')
+	}
+	commit := objs.add(plumbing.CommitObject, buf.Bytes())
+	// Git convention (and better locality for readers): commit, trees, blobs.
+	slices.SortStableFunc(objs.order, func(a, b plumbing.Hash) int {
+		return int(objs.m[a].typ) - int(objs.m[b].typ)
+	})
+
+	if err := ctx.Err(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := s.writeObjects(objs); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
+	}
+
+	wt := s.checkedOut(target)
+	if wt {
+		if err := s.writeJournal(journal{old: req.Parent, new: commit}); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
+	subject, _, _ := strings.Cut(strings.TrimSpace(req.Message), "\n")
+	reflogMsg := "commit: " + subject
+	if req.Parent.IsZero() {
+		reflogMsg = "commit (initial): " + subject
+	}
+	if err := s.casRef(target, req.Parent, commit, committer, reflogMsg); err != nil {
+		if wt {
+			s.removeJournal()
+		}
+		return plumbing.ZeroHash, err
+	}
+	if !wt {
+		return commit, nil
+	}
+	// From here on the commit has landed; ctx is deliberately ignored so
+	// the worktree is not left half-updated.
+	if err := s.updateWorktree(oldTree, newTree, objs); err != nil {
+		return commit, fmt.Errorf("commit %s made, but updating the worktree failed (Recover will retry): %w", commit, err)
+	}
+	return commit, s.removeJournal()
+}
+
+func (s *Store) writeObjects(objs *objSet) error {
+	if len(objs.order) > packThreshold {
+		return s.writePack(objs)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range objs.order {
+		if s.st.HasEncodedObject(h) == nil {
+			continue
+		}
+		o := objs.m[h]
+		eo := s.st.NewEncodedObject()
+		eo.SetType(o.typ)
+		eo.SetSize(int64(len(o.data)))
+		w, err := eo.Writer()
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(o.data); err != nil {
+			return err
+		}
+		w.Close()
+		got, err := s.st.SetEncodedObject(eo)
+		if err != nil {
+			return err
+		}
+		if got != h {
+			return fmt.Errorf("object hash mismatch: wrote %s, expected %s", got, h)
+		}
+	}
+	return nil
+}

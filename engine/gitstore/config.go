@@ -1,0 +1,154 @@
+package gitstore
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	format "github.com/go-git/go-git/v5/plumbing/format/config"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// configStack holds config files in git's precedence order, lowest first.
+type configStack []*format.Config
+
+func readConfigFiles(paths []string) configStack {
+	var cs configStack
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		c := format.New()
+		// A malformed file is skipped rather than fatal: git itself would
+		// complain, but a signature fallback is better than a failed sync.
+		if err := format.NewDecoder(f).Decode(c); err == nil {
+			cs = append(cs, c)
+		}
+		f.Close()
+	}
+	return cs
+}
+
+func (cs configStack) get(section, subsection, key string) (string, bool) {
+	for i := len(cs) - 1; i >= 0; i-- {
+		c := cs[i]
+		for _, s := range c.Sections {
+			if !s.IsName(section) {
+				continue
+			}
+			if subsection == "" {
+				if s.Options.Has(key) {
+					return s.Options.Get(key), true
+				}
+				continue
+			}
+			for _, ss := range s.Subsections {
+				if ss.IsName(subsection) && ss.Options.Has(key) {
+					return ss.Options.Get(key), true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+func parseBool(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "on", "1", "":
+		return true
+	}
+	return false
+}
+
+// userConfigFiles lists system and global config files, lowest precedence
+// first, honouring the same environment overrides as git.
+func userConfigFiles() []string {
+	var files []string
+	if os.Getenv("GIT_CONFIG_NOSYSTEM") == "" {
+		files = append(files, "/etc/gitconfig")
+	}
+	if g := os.Getenv("GIT_CONFIG_GLOBAL"); g != "" {
+		return append(files, g)
+	}
+	home, _ := os.UserHomeDir()
+	xdg := os.Getenv("XDG_CONFIG_HOME")
+	if xdg == "" && home != "" {
+		xdg = filepath.Join(home, ".config")
+	}
+	if xdg != "" {
+		files = append(files, filepath.Join(xdg, "git", "config"))
+	}
+	if home != "" {
+		files = append(files, filepath.Join(home, ".gitconfig"))
+	}
+	return files
+}
+
+func (s *Store) configFiles() []string {
+	return append(userConfigFiles(), filepath.Join(s.commonDir, "config"))
+}
+
+// DefaultSignature is the identity git would use for an author: GIT_AUTHOR_*
+// from the environment, then author.* / user.* from repository, global and
+// system config, then $EMAIL, then "gitalog <gitalog@localhost>".
+func (s *Store) DefaultSignature() object.Signature {
+	cs := readConfigFiles(s.configFiles())
+	pick := func(env string, keys ...string) string {
+		if v := strings.TrimSpace(os.Getenv(env)); v != "" {
+			return v
+		}
+		for _, k := range keys {
+			sec, key, _ := strings.Cut(k, ".")
+			if v, ok := cs.get(sec, "", key); ok && strings.TrimSpace(v) != "" {
+				return strings.TrimSpace(v)
+			}
+		}
+		return ""
+	}
+	name := pick("GIT_AUTHOR_NAME", "author.name", "user.name")
+	email := pick("GIT_AUTHOR_EMAIL", "author.email", "user.email")
+	if email == "" {
+		email = strings.TrimSpace(os.Getenv("EMAIL"))
+	}
+	if name == "" {
+		name = "gitalog"
+	}
+	if email == "" {
+		email = "gitalog@localhost"
+	}
+	return object.Signature{Name: name, Email: email, When: time.Now()}
+}
+
+// ParseSignature parses "Name <email>", the form git prints and accepts
+// for --author. When is set to now.
+func ParseSignature(s string) (object.Signature, error) {
+	s = strings.TrimSpace(s)
+	lt := strings.LastIndexByte(s, '<')
+	if lt < 0 || !strings.HasSuffix(s, ">") {
+		return object.Signature{}, fmt.Errorf("signature %q: want \"Name <email>\"", s)
+	}
+	name := strings.TrimSpace(s[:lt])
+	email := strings.TrimSpace(s[lt+1 : len(s)-1])
+	sig := object.Signature{Name: name, Email: email, When: time.Now()}
+	if err := checkSignature(sig); err != nil {
+		return object.Signature{}, fmt.Errorf("signature %q: %w", s, err)
+	}
+	return sig, nil
+}
+
+// checkSignature rejects identities that would produce a commit header
+// git fsck --strict refuses.
+func checkSignature(sig object.Signature) error {
+	if strings.TrimSpace(sig.Name) == "" {
+		return fmt.Errorf("empty name")
+	}
+	for _, f := range []string{sig.Name, sig.Email} {
+		if strings.ContainsAny(f, "<>\n\x00") {
+			return fmt.Errorf("name and email must not contain '<', '>', NUL or newlines")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,17 @@
+// Package gitstore is gitalog's repository layer. It records each sync as a
+// single commit by writing git objects directly (blobs, only the trees on
+// changed paths, the commit) and moving the branch with a compare-and-swap,
+// so the cost of a sync grows with the size of its change set rather than
+// with the size of the catalog.
+//
+// Writes are ordered for crash safety: objects first (one packfile when
+// there are many), then a journal in the git dir, then the ref, then the
+// worktree files and the index for the changed paths only. A process killed
+// at any point leaves a repository that `git fsck --strict` accepts, and
+// Recover (called automatically by Commit and CheckWorktree) finishes a
+// worktree update that was cut short.
+//
+// Callers that may run concurrently with another gitalog process should
+// hold Lock around Recover/CheckWorktree/Commit: the ref CAS detects races
+// with any git writer, but the worktree update assumes a single writer.
+package gitstore

@@ -1,0 +1,60 @@
+package gitstore
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrNotRepository is wrapped by Open when dir holds no repository.
+	ErrNotRepository = errors.New("not a git repository")
+	// ErrNotRoot is wrapped by Open when dir is inside a repository but is
+	// not its root: gitalog paths are relative to the root, so guessing
+	// would silently put the catalog in the wrong place.
+	ErrNotRoot = errors.New("not the root of the git repository")
+	// ErrRefMoved means the branch no longer points at the expected parent:
+	// someone else committed. Re-read Head and redo the sync.
+	ErrRefMoved = errors.New("branch moved since the sync started (someone else committed)")
+	// ErrNoChanges means the change set leaves the tree as it is, so no
+	// commit was made.
+	ErrNoChanges = errors.New("no changes to commit")
+	// ErrDirty is wrapped by CheckWorktree when files that a sync would
+	// overwrite were edited by hand.
+	ErrDirty = errors.New("worktree has local changes")
+	// ErrLocked is wrapped by Lock when another process held the lock for
+	// the whole wait.
+	ErrLocked = errors.New("repository is locked by another gitalog process")
+)
+
+type notRepoError struct{ dir string }
+
+func (e *notRepoError) Error() string {
+	return fmt.Sprintf("%q is not a git repository (run \"gitalog init\")", e.dir)
+}
+
+func (e *notRepoError) Unwrap() error { return ErrNotRepository }
+
+type notRootError struct{ dir, root string }
+
+func (e *notRootError) Error() string {
+	return fmt.Sprintf("%q is inside the git repository at %q; use the repository root", e.dir, e.root)
+}
+
+func (e *notRootError) Unwrap() error { return ErrNotRoot }
+
+// DirtyError lists the paths that differ from the parent commit.
+type DirtyError struct{ Paths []string }
+
+func (e *DirtyError) Error() string {
+	const show = 10
+	p := e.Paths
+	more := ""
+	if len(p) > show {
+		more = fmt.Sprintf(" (and %d more)", len(p)-show)
+		p = p[:show]
+	}
+	return fmt.Sprintf("%v: %s%s; commit or revert them first", ErrDirty, strings.Join(p, ", "), more)
+}
+
+func (e *DirtyError) Unwrap() error { return ErrDirty }

@@ -1,0 +1,77 @@
+package gitstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const lockName = "gitalog.lock"
+
+// Lock takes the repository's exclusive gitalog lock, waiting up to wait
+// for another holder to finish. The returned unlock is idempotent. The
+// lock is an OS file lock, so it is released if the process dies.
+func (s *Store) Lock(ctx context.Context, wait time.Duration) (func(), error) {
+	p := filepath.Join(s.gitDir, lockName)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("opening lock file: %w", err)
+	}
+	deadline := time.Now().Add(wait)
+	delay := 10 * time.Millisecond
+	for {
+		held, err := tryLock(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", p, err)
+		}
+		if held {
+			break
+		}
+		if !time.Now().Before(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("%w: %s is held%s; gave up after %s", ErrLocked, p, holder(p), wait)
+		}
+		t := time.NewTimer(min(delay, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			f.Close()
+			return nil, fmt.Errorf("waiting for %s: %w", p, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(delay*2, 250*time.Millisecond)
+	}
+	// The pid is informational only, for the error another waiter prints.
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			// The file is left in place: removing it would let a waiter
+			// lock an unlinked inode while a newcomer locks a fresh one.
+			unlockFile(f)
+			f.Close()
+		})
+	}, nil
+}
+
+func holder(p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return ""
+	}
+	if pid := strings.TrimSpace(string(b)); pid != "" {
+		return " by pid " + pid
+	}
+	return ""
+}
+
+var errLockUnsupported = errors.New("file locking is not supported on this platform")

@@ -1,0 +1,169 @@
+package gitstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// checkRefName applies the parts of git check-ref-format that matter for
+// branch names we create.
+func checkRefName(n plumbing.ReferenceName) error {
+	s := string(n)
+	if !strings.HasPrefix(s, "refs/") {
+		return fmt.Errorf("ref %q is not under refs/", s)
+	}
+	for _, part := range strings.Split(s, "/") {
+		if part == "" || strings.HasPrefix(part, ".") || strings.HasSuffix(part, ".lock") {
+			return fmt.Errorf("invalid ref name %q", s)
+		}
+	}
+	if strings.ContainsAny(s, " ~^:?*[\\\x7f") || strings.Contains(s, "..") || strings.Contains(s, "@{") || strings.HasSuffix(s, ".") {
+		return fmt.Errorf("invalid ref name %q", s)
+	}
+	for _, c := range s {
+		if c < 0x20 {
+			return fmt.Errorf("invalid ref name %q", s)
+		}
+	}
+	return nil
+}
+
+// targetRef turns a CommitRequest ref into the ref file that will change:
+// "" means HEAD, which is followed when it is symbolic, as git commit does.
+func (s *Store) targetRef(ref plumbing.ReferenceName) (plumbing.ReferenceName, error) {
+	if ref != "" && ref != plumbing.HEAD {
+		if err := checkRefName(ref); err != nil {
+			return "", err
+		}
+		return ref, nil
+	}
+	sym, _, err := s.readHEAD()
+	if err != nil {
+		return "", err
+	}
+	if sym != "" {
+		return sym, nil
+	}
+	return plumbing.HEAD, nil
+}
+
+// checkedOut reports whether moving target changes what the worktree
+// should contain.
+func (s *Store) checkedOut(target plumbing.ReferenceName) bool {
+	if s.bare {
+		return false
+	}
+	if target == plumbing.HEAD {
+		return true
+	}
+	sym, _, err := s.readHEAD()
+	return err == nil && sym == target
+}
+
+// casRef moves target from old to new using git's own lock-file protocol
+// (create <ref>.lock exclusively, verify, write, rename). go-git's
+// CheckAndSetReference rewrites the ref in place under flock, which git
+// does not honour and which a kill -9 can leave empty; the lock-file
+// protocol is atomic and excludes concurrent git commands too.
+func (s *Store) casRef(target plumbing.ReferenceName, old, new plumbing.Hash, committer object.Signature, msg string) error {
+	file := s.refFile(target)
+	lock := file + ".lock"
+	if err := os.MkdirAll(filepath.Dir(lock), 0o777); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("cannot lock ref %s: %s exists; another git process seems to be running (if not, remove the file)", target, lock)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot lock ref %s: %w", target, err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			f.Close()
+			os.Remove(lock)
+		}
+	}()
+
+	cur, _, err := s.resolveRef(target)
+	if err != nil {
+		return err
+	}
+	if cur != old {
+		return fmt.Errorf("%w: %s is at %s, expected %s", ErrRefMoved, target, short(cur), short(old))
+	}
+	if _, err := f.WriteString(new.String() + "\n"); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	// Like git, log before the rename: a reflog line for an update that
+	// did not land is harmless, a landed update without one is a gap.
+	s.appendReflog(target, old, new, committer, msg)
+	if err := os.Rename(lock, file); err != nil {
+		return err
+	}
+	done = true
+	return nil
+}
+
+func short(h plumbing.Hash) string {
+	if h.IsZero() {
+		return "(unborn)"
+	}
+	return h.String()[:12]
+}
+
+// appendReflog is best effort: a missing reflog loses history but never
+// correctness, so its errors do not fail the commit.
+func (s *Store) appendReflog(target plumbing.ReferenceName, old, new plumbing.Hash, sig object.Signature, msg string) {
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	line := fmt.Sprintf("%s %s %s <%s> %d %s\t%s\n", old, new, sig.Name, sig.Email,
+		sig.When.Unix(), sig.When.Format("-0700"), msg)
+	logs := []string{logFile(s.refFile(target), s, target)}
+	if target != plumbing.HEAD {
+		if sym, _, err := s.readHEAD(); err == nil && sym == target {
+			logs = append(logs, filepath.Join(s.gitDir, "logs", "HEAD"))
+		}
+	}
+	for _, p := range logs {
+		if _, err := os.Stat(p); err != nil {
+			// git only starts a reflog by itself where logAllRefUpdates
+			// applies: branches and HEAD of non-bare repositories.
+			name := string(target)
+			if s.bare || !(strings.HasPrefix(name, "refs/heads/") || name == "HEAD") {
+				continue
+			}
+			if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
+				continue
+			}
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+		if err != nil {
+			continue
+		}
+		f.WriteString(line)
+		f.Close()
+	}
+}
+
+func logFile(refFile string, s *Store, target plumbing.ReferenceName) string {
+	base := s.commonDir
+	if strings.HasPrefix(refFile, s.gitDir+string(filepath.Separator)) && s.gitDir != s.commonDir {
+		base = s.gitDir
+	}
+	return filepath.Join(base, "logs", filepath.FromSlash(string(target)))
+}

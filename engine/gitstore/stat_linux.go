@@ -1,0 +1,25 @@
+//go:build linux
+
+package gitstore
+
+import (
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+)
+
+// fillStat records the stat fields git keeps in the index so that git (and
+// CheckWorktree) can tell an untouched file without rehashing it.
+func fillStat(ie *index.Entry, fi os.FileInfo) {
+	ie.ModifiedAt = fi.ModTime()
+	ie.Size = uint32(fi.Size())
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ie.CreatedAt = time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec))
+		ie.Dev = uint32(st.Dev)
+		ie.Inode = uint32(st.Ino)
+		ie.UID = st.Uid
+		ie.GID = st.Gid
+	}
+}

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package gitstore
+
+import (
+	"os"
+
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+)
+
+// fillStat without ctime/inode data: git then falls back to rehashing
+// when those fields differ, which is slower but still correct.
+func fillStat(ie *index.Entry, fi os.FileInfo) {
+	ie.ModifiedAt = fi.ModTime()
+	ie.CreatedAt = fi.ModTime()
+	ie.Size = uint32(fi.Size())
+}

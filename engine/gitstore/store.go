@@ -1,0 +1,340 @@
+package gitstore
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+)
+
+// Store is an open repository. It is safe for concurrent use by multiple
+// goroutines for reading; see the package doc for writers.
+type Store struct {
+	root      string // worktree root, or the git dir when bare
+	gitDir    string // per-worktree git dir: HEAD, index, journal, lock
+	commonDir string // shared git dir: objects, refs, config
+	bare      bool
+
+	// mu serialises object access: go-git's pack readers share file
+	// offsets and lazily built indexes, so they are not safe to share.
+	mu sync.Mutex
+	st *filesystem.Storage
+}
+
+// Open opens the repository whose worktree root (or bare git dir) is dir.
+func Open(dir string) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	abs = filepath.Clean(abs)
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		return nil, &notRepoError{dir: abs}
+	}
+
+	if gitDir, ok, err := dotGitDir(abs); err != nil {
+		return nil, err
+	} else if ok {
+		return newStore(abs, gitDir, false)
+	}
+
+	if isGitDir(abs) {
+		cfg := readConfigFiles([]string{filepath.Join(commonDirOf(abs), "config")})
+		if b, ok := cfg.get("core", "", "bare"); ok && !parseBool(b) && filepath.Base(abs) == ".git" {
+			return nil, &notRootError{dir: abs, root: filepath.Dir(abs)}
+		}
+		return newStore(abs, abs, true)
+	}
+
+	for p := filepath.Dir(abs); ; p = filepath.Dir(p) {
+		if _, ok, _ := dotGitDir(p); ok {
+			return nil, &notRootError{dir: abs, root: p}
+		}
+		if p == filepath.Dir(p) {
+			break
+		}
+	}
+	return nil, &notRepoError{dir: abs}
+}
+
+// dotGitDir resolves root/.git, which is a directory for ordinary
+// repositories and a "gitdir: ..." file for linked worktrees and submodules.
+func dotGitDir(root string) (string, bool, error) {
+	p := filepath.Join(root, ".git")
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "", false, nil
+	}
+	if fi.IsDir() {
+		if !isGitDir(p) {
+			return "", false, nil
+		}
+		return p, true, nil
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", false, err
+	}
+	line := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(line, "gitdir:") {
+		return "", false, fmt.Errorf("%s: not a gitfile (expected \"gitdir: <path>\")", p)
+	}
+	target := strings.TrimSpace(strings.TrimPrefix(line, "gitdir:"))
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(root, target)
+	}
+	target = filepath.Clean(target)
+	if !isGitDir(target) {
+		return "", false, fmt.Errorf("%s points to %s, which is not a git dir", p, target)
+	}
+	return target, true, nil
+}
+
+func isGitDir(d string) bool {
+	if fi, err := os.Stat(filepath.Join(d, "HEAD")); err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	c := commonDirOf(d)
+	for _, sub := range []string{"objects", "refs"} {
+		if fi, err := os.Stat(filepath.Join(c, sub)); err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
+}
+
+// commonDirOf follows the "commondir" file that linked worktrees use to
+// share objects and refs with the main repository.
+func commonDirOf(gitDir string) string {
+	b, err := os.ReadFile(filepath.Join(gitDir, "commondir"))
+	if err != nil {
+		return gitDir
+	}
+	c := strings.TrimSpace(string(b))
+	if !filepath.IsAbs(c) {
+		c = filepath.Join(gitDir, c)
+	}
+	return filepath.Clean(c)
+}
+
+func newStore(root, gitDir string, bare bool) (*Store, error) {
+	common := commonDirOf(gitDir)
+	st := filesystem.NewStorageWithOptions(osfs.New(common), cache.NewObjectLRUDefault(), filesystem.Options{})
+	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, st: st}, nil
+}
+
+// Init opens dir as a repository, creating one first if there is none.
+// A new repository's HEAD points at refs/heads/<defaultBranch>; an empty
+// defaultBranch means init.defaultBranch from the user's git config, else
+// "main".
+func Init(dir, defaultBranch string) (*Store, error) {
+	s, err := Open(dir)
+	if err == nil {
+		return s, nil
+	}
+	if !errors.Is(err, ErrNotRepository) && !errors.Is(err, ErrNotRoot) {
+		return nil, err
+	}
+	if defaultBranch == "" {
+		cfg := readConfigFiles(userConfigFiles())
+		if b, ok := cfg.get("init", "", "defaultbranch"); ok && b != "" {
+			defaultBranch = b
+		} else {
+			defaultBranch = "main"
+		}
+	}
+	ref := plumbing.NewBranchReferenceName(defaultBranch)
+	if err := checkRefName(ref); err != nil {
+		return nil, fmt.Errorf("invalid default branch %q: %w", defaultBranch, err)
+	}
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return nil, err
+	}
+	_, err = git.PlainInitWithOptions(dir, &git.PlainInitOptions{
+		InitOptions: git.InitOptions{DefaultBranch: ref},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("git init %s: %w", dir, err)
+	}
+	return Open(dir)
+}
+
+// Bare reports whether the repository has no worktree.
+func (s *Store) Bare() bool { return s.bare }
+
+// Root is the worktree root, or the git dir of a bare repository.
+func (s *Store) Root() string { return s.root }
+
+// GitDir is the (per-worktree) git directory.
+func (s *Store) GitDir() string { return s.gitDir }
+
+// Head describes what HEAD points at.
+type Head struct {
+	Ref    plumbing.ReferenceName // "" when detached
+	Commit plumbing.Hash          // zero when the branch is unborn
+}
+
+// Head reads HEAD and the commit it resolves to.
+func (s *Store) Head() (Head, error) {
+	sym, h, err := s.readHEAD()
+	if err != nil {
+		return Head{}, err
+	}
+	if sym == "" {
+		return Head{Commit: h}, nil
+	}
+	h, _, err = s.resolveRef(sym)
+	if err != nil {
+		return Head{}, err
+	}
+	return Head{Ref: sym, Commit: h}, nil
+}
+
+// readHEAD returns HEAD's symbolic target, or its hash when detached.
+func (s *Store) readHEAD() (plumbing.ReferenceName, plumbing.Hash, error) {
+	b, err := os.ReadFile(filepath.Join(s.gitDir, "HEAD"))
+	if err != nil {
+		return "", plumbing.ZeroHash, fmt.Errorf("reading HEAD: %w", err)
+	}
+	line := strings.TrimSpace(string(b))
+	if t, ok := strings.CutPrefix(line, "ref:"); ok {
+		return plumbing.ReferenceName(strings.TrimSpace(t)), plumbing.ZeroHash, nil
+	}
+	h, ok := parseHash(line)
+	if !ok {
+		return "", plumbing.ZeroHash, fmt.Errorf("HEAD: cannot parse %q", line)
+	}
+	return "", h, nil
+}
+
+// refFile is where the loose ref lives: HEAD and a few namespaces are per
+// worktree, everything else is shared via the common dir.
+func (s *Store) refFile(name plumbing.ReferenceName) string {
+	n := string(name)
+	base := s.commonDir
+	if n == "HEAD" || strings.HasPrefix(n, "refs/worktree/") || strings.HasPrefix(n, "refs/bisect/") || strings.HasPrefix(n, "refs/rewritten/") {
+		base = s.gitDir
+	}
+	return filepath.Join(base, filepath.FromSlash(n))
+}
+
+// resolveRef returns the commit a ref points at, following symbolic refs
+// and falling back to packed-refs; exists is false for an unborn branch.
+func (s *Store) resolveRef(name plumbing.ReferenceName) (h plumbing.Hash, exists bool, err error) {
+	for depth := 0; depth < 5; depth++ {
+		b, err := os.ReadFile(s.refFile(name))
+		if err == nil {
+			line := strings.TrimSpace(string(b))
+			if t, ok := strings.CutPrefix(line, "ref:"); ok {
+				name = plumbing.ReferenceName(strings.TrimSpace(t))
+				continue
+			}
+			h, ok := parseHash(line)
+			if !ok {
+				return plumbing.ZeroHash, false, fmt.Errorf("ref %s: cannot parse %q", name, line)
+			}
+			return h, true, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) && !isDirErr(s.refFile(name)) {
+			return plumbing.ZeroHash, false, err
+		}
+		return s.packedRef(name)
+	}
+	return plumbing.ZeroHash, false, fmt.Errorf("ref %s: too many levels of symbolic refs", name)
+}
+
+func isDirErr(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func (s *Store) packedRef(name plumbing.ReferenceName) (plumbing.Hash, bool, error) {
+	f, err := os.Open(filepath.Join(s.commonDir, "packed-refs"))
+	if errors.Is(err, os.ErrNotExist) {
+		return plumbing.ZeroHash, false, nil
+	}
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' || line[0] == '^' {
+			continue
+		}
+		hx, n, ok := strings.Cut(line, " ")
+		if ok && n == string(name) {
+			h, ok := parseHash(hx)
+			if !ok {
+				return plumbing.ZeroHash, false, fmt.Errorf("packed-refs: bad line %q", line)
+			}
+			return h, true, nil
+		}
+	}
+	return plumbing.ZeroHash, false, sc.Err()
+}
+
+func parseHash(s string) (plumbing.Hash, bool) {
+	if len(s) != 40 {
+		return plumbing.ZeroHash, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return plumbing.ZeroHash, false
+		}
+	}
+	return plumbing.NewHash(s), true
+}
+
+// readObject returns an object's type and content. A miss triggers one
+// reindex, because another process (git gc, a concurrent fetch) may have
+// added packs since go-git listed them.
+func (s *Store) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	obj, err := s.st.EncodedObject(plumbing.AnyObject, h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		s.st.Reindex()
+		obj, err = s.st.EncodedObject(plumbing.AnyObject, h)
+	}
+	if err != nil {
+		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: %w", h, err)
+	}
+	r, err := obj.Reader()
+	if err != nil {
+		return plumbing.InvalidObject, nil, err
+	}
+	defer r.Close()
+	var buf bytes.Buffer
+	buf.Grow(int(obj.Size()))
+	if _, err := io.Copy(&buf, r); err != nil {
+		return plumbing.InvalidObject, nil, err
+	}
+	return obj.Type(), buf.Bytes(), nil
+}
+
+func (s *Store) reindex() {
+	s.mu.Lock()
+	s.st.Reindex()
+	s.mu.Unlock()
+}
+
+func (s *Store) hasObject(h plumbing.Hash) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.HasEncodedObject(h) == nil
+}

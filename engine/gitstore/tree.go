@@ -1,0 +1,303 @@
+package gitstore
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+)
+
+// emptyTree is the id of the tree with no entries.
+var emptyTree = plumbing.NewHash("4b825dc642cb6eb9a060e54bf8d69288fbee4904")
+
+// Entry is one entry of a git tree.
+type Entry struct {
+	Name string
+	Hash plumbing.Hash
+	Mode filemode.FileMode
+}
+
+func (e Entry) isDir() bool { return e.Mode == filemode.Dir }
+
+func (e Entry) isFile() bool {
+	return e.Mode == filemode.Regular || e.Mode == filemode.Executable || e.Mode == filemode.Deprecated
+}
+
+// BlobHash is the git blob id of content, computed without writing it.
+func BlobHash(content []byte) plumbing.Hash {
+	return hashObject(plumbing.BlobObject, content)
+}
+
+func hashObject(t plumbing.ObjectType, data []byte) plumbing.Hash {
+	h := sha1.New()
+	h.Write(t.Bytes())
+	h.Write([]byte{' '})
+	h.Write([]byte(strconv.Itoa(len(data))))
+	h.Write([]byte{0})
+	h.Write(data)
+	var out plumbing.Hash
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+func parseTree(data []byte) ([]Entry, error) {
+	var out []Entry
+	for len(data) > 0 {
+		sp := bytes.IndexByte(data, ' ')
+		if sp <= 0 {
+			return nil, errors.New("malformed tree entry")
+		}
+		var mode uint32
+		for _, c := range data[:sp] {
+			if c < '0' || c > '7' {
+				return nil, errors.New("malformed tree mode")
+			}
+			mode = mode<<3 | uint32(c-'0')
+		}
+		rest := data[sp+1:]
+		nul := bytes.IndexByte(rest, 0)
+		if nul < 0 || len(rest) < nul+1+20 {
+			return nil, errors.New("truncated tree entry")
+		}
+		e := Entry{Name: string(rest[:nul]), Mode: filemode.FileMode(mode)}
+		copy(e.Hash[:], rest[nul+1:nul+21])
+		out = append(out, e)
+		data = rest[nul+21:]
+	}
+	return out, nil
+}
+
+// encodeTree expects entries already in canonical order. Modes are written
+// without zero padding because fsck --strict flags "040000".
+func encodeTree(entries []Entry) []byte {
+	var b bytes.Buffer
+	b.Grow(len(entries) * 48)
+	for _, e := range entries {
+		b.WriteString(strconv.FormatUint(uint64(e.Mode), 8))
+		b.WriteByte(' ')
+		b.WriteString(e.Name)
+		b.WriteByte(0)
+		b.Write(e.Hash[:])
+	}
+	return b.Bytes()
+}
+
+// compareEntries is git's tree order: bytewise, with a directory compared
+// as if its name ended in "/" (so "a.b" < "a/" < "a0").
+func compareEntries(a, b Entry) int {
+	n := min(len(a.Name), len(b.Name))
+	if c := strings.Compare(a.Name[:n], b.Name[:n]); c != 0 {
+		return c
+	}
+	next := func(e Entry) byte {
+		if len(e.Name) > n {
+			return e.Name[n]
+		}
+		if e.isDir() {
+			return '/'
+		}
+		return 0
+	}
+	ca, cb := next(a), next(b)
+	switch {
+	case ca < cb:
+		return -1
+	case ca > cb:
+		return 1
+	}
+	return 0
+}
+
+func sortEntries(es []Entry) { slices.SortFunc(es, compareEntries) }
+
+// Snapshot is a read-only view of one commit's tree.
+type Snapshot struct {
+	s      *Store
+	commit plumbing.Hash
+	tree   plumbing.Hash
+
+	mu    sync.Mutex
+	trees map[plumbing.Hash][]Entry
+}
+
+// Snapshot opens the tree of commit; the zero hash is the empty tree (an
+// unborn branch).
+func (s *Store) Snapshot(commit plumbing.Hash) (*Snapshot, error) {
+	sn := &Snapshot{s: s, commit: commit, tree: emptyTree, trees: map[plumbing.Hash][]Entry{}}
+	if commit.IsZero() {
+		return sn, nil
+	}
+	t, err := s.commitTree(commit)
+	if err != nil {
+		return nil, err
+	}
+	sn.tree = t
+	return sn, nil
+}
+
+func (s *Store) commitTree(commit plumbing.Hash) (plumbing.Hash, error) {
+	typ, data, err := s.readObject(commit)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if typ != plumbing.CommitObject {
+		return plumbing.ZeroHash, fmt.Errorf("%s is a %s, not a commit", commit, typ)
+	}
+	line, _, _ := bytes.Cut(data, []byte{'\n'})
+	hx, ok := bytes.CutPrefix(line, []byte("tree "))
+	h, ok2 := parseHash(string(hx))
+	if !ok || !ok2 {
+		return plumbing.ZeroHash, fmt.Errorf("commit %s: malformed tree header", commit)
+	}
+	return h, nil
+}
+
+func (s *Store) readTree(h plumbing.Hash) ([]Entry, error) {
+	if h.IsZero() || h == emptyTree {
+		return nil, nil
+	}
+	typ, data, err := s.readObject(h)
+	if err != nil {
+		return nil, err
+	}
+	if typ != plumbing.TreeObject {
+		return nil, fmt.Errorf("%s is a %s, not a tree", h, typ)
+	}
+	es, err := parseTree(data)
+	if err != nil {
+		return nil, fmt.Errorf("tree %s: %w", h, err)
+	}
+	return es, nil
+}
+
+// TreeHash is the id of the snapshot's root tree.
+func (sn *Snapshot) TreeHash() plumbing.Hash { return sn.tree }
+
+// Commit is the commit the snapshot was opened at (zero when unborn).
+func (sn *Snapshot) Commit() plumbing.Hash { return sn.commit }
+
+func (sn *Snapshot) tree0(h plumbing.Hash) ([]Entry, error) {
+	sn.mu.Lock()
+	es, ok := sn.trees[h]
+	sn.mu.Unlock()
+	if ok {
+		return es, nil
+	}
+	es, err := sn.s.readTree(h)
+	if err != nil {
+		return nil, err
+	}
+	sn.mu.Lock()
+	// Bound the cache: a sync walks one blueprint at a time, so a few
+	// recent trees cover the hot path and a full reset is cheap.
+	if len(sn.trees) > 256 {
+		clear(sn.trees)
+	}
+	sn.trees[h] = es
+	sn.mu.Unlock()
+	return es, nil
+}
+
+// findEntry binary-searches es (in tree order) for name. The name's
+// position depends on whether it is a directory, so both keys are tried.
+func findEntry(es []Entry, name string) (Entry, bool) {
+	for _, mode := range []filemode.FileMode{filemode.Regular, filemode.Dir} {
+		key := Entry{Name: name, Mode: mode}
+		if i, ok := slices.BinarySearchFunc(es, key, compareEntries); ok && es[i].Name == name {
+			return es[i], true
+		}
+	}
+	return Entry{}, false
+}
+
+// Lookup finds the entry at a slash path; "" is the root tree.
+func (sn *Snapshot) Lookup(p string) (Entry, bool) {
+	e, err := sn.lookup(p)
+	return e, err == nil
+}
+
+func (sn *Snapshot) lookup(p string) (Entry, error) {
+	p = strings.Trim(p, "/")
+	cur := Entry{Hash: sn.tree, Mode: filemode.Dir}
+	if p == "" {
+		return cur, nil
+	}
+	for _, part := range strings.Split(p, "/") {
+		if !cur.isDir() {
+			return Entry{}, fs.ErrNotExist
+		}
+		es, err := sn.tree0(cur.Hash)
+		if err != nil {
+			return Entry{}, err
+		}
+		e, ok := findEntry(es, part)
+		if !ok {
+			return Entry{}, fs.ErrNotExist
+		}
+		cur = e
+	}
+	return cur, nil
+}
+
+// ReadDir lists the tree at p in git order; a missing directory is nil, nil.
+// The returned slice is shared: do not modify it.
+func (sn *Snapshot) ReadDir(p string) ([]Entry, error) {
+	e, err := sn.lookup(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !e.isDir() {
+		return nil, fmt.Errorf("%s: not a directory", p)
+	}
+	return sn.tree0(e.Hash)
+}
+
+// ReadFile returns the content of the blob at p; a missing path gives an
+// error wrapping fs.ErrNotExist.
+func (sn *Snapshot) ReadFile(p string) ([]byte, error) {
+	e, err := sn.lookup(p)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
+	}
+	if e.isDir() || e.Mode == filemode.Submodule {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: errors.New("not a file")}
+	}
+	typ, data, err := sn.s.readObject(e.Hash)
+	if err != nil {
+		return nil, err
+	}
+	if typ != plumbing.BlobObject {
+		return nil, fmt.Errorf("%s: %s is a %s", p, e.Hash, typ)
+	}
+	return data, nil
+}
+
+// checkPath rejects paths git would refuse or fsck --strict would flag,
+// including the NTFS/HFS aliases of ".git".
+func checkPath(p string) error {
+	if p == "" || strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || path.Clean(p) != p {
+		return fmt.Errorf("invalid path %q: want a clean relative slash path", p)
+	}
+	if strings.IndexByte(p, 0) >= 0 {
+		return fmt.Errorf("invalid path %q: contains NUL", p)
+	}
+	for _, part := range strings.Split(p, "/") {
+		l := strings.ToLower(strings.TrimRight(part, " ."))
+		if part == "." || part == ".." || l == ".git" || l == "git~1" {
+			return fmt.Errorf("invalid path %q: component %q is reserved", p, part)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,625 @@
+package gitstore
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+)
+
+const journalName = "gitalog-pending"
+
+// journal records a ref move whose worktree update may not have finished.
+type journal struct{ old, new plumbing.Hash }
+
+func (s *Store) journalPath() string { return filepath.Join(s.gitDir, journalName) }
+
+func (s *Store) writeJournal(j journal) error {
+	p := s.journalPath()
+	tmp := p + ".tmp"
+	content := fmt.Sprintf("gitalog-pending v1\nold %s\nnew %s\n", j.old, j.new)
+	if err := writeFileSync(tmp, []byte(content)); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+func (s *Store) removeJournal() error {
+	err := os.Remove(s.journalPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func (s *Store) readJournal() (journal, bool, error) {
+	b, err := os.ReadFile(s.journalPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return journal{}, false, nil
+	}
+	if err != nil {
+		return journal{}, false, err
+	}
+	var j journal
+	var okOld, okNew bool
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, " ")
+		switch k {
+		case "old":
+			j.old, okOld = parseHash(v)
+		case "new":
+			j.new, okNew = parseHash(v)
+		}
+	}
+	if !okOld || !okNew {
+		return journal{}, false, fmt.Errorf("%s: malformed journal", s.journalPath())
+	}
+	return j, true, nil
+}
+
+func writeFileSync(p string, b []byte) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Recover finishes a worktree update that a crash interrupted. It is a
+// no-op when no journal is pending. If HEAD is not at the journal's new
+// commit, the ref move never happened (or was superseded), so there is
+// nothing to replay and the journal is dropped.
+func (s *Store) Recover() error {
+	j, ok, err := s.readJournal()
+	if err != nil || !ok {
+		return err
+	}
+	if s.bare {
+		return s.removeJournal()
+	}
+	head, err := s.Head()
+	if err != nil {
+		return err
+	}
+	if head.Commit != j.new {
+		return s.removeJournal()
+	}
+	oldTree := emptyTree
+	if !j.old.IsZero() {
+		if oldTree, err = s.commitTree(j.old); err != nil {
+			return fmt.Errorf("recover: %w", err)
+		}
+	}
+	newTree, err := s.commitTree(j.new)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	if err := s.updateWorktree(oldTree, newTree, nil); err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	return s.removeJournal()
+}
+
+// fileOp is one path whose tree entry differs between two trees; Old or
+// New is nil when the path is absent on that side.
+type fileOp struct {
+	Path     string
+	Old, New *Entry
+}
+
+// treeReader reads trees preferring objects still held in memory.
+func (s *Store) treeReader(objs *objSet) func(plumbing.Hash) ([]Entry, error) {
+	return func(h plumbing.Hash) ([]Entry, error) {
+		if objs != nil {
+			if o, ok := objs.m[h]; ok {
+				return parseTree(o.data)
+			}
+		}
+		return s.readTree(h)
+	}
+}
+
+// diffTrees lists file-level differences, skipping subtrees whose ids are
+// equal, which is what keeps worktree updates proportional to the change.
+func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, prefix string, ops *[]fileOp) error {
+	if a == b {
+		return nil
+	}
+	var ea, eb []Entry
+	var err error
+	if !a.IsZero() {
+		if ea, err = read(a); err != nil {
+			return err
+		}
+	}
+	if !b.IsZero() {
+		if eb, err = read(b); err != nil {
+			return err
+		}
+	}
+	type pair struct{ a, b *Entry }
+	byName := make(map[string]*pair)
+	var names []string
+	get := func(n string) *pair {
+		p := byName[n]
+		if p == nil {
+			p = &pair{}
+			byName[n] = p
+			names = append(names, n)
+		}
+		return p
+	}
+	// Pairing by name only where something differs: for a huge directory
+	// with few changes, most entries are identical and skipped cheaply.
+	bIdx := make(map[string]int, len(eb))
+	for i := range eb {
+		bIdx[eb[i].Name] = i
+	}
+	seenB := make([]bool, len(eb))
+	for i := range ea {
+		if j, ok := bIdx[ea[i].Name]; ok {
+			seenB[j] = true
+			if eb[j] == ea[i] {
+				continue
+			}
+			p := get(ea[i].Name)
+			p.a, p.b = &ea[i], &eb[j]
+			continue
+		}
+		get(ea[i].Name).a = &ea[i]
+	}
+	for j := range eb {
+		if !seenB[j] {
+			get(eb[j].Name).b = &eb[j]
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := byName[n]
+		path := prefix + n
+		var subA, subB plumbing.Hash
+		var fa, fb *Entry
+		if p.a != nil {
+			if p.a.isDir() {
+				subA = p.a.Hash
+			} else {
+				fa = p.a
+			}
+		}
+		if p.b != nil {
+			if p.b.isDir() {
+				subB = p.b.Hash
+			} else {
+				fb = p.b
+			}
+		}
+		if fa != nil || fb != nil {
+			*ops = append(*ops, fileOp{Path: path, Old: fa, New: fb})
+		}
+		if !subA.IsZero() || !subB.IsZero() {
+			if err := diffTrees(read, subA, subB, path+"/", ops); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// updateWorktree makes the worktree and index match newTree on the paths
+// that differ from oldTree. It is idempotent, so Recover can rerun it.
+func (s *Store) updateWorktree(oldTree, newTree plumbing.Hash, objs *objSet) error {
+	read := s.treeReader(objs)
+	var ops []fileOp
+	if err := diffTrees(read, oldTree, newTree, "", &ops); err != nil {
+		return err
+	}
+
+	// Removals first, so a file can become a directory and vice versa.
+	var dirs []string
+	for _, op := range ops {
+		if op.Old == nil || (op.New != nil && op.New.Mode != filemode.Submodule) {
+			continue
+		}
+		full := filepath.Join(s.root, filepath.FromSlash(op.Path))
+		os.Remove(tmpName(full))
+		if op.Old.Mode != filemode.Submodule {
+			if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) && !isNotDir(err) {
+				return err
+			}
+		}
+		dirs = append(dirs, filepath.Dir(full))
+	}
+	s.pruneDirs(dirs)
+
+	var writes []int
+	for i, op := range ops {
+		if op.New != nil {
+			writes = append(writes, i)
+		}
+	}
+	results := make([]*index.Entry, len(ops))
+	errs := make([]error, len(ops))
+	var wg sync.WaitGroup
+	next := make(chan int, 256)
+	for w := 0; w < min(runtime.GOMAXPROCS(0)*2, 16); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = s.checkoutFile(ops[i], objs)
+			}
+		}()
+	}
+	for _, i := range writes {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return s.updateIndex(ops, results, newTree, read)
+}
+
+func isNotDir(err error) bool { return errors.Is(err, syscall.ENOTDIR) }
+
+// tmpName is deterministic so that Recover (or the next write) replaces a
+// temp file a crash left behind instead of accumulating them.
+func tmpName(full string) string {
+	return filepath.Join(filepath.Dir(full), "."+filepath.Base(full)+".gitalog-tmp")
+}
+
+// pruneDirs removes directories left empty by deletions, deepest first,
+// stopping at the first non-empty one like git does.
+func (s *Store) pruneDirs(dirs []string) {
+	slices.Sort(dirs)
+	dirs = slices.Compact(dirs)
+	slices.SortFunc(dirs, func(a, b string) int { return len(b) - len(a) })
+	for _, d := range dirs {
+		for d != s.root && strings.HasPrefix(d, s.root+string(filepath.Separator)) {
+			if os.Remove(d) != nil {
+				break
+			}
+			d = filepath.Dir(d)
+		}
+	}
+}
+
+func (s *Store) blob(h plumbing.Hash, objs *objSet) ([]byte, error) {
+	if objs != nil {
+		if o, ok := objs.m[h]; ok {
+			return o.data, nil
+		}
+	}
+	typ, data, err := s.readObject(h)
+	if err != nil {
+		return nil, err
+	}
+	if typ != plumbing.BlobObject {
+		return nil, fmt.Errorf("%s is a %s, not a blob", h, typ)
+	}
+	return data, nil
+}
+
+// checkoutFile writes one file via a temp name and rename, so readers never
+// see a half-written file, and returns its index entry.
+func (s *Store) checkoutFile(op fileOp, objs *objSet) (*index.Entry, error) {
+	full := filepath.Join(s.root, filepath.FromSlash(op.Path))
+	e := op.New
+	if e.Mode == filemode.Submodule {
+		if err := os.MkdirAll(full, 0o777); err != nil {
+			return nil, err
+		}
+		return &index.Entry{Name: op.Path, Hash: e.Hash, Mode: e.Mode}, nil
+	}
+	data, err := s.blob(e.Hash, objs)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(full), 0o777); err != nil {
+		return nil, err
+	}
+	tmp := tmpName(full)
+	os.Remove(tmp)
+	if e.Mode == filemode.Symlink {
+		if err := os.Symlink(string(data), tmp); err != nil {
+			return nil, err
+		}
+	} else {
+		perm := os.FileMode(0o666)
+		if e.Mode == filemode.Executable {
+			perm = 0o777
+		}
+		if err := os.WriteFile(tmp, data, perm); err != nil {
+			os.Remove(tmp)
+			return nil, err
+		}
+	}
+	if err := os.Rename(tmp, full); err != nil {
+		os.Remove(tmp)
+		return nil, err
+	}
+	// Stat after the rename: rename updates ctime, and git compares it.
+	fi, err := os.Lstat(full)
+	if err != nil {
+		return nil, err
+	}
+	ie := &index.Entry{Name: op.Path, Hash: e.Hash, Mode: e.Mode}
+	fillStat(ie, fi)
+	return ie, nil
+}
+
+func (s *Store) indexPath() string { return filepath.Join(s.gitDir, "index") }
+
+func (s *Store) readIndex() (*index.Index, time.Time, error) {
+	f, err := os.Open(s.indexPath())
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	idx := &index.Index{}
+	if err := index.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(idx); err != nil {
+		return nil, time.Time{}, fmt.Errorf("reading %s: %w", s.indexPath(), err)
+	}
+	return idx, fi.ModTime(), nil
+}
+
+// updateIndex replaces the index entries of the changed paths. Without an
+// index (a fresh repository) it builds one from the whole new tree. The
+// cached-tree extension is dropped because it would describe old trees.
+func (s *Store) updateIndex(ops []fileOp, written []*index.Entry, newTree plumbing.Hash, read func(plumbing.Hash) ([]Entry, error)) error {
+	idx, _, err := s.readIndex()
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		idx, err = s.indexFromTree(newTree, ops, written, read)
+		if err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	default:
+		touched := make(map[string]bool, len(ops))
+		for _, op := range ops {
+			touched[op.Path] = true
+		}
+		kept := idx.Entries[:0]
+		for _, e := range idx.Entries {
+			if !touched[e.Name] {
+				kept = append(kept, e)
+			}
+		}
+		idx.Entries = kept
+		for _, e := range written {
+			if e != nil {
+				idx.Entries = append(idx.Entries, e)
+			}
+		}
+	}
+	// Git rejects unsorted indexes and stage entries must stay in order,
+	// so sort stably here; go-git's encoder re-sorts by name only.
+	slices.SortStableFunc(idx.Entries, func(a, b *index.Entry) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return int(a.Stage) - int(b.Stage)
+	})
+	idx.Cache = nil
+	idx.ResolveUndo = nil
+	idx.EndOfIndexEntry = nil
+	if idx.Version < 2 {
+		idx.Version = 2
+	}
+	if idx.Version == 2 {
+		for _, e := range idx.Entries {
+			if e.SkipWorktree || e.IntentToAdd {
+				idx.Version = 3
+				break
+			}
+		}
+	}
+	return s.writeIndex(idx)
+}
+
+func (s *Store) writeIndex(idx *index.Index) error {
+	lock := s.indexPath() + ".lock"
+	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("cannot update the index: %s exists; another git process seems to be running (if not, remove the file)", lock)
+	}
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = index.NewEncoder(bw).Encode(idx)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(lock)
+		return err
+	}
+	return os.Rename(lock, s.indexPath())
+}
+
+func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) (*index.Index, error) {
+	have := make(map[string]*index.Entry, len(written))
+	for _, e := range written {
+		if e != nil {
+			have[e.Name] = e
+		}
+	}
+	idx := &index.Index{Version: 2}
+	var walk func(h plumbing.Hash, prefix string) error
+	walk = func(h plumbing.Hash, prefix string) error {
+		es, err := read(h)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			p := prefix + e.Name
+			if e.isDir() {
+				if err := walk(e.Hash, p+"/"); err != nil {
+					return err
+				}
+				continue
+			}
+			if ie := have[p]; ie != nil {
+				idx.Entries = append(idx.Entries, ie)
+				continue
+			}
+			ie := &index.Entry{Name: p, Hash: e.Hash, Mode: e.Mode}
+			// A file we did not write gets stat data only if its content
+			// matches; otherwise zero stat makes git rehash it.
+			full := filepath.Join(s.root, filepath.FromSlash(p))
+			if fi, err := os.Lstat(full); err == nil && fi.Mode().IsRegular() && e.isFile() {
+				if b, err := os.ReadFile(full); err == nil && BlobHash(b) == e.Hash {
+					fillStat(ie, fi)
+				}
+			}
+			idx.Entries = append(idx.Entries, ie)
+		}
+		return nil
+	}
+	if err := walk(tree, ""); err != nil {
+		return nil, err
+	}
+	return idx, nil
+}
+
+// CheckWorktree verifies that each path in the worktree still matches the
+// parent commit (same content, or absent on both sides), so a sync does
+// not overwrite hand edits. Like git, it trusts the index's stat data to
+// skip hashing files that have not been touched. A pending interrupted
+// update is recovered first, since it would otherwise show as dirty.
+func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
+	if s.bare {
+		return nil
+	}
+	if err := s.Recover(); err != nil {
+		return err
+	}
+	snap, err := s.Snapshot(parent)
+	if err != nil {
+		return err
+	}
+	idx, idxTime, err := s.readIndex()
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var entries []*index.Entry
+	if idx != nil {
+		entries = idx.Entries
+	}
+	var dirty []string
+	seen := map[string]bool{}
+	for _, p := range paths {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if err := checkPath(p); err != nil {
+			return err
+		}
+		want, inTree := snap.Lookup(p)
+		if inTree && (want.isDir() || want.Mode == filemode.Submodule) {
+			continue
+		}
+		full := filepath.Join(s.root, filepath.FromSlash(p))
+		fi, err := os.Lstat(full)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) || isNotDir(err) {
+				if inTree {
+					dirty = append(dirty, p)
+				}
+				continue
+			}
+			return err
+		}
+		if !inTree {
+			dirty = append(dirty, p)
+			continue
+		}
+		if ie := findIndexEntry(entries, p); ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idxTime) {
+			continue
+		}
+		var got plumbing.Hash
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			t, err := os.Readlink(full)
+			if err != nil {
+				return err
+			}
+			got = BlobHash([]byte(t))
+		case fi.Mode().IsRegular():
+			b, err := os.ReadFile(full)
+			if err != nil {
+				return err
+			}
+			got = BlobHash(b)
+		}
+		if got != want.Hash {
+			dirty = append(dirty, p)
+		}
+	}
+	if len(dirty) > 0 {
+		return &DirtyError{Paths: dirty}
+	}
+	return nil
+}
+
+func findIndexEntry(es []*index.Entry, name string) *index.Entry {
+	i := sort.Search(len(es), func(i int) bool { return es[i].Name >= name })
+	if i < len(es) && es[i].Name == name && es[i].Stage == 0 {
+		return es[i]
+	}
+	return nil
+}
+
+// statClean is git's ie_match_stat plus its racy-git rule: an entry whose
+// mtime is not older than the index file may have been modified within
+// the same timestamp tick, so it must be rehashed.
+func statClean(ie *index.Entry, fi os.FileInfo, idxTime time.Time) bool {
+	if ie.ModifiedAt.IsZero() || !ie.ModifiedAt.Before(idxTime) {
+		return false
+	}
+	var cur index.Entry
+	fillStat(&cur, fi)
+	if fi.Mode().IsRegular() != (ie.Mode == filemode.Regular || ie.Mode == filemode.Executable) {
+		return false
+	}
+	return cur.Size == ie.Size &&
+		cur.ModifiedAt.Equal(ie.ModifiedAt) &&
+		cur.CreatedAt.Equal(ie.CreatedAt) &&
+		cur.Inode == ie.Inode &&
+		cur.UID == ie.UID && cur.GID == ie.GID
+}
