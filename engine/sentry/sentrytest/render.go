@@ -306,10 +306,25 @@ type issueLifetime struct {
 	Stats     *string `json:"stats"`
 }
 
+type derivedData struct {
+	Blocker          string  `json:"blocker"`
+	HasOpenFixPr     bool    `json:"hasOpenFixPr"`
+	HasRootCause     bool    `json:"hasRootCause"`
+	IsAssigned       bool    `json:"isAssigned"`
+	LastAutofixStep  string  `json:"lastCompletedAutofixStep"`
+	LastProgressedAt *string `json:"lastProgressedAt"`
+	Progress         string  `json:"progress"`
+	Status           string  `json:"status"`
+	ViewCount        int     `json:"viewCount"`
+}
+
 type issueListItem struct {
 	issueBase
-	Lifetime issueLifetime `json:"lifetime"`
-	Filtered *struct{}     `json:"filtered"`
+	Lifetime                 issueLifetime `json:"lifetime"`
+	Filtered                 *struct{}     `json:"filtered"`
+	MatchingEventID          *string       `json:"matchingEventId"`
+	MatchingEventEnvironment *string       `json:"matchingEventEnvironment"`
+	DerivedData              derivedData   `json:"derivedData"`
 }
 
 type issueDetail struct {
@@ -373,7 +388,8 @@ func priority(level string) string {
 func (d *Dataset) issueListItem(is *Issue, statsPeriod string) issueListItem {
 	return issueListItem{issueBase: d.issueBase(is, statsPeriod), Lifetime: issueLifetime{
 		Count: strconv.FormatInt(is.Count, 10), UserCount: is.UserCount,
-		FirstSeen: ts(is.FirstSeen), LastSeen: ts(is.LastSeen)}}
+		FirstSeen: ts(is.FirstSeen), LastSeen: ts(is.LastSeen)},
+		DerivedData: derivedData{IsAssigned: is.AssignedTo != nil, Status: "none"}}
 }
 
 func (d *Dataset) issueDetail(is *Issue) issueDetail {
