@@ -29,7 +29,6 @@ type compiled struct {
 	byName    map[string]*compiledProp
 	rels      []compiledRel
 	relByName map[string]*compiledRel
-	required  []string
 	// doc is the compiled document, decoded, so that messages can quote the
 	// enum or format a value failed without keeping strings for every case.
 	doc any
@@ -171,10 +170,7 @@ func compileBlueprint(bp *Blueprint) (*compiled, []error) {
 			errs = append(errs, fmt.Errorf("%s: required property %q is not among its properties", where, r))
 			continue
 		}
-		if !required[r] {
-			required[r] = true
-			c.required = append(c.required, r)
-		}
+		required[r] = true
 	}
 	if len(errs) > 0 {
 		return c, errs
