@@ -36,6 +36,10 @@ type CommitRequest struct {
 // loose objects cost an inode and a rename each and slow every later read.
 const packThreshold = 256
 
+// testHookAfterCAS lets tests stop a commit where a crash would hurt most:
+// the ref has moved but the worktree has not followed.
+var testHookAfterCAS func() error
+
 type pendingObj struct {
 	typ  plumbing.ObjectType
 	data []byte
@@ -306,6 +310,11 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	}
 	if !wt {
 		return commit, nil
+	}
+	if testHookAfterCAS != nil {
+		if err := testHookAfterCAS(); err != nil {
+			return commit, err
+		}
 	}
 	// From here on the commit has landed; ctx is deliberately ignored so
 	// the worktree is not left half-updated.
