@@ -537,3 +537,35 @@ func TestInProcessHandler(t *testing.T) {
 		t.Fatalf("%d", r.Status)
 	}
 }
+
+func TestLatencyAndConcurrencyHeaders(t *testing.T) {
+	s := NewServer(Demo(), WithLatency(30*time.Millisecond))
+	defer s.Close()
+	start := time.Now()
+	r := get(t, s, "/api/0/organizations/acme-corp/")
+	if time.Since(start) < 30*time.Millisecond {
+		t.Fatal("latency not applied")
+	}
+	if r.Header.Get("X-Sentry-Rate-Limit-ConcurrentLimit") != "25" || r.Header.Get("X-Sentry-Rate-Limit-ConcurrentRemaining") != "24" {
+		t.Fatalf("concurrency headers %v", r.Header)
+	}
+	if r.Header.Get("Link") != "" {
+		t.Fatal("a detail endpoint has a Link header")
+	}
+}
+
+func TestDefault429FaultBody(t *testing.T) {
+	s := NewServer(Demo())
+	defer s.Close()
+	s.AddFault(Fault{Status: 429})
+	r := get(t, s, "/api/0/projects/")
+	if string(r.Body) != `"You are attempting to use this endpoint too frequently. Limit is 40 requests in 1 seconds"` {
+		t.Fatalf("body %s", r.Body)
+	}
+	s.AddFault(Fault{Status: 502})
+	for i := 0; i < 2; i++ { // the first fault fires forever and shadows the second
+		if r := get(t, s, "/api/0/projects/"); r.Status != 429 {
+			t.Fatalf("status %d", r.Status)
+		}
+	}
+}
