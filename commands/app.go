@@ -1,0 +1,173 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gitalog/gitalog/engine"
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK      = 0 // success (with --detailed-exitcode: no changes)
+	ExitError   = 1 // failure: nothing was committed, or bad input
+	ExitChanges = 2 // with --detailed-exitcode: success, and the catalog changed
+	ExitPartial = 3 // committed what was valid, but some work was left undone
+)
+
+// ExitCode maps an error returned by a command to the process exit code.
+func ExitCode(err error) int {
+	var ec *exitCodeError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ec):
+		return ec.code
+	case errors.Is(err, engine.ErrPartial):
+		return ExitPartial
+	}
+	return ExitError
+}
+
+// exitCodeError carries a chosen exit code; its message may be empty.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// IO are the streams and environment a command runs with, injected so
+// tests can run commands in-process.
+type IO struct {
+	In       io.Reader
+	Out, Err io.Writer
+	Getenv   func(string) string
+	// StderrTTY says whether Err is a terminal (progress lines only then).
+	StderrTTY bool
+}
+
+// StdIO is the process's own streams.
+func StdIO() *IO {
+	tty := false
+	if fi, err := os.Stderr.Stat(); err == nil {
+		tty = fi.Mode()&os.ModeCharDevice != 0
+	}
+	return &IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv, StderrTTY: tty}
+}
+
+// Version is set at build time with -ldflags "-X ...commands.Version=...".
+var Version = "dev"
+
+// NewApp builds the command line.
+func NewApp(io *IO) *cli.App {
+	// -v is --verbose here, as in git and curl.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	app := &cli.App{
+		Name:      "gitalog",
+		Usage:     "a git-native software catalog of your Sentry organization",
+		Version:   Version,
+		Reader:    io.In,
+		Writer:    io.Out,
+		ErrWriter: io.Err,
+		Flags:     outputFlags(),
+		Commands: []*cli.Command{
+			initCommand(io),
+			syncCommand(io),
+			mapCommand(io),
+			dumpCommand(io),
+			demoCommand(io),
+		},
+		HideHelpCommand: true,
+		// Errors are printed once, by main.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
+			return fmt.Errorf("%w (see \"gitalog %s --help\")", err, c.Command.Name)
+		},
+	}
+	// --quiet and --verbose work before or after the command name.
+	for _, cmd := range app.Commands {
+		cmd.Flags = append(cmd.Flags, outputFlags()...)
+	}
+	return app
+}
+
+func outputFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress and no warnings; errors and the result only"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug logs (HTTP requests, Authorization redacted) and full lists"},
+	}
+}
+
+// logger builds the slog logger for --quiet/--verbose.
+func logger(c *cli.Context, io *IO) *slog.Logger {
+	level := slog.LevelWarn
+	if c.Bool("verbose") {
+		level = slog.LevelDebug
+	}
+	if c.Bool("quiet") {
+		level = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(io.Err, &slog.HandlerOptions{Level: level,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+}
+
+// progress is a one-line progress display on stderr, shown only when stderr
+// is a terminal, outside CI, and without --quiet.
+type progress struct {
+	mu      sync.Mutex
+	w       io.Writer
+	on      bool
+	last    time.Time
+	printed bool
+}
+
+func newProgress(c *cli.Context, io *IO) *progress {
+	on := io.StderrTTY && !c.Bool("quiet") && io.Getenv("CI") == ""
+	return &progress{w: io.Err, on: on}
+}
+
+func (p *progress) update(stage, detail string) {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if time.Since(p.last) < 100*time.Millisecond && stage == "fetch" {
+		return
+	}
+	p.last = time.Now()
+	line := stage
+	if detail != "" {
+		line += ": " + detail
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s", strings.TrimSpace(line))
+	p.printed = true
+}
+
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.printed {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.printed = false
+	}
+}

@@ -1,0 +1,5 @@
+// Package commands is gitalog's command line: one file per verb, each
+// reading its flags, making one call into engine, and printing the result.
+// Errors are returned, never printed here: main prints them once and maps
+// them to exit codes with ExitCode.
+package commands

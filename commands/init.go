@@ -1,0 +1,49 @@
+package commands
+
+import (
+	"fmt"
+
+	"github.com/gitalog/gitalog/engine"
+	"github.com/urfave/cli/v2"
+)
+
+func initCommand(io *IO) *cli.Command {
+	return &cli.Command{
+		Name:  "init",
+		Usage: "make a directory a catalog: a git repository with gitalog.yaml and blueprints/",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog repository"},
+			&cli.StringFlag{Name: "branch", Usage: "default branch of a new repository (default: git's init.defaultBranch, else main)"},
+			&cli.StringFlag{Name: "author", Usage: `commit author "Name <email>" (default: git config, else gitalog)`},
+		},
+		Action: func(c *cli.Context) error {
+			author, err := parseAuthor(c.String("author"))
+			if err != nil {
+				return err
+			}
+			res, err := engine.Init(c.Context, engine.InitOptions{Dir: c.String("dir"), Branch: c.String("branch"), Author: author})
+			if err != nil {
+				return err
+			}
+			printInit(io, res)
+			return nil
+		},
+	}
+}
+
+func printInit(io *IO, res *engine.InitResult) {
+	if res.Created {
+		fmt.Fprintf(io.Out, "Initialized a git repository in %s\n", res.Dir)
+	}
+	for _, p := range res.Written {
+		fmt.Fprintf(io.Out, "  wrote %s\n", p)
+	}
+	for _, p := range res.Kept {
+		fmt.Fprintf(io.Out, "  kept  %s (already there)\n", p)
+	}
+	if !res.Commit.IsZero() {
+		fmt.Fprintf(io.Out, "Committed %s. Next: set SENTRY_ORG and SENTRY_AUTH_TOKEN, then run \"gitalog sync --dir %s\".\n", res.Commit.String()[:12], res.Dir)
+	} else {
+		fmt.Fprintf(io.Out, "%s is already a catalog; nothing to do.\n", res.Dir)
+	}
+}

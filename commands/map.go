@@ -1,0 +1,114 @@
+package commands
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/dump"
+	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/itchyny/gojq"
+	"github.com/urfave/cli/v2"
+)
+
+func mapCommand(io *IO) *cli.Command {
+	return &cli.Command{
+		Name:      "map",
+		Usage:     "map raw items offline through the resources of one kind; entities come out as JSON lines",
+		ArgsUsage: "[FILE|-]",
+		Description: `Reads raw items from FILE or standard input: a JSON object, a JSON array of
+items, or JSON lines (as "gitalog dump" writes them). Search-rule relations are
+printed as their evaluated query, since there is no catalog to resolve them in.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Value: "gitalog.yaml", Usage: "the mapping config"},
+			&cli.StringFlag{Name: "kind", Required: true, Usage: "the kind of the items (project, issue, team, user, project-tag, issue-tag, ...)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return fmt.Errorf("map takes at most one input file, got %d", c.NArg())
+			}
+			cfg, err := mapping.Load(c.String("config"))
+			if err != nil {
+				return err
+			}
+			for _, w := range cfg.Warnings {
+				logger(c, io).Warn(w)
+			}
+			kind := c.String("kind")
+			var rs []*mapping.Resource
+			kinds := map[string]bool{}
+			for _, r := range cfg.Resources {
+				kinds[r.Kind] = true
+				if r.Kind == kind {
+					rs = append(rs, r)
+				}
+			}
+			if len(rs) == 0 {
+				var ks []string
+				for k := range kinds {
+					ks = append(ks, k)
+				}
+				sort.Strings(ks)
+				return fmt.Errorf("%s has no resource of kind %q (its kinds: %s)", cfg.File, kind, strings.Join(ks, ", "))
+			}
+			name, in := "standard input", io.In
+			if arg := c.Args().First(); arg != "" && arg != "-" {
+				f, err := os.Open(arg)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				name, in = arg, f
+			}
+			items, err := dump.ReadItems(in)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			w := bufio.NewWriter(io.Out)
+			defer w.Flush()
+			issues := map[string]int{}
+			var order []string
+			for _, it := range items {
+				for _, r := range rs {
+					es, iss := r.Map(it)
+					for _, is := range iss {
+						k := is.String()
+						if issues[k] == 0 {
+							order = append(order, k)
+						}
+						issues[k]++
+					}
+					for _, e := range es {
+						line, err := gojq.Marshal(entityJSON(e))
+						if err != nil {
+							return err
+						}
+						w.Write(line)
+						w.WriteByte('\n')
+					}
+				}
+			}
+			for _, k := range order {
+				fmt.Fprintf(io.Err, "warning: %s (%d items)\n", k, issues[k])
+			}
+			return nil
+		},
+	}
+}
+
+// entityJSON renders search relations as their queries.
+func entityJSON(e *catalog.Entity) map[string]any {
+	m := e.ToMap()
+	rels := map[string]any{}
+	for k, v := range e.Relations {
+		if q, ok := v.(*mapping.Query); ok {
+			v = q.ToJSON()
+		}
+		rels[k] = v
+	}
+	m["relations"] = rels
+	return m
+}

@@ -1,0 +1,83 @@
+package commands
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/gitalog/gitalog/engine"
+	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/urfave/cli/v2"
+)
+
+func syncCommand(io *IO) *cli.Command {
+	return &cli.Command{
+		Name:  "sync",
+		Usage: "fetch Sentry, map and validate every entity, and commit the changes as one commit",
+		Description: `Reads <dir>/gitalog.yaml and <dir>/blueprints/*.json. Sentry is reached with
+SENTRY_URL (default https://sentry.io), SENTRY_ORG and SENTRY_AUTH_TOKEN (or
+SENTRY_AUTH_TOKEN_FILE); Port Ocean's OCEAN__INTEGRATION__CONFIG__SENTRY_HOST,
+_SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog repository (a worktree root or a bare repository)"},
+			&cli.StringFlag{Name: "config", Usage: "the mapping config (default <dir>/gitalog.yaml)"},
+			&cli.StringFlag{Name: "blueprints", Usage: "a folder of blueprint JSON files (default <dir>/blueprints)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "fetch, map and validate, print what would change, write nothing"},
+			&cli.StringFlag{Name: "replay", Usage: "read items from a folder written by \"gitalog dump\" instead of Sentry"},
+			&cli.StringFlag{Name: "author", Usage: `commit author "Name <email>" (default: git config, else gitalog)`},
+			&cli.StringFlag{Name: "delete-threshold", Usage: "refuse to delete more than this share of managed entities (0-1; default: entityDeletionThreshold, 0.9)"},
+			&cli.IntFlag{Name: "concurrency", Usage: "Sentry requests in flight at once (default 4)"},
+		},
+		Action: func(c *cli.Context) error {
+			o, err := syncOptions(c, io)
+			if err != nil {
+				return err
+			}
+			prog := newProgress(c, io)
+			o.Progress = prog.update
+			res, err := engine.Sync(c.Context, o)
+			prog.done()
+			if res != nil {
+				res.WriteSummary(io.Out, c.Bool("verbose"))
+			}
+			return err
+		},
+	}
+}
+
+func syncOptions(c *cli.Context, io *IO) (engine.Options, error) {
+	o := engine.Options{
+		Dir:            c.String("dir"),
+		ConfigPath:     c.String("config"),
+		BlueprintsPath: c.String("blueprints"),
+		DryRun:         c.Bool("dry-run"),
+		Replay:         c.String("replay"),
+		Env:            io.Getenv,
+		Concurrency:    c.Int("concurrency"),
+		Logger:         logger(c, io),
+	}
+	if o.Concurrency < 0 || o.Concurrency > 64 {
+		return o, fmt.Errorf("--concurrency must be from 1 to 64, got %d", o.Concurrency)
+	}
+	if s := c.String("delete-threshold"); s != "" {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f < 0 || f > 1 {
+			return o, fmt.Errorf("--delete-threshold must be a number from 0 to 1, got %q", s)
+		}
+		o.DeleteThreshold = &f
+	}
+	var err error
+	o.Author, err = parseAuthor(c.String("author"))
+	return o, err
+}
+
+func parseAuthor(s string) (*object.Signature, error) {
+	if s == "" {
+		return nil, nil
+	}
+	sig, err := gitstore.ParseSignature(s)
+	if err != nil {
+		return nil, fmt.Errorf("--author: %w", err)
+	}
+	return &sig, nil
+}

@@ -1,0 +1,249 @@
+// Package demo runs gitalog's offline tour: an in-process fake Sentry,
+// init, a first sync, changes upstream, a second sync, and the history.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gitalog/gitalog/engine"
+	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Options configure the demo.
+type Options struct {
+	Dir      string
+	Out      io.Writer
+	Progress func(stage, detail string)
+	// ClearProgress removes a progress line before the tour prints.
+	ClearProgress func()
+}
+
+// marker, inside .git, says a folder is a demo the tour may replace.
+const marker = "gitalog-demo"
+
+// Run runs the tour.
+func Run(ctx context.Context, o Options) error {
+	if err := prepare(o.Dir); err != nil {
+		return err
+	}
+	w := io.Writer(clearing{o.Out, o.ClearProgress})
+	data := sentrytest.Demo()
+	srv := sentrytest.NewHandler(data)
+	env := map[string]string{
+		"SENTRY_URL":        srv.URL,
+		"SENTRY_ORG":        data.OrgSlug(),
+		"SENTRY_AUTH_TOKEN": sentrytest.Token,
+	}
+	author := &object.Signature{Name: "gitalog demo", Email: "demo@gitalog.invalid"}
+	opts := engine.Options{
+		Dir: o.Dir, Env: func(k string) string { return env[k] }, HTTPClient: srv.Client(),
+		Author: author, Progress: o.Progress,
+	}
+
+	fmt.Fprintf(w, "gitalog demo: an offline tour against a fake Sentry organization %q\n", data.OrgSlug())
+	fmt.Fprintf(w, "(%d projects, %d teams, %d members, %d issues; no token, no network).\n\n",
+		len(data.Projects), len(data.Teams), len(data.Members), data.NumIssues())
+
+	step(w, 1, "gitalog init --dir "+o.Dir)
+	ir, err := engine.Init(ctx, engine.InitOptions{Dir: o.Dir, Author: author})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(o.Dir, ".git", marker), []byte("made by gitalog demo; the next demo run may replace this folder\n"), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "   wrote %s, committed %s\n\n", strings.Join(ir.Written, ", "), short(ir.Commit.String()))
+
+	step(w, 2, "gitalog sync   (first sync: everything is new)")
+	r1, err := engine.Sync(ctx, opts)
+	if err := report(w, r1, err); err != nil {
+		return err
+	}
+
+	step(w, 3, "meanwhile, in Sentry")
+	var changes []string
+	srv.Update(func(d *sentrytest.Dataset) { changes = mutate(d) })
+	for _, c := range changes {
+		fmt.Fprintf(w, "   %s\n", c)
+	}
+	fmt.Fprintln(w)
+
+	step(w, 4, "gitalog sync   (only what changed upstream becomes a commit)")
+	r2, err := engine.Sync(ctx, opts)
+	if err := report(w, r2, err); err != nil {
+		return err
+	}
+	list := func(mark string, es []engine.EntityRef) {
+		for i, e := range es {
+			if i == 6 {
+				fmt.Fprintf(w, "   %s ... and %d more\n", mark, len(es)-i)
+				break
+			}
+			fmt.Fprintf(w, "   %s %s/%s  %s\n", mark, e.Blueprint, e.Identifier, trim(e.Title, 56))
+		}
+	}
+	list("+", r2.Created)
+	list("~", r2.Changed)
+	list("-", r2.Deleted)
+	fmt.Fprintln(w)
+
+	step(w, 5, "gitalog sync   (nothing changed upstream: no commit)")
+	r3, err := engine.Sync(ctx, opts)
+	if err := report(w, r3, err); err != nil {
+		return err
+	}
+
+	step(w, 6, "git log --oneline")
+	if err := gitLog(w, o.Dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, `
+Look around:
+  cd %s
+  git log --stat              every sync, one commit, with the entities it touched
+  git show HEAD               the last sync's change, file by file
+  ls catalog/                 one folder per blueprint, one JSON file per entity
+  cat catalog/issue/%s.json
+`, o.Dir, firstIssue(r1))
+	return nil
+}
+
+// clearing clears the progress line before each write.
+type clearing struct {
+	w     io.Writer
+	clear func()
+}
+
+func (c clearing) Write(p []byte) (int, error) {
+	if c.clear != nil {
+		c.clear()
+	}
+	return c.w.Write(p)
+}
+
+// prepare makes sure dir is free, or a demo this tour made before.
+func prepare(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".git", marker)); err != nil {
+		return fmt.Errorf("%s exists and is not a previous demo; remove it or pick another folder with --dir", dir)
+	}
+	return os.RemoveAll(dir)
+}
+
+func mutate(d *sentrytest.Dataset) []string {
+	var out []string
+	unresolved := d.IssueIDs("unresolved")
+	resolved := d.IssueIDs("resolved")
+	say := func(verb, id string) {
+		is := d.Issue(id)
+		out = append(out, fmt.Sprintf("%-10s %-18s %s", verb, is.ShortID(), trim(is.Title, 60)))
+	}
+	for _, id := range unresolved[:min(3, len(unresolved))] {
+		d.ResolveIssue(id)
+		say("resolved", id)
+	}
+	if len(resolved) > 0 {
+		d.RegressIssue(resolved[0])
+		say("regressed", resolved[0])
+	}
+	if len(unresolved) > 4 {
+		// A new assignee: the issue stays, one relation changes.
+		id := unresolved[4]
+		is := d.Issue(id)
+		m := d.Members[1]
+		is.AssignedTo = &sentrytest.Assignee{Type: "user", ID: m.UserID, Name: m.Name, Email: m.Email}
+		say("assigned", id)
+		out[len(out)-1] += " -> " + m.Name
+	}
+	if id := d.AddIssue("payments", "IdempotencyError: duplicate charge request ch_3Q2x", "github.com/acme-corp/payments/internal/charge.Create", "error"); id != "" {
+		say("new", id)
+	}
+	if id := d.AddIssue("web-frontend", "ChunkLoadError: Loading chunk 812 failed", "app/routes/checkout in lazyLoad", "error"); id != "" {
+		say("new", id)
+	}
+	if len(unresolved) > 5 {
+		id := unresolved[5]
+		say("deleted", id)
+		d.DeleteIssue(id)
+	}
+	return out
+}
+
+func report(w io.Writer, r *engine.Result, err error) error {
+	if r == nil {
+		return err
+	}
+	var b strings.Builder
+	r.WriteSummary(&b, false)
+	for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		fmt.Fprintf(w, "   %s\n", line)
+	}
+	fmt.Fprintln(w)
+	if err != nil && !errors.Is(err, engine.ErrPartial) {
+		return err
+	}
+	return nil
+}
+
+func step(w io.Writer, n int, title string) {
+	fmt.Fprintf(w, "%d. %s\n", n, title)
+}
+
+func gitLog(w io.Writer, dir string) error {
+	store, err := gitstore.Open(dir)
+	if err != nil {
+		return err
+	}
+	repo, err := git.PlainOpen(store.Root())
+	if err != nil {
+		return err
+	}
+	iter, err := repo.Log(&git.LogOptions{})
+	if err != nil {
+		return err
+	}
+	defer iter.Close()
+	return iter.ForEach(func(c *object.Commit) error {
+		subject, _, _ := strings.Cut(c.Message, "\n")
+		fmt.Fprintf(w, "   %s %s\n", short(c.Hash.String()), subject)
+		return nil
+	})
+}
+
+func firstIssue(r *engine.Result) string {
+	if r != nil {
+		for _, e := range r.Created {
+			if e.Blueprint == "issue" {
+				return e.Identifier
+			}
+		}
+	}
+	return "<id>"
+}
+
+func short(h string) string { return h[:min(7, len(h))] }
+
+func trim(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

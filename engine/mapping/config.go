@@ -1,0 +1,480 @@
+package mapping
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is a loaded, compiled gitalog.yaml (or a Port port-app-config.yaml).
+type Config struct {
+	File   string
+	Sentry SentrySettings
+	// Port's top-level keys. gitalog honours entityDeletionThreshold; the
+	// other two are accepted so a Port user's file runs unchanged.
+	DeleteDependentEntities      *bool
+	CreateMissingRelatedEntities *bool
+	EntityDeletionThreshold      *float64
+	Resources                    []*Resource
+	// Warnings are non-fatal findings such as unknown keys, with file:line.
+	Warnings []string
+}
+
+// SentrySettings is the optional `sentry:` section. The token never lives
+// here: a config file is committed, a token must not be.
+type SentrySettings struct {
+	URL         string
+	Org         string
+	Concurrency int
+}
+
+// Resource is one entry of `resources:`.
+type Resource struct {
+	Index int // 0-based position in resources
+	Line  int
+	Kind  string
+	// Query is selector.query, a jq boolean filter.
+	Query *Program
+	// Params are the selector's other keys (tag, includeMembers, search,
+	// statsPeriod, ...): they tell the source what to fetch.
+	Params map[string]any
+	// ItemsToParse, when set, maps each element of the array it yields,
+	// merged into the item under ItemsToParseName (Port's default "item").
+	ItemsToParse     *Program
+	ItemsToParseName string
+	// KeepParsedArray is Port's itemsToParseTopLevelTransform: false.
+	KeepParsedArray bool
+	Identifier      *Program
+	Title           *Program
+	Blueprint       *Program
+	Icon            *Program
+	Team            *Program
+	Properties      []NamedProgram
+	Relations       []Relation
+}
+
+// NamedProgram is a property mapping.
+type NamedProgram struct {
+	Name string
+	*Program
+}
+
+// Relation is a relation mapping: a jq expression, or Port's search form.
+type Relation struct {
+	Name   string
+	Expr   *Program    // set for the plain form
+	Search *SearchSpec // set for the search form
+}
+
+// Label names a resource in messages.
+func (r *Resource) Label() string {
+	return fmt.Sprintf("resource #%d (kind %q)", r.Index+1, r.Kind)
+}
+
+// Load reads and compiles a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// configError is a config problem at a line of a file.
+type configError struct {
+	file string
+	line int
+	msg  string
+}
+
+func (e *configError) Error() string {
+	if e.line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.file, e.line, e.msg)
+	}
+	return fmt.Sprintf("%s: %s", e.file, e.msg)
+}
+
+type parser struct {
+	file     string
+	warnings []string
+}
+
+func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	return &configError{p.file, line, fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) warnf(n *yaml.Node, format string, args ...any) {
+	p.warnings = append(p.warnings, fmt.Sprintf("%s:%d: %s", p.file, n.Line, fmt.Sprintf(format, args...)))
+}
+
+// Parse compiles a config from its YAML text; name is used in messages.
+func Parse(name string, data []byte) (*Config, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &configError{name, 0, "the file is empty; it needs a resources: list"}
+		}
+		// yaml.v3 errors already read "yaml: line N: ..."
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	p := &parser{file: name}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, p.errf(root, "the top level must be a mapping with a resources: list")
+	}
+	cfg := &Config{File: name}
+	var resources *yaml.Node
+	for k, v := range pairs(root) {
+		switch k.Value {
+		case "resources":
+			resources = v
+		case "sentry":
+			if err := p.sentry(v, &cfg.Sentry); err != nil {
+				return nil, err
+			}
+		case "deleteDependentEntities":
+			b, err := p.boolean(v, k.Value)
+			if err != nil {
+				return nil, err
+			}
+			cfg.DeleteDependentEntities = &b
+		case "createMissingRelatedEntities":
+			b, err := p.boolean(v, k.Value)
+			if err != nil {
+				return nil, err
+			}
+			cfg.CreateMissingRelatedEntities = &b
+		case "entityDeletionThreshold":
+			f, err := strconv.ParseFloat(v.Value, 64)
+			if v.Kind != yaml.ScalarNode || err != nil || f < 0 || f > 1 {
+				return nil, p.errf(v, "entityDeletionThreshold must be a number from 0 to 1, got %q", v.Value)
+			}
+			cfg.EntityDeletionThreshold = &f
+		case "enableMergeEntity", "enableDeleteEntity", "portPrefix":
+			// Port keys with no meaning for a git catalog; accepted silently.
+		default:
+			p.warnf(k, "unknown key %q (ignored)", k.Value)
+		}
+	}
+	if resources == nil {
+		return nil, p.errf(root, "missing resources: (a list of kinds to map)")
+	}
+	if resources.Kind != yaml.SequenceNode {
+		return nil, p.errf(resources, "resources must be a list")
+	}
+	for i, rn := range resources.Content {
+		r, err := p.resource(i, rn)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Resources = append(cfg.Resources, r)
+	}
+	cfg.Warnings = p.warnings
+	return cfg, nil
+}
+
+// pairs iterates a mapping node's key/value pairs in order.
+func pairs(n *yaml.Node) func(func(k, v *yaml.Node) bool) {
+	return func(yield func(k, v *yaml.Node) bool) {
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if !yield(n.Content[i], n.Content[i+1]) {
+				return
+			}
+		}
+	}
+}
+
+func (p *parser) boolean(v *yaml.Node, key string) (bool, error) {
+	var b bool
+	if v.Kind != yaml.ScalarNode || v.Decode(&b) != nil {
+		return false, p.errf(v, "%s must be true or false, got %q", key, v.Value)
+	}
+	return b, nil
+}
+
+func (p *parser) sentry(n *yaml.Node, s *SentrySettings) error {
+	if n.Kind != yaml.MappingNode {
+		return p.errf(n, "sentry must be a mapping with url and org")
+	}
+	for k, v := range pairs(n) {
+		switch k.Value {
+		case "url", "host":
+			s.URL = v.Value
+		case "org", "organization":
+			s.Org = v.Value
+		case "concurrency":
+			c, err := strconv.Atoi(v.Value)
+			if err != nil || c < 1 || c > 64 {
+				return p.errf(v, "sentry.concurrency must be a whole number from 1 to 64, got %q", v.Value)
+			}
+			s.Concurrency = c
+		case "token", "authToken", "auth_token":
+			return p.errf(k, "sentry.%s: the token must not be in a config file (it would be committed); set SENTRY_AUTH_TOKEN or SENTRY_AUTH_TOKEN_FILE instead", k.Value)
+		default:
+			p.warnf(k, "unknown key sentry.%s (ignored)", k.Value)
+		}
+	}
+	return nil
+}
+
+// scalarExpr returns the text of a scalar jq expression. Port writes
+// `query: 'true'` but YAML users also write `query: true`; both mean the
+// jq program "true".
+func (p *parser) scalarExpr(n *yaml.Node, r *Resource, field string) (*Program, error) {
+	if n.Kind != yaml.ScalarNode {
+		return nil, p.errf(n, "%s: %s must be a jq expression (a string)", r.Label(), field)
+	}
+	if strings.TrimSpace(n.Value) == "" {
+		return nil, p.errf(n, "%s: %s: the jq expression is empty", r.Label(), field)
+	}
+	prog, err := compileJQ(n.Value, field)
+	if err != nil {
+		return nil, p.errf(n, "%s: %s: %v", r.Label(), field, err)
+	}
+	return prog, nil
+}
+
+func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
+	r := &Resource{Index: i, Line: n.Line, Params: map[string]any{}, ItemsToParseName: "item"}
+	if n.Kind != yaml.MappingNode {
+		return nil, p.errf(n, "resource #%d must be a mapping with kind, selector and port", i+1)
+	}
+	var selector, port *yaml.Node
+	for k, v := range pairs(n) {
+		switch k.Value {
+		case "kind":
+			r.Kind = v.Value
+		case "selector":
+			selector = v
+		case "port":
+			port = v
+		default:
+			p.warnf(k, "resource #%d: unknown key %q (ignored)", i+1, k.Value)
+		}
+	}
+	if r.Kind == "" {
+		return nil, p.errf(n, "resource #%d: missing kind", i+1)
+	}
+	var err error
+	if selector != nil {
+		if selector.Kind != yaml.MappingNode {
+			return nil, p.errf(selector, "%s: selector must be a mapping", r.Label())
+		}
+		for k, v := range pairs(selector) {
+			if k.Value == "query" {
+				if r.Query, err = p.scalarExpr(v, r, "selector.query"); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			var val any
+			if err := v.Decode(&val); err != nil {
+				return nil, p.errf(v, "%s: selector.%s: %v", r.Label(), k.Value, err)
+			}
+			r.Params[k.Value] = val
+		}
+	}
+	if r.Query == nil {
+		r.Query, _ = compileJQ("true", "selector.query")
+	}
+	if port == nil {
+		return nil, p.errf(n, "%s: missing port.entity.mappings", r.Label())
+	}
+	var entity *yaml.Node
+	for k, v := range pairs(port) {
+		switch k.Value {
+		case "entity":
+			entity = v
+		case "itemsToParse":
+			if r.ItemsToParse, err = p.scalarExpr(v, r, "port.itemsToParse"); err != nil {
+				return nil, err
+			}
+		case "itemsToParseTopLevelTransform":
+			b, err := p.boolean(v, "port."+k.Value)
+			if err != nil {
+				return nil, err
+			}
+			r.KeepParsedArray = !b
+		case "itemsToParseName":
+			r.ItemsToParseName = v.Value
+		default:
+			p.warnf(k, "%s: unknown key port.%s (ignored)", r.Label(), k.Value)
+		}
+	}
+	var mappings *yaml.Node
+	if entity != nil {
+		for k, v := range pairs(entity) {
+			if k.Value == "mappings" {
+				mappings = v
+			} else {
+				p.warnf(k, "%s: unknown key port.entity.%s (ignored)", r.Label(), k.Value)
+			}
+		}
+	}
+	if mappings == nil || mappings.Kind != yaml.MappingNode {
+		return nil, p.errf(port, "%s: missing port.entity.mappings (identifier, title, blueprint, properties, relations)", r.Label())
+	}
+	const mp = "port.entity.mappings."
+	for k, v := range pairs(mappings) {
+		field := mp + k.Value
+		switch k.Value {
+		case "identifier":
+			r.Identifier, err = p.scalarExpr(v, r, field)
+		case "title":
+			r.Title, err = p.scalarExpr(v, r, field)
+		case "blueprint":
+			r.Blueprint, err = p.scalarExpr(v, r, field)
+		case "icon":
+			r.Icon, err = p.scalarExpr(v, r, field)
+		case "team":
+			r.Team, err = p.scalarExpr(v, r, field)
+		case "properties":
+			r.Properties, err = p.properties(v, r, field)
+		case "relations":
+			r.Relations, err = p.relations(v, r, field)
+		default:
+			p.warnf(k, "%s: unknown key %s (ignored)", r.Label(), field)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if r.Identifier == nil {
+		return nil, p.errf(mappings, "%s: missing %sidentifier", r.Label(), mp)
+	}
+	if r.Blueprint == nil {
+		return nil, p.errf(mappings, "%s: missing %sblueprint (a jq expression, e.g. '\"issue\"')", r.Label(), mp)
+	}
+	return r, nil
+}
+
+func (p *parser) properties(n *yaml.Node, r *Resource, field string) ([]NamedProgram, error) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, p.errf(n, "%s: %s must be a mapping of name: jq expression", r.Label(), field)
+	}
+	var out []NamedProgram
+	for k, v := range pairs(n) {
+		prog, err := p.scalarExpr(v, r, field+"."+k.Value)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, NamedProgram{k.Value, prog})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (p *parser) relations(n *yaml.Node, r *Resource, field string) ([]Relation, error) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, p.errf(n, "%s: %s must be a mapping of name: jq expression or search query", r.Label(), field)
+	}
+	var out []Relation
+	for k, v := range pairs(n) {
+		f := field + "." + k.Value
+		rel := Relation{Name: k.Value}
+		var err error
+		if v.Kind == yaml.MappingNode {
+			rel.Search, err = p.search(v, r, f)
+		} else {
+			rel.Expr, err = p.scalarExpr(v, r, f)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rel)
+	}
+	return out, nil
+}
+
+// search compiles Port's search form: {combinator, rules: [{property,
+// operator, value} | nested search]}, every leaf a jq expression.
+func (p *parser) search(n *yaml.Node, r *Resource, field string) (*SearchSpec, error) {
+	s := &SearchSpec{}
+	var rules *yaml.Node
+	for k, v := range pairs(n) {
+		var err error
+		switch k.Value {
+		case "combinator":
+			s.Combinator, err = p.scalarExpr(v, r, field+".combinator")
+		case "rules":
+			rules = v
+		default:
+			p.warnf(k, "%s: unknown key %s.%s in a search relation (ignored)", r.Label(), field, k.Value)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if s.Combinator == nil {
+		return nil, p.errf(n, "%s: %s: a search relation needs combinator (and rules)", r.Label(), field)
+	}
+	if rules == nil || rules.Kind != yaml.SequenceNode || len(rules.Content) == 0 {
+		return nil, p.errf(n, "%s: %s.rules must be a non-empty list", r.Label(), field)
+	}
+	for i, rn := range rules.Content {
+		f := fmt.Sprintf("%s.rules[%d]", field, i)
+		if rn.Kind != yaml.MappingNode {
+			return nil, p.errf(rn, "%s: %s must be a mapping with property, operator, value", r.Label(), f)
+		}
+		isNested := false
+		for k := range pairs(rn) {
+			if k.Value == "combinator" {
+				isNested = true
+			}
+		}
+		if isNested {
+			sub, err := p.search(rn, r, f)
+			if err != nil {
+				return nil, err
+			}
+			s.Rules = append(s.Rules, RuleSpec{Nested: sub})
+			continue
+		}
+		var rule RuleSpec
+		for k, v := range pairs(rn) {
+			var err error
+			switch k.Value {
+			case "property":
+				rule.Property, err = p.scalarExpr(v, r, f+".property")
+			case "operator":
+				rule.Operator, err = p.scalarExpr(v, r, f+".operator")
+			case "value":
+				rule.Value, err = p.scalarExpr(v, r, f+".value")
+			default:
+				p.warnf(k, "%s: unknown key %s.%s (ignored)", r.Label(), f, k.Value)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		if rule.Property == nil || rule.Operator == nil {
+			return nil, p.errf(rn, "%s: %s needs property and operator", r.Label(), f)
+		}
+		s.Rules = append(s.Rules, rule)
+	}
+	return s, nil
+}

@@ -1,0 +1,253 @@
+package mapping
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/gitalog/gitalog/engine/catalog"
+)
+
+// Issue is a problem met while mapping one item. Port's mapper turns a jq
+// runtime error into a null value and goes on; gitalog does the same but
+// reports it, so a typo in a mapping is seen rather than silently nulled.
+type Issue struct {
+	Resource *Resource
+	Field    string
+	Msg      string
+	// Skipped is set when the item produced no entity because of it.
+	Skipped bool
+}
+
+func (i Issue) String() string {
+	return fmt.Sprintf("%s: %s: %s", i.Resource.Label(), i.Field, i.Msg)
+}
+
+// Map turns one raw item into the resource's entities: none when the
+// selector rejects it, several with itemsToParse.
+func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
+	var issues []Issue
+	if r.ItemsToParse == nil {
+		ok, iss := r.selected(item, nil)
+		if iss != nil {
+			return nil, []Issue{*iss}
+		}
+		if !ok {
+			return nil, nil
+		}
+		e, iss2 := r.entity(item)
+		if e == nil {
+			return nil, iss2
+		}
+		return []*catalog.Entity{e}, iss2
+	}
+	list, err := r.ItemsToParse.First(item)
+	if err != nil {
+		return nil, []Issue{{r, r.ItemsToParse.Field, err.Error(), true}}
+	}
+	if list == nil {
+		return nil, nil
+	}
+	elems, ok := list.([]any)
+	if !ok {
+		return nil, []Issue{{r, r.ItemsToParse.Field, "must yield an array, got " + show(list), true}}
+	}
+	base, _ := item.(map[string]any)
+	if base != nil && !r.KeepParsedArray {
+		base = withoutPath(base, r.ItemsToParse.Source)
+	}
+	var out []*catalog.Entity
+	for _, el := range elems {
+		merged := make(map[string]any, len(base)+1)
+		for k, v := range base {
+			merged[k] = v
+		}
+		merged[r.ItemsToParseName] = el
+		ok, iss := r.selected(merged, el)
+		if iss != nil {
+			issues = append(issues, *iss)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		e, iss2 := r.entity(merged)
+		issues = append(issues, iss2...)
+		if e != nil {
+			out = append(out, e)
+		}
+	}
+	return out, issues
+}
+
+// selected runs selector.query. With itemsToParse, Port accepts an element
+// when the query holds for the element alone or for the merged item.
+func (r *Resource) selected(item, elem any) (bool, *Issue) {
+	try := func(v any) (bool, *Issue) {
+		out, err := r.Query.First(v)
+		if err != nil {
+			return false, &Issue{r, r.Query.Field, err.Error(), true}
+		}
+		b, ok := out.(bool)
+		if !ok {
+			return false, &Issue{r, r.Query.Field, "must yield true or false, got " + show(out), true}
+		}
+		return b, nil
+	}
+	if elem != nil {
+		if ok, _ := try(elem); ok {
+			return true, nil
+		}
+	}
+	return try(item)
+}
+
+func (r *Resource) entity(item any) (*catalog.Entity, []Issue) {
+	var issues []Issue
+	eval := func(p *Program) any {
+		if p == nil {
+			return nil
+		}
+		v, err := p.First(item)
+		if err != nil {
+			issues = append(issues, Issue{r, p.Field, err.Error() + " (value set to null)", false})
+			return nil
+		}
+		return v
+	}
+	id := eval(r.Identifier)
+	bp := eval(r.Blueprint)
+	ids, ok1 := id.(string)
+	bps, ok2 := bp.(string)
+	if !ok1 || ids == "" {
+		// Port drops entities without an identifier; say so, with what came out.
+		issues = append(issues, Issue{r, r.Identifier.Field, "identifier must be a non-empty string, got " + show(id) + "; item skipped", true})
+		return nil, issues
+	}
+	if !ok2 || bps == "" {
+		issues = append(issues, Issue{r, r.Blueprint.Field, "blueprint must be a non-empty string, got " + show(bp) + "; item skipped", true})
+		return nil, issues
+	}
+	e := &catalog.Entity{
+		Identifier: ids,
+		Blueprint:  bps,
+		Title:      eval(r.Title),
+		Icon:       eval(r.Icon),
+		Team:       eval(r.Team),
+		Properties: make(map[string]any, len(r.Properties)),
+		Relations:  make(map[string]any, len(r.Relations)),
+	}
+	for _, p := range r.Properties {
+		e.Properties[p.Name] = eval(p.Program)
+	}
+	for _, rel := range r.Relations {
+		if rel.Search != nil {
+			q, err := rel.Search.eval(item)
+			if err != nil {
+				issues = append(issues, Issue{r, "relations." + rel.Name, err.Error() + " (relation set to null)", false})
+				e.Relations[rel.Name] = nil
+				continue
+			}
+			e.Relations[rel.Name] = q
+			continue
+		}
+		e.Relations[rel.Name] = eval(rel.Expr)
+	}
+	return e, issues
+}
+
+var simplePath = regexp.MustCompile(`^\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+
+// withoutPath returns a shallow copy of m without the array that
+// itemsToParse names, as Port does (itemsToParseTopLevelTransform), so
+// that each element's entity doesn't carry all its siblings.
+func withoutPath(m map[string]any, path string) map[string]any {
+	if !simplePath.MatchString(path) {
+		return m
+	}
+	keys := strings.Split(path[1:], ".")
+	var del func(m map[string]any, keys []string) map[string]any
+	del = func(m map[string]any, keys []string) map[string]any {
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			out[k] = v
+		}
+		if len(keys) == 1 {
+			delete(out, keys[0])
+			return out
+		}
+		if sub, ok := m[keys[0]].(map[string]any); ok {
+			out[keys[0]] = del(sub, keys[1:])
+		}
+		return out
+	}
+	return del(m, keys)
+}
+
+// ResolveInfo tells the resolver a relation's target blueprint and whether
+// it holds many identifiers; ok is false for a relation the blueprint lacks.
+type ResolveInfo func(blueprint, relation string) (target string, many, required, ok bool)
+
+// Unresolved is a search relation that matched no entity, or several for
+// a single relation; the relation is left null.
+type Unresolved struct {
+	Entity   *catalog.Entity
+	Relation string
+	Target   string
+	Matches  int
+	Required bool
+}
+
+func (u Unresolved) String() string {
+	if u.Matches == 0 {
+		return fmt.Sprintf("relation %q: the search matched no %s entity", u.Relation, u.Target)
+	}
+	return fmt.Sprintf("relation %q: the search matched %d %s entities; a single relation needs exactly one", u.Relation, u.Matches, u.Target)
+}
+
+// Resolve replaces every search query in the entities' relations with the
+// identifiers of the entities it matches, among the given entities (the
+// whole mapped catalog). Results are sorted, so files are stable.
+func Resolve(entities []*catalog.Entity, info ResolveInfo) []Unresolved {
+	byBlueprint := map[string][]*catalog.Entity{}
+	for _, e := range entities {
+		byBlueprint[e.Blueprint] = append(byBlueprint[e.Blueprint], e)
+	}
+	var out []Unresolved
+	for _, e := range entities {
+		for name, v := range e.Relations {
+			q, ok := v.(*Query)
+			if !ok {
+				continue
+			}
+			target, many, required, known := info(e.Blueprint, name)
+			if !known {
+				// Left for validation to report as an unknown relation.
+				e.Relations[name] = q.ToJSON()
+				continue
+			}
+			var ids []string
+			for _, c := range byBlueprint[target] {
+				if q.Match(c) {
+					ids = append(ids, c.Identifier)
+				}
+			}
+			sortStrings(ids)
+			if many {
+				list := make([]any, len(ids))
+				for i, id := range ids {
+					list[i] = id
+				}
+				e.Relations[name] = list
+				continue
+			}
+			if len(ids) == 1 {
+				e.Relations[name] = ids[0]
+				continue
+			}
+			e.Relations[name] = nil
+			out = append(out, Unresolved{e, name, target, len(ids), required})
+		}
+	}
+	return out
+}

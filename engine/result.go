@@ -1,0 +1,221 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gitalog/gitalog/schema"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Result is what a sync did, for the summary and for tests.
+type Result struct {
+	Source   string
+	DryRun   bool
+	NoChange bool
+	Commit   plumbing.Hash
+	Branch   string
+	Subject  string
+
+	Items       map[string]int // raw items per kind
+	FetchErrors []error
+	FailedKinds []string
+	MapIssues   []*MapIssue
+	Problems    []schema.Problem
+
+	Counts    map[string]*Counts // per blueprint
+	Created   []EntityRef
+	Changed   []EntityRef
+	Deleted   []EntityRef
+	Unchanged int
+	Conflicts []string
+
+	WouldDelete      int
+	ManagedBefore    int
+	DeletionsBlocked bool
+	Threshold        float64
+
+	Requests, Retries int64
+	Duration          time.Duration
+}
+
+// Counts are one blueprint's changes.
+type Counts struct{ Created, Changed, Deleted int }
+
+// EntityRef names an entity in a result.
+type EntityRef struct {
+	Blueprint, Identifier, Title string
+}
+
+// MapIssue is a mapping problem, counted over all items that had it.
+type MapIssue struct {
+	Resource, Field, Message string
+	Count                    int
+	Skipped                  bool
+}
+
+func refs(es []entry) []EntityRef {
+	out := make([]EntityRef, len(es))
+	for i, e := range es {
+		out[i] = EntityRef{e.Key.Blueprint, e.Key.Identifier, e.Title}
+	}
+	return out
+}
+
+func (r *Result) apply(p *plan) {
+	r.Created, r.Changed, r.Deleted = refs(p.created), refs(p.changed), refs(p.deleted)
+	r.Unchanged = p.unchanged
+	r.Conflicts = p.conflicts
+	r.WouldDelete, r.ManagedBefore, r.DeletionsBlocked = p.wouldDelete, p.managedBefore, p.deletionsBlocked
+	r.Threshold = p.threshold
+	r.Counts = map[string]*Counts{}
+	c := func(bp string) *Counts {
+		if r.Counts[bp] == nil {
+			r.Counts[bp] = &Counts{}
+		}
+		return r.Counts[bp]
+	}
+	for _, e := range r.Created {
+		c(e.Blueprint).Created++
+	}
+	for _, e := range r.Changed {
+		c(e.Blueprint).Changed++
+	}
+	for _, e := range r.Deleted {
+		c(e.Blueprint).Deleted++
+	}
+	r.Subject = r.subject()
+}
+
+// Errors counts the problems that are errors, not warnings.
+func (r *Result) Errors() int {
+	n := 0
+	for _, p := range r.Problems {
+		if !p.Warning {
+			n++
+		}
+	}
+	return n
+}
+
+// err is the error a finished sync returns: nil, or one wrapping ErrPartial
+// that says what was left undone.
+func (r *Result) err() error {
+	var why []string
+	if len(r.FetchErrors) > 0 {
+		why = append(why, fmt.Sprintf("fetching failed, so nothing was deleted:\n  %s", indentErr(errors.Join(r.FetchErrors...))))
+	}
+	if n := r.Errors(); n > 0 {
+		why = append(why, fmt.Sprintf("%d invalid entities were not written (their older files, if any, are unchanged)", n))
+	}
+	if r.DeletionsBlocked {
+		why = append(why, fmt.Sprintf("refused to delete %d of %d managed entities (%.0f%%, over entityDeletionThreshold %.2f); nothing was deleted; rerun with --delete-threshold 1 if this is intended",
+			r.WouldDelete, r.ManagedBefore, 100*float64(r.WouldDelete)/float64(r.ManagedBefore), r.Threshold))
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrPartial, strings.Join(why, "; "))
+}
+
+func indentErr(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "\n  ")
+}
+
+func (r *Result) blueprints() []string {
+	names := make([]string, 0, len(r.Counts))
+	for n := range r.Counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// subject is the commit subject: changes counted per blueprint, e.g.
+// "sync: issue +7 ~12 -5, project +1".
+func (r *Result) subject() string {
+	var parts []string
+	for _, bp := range r.blueprints() {
+		c := r.Counts[bp]
+		var s []string
+		if c.Created > 0 {
+			s = append(s, fmt.Sprintf("+%d", c.Created))
+		}
+		if c.Changed > 0 {
+			s = append(s, fmt.Sprintf("~%d", c.Changed))
+		}
+		if c.Deleted > 0 {
+			s = append(s, fmt.Sprintf("-%d", c.Deleted))
+		}
+		parts = append(parts, bp+" "+strings.Join(s, " "))
+	}
+	if len(parts) == 0 {
+		return "sync: no entity changes"
+	}
+	return "sync: " + strings.Join(parts, ", ")
+}
+
+// MaxListed caps the entities listed in a commit body.
+const MaxListed = 100
+
+func commitMessage(r *Result, p *plan) string {
+	var b strings.Builder
+	b.WriteString(r.Subject)
+	b.WriteString("\n\n")
+	fmt.Fprintf(&b, "Source: %s\n", r.Source)
+	kinds := make([]string, 0, len(r.Items))
+	for k := range r.Items {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	var ks []string
+	for _, k := range kinds {
+		ks = append(ks, fmt.Sprintf("%s %d", k, r.Items[k]))
+	}
+	if len(ks) > 0 {
+		fmt.Fprintf(&b, "Items: %s\n", strings.Join(ks, ", "))
+	}
+	listed := 0
+	section := func(title, mark string, es []EntityRef) {
+		if len(es) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "\n%s:\n", title)
+		for i, e := range es {
+			if listed >= MaxListed {
+				fmt.Fprintf(&b, "  ... and %d more\n", len(es)-i)
+				return
+			}
+			listed++
+			line := fmt.Sprintf("  %s %s/%s", mark, e.Blueprint, e.Identifier)
+			if e.Title != "" {
+				line += "  " + oneLine(e.Title, 72)
+			}
+			b.WriteString(line + "\n")
+		}
+	}
+	section("Created", "+", r.Created)
+	section("Changed", "~", r.Changed)
+	section("Deleted", "-", r.Deleted)
+	if r.DeletionsBlocked {
+		fmt.Fprintf(&b, "\nNot deleted: %d entities (over entityDeletionThreshold %.2f).\n", r.WouldDelete, r.Threshold)
+	}
+	if len(r.FetchErrors) > 0 {
+		fmt.Fprintf(&b, "\nIncomplete fetch (%s): no entity was deleted.\n", strings.Join(r.FailedKinds, ", "))
+	}
+	if n := r.Errors(); n > 0 {
+		fmt.Fprintf(&b, "\nInvalid entities not written: %d.\n", n)
+	}
+	return b.String()
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

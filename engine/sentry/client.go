@@ -1,0 +1,413 @@
+package sentry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Client talks to one Sentry host with one token.
+type Client struct {
+	base        *url.URL
+	token       string
+	http        *http.Client
+	sem         chan struct{}
+	log         *slog.Logger
+	maxAttempts int
+	backoff     time.Duration
+	maxWait     time.Duration
+	userAgent   string
+
+	mu        sync.Mutex
+	remaining int // -1: unknown
+	reset     time.Time
+
+	requests, retries, pages atomic.Int64
+}
+
+// ClientOptions configure a Client. Zero values mean the defaults.
+type ClientOptions struct {
+	HTTPClient  *http.Client
+	Concurrency int           // requests in flight at once (default 4)
+	Logger      *slog.Logger  // debug logs of every request, Authorization redacted
+	MaxAttempts int           // tries per request, the first included (default 6)
+	Backoff     time.Duration // first retry delay for 5xx and network errors (default 500ms)
+	MaxWait     time.Duration // longest single wait for a rate-limit reset (default 2m)
+	UserAgent   string
+}
+
+// NewClient returns a client for baseURL (e.g. https://sentry.io).
+func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
+	u, err := ParseBaseURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		base: u, token: token, http: o.HTTPClient, log: o.Logger,
+		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
+		userAgent: o.UserAgent, remaining: -1,
+	}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 60 * time.Second}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	c.sem = make(chan struct{}, o.Concurrency)
+	if c.maxAttempts <= 0 {
+		c.maxAttempts = 6
+	}
+	if c.backoff <= 0 {
+		c.backoff = 500 * time.Millisecond
+	}
+	if c.maxWait <= 0 {
+		c.maxWait = 2 * time.Minute
+	}
+	if c.userAgent == "" {
+		c.userAgent = "gitalog"
+	}
+	return c, nil
+}
+
+// ParseBaseURL checks a Sentry URL and strips a trailing /api/0.
+func ParseBaseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("sentry URL %q must be an http(s) URL such as https://sentry.io", s)
+	}
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api/0")
+	u.RawQuery, u.Fragment = "", ""
+	return u, nil
+}
+
+// Stats are counters for the summary.
+type Stats struct{ Requests, Retries, Pages int64 }
+
+func (c *Client) Stats() Stats {
+	return Stats{c.requests.Load(), c.retries.Load(), c.pages.Load()}
+}
+
+// HTTPError is a response Sentry answered with an error status.
+type HTTPError struct {
+	Method, URL string // URL without host; it never holds the token
+	Status      int
+	Detail      string
+	Scope       string // the token scope the endpoint needs, for 401/403
+}
+
+func (e *HTTPError) Error() string {
+	msg := fmt.Sprintf("%s %s: HTTP %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
+	switch e.Status {
+	case http.StatusUnauthorized:
+		msg += " (the token is invalid, expired or revoked"
+		if e.Scope != "" {
+			msg += fmt.Sprintf("; it needs the %q scope", e.Scope)
+		}
+		msg += ")"
+	case http.StatusForbidden:
+		if e.Scope != "" {
+			msg += fmt.Sprintf(" (the token lacks the %q scope, or access to this organization)", e.Scope)
+		}
+	}
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
+}
+
+// retryable reports whether a status is worth another try.
+func retryable(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500
+}
+
+// Page is one decoded list response.
+type Page struct {
+	Items  []any
+	Header http.Header
+}
+
+// get fetches rawURL (absolute, on the client's host) and decodes its JSON.
+// It retries 429, 5xx, network errors and undecodable bodies.
+func (c *Client) get(ctx context.Context, rawURL, scope string) (any, http.Header, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bad URL %q: %w", rawURL, err)
+	}
+	// Never send the token to a host the user didn't name: a Link header
+	// pointing elsewhere would otherwise leak it.
+	if u.Host != c.base.Host || u.Scheme != c.base.Scheme {
+		return nil, nil, fmt.Errorf("refusing to follow %s://%s%s: not the configured Sentry host %s", u.Scheme, u.Host, u.Path, c.base.Host)
+	}
+	shown := u.RequestURI()
+	var lastErr error
+	for attempt := 1; attempt <= c.maxAttempts; attempt++ {
+		if err := c.pace(ctx); err != nil {
+			return nil, nil, err
+		}
+		v, h, wait, err := c.once(ctx, u, shown, scope)
+		if err == nil {
+			return v, h, nil
+		}
+		lastErr = err
+		var he *HTTPError
+		if errors.As(err, &he) && !retryable(he.Status) {
+			return nil, nil, err
+		}
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		if attempt == c.maxAttempts {
+			break
+		}
+		if wait <= 0 {
+			wait = c.backoff << (attempt - 1)
+			wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
+		}
+		wait = min(wait, c.maxWait)
+		c.retries.Add(1)
+		c.log.Debug("retrying", "url", shown, "attempt", attempt+1, "wait", wait.String(), "error", err.Error())
+		if err := sleep(ctx, wait); err != nil {
+			return nil, nil, err
+		}
+	}
+	return nil, nil, fmt.Errorf("giving up after %d attempts: %w", c.maxAttempts, lastErr)
+}
+
+func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string) (v any, h http.Header, wait time.Duration, err error) {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, 0, ctx.Err()
+	}
+	defer func() { <-c.sem }()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	c.requests.Add(1)
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// url.Error repeats the full URL; it has no token, but keep it short.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, nil, 0, fmt.Errorf("GET %s: timed out: %w", shown, err)
+		}
+		return nil, nil, 0, fmt.Errorf("GET %s: %w", shown, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	c.observe(resp.Header)
+	c.log.Debug("http", "method", "GET", "url", shown, "status", resp.StatusCode,
+		"bytes", len(body), "ms", time.Since(start).Milliseconds(), "authorization", "[redacted]",
+		"rate_remaining", resp.Header.Get("X-Sentry-Rate-Limit-Remaining"))
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("GET %s: reading body: %w", shown, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		he := &HTTPError{Method: "GET", URL: shown, Status: resp.StatusCode, Detail: detail(body)}
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			he.Scope = scope
+		}
+		return nil, nil, retryAfter(resp.Header, time.Now()), he
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, nil, 0, fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)
+	}
+	if dec.More() {
+		return nil, nil, 0, fmt.Errorf("GET %s: the response has data after its JSON value", shown)
+	}
+	return v, resp.Header, 0, nil
+}
+
+// detail extracts Sentry's error text: {"detail": "..."} or a bare JSON
+// string (429s), cut short.
+func detail(body []byte) string {
+	var v any
+	if json.Unmarshal(body, &v) == nil {
+		switch v := v.(type) {
+		case string:
+			return clip(v)
+		case map[string]any:
+			if d, ok := v["detail"].(string); ok {
+				return clip(d)
+			}
+		}
+	}
+	return clip(strings.TrimSpace(string(body)))
+}
+
+func clip(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}
+
+// retryAfter is how long a 429/503 asks us to wait: Retry-After (seconds or
+// a date), else until X-Sentry-Rate-Limit-Reset; 0 when neither says.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	if s := h.Get("Retry-After"); s != "" {
+		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 0 {
+			return time.Duration(n) * time.Second
+		}
+		if t, err := http.ParseTime(s); err == nil {
+			return max(t.Sub(now), 0)
+		}
+	}
+	if s := h.Get("X-Sentry-Rate-Limit-Reset"); s != "" {
+		if t, ok := epoch(s); ok {
+			// Reset has one-second resolution; wait until just after it.
+			return max(t.Sub(now)+100*time.Millisecond, 100*time.Millisecond)
+		}
+	}
+	return 0
+}
+
+func epoch(s string) (time.Time, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || f <= 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, int64(f*float64(time.Second))), true
+}
+
+// observe records the rate-limit window from a response.
+func (c *Client) observe(h http.Header) {
+	rem, err := strconv.Atoi(h.Get("X-Sentry-Rate-Limit-Remaining"))
+	if err != nil {
+		return
+	}
+	reset, ok := epoch(h.Get("X-Sentry-Rate-Limit-Reset"))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ok && reset.After(c.reset) {
+		c.reset, c.remaining = reset, rem
+	} else if ok && reset.Equal(c.reset) {
+		c.remaining = min(c.remaining, rem)
+		if c.remaining < 0 {
+			c.remaining = rem
+		}
+	}
+}
+
+// pace waits for the window to reset when the requests left in it are
+// about to run out, so we slow down before Sentry answers 429.
+func (c *Client) pace(ctx context.Context) error {
+	c.mu.Lock()
+	reserve := cap(c.sem)
+	var wait time.Duration
+	if c.remaining >= 0 && c.remaining <= reserve {
+		wait = time.Until(c.reset) + 100*time.Millisecond
+		if wait <= 0 {
+			c.remaining = -1
+		}
+	}
+	if wait > 0 {
+		// Count this request against the window, so waiters don't all
+		// rush in together once it resets.
+		c.remaining--
+	}
+	c.mu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	wait = min(wait, c.maxWait)
+	c.log.Debug("rate limit nearly used; waiting for the window to reset", "wait", wait.String())
+	return sleep(ctx, wait)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// URL builds an absolute URL for an API path under /api/0.
+func (c *Client) URL(path string, q url.Values) string {
+	u := *c.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/0" + path
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// List fetches every page of a list endpoint, calling fn for each page in
+// order. It follows rel="next" links while results="true".
+func (c *Client) List(ctx context.Context, path string, q url.Values, scope string, fn func(items []any) error) error {
+	next := c.URL(path, q)
+	for next != "" {
+		v, h, err := c.get(ctx, next, scope)
+		if err != nil {
+			return err
+		}
+		items, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("GET %s: expected a JSON array, got %s", path, kindOf(v))
+		}
+		c.pages.Add(1)
+		if err := fn(items); err != nil {
+			return err
+		}
+		next = NextURL(h.Get("Link"))
+	}
+	return nil
+}
+
+// Object fetches one JSON object.
+func (c *Client) Object(ctx context.Context, path string, q url.Values, scope string) (map[string]any, error) {
+	v, _, err := c.get(ctx, c.URL(path, q), scope)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("GET %s: expected a JSON object, got %s", path, kindOf(v))
+	}
+	return m, nil
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	}
+	return "a number"
+}

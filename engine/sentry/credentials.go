@@ -1,0 +1,166 @@
+package sentry
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DefaultURL is sentry.io, as sentry-cli defaults to.
+const DefaultURL = "https://sentry.io"
+
+// Settings are the resolved connection settings. TokenFrom names where the
+// token came from (never the token itself), for messages.
+type Settings struct {
+	URL, Org, Token string
+	URLFrom         string
+	OrgFrom         string
+	TokenFrom       string
+}
+
+// Env looks up an environment variable; os.Getenv in production.
+type Env func(string) string
+
+// ResolveSettings finds the Sentry URL, organization and token, first found
+// wins:
+//
+//	token: SENTRY_AUTH_TOKEN, SENTRY_AUTH_TOKEN_FILE,
+//	       OCEAN__INTEGRATION__CONFIG__SENTRY_TOKEN, .sentryclirc [auth] token
+//	url:   SENTRY_URL, OCEAN__INTEGRATION__CONFIG__SENTRY_HOST, the config's
+//	       sentry.url, .sentryclirc [defaults] url, https://sentry.io
+//	org:   SENTRY_ORG, OCEAN__INTEGRATION__CONFIG__SENTRY_ORGANIZATION, the
+//	       config's sentry.org, .sentryclirc [defaults] org
+//
+// .sentryclirc is looked up as sentry-cli does: from dir up to the root,
+// the nearest file winning, then ~/.sentryclirc.
+func ResolveSettings(env Env, dir, cfgURL, cfgOrg, cfgFile string) (Settings, error) {
+	rc, err := loadRC(env, dir)
+	if err != nil {
+		return Settings{}, err
+	}
+	var s Settings
+	pick := func(dst, from *string, cands ...[2]string) {
+		for _, c := range cands {
+			if strings.TrimSpace(c[1]) != "" {
+				*dst, *from = strings.TrimSpace(c[1]), c[0]
+				return
+			}
+		}
+	}
+	tokenFile := ""
+	if f := env("SENTRY_AUTH_TOKEN_FILE"); f != "" && env("SENTRY_AUTH_TOKEN") == "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return Settings{}, fmt.Errorf("SENTRY_AUTH_TOKEN_FILE: %w", err)
+		}
+		tokenFile = strings.TrimSpace(string(b))
+		if tokenFile == "" {
+			return Settings{}, fmt.Errorf("SENTRY_AUTH_TOKEN_FILE: %s is empty", f)
+		}
+	}
+	pick(&s.Token, &s.TokenFrom,
+		[2]string{"SENTRY_AUTH_TOKEN", env("SENTRY_AUTH_TOKEN")},
+		[2]string{"SENTRY_AUTH_TOKEN_FILE", tokenFile},
+		[2]string{"OCEAN__INTEGRATION__CONFIG__SENTRY_TOKEN", env("OCEAN__INTEGRATION__CONFIG__SENTRY_TOKEN")},
+		[2]string{rc.tokenFrom, rc.token})
+	pick(&s.URL, &s.URLFrom,
+		[2]string{"SENTRY_URL", env("SENTRY_URL")},
+		[2]string{"OCEAN__INTEGRATION__CONFIG__SENTRY_HOST", env("OCEAN__INTEGRATION__CONFIG__SENTRY_HOST")},
+		[2]string{cfgFile + " (sentry.url)", cfgURL},
+		[2]string{rc.urlFrom, rc.url},
+		[2]string{"default", DefaultURL})
+	pick(&s.Org, &s.OrgFrom,
+		[2]string{"SENTRY_ORG", env("SENTRY_ORG")},
+		[2]string{"OCEAN__INTEGRATION__CONFIG__SENTRY_ORGANIZATION", env("OCEAN__INTEGRATION__CONFIG__SENTRY_ORGANIZATION")},
+		[2]string{cfgFile + " (sentry.org)", cfgOrg},
+		[2]string{rc.orgFrom, rc.org})
+	if _, err := ParseBaseURL(s.URL); err != nil {
+		return s, fmt.Errorf("%v (from %s)", err, s.URLFrom)
+	}
+	return s, nil
+}
+
+// Check reports what is missing for a live fetch.
+func (s Settings) Check() error {
+	var missing []string
+	if s.Org == "" {
+		missing = append(missing, "the organization (set SENTRY_ORG, or sentry.org in the config)")
+	}
+	if s.Token == "" {
+		missing = append(missing, "an auth token (set SENTRY_AUTH_TOKEN or SENTRY_AUTH_TOKEN_FILE; scopes project:read, event:read, org:read, member:read, team:read)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("cannot reach Sentry: missing %s", strings.Join(missing, " and "))
+	}
+	return nil
+}
+
+type rcValues struct {
+	token, url, org             string
+	tokenFrom, urlFrom, orgFrom string
+}
+
+func loadRC(env Env, dir string) (rcValues, error) {
+	var files []string
+	if home := env("HOME"); home != "" {
+		files = append(files, filepath.Join(home, ".sentryclirc"))
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		var up []string
+		for d := abs; ; d = filepath.Dir(d) {
+			up = append(up, filepath.Join(d, ".sentryclirc"))
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+		// Farthest first, so nearer files override.
+		for i := len(up) - 1; i >= 0; i-- {
+			if len(files) == 0 || up[i] != files[0] {
+				files = append(files, up[i])
+			}
+		}
+	}
+	var rc rcValues
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		vals := parseINI(data)
+		set := func(dst, from *string, key string) {
+			if v := vals[key]; v != "" {
+				*dst, *from = v, f+" ("+key+")"
+			}
+		}
+		set(&rc.token, &rc.tokenFrom, "auth.token")
+		set(&rc.url, &rc.urlFrom, "defaults.url")
+		set(&rc.org, &rc.orgFrom, "defaults.org")
+	}
+	return rc, nil
+}
+
+// parseINI reads sentry-cli's ini format into "section.key" values.
+func parseINI(data []byte) map[string]string {
+	out := map[string]string{}
+	section := ""
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == ';' || line[0] == '#' {
+			continue
+		}
+		if line[0] == '[' && strings.HasSuffix(line, "]") {
+			section = strings.ToLower(strings.TrimSpace(line[1 : len(line)-1]))
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		out[section+"."+strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return out
+}

@@ -1,0 +1,328 @@
+package sentry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"sort"
+	"sync"
+)
+
+// Source fetches items of the known kinds for one organization. Results
+// are cached per kind and selector, so a parent kind is fetched once even
+// when several kinds fan out over it.
+type Source struct {
+	Client *Client
+	Org    string
+	// Progress, when set, is told the running count of items of a kind.
+	Progress func(kind string, items int)
+
+	mu    sync.Mutex
+	cache map[string]*fetchResult
+}
+
+type fetchResult struct {
+	done  chan struct{}
+	items []any
+	err   error
+}
+
+// Variant names a kind and the selector values its fetch depends on.
+func Variant(kind string, params map[string]any) (string, map[string]any) {
+	k := Kinds[kind]
+	sel := map[string]any{}
+	if k != nil {
+		for _, u := range uses(k) {
+			if v, ok := params[u]; ok {
+				sel[u] = v
+			}
+		}
+	}
+	b, _ := json.Marshal(sel)
+	return kind + " " + string(b), sel
+}
+
+// Fetch returns every item of kind, for a resource whose selector is params.
+func (s *Source) Fetch(ctx context.Context, kind string, params map[string]any) ([]any, error) {
+	k, ok := Kinds[kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown kind %q (known: %v)", kind, KindNames())
+	}
+	key, sel := Variant(kind, params)
+	s.mu.Lock()
+	if s.cache == nil {
+		s.cache = map[string]*fetchResult{}
+	}
+	r, found := s.cache[key]
+	if !found {
+		r = &fetchResult{done: make(chan struct{})}
+		s.cache[key] = r
+	}
+	s.mu.Unlock()
+	if found {
+		select {
+		case <-r.done:
+			return r.items, r.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	r.items, r.err = s.fetch(ctx, k, sel)
+	close(r.done)
+	return r.items, r.err
+}
+
+func (s *Source) fetch(ctx context.Context, k *Kind, sel map[string]any) ([]any, error) {
+	env := tmplEnv{org: s.Org, selector: sel}
+	if k.Parent == "" {
+		items, err := s.fetchOne(ctx, k, env)
+		if err != nil {
+			return nil, fmt.Errorf("fetching %ss: %w", k.Name, err)
+		}
+		return s.finish(ctx, k, env, items)
+	}
+	parents, err := s.Fetch(ctx, k.Parent, sel)
+	if err != nil {
+		return nil, err
+	}
+	results := make([][]any, len(parents))
+	errs := make([]error, len(parents))
+	var wg sync.WaitGroup
+	// The client bounds requests in flight; this bounds goroutines.
+	limit := make(chan struct{}, cap(s.Client.sem)*2)
+	var mu sync.Mutex
+	count := 0
+	for i, p := range parents {
+		pm, _ := p.(map[string]any)
+		wg.Add(1)
+		limit <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-limit }()
+			e := env
+			e.parent = pm
+			items, err := s.fetchOne(ctx, k, e)
+			if err != nil {
+				errs[i] = fmt.Errorf("fetching %ss of %s %s: %w", k.Name, k.Parent, describe(pm), err)
+				return
+			}
+			items = shape(k, pm, items)
+			results[i] = items
+			mu.Lock()
+			count += len(items)
+			if s.Progress != nil {
+				s.Progress(k.Name, count)
+			}
+			mu.Unlock()
+		}()
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	wg.Wait()
+	if err := joinErrors(errs); err != nil {
+		return nil, err
+	}
+	var all []any
+	for _, r := range results {
+		all = append(all, r...)
+	}
+	return s.finish(ctx, k, env, all)
+}
+
+// describe names a parent item in messages: slug or id, quoted.
+func describe(m map[string]any) string {
+	for _, f := range []string{"slug", "shortId", "id"} {
+		if v, ok := field(m, f); ok {
+			return fmt.Sprintf("%q", v)
+		}
+	}
+	return "(unnamed)"
+}
+
+func shape(k *Kind, parent map[string]any, items []any) []any {
+	switch k.Shape {
+	case MergeEach:
+		out := make([]any, 0, len(items))
+		for _, it := range items {
+			m := maps.Clone(parent)
+			m[k.Key] = it
+			out = append(out, m)
+		}
+		return out
+	case MergeAll:
+		if items == nil {
+			// Port yields nothing for a parent whose values are missing.
+			return nil
+		}
+		m := maps.Clone(parent)
+		m[k.Key] = items
+		return []any{m}
+	}
+	return items
+}
+
+// fetchOne fetches a kind's endpoint for one parent (or none).
+func (s *Source) fetchOne(ctx context.Context, k *Kind, env tmplEnv) ([]any, error) {
+	path, _, err := env.expand(k.Path, true)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	keys := make([]string, 0, len(k.Query))
+	for name := range k.Query {
+		keys = append(keys, name)
+	}
+	sort.Strings(keys)
+	for _, name := range keys {
+		v, ok, err := env.expand(k.Query[name], false)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			q.Set(name, v)
+		}
+	}
+	if k.Paged && k.Query["limit"] == "" {
+		q.Set("per_page", "100")
+	}
+	var items []any
+	count := 0
+	err = s.Client.List(ctx, path, q, k.Scope, func(page []any) error {
+		items = append(items, page...)
+		if k.Parent == "" && s.Progress != nil {
+			count += len(page)
+			s.Progress(k.Name, count)
+		}
+		return nil
+	})
+	var he *HTTPError
+	if k.NotFoundEmpty && errors.As(err, &he) && he.Status == http.StatusNotFound {
+		return nil, nil
+	}
+	if err == nil && items == nil {
+		items = []any{}
+	}
+	return items, err
+}
+
+// finish attaches extra keys and drops duplicates.
+func (s *Source) finish(ctx context.Context, k *Kind, env tmplEnv, items []any) ([]any, error) {
+	for _, a := range k.Attach {
+		if a.When != "" {
+			if b, _ := env.selector[a.When].(bool); !b {
+				continue
+			}
+		}
+		if a.Once {
+			path, _, err := env.expand(a.Path, true)
+			if err != nil {
+				return nil, err
+			}
+			obj, err := s.Client.Object(ctx, path, nil, a.Scope)
+			if err != nil {
+				return nil, fmt.Errorf("fetching %s for %ss: %w", a.Key, k.Name, err)
+			}
+			for i, it := range items {
+				if m, ok := it.(map[string]any); ok {
+					m = maps.Clone(m)
+					m[a.Key] = obj
+					items[i] = m
+				}
+			}
+			continue
+		}
+		errs := make([]error, len(items))
+		var wg sync.WaitGroup
+		limit := make(chan struct{}, cap(s.Client.sem)*2)
+		for i, it := range items {
+			m, ok := it.(map[string]any)
+			if !ok {
+				continue
+			}
+			wg.Add(1)
+			limit <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-limit }()
+				e := env
+				e.item = m
+				path, _, err := e.expand(a.Path, true)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				var vals []any
+				if a.Paged {
+					err = s.Client.List(ctx, path, nil, a.Scope, func(page []any) error {
+						vals = append(vals, page...)
+						return nil
+					})
+				} else {
+					var obj map[string]any
+					obj, err = s.Client.Object(ctx, path, nil, a.Scope)
+					vals = []any{obj}
+				}
+				if err != nil {
+					errs[i] = fmt.Errorf("fetching %s of %s %s: %w", a.Key, k.Name, describe(m), err)
+					return
+				}
+				if vals == nil {
+					vals = []any{}
+				}
+				m = maps.Clone(m)
+				if a.Paged {
+					m[a.Key] = vals
+				} else {
+					m[a.Key] = vals[0]
+				}
+				items[i] = m
+			}()
+		}
+		wg.Wait()
+		if err := joinErrors(errs); err != nil {
+			return nil, err
+		}
+	}
+	if k.Dedupe != "" {
+		seen := make(map[string]bool, len(items))
+		out := items[:0]
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				if id, ok := field(m, k.Dedupe); ok {
+					if seen[id] {
+						continue
+					}
+					seen[id] = true
+				}
+			}
+			out = append(out, it)
+		}
+		items = out
+	}
+	return items, nil
+}
+
+// joinErrors joins the first few errors of a fan-out: a failing token can
+// fail thousands of requests, and one screen of the same error is enough.
+func joinErrors(errs []error) error {
+	var first []error
+	n := 0
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		n++
+		if len(first) < 3 {
+			first = append(first, err)
+		}
+	}
+	if n > len(first) {
+		first = append(first, fmt.Errorf("(and %d more failed requests)", n-len(first)))
+	}
+	return errors.Join(first...)
+}

@@ -1,0 +1,189 @@
+package sentry
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Shape says how a response becomes items.
+type Shape int
+
+const (
+	// EachElement: every element of the list is an item.
+	EachElement Shape = iota
+	// MergeEach: one item per element: the parent plus {Key: element}
+	// (Port's project-tag).
+	MergeEach
+	// MergeAll: one item per parent: the parent plus {Key: [elements]}
+	// (Port's issue-tag).
+	MergeAll
+)
+
+// Kind describes how to fetch one kind of item. Paths and query values are
+// templates: {org}, {parent.FIELD}, {selector.KEY|default}; a query value
+// written {selector.KEY?} is left out when the selector lacks KEY.
+type Kind struct {
+	Name   string
+	Path   string
+	Query  map[string]string
+	Parent string // fan out over the items of this kind
+	// Uses are the selector keys this kind's fetch depends on (its parent's
+	// are added), so two resources that differ only elsewhere share a fetch.
+	Uses          []string
+	Paged         bool
+	Shape         Shape
+	Key           string // for MergeEach and MergeAll
+	NotFoundEmpty bool   // a 404 means "no values", as Sentry answers for an unknown tag
+	Scope         string // token scope the endpoints need, named in 401/403 errors
+	Attach        []Attach
+	Dedupe        string // drop later items with the same value of this field
+}
+
+// Attach adds a key to every item from another request.
+type Attach struct {
+	Key   string
+	Path  string
+	Paged bool
+	Once  bool   // the same response for every item (fetched once)
+	When  string // only when this selector key is true
+	Scope string
+}
+
+// Kinds are Port's six Sentry kinds.
+var Kinds = map[string]*Kind{
+	"project": {
+		Name: "project", Path: "/organizations/{org}/projects/", Paged: true, Scope: "project:read",
+		// The org-scoped list has no organization object; Port's items (from
+		// the legacy /projects/) do, and mappings use its links.
+		Attach: []Attach{{Key: "organization", Path: "/organizations/{org}/", Once: true, Scope: "org:read"}},
+		Dedupe: "id",
+	},
+	"issue": {
+		Name: "issue", Parent: "project", Path: "/organizations/{org}/issues/", Paged: true, Scope: "event:read",
+		Query: map[string]string{
+			"project":     "{parent.id}",
+			"query":       "{selector.search|is:unresolved}",
+			"statsPeriod": "{selector.statsPeriod?}",
+			"limit":       "100",
+		},
+		Uses:   []string{"search", "statsPeriod"},
+		Dedupe: "id",
+	},
+	"team": {
+		Name: "team", Path: "/organizations/{org}/teams/", Paged: true, Scope: "team:read",
+		Attach: []Attach{{Key: "__members", Path: "/teams/{org}/{item.slug}/members/", Paged: true, When: "includeMembers", Scope: "member:read"}},
+		Uses:   []string{"includeMembers"},
+		Dedupe: "id",
+	},
+	"user": {
+		Name: "user", Path: "/organizations/{org}/members/", Paged: true, Scope: "member:read", Dedupe: "id",
+	},
+	"project-tag": {
+		Name: "project-tag", Parent: "project", Path: "/projects/{org}/{parent.slug}/tags/{selector.tag|environment}/values/",
+		Paged: true, Shape: MergeEach, Key: "__tags", NotFoundEmpty: true, Scope: "project:read", Uses: []string{"tag"},
+	},
+	"issue-tag": {
+		Name: "issue-tag", Parent: "issue", Path: "/organizations/{org}/issues/{parent.id}/tags/{selector.tag|environment}/values/",
+		Paged: true, Shape: MergeAll, Key: "__tags", NotFoundEmpty: true, Scope: "event:read", Uses: []string{"tag"},
+	},
+}
+
+// KindNames lists the known kinds, sorted.
+func KindNames() []string {
+	names := make([]string, 0, len(Kinds))
+	for n := range Kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// uses returns the selector keys a kind depends on, its ancestors' included.
+func uses(k *Kind) []string {
+	var out []string
+	for k != nil {
+		out = append(out, k.Uses...)
+		for _, a := range k.Attach {
+			if a.When != "" {
+				out = append(out, a.When)
+			}
+		}
+		k = Kinds[k.Parent]
+	}
+	sort.Strings(out)
+	return out
+}
+
+type tmplEnv struct {
+	org      string
+	parent   map[string]any
+	item     map[string]any
+	selector map[string]any
+}
+
+// expand fills a template. ok is false when an optional value is absent.
+func (t tmplEnv) expand(s string, escape bool) (out string, ok bool, err error) {
+	var b strings.Builder
+	ok = true
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), ok, nil
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return "", false, fmt.Errorf("unclosed { in %q", s)
+		}
+		b.WriteString(s[:i])
+		expr := s[i+1 : i+j]
+		s = s[i+j+1:]
+		optional := strings.HasSuffix(expr, "?")
+		expr = strings.TrimSuffix(expr, "?")
+		expr, def, hasDef := strings.Cut(expr, "|")
+		var val string
+		var found bool
+		switch {
+		case expr == "org":
+			val, found = t.org, true
+		case strings.HasPrefix(expr, "parent."):
+			val, found = field(t.parent, expr[len("parent."):])
+		case strings.HasPrefix(expr, "item."):
+			val, found = field(t.item, expr[len("item."):])
+		case strings.HasPrefix(expr, "selector."):
+			val, found = field(t.selector, expr[len("selector."):])
+		default:
+			return "", false, fmt.Errorf("unknown template {%s}", expr)
+		}
+		if !found {
+			switch {
+			case hasDef:
+				val = def
+			case optional:
+				ok = false
+			default:
+				return "", false, fmt.Errorf("template {%s}: no such field", expr)
+			}
+		}
+		if escape {
+			val = url.PathEscape(val)
+		}
+		b.WriteString(val)
+	}
+}
+
+func field(m map[string]any, name string) (string, bool) {
+	v, ok := m[name]
+	if !ok || v == nil {
+		return "", false
+	}
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case fmt.Stringer:
+		return v.String(), true
+	}
+	return fmt.Sprint(v), true
+}

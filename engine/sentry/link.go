@@ -1,0 +1,85 @@
+package sentry
+
+import (
+	"strings"
+)
+
+// Link is one link of an RFC 8288 Link header.
+type Link struct {
+	URL    string
+	Params map[string]string
+}
+
+// ParseLinks parses a Link header such as Sentry's
+//
+//	<https://...&cursor=0:0:1>; rel="previous"; results="false"; cursor="0:0:1", <...>; rel="next"; ...
+//
+// Quoted values may contain commas and semicolons, so it scans rather than
+// splitting on ",".
+func ParseLinks(h string) []Link {
+	var links []Link
+	s := h
+	for {
+		s = strings.TrimLeft(s, " \t,")
+		if s == "" || s[0] != '<' {
+			return links
+		}
+		end := strings.IndexByte(s, '>')
+		if end < 0 {
+			return links
+		}
+		l := Link{URL: strings.TrimSpace(s[1:end]), Params: map[string]string{}}
+		s = s[end+1:]
+		for {
+			s = strings.TrimLeft(s, " \t")
+			if s == "" || s[0] != ';' {
+				break
+			}
+			s = strings.TrimLeft(s[1:], " \t")
+			i := 0
+			for i < len(s) && s[i] != '=' && s[i] != ';' && s[i] != ',' {
+				i++
+			}
+			key := strings.ToLower(strings.TrimSpace(s[:i]))
+			s = s[i:]
+			val := ""
+			if s != "" && s[0] == '=' {
+				s = strings.TrimLeft(s[1:], " \t")
+				if s != "" && s[0] == '"' {
+					var b strings.Builder
+					j := 1
+					for ; j < len(s) && s[j] != '"'; j++ {
+						if s[j] == '\\' && j+1 < len(s) {
+							j++
+						}
+						b.WriteByte(s[j])
+					}
+					val = b.String()
+					s = s[min(j+1, len(s)):]
+				} else {
+					j := 0
+					for j < len(s) && s[j] != ';' && s[j] != ',' {
+						j++
+					}
+					val = strings.TrimSpace(s[:j])
+					s = s[j:]
+				}
+			}
+			if key != "" {
+				l.Params[key] = val
+			}
+		}
+		links = append(links, l)
+	}
+}
+
+// NextURL returns the URL of the next page, or "" at the end. Sentry always
+// sends a rel="next" link; only results="true" means that page exists.
+func NextURL(h string) string {
+	for _, l := range ParseLinks(h) {
+		if strings.EqualFold(l.Params["rel"], "next") && l.Params["results"] == "true" {
+			return l.URL
+		}
+	}
+	return ""
+}

@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/gitalog/gitalog/schema"
+)
+
+// WriteSummary prints a one-screen summary of a sync.
+func (r *Result) WriteSummary(w io.Writer, verbose bool) {
+	kinds := make([]string, 0, len(r.Items))
+	for k := range r.Items {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	var ks []string
+	total := 0
+	for _, k := range kinds {
+		ks = append(ks, fmt.Sprintf("%s %d", k, r.Items[k]))
+		total += r.Items[k]
+	}
+	fmt.Fprintf(w, "Fetched %d items from %s", total, r.Source)
+	if r.Requests > 0 {
+		fmt.Fprintf(w, " in %d requests", r.Requests)
+		if r.Retries > 0 {
+			fmt.Fprintf(w, " (%d retried)", r.Retries)
+		}
+	}
+	fmt.Fprintln(w)
+	if len(ks) > 0 {
+		fmt.Fprintf(w, "  %s\n", strings.Join(ks, ", "))
+	}
+	if len(r.Counts) > 0 {
+		fmt.Fprintf(w, "\n  %-22s %8s %8s %8s\n", "blueprint", "created", "changed", "deleted")
+		for _, bp := range r.blueprints() {
+			c := r.Counts[bp]
+			fmt.Fprintf(w, "  %-22s %8d %8d %8d\n", bp, c.Created, c.Changed, c.Deleted)
+		}
+	}
+	fmt.Fprintf(w, "\n%d unchanged entities.\n", r.Unchanged)
+	limit := 10
+	if verbose {
+		limit = 1 << 30
+	}
+	list := func(title, mark string, es []EntityRef) {
+		if len(es) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "%s:\n", title)
+		for i, e := range es {
+			if i == limit {
+				fmt.Fprintf(w, "  ... and %d more\n", len(es)-i)
+				break
+			}
+			t := ""
+			if e.Title != "" {
+				t = "  " + oneLine(e.Title, 60)
+			}
+			fmt.Fprintf(w, "  %s %s/%s%s\n", mark, e.Blueprint, e.Identifier, t)
+		}
+	}
+	if r.DryRun {
+		list("Would create", "+", r.Created)
+		list("Would change", "~", r.Changed)
+		list("Would delete", "-", r.Deleted)
+	}
+	for _, c := range r.Conflicts {
+		fmt.Fprintf(w, "warning: %s exists and was not written by gitalog; left as it is\n", c)
+	}
+	for i, m := range r.MapIssues {
+		if i == limit {
+			fmt.Fprintf(w, "  ... and %d more mapping issues\n", len(r.MapIssues)-i)
+			break
+		}
+		fmt.Fprintf(w, "mapping: %s: %s: %s (%d items)\n", m.Resource, m.Field, m.Message, m.Count)
+	}
+	// Problems that differ only in the entity are shown once, with the
+	// entities listed, so a systematic problem takes one line, not a screen.
+	type group struct {
+		p   schema.Problem
+		ids []string
+	}
+	var groups []*group
+	byKey := map[[4]string]*group{}
+	for _, p := range r.Problems {
+		k := [4]string{fmt.Sprint(p.Warning), p.Blueprint, p.Pointer, p.Reason}
+		if g := byKey[k]; g != nil {
+			g.ids = append(g.ids, p.Identifier)
+			continue
+		}
+		g := &group{p, []string{p.Identifier}}
+		byKey[k] = g
+		groups = append(groups, g)
+	}
+	for i, g := range groups {
+		if i == limit*2 {
+			fmt.Fprintf(w, "  ... and %d more kinds of problem (use --verbose to see all)\n", len(groups)-i)
+			break
+		}
+		level := "error"
+		if g.p.Warning {
+			level = "warning"
+		}
+		ids := g.ids
+		more := ""
+		if len(ids) > 3 && !verbose {
+			more = fmt.Sprintf(" and %d more", len(ids)-3)
+			ids = ids[:3]
+		}
+		fmt.Fprintf(w, "%s: %s %s%s: %s: %s\n", level, g.p.Blueprint, quoteAll(ids), more, g.p.Pointer, g.p.Reason)
+	}
+	switch {
+	case r.DryRun:
+		fmt.Fprintf(w, "Dry run: nothing was written. %s\n", r.Subject)
+	case r.NoChange:
+		fmt.Fprintln(w, "The catalog is up to date; no commit.")
+	default:
+		fmt.Fprintf(w, "Committed %s on %s: %s\n", r.Commit.String()[:12], branchName(r.Branch), r.Subject)
+	}
+}
+
+func quoteAll(ids []string) string {
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = fmt.Sprintf("%q", id)
+	}
+	return strings.Join(q, ", ")
+}
+
+func branchName(b string) string {
+	if b == "" {
+		return "detached HEAD"
+	}
+	return b
+}

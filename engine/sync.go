@@ -1,0 +1,413 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/dump"
+	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/gitalog/gitalog/engine/sentry"
+	"github.com/gitalog/gitalog/schema"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Options configure a sync.
+type Options struct {
+	Dir            string // the repository (worktree root or bare)
+	ConfigPath     string // default: <Dir>/gitalog.yaml
+	BlueprintsPath string // default: <Dir>/blueprints
+	DryRun         bool
+	Replay         string // a dump folder to read instead of Sentry
+	Author         *object.Signature
+	// DeleteThreshold overrides the config's entityDeletionThreshold.
+	DeleteThreshold *float64
+	LockWait        time.Duration
+
+	Env         sentry.Env   // environment lookup (os.Getenv)
+	HTTPClient  *http.Client // for tests and the demo
+	Concurrency int
+
+	Logger   *slog.Logger
+	Progress func(stage, detail string)
+}
+
+// ErrPartial marks a sync that committed what it could but left some work
+// undone (invalid entities, failed fetches, a refused mass deletion).
+var ErrPartial = errors.New("the sync was incomplete")
+
+// Fetcher is where items come from: Sentry, or a dump.
+type Fetcher interface {
+	Fetch(ctx context.Context, kind string, selector map[string]any) ([]any, error)
+}
+
+func (o *Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
+func (o *Options) progress(stage, detail string) {
+	if o.Progress != nil {
+		o.Progress(stage, detail)
+	}
+}
+
+// Sync runs one sync. A returned Result is valid even with an error that
+// wraps ErrPartial.
+func Sync(ctx context.Context, o Options) (*Result, error) {
+	start := time.Now()
+	log := o.logger()
+	store, err := gitstore.Open(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if !o.DryRun {
+		wait := o.LockWait
+		if wait == 0 {
+			wait = 30 * time.Second
+		}
+		unlock, err := store.Lock(ctx, wait)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		if err := store.Recover(); err != nil {
+			return nil, fmt.Errorf("finishing an interrupted sync: %w", err)
+		}
+	}
+	head, err := store.Head()
+	if err != nil {
+		return nil, err
+	}
+	snap, err := store.Snapshot(head.Commit)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := loadConfig(store, snap, o.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	bps, err := loadBlueprints(store, snap, o.BlueprintsPath)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range bps.Warnings() {
+		log.Warn(w)
+	}
+
+	res := &Result{DryRun: o.DryRun, Items: map[string]int{}}
+	var src Fetcher
+	var client *sentry.Client
+	if o.Replay != "" {
+		r, err := dump.Open(o.Replay)
+		if err != nil {
+			return nil, err
+		}
+		src, res.Source = r, "replay of "+o.Replay
+	} else {
+		s, c, err := o.sentrySource(cfg)
+		if err != nil {
+			return nil, err
+		}
+		src, client = s, c
+		res.Source = fmt.Sprintf("Sentry organization %s (%s)", s.Org, redactURL(c.URL("", nil)))
+	}
+	for _, r := range cfg.Resources {
+		if o.Replay == "" && sentry.Kinds[r.Kind] == nil {
+			return nil, fmt.Errorf("%s:%d: %s: unknown kind %q (known: %s)", cfg.File, r.Line, r.Label(), r.Kind, strings.Join(sentry.KindNames(), ", "))
+		}
+	}
+
+	fetched, fetchErrs := fetchAll(ctx, o, cfg, src, res)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if client != nil {
+		st := client.Stats()
+		res.Requests, res.Retries = st.Requests, st.Retries
+	}
+	res.FetchErrors = fetchErrs
+
+	o.progress("map", "")
+	entities := mapAll(cfg, fetched, res)
+	unresolved := mapping.Resolve(entities, func(bp, rel string) (string, bool, bool, bool) {
+		b, ok := bps.Blueprint(bp)
+		if !ok {
+			return "", false, false, false
+		}
+		r, ok := b.Relations[rel]
+		return r.Target, r.Many, r.Required, ok
+	})
+	for _, u := range unresolved {
+		res.Problems = append(res.Problems, schema.Problem{
+			Blueprint: u.Entity.Blueprint, Identifier: u.Entity.Identifier,
+			Pointer: "/relations/" + u.Relation, Reason: u.String(), Warning: !u.Required,
+		})
+	}
+
+	o.progress("validate", fmt.Sprintf("%d entities", len(entities)))
+	cat, err := readCatalog(snap)
+	if err != nil {
+		return nil, err
+	}
+	valid, invalid := validateAll(bps, entities, cat, res)
+
+	threshold := 0.9
+	if cfg.EntityDeletionThreshold != nil {
+		threshold = *cfg.EntityDeletionThreshold
+	}
+	if o.DeleteThreshold != nil {
+		threshold = *o.DeleteThreshold
+	}
+	o.progress("plan", "")
+	p := makePlan(cat, valid, invalid, len(fetchErrs) == 0, threshold)
+	res.apply(p)
+	res.Duration = time.Since(start)
+
+	if o.DryRun || len(p.changes) == 0 {
+		res.NoChange = len(p.changes) == 0
+		return res, res.err()
+	}
+	if err := store.CheckWorktree(head.Commit, p.paths()); err != nil {
+		return res, fmt.Errorf("%w\nthe sync would overwrite them; commit, stash or discard those changes first", err)
+	}
+	author := store.DefaultSignature()
+	if o.Author != nil {
+		author = *o.Author
+	}
+	author.When = time.Now()
+	committer := author
+	o.progress("commit", fmt.Sprintf("%d files", len(p.changes)))
+	hash, err := store.Commit(ctx, gitstore.CommitRequest{
+		Parent: head.Commit, Ref: head.Ref, Changes: p.changes,
+		Message: commitMessage(res, p), Author: author, Committer: committer,
+	})
+	if errors.Is(err, gitstore.ErrNoChanges) {
+		res.NoChange = true
+		return res, res.err()
+	}
+	if err != nil {
+		return res, fmt.Errorf("committing: %w", err)
+	}
+	res.Commit = hash
+	res.Branch = head.Ref.Short()
+	res.Duration = time.Since(start)
+	log.Info("committed", "commit", hash.String()[:12], "subject", res.Subject)
+	return res, res.err()
+}
+
+func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Client, error) {
+	env := o.Env
+	if env == nil {
+		env = func(string) string { return "" }
+	}
+	set, err := sentry.ResolveSettings(env, o.Dir, cfg.Sentry.URL, cfg.Sentry.Org, cfg.File)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := set.Check(); err != nil {
+		return nil, nil, err
+	}
+	conc := o.Concurrency
+	if conc == 0 {
+		conc = cfg.Sentry.Concurrency
+	}
+	c, err := sentry.NewClient(set.URL, set.Token, sentry.ClientOptions{
+		HTTPClient: o.HTTPClient, Concurrency: conc, Logger: o.logger(), UserAgent: "gitalog",
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &sentry.Source{Client: c, Org: set.Org}
+	s.Progress = func(kind string, n int) { o.progress("fetch", fmt.Sprintf("%s: %d items", kind, n)) }
+	return s, c, nil
+}
+
+// redactURL drops any user:password part from a URL before it is shown.
+func redactURL(u string) string {
+	if i := strings.Index(u, "@"); i >= 0 {
+		if j := strings.Index(u, "://"); j >= 0 && j < i {
+			return u[:j+3] + u[i+1:]
+		}
+	}
+	return strings.TrimSuffix(u, "/api/0")
+}
+
+// fetchAll fetches every resource's items; resources of one kind and
+// selector share one fetch.
+func fetchAll(ctx context.Context, o Options, cfg *mapping.Config, src Fetcher, res *Result) ([][]any, []error) {
+	out := make([][]any, len(cfg.Resources))
+	var errs []error
+	failed := map[string]bool{}
+	for i, r := range cfg.Resources {
+		key, sel := sentry.Variant(r.Kind, r.Params)
+		if failed[key] {
+			continue
+		}
+		o.progress("fetch", r.Kind)
+		items, err := src.Fetch(ctx, r.Kind, sel)
+		if err != nil {
+			failed[key] = true
+			errs = append(errs, err)
+			res.FailedKinds = append(res.FailedKinds, r.Kind)
+			continue
+		}
+		out[i] = items
+		if _, seen := res.Items[r.Kind]; !seen || len(items) > res.Items[r.Kind] {
+			res.Items[r.Kind] = len(items)
+		}
+	}
+	return out, errs
+}
+
+// mapAll maps every resource's items, in parallel but in a fixed order, so
+// that when two items give the same entity the later one wins, as in Port.
+func mapAll(cfg *mapping.Config, fetched [][]any, res *Result) []*catalog.Entity {
+	type batch struct {
+		r      *mapping.Resource
+		items  []any
+		out    []*catalog.Entity
+		issues []mapping.Issue
+	}
+	const size = 256
+	var batches []*batch
+	for i, r := range cfg.Resources {
+		items := fetched[i]
+		for lo := 0; lo < len(items); lo += size {
+			batches = append(batches, &batch{r: r, items: items[lo:min(lo+size, len(items))]})
+		}
+	}
+	parallel(len(batches), func(i int) {
+		b := batches[i]
+		for _, it := range b.items {
+			es, iss := b.r.Map(it)
+			b.out = append(b.out, es...)
+			b.issues = append(b.issues, iss...)
+		}
+	})
+	index := map[catalog.Key]int{}
+	var all []*catalog.Entity
+	agg := map[string]*MapIssue{}
+	for _, b := range batches {
+		for _, e := range b.out {
+			if j, dup := index[e.Key()]; dup {
+				all[j] = e
+				continue
+			}
+			index[e.Key()] = len(all)
+			all = append(all, e)
+		}
+		for _, is := range b.issues {
+			k := is.Resource.Label() + "\x00" + is.Field + "\x00" + is.Msg
+			if m := agg[k]; m != nil {
+				m.Count++
+				continue
+			}
+			m := &MapIssue{Resource: is.Resource.Label(), Field: is.Field, Message: is.Msg, Count: 1, Skipped: is.Skipped}
+			agg[k] = m
+			res.MapIssues = append(res.MapIssues, m)
+		}
+	}
+	return all
+}
+
+// parallel runs fn(0..n-1) on all cores.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next sync.Mutex
+	i := 0
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				next.Lock()
+				j := i
+				i++
+				next.Unlock()
+				if j >= n {
+					return
+				}
+				fn(j)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// validateAll checks every entity. Invalid ones are left out of the commit
+// (an older valid file stays) and are not deleted either.
+func validateAll(bps *schema.Set, entities []*catalog.Entity, cat *catalogState, res *Result) (valid []*catalog.Entity, invalid map[catalog.Key]bool) {
+	produced := make(map[catalog.Key]bool, len(entities))
+	for _, e := range entities {
+		produced[e.Key()] = true
+	}
+	exists := func(bp, id string) bool {
+		return produced[catalog.Key{Blueprint: bp, Identifier: id}] || cat.has(catalog.Key{Blueprint: bp, Identifier: id})
+	}
+	probs := make([][]schema.Problem, len(entities))
+	parallel(len(entities), func(i int) {
+		e := entities[i]
+		p := bps.Validate(e)
+		if !hasError(p) {
+			p = append(p, bps.CheckRelations(e, exists)...)
+		}
+		probs[i] = p
+	})
+	invalid = map[catalog.Key]bool{}
+	for i, e := range entities {
+		res.Problems = append(res.Problems, probs[i]...)
+		if hasError(probs[i]) {
+			invalid[e.Key()] = true
+			continue
+		}
+		valid = append(valid, e)
+	}
+	// Search relations that failed a required relation are errors too.
+	for _, p := range res.Problems {
+		if !p.Warning {
+			invalid[catalog.Key{Blueprint: p.Blueprint, Identifier: p.Identifier}] = true
+		}
+	}
+	out := valid[:0]
+	for _, e := range valid {
+		if !invalid[e.Key()] {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(res.Problems, func(i, j int) bool {
+		a, b := res.Problems[i], res.Problems[j]
+		if a.Warning != b.Warning {
+			return !a.Warning
+		}
+		if a.Blueprint != b.Blueprint {
+			return a.Blueprint < b.Blueprint
+		}
+		return a.Identifier < b.Identifier
+	})
+	return out, invalid
+}
+
+func hasError(ps []schema.Problem) bool {
+	for _, p := range ps {
+		if !p.Warning {
+			return true
+		}
+	}
+	return false
+}
