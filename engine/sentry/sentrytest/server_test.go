@@ -156,10 +156,16 @@ func TestIssueQueryFiltering(t *testing.T) {
 	if a, b := len(issueTitles(t, s, org+"?query=is:archived")), count("ignored"); a != b {
 		t.Fatalf("is:archived %d, want %d", a, b)
 	}
+	// A present query replaces the is:unresolved default entirely.
+	statuses := map[any]bool{}
 	for _, it := range issueTitles(t, s, org+"?query=level:fatal") {
-		if it["level"] != "fatal" || it["status"] != "unresolved" && false {
+		if it["level"] != "fatal" {
 			t.Fatalf("level:fatal returned %v", it["level"])
 		}
+		statuses[it["status"]] = true
+	}
+	if !statuses["resolved"] || !statuses["unresolved"] {
+		t.Fatalf("level:fatal statuses %v", statuses)
 	}
 	items := issueTitles(t, s, org+"?query=is:unresolved%20typeerror")
 	if len(items) != 2 {
