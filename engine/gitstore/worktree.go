@@ -261,7 +261,7 @@ func (s *Store) updateWorktree(oldTree, newTree plumbing.Hash, objs *objSet) err
 	errs := make([]error, len(ops))
 	var wg sync.WaitGroup
 	next := make(chan int, 256)
-	for w := 0; w < min(runtime.GOMAXPROCS(0)*2, 16); w++ {
+	for w := 0; w < checkoutWorkers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -282,6 +282,10 @@ func (s *Store) updateWorktree(oldTree, newTree plumbing.Hash, objs *objSet) err
 }
 
 func isNotDir(err error) bool { return errors.Is(err, syscall.ENOTDIR) }
+
+// checkoutWorkers overlaps file-creation syscalls; beyond a few, creates
+// in the same directory contend on its lock in the kernel.
+var checkoutWorkers = min(max(runtime.GOMAXPROCS(0), 2), 4)
 
 // tmpName is deterministic so that Recover (or the next write) replaces a
 // temp file a crash left behind instead of accumulating them.
@@ -340,8 +344,8 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet) (*index.Entry, error) {
 		return nil, err
 	}
 	tmp := tmpName(full)
-	os.Remove(tmp)
 	if e.Mode == filemode.Symlink {
+		os.Remove(tmp)
 		if err := os.Symlink(string(data), tmp); err != nil {
 			return nil, err
 		}
