@@ -67,55 +67,29 @@ func (s *Store) checkedOut(target plumbing.ReferenceName) bool {
 }
 
 // casRef moves target from old to new using git's own lock-file protocol
-// (create <ref>.lock exclusively, verify, write, rename). go-git's
-// CheckAndSetReference rewrites the ref in place under flock, which git
-// does not honour and which a kill -9 can leave empty; the lock-file
-// protocol is atomic and excludes concurrent git commands too.
+// (see publish). go-git's CheckAndSetReference rewrites the ref file in
+// place under flock, which git does not honour (git renames a new file
+// over the ref, so an update can be lost) and which a kill -9 can leave
+// empty; the lock-file protocol is atomic and excludes git commands too.
 func (s *Store) casRef(target plumbing.ReferenceName, old, new plumbing.Hash, committer object.Signature, msg string) error {
-	file := s.refFile(target)
-	lock := file + ".lock"
-	if err := os.MkdirAll(filepath.Dir(lock), 0o777); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("cannot lock ref %s: %s exists; another git process seems to be running (if not, remove the file)", target, lock)
-	}
-	if err != nil {
+	err := publish(s.commonDir, s.refFile(target), []byte(new.String()+"\n"), func() error {
+		cur, _, err := s.resolveRef(target)
+		if err != nil {
+			return err
+		}
+		if cur != old {
+			return fmt.Errorf("%w: %s is at %s, expected %s", ErrRefMoved, target, short(cur), short(old))
+		}
+		// Like git, log before the rename: a reflog line for an update
+		// that did not land is harmless, a landed update without one is
+		// a gap.
+		s.appendReflog(target, old, new, committer, msg)
+		return nil
+	})
+	if errors.Is(err, errLockExists) {
 		return fmt.Errorf("cannot lock ref %s: %w", target, err)
 	}
-	done := false
-	defer func() {
-		if !done {
-			f.Close()
-			os.Remove(lock)
-		}
-	}()
-
-	cur, _, err := s.resolveRef(target)
-	if err != nil {
-		return err
-	}
-	if cur != old {
-		return fmt.Errorf("%w: %s is at %s, expected %s", ErrRefMoved, target, short(cur), short(old))
-	}
-	if _, err := f.WriteString(new.String() + "\n"); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	// Like git, log before the rename: a reflog line for an update that
-	// did not land is harmless, a landed update without one is a gap.
-	s.appendReflog(target, old, new, committer, msg)
-	if err := os.Rename(lock, file); err != nil {
-		return err
-	}
-	done = true
-	return nil
+	return err
 }
 
 func short(h plumbing.Hash) string {

@@ -2,6 +2,7 @@ package gitstore
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -90,6 +91,7 @@ func writeFileSync(p string, b []byte) error {
 // commit, the ref move never happened (or was superseded), so there is
 // nothing to replay and the journal is dropped.
 func (s *Store) Recover() error {
+	sweepTemp(s.gitDir, s.commonDir, filepath.Join(s.commonDir, "objects", "pack"))
 	j, ok, err := s.readJournal()
 	if err != nil || !ok {
 		return err
@@ -449,30 +451,15 @@ func (s *Store) updateIndex(ops []fileOp, written []*index.Entry, newTree plumbi
 }
 
 func (s *Store) writeIndex(idx *index.Index) error {
-	lock := s.indexPath() + ".lock"
-	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("cannot update the index: %s exists; another git process seems to be running (if not, remove the file)", lock)
-	}
-	if err != nil {
+	var buf bytes.Buffer
+	if err := index.NewEncoder(&buf).Encode(idx); err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	err = index.NewEncoder(bw).Encode(idx)
-	if err == nil {
-		err = bw.Flush()
+	err := publish(s.gitDir, s.indexPath(), buf.Bytes(), nil)
+	if errors.Is(err, errLockExists) {
+		return fmt.Errorf("cannot update the index: %w", err)
 	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(lock)
-		return err
-	}
-	return os.Rename(lock, s.indexPath())
+	return err
 }
 
 func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) (*index.Index, error) {

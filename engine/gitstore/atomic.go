@@ -1,0 +1,98 @@
+package gitstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// errLockExists marks a git lock file that someone else holds (or that a
+// crashed process left behind).
+var errLockExists = errors.New("lock file exists")
+
+// publish replaces final with data under git's lock-file protocol
+// (final.lock created exclusively, then renamed over final), so git and
+// gitstore exclude each other. The content is written to a temp file
+// first and hard-linked into place as the lock, which holds the lock only
+// for check and the rename: a kill -9 then almost never strands a lock
+// file that would block the next run (and git) until removed by hand.
+func publish(tmpDir, final string, data []byte, check func() error) error {
+	lock := final + ".lock"
+	if err := os.MkdirAll(filepath.Dir(final), 0o777); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(tmpDir, tmpPrefix)
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp, lock); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%w: %s; another git process seems to be running (if not, remove the file)", errLockExists, lock)
+		}
+		// No hard links here: take the lock by exclusive create instead.
+		lf, lerr := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(lerr, os.ErrExist) {
+			return fmt.Errorf("%w: %s; another git process seems to be running (if not, remove the file)", errLockExists, lock)
+		}
+		if lerr != nil {
+			return lerr
+		}
+		_, lerr = lf.Write(data)
+		if lerr == nil {
+			lerr = lf.Sync()
+		}
+		if cerr := lf.Close(); lerr == nil {
+			lerr = cerr
+		}
+		if lerr != nil {
+			os.Remove(lock)
+			return lerr
+		}
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			os.Remove(lock)
+			return err
+		}
+	}
+	if err := os.Rename(lock, final); err != nil {
+		os.Remove(lock)
+		return err
+	}
+	return nil
+}
+
+const tmpPrefix = "gitalog-tmp-"
+
+// sweepTemp removes temp files that a killed process left behind. Only
+// old ones are touched, so a concurrent writer's live temp file survives.
+func sweepTemp(dirs ...string) {
+	cutoff := time.Now().Add(-time.Hour)
+	for _, d := range dirs {
+		for _, pat := range []string{tmpPrefix + "*", "tmp_pack_gitalog_*", "tmp_idx_gitalog_*"} {
+			ms, _ := filepath.Glob(filepath.Join(d, pat))
+			for _, m := range ms {
+				if fi, err := os.Lstat(m); err == nil && fi.ModTime().Before(cutoff) {
+					os.Remove(m)
+				}
+			}
+		}
+	}
+}
