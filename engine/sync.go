@@ -175,6 +175,9 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	}
 	o.progress("plan", "")
 	p := makePlan(cat, valid, invalid, len(fetchErrs) == 0, threshold)
+	for i := range p.deleted {
+		p.deleted[i].Title = oldTitle(snap, catalog.Path(p.deleted[i].Key))
+	}
 	res.apply(p)
 	res.Duration = time.Since(start)
 
@@ -237,6 +240,20 @@ func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Cli
 	return s, c, nil
 }
 
+// oldTitle reads the title of a file about to be deleted, for messages.
+func oldTitle(snap *gitstore.Snapshot, path string) string {
+	data, err := snap.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	e, err := catalog.Decode(data)
+	if err != nil {
+		return ""
+	}
+	t, _ := e.Title.(string)
+	return t
+}
+
 // redactURL drops any user:password part from a URL before it is shown.
 func redactURL(u string) string {
 	if i := strings.Index(u, "@"); i >= 0 {
@@ -253,6 +270,7 @@ func fetchAll(ctx context.Context, o Options, cfg *mapping.Config, src Fetcher, 
 	out := make([][]any, len(cfg.Resources))
 	var errs []error
 	failed := map[string]bool{}
+	seenErr := map[string]bool{}
 	for i, r := range cfg.Resources {
 		key, sel := sentry.Variant(r.Kind, r.Params)
 		if failed[key] {
@@ -262,8 +280,13 @@ func fetchAll(ctx context.Context, o Options, cfg *mapping.Config, src Fetcher, 
 		items, err := src.Fetch(ctx, r.Kind, sel)
 		if err != nil {
 			failed[key] = true
-			errs = append(errs, err)
 			res.FailedKinds = append(res.FailedKinds, r.Kind)
+			// Kinds that fan out over a failed parent fail with its error;
+			// say it once.
+			if !seenErr[err.Error()] {
+				seenErr[err.Error()] = true
+				errs = append(errs, err)
+			}
 			continue
 		}
 		out[i] = items
