@@ -1,0 +1,219 @@
+//go:build testscript
+
+// The end-to-end scripts in testdata/script need golang.org/x/tools (for
+// go-internal's txtar), which go.mod and go.sum do not list yet, so they are
+// behind the testscript build tag. Run them with the alternate module files:
+//
+//	go test -tags testscript -modfile=testdata/testscript.mod -run TestScripts .
+//
+// Once go.mod requires golang.org/x/tools v0.26.0 (and go.sum has its sums),
+// delete the build line above and run plain "go test".
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/gitalog/gitalog/commands"
+	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets the scripts run the real gitalog binary: testscript re-runs
+// this test binary as "gitalog", which then does exactly what main does.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"gitalog": func() {
+			// The same lines as main(), duplicated so main.go stays as it is.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			io := commands.StdIO()
+			err := commands.NewApp(io).RunContext(ctx, os.Args)
+			stop()
+			if err != nil && err.Error() != "" {
+				fmt.Fprintf(os.Stderr, "gitalog: %v\n", err)
+			}
+			os.Exit(commands.ExitCode(err))
+		},
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup:               setupScript,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"fakesentry":  cmdFakeSentry,
+			"sentry":      cmdSentry,
+			"sentryfault": cmdSentryFault,
+		},
+	})
+}
+
+// serverKey finds the script's fake Sentry in Env.Values.
+type serverKey struct{}
+
+type scriptState struct{ srv *sentrytest.Server }
+
+const gitconfig = `[user]
+	name = Script Tester
+	email = tester@example.com
+[init]
+	defaultBranch = main
+`
+
+// setupScript gives every script a home of its own with a git identity, so
+// that real git and gitalog's commits work and agree on the author.
+func setupScript(env *testscript.Env) error {
+	env.Values[serverKey{}] = &scriptState{}
+	env.Setenv("HOME", env.WorkDir)
+	env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
+	env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	env.Setenv("GIT_AUTHOR_NAME", "Script Tester")
+	env.Setenv("GIT_AUTHOR_EMAIL", "tester@example.com")
+	env.Setenv("GIT_COMMITTER_NAME", "Script Tester")
+	env.Setenv("GIT_COMMITTER_EMAIL", "tester@example.com")
+	env.Setenv("TZ", "UTC")
+	env.Setenv("CI", "1")
+	// Never reach a real Sentry from a script that forgot fakesentry.
+	env.Setenv("SENTRY_URL", "http://127.0.0.1:1")
+	env.Setenv("TOKEN", sentrytest.Token)
+	return os.WriteFile(filepath.Join(env.WorkDir, ".gitconfig"), []byte(gitconfig), 0o644)
+}
+
+func state(ts *testscript.TestScript) *scriptState {
+	return ts.Value(serverKey{}).(*scriptState)
+}
+
+func server(ts *testscript.TestScript) *sentrytest.Server {
+	s := state(ts).srv
+	if s == nil {
+		ts.Fatalf("no fake Sentry: run fakesentry first")
+	}
+	return s
+}
+
+// fakesentry starts a fake Sentry with the demo organization and points
+// SENTRY_URL, SENTRY_ORG and SENTRY_AUTH_TOKEN at it for the rest of the
+// script.
+func cmdFakeSentry(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! fakesentry")
+	}
+	var opts []sentrytest.Option
+	for _, a := range args {
+		n, ok := strings.CutPrefix(a, "pagesize=")
+		if !ok {
+			ts.Fatalf("usage: fakesentry [pagesize=N]")
+		}
+		size, err := strconv.Atoi(n)
+		ts.Check(err)
+		opts = append(opts, sentrytest.WithPageSize(size))
+	}
+	st := state(ts)
+	if st.srv != nil {
+		ts.Fatalf("fakesentry already running")
+	}
+	data := sentrytest.Demo()
+	st.srv = sentrytest.NewServer(data, opts...)
+	srv := st.srv
+	ts.Defer(srv.Close)
+	ts.Setenv("SENTRY_URL", srv.URL)
+	ts.Setenv("SENTRY_ORG", data.OrgSlug())
+	ts.Setenv("SENTRY_AUTH_TOKEN", sentrytest.Token)
+}
+
+// sentry changes the fake's data between syncs:
+//
+//	sentry resolve ID...
+//	sentry regress ID...
+//	sentry delete ID...
+//	sentry add PROJECT TITLE [CULPRIT [LEVEL]]   (sets $NEW_ISSUE, prints the id)
+//	sentry ids [STATUS]                          (prints ids, one a line)
+func cmdSentry(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! sentry")
+	}
+	if len(args) == 0 {
+		ts.Fatalf("usage: sentry resolve|regress|delete|add|ids ...")
+	}
+	srv := server(ts)
+	verb, rest := args[0], args[1:]
+	each := func(fn func(d *sentrytest.Dataset, id string) bool) {
+		if len(rest) == 0 {
+			ts.Fatalf("usage: sentry %s ID...", verb)
+		}
+		srv.Update(func(d *sentrytest.Dataset) {
+			for _, id := range rest {
+				if !fn(d, id) {
+					ts.Fatalf("sentry %s: no issue %s", verb, id)
+				}
+			}
+		})
+	}
+	switch verb {
+	case "resolve":
+		each((*sentrytest.Dataset).ResolveIssue)
+	case "regress":
+		each((*sentrytest.Dataset).RegressIssue)
+	case "delete":
+		each((*sentrytest.Dataset).DeleteIssue)
+	case "add":
+		if len(rest) < 2 || len(rest) > 4 {
+			ts.Fatalf("usage: sentry add PROJECT TITLE [CULPRIT [LEVEL]]")
+		}
+		culprit, level := "main", ""
+		if len(rest) > 2 {
+			culprit = rest[2]
+		}
+		if len(rest) > 3 {
+			level = rest[3]
+		}
+		var id string
+		srv.Update(func(d *sentrytest.Dataset) { id = d.AddIssue(rest[0], rest[1], culprit, level) })
+		if id == "" {
+			ts.Fatalf("sentry add: no project %s", rest[0])
+		}
+		ts.Setenv("NEW_ISSUE", id)
+		fmt.Fprintln(ts.Stdout(), id)
+	case "ids":
+		status := ""
+		if len(rest) > 0 {
+			status = rest[0]
+		}
+		var ids []string
+		srv.Update(func(d *sentrytest.Dataset) { ids = d.IssueIDs(status) })
+		for _, id := range ids {
+			fmt.Fprintln(ts.Stdout(), id)
+		}
+	default:
+		ts.Fatalf("unknown sentry verb %q", verb)
+	}
+}
+
+// sentryfault PATH-SUBSTRING STATUS [TIMES] makes matching requests fail.
+func cmdSentryFault(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! sentryfault")
+	}
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: sentryfault PATH-SUBSTRING STATUS [TIMES]")
+	}
+	status, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	times := 0
+	if len(args) == 3 {
+		times, err = strconv.Atoi(args[2])
+		ts.Check(err)
+	}
+	server(ts).AddFault(sentrytest.Fault{PathContains: args[0], Status: status, Times: times})
+}
