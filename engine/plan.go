@@ -88,8 +88,9 @@ func (c *catalogState) managedCount() int {
 
 // entry is one entity change, for messages and summaries.
 type entry struct {
-	Key   catalog.Key
-	Title string
+	Key    catalog.Key
+	Title  string
+	entity *catalog.Entity
 }
 
 type plan struct {
@@ -150,7 +151,7 @@ func makePlan(cat *catalogState, valid []*catalog.Entity, invalid map[catalog.Ke
 			continue
 		}
 		p.changes = append(p.changes, gitstore.Change{Path: filePath, Content: x.data})
-		en := entry{e.Key(), titleOf(e)}
+		en := entry{e.Key(), titleOf(e), e}
 		if exists {
 			p.changed = append(p.changed, en)
 		} else {

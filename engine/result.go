@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -45,9 +46,11 @@ type Result struct {
 // Counts are one blueprint's changes.
 type Counts struct{ Created, Changed, Deleted int }
 
-// EntityRef names an entity in a result.
+// EntityRef names an entity in a result. Fields are the fields that
+// changed, for the first MaxListed changed entities.
 type EntityRef struct {
 	Blueprint, Identifier, Title string
+	Fields                       []diff.Change
 }
 
 // MapIssue is a mapping problem, counted over all items that had it.
@@ -60,7 +63,7 @@ type MapIssue struct {
 func refs(es []entry) []EntityRef {
 	out := make([]EntityRef, len(es))
 	for i, e := range es {
-		out[i] = EntityRef{e.Key.Blueprint, e.Key.Identifier, e.Title}
+		out[i] = EntityRef{Blueprint: e.Key.Blueprint, Identifier: e.Key.Identifier, Title: e.Title}
 	}
 	return out
 }
@@ -195,6 +198,9 @@ func commitMessage(r *Result, p *plan) string {
 				line += "  " + oneLine(e.Title, 72)
 			}
 			b.WriteString(line + "\n")
+			for _, c := range e.Fields {
+				b.WriteString("      " + FormatChange(c, 60) + "\n")
+			}
 		}
 	}
 	section("Created", "+", r.Created)
@@ -210,6 +216,17 @@ func commitMessage(r *Result, p *plan) string {
 		fmt.Fprintf(&b, "\nInvalid entities not written: %d.\n", n)
 	}
 	return b.String()
+}
+
+// FormatChange renders a field change as `path: old → new`.
+func FormatChange(c diff.Change, width int) string {
+	show := func(v any, present bool) string {
+		if !present {
+			return "(none)"
+		}
+		return oneLine(string(diff.Encode(v)), width)
+	}
+	return fmt.Sprintf("%s: %s → %s", c.Path, show(c.Old, c.HadOld), show(c.New, c.HasNew))
 }
 
 func oneLine(s string, n int) string {

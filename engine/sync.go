@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/gitalog/gitalog/engine/dump"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/mapping"
@@ -179,6 +180,13 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		p.deleted[i].Title = oldTitle(snap, catalog.Path(p.deleted[i].Key))
 	}
 	res.apply(p)
+	for i := range min(len(p.changed), MaxListed) {
+		if old, err := snap.ReadFile(catalog.Path(p.changed[i].Key)); err == nil {
+			if oe, err := catalog.Decode(old); err == nil {
+				res.Changed[i].Fields = diff.Entities(oe, p.changed[i].entity)
+			}
+		}
+	}
 	res.Duration = time.Since(start)
 
 	if o.DryRun || len(p.changes) == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"slices"
 	"strings"
@@ -122,8 +123,19 @@ func encodeValue(b *bytes.Buffer, v any, depth int) {
 }
 
 func writeScalar(b *bytes.Buffer, v any) {
+	switch x := v.(type) {
+	case json.Number:
+		// gojq.Marshal writes a json.Number verbatim ("1.0", "1e2"); read
+		// it as gojq reads its input, so a decoded file re-encodes as jq
+		// prints it.
+		v = parseNumber(x)
+	case string:
+		// gojq.Marshal writes invalid UTF-8 as the escape \ufffd, which
+		// decodes to a U+FFFD that re-encodes raw: make it raw at once.
+		v = strings.ToValidUTF8(x, "\uFFFD")
+	}
 	switch v.(type) {
-	case nil, bool, int, float64, *big.Int, json.Number, string:
+	case nil, bool, int, float64, *big.Int, string:
 		out, _ := gojq.Marshal(v)
 		b.Write(out)
 	default:
@@ -132,6 +144,26 @@ func writeScalar(b *bytes.Buffer, v any) {
 		out, _ := gojq.Marshal(fmt.Sprint(v))
 		b.Write(out)
 	}
+}
+
+// parseNumber is gojq's reading of a json.Number: an int when it fits, a
+// float64 when it has a fraction or exponent, else a *big.Int.
+func parseNumber(n json.Number) any {
+	if i, err := n.Int64(); err == nil && math.MinInt <= i && i <= math.MaxInt {
+		return int(i)
+	}
+	if strings.ContainsAny(n.String(), ".eE") {
+		if f, err := n.Float64(); err == nil {
+			return f
+		}
+	}
+	if bi, ok := new(big.Int).SetString(n.String(), 10); ok {
+		return bi
+	}
+	if strings.HasPrefix(n.String(), "-") {
+		return math.Inf(-1)
+	}
+	return math.Inf(1)
 }
 
 func indent(b *bytes.Buffer, depth int) {
@@ -166,4 +198,37 @@ func Decode(data []byte) (*Entity, error) {
 		}
 	}
 	return e, nil
+}
+
+// EncodeCompact writes v as canonical JSON on one line (sorted keys).
+func EncodeCompact(b *bytes.Buffer, v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeScalar(b, k)
+			b.WriteByte(':')
+			EncodeCompact(b, v[k])
+		}
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		for i, x := range v {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			EncodeCompact(b, x)
+		}
+		b.WriteByte(']')
+	default:
+		writeScalar(b, v)
+	}
 }

@@ -49,11 +49,11 @@ func Run(ctx context.Context, o Options) error {
 		Author: author, Progress: o.Progress,
 	}
 
-	fmt.Fprintf(w, "gitalog demo: an offline tour against a fake Sentry organization %q\n", data.OrgSlug())
-	fmt.Fprintf(w, "(%d projects, %d teams, %d members, %d issues; no token, no network).\n\n",
+	fmt.Fprintf(w, "gitalog demo: an offline tour on a fake Sentry organization %q\n", data.OrgSlug())
+	fmt.Fprintf(w, "(%d projects, %d teams, %d members, %d issues; no token, no network)\n\n",
 		len(data.Projects), len(data.Teams), len(data.Members), data.NumIssues())
 
-	step(w, 1, "gitalog init --dir "+o.Dir)
+	fmt.Fprintf(w, "$ gitalog init --dir %s\n", o.Dir)
 	ir, err := engine.Init(ctx, engine.InitOptions{Dir: o.Dir, Author: author})
 	if err != nil {
 		return err
@@ -61,59 +61,45 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.WriteFile(filepath.Join(o.Dir, ".git", marker), []byte("made by gitalog demo; the next demo run may replace this folder\n"), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "   wrote %s, committed %s\n\n", strings.Join(ir.Written, ", "), short(ir.Commit.String()))
+	fmt.Fprintf(w, "  wrote %s; committed %s\n\n", strings.Join(ir.Written, ", "), short(ir.Commit.String()))
 
-	step(w, 2, "gitalog sync   (first sync: everything is new)")
+	fmt.Fprintln(w, "$ gitalog sync                  # first sync: every entity is new")
 	r1, err := engine.Sync(ctx, opts)
-	if err := report(w, r1, err); err != nil {
+	if err := report(w, r1, err, 0); err != nil {
 		return err
 	}
 
-	step(w, 3, "meanwhile, in Sentry")
+	fmt.Fprintln(w, "Meanwhile, in Sentry:")
 	var changes []string
 	srv.Update(func(d *sentrytest.Dataset) { changes = mutate(d) })
 	for _, c := range changes {
-		fmt.Fprintf(w, "   %s\n", c)
+		fmt.Fprintf(w, "  %s\n", c)
 	}
 	fmt.Fprintln(w)
 
-	step(w, 4, "gitalog sync   (only what changed upstream becomes a commit)")
+	fmt.Fprintln(w, "$ gitalog sync                  # only what changed upstream becomes a commit")
 	r2, err := engine.Sync(ctx, opts)
-	if err := report(w, r2, err); err != nil {
+	if err := report(w, r2, err, 4); err != nil {
 		return err
 	}
-	list := func(mark string, es []engine.EntityRef) {
-		for i, e := range es {
-			if i == 6 {
-				fmt.Fprintf(w, "   %s ... and %d more\n", mark, len(es)-i)
-				break
-			}
-			fmt.Fprintf(w, "   %s %s/%s  %s\n", mark, e.Blueprint, e.Identifier, trim(e.Title, 56))
-		}
-	}
-	list("+", r2.Created)
-	list("~", r2.Changed)
-	list("-", r2.Deleted)
-	fmt.Fprintln(w)
 
-	step(w, 5, "gitalog sync   (nothing changed upstream: no commit)")
+	fmt.Fprintln(w, "$ gitalog sync                  # nothing changed: no commit")
 	r3, err := engine.Sync(ctx, opts)
-	if err := report(w, r3, err); err != nil {
+	if err := report(w, r3, err, 0); err != nil {
 		return err
 	}
 
-	step(w, 6, "git log --oneline")
+	fmt.Fprintln(w, "$ git log --oneline")
 	if err := gitLog(w, o.Dir); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, `
 Look around:
   cd %s
-  git log --stat              every sync, one commit, with the entities it touched
-  git show HEAD               the last sync's change, file by file
-  ls catalog/                 one folder per blueprint, one JSON file per entity
-  cat catalog/issue/%s.json
-`, o.Dir, firstIssue(r1))
+  git log --stat       one commit per sync, listing the entities it touched
+  git show HEAD        the last sync's change; git log -p -- catalog/%s: one entity's history
+  ls catalog/          one folder per blueprint, one JSON file per entity
+`, o.Dir, changedPath(r2))
 	return nil
 }
 
@@ -187,24 +173,56 @@ func mutate(d *sentrytest.Dataset) []string {
 	return out
 }
 
-func report(w io.Writer, r *engine.Result, err error) error {
+// report prints a compact summary of one sync, listing up to n entities.
+func report(w io.Writer, r *engine.Result, err error, n int) error {
 	if r == nil {
 		return err
 	}
-	var b strings.Builder
-	r.WriteSummary(&b, false)
-	for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
-		fmt.Fprintf(w, "   %s\n", line)
+	total := 0
+	for _, c := range r.Items {
+		total += c
+	}
+	fmt.Fprintf(w, "  fetched %d items in %d requests; %d entities unchanged\n", total, r.Requests, r.Unchanged)
+	if r.NoChange {
+		fmt.Fprintln(w, "  the catalog is up to date: no commit")
+	} else {
+		fmt.Fprintf(w, "  committed %s  %s\n", short(r.Commit.String()), r.Subject)
+	}
+	list := func(mark string, es []engine.EntityRef) {
+		for i, e := range es {
+			if i == n {
+				fmt.Fprintf(w, "    %s ... and %d more\n", mark, len(es)-i)
+				break
+			}
+			fmt.Fprintf(w, "    %s %-24s %s\n", mark, e.Blueprint+"/"+e.Identifier, trim(e.Title, 48))
+			for _, c := range e.Fields {
+				fmt.Fprintf(w, "        %s\n", engine.FormatChange(c, 40))
+			}
+		}
+	}
+	if n > 0 {
+		list("+", r.Created)
+		list("~", r.Changed)
+		list("-", r.Deleted)
+	}
+	warned := map[string]bool{}
+	for _, p := range r.Problems {
+		level := "error"
+		if p.Warning {
+			level = "warning"
+		}
+		key := level + p.Blueprint + p.Pointer + p.Reason
+		if warned[key] {
+			continue
+		}
+		warned[key] = true
+		fmt.Fprintf(w, "  %s: %s %s: %s\n", level, p.Blueprint, p.Pointer, p.Reason)
 	}
 	fmt.Fprintln(w)
 	if err != nil && !errors.Is(err, engine.ErrPartial) {
 		return err
 	}
 	return nil
-}
-
-func step(w io.Writer, n int, title string) {
-	fmt.Fprintf(w, "%d. %s\n", n, title)
 }
 
 func gitLog(w io.Writer, dir string) error {
@@ -223,20 +241,16 @@ func gitLog(w io.Writer, dir string) error {
 	defer iter.Close()
 	return iter.ForEach(func(c *object.Commit) error {
 		subject, _, _ := strings.Cut(c.Message, "\n")
-		fmt.Fprintf(w, "   %s %s\n", short(c.Hash.String()), subject)
+		fmt.Fprintf(w, "  %s %s\n", short(c.Hash.String()), subject)
 		return nil
 	})
 }
 
-func firstIssue(r *engine.Result) string {
-	if r != nil {
-		for _, e := range r.Created {
-			if e.Blueprint == "issue" {
-				return e.Identifier
-			}
-		}
+func changedPath(r *engine.Result) string {
+	if r != nil && len(r.Changed) > 0 {
+		return r.Changed[0].Blueprint + "/" + r.Changed[0].Identifier + ".json"
 	}
-	return "<id>"
+	return ""
 }
 
 func short(h string) string { return h[:min(7, len(h))] }
