@@ -90,6 +90,7 @@ func NewApp(io *IO) *cli.App {
 			mapCommand(io),
 			dumpCommand(io),
 			demoCommand(io),
+			fakeSentryCommand(io),
 		},
 		HideHelpCommand: true,
 		// Errors are printed once, by main.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/itchyny/gojq"
@@ -175,6 +176,11 @@ func ReadItems(r io.Reader) ([]any, error) {
 			var se *json.SyntaxError
 			if errors.As(err, &se) {
 				off = se.Offset
+			} else {
+				// A value cut short: name the line where it starts.
+				for int(off) < len(data) && strings.ContainsRune(" \t\r\n", rune(data[off])) {
+					off++
+				}
 			}
 			line := 1 + bytes.Count(data[:min(int(off), len(data))], []byte("\n"))
 			return nil, fmt.Errorf("line %d: invalid JSON: %v", line, err)

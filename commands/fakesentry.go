@@ -1,0 +1,48 @@
+package commands
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+	"github.com/urfave/cli/v2"
+)
+
+// fakeSentryCommand serves the fake Sentry of the tests and the demo on a
+// local port, for trying sync, dump and the benchmarks against it.
+func fakeSentryCommand(io *IO) *cli.Command {
+	return &cli.Command{
+		Name:   "fake-sentry",
+		Usage:  "serve the demo's fake Sentry on a local port (for trying gitalog and benchmarks)",
+		Hidden: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:0", Usage: "listen address (loopback)"},
+			&cli.IntFlag{Name: "issues", Usage: "serve a generated organization with this many issues instead of the demo's"},
+			&cli.IntFlag{Name: "projects", Value: 20, Usage: "projects of a generated organization"},
+			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of a generated organization"},
+		},
+		Action: func(c *cli.Context) error {
+			data := sentrytest.Demo()
+			if n := c.Int("issues"); n > 0 {
+				data = sentrytest.Generate(sentrytest.GenOptions{Seed: c.Int64("seed"), Projects: c.Int("projects"), Issues: n, Teams: 8, Members: 40})
+			}
+			ln, err := net.Listen("tcp", c.String("addr"))
+			if err != nil {
+				return err
+			}
+			srv := sentrytest.NewHandler(data)
+			url := "http://" + ln.Addr().String()
+			fmt.Fprintf(io.Out, "export SENTRY_URL=%s SENTRY_ORG=%s SENTRY_AUTH_TOKEN=%s\n", url, data.OrgSlug(), sentrytest.Token)
+			hs := &http.Server{Handler: srv}
+			go func() {
+				<-c.Context.Done()
+				hs.Close()
+			}()
+			if err := hs.Serve(ln); err != nil && err != http.ErrServerClosed {
+				return err
+			}
+			return nil
+		},
+	}
+}
