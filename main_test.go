@@ -134,9 +134,9 @@ func cmdFakeSentry(ts *testscript.TestScript, neg bool, args []string) {
 
 // sentry changes the fake's data between syncs:
 //
-//	sentry resolve ID...
-//	sentry regress ID...
-//	sentry delete ID...
+//	sentry resolve ID...|all
+//	sentry regress ID...|all
+//	sentry delete ID...|all
 //	sentry add PROJECT TITLE [CULPRIT [LEVEL]]   (sets $NEW_ISSUE, prints the id)
 //	sentry ids [STATUS]                          (prints ids, one a line)
 func cmdSentry(ts *testscript.TestScript, neg bool, args []string) {
@@ -153,7 +153,11 @@ func cmdSentry(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: sentry %s ID...", verb)
 		}
 		srv.Update(func(d *sentrytest.Dataset) {
-			for _, id := range rest {
+			ids := rest
+			if len(rest) == 1 && rest[0] == "all" {
+				ids = d.IssueIDs("")
+			}
+			for _, id := range ids {
 				if !fn(d, id) {
 					ts.Fatalf("sentry %s: no issue %s", verb, id)
 				}
