@@ -18,7 +18,10 @@ var errLockExists = errors.New("lock file exists")
 // first and hard-linked into place as the lock, which holds the lock only
 // for check and the rename: a kill -9 then almost never strands a lock
 // file that would block the next run (and git) until removed by hand.
-func publish(tmpDir, final string, data []byte, check func() error) error {
+//
+// A non-zero newerThan holds the new file back until its own mtime is
+// later than that, see waitNewer.
+func publish(tmpDir, final string, data []byte, newerThan time.Time, check func() error) error {
 	lock := final + ".lock"
 	if err := os.MkdirAll(filepath.Dir(final), 0o777); err != nil {
 		return err
@@ -30,6 +33,9 @@ func publish(tmpDir, final string, data []byte, check func() error) error {
 	tmp := f.Name()
 	defer os.Remove(tmp)
 	_, err = f.Write(data)
+	if err == nil && !newerThan.IsZero() && len(data) > 0 {
+		waitNewer(f, data[len(data)-1:], int64(len(data)-1), newerThan)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -93,6 +99,29 @@ func sweepTemp(dirs ...string) {
 					os.Remove(m)
 				}
 			}
+		}
+	}
+}
+
+// waitNewer rewrites the file's last byte until its mtime is after t. Git
+// treats index entries whose mtime is not older than the index file as
+// "racily clean" and rehashes them on every status; files just written
+// share the index's timestamp tick, so without this wait every sync would
+// leave its files to be rehashed. The wait is one filesystem timestamp
+// tick (a few ms on Linux) and is abandoned after a second, which only
+// costs speed, never correctness.
+func waitNewer(f *os.File, last []byte, off int64, t time.Time) {
+	deadline := time.Now().Add(time.Second)
+	delay := time.Millisecond
+	for {
+		fi, err := f.Stat()
+		if err != nil || fi.ModTime().After(t) || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(delay)
+		delay = min(delay*2, 50*time.Millisecond)
+		if _, err := f.WriteAt(last, off); err != nil {
+			return
 		}
 	}
 }

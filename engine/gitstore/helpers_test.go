@@ -51,6 +51,11 @@ func checkRepo(t testing.TB, s *Store) {
 	if s.Bare() {
 		return
 	}
+	// Before anything refreshes the index: git must find our stat data
+	// matching, or diff-files lists the entry.
+	if d := git(t, s.Root(), "diff-files", "--name-only"); d != "" {
+		t.Fatalf("git diff-files (stat data) reports:\n%s", d)
+	}
 	if st := git(t, s.Root(), "status", "--porcelain", "--untracked-files=all"); st != "" {
 		t.Fatalf("git status not clean:\n%s", st)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -72,7 +73,7 @@ func (s *Store) checkedOut(target plumbing.ReferenceName) bool {
 // over the ref, so an update can be lost) and which a kill -9 can leave
 // empty; the lock-file protocol is atomic and excludes git commands too.
 func (s *Store) casRef(target plumbing.ReferenceName, old, new plumbing.Hash, committer object.Signature, msg string) error {
-	err := publish(s.commonDir, s.refFile(target), []byte(new.String()+"\n"), func() error {
+	err := publish(s.commonDir, s.refFile(target), []byte(new.String()+"\n"), time.Time{}, func() error {
 		cur, _, err := s.resolveRef(target)
 		if err != nil {
 			return err

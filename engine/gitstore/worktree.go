@@ -456,7 +456,13 @@ func (s *Store) writeIndex(idx *index.Index) error {
 	if err := index.NewEncoder(&buf).Encode(idx); err != nil {
 		return err
 	}
-	err := publish(s.gitDir, s.indexPath(), buf.Bytes(), nil)
+	var newest time.Time
+	for _, e := range idx.Entries {
+		if e.ModifiedAt.After(newest) {
+			newest = e.ModifiedAt
+		}
+	}
+	err := publish(s.gitDir, s.indexPath(), buf.Bytes(), newest, nil)
 	if errors.Is(err, errLockExists) {
 		return fmt.Errorf("cannot update the index: %w", err)
 	}
