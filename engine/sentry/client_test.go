@@ -453,10 +453,10 @@ func TestRetryAfter(t *testing.T) {
 func TestDetail(t *testing.T) {
 	for body, want := range map[string]string{
 		`"You are attempting to use this endpoint too frequently. Limit is 40 requests in 1 seconds"`: "You are attempting to use this endpoint too frequently. Limit is 40 requests in 1 seconds",
-		`{"detail":"Invalid token"}`:   "Invalid token",
-		"<html>502</html>\n":           "<html>502</html>",
-		`{"other":1}`:                  `{"other":1}`,
-		strings.Repeat("x", 300):       strings.Repeat("x", 200) + "...",
+		`{"detail":"Invalid token"}`:         "Invalid token",
+		"<html>502</html>\n":                 "<html>502</html>",
+		`{"other":1}`:                        `{"other":1}`,
+		strings.Repeat("x", 300):             strings.Repeat("x", 200) + "...",
 		`"` + strings.Repeat("y", 250) + `"`: strings.Repeat("y", 200) + "...",
 	} {
 		if got := detail([]byte(body)); got != want {
