@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/gitalog/gitalog/schema"
@@ -193,7 +194,7 @@ func commitMessage(r *Result, p *plan) string {
 				return
 			}
 			listed++
-			line := fmt.Sprintf("  %s %s/%s", mark, e.Blueprint, e.Identifier)
+			line := fmt.Sprintf("  %s %s/%s", mark, Printable(e.Blueprint), Printable(e.Identifier))
 			if e.Title != "" {
 				line += "  " + oneLine(e.Title, 72)
 			}
@@ -229,8 +230,32 @@ func FormatChange(c diff.Change, width int) string {
 	return fmt.Sprintf("%s: %s → %s", c.Path, show(c.Old, c.HadOld), show(c.New, c.HasNew))
 }
 
+// Printable escapes control characters (\x00 as `\x00`) and invalid
+// UTF-8, so that identifiers and titles from upstream can neither break a
+// commit object (git refuses NUL) nor drive a terminal.
+func Printable(s string) string {
+	ok := utf8.ValidString(s)
+	for i := 0; ok && i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			ok = false
+		}
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = Printable(strings.Join(strings.Fields(s), " "))
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"
 	}

@@ -59,7 +59,7 @@ func (r *Result) WriteSummary(w io.Writer, verbose bool) {
 			if e.Title != "" {
 				t = "  " + oneLine(e.Title, 60)
 			}
-			fmt.Fprintf(w, "  %s %s/%s%s\n", mark, e.Blueprint, e.Identifier, t)
+			fmt.Fprintf(w, "  %s %s/%s%s\n", mark, Printable(e.Blueprint), Printable(e.Identifier), t)
 		}
 	}
 	if r.DryRun {
@@ -125,7 +125,7 @@ func (r *Result) WriteSummary(w io.Writer, verbose bool) {
 func quoteAll(ids []string) string {
 	q := make([]string, len(ids))
 	for i, id := range ids {
-		q[i] = fmt.Sprintf("%q", id)
+		q[i] = fmt.Sprintf("%q", Printable(id))
 	}
 	return strings.Join(q, ", ")
 }

@@ -37,9 +37,18 @@ type Options struct {
 	Env         sentry.Env   // environment lookup (os.Getenv)
 	HTTPClient  *http.Client // for tests and the demo
 	Concurrency int
+	// Retry tunes the client's retries; zero values mean its defaults.
+	Retry RetryOptions
 
 	Logger   *slog.Logger
 	Progress func(stage, detail string)
+}
+
+// RetryOptions tune retries of 429s, 5xx and network errors.
+type RetryOptions struct {
+	MaxAttempts int
+	Backoff     time.Duration
+	MaxWait     time.Duration
 }
 
 // ErrPartial marks a sync that committed what it could but left some work
@@ -239,6 +248,7 @@ func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Cli
 	}
 	c, err := sentry.NewClient(set.URL, set.Token, sentry.ClientOptions{
 		HTTPClient: o.HTTPClient, Concurrency: conc, Logger: o.logger(), UserAgent: "gitalog",
+		MaxAttempts: o.Retry.MaxAttempts, Backoff: o.Retry.Backoff, MaxWait: o.Retry.MaxWait,
 	})
 	if err != nil {
 		return nil, nil, err

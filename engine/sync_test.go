@@ -360,19 +360,24 @@ func jsonKey(s string) string {
 	return string(b)
 }
 
+func readEntity(t *testing.T, path string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return m
+}
+
 func TestSearchRelationResolved(t *testing.T) {
 	f := newFixture(t, sentrytest.Demo())
 	f.mustSync()
 	// backend-api belongs to team "platform" alone; payments to two teams.
-	read := func(p string) map[string]any {
-		data, err := os.ReadFile(filepath.Join(f.dir, p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		json.Unmarshal(data, &m)
-		return m
-	}
+	read := func(p string) map[string]any { return readEntity(t, filepath.Join(f.dir, p)) }
 	e := read("catalog/sentryProject/backend-api-production.json")
 	if got := e["relations"].(map[string]any)["team"]; got != "platform" {
 		t.Fatalf("team of backend-api-production = %v, want platform", got)
