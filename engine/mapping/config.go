@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,6 +119,8 @@ func (p *parser) warnf(n *yaml.Node, format string, args ...any) {
 	p.warnings = append(p.warnings, fmt.Sprintf("%s:%d: %s", p.file, n.Line, fmt.Sprintf(format, args...)))
 }
 
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
 // Parse compiles a config from its YAML text; name is used in messages.
 func Parse(name string, data []byte) (*Config, error) {
 	var doc yaml.Node
@@ -126,7 +129,11 @@ func Parse(name string, data []byte) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &configError{name, 0, "the file is empty; it needs a resources: list"}
 		}
-		// yaml.v3 errors already read "yaml: line N: ..."
+		// yaml.v3 errors read "yaml: line N: ..."; say file:N like the rest.
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return nil, &configError{name, n, "invalid YAML: " + m[2]}
+		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	p := &parser{file: name}

@@ -21,7 +21,7 @@ type Program struct {
 
 // secretEnv matches environment variables that must never reach a mapping:
 // a jq `env.SENTRY_AUTH_TOKEN` would otherwise write the token into a file.
-var secretEnv = regexp.MustCompile(`(?i)(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|API_?KEY|AUTH)`)
+var secretEnv = regexp.MustCompile(`(?i)(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|API_?KEY|AUTH|DSN|(^|_)KEY(_|$))`)
 
 func safeEnviron() []string {
 	var out []string

@@ -3,6 +3,7 @@ package mapping
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"slices"
 	"strconv"
@@ -225,6 +226,9 @@ func between(v, r any) bool {
 
 // equal compares JSON values as jq does: 1 and 1.0 are equal.
 func equal(a, b any) bool {
+	if isNaN(a) || isNaN(b) {
+		return false // NaN equals nothing, as in jq
+	}
 	if x, ok := number(a); ok {
 		y, ok := number(b)
 		return ok && x.Cmp(y) == 0
@@ -255,6 +259,9 @@ func number(v any) (*big.Float, bool) {
 	case int:
 		return new(big.Float).SetInt64(int64(v)), true
 	case float64:
+		if math.IsNaN(v) {
+			return nil, false // big.NewFloat panics on NaN
+		}
 		return big.NewFloat(v), true
 	case *big.Int:
 		return new(big.Float).SetInt(v), true
@@ -263,6 +270,11 @@ func number(v any) (*big.Float, bool) {
 		return f, err == nil
 	}
 	return nil, false
+}
+
+func isNaN(v any) bool {
+	f, ok := v.(float64)
+	return ok && math.IsNaN(f)
 }
 
 func show(v any) string {

@@ -1,0 +1,223 @@
+package mapping
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func mustParse(t *testing.T, yaml string) *Config {
+	t.Helper()
+	cfg, err := Parse("c.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatalf("Parse: %v\n%s", err, yaml)
+	}
+	return cfg
+}
+
+func TestLoadPortDefaultConfig(t *testing.T) {
+	cfg, err := Load(filepath.Join("testdata", "port-app-config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings on Port's own file: %v", cfg.Warnings)
+	}
+	var kinds []string
+	for _, r := range cfg.Resources {
+		kinds = append(kinds, r.Kind)
+	}
+	if strings.Join(kinds, ",") != "user,team,project-tag,issue-tag" {
+		t.Errorf("kinds %v", kinds)
+	}
+	if cfg.CreateMissingRelatedEntities == nil || !*cfg.CreateMissingRelatedEntities || cfg.DeleteDependentEntities == nil || !*cfg.DeleteDependentEntities {
+		t.Errorf("top-level flags not read")
+	}
+	team, ptag, itag := cfg.Resources[1], cfg.Resources[2], cfg.Resources[3]
+	if team.Params["includeMembers"] != true || ptag.Params["tag"] != "environment" || itag.Params["tag"] != "environment" {
+		t.Errorf("selector params: %v %v %v", team.Params, ptag.Params, itag.Params)
+	}
+	if _, ok := team.Params["query"]; ok {
+		t.Errorf("query is a param")
+	}
+	if len(ptag.Relations) != 1 || ptag.Relations[0].Search == nil || len(ptag.Relations[0].Search.Rules) != 1 {
+		t.Errorf("project-tag team relation is not a search: %+v", ptag.Relations)
+	}
+	if ptag.Line != 37 || cfg.Resources[0].Line != 4 {
+		t.Errorf("resource lines %d, %d", cfg.Resources[0].Line, ptag.Line)
+	}
+	// Properties are sorted by name.
+	var names []string
+	for _, p := range cfg.Resources[0].Properties {
+		names = append(names, p.Name)
+	}
+	if strings.Join(names, ",") != "dateJoined,inviteStatus,isActive,lastLogin,orgRole,username" {
+		t.Errorf("property order %v", names)
+	}
+	if _, err := Load(filepath.Join("testdata", "port-and-seed-config.yaml")); err != nil {
+		t.Errorf("port-and-seed-config.yaml: %v", err)
+	}
+	if _, err := Load(filepath.Join("testdata", "nope.yaml")); err == nil || !strings.Contains(err.Error(), "reading config") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+const okResource = `
+  - kind: issue
+    selector:
+      query: "true"
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"issue"'
+`
+
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       string // regexp
+	}{
+		{"empty file", "", `^c\.yaml: the file is empty`},
+		{"bad yaml", "resources:\n  - kind: x\n    port: [\n", `^c\.yaml:\d+: invalid YAML: `},
+		{"bad yaml tab", "resources:\n\t- kind: x\n", `^c\.yaml:2: invalid YAML: found character that cannot start any token`},
+		{"bad yaml mapping", "a: b\n  c: d\n", `^c\.yaml:2: invalid YAML: mapping values are not allowed`},
+		{"top level list", "- a\n- b\n", `^c\.yaml:1: the top level must be a mapping`},
+		{"missing resources", "deleteDependentEntities: true\n", `^c\.yaml:1: missing resources:`},
+		{"resources not a list", "resources:\n  kind: x\n", `^c\.yaml:2: resources must be a list`},
+		{"resource not a mapping", "resources:\n  - issue\n", `^c\.yaml:2: resource #1 must be a mapping`},
+		{"resource without kind", "resources:" + okResource + "  - selector:\n      query: 'true'\n    port: {}\n", `^c\.yaml:10: resource #2: missing kind`},
+		{"missing port", "resources:\n  - kind: issue\n", `^c\.yaml:2: resource #1 \(kind "issue"\): missing port.entity.mappings`},
+		{"missing mappings", "resources:\n  - kind: issue\n    port:\n      entity: {}\n", `^c\.yaml:4: resource #1 \(kind "issue"\): missing port.entity.mappings`},
+		{"missing identifier", "resources:\n  - kind: issue\n    port:\n      entity:\n        mappings:\n          blueprint: '\"i\"'\n", `^c\.yaml:6: .*missing port.entity.mappings.identifier`},
+		{"missing blueprint", "resources:\n  - kind: issue\n    port:\n      entity:\n        mappings:\n          identifier: .id\n", `^c\.yaml:6: .*missing port.entity.mappings.blueprint`},
+		{"non-string jq", strings.Replace("resources:"+okResource, "identifier: .id", "identifier: [.id]", 1), `^c\.yaml:8: resource #1 \(kind "issue"\): port.entity.mappings.identifier must be a jq expression \(a string\)`},
+		{"non-string property", strings.Replace("resources:"+okResource, "identifier: .id", "identifier: .id\n          properties:\n            status: {a: b}", 1), `^c\.yaml:10: .*port.entity.mappings.properties.status must be a jq expression`},
+		{"empty jq", strings.Replace("resources:"+okResource, "identifier: .id", "identifier: ''", 1), `^c\.yaml:8: .*identifier: the jq expression is empty`},
+		{"properties not a mapping", strings.Replace("resources:"+okResource, "identifier: .id", "identifier: .id\n          properties: [a]", 1), `^c\.yaml:9: .*properties must be a mapping`},
+		{"selector not a mapping", strings.Replace("resources:"+okResource, "      query: \"true\"", "", 1), `^c\.yaml:3: .*selector must be a mapping`},
+		{"token in sentry", "sentry:\n  org: acme\n  token: sntrys_abc\nresources:" + okResource, `^c\.yaml:3: sentry.token: the token must not be in a config file`},
+		{"authToken in sentry", "sentry:\n  authToken: x\nresources:" + okResource, `^c\.yaml:2: sentry.authToken: the token must not`},
+		{"bad concurrency", "sentry:\n  concurrency: 0\nresources:" + okResource, `^c\.yaml:2: sentry.concurrency must be a whole number from 1 to 64, got "0"`},
+		{"bad threshold", "entityDeletionThreshold: 2\nresources:" + okResource, `^c\.yaml:1: entityDeletionThreshold must be a number from 0 to 1`},
+		{"bad bool", "deleteDependentEntities: maybe\nresources:" + okResource, `^c\.yaml:1: deleteDependentEntities must be true or false`},
+		{"bad itemsToParseTopLevelTransform", strings.Replace("resources:"+okResource, "    port:\n", "    port:\n      itemsToParseTopLevelTransform: sometimes\n", 1), `^c\.yaml:6: port.itemsToParseTopLevelTransform must be true or false`},
+		{"jq syntax error", strings.Replace("resources:"+okResource, "blueprint: '\"issue\"'", "blueprint: '\"issue\"'\n          title: .a | | .b", 1),
+			`^c\.yaml:10: resource #1 \(kind "issue"\): port.entity.mappings.title: jq syntax error at column 6: unexpected token "\|" \(in "\.a \| \| \.b"\)`},
+		{"jq syntax error in query", strings.Replace("resources:"+okResource, `query: "true"`, `query: .status == `, 1),
+			`^c\.yaml:4: resource #1 \(kind "issue"\): selector.query: jq syntax error at column 11: unexpected EOF`},
+		{"jq syntax error in search rule", strings.Replace("resources:"+okResource, "blueprint: '\"issue\"'", "blueprint: '\"issue\"'\n          relations:\n            p:\n              combinator: '\"and\"'\n              rules:\n                - property: '\"slug\"'\n                  operator: '\"=\"'\n                  value: .project.slug)", 1),
+			`^c\.yaml:16: .*relations.p.rules\[0\].value: jq syntax error at column 14: unexpected token "\)"`},
+		{"jq compile error", strings.Replace("resources:"+okResource, "identifier: .id", "identifier: nosuchfunc(1)", 1), `^c\.yaml:8: .*identifier: jq: function not defined: nosuchfunc/1`},
+		{"search without combinator", strings.Replace("resources:"+okResource, "blueprint: '\"issue\"'", "blueprint: '\"issue\"'\n          relations:\n            p:\n              rules: []", 1), `^c\.yaml:12: .*relations.p: a search relation needs combinator`},
+		{"search with empty rules", strings.Replace("resources:"+okResource, "blueprint: '\"issue\"'", "blueprint: '\"issue\"'\n          relations:\n            p:\n              combinator: '\"and\"'\n              rules: []", 1), `^c\.yaml:12: .*relations.p.rules must be a non-empty list`},
+		{"rule without operator", strings.Replace("resources:"+okResource, "blueprint: '\"issue\"'", "blueprint: '\"issue\"'\n          relations:\n            p:\n              combinator: '\"and\"'\n              rules:\n                - property: '\"x\"'", 1), `^c\.yaml:14: .*relations.p.rules\[0\] needs property and operator`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte(tc.yaml))
+			if err == nil {
+				t.Fatalf("accepted:\n%s", tc.yaml)
+			}
+			if !regexp.MustCompile(tc.want).MatchString(err.Error()) {
+				t.Errorf("error\n  %s\ndoes not match\n  %s", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "sntrys_abc") {
+				t.Errorf("error repeats the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestConfigWarnings(t *testing.T) {
+	cfg := mustParse(t, `enableMergeEntity: true
+portPrefix: x
+extra: 1
+sentry:
+  url: https://sentry.example
+  org: acme
+  concurrency: 8
+  region: us
+resources:
+  - kind: issue
+    selectr: {}
+    selector:
+      query: 'true'
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"issue"'
+          colour: .c
+          relations:
+            p:
+              combinator: '"and"'
+              rules:
+                - property: '"x"'
+                  operator: '"="'
+                  value: '1'
+                  weight: 2
+        extra: 1
+      itemsToParseNam: x
+`)
+	want := []string{
+		`c.yaml:3: unknown key "extra" (ignored)`,
+		`c.yaml:8: unknown key sentry.region (ignored)`,
+		`c.yaml:11: resource #1: unknown key "selectr" (ignored)`,
+		`c.yaml:29: resource #1 (kind "issue"): unknown key port.itemsToParseNam (ignored)`,
+		`c.yaml:28: resource #1 (kind "issue"): unknown key port.entity.extra (ignored)`,
+		`c.yaml:19: resource #1 (kind "issue"): unknown key port.entity.mappings.colour (ignored)`,
+		`c.yaml:27: resource #1 (kind "issue"): unknown key port.entity.mappings.relations.p.rules[0].weight (ignored)`,
+	}
+	got := map[string]bool{}
+	for _, w := range cfg.Warnings {
+		got[w] = true
+	}
+	for _, w := range want {
+		if !got[w] {
+			t.Errorf("missing warning %q", w)
+		}
+	}
+	if len(cfg.Warnings) != len(want) {
+		t.Errorf("warnings:\n%s", strings.Join(cfg.Warnings, "\n"))
+	}
+	if cfg.Sentry != (SentrySettings{URL: "https://sentry.example", Org: "acme", Concurrency: 8}) {
+		t.Errorf("sentry %+v", cfg.Sentry)
+	}
+	if cfg.File != "c.yaml" || cfg.Resources[0].Line != 10 {
+		t.Errorf("file %q line %d", cfg.File, cfg.Resources[0].Line)
+	}
+}
+
+func TestConfigScalarQuery(t *testing.T) {
+	// YAML true and the string 'true' both mean the jq program true.
+	for _, q := range []string{"true", "'true'", `".id != null"`} {
+		cfg := mustParse(t, strings.Replace("resources:"+okResource, `query: "true"`, "query: "+q, 1))
+		if cfg.Resources[0].Query == nil || cfg.Resources[0].Query.Field != "selector.query" {
+			t.Errorf("query %s not compiled", q)
+		}
+	}
+	// No selector at all: everything is selected.
+	cfg := mustParse(t, "resources:\n  - kind: user\n    port:\n      entity:\n        mappings:\n          identifier: .email\n          blueprint: '\"u\"'\n")
+	if es, iss := cfg.Resources[0].Map(map[string]any{"email": "a@b"}); len(es) != 1 || len(iss) != 0 {
+		t.Errorf("no selector: %v %v", es, iss)
+	}
+}
+
+func TestLoadWritesNothing(t *testing.T) {
+	// Load reads the file it is given and nothing else.
+	dir := t.TempDir()
+	p := filepath.Join(dir, "gitalog.yaml")
+	if err := os.WriteFile(p, []byte("resources:"+okResource), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(p)
+	if err != nil || cfg.File != p {
+		t.Fatalf("%v %v", cfg, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("Load created files: %v", entries)
+	}
+}
