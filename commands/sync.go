@@ -3,6 +3,7 @@ package commands
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/gitstore"
@@ -27,6 +28,11 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 			&cli.StringFlag{Name: "author", Usage: `commit author "Name <email>" (default: git config, else gitalog)`},
 			&cli.StringFlag{Name: "delete-threshold", Usage: "refuse to delete more than this share of managed entities (0-1; default: entityDeletionThreshold, 0.9)"},
 			&cli.IntFlag{Name: "concurrency", Usage: "Sentry requests in flight at once (default 4)"},
+			&cli.StringFlag{Name: "branch", Usage: "commit on this branch (created from HEAD, or from the remote's branch with --push, if missing)"},
+			&cli.BoolFlag{Name: "push", Usage: "push the branch after the sync (https token from GITHUB_TOKEN or GIT_TOKEN; ssh and local remotes work as they are); if the remote moved, redo the sync on top of it"},
+			&cli.StringFlag{Name: "remote", Value: "origin", Usage: "the remote to push to"},
+			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing changed, 2 when the catalog changed, 1 on error (3 when partial)"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another sync of the same repository to finish"},
 		},
 		Action: func(c *cli.Context) error {
 			o, err := syncOptions(c, io)
@@ -39,6 +45,9 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 			prog.done()
 			if res != nil {
 				res.WriteSummary(io.Out, c.Bool("verbose"))
+			}
+			if err == nil && c.Bool("detailed-exitcode") && res != nil && (!res.Commit.IsZero() || res.DryRun && !res.NoChange) {
+				return &exitCodeError{code: ExitChanges}
 			}
 			return err
 		},
@@ -55,6 +64,11 @@ func syncOptions(c *cli.Context, io *IO) (engine.Options, error) {
 		Env:            io.Getenv,
 		Concurrency:    c.Int("concurrency"),
 		Logger:         logger(c, io),
+		Branch:         c.String("branch"),
+		Push:           c.Bool("push"),
+		Remote:         c.String("remote"),
+		LockWait:       c.Duration("lock-timeout"),
+		RemoteAuth:     gitstore.RemoteAuth{Username: io.Getenv("GIT_USERNAME"), Token: firstEnv(io, "GITHUB_TOKEN", "GIT_TOKEN")},
 	}
 	if o.Concurrency < 0 || o.Concurrency > 64 {
 		return o, fmt.Errorf("--concurrency must be from 1 to 64, got %d", o.Concurrency)
@@ -69,6 +83,15 @@ func syncOptions(c *cli.Context, io *IO) (engine.Options, error) {
 	var err error
 	o.Author, err = parseAuthor(c.String("author"))
 	return o, err
+}
+
+func firstEnv(io *IO, names ...string) string {
+	for _, n := range names {
+		if v := io.Getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func parseAuthor(s string) (*object.Signature, error) {

@@ -19,7 +19,9 @@ type Result struct {
 	DryRun   bool
 	NoChange bool
 	Commit   plumbing.Hash
+	Parent   plumbing.Hash // the commit the sync compared against
 	Branch   string
+	Pushed   bool
 	Subject  string
 
 	Items       map[string]int // raw items per kind

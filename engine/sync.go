@@ -19,6 +19,7 @@ import (
 	"github.com/gitalog/gitalog/engine/mapping"
 	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/schema"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
@@ -39,6 +40,17 @@ type Options struct {
 	Concurrency int
 	// Retry tunes the client's retries; zero values mean its defaults.
 	Retry RetryOptions
+
+	// Branch commits on this branch (created from HEAD if missing)
+	// instead of HEAD's.
+	Branch string
+	// Push pushes the branch to Remote (default origin) after the sync;
+	// when the remote moved meanwhile, the sync's change is redone on top
+	// of it, up to PushAttempts times (default 3).
+	Push         bool
+	Remote       string
+	RemoteAuth   gitstore.RemoteAuth
+	PushAttempts int
 
 	Logger   *slog.Logger
 	Progress func(stage, detail string)
@@ -100,18 +112,18 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap, err := store.Snapshot(head.Commit)
+	headSnap, err := store.Snapshot(head.Commit)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := loadConfig(store, snap, o.ConfigPath)
+	cfg, err := loadConfig(store, headSnap, o.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
-	bps, err := loadBlueprints(store, snap, o.BlueprintsPath)
+	bps, err := loadBlueprints(store, headSnap, o.BlueprintsPath)
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +153,12 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("%s:%d: %s: unknown kind %q (known: %s)", cfg.File, r.Line, r.Label(), r.Kind, strings.Join(sentry.KindNames(), ", "))
 		}
 	}
+	// Where to commit, settled before the long fetch so that a bad
+	// --branch or an unreachable remote fails fast.
+	tgt, err := o.target(ctx, store, head)
+	if err != nil {
+		return nil, err
+	}
 
 	fetched, fetchErrs := fetchAll(ctx, o, cfg, src, res)
 	if ctx.Err() != nil {
@@ -168,13 +186,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 			Pointer: "/relations/" + u.Relation, Reason: u.String(), Warning: !u.Required,
 		})
 	}
-
-	o.progress("validate", fmt.Sprintf("%d entities", len(entities)))
-	cat, err := readCatalog(snap)
-	if err != nil {
-		return nil, err
-	}
-	valid, invalid := validateAll(bps, entities, cat, res)
+	mapProblems := res.Problems
 
 	threshold := 0.9
 	if cfg.EntityDeletionThreshold != nil {
@@ -183,8 +195,157 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	if o.DeleteThreshold != nil {
 		threshold = *o.DeleteThreshold
 	}
+	author := store.DefaultSignature()
+	if o.Author != nil {
+		author = *o.Author
+	}
+	for attempt := 1; ; attempt++ {
+		res.Problems = mapProblems[:len(mapProblems):len(mapProblems)]
+		committed, err := o.commitOn(ctx, store, tgt, bps, entities, len(fetchErrs) == 0, threshold, author, res)
+		if err != nil || o.DryRun || !o.Push {
+			res.Duration = time.Since(start)
+			if err != nil {
+				return res, err
+			}
+			return res, res.err()
+		}
+		o.progress("push", tgt.remote+" "+tgt.branch)
+		if testHookBeforePush != nil {
+			testHookBeforePush()
+		}
+		perr := store.Push(ctx, tgt.remote, tgt.branch, o.RemoteAuth)
+		if perr == nil {
+			res.Pushed = true
+			res.Duration = time.Since(start)
+			return res, res.err()
+		}
+		if !errors.Is(perr, gitstore.ErrRejected) || attempt >= o.pushAttempts() {
+			return res, fmt.Errorf("%w (the commit is kept locally on %s)", perr, tgt.branch)
+		}
+		// Someone pushed first: take their head and redo this sync's
+		// change on top of it, from the entities already mapped.
+		log.Info("the remote moved; redoing the sync on top of it", "attempt", attempt+1)
+		remoteHead, ok, err := store.Fetch(ctx, tgt.remote, tgt.branch, o.RemoteAuth)
+		if err != nil || !ok {
+			return res, fmt.Errorf("%v; fetching it again: %w", perr, err)
+		}
+		if err := store.MoveRef(ctx, tgt.ref, committed, remoteHead, "gitalog: reset to "+tgt.remote+"/"+tgt.branch+" to redo the sync"); err != nil {
+			return res, err
+		}
+		tgt.commit = remoteHead
+		res.Commit = plumbing.ZeroHash
+	}
+}
+
+// testHookBeforePush lets tests move the remote between commit and push.
+var testHookBeforePush func()
+
+// syncTarget is the branch a sync commits on.
+type syncTarget struct {
+	ref    plumbing.ReferenceName // "" for a detached HEAD
+	commit plumbing.Hash
+	branch string
+	remote string
+}
+
+func (o *Options) pushAttempts() int {
+	if o.PushAttempts > 0 {
+		return o.PushAttempts
+	}
+	return 3
+}
+
+// target settles the branch to commit on: --branch (created from HEAD, or
+// from the remote's branch when pushing), else HEAD's. With --push it
+// fetches first and fast-forwards to the remote, so the sync builds on
+// the latest catalog.
+func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitstore.Head) (*syncTarget, error) {
+	t := &syncTarget{ref: head.Ref, commit: head.Commit, branch: head.Ref.Short(), remote: o.Remote}
+	if t.remote == "" {
+		t.remote = "origin"
+	}
+	if o.Branch != "" {
+		t.ref = plumbing.NewBranchReferenceName(o.Branch)
+		t.branch = o.Branch
+	}
+	if t.ref == "" && o.Push {
+		return nil, fmt.Errorf("HEAD is detached; pass --branch to say which branch to commit on and push")
+	}
+	if o.DryRun {
+		if o.Branch != "" {
+			if c, ok, err := store.ResolveRef(t.ref); err != nil {
+				return nil, err
+			} else if ok {
+				t.commit = c
+			}
+		}
+		return t, nil
+	}
+	var remoteHead plumbing.Hash
+	remoteOK := false
+	if o.Push {
+		var err error
+		o.progress("fetch", t.remote+" "+t.branch)
+		if remoteHead, remoteOK, err = store.Fetch(ctx, t.remote, t.branch, o.RemoteAuth); err != nil {
+			return nil, err
+		}
+	}
+	local, localOK, err := store.ResolveRef(t.ref)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !localOK:
+		base := head.Commit
+		if remoteOK {
+			base = remoteHead
+		}
+		if base.IsZero() {
+			break // an unborn branch: the first commit creates it
+		}
+		if err := store.MoveRef(ctx, t.ref, plumbing.ZeroHash, base, "branch: created by gitalog sync"); err != nil {
+			return nil, fmt.Errorf("creating branch %s: %w", t.branch, err)
+		}
+		local = base
+	case remoteOK && local != remoteHead:
+		behind, err := store.IsAncestor(local, remoteHead)
+		if err != nil {
+			return nil, err
+		}
+		if behind {
+			if err := store.MoveRef(ctx, t.ref, local, remoteHead, "gitalog: fast-forward to "+t.remote+"/"+t.branch); err != nil {
+				return nil, err
+			}
+			local = remoteHead
+			break
+		}
+		ahead, err := store.IsAncestor(remoteHead, local)
+		if err != nil {
+			return nil, err
+		}
+		if !ahead {
+			return nil, fmt.Errorf("branch %s and %s/%s have diverged; merge or reset it before syncing", t.branch, t.remote, t.branch)
+		}
+	}
+	t.commit = local
+	return t, nil
+}
+
+// commitOn plans the change against the target's commit and commits it.
+// It returns the new commit, or the target's when nothing changed.
+func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, bps *schema.Set, entities []*catalog.Entity, complete bool, threshold float64, author object.Signature, res *Result) (plumbing.Hash, error) {
+	snap, err := store.Snapshot(tgt.commit)
+	if err != nil {
+		return tgt.commit, err
+	}
+	o.progress("validate", fmt.Sprintf("%d entities", len(entities)))
+	cat, err := readCatalog(snap)
+	if err != nil {
+		return tgt.commit, err
+	}
+	valid, invalid := validateAll(bps, entities, cat, res)
 	o.progress("plan", "")
-	p := makePlan(cat, valid, invalid, len(fetchErrs) == 0, threshold)
+	p := makePlan(cat, valid, invalid, complete, threshold)
 	for i := range p.deleted {
 		p.deleted[i].Title = oldTitle(snap, catalog.Path(p.deleted[i].Key))
 	}
@@ -196,38 +357,32 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
-	res.Duration = time.Since(start)
-
+	res.Branch = tgt.branch
+	res.Parent = tgt.commit
 	if o.DryRun || len(p.changes) == 0 {
 		res.NoChange = len(p.changes) == 0
-		return res, res.err()
+		return tgt.commit, nil
 	}
-	if err := store.CheckWorktree(head.Commit, p.paths()); err != nil {
-		return res, fmt.Errorf("%w\nthe sync would overwrite them; commit, stash or discard those changes first", err)
-	}
-	author := store.DefaultSignature()
-	if o.Author != nil {
-		author = *o.Author
+	if err := store.CheckWorktree(tgt.commit, p.paths()); err != nil {
+		return tgt.commit, fmt.Errorf("%w\nthe sync would overwrite them; commit, stash or discard those changes first", err)
 	}
 	author.When = time.Now()
-	committer := author
 	o.progress("commit", fmt.Sprintf("%d files", len(p.changes)))
 	hash, err := store.Commit(ctx, gitstore.CommitRequest{
-		Parent: head.Commit, Ref: head.Ref, Changes: p.changes,
-		Message: commitMessage(res, p), Author: author, Committer: committer,
+		Parent: tgt.commit, Ref: tgt.ref, Changes: p.changes,
+		Message: commitMessage(res, p), Author: author, Committer: author,
 	})
 	if errors.Is(err, gitstore.ErrNoChanges) {
 		res.NoChange = true
-		return res, res.err()
+		return tgt.commit, nil
 	}
 	if err != nil {
-		return res, fmt.Errorf("committing: %w", err)
+		return tgt.commit, fmt.Errorf("committing: %w", err)
 	}
 	res.Commit = hash
-	res.Branch = head.Ref.Short()
-	res.Duration = time.Since(start)
-	log.Info("committed", "commit", hash.String()[:12], "subject", res.Subject)
-	return res, res.err()
+	res.NoChange = false
+	o.logger().Info("committed", "commit", hash.String()[:12], "subject", res.Subject)
+	return hash, nil
 }
 
 func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Client, error) {

@@ -1,0 +1,259 @@
+package gitstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+)
+
+// ErrRejected is a push the remote refused because its branch moved.
+var ErrRejected = errors.New("the remote branch moved (non-fast-forward)")
+
+// ResolveRef returns the commit a ref points at; exists is false when the
+// ref is missing.
+func (s *Store) ResolveRef(name plumbing.ReferenceName) (plumbing.Hash, bool, error) {
+	return s.resolveRef(name)
+}
+
+// MoveRef moves ref from old to new by compare-and-swap and, when ref is
+// checked out, brings the worktree and index from old's tree to new's,
+// journaled like Commit so a crash is finished by Recover. Files that
+// would change must not have local modifications.
+func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, new plumbing.Hash, msg string) error {
+	if err := s.Recover(); err != nil {
+		return err
+	}
+	target, err := s.targetRef(ref)
+	if err != nil {
+		return err
+	}
+	if old == new {
+		return nil
+	}
+	wt := s.checkedOut(target)
+	oldTree, newTree := emptyTree, emptyTree
+	if !old.IsZero() {
+		if oldTree, err = s.commitTree(old); err != nil {
+			return err
+		}
+	}
+	if newTree, err = s.commitTree(new); err != nil {
+		return err
+	}
+	if wt {
+		var ops []fileOp
+		if err := diffTrees(s.treeReader(nil), oldTree, newTree, "", &ops); err != nil {
+			return err
+		}
+		paths := make([]string, len(ops))
+		for i, op := range ops {
+			paths[i] = op.Path
+		}
+		if err := s.CheckWorktree(old, paths); err != nil {
+			return err
+		}
+		if err := s.writeJournal(journal{old: old, new: new}); err != nil {
+			return err
+		}
+	}
+	sig := s.DefaultSignature()
+	if err := s.casRef(target, old, new, sig, msg); err != nil {
+		if wt {
+			s.removeJournal()
+		}
+		return err
+	}
+	if !wt {
+		return nil
+	}
+	if err := s.updateWorktree(oldTree, newTree, nil); err != nil {
+		return fmt.Errorf("moved %s, but updating the worktree failed (Recover will retry): %w", target.Short(), err)
+	}
+	return s.removeJournal()
+}
+
+// IsAncestor reports whether a is reachable from b.
+func (s *Store) IsAncestor(a, b plumbing.Hash) (bool, error) {
+	if a == b {
+		return true, nil
+	}
+	repo, err := s.repo()
+	if err != nil {
+		return false, err
+	}
+	ca, err := repo.CommitObject(a)
+	if err != nil {
+		return false, err
+	}
+	cb, err := repo.CommitObject(b)
+	if err != nil {
+		return false, err
+	}
+	return ca.IsAncestor(cb)
+}
+
+func (s *Store) repo() (*gogit.Repository, error) {
+	return gogit.PlainOpenWithOptions(s.root, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
+}
+
+// RemoteAuth is what push and fetch authenticate with. Token is used for
+// http(s) remotes; ssh remotes use the ssh agent or the default keys.
+type RemoteAuth struct {
+	Username string // default "x-access-token" (GitHub's convention for tokens)
+	Token    string
+}
+
+func (a RemoteAuth) method(rawURL string) (transport.AuthMethod, error) {
+	ep, err := transport.NewEndpoint(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	switch ep.Protocol {
+	case "http", "https":
+		if a.Token == "" {
+			return nil, nil
+		}
+		user := a.Username
+		if user == "" {
+			user = "x-access-token"
+		}
+		return &githttp.BasicAuth{Username: user, Password: a.Token}, nil
+	case "ssh":
+		user := ep.User
+		if user == "" {
+			user = "git"
+		}
+		if os.Getenv("SSH_AUTH_SOCK") != "" {
+			if m, err := gitssh.NewSSHAgentAuth(user); err == nil {
+				return m, nil
+			}
+		}
+		home, _ := os.UserHomeDir()
+		for _, k := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
+			p := filepath.Join(home, ".ssh", k)
+			if _, err := os.Stat(p); err == nil {
+				return gitssh.NewPublicKeysFromFile(user, p, "")
+			}
+		}
+		return nil, nil
+	}
+	return nil, nil
+}
+
+// RemoteURL returns the URL of a named remote.
+func (s *Store) RemoteURL(remote string) (string, error) {
+	repo, err := s.repo()
+	if err != nil {
+		return "", err
+	}
+	r, err := repo.Remote(remote)
+	if err != nil {
+		return "", fmt.Errorf("remote %q: %w", remote, err)
+	}
+	urls := r.Config().URLs
+	if len(urls) == 0 {
+		return "", fmt.Errorf("remote %q has no URL", remote)
+	}
+	return urls[0], nil
+}
+
+// Fetch fetches branch from remote into refs/remotes/<remote>/<branch> and
+// returns its commit; exists is false when the remote has no such branch.
+func (s *Store) Fetch(ctx context.Context, remote, branch string, auth RemoteAuth) (plumbing.Hash, bool, error) {
+	repo, err := s.repo()
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	u, err := s.RemoteURL(remote)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	am, err := auth.method(u)
+	if err != nil {
+		return plumbing.ZeroHash, false, redact(err, auth.Token)
+	}
+	tracking := plumbing.NewRemoteReferenceName(remote, branch)
+	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", branch, tracking))
+	s.mu.Lock()
+	err = repo.FetchContext(ctx, &gogit.FetchOptions{RemoteName: remote, RefSpecs: []config.RefSpec{spec}, Auth: am})
+	s.mu.Unlock()
+	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+		var nm gogit.NoMatchingRefSpecError
+		if errors.As(err, &nm) || strings.Contains(err.Error(), "couldn't find remote ref") {
+			return plumbing.ZeroHash, false, nil
+		}
+		return plumbing.ZeroHash, false, fmt.Errorf("fetching %s from %s: %w", branch, RedactURL(u), redact(err, auth.Token))
+	}
+	ref, err := repo.Reference(tracking, true)
+	if err != nil {
+		return plumbing.ZeroHash, false, nil
+	}
+	return ref.Hash(), true, nil
+}
+
+// Push pushes branch to the same branch on remote. A non-fast-forward
+// refusal is ErrRejected.
+func (s *Store) Push(ctx context.Context, remote, branch string, auth RemoteAuth) error {
+	repo, err := s.repo()
+	if err != nil {
+		return err
+	}
+	u, err := s.RemoteURL(remote)
+	if err != nil {
+		return err
+	}
+	am, err := auth.method(u)
+	if err != nil {
+		return redact(err, auth.Token)
+	}
+	spec := config.RefSpec(fmt.Sprintf("refs/heads/%s:refs/heads/%s", branch, branch))
+	s.mu.Lock()
+	err = repo.PushContext(ctx, &gogit.PushOptions{RemoteName: remote, RefSpecs: []config.RefSpec{spec}, Auth: am})
+	s.mu.Unlock()
+	switch {
+	case err == nil, errors.Is(err, gogit.NoErrAlreadyUpToDate):
+		return nil
+	case errors.Is(err, gogit.ErrNonFastForwardUpdate), strings.Contains(err.Error(), "non-fast-forward"), strings.Contains(err.Error(), "fetch first"):
+		return fmt.Errorf("pushing %s to %s: %w", branch, RedactURL(u), ErrRejected)
+	}
+	return fmt.Errorf("pushing %s to %s: %w", branch, RedactURL(u), redact(err, auth.Token))
+}
+
+var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@`)
+
+// RedactURL hides any user:password part of a URL.
+func RedactURL(u string) string {
+	if pu, err := url.Parse(u); err == nil && pu.User != nil {
+		pu.User = nil
+		return pu.String()
+	}
+	return u
+}
+
+// redact removes a token and URL credentials from an error's text: go-git
+// errors may quote the remote URL.
+func redact(err error, token string) error {
+	if err == nil {
+		return nil
+	}
+	msg := userinfo.ReplaceAllString(err.Error(), "$1")
+	if token != "" {
+		msg = strings.ReplaceAll(msg, token, "[redacted]")
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
+}
