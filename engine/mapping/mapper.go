@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/catalog"
@@ -249,5 +250,16 @@ func Resolve(entities []*catalog.Entity, info ResolveInfo) []Unresolved {
 			out = append(out, Unresolved{e, name, target, len(ids), required})
 		}
 	}
+	// Relations are a map; sort so reports come out the same every run.
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Entity.Blueprint != b.Entity.Blueprint {
+			return a.Entity.Blueprint < b.Entity.Blueprint
+		}
+		if a.Entity.Identifier != b.Entity.Identifier {
+			return a.Entity.Identifier < b.Entity.Identifier
+		}
+		return a.Relation < b.Relation
+	})
 	return out
 }

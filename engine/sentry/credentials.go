@@ -51,7 +51,7 @@ func ResolveSettings(env Env, dir, cfgURL, cfgOrg, cfgFile string) (Settings, er
 		}
 	}
 	tokenFile := ""
-	if f := env("SENTRY_AUTH_TOKEN_FILE"); f != "" && env("SENTRY_AUTH_TOKEN") == "" {
+	if f := env("SENTRY_AUTH_TOKEN_FILE"); f != "" && strings.TrimSpace(env("SENTRY_AUTH_TOKEN")) == "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return Settings{}, fmt.Errorf("SENTRY_AUTH_TOKEN_FILE: %w", err)
