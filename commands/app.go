@@ -87,6 +87,7 @@ func NewApp(io *IO) *cli.App {
 		Commands: []*cli.Command{
 			initCommand(io),
 			syncCommand(io),
+			validateCommand(io),
 			mapCommand(io),
 			dumpCommand(io),
 			demoCommand(io),
