@@ -92,6 +92,8 @@ func NewApp(io *IO) *cli.App {
 			dumpCommand(io),
 			demoCommand(io),
 			fakeSentryCommand(io),
+			diffCommand(io),
+			logCommand(io),
 		},
 		HideHelpCommand: true,
 		// Errors are printed once, by main.

@@ -1,0 +1,63 @@
+// Package review turns catalog history into something people can review:
+// the entity-level difference between two revisions (Compare), the history
+// of one entity (Log), and renderings of them as text, GitHub-flavoured
+// markdown (for pull-request comments and job summaries) and JSON.
+//
+// Only files under catalog/ count; .gitalog/, blueprints/ and the config
+// are ignored. Trees are compared by hash first: identical subtrees are
+// skipped, and only blobs whose hashes differ are read and decoded, so the
+// cost grows with the size of the change, not of the catalog.
+//
+// # Text
+//
+// A header naming both revisions, a table of counts per blueprint, then per
+// blueprint one line per entity ("+" created, "~" changed, "-" deleted)
+// followed by its fields:
+//
+//	properties.status: "unresolved" → "resolved"
+//
+// Values are canonical JSON. When either side of a change is long (more than
+// LongValue characters) or spans lines, the change is shown as a word diff
+// on the following lines, with deletions as [-old-] and insertions as
+// {+new+}; long unchanged stretches are elided with "…".
+//
+// # Markdown
+//
+// A heading, a summary table (blueprint | created | changed | deleted), and
+// per blueprint a collapsible <details> section listing the entities and
+// their field changes. Identifiers, paths and short values are code spans;
+// titles and word diffs are escaped text (HTML and markdown punctuation
+// escaped, @mentions and #references defused) with <del>old</del> and
+// <b>new</b>. The whole output stays under MarkdownOptions.MaxBytes
+// (default MaxMarkdown, under GitHub's 65536-character comment limit): when
+// it would not, it ends after the last entity that fits with a note
+// "… N more entities not shown".
+//
+// # JSON
+//
+// One object, stable across versions (keys may be added, never removed or
+// renamed):
+//
+//	{
+//	  "from": "<commit hash>" | null,     // null: the empty tree (before the root commit)
+//	  "to": "<commit hash>",
+//	  "summary": {"<blueprint>": {"created": 1, "changed": 2, "deleted": 0}},
+//	  "entities": [
+//	    {
+//	      "blueprint": "issue",
+//	      "identifier": "4605173695",
+//	      "change": "created" | "changed" | "deleted",
+//	      "title": <the title, from the new version, or the old one when deleted>,
+//	      "path": "catalog/issue/4605173695.json",
+//	      "fields": [{"path": "properties.status", "old": "unresolved", "new": "resolved"}],
+//	      "error": "..."                  // only when a file could not be decoded
+//	    }
+//	  ]
+//	}
+//
+// "old" is left out when the field did not exist, "new" when it no longer
+// exists; a JSON null means the field was present and null. Created
+// entities list every field they set (with no "old"); deleted entities list
+// none. Entities are sorted by blueprint, then change (created, changed,
+// deleted), then identifier; "fields" by path. "entities" is never cut.
+package review

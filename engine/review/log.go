@@ -1,0 +1,153 @@
+package review
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// LogEntry is one commit that created, changed or deleted an entity.
+type LogEntry struct {
+	Commit  plumbing.Hash
+	Author  string
+	When    time.Time // author date
+	Subject string
+	Change  EntityChange
+}
+
+// ErrNoHistory is returned by Log for an entity that never existed.
+var ErrNoHistory = errors.New("no history")
+
+// Log returns the commits that created, changed or deleted the entity, newest
+// first, following first parents from HEAD. A commit is skipped as soon as
+// its catalog tree, then its blueprint's tree, equals its parent's; only
+// then is the file looked up, and only changed versions are decoded.
+func (r *Repo) Log(ctx context.Context, key catalog.Key) ([]LogEntry, error) {
+	head, err := r.head()
+	if err != nil {
+		return nil, err
+	}
+	p := catalog.Path(key)
+	bpDir := catalog.Dir + "/" + catalog.EncodeDir(key.Blueprint)
+	var out []LogEntry
+	cur, err := r.version(head, bpDir, p)
+	if err != nil {
+		return nil, err
+	}
+	for cur != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c, err := r.commit(cur.commit)
+		if err != nil {
+			return nil, err
+		}
+		var par *version
+		if len(c.ParentHashes) > 0 {
+			if par, err = r.version(c.ParentHashes[0], bpDir, p); err != nil {
+				return nil, err
+			}
+		}
+		parOrEmpty := par
+		if parOrEmpty == nil {
+			parOrEmpty = &version{}
+		}
+		if cur.catalog != parOrEmpty.catalog && cur.bp != parOrEmpty.bp {
+			a, aok, err := parOrEmpty.file()
+			if err != nil {
+				return nil, err
+			}
+			b, bok, err := cur.file()
+			if err != nil {
+				return nil, err
+			}
+			if aok != bok || a != b {
+				var from *gitstore.Snapshot
+				if par != nil {
+					from = par.sn
+				} else if from, err = r.Store.Snapshot(plumbing.ZeroHash); err != nil {
+					return nil, err
+				}
+				ec, err := compareFile(from, cur.sn, p, key.Blueprint, aok, bok)
+				if err != nil {
+					return nil, err
+				}
+				subject, _, _ := strings.Cut(c.Message, "\n")
+				out = append(out, LogEntry{Commit: c.Hash, Author: c.Author.Name, When: c.Author.When,
+					Subject: strings.TrimSpace(subject), Change: ec})
+			}
+		}
+		cur = par
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w for %s: entity %s/%s never existed in HEAD's first-parent history", ErrNoHistory, p, key.Blueprint, key.Identifier)
+	}
+	return out, nil
+}
+
+// version is one commit's view of an entity's path, resolved lazily.
+type version struct {
+	commit      plumbing.Hash
+	sn          *gitstore.Snapshot
+	catalog, bp plumbing.Hash // zero when absent
+	path        string
+
+	looked bool
+	blob   plumbing.Hash
+	exists bool
+}
+
+func (r *Repo) version(commit plumbing.Hash, bpDir, p string) (*version, error) {
+	sn, err := r.Store.Snapshot(commit)
+	if err != nil {
+		return nil, err
+	}
+	v := &version{commit: commit, sn: sn, path: p}
+	if e, ok := sn.Lookup(catalog.Dir); ok {
+		v.catalog = e.Hash
+		if e, ok := sn.Lookup(bpDir); ok {
+			v.bp = e.Hash
+		}
+	}
+	return v, nil
+}
+
+func (v *version) file() (plumbing.Hash, bool, error) {
+	if v.sn == nil || v.bp.IsZero() {
+		return plumbing.ZeroHash, false, nil
+	}
+	if !v.looked {
+		e, ok := v.sn.Lookup(v.path)
+		v.looked, v.exists = true, ok && isFile(e)
+		if v.exists {
+			v.blob = e.Hash
+		}
+	}
+	return v.blob, v.exists, nil
+}
+
+// RenderLog writes an entity's history for a terminal: per commit its short
+// hash, date and subject, then what changed (as in RenderText).
+func RenderLog(w io.Writer, key catalog.Key, entries []LogEntry) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "%s/%s (%s)\n", printable(key.Blueprint), printable(key.Identifier), catalog.Path(key))
+	for i := range entries {
+		e := &entries[i]
+		fmt.Fprintf(bw, "\n%s %s %s\n", short(e.Commit), e.When.Format("2006-01-02 15:04:05 -0700"), printable(e.Subject))
+		line := fmt.Sprintf("  %s %s", e.Change.Change.mark(), e.Change.Change)
+		if t := titleText(e.Change.Title); t != "" {
+			line += "  " + t
+		}
+		fmt.Fprintln(bw, line)
+		writeFields(bw, &e.Change, "      ")
+	}
+	return bw.Flush()
+}

@@ -1,0 +1,162 @@
+package review
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gitalog/gitalog/engine/gitstore"
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Repo is a catalog repository opened for reading: gitalog's store for
+// trees and blobs, and go-git for revisions and commit metadata.
+type Repo struct {
+	Store *gitstore.Store
+	git   *gogit.Repository
+}
+
+// Open opens the repository whose worktree root (or bare git dir) is dir.
+func Open(dir string) (*Repo, error) {
+	st, err := gitstore.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	g, err := gogit.PlainOpenWithOptions(st.Root(), &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", st.Root(), err)
+	}
+	return &Repo{Store: st, git: g}, nil
+}
+
+// Rev is a revision as the user named it and the commit it resolved to. A
+// zero Commit is the empty tree (what comes before a root commit).
+type Rev struct {
+	Name   string
+	Commit plumbing.Hash
+}
+
+func (r Rev) String() string {
+	if r.Commit.IsZero() {
+		return "(empty)"
+	}
+	s := short(r.Commit)
+	if r.Name != "" && r.Name != s && r.Name != r.Commit.String() {
+		s += " (" + r.Name + ")"
+	}
+	return s
+}
+
+func short(h plumbing.Hash) string { return h.String()[:12] }
+
+// Resolve resolves a revision (HEAD, HEAD~2, a branch, a tag, a hash or its
+// prefix, ...) to a commit.
+func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
+	if strings.TrimSpace(rev) == "" {
+		return plumbing.ZeroHash, errors.New("empty revision")
+	}
+	h, err := r.git.ResolveRevision(plumbing.Revision(rev))
+	if err != nil || h == nil || h.IsZero() {
+		return plumbing.ZeroHash, fmt.Errorf("unknown revision %q", rev)
+	}
+	return *h, nil
+}
+
+func (r *Repo) head() (plumbing.Hash, error) {
+	h, err := r.Store.Head()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if h.Commit.IsZero() {
+		return plumbing.ZeroHash, errors.New("the repository has no commits yet")
+	}
+	return h.Commit, nil
+}
+
+// Range picks the two revisions to compare, as `gitalog diff` does:
+//
+//	no from, no base:  HEAD~1..HEAD (the empty tree..HEAD when HEAD is a root commit)
+//	from:              from..to (to defaults to HEAD)
+//	base:              merge-base(base, HEAD)..HEAD, as a pull request compares
+func (r *Repo) Range(from, to, base string) (Rev, Rev, error) {
+	if base != "" {
+		if from != "" || to != "" {
+			return Rev{}, Rev{}, errors.New("--base compares with HEAD: give no revisions with it")
+		}
+		head, err := r.head()
+		if err != nil {
+			return Rev{}, Rev{}, err
+		}
+		b, err := r.Resolve(base)
+		if err != nil {
+			return Rev{}, Rev{}, err
+		}
+		mb, err := r.MergeBase(b, head)
+		if err != nil {
+			return Rev{}, Rev{}, fmt.Errorf("merge base of %s and HEAD: %w", base, err)
+		}
+		return Rev{Name: "merge-base(" + base + ", HEAD)", Commit: mb}, Rev{Name: "HEAD", Commit: head}, nil
+	}
+	toRev := Rev{Name: "HEAD"}
+	if to != "" {
+		toRev.Name = to
+		h, err := r.Resolve(to)
+		if err != nil {
+			return Rev{}, Rev{}, err
+		}
+		toRev.Commit = h
+	} else {
+		h, err := r.head()
+		if err != nil {
+			return Rev{}, Rev{}, err
+		}
+		toRev.Commit = h
+	}
+	if from != "" {
+		h, err := r.Resolve(from)
+		if err != nil {
+			return Rev{}, Rev{}, err
+		}
+		return Rev{Name: from, Commit: h}, toRev, nil
+	}
+	// The default: the parent of to, or nothing when to is a root commit.
+	c, err := r.git.CommitObject(toRev.Commit)
+	if err != nil {
+		return Rev{}, Rev{}, fmt.Errorf("reading commit %s: %w", toRev.Commit, err)
+	}
+	fromRev := Rev{Name: toRev.Name + "~1"}
+	if len(c.ParentHashes) > 0 {
+		fromRev.Commit = c.ParentHashes[0]
+	}
+	return fromRev, toRev, nil
+}
+
+// MergeBase returns the best common ancestor of two commits.
+func (r *Repo) MergeBase(a, b plumbing.Hash) (plumbing.Hash, error) {
+	ca, err := r.git.CommitObject(a)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	cb, err := r.git.CommitObject(b)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	bases, err := ca.MergeBase(cb)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if len(bases) == 0 {
+		return plumbing.ZeroHash, errors.New("no common ancestor")
+	}
+	return bases[0].Hash, nil
+}
+
+func (r *Repo) commit(h plumbing.Hash) (*object.Commit, error) {
+	c, err := r.git.CommitObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("reading commit %s: %w", h, err)
+	}
+	return c, nil
+}
