@@ -44,7 +44,7 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 			res, err := engine.Sync(c.Context, o)
 			prog.done()
 			if res != nil {
-				res.WriteSummary(io.Out, c.Bool("verbose"))
+				res.WriteSummary(io.Out, verbosity(c))
 			}
 			if err == nil && c.Bool("detailed-exitcode") && res != nil && (!res.Commit.IsZero() || res.DryRun && !res.NoChange) {
 				return &exitCodeError{code: ExitChanges}
@@ -83,6 +83,16 @@ func syncOptions(c *cli.Context, io *IO) (engine.Options, error) {
 	var err error
 	o.Author, err = parseAuthor(c.String("author"))
 	return o, err
+}
+
+func verbosity(c *cli.Context) engine.Verbosity {
+	switch {
+	case c.Bool("quiet"):
+		return engine.Quiet
+	case c.Bool("verbose"):
+		return engine.Verbose
+	}
+	return engine.Normal
 }
 
 func firstEnv(io *IO, names ...string) string {

@@ -107,6 +107,17 @@ func (r *Result) Errors() int {
 	return n
 }
 
+// InvalidEntities counts the entities with at least one error.
+func (r *Result) InvalidEntities() int {
+	seen := map[[2]string]bool{}
+	for _, p := range r.Problems {
+		if !p.Warning {
+			seen[[2]string{p.Blueprint, p.Identifier}] = true
+		}
+	}
+	return len(seen)
+}
+
 // err is the error a finished sync returns: nil, or one wrapping ErrPartial
 // that says what was left undone.
 func (r *Result) err() error {
@@ -114,7 +125,7 @@ func (r *Result) err() error {
 	if len(r.FetchErrors) > 0 {
 		why = append(why, fmt.Sprintf("fetching failed, so nothing was deleted:\n  %s", indentErr(errors.Join(r.FetchErrors...))))
 	}
-	if n := r.Errors(); n > 0 {
+	if n := r.InvalidEntities(); n > 0 {
 		why = append(why, fmt.Sprintf("%d invalid entities were not written (their older files, if any, are unchanged)", n))
 	}
 	if r.DeletionsBlocked {
@@ -215,7 +226,7 @@ func commitMessage(r *Result, p *plan) string {
 	if len(r.FetchErrors) > 0 {
 		fmt.Fprintf(&b, "\nIncomplete fetch (%s): no entity was deleted.\n", strings.Join(r.FailedKinds, ", "))
 	}
-	if n := r.Errors(); n > 0 {
+	if n := r.InvalidEntities(); n > 0 {
 		fmt.Fprintf(&b, "\nInvalid entities not written: %d.\n", n)
 	}
 	return b.String()

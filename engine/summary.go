@@ -9,8 +9,23 @@ import (
 	"github.com/gitalog/gitalog/schema"
 )
 
+// Verbosity of a summary.
+type Verbosity int
+
+const (
+	Quiet   Verbosity = -1 // errors and the final line only
+	Normal  Verbosity = 0
+	Verbose Verbosity = 1 // every entity and problem
+)
+
 // WriteSummary prints a one-screen summary of a sync.
-func (r *Result) WriteSummary(w io.Writer, verbose bool) {
+func (r *Result) WriteSummary(w io.Writer, v Verbosity) {
+	verbose := v == Verbose
+	if v == Quiet {
+		r.writeProblems(w, false, true)
+		r.writeFinal(w)
+		return
+	}
 	kinds := make([]string, 0, len(r.Items))
 	for k := range r.Items {
 		kinds = append(kinds, k)
@@ -60,12 +75,19 @@ func (r *Result) WriteSummary(w io.Writer, verbose bool) {
 				t = "  " + oneLine(e.Title, 60)
 			}
 			fmt.Fprintf(w, "  %s %s/%s%s\n", mark, Printable(e.Blueprint), Printable(e.Identifier), t)
+			for _, c := range e.Fields {
+				fmt.Fprintf(w, "      %s\n", FormatChange(c, 60))
+			}
 		}
 	}
 	if r.DryRun {
 		list("Would create", "+", r.Created)
 		list("Would change", "~", r.Changed)
 		list("Would delete", "-", r.Deleted)
+	} else {
+		list("Created", "+", r.Created)
+		list("Changed", "~", r.Changed)
+		list("Deleted", "-", r.Deleted)
 	}
 	for _, c := range r.Conflicts {
 		fmt.Fprintf(w, "warning: %s exists and was not written by gitalog; left as it is\n", c)
@@ -77,8 +99,18 @@ func (r *Result) WriteSummary(w io.Writer, verbose bool) {
 		}
 		fmt.Fprintf(w, "mapping: %s: %s: %s (%d items)\n", m.Resource, m.Field, m.Message, m.Count)
 	}
-	// Problems that differ only in the entity are shown once, with the
-	// entities listed, so a systematic problem takes one line, not a screen.
+	r.writeProblems(w, verbose, false)
+	r.writeFinal(w)
+}
+
+// writeProblems prints problems, grouped: problems that differ only in the
+// entity are shown once with the entities listed, so a systematic problem
+// takes one line, not a screen.
+func (r *Result) writeProblems(w io.Writer, verbose, errorsOnly bool) {
+	limit := 10
+	if verbose {
+		limit = 1 << 30
+	}
 	type group struct {
 		p   schema.Problem
 		ids []string
@@ -86,6 +118,9 @@ func (r *Result) WriteSummary(w io.Writer, verbose bool) {
 	var groups []*group
 	byKey := map[[4]string]*group{}
 	for _, p := range r.Problems {
+		if errorsOnly && p.Warning {
+			continue
+		}
 		k := [4]string{fmt.Sprint(p.Warning), p.Blueprint, p.Pointer, p.Reason}
 		if g := byKey[k]; g != nil {
 			g.ids = append(g.ids, p.Identifier)
@@ -112,6 +147,9 @@ func (r *Result) WriteSummary(w io.Writer, verbose bool) {
 		}
 		fmt.Fprintf(w, "%s: %s %s%s: %s: %s\n", level, g.p.Blueprint, quoteAll(ids), more, g.p.Pointer, g.p.Reason)
 	}
+}
+
+func (r *Result) writeFinal(w io.Writer) {
 	switch {
 	case r.DryRun:
 		fmt.Fprintf(w, "Dry run: nothing was written. %s\n", r.Subject)
@@ -119,6 +157,9 @@ func (r *Result) WriteSummary(w io.Writer, verbose bool) {
 		fmt.Fprintln(w, "The catalog is up to date; no commit.")
 	default:
 		fmt.Fprintf(w, "Committed %s on %s: %s\n", r.Commit.String()[:12], branchName(r.Branch), r.Subject)
+	}
+	if r.Pushed {
+		fmt.Fprintf(w, "Pushed %s.\n", branchName(r.Branch))
 	}
 }
 
