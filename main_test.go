@@ -40,15 +40,6 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup:               setupScript,
-		// [knownbugs] holds when GITALOG_KNOWN_BUGS is set: the bug_*.txtar
-		// scripts reproduce open bugs and are skipped otherwise, so that
-		// the suite stays green until they are fixed.
-		Condition: func(cond string) (bool, error) {
-			if cond == "knownbugs" {
-				return os.Getenv("GITALOG_KNOWN_BUGS") != "", nil
-			}
-			return false, fmt.Errorf("unknown condition %q", cond)
-		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"fakesentry":  cmdFakeSentry,
 			"sentry":      cmdSentry,
