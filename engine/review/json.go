@@ -66,3 +66,12 @@ func RenderJSON(w io.Writer, d *Diff) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
+
+// JSONValue is a field value as the JSON rendering writes it (canonical
+// JSON); nil when the field is absent.
+func JSONValue(v any, present bool) json.RawMessage {
+	if !present {
+		return nil
+	}
+	return diff.Encode(v)
+}
