@@ -4,13 +4,14 @@ import (
 	"fmt"
 
 	"github.com/gitalog/gitalog/engine"
+	"github.com/gitalog/gitalog/examples"
 	"github.com/urfave/cli/v2"
 )
 
 func initCommand(io *IO) *cli.Command {
 	return &cli.Command{
 		Name:  "init",
-		Usage: "make a directory a catalog: a git repository with gitalog.yaml and blueprints/",
+		Usage: "make a directory a catalog: a git repository with gitalog.yaml, blueprints/ and CI recipes",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog repository"},
 			&cli.StringFlag{Name: "branch", Usage: "default branch of a new repository (default: git's init.defaultBranch, else main)"},
@@ -21,7 +22,12 @@ func initCommand(io *IO) *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, err := engine.Init(c.Context, engine.InitOptions{Dir: c.String("dir"), Branch: c.String("branch"), Author: author})
+			res, err := engine.Init(c.Context, engine.InitOptions{
+				Dir: c.String("dir"), Branch: c.String("branch"), Author: author,
+				// CI recipes: a scheduled sync and a pull-request review
+				// for GitHub Actions, and a Jenkinsfile (examples/README.md).
+				Extra: examples.Recipes(),
+			})
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,276 @@
+package examples_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitalog/gitalog/commands"
+	"github.com/gitalog/gitalog/examples"
+	"gopkg.in/yaml.v3"
+)
+
+// actionlint is pinned; "go run" fetches it through the module proxy.
+const actionlint = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
+
+// The recipes are the files in examples/, byte for byte.
+func TestRecipesAreTheExampleFiles(t *testing.T) {
+	files := map[string]string{
+		examples.SyncWorkflowPath:   "github-actions/gitalog-sync.yml",
+		examples.ReviewWorkflowPath: "github-actions/gitalog-review.yml",
+		examples.JenkinsfilePath:    "jenkins/Jenkinsfile",
+	}
+	rs := examples.Recipes()
+	if len(rs) != len(files) {
+		t.Fatalf("Recipes() has %d files, want %d: %v", len(rs), len(files), keys(rs))
+	}
+	for dest, src := range files {
+		want, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(rs[dest], want) {
+			t.Errorf("Recipes()[%q] is not %s", dest, src)
+		}
+	}
+	rs[examples.JenkinsfilePath][0] = 'X'
+	if examples.Recipes()[examples.JenkinsfilePath][0] == 'X' {
+		t.Error("Recipes() returns shared slices")
+	}
+}
+
+func keys(m map[string][]byte) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// gitalogInit runs "gitalog init" in-process, as a user would.
+func gitalogInit(t *testing.T, dir string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	io := &commands.IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: func(string) string { return "" }}
+	err := commands.NewApp(io).RunContext(context.Background(),
+		[]string{"gitalog", "init", "--dir", dir, "--author", "Test <test@example.com>"})
+	if err != nil {
+		t.Fatalf("gitalog init: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	return out.String()
+}
+
+// The workflows that init writes, and the project's own CI workflow, pass
+// actionlint.
+func TestActionlint(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	// HOME stays as it is: go's module and build caches live under it.
+	dir := filepath.Join(t.TempDir(), "catalog")
+	out := gitalogInit(t, dir)
+	for _, p := range []string{examples.SyncWorkflowPath, examples.ReviewWorkflowPath, examples.JenkinsfilePath} {
+		if !strings.Contains(out, "  wrote "+p+"\n") {
+			t.Errorf("init did not write %s:\n%s", p, out)
+		}
+	}
+	ci, err := os.ReadFile(filepath.Join("..", ".github", "workflows", "ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf := filepath.Join(dir, ".github", "workflows")
+	if err := os.WriteFile(filepath.Join(wf, "ci.yml"), ci, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{
+		filepath.Join(wf, "ci.yml"),
+		filepath.Join(wf, "gitalog-review.yml"),
+		filepath.Join(wf, "gitalog-sync.yml"),
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBin, append([]string{"run", actionlint, "-no-color"}, files...)...)
+	cmd.Dir = dir // outside this module, so that its go.mod plays no part
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if _, ok := err.(*exec.ExitError); ok && stdout.Len() > 0 {
+			t.Fatalf("actionlint found problems:\n%s", stdout.String())
+		}
+		t.Fatalf("running actionlint: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+}
+
+type workflow struct {
+	On          map[string]any    `yaml:"on"`
+	Permissions map[string]string `yaml:"permissions"`
+	Concurrency map[string]any    `yaml:"concurrency"`
+	Jobs        map[string]struct {
+		Steps []struct {
+			Uses string            `yaml:"uses"`
+			Run  string            `yaml:"run"`
+			With map[string]any    `yaml:"with"`
+			Env  map[string]string `yaml:"env"`
+		} `yaml:"steps"`
+	} `yaml:"jobs"`
+}
+
+func loadWorkflow(t *testing.T, path string) (workflow, string) {
+	t.Helper()
+	data := examples.Recipes()[path]
+	var w workflow
+	if err := yaml.Unmarshal(data, &w); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return w, string(data)
+}
+
+// No run: script interpolates an expression: values reach scripts through
+// env, so that nothing from an event can inject shell code.
+func checkNoInterpolatedRun(t *testing.T, path string, w workflow) {
+	t.Helper()
+	for name, j := range w.Jobs {
+		for i, s := range j.Steps {
+			if strings.Contains(s.Run, "${{") {
+				t.Errorf("%s: job %s step %d interpolates an expression in run: %q", path, name, i, s.Run)
+			}
+		}
+	}
+}
+
+func TestSyncWorkflow(t *testing.T) {
+	w, text := loadWorkflow(t, examples.SyncWorkflowPath)
+	checkNoInterpolatedRun(t, examples.SyncWorkflowPath, w)
+	if _, ok := w.On["schedule"]; !ok {
+		t.Error("no schedule trigger")
+	}
+	if _, ok := w.On["workflow_dispatch"]; !ok {
+		t.Error("no workflow_dispatch trigger")
+	}
+	if w.Permissions["contents"] != "write" {
+		t.Errorf("permissions %v, want contents: write", w.Permissions)
+	}
+	if w.Concurrency["group"] == nil || w.Concurrency["cancel-in-progress"] != false {
+		t.Errorf("concurrency %v: want a group that queues runs", w.Concurrency)
+	}
+	var checkout, setupGo, install, sync bool
+	for _, j := range w.Jobs {
+		for _, s := range j.Steps {
+			switch {
+			case strings.HasPrefix(s.Uses, "actions/checkout@v"):
+				checkout = s.With["fetch-depth"] == 0
+			case strings.HasPrefix(s.Uses, "actions/setup-go@v"):
+				setupGo = true
+			case strings.Contains(s.Run, "go install github.com/gitalog/gitalog@latest"):
+				install = true
+			case strings.Contains(s.Run, "gitalog sync --push"):
+				sync = s.Env["SENTRY_AUTH_TOKEN"] == "${{ secrets.SENTRY_AUTH_TOKEN }}" &&
+					s.Env["SENTRY_ORG"] == "${{ vars.SENTRY_ORG }}" && s.Env["GITHUB_TOKEN"] != ""
+			}
+		}
+	}
+	if !checkout || !setupGo || !install || !sync {
+		t.Errorf("checkout with fetch-depth 0 %v, setup-go %v, install %v, sync --push with secrets %v", checkout, setupGo, install, sync)
+	}
+	for _, s := range []string{"gitalog sync --branch gitalog/sync --push", "gh pr create"} {
+		if !strings.Contains(text, s) {
+			t.Errorf("the pull-request alternative lacks %q", s)
+		}
+	}
+}
+
+func TestReviewWorkflow(t *testing.T) {
+	w, _ := loadWorkflow(t, examples.ReviewWorkflowPath)
+	checkNoInterpolatedRun(t, examples.ReviewWorkflowPath, w)
+	pr, ok := w.On["pull_request"].(map[string]any)
+	if !ok {
+		t.Fatalf("on: %v, want pull_request with paths", w.On)
+	}
+	paths, _ := pr["paths"].([]any)
+	if len(paths) != 2 || paths[0] != "catalog/**" || paths[1] != "blueprints/**" {
+		t.Errorf("paths %v", paths)
+	}
+	if w.Permissions["pull-requests"] != "write" {
+		t.Errorf("permissions %v, want pull-requests: write", w.Permissions)
+	}
+	var validate, diff, summary, comment bool
+	for _, j := range w.Jobs {
+		for _, s := range j.Steps {
+			validate = validate || strings.Contains(s.Run, `gitalog validate --base "origin/$BASE_REF"`)
+			diff = diff || strings.Contains(s.Run, `gitalog diff --format markdown --base "origin/$BASE_REF"`)
+			summary = summary || strings.Contains(s.Run, `>> "$GITHUB_STEP_SUMMARY"`)
+			comment = comment || strings.Contains(s.Run, "gh pr comment") && strings.Contains(s.Run, "--edit-last")
+		}
+	}
+	if !validate || !diff || !summary || !comment {
+		t.Errorf("validate %v, diff %v, step summary %v, comment %v", validate, diff, summary, comment)
+	}
+}
+
+func TestJenkinsfile(t *testing.T) {
+	text := string(examples.Recipes()[examples.JenkinsfilePath])
+	for _, s := range []string{
+		"pipeline {",
+		"agent any",
+		"triggers {",
+		"cron('H * * * *')",
+		"options {",
+		"disableConcurrentBuilds()",
+		"withCredentials([",
+		"string(credentialsId: 'sentry-auth-token', variable: 'SENTRY_AUTH_TOKEN')",
+		"usernamePassword(credentialsId: 'git-push', usernameVariable: 'GIT_USERNAME', passwordVariable: 'GIT_TOKEN')",
+		"sshagent(credentials: [",
+		"SENTRY_ORG = ",
+		"go install github.com/gitalog/gitalog@latest",
+		`gitalog" sync --branch "$CATALOG_BRANCH" --push`,
+	} {
+		if !strings.Contains(text, s) {
+			t.Errorf("Jenkinsfile lacks %q", s)
+		}
+	}
+	// Brackets balance outside comments and strings, a cheap guard
+	// against a recipe that Jenkins would fail to parse.
+	var stack []rune
+	pairs := map[rune]rune{')': '(', ']': '[', '}': '{'}
+	for n, line := range strings.Split(text, "\n") {
+		var quote rune
+		rs := []rune(line)
+		for i := 0; i < len(rs); i++ {
+			c := rs[i]
+			switch {
+			case quote != 0:
+				if c == '\\' {
+					i++
+				} else if c == quote {
+					quote = 0
+				}
+			case c == '/' && i+1 < len(rs) && rs[i+1] == '/':
+				i = len(rs)
+			case c == '\'' || c == '"':
+				quote = c
+			case c == '(' || c == '[' || c == '{':
+				stack = append(stack, c)
+			case pairs[c] != 0:
+				if len(stack) == 0 || stack[len(stack)-1] != pairs[c] {
+					t.Fatalf("Jenkinsfile line %d: unbalanced %q", n+1, c)
+				}
+				stack = stack[:len(stack)-1]
+			}
+		}
+		if quote != 0 {
+			t.Fatalf("Jenkinsfile line %d: unterminated string", n+1)
+		}
+	}
+	if len(stack) != 0 {
+		t.Fatalf("Jenkinsfile: %d brackets left open", len(stack))
+	}
+}
