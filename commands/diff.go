@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/urfave/cli/v2"
@@ -30,6 +31,11 @@ When GITHUB_STEP_SUMMARY is set, the markdown is also appended to it.`,
 			format := c.String("format")
 			if format != "text" && format != "markdown" && format != "json" {
 				return fmt.Errorf("--format %q: want text, markdown or json", format)
+			}
+			for _, a := range c.Args().Slice() {
+				if strings.HasPrefix(a, "-") {
+					return fmt.Errorf("%s: flags go before the revisions", a)
+				}
 			}
 			if c.NArg() > 2 {
 				return fmt.Errorf("too many arguments: want [FROM [TO]]")

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/review"
@@ -20,6 +21,11 @@ subject, and the entity's field changes (old → new), as "gitalog diff" does.`,
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog repository (worktree or bare)"},
 		},
 		Action: func(c *cli.Context) error {
+			for _, a := range c.Args().Slice() {
+				if strings.HasPrefix(a, "--") {
+					return fmt.Errorf("%s: flags go before BLUEPRINT IDENTIFIER", a)
+				}
+			}
 			if c.NArg() != 2 {
 				return fmt.Errorf("want BLUEPRINT IDENTIFIER (see \"gitalog log --help\")")
 			}
