@@ -15,7 +15,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	io := commands.StdIO()
-	err := commands.NewApp(io).RunContext(ctx, os.Args)
+	err := commands.Run(commands.NewApp(io), ctx, os.Args)
 	stop()
 	if err != nil && err.Error() != "" {
 		fmt.Fprintf(os.Stderr, "gitalog: %v\n", err)

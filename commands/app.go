@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -72,6 +73,17 @@ func StdIO() *IO {
 // Version is set at build time with -ldflags "-X ...commands.Version=...".
 var Version = "dev"
 
+// Run runs the app and returns the error to print and map to an exit code.
+func Run(app *cli.App, ctx context.Context, args []string) error {
+	err := app.RunContext(ctx, args)
+	// urfave/cli reports an unknown command through a callback, not as an
+	// error; NewApp's callback leaves it in Metadata.
+	if nf, ok := app.Metadata["notFound"].(error); ok && err == nil {
+		return nf
+	}
+	return err
+}
+
 // NewApp builds the command line.
 func NewApp(io *IO) *cli.App {
 	// -v is --verbose here, as in git and curl.
@@ -102,9 +114,25 @@ func NewApp(io *IO) *cli.App {
 			return fmt.Errorf("%w (see \"gitalog %s --help\")", err, c.Command.Name)
 		},
 	}
-	// --quiet and --verbose work before or after the command name.
+	app.Metadata = map[string]any{}
+	app.CommandNotFound = func(c *cli.Context, name string) {
+		app.Metadata["notFound"] = fmt.Errorf("unknown command %q (see \"gitalog --help\")", name)
+	}
 	for _, cmd := range app.Commands {
+		// --quiet and --verbose work before or after the command name.
 		cmd.Flags = append(cmd.Flags, outputFlags()...)
+		cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error {
+			return fmt.Errorf("%w (see \"gitalog %s --help\")", err, c.Command.Name)
+		}
+		if cmd.ArgsUsage == "" && cmd.Action != nil {
+			action, name := cmd.Action, cmd.Name
+			cmd.Action = func(c *cli.Context) error {
+				if c.NArg() > 0 {
+					return fmt.Errorf("gitalog %s takes no arguments, got %q (see \"gitalog %s --help\")", name, c.Args().First(), name)
+				}
+				return action(c)
+			}
+		}
 	}
 	return app
 }

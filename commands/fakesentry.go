@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/urfave/cli/v2"
 )
@@ -21,11 +22,24 @@ func fakeSentryCommand(io *IO) *cli.Command {
 			&cli.IntFlag{Name: "issues", Usage: "serve a generated organization with this many issues instead of the demo's"},
 			&cli.IntFlag{Name: "projects", Value: 20, Usage: "projects of a generated organization"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of a generated organization"},
+			&cli.StringFlag{Name: "dump", Usage: "instead of serving, write the items the config fetches to this folder (a --replay folder) and exit"},
+			&cli.StringFlag{Name: "config", Usage: "with --dump: the mapping config saying which kinds to fetch"},
 		},
 		Action: func(c *cli.Context) error {
 			data := sentrytest.Demo()
 			if n := c.Int("issues"); n > 0 {
 				data = sentrytest.Generate(sentrytest.GenOptions{Seed: c.Int64("seed"), Projects: c.Int("projects"), Issues: n, Teams: 8, Members: 40})
+			}
+			if out := c.String("dump"); out != "" {
+				srv := sentrytest.NewHandler(data)
+				env := map[string]string{"SENTRY_URL": srv.URL, "SENTRY_ORG": data.OrgSlug(), "SENTRY_AUTH_TOKEN": sentrytest.Token}
+				res, err := engine.Dump(c.Context, engine.Options{ConfigPath: c.String("config"), Dir: ".",
+					Env: func(k string) string { return env[k] }, HTTPClient: srv.Client(), Concurrency: 8}, out)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(io.Out, "wrote %d files to %s: %v\n", res.Files, out, res.Items)
+				return nil
 			}
 			ln, err := net.Listen("tcp", c.String("addr"))
 			if err != nil {

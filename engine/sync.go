@@ -427,14 +427,10 @@ func oldTitle(snap *gitstore.Snapshot, path string) string {
 	return t
 }
 
-// redactURL drops any user:password part from a URL before it is shown.
+// redactURL drops any user:password part and the /api/0 suffix from a URL
+// before it is shown.
 func redactURL(u string) string {
-	if i := strings.Index(u, "@"); i >= 0 {
-		if j := strings.Index(u, "://"); j >= 0 && j < i {
-			return u[:j+3] + u[i+1:]
-		}
-	}
-	return strings.TrimSuffix(u, "/api/0")
+	return strings.TrimSuffix(gitstore.RedactURL(u), "/api/0")
 }
 
 // fetchAll fetches every resource's items; resources of one kind and
