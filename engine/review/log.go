@@ -60,7 +60,7 @@ func (r *Repo) Log(ctx context.Context, key catalog.Key) ([]LogEntry, error) {
 		if parOrEmpty == nil {
 			parOrEmpty = &version{}
 		}
-		if cur.catalog != parOrEmpty.catalog && cur.bp != parOrEmpty.bp {
+		if cur.catalog != parOrEmpty.catalog && cur.bpHash() != parOrEmpty.bpHash() {
 			a, aok, err := parOrEmpty.file()
 			if err != nil {
 				return nil, err
@@ -97,8 +97,11 @@ func (r *Repo) Log(ctx context.Context, key catalog.Key) ([]LogEntry, error) {
 type version struct {
 	commit      plumbing.Hash
 	sn          *gitstore.Snapshot
-	catalog, bp plumbing.Hash // zero when absent
-	path        string
+	catalog     plumbing.Hash // zero when absent
+	bpDir, path string
+
+	bpLooked bool
+	bp       plumbing.Hash // zero when absent
 
 	looked bool
 	blob   plumbing.Hash
@@ -110,18 +113,26 @@ func (r *Repo) version(commit plumbing.Hash, bpDir, p string) (*version, error) 
 	if err != nil {
 		return nil, err
 	}
-	v := &version{commit: commit, sn: sn, path: p}
+	v := &version{commit: commit, sn: sn, bpDir: bpDir, path: p}
 	if e, ok := sn.Lookup(catalog.Dir); ok {
 		v.catalog = e.Hash
-		if e, ok := sn.Lookup(bpDir); ok {
-			v.bp = e.Hash
-		}
 	}
 	return v, nil
 }
 
+// bpHash is the blueprint folder's tree, looked up on first use only.
+func (v *version) bpHash() plumbing.Hash {
+	if !v.bpLooked && v.sn != nil && !v.catalog.IsZero() {
+		if e, ok := v.sn.Lookup(v.bpDir); ok {
+			v.bp = e.Hash
+		}
+	}
+	v.bpLooked = true
+	return v.bp
+}
+
 func (v *version) file() (plumbing.Hash, bool, error) {
-	if v.sn == nil || v.bp.IsZero() {
+	if v.sn == nil || v.bpHash().IsZero() {
 		return plumbing.ZeroHash, false, nil
 	}
 	if !v.looked {
