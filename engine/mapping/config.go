@@ -59,6 +59,8 @@ type Resource struct {
 	Team            *Program
 	Properties      []NamedProgram
 	Relations       []Relation
+
+	combined *combined
 }
 
 // NamedProgram is a property mapping.
@@ -370,6 +372,7 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 	if r.Blueprint == nil {
 		return nil, p.errf(mappings, "%s: missing %sblueprint (a jq expression, e.g. '\"issue\"')", r.Label(), mp)
 	}
+	r.compileCombined()
 	return r, nil
 }
 

@@ -105,9 +105,21 @@ func (r *Resource) selected(item, elem any) (bool, *Issue) {
 
 func (r *Resource) entity(item any) (*catalog.Entity, []Issue) {
 	var issues []Issue
+	var vals []any
+	if r.combined != nil {
+		vals, _ = r.combined.evalAll(item)
+	}
 	eval := func(p *Program) any {
 		if p == nil {
 			return nil
+		}
+		if vals != nil {
+			v := vals[r.combined.index[p]]
+			if msg, isErr := caught(v); isErr {
+				issues = append(issues, Issue{r, p.Field, msg + " (value set to null)", false})
+				return nil
+			}
+			return v
 		}
 		v, err := p.First(item)
 		if err != nil {

@@ -23,6 +23,7 @@ type Source struct {
 
 	mu    sync.Mutex
 	cache map[string]*fetchResult
+	once  map[string]map[string]any // Attach.Once responses by path
 }
 
 type fetchResult struct {
@@ -168,27 +169,9 @@ func shape(k *Kind, parent map[string]any, items []any) []any {
 
 // fetchOne fetches a kind's endpoint for one parent (or none).
 func (s *Source) fetchOne(ctx context.Context, k *Kind, env tmplEnv) ([]any, error) {
-	path, _, err := env.expand(k.Path, true)
+	path, q, err := s.request(k, env)
 	if err != nil {
 		return nil, err
-	}
-	q := url.Values{}
-	keys := make([]string, 0, len(k.Query))
-	for name := range k.Query {
-		keys = append(keys, name)
-	}
-	sort.Strings(keys)
-	for _, name := range keys {
-		v, ok, err := env.expand(k.Query[name], false)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			q.Set(name, v)
-		}
-	}
-	if k.Paged && k.Query["limit"] == "" {
-		q.Set("per_page", "100")
 	}
 	var items []any
 	count := 0
@@ -210,8 +193,62 @@ func (s *Source) fetchOne(ctx context.Context, k *Kind, env tmplEnv) ([]any, err
 	return items, err
 }
 
+// request expands a kind's endpoint and query for one parent (or none).
+func (s *Source) request(k *Kind, env tmplEnv) (string, url.Values, error) {
+	path, _, err := env.expand(k.Path, true)
+	if err != nil {
+		return "", nil, err
+	}
+	q := url.Values{}
+	keys := make([]string, 0, len(k.Query))
+	for name := range k.Query {
+		keys = append(keys, name)
+	}
+	sort.Strings(keys)
+	for _, name := range keys {
+		v, ok, err := env.expand(k.Query[name], false)
+		if err != nil {
+			return "", nil, err
+		}
+		if ok {
+			q.Set(name, v)
+		}
+	}
+	if k.Paged && k.Query["limit"] == "" {
+		q.Set("per_page", "100")
+	}
+	return path, q, nil
+}
+
+// onceObject fetches an object once per Source.
+func (s *Source) onceObject(ctx context.Context, path, scope string) (map[string]any, error) {
+	s.mu.Lock()
+	obj, ok := s.once[path]
+	s.mu.Unlock()
+	if ok {
+		return obj, nil
+	}
+	obj, err := s.Client.Object(ctx, path, nil, scope)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.once == nil {
+		s.once = map[string]map[string]any{}
+	}
+	s.once[path] = obj
+	s.mu.Unlock()
+	return obj, nil
+}
+
 // finish attaches extra keys and drops duplicates.
 func (s *Source) finish(ctx context.Context, k *Kind, env tmplEnv, items []any) ([]any, error) {
+	return s.finishBatch(ctx, k, env, items, nil)
+}
+
+// finishBatch is finish for one batch of a stream; seen carries the
+// identities of earlier batches, for Dedupe.
+func (s *Source) finishBatch(ctx context.Context, k *Kind, env tmplEnv, items []any, seen map[string]bool) ([]any, error) {
 	for _, a := range k.Attach {
 		if a.When != "" {
 			if b, _ := env.selector[a.When].(bool); !b {
@@ -223,7 +260,7 @@ func (s *Source) finish(ctx context.Context, k *Kind, env tmplEnv, items []any) 
 			if err != nil {
 				return nil, err
 			}
-			obj, err := s.Client.Object(ctx, path, nil, a.Scope)
+			obj, err := s.onceObject(ctx, path, a.Scope)
 			if err != nil {
 				return nil, fmt.Errorf("fetching %s for %ss: %w", a.Key, k.Name, err)
 			}
@@ -289,7 +326,9 @@ func (s *Source) finish(ctx context.Context, k *Kind, env tmplEnv, items []any) 
 		}
 	}
 	if k.Dedupe != "" {
-		seen := make(map[string]bool, len(items))
+		if seen == nil {
+			seen = make(map[string]bool, len(items))
+		}
 		out := items[:0]
 		for _, it := range items {
 			if m, ok := it.(map[string]any); ok {
@@ -325,4 +364,108 @@ func joinErrors(errs []error) error {
 		first = append(first, fmt.Errorf("(and %d more failed requests)", n-len(first)))
 	}
 	return errors.Join(first...)
+}
+
+// Stream calls fn with the items of kind, a batch at a time, in the same
+// order Fetch returns them, holding little in memory: a root kind is passed
+// on page by page; a fan-out kind parent by parent, with a bounded window
+// of parents in flight. Nothing is cached, so a kind that is also a parent
+// is fetched again for its children.
+func (s *Source) Stream(ctx context.Context, kind string, params map[string]any, fn func(items []any) error) error {
+	k, ok := Kinds[kind]
+	if !ok {
+		return fmt.Errorf("unknown kind %q (known: %v)", kind, KindNames())
+	}
+	_, sel := Variant(kind, params)
+	env := tmplEnv{org: s.Org, selector: sel}
+	seen := map[string]bool{}
+	count := 0
+	emit := func(items []any, env tmplEnv) error {
+		items, err := s.finishBatch(ctx, k, env, items, seen)
+		if err != nil {
+			return err
+		}
+		count += len(items)
+		if s.Progress != nil {
+			s.Progress(k.Name, count)
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		return fn(items)
+	}
+	if k.Parent == "" {
+		err := s.listPages(ctx, k, env, func(page []any) error { return emit(page, env) })
+		if err != nil {
+			return fmt.Errorf("fetching %ss: %w", k.Name, err)
+		}
+		return nil
+	}
+	parents, err := s.Fetch(ctx, k.Parent, sel)
+	if err != nil {
+		return err
+	}
+	type result struct {
+		items []any
+		err   error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	window := cap(s.Client.sem) * 2
+	slots := make(chan struct{}, window)
+	results := make([]chan result, len(parents))
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	go func() {
+		for i, p := range parents {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			pm, _ := p.(map[string]any)
+			go func() {
+				e := env
+				e.parent = pm
+				items, err := s.fetchOne(ctx, k, e)
+				if err != nil {
+					err = fmt.Errorf("fetching %ss of %s %s: %w", k.Name, k.Parent, describe(pm), err)
+				}
+				results[i] <- result{shape(k, pm, items), err}
+			}()
+		}
+	}()
+	var errs []error
+	for i := range parents {
+		var r result
+		select {
+		case r = <-results[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-slots
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		pm, _ := parents[i].(map[string]any)
+		e := env
+		e.parent = pm
+		if len(errs) == 0 {
+			if err := emit(r.items, e); err != nil {
+				return err
+			}
+		}
+	}
+	return joinErrors(errs)
+}
+
+// listPages fetches a kind's endpoint (no parent), page by page.
+func (s *Source) listPages(ctx context.Context, k *Kind, env tmplEnv, fn func(page []any) error) error {
+	path, q, err := s.request(k, env)
+	if err != nil {
+		return err
+	}
+	return s.Client.List(ctx, path, q, k.Scope, fn)
 }

@@ -1,0 +1,47 @@
+package sentry
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+)
+
+// TestStreamMatchesFetch: streaming a kind gives exactly Fetch's items, in
+// Fetch's order, for every kind.
+func TestStreamMatchesFetch(t *testing.T) {
+	srv := sentrytest.NewHandler(sentrytest.Demo(), sentrytest.WithPageSize(3))
+	newSource := func() *Source {
+		c, err := NewClient(srv.URL, sentrytest.Token, ClientOptions{HTTPClient: srv.Client(), Concurrency: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Source{Client: c, Org: "acme-corp"}
+	}
+	for _, kind := range KindNames() {
+		params := map[string]any{"includeMembers": true, "search": ""}
+		want, err := newSource().Fetch(context.Background(), kind, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []any
+		batches := 0
+		err = newSource().Stream(context.Background(), kind, params, func(items []any) error {
+			batches++
+			got = append(got, items...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		if string(g) != string(w) {
+			t.Errorf("%s: Stream gave %d items, Fetch %d, or another order", kind, len(got), len(want))
+		}
+		if len(want) > 3 && batches < 2 {
+			t.Errorf("%s: %d items came in %d batch", kind, len(want), batches)
+		}
+	}
+}
