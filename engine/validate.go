@@ -201,28 +201,13 @@ func Validate(ctx context.Context, o ValidateOptions) (*ValidateResult, error) {
 	}
 	res.Files = len(v.entityFiles)
 	found := make([][]Finding, len(v.entityFiles))
-	var readErr error
-	var readErrOnce = make(chan struct{}, 1)
 	parallel(len(v.entityFiles), func(i int) {
-		if ctx.Err() != nil {
-			return
+		if ctx.Err() == nil {
+			found[i] = v.checkFile(v.entityFiles[i])
 		}
-		fs, err := v.checkFile(v.entityFiles[i])
-		if err != nil {
-			select {
-			case readErrOnce <- struct{}{}:
-				readErr = err
-			default:
-			}
-			return
-		}
-		found[i] = fs
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	if readErr != nil {
-		return nil, readErr
 	}
 	res.Findings = append(res.Findings, v.findings...)
 	for _, fs := range found {
@@ -303,11 +288,12 @@ func (v *validator) list() error {
 	return nil
 }
 
-// checkFile validates one entity file. Only failing to read it is an error.
-func (v *validator) checkFile(p string) ([]Finding, error) {
+// checkFile validates one entity file.
+func (v *validator) checkFile(p string) []Finding {
 	data, err := v.src.read(p)
 	if err != nil {
-		return nil, err
+		// A symbolic link to a folder, say: report it, and go on.
+		return []Finding{{Path: p, Reason: "cannot read the file: " + err.Error()}}
 	}
 	var out []Finding
 	add := func(ptr, reason string, warning bool) {
@@ -320,12 +306,12 @@ func (v *validator) checkFile(p string) ([]Finding, error) {
 		if errors.As(err, &syn) {
 			f.Line, f.Column = lineCol(data, int(syn.Offset)-1)
 		}
-		return append(out, f), nil
+		return append(out, f)
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
 		add("", "an entity file must hold a JSON object, not "+jsonKind(raw), false)
-		return out, nil
+		return out
 	}
 	shapeOK := true
 	for _, k := range []string{"identifier", "blueprint"} {
@@ -347,12 +333,12 @@ func (v *validator) checkFile(p string) ([]Finding, error) {
 		}
 	}
 	if !shapeOK {
-		return out, nil
+		return out
 	}
 	e, err := catalog.Decode(data)
 	if err != nil {
 		add("", err.Error(), false)
-		return out, nil
+		return out
 	}
 
 	// The file must be where the sync would write this entity, or the
@@ -378,7 +364,7 @@ func (v *validator) checkFile(p string) ([]Finding, error) {
 	for _, pr := range probs {
 		add(pr.Pointer, pr.Reason, pr.Warning)
 	}
-	return out, nil
+	return out
 }
 
 func jsonKind(v any) string {
