@@ -202,17 +202,16 @@ func TestReviewWorkflow(t *testing.T) {
 	if w.Permissions["pull-requests"] != "write" {
 		t.Errorf("permissions %v, want pull-requests: write", w.Permissions)
 	}
-	var validate, diff, summary, comment bool
+	var validate, diff, comment bool
 	for _, j := range w.Jobs {
 		for _, s := range j.Steps {
 			validate = validate || strings.Contains(s.Run, `gitalog validate --base "origin/$BASE_REF"`)
 			diff = diff || strings.Contains(s.Run, `gitalog diff --format markdown --base "origin/$BASE_REF"`)
-			summary = summary || strings.Contains(s.Run, `>> "$GITHUB_STEP_SUMMARY"`)
 			comment = comment || strings.Contains(s.Run, "gh pr comment") && strings.Contains(s.Run, "--edit-last")
 		}
 	}
-	if !validate || !diff || !summary || !comment {
-		t.Errorf("validate %v, diff %v, step summary %v, comment %v", validate, diff, summary, comment)
+	if !validate || !diff || !comment {
+		t.Errorf("validate %v, diff %v, comment %v", validate, diff, comment)
 	}
 }
 
