@@ -95,7 +95,12 @@ func NewApp(io *IO) *cli.App {
 		Reader:    io.In,
 		Writer:    io.Out,
 		ErrWriter: io.Err,
-		Flags:     outputFlags(),
+		Flags: append(outputFlags(),
+			&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile to this file"},
+			&cli.StringFlag{Name: "memprofile", Hidden: true, Usage: "write a heap profile to this file at exit"},
+		),
+		Before: startProfiles,
+		After:  stopProfiles,
 		Commands: []*cli.Command{
 			initCommand(io),
 			syncCommand(io),

@@ -65,14 +65,21 @@ func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
 		}
 		done[key] = true
 		o.progress("fetch", r.Kind)
-		items, err := src.Fetch(ctx, r.Kind, sel)
+		kw, err := w.Begin(r.Kind, sel)
 		if err != nil {
 			return nil, err
 		}
-		if err := w.Write(r.Kind, sel, items); err != nil {
+		err = src.Stream(ctx, r.Kind, sel, func(items []any) error {
+			res.Items[r.Kind] += len(items)
+			return kw.Write(items)
+		})
+		if err != nil {
+			kw.Abort()
 			return nil, err
 		}
-		res.Items[r.Kind] += len(items)
+		if err := kw.Close(); err != nil {
+			return nil, err
+		}
 		res.Files++
 	}
 	return res, w.Close()

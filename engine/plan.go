@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"path"
 	"sort"
 	"strings"
@@ -88,9 +89,9 @@ func (c *catalogState) managedCount() int {
 
 // entry is one entity change, for messages and summaries.
 type entry struct {
-	Key    catalog.Key
-	Title  string
-	entity *catalog.Entity
+	Key   catalog.Key
+	Title string
+	data  []byte
 }
 
 type plan struct {
@@ -114,21 +115,16 @@ func (p *plan) paths() []string {
 	return out
 }
 
-// makePlan compares the valid entities with HEAD. Deletions happen only
-// when every kind was fetched completely and they stay under the threshold.
-func makePlan(cat *catalogState, valid []*catalog.Entity, invalid map[catalog.Key]bool, complete bool, threshold float64) *plan {
+// makePlan compares the collected entities with a commit's catalog.
+// Deletions happen only when every kind was fetched completely and they
+// stay under the threshold.
+func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, complete bool, threshold float64) (*plan, error) {
 	p := &plan{managedBefore: cat.managedCount(), incomplete: !complete, threshold: threshold}
-	type encoded struct {
-		dir, stem string
-		data      []byte
-		hash      plumbing.Hash
+	slots := make([]*slot, 0, len(coll.slots))
+	for _, sl := range coll.slots {
+		slots = append(slots, sl)
 	}
-	enc := make([]encoded, len(valid))
-	parallel(len(valid), func(i int) {
-		e := valid[i]
-		data := e.Encode()
-		enc[i] = encoded{catalog.EncodeDir(e.Blueprint), catalog.EncodeName(e.Identifier), data, gitstore.BlobHash(data)}
-	})
+	sort.Slice(slots, func(i, j int) bool { return slots[i].path() < slots[j].path() })
 	newManaged := map[string]map[string]bool{}
 	mark := func(dir, stem string) {
 		if newManaged[dir] == nil {
@@ -136,38 +132,63 @@ func makePlan(cat *catalogState, valid []*catalog.Entity, invalid map[catalog.Ke
 		}
 		newManaged[dir][stem] = true
 	}
-	for i, e := range valid {
-		x := enc[i]
-		filePath := catalog.Dir + "/" + x.dir + "/" + x.stem + catalog.Ext
-		old, exists := cat.files[x.dir][x.stem]
-		wasManaged := cat.managed[x.dir][x.stem]
-		if exists && !wasManaged {
+	for _, sl := range slots {
+		if sl.invalid {
+			continue
+		}
+		filePath := catalog.Dir + "/" + sl.dir + "/" + sl.stem + catalog.Ext
+		old, exists := cat.files[sl.dir][sl.stem]
+		if exists && !cat.managed[sl.dir][sl.stem] {
 			p.conflicts = append(p.conflicts, filePath)
 			continue
 		}
-		mark(x.dir, x.stem)
-		if exists && old == x.hash {
+		mark(sl.dir, sl.stem)
+		if exists && old == sl.hash {
 			p.unchanged++
 			continue
 		}
-		p.changes = append(p.changes, gitstore.Change{Path: filePath, Content: x.data})
-		en := entry{e.Key(), titleOf(e), e}
+		data := sl.data
+		if data == nil {
+			// Dropped as equal to the commit the stream compared with; the
+			// sync is now planning against another (the remote moved).
+			var err error
+			if data, err = store.ReadBlob(sl.hash); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", filePath, err)
+			}
+		}
+		p.changes = append(p.changes, gitstore.Change{Path: filePath, Content: data})
+		en := entry{sl.key, sl.title, data}
 		if exists {
 			p.changed = append(p.changed, en)
 		} else {
 			p.created = append(p.created, en)
 		}
 	}
+	invalid := map[string]bool{}
+	for k, sl := range coll.slots {
+		if sl.invalid {
+			invalid[k] = true
+		}
+	}
 	// What the sync managed and did not produce this time.
 	var gone []gitstore.Change
 	var goneEntries []entry
-	for dir, set := range cat.managed {
-		for stem := range set {
+	dirs := make([]string, 0, len(cat.managed))
+	for d := range cat.managed {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	for _, dir := range dirs {
+		stems := make([]string, 0, len(cat.managed[dir]))
+		for stem := range cat.managed[dir] {
+			stems = append(stems, stem)
+		}
+		sort.Strings(stems)
+		for _, stem := range stems {
 			if newManaged[dir][stem] {
 				continue
 			}
-			k, decoded := decodeKey(dir, stem)
-			if decoded && invalid[k] {
+			if invalid[dir+"/"+stem] {
 				// Still upstream but invalid now: the old valid file stays.
 				mark(dir, stem)
 				continue
@@ -181,6 +202,7 @@ func makePlan(cat *catalogState, valid []*catalog.Entity, invalid map[catalog.Ke
 			}
 			filePath := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
 			gone = append(gone, gitstore.Change{Path: filePath, Delete: true})
+			k, decoded := decodeKey(dir, stem)
 			if !decoded {
 				k = catalog.Key{Blueprint: dir, Identifier: stem}
 			}
@@ -200,14 +222,14 @@ func makePlan(cat *catalogState, valid []*catalog.Entity, invalid map[catalog.Ke
 		}
 	}
 	// The managed lists, rewritten only for blueprints whose set changed.
-	dirs := map[string]bool{}
+	all := map[string]bool{}
 	for d := range cat.managed {
-		dirs[d] = true
+		all[d] = true
 	}
 	for d := range newManaged {
-		dirs[d] = true
+		all[d] = true
 	}
-	for d := range dirs {
+	for d := range all {
 		if sameSet(cat.managed[d], newManaged[d]) {
 			continue
 		}
@@ -228,7 +250,7 @@ func makePlan(cat *catalogState, valid []*catalog.Entity, invalid map[catalog.Ke
 		})
 	}
 	sort.Strings(p.conflicts)
-	return p
+	return p, nil
 }
 
 func titleOf(e *catalog.Entity) string {

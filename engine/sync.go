@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -66,11 +65,6 @@ type RetryOptions struct {
 // ErrPartial marks a sync that committed what it could but left some work
 // undone (invalid entities, failed fetches, a refused mass deletion).
 var ErrPartial = errors.New("the sync was incomplete")
-
-// Fetcher is where items come from: Sentry, or a dump.
-type Fetcher interface {
-	Fetch(ctx context.Context, kind string, selector map[string]any) ([]any, error)
-}
 
 func (o *Options) logger() *slog.Logger {
 	if o.Logger == nil {
@@ -139,13 +133,13 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		src, res.Source = r, "replay of "+o.Replay
+		src, res.Source = replayFetcher{r}, "replay of "+o.Replay
 	} else {
 		s, c, err := o.sentrySource(cfg)
 		if err != nil {
 			return nil, err
 		}
-		src, client = s, c
+		src, client = sentryFetcher{s}, c
 		res.Source = fmt.Sprintf("Sentry organization %s (%s)", s.Org, redactURL(c.URL("", nil)))
 	}
 	for _, r := range cfg.Resources {
@@ -160,7 +154,16 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 
-	fetched, fetchErrs := fetchAll(ctx, o, cfg, src, res)
+	tsnap, err := store.Snapshot(tgt.commit)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := readCatalog(tsnap)
+	if err != nil {
+		return nil, err
+	}
+	pl := &pipeline{bps: bps, cat: cat, hold: holdTargets(cfg, bps), store: store}
+	coll, fetchErrs := pl.collect(ctx, &o, cfg, src, res)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -169,24 +172,8 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		res.Requests, res.Retries = st.Requests, st.Retries
 	}
 	res.FetchErrors = fetchErrs
-
-	o.progress("map", "")
-	entities := mapAll(cfg, fetched, res)
-	unresolved := mapping.Resolve(entities, func(bp, rel string) (string, bool, bool, bool) {
-		b, ok := bps.Blueprint(bp)
-		if !ok {
-			return "", false, false, false
-		}
-		r, ok := b.Relations[rel]
-		return r.Target, r.Many, r.Required, ok
-	})
-	for _, u := range unresolved {
-		res.Problems = append(res.Problems, schema.Problem{
-			Blueprint: u.Entity.Blueprint, Identifier: u.Entity.Identifier,
-			Pointer: "/relations/" + u.Relation, Reason: u.String(), Warning: !u.Required,
-		})
-	}
-	mapProblems := res.Problems
+	o.progress("validate", fmt.Sprintf("%d entities", len(coll.slots)))
+	pl.finish(coll, res)
 
 	threshold := 0.9
 	if cfg.EntityDeletionThreshold != nil {
@@ -200,8 +187,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		author = *o.Author
 	}
 	for attempt := 1; ; attempt++ {
-		res.Problems = mapProblems[:len(mapProblems):len(mapProblems)]
-		committed, err := o.commitOn(ctx, store, tgt, bps, entities, len(fetchErrs) == 0, threshold, author, res)
+		committed, err := o.commitOn(ctx, store, tgt, coll, len(fetchErrs) == 0, threshold, author, res)
 		if err != nil || o.DryRun || !o.Push {
 			res.Duration = time.Since(start)
 			if err != nil {
@@ -333,28 +319,33 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 
 // commitOn plans the change against the target's commit and commits it.
 // It returns the new commit, or the target's when nothing changed.
-func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, bps *schema.Set, entities []*catalog.Entity, complete bool, threshold float64, author object.Signature, res *Result) (plumbing.Hash, error) {
+func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, coll *collection, complete bool, threshold float64, author object.Signature, res *Result) (plumbing.Hash, error) {
 	snap, err := store.Snapshot(tgt.commit)
 	if err != nil {
 		return tgt.commit, err
 	}
-	o.progress("validate", fmt.Sprintf("%d entities", len(entities)))
 	cat, err := readCatalog(snap)
 	if err != nil {
 		return tgt.commit, err
 	}
-	valid, invalid := validateAll(bps, entities, cat, res)
 	o.progress("plan", "")
-	p := makePlan(cat, valid, invalid, complete, threshold)
+	p, err := makePlan(store, cat, coll, complete, threshold)
+	if err != nil {
+		return tgt.commit, err
+	}
 	for i := range p.deleted {
 		p.deleted[i].Title = oldTitle(snap, catalog.Path(p.deleted[i].Key))
 	}
 	res.apply(p)
 	for i := range min(len(p.changed), MaxListed) {
-		if old, err := snap.ReadFile(catalog.Path(p.changed[i].Key)); err == nil {
-			if oe, err := catalog.Decode(old); err == nil {
-				res.Changed[i].Fields = diff.Entities(oe, p.changed[i].entity)
-			}
+		old, err1 := snap.ReadFile(catalog.Path(p.changed[i].Key))
+		if err1 != nil {
+			continue
+		}
+		oe, err1 := catalog.Decode(old)
+		ne, err2 := catalog.Decode(p.changed[i].data)
+		if err1 == nil && err2 == nil {
+			res.Changed[i].Fields = diff.Entities(oe, ne)
 		}
 	}
 	res.Branch = tgt.branch
@@ -433,89 +424,7 @@ func redactURL(u string) string {
 	return strings.TrimSuffix(gitstore.RedactURL(u), "/api/0")
 }
 
-// fetchAll fetches every resource's items; resources of one kind and
-// selector share one fetch.
-func fetchAll(ctx context.Context, o Options, cfg *mapping.Config, src Fetcher, res *Result) ([][]any, []error) {
-	out := make([][]any, len(cfg.Resources))
-	var errs []error
-	failed := map[string]bool{}
-	seenErr := map[string]bool{}
-	for i, r := range cfg.Resources {
-		key, sel := sentry.Variant(r.Kind, r.Params)
-		if failed[key] {
-			continue
-		}
-		o.progress("fetch", r.Kind)
-		items, err := src.Fetch(ctx, r.Kind, sel)
-		if err != nil {
-			failed[key] = true
-			res.FailedKinds = append(res.FailedKinds, r.Kind)
-			// Kinds that fan out over a failed parent fail with its error;
-			// say it once.
-			if !seenErr[err.Error()] {
-				seenErr[err.Error()] = true
-				errs = append(errs, err)
-			}
-			continue
-		}
-		out[i] = items
-		if _, seen := res.Items[r.Kind]; !seen || len(items) > res.Items[r.Kind] {
-			res.Items[r.Kind] = len(items)
-		}
-	}
-	return out, errs
-}
 
-// mapAll maps every resource's items, in parallel but in a fixed order, so
-// that when two items give the same entity the later one wins, as in Port.
-func mapAll(cfg *mapping.Config, fetched [][]any, res *Result) []*catalog.Entity {
-	type batch struct {
-		r      *mapping.Resource
-		items  []any
-		out    []*catalog.Entity
-		issues []mapping.Issue
-	}
-	const size = 256
-	var batches []*batch
-	for i, r := range cfg.Resources {
-		items := fetched[i]
-		for lo := 0; lo < len(items); lo += size {
-			batches = append(batches, &batch{r: r, items: items[lo:min(lo+size, len(items))]})
-		}
-	}
-	parallel(len(batches), func(i int) {
-		b := batches[i]
-		for _, it := range b.items {
-			es, iss := b.r.Map(it)
-			b.out = append(b.out, es...)
-			b.issues = append(b.issues, iss...)
-		}
-	})
-	index := map[catalog.Key]int{}
-	var all []*catalog.Entity
-	agg := map[string]*MapIssue{}
-	for _, b := range batches {
-		for _, e := range b.out {
-			if j, dup := index[e.Key()]; dup {
-				all[j] = e
-				continue
-			}
-			index[e.Key()] = len(all)
-			all = append(all, e)
-		}
-		for _, is := range b.issues {
-			k := is.Resource.Label() + "\x00" + is.Field + "\x00" + is.Msg
-			if m := agg[k]; m != nil {
-				m.Count++
-				continue
-			}
-			m := &MapIssue{Resource: is.Resource.Label(), Field: is.Field, Message: is.Msg, Count: 1, Skipped: is.Skipped}
-			agg[k] = m
-			res.MapIssues = append(res.MapIssues, m)
-		}
-	}
-	return all
-}
 
 // parallel runs fn(0..n-1) on all cores.
 func parallel(n int, fn func(i int)) {
@@ -542,58 +451,6 @@ func parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// validateAll checks every entity. Invalid ones are left out of the commit
-// (an older valid file stays) and are not deleted either.
-func validateAll(bps *schema.Set, entities []*catalog.Entity, cat *catalogState, res *Result) (valid []*catalog.Entity, invalid map[catalog.Key]bool) {
-	produced := make(map[catalog.Key]bool, len(entities))
-	for _, e := range entities {
-		produced[e.Key()] = true
-	}
-	exists := func(bp, id string) bool {
-		return produced[catalog.Key{Blueprint: bp, Identifier: id}] || cat.has(catalog.Key{Blueprint: bp, Identifier: id})
-	}
-	probs := make([][]schema.Problem, len(entities))
-	parallel(len(entities), func(i int) {
-		e := entities[i]
-		p := bps.Validate(e)
-		if !hasError(p) {
-			p = append(p, bps.CheckRelations(e, exists)...)
-		}
-		probs[i] = p
-	})
-	invalid = map[catalog.Key]bool{}
-	for i, e := range entities {
-		res.Problems = append(res.Problems, probs[i]...)
-		if hasError(probs[i]) {
-			invalid[e.Key()] = true
-			continue
-		}
-		valid = append(valid, e)
-	}
-	// Search relations that failed a required relation are errors too.
-	for _, p := range res.Problems {
-		if !p.Warning {
-			invalid[catalog.Key{Blueprint: p.Blueprint, Identifier: p.Identifier}] = true
-		}
-	}
-	out := valid[:0]
-	for _, e := range valid {
-		if !invalid[e.Key()] {
-			out = append(out, e)
-		}
-	}
-	sort.SliceStable(res.Problems, func(i, j int) bool {
-		a, b := res.Problems[i], res.Problems[j]
-		if a.Warning != b.Warning {
-			return !a.Warning
-		}
-		if a.Blueprint != b.Blueprint {
-			return a.Blueprint < b.Blueprint
-		}
-		return a.Identifier < b.Identifier
-	})
-	return out, invalid
-}
 
 func hasError(ps []schema.Problem) bool {
 	for _, p := range ps {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -35,9 +36,21 @@ type Writer struct {
 	perKind map[string]int
 }
 
-// Write stores items of a kind variant. The first variant of a kind goes
-// to <kind>.jsonl, later ones to <kind>.<n>.jsonl.
-func (w *Writer) Write(kind string, selector map[string]any, items []any) error {
+// KindWriter streams one kind variant's items to its file; the file
+// appears under its name only when Close succeeds.
+type KindWriter struct {
+	w        *Writer
+	kind     string
+	selector map[string]any
+	name     string
+	tmp      *os.File
+	buf      *bufio.Writer
+	n        int
+}
+
+// Begin starts the file of a kind variant: the first variant of a kind
+// goes to <kind>.jsonl, later ones to <kind>.<n>.jsonl.
+func (w *Writer) Begin(kind string, selector map[string]any) (*KindWriter, error) {
 	w.mu.Lock()
 	if w.perKind == nil {
 		w.perKind = map[string]int{}
@@ -49,23 +62,70 @@ func (w *Writer) Write(kind string, selector map[string]any, items []any) error 
 	if n > 1 {
 		name = fmt.Sprintf("%s.%d.jsonl", kind, n)
 	}
-	var b bytes.Buffer
+	tmp, err := os.CreateTemp(w.Dir, ".tmp-"+name+"-*")
+	if err != nil {
+		return nil, err
+	}
+	return &KindWriter{w: w, kind: kind, selector: selector, name: name, tmp: tmp, buf: bufio.NewWriterSize(tmp, 1<<20)}, nil
+}
+
+// Write appends items, one JSON line each.
+func (k *KindWriter) Write(items []any) error {
 	for _, it := range items {
 		line, err := gojq.Marshal(it)
 		if err != nil {
 			return err
 		}
-		b.Write(line)
-		b.WriteByte('\n')
+		k.buf.Write(line)
+		if err := k.buf.WriteByte('\n'); err != nil {
+			return err
+		}
 	}
-	if err := writeFileAtomic(filepath.Join(w.Dir, name), b.Bytes()); err != nil {
-		return err
-	}
-	w.mu.Lock()
-	w.entries = append(w.entries, manifestEntry{kind, selector, name, len(items)})
-	w.mu.Unlock()
+	k.n += len(items)
 	return nil
 }
+
+// Abort removes the unfinished file.
+func (k *KindWriter) Abort() {
+	k.tmp.Close()
+	os.Remove(k.tmp.Name())
+}
+
+// Close puts the file in place and records it in the manifest.
+func (k *KindWriter) Close() error {
+	err := k.buf.Flush()
+	if err == nil {
+		err = k.tmp.Chmod(0o644)
+	}
+	if cerr := k.tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(k.tmp.Name(), filepath.Join(k.w.Dir, k.name))
+	}
+	if err != nil {
+		os.Remove(k.tmp.Name())
+		return err
+	}
+	k.w.mu.Lock()
+	k.w.entries = append(k.w.entries, manifestEntry{k.kind, k.selector, k.name, k.n})
+	k.w.mu.Unlock()
+	return nil
+}
+
+// Write stores all items of a kind variant at once.
+func (w *Writer) Write(kind string, selector map[string]any, items []any) error {
+	k, err := w.Begin(kind, selector)
+	if err != nil {
+		return err
+	}
+	if err := k.Write(items); err != nil {
+		k.Abort()
+		return err
+	}
+	return k.Close()
+}
+
 
 // Close writes the manifest.
 func (w *Writer) Close() error {
@@ -201,4 +261,91 @@ func ReadItems(r io.Reader) ([]any, error) {
 		items = []any{}
 	}
 	return items, nil
+}
+
+// Stream passes the raw JSON values of a kind's file to fn in batches,
+// without decoding them, so that a sync can decode them in parallel and
+// never hold the whole file. A file holding one JSON array is read whole.
+//
+// lines gives each value's line in the file, for error messages; the
+// values are not checked here (the decoder will), so reading never
+// becomes the slow single-threaded step.
+func (r *Reader) Stream(ctx context.Context, kind string, selector map[string]any, batch int, fn func(raw [][]byte, where []string) error) error {
+	path, err := r.file(kind, selector)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("replay: %s does not exist (the dump has no items of kind %q)", path, kind)
+		}
+		return fmt.Errorf("replay: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	first, _ := br.Peek(64)
+	if t := bytes.TrimLeft(first, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+		items, err := ReadItems(br)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		for lo := 0; lo < len(items); lo += batch {
+			var raws [][]byte
+			var where []string
+			for i, it := range items[lo:min(lo+batch, len(items))] {
+				b, err := json.Marshal(it)
+				if err != nil {
+					return err
+				}
+				raws = append(raws, b)
+				where = append(where, fmt.Sprintf("%s: item %d", path, lo+i+1))
+			}
+			if err := fn(raws, where); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var raws [][]byte
+	var where []string
+	line := 0
+	for {
+		b, err := br.ReadBytes('\n')
+		if len(b) > 0 {
+			line++
+			if t := bytes.TrimSpace(b); len(t) > 0 {
+				raws = append(raws, t)
+				where = append(where, path+":"+strconv.Itoa(line))
+			}
+		}
+		if len(raws) == batch || (err != nil && len(raws) > 0) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if ferr := fn(raws, where); ferr != nil {
+				return ferr
+			}
+			raws, where = nil, nil
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+}
+
+func (r *Reader) file(kind string, selector map[string]any) (string, error) {
+	name := kind + ".jsonl"
+	want, _ := json.Marshal(selector)
+	for _, e := range r.manifest {
+		got, _ := json.Marshal(e.Selector)
+		if e.Kind == kind && bytes.Equal(got, want) {
+			name = e.File
+			break
+		}
+	}
+	return filepath.Join(r.Dir, filepath.Base(name)), nil
 }

@@ -301,3 +301,15 @@ func checkPath(p string) error {
 	}
 	return nil
 }
+
+// ReadBlob returns a blob's content by its id.
+func (s *Store) ReadBlob(h plumbing.Hash) ([]byte, error) {
+	typ, data, err := s.readObject(h)
+	if err != nil {
+		return nil, err
+	}
+	if typ != plumbing.BlobObject {
+		return nil, fmt.Errorf("%s is a %s, not a blob", h, typ)
+	}
+	return data, nil
+}

@@ -1,7 +1,6 @@
 package sentry
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gitalog/gitalog/engine/jsonx"
 )
 
 // Client talks to one Sentry host with one token.
@@ -234,13 +235,8 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string) (v a
 		}
 		return nil, nil, retryAfter(resp.Header, time.Now()), he
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
+	if v, err = jsonx.Decode(body); err != nil {
 		return nil, nil, 0, fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)
-	}
-	if dec.More() {
-		return nil, nil, 0, fmt.Errorf("GET %s: the response has data after its JSON value", shown)
 	}
 	return v, resp.Header, 0, nil
 }

@@ -1,0 +1,406 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/dump"
+	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/jsonx"
+	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/gitalog/gitalog/engine/sentry"
+	"github.com/gitalog/gitalog/schema"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// The sync streams: pages of raw items go to workers on every core, which
+// decode, map, validate, encode and hash them; a collector keeps, per
+// entity, only its file name, blob id and (when the file changes) its
+// bytes. Only entities that need the whole catalog (search relations and
+// their targets, required relations) are held whole until the end.
+
+// Page is a batch of raw items: decoded already, or raw JSON values the
+// workers decode in parallel (Where names each one, for errors).
+type Page struct {
+	Items []any
+	Raw   [][]byte
+	Where []string
+}
+
+// Fetcher is where items come from: Sentry, or a dump.
+type Fetcher interface {
+	Stream(ctx context.Context, kind string, selector map[string]any, fn func(Page) error) error
+}
+
+type sentryFetcher struct{ s *sentry.Source }
+
+func (f sentryFetcher) Stream(ctx context.Context, kind string, sel map[string]any, fn func(Page) error) error {
+	return f.s.Stream(ctx, kind, sel, func(items []any) error { return fn(Page{Items: items}) })
+}
+
+type replayFetcher struct{ r *dump.Reader }
+
+const replayBatch = 256
+
+func (f replayFetcher) Stream(ctx context.Context, kind string, sel map[string]any, fn func(Page) error) error {
+	return f.r.Stream(ctx, kind, sel, replayBatch, func(raw [][]byte, where []string) error {
+		return fn(Page{Raw: raw, Where: where})
+	})
+}
+
+// seqNo orders entities as Port applies them: by resource, then item, so
+// that when two items give the same entity the later one wins, whatever
+// order the workers finish in.
+type seqNo struct{ res, page, item, sub int }
+
+func (a seqNo) less(b seqNo) bool {
+	if a.res != b.res {
+		return a.res < b.res
+	}
+	if a.page != b.page {
+		return a.page < b.page
+	}
+	if a.item != b.item {
+		return a.item < b.item
+	}
+	return a.sub < b.sub
+}
+
+// slot is what the sync keeps of one entity.
+type slot struct {
+	seq       seqNo
+	key       catalog.Key
+	dir, stem string
+	hash      plumbing.Hash
+	data      []byte // nil when the target commit holds the same blob
+	title     string
+	rels      map[string]any // for the relation check at the end
+	probs     []schema.Problem
+	invalid   bool
+	held      *catalog.Entity // entities needing the whole catalog
+}
+
+func (s *slot) path() string { return s.dir + "/" + s.stem }
+
+// collection is the result of streaming every resource.
+type collection struct {
+	slots     map[string]*slot // by dir/stem
+	mapIssues []*MapIssue
+}
+
+type pipeline struct {
+	bps   *schema.Set
+	cat   *catalogState
+	hold  map[string]bool // blueprints that are targets of search relations
+	store *gitstore.Store
+}
+
+// holdTargets lists the blueprints search relations may point at: their
+// entities must all be at hand when the searches are resolved.
+func holdTargets(cfg *mapping.Config, bps *schema.Set) map[string]bool {
+	names := map[string]bool{}
+	for _, r := range cfg.Resources {
+		for _, rel := range r.Relations {
+			if rel.Search != nil {
+				names[rel.Name] = true
+			}
+		}
+	}
+	out := map[string]bool{}
+	for _, id := range bps.IDs() {
+		b, _ := bps.Blueprint(id)
+		for name, rel := range b.Relations {
+			if names[name] {
+				out[rel.Target] = true
+			}
+		}
+	}
+	return out
+}
+
+func (p *pipeline) mustHold(e *catalog.Entity) bool {
+	if p.hold[e.Blueprint] {
+		return true
+	}
+	for _, v := range e.Relations {
+		if _, ok := v.(*mapping.Query); ok {
+			return true
+		}
+	}
+	if b, ok := p.bps.Blueprint(e.Blueprint); ok {
+		for _, r := range b.Relations {
+			if r.Required {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// prepare does all the per-entity work a worker can do alone.
+func (p *pipeline) prepare(e *catalog.Entity, seq seqNo) *slot {
+	sl := &slot{seq: seq, key: e.Key(), dir: catalog.EncodeDir(e.Blueprint), stem: catalog.EncodeName(e.Identifier)}
+	if p.mustHold(e) {
+		sl.held = e
+		return sl
+	}
+	sl.probs = p.bps.Validate(e)
+	if hasError(sl.probs) {
+		sl.invalid = true
+		return sl
+	}
+	p.encode(sl, e)
+	return sl
+}
+
+func (p *pipeline) encode(sl *slot, e *catalog.Entity) {
+	data := e.Encode()
+	sl.hash = gitstore.BlobHash(data)
+	if old, ok := p.cat.files[sl.dir][sl.stem]; !ok || old != sl.hash {
+		sl.data = data
+	}
+	sl.title = titleOf(e)
+	if len(e.Relations) > 0 {
+		sl.rels = e.Relations
+	}
+}
+
+type job struct {
+	group []*mapping.Resource
+	page  int
+	Page
+}
+
+type jobResult struct {
+	slots  []*slot
+	issues []mapping.Issue
+	items  int
+}
+
+// collect streams every resource through the workers.
+func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config, src Fetcher, res *Result) (*collection, []error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan job, runtime.GOMAXPROCS(0)*2)
+	results := make(chan jobResult, runtime.GOMAXPROCS(0)*2)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var dec jsonx.Decoder
+			for j := range jobs {
+				results <- p.work(j, &dec)
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+
+	// Resources that fetch the same kind with the same selector share one
+	// stream; groups run one after the other, in config order.
+	type group struct {
+		key string
+		sel map[string]any
+		rs  []*mapping.Resource
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for _, r := range cfg.Resources {
+		key, sel := sentry.Variant(r.Kind, r.Params)
+		g := byKey[key]
+		if g == nil {
+			g = &group{key: key, sel: sel}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.rs = append(g.rs, r)
+	}
+	var errs []error
+	var mu sync.Mutex
+	go func() {
+		defer close(jobs)
+		seen := map[string]bool{}
+		for _, g := range groups {
+			kind := g.rs[0].Kind
+			o.progress("fetch", kind)
+			page := 0
+			items := 0
+			err := src.Stream(ctx, kind, g.sel, func(pg Page) error {
+				n := len(pg.Items) + len(pg.Raw)
+				items += n
+				select {
+				case jobs <- job{group: g.rs, page: page, Page: pg}:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				page++
+				return nil
+			})
+			mu.Lock()
+			if items > res.Items[kind] {
+				res.Items[kind] = items
+			}
+			if err != nil && ctx.Err() == nil {
+				res.FailedKinds = append(res.FailedKinds, kind)
+				// Kinds that fan out over a failed parent fail with its
+				// error; say it once.
+				if !seen[err.Error()] {
+					seen[err.Error()] = true
+					errs = append(errs, err)
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+
+	c := &collection{slots: map[string]*slot{}}
+	agg := map[string]*MapIssue{}
+	done := 0
+	for r := range results {
+		for _, sl := range r.slots {
+			k := sl.path()
+			if old := c.slots[k]; old != nil && sl.seq.less(old.seq) {
+				continue
+			}
+			c.slots[k] = sl
+		}
+		for _, is := range r.issues {
+			k := is.Resource.Label() + "\x00" + is.Field + "\x00" + is.Msg
+			if m := agg[k]; m != nil {
+				m.Count++
+				continue
+			}
+			m := &MapIssue{Resource: is.Resource.Label(), Field: is.Field, Message: is.Msg, Count: 1, Skipped: is.Skipped}
+			agg[k] = m
+			c.mapIssues = append(c.mapIssues, m)
+		}
+		done += r.items
+		o.progress("map", fmt.Sprintf("%d items, %d entities", done, len(c.slots)))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return c, errs
+}
+
+// work maps one page for every resource of its group.
+func (p *pipeline) work(j job, dec *jsonx.Decoder) jobResult {
+	var out jobResult
+	items := j.Items
+	if j.Raw != nil {
+		items = make([]any, len(j.Raw))
+		for i, raw := range j.Raw {
+			v, err := dec.Decode(raw)
+			items[i] = v
+			if err != nil {
+				out.issues = append(out.issues, mapping.Issue{Resource: j.group[0], Field: "input", Msg: fmt.Sprintf("%s: invalid JSON: %v; item skipped", j.Where[i], err), Skipped: true})
+				items[i] = nil
+				continue
+			}
+		}
+	}
+	out.items = len(items)
+	for _, r := range j.group {
+		for i, it := range items {
+			if it == nil && j.Raw != nil {
+				continue
+			}
+			es, iss := r.Map(it)
+			out.issues = append(out.issues, iss...)
+			for sub, e := range es {
+				out.slots = append(out.slots, p.prepare(e, seqNo{r.Index, j.page, i, sub}))
+			}
+		}
+	}
+	return out
+}
+
+// finish resolves search relations, validates the held entities and
+// checks every relation against the whole catalog.
+func (p *pipeline) finish(c *collection, res *Result) {
+	var held []*slot
+	for _, sl := range c.slots {
+		if sl.held != nil {
+			held = append(held, sl)
+		}
+	}
+	sort.Slice(held, func(i, j int) bool { return held[i].seq.less(held[j].seq) })
+	entities := make([]*catalog.Entity, len(held))
+	for i, sl := range held {
+		entities[i] = sl.held
+	}
+	unresolved := mapping.Resolve(entities, func(bp, rel string) (string, bool, bool, bool) {
+		b, ok := p.bps.Blueprint(bp)
+		if !ok {
+			return "", false, false, false
+		}
+		r, ok := b.Relations[rel]
+		return r.Target, r.Many, r.Required, ok
+	})
+	byKey := map[catalog.Key]*slot{}
+	for _, sl := range held {
+		byKey[sl.key] = sl
+	}
+	for _, u := range unresolved {
+		sl := byKey[u.Entity.Key()]
+		sl.probs = append(sl.probs, schema.Problem{
+			Blueprint: u.Entity.Blueprint, Identifier: u.Entity.Identifier,
+			Pointer: "/relations/" + u.Relation, Reason: u.String(), Warning: !u.Required,
+		})
+	}
+	exists := func(bp, id string) bool {
+		k := catalog.EncodeDir(bp) + "/" + catalog.EncodeName(id)
+		return c.slots[k] != nil || p.cat.has(catalog.Key{Blueprint: bp, Identifier: id})
+	}
+	for _, sl := range held {
+		probs := p.bps.Validate(sl.held)
+		sl.probs = append(sl.probs, probs...)
+		if !hasError(probs) {
+			sl.probs = append(sl.probs, p.bps.CheckRelations(sl.held, exists)...)
+		}
+		if hasError(sl.probs) {
+			sl.invalid = true
+		} else {
+			p.encode(sl, sl.held)
+		}
+	}
+	// The rest: relation checks need no more than the relations.
+	var streamed []*slot
+	for _, sl := range c.slots {
+		if sl.held == nil && !sl.invalid && sl.rels != nil {
+			streamed = append(streamed, sl)
+		}
+	}
+	parallel(len(streamed), func(i int) {
+		sl := streamed[i]
+		e := &catalog.Entity{Blueprint: sl.key.Blueprint, Identifier: sl.key.Identifier, Relations: sl.rels}
+		sl.probs = append(sl.probs, p.bps.CheckRelations(e, exists)...)
+	})
+	var all []*slot
+	for _, sl := range c.slots {
+		if len(sl.probs) > 0 {
+			all = append(all, sl)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].path() < all[j].path() })
+	for _, sl := range all {
+		res.Problems = append(res.Problems, sl.probs...)
+	}
+	sort.SliceStable(res.Problems, func(i, j int) bool {
+		a, b := res.Problems[i], res.Problems[j]
+		if a.Warning != b.Warning {
+			return !a.Warning
+		}
+		if a.Blueprint != b.Blueprint {
+			return a.Blueprint < b.Blueprint
+		}
+		return a.Identifier < b.Identifier
+	})
+	res.MapIssues = c.mapIssues
+}
