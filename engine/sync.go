@@ -424,8 +424,6 @@ func redactURL(u string) string {
 	return strings.TrimSuffix(gitstore.RedactURL(u), "/api/0")
 }
 
-
-
 // parallel runs fn(0..n-1) on all cores.
 func parallel(n int, fn func(i int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
@@ -450,7 +448,6 @@ func parallel(n int, fn func(i int)) {
 	}
 	wg.Wait()
 }
-
 
 func hasError(ps []schema.Problem) bool {
 	for _, p := range ps {

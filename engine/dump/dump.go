@@ -126,7 +126,6 @@ func (w *Writer) Write(kind string, selector map[string]any, items []any) error 
 	return k.Close()
 }
 
-
 // Close writes the manifest.
 func (w *Writer) Close() error {
 	b, err := json.MarshalIndent(map[string]any{"files": w.entries}, "", "  ")
