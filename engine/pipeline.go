@@ -171,6 +171,7 @@ func (p *pipeline) encode(sl *slot, e *catalog.Entity) {
 
 type job struct {
 	group []*mapping.Resource
+	keys  map[string]bool // the item keys the group's programs can read; nil: all
 	page  int
 	Page
 }
@@ -206,9 +207,10 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 	// Resources that fetch the same kind with the same selector share one
 	// stream; groups run one after the other, in config order.
 	type group struct {
-		key string
-		sel map[string]any
-		rs  []*mapping.Resource
+		key  string
+		sel  map[string]any
+		rs   []*mapping.Resource
+		keys map[string]bool
 	}
 	var groups []*group
 	byKey := map[string]*group{}
@@ -228,6 +230,9 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		defer close(jobs)
 		seen := map[string]bool{}
 		for _, g := range groups {
+			if keys, all := mapping.InputKeys(g.rs); !all {
+				g.keys = keys
+			}
 			kind := g.rs[0].Kind
 			o.progress("fetch", kind)
 			page := 0
@@ -236,7 +241,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 				n := len(pg.Items) + len(pg.Raw)
 				items += n
 				select {
-				case jobs <- job{group: g.rs, page: page, Page: pg}:
+				case jobs <- job{group: g.rs, keys: g.keys, page: page, Page: pg}:
 				case <-ctx.Done():
 					return ctx.Err()
 				}
@@ -296,7 +301,13 @@ func (p *pipeline) work(j job, dec *jsonx.Decoder) jobResult {
 	if j.Raw != nil {
 		items = make([]any, len(j.Raw))
 		for i, raw := range j.Raw {
-			v, err := dec.Decode(raw)
+			var v any
+			var err error
+			if j.keys != nil {
+				v, err = dec.DecodeKeys(raw, j.keys)
+			} else {
+				v, err = dec.Decode(raw)
+			}
 			items[i] = v
 			if err != nil {
 				out.issues = append(out.issues, mapping.Issue{Resource: j.group[0], Field: "input", Msg: fmt.Sprintf("%s: invalid JSON: %v; item skipped", j.Where[i], err), Skipped: true})

@@ -22,12 +22,13 @@ const ManagedDir = ".gitalog/managed"
 
 // catalogState is what HEAD holds under catalog/ and .gitalog/managed/.
 type catalogState struct {
+	commit  plumbing.Hash
 	files   map[string]map[string]plumbing.Hash // blueprint dir -> file stem -> blob
 	managed map[string]map[string]bool          // blueprint dir -> file stem
 }
 
 func readCatalog(snap *gitstore.Snapshot) (*catalogState, error) {
-	c := &catalogState{files: map[string]map[string]plumbing.Hash{}, managed: map[string]map[string]bool{}}
+	c := &catalogState{commit: snap.Commit(), files: map[string]map[string]plumbing.Hash{}, managed: map[string]map[string]bool{}}
 	dirs, err := snap.ReadDir(catalog.Dir)
 	if err != nil {
 		return nil, err

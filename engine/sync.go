@@ -187,7 +187,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		author = *o.Author
 	}
 	for attempt := 1; ; attempt++ {
-		committed, err := o.commitOn(ctx, store, tgt, coll, len(fetchErrs) == 0, threshold, author, res)
+		committed, err := o.commitOn(ctx, store, tgt, cat, coll, len(fetchErrs) == 0, threshold, author, res)
 		if err != nil || o.DryRun || !o.Push {
 			res.Duration = time.Since(start)
 			if err != nil {
@@ -319,14 +319,17 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 
 // commitOn plans the change against the target's commit and commits it.
 // It returns the new commit, or the target's when nothing changed.
-func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, coll *collection, complete bool, threshold float64, author object.Signature, res *Result) (plumbing.Hash, error) {
+// cat is the catalog of the commit the stream compared with; it is read
+// again only when the target moved since (a redo after a push race).
+func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalogState, coll *collection, complete bool, threshold float64, author object.Signature, res *Result) (plumbing.Hash, error) {
 	snap, err := store.Snapshot(tgt.commit)
 	if err != nil {
 		return tgt.commit, err
 	}
-	cat, err := readCatalog(snap)
-	if err != nil {
-		return tgt.commit, err
+	if snap.Commit() != cat.commit {
+		if cat, err = readCatalog(snap); err != nil {
+			return tgt.commit, err
+		}
 	}
 	o.progress("plan", "")
 	p, err := makePlan(store, cat, coll, complete, threshold)

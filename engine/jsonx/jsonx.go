@@ -351,3 +351,161 @@ func (d *decoder) hex4() (rune, bool) {
 	d.i += 4
 	return rune(n), true
 }
+
+// DecodeKeys is Decode, except that when the value is an object only the
+// given keys are kept; the others are checked for syntax but not built,
+// which is most of the cost. Values that are not objects decode whole.
+func (dd *Decoder) DecodeKeys(data []byte, keys map[string]bool) (any, error) {
+	if dd.keys == nil {
+		dd.keys = make(map[string]string, 256)
+	}
+	d := decoder{data: data, keys: dd.keys}
+	d.skip()
+	if d.i >= len(d.data) || d.data[d.i] != '{' {
+		return dd.Decode(data)
+	}
+	d.i++
+	m := make(map[string]any, len(keys))
+	d.skip()
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+	} else {
+		for {
+			d.skip()
+			if d.i >= len(d.data) || d.data[d.i] != '"' {
+				return nil, d.errf("expected a string key in an object")
+			}
+			k, err := d.key()
+			if err != nil {
+				return nil, err
+			}
+			d.skip()
+			if d.i >= len(d.data) || d.data[d.i] != ':' {
+				return nil, d.errf("expected ':' after an object key")
+			}
+			d.i++
+			d.skip()
+			if keys[k] {
+				v, err := d.value(1)
+				if err != nil {
+					return nil, err
+				}
+				m[k] = v
+			} else if err := d.skipValue(1); err != nil {
+				return nil, err
+			}
+			d.skip()
+			if d.i >= len(d.data) {
+				return nil, d.errf("unexpected end of JSON input")
+			}
+			if d.data[d.i] == ',' {
+				d.i++
+				continue
+			}
+			if d.data[d.i] == '}' {
+				d.i++
+				break
+			}
+			return nil, d.errf("invalid character %q after object key:value pair", d.data[d.i])
+		}
+	}
+	d.skip()
+	if d.i < len(d.data) {
+		return nil, d.errf("data after its JSON value (invalid character %q)", d.data[d.i])
+	}
+	return m, nil
+}
+
+// skipValue checks one value's syntax without building it.
+func (d *decoder) skipValue(depth int) error {
+	if d.i >= len(d.data) {
+		return d.errf("unexpected end of JSON input")
+	}
+	if depth > maxDepth {
+		return d.errf("exceeded max depth")
+	}
+	switch c := d.data[d.i]; {
+	case c == '"':
+		return d.skipString()
+	case c == '{' || c == '[':
+		close := byte('}')
+		if c == '[' {
+			close = ']'
+		}
+		d.i++
+		d.skip()
+		if d.i < len(d.data) && d.data[d.i] == close {
+			d.i++
+			return nil
+		}
+		for {
+			d.skip()
+			if c == '{' {
+				if d.i >= len(d.data) || d.data[d.i] != '"' {
+					return d.errf("expected a string key in an object")
+				}
+				if err := d.skipString(); err != nil {
+					return err
+				}
+				d.skip()
+				if d.i >= len(d.data) || d.data[d.i] != ':' {
+					return d.errf("expected ':' after an object key")
+				}
+				d.i++
+				d.skip()
+			}
+			if err := d.skipValue(depth + 1); err != nil {
+				return err
+			}
+			d.skip()
+			if d.i >= len(d.data) {
+				return d.errf("unexpected end of JSON input")
+			}
+			if d.data[d.i] == ',' {
+				d.i++
+				continue
+			}
+			if d.data[d.i] == close {
+				d.i++
+				return nil
+			}
+			return d.errf("invalid character %q in a container", d.data[d.i])
+		}
+	default:
+		_, err := d.value(depth)
+		return err
+	}
+}
+
+func (d *decoder) skipString() error {
+	d.i++ // "
+	for d.i < len(d.data) {
+		c := d.data[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			return nil
+		case c < 0x20:
+			return d.errf("invalid control character in string")
+		case c == '\\':
+			d.i++
+			if d.i >= len(d.data) {
+				return d.errf("unexpected end of JSON input in a string")
+			}
+			switch d.data[d.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				d.i++
+			case 'u':
+				d.i++
+				if _, ok := d.hex4(); !ok {
+					return d.errf("invalid \\u escape in string")
+				}
+			default:
+				return d.errf("invalid escape in string")
+			}
+		default:
+			d.i++
+		}
+	}
+	return d.errf("unexpected end of JSON input in a string")
+}

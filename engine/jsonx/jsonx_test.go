@@ -93,3 +93,44 @@ func BenchmarkDecodeIssue(b *testing.B) {
 		}
 	})
 }
+
+// TestDecodeKeys: projecting keeps exactly the chosen keys of a full
+// decode, and fails exactly when a full decode fails.
+func TestDecodeKeys(t *testing.T) {
+	keys := map[string]bool{"a": true, "id": true, "stats": true}
+	for _, c := range append(cases, `{"a":1,"b":{"x":[1,2,{"y":"\u00e9"}]},"id":"7"}`, `{"b":"\ud83d\ude00","a":[]}`, `{"b":[1,}`, `{"b":"\x"}`) {
+		checkKeys(t, []byte(c), keys)
+	}
+}
+
+func checkKeys(t *testing.T, data []byte, keys map[string]bool) {
+	t.Helper()
+	full, ferr := stdDecode(data)
+	var d Decoder
+	got, gerr := d.DecodeKeys(data, keys)
+	if (ferr != nil) != (gerr != nil) {
+		t.Fatalf("%q: full err %v, projected err %v", data, ferr, gerr)
+	}
+	if ferr != nil {
+		return
+	}
+	if m, ok := full.(map[string]any); ok {
+		for k := range m {
+			if !keys[k] {
+				delete(m, k)
+			}
+		}
+	}
+	if !reflect.DeepEqual(got, full) {
+		t.Fatalf("%q:\n projected %#v\n full      %#v", data, got, full)
+	}
+}
+
+func FuzzDecodeKeys(f *testing.F) {
+	for _, c := range cases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkKeys(t, data, map[string]bool{"a": true, "b": true, "id": true})
+	})
+}
