@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# gitalog vs the jq + git-scraping peer (bench/peer.sh), side by side.
+#
+# usage: bench/run.sh [N...]            (default: 100000)
+# env:   R=3         rounds; every case is measured R times, the tools alternating
+#        PROJECTS=50 projects of the generated organization
+#        FSCK=1      git fsck --strict after gitalog's syncs: 1 = first round, all = every round, 0 = never
+#        SAMPLE=40   catalog files compared with jq -S per check
+#
+# For every N: build, generate the dump once (cached in bench/out/dN), make a
+# 1%-changed copy (every 100th issue's .status flipped, bench/out/dN-1pct),
+# then R rounds of, in this order:
+#   gitalog initial (worktree), peer initial, gitalog unchanged, peer unchanged,
+#   gitalog 1%, peer 1%, gitalog bare initial, bare unchanged, bare 1%.
+# Each run is timed with /usr/bin/time -f "%e %U %S %M" (wall s, user s, sys s,
+# max RSS KB; for the peer, the largest RSS of its processes) after a `sync`
+# so the previous run's dirty pages are not charged to the next.
+# Results: bench/out/results-N.tsv, summarized by bench/report.py (median of
+# the R rounds, ratio gitalog/peer, targets).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/bench/out
+R=${R:-3}
+PROJECTS=${PROJECTS:-50}
+FSCK=${FSCK:-1}
+SAMPLE=${SAMPLE:-40}
+CFG=$ROOT/bench/issues.yaml
+PEER=$ROOT/bench/peer.sh
+[ $# -gt 0 ] || set -- 100000
+mkdir -p "$OUT"
+TIME=/usr/bin/time
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() {
+  log "FAIL: $*"
+  exit 1
+}
+
+log "building gitalog"
+go build -o "$OUT/gitalog" .
+G=$OUT/gitalog
+
+# measure RESULTS N ROUND CASE TOOL cmd... : one timed run, appended to RESULTS.
+measure() {
+  local res=$1 n=$2 round=$3 case=$4 tool=$5
+  shift 5
+  local tf=$OUT/time.txt lf=$OUT/logs/$n-$round-$case-$tool.log
+  mkdir -p "$OUT/logs"
+  sync
+  if ! $TIME -f "%e %U %S %M" -o "$tf" "$@" >"$lf" 2>&1; then
+    cat "$lf" >&2
+    die "$tool $case (N=$n round $round) failed: $*"
+  fi
+  local t
+  t=$(tail -n 1 "$tf")
+  printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$round" "$case" "$tool" "${t// /$'\t'}" >>"$res"
+  log "  $tool $case: wall user sys maxrssKB = $t"
+}
+
+# check_git DIR: fsck (per FSCK) and, for a worktree, a clean status.
+check_git() {
+  local dir=$1 round=$2
+  if [ "$FSCK" = all ] || { [ "$FSCK" = 1 ] && [ "$round" = 1 ]; }; then
+    git -C "$dir" fsck --strict --no-progress >/dev/null 2>"$OUT/fsck.err" || {
+      cat "$OUT/fsck.err" >&2
+      die "git fsck --strict failed in $dir"
+    }
+  fi
+  if [ "$(git -C "$dir" rev-parse --is-bare-repository)" = false ]; then
+    local st
+    st=$(git -C "$dir" status --porcelain)
+    [ -z "$st" ] || die "git status not clean in $dir: $(head -n 5 <<<"$st")"
+  fi
+}
+
+# same_catalog A B IDS: both catalogs hold the same entities: the same tree
+# (gitalog's canonical JSON and python's json.dump(indent=2, sort_keys=True)
+# happen to be byte-identical), and, independently of formatting, the parsed
+# JSON (jq -S) of a sample of files (the ids in IDS) is equal.
+same_catalog() {
+  local a=$1 b=$2 ids=$3 ta tb
+  ta=$(git -C "$a" rev-parse HEAD:catalog/issue)
+  tb=$(git -C "$b" rev-parse HEAD:catalog/issue)
+  [ "$(git -C "$a" ls-tree "$ta" | wc -l)" = "$(git -C "$b" ls-tree "$tb" | wc -l)" ] ||
+    die "$a and $b hold different numbers of issue files"
+  local id
+  for id in $ids; do
+    cmp -s <(git -C "$a" show "HEAD:catalog/issue/$id.json" | jq -S .) \
+      <(git -C "$b" show "HEAD:catalog/issue/$id.json" | jq -S .) ||
+      die "catalog/issue/$id.json differs between $a and $b"
+  done
+  if [ "$ta" != "$tb" ]; then
+    log "  note: tree ids differ ($ta vs $tb) but the sampled JSON is equal"
+  fi
+}
+
+head_of() { git -C "$1" rev-parse HEAD; }
+
+for N in "$@"; do
+  D=$OUT/d$N
+  D1=$OUT/d$N-1pct
+  RES=$OUT/results-$N.tsv
+  if [ ! -f "$D/manifest.json" ]; then
+    log "N=$N: generating $D"
+    rm -rf "$D"
+    "$G" fake-sentry --issues "$N" --projects "$PROJECTS" --dump "$D" --config "$CFG" >&2
+  fi
+  if [ ! -f "$D1/manifest.json" ] || [ "$D1/issue.jsonl" -ot "$D/issue.jsonl" ]; then
+    log "N=$N: making the 1%-changed copy $D1"
+    rm -rf "$D1"
+    mkdir -p "$D1"
+    python3 - "$D/issue.jsonl" "$D1/issue.jsonl" "$D1/changed.txt" <<'EOF'
+import json, sys
+src, dst, ids = sys.argv[1:4]
+with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as o, open(ids, "w") as c:
+    for i, line in enumerate(f):
+        if i % 100 == 0:
+            it = json.loads(line)
+            it["status"] = "unresolved" if it["status"] == "resolved" else "resolved"
+            line = json.dumps(it, separators=(",", ":"), ensure_ascii=False) + "\n"
+            c.write(it["id"] + "\n")
+        o.write(line)
+EOF
+    cp "$D/manifest.json" "$D1/manifest.json"
+  fi
+  NCHANGED=$(wc -l <"$D1/changed.txt")
+  # The sample: changed issues and others spread over the file.
+  SAMPLE_IDS="$(head -n $((SAMPLE / 2)) "$D1/changed.txt") $(jq -r .id "$D/issue.jsonl" | awk -v n="$N" -v k="$((SAMPLE / 2))" 'NR % int(n / k + 1) == 7')"
+
+  : >"$RES"
+  W=$OUT/w$N P=$OUT/p$N B=$OUT/b$N.git
+  for round in $(seq 1 "$R"); do
+    log "N=$N round $round/$R"
+    # fresh catalogs (setup, not measured)
+    rm -rf "$W" "$P" "$B"
+    "$G" init --dir "$W" >/dev/null
+    cp "$CFG" "$W/gitalog.yaml"
+    git -C "$W" commit -q -m "bench config" -- gitalog.yaml
+    git init -q --bare -b main "$B"
+    "$G" init --dir "$B" >/dev/null
+
+    # initial
+    measure "$RES" "$N" "$round" initial gitalog "$G" -q sync --dir "$W" --replay "$D"
+    check_git "$W" "$round"
+    measure "$RES" "$N" "$round" initial peer bash "$PEER" "$D" "$P"
+    same_catalog "$W" "$P" "$SAMPLE_IDS"
+
+    # unchanged: gitalog must not commit; the peer rewrites every file
+    hw=$(head_of "$W") hp=$(head_of "$P")
+    touch "$OUT/marker"
+    sleep 0.01
+    measure "$RES" "$N" "$round" unchanged gitalog "$G" -q sync --dir "$W" --replay "$D"
+    check_git "$W" "$round"
+    [ "$(head_of "$W")" = "$hw" ] || die "gitalog committed on an unchanged resync"
+    measure "$RES" "$N" "$round" unchanged peer bash "$PEER" "$D" "$P"
+    [ "$(head_of "$P")" = "$hp" ] || die "the peer committed on an unchanged resync"
+    rewritten=$(find "$P/catalog/issue" -type f -newer "$OUT/marker" | wc -l)
+    [ "$rewritten" = "$N" ] || die "the peer rewrote $rewritten of $N files"
+
+    # 1% changed: both commit exactly the changed files
+    measure "$RES" "$N" "$round" 1pct gitalog "$G" -q sync --dir "$W" --replay "$D1"
+    check_git "$W" "$round"
+    [ "$(git -C "$W" diff --name-only HEAD~1 HEAD | wc -l)" = "$NCHANGED" ] || die "gitalog's 1% commit does not change $NCHANGED files"
+    measure "$RES" "$N" "$round" 1pct peer bash "$PEER" "$D1" "$P"
+    [ "$(git -C "$P" diff --name-only HEAD~1 HEAD | wc -l)" = "$NCHANGED" ] || die "the peer's 1% commit does not change $NCHANGED files"
+    same_catalog "$W" "$P" "$SAMPLE_IDS"
+
+    # bare repository: initial, unchanged, 1%
+    measure "$RES" "$N" "$round" initial gitalog-bare "$G" -q sync --dir "$B" --config "$CFG" --replay "$D"
+    check_git "$B" "$round"
+    hb=$(head_of "$B")
+    measure "$RES" "$N" "$round" unchanged gitalog-bare "$G" -q sync --dir "$B" --config "$CFG" --replay "$D"
+    [ "$(head_of "$B")" = "$hb" ] || die "gitalog (bare) committed on an unchanged resync"
+    measure "$RES" "$N" "$round" 1pct gitalog-bare "$G" -q sync --dir "$B" --config "$CFG" --replay "$D1"
+    check_git "$B" "$round"
+    [ "$(git -C "$B" diff --name-only HEAD~1 HEAD | wc -l)" = "$NCHANGED" ] || die "gitalog's bare 1% commit does not change $NCHANGED files"
+    [ "$(git -C "$B" rev-parse HEAD:catalog/issue)" = "$(git -C "$W" rev-parse HEAD:catalog/issue)" ] ||
+      die "the bare catalog differs from the worktree catalog"
+  done
+  log "N=$N: checks passed (fsck, clean status, same catalog as the peer, 1% commits of $NCHANGED files)"
+  python3 "$ROOT/bench/report.py" "$RES"
+done
+if [ $# -gt 1 ]; then
+  files=()
+  for N in "$@"; do files+=("$OUT/results-$N.tsv"); done
+  python3 "$ROOT/bench/report.py" --growth "${files[@]}"
+fi
