@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/review"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/urfave/cli/v2"
 )
@@ -45,6 +46,15 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 			prog.done()
 			if res != nil {
 				res.WriteSummary(io.Out, verbosity(c))
+				if io.Getenv("GITHUB_STEP_SUMMARY") != "" {
+					md, serr := syncStepSummary(c.Context, o.Dir, res, err)
+					if serr == nil {
+						serr = review.AppendStepSummary(io.Getenv, md)
+					}
+					if serr != nil {
+						logger(c, io).Warn("writing the GitHub step summary", "error", serr)
+					}
+				}
 			}
 			if err == nil && c.Bool("detailed-exitcode") && res != nil && (!res.Commit.IsZero() || res.DryRun && !res.NoChange) {
 				return &exitCodeError{code: ExitChanges}

@@ -250,3 +250,6 @@ func mdCode(s string, inTable bool) string {
 	}
 	return fence + s + fence
 }
+
+// EscapeMarkdown escapes text for inline markdown, as the renderers do.
+func EscapeMarkdown(s string) string { return mdText(s) }

@@ -1,0 +1,40 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/gitalog/gitalog/engine"
+	"github.com/gitalog/gitalog/engine/review"
+)
+
+// syncStepSummary is the markdown a sync appends to GITHUB_STEP_SUMMARY:
+// the same entity-by-entity diff as `gitalog diff --format markdown` for
+// the commit it made, or one line when it made none, plus its problems.
+func syncStepSummary(ctx context.Context, dir string, res *engine.Result, syncErr error) (string, error) {
+	var b strings.Builder
+	switch {
+	case !res.Commit.IsZero():
+		repo, err := review.Open(dir)
+		if err != nil {
+			return "", err
+		}
+		d, err := review.Compare(ctx, repo.Store, res.Parent, res.Commit)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(review.RenderMarkdown(d, review.MarkdownOptions{Title: "gitalog " + review.EscapeMarkdown(res.Subject)}))
+	case res.DryRun:
+		fmt.Fprintf(&b, "### gitalog sync (dry run)\n\nWould commit: %s\n", review.EscapeMarkdown(res.Subject))
+	default:
+		b.WriteString("### gitalog sync\n\nThe catalog is up to date; no commit.\n")
+	}
+	if n := res.InvalidEntities(); n > 0 {
+		fmt.Fprintf(&b, "\n**%d invalid entities were not written.** Run `gitalog sync --dry-run -v` to see why.\n", n)
+	}
+	if syncErr != nil {
+		fmt.Fprintf(&b, "\n> [!WARNING]\n> %s\n", strings.ReplaceAll(review.EscapeMarkdown(syncErr.Error()), "<br>", "\n> "))
+	}
+	return b.String(), nil
+}
