@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Fetch throughput against the fake Sentry over loopback, 100-item pages,
+# with the fake in its own process so that its CPU and the client's can be
+# told apart.
+#
+# usage: bench/fetch.sh [N]      (default N=100000 issues over 50 projects)
+# env:   R=3 rounds, CONC="1 4 8"
+#
+# For each concurrency and round, in turn: `gitalog dump` (fetch + write the
+# raw items) and `gitalog sync --dry-run` (fetch + decode + map + validate +
+# hash, nothing written) against `gitalog fake-sentry`. The client is timed
+# with /usr/bin/time; the fake's CPU is read from /proc/PID/stat before and
+# after. Printed: median pages/s, and the cores each side kept busy
+# (CPU seconds / wall seconds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/bench/out
+N=${1:-100000}
+R=${R:-3}
+CONC=${CONC:-1 4 8}
+CFG=$ROOT/bench/issues.yaml
+mkdir -p "$OUT"
+go build -o "$OUT/gitalog" .
+G=$OUT/gitalog
+TCK=$(getconf CLK_TCK)
+
+"$G" fake-sentry --issues "$N" --projects 50 >"$OUT/fake.out" 2>&1 &
+FAKE=$!
+trap 'kill $FAKE 2>/dev/null || true' EXIT
+for _ in $(seq 1 600); do
+  grep -q '^export' "$OUT/fake.out" 2>/dev/null && break
+  sleep 0.1
+done
+# shellcheck disable=SC2046
+export $(sed -n 's/^export //p' "$OUT/fake.out")
+[ -n "${SENTRY_URL:-}" ] || {
+  cat "$OUT/fake.out" >&2
+  exit 1
+}
+
+fakecpu() { awk -v t="$TCK" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$FAKE/stat"; }
+
+# A catalog for the dry runs (bare, with the benchmark's blueprints).
+CAT=$OUT/fetch-cat.git
+rm -rf "$CAT"
+git init -q --bare -b main "$CAT"
+"$G" init --dir "$CAT" >/dev/null
+
+# Pages: Sentry pages per project, 100 issues each.
+PAGES=""
+RES=$OUT/fetch-$N.tsv
+: >"$RES"
+for round in $(seq 1 "$R"); do
+  for c in $CONC; do
+    for mode in dump sync-dry-run; do
+      rm -rf "$OUT/fetch-dump"
+      if [ "$mode" = dump ]; then
+        cmd=("$G" -q dump --config "$CFG" --out "$OUT/fetch-dump" --concurrency "$c")
+      else
+        cmd=("$G" -q sync --dir "$CAT" --config "$CFG" --dry-run --concurrency "$c")
+      fi
+      f0=$(fakecpu)
+      /usr/bin/time -f "%e %U %S %M" -o "$OUT/time.txt" "${cmd[@]}" >"$OUT/fetch.log" 2>&1 || {
+        cat "$OUT/fetch.log" >&2
+        exit 1
+      }
+      f1=$(fakecpu)
+      if [ -z "$PAGES" ] && [ "$mode" = dump ]; then
+        PAGES=$(jq -r .project.slug "$OUT/fetch-dump/issue.jsonl" | sort | uniq -c |
+          awk '{ p += int(($1 + 99) / 100) } END { print p }')
+      fi
+      read -r wall user sys rss <"$OUT/time.txt"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$mode" "$round" "$wall" "$user" "$sys" "$rss" \
+        "$(awk -v a="$f0" -v b="$f1" 'BEGIN { print b - a }')" >>"$RES"
+      echo "c=$c $mode round $round: wall $wall s, client CPU $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') s, fake CPU $(awk -v a="$f0" -v b="$f1" 'BEGIN { print b - a }') s, client RSS ${rss} KB" >&2
+    done
+  done
+done
+
+python3 - "$RES" "$PAGES" "$N" <<'EOF'
+import statistics, sys
+from collections import defaultdict
+path, pages, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rows = defaultdict(list)
+for line in open(path):
+    c, mode, rnd, wall, user, sys_, rss, fake = line.split()
+    rows[(int(c), mode)].append((float(wall), float(user) + float(sys_), float(fake), int(rss) / 1024))
+print(f"\n### Fetch: {n} issues, 50 projects, {pages} pages of up to 100 issues (medians of {max(len(v) for v in rows.values())} rounds)\n")
+print("| client | concurrency | wall s | pages/s | issues/s | client cores (CPU/wall) | fake cores (CPU/wall) | client max RSS MB |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for (c, mode), v in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    w = statistics.median(x[0] for x in v)
+    cc = statistics.median(x[1] / x[0] for x in v)
+    fc = statistics.median(x[2] / x[0] for x in v)
+    m = statistics.median(x[3] for x in v)
+    print(f"| gitalog {mode} | {c} | {w:.2f} | {pages / w:.0f} | {n / w:.0f} | {cc:.2f} | {fc:.2f} | {m:.0f} |")
+EOF

@@ -1,0 +1,86 @@
+package sentry
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+)
+
+var (
+	benchDataOnce sync.Once
+	benchData     *sentrytest.Dataset
+)
+
+// benchDataset is 20k issues over 50 projects: 200+ pages of 100 issues.
+func benchDataset() *sentrytest.Dataset {
+	benchDataOnce.Do(func() {
+		benchData = sentrytest.Generate(sentrytest.GenOptions{Seed: 1, Projects: 50, Issues: 20000, Teams: 8, Members: 40})
+	})
+	return benchData
+}
+
+// busyHandler sums the time spent inside the fake's handler, so the
+// benchmark can tell how many cores the server side keeps busy.
+type busyHandler struct {
+	h    http.Handler
+	busy atomic.Int64
+}
+
+func (b *busyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t0 := time.Now()
+	b.h.ServeHTTP(w, r)
+	b.busy.Add(int64(time.Since(t0)))
+}
+
+// BenchmarkFetchIssues streams every issue of the fake Sentry over a real
+// loopback listener, 100-item pages, with 1, 4 and 8 requests in flight.
+// Metrics: pages/s and issues/s (client view), and server-busy-cores: the
+// time the fake spent answering divided by the elapsed time (about 1 means
+// the fake keeps one core busy answering; with 2 cores, what is left is the
+// client's).
+func BenchmarkFetchIssues(b *testing.B) {
+	d := benchDataset()
+	for _, conc := range []int{1, 4, 8} {
+		b.Run("concurrency="+strconv.Itoa(conc), func(b *testing.B) {
+			bh := &busyHandler{h: sentrytest.NewHandler(d)}
+			ts := httptest.NewServer(bh)
+			defer ts.Close()
+			hc := ts.Client()
+			hc.Transport.(*http.Transport).MaxIdleConnsPerHost = conc
+			var pages, items int64
+			bh.busy.Store(0)
+			start := time.Now()
+			for b.Loop() {
+				c, err := NewClient(ts.URL, sentrytest.Token, ClientOptions{HTTPClient: hc, Concurrency: conc})
+				if err != nil {
+					b.Fatal(err)
+				}
+				src := &Source{Client: c, Org: d.OrgSlug()}
+				n := 0
+				err = src.Stream(context.Background(), "issue", map[string]any{"search": ""}, func(batch []any) error {
+					n += len(batch)
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n != d.NumIssues() {
+					b.Fatalf("streamed %d issues, want %d", n, d.NumIssues())
+				}
+				items += int64(n)
+				pages += c.Stats().Pages
+			}
+			el := time.Since(start).Seconds()
+			b.ReportMetric(float64(pages)/el, "pages/s")
+			b.ReportMetric(float64(items)/el, "issues/s")
+			b.ReportMetric(float64(bh.busy.Load())/1e9/el, "server-busy-cores")
+		})
+	}
+}
