@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -243,29 +243,10 @@ func FormatChange(c diff.Change, width int) string {
 	return fmt.Sprintf("%s: %s → %s", c.Path, show(c.Old, c.HadOld), show(c.New, c.HasNew))
 }
 
-// Printable escapes control characters (\x00 as `\x00`) and invalid
-// UTF-8, so that identifiers and titles from upstream can neither break a
-// commit object (git refuses NUL) nor drive a terminal.
-func Printable(s string) string {
-	ok := utf8.ValidString(s)
-	for i := 0; ok && i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			ok = false
-		}
-	}
-	if ok {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// Printable escapes control characters and invalid UTF-8 (see
+// catalog.Printable).
+func Printable(s string) string { return catalog.Printable(s) }
+
 
 func oneLine(s string, n int) string {
 	s = Printable(strings.Join(strings.Fields(s), " "))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
@@ -129,28 +130,9 @@ func cut(s string, n int) string {
 	return s
 }
 
-// printable escapes control characters (as \x00) and invalid UTF-8, so that
+// printable escapes control characters and invalid UTF-8, so that
 // upstream text cannot drive a terminal.
-func printable(s string) string {
-	ok := utf8.ValidString(s)
-	for i := 0; ok && i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			ok = false
-		}
-	}
-	if ok {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+func printable(s string) string { return catalog.Printable(s) }
 
 // printableLines is printable, keeping line breaks.
 func printableLines(s string) string {
