@@ -247,7 +247,6 @@ func FormatChange(c diff.Change, width int) string {
 // catalog.Printable).
 func Printable(s string) string { return catalog.Printable(s) }
 
-
 func oneLine(s string, n int) string {
 	s = Printable(strings.Join(strings.Fields(s), " "))
 	if r := []rune(s); len(r) > n {
