@@ -193,16 +193,7 @@ func Open(dir string) (*Reader, error) {
 // Fetch returns the items of a kind; variantKey is matched against the
 // manifest's selectors (see sentry.Variant), falling back to <kind>.jsonl.
 func (r *Reader) Fetch(ctx context.Context, kind string, selector map[string]any) ([]any, error) {
-	name := kind + ".jsonl"
-	want, _ := json.Marshal(selector)
-	for _, e := range r.manifest {
-		got, _ := json.Marshal(e.Selector)
-		if e.Kind == kind && bytes.Equal(got, want) {
-			name = e.File
-			break
-		}
-	}
-	path := filepath.Join(r.Dir, filepath.Base(name))
+	path := r.file(kind, selector)
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -270,10 +261,7 @@ func ReadItems(r io.Reader) ([]any, error) {
 // values are not checked here (the decoder will), so reading never
 // becomes the slow single-threaded step.
 func (r *Reader) Stream(ctx context.Context, kind string, selector map[string]any, batch int, fn func(raw [][]byte, where []string) error) error {
-	path, err := r.file(kind, selector)
-	if err != nil {
-		return err
-	}
+	path := r.file(kind, selector)
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -336,7 +324,8 @@ func (r *Reader) Stream(ctx context.Context, kind string, selector map[string]an
 	}
 }
 
-func (r *Reader) file(kind string, selector map[string]any) (string, error) {
+// file is the file holding a kind variant: the manifest's, else <kind>.jsonl.
+func (r *Reader) file(kind string, selector map[string]any) string {
 	name := kind + ".jsonl"
 	want, _ := json.Marshal(selector)
 	for _, e := range r.manifest {
@@ -346,5 +335,5 @@ func (r *Reader) file(kind string, selector map[string]any) (string, error) {
 			break
 		}
 	}
-	return filepath.Join(r.Dir, filepath.Base(name)), nil
+	return filepath.Join(r.Dir, filepath.Base(name))
 }
