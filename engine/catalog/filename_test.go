@@ -9,7 +9,7 @@ import (
 func TestEncodeNamePlainUnchanged(t *testing.T) {
 	for _, id := range []string{
 		"python-fastapi", "4605173695", "john@example.com", "a", "python-fastapi-production",
-		"a.b", "x_y", "a+b=c,d", "con-tabulation", "console", "com10", "lpt0", "nul-1", "auxiliary",
+		"a.b", "x_y", "a+b=c,d", "con-tabulation", "console", "com10", "nul-1", "auxiliary",
 		strings.Repeat("a", maxName),
 	} {
 		if got := EncodeName(id); got != id {
