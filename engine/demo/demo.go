@@ -93,13 +93,18 @@ func Run(ctx context.Context, o Options) error {
 	if err := gitLog(w, o.Dir); err != nil {
 		return err
 	}
+	key := "sentryIssue 4605292480"
+	if r2 != nil && len(r2.Changed) > 0 {
+		key = r2.Changed[0].Blueprint + " " + r2.Changed[0].Identifier
+	}
 	fmt.Fprintf(w, `
-Look around:
-  cd %s
-  git log --stat       one commit per sync, listing the entities it touched
-  git show HEAD        the last sync's change; git log -p -- catalog/%s: one entity's history
-  ls catalog/          one folder per blueprint, one JSON file per entity
-`, o.Dir, changedPath(r2))
+Look around (from this checkout, "gitalog" is "go run ."):
+  git -C %[1]s log --stat                  one commit per sync, with the entities it touched
+  gitalog diff --dir %[1]s                 the last sync, entity by entity (--format markdown for a PR)
+  gitalog log --dir %[1]s %[2]s   one entity's history
+  gitalog validate --dir %[1]s             every file against its blueprint
+  ls %[1]s/catalog/                        one folder per blueprint, one JSON file per entity
+`, o.Dir, key)
 	return nil
 }
 
@@ -246,12 +251,6 @@ func gitLog(w io.Writer, dir string) error {
 	})
 }
 
-func changedPath(r *engine.Result) string {
-	if r != nil && len(r.Changed) > 0 {
-		return r.Changed[0].Blueprint + "/" + r.Changed[0].Identifier + ".json"
-	}
-	return ""
-}
 
 func short(h string) string { return h[:min(7, len(h))] }
 
