@@ -251,7 +251,6 @@ func gitLog(w io.Writer, dir string) error {
 	})
 }
 
-
 func short(h string) string { return h[:min(7, len(h))] }
 
 func trim(s string, n int) string {
