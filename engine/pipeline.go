@@ -84,19 +84,31 @@ type slot struct {
 	held      *catalog.Entity // entities needing the whole catalog
 }
 
-func (s *slot) path() string { return s.dir + "/" + s.stem }
+// pathKey identifies an entity file: catalog/<dir>/<stem>.json.
+type pathKey struct{ dir, stem string }
+
+func (s *slot) pathKey() pathKey { return pathKey{s.dir, s.stem} }
+
+// before orders slots by file path without building the paths.
+func (s *slot) before(o *slot) bool {
+	if s.dir != o.dir {
+		return s.dir < o.dir
+	}
+	return s.stem < o.stem
+}
 
 // collection is the result of streaming every resource.
 type collection struct {
-	slots     map[string]*slot // by dir/stem
+	slots     map[pathKey]*slot
 	mapIssues []*MapIssue
 }
 
 type pipeline struct {
-	bps   *schema.Set
-	cat   *catalogState
-	hold  map[string]bool // blueprints that are targets of search relations
-	store *gitstore.Store
+	bps      *schema.Set
+	cat      *catalogState // valid once catReady is closed
+	catReady chan struct{}
+	hold     map[string]bool // blueprints that are targets of search relations
+	store    *gitstore.Store
 }
 
 // holdTargets lists the blueprints search relations may point at: their
@@ -160,6 +172,7 @@ func (p *pipeline) prepare(e *catalog.Entity, seq seqNo) *slot {
 func (p *pipeline) encode(sl *slot, e *catalog.Entity) {
 	data := e.Encode()
 	sl.hash = gitstore.BlobHash(data)
+	<-p.catReady
 	if old, ok := p.cat.files[sl.dir][sl.stem]; !ok || old != sl.hash {
 		sl.data = data
 	}
@@ -265,12 +278,12 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		}
 	}()
 
-	c := &collection{slots: map[string]*slot{}}
+	c := &collection{slots: map[pathKey]*slot{}}
 	agg := map[string]*MapIssue{}
 	done := 0
 	for r := range results {
 		for _, sl := range r.slots {
-			k := sl.path()
+			k := sl.pathKey()
 			if old := c.slots[k]; old != nil && sl.seq.less(old.seq) {
 				continue
 			}
@@ -365,9 +378,18 @@ func (p *pipeline) finish(c *collection, res *Result) {
 			Pointer: "/relations/" + u.Relation, Reason: u.String(), Warning: !u.Required,
 		})
 	}
+	var dirs sync.Map // blueprint -> its encoded directory
 	exists := func(bp, id string) bool {
-		k := catalog.EncodeDir(bp) + "/" + catalog.EncodeName(id)
-		return c.slots[k] != nil || p.cat.has(catalog.Key{Blueprint: bp, Identifier: id})
+		d, ok := dirs.Load(bp)
+		if !ok {
+			d, _ = dirs.LoadOrStore(bp, catalog.EncodeDir(bp))
+		}
+		k := pathKey{d.(string), catalog.EncodeName(id)}
+		if c.slots[k] != nil {
+			return true
+		}
+		_, inHead := p.cat.files[k.dir][k.stem]
+		return inHead
 	}
 	for _, sl := range held {
 		probs := p.bps.Validate(sl.held)
@@ -399,7 +421,7 @@ func (p *pipeline) finish(c *collection, res *Result) {
 			all = append(all, sl)
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].path() < all[j].path() })
+	sort.Slice(all, func(i, j int) bool { return all[i].before(all[j]) })
 	for _, sl := range all {
 		res.Problems = append(res.Problems, sl.probs...)
 	}

@@ -125,7 +125,7 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 	for _, sl := range coll.slots {
 		slots = append(slots, sl)
 	}
-	sort.Slice(slots, func(i, j int) bool { return slots[i].path() < slots[j].path() })
+	sort.Slice(slots, func(i, j int) bool { return slots[i].before(slots[j]) })
 	newManaged := map[string]map[string]bool{}
 	mark := func(dir, stem string) {
 		if newManaged[dir] == nil {
@@ -165,7 +165,7 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 			p.created = append(p.created, en)
 		}
 	}
-	invalid := map[string]bool{}
+	invalid := map[pathKey]bool{}
 	for k, sl := range coll.slots {
 		if sl.invalid {
 			invalid[k] = true
@@ -189,7 +189,7 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 			if newManaged[dir][stem] {
 				continue
 			}
-			if invalid[dir+"/"+stem] {
+			if invalid[pathKey{dir, stem}] {
 				// Still upstream but invalid now: the old valid file stays.
 				mark(dir, stem)
 				continue

@@ -51,6 +51,8 @@ type Options struct {
 	RemoteAuth   gitstore.RemoteAuth
 	PushAttempts int
 
+	clock *stageClock
+
 	Logger   *slog.Logger
 	Progress func(stage, detail string)
 }
@@ -74,15 +76,43 @@ func (o *Options) logger() *slog.Logger {
 }
 
 func (o *Options) progress(stage, detail string) {
+	if o.clock != nil {
+		o.clock.enter(o.logger(), stage)
+	}
 	if o.Progress != nil {
 		o.Progress(stage, detail)
 	}
+}
+
+// stageClock logs (at debug level) how long each stage of a sync took, to
+// see where the time goes on a user's catalog.
+type stageClock struct {
+	mu    sync.Mutex
+	start time.Time
+	stage string
+	since time.Time
+}
+
+func (c *stageClock) enter(log *slog.Logger, stage string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if stage == c.stage {
+		return
+	}
+	if c.stage != "" {
+		log.Debug("stage done", "stage", c.stage, "ms", now.Sub(c.since).Milliseconds(), "total_ms", now.Sub(c.start).Milliseconds())
+	}
+	c.stage, c.since = stage, now
 }
 
 // Sync runs one sync. A returned Result is valid even with an error that
 // wraps ErrPartial.
 func Sync(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
+	o.clock = &stageClock{start: start}
+	o.progress("open", "")
+	defer o.progress("done", "")
 	log := o.logger()
 	store, err := gitstore.Open(o.Dir)
 	if err != nil {
@@ -158,15 +188,27 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := readCatalog(tsnap)
-	if err != nil {
-		return nil, err
-	}
-	pl := &pipeline{bps: bps, cat: cat, hold: holdTargets(cfg, bps), store: store}
+	// The catalog at the target (100k tree entries and managed names) is
+	// read while the first pages stream in; workers wait for it only when
+	// they compare their first blob.
+	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), store: store, catReady: make(chan struct{})}
+	var catErr error
+	go func() {
+		defer close(pl.catReady)
+		pl.cat, catErr = readCatalog(tsnap)
+		if catErr != nil {
+			pl.cat = &catalogState{files: map[string]map[string]plumbing.Hash{}, managed: map[string]map[string]bool{}}
+		}
+	}()
 	coll, fetchErrs := pl.collect(ctx, &o, cfg, src, res)
+	<-pl.catReady
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
+	if catErr != nil {
+		return nil, fmt.Errorf("reading the catalog at %s: %w", tgt.commit, catErr)
+	}
+	cat := pl.cat
 	if client != nil {
 		st := client.Stats()
 		res.Requests, res.Retries = st.Requests, st.Retries

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/itchyny/gojq"
 )
@@ -124,26 +125,89 @@ func encodeValue(b *bytes.Buffer, v any, depth int) {
 
 func writeScalar(b *bytes.Buffer, v any) {
 	switch x := v.(type) {
+	case string:
+		writeString(b, x)
+		return
+	case nil:
+		b.WriteString("null")
+		return
+	case bool:
+		if x {
+			b.WriteString("true")
+		} else {
+			b.WriteString("false")
+		}
+		return
 	case json.Number:
 		// gojq.Marshal writes a json.Number verbatim ("1.0", "1e2"); read
 		// it as gojq reads its input, so a decoded file re-encodes as jq
 		// prints it.
 		v = parseNumber(x)
-	case string:
-		// gojq.Marshal writes invalid UTF-8 as the escape \ufffd, which
-		// decodes to a U+FFFD that re-encodes raw: make it raw at once.
-		v = strings.ToValidUTF8(x, "\uFFFD")
 	}
 	switch v.(type) {
-	case nil, bool, int, float64, *big.Int, string:
+	case int, float64, *big.Int:
 		out, _ := gojq.Marshal(v)
 		b.Write(out)
 	default:
 		// Values reach us from gojq or encoding/json only; anything else is a
 		// programming error, but a file must still be valid JSON.
-		out, _ := gojq.Marshal(fmt.Sprint(v))
-		b.Write(out)
+		writeString(b, fmt.Sprint(v))
 	}
+}
+
+// writeString writes a JSON string as jq (and gojq.Marshal) does: only ",
+// \ and control characters escaped (DEL too), UTF-8 left as it is. Invalid
+// UTF-8 is written as a raw U+FFFD rather than gojq's escape, so that a
+// decoded file re-encodes to the same bytes. It writes straight into the
+// buffer: strings are most of an entity file.
+func writeString(b *bytes.Buffer, s string) {
+	const hex = "0123456789abcdef"
+	b.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if ' ' <= c && c <= '~' && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b.WriteString(s[start:i])
+			switch c {
+			case '"':
+				b.WriteString(`\"`)
+			case '\\':
+				b.WriteString(`\\`)
+			case '\b':
+				b.WriteString(`\b`)
+			case '\f':
+				b.WriteString(`\f`)
+			case '\n':
+				b.WriteString(`\n`)
+			case '\r':
+				b.WriteString(`\r`)
+			case '\t':
+				b.WriteString(`\t`)
+			default:
+				b.WriteString(`\u00`)
+				b.WriteByte(hex[c>>4])
+				b.WriteByte(hex[c&15])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteString(s[start:i])
+			b.WriteRune(utf8.RuneError)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b.WriteString(s[start:])
+	b.WriteByte('"')
 }
 
 // parseNumber is gojq's reading of a json.Number: an int when it fits, a

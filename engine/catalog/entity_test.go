@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/itchyny/gojq"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -249,4 +251,31 @@ func TestEncodeUnknownTypeStillValidJSON(t *testing.T) {
 	if !json.Valid(b.Bytes()) {
 		t.Errorf("invalid JSON: %s", b.String())
 	}
+}
+
+// TestWriteStringMatchesGojq: the direct string writer gives gojq's bytes
+// for every valid string (invalid UTF-8 is the one documented difference).
+func TestWriteStringMatchesGojq(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"b\s`, "\x00\x01\x1f\x7f", "\b\f\n\r\t", "é中😀", "<>&\u2028\u2029", "~ !"} {
+		var b bytes.Buffer
+		writeString(&b, s)
+		want, _ := gojq.Marshal(s)
+		if b.String() != string(want) {
+			t.Errorf("%q: wrote %s, gojq %s", s, b.String(), want)
+		}
+	}
+}
+
+func FuzzWriteString(f *testing.F) {
+	f.Add("plain")
+	f.Add("\x00é\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+		var b bytes.Buffer
+		writeString(&b, s)
+		want, _ := gojq.Marshal(s)
+		if b.String() != string(want) {
+			t.Fatalf("%q: wrote %s, gojq %s", s, b.String(), want)
+		}
+	})
 }
