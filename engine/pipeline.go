@@ -70,6 +70,13 @@ func (a seqNo) less(b seqNo) bool {
 	return a.sub < b.sub
 }
 
+// relation is one relation value kept for the check at the end: a slice
+// of these is a fraction of the size of the entity's map.
+type relation struct {
+	name string
+	val  any
+}
+
 // slot is what the sync keeps of one entity.
 type slot struct {
 	seq       seqNo
@@ -77,8 +84,8 @@ type slot struct {
 	dir, stem string
 	hash      plumbing.Hash
 	data      []byte // nil when the target commit holds the same blob
-	title     string
-	rels      map[string]any // for the relation check at the end
+	title     string     // only when the file changes, for messages
+	rels      []relation // for the relation check at the end
 	probs     []schema.Problem
 	invalid   bool
 	held      *catalog.Entity // entities needing the whole catalog
@@ -175,10 +182,12 @@ func (p *pipeline) encode(sl *slot, e *catalog.Entity) {
 	<-p.catReady
 	if old, ok := p.cat.files[sl.dir][sl.stem]; !ok || old != sl.hash {
 		sl.data = data
+		sl.title = titleOf(e)
 	}
-	sl.title = titleOf(e)
-	if len(e.Relations) > 0 {
-		sl.rels = e.Relations
+	for name, v := range e.Relations {
+		if v != nil {
+			sl.rels = append(sl.rels, relation{name, v})
+		}
 	}
 }
 
@@ -412,7 +421,11 @@ func (p *pipeline) finish(c *collection, res *Result) {
 	}
 	parallel(len(streamed), func(i int) {
 		sl := streamed[i]
-		e := &catalog.Entity{Blueprint: sl.key.Blueprint, Identifier: sl.key.Identifier, Relations: sl.rels}
+		rels := make(map[string]any, len(sl.rels))
+		for _, r := range sl.rels {
+			rels[r.name] = r.val
+		}
+		e := &catalog.Entity{Blueprint: sl.key.Blueprint, Identifier: sl.key.Identifier, Relations: rels}
 		sl.probs = append(sl.probs, p.bps.CheckRelations(e, exists)...)
 	})
 	var all []*slot

@@ -158,7 +158,13 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 			}
 		}
 		p.changes = append(p.changes, gitstore.Change{Path: filePath, Content: data})
-		en := entry{sl.key, sl.title, data}
+		title := sl.title
+		if sl.data == nil {
+			if e, err := catalog.Decode(data); err == nil {
+				title = titleOf(e)
+			}
+		}
+		en := entry{sl.key, title, data}
 		if exists {
 			p.changed = append(p.changed, en)
 		} else {
