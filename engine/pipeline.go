@@ -83,7 +83,7 @@ type slot struct {
 	key       catalog.Key
 	dir, stem string
 	hash      plumbing.Hash
-	data      []byte // nil when the target commit holds the same blob
+	data      []byte     // nil when the target commit holds the same blob
 	title     string     // only when the file changes, for messages
 	rels      []relation // for the relation check at the end
 	probs     []schema.Problem
