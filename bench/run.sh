@@ -49,6 +49,8 @@ die() {
 log "building gitalog"
 go build -o "$OUT/gitalog" .
 G=$OUT/gitalog
+BUILD="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench' ':!BENCHMARKS.md' || echo '+dirty')"
+log "gitalog built from $BUILD"
 
 # measure RESULTS N ROUND CASE TOOL cmd... : one timed run, appended to RESULTS.
 measure() {
@@ -138,6 +140,7 @@ EOF
   SAMPLE_IDS="$(head -n $((SAMPLE / 2)) "$D1/changed.txt") $(jq -r .id "$D/issue.jsonl" | awk -v n="$N" -v k="$((SAMPLE / 2))" 'NR % int(n / k + 1) == 7')"
 
   : >"$RES"
+  echo "$BUILD" >"$OUT/build-$N.txt"
   W=$OUT/w$N P=$OUT/p$N B=$OUT/b$N.git
   for round in $(seq 1 "$R"); do
     log "N=$N round $round/$R"
