@@ -297,12 +297,24 @@ func (r *Reader) Stream(ctx context.Context, kind string, selector map[string]an
 	var raws [][]byte
 	var where []string
 	line := 0
+	// Lines are copied into one buffer per batch, not one allocation each.
+	arena := make([]byte, 0, 512<<10)
 	for {
-		b, err := br.ReadBytes('\n')
+		b, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			full := append([]byte(nil), b...)
+			for err == bufio.ErrBufferFull {
+				b, err = br.ReadSlice('\n')
+				full = append(full, b...)
+			}
+			b = full
+		}
 		if len(b) > 0 {
 			line++
 			if t := bytes.TrimSpace(b); len(t) > 0 {
-				raws = append(raws, t)
+				start := len(arena)
+				arena = append(arena, t...)
+				raws = append(raws, arena[start:len(arena):len(arena)])
 				where = append(where, path+":"+strconv.Itoa(line))
 			}
 		}
@@ -314,6 +326,7 @@ func (r *Reader) Stream(ctx context.Context, kind string, selector map[string]an
 				return ferr
 			}
 			raws, where = nil, nil
+			arena = make([]byte, 0, 512<<10)
 		}
 		if err == io.EOF {
 			return nil

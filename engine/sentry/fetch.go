@@ -411,11 +411,15 @@ func (s *Source) Stream(ctx context.Context, kind string, params map[string]any,
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Each parent's pages go through a small channel, consumed in parent
+	// order: a parent with thousands of issues is passed on page by page,
+	// and a slow consumer holds back the fetchers instead of piling pages
+	// up in memory.
 	window := cap(s.Client.sem) * 2
 	slots := make(chan struct{}, window)
 	results := make([]chan result, len(parents))
 	for i := range results {
-		results[i] = make(chan result, 1)
+		results[i] = make(chan result, 2)
 	}
 	go func() {
 		for i, p := range parents {
@@ -426,39 +430,77 @@ func (s *Source) Stream(ctx context.Context, kind string, params map[string]any,
 			}
 			pm, _ := p.(map[string]any)
 			go func() {
+				defer close(results[i])
 				e := env
 				e.parent = pm
-				items, err := s.fetchOne(ctx, k, e)
-				if err != nil {
-					err = fmt.Errorf("fetching %ss of %s %s: %w", k.Name, k.Parent, describe(pm), err)
+				send := func(r result) bool {
+					select {
+					case results[i] <- r:
+						return true
+					case <-ctx.Done():
+						return false
+					}
 				}
-				results[i] <- result{shape(k, pm, items), err}
+				err := s.parentPages(ctx, k, e, func(items []any) error {
+					if !send(result{items: shape(k, pm, items)}) {
+						return ctx.Err()
+					}
+					return nil
+				})
+				if err != nil {
+					send(result{err: fmt.Errorf("fetching %ss of %s %s: %w", k.Name, k.Parent, describe(pm), err)})
+				}
 			}()
 		}
 	}()
 	var errs []error
 	for i := range parents {
-		var r result
-		select {
-		case r = <-results[i]:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		<-slots
-		if r.err != nil {
-			errs = append(errs, r.err)
-			continue
-		}
 		pm, _ := parents[i].(map[string]any)
 		e := env
 		e.parent = pm
-		if len(errs) == 0 {
-			if err := emit(r.items, e); err != nil {
-				return err
+		for {
+			var r result
+			var ok bool
+			select {
+			case r, ok = <-results[i]:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if !ok {
+				break
+			}
+			if r.err != nil {
+				errs = append(errs, r.err)
+				continue
+			}
+			if len(errs) == 0 {
+				if err := emit(r.items, e); err != nil {
+					return err
+				}
 			}
 		}
+		<-slots
 	}
 	return joinErrors(errs)
+}
+
+// parentPages fetches a fan-out kind's endpoint for one parent, page by
+// page; MergeAll kinds need all of a parent's values at once, and a 404
+// means no values where the kind says so.
+func (s *Source) parentPages(ctx context.Context, k *Kind, env tmplEnv, fn func(page []any) error) error {
+	if k.Shape == MergeAll {
+		items, err := s.fetchOne(ctx, k, env)
+		if err != nil {
+			return err
+		}
+		return fn(items)
+	}
+	err := s.listPages(ctx, k, env, fn)
+	var he *HTTPError
+	if k.NotFoundEmpty && errors.As(err, &he) && he.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
 }
 
 // listPages fetches a kind's endpoint (no parent), page by page.
