@@ -190,24 +190,6 @@ func Open(dir string) (*Reader, error) {
 	return r, nil
 }
 
-// Fetch returns the items of a kind; variantKey is matched against the
-// manifest's selectors (see sentry.Variant), falling back to <kind>.jsonl.
-func (r *Reader) Fetch(ctx context.Context, kind string, selector map[string]any) ([]any, error) {
-	path := r.file(kind, selector)
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("replay: %s does not exist (the dump has no items of kind %q)", path, kind)
-		}
-		return nil, fmt.Errorf("replay: %w", err)
-	}
-	defer f.Close()
-	items, err := ReadItems(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return items, nil
-}
 
 // ReadItems reads raw items: one JSON array of items, or a sequence of JSON
 // values (JSON lines, or any whitespace between values), each an item.

@@ -54,12 +54,17 @@ func TestWriteAndReplayVariants(t *testing.T) {
 		sel map[string]any
 		n   int
 	}{{map[string]any{}, 1}, {map[string]any{"search": "is:resolved"}, 2}, {map[string]any{"search": "other"}, 1}} {
-		items, err := r.Fetch(context.Background(), "issue", tc.sel)
-		if err != nil || len(items) != tc.n {
-			t.Fatalf("%v: %d items, %v; want %d", tc.sel, len(items), err, tc.n)
+		n := 0
+		err := r.Stream(context.Background(), "issue", tc.sel, 10, func(raw [][]byte, _ []string) error {
+			n += len(raw)
+			return nil
+		})
+		if err != nil || n != tc.n {
+			t.Fatalf("%v: %d items, %v; want %d", tc.sel, n, err, tc.n)
 		}
 	}
-	if _, err := r.Fetch(context.Background(), "team", nil); err == nil || !strings.Contains(err.Error(), "team.jsonl") {
+	noop := func([][]byte, []string) error { return nil }
+	if err := r.Stream(context.Background(), "team", nil, 10, noop); err == nil || !strings.Contains(err.Error(), "team.jsonl") {
 		t.Fatalf("missing kind: %v", err)
 	}
 }
