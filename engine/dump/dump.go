@@ -190,7 +190,6 @@ func Open(dir string) (*Reader, error) {
 	return r, nil
 }
 
-
 // ReadItems reads raw items: one JSON array of items, or a sequence of JSON
 // values (JSON lines, or any whitespace between values), each an item.
 // Errors give the line.
