@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/itchyny/gojq"
@@ -67,12 +68,19 @@ func (e *Entity) ToMap() map[string]any {
 // trailing newline. The same entity always encodes to the same bytes, so a
 // file changes only when upstream data does.
 func (e *Entity) Encode() []byte {
-	var b bytes.Buffer
-	b.Grow(512)
-	encodeValue(&b, e.ToMap(), 0)
+	b := encodeBufs.Get().(*bytes.Buffer)
+	b.Reset()
+	encodeValue(b, e.ToMap(), 0)
 	b.WriteByte('\n')
-	return b.Bytes()
+	// Exactly sized: a sync keeps the bytes of every changed file until it
+	// commits, and a grown buffer is up to twice the file.
+	out := make([]byte, b.Len())
+	copy(out, b.Bytes())
+	encodeBufs.Put(b)
+	return out
 }
+
+var encodeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // EncodeValue writes v canonically (as Encode does), without a trailing newline.
 func EncodeValue(b *bytes.Buffer, v any) { encodeValue(b, v, 0) }
