@@ -19,6 +19,7 @@ type combined struct {
 	prog  *Program
 	slots []*Program
 	index map[*Program]int
+	fast  bool // every slot has a direct evaluation
 }
 
 func (r *Resource) fieldPrograms() []*Program {
@@ -59,9 +60,12 @@ func (r *Resource) compileCombined() {
 	if err != nil {
 		return
 	}
-	c := &combined{prog: prog, slots: slots, index: make(map[*Program]int, len(slots))}
+	c := &combined{prog: prog, slots: slots, index: make(map[*Program]int, len(slots)), fast: true}
 	for i, p := range slots {
 		c.index[p] = i
+		if p.fast == nil {
+			c.fast = false
+		}
 	}
 	r.combined = c
 }
@@ -69,6 +73,20 @@ func (r *Resource) compileCombined() {
 // evalAll runs the combined program; ok is false when it could not be
 // used for this item, and the caller falls back to running fields singly.
 func (c *combined) evalAll(item any) (vals []any, ok bool) {
+	if c.fast {
+		vals = make([]any, len(c.slots))
+		for i, p := range c.slots {
+			v, ok := p.fast.eval(item)
+			if !ok {
+				vals = nil
+				break
+			}
+			vals[i] = v
+		}
+		if vals != nil {
+			return vals, true
+		}
+	}
 	out, err := c.prog.First(item)
 	if err != nil {
 		return nil, false

@@ -17,6 +17,7 @@ type Program struct {
 	Source string
 	Field  string // e.g. "port.entity.mappings.properties.status"
 	code   *gojq.Code
+	fast   *fastProg // set for plain paths and literals
 }
 
 // secretEnv matches environment variables that must never reach a mapping:
@@ -52,12 +53,17 @@ func compileJQ(src, field string) (*Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jq: %v (in %q)", err, src)
 	}
-	return &Program{Source: src, Field: field, code: code}, nil
+	return &Program{Source: src, Field: field, code: code, fast: compileFast(src)}, nil
 }
 
 // First runs the program and returns its first output, as Port's mapper
 // does; no output is nil.
 func (p *Program) First(v any) (any, error) {
+	if p.fast != nil {
+		if out, ok := p.fast.eval(v); ok {
+			return out, nil
+		}
+	}
 	iter := p.code.Run(v)
 	out, ok := iter.Next()
 	if !ok {
