@@ -89,7 +89,7 @@ func (d *decoder) value(depth int) (any, error) {
 	}
 	switch c := d.data[d.i]; {
 	case c == '{':
-		return d.object(depth)
+		return d.object(depth, nil)
 	case c == '[':
 		return d.array(depth)
 	case c == '"':
@@ -115,7 +115,9 @@ func (d *decoder) lit(s string) error {
 	return nil
 }
 
-func (d *decoder) object(depth int) (any, error) {
+// object decodes an object; with keys, only those keys' values are built
+// (the others are checked and skipped).
+func (d *decoder) object(depth int, keys map[string]bool) (any, error) {
 	d.i++ // {
 	m := make(map[string]any)
 	d.skip()
@@ -138,11 +140,17 @@ func (d *decoder) object(depth int) (any, error) {
 		}
 		d.i++
 		d.skip()
-		v, err := d.value(depth + 1)
-		if err != nil {
-			return nil, err
+		if keys != nil && !keys[k] {
+			if err := d.skipValue(depth + 1); err != nil {
+				return nil, err
+			}
+		} else {
+			v, err := d.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v
 		}
-		m[k] = v
 		d.skip()
 		if d.i >= len(d.data) {
 			return nil, d.errf("unexpected end of JSON input")
@@ -364,56 +372,15 @@ func (dd *Decoder) DecodeKeys(data []byte, keys map[string]bool) (any, error) {
 	if d.i >= len(d.data) || d.data[d.i] != '{' {
 		return dd.Decode(data)
 	}
-	d.i++
-	m := make(map[string]any, len(keys))
-	d.skip()
-	if d.i < len(d.data) && d.data[d.i] == '}' {
-		d.i++
-	} else {
-		for {
-			d.skip()
-			if d.i >= len(d.data) || d.data[d.i] != '"' {
-				return nil, d.errf("expected a string key in an object")
-			}
-			k, err := d.key()
-			if err != nil {
-				return nil, err
-			}
-			d.skip()
-			if d.i >= len(d.data) || d.data[d.i] != ':' {
-				return nil, d.errf("expected ':' after an object key")
-			}
-			d.i++
-			d.skip()
-			if keys[k] {
-				v, err := d.value(1)
-				if err != nil {
-					return nil, err
-				}
-				m[k] = v
-			} else if err := d.skipValue(1); err != nil {
-				return nil, err
-			}
-			d.skip()
-			if d.i >= len(d.data) {
-				return nil, d.errf("unexpected end of JSON input")
-			}
-			if d.data[d.i] == ',' {
-				d.i++
-				continue
-			}
-			if d.data[d.i] == '}' {
-				d.i++
-				break
-			}
-			return nil, d.errf("invalid character %q after object key:value pair", d.data[d.i])
-		}
+	v, err := d.object(0, keys)
+	if err != nil {
+		return nil, err
 	}
 	d.skip()
 	if d.i < len(d.data) {
 		return nil, d.errf("data after its JSON value (invalid character %q)", d.data[d.i])
 	}
-	return m, nil
+	return v, nil
 }
 
 // skipValue checks one value's syntax without building it.
