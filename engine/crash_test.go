@@ -57,19 +57,7 @@ func TestKill9DuringSync(t *testing.T) {
 		t.Skip("kills processes; skipped with -short")
 	}
 	f := newFixture(t, sentrytest.Demo())
-	cfg := t.TempDir() + "/issues.yaml"
-	os.WriteFile(cfg, []byte(`resources:
-  - kind: issue
-    port:
-      entity:
-        mappings:
-          identifier: .id
-          title: .title
-          blueprint: '"issue"'
-          properties:
-            status: .status
-            link: .permalink
-`), 0o644)
+	cfg := issueConfig(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 8; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")

@@ -108,18 +108,7 @@ func TestSyncHostileIdentifiers(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "issue.jsonl"), []byte(strings.Join(items, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(cfg, []byte(`resources:
-  - kind: issue
-    port:
-      entity:
-        mappings:
-          identifier: .id
-          title: .title
-          blueprint: '"issue"'
-          properties:
-            status: .status
-`), 0o644)
+	cfg := issueConfig(t)
 	o := f.options()
 	o.Replay, o.ConfigPath = dir, cfg
 	if _, err := Sync(t.Context(), o); err != nil {

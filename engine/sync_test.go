@@ -387,3 +387,26 @@ func TestSearchRelationResolved(t *testing.T) {
 		t.Fatalf("team of payments-production (two teams) = %v, want null", got)
 	}
 }
+
+// issueConfig writes a config mapping only issues (id, title, status,
+// link) and returns its path.
+func issueConfig(t *testing.T) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "issues.yaml")
+	err := os.WriteFile(cfg, []byte(`resources:
+  - kind: issue
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          title: .title
+          blueprint: '"issue"'
+          properties:
+            status: .status
+            link: .permalink
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}

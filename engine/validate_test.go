@@ -430,18 +430,7 @@ func TestValidateHostileIdentifiers(t *testing.T) {
 		items = append(items, `{"id": `+jsonKey(id)+`, "title": "t", "status": "unresolved"}`)
 	}
 	valWrite(t, dump, "issue.jsonl", strings.Join(items, "\n")+"\n")
-	cfg := filepath.Join(t.TempDir(), "c.yaml")
-	valWrite(t, filepath.Dir(cfg), "c.yaml", `resources:
-  - kind: issue
-    port:
-      entity:
-        mappings:
-          identifier: .id
-          title: .title
-          blueprint: '"issue"'
-          properties:
-            status: .status
-`)
+	cfg := issueConfig(t)
 	o := f.options()
 	o.Replay, o.ConfigPath = dump, cfg
 	if _, err := Sync(t.Context(), o); err != nil {
