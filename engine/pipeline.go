@@ -115,7 +115,6 @@ type pipeline struct {
 	cat      *catalogState // valid once catReady is closed
 	catReady chan struct{}
 	hold     map[string]bool // blueprints that are targets of search relations
-	store    *gitstore.Store
 }
 
 // holdTargets lists the blueprints search relations may point at: their

@@ -75,11 +75,6 @@ func readCatalog(snap *gitstore.Snapshot) (*catalogState, error) {
 	return c, nil
 }
 
-func (c *catalogState) has(k catalog.Key) bool {
-	_, ok := c.files[catalog.EncodeDir(k.Blueprint)][catalog.EncodeName(k.Identifier)]
-	return ok
-}
-
 func (c *catalogState) managedCount() int {
 	n := 0
 	for _, s := range c.managed {

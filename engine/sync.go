@@ -191,7 +191,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	// The catalog at the target (100k tree entries and managed names) is
 	// read while the first pages stream in; workers wait for it only when
 	// they compare their first blob.
-	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), store: store, catReady: make(chan struct{})}
+	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), catReady: make(chan struct{})}
 	var catErr error
 	go func() {
 		defer close(pl.catReady)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"slices"
@@ -92,11 +93,7 @@ func encodeValue(b *bytes.Buffer, v any, depth int) {
 			b.WriteString("{}")
 			return
 		}
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := slices.Sorted(maps.Keys(v))
 		b.WriteString("{\n")
 		for i, k := range keys {
 			indent(b, depth+1)
@@ -276,11 +273,7 @@ func Decode(data []byte) (*Entity, error) {
 func EncodeCompact(b *bytes.Buffer, v any) {
 	switch v := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := slices.Sorted(maps.Keys(v))
 		b.WriteByte('{')
 		for i, k := range keys {
 			if i > 0 {

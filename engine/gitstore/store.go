@@ -332,9 +332,3 @@ func (s *Store) reindex() {
 	s.st.Reindex()
 	s.mu.Unlock()
 }
-
-func (s *Store) hasObject(h plumbing.Hash) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.st.HasEncodedObject(h) == nil
-}

@@ -127,16 +127,11 @@ func mdEntity(b *strings.Builder, e *EntityChange) {
 		if e.Change == Created && titleShown(e, c) {
 			continue
 		}
-		fmt.Fprintf(b, "  - %s: ", mdCode(c.Path, false))
-		switch {
-		case e.Change == Created:
-			b.WriteString(mdCode(shortValue(c.New, c.HasNew), false))
-		case isLong(c):
-			b.WriteString(mdWords(elide(wordDiff(c.Old, c.New), 40, 120)))
-		default:
-			b.WriteString(mdCode(shortValue(c.Old, c.HadOld), false) + " → " + mdCode(shortValue(c.New, c.HasNew), false))
+		if e.Change == Created {
+			fmt.Fprintf(b, "  - %s: %s\n", mdCode(c.Path, false), mdCode(shortValue(c.New, c.HasNew), false))
+			continue
 		}
-		b.WriteByte('\n')
+		b.WriteString("  - " + MarkdownField(c) + "\n")
 	}
 }
 
