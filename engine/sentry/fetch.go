@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -366,6 +367,23 @@ func joinErrors(errs []error) error {
 	return errors.Join(first...)
 }
 
+// cached returns a kind's items when Fetch has already got them all.
+func (s *Source) cached(kind string, params map[string]any) ([]any, bool) {
+	key, _ := Variant(kind, params)
+	s.mu.Lock()
+	r, ok := s.cache[key]
+	s.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	select {
+	case <-r.done:
+		return r.items, r.err == nil
+	default:
+		return nil, false
+	}
+}
+
 // Stream calls fn with the items of kind, a batch at a time, in the same
 // order Fetch returns them, holding little in memory: a root kind is passed
 // on page by page; a fan-out kind parent by parent, with a bounded window
@@ -393,6 +411,16 @@ func (s *Source) Stream(ctx context.Context, kind string, params map[string]any,
 			return nil
 		}
 		return fn(items)
+	}
+	// A kind already fetched whole as another kind's parent (projects for
+	// issues and project tags, issues for issue tags) is not fetched again.
+	if items, ok := s.cached(kind, params); ok {
+		for lo := 0; lo < len(items); lo += 100 {
+			if err := emit(slices.Clone(items[lo:min(lo+100, len(items))]), env); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if k.Parent == "" {
 		err := s.listPages(ctx, k, env, func(page []any) error { return emit(page, env) })

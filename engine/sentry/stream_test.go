@@ -45,3 +45,34 @@ func TestStreamMatchesFetch(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamReusesFetchedParents: a kind fetched whole as a parent is
+// streamed from that result, identically and without new requests.
+func TestStreamReusesFetchedParents(t *testing.T) {
+	srv := sentrytest.NewHandler(sentrytest.Demo(), sentrytest.WithPageSize(3))
+	c, err := NewClient(srv.URL, sentrytest.Token, ClientOptions{HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Source{Client: c, Org: "acme-corp"}
+	want, err := s.Fetch(context.Background(), "project", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(srv.Requests())
+	var got []any
+	if err := s.Stream(context.Background(), "project", nil, func(items []any) error {
+		got = append(got, items...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if string(g) != string(w) {
+		t.Fatal("streaming a fetched kind gave other items")
+	}
+	if n := len(srv.Requests()) - before; n != 0 {
+		t.Fatalf("streaming a fetched kind made %d requests", n)
+	}
+}
