@@ -36,12 +36,6 @@ type Fetcher interface {
 	Stream(ctx context.Context, kind string, selector map[string]any, fn func(Page) error) error
 }
 
-type sentryFetcher struct{ s *sentry.Source }
-
-func (f sentryFetcher) Stream(ctx context.Context, kind string, sel map[string]any, fn func(Page) error) error {
-	return f.s.Stream(ctx, kind, sel, func(items []any) error { return fn(Page{Items: items}) })
-}
-
 type replayFetcher struct{ r *dump.Reader }
 
 const replayBatch = 256
