@@ -1,9 +1,12 @@
 package engine
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -153,8 +156,14 @@ func (p *pipeline) mustHold(e *catalog.Entity) bool {
 	return false
 }
 
+// worker is one worker's reusable state.
+type worker struct {
+	dec jsonx.Decoder
+	buf bytes.Buffer // the entity being encoded; copied out only when it changed
+}
+
 // prepare does all the per-entity work a worker can do alone.
-func (p *pipeline) prepare(e *catalog.Entity, seq seqNo) *slot {
+func (p *pipeline) prepare(w *worker, e *catalog.Entity, seq seqNo) *slot {
 	sl := &slot{seq: seq, key: e.Key(), dir: catalog.EncodeDir(e.Blueprint), stem: catalog.EncodeName(e.Identifier)}
 	if p.mustHold(e) {
 		sl.held = e
@@ -165,16 +174,25 @@ func (p *pipeline) prepare(e *catalog.Entity, seq seqNo) *slot {
 		sl.invalid = true
 		return sl
 	}
-	p.encode(sl, e)
+	p.encode(w, sl, e)
 	return sl
 }
 
-func (p *pipeline) encode(sl *slot, e *catalog.Entity) {
-	data := e.Encode()
-	sl.hash = gitstore.BlobHash(data)
-	<-p.catReady
-	if old, ok := p.cat.files[sl.dir][sl.stem]; !ok || old != sl.hash {
-		sl.data = data
+func (p *pipeline) encode(w *worker, sl *slot, e *catalog.Entity) {
+	w.buf.Reset()
+	e.EncodeTo(&w.buf)
+	sl.hash = gitstore.BlobHash(w.buf.Bytes())
+	changed := true // until the target's catalog, read meanwhile, says otherwise
+	select {
+	case <-p.catReady:
+		old, ok := p.cat.files[sl.dir][sl.stem]
+		changed = !ok || old != sl.hash
+	default:
+		// Keep the bytes rather than wait: the plan compares again, and
+		// only the first pages of a sync get here.
+	}
+	if changed {
+		sl.data = bytes.Clone(w.buf.Bytes())
 		sl.title = titleOf(e)
 	}
 	for name, v := range e.Relations {
@@ -208,9 +226,9 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var dec jsonx.Decoder
+			var w worker
 			for j := range jobs {
-				results <- p.work(j, &dec)
+				results <- p.work(j, &w)
 			}
 		}()
 	}
@@ -310,7 +328,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 }
 
 // work maps one page for every resource of its group.
-func (p *pipeline) work(j job, dec *jsonx.Decoder) jobResult {
+func (p *pipeline) work(j job, w *worker) jobResult {
 	var out jobResult
 	items := j.Items
 	if j.Raw != nil {
@@ -319,9 +337,9 @@ func (p *pipeline) work(j job, dec *jsonx.Decoder) jobResult {
 			var v any
 			var err error
 			if j.keys != nil {
-				v, err = dec.DecodeKeys(raw, j.keys)
+				v, err = w.dec.DecodeKeys(raw, j.keys)
 			} else {
-				v, err = dec.Decode(raw)
+				v, err = w.dec.Decode(raw)
 			}
 			items[i] = v
 			if err != nil {
@@ -340,7 +358,7 @@ func (p *pipeline) work(j job, dec *jsonx.Decoder) jobResult {
 			es, iss := r.Map(it)
 			out.issues = append(out.issues, iss...)
 			for sub, e := range es {
-				out.slots = append(out.slots, p.prepare(e, seqNo{r.Index, j.page, i, sub}))
+				out.slots = append(out.slots, p.prepare(w, e, seqNo{r.Index, j.page, i, sub}))
 			}
 		}
 	}
@@ -393,6 +411,7 @@ func (p *pipeline) finish(c *collection, res *Result) {
 		_, inHead := p.cat.files[k.dir][k.stem]
 		return inHead
 	}
+	var w worker
 	for _, sl := range held {
 		probs := p.bps.Validate(sl.held)
 		sl.probs = append(sl.probs, probs...)
@@ -402,7 +421,7 @@ func (p *pipeline) finish(c *collection, res *Result) {
 		if hasError(sl.probs) {
 			sl.invalid = true
 		} else {
-			p.encode(sl, sl.held)
+			p.encode(&w, sl, sl.held)
 		}
 	}
 	// The rest: relation checks need no more than the relations.
@@ -412,34 +431,81 @@ func (p *pipeline) finish(c *collection, res *Result) {
 			streamed = append(streamed, sl)
 		}
 	}
-	parallel(len(streamed), func(i int) {
-		sl := streamed[i]
-		rels := make(map[string]any, len(sl.rels))
-		for _, r := range sl.rels {
-			rels[r.name] = r.val
-		}
-		e := &catalog.Entity{Blueprint: sl.key.Blueprint, Identifier: sl.key.Identifier, Relations: rels}
-		sl.probs = append(sl.probs, p.bps.CheckRelations(e, exists)...)
-	})
-	var all []*slot
-	for _, sl := range c.slots {
-		if len(sl.probs) > 0 {
-			all = append(all, sl)
-		}
+	// Relations repeat a few targets (issues of 50 projects): each
+	// goroutine remembers what it looked up.
+	workers := min(runtime.GOMAXPROCS(0), len(streamed))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			type target struct{ bp, id string }
+			seen := map[target]bool{}
+			cached := func(bp, id string) bool {
+				t := target{bp, id}
+				ok, hit := seen[t]
+				if !hit {
+					ok = exists(bp, id)
+					seen[t] = ok
+				}
+				return ok
+			}
+			rels := map[string]any{}
+			for i := w; i < len(streamed); i += workers {
+				sl := streamed[i]
+				clear(rels)
+				for _, r := range sl.rels {
+					rels[r.name] = r.val
+				}
+				e := catalog.Entity{Blueprint: sl.key.Blueprint, Identifier: sl.key.Identifier, Relations: rels}
+				sl.probs = append(sl.probs, p.bps.CheckRelations(&e, cached)...)
+			}
+		}()
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].before(all[j]) })
-	for _, sl := range all {
-		res.Problems = append(res.Problems, sl.probs...)
-	}
-	sort.SliceStable(res.Problems, func(i, j int) bool {
-		a, b := res.Problems[i], res.Problems[j]
-		if a.Warning != b.Warning {
-			return !a.Warning
-		}
-		if a.Blueprint != b.Blueprint {
-			return a.Blueprint < b.Blueprint
-		}
-		return a.Identifier < b.Identifier
-	})
+	wg.Wait()
+	res.Problems = sortProblems(c.slots)
 	res.MapIssues = c.mapIssues
+}
+
+// sortProblems lists the slots' problems: errors first, then by entity,
+// and in the order they were found for one entity. Sorting indexes
+// rather than the problems themselves keeps 100k warnings cheap.
+func sortProblems(slots map[pathKey]*slot) []schema.Problem {
+	type ref struct {
+		sl *slot
+		i  int
+	}
+	var refs []ref
+	for _, sl := range slots {
+		for i := range sl.probs {
+			refs = append(refs, ref{sl, i})
+		}
+	}
+	slices.SortFunc(refs, func(x, y ref) int {
+		a, b := &x.sl.probs[x.i], &y.sl.probs[y.i]
+		if a.Warning != b.Warning {
+			if a.Warning {
+				return 1
+			}
+			return -1
+		}
+		if c := cmp.Compare(a.Blueprint, b.Blueprint); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Identifier, b.Identifier); c != 0 {
+			return c
+		}
+		if x.sl != y.sl { // two entities' files with one key: by path
+			if x.sl.before(y.sl) {
+				return -1
+			}
+			return 1
+		}
+		return x.i - y.i
+	})
+	out := make([]schema.Problem, len(refs))
+	for i, r := range refs {
+		out[i] = r.sl.probs[r.i]
+	}
+	return out
 }

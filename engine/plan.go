@@ -116,33 +116,27 @@ func (p *plan) paths() []string {
 // stay under the threshold.
 func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, complete bool, threshold float64) (*plan, error) {
 	p := &plan{managedBefore: cat.managedCount(), incomplete: !complete, threshold: threshold}
-	slots := make([]*slot, 0, len(coll.slots))
+	// Managed names this sync adds, and blueprints whose managed set
+	// changes; an unchanged catalog builds no set at all.
+	added := map[string][]string{}
 	for _, sl := range coll.slots {
-		slots = append(slots, sl)
-	}
-	sort.Slice(slots, func(i, j int) bool { return slots[i].before(slots[j]) })
-	newManaged := map[string]map[string]bool{}
-	mark := func(dir, stem string) {
-		if newManaged[dir] == nil {
-			newManaged[dir] = map[string]bool{}
-		}
-		newManaged[dir][stem] = true
-	}
-	for _, sl := range slots {
 		if sl.invalid {
 			continue
 		}
-		filePath := catalog.Dir + "/" + sl.dir + "/" + sl.stem + catalog.Ext
 		old, exists := cat.files[sl.dir][sl.stem]
-		if exists && !cat.managed[sl.dir][sl.stem] {
-			p.conflicts = append(p.conflicts, filePath)
+		managed := cat.managed[sl.dir][sl.stem]
+		if exists && !managed {
+			p.conflicts = append(p.conflicts, catalog.Dir+"/"+sl.dir+"/"+sl.stem+catalog.Ext)
 			continue
 		}
-		mark(sl.dir, sl.stem)
+		if !managed {
+			added[sl.dir] = append(added[sl.dir], sl.stem)
+		}
 		if exists && old == sl.hash {
 			p.unchanged++
 			continue
 		}
+		filePath := catalog.Dir + "/" + sl.dir + "/" + sl.stem + catalog.Ext
 		data := sl.data
 		if data == nil {
 			// Dropped as equal to the commit the stream compared with; the
@@ -166,40 +160,22 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 			p.created = append(p.created, en)
 		}
 	}
-	invalid := map[pathKey]bool{}
-	for k, sl := range coll.slots {
-		if sl.invalid {
-			invalid[k] = true
-		}
-	}
 	// What the sync managed and did not produce this time.
 	var gone []gitstore.Change
 	var goneEntries []entry
-	dirs := make([]string, 0, len(cat.managed))
-	for d := range cat.managed {
-		dirs = append(dirs, d)
-	}
-	sort.Strings(dirs)
-	for _, dir := range dirs {
-		stems := make([]string, 0, len(cat.managed[dir]))
-		for stem := range cat.managed[dir] {
-			stems = append(stems, stem)
-		}
-		sort.Strings(stems)
-		for _, stem := range stems {
-			if newManaged[dir][stem] {
-				continue
-			}
-			if invalid[pathKey{dir, stem}] {
-				// Still upstream but invalid now: the old valid file stays.
-				mark(dir, stem)
+	dropped := map[string][]string{} // managed names to forget
+	for dir, stems := range cat.managed {
+		for stem := range stems {
+			if sl := coll.slots[pathKey{dir, stem}]; sl != nil {
+				// Produced again (a managed name is never a conflict), or
+				// still upstream but invalid now: the old valid file stays.
 				continue
 			}
 			if _, exists := cat.files[dir][stem]; !exists {
-				continue // removed by hand; just forget it
+				dropped[dir] = append(dropped[dir], stem) // removed by hand; just forget it
+				continue
 			}
 			if !complete {
-				mark(dir, stem)
 				continue
 			}
 			filePath := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
@@ -209,7 +185,6 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 				k = catalog.Key{Blueprint: dir, Identifier: stem}
 			}
 			goneEntries = append(goneEntries, entry{Key: k})
-			mark(dir, stem)
 		}
 	}
 	p.wouldDelete = len(gone)
@@ -220,27 +195,36 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 		p.deleted = goneEntries
 		for _, g := range gone {
 			dir, stem := splitCatalogPath(g.Path)
-			delete(newManaged[dir], stem)
+			dropped[dir] = append(dropped[dir], stem)
 		}
 	}
 	// The managed lists, rewritten only for blueprints whose set changed.
-	all := map[string]bool{}
-	for d := range cat.managed {
-		all[d] = true
+	dirs := map[string]bool{}
+	for d := range added {
+		dirs[d] = true
 	}
-	for d := range newManaged {
-		all[d] = true
+	for d := range dropped {
+		dirs[d] = true
 	}
-	for d := range all {
-		if sameSet(cat.managed[d], newManaged[d]) {
-			continue
+	for d := range dirs {
+		set := make(map[string]bool, len(cat.managed[d])+len(added[d]))
+		for stem := range cat.managed[d] {
+			set[stem] = true
+		}
+		for _, stem := range dropped[d] {
+			delete(set, stem)
+		}
+		for _, stem := range added[d] {
+			set[stem] = true
 		}
 		listPath := path.Join(ManagedDir, d+".txt")
-		if len(newManaged[d]) == 0 {
-			p.changes = append(p.changes, gitstore.Change{Path: listPath, Delete: true})
+		if len(set) == 0 {
+			if len(cat.managed[d]) > 0 {
+				p.changes = append(p.changes, gitstore.Change{Path: listPath, Delete: true})
+			}
 			continue
 		}
-		p.changes = append(p.changes, gitstore.Change{Path: listPath, Content: managedList(newManaged[d])})
+		p.changes = append(p.changes, gitstore.Change{Path: listPath, Content: managedList(set)})
 	}
 	sort.Slice(p.changes, func(i, j int) bool { return p.changes[i].Path < p.changes[j].Path })
 	for _, l := range [][]entry{p.created, p.changed, p.deleted} {
@@ -270,18 +254,6 @@ func splitCatalogPath(p string) (dir, stem string) {
 	rest := strings.TrimPrefix(p, catalog.Dir+"/")
 	dir, file, _ := strings.Cut(rest, "/")
 	return dir, strings.TrimSuffix(file, catalog.Ext)
-}
-
-func sameSet(a, b map[string]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
 }
 
 func managedList(set map[string]bool) []byte {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -71,14 +72,50 @@ func (e *Entity) ToMap() map[string]any {
 func (e *Entity) Encode() []byte {
 	b := encodeBufs.Get().(*bytes.Buffer)
 	b.Reset()
-	encodeValue(b, e.ToMap(), 0)
-	b.WriteByte('\n')
+	e.EncodeTo(b)
 	// Exactly sized: a sync keeps the bytes of every changed file until it
 	// commits, and a grown buffer is up to twice the file.
 	out := make([]byte, b.Len())
 	copy(out, b.Bytes())
 	encodeBufs.Put(b)
 	return out
+}
+
+// EncodeTo appends what Encode returns to b. It writes the top-level keys
+// in their sorted order directly rather than through ToMap: it runs once
+// per entity per sync, and most entities turn out unchanged.
+func (e *Entity) EncodeTo(b *bytes.Buffer) {
+	b.WriteString("{\n")
+	field := func(name string, v any) {
+		b.WriteString("  \"")
+		b.WriteString(name)
+		b.WriteString("\": ")
+		encodeValue(b, v, 1)
+	}
+	object := func(name string, m map[string]any) {
+		if m == nil {
+			m = map[string]any{}
+		}
+		field(name, m)
+		b.WriteString(",\n")
+	}
+	// Sorted: blueprint, icon, identifier, properties, relations, team, title.
+	field("blueprint", e.Blueprint)
+	b.WriteString(",\n")
+	if e.Icon != nil {
+		field("icon", e.Icon)
+		b.WriteString(",\n")
+	}
+	field("identifier", e.Identifier)
+	b.WriteString(",\n")
+	object("properties", e.Properties)
+	object("relations", e.Relations)
+	if e.Team != nil {
+		field("team", e.Team)
+		b.WriteString(",\n")
+	}
+	field("title", e.Title)
+	b.WriteString("\n}\n")
 }
 
 var encodeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -149,8 +186,10 @@ func writeScalar(b *bytes.Buffer, v any) {
 		// prints it.
 		v = parseNumber(x)
 	}
-	switch v.(type) {
-	case int, float64, *big.Int:
+	switch x := v.(type) {
+	case int:
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(x), 10))
+	case float64, *big.Int:
 		out, _ := gojq.Marshal(v)
 		b.Write(out)
 	default:
@@ -235,7 +274,13 @@ func parseNumber(n json.Number) any {
 	return math.Inf(1)
 }
 
+const spaces = "                                                                "
+
 func indent(b *bytes.Buffer, depth int) {
+	if n := 2 * depth; n <= len(spaces) {
+		b.WriteString(spaces[:n])
+		return
+	}
 	b.WriteString(strings.Repeat("  ", depth))
 }
 

@@ -279,3 +279,20 @@ func FuzzWriteString(f *testing.F) {
 		}
 	})
 }
+
+// The direct top-level writer must match encoding the entity's map.
+func TestEncodeMatchesToMap(t *testing.T) {
+	for _, e := range []*Entity{
+		{Identifier: "a", Blueprint: "b"},
+		{Identifier: "x\"y", Title: "T", Blueprint: "issue", Properties: map[string]any{"n": 3, "f": 1.5, "big": json.Number("123456789012345678901234567890"), "s": []any{"a", nil, true}}, Relations: map[string]any{"p": "q", "m": []any{"1"}}},
+		{Identifier: "i", Blueprint: "b", Icon: "Sentry", Team: []any{"t1"}, Properties: map[string]any{}, Title: nil},
+		{Identifier: "i", Blueprint: "b", Team: "t", Properties: map[string]any{"deep": map[string]any{"a": map[string]any{"b": []any{map[string]any{}}}}}},
+	} {
+		var want bytes.Buffer
+		EncodeValue(&want, e.ToMap())
+		want.WriteByte('\n')
+		if got := e.Encode(); !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("Encode(%+v) =\n%s\nwant\n%s", e, got, want.Bytes())
+		}
+	}
+}

@@ -200,6 +200,14 @@ func (d *decoder) array(depth int) (any, error) {
 
 func (d *decoder) number() (any, error) {
 	start := d.i
+	if err := d.scanNumber(); err != nil {
+		return nil, err
+	}
+	return json.Number(d.data[start:d.i]), nil
+}
+
+// scanNumber moves past a number, checking its syntax, without building it.
+func (d *decoder) scanNumber() error {
 	if d.data[d.i] == '-' {
 		d.i++
 	}
@@ -214,12 +222,12 @@ func (d *decoder) number() (any, error) {
 	if d.i < len(d.data) && d.data[d.i] == '0' {
 		d.i++
 	} else if digits() == 0 {
-		return nil, d.errf("invalid number")
+		return d.errf("invalid number")
 	}
 	if d.i < len(d.data) && d.data[d.i] == '.' {
 		d.i++
 		if digits() == 0 {
-			return nil, d.errf("invalid number: no digits after the decimal point")
+			return d.errf("invalid number: no digits after the decimal point")
 		}
 	}
 	if d.i < len(d.data) && (d.data[d.i] == 'e' || d.data[d.i] == 'E') {
@@ -228,10 +236,10 @@ func (d *decoder) number() (any, error) {
 			d.i++
 		}
 		if digits() == 0 {
-			return nil, d.errf("invalid number: no digits in the exponent")
+			return d.errf("invalid number: no digits in the exponent")
 		}
 	}
-	return json.Number(d.data[start:d.i]), nil
+	return nil
 }
 
 // key reads an object key, from the cache when it has been seen before.
@@ -438,15 +446,38 @@ func (d *decoder) skipValue(depth int) error {
 			}
 			return d.errf("invalid character %q in a container", d.data[d.i])
 		}
+	case c == 't':
+		return d.lit("true")
+	case c == 'f':
+		return d.lit("false")
+	case c == 'n':
+		return d.lit("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return d.scanNumber()
 	default:
-		_, err := d.value(depth)
-		return err
+		return d.errf("invalid character %q looking for beginning of value", c)
 	}
 }
+
+// plain marks the bytes a string can hold without a closer look.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func (d *decoder) skipString() error {
 	d.i++ // "
 	for d.i < len(d.data) {
+		// Most of an item's bytes are plain string bytes: skip them in a
+		// tight loop before the switch.
+		for d.i < len(d.data) && plain[d.data[d.i]] {
+			d.i++
+		}
+		if d.i >= len(d.data) {
+			break
+		}
 		c := d.data[d.i]
 		switch {
 		case c == '"':
