@@ -1,0 +1,161 @@
+package jsonx
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// checkSplit compares SplitArray's verdict and elements with encoding/json's.
+func checkSplit(t *testing.T, data []byte) {
+	t.Helper()
+	got, err := SplitArray(data, nil)
+	if !json.Valid(data) {
+		var se *SyntaxError
+		if !errors.As(err, &se) {
+			t.Fatalf("%q: encoding/json says invalid; SplitArray said %v", data, err)
+		}
+		if se.Offset < 0 || se.Offset > len(data) {
+			t.Fatalf("%q: offset %d out of range", data, se.Offset)
+		}
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // 1E700 is valid JSON, but no float64
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	if _, isArray := v.([]any); !isArray {
+		var na *NotArrayError
+		if !errors.As(err, &na) {
+			t.Fatalf("%q: valid non-array; SplitArray said %v", data, err)
+		}
+		if want := map[bool]string{true: "an object"}[v != nil && reflect.TypeOf(v).Kind() == reflect.Map]; want != "" && na.Kind != want {
+			t.Fatalf("%q: kind %q", data, na.Kind)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("%q: valid array; SplitArray said %v", data, err)
+	}
+	var want []json.RawMessage
+	if err := json.Unmarshal(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%q: %d elements, want %d", data, len(got), len(want))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("%q: element %d is %q, want %q", data, i, got[i], want[i])
+		}
+	}
+}
+
+var splitCases = []string{
+	`[]`, ` [ ] `, `[1]`, `[1,2,3]`, "[\n{\"a\": [1, {\"b\": null}]} ,\t\"x\" ]\r\n",
+	`[-0, 0.5, 1e10, -1.5E-3, 12345678901234567890, 1E700]`, `[true,false,null]`,
+	`["\u00e9\"\\\/\b\f\n\r\t", "é", "\ud83d\ude00"]`, `[{"id":"1"},{"id":2}]`,
+	// Not arrays.
+	`{}`, `{"a":1}`, `"s"`, `1`, `true`, `null`, ` 3 `,
+	// Invalid.
+	``, ` `, `[`, `]`, `[,]`, `[1,]`, `[1 2]`, `[01]`, `[1.]`, `[.5]`, `[1e]`, `[-]`, `[+1]`,
+	`[tru]`, `[nul]`, `[True]`, `["a]`, `["\x"]`, `["\u12G4"]`, `["\u12"]`, "[\"a\x01\"]", "[\"\t\"]",
+	`[{"a"}]`, `[{"a":}]`, `[{a:1}]`, `[{"a":1,}]`, `[{"a":1 "b":2}]`, `[] []`, `[]x`, `{}x`, `[1]]`,
+	`[{]`, `[[}]`, "[\"\xff\"]", "[\"\xc3\"]", "\xef\xbb\xbf[]", `[1,,2]`, `["a":1]`,
+}
+
+func TestSplitArrayTable(t *testing.T) {
+	for _, c := range splitCases {
+		checkSplit(t, []byte(c))
+	}
+}
+
+func TestSplitArrayDepth(t *testing.T) {
+	for _, n := range []int{9998, 9999, 10000, 10001, 10002} {
+		data := []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
+		checkSplit(t, data)
+		obj := []byte(strings.Repeat(`{"a":`, n-1) + "[" + strings.Repeat("}", n-1) + "]")
+		checkSplit(t, obj)
+		wrapped := []byte("[" + strings.Repeat(`{"a":`, n-1) + "1" + strings.Repeat("}", n-1) + "]")
+		checkSplit(t, wrapped)
+	}
+}
+
+func TestSplitArrayAppends(t *testing.T) {
+	prev := [][]byte{[]byte("x")}
+	got, err := SplitArray([]byte(`[1,"a"]`), prev)
+	if err != nil || len(got) != 3 || string(got[0]) != "x" || string(got[2]) != `"a"` {
+		t.Fatalf("got %q, %v", got, err)
+	}
+}
+
+// checkMember compares Member with a decode of the whole object.
+func checkMember(t *testing.T, obj []byte, key string) {
+	t.Helper()
+	v, err := Decode(obj)
+	if err != nil {
+		return
+	}
+	m, isObj := v.(map[string]any)
+	want, present := m[key]
+	got, ok := Member(obj, key)
+	if ok != (isObj && present) {
+		t.Fatalf("%q %q: ok %v, want %v", obj, key, ok, isObj && present)
+	}
+	if !ok {
+		return
+	}
+	gv, err := Decode(got)
+	if err != nil {
+		t.Fatalf("%q %q: member %q: %v", obj, key, got, err)
+	}
+	if !reflect.DeepEqual(gv, want) {
+		t.Fatalf("%q %q: member %q, want %v", obj, key, got, want)
+	}
+}
+
+func TestMember(t *testing.T) {
+	objs := []string{
+		`{"id":"1"}`, ` { "a" : [1,{"id":2}] , "id" : 17 } `, `{"id":"1","id":"2"}`, `{}`, `[]`, `"id"`,
+		`{"\u0069d":"esc"}`, `{"i\"d":1,"id":{"x":[1,"]}"]}}`, `{"a":"}\\","id":null}`, `{"id":true}`,
+		`{"a":{"id":1}}`, `{"é":1,"id":-2.5e3}`, "{\"id\":\"\xff\"}", `{"a":1e5,"id":"x"}`,
+	}
+	for _, o := range objs {
+		for _, k := range []string{"id", "a", "é", `i"d`, "missing"} {
+			checkMember(t, []byte(o), k)
+		}
+	}
+}
+
+func FuzzSplitArray(f *testing.F) {
+	for _, c := range splitCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkSplit(t, data)
+		if items, err := SplitArray(data, nil); err == nil {
+			for _, it := range items {
+				checkMember(t, it, "id")
+				checkMember(t, it, "a")
+			}
+		}
+	})
+}
+
+func BenchmarkSplitArray(b *testing.B) {
+	item := `{"id":"123456","title":"TypeError: Cannot read properties of undefined (reading 'x')","culprit":"app/main.js in render","permalink":"https://acme.sentry.io/issues/123456/","level":"error","status":"unresolved","project":{"id":"1","name":"Web","slug":"web","platform":"javascript"},"metadata":{"type":"TypeError","value":"é \u00e9"},"count":"42","userCount":7,"stats":{"24h":[[1700000000,1],[1700003600,0],[1700007200,3]]},"isUnhandled":true}`
+	data := []byte("[" + strings.TrimSuffix(strings.Repeat(item+",", 100), ",") + "]")
+	b.SetBytes(int64(len(data)))
+	var out [][]byte
+	for b.Loop() {
+		var err error
+		if out, err = SplitArray(data, out[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
