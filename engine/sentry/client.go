@@ -146,32 +146,47 @@ type Page struct {
 // get fetches rawURL (absolute, on the client's host) and decodes its JSON.
 // It retries 429, 5xx, network errors and undecodable bodies.
 func (c *Client) get(ctx context.Context, rawURL, scope string) (any, http.Header, error) {
+	var v any
+	h, _, err := c.getBody(ctx, rawURL, scope, func(body []byte) (err error) {
+		v, err = jsonx.Decode(body)
+		return err
+	})
+	return v, h, err
+}
+
+// getBody fetches rawURL (absolute, on the client's host); parse checks
+// the body of a 200 and keeps what it needs of it. It retries 429, 5xx,
+// network errors and bodies parse finds invalid, but not a valid body of
+// the wrong shape (a *jsonx.NotArrayError). shown is the request URI, for
+// messages.
+func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(body []byte) error) (h http.Header, shown string, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("bad URL %q: %w", rawURL, err)
+		return nil, "", fmt.Errorf("bad URL %q: %w", rawURL, err)
 	}
 	// Never send the token to a host the user didn't name: a Link header
 	// pointing elsewhere would otherwise leak it.
 	if u.Host != c.base.Host || u.Scheme != c.base.Scheme {
-		return nil, nil, fmt.Errorf("refusing to follow %s://%s%s: not the configured Sentry host %s", u.Scheme, u.Host, u.Path, c.base.Host)
+		return nil, "", fmt.Errorf("refusing to follow %s://%s%s: not the configured Sentry host %s", u.Scheme, u.Host, u.Path, c.base.Host)
 	}
-	shown := u.RequestURI()
+	shown = u.RequestURI()
 	var lastErr error
 	for attempt := 1; attempt <= c.maxAttempts; attempt++ {
 		if err := c.pace(ctx); err != nil {
-			return nil, nil, err
+			return nil, shown, err
 		}
-		v, h, wait, err := c.once(ctx, u, shown, scope)
+		h, wait, err := c.once(ctx, u, shown, scope, parse)
 		if err == nil {
-			return v, h, nil
+			return h, shown, nil
 		}
 		lastErr = err
 		var he *HTTPError
-		if errors.As(err, &he) && !retryable(he.Status) {
-			return nil, nil, err
+		var na *jsonx.NotArrayError
+		if errors.As(err, &he) && !retryable(he.Status) || errors.As(err, &na) {
+			return nil, shown, err
 		}
 		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
+			return nil, shown, ctx.Err()
 		}
 		if attempt == c.maxAttempts {
 			break
@@ -184,22 +199,22 @@ func (c *Client) get(ctx context.Context, rawURL, scope string) (any, http.Heade
 		c.retries.Add(1)
 		c.log.Debug("retrying", "url", shown, "attempt", attempt+1, "wait", wait.String(), "error", err.Error())
 		if err := sleep(ctx, wait); err != nil {
-			return nil, nil, err
+			return nil, shown, err
 		}
 	}
-	return nil, nil, fmt.Errorf("giving up after %d attempts: %w", c.maxAttempts, lastErr)
+	return nil, shown, fmt.Errorf("giving up after %d attempts: %w", c.maxAttempts, lastErr)
 }
 
-func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string) (v any, h http.Header, wait time.Duration, err error) {
+func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, parse func([]byte) error) (h http.Header, wait time.Duration, err error) {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, nil, 0, ctx.Err()
+		return nil, 0, ctx.Err()
 	}
 	defer func() { <-c.sem }()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -215,9 +230,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string) (v a
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, nil, 0, fmt.Errorf("GET %s: timed out: %w", shown, err)
+			return nil, 0, fmt.Errorf("GET %s: timed out: %w", shown, err)
 		}
-		return nil, nil, 0, fmt.Errorf("GET %s: %w", shown, err)
+		return nil, 0, fmt.Errorf("GET %s: %w", shown, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -226,19 +241,23 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string) (v a
 		"bytes", len(body), "ms", time.Since(start).Milliseconds(), "authorization", "[redacted]",
 		"rate_remaining", resp.Header.Get("X-Sentry-Rate-Limit-Remaining"))
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("GET %s: reading body: %w", shown, err)
+		return nil, 0, fmt.Errorf("GET %s: reading body: %w", shown, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		he := &HTTPError{Method: "GET", URL: shown, Status: resp.StatusCode, Detail: detail(body)}
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			he.Scope = scope
 		}
-		return nil, nil, retryAfter(resp.Header, time.Now()), he
+		return nil, retryAfter(resp.Header, time.Now()), he
 	}
-	if v, err = jsonx.Decode(body); err != nil {
-		return nil, nil, 0, fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)
+	if err := parse(body); err != nil {
+		var na *jsonx.NotArrayError
+		if errors.As(err, &na) {
+			return nil, 0, err
+		}
+		return nil, 0, fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)
 	}
-	return v, resp.Header, 0, nil
+	return resp.Header, 0, nil
 }
 
 // detail extracts Sentry's error text: {"detail": "..."} or a bare JSON
@@ -372,6 +391,36 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, scope stri
 		}
 		c.pages.Add(1)
 		if err := fn(items); err != nil {
+			return err
+		}
+		next = NextURL(h.Get("Link"))
+	}
+	return nil
+}
+
+// ListRaw is List without decoding: each page's body is checked and split
+// into the bytes of its items, as received (sub-slices of the body). where
+// names the request, e.g. "GET /api/0/organizations/o/issues/?cursor=...".
+func (c *Client) ListRaw(ctx context.Context, path string, q url.Values, scope string, fn func(items [][]byte, where string) error) error {
+	next := c.URL(path, q)
+	for next != "" {
+		var items [][]byte
+		h, shown, err := c.getBody(ctx, next, scope, func(body []byte) (err error) {
+			items, err = jsonx.SplitArray(body, nil)
+			return err
+		})
+		var na *jsonx.NotArrayError
+		if errors.As(err, &na) {
+			return fmt.Errorf("GET %s: expected a JSON array, got %s", path, na.Kind)
+		}
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			items = [][]byte{}
+		}
+		c.pages.Add(1)
+		if err := fn(items, "GET "+shown); err != nil {
 			return err
 		}
 		next = NextURL(h.Get("Link"))

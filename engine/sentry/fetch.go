@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +11,11 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
+	"unicode/utf8"
+
+	"github.com/gitalog/gitalog/engine/jsonx"
 )
 
 // Source fetches items of the known kinds for one organization. Results
@@ -390,6 +395,50 @@ func (s *Source) cached(kind string, params map[string]any) ([]any, bool) {
 // of parents in flight. Nothing is cached, so a kind that is also a parent
 // is fetched again for its children.
 func (s *Source) Stream(ctx context.Context, kind string, params map[string]any, fn func(items []any) error) error {
+	return s.stream(ctx, kind, params, false, func(b Batch) error { return fn(b.Items) })
+}
+
+// Batch is one batch of a stream: decoded items, or (Raw) the JSON of each
+// item exactly as Sentry sent it, with Where naming the request and the
+// item's place in its response, for messages.
+type Batch struct {
+	Items []any
+	Raw   [][]byte
+	Where []string
+}
+
+// Len is the number of items in the batch.
+func (b Batch) Len() int { return len(b.Items) + len(b.Raw) }
+
+// StreamRaw is Stream, but where the client changes nothing in a kind's
+// items (see Raw) it passes on their JSON as received, split out of each
+// response without being decoded; otherwise, and for a kind already
+// fetched whole as a parent, it passes decoded items. Duplicates are
+// dropped either way.
+func (s *Source) StreamRaw(ctx context.Context, kind string, params map[string]any, fn func(Batch) error) error {
+	return s.stream(ctx, kind, params, true, fn)
+}
+
+// Raw reports whether a kind's items, under a selector, reach the caller
+// exactly as the API lists them: one item per element, nothing attached.
+// Dropping duplicates needs only their ids, which are read from the raw
+// bytes.
+func Raw(k *Kind, sel map[string]any) bool {
+	if k.Shape != EachElement {
+		return false
+	}
+	for _, a := range k.Attach {
+		if a.When == "" {
+			return false
+		}
+		if b, _ := sel[a.When].(bool); b {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Source) stream(ctx context.Context, kind string, params map[string]any, wantRaw bool, fn func(Batch) error) error {
 	k, ok := Kinds[kind]
 	if !ok {
 		return fmt.Errorf("unknown kind %q (known: %v)", kind, KindNames())
@@ -398,32 +447,38 @@ func (s *Source) Stream(ctx context.Context, kind string, params map[string]any,
 	env := tmplEnv{org: s.Org, selector: sel}
 	seen := map[string]bool{}
 	count := 0
-	emit := func(items []any, env tmplEnv) error {
-		items, err := s.finishBatch(ctx, k, env, items, seen)
-		if err != nil {
-			return err
+	emit := func(b Batch, env tmplEnv) error {
+		if b.Raw != nil {
+			b = dedupeRaw(k, b, seen)
+		} else {
+			items, err := s.finishBatch(ctx, k, env, b.Items, seen)
+			if err != nil {
+				return err
+			}
+			b.Items = items
 		}
-		count += len(items)
+		count += b.Len()
 		if s.Progress != nil {
 			s.Progress(k.Name, count)
 		}
-		if len(items) == 0 {
+		if b.Len() == 0 {
 			return nil
 		}
-		return fn(items)
+		return fn(b)
 	}
 	// A kind already fetched whole as another kind's parent (projects for
 	// issues and project tags, issues for issue tags) is not fetched again.
 	if items, ok := s.cached(kind, params); ok {
 		for lo := 0; lo < len(items); lo += 100 {
-			if err := emit(slices.Clone(items[lo:min(lo+100, len(items))]), env); err != nil {
+			if err := emit(Batch{Items: slices.Clone(items[lo:min(lo+100, len(items))])}, env); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
+	raw := wantRaw && Raw(k, sel)
 	if k.Parent == "" {
-		err := s.listPages(ctx, k, env, func(page []any) error { return emit(page, env) })
+		err := s.pages(ctx, k, env, nil, raw, func(b Batch) error { return emit(b, env) })
 		if err != nil {
 			return fmt.Errorf("fetching %ss: %w", k.Name, err)
 		}
@@ -434,8 +489,8 @@ func (s *Source) Stream(ctx context.Context, kind string, params map[string]any,
 		return err
 	}
 	type result struct {
-		items []any
-		err   error
+		Batch
+		err error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -469,8 +524,8 @@ func (s *Source) Stream(ctx context.Context, kind string, params map[string]any,
 						return false
 					}
 				}
-				err := s.parentPages(ctx, k, e, func(items []any) error {
-					if !send(result{items: shape(k, pm, items)}) {
+				err := s.pages(ctx, k, e, pm, raw, func(b Batch) error {
+					if !send(result{Batch: b}) {
 						return ctx.Err()
 					}
 					return nil
@@ -502,7 +557,7 @@ func (s *Source) Stream(ctx context.Context, kind string, params map[string]any,
 				continue
 			}
 			if len(errs) == 0 {
-				if err := emit(r.items, e); err != nil {
+				if err := emit(r.Batch, e); err != nil {
 					return err
 				}
 			}
@@ -510,6 +565,78 @@ func (s *Source) Stream(ctx context.Context, kind string, params map[string]any,
 		<-slots
 	}
 	return joinErrors(errs)
+}
+
+// pages fetches a kind's endpoint for one parent (or none, pm nil), page
+// by page: raw, or decoded and shaped with the parent.
+func (s *Source) pages(ctx context.Context, k *Kind, env tmplEnv, pm map[string]any, raw bool, fn func(Batch) error) error {
+	if !raw {
+		if k.Parent == "" {
+			return s.listPages(ctx, k, env, func(items []any) error { return fn(Batch{Items: items}) })
+		}
+		return s.parentPages(ctx, k, env, func(items []any) error {
+			return fn(Batch{Items: shape(k, pm, items)})
+		})
+	}
+	path, q, err := s.request(k, env)
+	if err != nil {
+		return err
+	}
+	err = s.Client.ListRaw(ctx, path, q, k.Scope, func(items [][]byte, where string) error {
+		ws := make([]string, len(items))
+		for i := range items {
+			ws[i] = where + " item " + strconv.Itoa(i+1)
+		}
+		return fn(Batch{Raw: items, Where: ws})
+	})
+	var he *HTTPError
+	if k.Parent != "" && k.NotFoundEmpty && errors.As(err, &he) && he.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
+}
+
+// dedupeRaw drops the raw items whose Dedupe field was seen before, reading
+// only that field.
+func dedupeRaw(k *Kind, b Batch, seen map[string]bool) Batch {
+	if k.Dedupe == "" {
+		return b
+	}
+	out := Batch{Raw: b.Raw[:0], Where: b.Where[:0]}
+	for i, it := range b.Raw {
+		if id, ok := rawField(it, k.Dedupe); ok {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+		}
+		out.Raw = append(out.Raw, it)
+		out.Where = append(out.Where, b.Where[i])
+	}
+	return out
+}
+
+// rawField is field for a raw item: the same string for the same value.
+func rawField(item []byte, name string) (string, bool) {
+	v, ok := jsonx.Member(item, name)
+	if !ok {
+		return "", false
+	}
+	switch v[0] {
+	case 'n':
+		return "", false // null
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return string(v), true // json.Number's String()
+	case '"':
+		if s := v[1 : len(v)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+			return string(s), true
+		}
+	}
+	d, err := jsonx.Decode(v)
+	if err != nil {
+		return "", false
+	}
+	return field(map[string]any{name: d}, name)
 }
 
 // parentPages fetches a fan-out kind's endpoint for one parent, page by

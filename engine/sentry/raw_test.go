@@ -1,0 +1,248 @@
+package sentry
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gitalog/gitalog/engine/jsonx"
+	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+)
+
+// streamRaw collects StreamRaw's batches, raw items decoded, and checks
+// that each batch is raw exactly when the kind allows it.
+func streamRaw(t *testing.T, s *Source, kind string, params map[string]any, wantRaw bool) ([]any, int, error) {
+	t.Helper()
+	var got []any
+	batches := 0
+	where := regexp.MustCompile(`^GET /api/0/\S+ item [0-9]+$`)
+	err := s.StreamRaw(context.Background(), kind, params, func(b Batch) error {
+		batches++
+		if (b.Raw != nil) != wantRaw || (b.Items != nil) == wantRaw {
+			t.Errorf("%s: batch raw %v, items %v; want raw %v", kind, b.Raw != nil, b.Items != nil, wantRaw)
+		}
+		if len(b.Where) != len(b.Raw) {
+			t.Fatalf("%s: %d raw items, %d places", kind, len(b.Raw), len(b.Where))
+		}
+		for i, raw := range b.Raw {
+			if !where.MatchString(b.Where[i]) {
+				t.Errorf("%s: where %q", kind, b.Where[i])
+			}
+			v, err := jsonx.Decode(raw)
+			if err != nil {
+				t.Fatalf("%s: %s: %v", kind, b.Where[i], err)
+			}
+			got = append(got, v)
+		}
+		got = append(got, b.Items...)
+		return nil
+	})
+	return got, batches, err
+}
+
+// TestStreamRawMatchesFetch: StreamRaw's items, decoded, are Fetch's, in
+// order, for every kind and both team variants; the kinds the client
+// changes nothing in come raw.
+func TestStreamRawMatchesFetch(t *testing.T) {
+	srv := sentrytest.NewHandler(sentrytest.Demo(), sentrytest.WithPageSize(3))
+	newSource := func() *Source {
+		c, err := NewClient(srv.URL, sentrytest.Token, ClientOptions{HTTPClient: srv.Client(), Concurrency: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Source{Client: c, Org: "acme-corp"}
+	}
+	raws := map[string]bool{}
+	for _, members := range []bool{true, false} {
+		for _, kind := range KindNames() {
+			params := map[string]any{"includeMembers": members, "search": ""}
+			want, err := newSource().Fetch(context.Background(), kind, params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, sel := Variant(kind, params)
+			raw := Raw(Kinds[kind], sel)
+			if raw {
+				raws[kind] = true
+			}
+			var progress []int
+			s := newSource()
+			s.Progress = func(k string, n int) {
+				if k == kind {
+					progress = append(progress, n)
+				}
+			}
+			got, batches, err := streamRaw(t, s, kind, params, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			if string(g) != string(w) {
+				t.Errorf("%s (members %v): StreamRaw gave %d items, Fetch %d, or others", kind, members, len(got), len(want))
+			}
+			if len(want) > 3 && batches < 2 {
+				t.Errorf("%s: %d items came in %d batch", kind, len(want), batches)
+			}
+			if len(progress) == 0 || progress[len(progress)-1] != len(want) {
+				t.Errorf("%s: progress %v, want it to end at %d", kind, progress, len(want))
+			}
+		}
+	}
+	for _, k := range []string{"issue", "user", "team"} {
+		if !raws[k] {
+			t.Errorf("%s never came raw", k)
+		}
+	}
+	for _, k := range []string{"project", "project-tag", "issue-tag"} {
+		if raws[k] {
+			t.Errorf("%s came raw, but the client changes its items", k)
+		}
+	}
+}
+
+// TestStreamRawReusesFetchedParents: a kind fetched whole as a parent is
+// streamed from that result (decoded) without new requests.
+func TestStreamRawReusesFetchedParents(t *testing.T) {
+	_, srv, s := demoSource(t, 3)
+	want, err := s.Fetch(context.Background(), "issue", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(srv.Requests())
+	got, _, err := streamRaw(t, s, "issue", nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if string(g) != string(w) {
+		t.Fatal("streaming a fetched kind gave other items")
+	}
+	if n := len(srv.Requests()) - before; n != 0 {
+		t.Fatalf("streaming a fetched kind made %d requests", n)
+	}
+}
+
+// pagesTransport serves the bodies in turn, each linking to the next.
+func pagesTransport(bodies ...string) *http.Client {
+	return &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+		i := 0
+		if c := r.URL.Query().Get("cursor"); c != "" {
+			i = int(c[0] - '0')
+		}
+		h := http.Header{}
+		if i+1 < len(bodies) {
+			next := *r.URL
+			q := next.Query()
+			q.Set("cursor", string(rune('0'+i+1)))
+			next.RawQuery = q.Encode()
+			h.Set("Link", `<`+next.String()+`>; rel="next"; results="true"; cursor="x"`)
+		}
+		return jsonResp(r, 200, bodies[i], h), nil
+	})}
+}
+
+// TestStreamRawDedupes: duplicates across pages are dropped from raw items
+// exactly as from decoded ones, ids of any type and spelling included.
+func TestStreamRawDedupes(t *testing.T) {
+	bodies := []string{
+		`[{"id":"1","n":1},{"id":2,"n":2},{"id":"\u0033","n":3},{"n":4},{"id":null,"n":5}]`,
+		`[{"id":"1","n":6},{"id":"3","n":7},{"n":8,"id":"2"},{"id":null,"n":9},"s",{"id":"é","n":10},` +
+			`{"id":"\u00e9","n":11},{"id":true,"n":12},{"id":"true","n":13},{"id":1e2,"n":14},{"id":{"a":1},"n":15},` +
+			`{"id":{"a":1},"n":16},{"id":"x","id":"4","n":17},{"id":"4","n":18}]`,
+	}
+	newSource := func() *Source {
+		o := fastOpts(nil)
+		o.HTTPClient = pagesTransport(bodies...)
+		c, err := NewClient("https://sentry.example", "tok", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Source{Client: c, Org: "o"}
+	}
+	var want []any
+	if err := newSource().Stream(context.Background(), "user", nil, func(items []any) error {
+		want = append(want, items...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := streamRaw(t, newSource(), "user", nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if string(g) != string(w) {
+		t.Errorf("raw dedupe kept\n%s\ndecoded kept\n%s", g, w)
+	}
+	if len(want) != 12 {
+		t.Errorf("kept %d items, want 12: %s", len(want), w)
+	}
+}
+
+// TestStreamRawErrors: retries, bad bodies and fan-out failures read as
+// they do for decoded items.
+func TestStreamRawErrors(t *testing.T) {
+	// A truncated page is retried in place.
+	d, s, src := demoSource(t, 2)
+	s.AddFault(sentrytest.Fault{PathContains: "/members/", TruncateBody: true, AfterRequests: 1, Times: 2})
+	got, _, err := streamRaw(t, src, "user", nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(d.Members) {
+		t.Errorf("%d users, want %d", len(got), len(d.Members))
+	}
+	if st := src.Client.Stats(); st.Retries != 2 {
+		t.Errorf("stats %+v, want 2 retries", st)
+	}
+
+	// A failing parent fails the kind, naming the parent and the request.
+	_, s, src = demoSource(t, 100)
+	s.AddFault(sentrytest.Fault{PathContains: "/issues/", Status: 403})
+	_, _, err = streamRaw(t, src, "issue", nil, true)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"fetching issues of project", "HTTP 403", `"event:read"`, "/api/0/organizations/acme-corp/issues/", "more failed requests"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+
+	// Bodies that are not arrays: retried when invalid, not when valid.
+	for body, want := range map[string]string{
+		`{"detail":"x"}`: "GET /organizations/o/members/: expected a JSON array, got an object",
+		`[1] [2]`:        "giving up after 2 attempts: GET /api/0/organizations/o/members/?per_page=100: the response is not valid JSON (7 bytes): data after its JSON value",
+		`"str"`:          "expected a JSON array, got a string",
+		`null`:           "expected a JSON array, got null",
+		`[{"id":1},`:     "not valid JSON",
+	} {
+		o := fastOpts(nil)
+		o.MaxAttempts = 2
+		n := 0
+		o.HTTPClient = &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+			n++
+			return jsonResp(r, 200, body, nil), nil
+		})}
+		c, _ := NewClient("https://sentry.example", "tok", o)
+		err := (&Source{Client: c, Org: "o"}).StreamRaw(context.Background(), "user", nil, func(Batch) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("body %s: err = %v, want %q", body, err, want)
+		}
+		var de error
+		dc, _ := NewClient("https://sentry.example", "tok", o)
+		de = (&Source{Client: dc, Org: "o"}).Stream(context.Background(), "user", nil, func([]any) error { return nil })
+		if de == nil || err == nil || de.Error() != err.Error() {
+			t.Errorf("body %s: raw error %v, decoded error %v", body, err, de)
+		}
+		if retried := strings.Contains(want, "valid JSON"); n != map[bool]int{true: 4, false: 2}[retried] {
+			t.Errorf("body %s: %d requests", body, n)
+		}
+	}
+}
