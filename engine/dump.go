@@ -18,7 +18,8 @@ type DumpResult struct {
 }
 
 // Dump fetches the raw items of every kind the config uses and writes them
-// to out/<kind>.jsonl, one item a line, exactly as the mapping sees them.
+// to out/<kind>.jsonl, one item a line, exactly as the mapping sees them:
+// as Sentry sent them where the client changes nothing in them.
 func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
 	var cfg *mapping.Config
 	var err error
@@ -69,9 +70,12 @@ func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = src.Stream(ctx, r.Kind, sel, func(items []any) error {
-			res.Items[r.Kind] += len(items)
-			return kw.Write(items)
+		err = src.StreamRaw(ctx, r.Kind, sel, func(b sentry.Batch) error {
+			res.Items[r.Kind] += b.Len()
+			if b.Raw != nil {
+				return kw.WriteRaw(b.Raw)
+			}
+			return kw.Write(b.Items)
 		})
 		if err != nil {
 			kw.Abort()

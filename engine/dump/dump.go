@@ -85,6 +85,28 @@ func (k *KindWriter) Write(items []any) error {
 	return nil
 }
 
+// WriteRaw appends items given as JSON values, one line each: their bytes
+// as they are, compacted only when they span lines. The values must be
+// valid JSON (as sentry.Source.StreamRaw's are).
+func (k *KindWriter) WriteRaw(items [][]byte) error {
+	var compact bytes.Buffer
+	for _, it := range items {
+		if bytes.IndexByte(it, '\n') >= 0 || bytes.IndexByte(it, '\r') >= 0 {
+			compact.Reset()
+			if err := json.Compact(&compact, it); err != nil {
+				return err
+			}
+			it = compact.Bytes()
+		}
+		k.buf.Write(it)
+		if err := k.buf.WriteByte('\n'); err != nil {
+			return err
+		}
+	}
+	k.n += len(items)
+	return nil
+}
+
 // Abort removes the unfinished file.
 func (k *KindWriter) Abort() {
 	k.tmp.Close()

@@ -2,6 +2,8 @@ package dump
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -67,4 +69,73 @@ func TestWriteAndReplayVariants(t *testing.T) {
 	if err := r.Stream(context.Background(), "team", nil, 10, noop); err == nil || !strings.Contains(err.Error(), "team.jsonl") {
 		t.Fatalf("missing kind: %v", err)
 	}
+}
+
+// TestWriteRaw: raw items are written as received, one a line (compacted
+// only when they span lines), and read back as the same values.
+func TestWriteRaw(t *testing.T) {
+	dir := t.TempDir()
+	w := &Writer{Dir: dir}
+	k, err := w.Begin("issue", map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raws := []string{
+		`{"id":"1","b":1.50,"a":"<é\u00e9>"}`,
+		"{\n  \"id\": \"2\",\r\n  \"s\": \"x\\ny\"\n}",
+		`"s"`,
+	}
+	var in [][]byte
+	for _, s := range raws {
+		in = append(in, []byte(s))
+	}
+	if err := k.WriteRaw(in[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Write([]any{map[string]any{"id": "3"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.WriteRaw(in[2:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "issue.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := raws[0] + "\n" + `{"id":"2","s":"x\ny"}` + "\n" + `{"id":"3"}` + "\n" + `"s"` + "\n"
+	if string(data) != want {
+		t.Fatalf("file:\n%s\nwant:\n%s", data, want)
+	}
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = r.Stream(context.Background(), "issue", map[string]any{}, 10, func(raw [][]byte, _ []string) error {
+		for _, b := range raw {
+			got = append(got, string(b))
+		}
+		return nil
+	})
+	if err != nil || len(got) != 4 {
+		t.Fatalf("read back %q, %v", got, err)
+	}
+	if m := readManifest(t, dir); !strings.Contains(m, `"items": 4`) {
+		t.Errorf("manifest %s lacks the count", m)
+	}
+}
+
+func readManifest(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
