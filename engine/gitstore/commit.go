@@ -50,9 +50,12 @@ type pendingObj struct {
 type objSet struct {
 	order []plumbing.Hash
 	m     map[plumbing.Hash]pendingObj
+	trees map[plumbing.Hash][]Entry // parsed form of the new trees
 }
 
-func newObjSet() *objSet { return &objSet{m: map[plumbing.Hash]pendingObj{}} }
+func newObjSet() *objSet {
+	return &objSet{m: map[plumbing.Hash]pendingObj{}, trees: map[plumbing.Hash][]Entry{}}
+}
 
 func (o *objSet) addHashed(h plumbing.Hash, t plumbing.ObjectType, data []byte) {
 	if _, ok := o.m[h]; ok {
@@ -202,6 +205,7 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 		}
 	}
 	h := objs.add(plumbing.TreeObject, encodeTree(out))
+	objs.trees[h] = out
 	return h, false, nil
 }
 
@@ -289,6 +293,11 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	}
 	if err := s.writeObjects(objs); err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
+	}
+	// The new trees are stored now: later readers (the worktree update,
+	// the next sync in this process) take them parsed.
+	for h, es := range objs.trees {
+		s.trees.put(h, es)
 	}
 
 	wt := s.checkedOut(target)

@@ -2,7 +2,6 @@ package gitstore
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +29,8 @@ type Store struct {
 	// offsets and lazily built indexes, so they are not safe to share.
 	mu sync.Mutex
 	st *filesystem.Storage
+
+	trees treeCache
 }
 
 // Open opens the repository whose worktree root (or bare git dir) is dir.
@@ -130,6 +131,9 @@ func commonDirOf(gitDir string) string {
 
 func newStore(root, gitDir string, bare bool) (*Store, error) {
 	common := commonDirOf(gitDir)
+	// No LargeObjectThreshold: go-git v5.19's streaming path for large
+	// objects (ReaderFromDelta) returns wrong bytes for deltified trees
+	// that git repack makes; TestReadObjectMatchesGit shows it.
 	st := filesystem.NewStorageWithOptions(osfs.New(common), cache.NewObjectLRUDefault(), filesystem.Options{})
 	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, st: st}, nil
 }
@@ -319,13 +323,25 @@ func (s *Store) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error)
 		return plumbing.InvalidObject, nil, err
 	}
 	defer r.Close()
-	var buf bytes.Buffer
-	buf.Grow(int(obj.Size()))
-	if _, err := io.Copy(&buf, r); err != nil {
-		return plumbing.InvalidObject, nil, err
+	// Exactly sized, unlike a bytes.Buffer, which doubles a multi-megabyte
+	// tree's buffer for its last read.
+	size := obj.Size()
+	if size < 0 || size > maxObjectSize {
+		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: implausible size %d", h, size)
 	}
-	return obj.Type(), buf.Bytes(), nil
+	data := make([]byte, size)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: %w", h, err)
+	}
+	var one [1]byte
+	if n, _ := r.Read(one[:]); n != 0 {
+		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: longer than its header says", h)
+	}
+	return obj.Type(), data, nil
 }
+
+// maxObjectSize guards the allocation against a corrupt size header.
+const maxObjectSize = 1 << 31
 
 func (s *Store) reindex() {
 	s.mu.Lock()

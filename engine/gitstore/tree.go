@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -49,29 +48,45 @@ func hashObject(t plumbing.ObjectType, data []byte) plumbing.Hash {
 	return out
 }
 
+// parseTree decodes a tree object. All names share one string copy of
+// data, which for a 100k-entry directory replaces 100k small allocations
+// with one.
 func parseTree(data []byte) ([]Entry, error) {
-	var out []Entry
-	for len(data) > 0 {
-		sp := bytes.IndexByte(data, ' ')
-		if sp <= 0 {
+	n := 0
+	for rest := data; len(rest) > 0; n++ {
+		nul := bytes.IndexByte(rest, 0)
+		if nul < 0 || len(rest) < nul+21 {
+			return nil, errors.New("truncated tree entry")
+		}
+		rest = rest[nul+21:]
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	str := string(data)
+	out := make([]Entry, 0, n)
+	off := 0
+	for off < len(data) {
+		rest := data[off:]
+		sp := bytes.IndexByte(rest, ' ')
+		nul := bytes.IndexByte(rest, 0)
+		if sp <= 0 || nul < sp {
 			return nil, errors.New("malformed tree entry")
 		}
 		var mode uint32
-		for _, c := range data[:sp] {
+		for _, c := range rest[:sp] {
 			if c < '0' || c > '7' {
 				return nil, errors.New("malformed tree mode")
 			}
 			mode = mode<<3 | uint32(c-'0')
 		}
-		rest := data[sp+1:]
-		nul := bytes.IndexByte(rest, 0)
-		if nul < 0 || len(rest) < nul+1+20 {
+		if len(rest) < nul+21 {
 			return nil, errors.New("truncated tree entry")
 		}
-		e := Entry{Name: string(rest[:nul]), Mode: filemode.FileMode(mode)}
+		e := Entry{Name: str[off+sp+1 : off+nul], Mode: filemode.FileMode(mode)}
 		copy(e.Hash[:], rest[nul+1:nul+21])
 		out = append(out, e)
-		data = rest[nul+21:]
+		off += nul + 21
 	}
 	return out, nil
 }
@@ -124,15 +139,12 @@ type Snapshot struct {
 	s      *Store
 	commit plumbing.Hash
 	tree   plumbing.Hash
-
-	mu    sync.Mutex
-	trees map[plumbing.Hash][]Entry
 }
 
 // Snapshot opens the tree of commit; the zero hash is the empty tree (an
 // unborn branch).
 func (s *Store) Snapshot(commit plumbing.Hash) (*Snapshot, error) {
-	sn := &Snapshot{s: s, commit: commit, tree: emptyTree, trees: map[plumbing.Hash][]Entry{}}
+	sn := &Snapshot{s: s, commit: commit, tree: emptyTree}
 	if commit.IsZero() {
 		return sn, nil
 	}
@@ -161,9 +173,14 @@ func (s *Store) commitTree(commit plumbing.Hash) (plumbing.Hash, error) {
 	return h, nil
 }
 
+// readTree returns the entries of tree h in tree order, through the
+// Store's cache of parsed trees. The slice is shared: do not modify it.
 func (s *Store) readTree(h plumbing.Hash) ([]Entry, error) {
 	if h.IsZero() || h == emptyTree {
 		return nil, nil
+	}
+	if es, ok := s.trees.get(h); ok {
+		return es, nil
 	}
 	typ, data, err := s.readObject(h)
 	if err != nil {
@@ -176,6 +193,7 @@ func (s *Store) readTree(h plumbing.Hash) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tree %s: %w", h, err)
 	}
+	s.trees.put(h, es)
 	return es, nil
 }
 
@@ -185,27 +203,7 @@ func (sn *Snapshot) TreeHash() plumbing.Hash { return sn.tree }
 // Commit is the commit the snapshot was opened at (zero when unborn).
 func (sn *Snapshot) Commit() plumbing.Hash { return sn.commit }
 
-func (sn *Snapshot) tree0(h plumbing.Hash) ([]Entry, error) {
-	sn.mu.Lock()
-	es, ok := sn.trees[h]
-	sn.mu.Unlock()
-	if ok {
-		return es, nil
-	}
-	es, err := sn.s.readTree(h)
-	if err != nil {
-		return nil, err
-	}
-	sn.mu.Lock()
-	// Bound the cache: a sync walks one blueprint at a time, so a few
-	// recent trees cover the hot path and a full reset is cheap.
-	if len(sn.trees) > 256 {
-		clear(sn.trees)
-	}
-	sn.trees[h] = es
-	sn.mu.Unlock()
-	return es, nil
-}
+func (sn *Snapshot) tree0(h plumbing.Hash) ([]Entry, error) { return sn.s.readTree(h) }
 
 // findEntry binary-searches es (in tree order) for name. The name's
 // position depends on whether it is a directory, so both keys are tried.

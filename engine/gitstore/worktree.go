@@ -134,6 +134,9 @@ type fileOp struct {
 func (s *Store) treeReader(objs *objSet) func(plumbing.Hash) ([]Entry, error) {
 	return func(h plumbing.Hash) ([]Entry, error) {
 		if objs != nil {
+			if es, ok := objs.trees[h]; ok {
+				return es, nil
+			}
 			if o, ok := objs.m[h]; ok {
 				return parseTree(o.data)
 			}
@@ -174,26 +177,58 @@ func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, pr
 	}
 	// Pairing by name only where something differs: for a huge directory
 	// with few changes, most entries are identical and skipped cheaply.
-	bIdx := make(map[string]int, len(eb))
-	for i := range eb {
-		bIdx[eb[i].Name] = i
-	}
-	seenB := make([]bool, len(eb))
-	for i := range ea {
-		if j, ok := bIdx[ea[i].Name]; ok {
-			seenB[j] = true
-			if eb[j] == ea[i] {
+	// Trees in canonical order are merged in one pass; a tree out of order
+	// (fsck would flag it, but it can exist) is paired through a map.
+	if slices.IsSortedFunc(ea, compareEntries) && slices.IsSortedFunc(eb, compareEntries) {
+		i, j := 0, 0
+		for i < len(ea) || j < len(eb) {
+			c := 0
+			switch {
+			case i == len(ea):
+				c = 1
+			case j == len(eb):
+				c = -1
+			default:
+				c = compareEntries(ea[i], eb[j])
+			}
+			switch {
+			case c < 0:
+				get(ea[i].Name).a = &ea[i]
+				i++
+			case c > 0:
+				get(eb[j].Name).b = &eb[j]
+				j++
+			default:
+				if ea[i] != eb[j] {
+					p := get(ea[i].Name)
+					p.a, p.b = &ea[i], &eb[j]
+				}
+				i++
+				j++
+			}
+		}
+	} else {
+		bIdx := make(map[string]int, len(eb))
+		for i := range eb {
+			bIdx[eb[i].Name] = i
+		}
+		seenB := make([]bool, len(eb))
+		for i := range ea {
+			if j, ok := bIdx[ea[i].Name]; ok {
+				seenB[j] = true
+				if eb[j] == ea[i] {
+					continue
+				}
+				p := get(ea[i].Name)
+				p.a, p.b = &ea[i], &eb[j]
 				continue
 			}
-			p := get(ea[i].Name)
-			p.a, p.b = &ea[i], &eb[j]
-			continue
+			get(ea[i].Name).a = &ea[i]
 		}
-		get(ea[i].Name).a = &ea[i]
-	}
-	for j := range eb {
-		if !seenB[j] {
-			get(eb[j].Name).b = &eb[j]
+		for j := range eb {
+			if !seenB[j] {
+				get(eb[j].Name).b = &eb[j]
+			}
 		}
 	}
 	sort.Strings(names)
