@@ -1,0 +1,55 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"sort"
+	"testing"
+
+	"github.com/gitalog/gitalog/schema"
+)
+
+// sortProblems must give what a stable sort of the path-ordered problems
+// by (error first, blueprint, identifier) gives.
+func TestSortProblems(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 3, 10, 1000} {
+		slots := map[pathKey]*slot{}
+		for range n {
+			bp := []string{"issue", "project"}[r.IntN(2)]
+			id := fmt.Sprint(r.IntN(n + 1))
+			sl := &slot{dir: bp, stem: id}
+			for j := range r.IntN(3) {
+				sl.probs = append(sl.probs, schema.Problem{Blueprint: bp, Identifier: id, Pointer: fmt.Sprint(j), Warning: r.IntN(2) == 0})
+			}
+			slots[pathKey{bp, id}] = sl
+		}
+		var all []*slot
+		for _, sl := range slots {
+			all = append(all, sl)
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].before(all[j]) })
+		var want []schema.Problem
+		for _, sl := range all {
+			want = append(want, sl.probs...)
+		}
+		sort.SliceStable(want, func(i, j int) bool {
+			a, b := want[i], want[j]
+			if a.Warning != b.Warning {
+				return !a.Warning
+			}
+			if a.Blueprint != b.Blueprint {
+				return a.Blueprint < b.Blueprint
+			}
+			return a.Identifier < b.Identifier
+		})
+		got := sortProblems(slots)
+		if len(want) == 0 && len(got) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("n=%d: got %v\nwant %v", n, got, want)
+		}
+	}
+}
