@@ -130,7 +130,12 @@ func encodeValue(b *bytes.Buffer, v any, depth int) {
 			b.WriteString("{}")
 			return
 		}
-		keys := slices.Sorted(maps.Keys(v))
+		var arr [16]string // most objects: no allocation for their keys
+		keys := arr[:0]
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
 		b.WriteString("{\n")
 		for i, k := range keys {
 			indent(b, depth+1)

@@ -130,8 +130,22 @@ func (d *decoder) object(depth int, keys map[string]bool) (any, error) {
 		if d.i >= len(d.data) || d.data[d.i] != '"' {
 			return nil, d.errf("expected a string key in an object")
 		}
-		k, err := d.key()
-		if err != nil {
+		var k string
+		wanted := true
+		if keys != nil {
+			// Most keys are unwanted: look the raw key up in the filter
+			// and skip it without making a string of it.
+			if raw, ok := d.plainKey(); ok {
+				wanted = keys[string(raw)]
+			}
+		}
+		if wanted {
+			var err error
+			if k, err = d.key(); err != nil {
+				return nil, err
+			}
+			wanted = keys == nil || keys[k]
+		} else if err := d.skipString(); err != nil {
 			return nil, err
 		}
 		d.skip()
@@ -140,7 +154,7 @@ func (d *decoder) object(depth int, keys map[string]bool) (any, error) {
 		}
 		d.i++
 		d.skip()
-		if keys != nil && !keys[k] {
+		if !wanted {
 			if err := d.skipValue(depth + 1); err != nil {
 				return nil, err
 			}
@@ -240,6 +254,22 @@ func (d *decoder) scanNumber() error {
 		}
 	}
 	return nil
+}
+
+// plainKey returns the bytes of the key at d.i when it has no escapes
+// and is plain ASCII (then they are the key itself), without moving.
+func (d *decoder) plainKey() ([]byte, bool) {
+	start := d.i + 1
+	for j := start; j < len(d.data); j++ {
+		c := d.data[j]
+		if c == '"' {
+			return d.data[start:j], true
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 // key reads an object key, from the cache when it has been seen before.
