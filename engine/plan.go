@@ -119,6 +119,15 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 	// Managed names this sync adds, and blueprints whose managed set
 	// changes; an unchanged catalog builds no set at all.
 	added := map[string][]string{}
+	// Slots that kept their bytes are (nearly all) the changes: sized once,
+	// the lists are not copied over and over as a first sync grows them.
+	n := 0
+	for _, sl := range coll.slots {
+		if sl.data != nil {
+			n++
+		}
+	}
+	p.changes = make([]gitstore.Change, 0, n+len(cat.managed)+1)
 	for _, sl := range coll.slots {
 		if sl.invalid {
 			continue
@@ -157,6 +166,9 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 		if exists {
 			p.changed = append(p.changed, en)
 		} else {
+			if p.created == nil {
+				p.created = make([]entry, 0, n)
+			}
 			p.created = append(p.created, en)
 		}
 	}
