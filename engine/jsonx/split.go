@@ -17,45 +17,59 @@ func (e *NotArrayError) Error() string { return "expected a JSON array, got " + 
 // data, appended to out. Invalid JSON gives a *SyntaxError; valid JSON
 // that is not an array a *NotArrayError.
 func SplitArray(data []byte, out [][]byte) ([][]byte, error) {
-	s := splitScanner{data: data}
+	out, _, err := SplitArrayMember(data, "", out, nil)
+	return out, err
+}
+
+// SplitArrayMember is SplitArray that also finds, in the same pass, each
+// element's top-level member named key: members[i] is its raw value for
+// out[i] (the last one when the key repeats, as decoding keeps the last),
+// or nil when that element is not an object or lacks the key.
+func SplitArrayMember(data []byte, key string, out, members [][]byte) ([][]byte, [][]byte, error) {
+	s := splitScanner{data: data, key: key}
 	s.space()
 	if s.i >= len(data) {
-		return out, s.fail("unexpected end of JSON input")
+		return out, members, s.fail("unexpected end of JSON input")
 	}
 	if data[s.i] != '[' {
+		s.key = ""
 		if err := s.value(1); err != nil {
-			return out, err
+			return out, members, err
 		}
 		if err := s.end(); err != nil {
-			return out, err
+			return out, members, err
 		}
-		return out, &NotArrayError{Kind: splitKindOf(data[s.first():])}
+		return out, members, &NotArrayError{Kind: splitKindOf(data[s.first():])}
 	}
 	s.i++ // [
 	s.space()
 	if s.i < len(data) && data[s.i] == ']' {
 		s.i++
-		return out, s.end()
+		return out, members, s.end()
 	}
 	for {
 		s.space()
 		start := s.i
+		s.member = nil
 		if err := s.value(2); err != nil {
-			return out, err
+			return out, members, err
 		}
 		out = append(out, data[start:s.i:s.i])
+		if key != "" {
+			members = append(members, s.member)
+		}
 		s.space()
 		if s.i >= len(data) {
-			return out, s.fail("unexpected end of JSON input")
+			return out, members, s.fail("unexpected end of JSON input")
 		}
 		switch data[s.i] {
 		case ',':
 			s.i++
 		case ']':
 			s.i++
-			return out, s.end()
+			return out, members, s.end()
 		default:
-			return out, s.fail(fmt.Sprintf("invalid character %q after array element", data[s.i]))
+			return out, members, s.fail(fmt.Sprintf("invalid character %q after array element", data[s.i]))
 		}
 	}
 }
@@ -93,6 +107,10 @@ var splitPlain = func() (t [256]bool) {
 type splitScanner struct {
 	data []byte
 	i    int
+	// key is the member SplitArrayMember looks for in the elements (at
+	// depth 2); member is its value in the current element.
+	key    string
+	member []byte
 }
 
 func (s *splitScanner) fail(msg string) error { return &SyntaxError{Offset: s.i, msg: msg} }
@@ -169,22 +187,29 @@ func (s *splitScanner) object(depth int) error {
 		s.i++
 		return nil
 	}
+	look := depth == 2 && s.key != ""
 	for {
 		s.space()
 		if s.i >= len(s.data) || s.data[s.i] != '"' {
 			return s.fail("expected a string key in an object")
 		}
+		ks := s.i
 		if err := s.str(); err != nil {
 			return err
 		}
+		match := look && splitKeyIs(s.data[ks:s.i], s.key)
 		s.space()
 		if s.i >= len(s.data) || s.data[s.i] != ':' {
 			return s.fail("expected ':' after an object key")
 		}
 		s.i++
 		s.space()
+		vs := s.i
 		if err := s.value(depth + 1); err != nil {
 			return err
+		}
+		if match {
+			s.member = s.data[vs:s.i:s.i]
 		}
 		s.space()
 		if s.i >= len(s.data) {
@@ -310,45 +335,6 @@ func (s *splitScanner) number() error {
 	return nil
 }
 
-// Member returns the raw bytes of an object's top-level member named key
-// (the last one, as decoding keeps the last of duplicate keys). obj must
-// be valid JSON, e.g. an element SplitArray returned; ok is false when obj
-// is not an object or lacks the key. Only keys are looked at closely: the
-// other members are skipped over.
-func Member(obj []byte, key string) (val []byte, ok bool) {
-	s := splitScanner{data: obj}
-	s.space()
-	if s.i >= len(obj) || obj[s.i] != '{' {
-		return nil, false
-	}
-	s.i++
-	for {
-		s.space()
-		if s.i >= len(obj) || obj[s.i] != '"' {
-			return val, ok // '}' (or, for invalid input, anything else)
-		}
-		ks := s.i
-		s.skipString()
-		k := obj[ks:s.i]
-		s.space()
-		if s.i >= len(obj) || obj[s.i] != ':' {
-			return val, ok
-		}
-		s.i++
-		s.space()
-		vs := s.i
-		s.skipValue()
-		if splitKeyIs(k, key) {
-			val, ok = obj[vs:s.i], true
-		}
-		s.space()
-		if s.i >= len(obj) || obj[s.i] != ',' {
-			return val, ok
-		}
-		s.i++
-	}
-}
-
 // splitKeyIs reports whether the quoted key k is key.
 func splitKeyIs(k []byte, key string) bool {
 	if len(k) < 2 {
@@ -367,61 +353,4 @@ func splitKeyIs(k []byte, key string) bool {
 	}
 	v, err := Decode(k)
 	return err == nil && v == key
-}
-
-// skipString moves past a string known to be valid.
-func (s *splitScanner) skipString() {
-	d := s.data
-	s.i++ // "
-	for s.i < len(d) {
-		switch d[s.i] {
-		case '"':
-			s.i++
-			return
-		case '\\':
-			s.i += 2
-		default:
-			s.i++
-		}
-	}
-}
-
-// skipValue moves past a value known to be valid.
-func (s *splitScanner) skipValue() {
-	d := s.data
-	if s.i >= len(d) {
-		return
-	}
-	switch d[s.i] {
-	case '"':
-		s.skipString()
-	case '{', '[':
-		level := 0
-		for s.i < len(d) {
-			switch d[s.i] {
-			case '{', '[':
-				level++
-				s.i++
-			case '}', ']':
-				level--
-				s.i++
-				if level == 0 {
-					return
-				}
-			case '"':
-				s.skipString()
-			default:
-				s.i++
-			}
-		}
-	default:
-		// A number or literal: up to the next delimiter.
-		for s.i < len(d) {
-			switch d[s.i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return
-			}
-			s.i++
-		}
-	}
 }

@@ -94,41 +94,59 @@ func TestSplitArrayAppends(t *testing.T) {
 	}
 }
 
-// checkMember compares Member with a decode of the whole object.
-func checkMember(t *testing.T, obj []byte, key string) {
+// checkMembers compares SplitArrayMember's members with a decode of each
+// element.
+func checkMembers(t *testing.T, data []byte, key string) {
 	t.Helper()
-	v, err := Decode(obj)
+	items, members, err := SplitArrayMember(data, key, nil, nil)
+	plain, perr := SplitArray(data, nil)
+	if (err == nil) != (perr == nil) || len(items) != len(plain) {
+		t.Fatalf("%q: SplitArrayMember %d items, %v; SplitArray %d, %v", data, len(items), err, len(plain), perr)
+	}
 	if err != nil {
 		return
 	}
-	m, isObj := v.(map[string]any)
-	want, present := m[key]
-	got, ok := Member(obj, key)
-	if ok != (isObj && present) {
-		t.Fatalf("%q %q: ok %v, want %v", obj, key, ok, isObj && present)
+	if len(members) != len(items) {
+		t.Fatalf("%q: %d members for %d items", data, len(members), len(items))
 	}
-	if !ok {
-		return
-	}
-	gv, err := Decode(got)
-	if err != nil {
-		t.Fatalf("%q %q: member %q: %v", obj, key, got, err)
-	}
-	if !reflect.DeepEqual(gv, want) {
-		t.Fatalf("%q %q: member %q, want %v", obj, key, got, want)
+	for i, it := range items {
+		v, err := Decode(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, isObj := v.(map[string]any)
+		want, present := m[key]
+		got := members[i]
+		if (got != nil) != (isObj && present) {
+			t.Fatalf("%q %q: member %q, want present %v", it, key, got, isObj && present)
+		}
+		if got == nil {
+			continue
+		}
+		gv, err := Decode(got)
+		if err != nil {
+			t.Fatalf("%q %q: member %q: %v", it, key, got, err)
+		}
+		if !reflect.DeepEqual(gv, want) {
+			t.Fatalf("%q %q: member %q, want %v", it, key, got, want)
+		}
 	}
 }
 
-func TestMember(t *testing.T) {
+func TestSplitArrayMember(t *testing.T) {
 	objs := []string{
 		`{"id":"1"}`, ` { "a" : [1,{"id":2}] , "id" : 17 } `, `{"id":"1","id":"2"}`, `{}`, `[]`, `"id"`,
 		`{"\u0069d":"esc"}`, `{"i\"d":1,"id":{"x":[1,"]}"]}}`, `{"a":"}\\","id":null}`, `{"id":true}`,
-		`{"a":{"id":1}}`, `{"é":1,"id":-2.5e3}`, "{\"id\":\"\xff\"}", `{"a":1e5,"id":"x"}`,
+		`{"a":{"id":1}}`, `{"é":1,"id":-2.5e3}`, "{\"id\":\"\xff\"}", `{"a":1e5,"id":"x"}`, "{\"\xff\":1}",
 	}
-	for _, o := range objs {
-		for _, k := range []string{"id", "a", "é", `i"d`, "missing"} {
-			checkMember(t, []byte(o), k)
-		}
+	for _, k := range []string{"id", "a", "é", `i"d`, "missing", "\uFFFD"} {
+		checkMembers(t, []byte("["+strings.Join(objs, ",")+"]"), k)
+		checkMembers(t, []byte(`{"id":1}`), k)
+		checkMembers(t, []byte(`[[{"id":1}]]`), k)
+	}
+	items, members, err := SplitArrayMember([]byte(`[{"id":1},2]`), "id", [][]byte{nil}, [][]byte{nil})
+	if err != nil || len(items) != 3 || len(members) != 3 || string(members[1]) != "1" || members[2] != nil {
+		t.Fatalf("appending: %q %q %v", items, members, err)
 	}
 }
 
@@ -138,24 +156,24 @@ func FuzzSplitArray(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkSplit(t, data)
-		if items, err := SplitArray(data, nil); err == nil {
-			for _, it := range items {
-				checkMember(t, it, "id")
-				checkMember(t, it, "a")
-			}
-		}
+		checkMembers(t, data, "id")
+		checkMembers(t, data, "a")
 	})
 }
 
 func BenchmarkSplitArray(b *testing.B) {
 	item := `{"id":"123456","title":"TypeError: Cannot read properties of undefined (reading 'x')","culprit":"app/main.js in render","permalink":"https://acme.sentry.io/issues/123456/","level":"error","status":"unresolved","project":{"id":"1","name":"Web","slug":"web","platform":"javascript"},"metadata":{"type":"TypeError","value":"é \u00e9"},"count":"42","userCount":7,"stats":{"24h":[[1700000000,1],[1700003600,0],[1700007200,3]]},"isUnhandled":true}`
 	data := []byte("[" + strings.TrimSuffix(strings.Repeat(item+",", 100), ",") + "]")
-	b.SetBytes(int64(len(data)))
-	var out [][]byte
-	for b.Loop() {
-		var err error
-		if out, err = SplitArray(data, out[:0]); err != nil {
-			b.Fatal(err)
-		}
+	for _, key := range []string{"", "id"} {
+		b.Run("key="+key, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			var out, ids [][]byte
+			for b.Loop() {
+				var err error
+				if out, ids, err = SplitArrayMember(data, key, out[:0], ids[:0]); err != nil || len(out) != 100 {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -405,6 +405,7 @@ type Batch struct {
 	Items []any
 	Raw   [][]byte
 	Where []string
+	ids   [][]byte // each raw item's Dedupe member, raw
 }
 
 // Len is the number of items in the batch.
@@ -582,12 +583,12 @@ func (s *Source) pages(ctx context.Context, k *Kind, env tmplEnv, pm map[string]
 	if err != nil {
 		return err
 	}
-	err = s.Client.ListRaw(ctx, path, q, k.Scope, func(items [][]byte, where string) error {
+	err = s.Client.ListRaw(ctx, path, q, k.Scope, k.Dedupe, func(items, ids [][]byte, where string) error {
 		ws := make([]string, len(items))
 		for i := range items {
 			ws[i] = where + " item " + strconv.Itoa(i+1)
 		}
-		return fn(Batch{Raw: items, Where: ws})
+		return fn(Batch{Raw: items, Where: ws, ids: ids})
 	})
 	var he *HTTPError
 	if k.Parent != "" && k.NotFoundEmpty && errors.As(err, &he) && he.Status == http.StatusNotFound {
@@ -596,15 +597,15 @@ func (s *Source) pages(ctx context.Context, k *Kind, env tmplEnv, pm map[string]
 	return err
 }
 
-// dedupeRaw drops the raw items whose Dedupe field was seen before, reading
-// only that field.
+// dedupeRaw drops the raw items whose Dedupe member was seen before; the
+// splitter found the members while checking the page.
 func dedupeRaw(k *Kind, b Batch, seen map[string]bool) Batch {
 	if k.Dedupe == "" {
 		return b
 	}
 	out := Batch{Raw: b.Raw[:0], Where: b.Where[:0]}
 	for i, it := range b.Raw {
-		if id, ok := rawField(it, k.Dedupe); ok {
+		if id, ok := rawField(b.ids[i]); ok {
 			if seen[id] {
 				continue
 			}
@@ -616,10 +617,10 @@ func dedupeRaw(k *Kind, b Batch, seen map[string]bool) Batch {
 	return out
 }
 
-// rawField is field for a raw item: the same string for the same value.
-func rawField(item []byte, name string) (string, bool) {
-	v, ok := jsonx.Member(item, name)
-	if !ok {
+// rawField is field for a member's raw value (nil when absent): the same
+// string for the same value.
+func rawField(v []byte) (string, bool) {
+	if v == nil {
 		return "", false
 	}
 	switch v[0] {
@@ -636,7 +637,7 @@ func rawField(item []byte, name string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	return field(map[string]any{name: d}, name)
+	return field(map[string]any{"v": d}, "v")
 }
 
 // parentPages fetches a fan-out kind's endpoint for one parent, page by

@@ -246,3 +246,13 @@ func TestStreamRawErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestReadBody(t *testing.T) {
+	body := strings.Repeat("x", 1000)
+	for _, n := range []int64{-1, 0, 1, 999, 1000, 1001, 5000, 1 << 40} {
+		got, err := readBody(strings.NewReader(body), n)
+		if err != nil || string(got) != body {
+			t.Errorf("length %d: got %d bytes, %v", n, len(got), err)
+		}
+	}
+}
