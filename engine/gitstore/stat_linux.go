@@ -23,3 +23,18 @@ func fillStat(ie *index.Entry, fi os.FileInfo) {
 		ie.GID = st.Gid
 	}
 }
+
+// statKey identifies a version of a file (the index) by its stat data;
+// git replaces the index by rename, so a rewrite changes the inode too.
+func statKey(fi os.FileInfo) (indexKey, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return indexKey{}, false
+	}
+	return indexKey{
+		size:  uint64(fi.Size()),
+		ino:   uint64(st.Ino),
+		mtime: fi.ModTime().UnixNano(),
+		ctime: time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec)).UnixNano(),
+	}, true
+}

@@ -31,6 +31,7 @@ type Store struct {
 	st *filesystem.Storage
 
 	trees treeCache
+	index indexCache
 }
 
 // Open opens the repository whose worktree root (or bare git dir) is dir.

@@ -1,8 +1,6 @@
 package gitstore
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -518,34 +516,24 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, st *staging) (*index.Entry
 
 func (s *Store) indexPath() string { return filepath.Join(s.gitDir, "index") }
 
-func (s *Store) readIndex() (*index.Index, time.Time, error) {
-	f, err := os.Open(s.indexPath())
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	idx := &index.Index{}
-	if err := index.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(idx); err != nil {
-		return nil, time.Time{}, fmt.Errorf("reading %s: %w", s.indexPath(), err)
-	}
-	return idx, fi.ModTime(), nil
-}
-
 // updateIndex replaces the index entries of the changed paths. Without an
 // index (a fresh repository) it builds one from the whole new tree. The
-// cached-tree extension is dropped because it would describe old trees.
+// extensions are dropped (see gitIndex); the cached tree would describe
+// old trees.
 func (s *Store) updateIndex(ops []fileOp, written []*index.Entry, newTree plumbing.Hash, read func(plumbing.Hash) ([]Entry, error)) error {
-	idx, _, err := s.readIndex()
+	old, err := s.readIndex()
+	var idx *gitIndex
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		idx, err = s.indexFromTree(newTree, ops, written, read)
+		es, err := s.indexFromTree(newTree, ops, written, read)
 		if err != nil {
 			return err
 		}
+		idx = &gitIndex{version: 2, entries: make([]idxEntry, len(es))}
+		for i, e := range es {
+			idx.entries[i] = idxEntry{name: e.Name, stage: uint8(e.Stage), e: e}
+		}
+		sortIdx(idx.entries)
 	case err != nil:
 		return err
 	default:
@@ -553,70 +541,59 @@ func (s *Store) updateIndex(ops []fileOp, written []*index.Entry, newTree plumbi
 		for _, op := range ops {
 			touched[op.Path] = true
 		}
-		kept := idx.Entries[:0]
-		for _, e := range idx.Entries {
-			if !touched[e.Name] {
-				kept = append(kept, e)
-			}
-		}
-		idx.Entries = kept
+		var added []idxEntry
 		for _, e := range written {
 			if e != nil {
-				idx.Entries = append(idx.Entries, e)
+				added = append(added, idxEntry{name: e.Name, stage: uint8(e.Stage), e: e})
 			}
 		}
-	}
-	// Git rejects unsorted indexes and stage entries must stay in order,
-	// so sort stably here; go-git's encoder re-sorts by name only.
-	slices.SortStableFunc(idx.Entries, func(a, b *index.Entry) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return int(a.Stage) - int(b.Stage)
-	})
-	idx.Cache = nil
-	idx.ResolveUndo = nil
-	idx.EndOfIndexEntry = nil
-	if idx.Version < 2 {
-		idx.Version = 2
-	}
-	if idx.Version == 2 {
-		for _, e := range idx.Entries {
-			if e.SkipWorktree || e.IntentToAdd {
-				idx.Version = 3
-				break
+		sortIdx(added)
+		// old is shared with the index cache: build a new slice, merging
+		// the sorted survivors with the sorted new entries.
+		out := make([]idxEntry, 0, len(old.entries)+len(added))
+		j := 0
+		for _, e := range old.entries {
+			if touched[e.name] {
+				continue
 			}
+			for j < len(added) && compareIdx(added[j], e) < 0 {
+				out = append(out, added[j])
+				j++
+			}
+			out = append(out, e)
 		}
+		out = append(out, added[j:]...)
+		idx = &gitIndex{version: old.version, entries: out}
 	}
 	return s.writeIndex(idx)
 }
 
-func (s *Store) writeIndex(idx *index.Index) error {
-	var buf bytes.Buffer
-	if err := index.NewEncoder(&buf).Encode(idx); err != nil {
+func (s *Store) writeIndex(idx *gitIndex) error {
+	data, err := idx.encode()
+	if err != nil {
 		return err
 	}
 	var newest time.Time
-	for _, e := range idx.Entries {
-		if e.ModifiedAt.After(newest) {
-			newest = e.ModifiedAt
+	for i := range idx.entries {
+		if t := idx.entries[i].mtime(); t.After(newest) {
+			newest = t
 		}
 	}
-	err := publish(s.gitDir, s.indexPath(), buf.Bytes(), newest, nil)
+	err = publish(s.gitDir, s.indexPath(), data, newest, nil)
 	if errors.Is(err, errLockExists) {
 		return fmt.Errorf("cannot update the index: %w", err)
 	}
 	return err
 }
 
-func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) (*index.Index, error) {
+func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) ([]*index.Entry, error) {
 	have := make(map[string]*index.Entry, len(written))
 	for _, e := range written {
 		if e != nil {
 			have[e.Name] = e
 		}
 	}
-	idx := &index.Index{Version: 2}
+	var out []*index.Entry
 	var walk func(h plumbing.Hash, prefix string) error
 	walk = func(h plumbing.Hash, prefix string) error {
 		es, err := read(h)
@@ -632,7 +609,7 @@ func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index
 				continue
 			}
 			if ie := have[p]; ie != nil {
-				idx.Entries = append(idx.Entries, ie)
+				out = append(out, ie)
 				continue
 			}
 			ie := &index.Entry{Name: p, Hash: e.Hash, Mode: e.Mode}
@@ -644,14 +621,14 @@ func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index
 					fillStat(ie, fi)
 				}
 			}
-			idx.Entries = append(idx.Entries, ie)
+			out = append(out, ie)
 		}
 		return nil
 	}
 	if err := walk(tree, ""); err != nil {
 		return nil, err
 	}
-	return idx, nil
+	return out, nil
 }
 
 // CheckWorktree verifies that each path in the worktree still matches the
@@ -670,13 +647,12 @@ func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 	if err != nil {
 		return err
 	}
-	idx, idxTime, err := s.readIndex()
+	idx, err := s.readIndex()
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	var entries []*index.Entry
-	if idx != nil {
-		entries = idx.Entries
+	if idx == nil {
+		idx = &gitIndex{}
 	}
 	var dirty []string
 	seen := map[string]bool{}
@@ -707,7 +683,7 @@ func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 			dirty = append(dirty, p)
 			continue
 		}
-		if ie := findIndexEntry(entries, p); ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idxTime) {
+		if ie := idx.find(p); ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idx.mtime) {
 			continue
 		}
 		testHashCount.Add(1)
@@ -738,14 +714,6 @@ func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 
 // testHashCount lets tests see whether the stat fast path was taken.
 var testHashCount atomic.Int64
-
-func findIndexEntry(es []*index.Entry, name string) *index.Entry {
-	i := sort.Search(len(es), func(i int) bool { return es[i].Name >= name })
-	if i < len(es) && es[i].Name == name && es[i].Stage == 0 {
-		return es[i]
-	}
-	return nil
-}
 
 // statClean is git's ie_match_stat plus its racy-git rule: an entry whose
 // mtime is not older than the index file may have been modified within

@@ -1,0 +1,145 @@
+package gitstore
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestIndexCodecMatchesGit: an index git wrote, in each version and with
+// extended flags, long names and conflict stages, re-encoded by gitIndex,
+// reads back identically in git (ls-files --debug shows every stat field
+// and flag).
+func TestIndexCodecMatchesGit(t *testing.T) {
+	isolate(t)
+	dir := filepath.Join(t.TempDir(), "repo")
+	git(t, filepath.Dir(dir), "init", "-q", "-b", "main", dir)
+	for i := 0; i < 50; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("d%d", i%3), fmt.Sprintf("f%02d.json", i))
+		os.MkdirAll(filepath.Dir(p), 0o777)
+		os.WriteFile(p, []byte(fmt.Sprintf("%d\n", i)), 0o666)
+	}
+	os.WriteFile(filepath.Join(dir, "exec.sh"), []byte("#!/bin/sh\n"), 0o777)
+	os.Symlink("d0/f00.json", filepath.Join(dir, "link"))
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-qm", "one")
+	blob := strings.TrimSpace(git(t, dir, "rev-parse", "HEAD:d0/f00.json"))
+	long := strings.Repeat("n", 200) + "/" + strings.Repeat("x", 4000) + ".json" // name over 0xfff bytes
+	git(t, dir, "update-index", "--add", "--cacheinfo", "100644,"+blob+","+long)
+	git(t, dir, "write-tree") // adds a TREE extension, which encode drops
+	// Conflict stages 1-3 for one path.
+	var in strings.Builder
+	for st := 1; st <= 3; st++ {
+		fmt.Fprintf(&in, "100644 %s %d\tconflict.txt\n", blob, st)
+	}
+	cmd := exec.Command("git", "update-index", "--index-info")
+	cmd.Dir, cmd.Stdin = dir, strings.NewReader(in.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, v := range []string{"2", "3", "4"} {
+		t.Run("v"+v, func(t *testing.T) {
+			git(t, dir, "update-index", "--index-version", v)
+			if v != "2" {
+				git(t, dir, "update-index", "--skip-worktree", "d1/f01.json")
+				os.WriteFile(filepath.Join(dir, "new.txt"), []byte("new\n"), 0o666)
+				git(t, dir, "add", "-N", "new.txt")
+			}
+			data, err := os.ReadFile(filepath.Join(dir, ".git", "index"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx, err := parseIndex(data)
+			if v == "4" {
+				if err != errIndexV4 {
+					t.Fatalf("v4: %v", err)
+				}
+				if idx, err = decodeGoGit(data); err != nil {
+					t.Fatal(err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			for i := range idx.entries {
+				if i%2 == 0 && idx.entries[i].raw != nil {
+					// Half the entries go through decode and encode.
+					idx.entries[i] = idxEntry{name: idx.entries[i].name, stage: idx.entries[i].stage, e: idx.entries[i].entry()}
+				}
+			}
+			enc, err := idx.encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ours := filepath.Join(t.TempDir(), "index")
+			if err := os.WriteFile(ours, enc, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			lsFiles := func(indexFile string, args ...string) string {
+				cmd := exec.Command("git", append([]string{"ls-files", "-s", "--debug", "-t"}, args...)...)
+				cmd.Dir = dir
+				cmd.Env = append(os.Environ(), "GIT_INDEX_FILE="+indexFile)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("ls-files: %v\n%s", err, out)
+				}
+				return string(out)
+			}
+			want, got := lsFiles(filepath.Join(dir, ".git", "index")), lsFiles(ours)
+			if want != got {
+				t.Fatalf("git reads our index differently:\n--- git's\n%s\n--- ours\n%s", want, got)
+			}
+			if sw := lsFiles(ours, "d1/f01.json"); v != "2" && !strings.HasPrefix(sw, "S ") {
+				t.Fatalf("skip-worktree lost:\n%s", sw)
+			}
+			if idx2, err := parseIndex(enc); v != "4" && (err != nil || len(idx2.entries) != len(idx.entries)) {
+				t.Fatalf("re-parse: %v", err)
+			}
+		})
+	}
+}
+
+// TestIndexSplitRefused: a split index cannot be kept or dropped safely,
+// so Commit refuses it with an error that names it, instead of writing an
+// index without the entries the shared part held.
+func TestIndexSplitRefused(t *testing.T) {
+	s := newRepo(t)
+	commit(t, s, "one", put("a.txt", "a\n"))
+	git(t, s.Root(), "update-index", "--split-index")
+	_, err := s.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := s.Head()
+	_, err = s.Commit(t.Context(), CommitRequest{Parent: h.Commit, Ref: h.Ref, Changes: []Change{put("b.txt", "b\n")}, Message: "two", Author: sig("A B")})
+	if err == nil || !strings.Contains(err.Error(), "split index") {
+		t.Fatalf("commit with a split index: %v", err)
+	}
+	if err := s.CheckWorktree(h.Commit, []string{"a.txt"}); err == nil || !strings.Contains(err.Error(), "split index") {
+		t.Fatalf("CheckWorktree with a split index: %v", err)
+	}
+}
+
+// TestCommitKeepsIndexFlags: entries a commit does not touch keep their
+// bytes, skip-worktree flag included, in v3 and (through go-git) v4.
+func TestCommitKeepsIndexFlags(t *testing.T) {
+	for _, v := range []string{"3", "4"} {
+		t.Run("v"+v, func(t *testing.T) {
+			s := newRepo(t)
+			commit(t, s, "one", put("a.txt", "a\n"), put("keep/b.txt", "b\n"))
+			git(t, s.Root(), "update-index", "--index-version", v)
+			git(t, s.Root(), "update-index", "--skip-worktree", "keep/b.txt")
+			commit(t, s, "two", put("a.txt", "a2\n"), put("c.txt", "c\n"))
+			if out := git(t, s.Root(), "ls-files", "-t", "keep/b.txt"); out != "S keep/b.txt\n" {
+				t.Fatalf("skip-worktree lost: %q", out)
+			}
+			if b, _ := os.ReadFile(filepath.Join(s.GitDir(), "index")); len(b) < 8 || fmt.Sprint(b[7]) != v {
+				t.Fatalf("index version changed, want %s", v)
+			}
+			git(t, s.Root(), "update-index", "--no-skip-worktree", "keep/b.txt")
+			checkRepo(t, s)
+		})
+	}
+}
