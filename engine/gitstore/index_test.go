@@ -1,10 +1,12 @@
 package gitstore
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -141,5 +143,26 @@ func TestCommitKeepsIndexFlags(t *testing.T) {
 			git(t, s.Root(), "update-index", "--no-skip-worktree", "keep/b.txt")
 			checkRepo(t, s)
 		})
+	}
+}
+
+// TestCheckWorktreeMissingDirs: paths under a directory that does not
+// exist are absent without an lstat each, and that still catches a
+// tracked directory removed by hand, while untracked files in directories
+// that do exist are refused as before.
+func TestCheckWorktreeMissingDirs(t *testing.T) {
+	s := newRepo(t)
+	c := commit(t, s, "one", put("gone/a.json", "a"), put("file", "f"))
+	os.RemoveAll(filepath.Join(s.Root(), "gone"))
+	os.MkdirAll(filepath.Join(s.Root(), "hand"), 0o777)
+	os.WriteFile(filepath.Join(s.Root(), "hand", "x.json"), []byte("x"), 0o644)
+	paths := []string{"new/1.json", "new/2.json", "new/deeper/3.json", "gone/a.json", "gone/b.json", "file/under", "hand/x.json", "hand/y.json"}
+	err := s.CheckWorktree(c, paths)
+	var de *DirtyError
+	if !errors.As(err, &de) {
+		t.Fatalf("err = %v", err)
+	}
+	if want := []string{"gone/a.json", "hand/x.json"}; !reflect.DeepEqual(de.Paths, want) {
+		t.Fatalf("dirty = %v, want %v", de.Paths, want)
 	}
 }

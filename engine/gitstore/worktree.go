@@ -656,6 +656,10 @@ func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 	}
 	var dirty []string
 	seen := map[string]bool{}
+	// A path whose directory is missing is missing too: the first sync
+	// checks 100k new paths in a directory that does not exist yet, and
+	// one lstat of that directory answers for all of them.
+	dirMissing := map[string]bool{}
 	for _, p := range paths {
 		if seen[p] {
 			continue
@@ -669,7 +673,19 @@ func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 			continue
 		}
 		full := filepath.Join(s.root, filepath.FromSlash(p))
-		fi, err := os.Lstat(full)
+		dir := filepath.Dir(full)
+		missing, known := dirMissing[dir]
+		if !known {
+			_, err := os.Lstat(dir)
+			missing = errors.Is(err, os.ErrNotExist) || isNotDir(err)
+			dirMissing[dir] = missing
+		}
+		var fi os.FileInfo
+		if missing {
+			err = os.ErrNotExist
+		} else {
+			fi, err = os.Lstat(full)
+		}
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) || isNotDir(err) {
 				if inTree {
