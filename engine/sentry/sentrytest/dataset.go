@@ -128,16 +128,18 @@ type Dataset struct {
 	// advance it, so output never depends on the wall clock.
 	Now time.Time
 
-	issues   map[uint64]*Issue
-	nextID   uint64
-	version  uint64
-	dirty    bool
-	sorted   []*Issue // lastSeen desc, then id desc
-	projBy   map[string]*Project
-	teamBy   map[string]*Team
-	nProj    int
-	nTeam    int
-	projTags map[*Project]map[string][]TagValue
+	issues  map[uint64]*Issue
+	nextID  uint64
+	version uint64
+	dirty   bool
+	sorted  []*Issue // lastSeen desc, then id desc
+	// byProject is sorted split by project id.
+	byProject map[string][]*Issue
+	projBy    map[string]*Project
+	teamBy    map[string]*Team
+	nProj     int
+	nTeam     int
+	projTags  map[*Project]map[string][]TagValue
 }
 
 // TagValue is one value of a tag key, as the tag values endpoints return it.
@@ -322,15 +324,21 @@ func (d *Dataset) ensureIndex() {
 	for _, is := range d.issues {
 		d.sorted = append(d.sorted, is)
 	}
-	sort.Slice(d.sorted, func(a, b int) bool {
-		x, y := d.sorted[a], d.sorted[b]
-		if !x.LastSeen.Equal(y.LastSeen) {
-			return x.LastSeen.After(y.LastSeen)
-		}
-		return x.ID > y.ID
-	})
+	sort.Slice(d.sorted, func(a, b int) bool { return issueBefore(d.sorted[a], d.sorted[b]) })
+	d.byProject = map[string][]*Issue{}
+	for _, is := range d.sorted {
+		d.byProject[is.Project.ID] = append(d.byProject[is.Project.ID], is)
+	}
 	d.projTags = nil
 	d.dirty = false
+}
+
+// issueBefore is the serving order: lastSeen descending, then id.
+func issueBefore(x, y *Issue) bool {
+	if !x.LastSeen.Equal(y.LastSeen) {
+		return x.LastSeen.After(y.LastSeen)
+	}
+	return x.ID > y.ID
 }
 
 // issueTagValues derives an issue's tag values from its compact fields so

@@ -3,6 +3,7 @@ package sentrytest
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,7 +12,7 @@ import (
 func unescapeQuery(s string) (string, error) { return url.QueryUnescape(s) }
 func queryEscape(s string) string            { return url.QueryEscape(s) }
 
-// issueFilter is a parsed issue search; its key() names a cached result.
+// issueFilter is a parsed issue search.
 type issueFilter struct {
 	projects  []string // project ids, sorted; nil = all
 	statuses  []string // OR-ed; empty = any
@@ -23,12 +24,6 @@ type issueFilter struct {
 	assigned  int // 0 any, 1 assigned, 2 unassigned
 	text      string
 	sort      string
-}
-
-func (f *issueFilter) key() string {
-	j := func(s []string) string { return strings.Join(s, ",") }
-	return strings.Join([]string{j(f.projects), j(f.statuses), j(f.notStatus), j(f.substatus), j(f.levels),
-		j(f.notLevels), j(f.envs), strconv.Itoa(f.assigned), f.text, f.sort}, "\x00")
 }
 
 // tokenize splits a search on spaces, keeping "quoted phrases" together.
@@ -131,10 +126,7 @@ func has(s []string, v string) bool {
 	return false
 }
 
-func (f *issueFilter) match(is *Issue, projects map[string]bool) bool {
-	if projects != nil && !projects[is.Project.ID] {
-		return false
-	}
+func (f *issueFilter) match(is *Issue) bool {
 	if len(f.statuses) > 0 && !has(f.statuses, is.Status) {
 		return false
 	}
@@ -202,30 +194,24 @@ func containsFold(s, lowerSub string) bool {
 	return false
 }
 
-// filtered returns the issues matching f in serving order, from a cache
-// that the dataset version invalidates, so paging costs O(page) after the
-// first request of a listing.
+// filtered returns the issues matching f in serving order. Like Sentry's
+// database it filters and sorts on every request, not once per listing:
+// from each project's issues in lastSeen order (an index), so a page
+// costs the scan of its projects' issues plus the page.
 func (s *Server) filtered(f *issueFilter) []*Issue {
-	key := f.key()
-	s.cacheMu.Lock()
-	if s.cacheVer != s.d.version || s.issueCache == nil {
-		s.issueCache, s.cacheVer = map[string][]*Issue{}, s.d.version
-	}
-	res, ok := s.issueCache[key]
-	s.cacheMu.Unlock()
-	if ok {
-		return res
-	}
-	var projects map[string]bool
+	cands := s.d.sorted
 	if f.projects != nil {
-		projects = map[string]bool{}
+		cands = nil
 		for _, id := range f.projects {
-			projects[id] = true
+			cands = append(cands, s.d.byProject[id]...)
+		}
+		if len(f.projects) > 1 {
+			sort.Slice(cands, func(a, b int) bool { return issueBefore(cands[a], cands[b]) })
 		}
 	}
-	res = make([]*Issue, 0, 64)
-	for _, is := range s.d.sorted {
-		if f.match(is, projects) {
+	res := make([]*Issue, 0, 64)
+	for _, is := range cands {
+		if f.match(is) {
 			res = append(res, is)
 		}
 	}
@@ -242,12 +228,6 @@ func (s *Server) filtered(f *issueFilter) []*Issue {
 		// Stable over the lastSeen order keeps ties deterministic.
 		sort.SliceStable(res, func(i, j int) bool { return less(res[i], res[j]) })
 	}
-	s.cacheMu.Lock()
-	if len(s.issueCache) >= 64 {
-		s.issueCache = map[string][]*Issue{}
-	}
-	s.issueCache[key] = res
-	s.cacheMu.Unlock()
 	return res
 }
 
@@ -275,6 +255,7 @@ func (s *Server) issues(w http.ResponseWriter, r *http.Request, p *Project) *api
 			f.projects = append(f.projects, v)
 		}
 		sort.Strings(f.projects)
+		f.projects = slices.Compact(f.projects)
 	}
 	query, present := q["query"]
 	if !present {

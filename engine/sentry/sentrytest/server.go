@@ -96,18 +96,16 @@ type Server struct {
 	pageSize int
 	latency  time.Duration
 
-	rlMu       sync.Mutex
-	rlLimit    int
-	rlWindow   time.Duration
-	rlEnforce  bool
-	rlBucket   int64
-	rlCount    int
-	inflight   int
-	faults     []*faultState
-	reqs       []Request
-	cacheMu    sync.Mutex
-	issueCache map[string][]*Issue
-	cacheVer   uint64
+	rlMu      sync.Mutex
+	rlLimit   int
+	rlWindow  time.Duration
+	rlEnforce bool
+	rlBucket  int64
+	rlCount   int
+	inflight  int
+	faults    []*faultState
+	reqs      []Request
+	cacheMu   sync.Mutex // guards the dataset's project tag cache
 }
 
 // NewServer serves d over HTTP on a loopback port until Close.
