@@ -466,39 +466,26 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, st *staging) (*index.Entry
 		// directory appears whole later, and its rename leaves the files'
 		// stat data (what the index records) as it is.
 		p := filepath.Join(staged, filepath.Base(full))
-		perm := os.FileMode(0o666)
-		if e.Mode == filemode.Executable {
-			perm = 0o777
-		}
-		if err := os.WriteFile(p, data, perm); err != nil {
-			return nil, err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return nil, err
-		}
 		ie := &index.Entry{Name: op.Path, Hash: e.Hash, Mode: e.Mode}
-		fillStat(ie, fi)
+		if err := writeFile(p, "", data, filePerm(e.Mode), ie); err != nil {
+			return nil, err
+		}
 		return ie, nil
 	}
 	if err := st.mkdirAll(filepath.Dir(full)); err != nil {
 		return nil, err
 	}
 	tmp := tmpName(full)
-	if e.Mode == filemode.Symlink {
-		os.Remove(tmp)
-		if err := os.Symlink(string(data), tmp); err != nil {
+	ie := &index.Entry{Name: op.Path, Hash: e.Hash, Mode: e.Mode}
+	if e.Mode != filemode.Symlink {
+		if err := writeFile(tmp, full, data, filePerm(e.Mode), ie); err != nil {
 			return nil, err
 		}
-	} else {
-		perm := os.FileMode(0o666)
-		if e.Mode == filemode.Executable {
-			perm = 0o777
-		}
-		if err := os.WriteFile(tmp, data, perm); err != nil {
-			os.Remove(tmp)
-			return nil, err
-		}
+		return ie, nil
+	}
+	os.Remove(tmp)
+	if err := os.Symlink(string(data), tmp); err != nil {
+		return nil, err
 	}
 	if err := os.Rename(tmp, full); err != nil {
 		os.Remove(tmp)
@@ -509,9 +496,16 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, st *staging) (*index.Entry
 	if err != nil {
 		return nil, err
 	}
-	ie := &index.Entry{Name: op.Path, Hash: e.Hash, Mode: e.Mode}
 	fillStat(ie, fi)
 	return ie, nil
+}
+
+// filePerm is what git creates files with, before the umask.
+func filePerm(m filemode.FileMode) os.FileMode {
+	if m == filemode.Executable {
+		return 0o777
+	}
+	return 0o666
 }
 
 func (s *Store) indexPath() string { return filepath.Join(s.gitDir, "index") }
