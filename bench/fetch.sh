@@ -10,8 +10,9 @@
 # raw items) and `gitalog sync --dry-run` (fetch + decode + map + validate +
 # hash, nothing written) against `gitalog fake-sentry`. The client is timed
 # with /usr/bin/time; the fake's CPU is read from /proc/PID/stat before and
-# after. Printed: median pages/s, and the cores each side kept busy
-# (CPU seconds / wall seconds).
+# after. Printed: median pages/s, the cores each side kept busy (CPU
+# seconds / wall seconds), and each side's CPU milliseconds per page, which
+# other work on the machine disturbs less than wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -87,12 +88,14 @@ for line in open(path):
     c, mode, rnd, wall, user, sys_, rss, fake = line.split()
     rows[(int(c), mode)].append((float(wall), float(user) + float(sys_), float(fake), int(rss) / 1024))
 print(f"\n### Fetch: {n} issues, 50 projects, {pages} pages of up to 100 issues (medians of {max(len(v) for v in rows.values())} rounds)\n")
-print("| client | concurrency | wall s | pages/s | issues/s | client cores (CPU/wall) | fake cores (CPU/wall) | client max RSS MB |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+print("| client | concurrency | wall s | pages/s | issues/s | client cores (CPU/wall) | fake cores (CPU/wall) | client CPU ms/page | fake CPU ms/page | client max RSS MB |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for (c, mode), v in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
     w = statistics.median(x[0] for x in v)
     cc = statistics.median(x[1] / x[0] for x in v)
     fc = statistics.median(x[2] / x[0] for x in v)
+    cp = statistics.median(x[1] for x in v) * 1000 / pages
+    fp = statistics.median(x[2] for x in v) * 1000 / pages
     m = statistics.median(x[3] for x in v)
-    print(f"| gitalog {mode} | {c} | {w:.2f} | {pages / w:.0f} | {n / w:.0f} | {cc:.2f} | {fc:.2f} | {m:.0f} |")
+    print(f"| gitalog {mode} | {c} | {w:.2f} | {pages / w:.0f} | {n / w:.0f} | {cc:.2f} | {fc:.2f} | {cp:.2f} | {fp:.2f} | {m:.0f} |")
 EOF

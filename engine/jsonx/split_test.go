@@ -162,7 +162,8 @@ func FuzzSplitArray(f *testing.F) {
 }
 
 func BenchmarkSplitArray(b *testing.B) {
-	item := `{"id":"123456","title":"TypeError: Cannot read properties of undefined (reading 'x')","culprit":"app/main.js in render","permalink":"https://acme.sentry.io/issues/123456/","level":"error","status":"unresolved","project":{"id":"1","name":"Web","slug":"web","platform":"javascript"},"metadata":{"type":"TypeError","value":"é \u00e9"},"count":"42","userCount":7,"stats":{"24h":[[1700000000,1],[1700003600,0],[1700007200,3]]},"isUnhandled":true}`
+	// An issue as the fake Sentry lists it.
+	item := `{"id":"5100294471","shareId":null,"shortId":"BLUE-API-1Z9","title":"RuntimeError: list index out of range in cart","culprit":"search.indexer in apply_search","permalink":"https://gen-org.sentry.io/issues/5100294471/","logger":null,"level":"fatal","status":"resolved","statusDetails":{},"substatus":null,"isPublic":false,"platform":"php","priority":"high","priorityLockedAt":null,"seerFixabilityScore":null,"seerAutofixLastTriggered":null,"seerExplorerAutofixLastTriggered":null,"project":{"id":"4506200000000000","name":"blue-api","slug":"blue-api","platform":"php-laravel"},"type":"error","issueType":"error","issueCategory":"error","metadata":{"type":"RuntimeError","value":"list index out of range in cart","filename":"search.indexer","function":"apply_search","display_title_with_tree_label":false,"in_app_frame_mix":"mixed"},"numComments":0,"assignedTo":null,"isBookmarked":false,"isSubscribed":false,"subscriptionDetails":null,"hasSeen":false,"annotations":[],"isUnhandled":true,"count":"287","userCount":170,"firstSeen":"2025-06-02T02:16:10.042017Z","lastSeen":"2025-06-02T09:07:21.310944Z","stats":{"24h":[[1748772000,0],[1748775600,0],[1748779200,0],[1748782800,0],[1748786400,0],[1748790000,0],[1748793600,0],[1748797200,0],[1748800800,0],[1748804400,0],[1748808000,0],[1748811600,0],[1748815200,0],[1748818800,0],[1748822400,0],[1748826000,0],[1748829600,1],[1748833200,0],[1748836800,0],[1748840400,2],[1748844000,2],[1748847600,2],[1748851200,2],[1748854800,2]]},"lifetime":{"count":"287","userCount":170,"firstSeen":"2025-06-02T02:16:10.042017Z","lastSeen":"2025-06-02T09:07:21.310944Z","stats":null},"filtered":null,"matchingEventId":null,"matchingEventEnvironment":null,"derivedData":{"blocker":"","hasOpenFixPr":false,"hasRootCause":false,"isAssigned":false,"lastCompletedAutofixStep":"","lastProgressedAt":null,"progress":"","status":"none","viewCount":0}}`
 	data := []byte("[" + strings.TrimSuffix(strings.Repeat(item+",", 100), ",") + "]")
 	for _, key := range []string{"", "id"} {
 		b.Run("key="+key, func(b *testing.B) {
@@ -175,5 +176,17 @@ func BenchmarkSplitArray(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSplitArrayEveryByte: each byte value at each place of a string that
+// spans the eight-byte steps reads as encoding/json reads it.
+func TestSplitArrayEveryByte(t *testing.T) {
+	for pos := 0; pos < 18; pos++ {
+		for c := 0; c < 256; c++ {
+			s := strings.Repeat("a", pos) + string([]byte{byte(c)}) + strings.Repeat("é", 9-pos/2)
+			checkSplit(t, []byte(`["`+s+`"]`))
+			checkSplit(t, []byte(`[{"id":"`+s+`\"","x":1}]`))
+		}
 	}
 }
