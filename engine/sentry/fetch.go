@@ -27,9 +27,26 @@ type Source struct {
 	// Progress, when set, is told the running count of items of a kind.
 	Progress func(kind string, items int)
 
-	mu    sync.Mutex
-	cache map[string]*fetchResult
-	once  map[string]map[string]any // Attach.Once responses by path
+	mu     sync.Mutex
+	cache  map[string]*fetchResult
+	once   map[string]map[string]any // Attach.Once responses by path
+	parent map[string]bool           // variants a resource of the run fans out over
+}
+
+// Expect tells the source that the run will also stream kind with params.
+// StreamRaw then fetches the kinds it fans out over whole, decoded and
+// kept, when they are streamed themselves, so that they are fetched once
+// for both, whichever comes first.
+func (s *Source) Expect(kind string, params map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.parent == nil {
+		s.parent = map[string]bool{}
+	}
+	for k := Kinds[kind]; k != nil && k.Parent != ""; k = Kinds[k.Parent] {
+		key, _ := Variant(k.Parent, params)
+		s.parent[key] = true
+	}
 }
 
 type fetchResult struct {
@@ -413,8 +430,8 @@ func (b Batch) Len() int { return len(b.Items) + len(b.Raw) }
 
 // StreamRaw is Stream, but where the client changes nothing in a kind's
 // items (see Raw) it passes on their JSON as received, split out of each
-// response without being decoded; otherwise, and for a kind already
-// fetched whole as a parent, it passes decoded items. Duplicates are
+// response without being decoded; otherwise, and for a kind fetched whole
+// as a parent (see Expect), it passes decoded items. Duplicates are
 // dropped either way.
 func (s *Source) StreamRaw(ctx context.Context, kind string, params map[string]any, fn func(Batch) error) error {
 	return s.stream(ctx, kind, params, true, fn)
@@ -444,7 +461,7 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 	if !ok {
 		return fmt.Errorf("unknown kind %q (known: %v)", kind, KindNames())
 	}
-	_, sel := Variant(kind, params)
+	key, sel := Variant(kind, params)
 	env := tmplEnv{org: s.Org, selector: sel}
 	seen := map[string]bool{}
 	count := 0
@@ -468,7 +485,16 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 		return fn(b)
 	}
 	// A kind already fetched whole as another kind's parent (projects for
-	// issues and project tags, issues for issue tags) is not fetched again.
+	// issues and project tags, issues for issue tags) is not fetched again;
+	// one that will be is fetched whole now, once for both.
+	s.mu.Lock()
+	parent := s.parent[key]
+	s.mu.Unlock()
+	if wantRaw && parent {
+		if _, err := s.Fetch(ctx, kind, params); err != nil {
+			return err
+		}
+	}
 	if items, ok := s.cached(kind, params); ok {
 		for lo := 0; lo < len(items); lo += 100 {
 			if err := emit(Batch{Items: slices.Clone(items[lo:min(lo+100, len(items))])}, env); err != nil {

@@ -256,3 +256,50 @@ func TestReadBody(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamRawExpectedParent: a kind another resource of the run fans out
+// over is fetched whole once, whether it is streamed before or after that
+// resource, and streamed from that result.
+func TestStreamRawExpectedParent(t *testing.T) {
+	for _, tc := range []struct {
+		order   []string
+		lastRaw bool // the second kind comes raw
+	}{{[]string{"issue", "issue-tag"}, false}, {[]string{"issue-tag", "issue"}, false}, {[]string{"project", "issue"}, true}} {
+		order := tc.order
+		_, srv, s := demoSource(t, 3)
+		params := map[string]any{"search": ""}
+		want, err := s.Fetch(context.Background(), order[0], params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, srv, s = demoSource(t, 3)
+		for _, k := range order {
+			s.Expect(k, params)
+		}
+		got, _, err := streamRaw(t, s, order[0], params, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := streamRaw(t, s, order[1], params, tc.lastRaw); err != nil {
+			t.Fatal(err)
+		}
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		if string(g) != string(w) {
+			t.Errorf("%v: %s streamed other items than Fetch's", order, order[0])
+		}
+		for _, path := range []string{"/projects/", "/issues/"} {
+			pages := map[string]int{}
+			for _, r := range srv.Requests() {
+				if strings.HasSuffix(r.Path, path) {
+					pages[r.RawQuery]++
+				}
+			}
+			for q, n := range pages {
+				if n > 1 {
+					t.Errorf("%v: %s?%s fetched %d times", order, path, q, n)
+				}
+			}
+		}
+	}
+}
