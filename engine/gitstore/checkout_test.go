@@ -3,6 +3,8 @@
 package gitstore
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -71,4 +73,70 @@ func TestWriteFile(t *testing.T) {
 	if _, err := os.Lstat(tmpName(bad)); !os.IsNotExist(err) {
 		t.Fatalf("temp file left after a failed rename: %v", err)
 	}
+}
+
+// TestStagedBeforeCAS: a new directory's files are written, invisibly,
+// before the ref moves. If the ref move fails they are dropped; if the
+// process dies there, the next commit neither shows nor trips over them.
+func TestStagedBeforeCAS(t *testing.T) {
+	s := newRepo(t)
+	commit(t, s, "base", put("a.txt", "a\n"))
+	var files []Change
+	for i := 0; i < 40; i++ {
+		files = append(files, put(fmt.Sprintf("catalog/new/%d.json", i), fmt.Sprintf("%d\n", i)))
+	}
+	stage := filepath.Join(s.GitDir(), stageDir)
+	defer func() { testHookBeforeCAS = nil }()
+
+	// The ref moves under us: CAS fails, nothing staged survives.
+	testHookBeforeCAS = func() error {
+		if n := countFiles(t, stage); n != len(files) {
+			t.Errorf("%d files staged before the ref move, want %d", n, len(files))
+		}
+		if _, err := os.Lstat(filepath.Join(s.Root(), "catalog")); !os.IsNotExist(err) {
+			t.Errorf("catalog visible before the ref move: %v", err)
+		}
+		git(t, s.Root(), "commit", "-q", "--allow-empty", "-m", "someone else")
+		return nil
+	}
+	h, _ := s.Head()
+	_, err := s.Commit(t.Context(), CommitRequest{Parent: h.Commit, Ref: h.Ref, Changes: files, Message: "m", Author: sig("A B")})
+	if !errors.Is(err, ErrRefMoved) {
+		t.Fatalf("err = %v, want ErrRefMoved", err)
+	}
+	if _, err := os.Lstat(stage); !os.IsNotExist(err) {
+		t.Fatalf("staging dir left after a failed ref move: %v", err)
+	}
+	checkRepo(t, s)
+
+	// A crash before the ref move leaves the staged files; the next
+	// commit (to other paths) must not publish them.
+	testHookBeforeCAS = func() error { return errors.New("simulated crash") }
+	h, _ = s.Head()
+	if _, err := s.Commit(t.Context(), CommitRequest{Parent: h.Commit, Ref: h.Ref, Changes: files, Message: "m", Author: sig("A B")}); err == nil {
+		t.Fatal("hook did not stop the commit")
+	}
+	testHookBeforeCAS = nil
+	var other []Change
+	for i := 0; i < 20; i++ {
+		other = append(other, put(fmt.Sprintf("catalog/other/%d.json", i), "x\n"))
+	}
+	commit(t, s, "other", other...)
+	if _, err := os.Lstat(filepath.Join(s.Root(), "catalog", "new")); !os.IsNotExist(err) {
+		t.Fatalf("files of the crashed commit appeared: %v", err)
+	}
+	checkRepo(t, s)
+	commit(t, s, "new", files...)
+	checkRepo(t, s)
+}
+
+func countFiles(t *testing.T, root string) int {
+	n := 0
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	return n
 }

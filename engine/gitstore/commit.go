@@ -40,6 +40,10 @@ const packThreshold = 256
 // the ref has moved but the worktree has not followed.
 var testHookAfterCAS func() error
 
+// testHookBeforeCAS runs after the journal is written and before the ref
+// moves; an error stops Commit there as a crash would.
+var testHookBeforeCAS func() error
+
 type pendingObj struct {
 	typ  plumbing.ObjectType
 	data []byte
@@ -291,18 +295,47 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	if err := ctx.Err(); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if err := s.writeObjects(objs); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
+	wt := s.checkedOut(target)
+	var upd *worktreeUpdate
+	if wt {
+		// The files of directories that do not exist yet (a first sync's
+		// catalog/<blueprint>/) go into the invisible staging dir while
+		// the pack is written; they appear only after the ref has moved.
+		if upd, err = s.planWorktree(oldTree, newTree, objs); err != nil {
+			return plumbing.ZeroHash, err
+		}
 	}
-	// The new trees are stored now: later readers (the worktree update,
-	// the next sync in this process) take them parsed.
+	staged := make(chan error, 1)
+	if upd != nil {
+		go func() { staged <- upd.stage() }()
+	} else {
+		staged <- nil
+	}
+	werr := s.writeObjects(objs)
+	serr := <-staged
+	if werr != nil || serr != nil {
+		if upd != nil {
+			upd.abandon()
+		}
+		if werr != nil {
+			return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", werr)
+		}
+		return plumbing.ZeroHash, fmt.Errorf("writing files: %w", serr)
+	}
+	// The new trees are stored now: later readers (the next sync in this
+	// process) take them parsed.
 	for h, es := range objs.trees {
 		s.trees.put(h, es)
 	}
 
-	wt := s.checkedOut(target)
 	if wt {
 		if err := s.writeJournal(journal{old: req.Parent, new: commit}); err != nil {
+			upd.abandon()
+			return plumbing.ZeroHash, err
+		}
+	}
+	if testHookBeforeCAS != nil {
+		if err := testHookBeforeCAS(); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	}
@@ -313,6 +346,7 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	}
 	if err := s.casRef(target, req.Parent, commit, committer, reflogMsg); err != nil {
 		if wt {
+			upd.abandon()
 			s.removeJournal()
 		}
 		return plumbing.ZeroHash, err
@@ -327,7 +361,7 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	}
 	// From here on the commit has landed; ctx is deliberately ignored so
 	// the worktree is not left half-updated.
-	if err := s.updateWorktree(oldTree, newTree, objs); err != nil {
+	if err := upd.finish(); err != nil {
 		return commit, fmt.Errorf("commit %s made, but updating the worktree failed (Recover will retry): %w", commit, err)
 	}
 	return commit, s.removeJournal()

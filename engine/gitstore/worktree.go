@@ -92,8 +92,12 @@ func writeFileSync(p string, b []byte) error {
 func (s *Store) Recover() error {
 	sweepTemp(s.gitDir, s.commonDir, filepath.Join(s.commonDir, "objects", "pack"))
 	j, ok, err := s.readJournal()
-	if err != nil || !ok {
+	if err != nil {
 		return err
+	}
+	if !ok {
+		s.sweepStage()
+		return nil
 	}
 	if s.bare {
 		return s.removeJournal()
@@ -264,15 +268,108 @@ func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, pr
 // updateWorktree makes the worktree and index match newTree on the paths
 // that differ from oldTree. It is idempotent, so Recover can rerun it.
 func (s *Store) updateWorktree(oldTree, newTree plumbing.Hash, objs *objSet) error {
-	read := s.treeReader(objs)
-	var ops []fileOp
-	if err := diffTrees(read, oldTree, newTree, "", &ops); err != nil {
+	u, err := s.planWorktree(oldTree, newTree, objs)
+	if err != nil {
 		return err
 	}
+	if err := u.stage(); err != nil {
+		return err
+	}
+	return u.finish()
+}
 
+// worktreeUpdate is one worktree update in three steps: plan (the diff
+// and the staging dirs), stage (write the files of directories that do
+// not exist yet into the invisible staging dir) and finish (removals, the
+// other files, moving the staged dirs into place, the index). Only finish
+// changes what anyone can see, so Commit runs stage before the ref moves,
+// alongside writing the pack.
+type worktreeUpdate struct {
+	s       *Store
+	newTree plumbing.Hash
+	objs    *objSet
+	read    func(plumbing.Hash) ([]Entry, error)
+	ops     []fileOp
+	writes  []int // indexes into ops of the paths to write
+	st      *staging
+	results []*index.Entry
+	staged  []bool // ops written by stage
+}
+
+func (s *Store) planWorktree(oldTree, newTree plumbing.Hash, objs *objSet) (*worktreeUpdate, error) {
+	u := &worktreeUpdate{s: s, newTree: newTree, objs: objs, read: s.treeReader(objs)}
+	if err := diffTrees(u.read, oldTree, newTree, "", &u.ops); err != nil {
+		return nil, err
+	}
+	for i, op := range u.ops {
+		if op.New != nil {
+			u.writes = append(u.writes, i)
+		}
+	}
+	st, err := s.newStaging(u.ops, u.writes)
+	if err != nil {
+		return nil, err
+	}
+	u.st = st
+	u.results = make([]*index.Entry, len(u.ops))
+	u.staged = make([]bool, len(u.ops))
+	return u, nil
+}
+
+// isStaged reports whether op is written into a staging dir.
+func (u *worktreeUpdate) isStaged(op fileOp) bool {
+	if op.New.Mode == filemode.Symlink || op.New.Mode == filemode.Submodule {
+		return false
+	}
+	_, ok := u.st.dirs[filepath.Dir(filepath.Join(u.s.root, filepath.FromSlash(op.Path)))]
+	return ok
+}
+
+// stage writes the files of the staged directories; nothing it does is
+// visible in the worktree until finish.
+func (u *worktreeUpdate) stage() error {
+	if len(u.st.dirs) == 0 {
+		return nil
+	}
+	var todo []int
+	for _, i := range u.writes {
+		if u.isStaged(u.ops[i]) {
+			todo = append(todo, i)
+			u.staged[i] = true
+		}
+	}
+	return u.checkout(todo)
+}
+
+// abandon drops what stage wrote, for a commit that did not land.
+func (u *worktreeUpdate) abandon() { os.RemoveAll(u.st.root) }
+
+func (u *worktreeUpdate) checkout(todo []int) error {
+	errs := make([]error, len(u.ops))
+	var wg sync.WaitGroup
+	next := make(chan int, 256)
+	for w := 0; w < checkoutWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				u.results[i], errs[i] = u.s.checkoutFile(u.ops[i], u.objs, u.st)
+			}
+		}()
+	}
+	for _, i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (u *worktreeUpdate) finish() error {
+	s := u.s
 	// Removals first, so a file can become a directory and vice versa.
 	var dirs []string
-	for _, op := range ops {
+	for _, op := range u.ops {
 		if op.Old == nil || (op.New != nil && op.New.Mode != filemode.Submodule) {
 			continue
 		}
@@ -287,41 +384,19 @@ func (s *Store) updateWorktree(oldTree, newTree plumbing.Hash, objs *objSet) err
 	}
 	s.pruneDirs(dirs)
 
-	var writes []int
-	for i, op := range ops {
-		if op.New != nil {
-			writes = append(writes, i)
+	var todo []int
+	for _, i := range u.writes {
+		if !u.staged[i] {
+			todo = append(todo, i)
 		}
 	}
-	st, err := s.newStaging(ops, writes)
-	if err != nil {
+	if err := u.checkout(todo); err != nil {
 		return err
 	}
-	results := make([]*index.Entry, len(ops))
-	errs := make([]error, len(ops))
-	var wg sync.WaitGroup
-	next := make(chan int, 256)
-	for w := 0; w < checkoutWorkers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i], errs[i] = s.checkoutFile(ops[i], objs, st)
-			}
-		}()
-	}
-	for _, i := range writes {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := u.st.publish(); err != nil {
 		return err
 	}
-	if err := st.publish(); err != nil {
-		return err
-	}
-	return s.updateIndex(ops, results, newTree, read)
+	return s.updateIndex(u.ops, u.results, u.newTree, u.read)
 }
 
 // staging speeds up filling directories that do not exist yet (a first
@@ -369,6 +444,16 @@ func (s *Store) newStaging(ops []fileOp, writes []int) (*staging, error) {
 	// Parents before children, so a staged child lands in a placed parent.
 	sort.Slice(st.order, func(i, j int) bool { return len(st.order[i]) < len(st.order[j]) })
 	return st, nil
+}
+
+// sweepStage removes files a commit staged before it was killed ahead of
+// its ref move (with no journal, nothing will publish them). Only an old
+// staging dir is touched, so a concurrent writer's live one survives.
+func (s *Store) sweepStage() {
+	root := filepath.Join(s.gitDir, stageDir)
+	if fi, err := os.Lstat(root); err == nil && fi.ModTime().Before(time.Now().Add(-time.Hour)) {
+		os.RemoveAll(root)
+	}
 }
 
 // mkdirAll is os.MkdirAll, remembered, since most files share a directory.
@@ -462,6 +547,7 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, st *staging) (*index.Entry
 		return nil, err
 	}
 	if staged, ok := st.dirs[filepath.Dir(full)]; ok && e.Mode != filemode.Symlink {
+		// (isStaged is the same test, made before the ref moves.)
 		// An unseen directory: write in place in its staged copy; the
 		// directory appears whole later, and its rename leaves the files'
 		// stat data (what the index records) as it is.
