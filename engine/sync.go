@@ -169,6 +169,10 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Kinds another resource fans out over are then fetched once.
+		for _, r := range cfg.Resources {
+			s.Expect(r.Kind, r.Params)
+		}
 		src, client = sentryFetcher{s}, c
 		res.Source = fmt.Sprintf("Sentry organization %s (%s)", s.Org, redactURL(c.URL("", nil)))
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -409,4 +410,41 @@ func issueConfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// TestParentFetchedOnce: a kind that is both mapped and fanned out over
+// (projects, for issues) is fetched once, whichever resource comes first.
+func TestParentFetchedOnce(t *testing.T) {
+	for _, order := range [][]string{{"project", "issue"}, {"issue", "project"}} {
+		t.Run(strings.Join(order, "-"), func(t *testing.T) {
+			f := newFixture(t, sentrytest.Demo())
+			var cfg strings.Builder
+			cfg.WriteString("resources:\n")
+			for _, kind := range order {
+				fmt.Fprintf(&cfg, "  - kind: %s\n    port:\n      entity:\n        mappings:\n          identifier: .id\n          title: .title // .slug\n          blueprint: '\"%s\"'\n", kind, kind)
+			}
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			o := f.options()
+			o.ConfigPath = path
+			res, err := Sync(t.Context(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lists := 0
+			for _, r := range f.srv.Requests() {
+				if strings.HasSuffix(r.Path, "/organizations/"+f.data.OrgSlug()+"/projects/") {
+					lists++
+				}
+			}
+			if lists != 1 {
+				t.Errorf("the project list was fetched %d times, want 1", lists)
+			}
+			if res.Counts["project"] == nil || res.Counts["issue"] == nil || res.Counts["issue"].Created == 0 {
+				t.Errorf("counts %+v", res.Counts)
+			}
+		})
+	}
 }
