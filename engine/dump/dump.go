@@ -297,45 +297,70 @@ func (r *Reader) Stream(ctx context.Context, kind string, selector map[string]an
 		}
 		return nil
 	}
+	return streamLines(ctx, br, path, batch, streamChunk, fn)
+}
+
+// streamChunk is how much of a dump file is read at a time.
+const streamChunk = 1 << 20
+
+// streamLines passes on the non-blank lines of rd, batch by batch. Lines
+// point into the chunks read from the file (a line that spans chunks is
+// copied once): the items' bytes are not copied again on their way to
+// the workers.
+func streamLines(ctx context.Context, rd io.Reader, path string, batch, chunk int, fn func(raw [][]byte, where []string) error) error {
 	var raws [][]byte
 	var where []string
 	line := 0
-	// Lines are copied into one buffer per batch, not one allocation each.
-	arena := make([]byte, 0, 512<<10)
-	for {
-		b, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			full := append([]byte(nil), b...)
-			for err == bufio.ErrBufferFull {
-				b, err = br.ReadSlice('\n')
-				full = append(full, b...)
-			}
-			b = full
-		}
-		if len(b) > 0 {
-			line++
-			if t := bytes.TrimSpace(b); len(t) > 0 {
-				start := len(arena)
-				arena = append(arena, t...)
-				raws = append(raws, arena[start:len(arena):len(arena)])
-				where = append(where, path+":"+strconv.Itoa(line))
-			}
-		}
-		if len(raws) == batch || (err != nil && len(raws) > 0) {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if ferr := fn(raws, where); ferr != nil {
-				return ferr
-			}
-			raws, where = nil, nil
-			arena = make([]byte, 0, 512<<10)
-		}
-		if err == io.EOF {
+	var carry []byte // the start of a line the last chunk cut
+	flush := func() error {
+		if len(raws) == 0 {
 			return nil
 		}
-		if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		err := fn(raws, where)
+		raws, where = nil, nil
+		return err
+	}
+	add := func(b []byte) error {
+		line++
+		if t := bytes.TrimSpace(b); len(t) > 0 {
+			raws = append(raws, t[:len(t):len(t)])
+			where = append(where, path+":"+strconv.Itoa(line))
+			if len(raws) == batch {
+				return flush()
+			}
+		}
+		return nil
+	}
+	for {
+		buf := make([]byte, len(carry), max(chunk, 2*len(carry)))
+		copy(buf, carry)
+		n, err := io.ReadFull(rd, buf[len(carry):cap(buf)])
+		buf = buf[:len(carry)+n]
+		eof := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !eof {
 			return fmt.Errorf("%s: %w", path, err)
+		}
+		for {
+			i := bytes.IndexByte(buf, '\n')
+			if i < 0 {
+				break
+			}
+			if err := add(buf[:i]); err != nil {
+				return err
+			}
+			buf = buf[i+1:]
+		}
+		carry = buf
+		if eof {
+			if len(carry) > 0 {
+				if err := add(carry); err != nil {
+					return err
+				}
+			}
+			return flush()
 		}
 	}
 }
