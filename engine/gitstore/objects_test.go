@@ -121,6 +121,35 @@ func TestReadObjectMatchesGit(t *testing.T) {
 		t.Fatalf("repack made no deltas:\n%s", vp)
 	}
 	check("packed")
+
+	// The same through readTree's own reader of whole packed objects:
+	// the non-delta trees come out right, the deltas are left to go-git.
+	defer func(v int64) { largeTree = v }(largeTree)
+	largeTree = 1
+	check("packed, own reader")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := 0
+	for _, hx := range trees {
+		raw, _ := exec.Command("git", "-C", dir, "cat-file", "tree", hx).Output()
+		data, err := s.readPackedWhole(plumbing.NewHash(hx), plumbing.TreeObject, int64(len(raw)))
+		switch {
+		case err == nil && bytes.Equal(data, raw):
+			whole++
+		case err == nil:
+			t.Fatalf("own reader: tree %s differs from git cat-file", hx)
+		case err != errNotPlain:
+			t.Fatalf("own reader: tree %s: %v", hx, err)
+		}
+	}
+	if whole == 0 || whole == len(trees) {
+		t.Fatalf("%d of %d trees read whole; want some whole and some deltas", whole, len(trees))
+	}
+	if _, err := s.readPackedWhole(plumbing.NewHash(blobs[0]), plumbing.TreeObject, 1); err != errNotPlain {
+		t.Fatalf("a blob read as a tree: %v", err)
+	}
 }
 
 func TestTreeCacheBudget(t *testing.T) {
