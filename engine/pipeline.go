@@ -32,6 +32,9 @@ type Page struct {
 	Items []any
 	Raw   [][]byte
 	Where []string
+	// release, when set, is called once the workers are done with Raw
+	// (decoding copies what it keeps), so its memory can be reused.
+	release func()
 }
 
 // Fetcher is where items come from: Sentry, or a dump.
@@ -44,8 +47,8 @@ type replayFetcher struct{ r *dump.Reader }
 const replayBatch = 256
 
 func (f replayFetcher) Stream(ctx context.Context, kind string, sel map[string]any, fn func(Page) error) error {
-	return f.r.Stream(ctx, kind, sel, replayBatch, func(raw [][]byte, where []string) error {
-		return fn(Page{Raw: raw, Where: where})
+	return f.r.StreamChunks(ctx, kind, sel, replayBatch, func(raw [][]byte, where []string, release func()) error {
+		return fn(Page{Raw: raw, Where: where, release: release})
 	})
 }
 
@@ -348,6 +351,9 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 				continue
 			}
 		}
+	}
+	if j.release != nil {
+		j.release()
 	}
 	out.items = len(items)
 	for _, r := range j.group {

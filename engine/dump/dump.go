@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/itchyny/gojq"
 )
@@ -264,6 +265,16 @@ func ReadItems(r io.Reader) ([]any, error) {
 // values are not checked here (the decoder will), so reading never
 // becomes the slow single-threaded step.
 func (r *Reader) Stream(ctx context.Context, kind string, selector map[string]any, batch int, fn func(raw [][]byte, where []string) error) error {
+	return r.StreamChunks(ctx, kind, selector, batch, func(raw [][]byte, where []string, _ func()) error {
+		return fn(raw, where)
+	})
+}
+
+// StreamChunks is Stream for a consumer that says when it is done with a
+// batch: calling release lets the reader reuse the memory the batch's
+// values point into (reading 190 MB into fresh memory costs more than
+// the reading). Not calling it is safe; the memory is then collected.
+func (r *Reader) StreamChunks(ctx context.Context, kind string, selector map[string]any, batch int, fn func(raw [][]byte, where []string, release func()) error) error {
 	path := r.file(kind, selector)
 	f, err := os.Open(path)
 	if err != nil {
@@ -273,10 +284,17 @@ func (r *Reader) Stream(ctx context.Context, kind string, selector map[string]an
 		return fmt.Errorf("replay: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<20)
-	first, _ := br.Peek(64)
+	// A small look at the start, then the file itself: a buffered reader
+	// would copy every byte once more on its way to the chunks.
+	first := make([]byte, 64)
+	n, err := io.ReadFull(f, first)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return fmt.Errorf("replay: %w", err)
+	}
+	first = first[:n]
+	rd := io.MultiReader(bytes.NewReader(first), f)
 	if t := bytes.TrimLeft(first, " \t\r\n"); len(t) > 0 && t[0] == '[' {
-		items, err := ReadItems(br)
+		items, err := ReadItems(bufio.NewReaderSize(rd, 1<<20))
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -291,13 +309,13 @@ func (r *Reader) Stream(ctx context.Context, kind string, selector map[string]an
 				raws = append(raws, b)
 				where = append(where, fmt.Sprintf("%s: item %d", path, lo+i+1))
 			}
-			if err := fn(raws, where); err != nil {
+			if err := fn(raws, where, nil); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return streamLines(ctx, br, path, batch, streamChunk, fn)
+	return streamLines(ctx, rd, path, batch, streamChunk, fn)
 }
 
 // streamChunk is how much of a dump file is read at a time.
@@ -307,10 +325,12 @@ const streamChunk = 1 << 20
 // point into the chunks read from the file (a line that spans chunks is
 // copied once): the items' bytes are not copied again on their way to
 // the workers.
-func streamLines(ctx context.Context, rd io.Reader, path string, batch, chunk int, fn func(raw [][]byte, where []string) error) error {
+func streamLines(ctx context.Context, rd io.Reader, path string, batch, chunkSize int, fn func(raw [][]byte, where []string, release func()) error) error {
 	var raws [][]byte
 	var where []string
+	var held []*chunk // the chunks raws point into
 	line := 0
+	var cur *chunk
 	var carry []byte // the start of a line the last chunk cut
 	flush := func() error {
 		if len(raws) == 0 {
@@ -319,13 +339,26 @@ func streamLines(ctx context.Context, rd io.Reader, path string, batch, chunk in
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		err := fn(raws, where)
-		raws, where = nil, nil
+		hs := held
+		var once sync.Once
+		release := func() {
+			once.Do(func() {
+				for _, c := range hs {
+					c.unref()
+				}
+			})
+		}
+		err := fn(raws, where, release)
+		raws, where, held = nil, nil, nil
 		return err
 	}
 	add := func(b []byte) error {
 		line++
 		if t := bytes.TrimSpace(b); len(t) > 0 {
+			if len(held) == 0 || held[len(held)-1] != cur {
+				cur.refs.Add(1)
+				held = append(held, cur)
+			}
 			raws = append(raws, t[:len(t):len(t)])
 			where = append(where, path+":"+strconv.Itoa(line))
 			if len(raws) == batch {
@@ -335,8 +368,13 @@ func streamLines(ctx context.Context, rd io.Reader, path string, batch, chunk in
 		return nil
 	}
 	for {
-		buf := make([]byte, len(carry), max(chunk, 2*len(carry)))
+		prev := cur
+		cur = newChunk(max(chunkSize, 2*len(carry)))
+		buf := cur.buf[:len(carry)]
 		copy(buf, carry)
+		if prev != nil {
+			prev.unref() // the reader's own reference
+		}
 		n, err := io.ReadFull(rd, buf[len(carry):cap(buf)])
 		buf = buf[:len(carry)+n]
 		eof := err == io.EOF || err == io.ErrUnexpectedEOF
@@ -362,6 +400,31 @@ func streamLines(ctx context.Context, rd io.Reader, path string, batch, chunk in
 			}
 			return flush()
 		}
+	}
+}
+
+// chunk is a read buffer shared by the batches whose values point into
+// it; it goes back to the pool when the reader and every batch are done.
+type chunk struct {
+	buf  []byte
+	refs atomic.Int32
+}
+
+var chunks sync.Pool
+
+func newChunk(size int) *chunk {
+	if c, ok := chunks.Get().(*chunk); ok && cap(c.buf) >= size {
+		c.refs.Store(1)
+		return c
+	}
+	c := &chunk{buf: make([]byte, 0, size)}
+	c.refs.Store(1)
+	return c
+}
+
+func (c *chunk) unref() {
+	if c.refs.Add(-1) == 0 && cap(c.buf) == streamChunk {
+		chunks.Put(c)
 	}
 }
 
