@@ -6,12 +6,20 @@
 #        PROJECTS=50 projects of the generated organization
 #        FSCK=1      git fsck --strict after gitalog's syncs: 1 = first round, all = every round, 0 = never
 #        SAMPLE=40   catalog files compared with jq -S per check
+#        SETTLE=70   seconds to wait after removing the last run's catalogs
 #
 # For every N: build, generate the dump once (cached in bench/out/dN), make a
 # 1%-changed copy (every 100th issue's .status flipped, bench/out/dN-1pct),
 # then R rounds of, in this order:
 #   gitalog initial (worktree), peer initial, gitalog unchanged, peer unchanged,
 #   gitalog 1%, peer 1%, gitalog bare initial, bare unchanged, bare 1%.
+# Every round writes into fresh directories and nothing is deleted while
+# measuring: on this ext4 disk, creating files within a minute or so of
+# mass deletions is several times slower (the inode allocator skips
+# recently deleted inodes; `perf` shows ext4's recently_deleted and
+# find_inode_bit), which made whichever tool ran right after a cleanup
+# look slow. The previous run's directories are removed once, at the
+# start, followed by a sync and SETTLE seconds of waiting.
 # Each run is timed with /usr/bin/time -f "%e %U %S %M" (wall s, user s, sys s,
 # max RSS KB; for the peer, the largest RSS of its processes) after a `sync`
 # so the previous run's dirty pages are not charged to the next.
@@ -25,6 +33,7 @@ R=${R:-3}
 PROJECTS=${PROJECTS:-50}
 FSCK=${FSCK:-1}
 SAMPLE=${SAMPLE:-40}
+SETTLE=${SETTLE:-70}
 CFG=$ROOT/bench/issues.yaml
 PEER=$ROOT/bench/peer.sh
 [ $# -gt 0 ] || set -- 100000
@@ -108,6 +117,11 @@ same_catalog() {
 
 head_of() { git -C "$1" rev-parse HEAD; }
 
+log "removing the catalogs of earlier runs, then waiting ${SETTLE}s for the disk to settle"
+rm -rf "$OUT"/w[0-9]* "$OUT"/p[0-9]* "$OUT"/b[0-9]*.git
+sync
+sleep "$SETTLE"
+
 for N in "$@"; do
   D=$OUT/d$N
   D1=$OUT/d$N-1pct
@@ -141,11 +155,10 @@ EOF
 
   : >"$RES"
   echo "$BUILD" >"$OUT/build-$N.txt"
-  W=$OUT/w$N P=$OUT/p$N B=$OUT/b$N.git
   for round in $(seq 1 "$R"); do
     log "N=$N round $round/$R"
-    # fresh catalogs (setup, not measured)
-    rm -rf "$W" "$P" "$B"
+    # fresh catalogs (setup, not measured; see above for why nothing is deleted)
+    W=$OUT/w$N-$round P=$OUT/p$N-$round B=$OUT/b$N-$round.git
     "$G" init --dir "$W" >/dev/null
     cp "$CFG" "$W/gitalog.yaml"
     git -C "$W" commit -q -m "bench config" -- gitalog.yaml
