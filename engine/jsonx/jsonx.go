@@ -53,7 +53,8 @@ func (dd *Decoder) Decode(data []byte) (any, error) {
 }
 
 // maxDepth bounds nesting, as encoding/json does, so hostile input cannot
-// exhaust the stack.
+// exhaust the stack: a container at depth maxDepth (the top value is at 0)
+// is one too many.
 const maxDepth = 10000
 
 type decoder struct {
@@ -84,7 +85,7 @@ func (d *decoder) value(depth int) (any, error) {
 	if d.i >= len(d.data) {
 		return nil, d.errf("unexpected end of JSON input")
 	}
-	if depth > maxDepth {
+	if depth >= maxDepth && (d.data[d.i] == '{' || d.data[d.i] == '[') {
 		return nil, d.errf("exceeded max depth")
 	}
 	switch c := d.data[d.i]; {
@@ -421,61 +422,65 @@ func (dd *Decoder) DecodeKeys(data []byte, keys map[string]bool) (any, error) {
 	return v, nil
 }
 
+// elements walks the members of the container whose opening bracket is at
+// d.i, calling fn at the start of each (fn moves past it), up to close.
+func (d *decoder) elements(close byte, fn func() error) error {
+	d.i++
+	d.skip()
+	if d.i < len(d.data) && d.data[d.i] == close {
+		d.i++
+		return nil
+	}
+	for {
+		d.skip()
+		if err := fn(); err != nil {
+			return err
+		}
+		d.skip()
+		if d.i >= len(d.data) {
+			return d.errf("unexpected end of JSON input")
+		}
+		switch d.data[d.i] {
+		case ',':
+			d.i++
+		case close:
+			d.i++
+			return nil
+		default:
+			return d.errf("invalid character %q in a container", d.data[d.i])
+		}
+	}
+}
+
 // skipValue checks one value's syntax without building it.
 func (d *decoder) skipValue(depth int) error {
 	if d.i >= len(d.data) {
 		return d.errf("unexpected end of JSON input")
 	}
-	if depth > maxDepth {
+	if depth >= maxDepth && (d.data[d.i] == '{' || d.data[d.i] == '[') {
 		return d.errf("exceeded max depth")
 	}
 	switch c := d.data[d.i]; {
 	case c == '"':
 		return d.skipString()
-	case c == '{' || c == '[':
-		close := byte('}')
-		if c == '[' {
-			close = ']'
-		}
-		d.i++
-		d.skip()
-		if d.i < len(d.data) && d.data[d.i] == close {
-			d.i++
-			return nil
-		}
-		for {
-			d.skip()
-			if c == '{' {
-				if d.i >= len(d.data) || d.data[d.i] != '"' {
-					return d.errf("expected a string key in an object")
-				}
-				if err := d.skipString(); err != nil {
-					return err
-				}
-				d.skip()
-				if d.i >= len(d.data) || d.data[d.i] != ':' {
-					return d.errf("expected ':' after an object key")
-				}
-				d.i++
-				d.skip()
+	case c == '{':
+		return d.elements('}', func() error {
+			if d.i >= len(d.data) || d.data[d.i] != '"' {
+				return d.errf("expected a string key in an object")
 			}
-			if err := d.skipValue(depth + 1); err != nil {
+			if err := d.skipString(); err != nil {
 				return err
 			}
 			d.skip()
-			if d.i >= len(d.data) {
-				return d.errf("unexpected end of JSON input")
+			if d.i >= len(d.data) || d.data[d.i] != ':' {
+				return d.errf("expected ':' after an object key")
 			}
-			if d.data[d.i] == ',' {
-				d.i++
-				continue
-			}
-			if d.data[d.i] == close {
-				d.i++
-				return nil
-			}
-			return d.errf("invalid character %q in a container", d.data[d.i])
-		}
+			d.i++
+			d.skip()
+			return d.skipValue(depth + 1)
+		})
+	case c == '[':
+		return d.elements(']', func() error { return d.skipValue(depth + 1) })
 	case c == 't':
 		return d.lit("true")
 	case c == 'f':

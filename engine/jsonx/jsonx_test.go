@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -133,4 +134,22 @@ func FuzzDecodeKeys(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkKeys(t, data, map[string]bool{"a": true, "b": true, "id": true})
 	})
+}
+
+// Nesting deeper than encoding/json's limit fails as it does there, for a
+// full and a projected decode alike.
+func TestDecodeDepth(t *testing.T) {
+	for _, n := range []int{9999, 10000, 10001} {
+		for _, data := range []string{
+			strings.Repeat("[", n) + strings.Repeat("]", n),
+			`{"a":` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + "}",
+		} {
+			_, ferr := stdDecode([]byte(data))
+			_, gerr := Decode([]byte(data))
+			if (ferr != nil) != (gerr != nil) {
+				t.Errorf("depth %d: encoding/json err %v, jsonx err %v", n, ferr, gerr)
+			}
+			checkKeys(t, []byte(data), map[string]bool{"a": true})
+		}
+	}
 }
