@@ -117,14 +117,7 @@ func TestStreamRawReusesFetchedParents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, _ := json.Marshal(got)
-	w, _ := json.Marshal(want)
-	if string(g) != string(w) {
-		t.Fatal("streaming a fetched kind gave other items")
-	}
-	if n := len(srv.Requests()) - before; n != 0 {
-		t.Fatalf("streaming a fetched kind made %d requests", n)
-	}
+	checkReused(t, srv, before, got, want)
 }
 
 // pagesTransport serves the bodies in turn, each linking to the next.
