@@ -509,31 +509,10 @@ func sortProblems(slots map[pathKey]*slot) []schema.Problem {
 		}
 		return x.i - y.i
 	}
-	// Two halves sorted on two cores, then merged: nothing else runs now.
-	half := len(refs) / 2
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		slices.SortFunc(refs[:half], less)
-	}()
-	slices.SortFunc(refs[half:], less)
-	wg.Wait()
-	out := make([]schema.Problem, 0, len(refs))
-	a, b := refs[:half], refs[half:]
-	for len(a) > 0 && len(b) > 0 {
-		if less(b[0], a[0]) < 0 {
-			out = append(out, b[0].sl.probs[b[0].i])
-			b = b[1:]
-		} else {
-			out = append(out, a[0].sl.probs[a[0].i])
-			a = a[1:]
-		}
-	}
-	for _, rest := range [][]ref{a, b} {
-		for _, r := range rest {
-			out = append(out, r.sl.probs[r.i])
-		}
+	slices.SortFunc(refs, less)
+	out := make([]schema.Problem, len(refs))
+	for i, r := range refs {
+		out[i] = r.sl.probs[r.i]
 	}
 	return out
 }
