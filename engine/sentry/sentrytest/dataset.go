@@ -128,11 +128,10 @@ type Dataset struct {
 	// advance it, so output never depends on the wall clock.
 	Now time.Time
 
-	issues  map[uint64]*Issue
-	nextID  uint64
-	version uint64
-	dirty   bool
-	sorted  []*Issue // lastSeen desc, then id desc
+	issues map[uint64]*Issue
+	nextID uint64
+	dirty  bool
+	sorted []*Issue // lastSeen desc, then id desc
 	// byProject is sorted split by project id.
 	byProject map[string][]*Issue
 	projBy    map[string]*Project
@@ -217,7 +216,6 @@ func (d *Dataset) addIssue(is *Issue) {
 }
 
 func (d *Dataset) touch() {
-	d.version++
 	d.dirty = true
 }
 
