@@ -5,7 +5,6 @@ package gitstore
 import (
 	"os"
 	"syscall"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 )
@@ -75,12 +74,6 @@ func writeFile(p, final string, data []byte, perm os.FileMode, ie *index.Entry) 
 	if err := syscall.Close(fd); err != nil {
 		return &os.PathError{Op: "close", Path: p, Err: err}
 	}
-	ie.ModifiedAt = time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec))
-	ie.CreatedAt = time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec))
-	ie.Size = uint32(st.Size)
-	ie.Dev = uint32(st.Dev)
-	ie.Inode = uint32(st.Ino)
-	ie.UID = st.Uid
-	ie.GID = st.Gid
+	fillStatT(ie, &st)
 	return nil
 }

@@ -13,15 +13,23 @@ import (
 // fillStat records the stat fields git keeps in the index so that git (and
 // CheckWorktree) can tell an untouched file without rehashing it.
 func fillStat(ie *index.Entry, fi os.FileInfo) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		fillStatT(ie, st)
+		return
+	}
 	ie.ModifiedAt = fi.ModTime()
 	ie.Size = uint32(fi.Size())
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		ie.CreatedAt = time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec))
-		ie.Dev = uint32(st.Dev)
-		ie.Inode = uint32(st.Ino)
-		ie.UID = st.Uid
-		ie.GID = st.Gid
-	}
+}
+
+// fillStatT is fillStat from the raw stat data (writeFile's fstat).
+func fillStatT(ie *index.Entry, st *syscall.Stat_t) {
+	ie.ModifiedAt = time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec))
+	ie.CreatedAt = time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec))
+	ie.Size = uint32(st.Size)
+	ie.Dev = uint32(st.Dev)
+	ie.Inode = uint32(st.Ino)
+	ie.UID = st.Uid
+	ie.GID = st.Gid
 }
 
 // statKey identifies a version of a file (the index) by its stat data;
