@@ -292,8 +292,7 @@ type worktreeUpdate struct {
 	ops     []fileOp
 	writes  []int // indexes into ops of the paths to write
 	st      *staging
-	results []*index.Entry
-	staged  []bool // ops written by stage
+	results []*index.Entry // nil until the op's file is written
 }
 
 func (s *Store) planWorktree(oldTree, newTree plumbing.Hash, objs *objSet) (*worktreeUpdate, error) {
@@ -312,17 +311,7 @@ func (s *Store) planWorktree(oldTree, newTree plumbing.Hash, objs *objSet) (*wor
 	}
 	u.st = st
 	u.results = make([]*index.Entry, len(u.ops))
-	u.staged = make([]bool, len(u.ops))
 	return u, nil
-}
-
-// isStaged reports whether op is written into a staging dir.
-func (u *worktreeUpdate) isStaged(op fileOp) bool {
-	if op.New.Mode == filemode.Symlink || op.New.Mode == filemode.Submodule {
-		return false
-	}
-	_, ok := u.st.dirs[filepath.Dir(filepath.Join(u.s.root, filepath.FromSlash(op.Path)))]
-	return ok
 }
 
 // stage writes the files of the staged directories; nothing it does is
@@ -333,9 +322,9 @@ func (u *worktreeUpdate) stage() error {
 	}
 	var todo []int
 	for _, i := range u.writes {
-		if u.isStaged(u.ops[i]) {
+		op := u.ops[i]
+		if _, ok := u.st.stagedDir(filepath.Join(u.s.root, filepath.FromSlash(op.Path)), op.New.Mode); ok {
 			todo = append(todo, i)
-			u.staged[i] = true
 		}
 	}
 	return u.checkout(todo)
@@ -386,7 +375,7 @@ func (u *worktreeUpdate) finish() error {
 
 	var todo []int
 	for _, i := range u.writes {
-		if !u.staged[i] {
+		if u.results[i] == nil { // not written by stage
 			todo = append(todo, i)
 		}
 	}
@@ -454,6 +443,17 @@ func (s *Store) sweepStage() {
 	if fi, err := os.Lstat(root); err == nil && fi.ModTime().Before(time.Now().Add(-time.Hour)) {
 		os.RemoveAll(root)
 	}
+}
+
+// stagedDir returns the staged copy of the directory that the file full,
+// of mode m, is written into, if that directory is staged. Symlinks and
+// submodules are always made in place.
+func (st *staging) stagedDir(full string, m filemode.FileMode) (string, bool) {
+	if m == filemode.Symlink || m == filemode.Submodule {
+		return "", false
+	}
+	d, ok := st.dirs[filepath.Dir(full)]
+	return d, ok
 }
 
 // mkdirAll is os.MkdirAll, remembered, since most files share a directory.
@@ -546,8 +546,7 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, st *staging) (*index.Entry
 	if err != nil {
 		return nil, err
 	}
-	if staged, ok := st.dirs[filepath.Dir(full)]; ok && e.Mode != filemode.Symlink {
-		// (isStaged is the same test, made before the ref moves.)
+	if staged, ok := st.stagedDir(full, e.Mode); ok {
 		// An unseen directory: write in place in its staged copy; the
 		// directory appears whole later, and its rename leaves the files'
 		// stat data (what the index records) as it is.
