@@ -464,21 +464,8 @@ func (d *decoder) skipValue(depth int) error {
 	case c == '"':
 		return d.skipString()
 	case c == '{':
-		return d.elements('}', func() error {
-			if d.i >= len(d.data) || d.data[d.i] != '"' {
-				return d.errf("expected a string key in an object")
-			}
-			if err := d.skipString(); err != nil {
-				return err
-			}
-			d.skip()
-			if d.i >= len(d.data) || d.data[d.i] != ':' {
-				return d.errf("expected ':' after an object key")
-			}
-			d.i++
-			d.skip()
-			return d.skipValue(depth + 1)
-		})
+		_, err := d.skipObjectMember(depth, "")
+		return err
 	case c == '[':
 		return d.elements(']', func() error { return d.skipValue(depth + 1) })
 	case c == 't':

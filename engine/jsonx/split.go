@@ -61,8 +61,9 @@ func SplitArrayMember(data []byte, key string, out, members [][]byte) ([][]byte,
 	return out, members, d.end()
 }
 
-// skipObjectMember is skipValue for an object, returning the raw value of
-// its (last) member named key.
+// skipObjectMember is skipValue for an object at depth, returning the raw
+// value of its (last) member named key; with key "" it only skips (and is
+// skipValue's object case).
 func (d *decoder) skipObjectMember(depth int, key string) ([]byte, error) {
 	var member []byte
 	err := d.elements('}', func() error {
@@ -70,7 +71,11 @@ func (d *decoder) skipObjectMember(depth int, key string) ([]byte, error) {
 			return d.errf("expected a string key in an object")
 		}
 		match := false
-		if raw, ok := d.plainKey(); ok {
+		if key == "" {
+			if err := d.skipString(); err != nil {
+				return err
+			}
+		} else if raw, ok := d.plainKey(); ok {
 			match = string(raw) == key
 			if err := d.skipString(); err != nil {
 				return err
