@@ -3,6 +3,7 @@ package gitstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -528,4 +529,22 @@ func TestLockContention(t *testing.T) {
 	if _, err := s.Lock(cctx, time.Minute); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled wait: %v", err)
 	}
+}
+
+// TestStagedDirWithSubdir: a new directory with enough files to be staged
+// and a subdirectory too small to be: the subdirectory's file, written in
+// place, must not create the staged directory before its rename.
+func TestStagedDirWithSubdir(t *testing.T) {
+	s := newRepo(t)
+	commit(t, s, "base", put("a.txt", "a\n"))
+	var files []Change
+	for i := 0; i < 20; i++ {
+		files = append(files, put(fmt.Sprintf("catalog/new/%d.json", i), "x\n"))
+	}
+	for i := 0; i < 20; i++ {
+		files = append(files, put(fmt.Sprintf("catalog/new/big/%d.json", i), "y\n"))
+	}
+	files = append(files, put("catalog/new/sub/deep/y.json", "y\n"))
+	commit(t, s, "new", files...)
+	checkRepo(t, s)
 }

@@ -416,6 +416,7 @@ func (s *Store) newStaging(ops []fileOp, writes []int) (*staging, error) {
 		}
 		counts[filepath.Dir(filepath.Join(s.root, filepath.FromSlash(op.Path)))]++
 	}
+	cand := map[string]bool{}
 	for dir, n := range counts {
 		if n < 16 {
 			continue // not worth it
@@ -423,6 +424,29 @@ func (s *Store) newStaging(ops []fileOp, writes []int) (*staging, error) {
 		if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
 			continue
 		}
+		cand[dir] = true
+	}
+	// Whatever is made in place (a file of an unstaged subdirectory, a
+	// symlink, a submodule) creates its directories in the worktree, and a
+	// staged directory that then exists cannot be renamed into place: no
+	// ancestor of such a path is staged.
+	if len(cand) > 0 {
+		for _, i := range writes {
+			op := ops[i]
+			full := filepath.Join(s.root, filepath.FromSlash(op.Path))
+			d := filepath.Dir(full)
+			switch {
+			case op.New.Mode == filemode.Submodule:
+				d = full
+			case op.New.Mode != filemode.Symlink && cand[d]:
+				continue
+			}
+			for ; len(d) > len(s.root); d = filepath.Dir(d) {
+				delete(cand, d)
+			}
+		}
+	}
+	for dir := range cand {
 		staged := filepath.Join(st.root, strconv.Itoa(len(st.order)))
 		if err := os.MkdirAll(staged, 0o777); err != nil {
 			return nil, err
