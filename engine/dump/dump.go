@@ -331,6 +331,13 @@ func streamLines(ctx context.Context, rd io.Reader, path string, batch, chunkSiz
 	var held []*chunk // the chunks raws point into
 	line := 0
 	var cur *chunk
+	// The reader's own reference to the chunk it read last, so that it
+	// too goes back to the pool once its batches are released.
+	defer func() {
+		if cur != nil {
+			cur.unref()
+		}
+	}()
 	var carry []byte // the start of a line the last chunk cut
 	flush := func() error {
 		if len(raws) == 0 {
