@@ -409,23 +409,18 @@ func (c *Client) URL(path string, q url.Values) string {
 // List fetches every page of a list endpoint, calling fn for each page in
 // order. It follows rel="next" links while results="true".
 func (c *Client) List(ctx context.Context, path string, q url.Values, scope string, fn func(items []any) error) error {
-	next := c.URL(path, q)
-	for next != "" {
-		v, h, err := c.get(ctx, next, scope)
+	var items []any
+	return c.list(ctx, path, q, scope, func(body []byte) error {
+		v, err := jsonx.Decode(body)
 		if err != nil {
 			return err
 		}
-		items, ok := v.([]any)
-		if !ok {
-			return fmt.Errorf("GET %s: expected a JSON array, got %s", path, kindOf(v))
+		var ok bool
+		if items, ok = v.([]any); !ok {
+			return &jsonx.NotArrayError{Kind: kindOf(v)}
 		}
-		c.pages.Add(1)
-		if err := fn(items); err != nil {
-			return err
-		}
-		next = NextURL(h.Get("Link"))
-	}
-	return nil
+		return nil
+	}, func(string) error { return fn(items) })
 }
 
 // ListRaw is List without decoding: each page's body is checked and split
@@ -434,13 +429,25 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, scope stri
 // when absent), found in the same pass. where names the request, e.g.
 // "GET /api/0/organizations/o/issues/?cursor=...".
 func (c *Client) ListRaw(ctx context.Context, path string, q url.Values, scope, key string, fn func(items, members [][]byte, where string) error) error {
+	var items, members [][]byte
+	return c.list(ctx, path, q, scope, func(body []byte) (err error) {
+		items, members, err = jsonx.SplitArrayMember(body, key, nil, nil)
+		return err
+	}, func(shown string) error {
+		if items == nil {
+			items = [][]byte{}
+		}
+		return fn(items, members, "GET "+shown)
+	})
+}
+
+// list is List and ListRaw's loop over the pages: parse checks each
+// page's body (a *jsonx.NotArrayError for valid JSON that is not an
+// array) and keeps what emit then passes on; shown is the request URI.
+func (c *Client) list(ctx context.Context, path string, q url.Values, scope string, parse func(body []byte) error, emit func(shown string) error) error {
 	next := c.URL(path, q)
 	for next != "" {
-		var items, members [][]byte
-		h, shown, err := c.getBody(ctx, next, scope, func(body []byte) (err error) {
-			items, members, err = jsonx.SplitArrayMember(body, key, nil, nil)
-			return err
-		})
+		h, shown, err := c.getBody(ctx, next, scope, parse)
 		var na *jsonx.NotArrayError
 		if errors.As(err, &na) {
 			return fmt.Errorf("GET %s: expected a JSON array, got %s", path, na.Kind)
@@ -448,11 +455,8 @@ func (c *Client) ListRaw(ctx context.Context, path string, q url.Values, scope, 
 		if err != nil {
 			return err
 		}
-		if items == nil {
-			items = [][]byte{}
-		}
 		c.pages.Add(1)
-		if err := fn(items, members, "GET "+shown); err != nil {
+		if err := emit(shown); err != nil {
 			return err
 		}
 		next = NextURL(h.Get("Link"))
