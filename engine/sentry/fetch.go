@@ -616,9 +616,8 @@ func (s *Source) pages(ctx context.Context, k *Kind, env tmplEnv, pm map[string]
 		}
 		return fn(Batch{Raw: items, Where: ws, ids: ids})
 	})
-	var he *HTTPError
-	if k.Parent != "" && k.NotFoundEmpty && errors.As(err, &he) && he.Status == http.StatusNotFound {
-		return nil
+	if k.Parent != "" {
+		return notFoundEmpty(k, err)
 	}
 	return err
 }
@@ -677,7 +676,12 @@ func (s *Source) parentPages(ctx context.Context, k *Kind, env tmplEnv, fn func(
 		}
 		return fn(items)
 	}
-	err := s.listPages(ctx, k, env, fn)
+	return notFoundEmpty(k, s.listPages(ctx, k, env, fn))
+}
+
+// notFoundEmpty is err, or nil for a 404 where the kind says a 404 means
+// no values (for one parent).
+func notFoundEmpty(k *Kind, err error) error {
 	var he *HTTPError
 	if k.NotFoundEmpty && errors.As(err, &he) && he.Status == http.StatusNotFound {
 		return nil
