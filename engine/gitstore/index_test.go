@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestIndexCodecMatchesGit: an index git wrote, in each version and with
@@ -164,5 +165,52 @@ func TestCheckWorktreeMissingDirs(t *testing.T) {
 	}
 	if want := []string{"gone/a.json", "hand/x.json"}; !reflect.DeepEqual(de.Paths, want) {
 		t.Fatalf("dirty = %v, want %v", de.Paths, want)
+	}
+}
+
+// TestRacyEntrySmudged: an entry the old index could only trust as
+// "racily clean" (not older than that index) must not become clean by
+// being copied into a newer index when its file changed: its size is
+// zeroed, as git does, so readers compare content. Unchanged entries keep
+// their stat data.
+func TestRacyEntrySmudged(t *testing.T) {
+	s := newRepo(t)
+	commit(t, s, "zero", put("c.txt", "cccc\n"))
+	time.Sleep(20 * time.Millisecond)
+	commit(t, s, "one", put("a.txt", "aaaa\n"), put("b.txt", "bbbb\n"), put("d.txt", "dddd\n"))
+	a := filepath.Join(s.Root(), "a.txt")
+	fi, err := os.Stat(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As if the index had been written in a.txt's timestamp tick, and a.txt
+	// then changed within that tick: same size, same mtime.
+	if err := os.WriteFile(a, []byte("AAAA\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{a, filepath.Join(s.GitDir(), "index")} {
+		if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(t, s, "two", put("b.txt", "BBBB\n"))
+	size := func(name string) string {
+		out := git(t, s.Root(), "ls-files", "--debug", name)
+		i := strings.Index(out, "size: ")
+		if i < 0 {
+			t.Fatalf("no size in %q", out)
+		}
+		return strings.Fields(out[i+len("size: "):])[0]
+	}
+	if got := size("a.txt"); got != "0" {
+		t.Errorf("racy a.txt kept size %s in the new index, want 0", got)
+	}
+	for _, name := range []string{"c.txt", "d.txt"} { // older than the index; racy but unchanged
+		if got := size(name); got != "5" {
+			t.Errorf("%s has size %s in the new index, want 5", name, got)
+		}
+	}
+	if out := git(t, s.Root(), "status", "--porcelain"); out != " M a.txt\n" {
+		t.Fatalf("git status after the sync = %q, want a.txt modified", out)
 	}
 }

@@ -1,6 +1,8 @@
 package gitstore
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -663,12 +665,55 @@ func (s *Store) updateIndex(ops []fileOp, written []*index.Entry, newTree plumbi
 				out = append(out, added[j])
 				j++
 			}
-			out = append(out, e)
+			out = append(out, s.smudgeRacy(e, old.mtime))
 		}
 		out = append(out, added[j:]...)
 		idx = &gitIndex{version: old.version, entries: out}
 	}
 	return s.writeIndex(idx)
+}
+
+// smudgeRacy is git's ce_smudge_racily_clean_entry for an entry kept from
+// the old index: one not older than that index may have been changed
+// within the same timestamp tick without its stat data showing it, which
+// only the old index's mtime told readers. The new index is newer, so
+// when the file's content no longer matches, the entry's size is zeroed
+// and readers compare content instead of trusting the stat data.
+func (s *Store) smudgeRacy(e idxEntry, indexTime time.Time) idxEntry {
+	t := e.mtime()
+	if t.IsZero() || indexTime.IsZero() || t.Before(indexTime) {
+		return e
+	}
+	ie := e.entry()
+	full := filepath.Join(s.root, filepath.FromSlash(e.name))
+	fi, err := os.Lstat(full)
+	if err != nil || !fi.ModTime().Equal(ie.ModifiedAt) || uint32(fi.Size()) != ie.Size {
+		return e // gone or visibly changed: the stat data already says so
+	}
+	var data []byte
+	switch {
+	case fi.Mode().IsRegular():
+		data, err = os.ReadFile(full)
+	case fi.Mode()&os.ModeSymlink != 0:
+		var target string
+		target, err = os.Readlink(full)
+		data = []byte(target)
+	default:
+		return e
+	}
+	if err == nil && BlobHash(data) == ie.Hash {
+		return e // racily clean, and really clean
+	}
+	if e.e != nil {
+		c := *e.e
+		c.Size = 0
+		e.e = &c
+		return e
+	}
+	raw := bytes.Clone(e.raw) // the old index is shared with the cache
+	binary.BigEndian.PutUint32(raw[36:], 0)
+	e.raw = raw
+	return e
 }
 
 func (s *Store) writeIndex(idx *gitIndex) error {
