@@ -274,6 +274,8 @@ func (r *Reader) Stream(ctx context.Context, kind string, selector map[string]an
 // batch: calling release lets the reader reuse the memory the batch's
 // values point into (reading 190 MB into fresh memory costs more than
 // the reading). Not calling it is safe; the memory is then collected.
+// release is nil for a file holding one JSON array, whose batches share
+// no recycled memory.
 func (r *Reader) StreamChunks(ctx context.Context, kind string, selector map[string]any, batch int, fn func(raw [][]byte, where []string, release func()) error) error {
 	path := r.file(kind, selector)
 	f, err := os.Open(path)
