@@ -53,10 +53,6 @@ func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
-	// A kind another resource fans out over is fetched once for both.
-	for _, r := range cfg.Resources {
-		src.Expect(r.Kind, r.Params)
-	}
 	w := &dump.Writer{Dir: out}
 	res := &DumpResult{Items: map[string]int{}}
 	done := map[string]bool{}

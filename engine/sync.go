@@ -169,10 +169,6 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		// Kinds another resource fans out over are then fetched once.
-		for _, r := range cfg.Resources {
-			s.Expect(r.Kind, r.Params)
-		}
 		src, client = sentryFetcher{s}, c
 		res.Source = fmt.Sprintf("Sentry organization %s (%s)", s.Org, redactURL(c.URL("", nil)))
 	}
@@ -449,6 +445,11 @@ func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Cli
 		return nil, nil, err
 	}
 	s := &sentry.Source{Client: c, Org: set.Org}
+	// A kind that one resource maps and another fans out over is then
+	// fetched once for both.
+	for _, r := range cfg.Resources {
+		s.Expect(r.Kind, r.Params)
+	}
 	s.Progress = func(kind string, n int) { o.progress("fetch", fmt.Sprintf("%s: %d items", kind, n)) }
 	return s, c, nil
 }
