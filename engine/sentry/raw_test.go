@@ -48,13 +48,7 @@ func streamRaw(t *testing.T, s *Source, kind string, params map[string]any, want
 // changes nothing in come raw.
 func TestStreamRawMatchesFetch(t *testing.T) {
 	srv := sentrytest.NewHandler(sentrytest.Demo(), sentrytest.WithPageSize(3))
-	newSource := func() *Source {
-		c, err := NewClient(srv.URL, sentrytest.Token, ClientOptions{HTTPClient: srv.Client(), Concurrency: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &Source{Client: c, Org: "acme-corp"}
-	}
+	newSource := func() *Source { return pagedSource(t, srv) }
 	raws := map[string]bool{}
 	for _, members := range []bool{true, false} {
 		for _, kind := range KindNames() {

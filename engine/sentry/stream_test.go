@@ -12,13 +12,7 @@ import (
 // Fetch's order, for every kind.
 func TestStreamMatchesFetch(t *testing.T) {
 	srv := sentrytest.NewHandler(sentrytest.Demo(), sentrytest.WithPageSize(3))
-	newSource := func() *Source {
-		c, err := NewClient(srv.URL, sentrytest.Token, ClientOptions{HTTPClient: srv.Client(), Concurrency: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &Source{Client: c, Org: "acme-corp"}
-	}
+	newSource := func() *Source { return pagedSource(t, srv) }
 	for _, kind := range KindNames() {
 		params := map[string]any{"includeMembers": true, "search": ""}
 		want, err := newSource().Fetch(context.Background(), kind, params)
@@ -82,4 +76,14 @@ func checkReused(t *testing.T, srv *sentrytest.Server, before int, got, want []a
 	if n := len(srv.Requests()) - before; n != 0 {
 		t.Fatalf("streaming a fetched kind made %d requests", n)
 	}
+}
+
+// pagedSource is a fresh Source (no cache) on srv, three requests at a time.
+func pagedSource(t *testing.T, srv *sentrytest.Server) *Source {
+	t.Helper()
+	c, err := NewClient(srv.URL, sentrytest.Token, ClientOptions{HTTPClient: srv.Client(), Concurrency: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Source{Client: c, Org: "acme-corp"}
 }
