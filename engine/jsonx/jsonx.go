@@ -119,98 +119,79 @@ func (d *decoder) lit(s string) error {
 // object decodes an object; with keys, only those keys' values are built
 // (the others are checked and skipped).
 func (d *decoder) object(depth int, keys map[string]bool) (any, error) {
-	d.i++ // {
 	m := make(map[string]any)
-	d.skip()
-	if d.i < len(d.data) && d.data[d.i] == '}' {
-		d.i++
-		return m, nil
-	}
-	for {
-		d.skip()
-		if d.i >= len(d.data) || d.data[d.i] != '"' {
-			return nil, d.errf("expected a string key in an object")
+	err := d.elements('}', func() error {
+		k, wanted, err := d.memberKey(keys)
+		if err != nil {
+			return err
 		}
-		var k string
-		wanted := true
-		if keys != nil {
-			// Most keys are unwanted: look the raw key up in the filter
-			// and skip it without making a string of it.
-			if raw, ok := d.plainKey(); ok {
-				wanted = keys[string(raw)]
-			}
-		}
-		if wanted {
-			var err error
-			if k, err = d.key(); err != nil {
-				return nil, err
-			}
-			wanted = keys == nil || keys[k]
-		} else if err := d.skipString(); err != nil {
-			return nil, err
-		}
-		d.skip()
-		if d.i >= len(d.data) || d.data[d.i] != ':' {
-			return nil, d.errf("expected ':' after an object key")
-		}
-		d.i++
-		d.skip()
 		if !wanted {
-			if err := d.skipValue(depth + 1); err != nil {
-				return nil, err
-			}
-		} else {
-			v, err := d.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			m[k] = v
+			return d.skipValue(depth + 1)
 		}
-		d.skip()
-		if d.i >= len(d.data) {
-			return nil, d.errf("unexpected end of JSON input")
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return err
 		}
-		switch d.data[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return m, nil
-		default:
-			return nil, d.errf("invalid character %q after object key:value pair", d.data[d.i])
+		m[k] = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// memberKey reads an object member's key and the colon after it, and says
+// whether want has the key (a nil want wants every key). Most keys are
+// unwanted when projecting: a plain one is looked up raw and skipped
+// without making a string of it.
+func (d *decoder) memberKey(want map[string]bool) (string, bool, error) {
+	if d.i >= len(d.data) || d.data[d.i] != '"' {
+		return "", false, d.errf("expected a string key in an object")
+	}
+	var k string
+	wanted := true
+	switch {
+	case want == nil:
+	case len(want) == 0:
+		wanted = false
+	default:
+		if raw, ok := d.plainKey(); ok {
+			wanted = want[string(raw)]
 		}
 	}
+	if wanted {
+		var err error
+		if k, err = d.key(); err != nil {
+			return "", false, err
+		}
+		wanted = want == nil || want[k]
+	} else if err := d.skipString(); err != nil {
+		return "", false, err
+	}
+	d.skip()
+	if d.i >= len(d.data) || d.data[d.i] != ':' {
+		return "", false, d.errf("expected ':' after an object key")
+	}
+	d.i++
+	d.skip()
+	return k, wanted, nil
 }
 
 func (d *decoder) array(depth int) (any, error) {
-	d.i++ // [
 	a := make([]any, 0, 4)
-	d.skip()
-	if d.i < len(d.data) && d.data[d.i] == ']' {
-		d.i++
-		return a, nil
-	}
-	for {
-		d.skip()
+	err := d.elements(']', func() error {
 		v, err := d.value(depth + 1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a = append(a, v)
-		d.skip()
-		if d.i >= len(d.data) {
-			return nil, d.errf("unexpected end of JSON input")
-		}
-		switch d.data[d.i] {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return a, nil
-		default:
-			return nil, d.errf("invalid character %q after array element", d.data[d.i])
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return a, nil
 }
 
 func (d *decoder) number() (any, error) {
@@ -447,10 +428,17 @@ func (d *decoder) elements(close byte, fn func() error) error {
 			d.i++
 			return nil
 		default:
-			return d.errf("invalid character %q in a container", d.data[d.i])
+			after := "object key:value pair"
+			if close == ']' {
+				after = "array element"
+			}
+			return d.errf("invalid character %q after %s", d.data[d.i], after)
 		}
 	}
 }
+
+// skipAll wants no key of an object.
+var skipAll = map[string]bool{}
 
 // skipValue checks one value's syntax without building it.
 func (d *decoder) skipValue(depth int) error {
@@ -464,7 +452,7 @@ func (d *decoder) skipValue(depth int) error {
 	case c == '"':
 		return d.skipString()
 	case c == '{':
-		_, err := d.skipObjectMember(depth, "")
+		_, err := d.skipObjectMember(depth, skipAll)
 		return err
 	case c == '[':
 		return d.elements(']', func() error { return d.skipValue(depth + 1) })

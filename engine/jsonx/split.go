@@ -37,12 +37,13 @@ func SplitArrayMember(data []byte, key string, out, members [][]byte) ([][]byte,
 		}
 		return out, members, &NotArrayError{Kind: splitKindOf(data[first:])}
 	}
+	want := map[string]bool{key: true}
 	err := d.elements(']', func() error {
 		start := d.i
 		var member []byte
 		var err error
 		if key != "" && d.i < len(data) && data[d.i] == '{' {
-			member, err = d.skipObjectMember(1, key)
+			member, err = d.skipObjectMember(1, want)
 		} else {
 			err = d.skipValue(1)
 		}
@@ -62,37 +63,15 @@ func SplitArrayMember(data []byte, key string, out, members [][]byte) ([][]byte,
 }
 
 // skipObjectMember is skipValue for an object at depth, returning the raw
-// value of its (last) member named key; with key "" it only skips (and is
-// skipValue's object case).
-func (d *decoder) skipObjectMember(depth int, key string) ([]byte, error) {
+// value of its (last) member whose key want has; with skipAll it only
+// skips (and is skipValue's object case).
+func (d *decoder) skipObjectMember(depth int, want map[string]bool) ([]byte, error) {
 	var member []byte
 	err := d.elements('}', func() error {
-		if d.i >= len(d.data) || d.data[d.i] != '"' {
-			return d.errf("expected a string key in an object")
+		_, match, err := d.memberKey(want)
+		if err != nil {
+			return err
 		}
-		match := false
-		if key == "" {
-			if err := d.skipString(); err != nil {
-				return err
-			}
-		} else if raw, ok := d.plainKey(); ok {
-			match = string(raw) == key
-			if err := d.skipString(); err != nil {
-				return err
-			}
-		} else {
-			k, err := d.str()
-			if err != nil {
-				return err
-			}
-			match = k == key
-		}
-		d.skip()
-		if d.i >= len(d.data) || d.data[d.i] != ':' {
-			return d.errf("expected ':' after an object key")
-		}
-		d.i++
-		d.skip()
 		start := d.i
 		if err := d.skipValue(depth + 1); err != nil {
 			return err
