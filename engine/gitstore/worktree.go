@@ -547,14 +547,7 @@ func (s *Store) blob(h plumbing.Hash, objs *objSet) ([]byte, error) {
 			return o.data, nil
 		}
 	}
-	typ, data, err := s.readObject(h)
-	if err != nil {
-		return nil, err
-	}
-	if typ != plumbing.BlobObject {
-		return nil, fmt.Errorf("%s is a %s, not a blob", h, typ)
-	}
-	return data, nil
+	return s.ReadBlob(h)
 }
 
 // checkoutFile writes one file via a temp name and rename, so readers never
