@@ -45,9 +45,8 @@ func (dd *Decoder) Decode(data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.skip()
-	if d.i < len(d.data) {
-		return nil, d.errf("data after its JSON value (invalid character %q)", d.data[d.i])
+	if err := d.end(); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -396,9 +395,8 @@ func (dd *Decoder) DecodeKeys(data []byte, keys map[string]bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.skip()
-	if d.i < len(d.data) {
-		return nil, d.errf("data after its JSON value (invalid character %q)", d.data[d.i])
+	if err := d.end(); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
