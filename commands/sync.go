@@ -33,6 +33,7 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 			&cli.BoolFlag{Name: "push", Usage: "push the branch after the sync (https token from GITHUB_TOKEN or GIT_TOKEN; ssh and local remotes work as they are); if the remote moved, redo the sync on top of it"},
 			&cli.StringFlag{Name: "remote", Value: "origin", Usage: "the remote to push to"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing changed, 2 when the catalog changed, 1 on error (3 when partial)"},
+			&cli.BoolFlag{Name: "no-cache", Usage: "map every item, even those whose bytes are the same as at the last sync (the item cache in the git dir is then rewritten)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another sync of the same repository to finish"},
 		},
 		Action: func(c *cli.Context) error {
@@ -78,6 +79,7 @@ func syncOptions(c *cli.Context, io *IO) (engine.Options, error) {
 		Push:           c.Bool("push"),
 		Remote:         c.String("remote"),
 		LockWait:       c.Duration("lock-timeout"),
+		NoCache:        c.Bool("no-cache"),
 		RemoteAuth:     gitstore.RemoteAuth{Username: io.Getenv("GIT_USERNAME"), Token: firstEnv(io, "GITHUB_TOKEN", "GIT_TOKEN")},
 	}
 	if o.Concurrency < 0 || o.Concurrency > 64 {

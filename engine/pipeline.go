@@ -2,12 +2,12 @@ package engine
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"fmt"
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/gitalog/gitalog/engine/catalog"
@@ -88,7 +88,18 @@ type slot struct {
 	rels      []relation // for the relation check at the end
 	probs     []schema.Problem
 	invalid   bool
+	conflict  bool            // a hand-written file is in the way (set by the plan)
 	held      *catalog.Entity // entities needing the whole catalog
+}
+
+// relation returns the value of the slot's relation name, nil when unset.
+func (s *slot) relation(name string) any {
+	for _, r := range s.rels {
+		if r.name == name {
+			return r.val
+		}
+	}
+	return nil
 }
 
 // pathKey identifies an entity file: catalog/<dir>/<stem>.json.
@@ -108,6 +119,7 @@ func (s *slot) before(o *slot) bool {
 type collection struct {
 	slots     map[pathKey]*slot
 	mapIssues []*MapIssue
+	records   []cacheRec // the item cache's entries for this sync's items
 }
 
 type pipeline struct {
@@ -115,6 +127,7 @@ type pipeline struct {
 	cat      *catalogState // valid once catReady is closed
 	catReady chan struct{}
 	hold     map[string]bool // blueprints that are targets of search relations
+	ic       *itemCache      // nil: every item is mapped
 }
 
 // holdTargets lists the blueprints search relations may point at: their
@@ -213,9 +226,11 @@ type job struct {
 }
 
 type jobResult struct {
-	slots  []*slot
-	issues []mapping.Issue
-	items  int
+	slots   []*slot
+	issues  []mapping.Issue
+	items   int
+	records []cacheRec
+	cached  int // items whose every resource's entities came from the cache
 }
 
 // collect streams every resource through the workers.
@@ -301,7 +316,14 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		}
 	}()
 
-	c := &collection{slots: map[pathKey]*slot{}}
+	// Sized once for as many entities as the item cache expects, rather
+	// than grown (and rehashed) seventeen times on the way to 100k.
+	hint := 0
+	if p.ic != nil {
+		<-p.ic.ready // the workers wait for it too
+		hint = p.ic.c.Len()
+	}
+	c := &collection{slots: make(map[pathKey]*slot, hint)}
 	agg := map[string]*MapIssue{}
 	done := 0
 	for r := range results {
@@ -312,6 +334,8 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 			}
 			c.slots[k] = sl
 		}
+		c.records = append(c.records, r.records...)
+		res.Cached += r.cached
 		for _, is := range r.issues {
 			k := is.Resource.Label() + "\x00" + is.Field + "\x00" + is.Msg
 			if m := agg[k]; m != nil {
@@ -334,9 +358,20 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 func (p *pipeline) work(j job, w *worker) jobResult {
 	var out jobResult
 	items := j.Items
+	G := len(j.group)
+	// done[i*G+g]: item i's entities for group[g] came from the cache.
+	var done []bool
+	var keys [][16]byte
+	if j.Raw != nil && p.ic != nil {
+		done, keys = p.hits(j, &out)
+	}
 	if j.Raw != nil {
 		items = make([]any, len(j.Raw))
 		for i, raw := range j.Raw {
+			if done != nil && !slices.Contains(done[i*G:(i+1)*G], false) {
+				out.cached++ // every resource's entities came from the cache
+				continue
+			}
 			var v any
 			var err error
 			if j.keys != nil {
@@ -356,15 +391,21 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 		j.release()
 	}
 	out.items = len(items)
-	for _, r := range j.group {
+	for g, r := range j.group {
 		for i, it := range items {
-			if it == nil && j.Raw != nil {
+			if done != nil && done[i*G+g] || it == nil && j.Raw != nil {
 				continue
 			}
 			es, iss := r.Map(it)
 			out.issues = append(out.issues, iss...)
+			first := len(out.slots)
 			for sub, e := range es {
 				out.slots = append(out.slots, p.prepare(w, e, seqNo{r.Index, j.page, i, sub}))
+			}
+			if keys != nil && len(iss) == 0 && p.ic.pure[r.Index] {
+				if rec, ok := record(keys[i], r, out.slots[first:len(out.slots):len(out.slots)]); ok {
+					out.records = append(out.records, rec)
+				}
 			}
 		}
 	}
@@ -438,33 +479,17 @@ func (p *pipeline) finish(c *collection, res *Result) {
 		}
 	}
 	// Relations repeat a few targets (issues of 50 projects): each
-	// goroutine remembers what it looked up.
+	// goroutine's checker remembers what it looked up.
 	workers := min(runtime.GOMAXPROCS(0), len(streamed))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			type target struct{ bp, id string }
-			seen := map[target]bool{}
-			cached := func(bp, id string) bool {
-				t := target{bp, id}
-				ok, hit := seen[t]
-				if !hit {
-					ok = exists(bp, id)
-					seen[t] = ok
-				}
-				return ok
-			}
-			rels := map[string]any{}
+			rc := p.bps.NewRelationChecker(exists)
 			for i := w; i < len(streamed); i += workers {
 				sl := streamed[i]
-				clear(rels)
-				for _, r := range sl.rels {
-					rels[r.name] = r.val
-				}
-				e := catalog.Entity{Blueprint: sl.key.Blueprint, Identifier: sl.key.Identifier, Relations: rels}
-				sl.probs = append(sl.probs, p.bps.CheckRelations(&e, cached)...)
+				sl.probs = append(sl.probs, rc.Check(sl.key.Blueprint, sl.key.Identifier, sl.relation)...)
 			}
 		}()
 	}
@@ -474,45 +499,69 @@ func (p *pipeline) finish(c *collection, res *Result) {
 }
 
 // sortProblems lists the slots' problems: errors first, then by entity,
-// and in the order they were found for one entity. Sorting indexes
-// rather than the problems themselves keeps 100k warnings cheap.
+// and in the order they were found for one entity. A problem names its
+// own entity, so sorting the entities (keys held inline, two halves on
+// two cores) and then taking their errors and their warnings keeps 100k
+// warnings cheap.
 func sortProblems(slots map[pathKey]*slot) []schema.Problem {
-	type ref struct {
-		sl *slot
-		i  int
+	type ent struct {
+		bp, id string
+		sl     *slot
 	}
-	var refs []ref
+	ents := make([]ent, 0, len(slots))
+	n := 0
 	for _, sl := range slots {
-		for i := range sl.probs {
-			refs = append(refs, ref{sl, i})
+		if len(sl.probs) > 0 {
+			ents = append(ents, ent{sl.key.Blueprint, sl.key.Identifier, sl})
+			n += len(sl.probs)
 		}
 	}
-	less := func(x, y ref) int {
-		a, b := &x.sl.probs[x.i], &y.sl.probs[y.i]
-		if a.Warning != b.Warning {
-			if a.Warning {
-				return 1
-			}
+	less := func(a, b ent) int {
+		if a.sl == b.sl {
+			return 0
+		}
+		if a.bp != b.bp {
+			return strings.Compare(a.bp, b.bp)
+		}
+		if c := strings.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		if a.sl.before(b.sl) { // two entities' files with one key: by path
 			return -1
 		}
-		if c := cmp.Compare(a.Blueprint, b.Blueprint); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Identifier, b.Identifier); c != 0 {
-			return c
-		}
-		if x.sl != y.sl { // two entities' files with one key: by path
-			if x.sl.before(y.sl) {
-				return -1
-			}
-			return 1
-		}
-		return x.i - y.i
+		return 1
 	}
-	slices.SortFunc(refs, less)
-	out := make([]schema.Problem, len(refs))
-	for i, r := range refs {
-		out[i] = r.sl.probs[r.i]
+	if len(ents) < 4096 {
+		slices.SortFunc(ents, less)
+	} else {
+		half := len(ents) / 2
+		done := make(chan struct{})
+		go func() {
+			slices.SortFunc(ents[:half], less)
+			close(done)
+		}()
+		slices.SortFunc(ents[half:], less)
+		<-done
+		merged := make([]ent, 0, len(ents))
+		a, b := ents[:half], ents[half:]
+		for len(a) > 0 && len(b) > 0 {
+			if less(b[0], a[0]) < 0 {
+				merged, b = append(merged, b[0]), b[1:]
+			} else {
+				merged, a = append(merged, a[0]), a[1:]
+			}
+		}
+		ents = append(append(merged, a...), b...)
+	}
+	out := make([]schema.Problem, 0, n)
+	for _, warnings := range []bool{false, true} {
+		for _, e := range ents {
+			for _, p := range e.sl.probs {
+				if p.Warning == warnings {
+					out = append(out, p)
+				}
+			}
+		}
 	}
 	return out
 }

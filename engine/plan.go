@@ -134,7 +134,8 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 		}
 		old, exists := cat.files[sl.dir][sl.stem]
 		managed := cat.managed[sl.dir][sl.stem]
-		if exists && !managed {
+		sl.conflict = exists && !managed
+		if sl.conflict {
 			p.conflicts = append(p.conflicts, catalog.Dir+"/"+sl.dir+"/"+sl.stem+catalog.Ext)
 			continue
 		}

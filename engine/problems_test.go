@@ -7,6 +7,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/schema"
 )
 
@@ -14,12 +15,12 @@ import (
 // by (error first, blueprint, identifier) gives.
 func TestSortProblems(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{0, 1, 2, 3, 10, 1000} {
+	for _, n := range []int{0, 1, 2, 3, 10, 1000, 20000} { // 20000: sorted in two halves
 		slots := map[pathKey]*slot{}
 		for range n {
 			bp := []string{"issue", "project"}[r.IntN(2)]
 			id := fmt.Sprint(r.IntN(n + 1))
-			sl := &slot{dir: bp, stem: id}
+			sl := &slot{key: catalog.Key{Blueprint: bp, Identifier: id}, dir: bp, stem: id}
 			for j := range r.IntN(3) {
 				sl.probs = append(sl.probs, schema.Problem{Blueprint: bp, Identifier: id, Pointer: fmt.Sprint(j), Warning: r.IntN(2) == 0})
 			}
@@ -57,13 +58,18 @@ func TestSortProblems(t *testing.T) {
 // BenchmarkSortProblems: 100k relation warnings, one per entity, as the
 // benchmark mapping gives them.
 func BenchmarkSortProblems(b *testing.B) {
-	slots := map[pathKey]*slot{}
-	for i := range 100000 {
-		id := fmt.Sprint(5100000000 + i*7919%100000)
-		slots[pathKey{"issue", id}] = &slot{dir: "issue", stem: id, probs: []schema.Problem{{Blueprint: "sentryIssue", Identifier: id, Pointer: "/relations/project", Reason: "no project", Warning: true}}}
-	}
+	slots := benchSlots()
 	b.ResetTimer()
 	for range b.N {
 		sortProblems(slots)
 	}
+}
+
+func benchSlots() map[pathKey]*slot {
+	slots := map[pathKey]*slot{}
+	for i := range 100000 {
+		id := fmt.Sprint(5100000000 + i*7919%100000)
+		slots[pathKey{"issue", id}] = &slot{key: catalog.Key{Blueprint: "sentryIssue", Identifier: id}, dir: "issue", stem: id, probs: []schema.Problem{{Blueprint: "sentryIssue", Identifier: id, Pointer: "/relations/project", Reason: "no project", Warning: true}}}
+	}
+	return slots
 }

@@ -24,7 +24,10 @@ type Result struct {
 	Pushed   bool
 	Subject  string
 
-	Items       map[string]int // raw items per kind
+	Items map[string]int // raw items per kind
+	// Cached is how many of those items the item cache mapped: their bytes
+	// were the same as last time, and so are their files.
+	Cached      int
 	FetchErrors []error
 	FailedKinds []string
 	MapIssues   []*MapIssue

@@ -48,6 +48,9 @@ func (r *Result) WriteSummary(w io.Writer, v Verbosity) {
 	if len(ks) > 0 {
 		fmt.Fprintf(w, "  %s\n", strings.Join(ks, ", "))
 	}
+	if verbose && r.Cached > 0 {
+		fmt.Fprintf(w, "  %d of them unchanged since the last sync: mapped from the item cache\n", r.Cached)
+	}
 	if len(r.Counts) > 0 {
 		fmt.Fprintf(w, "\n  %-22s %8s %8s %8s\n", "blueprint", "created", "changed", "deleted")
 		for _, bp := range r.blueprints() {

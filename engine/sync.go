@@ -33,6 +33,9 @@ type Options struct {
 	// DeleteThreshold overrides the config's entityDeletionThreshold.
 	DeleteThreshold *float64
 	LockWait        time.Duration
+	// NoCache maps every item, ignoring what the item cache says the same
+	// bytes mapped to last time (see itemcache); the cache is rewritten.
+	NoCache bool
 
 	Env         sentry.Env   // environment lookup (os.Getenv)
 	HTTPClient  *http.Client // for tests and the demo
@@ -113,6 +116,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	o.clock = &stageClock{start: start}
 	o.progress("open", "")
 	defer o.progress("done", "")
+	go exeDigest() // read and hashed while the repository opens
 	log := o.logger()
 	store, err := gitstore.Open(o.Dir)
 	if err != nil {
@@ -192,6 +196,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	// read while the first pages stream in; workers wait for it only when
 	// they compare their first blob.
 	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), catReady: make(chan struct{})}
+	pl.ic = openItemCache(&o, store, tsnap, cfg, bps)
 	var catErr error
 	go func() {
 		defer close(pl.catReady)
@@ -230,6 +235,9 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	}
 	for attempt := 1; ; attempt++ {
 		committed, err := o.commitOn(ctx, store, tgt, cat, coll, len(fetchErrs) == 0, threshold, author, res)
+		if err == nil && attempt == 1 && !o.DryRun {
+			pl.ic.save(&o, store, committed, coll)
+		}
 		if err != nil || o.DryRun || !o.Push {
 			res.Duration = time.Since(start)
 			if err != nil {

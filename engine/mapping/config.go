@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +17,10 @@ import (
 
 // Config is a loaded, compiled gitalog.yaml (or a Port port-app-config.yaml).
 type Config struct {
-	File   string
+	File string
+	// Digest is the SHA-256 of the file's bytes: what a cache of mapping
+	// results is keyed on.
+	Digest [32]byte
 	Sentry SentrySettings
 	// Port's top-level keys. gitalog honours entityDeletionThreshold; the
 	// other two are accepted so a Port user's file runs unchanged.
@@ -146,7 +150,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, p.errf(root, "the top level must be a mapping with a resources: list")
 	}
-	cfg := &Config{File: name}
+	cfg := &Config{File: name, Digest: sha256.Sum256(data)}
 	var resources *yaml.Node
 	for k, v := range pairs(root) {
 		switch k.Value {
