@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/json"
 	"io"
@@ -82,8 +83,9 @@ type itemCache struct {
 	pure  map[int]bool // resource index -> its mapping depends on the item alone
 	ready chan struct{}
 	// Valid once ready is closed: the cache, and whether it was written for
-	// the very catalog tree the sync commits on, so that its entries need
-	// no check against that catalog.
+	// the very catalog (and managed lists) the sync commits on, so that its
+	// entries need no check against that catalog: their files are there,
+	// managed, with the cached blobs.
 	c        *itemcache.Cache
 	verified bool
 }
@@ -94,12 +96,18 @@ type cacheRec struct {
 	slots []*slot
 }
 
-// catalogTree is the id of a snapshot's catalog/ tree; zero when none.
-func catalogTree(snap *gitstore.Snapshot) plumbing.Hash {
-	if e, ok := snap.Lookup(catalog.Dir); ok && e.Mode == filemode.Dir {
-		return e.Hash
+// catalogID names what a snapshot holds under catalog/ and in the managed
+// lists: the two tree ids, hashed together. Zero when there is no catalog.
+func catalogID(snap *gitstore.Snapshot) plumbing.Hash {
+	c, ok := snap.Lookup(catalog.Dir)
+	if !ok || c.Mode != filemode.Dir {
+		return plumbing.ZeroHash
 	}
-	return plumbing.ZeroHash
+	m, _ := snap.Lookup(ManagedDir)
+	h := sha1.New()
+	h.Write(c.Hash[:])
+	h.Write(m.Hash[:])
+	return plumbing.Hash(h.Sum(nil))
 }
 
 // openItemCache starts loading the cache (none with NoCache); nil when no
@@ -130,7 +138,7 @@ func openItemCache(o *Options, store *gitstore.Store, target *gitstore.Snapshot,
 		if err != nil {
 			o.logger().Debug("item cache ignored", "reason", err)
 		}
-		tree := catalogTree(target)
+		tree := catalogID(target)
 		ic.c, ic.verified = c, !tree.IsZero() && plumbing.Hash(c.Catalog) == tree
 		o.logger().Debug("item cache loaded", "entries", c.Len(), "same catalog", ic.verified)
 	}()
@@ -161,7 +169,7 @@ next:
 		}
 		recs = append(recs, r.rec)
 	}
-	if err := itemcache.Write(ic.path, ic.fp, catalogTree(snap), recs); err != nil {
+	if err := itemcache.Write(ic.path, ic.fp, catalogID(snap), recs); err != nil {
 		o.logger().Warn("could not save the item cache; the next sync maps every item again", "error", err)
 		return
 	}
@@ -211,7 +219,7 @@ func (p *pipeline) hits(j job, out *jobResult) (done []bool, keys [][16]byte) {
 			for sub, e := range es {
 				sl := &slot{
 					seq: seqNo{r.Index, j.page, i, sub}, key: catalog.Key{Blueprint: e.Blueprint, Identifier: e.Identifier},
-					dir: e.Dir, stem: e.Stem, hash: plumbing.Hash(e.Blob),
+					dir: e.Dir, stem: e.Stem, hash: plumbing.Hash(e.Blob), same: ic.verified,
 				}
 				for _, rel := range e.Rels {
 					sl.rels = append(sl.rels, relation{rel.Name, rel.Val})

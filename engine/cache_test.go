@@ -171,6 +171,29 @@ func TestItemCacheGivesWhatMappingGives(t *testing.T) {
 		f.agreesWithMapping()
 	})
 
+	// The managed lists are part of what the cache was written for: a name
+	// taken off by hand makes its file hand-written, cache or not.
+	t.Run("hand edit of a managed list", func(t *testing.T) {
+		id := f.data.IssueIDs("unresolved")[2]
+		list := filepath.Join(f.dir, ManagedDir, "issue.txt")
+		before, err := os.ReadFile(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.edit(filepath.Join(ManagedDir, "issue.txt"), id+"\n", "")
+		defer func() {
+			os.WriteFile(list, before, 0o644)
+			f.git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "managed again")
+		}()
+		res := f.mustSync()
+		want := "catalog/issue/" + id + ".json"
+		if len(res.Conflicts) != 1 || res.Conflicts[0] != want {
+			t.Fatalf("conflicts %v, want [%s]", res.Conflicts, want)
+		}
+		f.checkRepo()
+		f.agreesWithMapping()
+	})
+
 	t.Run("config change", func(t *testing.T) {
 		f.edit(ConfigFile, `          title: ".title"`, `          title: '.title + " (" + .level + ")"'`)
 		res := f.mustSync()

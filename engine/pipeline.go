@@ -89,6 +89,7 @@ type slot struct {
 	probs     []schema.Problem
 	invalid   bool
 	conflict  bool            // a hand-written file is in the way (set by the plan)
+	same      bool            // the stream's target has this very file, managed
 	held      *catalog.Entity // entities needing the whole catalog
 }
 

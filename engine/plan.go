@@ -114,7 +114,10 @@ func (p *plan) paths() []string {
 // makePlan compares the collected entities with a commit's catalog.
 // Deletions happen only when every kind was fetched completely and they
 // stay under the threshold.
-func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, complete bool, threshold float64) (*plan, error) {
+//
+// When trustSame is set, cat is the catalog the stream compared with, and
+// slots marked same need no lookup: the file is there, managed, unchanged.
+func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, complete bool, threshold float64, trustSame bool) (*plan, error) {
 	p := &plan{managedBefore: cat.managedCount(), incomplete: !complete, threshold: threshold}
 	// Managed names this sync adds, and blueprints whose managed set
 	// changes; an unchanged catalog builds no set at all.
@@ -130,6 +133,11 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 	p.changes = make([]gitstore.Change, 0, n+len(cat.managed)+1)
 	for _, sl := range coll.slots {
 		if sl.invalid {
+			continue
+		}
+		if sl.same && trustSame {
+			sl.conflict = false
+			p.unchanged++
 			continue
 		}
 		old, exists := cat.files[sl.dir][sl.stem]

@@ -206,6 +206,9 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		}
 	}()
 	coll, fetchErrs := pl.collect(ctx, &o, cfg, src, res)
+	if !o.DryRun {
+		go store.WarmIndex() // parsed while the relations are checked
+	}
 	<-pl.catReady
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -376,13 +379,15 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	if err != nil {
 		return tgt.commit, err
 	}
+	trustSame := true
 	if snap.Commit() != cat.commit {
 		if cat, err = readCatalog(snap); err != nil {
 			return tgt.commit, err
 		}
+		trustSame = false
 	}
 	o.progress("plan", "")
-	p, err := makePlan(store, cat, coll, complete, threshold)
+	p, err := makePlan(store, cat, coll, complete, threshold, trustSame)
 	if err != nil {
 		return tgt.commit, err
 	}

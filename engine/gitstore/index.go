@@ -326,6 +326,15 @@ type indexKey struct {
 	mtime, ctime int64
 }
 
+// WarmIndex reads the index into the cache ahead of CheckWorktree and the
+// commit, for a caller with time to spare (a sync while it streams).
+// Errors are left for those readers to report.
+func (s *Store) WarmIndex() {
+	if !s.bare {
+		s.readIndex()
+	}
+}
+
 // readIndex returns the index; it fails with os.ErrNotExist when there is
 // none. The result is shared (cached): callers must not modify it.
 func (s *Store) readIndex() (*gitIndex, error) {

@@ -40,8 +40,9 @@ type Rel struct {
 
 // Cache is a loaded cache file. Lookups are safe for concurrent use.
 type Cache struct {
-	// Catalog is the id of the catalog tree the cache was written with:
-	// every entity of every entry is in it, with the cached blob.
+	// Catalog names the catalog the cache was written for (the engine's
+	// choice of id): every entity of every entry is in it, with the
+	// cached blob.
 	Catalog [20]byte
 	index   map[Key][]byte // the whole record, so a new file can reuse it
 }
@@ -290,7 +291,7 @@ func (d *decoder) byte() byte {
 }
 
 // Write replaces the cache at path with recs, written with fingerprint fp
-// for the catalog tree cat, which must hold every entity of every record.
+// for the catalog cat, which must hold every entity of every record.
 // It writes a temporary file and renames it, so a reader sees the old
 // cache or the new one, and a crash leaves no half-written cache.
 func Write(path string, fp [32]byte, cat [20]byte, recs []Record) error {
