@@ -72,7 +72,8 @@ func TestReadObjectMatchesGit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gotTyp, got, err := s.readObject(plumbing.NewHash(hx))
+			// gitalog's own reader, without go-git to fall back on.
+			gotTyp, got, err := s.objs.read(plumbing.NewHash(hx))
 			if err != nil {
 				t.Fatalf("%s: %s: %v", stage, hx, err)
 			}
@@ -120,35 +121,46 @@ func TestReadObjectMatchesGit(t *testing.T) {
 	if !strings.Contains(vp, "chain length = 1") {
 		t.Fatalf("repack made no deltas:\n%s", vp)
 	}
-	check("packed")
+	check("packed, offset deltas")
+	// Deltas naming their base by id, as packs from some servers do.
+	git(t, dir, "-c", "repack.useDeltaBaseOffset=false", "repack", "-adf", "--depth=10", "--window=10")
+	idx, _ = filepath.Glob(filepath.Join(dir, ".git", "objects", "pack", "*.idx"))
+	if vp := git(t, dir, "verify-pack", "-v", idx[0]); !strings.Contains(vp, "chain length = 1") {
+		t.Fatalf("repack made no deltas:\n%s", vp)
+	}
+	check("packed, ref deltas")
 
-	// The same through readTree's own reader of whole packed objects:
-	// the non-delta trees come out right, the deltas are left to go-git.
-	defer func(v int64) { largeTree = v }(largeTree)
-	largeTree = 1
-	check("packed, own reader")
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	whole := 0
-	for _, hx := range trees {
-		raw, _ := exec.Command("git", "-C", dir, "cat-file", "tree", hx).Output()
-		data, err := s.readPackedWhole(plumbing.NewHash(hx), plumbing.TreeObject, int64(len(raw)))
-		switch {
-		case err == nil && bytes.Equal(data, raw):
-			whole++
-		case err == nil:
-			t.Fatalf("own reader: tree %s differs from git cat-file", hx)
-		case err != errNotPlain:
-			t.Fatalf("own reader: tree %s: %v", hx, err)
+	if _, _, err := s.objs.read(plumbing.Hash{1, 2, 3}); err != errFallback {
+		t.Fatalf("a missing object: %v, want errFallback", err)
+	}
+	if _, _, err := s.readObject(plumbing.Hash{1, 2, 3}); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("a missing object: %v", err)
+	}
+}
+
+func TestApplyDeltaRejectsMalformed(t *testing.T) {
+	base := []byte("0123456789")
+	// src 10, dst 4: copy offset 2 size 3, insert "x".
+	good := []byte{10, 4, 0x80 | 0x01 | 0x10, 2, 3, 1, 'x'}
+	if out, err := applyDelta(base, good); err != nil || string(out) != "234x" {
+		t.Fatalf("applyDelta = %q, %v", out, err)
+	}
+	for name, d := range map[string][]byte{
+		"wrong source size": {9, 4, 0x80 | 0x01 | 0x10, 2, 3, 1, 'x'},
+		"copy past the end": {10, 4, 0x80 | 0x01 | 0x10, 9, 3, 1, 'x'},
+		"output too long":   {10, 3, 0x80 | 0x01 | 0x10, 2, 3, 1, 'x'},
+		"output too short":  {10, 5, 0x80 | 0x01 | 0x10, 2, 3, 1, 'x'},
+		"insert past end":   {10, 4, 0x80 | 0x01 | 0x10, 2, 3, 2, 'x'},
+		"opcode 0":          {10, 4, 0},
+		"truncated copy":    {10, 4, 0x80 | 0x01 | 0x10, 2},
+	} {
+		if _, err := applyDelta(base, d); err == nil {
+			t.Errorf("%s: no error", name)
 		}
-	}
-	if whole == 0 || whole == len(trees) {
-		t.Fatalf("%d of %d trees read whole; want some whole and some deltas", whole, len(trees))
-	}
-	if _, err := s.readPackedWhole(plumbing.NewHash(blobs[0]), plumbing.TreeObject, 1); err != errNotPlain {
-		t.Fatalf("a blob read as a tree: %v", err)
 	}
 }
 

@@ -6,124 +6,238 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// largeTree is the size from which readTree inflates a packed tree itself
-// (readPackedWhole) instead of through go-git, whose packfile reader
-// copies the object through a growing in-memory object and a byte-at-a-
-// time scanner: for the 4 MB tree of a 100k-entry directory that is most
-// of the cost of reading it.
-var largeTree int64 = 1 << 20
+// objReader reads objects straight from the packs and loose files. go-git
+// parses every pack's whole index into maps before its first read (tens
+// of milliseconds at 100k objects, more with every pack a sync adds) and
+// copies a large object through a growing buffer and a byte-at-a-time
+// scanner; this reader binary-searches each index as it is on disk and
+// inflates into an exactly sized buffer. Anything it does not handle
+// (alternates, index version 1, a damaged pack) is reported as
+// errFallback, and the Store asks go-git, which handles every case.
+type objReader struct {
+	dir string // the objects directory
 
-var errNotPlain = errors.New("not a plain packed object")
+	mu     sync.Mutex
+	packs  []*packIdx
+	listed bool
+}
 
-// readPackedWhole returns the content of h when it is stored in a pack as
-// a whole (non-delta) object of type want and size size; otherwise (loose,
-// deltified, not found, any surprise) an error, and the caller falls back
-// to go-git, which handles every case. The zlib stream is read to its end
-// so its checksum is verified.
-func (s *Store) readPackedWhole(h plumbing.Hash, want plumbing.ObjectType, size int64) ([]byte, error) {
-	dir := filepath.Join(s.commonDir, "objects", "pack")
-	idxs, err := filepath.Glob(filepath.Join(dir, "pack-*.idx"))
+var errFallback = errors.New("object not readable directly")
+
+// packIdx is one pack and its index (version 2), read whole.
+type packIdx struct {
+	pack string
+	idx  []byte
+	n    int
+
+	once sync.Once
+	f    *os.File
+	ferr error
+}
+
+// maxDeltaChain bounds delta chains (git's default depth is 50); a longer
+// chain, or a cycle in a damaged pack, goes to go-git.
+const maxDeltaChain = 1000
+
+// reset makes the next read list the packs again. Pack files already
+// open stay open for readers still using them (their finalizers close
+// them).
+func (r *objReader) reset() {
+	r.mu.Lock()
+	r.packs, r.listed = nil, false
+	r.mu.Unlock()
+}
+
+func (r *objReader) list() ([]*packIdx, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.listed {
+		return r.packs, nil
+	}
+	paths, err := filepath.Glob(filepath.Join(r.dir, "pack", "pack-*.idx"))
 	if err != nil {
 		return nil, err
 	}
-	for _, ip := range idxs {
-		off, ok, err := idxLookup(ip, h)
-		if err != nil || !ok {
-			continue
+	var packs []*packIdx
+	for _, ip := range paths {
+		data, err := os.ReadFile(ip)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue // removed by a concurrent repack
+			}
+			return nil, err
 		}
-		return readPackAt(ip[:len(ip)-len(".idx")]+".pack", off, want, size)
+		// Header, fan-out, then per object a name, a CRC and an offset,
+		// then the two checksums.
+		if len(data) < 8+256*4+40 || !bytes.Equal(data[:8], []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}) {
+			return nil, errFallback
+		}
+		n := int(binary.BigEndian.Uint32(data[8+255*4:]))
+		if len(data) < 8+256*4+n*28+40 {
+			return nil, errFallback
+		}
+		packs = append(packs, &packIdx{pack: ip[:len(ip)-len(".idx")] + ".pack", idx: data, n: n})
 	}
-	return nil, errNotPlain
+	r.packs, r.listed = packs, true
+	return packs, nil
 }
 
-// idxLookup finds h's pack offset in a version 2 pack index.
-func idxLookup(path string, h plumbing.Hash) (int64, bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, false, err
-	}
-	defer f.Close()
-	var hdr [8 + 256*4]byte
-	if _, err := f.ReadAt(hdr[:], 0); err != nil {
-		return 0, false, err
-	}
-	if !bytes.Equal(hdr[:8], []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}) {
-		return 0, false, errNotPlain
-	}
-	fan := func(i int) uint32 { return binary.BigEndian.Uint32(hdr[8+4*i:]) }
-	n := int64(fan(255))
-	lo, hi := int64(0), int64(fan(int(h[0])))
+// find returns h's offset in the pack.
+func (p *packIdx) find(h plumbing.Hash) (int64, bool) {
+	const fan = 8
+	lo := 0
 	if h[0] > 0 {
-		lo = int64(fan(int(h[0]) - 1))
+		lo = int(binary.BigEndian.Uint32(p.idx[fan+4*(int(h[0])-1):]))
 	}
-	if hi <= lo || hi > n {
-		return 0, false, nil
+	hi := int(binary.BigEndian.Uint32(p.idx[fan+4*int(h[0]):]))
+	if hi > p.n || lo > hi {
+		return 0, false
 	}
-	const base = int64(len(hdr))
-	names := make([]byte, (hi-lo)*20)
-	if _, err := f.ReadAt(names, base+lo*20); err != nil {
-		return 0, false, err
-	}
-	i, j := int64(0), hi-lo
-	for i < j {
-		m := (i + j) / 2
+	names := p.idx[fan+256*4:]
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
 		if bytes.Compare(names[m*20:m*20+20], h[:]) < 0 {
-			i = m + 1
+			lo = m + 1
 		} else {
-			j = m
+			hi = m
 		}
 	}
-	if i == hi-lo || !bytes.Equal(names[i*20:i*20+20], h[:]) {
-		return 0, false, nil
+	if lo >= p.n || !bytes.Equal(names[lo*20:lo*20+20], h[:]) {
+		return 0, false
 	}
-	pos := lo + i
-	var b [8]byte
-	if _, err := f.ReadAt(b[:4], base+n*24+pos*4); err != nil {
-		return 0, false, err
-	}
-	off := int64(binary.BigEndian.Uint32(b[:4]))
+	offs := fan + 256*4 + p.n*24
+	off := int64(binary.BigEndian.Uint32(p.idx[offs+lo*4:]))
 	if off&0x80000000 != 0 {
-		if _, err := f.ReadAt(b[:], base+n*28+(off&0x7fffffff)*8); err != nil {
-			return 0, false, err
+		big := offs + p.n*4 + int(off&0x7fffffff)*8
+		if big+8 > len(p.idx)-40 {
+			return 0, false
 		}
-		off = int64(binary.BigEndian.Uint64(b[:]))
+		off = int64(binary.BigEndian.Uint64(p.idx[big:]))
 	}
-	return off, true, nil
+	return off, true
 }
 
-func readPackAt(path string, off int64, want plumbing.ObjectType, size int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+func (p *packIdx) file() (*os.File, error) {
+	p.once.Do(func() { p.f, p.ferr = os.Open(p.pack) })
+	return p.f, p.ferr
+}
+
+// read returns an object's type and content, or errFallback.
+func (r *objReader) read(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	return r.readDepth(h, 0)
+}
+
+func (r *objReader) readDepth(h plumbing.Hash, depth int) (plumbing.ObjectType, []byte, error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		packs, err := r.list()
+		if err != nil {
+			return plumbing.InvalidObject, nil, err
+		}
+		for _, p := range packs {
+			if off, ok := p.find(h); ok {
+				return r.readPacked(p, off, depth)
+			}
+		}
+		typ, data, err := r.readLoose(h)
+		if !errors.Is(err, os.ErrNotExist) {
+			return typ, data, err
+		}
+		r.reset() // another process may have added a pack since
 	}
-	defer f.Close()
+	return plumbing.InvalidObject, nil, errFallback
+}
+
+const (
+	objOfsDelta = 6
+	objRefDelta = 7
+)
+
+// readPacked reads the object at off, resolving deltas.
+func (r *objReader) readPacked(p *packIdx, off int64, depth int) (plumbing.ObjectType, []byte, error) {
+	if depth > maxDeltaChain {
+		return plumbing.InvalidObject, nil, errFallback
+	}
+	f, err := p.file()
+	if err != nil {
+		return plumbing.InvalidObject, nil, errFallback
+	}
 	br := bufio.NewReaderSize(io.NewSectionReader(f, off, 1<<62), 64<<10)
 	c, err := br.ReadByte()
 	if err != nil {
-		return nil, err
+		return plumbing.InvalidObject, nil, errFallback
 	}
-	typ := plumbing.ObjectType((c >> 4) & 7)
-	sz := int64(c & 15)
+	typ := int(c>>4) & 7
+	size := int64(c & 15)
 	for shift := 4; c&0x80 != 0; shift += 7 {
+		if c, err = br.ReadByte(); err != nil || shift > 56 {
+			return plumbing.InvalidObject, nil, errFallback
+		}
+		size |= int64(c&0x7f) << shift
+	}
+	if size > maxObjectSize {
+		return plumbing.InvalidObject, nil, errFallback
+	}
+	var baseTyp plumbing.ObjectType
+	var base []byte
+	switch typ {
+	case int(plumbing.CommitObject), int(plumbing.TreeObject), int(plumbing.BlobObject), int(plumbing.TagObject):
+	case objOfsDelta:
+		// The base's distance back, in git's offset encoding.
 		if c, err = br.ReadByte(); err != nil {
-			return nil, err
+			return plumbing.InvalidObject, nil, errFallback
 		}
-		if shift > 56 {
-			return nil, errNotPlain
+		rel := int64(c & 0x7f)
+		for c&0x80 != 0 {
+			if c, err = br.ReadByte(); err != nil || rel > 1<<55 {
+				return plumbing.InvalidObject, nil, errFallback
+			}
+			rel = (rel+1)<<7 | int64(c&0x7f)
 		}
-		sz |= int64(c&0x7f) << shift
+		if rel <= 0 || rel > off {
+			return plumbing.InvalidObject, nil, errFallback
+		}
+		if baseTyp, base, err = r.readPacked(p, off-rel, depth+1); err != nil {
+			return plumbing.InvalidObject, nil, err
+		}
+	case objRefDelta:
+		var bh plumbing.Hash
+		if _, err := io.ReadFull(br, bh[:]); err != nil {
+			return plumbing.InvalidObject, nil, errFallback
+		}
+		if baseTyp, base, err = r.readDepth(bh, depth+1); err != nil {
+			return plumbing.InvalidObject, nil, err
+		}
+	default:
+		return plumbing.InvalidObject, nil, errFallback
 	}
-	if typ != want || sz != size {
-		return nil, errNotPlain // deltas included
+	data, err := inflate(br, size)
+	if err != nil {
+		return plumbing.InvalidObject, nil, errFallback
 	}
-	zr, err := zlib.NewReader(br)
+	if base == nil {
+		return plumbing.ObjectType(typ), data, nil
+	}
+	out, err := applyDelta(base, data)
+	if err != nil {
+		return plumbing.InvalidObject, nil, errFallback
+	}
+	return baseTyp, out, nil
+}
+
+// inflate reads a zlib stream of exactly size bytes to its end, so that
+// its checksum is verified.
+func inflate(r io.Reader, size int64) ([]byte, error) {
+	zr, err := zlib.NewReader(r)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +248,109 @@ func readPackAt(path string, off int64, want plumbing.ObjectType, size int64) ([
 	}
 	var one [1]byte
 	if n, err := zr.Read(one[:]); n != 0 || err != io.EOF {
-		return nil, errNotPlain
+		return nil, errors.New("zlib stream longer than the object")
 	}
 	return data, nil
+}
+
+// applyDelta rebuilds an object from its base and a git delta: the two
+// sizes, then copies from the base and literal inserts.
+func applyDelta(base, delta []byte) ([]byte, error) {
+	bad := errors.New("malformed delta")
+	src, n := binary.Uvarint(delta)
+	if n <= 0 || src != uint64(len(base)) {
+		return nil, bad
+	}
+	delta = delta[n:]
+	dst, n := binary.Uvarint(delta)
+	if n <= 0 || dst > maxObjectSize {
+		return nil, bad
+	}
+	delta = delta[n:]
+	out := make([]byte, 0, dst)
+	for len(delta) > 0 {
+		c := delta[0]
+		delta = delta[1:]
+		switch {
+		case c&0x80 != 0:
+			var off, size uint64
+			for i := range 4 {
+				if c&(1<<i) != 0 {
+					if len(delta) == 0 {
+						return nil, bad
+					}
+					off |= uint64(delta[0]) << (8 * i)
+					delta = delta[1:]
+				}
+			}
+			for i := range 3 {
+				if c&(0x10<<i) != 0 {
+					if len(delta) == 0 {
+						return nil, bad
+					}
+					size |= uint64(delta[0]) << (8 * i)
+					delta = delta[1:]
+				}
+			}
+			if size == 0 {
+				size = 0x10000
+			}
+			if off+size > uint64(len(base)) || uint64(len(out))+size > dst {
+				return nil, bad
+			}
+			out = append(out, base[off:off+size]...)
+		case c != 0:
+			if int(c) > len(delta) || uint64(len(out))+uint64(c) > dst {
+				return nil, bad
+			}
+			out = append(out, delta[:c]...)
+			delta = delta[c:]
+		default:
+			return nil, bad
+		}
+	}
+	if uint64(len(out)) != dst {
+		return nil, bad
+	}
+	return out, nil
+}
+
+// readLoose reads objects/xx/yyyy...; os.ErrNotExist when absent.
+func (r *objReader) readLoose(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	hx := h.String()
+	f, err := os.Open(filepath.Join(r.dir, hx[:2], hx[2:]))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return plumbing.InvalidObject, nil, os.ErrNotExist
+		}
+		return plumbing.InvalidObject, nil, errFallback
+	}
+	defer f.Close()
+	zr, err := zlib.NewReader(bufio.NewReader(f))
+	if err != nil {
+		return plumbing.InvalidObject, nil, errFallback
+	}
+	defer zr.Close()
+	br := bufio.NewReaderSize(zr, 512)
+	hdr, err := br.ReadString(0)
+	if err != nil || len(hdr) > 64 {
+		return plumbing.InvalidObject, nil, errFallback
+	}
+	name, sizeStr, ok := bytes.Cut([]byte(hdr[:len(hdr)-1]), []byte{' '})
+	size, err := strconv.ParseInt(string(sizeStr), 10, 64)
+	if !ok || err != nil || size < 0 || size > maxObjectSize {
+		return plumbing.InvalidObject, nil, errFallback
+	}
+	typ, err := plumbing.ParseObjectType(string(name))
+	if err != nil || typ < plumbing.CommitObject || typ > plumbing.TagObject {
+		return plumbing.InvalidObject, nil, errFallback
+	}
+	data := make([]byte, size)
+	if _, err := io.ReadFull(br, data); err != nil {
+		return plumbing.InvalidObject, nil, errFallback
+	}
+	if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		return plumbing.InvalidObject, nil, fmt.Errorf("loose object %s: longer than its header says", h)
+	}
+	return typ, data, nil
 }

@@ -30,6 +30,7 @@ type Store struct {
 	mu sync.Mutex
 	st *filesystem.Storage
 
+	objs  objReader
 	trees treeCache
 	index indexCache
 }
@@ -136,7 +137,7 @@ func newStore(root, gitDir string, bare bool) (*Store, error) {
 	// objects (ReaderFromDelta) returns wrong bytes for deltified trees
 	// that git repack makes; TestReadObjectMatchesGit shows it.
 	st := filesystem.NewStorageWithOptions(osfs.New(common), cache.NewObjectLRUDefault(), filesystem.Options{})
-	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, st: st}, nil
+	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, st: st, objs: objReader{dir: filepath.Join(common, "objects")}}, nil
 }
 
 // Init opens dir as a repository, creating one first if there is none.
@@ -309,6 +310,10 @@ func parseHash(s string) (plumbing.Hash, bool) {
 // reindex, because another process (git gc, a concurrent fetch) may have
 // added packs since go-git listed them.
 func (s *Store) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	typ, data, err := s.objs.read(h)
+	if !errors.Is(err, errFallback) {
+		return typ, data, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	obj, err := s.st.EncodedObject(plumbing.AnyObject, h)
@@ -330,7 +335,7 @@ func (s *Store) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error)
 	if size < 0 || size > maxObjectSize {
 		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: implausible size %d", h, size)
 	}
-	data := make([]byte, size)
+	data = make([]byte, size)
 	if _, err := io.ReadFull(r, data); err != nil {
 		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: %w", h, err)
 	}
@@ -345,6 +350,7 @@ func (s *Store) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error)
 const maxObjectSize = 1 << 31
 
 func (s *Store) reindex() {
+	s.objs.reset()
 	s.mu.Lock()
 	s.st.Reindex()
 	s.mu.Unlock()

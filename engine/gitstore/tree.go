@@ -182,20 +182,9 @@ func (s *Store) readTree(h plumbing.Hash) ([]Entry, error) {
 	if es, ok := s.trees.get(h); ok {
 		return es, nil
 	}
-	var typ plumbing.ObjectType
-	var data []byte
-	s.mu.Lock()
-	size, err := s.st.EncodedObjectSize(h)
-	s.mu.Unlock()
-	if err == nil && size >= largeTree {
-		if data, err = s.readPackedWhole(h, plumbing.TreeObject, size); err == nil {
-			typ = plumbing.TreeObject
-		}
-	}
-	if data == nil {
-		if typ, data, err = s.readObject(h); err != nil {
-			return nil, err
-		}
+	typ, data, err := s.readObject(h)
+	if err != nil {
+		return nil, err
 	}
 	if typ != plumbing.TreeObject {
 		return nil, fmt.Errorf("%s is a %s, not a tree", h, typ)
