@@ -131,17 +131,24 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 		}
 	}
 	p.changes = make([]gitstore.Change, 0, n+len(cat.managed)+1)
+	// Managed names produced again: when that is all of them, nothing is
+	// gone and the scan of every managed name below is skipped.
+	producedManaged := 0
 	for _, sl := range coll.slots {
+		same := sl.same && trustSame
+		managed := same || cat.managed[sl.dir][sl.stem]
+		if managed {
+			producedManaged++
+		}
 		if sl.invalid {
 			continue
 		}
-		if sl.same && trustSame {
+		if same {
 			sl.conflict = false
 			p.unchanged++
 			continue
 		}
 		old, exists := cat.files[sl.dir][sl.stem]
-		managed := cat.managed[sl.dir][sl.stem]
 		sl.conflict = exists && !managed
 		if sl.conflict {
 			p.conflicts = append(p.conflicts, catalog.Dir+"/"+sl.dir+"/"+sl.stem+catalog.Ext)
@@ -186,6 +193,9 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 	var goneEntries []entry
 	dropped := map[string][]string{} // managed names to forget
 	for dir, stems := range cat.managed {
+		if producedManaged == p.managedBefore {
+			break
+		}
 		for stem := range stems {
 			if sl := coll.slots[pathKey{dir, stem}]; sl != nil {
 				// Produced again (a managed name is never a conflict), or

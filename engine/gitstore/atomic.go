@@ -20,8 +20,10 @@ var errLockExists = errors.New("lock file exists")
 // file that would block the next run (and git) until removed by hand.
 //
 // A non-zero newerThan holds the new file back until its own mtime is
-// later than that, see waitNewer.
-func publish(tmpDir, final string, data []byte, newerThan time.Time, check func() error) error {
+// later than that, see waitNewer. durable syncs the data to disk before
+// the rename, as git does for refs; git does not for the index, a cache
+// that git status rebuilds, and neither does publish for it.
+func publish(tmpDir, final string, data []byte, newerThan time.Time, durable bool, check func() error) error {
 	lock := final + ".lock"
 	if err := os.MkdirAll(filepath.Dir(final), 0o777); err != nil {
 		return err
@@ -36,7 +38,7 @@ func publish(tmpDir, final string, data []byte, newerThan time.Time, check func(
 	if err == nil && !newerThan.IsZero() && len(data) > 0 {
 		waitNewer(f, data[len(data)-1:], int64(len(data)-1), newerThan)
 	}
-	if err == nil {
+	if err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -61,7 +63,7 @@ func publish(tmpDir, final string, data []byte, newerThan time.Time, check func(
 			return lerr
 		}
 		_, lerr = lf.Write(data)
-		if lerr == nil {
+		if lerr == nil && durable {
 			lerr = lf.Sync()
 		}
 		if cerr := lf.Close(); lerr == nil {

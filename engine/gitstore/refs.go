@@ -73,7 +73,7 @@ func (s *Store) checkedOut(target plumbing.ReferenceName) bool {
 // over the ref, so an update can be lost) and which a kill -9 can leave
 // empty; the lock-file protocol is atomic and excludes git commands too.
 func (s *Store) casRef(target plumbing.ReferenceName, old, new plumbing.Hash, committer object.Signature, msg string) error {
-	err := publish(s.commonDir, s.refFile(target), []byte(new.String()+"\n"), time.Time{}, func() error {
+	err := publish(s.commonDir, s.refFile(target), []byte(new.String()+"\n"), time.Time{}, true, func() error {
 		cur, _, err := s.resolveRef(target)
 		if err != nil {
 			return err

@@ -720,7 +720,7 @@ func (s *Store) writeIndex(idx *gitIndex) error {
 			newest = t
 		}
 	}
-	err = publish(s.gitDir, s.indexPath(), data, newest, nil)
+	err = publish(s.gitDir, s.indexPath(), data, newest, false, nil)
 	if errors.Is(err, errLockExists) {
 		return fmt.Errorf("cannot update the index: %w", err)
 	}
