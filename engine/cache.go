@@ -88,6 +88,8 @@ type itemCache struct {
 	// managed, with the cached blobs.
 	c        *itemcache.Cache
 	verified bool
+
+	file chan *itemcache.File // set by prepare
 }
 
 // cacheRec is an item's cache entry and the slots it stands for.
@@ -145,35 +147,47 @@ func openItemCache(o *Options, store *gitstore.Store, target *gitstore.Snapshot,
 	return ic
 }
 
-// save writes the entries of this sync's items whose entities are all in
-// the catalog of commit, replacing the old cache. A failure costs the next
-// sync time, not correctness: it is logged.
-func (ic *itemCache) save(o *Options, store *gitstore.Store, commit plumbing.Hash, coll *collection) {
-	if ic == nil {
+// prepare lays out, in the background, the entries of this sync's items
+// whose entities are all in the catalog the plan makes: not beaten to
+// their file by a later item nor kept out by a hand-written one. It runs
+// once the plan has marked conflicts, alongside the commit.
+func (ic *itemCache) prepare(coll *collection) {
+	if ic == nil || ic.file != nil {
 		return
 	}
+	ic.file = make(chan *itemcache.File, 1)
+	go func() {
+		recs := make([]itemcache.Record, 0, len(coll.records))
+	next:
+		for _, r := range coll.records {
+			for _, sl := range r.slots {
+				if sl.lost || sl.conflict {
+					continue next
+				}
+			}
+			recs = append(recs, r.rec)
+		}
+		ic.file <- itemcache.NewFile(ic.fp, recs)
+	}()
+}
+
+// save writes the prepared cache for the catalog of commit, replacing the
+// old one. A failure costs the next sync time, not correctness: it is
+// logged.
+func (ic *itemCache) save(o *Options, store *gitstore.Store, commit plumbing.Hash) {
+	if ic == nil || ic.file == nil {
+		return
+	}
+	f := <-ic.file
 	snap, err := store.Snapshot(commit)
+	if err == nil {
+		err = f.Write(ic.path, catalogID(snap))
+	}
 	if err != nil {
 		o.logger().Warn("could not save the item cache; the next sync maps every item again", "error", err)
 		return
 	}
-	recs := make([]itemcache.Record, 0, len(coll.records))
-next:
-	for _, r := range coll.records {
-		for _, sl := range r.slots {
-			// Another item's entity won the file, or a hand-written file
-			// kept it: this one is not in the catalog.
-			if coll.slots[sl.pathKey()] != sl || sl.conflict {
-				continue next
-			}
-		}
-		recs = append(recs, r.rec)
-	}
-	if err := itemcache.Write(ic.path, ic.fp, catalogID(snap), recs); err != nil {
-		o.logger().Warn("could not save the item cache; the next sync maps every item again", "error", err)
-		return
-	}
-	o.logger().Debug("item cache saved", "entries", len(recs))
+	o.logger().Debug("item cache saved")
 }
 
 // hits maps, from the cache, the items of a raw page that it can. It

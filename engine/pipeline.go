@@ -90,6 +90,7 @@ type slot struct {
 	invalid   bool
 	conflict  bool            // a hand-written file is in the way (set by the plan)
 	same      bool            // the stream's target has this very file, managed
+	lost      bool            // a later item's entity took its file
 	held      *catalog.Entity // entities needing the whole catalog
 }
 
@@ -330,8 +331,13 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 	for r := range results {
 		for _, sl := range r.slots {
 			k := sl.pathKey()
-			if old := c.slots[k]; old != nil && sl.seq.less(old.seq) {
-				continue
+			if old := c.slots[k]; old != nil {
+				// Two items give one file: the later one's entity wins.
+				if sl.seq.less(old.seq) {
+					sl.lost = true
+					continue
+				}
+				old.lost = true
 			}
 			c.slots[k] = sl
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/gitalog/gitalog/engine/dump"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/gitalog/gitalog/engine/prefault"
 	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -117,6 +118,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	o.progress("open", "")
 	defer o.progress("done", "")
 	go exeDigest() // read and hashed while the repository opens
+	defer prefault.Start()()
 	log := o.logger()
 	store, err := gitstore.Open(o.Dir)
 	if err != nil {
@@ -200,6 +202,11 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	var catErr error
 	go func() {
 		defer close(pl.catReady)
+		if pl.ic != nil {
+			// The workers need the item cache first; the catalog only
+			// for the entries it cannot vouch for, and at the end.
+			<-pl.ic.ready
+		}
 		pl.cat, catErr = readCatalog(tsnap)
 		if catErr != nil {
 			pl.cat = &catalogState{files: map[string]map[string]plumbing.Hash{}, managed: map[string]map[string]bool{}}
@@ -237,9 +244,13 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		author = *o.Author
 	}
 	for attempt := 1; ; attempt++ {
-		committed, err := o.commitOn(ctx, store, tgt, cat, coll, len(fetchErrs) == 0, threshold, author, res)
+		var planned func()
+		if attempt == 1 && !o.DryRun {
+			planned = func() { pl.ic.prepare(coll) }
+		}
+		committed, err := o.commitOn(ctx, store, tgt, cat, coll, len(fetchErrs) == 0, threshold, author, res, planned)
 		if err == nil && attempt == 1 && !o.DryRun {
-			pl.ic.save(&o, store, committed, coll)
+			pl.ic.save(&o, store, committed)
 		}
 		if err != nil || o.DryRun || !o.Push {
 			res.Duration = time.Since(start)
@@ -374,7 +385,8 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 // It returns the new commit, or the target's when nothing changed.
 // cat is the catalog of the commit the stream compared with; it is read
 // again only when the target moved since (a redo after a push race).
-func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalogState, coll *collection, complete bool, threshold float64, author object.Signature, res *Result) (plumbing.Hash, error) {
+// planned, when set, is called once the plan is made.
+func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalogState, coll *collection, complete bool, threshold float64, author object.Signature, res *Result, planned func()) (plumbing.Hash, error) {
 	snap, err := store.Snapshot(tgt.commit)
 	if err != nil {
 		return tgt.commit, err
@@ -390,6 +402,9 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	p, err := makePlan(store, cat, coll, complete, threshold, trustSame)
 	if err != nil {
 		return tgt.commit, err
+	}
+	if planned != nil {
+		planned()
 	}
 	for i := range p.deleted {
 		p.deleted[i].Title = oldTitle(snap, catalog.Path(p.deleted[i].Key))

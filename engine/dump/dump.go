@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/prefault"
 	"io"
 	"os"
 	"path/filepath"
@@ -426,7 +427,7 @@ func newChunk(size int) *chunk {
 		c.refs.Store(1)
 		return c
 	}
-	c := &chunk{buf: make([]byte, 0, size)}
+	c := &chunk{buf: prefault.Bytes(size)[:0]}
 	c.refs.Store(1)
 	return c
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/prefault"
 	"io"
 	"os"
 	"slices"
@@ -297,7 +298,7 @@ func (idx *gitIndex) encode() ([]byte, error) {
 			size += idxEntryFixed + 2 + len(idx.entries[i].name) + 8
 		}
 	}
-	b := make([]byte, 0, size)
+	b := prefault.Bytes(size)[:0]
 	b = append(b, "DIRC"...)
 	b = binary.BigEndian.AppendUint32(b, v)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(idx.entries)))
@@ -357,7 +358,7 @@ func (s *Store) readIndex() (*gitIndex, error) {
 			return idx, nil
 		}
 	}
-	data := make([]byte, fi.Size())
+	data := prefault.Bytes(int(fi.Size()))
 	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", s.indexPath(), err)
 	}

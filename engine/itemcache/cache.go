@@ -1,16 +1,19 @@
 package itemcache
 
 import (
-	"bytes"
+	"io"
+
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/prefault"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 )
 
-const magic = "gitalog item cache 2\n"
+const magic = "gitalog item cache 3\n"
 
 // Key names one item as mapped by one resource.
 type Key struct {
@@ -74,6 +77,13 @@ func (r Record) Key() Key {
 	return k
 }
 
+// The file: magic, fingerprint, record count (uint32), the records, the
+// catalog id, and a CRC-32C of everything before it. The catalog id comes
+// last so that a sync can lay out the records while it commits and add
+// the new catalog's id once the commit has landed. The CRC only detects
+// damage; what an entry means is settled by the fingerprint.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 // Load reads the cache at path written with the fingerprint fp. No path,
 // a missing file, or one written for another fingerprint is an empty
 // cache; a damaged one is an empty cache and an error saying why.
@@ -82,27 +92,28 @@ func Load(path string, fp [32]byte) (*Cache, error) {
 	if path == "" {
 		return c, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return c, nil
 	}
 	if err != nil {
 		return c, err
 	}
-	head := len(magic) + len(fp) + len(c.Catalog) + 4
-	if len(data) < head+sha256.Size || string(data[:len(magic)]) != magic {
+	head := len(magic) + len(fp) + 4
+	tail := len(c.Catalog) + 4
+	if len(data) < head+tail || string(data[:len(magic)]) != magic {
 		return c, fmt.Errorf("%s: not a gitalog item cache", path)
 	}
 	if [32]byte(data[len(magic):]) != fp {
 		return c, nil // another binary, config or blueprints: start afresh
 	}
-	body, sum := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
-	if sha256.Sum256(body) != [32]byte(sum) {
+	body := data[:len(data)-4]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
 		return c, fmt.Errorf("%s: checksum mismatch", path)
 	}
 	// The count sizes the index once instead of growing it all the way.
-	c.index = make(map[Key][]byte, min(int(binary.LittleEndian.Uint32(body[head-4:])), len(body)/20))
-	rest := body[head:]
+	c.index = make(map[Key][]byte, min(int(binary.LittleEndian.Uint32(data[head-4:])), len(data)/20))
+	rest := data[head : len(data)-tail]
 	for len(rest) > 0 {
 		k, n, err := readRecord(rest)
 		if err != nil {
@@ -112,7 +123,7 @@ func Load(path string, fp [32]byte) (*Cache, error) {
 		c.index[k] = rest[:n:n]
 		rest = rest[n:]
 	}
-	c.Catalog = [20]byte(data[len(magic)+len(fp):])
+	c.Catalog = [20]byte(data[len(data)-tail:])
 	return c, nil
 }
 
@@ -290,26 +301,35 @@ func (d *decoder) byte() byte {
 	return c
 }
 
-// Write replaces the cache at path with recs, written with fingerprint fp
-// for the catalog cat, which must hold every entity of every record.
-// It writes a temporary file and renames it, so a reader sees the old
-// cache or the new one, and a crash leaves no half-written cache.
-func Write(path string, fp [32]byte, cat [20]byte, recs []Record) error {
-	size := len(magic) + len(fp) + len(cat) + 4 + sha256.Size
+// File is a cache file being written: its records laid out, waiting for
+// the id of the catalog they are in.
+type File struct {
+	buf []byte
+}
+
+// NewFile lays out recs for a cache with fingerprint fp.
+func NewFile(fp [32]byte, recs []Record) *File {
+	size := len(magic) + len(fp) + 4 + 20 + 4
 	for _, r := range recs {
 		size += len(r)
 	}
-	var b bytes.Buffer
-	b.Grow(size)
-	b.WriteString(magic)
-	b.Write(fp[:])
-	b.Write(cat[:])
-	b.Write(binary.LittleEndian.AppendUint32(nil, uint32(len(recs))))
+	b := prefault.Bytes(size)[:0]
+	b = append(b, magic...)
+	b = append(b, fp[:]...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(recs)))
 	for _, r := range recs {
-		b.Write(r)
+		b = append(b, r...)
 	}
-	sum := sha256.Sum256(b.Bytes())
-	b.Write(sum[:])
+	return &File{buf: b}
+}
+
+// Write replaces the cache at path with f, written for the catalog cat,
+// which must hold every entity of every record. It writes a temporary
+// file and renames it, so a reader sees the old cache or the new one,
+// and a crash leaves no half-written cache.
+func (f *File) Write(path string, cat [20]byte) error {
+	b := append(f.buf, cat[:]...) // NewFile left room: no copy
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -317,7 +337,7 @@ func Write(path string, fp [32]byte, cat [20]byte, recs []Record) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tmp.Write(b.Bytes()); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return err
@@ -331,4 +351,28 @@ func Write(path string, fp [32]byte, cat [20]byte, recs []Record) error {
 		return err
 	}
 	return nil
+}
+
+// Write writes a cache file of recs in one go; see File.
+func Write(path string, fp [32]byte, cat [20]byte, recs []Record) error {
+	return NewFile(fp, recs).Write(path, cat)
+}
+
+// readFile is os.ReadFile into a prefaulted buffer.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	data := prefault.Bytes(int(fi.Size()))
+	n, err := io.ReadFull(f, data)
+	if err == io.ErrUnexpectedEOF {
+		err = nil // shorter than it was: the checksum will tell
+	}
+	return data[:n], err
 }
