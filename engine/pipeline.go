@@ -130,6 +130,7 @@ type pipeline struct {
 	catReady chan struct{}
 	hold     map[string]bool // blueprints that are targets of search relations
 	ic       *itemCache      // nil: every item is mapped
+	pre      *gitstore.Prestage
 }
 
 // holdTargets lists the blueprints search relations may point at: their
@@ -340,6 +341,9 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 				old.lost = true
 			}
 			c.slots[k] = sl
+			if sl.data != nil {
+				p.pre.Write(catalog.Dir+"/"+sl.dir+"/"+sl.stem+catalog.Ext, sl.data, sl.hash)
+			}
 		}
 		c.records = append(c.records, r.records...)
 		res.Cached += r.cached

@@ -171,7 +171,7 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 				return nil, fmt.Errorf("reading %s: %w", filePath, err)
 			}
 		}
-		p.changes = append(p.changes, gitstore.Change{Path: filePath, Content: data})
+		p.changes = append(p.changes, gitstore.Change{Path: filePath, Content: data, Hash: sl.hash})
 		title := sl.title
 		if sl.data == nil {
 			if e, err := catalog.Decode(data); err == nil {

@@ -198,6 +198,16 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	// read while the first pages stream in; workers wait for it only when
 	// they compare their first blob.
 	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), catReady: make(chan struct{})}
+	if !o.DryRun {
+		// Files of new directories (a first sync's 100k) are written
+		// while the items stream in; the commit checks and places them.
+		pre, err := store.NewPrestage(tgt.commit)
+		if err != nil {
+			log.Debug("no prestaging", "error", err)
+		}
+		defer pre.Abandon()
+		pl.pre = pre
+	}
 	pl.ic = openItemCache(&o, store, tsnap, cfg, bps)
 	var catErr error
 	go func() {
@@ -248,7 +258,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		if attempt == 1 && !o.DryRun {
 			planned = func() { pl.ic.prepare(coll) }
 		}
-		committed, err := o.commitOn(ctx, store, tgt, cat, coll, len(fetchErrs) == 0, threshold, author, res, planned)
+		committed, err := o.commitOn(ctx, store, tgt, cat, coll, len(fetchErrs) == 0, threshold, author, res, planned, pl.pre)
 		if err == nil && attempt == 1 && !o.DryRun {
 			pl.ic.save(&o, store, committed)
 		}
@@ -386,7 +396,7 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 // cat is the catalog of the commit the stream compared with; it is read
 // again only when the target moved since (a redo after a push race).
 // planned, when set, is called once the plan is made.
-func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalogState, coll *collection, complete bool, threshold float64, author object.Signature, res *Result, planned func()) (plumbing.Hash, error) {
+func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalogState, coll *collection, complete bool, threshold float64, author object.Signature, res *Result, planned func(), pre *gitstore.Prestage) (plumbing.Hash, error) {
 	snap, err := store.Snapshot(tgt.commit)
 	if err != nil {
 		return tgt.commit, err
@@ -433,7 +443,7 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	author.When = time.Now()
 	o.progress("commit", fmt.Sprintf("%d files", len(p.changes)))
 	hash, err := store.Commit(ctx, gitstore.CommitRequest{
-		Parent: tgt.commit, Ref: tgt.ref, Changes: p.changes,
+		Parent: tgt.commit, Ref: tgt.ref, Changes: p.changes, Prestage: pre,
 		Message: commitMessage(res, p), Author: author, Committer: author,
 	})
 	if errors.Is(err, gitstore.ErrNoChanges) {

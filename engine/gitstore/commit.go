@@ -19,14 +19,20 @@ import (
 type Change struct {
 	Path    string
 	Content []byte
-	Delete  bool
+	// Hash, when set, is BlobHash(Content), which the caller computed
+	// already (a sync hashes every entity to compare it with HEAD).
+	Hash   plumbing.Hash
+	Delete bool
 }
 
 // CommitRequest describes one commit.
 type CommitRequest struct {
-	Parent    plumbing.Hash          // expected current commit of Ref (zero = unborn)
-	Ref       plumbing.ReferenceName // branch to move; "" = HEAD (followed if symbolic)
-	Changes   []Change
+	Parent  plumbing.Hash          // expected current commit of Ref (zero = unborn)
+	Ref     plumbing.ReferenceName // branch to move; "" = HEAD (followed if symbolic)
+	Changes []Change
+	// Prestage, when set, holds files of new directories already written
+	// (see Prestage); the commit uses those that match its tree.
+	Prestage  *Prestage
 	Message   string
 	Author    object.Signature // zero When means now
 	Committer object.Signature // zero value means the author
@@ -138,7 +144,10 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 		if has && oe.isDir() {
 			return plumbing.ZeroHash, false, fmt.Errorf("%s%s: is a directory; delete it before writing a file there", prefix, name)
 		}
-		h := BlobHash(ch.Content)
+		h := ch.Hash
+		if h.IsZero() {
+			h = BlobHash(ch.Content)
+		}
 		mode := filemode.Regular
 		if has && oe.Mode == filemode.Executable {
 			mode = filemode.Executable
@@ -301,7 +310,7 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 		// The files of directories that do not exist yet (a first sync's
 		// catalog/<blueprint>/) go into the invisible staging dir while
 		// the pack is written; they appear only after the ref has moved.
-		if upd, err = s.planWorktree(oldTree, newTree, objs); err != nil {
+		if upd, err = s.planWorktree(oldTree, newTree, objs, req.Prestage); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	}

@@ -270,7 +270,7 @@ func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, pr
 // updateWorktree makes the worktree and index match newTree on the paths
 // that differ from oldTree. It is idempotent, so Recover can rerun it.
 func (s *Store) updateWorktree(oldTree, newTree plumbing.Hash, objs *objSet) error {
-	u, err := s.planWorktree(oldTree, newTree, objs)
+	u, err := s.planWorktree(oldTree, newTree, objs, nil)
 	if err != nil {
 		return err
 	}
@@ -297,7 +297,7 @@ type worktreeUpdate struct {
 	results []*index.Entry // nil until the op's file is written
 }
 
-func (s *Store) planWorktree(oldTree, newTree plumbing.Hash, objs *objSet) (*worktreeUpdate, error) {
+func (s *Store) planWorktree(oldTree, newTree plumbing.Hash, objs *objSet, pre *Prestage) (*worktreeUpdate, error) {
 	u := &worktreeUpdate{s: s, newTree: newTree, objs: objs, read: s.treeReader(objs)}
 	if err := diffTrees(u.read, oldTree, newTree, "", &u.ops); err != nil {
 		return nil, err
@@ -307,7 +307,7 @@ func (s *Store) planWorktree(oldTree, newTree plumbing.Hash, objs *objSet) (*wor
 			u.writes = append(u.writes, i)
 		}
 	}
-	st, err := s.newStaging(u.ops, u.writes)
+	st, err := s.newStaging(u.ops, u.writes, pre)
 	if err != nil {
 		return nil, err
 	}
@@ -329,11 +329,82 @@ func (u *worktreeUpdate) stage() error {
 			todo = append(todo, i)
 		}
 	}
+	todo, err := u.usePrestaged(todo)
+	if err != nil {
+		return err
+	}
 	return u.checkout(todo)
 }
 
+// usePrestaged takes the prestaged files that are exactly what the commit
+// has, removes the others, and returns the writes still to do.
+func (u *worktreeUpdate) usePrestaged(todo []int) ([]int, error) {
+	if len(u.st.fromPre) == 0 {
+		return todo, nil
+	}
+	type have struct {
+		files map[string]preFile
+		used  map[string]bool
+	}
+	dirs := map[string]*have{}
+	for _, dir := range u.st.fromPre {
+		files, ok := u.st.pre.written(dir)
+		if !ok {
+			// The writer failed: start the directory afresh.
+			staged := u.st.dirs[dir]
+			if err := os.RemoveAll(staged); err != nil {
+				return nil, err
+			}
+			if err := os.MkdirAll(staged, 0o777); err != nil {
+				return nil, err
+			}
+			files = nil
+		}
+		dirs[dir] = &have{files, map[string]bool{}}
+	}
+	left := todo[:0]
+	for _, i := range todo {
+		op := u.ops[i]
+		full := filepath.Join(u.s.root, filepath.FromSlash(op.Path))
+		h := dirs[filepath.Dir(full)]
+		if h == nil {
+			left = append(left, i)
+			continue
+		}
+		name := filepath.Base(full)
+		f, ok := h.files[name]
+		if ok && f.hash == op.New.Hash && op.New.Mode == filemode.Regular {
+			e := *f.entry
+			e.Name = op.Path
+			u.results[i] = &e
+			h.used[name] = true
+			continue
+		}
+		if ok { // other content: written again
+			if err := os.Remove(filepath.Join(u.st.dirs[filepath.Dir(full)], name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, err
+			}
+			h.used[name] = true
+		}
+		left = append(left, i)
+	}
+	for dir, h := range dirs {
+		for name := range h.files {
+			if !h.used[name] {
+				if err := os.Remove(filepath.Join(u.st.dirs[dir], name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return nil, err
+				}
+			}
+		}
+	}
+	return left, nil
+}
+
 // abandon drops what stage wrote, for a commit that did not land.
-func (u *worktreeUpdate) abandon() { os.RemoveAll(u.st.root) }
+func (u *worktreeUpdate) abandon() {
+	os.RemoveAll(u.st.root)
+	u.st.pre.Abandon()
+}
 
 func (u *worktreeUpdate) checkout(todo []int) error {
 	errs := make([]error, len(u.ops))
@@ -396,16 +467,18 @@ func (u *worktreeUpdate) finish() error {
 // then renamed into place whole. That is one rename instead of one per
 // file, and still no half-written file is ever visible in the worktree.
 type staging struct {
-	root   string
-	dirs   map[string]string // final directory -> staged directory
-	order  []string
-	mkdirs sync.Map // directories known to exist
+	root    string
+	dirs    map[string]string // final directory -> staged directory
+	order   []string
+	mkdirs  sync.Map // directories known to exist
+	pre     *Prestage
+	fromPre []string // staged directories that are prestaged ones
 }
 
 const stageDir = "gitalog-stage"
 
-func (s *Store) newStaging(ops []fileOp, writes []int) (*staging, error) {
-	st := &staging{root: filepath.Join(s.gitDir, stageDir), dirs: map[string]string{}}
+func (s *Store) newStaging(ops []fileOp, writes []int, pre *Prestage) (*staging, error) {
+	st := &staging{root: filepath.Join(s.gitDir, stageDir), dirs: map[string]string{}, pre: pre}
 	// Whatever a killed run staged is incomplete; its journal redoes it.
 	if err := os.RemoveAll(st.root); err != nil {
 		return nil, err
@@ -449,7 +522,12 @@ func (s *Store) newStaging(ops []fileOp, writes []int) (*staging, error) {
 		}
 	}
 	for dir := range cand {
-		staged := filepath.Join(st.root, strconv.Itoa(len(st.order)))
+		staged, ok := pre.claim(dir)
+		if ok {
+			st.fromPre = append(st.fromPre, dir)
+		} else {
+			staged = filepath.Join(st.root, strconv.Itoa(len(st.order)))
+		}
 		if err := os.MkdirAll(staged, 0o777); err != nil {
 			return nil, err
 		}
@@ -465,9 +543,11 @@ func (s *Store) newStaging(ops []fileOp, writes []int) (*staging, error) {
 // its ref move (with no journal, nothing will publish them). Only an old
 // staging dir is touched, so a concurrent writer's live one survives.
 func (s *Store) sweepStage() {
-	root := filepath.Join(s.gitDir, stageDir)
-	if fi, err := os.Lstat(root); err == nil && fi.ModTime().Before(time.Now().Add(-time.Hour)) {
-		os.RemoveAll(root)
+	for _, name := range []string{stageDir, prestageDir} {
+		root := filepath.Join(s.gitDir, name)
+		if fi, err := os.Lstat(root); err == nil && fi.ModTime().Before(time.Now().Add(-time.Hour)) {
+			os.RemoveAll(root)
+		}
 	}
 }
 

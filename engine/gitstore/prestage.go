@@ -1,0 +1,245 @@
+package gitstore
+
+import (
+	"errors"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+)
+
+// Prestage writes the files of directories that do not exist yet before
+// the commit adding them is planned. A first sync writes 100k files into
+// catalog/<blueprint>/, and writing them while the items still stream in
+// overlaps that I/O with the mapping instead of following it. The files go
+// into the git dir, where no reader looks, exactly as the commit's own
+// staging would put them (see staging); the commit takes a prestaged
+// directory as its staged copy after checking every file against its tree:
+// a file the tree lacks is removed, one with other content is written
+// again. Nothing is visible in the worktree before the ref has moved.
+//
+// The caller holds the Store's lock from NewPrestage until the commit (or
+// Abandon), like any writer.
+type Prestage struct {
+	s      *Store
+	parent *Snapshot
+	root   string
+
+	mu        sync.Mutex
+	wake      chan struct{} // the writer has work or should stop
+	queue     []preWrite
+	closed    bool
+	abandoned bool
+	dirs      map[string]*preDir // worktree-relative directory -> its state
+	done      chan struct{}      // the writer has stopped
+	err       error              // the writer's first error: the commit writes those files itself
+}
+
+type preDir struct {
+	staged  string // "" when the directory exists already: nothing is prestaged
+	files   map[string]preFile
+	claimed bool // a commit took it: it is used once
+}
+
+type preFile struct {
+	hash  plumbing.Hash
+	entry *index.Entry
+}
+
+type preWrite struct {
+	dir, name string
+	data      []byte
+	hash      plumbing.Hash
+}
+
+const prestageDir = "gitalog-prestage"
+
+// NewPrestage starts prestaging files to be committed on top of parent.
+// It returns nil for a bare repository, which has no files to write.
+func (s *Store) NewPrestage(parent plumbing.Hash) (*Prestage, error) {
+	if s.bare {
+		return nil, nil
+	}
+	snap, err := s.Snapshot(parent)
+	if err != nil {
+		return nil, err
+	}
+	p := &Prestage{
+		s: s, parent: snap, root: filepath.Join(s.gitDir, prestageDir),
+		wake: make(chan struct{}, 1), dirs: map[string]*preDir{}, done: make(chan struct{}),
+	}
+	// Whatever a killed run left is of no use: its commit never landed, or
+	// its journal redoes the worktree without it.
+	if err := os.RemoveAll(p.root); err != nil {
+		return nil, err
+	}
+	go p.writer()
+	return p, nil
+}
+
+// Write queues the file at the slash-separated worktree path name with
+// content data, whose blob id is hash. Files of directories that exist
+// already, in the worktree or in the parent commit, are left to the
+// commit. A later Write of the same path replaces the earlier one. The
+// caller must not modify data afterwards.
+func (p *Prestage) Write(name string, data []byte, hash plumbing.Hash) {
+	if p == nil {
+		return
+	}
+	dir, base := path.Split(name)
+	dir = path.Clean(dir)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || p.err != nil {
+		return
+	}
+	d := p.dirs[dir]
+	if d == nil {
+		d = &preDir{}
+		p.dirs[dir] = d
+		if p.fresh(dir) {
+			d.staged = filepath.Join(p.root, strconv.Itoa(len(p.dirs)))
+			d.files = map[string]preFile{}
+		}
+	}
+	if d.staged == "" {
+		return
+	}
+	p.queue = append(p.queue, preWrite{dir, base, data, hash})
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// fresh reports whether dir exists neither in the parent commit nor in the
+// worktree, nor does any file stand where one of its ancestors would go.
+func (p *Prestage) fresh(dir string) bool {
+	if dir == "." || dir == "" {
+		return false
+	}
+	if _, ok := p.parent.Lookup(dir); ok {
+		return false
+	}
+	_, err := os.Lstat(filepath.Join(p.s.root, filepath.FromSlash(dir)))
+	return errors.Is(err, os.ErrNotExist)
+}
+
+func (p *Prestage) writer() {
+	defer close(p.done)
+	for {
+		p.mu.Lock()
+		batch := p.queue
+		p.queue = nil
+		closed := p.closed
+		p.mu.Unlock()
+		for _, w := range batch {
+			if err := p.write(w); err != nil {
+				p.mu.Lock()
+				if p.err == nil {
+					p.err = err
+				}
+				p.mu.Unlock()
+				return
+			}
+		}
+		if len(batch) == 0 {
+			if closed {
+				return
+			}
+			<-p.wake
+		}
+	}
+}
+
+func (p *Prestage) write(w preWrite) error {
+	p.mu.Lock()
+	d := p.dirs[w.dir]
+	_, again := d.files[w.name]
+	p.mu.Unlock()
+	if len(d.files) == 0 && !again {
+		if err := os.MkdirAll(d.staged, 0o777); err != nil {
+			return err
+		}
+	}
+	full := filepath.Join(d.staged, w.name)
+	if again {
+		if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	ie := &index.Entry{Hash: w.hash, Mode: filemode.Regular}
+	if err := writeFile(full, "", w.data, filePerm(filemode.Regular), ie); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	d.files[w.name] = preFile{w.hash, ie}
+	p.mu.Unlock()
+	return nil
+}
+
+// wait stops taking writes and waits for the queued ones.
+func (p *Prestage) wait() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	<-p.done
+}
+
+// claim hands a commit the prestaged copy of the worktree directory full
+// (absolute), if there is one; its files may still be being written. A
+// directory is claimed once: after that commit it is in the worktree, or
+// gone with an abandoned commit.
+func (p *Prestage) claim(full string) (string, bool) {
+	if p == nil {
+		return "", false
+	}
+	rel, err := filepath.Rel(p.s.root, full)
+	if err != nil {
+		return "", false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d := p.dirs[filepath.ToSlash(rel)]
+	if p.abandoned || d == nil || d.staged == "" || d.claimed {
+		return "", false
+	}
+	d.claimed = true
+	return d.staged, true
+}
+
+// written waits for the writer and returns what it wrote in the worktree
+// directory full; ok is false when the writer failed, and then nothing it
+// wrote can be trusted.
+func (p *Prestage) written(full string) (files map[string]preFile, ok bool) {
+	p.wait()
+	rel, _ := filepath.Rel(p.s.root, full)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return nil, false
+	}
+	return p.dirs[filepath.ToSlash(rel)].files, true
+}
+
+// Abandon drops what was prestaged; a commit that used it has moved its
+// directories out already. Safe to call more than once, and on nil.
+func (p *Prestage) Abandon() {
+	if p == nil {
+		return
+	}
+	p.wait()
+	p.mu.Lock()
+	p.abandoned = true
+	p.mu.Unlock()
+	os.RemoveAll(p.root)
+}
