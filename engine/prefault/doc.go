@@ -6,4 +6,6 @@
 // one fault per page. It is Java's AlwaysPreTouch, applied as the heap
 // grows: only memory the runtime has already mapped for the heap is
 // touched, so the resident size stays what the heap would reach anyway.
+// It also keeps a large heap from doubling before each collection (see
+// gcTuner), the other half of a sync's memory bound.
 package prefault

@@ -13,30 +13,26 @@ import (
 
 const madvPopulateWrite = 23 // Linux 5.14
 
-// Start populates the heap's mapping as it grows until stop is called.
+// Start populates the heap's mapping as it grows, and bounds its growth
+// (see gcTuner), until stop is called.
 func Start() (stop func()) {
 	probe := make([]byte, 1<<16) // a heap object: its mapping is the heap's
 	addr := uintptr(unsafe.Pointer(&probe[0]))
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
+	tune := newGCTuner()
 	go func() {
 		defer wg.Done()
+		defer tune.stop()
 		var hi uintptr // populated up to here
+		populate := true
 		t := time.NewTicker(2 * time.Millisecond)
 		defer t.Stop()
 		for {
-			lo, end, ok := region(addr)
-			if !ok {
-				return
-			}
-			if end > hi {
-				from := max(lo, hi)
-				_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, from, end-from, madvPopulateWrite)
-				if errno != 0 {
-					return // an older kernel, or the mapping changed under us
-				}
-				hi = end
+			tune.check()
+			if populate {
+				populate = grow(addr, &hi)
 			}
 			select {
 			case <-done:
@@ -50,6 +46,23 @@ func Start() (stop func()) {
 		wg.Wait()
 		_ = probe
 	}
+}
+
+// grow populates the part of the heap mapping holding addr above hi; false
+// when that is not possible here (an older kernel, an unexpected mapping).
+func grow(addr uintptr, hi *uintptr) bool {
+	lo, end, ok := region(addr)
+	if !ok {
+		return false
+	}
+	if end > *hi {
+		from := max(lo, *hi)
+		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, from, end-from, madvPopulateWrite); errno != 0 {
+			return false
+		}
+		*hi = end
+	}
+	return true
 }
 
 // region finds the writable anonymous mapping holding addr in
