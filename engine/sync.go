@@ -201,7 +201,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	if !o.DryRun {
 		// Files of new directories (a first sync's 100k) are written
 		// while the items stream in; the commit checks and places them.
-		pre, err := store.NewPrestage(tgt.commit)
+		pre, err := store.NewPrestage(tgt.ref, tgt.commit)
 		if err != nil {
 			log.Debug("no prestaging", "error", err)
 		}

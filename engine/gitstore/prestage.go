@@ -59,11 +59,13 @@ type preWrite struct {
 
 const prestageDir = "gitalog-prestage"
 
-// NewPrestage starts prestaging files to be committed on top of parent.
-// It returns nil for a bare repository, which has no files to write.
-func (s *Store) NewPrestage(parent plumbing.Hash) (*Prestage, error) {
-	if s.bare {
-		return nil, nil
+// NewPrestage starts prestaging files to be committed on ref (as in
+// CommitRequest) on top of parent. It returns nil when the commit will not
+// touch the worktree: a bare repository, or a branch not checked out.
+func (s *Store) NewPrestage(ref plumbing.ReferenceName, parent plumbing.Hash) (*Prestage, error) {
+	target, err := s.targetRef(ref)
+	if err != nil || !s.checkedOut(target) {
+		return nil, err
 	}
 	snap, err := s.Snapshot(parent)
 	if err != nil {

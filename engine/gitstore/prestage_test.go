@@ -23,7 +23,7 @@ func TestPrestage(t *testing.T) {
 	s := newRepo(t)
 	commit(t, s, "base", put("a.txt", "a\n"), put("old/x.json", "x\n"))
 	h, _ := s.Head()
-	pre, err := s.NewPrestage(h.Commit)
+	pre, err := s.NewPrestage(h.Ref, h.Commit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestPrestageAbandoned(t *testing.T) {
 	s := newRepo(t)
 	commit(t, s, "base", put("a.txt", "a\n"))
 	h, _ := s.Head()
-	pre, err := s.NewPrestage(h.Commit)
+	pre, err := s.NewPrestage(h.Ref, h.Commit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,8 +120,12 @@ func TestPrestageAbandoned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := bare.NewPrestage(plumbing.ZeroHash); p != nil || err != nil {
+	if p, err := bare.NewPrestage("", plumbing.ZeroHash); p != nil || err != nil {
 		t.Fatalf("bare: %v, %v", p, err)
+	}
+	// Nor does a branch that is not checked out.
+	if p, err := s.NewPrestage("refs/heads/elsewhere", plumbing.ZeroHash); p != nil || err != nil {
+		t.Fatalf("other branch: %v, %v", p, err)
 	}
 	var none *Prestage
 	none.Write("catalog/x/1.json", nil, plumbing.ZeroHash)
