@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -257,13 +258,13 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 		}
 		p.changes = append(p.changes, gitstore.Change{Path: listPath, Content: managedList(set)})
 	}
-	sort.Slice(p.changes, func(i, j int) bool { return p.changes[i].Path < p.changes[j].Path })
+	slices.SortFunc(p.changes, func(a, b gitstore.Change) int { return strings.Compare(a.Path, b.Path) })
 	for _, l := range [][]entry{p.created, p.changed, p.deleted} {
-		sort.Slice(l, func(i, j int) bool {
-			if l[i].Key.Blueprint != l[j].Key.Blueprint {
-				return l[i].Key.Blueprint < l[j].Key.Blueprint
+		slices.SortFunc(l, func(a, b entry) int {
+			if a.Key.Blueprint != b.Key.Blueprint {
+				return strings.Compare(a.Key.Blueprint, b.Key.Blueprint)
 			}
-			return l[i].Key.Identifier < l[j].Key.Identifier
+			return strings.Compare(a.Key.Identifier, b.Key.Identifier)
 		})
 	}
 	sort.Strings(p.conflicts)

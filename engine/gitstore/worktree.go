@@ -167,6 +167,14 @@ func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, pr
 			return err
 		}
 	}
+	if len(ea) == 0 && allFiles(eb) && slices.IsSortedFunc(eb, compareEntries) {
+		// A new directory of files (a first sync's 100k): every entry is
+		// an addition, already in name order.
+		for i := range eb {
+			*ops = append(*ops, fileOp{Path: prefix + eb[i].Name, New: &eb[i]})
+		}
+		return nil
+	}
 	type pair struct{ a, b *Entry }
 	byName := make(map[string]*pair)
 	var names []string
@@ -265,6 +273,15 @@ func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, pr
 		}
 	}
 	return nil
+}
+
+func allFiles(es []Entry) bool {
+	for i := range es {
+		if es[i].isDir() {
+			return false
+		}
+	}
+	return true
 }
 
 // updateWorktree makes the worktree and index match newTree on the paths
