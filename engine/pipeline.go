@@ -122,6 +122,7 @@ type collection struct {
 	slots     map[pathKey]*slot
 	mapIssues []*MapIssue
 	records   []cacheRec // the item cache's entries for this sync's items
+	changed   int        // slots whose file differs from the target's
 }
 
 type pipeline struct {
@@ -342,6 +343,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 			}
 			c.slots[k] = sl
 			if sl.data != nil {
+				c.changed++
 				p.pre.Write(catalog.Dir+"/"+sl.dir+"/"+sl.stem+catalog.Ext, sl.data, sl.hash)
 			}
 		}
