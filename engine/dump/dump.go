@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/atomicfile"
 	"github.com/gitalog/gitalog/engine/prefault"
 	"io"
 	"os"
@@ -156,33 +157,7 @@ func (w *Writer) Close() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(w.Dir, ManifestFile), append(b, '\n'))
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	return atomicfile.Write(filepath.Join(w.Dir, ManifestFile), append(b, '\n'), 0o644)
 }
 
 // Reader serves items from a dump folder.

@@ -1,6 +1,7 @@
 package itemcache
 
 import (
+	"github.com/gitalog/gitalog/engine/atomicfile"
 	"io"
 
 	"crypto/sha256"
@@ -333,24 +334,7 @@ func (f *File) Write(path string, cat [20]byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	return atomicfile.Write(path, b, 0o644)
 }
 
 // Write writes a cache file of recs in one go; see File.
