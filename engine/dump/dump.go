@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gitalog/gitalog/engine/atomicfile"
-	"github.com/gitalog/gitalog/engine/prefault"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gitalog/gitalog/engine/atomicfile"
+	"github.com/gitalog/gitalog/engine/prefault"
 	"github.com/itchyny/gojq"
 )
 

@@ -1,17 +1,17 @@
 package itemcache
 
 import (
-	"github.com/gitalog/gitalog/engine/atomicfile"
-	"io"
-
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/gitalog/gitalog/engine/prefault"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/gitalog/gitalog/engine/atomicfile"
+	"github.com/gitalog/gitalog/engine/prefault"
 )
 
 const magic = "gitalog item cache 3\n"
