@@ -199,12 +199,6 @@ func (p *pipeline) hits(j job, out *jobResult) (done []bool, keys [][16]byte) {
 	G := len(j.group)
 	keys = make([][16]byte, len(j.Raw))
 	done = make([]bool, len(j.Raw)*G)
-	if ic.c.Len() == 0 {
-		for i, raw := range j.Raw {
-			keys[i] = itemcache.ItemHash(raw)
-		}
-		return done, keys
-	}
 	waited := false
 	for i, raw := range j.Raw {
 		keys[i] = itemcache.ItemHash(raw)
