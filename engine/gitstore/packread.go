@@ -49,12 +49,12 @@ type packIdx struct {
 // chain, or a cycle in a damaged pack, goes to go-git.
 const maxDeltaChain = 1000
 
-// reset makes the next read list the packs again. Pack files already
-// open stay open for readers still using them (their finalizers close
-// them).
+// reset makes the next read list the packs again; packs still there are
+// kept as they are, open. One that went away (a repack) stays open for
+// readers still using it until its finalizer closes it.
 func (r *objReader) reset() {
 	r.mu.Lock()
-	r.packs, r.listed = nil, false
+	r.listed = false
 	r.mu.Unlock()
 }
 
@@ -68,14 +68,22 @@ func (r *objReader) list() ([]*packIdx, error) {
 	if err != nil {
 		return nil, err
 	}
+	known := make(map[string]*packIdx, len(r.packs))
+	for _, p := range r.packs {
+		known[p.pack] = p
+	}
 	var packs []*packIdx
 	for _, ip := range paths {
+		if p := known[ip[:len(ip)-len(".idx")]+".pack"]; p != nil {
+			packs = append(packs, p) // a pack never changes once named
+			continue
+		}
 		data, err := os.ReadFile(ip)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue // removed by a concurrent repack
 			}
-			return nil, err
+			return nil, errFallback // go-git may still read it
 		}
 		// Header, fan-out, then per object a name, a CRC and an offset,
 		// then the two checksums.

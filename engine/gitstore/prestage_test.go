@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -130,4 +131,40 @@ func TestPrestageAbandoned(t *testing.T) {
 	var none *Prestage
 	none.Write("catalog/x/1.json", nil, plumbing.ZeroHash)
 	none.Abandon()
+}
+
+// A sync that streams for over an hour keeps what it prestaged: the
+// stale-staging sweep (in Recover, which Commit runs) leaves it alone.
+func TestPrestageSurvivesRecover(t *testing.T) {
+	s := newRepo(t)
+	commit(t, s, "base", put("a.txt", "a\n"))
+	h, _ := s.Head()
+	pre, err := s.NewPrestage(h.Ref, h.Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pre.Abandon()
+	var changes []Change
+	for i := range 20 {
+		c := put(fmt.Sprintf("catalog/new/%d.json", i), fmt.Sprintf("%d\n", i))
+		changes = append(changes, c)
+		pre.Write(c.Path, c.Content, BlobHash(c.Content))
+	}
+	pre.wait()
+	old := time.Now().Add(-2 * time.Hour)
+	root := filepath.Join(s.GitDir(), prestageDir)
+	if err := os.Chtimes(root, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Recover(); err != nil {
+		t.Fatal(err)
+	}
+	h, _ = s.Head()
+	if _, err := s.Commit(t.Context(), CommitRequest{Parent: h.Commit, Ref: h.Ref, Changes: changes, Prestage: pre, Message: "m", Author: sig("A B")}); err != nil {
+		t.Fatal(err)
+	}
+	checkRepo(t, s)
+	if n := countFiles(t, filepath.Join(s.Root(), "catalog", "new")); n != 20 {
+		t.Fatalf("catalog/new holds %d files, want 20", n)
+	}
 }

@@ -559,12 +559,12 @@ func (s *Store) newStaging(ops []fileOp, writes []int, pre *Prestage) (*staging,
 // sweepStage removes files a commit staged before it was killed ahead of
 // its ref move (with no journal, nothing will publish them). Only an old
 // staging dir is touched, so a concurrent writer's live one survives.
+// (The prestage dir is not swept here: a sync streaming for over an hour
+// would lose its own; NewPrestage clears leftovers under the lock.)
 func (s *Store) sweepStage() {
-	for _, name := range []string{stageDir, prestageDir} {
-		root := filepath.Join(s.gitDir, name)
-		if fi, err := os.Lstat(root); err == nil && fi.ModTime().Before(time.Now().Add(-time.Hour)) {
-			os.RemoveAll(root)
-		}
+	root := filepath.Join(s.gitDir, stageDir)
+	if fi, err := os.Lstat(root); err == nil && fi.ModTime().Before(time.Now().Add(-time.Hour)) {
+		os.RemoveAll(root)
 	}
 }
 
