@@ -239,6 +239,15 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 		dirs[d] = true
 	}
 	for d := range dirs {
+		listPath := path.Join(ManagedDir, d+".txt")
+		if len(cat.managed[d]) == 0 && len(dropped[d]) == 0 {
+			// A first sync's list: exactly the added names, each once (a
+			// slot per file), sorted without a set of 100k.
+			names := slices.Clone(added[d])
+			slices.Sort(names)
+			p.changes = append(p.changes, gitstore.Change{Path: listPath, Content: joinLines(names)})
+			continue
+		}
 		set := make(map[string]bool, len(cat.managed[d])+len(added[d]))
 		for stem := range cat.managed[d] {
 			set[stem] = true
@@ -249,7 +258,6 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 		for _, stem := range added[d] {
 			set[stem] = true
 		}
-		listPath := path.Join(ManagedDir, d+".txt")
 		if len(set) == 0 {
 			if len(cat.managed[d]) > 0 {
 				p.changes = append(p.changes, gitstore.Change{Path: listPath, Delete: true})
@@ -294,10 +302,19 @@ func managedList(set map[string]bool) []byte {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var b bytes.Buffer
-	for _, n := range names {
-		b.WriteString(n)
-		b.WriteByte('\n')
+	return joinLines(names)
+}
+
+// joinLines is the managed list's format: one name a line.
+func joinLines(names []string) []byte {
+	n := 0
+	for _, s := range names {
+		n += len(s) + 1
 	}
-	return b.Bytes()
+	b := make([]byte, 0, n)
+	for _, s := range names {
+		b = append(b, s...)
+		b = append(b, '\n')
+	}
+	return b
 }

@@ -63,8 +63,10 @@ type objSet struct {
 	trees map[plumbing.Hash][]Entry // parsed form of the new trees
 }
 
-func newObjSet() *objSet {
-	return &objSet{m: map[plumbing.Hash]pendingObj{}, trees: map[plumbing.Hash][]Entry{}}
+// newObjSet sizes the set for about n objects, so that a first sync's
+// 100k blobs do not grow the map step by step.
+func newObjSet(n int) *objSet {
+	return &objSet{m: make(map[plumbing.Hash]pendingObj, n), trees: map[plumbing.Hash][]Entry{}, order: make([]plumbing.Hash, 0, n)}
 }
 
 func (o *objSet) addHashed(h plumbing.Hash, t plumbing.ObjectType, data []byte) {
@@ -273,7 +275,7 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 			return plumbing.ZeroHash, err
 		}
 	}
-	objs := newObjSet()
+	objs := newObjSet(len(req.Changes) + 8) // blobs, a few trees, the commit
 	newTree, empty, err := s.buildTree(ctx, oldTree, root, "", objs)
 	if err != nil {
 		return plumbing.ZeroHash, err

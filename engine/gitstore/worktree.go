@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -898,6 +899,10 @@ func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 	// checks 100k new paths in a directory that does not exist yet, and
 	// one lstat of that directory answers for all of them.
 	dirMissing := map[string]bool{}
+	// Paths come sorted, so one directory's paths are consecutive: when a
+	// directory is in neither the tree nor the worktree, each of its paths
+	// is clean without a lookup of its own.
+	lastDir, lastNew := "", false
 	for _, p := range paths {
 		if seen[p] {
 			continue
@@ -905,6 +910,16 @@ func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 		seen[p] = true
 		if err := checkPath(p); err != nil {
 			return err
+		}
+		if d := path.Dir(p); d != lastDir {
+			lastDir, lastNew = d, false
+			if _, inTree := snap.Lookup(d); !inTree && d != "." {
+				_, err := os.Lstat(filepath.Join(s.root, filepath.FromSlash(d)))
+				lastNew = errors.Is(err, os.ErrNotExist) || isNotDir(err)
+			}
+		}
+		if lastNew {
+			continue
 		}
 		want, inTree := snap.Lookup(p)
 		if inTree && (want.isDir() || want.Mode == filemode.Submodule) {
