@@ -161,10 +161,11 @@ func (p *Prestage) writer() {
 
 func (p *Prestage) write(w preWrite) error {
 	p.mu.Lock()
-	d := p.dirs[w.dir]
+	d := p.dirs[w.dir] // Write adds directories meanwhile
 	_, again := d.files[w.name]
+	first := len(d.files) == 0
 	p.mu.Unlock()
-	if len(d.files) == 0 && !again {
+	if first {
 		if err := os.MkdirAll(d.staged, 0o777); err != nil {
 			return err
 		}
