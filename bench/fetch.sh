@@ -4,7 +4,9 @@
 # told apart.
 #
 # usage: bench/fetch.sh [N]      (default N=100000 issues over 50 projects)
-# env:   R=3 rounds, CONC="1 4 8"
+# env:   R=3 rounds, CONC="1 4 8", PIN=1 to give the fake and the client
+#        one core each (taskset), so that whichever side is the bottleneck
+#        shows as a core at 100% instead of both sharing two cores.
 #
 # For each concurrency and round, in turn: `gitalog dump` (fetch + write the
 # raw items) and `gitalog sync --dry-run` (fetch + decode + map + validate +
@@ -26,7 +28,11 @@ go build -o "$OUT/gitalog" .
 G=$OUT/gitalog
 TCK=$(getconf CLK_TCK)
 
-"$G" fake-sentry --issues "$N" --projects 50 >"$OUT/fake.out" 2>&1 &
+FAKEPIN=() CLIENTPIN=()
+if [ "${PIN:-0}" = 1 ]; then
+  FAKEPIN=(taskset -c 0) CLIENTPIN=(taskset -c 1)
+fi
+"${FAKEPIN[@]}" "$G" fake-sentry --issues "$N" --projects 50 >"$OUT/fake.out" 2>&1 &
 FAKE=$!
 trap 'kill $FAKE 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do
@@ -50,7 +56,7 @@ git init -q --bare -b main "$CAT"
 
 # Pages: Sentry pages per project, 100 issues each.
 PAGES=""
-RES=$OUT/fetch-$N.tsv
+RES=$OUT/fetch-$N${PIN:+-pin$PIN}.tsv
 : >"$RES"
 for round in $(seq 1 "$R"); do
   for c in $CONC; do
@@ -62,7 +68,7 @@ for round in $(seq 1 "$R"); do
         cmd=("$G" -q sync --dir "$CAT" --config "$CFG" --dry-run --concurrency "$c")
       fi
       f0=$(fakecpu)
-      /usr/bin/time -f "%e %U %S %M" -o "$OUT/time.txt" "${cmd[@]}" >"$OUT/fetch.log" 2>&1 || {
+      "${CLIENTPIN[@]}" /usr/bin/time -f "%e %U %S %M" -o "$OUT/time.txt" "${cmd[@]}" >"$OUT/fetch.log" 2>&1 || {
         cat "$OUT/fetch.log" >&2
         exit 1
       }
@@ -79,15 +85,16 @@ for round in $(seq 1 "$R"); do
   done
 done
 
-python3 - "$RES" "$PAGES" "$N" <<'EOF'
+python3 - "$RES" "$PAGES" "$N" "${PIN:-0}" <<'EOF'
 import statistics, sys
 from collections import defaultdict
-path, pages, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, pages, n, pin = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 rows = defaultdict(list)
 for line in open(path):
     c, mode, rnd, wall, user, sys_, rss, fake = line.split()
     rows[(int(c), mode)].append((float(wall), float(user) + float(sys_), float(fake), int(rss) / 1024))
-print(f"\n### Fetch: {n} issues, 50 projects, {pages} pages of up to 100 issues (medians of {max(len(v) for v in rows.values())} rounds)\n")
+where = ", the fake on core 0 and the client on core 1" if pin else ", both sharing the 2 cores"
+print(f"\n### Fetch: {n} issues, 50 projects, {pages} pages of up to 100 issues{where} (medians of {max(len(v) for v in rows.values())} rounds)\n")
 print("| client | concurrency | wall s | pages/s | issues/s | client cores (CPU/wall) | fake cores (CPU/wall) | client CPU ms/page | fake CPU ms/page | client max RSS MB |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for (c, mode), v in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):

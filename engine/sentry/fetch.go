@@ -517,19 +517,27 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 	}
 	type result struct {
 		Batch
-		err error
+		err   error
+		token bool // holds one of the budget's tokens, returned once consumed
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Each parent's pages go through a small channel, consumed in parent
-	// order: a parent with thousands of issues is passed on page by page,
-	// and a slow consumer holds back the fetchers instead of piling pages
-	// up in memory.
+	// Parents are fetched several at once, but a parent's pages follow
+	// each other (Sentry's cursors) and are passed on in parent order: a
+	// parent with thousands of issues goes on page by page, and a slow
+	// consumer holds back the fetchers instead of piling pages up. The
+	// parent being consumed (the head) sends freely; the others may run
+	// ahead by a shared budget of pages. A budget per parent would let
+	// each one only a page or two ahead, and fetching would fall back to
+	// the head's one request at a time whatever the concurrency.
 	window := cap(s.Client.sem) * 2
+	budget := make(chan struct{}, cap(s.Client.sem)*16)
 	slots := make(chan struct{}, window)
 	results := make([]chan result, len(parents))
+	head := make([]chan struct{}, len(parents))
 	for i := range results {
 		results[i] = make(chan result, 2)
+		head[i] = make(chan struct{})
 	}
 	go func() {
 		for i, p := range parents {
@@ -543,9 +551,39 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 				defer close(results[i])
 				e := env
 				e.parent = pm
+				var buf []result // tokened pages not yet in the channel, in order
+				flush := func() {
+					for len(buf) > 0 {
+						select {
+						case results[i] <- buf[0]:
+							buf = buf[1:]
+						default:
+							return
+						}
+					}
+				}
+				// handOver passes everything on in order once this parent
+				// is the head, blocking as the consumer pleases.
+				handOver := func(rs ...result) bool {
+					for _, b := range append(buf, rs...) {
+						select {
+						case results[i] <- b:
+						case <-ctx.Done():
+							return false
+						}
+					}
+					buf = nil
+					return true
+				}
 				send := func(r result) bool {
+					flush()
 					select {
-					case results[i] <- r:
+					case <-head[i]:
+						return handOver(r)
+					case budget <- struct{}{}:
+						r.token = true
+						buf = append(buf, r)
+						flush()
 						return true
 					case <-ctx.Done():
 						return false
@@ -560,11 +598,18 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 				if err != nil {
 					send(result{err: fmt.Errorf("fetching %ss of %s %s: %w", k.Name, k.Parent, describe(pm), err)})
 				}
+				// Pages still held go out once this parent is the head.
+				select {
+				case <-head[i]:
+					handOver()
+				case <-ctx.Done():
+				}
 			}()
 		}
 	}()
 	var errs []error
 	for i := range parents {
+		close(head[i])
 		pm, _ := parents[i].(map[string]any)
 		e := env
 		e.parent = pm
@@ -578,6 +623,9 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 			}
 			if !ok {
 				break
+			}
+			if r.token {
+				<-budget
 			}
 			if r.err != nil {
 				errs = append(errs, r.err)

@@ -3,7 +3,9 @@ package sentry
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 )
@@ -86,4 +88,74 @@ func pagedSource(t *testing.T, srv *sentrytest.Server) *Source {
 		t.Fatal(err)
 	}
 	return &Source{Client: c, Org: "acme-corp"}
+}
+
+// TestStreamFetchesAheadAcrossParents: while the consumer is still busy
+// with the first project, the other projects' pages are fetched (up to a
+// shared budget), so the concurrency is used even when each project's
+// pages must follow one another. The items still arrive in project order.
+func TestStreamFetchesAheadAcrossParents(t *testing.T) {
+	d := sentrytest.Generate(sentrytest.GenOptions{Seed: 7, Projects: 4, Issues: 400})
+	srv := sentrytest.NewHandler(d, sentrytest.WithPageSize(4))
+	c, err := NewClient(srv.URL, sentrytest.Token, ClientOptions{HTTPClient: srv.Client(), Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := (&Source{Client: c, Org: d.OrgSlug()}).Fetch(context.Background(), "issue", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perProject := map[string]int{}
+	for _, it := range want {
+		perProject[asMap(t, asMap(t, it)["project"])["slug"].(string)]++
+	}
+	first := asMap(t, asMap(t, want[0])["project"])["slug"].(string)
+	others := 0 // pages of the other projects
+	for slug, n := range perProject {
+		if slug != first {
+			others += (n + 3) / 4
+		}
+	}
+	if len(perProject) != 4 || others < 20 {
+		t.Fatalf("dataset: %v", perProject)
+	}
+
+	srv.ResetRequests()
+	src := &Source{Client: c, Org: d.OrgSlug()}
+	var got []any
+	waited := false
+	err = src.Stream(context.Background(), "issue", nil, func(items []any) error {
+		if !waited {
+			waited = true
+			// Hold the first batch until every other project's pages have
+			// been requested.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				n := 0
+				for _, r := range srv.Requests() {
+					if strings.HasSuffix(r.Path, "/issues/") && !strings.Contains(r.Path, "/"+first+"/") {
+						n++
+					}
+				}
+				if n >= others {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("only %d of the other projects' %d pages were fetched while the first was consumed", n, others)
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		got = append(got, items...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if string(g) != string(w) {
+		t.Errorf("Stream gave %d items, Fetch %d, or another order", len(got), len(want))
+	}
 }
