@@ -83,7 +83,8 @@ type slot struct {
 	key       catalog.Key
 	dir, stem string
 	hash      plumbing.Hash
-	data      []byte     // nil when the target commit holds the same blob
+	data      []byte     // nil when the target commit holds the same blob, or spooled
+	spooled   bool       // the blob is in the sync's spool (data is dropped once prestaged)
 	title     string     // only when the file changes, for messages
 	rels      []relation // for the relation check at the end
 	probs     []schema.Problem
@@ -132,6 +133,7 @@ type pipeline struct {
 	hold     map[string]bool // blueprints that are targets of search relations
 	ic       *itemCache      // nil: every item is mapped
 	pre      *gitstore.Prestage
+	spool    *gitstore.Spool
 }
 
 // holdTargets lists the blueprints search relations may point at: their
@@ -202,18 +204,24 @@ func (p *pipeline) encode(w *worker, sl *slot, e *catalog.Entity) {
 	w.buf.Reset()
 	e.EncodeTo(&w.buf)
 	sl.hash = gitstore.BlobHash(w.buf.Bytes())
-	changed := true // until the target's catalog, read meanwhile, says otherwise
+	changed, isNew := true, false // until the target's catalog, read meanwhile, says otherwise
 	select {
 	case <-p.catReady:
 		old, ok := p.cat.files[sl.dir][sl.stem]
-		changed = !ok || old != sl.hash
+		changed, isNew = !ok || old != sl.hash, !ok
 	default:
 		// Keep the bytes rather than wait: the plan compares again, and
 		// only the first pages of a sync get here.
 	}
 	if changed {
-		sl.data = bytes.Clone(w.buf.Bytes())
 		sl.title = titleOf(e)
+		// A new file's blob is spooled; its bytes stay only until the
+		// prestage writer has them. A changed file keeps them for the
+		// diff of the summary.
+		sl.spooled = isNew && p.spool.Add(sl.hash, w.buf.Bytes())
+		if !sl.spooled || p.pre != nil {
+			sl.data = bytes.Clone(w.buf.Bytes())
+		}
 	}
 	for name, v := range e.Relations {
 		if v != nil {
@@ -342,9 +350,14 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 				old.lost = true
 			}
 			c.slots[k] = sl
-			if sl.data != nil {
+			if sl.data != nil || sl.spooled {
 				c.changed++
+			}
+			if sl.data != nil {
 				p.pre.Write(catalog.Dir+"/"+sl.dir+"/"+sl.stem+catalog.Ext, sl.data, sl.hash)
+				if sl.spooled {
+					sl.data = nil
+				}
 			}
 		}
 		c.records = append(c.records, r.records...)

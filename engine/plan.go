@@ -127,7 +127,7 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 	// the lists are not copied over and over as a first sync grows them.
 	n := 0
 	for _, sl := range coll.slots {
-		if sl.data != nil {
+		if sl.data != nil || sl.spooled {
 			n++
 		}
 	}
@@ -164,7 +164,7 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 		}
 		filePath := catalog.Dir + "/" + sl.dir + "/" + sl.stem + catalog.Ext
 		data := sl.data
-		if data == nil {
+		if data == nil && !sl.spooled {
 			// Dropped as equal to the commit the stream compared with; the
 			// sync is now planning against another (the remote moved).
 			var err error
@@ -174,7 +174,7 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 		}
 		p.changes = append(p.changes, gitstore.Change{Path: filePath, Content: data, Hash: sl.hash})
 		title := sl.title
-		if sl.data == nil {
+		if sl.data == nil && !sl.spooled {
 			if e, err := catalog.Decode(data); err == nil {
 				title = titleOf(e)
 			}

@@ -207,6 +207,10 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		}
 		defer pre.Abandon()
 		pl.pre = pre
+		// New files' blobs go into a pack as they are encoded instead of
+		// staying in memory until the commit.
+		pl.spool = store.NewSpool()
+		defer pl.spool.Abandon()
 	}
 	pl.ic = openItemCache(&o, store, tsnap, cfg, bps)
 	var catErr error
@@ -260,7 +264,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		if attempt == 1 && !o.DryRun {
 			planned = func() { pl.ic.prepare(coll) }
 		}
-		committed, err := o.commitOn(ctx, store, tgt, cat, coll, len(fetchErrs) == 0, threshold, author, res, planned, pl.pre)
+		committed, err := o.commitOn(ctx, store, tgt, cat, coll, len(fetchErrs) == 0, threshold, author, res, planned, pl.pre, pl.spool)
 		if err == nil && attempt == 1 && !o.DryRun {
 			pl.ic.save(&o, store, committed)
 		}
@@ -398,7 +402,7 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 // cat is the catalog of the commit the stream compared with; it is read
 // again only when the target moved since (a redo after a push race).
 // planned, when set, is called once the plan is made.
-func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalogState, coll *collection, complete bool, threshold float64, author object.Signature, res *Result, planned func(), pre *gitstore.Prestage) (plumbing.Hash, error) {
+func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalogState, coll *collection, complete bool, threshold float64, author object.Signature, res *Result, planned func(), pre *gitstore.Prestage, spool *gitstore.Spool) (plumbing.Hash, error) {
 	snap, err := store.Snapshot(tgt.commit)
 	if err != nil {
 		return tgt.commit, err
@@ -445,7 +449,7 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	author.When = time.Now()
 	o.progress("commit", fmt.Sprintf("%d files", len(p.changes)))
 	hash, err := store.Commit(ctx, gitstore.CommitRequest{
-		Parent: tgt.commit, Ref: tgt.ref, Changes: p.changes, Prestage: pre,
+		Parent: tgt.commit, Ref: tgt.ref, Changes: p.changes, Prestage: pre, Spool: spool,
 		Message: commitMessage(res, p), Author: author, Committer: author,
 	})
 	if errors.Is(err, gitstore.ErrNoChanges) {

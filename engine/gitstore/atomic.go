@@ -91,13 +91,13 @@ const tmpPrefix = "gitalog-tmp-"
 
 // sweepTemp removes temp files that a killed process left behind. Only
 // old ones are touched, so a concurrent writer's live temp file survives.
-func sweepTemp(dirs ...string) {
+func sweepTemp(keep func(string) bool, dirs ...string) {
 	cutoff := time.Now().Add(-time.Hour)
 	for _, d := range dirs {
 		for _, pat := range []string{tmpPrefix + "*", "tmp_pack_gitalog_*", "tmp_idx_gitalog_*"} {
 			ms, _ := filepath.Glob(filepath.Join(d, pat))
 			for _, m := range ms {
-				if fi, err := os.Lstat(m); err == nil && fi.ModTime().Before(cutoff) {
+				if fi, err := os.Lstat(m); err == nil && fi.ModTime().Before(cutoff) && !keep(m) {
 					os.Remove(m)
 				}
 			}

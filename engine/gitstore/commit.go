@@ -32,7 +32,10 @@ type CommitRequest struct {
 	Changes []Change
 	// Prestage, when set, holds files of new directories already written
 	// (see Prestage); the commit uses those that match its tree.
-	Prestage  *Prestage
+	Prestage *Prestage
+	// Spool, when set, holds blobs of Changes already written (see
+	// Spool); the commit publishes it and stores only the other objects.
+	Spool     *Spool
 	Message   string
 	Author    object.Signature // zero When means now
 	Committer object.Signature // zero value means the author
@@ -58,9 +61,10 @@ type pendingObj struct {
 // objSet is the set of objects a commit introduces, kept in memory so the
 // worktree update can use contents without reading them back.
 type objSet struct {
-	order []plumbing.Hash
-	m     map[plumbing.Hash]pendingObj
-	trees map[plumbing.Hash][]Entry // parsed form of the new trees
+	order   []plumbing.Hash
+	m       map[plumbing.Hash]pendingObj
+	trees   map[plumbing.Hash][]Entry // parsed form of the new trees
+	spooled *Spool                    // blobs stored already, left out
 }
 
 // newObjSet sizes the set for about n objects, so that a first sync's
@@ -157,7 +161,12 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 		if has && oe.Hash == h && oe.Mode == mode {
 			continue
 		}
-		objs.addHashed(h, plumbing.BlobObject, ch.Content)
+		if !objs.spooled.Has(h) {
+			if len(ch.Content) == 0 && h != emptyBlob {
+				return plumbing.ZeroHash, false, fmt.Errorf("%s%s: no content for blob %s", prefix, name, h)
+			}
+			objs.addHashed(h, plumbing.BlobObject, ch.Content)
+		}
 		repl[name] = &Entry{Name: name, Hash: h, Mode: mode}
 	}
 	for name, sub := range n.dirs {
@@ -276,6 +285,7 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 		}
 	}
 	objs := newObjSet(len(req.Changes) + 8) // blobs, a few trees, the commit
+	objs.spooled = req.Spool
 	newTree, empty, err := s.buildTree(ctx, oldTree, root, "", objs)
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -305,6 +315,11 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 
 	if err := ctx.Err(); err != nil {
 		return plumbing.ZeroHash, err
+	}
+	// Before the worktree is planned: files whose blobs are spooled are
+	// read back from the published pack.
+	if err := req.Spool.publish(); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
 	}
 	wt := s.checkedOut(target)
 	var upd *worktreeUpdate

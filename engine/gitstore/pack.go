@@ -84,6 +84,23 @@ func (s *Store) writePack(objs *objSet) error {
 	if _, err := f.Write(packHash[:]); err != nil {
 		return err
 	}
+	ok = true // installPack cleans up from here on
+	return s.installPack(dir, f, iw, packHash)
+}
+
+// installPack makes the complete temp pack f (trailer written) a pack of
+// the repository: it syncs it, writes the .idx from iw to a temp file, and
+// renames the .pack first and the .idx last, so the pack appears whole. On
+// failure both temp files are removed.
+func (s *Store) installPack(dir string, f *os.File, iw *idxfile.Writer, packHash plumbing.Hash) error {
+	tmpPack := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmpPack)
+		}
+	}()
 	if err := f.Sync(); err != nil {
 		return err
 	}

@@ -140,7 +140,8 @@ func (p *Prestage) writer() {
 		p.queue = nil
 		closed := p.closed
 		p.mu.Unlock()
-		for _, w := range batch {
+		for i, w := range batch {
+			batch[i] = preWrite{} // let the bytes go once written
 			if err := p.write(w); err != nil {
 				p.mu.Lock()
 				if p.err == nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	gogit "github.com/go-git/go-git/v5"
@@ -33,6 +34,8 @@ type Store struct {
 	objs  objReader
 	trees treeCache
 	index indexCache
+
+	spool atomic.Pointer[Spool] // the open spool, whose temp pack Recover keeps
 }
 
 // Open opens the repository whose worktree root (or bare git dir) is dir.

@@ -18,6 +18,9 @@ import (
 // emptyTree is the id of the tree with no entries.
 var emptyTree = plumbing.NewHash("4b825dc642cb6eb9a060e54bf8d69288fbee4904")
 
+// emptyBlob is the id of an empty file.
+var emptyBlob = plumbing.NewHash("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391")
+
 // Entry is one entry of a git tree.
 type Entry struct {
 	Name string

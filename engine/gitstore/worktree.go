@@ -93,7 +93,7 @@ func writeFileSync(p string, b []byte) error {
 // commit, the ref move never happened (or was superseded), so there is
 // nothing to replay and the journal is dropped.
 func (s *Store) Recover() error {
-	sweepTemp(s.gitDir, s.commonDir, filepath.Join(s.commonDir, "objects", "pack"))
+	sweepTemp(s.spool.Load().live, s.gitDir, s.commonDir, filepath.Join(s.commonDir, "objects", "pack"))
 	j, ok, err := s.readJournal()
 	if err != nil {
 		return err
