@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/gitalog/gitalog/engine/catalog"
@@ -19,7 +20,17 @@ func TestSortProblems(t *testing.T) {
 		slots := map[pathKey]*slot{}
 		for range n {
 			bp := []string{"issue", "project"}[r.IntN(2)]
+			// Identifiers sharing their first 8 bytes, holding NULs, or
+			// prefixes of one another, besides plain numbers.
 			id := fmt.Sprint(r.IntN(n + 1))
+			switch r.IntN(4) {
+			case 1:
+				id = "sentry-issue-" + id
+			case 2:
+				id = string(rune('a'+r.IntN(3))) + strings.Repeat("\x00", r.IntN(3)) + fmt.Sprint(r.IntN(3))
+			case 3:
+				id = "é" + id[:r.IntN(len(id)+1)]
+			}
 			sl := &slot{key: catalog.Key{Blueprint: bp, Identifier: id}, dir: bp, stem: id}
 			for j := range r.IntN(3) {
 				sl.probs = append(sl.probs, schema.Problem{Blueprint: bp, Identifier: id, Pointer: fmt.Sprint(j), Warning: r.IntN(2) == 0})

@@ -118,13 +118,17 @@ func (r *Result) writeProblems(w io.Writer, verbose, errorsOnly bool) {
 		p   schema.Problem
 		ids []string
 	}
+	type key struct {
+		warning             bool
+		bp, pointer, reason string
+	}
 	var groups []*group
-	byKey := map[[4]string]*group{}
+	byKey := map[key]*group{}
 	for _, p := range r.Problems {
 		if errorsOnly && p.Warning {
 			continue
 		}
-		k := [4]string{fmt.Sprint(p.Warning), p.Blueprint, p.Pointer, p.Reason}
+		k := key{p.Warning, p.Blueprint, p.Pointer, p.Reason}
 		if g := byKey[k]; g != nil {
 			g.ids = append(g.ids, p.Identifier)
 			continue
