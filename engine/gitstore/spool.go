@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
@@ -45,8 +46,14 @@ type Spool struct {
 	settled bool  // published or abandoned
 	public  bool  // published: its blobs are in the repository
 
-	zws sync.Pool // *spoolZ
+	zws     sync.Pool // *spoolZ
+	offered atomic.Int64
 }
+
+// spoolMin is how many blobs a sync offers before the spool takes any: a
+// small sync's objects are better written loose (or in the commit's one
+// pack) than as a pack per sync, and its bytes cost little memory.
+var spoolMin int64 = 4 * packThreshold
 
 type spoolZ struct {
 	buf bytes.Buffer
@@ -66,11 +73,11 @@ func (s *Store) NewSpool() *Spool {
 }
 
 // Add stores the blob data whose id is h. It reports whether the blob is
-// in the spool; when not (the spool failed or is settled), the caller
-// keeps the bytes for the commit. Safe for concurrent use; data is not
+// in the spool; when not (one of the first spoolMin blobs, or the spool
+// failed or is settled), the caller keeps the bytes for the commit. Safe for concurrent use; data is not
 // kept.
 func (sp *Spool) Add(h plumbing.Hash, data []byte) bool {
-	if sp == nil {
+	if sp == nil || sp.offered.Add(1) <= spoolMin {
 		return false
 	}
 	sp.mu.Lock()

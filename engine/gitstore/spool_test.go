@@ -9,6 +9,13 @@ import (
 	"time"
 )
 
+// spoolAll makes the spool take blobs from the first one.
+func spoolAll(t *testing.T) {
+	old := spoolMin
+	spoolMin = 0
+	t.Cleanup(func() { spoolMin = old })
+}
+
 func packFiles(t *testing.T, s *Store, pattern string) []string {
 	t.Helper()
 	ms, err := filepath.Glob(filepath.Join(s.GitDir(), "objects", "pack", pattern))
@@ -26,6 +33,7 @@ func TestSpool(t *testing.T) {
 	for _, bare := range []bool{false, true} {
 		t.Run(fmt.Sprintf("bare=%v", bare), func(t *testing.T) {
 			isolate(t)
+			spoolAll(t)
 			dir := filepath.Join(t.TempDir(), "repo")
 			if bare {
 				git(t, t.TempDir(), "init", "-q", "--bare", "-b", "main", dir)
@@ -88,6 +96,7 @@ func TestSpool(t *testing.T) {
 // TestSpoolAbandoned: a sync that does not commit leaves no pack and no
 // temp file, and a change without bytes that nobody spooled is refused.
 func TestSpoolAbandoned(t *testing.T) {
+	spoolAll(t)
 	s := newRepo(t)
 	commit(t, s, "base", put("a.txt", "a\n"))
 	h, _ := s.Head()
@@ -119,6 +128,7 @@ func TestSpoolAbandoned(t *testing.T) {
 // TestSpoolSurvivesRecover: a sync streaming for hours keeps its spool
 // when the commit's Recover sweeps temp files an hour old.
 func TestSpoolSurvivesRecover(t *testing.T) {
+	spoolAll(t)
 	s := newRepo(t)
 	commit(t, s, "base", put("a.txt", "a\n"))
 	h, _ := s.Head()
@@ -149,4 +159,18 @@ func TestSpoolSurvivesRecover(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRepo(t, s)
+}
+
+// TestSpoolSmallSync: the first spoolMin blobs are left to the caller, so
+// a small sync writes no pack of its own.
+func TestSpoolSmallSync(t *testing.T) {
+	s := newRepo(t)
+	sp := s.NewSpool()
+	defer sp.Abandon()
+	for i := range spoolMin + 3 {
+		body := []byte(fmt.Sprintf("%d\n", i))
+		if got := sp.Add(BlobHash(body), body); got != (i >= spoolMin) {
+			t.Fatalf("blob %d: Add = %v", i, got)
+		}
+	}
 }
