@@ -6,7 +6,7 @@
 #        PROJECTS=50 projects of the generated organization
 #        FSCK=1      git fsck --strict after gitalog's syncs: 1 = first round, all = every round, 0 = never
 #        SAMPLE=40   catalog files compared with jq -S per check
-#        SETTLE=70   seconds to wait after removing the last run's catalogs
+#        SETTLE=400  seconds to wait after removing the last run's catalogs
 #
 # For every N: build, generate the dump once (cached in bench/out/dN), make a
 # 1%-changed copy (every 100th issue's .status flipped, bench/out/dN-1pct),
@@ -14,12 +14,17 @@
 #   gitalog initial (worktree), peer initial, gitalog unchanged, peer unchanged,
 #   gitalog 1%, peer 1%, gitalog bare initial, bare unchanged, bare 1%.
 # Every round writes into fresh directories and nothing is deleted while
-# measuring: on this ext4 disk, creating files within a minute or so of
-# mass deletions is several times slower (the inode allocator skips
-# recently deleted inodes; `perf` shows ext4's recently_deleted and
-# find_inode_bit), which made whichever tool ran right after a cleanup
-# look slow. The previous run's directories are removed once, at the
-# start, followed by a sync and SETTLE seconds of waiting.
+# measuring: this VM's ext4 has no journal, and without one the inode
+# allocator skips inodes freed in the last 60 s, or 360 s while their
+# inode table block is still dirty (fs/ext4/ialloc.c: find_inode_bit,
+# recently_deleted; RECENTCY_MIN + RECENTCY_DIRTY). Each skipped inode
+# costs a buffer-cache lookup, so creating files within minutes of mass
+# deletions is several times slower (`perf`: 43% of a file creation in
+# recently_deleted, 65-82 us per file against 30 once settled), which made
+# whichever tool ran after a cleanup look slow, and a run after a bigger
+# cleanup look superlinear. The previous run's directories are removed
+# once, at the start, followed by a sync and SETTLE seconds of waiting:
+# more than 360 s after the last inode was freed.
 # Each run is timed with /usr/bin/time -f "%e %U %S %M" (wall s, user s, sys s,
 # max RSS KB; for the peer, the largest RSS of its processes) after a `sync`
 # so the previous run's dirty pages are not charged to the next.
@@ -33,7 +38,7 @@ R=${R:-3}
 PROJECTS=${PROJECTS:-50}
 FSCK=${FSCK:-1}
 SAMPLE=${SAMPLE:-40}
-SETTLE=${SETTLE:-70}
+SETTLE=${SETTLE:-400}
 CFG=$ROOT/bench/issues.yaml
 PEER=$ROOT/bench/peer.sh
 [ $# -gt 0 ] || set -- 100000
