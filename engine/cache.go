@@ -245,7 +245,7 @@ func (p *pipeline) hits(j job, out *jobResult) (done []bool, keys [][16]byte) {
 // files: only then is reusing them the same as mapping the item again.
 func (p *pipeline) inCatalog(es []itemcache.Entity) bool {
 	for _, e := range es {
-		if h, ok := p.cat.files[e.Dir][e.Stem]; !ok || h != plumbing.Hash(e.Blob) {
+		if h, ok := p.cat.files[e.Dir].lookup(e.Stem); !ok || h != plumbing.Hash(e.Blob) {
 			return false
 		}
 	}

@@ -207,7 +207,7 @@ func (p *pipeline) encode(w *worker, sl *slot, e *catalog.Entity) {
 	changed, isNew := true, false // until the target's catalog, read meanwhile, says otherwise
 	select {
 	case <-p.catReady:
-		old, ok := p.cat.files[sl.dir][sl.stem]
+		old, ok := p.cat.files[sl.dir].lookup(sl.stem)
 		changed, isNew = !ok || old != sl.hash, !ok
 	default:
 		// Keep the bytes rather than wait: the plan compares again, and
@@ -481,7 +481,7 @@ func (p *pipeline) finish(c *collection, res *Result) {
 		if c.slots[k] != nil {
 			return true
 		}
-		_, inHead := p.cat.files[k.dir][k.stem]
+		_, inHead := p.cat.files[k.dir].lookup(k.stem)
 		return inHead
 	}
 	var w worker

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"path"
 	"slices"
@@ -24,12 +22,35 @@ const ManagedDir = ".gitalog/managed"
 // catalogState is what HEAD holds under catalog/ and .gitalog/managed/.
 type catalogState struct {
 	commit  plumbing.Hash
-	files   map[string]map[string]plumbing.Hash // blueprint dir -> file stem -> blob
-	managed map[string]map[string]bool          // blueprint dir -> file stem
+	files   map[string]dirFiles // blueprint dir -> its tree entries
+	managed map[string]stemSet  // blueprint dir -> the managed file stems
+}
+
+// dirFiles is a catalog directory's tree, in git order and shared with the
+// store's tree cache. A sync looks up few of 100k files when the item
+// cache vouches for the rest, so a map of them all (built on every sync)
+// cost more than the binary searches it saved.
+type dirFiles []gitstore.Entry
+
+// lookup returns the blob of the file stem.json.
+func (d dirFiles) lookup(stem string) (plumbing.Hash, bool) {
+	if len(d) == 0 {
+		return plumbing.ZeroHash, false
+	}
+	e, ok := gitstore.FindEntry(d, stem+catalog.Ext)
+	return e.Hash, ok
+}
+
+// stemSet is a managed list: sorted, each name once.
+type stemSet []string
+
+func (s stemSet) has(stem string) bool {
+	_, ok := slices.BinarySearch(s, stem)
+	return ok
 }
 
 func readCatalog(snap *gitstore.Snapshot) (*catalogState, error) {
-	c := &catalogState{commit: snap.Commit(), files: map[string]map[string]plumbing.Hash{}, managed: map[string]map[string]bool{}}
+	c := &catalogState{commit: snap.Commit(), files: map[string]dirFiles{}, managed: map[string]stemSet{}}
 	dirs, err := snap.ReadDir(catalog.Dir)
 	if err != nil {
 		return nil, err
@@ -42,13 +63,7 @@ func readCatalog(snap *gitstore.Snapshot) (*catalogState, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := make(map[string]plumbing.Hash, len(entries))
-		for _, e := range entries {
-			if stem, ok := strings.CutSuffix(e.Name, catalog.Ext); ok {
-				m[stem] = e.Hash
-			}
-		}
-		c.files[d.Name] = m
+		c.files[d.Name] = entries
 	}
 	lists, err := snap.ReadDir(ManagedDir)
 	if err != nil {
@@ -63,17 +78,39 @@ func readCatalog(snap *gitstore.Snapshot) (*catalogState, error) {
 		if err != nil {
 			return nil, err
 		}
-		set := map[string]bool{}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-		for sc.Scan() {
-			if s := strings.TrimSpace(sc.Text()); s != "" {
-				set[s] = true
-			}
-		}
-		c.managed[dir] = set
+		c.managed[dir] = parseManaged(data)
 	}
 	return c, nil
+}
+
+// parseManaged reads a managed list; the sync writes them sorted, but a
+// hand-edited one is taken as it is.
+func parseManaged(data []byte) stemSet {
+	text := string(data) // the names are substrings of one copy
+	set := make(stemSet, 0, strings.Count(text, "\n")+1)
+	for line := range strings.Lines(text) {
+		if s := strings.TrimSpace(line); s != "" {
+			set = append(set, s)
+		}
+	}
+	if !slices.IsSorted(set) {
+		slices.Sort(set)
+	}
+	return slices.Compact(set)
+}
+
+// managedSets gives the managed lists as sets, for callers that look up
+// paths of any kind.
+func (c *catalogState) managedSets() map[string]map[string]bool {
+	m := make(map[string]map[string]bool, len(c.managed))
+	for d, stems := range c.managed {
+		set := make(map[string]bool, len(stems))
+		for _, s := range stems {
+			set[s] = true
+		}
+		m[d] = set
+	}
+	return m
 }
 
 func (c *catalogState) managedCount() int {
@@ -137,7 +174,7 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 	producedManaged := 0
 	for _, sl := range coll.slots {
 		same := sl.same && trustSame
-		managed := same || cat.managed[sl.dir][sl.stem]
+		managed := same || cat.managed[sl.dir].has(sl.stem)
 		if managed {
 			producedManaged++
 		}
@@ -149,7 +186,7 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 			p.unchanged++
 			continue
 		}
-		old, exists := cat.files[sl.dir][sl.stem]
+		old, exists := cat.files[sl.dir].lookup(sl.stem)
 		sl.conflict = exists && !managed
 		if sl.conflict {
 			p.conflicts = append(p.conflicts, catalog.Dir+"/"+sl.dir+"/"+sl.stem+catalog.Ext)
@@ -197,13 +234,13 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 		if producedManaged == p.managedBefore {
 			break
 		}
-		for stem := range stems {
+		for _, stem := range stems {
 			if sl := coll.slots[pathKey{dir, stem}]; sl != nil {
 				// Produced again (a managed name is never a conflict), or
 				// still upstream but invalid now: the old valid file stays.
 				continue
 			}
-			if _, exists := cat.files[dir][stem]; !exists {
+			if _, exists := cat.files[dir].lookup(stem); !exists {
 				dropped[dir] = append(dropped[dir], stem) // removed by hand; just forget it
 				continue
 			}
@@ -249,7 +286,7 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 			continue
 		}
 		set := make(map[string]bool, len(cat.managed[d])+len(added[d]))
-		for stem := range cat.managed[d] {
+		for _, stem := range cat.managed[d] {
 			set[stem] = true
 		}
 		for _, stem := range dropped[d] {

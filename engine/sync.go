@@ -223,7 +223,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		}
 		pl.cat, catErr = readCatalog(tsnap)
 		if catErr != nil {
-			pl.cat = &catalogState{files: map[string]map[string]plumbing.Hash{}, managed: map[string]map[string]bool{}}
+			pl.cat = &catalogState{files: map[string]dirFiles{}, managed: map[string]stemSet{}}
 		}
 	}()
 	coll, fetchErrs := pl.collect(ctx, &o, cfg, src, res)

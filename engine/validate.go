@@ -393,7 +393,7 @@ func managedEdits(ctx context.Context, store *gitstore.Store, snap *gitstore.Sna
 	if err != nil {
 		return nil, err
 	}
-	managed := headCat.managed
+	managed := headCat.managedSets()
 	seen := map[string]bool{}
 	var out []Finding
 	warn := func(p, reason string) {
@@ -423,14 +423,14 @@ func managedEdits(ctx context.Context, store *gitstore.Store, snap *gitstore.Sna
 				data, err := src.read(p)
 				switch {
 				case errors.Is(err, os.ErrNotExist):
-					if _, inHead := headCat.files[dir][stem]; inHead {
+					if _, inHead := headCat.files[dir].lookup(stem); inHead {
 						warn(p, deletedManaged("is deleted in the worktree", list))
 					}
 				case err != nil:
 					// A folder where the file was, say: say so, not fail.
 					warn(p, editedManaged("is changed in the worktree", list))
 				default:
-					h, inHead := headCat.files[dir][stem]
+					h, inHead := headCat.files[dir].lookup(stem)
 					if !inHead || (gitstore.BlobHash(data) != h &&
 						gitstore.BlobHash(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))) != h) {
 						warn(p, editedManaged("is edited in the worktree", list))
@@ -457,7 +457,7 @@ func managedEdits(ctx context.Context, store *gitstore.Store, snap *gitstore.Sna
 		return nil, err
 	}
 	union := map[string]map[string]bool{}
-	for _, m := range []map[string]map[string]bool{baseCat.managed, managed} {
+	for _, m := range []map[string]map[string]bool{baseCat.managedSets(), managed} {
 		for d, set := range m {
 			if union[d] == nil {
 				union[d] = map[string]bool{}

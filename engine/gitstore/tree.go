@@ -220,6 +220,9 @@ func findEntry(es []Entry, name string) (Entry, bool) {
 	return Entry{}, false
 }
 
+// FindEntry finds name in entries in git order, as ReadDir gives them.
+func FindEntry(entries []Entry, name string) (Entry, bool) { return findEntry(entries, name) }
+
 // Lookup finds the entry at a slash path; "" is the root tree.
 func (sn *Snapshot) Lookup(p string) (Entry, bool) {
 	e, err := sn.lookup(p)
