@@ -335,7 +335,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		<-p.ic.ready // the workers wait for it too
 		hint = p.ic.c.Len()
 	}
-	c := &collection{slots: make(map[pathKey]*slot, hint)}
+	c := &collection{slots: make(map[pathKey]*slot, hint), records: make([]cacheRec, 0, hint)}
 	agg := map[string]*MapIssue{}
 	done := 0
 	for r := range results {
@@ -382,9 +382,14 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 
 // work maps one page for every resource of its group.
 func (p *pipeline) work(j job, w *worker) jobResult {
-	var out jobResult
 	items := j.Items
 	G := len(j.group)
+	// Most items give one entity per resource: sized for that.
+	n := (len(j.Raw) + len(j.Items)) * G
+	out := jobResult{slots: make([]*slot, 0, n)}
+	if j.Raw != nil && p.ic != nil {
+		out.records = make([]cacheRec, 0, n)
+	}
 	// done[i*G+g]: item i's entities for group[g] came from the cache.
 	var done []bool
 	var keys [][16]byte
@@ -498,7 +503,7 @@ func (p *pipeline) finish(c *collection, res *Result) {
 		}
 	}
 	// The rest: relation checks need no more than the relations.
-	var streamed []*slot
+	streamed := make([]*slot, 0, len(c.slots))
 	for _, sl := range c.slots {
 		if sl.held == nil && !sl.invalid && sl.rels != nil {
 			streamed = append(streamed, sl)

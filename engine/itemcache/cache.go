@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"unsafe"
 
 	"github.com/gitalog/gitalog/engine/atomicfile"
 	"github.com/gitalog/gitalog/engine/prefault"
@@ -203,13 +204,16 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// Entities decodes a record. Its strings share one allocation.
+// Entities decodes a record. Its strings share the record's bytes, which
+// must not be modified afterwards.
 func (r Record) Entities() ([]Entity, error) {
 	_, n, err := readRecord(r)
 	if err != nil || n != len(r) {
 		return nil, errors.New("itemcache: bad record")
 	}
-	d := decoder{b: r, s: string(r), i: len(Key{}.Item)}
+	// Records are slices of the loaded file, which nothing modifies: the
+	// strings share its bytes instead of copying each record.
+	d := decoder{b: r, s: unsafe.String(unsafe.SliceData(r), len(r)), i: len(Key{}.Item)}
 	d.uvarint() // resource
 	d.uvarint() // body length
 	count := d.uvarint()
