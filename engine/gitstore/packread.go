@@ -179,15 +179,24 @@ func (r *objReader) readPacked(p *packIdx, off int64, depth int) (plumbing.Objec
 	if err != nil {
 		return plumbing.InvalidObject, nil, errFallback
 	}
-	br := bufio.NewReaderSize(io.NewSectionReader(f, off, 1<<62), 64<<10)
-	c, err := br.ReadByte()
+	// The entry header (type, size, and a delta's base) is at most 30
+	// bytes: read it alone, then read the compressed data with a buffer
+	// sized for the object. A fixed 64 KB buffer read 64 KB from the pack
+	// for every 600-byte entity.
+	var hb [32]byte
+	n, err := f.ReadAt(hb[:], off)
+	if n == 0 {
+		return plumbing.InvalidObject, nil, errFallback
+	}
+	hdr := bytes.NewReader(hb[:n])
+	c, err := hdr.ReadByte()
 	if err != nil {
 		return plumbing.InvalidObject, nil, errFallback
 	}
 	typ := int(c>>4) & 7
 	size := int64(c & 15)
 	for shift := 4; c&0x80 != 0; shift += 7 {
-		if c, err = br.ReadByte(); err != nil || shift > 56 {
+		if c, err = hdr.ReadByte(); err != nil || shift > 56 {
 			return plumbing.InvalidObject, nil, errFallback
 		}
 		size |= int64(c&0x7f) << shift
@@ -201,12 +210,12 @@ func (r *objReader) readPacked(p *packIdx, off int64, depth int) (plumbing.Objec
 	case int(plumbing.CommitObject), int(plumbing.TreeObject), int(plumbing.BlobObject), int(plumbing.TagObject):
 	case objOfsDelta:
 		// The base's distance back, in git's offset encoding.
-		if c, err = br.ReadByte(); err != nil {
+		if c, err = hdr.ReadByte(); err != nil {
 			return plumbing.InvalidObject, nil, errFallback
 		}
 		rel := int64(c & 0x7f)
 		for c&0x80 != 0 {
-			if c, err = br.ReadByte(); err != nil || rel > 1<<55 {
+			if c, err = hdr.ReadByte(); err != nil || rel > 1<<55 {
 				return plumbing.InvalidObject, nil, errFallback
 			}
 			rel = (rel+1)<<7 | int64(c&0x7f)
@@ -219,7 +228,7 @@ func (r *objReader) readPacked(p *packIdx, off int64, depth int) (plumbing.Objec
 		}
 	case objRefDelta:
 		var bh plumbing.Hash
-		if _, err := io.ReadFull(br, bh[:]); err != nil {
+		if _, err := io.ReadFull(hdr, bh[:]); err != nil {
 			return plumbing.InvalidObject, nil, errFallback
 		}
 		if baseTyp, base, err = r.readDepth(bh, depth+1); err != nil {
@@ -228,6 +237,9 @@ func (r *objReader) readPacked(p *packIdx, off int64, depth int) (plumbing.Objec
 	default:
 		return plumbing.InvalidObject, nil, errFallback
 	}
+	// Deflate rarely grows data by more than a few bytes per 16 KB block.
+	start := off + int64(n-hdr.Len())
+	br := bufio.NewReaderSize(io.NewSectionReader(f, start, 1<<62), int(min(size+size/64+64, 64<<10)))
 	data, err := inflate(br, size)
 	if err != nil {
 		return plumbing.InvalidObject, nil, errFallback
@@ -242,14 +254,26 @@ func (r *objReader) readPacked(p *packIdx, off int64, depth int) (plumbing.Objec
 	return baseTyp, out, nil
 }
 
+var zlibReaders sync.Pool // io.ReadCloser from zlib.NewReader
+
 // inflate reads a zlib stream of exactly size bytes to its end, so that
 // its checksum is verified.
 func inflate(r io.Reader, size int64) ([]byte, error) {
-	zr, err := zlib.NewReader(r)
+	// A zlib reader holds a 32 KB window: reused, not made per object.
+	zr, _ := zlibReaders.Get().(io.ReadCloser)
+	var err error
+	if zr == nil {
+		zr, err = zlib.NewReader(r)
+	} else {
+		err = zr.(zlib.Resetter).Reset(r, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer zr.Close()
+	defer func() {
+		zr.Close()
+		zlibReaders.Put(zr)
+	}()
 	data := make([]byte, size)
 	if _, err := io.ReadFull(zr, data); err != nil {
 		return nil, err
