@@ -360,9 +360,11 @@ func (u *worktreeUpdate) usePrestaged(todo []int) ([]int, error) {
 	if len(u.st.fromPre) == 0 {
 		return todo, nil
 	}
+	// The writer has stopped and the directories are this commit's alone:
+	// their entries are taken over, and removed from the map once used,
+	// rather than copied and tracked in another 100k-entry set.
 	type have struct {
 		files map[string]preFile
-		used  map[string]bool
 	}
 	dirs := map[string]*have{}
 	for _, dir := range u.st.fromPre {
@@ -378,7 +380,7 @@ func (u *worktreeUpdate) usePrestaged(todo []int) ([]int, error) {
 			}
 			files = nil
 		}
-		dirs[dir] = &have{files, map[string]bool{}}
+		dirs[dir] = &have{files}
 	}
 	left := todo[:0]
 	for _, i := range todo {
@@ -392,26 +394,23 @@ func (u *worktreeUpdate) usePrestaged(todo []int) ([]int, error) {
 		name := filepath.Base(full)
 		f, ok := h.files[name]
 		if ok && f.hash == op.New.Hash && op.New.Mode == filemode.Regular {
-			e := *f.entry
-			e.Name = op.Path
-			u.results[i] = &e
-			h.used[name] = true
+			f.entry.Name = op.Path
+			u.results[i] = f.entry
+			delete(h.files, name)
 			continue
 		}
 		if ok { // other content: written again
 			if err := os.Remove(filepath.Join(u.st.dirs[filepath.Dir(full)], name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, err
 			}
-			h.used[name] = true
+			delete(h.files, name)
 		}
 		left = append(left, i)
 	}
 	for dir, h := range dirs {
-		for name := range h.files {
-			if !h.used[name] {
-				if err := os.Remove(filepath.Join(u.st.dirs[dir], name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return nil, err
-				}
+		for name := range h.files { // prestaged, but not in the tree
+			if err := os.Remove(filepath.Join(u.st.dirs[dir], name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, err
 			}
 		}
 	}
