@@ -529,8 +529,9 @@ func (p *pipeline) finish(c *collection, res *Result) {
 	res.MapIssues = c.mapIssues
 }
 
-// sortProblems lists the slots' problems: errors first, then by entity,
-// and in the order they were found for one entity. A problem names its
+// sortProblems lists the slots' problems, and takes them from the slots:
+// errors first, then by entity, and in the order they were found for one
+// entity. A problem names its
 // own entity, so sorting the entities (keys held inline, two halves on
 // two cores) and then taking their errors and their warnings keeps 100k
 // warnings cheap.
@@ -593,6 +594,11 @@ func sortProblems(slots map[pathKey]*slot) []schema.Problem {
 				}
 			}
 		}
+	}
+	// The slots' own lists are not read again: 100k relation warnings
+	// held twice through the commit made 12 MB of its peak.
+	for _, e := range ents {
+		e.sl.probs = nil
 	}
 	return out
 }

@@ -232,7 +232,9 @@ func (sp *Spool) finish() error {
 	}
 	f := sp.f
 	sp.f = nil // installPack closes it, or removes it on failure
-	return sp.s.installPack(sp.dir, f, sp.iw, packHash)
+	iw := sp.iw
+	sp.iw, sp.bw = nil, nil // 100k entries and a 1 MB buffer, of no use once installed
+	return sp.s.installPack(sp.dir, f, iw, packHash)
 }
 
 func (sp *Spool) remove() {
