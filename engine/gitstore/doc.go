@@ -11,6 +11,12 @@
 // Recover (called automatically by Commit and CheckWorktree) finishes a
 // worktree update that was cut short.
 //
+// A large sync hands its work over early: a Spool takes new blobs into a
+// temporary pack as they are encoded, and a Prestage writes the files of
+// new directories into the git dir while the items still stream in. Commit
+// publishes the one and takes the other over; both stay invisible to
+// readers until then.
+//
 // Callers that may run concurrently with another gitalog process should
 // hold Lock around Recover/CheckWorktree/Commit: the ref CAS detects races
 // with any git writer, but the worktree update assumes a single writer.
