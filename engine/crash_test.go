@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -46,7 +47,47 @@ func crashChild(dir string) {
 			fmt.Fprintln(os.Stderr, "child sync:", err)
 			os.Exit(1)
 		}
+		fmt.Println("synced")
 	}
+}
+
+// syncDuration runs a child until its first sync is done, and returns
+// how long that took: the kills are timed from it, so that they land
+// mid-sync on a fast machine and on one loaded by the rest of the suite
+// under -race alike.
+func syncDuration(t *testing.T, dir, cfg string) time.Duration {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "GITALOG_CRASH_CHILD="+dir, "GITALOG_CRASH_CONFIG="+cfg)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	line := make(chan bool, 1)
+	go func() {
+		b := make([]byte, 7)
+		_, err := io.ReadFull(out, b)
+		line <- err == nil && string(b) == "synced\n"
+	}()
+	select {
+	case ok := <-line:
+		if !ok {
+			t.Fatalf("child failed:\n%s", stderr.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the child's first sync took over 2 minutes")
+	}
+	return time.Since(start)
 }
 
 // TestKill9DuringSync kills a syncing process at random moments: the
@@ -59,6 +100,7 @@ func TestKill9DuringSync(t *testing.T) {
 	f := newFixture(t, sentrytest.Demo())
 	cfg := issueConfig(t)
 	rng := rand.New(rand.NewPCG(1, 2))
+	d := syncDuration(t, f.dir, cfg)
 	for round := 0; round < 8; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "GITALOG_CRASH_CHILD="+f.dir, "GITALOG_CRASH_CONFIG="+cfg)
@@ -67,7 +109,8 @@ func TestKill9DuringSync(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(150+rng.IntN(900)) * time.Millisecond)
+		// Anywhere from early in the first sync to into the third.
+		time.Sleep(time.Duration(float64(d) * (0.15 + 2*rng.Float64())))
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		if strings.Contains(stderr.String(), "child sync:") {
@@ -87,7 +130,7 @@ func TestKill9DuringSync(t *testing.T) {
 			t.Fatalf("stray files under catalog/ after recovery:\n%s", tmp)
 		}
 	}
-	if n := f.commits(); n < 4 {
+	if n := f.commits(); n < 5 { // init, the calibration, and three more
 		t.Fatalf("only %d commits: the child never got far enough to be killed mid-sync", n)
 	}
 }
