@@ -26,12 +26,13 @@
 # cleanup look superlinear. The previous run's directories are removed
 # once, at the start, followed by a sync and SETTLE seconds of waiting:
 # more than 360 s after the last inode was freed. Within a run, gitalog's
-# 1% resync frees the 1000 inodes it replaces (a rename over each file);
-# the next round's initial syncs, a minute later, then paid for skipping
-# them (gitalog's with a worktree 5.5 s in rounds 2 and 3 against 4.0 s
-# in round 1, with 2 s more system time; the peer's 15.2 against 12.8 s).
-# So each round after the first starts GAP seconds after a sync: past
-# the 60 s an inode whose table block is clean is skipped for.
+# 1% resync frees the 1000 inodes it replaces (a rename over each file),
+# so each round after the first starts GAP seconds after a sync, past the
+# 60 s an inode whose table block is clean is skipped for. That was not
+# what slows rounds 2 and 3, though: with the gap as without it, both
+# tools' initial syncs took longer there than in round 1 (gitalog 5.5-6.3
+# s against 4.0 s, all of it system time; the peer 15.2-15.8 s against
+# 12.7 s).
 # Each run is timed with /usr/bin/time -f "%e %U %S %M" (wall s, user s, sys s,
 # max RSS KB; for the peer, the largest RSS of its processes) after a `sync`
 # so the previous run's dirty pages are not charged to the next.
