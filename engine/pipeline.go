@@ -531,10 +531,9 @@ func (p *pipeline) finish(c *collection, res *Result) {
 
 // sortProblems lists the slots' problems, and takes them from the slots:
 // errors first, then by entity, and in the order they were found for one
-// entity. A problem names its
-// own entity, so sorting the entities (keys held inline, two halves on
-// two cores) and then taking their errors and their warnings keeps 100k
-// warnings cheap.
+// entity. A problem names its own entity, so sorting the entities (keys
+// held inline, two halves on two cores) and then taking their errors and
+// their warnings keeps 100k warnings cheap.
 func sortProblems(slots map[pathKey]*slot) []schema.Problem {
 	type ent struct {
 		bp, id string
