@@ -286,16 +286,7 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	}
 	// Sized for the blobs not spooled, a few trees and the commit: a map
 	// sized for a first sync's 100k spooled blobs held 14 MB for nothing.
-	n := len(req.Changes)
-	if req.Spool != nil {
-		n = 0
-		for i := range req.Changes {
-			if c := &req.Changes[i]; !c.Delete && (c.Hash.IsZero() || !req.Spool.Has(c.Hash)) {
-				n++
-			}
-		}
-	}
-	objs := newObjSet(n + 8)
+	objs := newObjSet(max(len(req.Changes)-req.Spool.Len(), 0) + 8)
 	objs.spooled = req.Spool
 	newTree, empty, err := s.buildTree(ctx, oldTree, root, "", objs)
 	if err != nil {

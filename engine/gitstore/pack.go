@@ -43,40 +43,19 @@ func (s *Store) writePack(objs *objSet) error {
 	}()
 
 	sum := sha1.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(f, sum), 1<<20)
-	var hdr [12]byte
-	copy(hdr[:4], "PACK")
-	binary.BigEndian.PutUint32(hdr[4:], 2)
-	binary.BigEndian.PutUint32(hdr[8:], uint32(n))
-	bw.Write(hdr[:])
-
-	iw := new(idxfile.Writer)
-	iw.OnHeader(uint32(n))
-	pos := int64(len(hdr))
-	var oh []byte
+	pw, err := newPackWriter(io.MultiWriter(f, sum), uint32(n))
+	if err != nil {
+		return err
+	}
 	err = compressAll(objs, func(i int, comp []byte) error {
 		h := objs.order[i]
 		o := objs.m[h]
-		oh = objHeader(oh[:0], o.typ, int64(len(o.data)))
-		crc := crc32.NewIEEE()
-		crc.Write(oh)
-		crc.Write(comp)
-		if _, err := bw.Write(oh); err != nil {
-			return err
-		}
-		if _, err := bw.Write(comp); err != nil {
-			return err
-		}
-		if err := iw.OnInflatedObjectContent(h, pos, crc.Sum32(), nil); err != nil {
-			return err
-		}
-		pos += int64(len(oh) + len(comp))
-		return nil
+		return pw.add(h, o.typ, int64(len(o.data)), comp)
 	})
 	if err != nil {
 		return err
 	}
-	if err := bw.Flush(); err != nil {
+	if err := pw.bw.Flush(); err != nil {
 		return err
 	}
 	var packHash plumbing.Hash
@@ -85,7 +64,50 @@ func (s *Store) writePack(objs *objSet) error {
 		return err
 	}
 	ok = true // installPack cleans up from here on
-	return s.installPack(dir, f, iw, packHash)
+	return s.installPack(dir, f, pw.iw, packHash)
+}
+
+// packWriter appends entries to a pack being written, and records each
+// one's offset and CRC for the .idx.
+type packWriter struct {
+	bw  *bufio.Writer
+	iw  *idxfile.Writer
+	pos int64
+	oh  []byte
+}
+
+// newPackWriter writes the pack header for count objects to w. A count
+// not known yet is written as 0 and patched before the trailer.
+func newPackWriter(w io.Writer, count uint32) (*packWriter, error) {
+	pw := &packWriter{bw: bufio.NewWriterSize(w, 1<<20), iw: new(idxfile.Writer)}
+	pw.iw.OnHeader(count)
+	var hdr [12]byte
+	copy(hdr[:4], "PACK")
+	binary.BigEndian.PutUint32(hdr[4:], 2)
+	binary.BigEndian.PutUint32(hdr[8:], count)
+	if _, err := pw.bw.Write(hdr[:]); err != nil {
+		return nil, err
+	}
+	pw.pos = int64(len(hdr))
+	return pw, nil
+}
+
+// add appends the object h of type t and size bytes, comp being its zlib
+// stream.
+func (pw *packWriter) add(h plumbing.Hash, t plumbing.ObjectType, size int64, comp []byte) error {
+	pw.oh = objHeader(pw.oh[:0], t, size)
+	crc := crc32.NewIEEE()
+	crc.Write(pw.oh)
+	crc.Write(comp)
+	if _, err := pw.bw.Write(pw.oh); err != nil {
+		return err
+	}
+	if _, err := pw.bw.Write(comp); err != nil {
+		return err
+	}
+	pw.iw.Add(h, uint64(pw.pos), crc.Sum32())
+	pw.pos += int64(len(pw.oh) + len(comp))
+	return nil
 }
 
 // installPack makes the complete temp pack f (trailer written) a pack of

@@ -1,13 +1,11 @@
 package gitstore
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha1"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,7 +13,6 @@ import (
 	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/klauspost/compress/zlib"
 )
 
@@ -36,10 +33,8 @@ type Spool struct {
 	dir string
 
 	mu      sync.Mutex
-	f       *os.File // nil until the first Add
-	bw      *bufio.Writer
-	pos     int64
-	iw      *idxfile.Writer
+	f       *os.File    // nil until the first Add
+	pw      *packWriter // writes to f
 	have    map[plumbing.Hash]struct{}
 	n       int
 	err     error // the first write error: later Adds are refused, publish fails
@@ -74,8 +69,8 @@ func (s *Store) NewSpool() *Spool {
 
 // Add stores the blob data whose id is h. It reports whether the blob is
 // in the spool; when not (one of the first spoolMin blobs, or the spool
-// failed or is settled), the caller keeps the bytes for the commit. Safe for concurrent use; data is not
-// kept.
+// failed or is settled), the caller keeps the bytes for the commit. Safe
+// for concurrent use; data is not kept.
 func (sp *Spool) Add(h plumbing.Hash, data []byte) bool {
 	if sp == nil || sp.offered.Add(1) <= spoolMin {
 		return false
@@ -98,8 +93,6 @@ func (sp *Spool) Add(h plumbing.Hash, data []byte) bool {
 	}
 	defer sp.zws.Put(z)
 	z.buf.Reset()
-	var hdr [16]byte
-	oh := objHeader(hdr[:0], plumbing.BlobObject, int64(len(data)))
 	z.zw.Reset(&z.buf)
 	z.zw.Write(data)
 	z.zw.Close()
@@ -118,19 +111,9 @@ func (sp *Spool) Add(h plumbing.Hash, data []byte) bool {
 			return false
 		}
 	}
-	crc := crc32.NewIEEE()
-	crc.Write(oh)
-	crc.Write(comp)
-	if _, err := sp.bw.Write(oh); err != nil {
-		sp.err = err
+	if sp.err = sp.pw.add(h, plumbing.BlobObject, int64(len(data)), comp); sp.err != nil {
 		return false
 	}
-	if _, err := sp.bw.Write(comp); err != nil {
-		sp.err = err
-		return false
-	}
-	sp.iw.Add(h, uint64(sp.pos), crc.Sum32())
-	sp.pos += int64(len(oh) + len(comp))
 	sp.have[h] = struct{}{}
 	sp.n++
 	return true
@@ -145,17 +128,19 @@ func (sp *Spool) create() error {
 		return err
 	}
 	sp.f = f
-	sp.bw = bufio.NewWriterSize(f, 1<<20)
-	sp.iw = new(idxfile.Writer)
 	// The object count is not known yet; publish fills it in.
-	var hdr [12]byte
-	copy(hdr[:4], "PACK")
-	binary.BigEndian.PutUint32(hdr[4:], 2)
-	if _, err := sp.bw.Write(hdr[:]); err != nil {
-		return err
+	sp.pw, err = newPackWriter(f, 0)
+	return err
+}
+
+// Len is the number of blobs in the spool.
+func (sp *Spool) Len() int {
+	if sp == nil {
+		return 0
 	}
-	sp.pos = int64(len(hdr))
-	return nil
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.n
 }
 
 // Has reports whether the blob h is in the spool.
@@ -211,7 +196,7 @@ func (sp *Spool) publish() error {
 }
 
 func (sp *Spool) finish() error {
-	if err := sp.bw.Flush(); err != nil {
+	if err := sp.pw.bw.Flush(); err != nil {
 		return err
 	}
 	var count [4]byte
@@ -222,18 +207,18 @@ func (sp *Spool) finish() error {
 	// The count changed the first bytes, so the trailer's SHA-1 is taken
 	// over the file as written: one sequential read of the page cache.
 	sum := sha1.New()
-	if _, err := io.Copy(sum, io.NewSectionReader(sp.f, 0, sp.pos)); err != nil {
+	if _, err := io.Copy(sum, io.NewSectionReader(sp.f, 0, sp.pw.pos)); err != nil {
 		return err
 	}
 	var packHash plumbing.Hash
 	copy(packHash[:], sum.Sum(nil))
-	if _, err := sp.f.WriteAt(packHash[:], sp.pos); err != nil {
+	if _, err := sp.f.WriteAt(packHash[:], sp.pw.pos); err != nil {
 		return err
 	}
 	f := sp.f
 	sp.f = nil // installPack closes it, or removes it on failure
-	iw := sp.iw
-	sp.iw, sp.bw = nil, nil // 100k entries and a 1 MB buffer, of no use once installed
+	iw := sp.pw.iw
+	sp.pw = nil // 100k index entries and a 1 MB buffer, of no use once installed
 	return sp.s.installPack(sp.dir, f, iw, packHash)
 }
 
