@@ -2,9 +2,11 @@ package gitstore
 
 import (
 	"errors"
+	"hash/maphash"
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 
@@ -30,21 +32,36 @@ type Prestage struct {
 	parent *Snapshot
 	root   string
 
+	seed      maphash.Seed
 	mu        sync.Mutex
-	wake      chan struct{} // the writer has work or should stop
-	queue     []preWrite
+	lanes     []*preLane
 	closed    bool
 	abandoned bool
 	dirs      map[string]*preDir // worktree-relative directory -> its state
-	done      chan struct{}      // the writer has stopped
-	err       error              // the writer's first error: the commit writes those files itself
+	done      chan struct{}      // every writer has stopped
+	err       error              // a writer's first error: the commit writes those files itself
+}
+
+// preLane is one writer's queue. A path always goes to the same lane, so
+// two writes of one file keep their order.
+type preLane struct {
+	wake  chan struct{} // the writer has work or should stop
+	queue []preWrite
 }
 
 type preDir struct {
 	staged  string // "" when the directory exists already: nothing is prestaged
 	files   map[string]preFile
 	claimed bool // a commit took it: it is used once
+	mkdir   sync.Once
+	mkErr   error
 }
+
+// prestageWriters is how many goroutines create the files. Creating a file
+// in one directory serializes on its lock only in part: on this project's
+// 2-core benchmark machine two writers create 100k files about a fifth
+// faster than one, and the files are what a first sync waits for.
+var prestageWriters = min(runtime.GOMAXPROCS(0), 2)
 
 type preFile struct {
 	hash  plumbing.Hash
@@ -72,15 +89,24 @@ func (s *Store) NewPrestage(ref plumbing.ReferenceName, parent plumbing.Hash) (*
 		return nil, err
 	}
 	p := &Prestage{
-		s: s, parent: snap, root: filepath.Join(s.gitDir, prestageDir),
-		wake: make(chan struct{}, 1), dirs: map[string]*preDir{}, done: make(chan struct{}),
+		s: s, parent: snap, root: filepath.Join(s.gitDir, prestageDir), seed: maphash.MakeSeed(),
+		dirs: map[string]*preDir{}, done: make(chan struct{}),
 	}
 	// Whatever a killed run left is of no use: its commit never landed, or
 	// its journal redoes the worktree without it.
 	if err := os.RemoveAll(p.root); err != nil {
 		return nil, err
 	}
-	go p.writer()
+	var wg sync.WaitGroup
+	for range max(prestageWriters, 1) {
+		l := &preLane{wake: make(chan struct{}, 1)}
+		p.lanes = append(p.lanes, l)
+		wg.Go(func() { p.writer(l) })
+	}
+	go func() {
+		wg.Wait()
+		close(p.done)
+	}()
 	return p, nil
 }
 
@@ -112,9 +138,10 @@ func (p *Prestage) Write(name string, data []byte, hash plumbing.Hash) {
 	if d.staged == "" {
 		return
 	}
-	p.queue = append(p.queue, preWrite{dir, base, data, hash})
+	l := p.lanes[maphash.String(p.seed, base)%uint64(len(p.lanes))]
+	l.queue = append(l.queue, preWrite{dir, base, data, hash})
 	select {
-	case p.wake <- struct{}{}:
+	case l.wake <- struct{}{}:
 	default:
 	}
 }
@@ -132,13 +159,12 @@ func (p *Prestage) fresh(dir string) bool {
 	return errors.Is(err, os.ErrNotExist)
 }
 
-func (p *Prestage) writer() {
-	defer close(p.done)
+func (p *Prestage) writer(l *preLane) {
 	for {
 		p.mu.Lock()
-		batch := p.queue
-		p.queue = nil
-		closed := p.closed
+		batch := l.queue
+		l.queue = nil
+		stop := p.closed || p.err != nil
 		p.mu.Unlock()
 		for i, w := range batch {
 			batch[i] = preWrite{} // let the bytes go once written
@@ -152,10 +178,10 @@ func (p *Prestage) writer() {
 			}
 		}
 		if len(batch) == 0 {
-			if closed {
+			if stop {
 				return
 			}
-			<-p.wake
+			<-l.wake
 		}
 	}
 }
@@ -164,12 +190,10 @@ func (p *Prestage) write(w preWrite) error {
 	p.mu.Lock()
 	d := p.dirs[w.dir] // Write adds directories meanwhile
 	_, again := d.files[w.name]
-	first := len(d.files) == 0
 	p.mu.Unlock()
-	if first {
-		if err := os.MkdirAll(d.staged, 0o777); err != nil {
-			return err
-		}
+	d.mkdir.Do(func() { d.mkErr = os.MkdirAll(d.staged, 0o777) })
+	if d.mkErr != nil {
+		return d.mkErr
 	}
 	full := filepath.Join(d.staged, w.name)
 	if again {
@@ -192,9 +216,11 @@ func (p *Prestage) wait() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
+	for _, l := range p.lanes {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
 	}
 	<-p.done
 }

@@ -168,3 +168,37 @@ func TestPrestageSurvivesRecover(t *testing.T) {
 		t.Fatalf("catalog/new holds %d files, want 20", n)
 	}
 }
+
+// With several writers, a file written more than once ends with its last
+// content: one path always goes to the same writer, in order.
+func TestPrestageWritersKeepOrder(t *testing.T) {
+	defer func(n int) { prestageWriters = n }(prestageWriters)
+	prestageWriters = 3
+	s := newRepo(t)
+	commit(t, s, "base", put("a.txt", "a\n"))
+	h, _ := s.Head()
+	pre, err := s.NewPrestage(h.Ref, h.Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pre.Abandon()
+	for i := range 500 { // a path's writes back to back: the likeliest to race
+		for round := range 3 {
+			c := []byte(fmt.Sprintf("%d %d\n", i, round))
+			pre.Write(fmt.Sprintf("catalog/many/%d.json", i), c, BlobHash(c))
+		}
+	}
+	files, ok := pre.written(filepath.Join(s.Root(), "catalog", "many"))
+	if !ok || len(files) != 500 {
+		t.Fatalf("written: %d files, ok %v", len(files), ok)
+	}
+	staged, _ := pre.claim(filepath.Join(s.Root(), "catalog", "many"))
+	for i := range 500 {
+		name := fmt.Sprintf("%d.json", i)
+		want := fmt.Sprintf("%d 2\n", i)
+		got, err := os.ReadFile(filepath.Join(staged, name))
+		if err != nil || string(got) != want || files[name].hash != BlobHash([]byte(want)) {
+			t.Fatalf("%s = %q, %v; want %q", name, got, err, want)
+		}
+	}
+}
