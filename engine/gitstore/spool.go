@@ -93,9 +93,7 @@ func (sp *Spool) Add(h plumbing.Hash, data []byte) bool {
 	}
 	defer sp.zws.Put(z)
 	z.buf.Reset()
-	z.zw.Reset(&z.buf)
-	z.zw.Write(data)
-	z.zw.Close()
+	deflateTo(&z.buf, z.zw, data)
 	comp := z.buf.Bytes()
 
 	sp.mu.Lock()
