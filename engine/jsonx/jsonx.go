@@ -435,9 +435,6 @@ func (d *decoder) elements(close byte, fn func() error) error {
 	}
 }
 
-// skipAll wants no key of an object.
-var skipAll = map[string]bool{}
-
 // skipValue checks one value's syntax without building it.
 func (d *decoder) skipValue(depth int) error {
 	if d.i >= len(d.data) {
@@ -450,7 +447,7 @@ func (d *decoder) skipValue(depth int) error {
 	case c == '"':
 		return d.skipString()
 	case c == '{':
-		_, err := d.skipObjectMember(depth, skipAll)
+		_, err := d.skipObjectMember(depth, nil)
 		return err
 	case c == '[':
 		return d.elements(']', func() error { return d.skipValue(depth + 1) })

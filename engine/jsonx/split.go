@@ -37,13 +37,12 @@ func SplitArrayMember(data []byte, key string, out, members [][]byte) ([][]byte,
 		}
 		return out, members, &NotArrayError{Kind: splitKindOf(data[first:])}
 	}
-	want := map[string]bool{key: true}
 	err := d.elements(']', func() error {
 		start := d.i
 		var member []byte
 		var err error
 		if key != "" && d.i < len(data) && data[d.i] == '{' {
-			member, err = d.skipObjectMember(1, want)
+			member, err = d.skipObjectMember(1, &key)
 		} else {
 			err = d.skipValue(1)
 		}
@@ -63,12 +62,12 @@ func SplitArrayMember(data []byte, key string, out, members [][]byte) ([][]byte,
 }
 
 // skipObjectMember is skipValue for an object at depth, returning the raw
-// value of its (last) member whose key want has; with skipAll it only
+// value of its (last) member whose key is *key; with a nil key it only
 // skips (and is skipValue's object case).
-func (d *decoder) skipObjectMember(depth int, want map[string]bool) ([]byte, error) {
+func (d *decoder) skipObjectMember(depth int, key *string) ([]byte, error) {
 	var member []byte
 	err := d.elements('}', func() error {
-		_, match, err := d.memberKey(want)
+		match, err := d.memberIs(key)
 		if err != nil {
 			return err
 		}
@@ -82,6 +81,37 @@ func (d *decoder) skipObjectMember(depth int, want map[string]bool) ([]byte, err
 		return nil
 	})
 	return member, err
+}
+
+// memberIs reads an object member's key and the ':' after it, and reports
+// whether the key is *key (never for a nil key). A page splits 30 keys per
+// item: comparing bytes costs less than memberKey's map of wanted keys.
+func (d *decoder) memberIs(key *string) (bool, error) {
+	if d.i >= len(d.data) || d.data[d.i] != '"' {
+		return false, d.errf("expected a string key in an object")
+	}
+	match := false
+	if key == nil {
+		if err := d.skipString(); err != nil {
+			return false, err
+		}
+	} else if raw, ok := d.plainKey(); ok {
+		match = string(raw) == *key
+		d.i += len(raw) + 2
+	} else {
+		k, err := d.key() // escapes: compare the decoded key
+		if err != nil {
+			return false, err
+		}
+		match = k == *key
+	}
+	d.skip()
+	if d.i >= len(d.data) || d.data[d.i] != ':' {
+		return false, d.errf("expected ':' after an object key")
+	}
+	d.i++
+	d.skip()
+	return match, nil
 }
 
 // end checks that only white space follows the value.
