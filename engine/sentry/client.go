@@ -216,7 +216,16 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 	case <-ctx.Done():
 		return nil, 0, ctx.Err()
 	}
-	defer func() { <-c.sem }()
+	// The slot is held for the request and its body, not for parsing it:
+	// a page's items are split while the next requests are in flight.
+	held := true
+	release := func() {
+		if held {
+			held = false
+			<-c.sem
+		}
+	}
+	defer release()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, 0, err
@@ -239,8 +248,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		}
 		return nil, 0, fmt.Errorf("GET %s: %w", shown, err)
 	}
-	defer resp.Body.Close()
 	body, err := readBody(resp.Body, resp.ContentLength)
+	resp.Body.Close()
+	release()
 	c.observe(resp.Header)
 	c.log.Debug("http", "method", "GET", "url", shown, "status", resp.StatusCode,
 		"bytes", len(body), "ms", time.Since(start).Milliseconds(), "authorization", "[redacted]",
