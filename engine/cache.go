@@ -193,7 +193,7 @@ func (ic *itemCache) save(o *Options, store *gitstore.Store, commit plumbing.Has
 // hits maps, from the cache, the items of a raw page that it can. It
 // returns done[i*len(group)+g], set when item i's entities for group[g]
 // came from the cache, and every item's hash for the records of the rest.
-func (p *pipeline) hits(j job, out *jobResult) (done []bool, keys [][16]byte) {
+func (p *pipeline) hits(j job, w *worker, out *jobResult) (done []bool, keys [][16]byte) {
 	ic := p.ic
 	<-ic.ready
 	G := len(j.group)
@@ -225,12 +225,11 @@ func (p *pipeline) hits(j job, out *jobResult) (done []bool, keys [][16]byte) {
 			}
 			first := len(out.slots)
 			for sub, e := range es {
-				sl := &slot{
+				sl := w.slot()
+				*sl = slot{
 					seq: seqNo{r.Index, j.page, i, sub}, key: catalog.Key{Blueprint: e.Blueprint, Identifier: e.Identifier},
 					dir: e.Dir, stem: e.Stem, hash: plumbing.Hash(e.Blob), same: ic.verified,
-				}
-				for _, rel := range e.Rels {
-					sl.rels = append(sl.rels, relation{rel.Name, rel.Val})
+					rels: e.Rels, // decoded for this slot alone
 				}
 				out.slots = append(out.slots, sl)
 			}
@@ -264,11 +263,11 @@ func record(key [16]byte, r *mapping.Resource, slots []*slot) (cacheRec, bool) {
 		}
 		e := itemcache.Entity{Blueprint: sl.key.Blueprint, Identifier: sl.key.Identifier, Dir: sl.dir, Stem: sl.stem, Blob: [20]byte(sl.hash)}
 		for _, rel := range sl.rels {
-			if !itemcache.Cacheable(rel.val) {
+			if !itemcache.Cacheable(rel.Val) {
 				return cacheRec{}, false
 			}
-			e.Rels = append(e.Rels, itemcache.Rel{Name: rel.name, Val: rel.val})
 		}
+		e.Rels = sl.rels // read by Encode, kept by neither
 		es[i] = e
 	}
 	return cacheRec{itemcache.Encode(nil, itemcache.Key{Item: key, Resource: uint32(r.Index)}, es), slots}, true

@@ -13,6 +13,7 @@ import (
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/dump"
 	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/itemcache"
 	"github.com/gitalog/gitalog/engine/jsonx"
 	"github.com/gitalog/gitalog/engine/mapping"
 	"github.com/gitalog/gitalog/engine/sentry"
@@ -71,11 +72,9 @@ func (a seqNo) less(b seqNo) bool {
 }
 
 // relation is one relation value kept for the check at the end: a slice
-// of these is a fraction of the size of the entity's map.
-type relation struct {
-	name string
-	val  any
-}
+// of these is a fraction of the size of the entity's map. It is the item
+// cache's own type, so that a cached item's relations are used as decoded.
+type relation = itemcache.Rel
 
 // slot is what the sync keeps of one entity.
 type slot struct {
@@ -98,8 +97,8 @@ type slot struct {
 // relation returns the value of the slot's relation name, nil when unset.
 func (s *slot) relation(name string) any {
 	for _, r := range s.rels {
-		if r.name == name {
-			return r.val
+		if r.Name == name {
+			return r.Val
 		}
 	}
 	return nil
@@ -180,13 +179,26 @@ func (p *pipeline) mustHold(e *catalog.Entity) bool {
 
 // worker is one worker's reusable state.
 type worker struct {
-	dec jsonx.Decoder
-	buf bytes.Buffer // the entity being encoded; copied out only when it changed
+	dec   jsonx.Decoder
+	buf   bytes.Buffer // the entity being encoded; copied out only when it changed
+	slots []slot       // handed out one by one: a sync's 100k slots in a few hundred allocations
+}
+
+// slot returns a new zero slot. A chunk is never grown, so the pointers it
+// handed out stay valid; it is freed once none of its slots is held.
+func (w *worker) slot() *slot {
+	if len(w.slots) == 0 {
+		w.slots = make([]slot, 128)
+	}
+	sl := &w.slots[0]
+	w.slots = w.slots[1:]
+	return sl
 }
 
 // prepare does all the per-entity work a worker can do alone.
 func (p *pipeline) prepare(w *worker, e *catalog.Entity, seq seqNo) *slot {
-	sl := &slot{seq: seq, key: e.Key(), dir: catalog.EncodeDir(e.Blueprint), stem: catalog.EncodeName(e.Identifier)}
+	sl := w.slot()
+	*sl = slot{seq: seq, key: e.Key(), dir: catalog.EncodeDir(e.Blueprint), stem: catalog.EncodeName(e.Identifier)}
 	if p.mustHold(e) {
 		sl.held = e
 		return sl
@@ -225,7 +237,7 @@ func (p *pipeline) encode(w *worker, sl *slot, e *catalog.Entity) {
 	}
 	for name, v := range e.Relations {
 		if v != nil {
-			sl.rels = append(sl.rels, relation{name, v})
+			sl.rels = append(sl.rels, relation{Name: name, Val: v})
 		}
 	}
 }
@@ -394,7 +406,7 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 	var done []bool
 	var keys [][16]byte
 	if j.Raw != nil && p.ic != nil {
-		done, keys = p.hits(j, &out)
+		done, keys = p.hits(j, w, &out)
 	}
 	if j.Raw != nil {
 		items = make([]any, len(j.Raw))
