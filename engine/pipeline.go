@@ -532,7 +532,11 @@ func (p *pipeline) finish(c *collection, res *Result) {
 			rc := p.bps.NewRelationChecker(exists)
 			for i := w; i < len(streamed); i += workers {
 				sl := streamed[i]
-				sl.probs = append(sl.probs, rc.Check(sl.key.Blueprint, sl.key.Identifier, sl.relation)...)
+				if probs := rc.Check(sl.key.Blueprint, sl.key.Identifier, sl.relation); sl.probs == nil {
+					sl.probs = probs // usually: no copy of 100k warnings
+				} else {
+					sl.probs = append(sl.probs, probs...)
+				}
 			}
 		}()
 	}

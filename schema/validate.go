@@ -30,14 +30,14 @@ func (p Problem) String() string {
 }
 
 type problems struct {
-	e    *catalog.Entity
-	list []Problem
+	bp, id string
+	list   []Problem
 }
 
 func (ps *problems) add(ptr, reason string, warning bool) {
 	ps.list = append(ps.list, Problem{
-		Blueprint:  ps.e.Blueprint,
-		Identifier: ps.e.Identifier,
+		Blueprint:  ps.bp,
+		Identifier: ps.id,
 		Pointer:    ptr,
 		Reason:     reason,
 		Warning:    warning,
@@ -49,7 +49,7 @@ func (ps *problems) add(ptr, reason string, warning bool) {
 // related entities exist is CheckRelations' job. It returns nil for a valid
 // entity.
 func (s *Set) Validate(e *catalog.Entity) []Problem {
-	ps := problems{e: e}
+	ps := problems{bp: e.Blueprint, id: e.Identifier}
 	if e.Identifier == "" {
 		ps.add("/identifier", "the identifier is empty", false)
 	}
@@ -67,13 +67,12 @@ func (s *Set) Validate(e *catalog.Entity) []Problem {
 		}
 		return ps.list
 	}
-	c.checkProperties(&ps)
-	c.checkRelationShapes(&ps)
+	c.checkProperties(&ps, e.Properties)
+	c.checkRelationShapes(&ps, e.Relations)
 	return ps.list
 }
 
-func (c *compiled) checkProperties(ps *problems) {
-	props := ps.e.Properties
+func (c *compiled) checkProperties(ps *problems, props map[string]any) {
 	known := 0
 	for i := range c.props {
 		p := &c.props[i]
@@ -113,8 +112,7 @@ func (c *compiled) checkProperties(ps *problems) {
 	}
 }
 
-func (c *compiled) checkRelationShapes(ps *problems) {
-	rels := ps.e.Relations
+func (c *compiled) checkRelationShapes(ps *problems, rels map[string]any) {
 	known := 0
 	for i := range c.rels {
 		r := &c.rels[i]
@@ -202,7 +200,7 @@ func (rc *RelationChecker) Check(blueprint, identifier string, rel func(name str
 	if c == nil {
 		return nil
 	}
-	ps := problems{e: &catalog.Entity{Blueprint: blueprint, Identifier: identifier}}
+	ps := problems{bp: blueprint, id: identifier}
 	for i := range c.rels {
 		r := &c.rels[i]
 		set := false
