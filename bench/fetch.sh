@@ -24,6 +24,13 @@ R=${R:-3}
 CONC=${CONC:-1 4 8}
 CFG=$ROOT/bench/issues.yaml
 mkdir -p "$OUT"
+# Two runs at once would share the catalog below (and the cores): one
+# would remove it under the other's sync.
+exec 9>"$OUT/fetch.lock"
+flock -n 9 || {
+  echo "bench/fetch.sh: another run holds $OUT/fetch.lock" >&2
+  exit 1
+}
 go build -o "$OUT/gitalog" .
 G=$OUT/gitalog
 TCK=$(getconf CLK_TCK)
