@@ -20,6 +20,21 @@ func inode(t *testing.T, p string) uint64 {
 	return fi.Sys().(*syscall.Stat_t).Ino
 }
 
+// newPrestage returns a repository with one commit on its checked-out
+// branch, and a prestage for the next commit there.
+func newPrestage(t *testing.T) (*Store, *Prestage) {
+	t.Helper()
+	s := newRepo(t)
+	commit(t, s, "base", put("a.txt", "a\n"))
+	h, _ := s.Head()
+	pre, err := s.NewPrestage(h.Ref, h.Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pre.Abandon)
+	return s, pre
+}
+
 func TestPrestage(t *testing.T) {
 	s := newRepo(t)
 	commit(t, s, "base", put("a.txt", "a\n"), put("old/x.json", "x\n"))
@@ -88,13 +103,7 @@ func TestPrestage(t *testing.T) {
 }
 
 func TestPrestageAbandoned(t *testing.T) {
-	s := newRepo(t)
-	commit(t, s, "base", put("a.txt", "a\n"))
-	h, _ := s.Head()
-	pre, err := s.NewPrestage(h.Ref, h.Commit)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, pre := newPrestage(t)
 	for i := range 20 {
 		pre.Write(fmt.Sprintf("catalog/new/%d.json", i), []byte("x\n"), BlobHash([]byte("x\n")))
 	}
@@ -108,7 +117,7 @@ func TestPrestageAbandoned(t *testing.T) {
 	for i := range 20 {
 		changes = append(changes, put(fmt.Sprintf("catalog/new/%d.json", i), "x\n"))
 	}
-	h, _ = s.Head()
+	h, _ := s.Head()
 	if _, err := s.Commit(t.Context(), CommitRequest{Parent: h.Commit, Ref: h.Ref, Changes: changes, Prestage: pre, Message: "m", Author: sig("A B")}); err != nil {
 		t.Fatal(err)
 	}
@@ -136,14 +145,7 @@ func TestPrestageAbandoned(t *testing.T) {
 // A sync that streams for over an hour keeps what it prestaged: the
 // stale-staging sweep (in Recover, which Commit runs) leaves it alone.
 func TestPrestageSurvivesRecover(t *testing.T) {
-	s := newRepo(t)
-	commit(t, s, "base", put("a.txt", "a\n"))
-	h, _ := s.Head()
-	pre, err := s.NewPrestage(h.Ref, h.Commit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pre.Abandon()
+	s, pre := newPrestage(t)
 	var changes []Change
 	for i := range 20 {
 		c := put(fmt.Sprintf("catalog/new/%d.json", i), fmt.Sprintf("%d\n", i))
@@ -159,7 +161,7 @@ func TestPrestageSurvivesRecover(t *testing.T) {
 	if err := s.Recover(); err != nil {
 		t.Fatal(err)
 	}
-	h, _ = s.Head()
+	h, _ := s.Head()
 	if _, err := s.Commit(t.Context(), CommitRequest{Parent: h.Commit, Ref: h.Ref, Changes: changes, Prestage: pre, Message: "m", Author: sig("A B")}); err != nil {
 		t.Fatal(err)
 	}
@@ -174,14 +176,7 @@ func TestPrestageSurvivesRecover(t *testing.T) {
 func TestPrestageWritersKeepOrder(t *testing.T) {
 	defer func(n int) { prestageWriters = n }(prestageWriters)
 	prestageWriters = 3
-	s := newRepo(t)
-	commit(t, s, "base", put("a.txt", "a\n"))
-	h, _ := s.Head()
-	pre, err := s.NewPrestage(h.Ref, h.Commit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pre.Abandon()
+	s, pre := newPrestage(t)
 	for i := range 500 { // a path's writes back to back: the likeliest to race
 		for round := range 3 {
 			c := []byte(fmt.Sprintf("%d %d\n", i, round))
