@@ -16,8 +16,8 @@ var errLockExists = errors.New("lock file exists")
 // (final.lock created exclusively, then renamed over final), so git and
 // gitstore exclude each other. The content is written to a temp file
 // first and hard-linked into place as the lock, which holds the lock only
-// for check and the rename: a kill -9 then almost never strands a lock
-// file that would block the next run (and git) until removed by hand.
+// for check and the rename: a kill -9 then rarely strands a lock file, and
+// the next gitalog writer removes one it stranded (removeStranded).
 //
 // A non-zero newerThan holds the new file back until its own mtime is
 // later than that, see waitNewer. durable syncs the data to disk before
@@ -50,7 +50,11 @@ func publish(tmpDir, final string, data []byte, newerThan time.Time, durable boo
 	if err != nil {
 		return err
 	}
-	if err := os.Link(tmp, lock); err != nil {
+	err = os.Link(tmp, lock)
+	if errors.Is(err, os.ErrExist) && removeStranded(tmpDir, lock) {
+		err = os.Link(tmp, lock)
+	}
+	if err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("%w: %s; another git process seems to be running (if not, remove the file)", errLockExists, lock)
 		}
@@ -89,6 +93,29 @@ func publish(tmpDir, final string, data []byte, newerThan time.Time, durable boo
 
 const tmpPrefix = "gitalog-tmp-"
 
+// removeStranded removes lock if a killed gitalog left it between taking
+// it and renaming it into place (a CI job cancelled mid-sync): publish
+// takes a lock by hard-linking its temp file, and the kill also kept that
+// temp file, so the lock is the same file as one of tmpDir's temp files.
+// git never makes such a lock, and the caller holds the repository's
+// gitalog lock, so no live gitalog is between those two steps. It reports
+// whether the lock is gone.
+func removeStranded(tmpDir, lock string) bool {
+	fi, err := os.Lstat(lock)
+	if err != nil {
+		return errors.Is(err, os.ErrNotExist)
+	}
+	ms, _ := filepath.Glob(filepath.Join(tmpDir, tmpPrefix+"*"))
+	for _, m := range ms {
+		if mi, err := os.Lstat(m); err == nil && os.SameFile(fi, mi) {
+			err := os.Remove(lock)
+			os.Remove(m)
+			return err == nil || errors.Is(err, os.ErrNotExist)
+		}
+	}
+	return false
+}
+
 // sweepTemp removes temp files that a killed process left behind. Only
 // old ones are touched, so a concurrent writer's live temp file survives.
 func sweepTemp(keep func(string) bool, dirs ...string) {
@@ -97,7 +124,9 @@ func sweepTemp(keep func(string) bool, dirs ...string) {
 		for _, pat := range []string{tmpPrefix + "*", "tmp_pack_gitalog_*", "tmp_idx_gitalog_*"} {
 			ms, _ := filepath.Glob(filepath.Join(d, pat))
 			for _, m := range ms {
-				if fi, err := os.Lstat(m); err == nil && fi.ModTime().Before(cutoff) && !keep(m) {
+				// A temp file with a second name is a stranded lock's
+				// twin: removeStranded needs it to know the lock.
+				if fi, err := os.Lstat(m); err == nil && fi.ModTime().Before(cutoff) && !keep(m) && !linked(fi) {
 					os.Remove(m)
 				}
 			}

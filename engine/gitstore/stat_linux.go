@@ -46,3 +46,9 @@ func statKey(fi os.FileInfo) (indexKey, bool) {
 		ctime: time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec)).UnixNano(),
 	}, true
 }
+
+// linked reports whether a file has more than one name.
+func linked(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && st.Nlink > 1
+}

@@ -18,3 +18,6 @@ func fillStat(ie *index.Entry, fi os.FileInfo) {
 
 // statKey has no inode or ctime to go by here, so the index is not cached.
 func statKey(fi os.FileInfo) (indexKey, bool) { return indexKey{}, false }
+
+// linked reports whether a file has more than one name; unknown here.
+func linked(fi os.FileInfo) bool { return false }

@@ -548,3 +548,48 @@ func TestStagedDirWithSubdir(t *testing.T) {
 	commit(t, s, "new", files...)
 	checkRepo(t, s)
 }
+
+// A gitalog killed between taking the index's lock and renaming it into
+// place leaves the lock and the temp file it is a link of: the next commit
+// removes both. A lock that is not such a link (git's own) still blocks.
+func TestStrandedIndexLock(t *testing.T) {
+	s := newRepo(t)
+	commit(t, s, "one", put("f", "1"))
+	lock := filepath.Join(s.GitDir(), "index.lock")
+	tmp, err := os.CreateTemp(s.GitDir(), tmpPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp.WriteString("half an index")
+	tmp.Close()
+	if err := os.Link(tmp.Name(), lock); err != nil {
+		t.Fatal(err)
+	}
+	// Hours later: the sweep of old temp files must keep this one.
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(tmp.Name(), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Recover(); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, s, "two", put("f", "2"))
+	checkRepo(t, s)
+	for _, p := range []string{lock, tmp.Name()} {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Fatalf("%s left: %v", p, err)
+		}
+	}
+
+	if err := os.WriteFile(lock, nil, 0o644); err != nil { // git's
+		t.Fatal(err)
+	}
+	h, _ := s.Head()
+	_, err = s.Commit(t.Context(), CommitRequest{Parent: h.Commit, Ref: h.Ref, Changes: []Change{put("f", "3")}, Message: "three", Author: sig("A")})
+	if !errors.Is(err, errLockExists) || !strings.Contains(err.Error(), "index.lock") {
+		t.Fatalf("commit with git's index.lock: %v", err)
+	}
+	if _, err := os.Lstat(lock); err != nil {
+		t.Fatalf("git's lock removed: %v", err)
+	}
+}
