@@ -99,20 +99,6 @@ func parseManaged(data []byte) stemSet {
 	return slices.Compact(set)
 }
 
-// managedSets gives the managed lists as sets, for callers that look up
-// paths of any kind.
-func (c *catalogState) managedSets() map[string]map[string]bool {
-	m := make(map[string]map[string]bool, len(c.managed))
-	for d, stems := range c.managed {
-		set := make(map[string]bool, len(stems))
-		for _, s := range stems {
-			set[s] = true
-		}
-		m[d] = set
-	}
-	return m
-}
-
 func (c *catalogState) managedCount() int {
 	n := 0
 	for _, s := range c.managed {

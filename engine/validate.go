@@ -393,7 +393,6 @@ func managedEdits(ctx context.Context, store *gitstore.Store, snap *gitstore.Sna
 	if err != nil {
 		return nil, err
 	}
-	managed := headCat.managedSets()
 	seen := map[string]bool{}
 	var out []Finding
 	warn := func(p, reason string) {
@@ -416,8 +415,8 @@ func managedEdits(ctx context.Context, store *gitstore.Store, snap *gitstore.Sna
 
 	if !store.Bare() {
 		// The worktree against HEAD, for the files HEAD's lists name.
-		for dir, stems := range managed {
-			for stem := range stems {
+		for dir, stems := range headCat.managed {
+			for _, stem := range stems {
 				p := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
 				list := path.Join(ManagedDir, dir+".txt")
 				data, err := src.read(p)
@@ -457,12 +456,12 @@ func managedEdits(ctx context.Context, store *gitstore.Store, snap *gitstore.Sna
 		return nil, err
 	}
 	union := map[string]map[string]bool{}
-	for _, m := range []map[string]map[string]bool{baseCat.managedSets(), managed} {
+	for _, m := range []map[string]stemSet{baseCat.managed, headCat.managed} {
 		for d, set := range m {
 			if union[d] == nil {
 				union[d] = map[string]bool{}
 			}
-			for s := range set {
+			for _, s := range set {
 				union[d][s] = true
 			}
 		}
