@@ -363,10 +363,7 @@ func (u *worktreeUpdate) usePrestaged(todo []int) ([]int, error) {
 	// The writer has stopped and the directories are this commit's alone:
 	// their entries are taken over, and removed from the map once used,
 	// rather than copied and tracked in another 100k-entry set.
-	type have struct {
-		files map[string]preFile
-	}
-	dirs := map[string]*have{}
+	dirs := map[string]map[string]preFile{} // a failed writer's: nil, but present
 	for _, dir := range u.st.fromPre {
 		files, ok := u.st.pre.written(dir)
 		if !ok {
@@ -380,35 +377,35 @@ func (u *worktreeUpdate) usePrestaged(todo []int) ([]int, error) {
 			}
 			files = nil
 		}
-		dirs[dir] = &have{files}
+		dirs[dir] = files
 	}
 	left := todo[:0]
 	for _, i := range todo {
 		op := u.ops[i]
 		full := filepath.Join(u.s.root, filepath.FromSlash(op.Path))
-		h := dirs[filepath.Dir(full)]
-		if h == nil {
+		files, pre := dirs[filepath.Dir(full)]
+		if !pre {
 			left = append(left, i)
 			continue
 		}
 		name := filepath.Base(full)
-		f, ok := h.files[name]
+		f, ok := files[name]
 		if ok && f.hash == op.New.Hash && op.New.Mode == filemode.Regular {
 			f.entry.Name = op.Path
 			u.results[i] = f.entry
-			delete(h.files, name)
+			delete(files, name)
 			continue
 		}
 		if ok { // other content: written again
 			if err := os.Remove(filepath.Join(u.st.dirs[filepath.Dir(full)], name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, err
 			}
-			delete(h.files, name)
+			delete(files, name)
 		}
 		left = append(left, i)
 	}
-	for dir, h := range dirs {
-		for name := range h.files { // prestaged, but not in the tree
+	for dir, files := range dirs {
+		for name := range files { // prestaged, but not in the tree
 			if err := os.Remove(filepath.Join(u.st.dirs[dir], name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, err
 			}
