@@ -24,6 +24,7 @@ R=${R:-3}
 CONC=${CONC:-1 4 8}
 CFG=$ROOT/bench/issues.yaml
 mkdir -p "$OUT"
+printf 'module benchout\n' >"$OUT/go.mod" # keeps `go test ./...` out (see lib.sh)
 # Two runs at once would share the catalog below (and the cores): one
 # would remove it under the other's sync.
 exec 9>"$OUT/fetch.lock"

@@ -70,14 +70,23 @@ def growth(paths):
     data = sorted(load(p) for p in paths)
     print("\n### Growth (median wall µs per issue, median max RSS MB)\n")
     head = " | ".join(f"N={n}" for n, _ in data)
-    print(f"| case | tool | {head} |")
-    print("|---|---|" + "---:|" * len(data))
+    last = ""
+    if len(data) > 1:
+        last = f" | per issue, N={data[-2][0]} to N={data[-1][0]}"
+    print(f"| case | tool | {head}{last} |")
+    print("|---|---|" + "---:|" * (len(data) + (1 if last else 0)))
     for case in CASES:
         for tool in ["gitalog", "gitalog-bare", "peer"]:
-            cells = []
+            cells, per = [], []
             for n, runs in data:
                 w, _, m, _, k = summary(runs, case, tool)
                 cells.append(f"{w / n * 1e6:.1f} µs, {m:.0f} MB" if k else "-")
+                per.append((w / n, m / n) if k else None)
+            if not any(per):
+                continue
+            if last:
+                a, b = per[-2], per[-1]
+                cells.append(f"time {b[0] / a[0] - 1:+.0%}, memory {b[1] / a[1] - 1:+.0%}" if a and b else "-")
             print(f"| {case} | {tool} | " + " | ".join(cells) + " |")
 
 

@@ -52,61 +52,13 @@ CFG=$ROOT/bench/issues.yaml
 PEER=$ROOT/bench/peer.sh
 [ $# -gt 0 ] || set -- 100000
 mkdir -p "$OUT"
-TIME=/usr/bin/time
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+source "$ROOT/bench/lib.sh"
 
 # The peer runs with gc.auto=0: otherwise its `git commit` starts a detached
 # `git gc --auto` (10k+ loose objects) that would burn CPU and disk during the
 # next measurements. This favours the peer: its gc cost is not charged.
 PEER_ENV=(env GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=gc.auto GIT_CONFIG_VALUE_0=0)
-# Call python3 directly, not through a version-manager shim.
-PATH="$(dirname "$(python3 -c 'import sys; print(sys.executable)')"):$PATH"
-export PATH
-
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() {
-  log "FAIL: $*"
-  exit 1
-}
-
-log "building gitalog"
-go build -o "$OUT/gitalog" .
-G=$OUT/gitalog
-BUILD="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench' ':!BENCHMARKS.md' || echo '+dirty')"
-log "gitalog built from $BUILD"
-
-# measure RESULTS N ROUND CASE TOOL cmd... : one timed run, appended to RESULTS.
-measure() {
-  local res=$1 n=$2 round=$3 case=$4 tool=$5
-  shift 5
-  local tf=$OUT/time.txt lf=$OUT/logs/$n-$round-$case-$tool.log
-  mkdir -p "$OUT/logs"
-  sync
-  if ! $TIME -f "%e %U %S %M" -o "$tf" "$@" >"$lf" 2>&1; then
-    cat "$lf" >&2
-    die "$tool $case (N=$n round $round) failed: $*"
-  fi
-  local t
-  t=$(tail -n 1 "$tf")
-  printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$round" "$case" "$tool" "${t// /$'\t'}" >>"$res"
-  log "  $tool $case: wall user sys maxrssKB = $t"
-}
-
-# check_git DIR: fsck (per FSCK) and, for a worktree, a clean status.
-check_git() {
-  local dir=$1 round=$2
-  if [ "$FSCK" = all ] || { [ "$FSCK" = 1 ] && [ "$round" = 1 ]; }; then
-    git -C "$dir" fsck --strict --no-progress >/dev/null 2>"$OUT/fsck.err" || {
-      cat "$OUT/fsck.err" >&2
-      die "git fsck --strict failed in $dir"
-    }
-  fi
-  if [ "$(git -C "$dir" rev-parse --is-bare-repository)" = false ]; then
-    local st
-    st=$(git -C "$dir" status --porcelain)
-    [ -z "$st" ] || die "git status not clean in $dir: $(head -n 5 <<<"$st")"
-  fi
-}
+build
 
 # same_catalog A B IDS: both catalogs hold the same entities: the same tree
 # (gitalog's canonical JSON and python's json.dump(indent=2, sort_keys=True)
@@ -129,8 +81,6 @@ same_catalog() {
   fi
 }
 
-head_of() { git -C "$1" rev-parse HEAD; }
-
 log "removing the catalogs of earlier runs, then waiting ${SETTLE}s for the disk to settle"
 rm -rf "$OUT"/w[0-9]* "$OUT"/p[0-9]* "$OUT"/b[0-9]*.git
 sync
@@ -140,29 +90,7 @@ for N in "$@"; do
   D=$OUT/d$N
   D1=$OUT/d$N-1pct
   RES=$OUT/results-$N.tsv
-  if [ ! -f "$D/manifest.json" ]; then
-    log "N=$N: generating $D"
-    rm -rf "$D"
-    "$G" fake-sentry --issues "$N" --projects "$PROJECTS" --dump "$D" --config "$CFG" >&2
-  fi
-  if [ ! -f "$D1/manifest.json" ] || [ "$D1/issue.jsonl" -ot "$D/issue.jsonl" ]; then
-    log "N=$N: making the 1%-changed copy $D1"
-    rm -rf "$D1"
-    mkdir -p "$D1"
-    python3 - "$D/issue.jsonl" "$D1/issue.jsonl" "$D1/changed.txt" <<'EOF'
-import json, sys
-src, dst, ids = sys.argv[1:4]
-with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as o, open(ids, "w") as c:
-    for i, line in enumerate(f):
-        if i % 100 == 0:
-            it = json.loads(line)
-            it["status"] = "unresolved" if it["status"] == "resolved" else "resolved"
-            line = json.dumps(it, separators=(",", ":"), ensure_ascii=False) + "\n"
-            c.write(it["id"] + "\n")
-        o.write(line)
-EOF
-    cp "$D/manifest.json" "$D1/manifest.json"
-  fi
+  make_data "$N" "$PROJECTS"
   NCHANGED=$(wc -l <"$D1/changed.txt")
   # The sample: changed issues and others spread over the file.
   SAMPLE_IDS="$(head -n $((SAMPLE / 2)) "$D1/changed.txt") $(jq -r .id "$D/issue.jsonl" | awk -v n="$N" -v k="$((SAMPLE / 2))" 'NR % int(n / k + 1) == 7')"
