@@ -1,5 +1,13 @@
-# Shared by bench/run.sh and bench/scale.sh: sourced, not run.
-# Expects ROOT (the repository), OUT (bench/out) and CFG (bench/issues.yaml).
+# Shared by bench/run.sh and bench/scale.sh: sourced, not run, with ROOT
+# set to the repository.
+
+OUT=$ROOT/bench/out
+CFG=$ROOT/bench/issues.yaml
+R=${R:-3}
+PROJECTS=${PROJECTS:-50}
+FSCK=${FSCK:-1}
+SETTLE=${SETTLE:-400}
+GAP=${GAP:-70}
 
 # A go.mod makes bench/out a module of its own, which `go vet ./...` and
 # `go test ./...` do not walk: after a 300k run it holds millions of files,
@@ -82,7 +90,7 @@ measure() {
 # for a worktree, a clean status.
 check_git() {
   local dir=$1 round=$2
-  if [ "${FSCK:-1}" = all ] || { [ "${FSCK:-1}" = 1 ] && [ "$round" = 1 ]; }; then
+  if [ "$FSCK" = all ] || { [ "$FSCK" = 1 ] && [ "$round" = 1 ]; }; then
     git -C "$dir" fsck --strict --no-progress >/dev/null 2>"$OUT/fsck.err" || {
       cat "$OUT/fsck.err" >&2
       die "git fsck --strict failed in $dir"

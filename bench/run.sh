@@ -41,18 +41,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=$ROOT/bench/out
-R=${R:-3}
-PROJECTS=${PROJECTS:-50}
-FSCK=${FSCK:-1}
+# OUT, CFG, the settings R, PROJECTS, FSCK, SETTLE and GAP, and the helpers
+source "$ROOT/bench/lib.sh"
 SAMPLE=${SAMPLE:-40}
-SETTLE=${SETTLE:-400}
-GAP=${GAP:-70}
-CFG=$ROOT/bench/issues.yaml
 PEER=$ROOT/bench/peer.sh
 [ $# -gt 0 ] || set -- 100000
-mkdir -p "$OUT"
-source "$ROOT/bench/lib.sh"
 
 # The peer runs with gc.auto=0: otherwise its `git commit` starts a detached
 # `git gc --auto` (10k+ loose objects) that would burn CPU and disk during the

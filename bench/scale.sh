@@ -24,16 +24,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=$ROOT/bench/out
-R=${R:-3}
-PROJECTS=${PROJECTS:-50}
-FSCK=${FSCK:-1}
-SETTLE=${SETTLE:-400}
-GAP=${GAP:-70}
-CFG=$ROOT/bench/issues.yaml
-[ $# -gt 0 ] || set -- 10000 100000 300000
-mkdir -p "$OUT"
+# OUT, CFG, the settings R, PROJECTS, FSCK, SETTLE and GAP, and the helpers
 source "$ROOT/bench/lib.sh"
+[ $# -gt 0 ] || set -- 10000 100000 300000
 build
 
 for N in "$@"; do
