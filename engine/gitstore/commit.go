@@ -205,7 +205,7 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 			kept = append(kept, e)
 		}
 	}
-	var added []Entry
+	added := make([]Entry, 0, len(repl))
 	for _, e := range repl {
 		if e != nil {
 			added = append(added, *e)

@@ -47,6 +47,11 @@ type Prestage struct {
 type preLane struct {
 	wake  chan struct{} // the writer has work or should stop
 	queue []preWrite
+	// spare is the batch the writer has finished, whose array the queue
+	// reuses: a queue grown afresh for every batch allocated five times
+	// its size (slices grow by a quarter), 100 MB in a 300k first sync.
+	// Only the writer touches it.
+	spare []preWrite
 }
 
 type preDir struct {
@@ -167,7 +172,7 @@ func (p *Prestage) writer(l *preLane) {
 	for {
 		p.mu.Lock()
 		batch := l.queue
-		l.queue = nil
+		l.queue, l.spare = l.spare[:0], nil
 		stop := p.closed || p.err != nil
 		p.mu.Unlock()
 		for i, w := range batch {
@@ -181,6 +186,7 @@ func (p *Prestage) writer(l *preLane) {
 				return
 			}
 		}
+		l.spare = batch
 		if len(batch) == 0 {
 			if stop {
 				return

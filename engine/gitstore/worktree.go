@@ -171,6 +171,7 @@ func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, pr
 	if len(ea) == 0 && allFiles(eb) && slices.IsSortedFunc(eb, compareEntries) {
 		// A new directory of files (a first sync's 100k): every entry is
 		// an addition, already in name order.
+		*ops = slices.Grow(*ops, len(eb))
 		for i := range eb {
 			*ops = append(*ops, fileOp{Path: prefix + eb[i].Name, New: &eb[i]})
 		}
@@ -733,7 +734,7 @@ func (s *Store) updateIndex(ops []fileOp, written []*index.Entry, newTree plumbi
 		for _, op := range ops {
 			touched[op.Path] = true
 		}
-		var added []idxEntry
+		added := make([]idxEntry, 0, len(written))
 		for _, e := range written {
 			if e != nil {
 				added = append(added, idxEntry{name: e.Name, stage: uint8(e.Stage), e: e})
