@@ -18,13 +18,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=$ROOT/bench/out
+# OUT, CFG, R and the helpers (build)
+source "$ROOT/bench/lib.sh"
 N=${1:-100000}
-R=${R:-3}
 CONC=${CONC:-1 4 8}
-CFG=$ROOT/bench/issues.yaml
-mkdir -p "$OUT"
-printf 'module benchout\n' >"$OUT/go.mod" # keeps `go test ./...` out (see lib.sh)
 # Two runs at once would share the catalog below (and the cores): one
 # would remove it under the other's sync.
 exec 9>"$OUT/fetch.lock"
@@ -32,8 +29,7 @@ flock -n 9 || {
   echo "bench/fetch.sh: another run holds $OUT/fetch.lock" >&2
   exit 1
 }
-go build -o "$OUT/gitalog" .
-G=$OUT/gitalog
+build
 TCK=$(getconf CLK_TCK)
 
 FAKEPIN=() CLIENTPIN=()

@@ -1,5 +1,5 @@
-# Shared by bench/run.sh and bench/scale.sh: sourced, not run, with ROOT
-# set to the repository.
+# Shared by bench/run.sh, bench/scale.sh and bench/fetch.sh: sourced, not
+# run, with ROOT set to the repository.
 
 OUT=$ROOT/bench/out
 CFG=$ROOT/bench/issues.yaml
