@@ -443,8 +443,14 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 		res.NoChange = len(p.changes) == 0
 		return tgt.commit, nil
 	}
-	if err := store.CheckWorktree(tgt.commit, p.paths()); err != nil {
-		return tgt.commit, fmt.Errorf("%w\nthe sync would overwrite them; commit, stash or discard those changes first", err)
+	// A branch that is not checked out is committed on without looking at
+	// the worktree, which holds another commit's files.
+	if wt, err := store.CheckedOut(tgt.ref); err != nil {
+		return tgt.commit, err
+	} else if wt {
+		if err := store.CheckWorktree(tgt.commit, p.paths()); err != nil {
+			return tgt.commit, fmt.Errorf("%w\nthe sync would overwrite them; commit, stash or discard those changes first", err)
+		}
 	}
 	author.When = time.Now()
 	o.progress("commit", fmt.Sprintf("%d files", len(p.changes)))

@@ -27,6 +27,17 @@ func (s *Store) ResolveRef(name plumbing.ReferenceName) (plumbing.Hash, bool, er
 	return s.resolveRef(name)
 }
 
+// CheckedOut reports whether moving ref (as a CommitRequest or MoveRef
+// names it) changes what the worktree and index should hold: only then
+// must they be checked for local changes and updated.
+func (s *Store) CheckedOut(ref plumbing.ReferenceName) (bool, error) {
+	target, err := s.targetRef(ref)
+	if err != nil {
+		return false, err
+	}
+	return s.checkedOut(target), nil
+}
+
 // MoveRef moves ref from old to new by compare-and-swap and, when ref is
 // checked out, brings the worktree and index from old's tree to new's,
 // journaled like Commit so a crash is finished by Recover. Files that
