@@ -7,6 +7,22 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
+// "" names HEAD wherever a ref is passed, detached or not; read as a
+// missing branch it once made a sync "create" a branch from nothing.
+func TestResolveRefEmptyIsHEAD(t *testing.T) {
+	s := newRepo(t)
+	c1 := commit(t, s, "one", put("f", "1"))
+	for _, detach := range []bool{false, true} {
+		if detach {
+			git(t, s.Root(), "checkout", "-q", "--detach")
+		}
+		h, ok, err := s.ResolveRef("")
+		if err != nil || !ok || h != c1 {
+			t.Fatalf("detached=%v: ResolveRef(\"\") = %s, %v, %v; want %s", detach, h, ok, err, c1)
+		}
+	}
+}
+
 func TestCheckedOut(t *testing.T) {
 	s := newRepo(t)
 	commit(t, s, "one", put("f", "1"))

@@ -22,8 +22,13 @@ import (
 var ErrRejected = errors.New("the remote branch moved (non-fast-forward)")
 
 // ResolveRef returns the commit a ref points at; exists is false when the
-// ref is missing.
+// ref is missing. "" means HEAD, as in CommitRequest and MoveRef: a
+// detached HEAD is a target too, and taking "" for a missing branch once
+// made a sync "create" it from nothing and find the whole worktree dirty.
 func (s *Store) ResolveRef(name plumbing.ReferenceName) (plumbing.Hash, bool, error) {
+	if name == "" {
+		name = plumbing.HEAD
+	}
 	return s.resolveRef(name)
 }
 
