@@ -1,12 +1,16 @@
 package engine
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 )
 
@@ -105,4 +109,136 @@ func TestSyncOnNewBranchLeavesWorktree(t *testing.T) {
 	if err != nil || !res2.NoChange {
 		t.Fatalf("resync on branch: %v %+v", err, res2)
 	}
+}
+
+// pushBarrier makes the remote hold each of the first n pushes after it
+// received their objects and before it updates the ref, until all n have
+// arrived: every one of them then read the same old ref value, and all but
+// one lose the ref's compare-and-swap ("failed to update ref"), which is
+// the race two clones pushing at once run into.
+func pushBarrier(t *testing.T, remote string, n int) {
+	dir := filepath.Join(t.TempDir(), "arrived")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The wait is bounded only so that a broken test fails instead of
+	// hanging; nothing asserts on time.
+	hook := fmt.Sprintf(`#!/bin/sh
+mktemp %[1]s/push.XXXXXX >/dev/null
+i=0
+while [ "$(ls %[1]s | wc -l)" -lt %[2]d ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+`, dir, n)
+	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cloneFixture clones remote and syncs the clone from its own fake Sentry.
+func cloneFixture(t *testing.T, remote string, data *sentrytest.Dataset) *fixture {
+	dir := filepath.Join(t.TempDir(), "clone")
+	gitIn(t, ".", "clone", "-q", remote, dir)
+	return &fixture{t: t, dir: dir, srv: sentrytest.NewHandler(data), data: data}
+}
+
+func TestSyncConcurrentPushesBothLand(t *testing.T) {
+	a := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, a)
+	other := sentrytest.Demo()
+	other.ResolveIssue(other.IssueIDs("")[0])
+	b := cloneFixture(t, remote, other)
+	pushBarrier(t, remote, 2)
+
+	results := make([]*Result, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, f := range []*fixture{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := f.options()
+			o.Push = true
+			results[i], errs[i] = Sync(t.Context(), o)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil || !results[i].Pushed {
+			t.Fatalf("clone %d: %v", i, err)
+		}
+	}
+	log := gitIn(t, remote, "log", "--format=%s", "main")
+	if lines := strings.Split(log, "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "sync: ") || !strings.HasPrefix(lines[1], "sync: ") {
+		t.Fatalf("remote history:\n%s\nwant both syncs, one on top of the other", log)
+	}
+	gitIn(t, remote, "fsck", "--strict")
+	for _, f := range []*fixture{a, b} {
+		f.checkRepo()
+		// Neither clone is left behind or diverged: the next sync of each
+		// builds on the remote's head.
+		if got, want := strings.TrimSpace(f.git("rev-parse", "main")), gitIn(t, remote, "rev-parse", "main"); got != want && !isAncestor(t, remote, got, want) {
+			t.Fatalf("%s: main at %s, remote at %s", f.dir, got, want)
+		}
+		o := f.options()
+		o.Push = true
+		if _, err := Sync(t.Context(), o); err != nil {
+			t.Fatalf("%s: the next sync: %v", f.dir, err)
+		}
+	}
+}
+
+func isAncestor(t *testing.T, dir, a, b string) bool {
+	cmd := exec.Command("git", "merge-base", "--is-ancestor", a, b)
+	cmd.Dir = dir
+	return cmd.Run() == nil
+}
+
+// A sync that runs out of push attempts leaves its branch ahead of the
+// remote, redone on top of it, so that the next sync pushes it instead of
+// finding the branch diverged.
+func TestSyncOutOfPushAttemptsIsAheadNotDiverged(t *testing.T) {
+	a := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, a)
+	other := sentrytest.Demo()
+	other.ResolveIssue(other.IssueIDs("")[0])
+	b := cloneFixture(t, remote, other)
+	pushBarrier(t, remote, 2)
+
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, f := range []*fixture{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := f.options()
+			o.Push, o.PushAttempts = true, 1
+			_, errs[i] = Sync(t.Context(), o)
+		}()
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Fatalf("want one push to land and one to give up, got %v and %v", errs[0], errs[1])
+	}
+	loser, lerr := a, errs[0]
+	if errs[1] != nil {
+		loser, lerr = b, errs[1]
+	}
+	if !errors.Is(lerr, gitstore.ErrRejected) || !strings.Contains(lerr.Error(), "out of push attempts (1)") {
+		t.Fatalf("the loser's error: %v", lerr)
+	}
+	remoteHead := gitIn(t, remote, "rev-parse", "main")
+	local := strings.TrimSpace(loser.git("rev-parse", "main"))
+	if parent := strings.TrimSpace(loser.git("rev-parse", "main^")); parent != remoteHead {
+		t.Fatalf("the loser's main (%s) is not one commit on top of the remote's (%s) but on %s", local, remoteHead, parent)
+	}
+	loser.checkRepo()
+	o := loser.options()
+	o.Push = true
+	res, err := Sync(t.Context(), o)
+	if err != nil || !res.Pushed {
+		t.Fatalf("the next sync: %v", err)
+	}
+	if got := gitIn(t, remote, "rev-parse", "main"); got != local {
+		t.Fatalf("remote at %s, want the kept commit %s", got, local)
+	}
+	gitIn(t, remote, "fsck", "--strict")
 }

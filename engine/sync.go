@@ -259,6 +259,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	if o.Author != nil {
 		author = *o.Author
 	}
+	var gaveUp error // the last refused push, once the attempts are spent
 	for attempt := 1; ; attempt++ {
 		var planned func()
 		if attempt == 1 && !o.DryRun {
@@ -275,6 +276,10 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 			}
 			return res, res.err()
 		}
+		if gaveUp != nil {
+			res.Duration = time.Since(start)
+			return res, fmt.Errorf("%w; out of push attempts (%d): the change is committed on %s on top of %s/%s and the next sync --push pushes it", gaveUp, attempt-1, tgt.branch, tgt.remote, tgt.branch)
+		}
 		o.progress("push", tgt.remote+" "+tgt.branch)
 		if testHookBeforePush != nil {
 			testHookBeforePush()
@@ -285,15 +290,27 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 			res.Duration = time.Since(start)
 			return res, res.err()
 		}
-		if !errors.Is(perr, gitstore.ErrRejected) || attempt >= o.pushAttempts() {
+		if !errors.Is(perr, gitstore.ErrRejected) {
 			return res, fmt.Errorf("%w (the commit is kept locally on %s)", perr, tgt.branch)
 		}
 		// Someone pushed first: take their head and redo this sync's
-		// change on top of it, from the entities already mapped.
-		log.Info("the remote moved; redoing the sync on top of it", "attempt", attempt+1)
+		// change on top of it, from the entities already mapped. Even
+		// when no attempt is left, so that the branch is ahead of the
+		// remote, never beside it: a diverged branch stops every later
+		// sync until someone resets it by hand.
 		remoteHead, ok, err := store.Fetch(ctx, tgt.remote, tgt.branch, o.RemoteAuth)
 		if err != nil || !ok {
-			return res, fmt.Errorf("%v; fetching it again: %w", perr, err)
+			return res, fmt.Errorf("%v; fetching it again: %w (the commit is kept locally on %s)", perr, err, tgt.branch)
+		}
+		if remoteHead == tgt.commit {
+			// A refusal worded like a lost race, but the remote is where
+			// it was: something else refused it, and redoing cannot help.
+			return res, fmt.Errorf("%w; %s/%s has not moved, so the refusal has another cause (the commit is kept locally on %s)", perr, tgt.remote, tgt.branch, tgt.branch)
+		}
+		if attempt >= o.pushAttempts() {
+			gaveUp = perr
+		} else {
+			log.Info("the remote moved; redoing the sync on top of it", "attempt", attempt+1)
 		}
 		if err := store.MoveRef(ctx, tgt.ref, committed, remoteHead, "gitalog: reset to "+tgt.remote+"/"+tgt.branch+" to redo the sync"); err != nil {
 			return res, err

@@ -19,7 +19,7 @@ import (
 )
 
 // ErrRejected is a push the remote refused because its branch moved.
-var ErrRejected = errors.New("the remote branch moved (non-fast-forward)")
+var ErrRejected = errors.New("the remote branch moved")
 
 // ResolveRef returns the commit a ref points at; exists is false when the
 // ref is missing. "" means HEAD, as in CommitRequest and MoveRef: a
@@ -219,8 +219,9 @@ func (s *Store) Fetch(ctx context.Context, remote, branch string, auth RemoteAut
 	return ref.Hash(), true, nil
 }
 
-// Push pushes branch to the same branch on remote. A non-fast-forward
-// refusal is ErrRejected.
+// Push pushes branch to the same branch on remote. A refusal that a
+// remote moved by someone else explains (non-fast-forward, a lost ref
+// update) is ErrRejected.
 func (s *Store) Push(ctx context.Context, remote, branch string, auth RemoteAuth) error {
 	repo, err := s.repo()
 	if err != nil {
@@ -241,10 +242,37 @@ func (s *Store) Push(ctx context.Context, remote, branch string, auth RemoteAuth
 	switch {
 	case err == nil, errors.Is(err, gogit.NoErrAlreadyUpToDate):
 		return nil
-	case errors.Is(err, gogit.ErrNonFastForwardUpdate), strings.Contains(err.Error(), "non-fast-forward"), strings.Contains(err.Error(), "fetch first"):
-		return fmt.Errorf("pushing %s to %s: %w", branch, RedactURL(u), ErrRejected)
+	case remoteMoved(err):
+		return fmt.Errorf("pushing %s to %s: %w (%s)", branch, RedactURL(u), ErrRejected, redact(err, auth.Token))
 	}
 	return fmt.Errorf("pushing %s to %s: %w", branch, RedactURL(u), redact(err, auth.Token))
+}
+
+// movedReasons are how remotes word a refused update that a concurrent
+// push explains. go-git's own check against the advertised refs catches
+// a remote that moved before the push started; one that moves while the
+// push is under way loses the remote's compare-and-swap instead, which
+// git-receive-pack (local and ssh remotes, most servers) reports as
+// "failed to update ref" or "cannot lock ref ...: is at X but expected Y",
+// a create as "reference already exists", and a lease as "stale info".
+// The caller fetches to see whether the remote really moved: a refusal
+// for another reason leaves it where it was.
+var movedReasons = []string{
+	"non-fast-forward", "fetch first", "failed to update ref", "cannot lock ref",
+	"stale info", "incorrect old value", "reference already exists",
+}
+
+func remoteMoved(err error) bool {
+	if errors.Is(err, gogit.ErrNonFastForwardUpdate) {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	for _, r := range movedReasons {
+		if strings.Contains(msg, r) {
+			return true
+		}
+	}
+	return false
 }
 
 var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@`)
