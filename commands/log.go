@@ -37,11 +37,11 @@ subject, and the entity's field changes (old → new), as "gitalog diff" does.`,
 			if err != nil {
 				return err
 			}
-			entries, err := repo.Log(c.Context, key)
+			h, err := repo.Log(c.Context, key)
 			if err != nil {
 				return err
 			}
-			return review.RenderLog(io.Out, key, entries)
+			return review.RenderLog(io.Out, key, h)
 		},
 	}
 }

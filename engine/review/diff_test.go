@@ -353,8 +353,8 @@ func TestBareRepository(t *testing.T) {
 	if len(d.Entities) != 1 || d.Entities[0].Key() != s.edited {
 		t.Fatalf("bare diff: %+v", d.Entities)
 	}
-	if entries, err := rp.Log(context.Background(), s.edited); err != nil || len(entries) != 3 {
-		t.Fatalf("bare log: %d %v", len(entries), err)
+	if h, err := rp.Log(context.Background(), s.edited); err != nil || len(h.Entries) != 3 {
+		t.Fatalf("bare log: %+v %v", h, err)
 	}
 }
 

@@ -26,18 +26,32 @@ type LogEntry struct {
 // ErrNoHistory is returned by Log for an entity that never existed.
 var ErrNoHistory = errors.New("no history")
 
+// History is an entity's log.
+type History struct {
+	Entries []LogEntry // newest first
+	// Boundary is the commit where a shallow clone's history stops: its
+	// parents were not fetched, so whether it or anything before it touched
+	// the entity is unknown. Zero when the history is complete.
+	Boundary plumbing.Hash
+}
+
 // Log returns the commits that created, changed or deleted the entity, newest
 // first, following first parents from HEAD. A commit is skipped as soon as
 // its catalog tree, then its blueprint's tree, equals its parent's; only
-// then is the file looked up, and only changed versions are decoded.
-func (r *Repo) Log(ctx context.Context, key catalog.Key) ([]LogEntry, error) {
+// then is the file looked up, and only changed versions are decoded. In a
+// shallow clone the walk stops at the boundary, which History names.
+func (r *Repo) Log(ctx context.Context, key catalog.Key) (*History, error) {
 	head, err := r.head()
+	if err != nil {
+		return nil, err
+	}
+	shallow, err := r.shallow()
 	if err != nil {
 		return nil, err
 	}
 	p := catalog.Path(key)
 	bpDir := catalog.Dir + "/" + catalog.EncodeDir(key.Blueprint)
-	var out []LogEntry
+	h := &History{}
 	cur, err := r.version(head, bpDir, p)
 	if err != nil {
 		return nil, err
@@ -45,6 +59,13 @@ func (r *Repo) Log(ctx context.Context, key catalog.Key) ([]LogEntry, error) {
 	for cur != nil {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if shallow[cur.commit] {
+			// Its parents are not here: comparing with nothing would
+			// report the entity as created in a commit that may not
+			// have touched it.
+			h.Boundary = cur.commit
+			break
 		}
 		c, err := r.commit(cur.commit)
 		if err != nil {
@@ -81,17 +102,25 @@ func (r *Repo) Log(ctx context.Context, key catalog.Key) ([]LogEntry, error) {
 					return nil, err
 				}
 				subject, _, _ := strings.Cut(c.Message, "\n")
-				out = append(out, LogEntry{Commit: c.Hash, Author: c.Author.Name, When: c.Author.When,
+				h.Entries = append(h.Entries, LogEntry{Commit: c.Hash, Author: c.Author.Name, When: c.Author.When,
 					Subject: strings.TrimSpace(subject), Change: ec})
 			}
 		}
 		cur = par
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w for %s: entity %s/%s never existed in HEAD's first-parent history", ErrNoHistory, p, key.Blueprint, key.Identifier)
+	if len(h.Entries) > 0 {
+		return h, nil
 	}
-	return out, nil
+	if !h.Boundary.IsZero() {
+		if _, ok, _ := cur.file(); ok {
+			return h, nil // there at the boundary, unchanged since
+		}
+		return nil, fmt.Errorf("%w for %s: entity %s/%s never existed in the history of this shallow clone, which stops at %s; %s", ErrNoHistory, p, key.Blueprint, key.Identifier, short(h.Boundary), unshallowHint)
+	}
+	return nil, fmt.Errorf("%w for %s: entity %s/%s never existed in HEAD's first-parent history", ErrNoHistory, p, key.Blueprint, key.Identifier)
 }
+
+const unshallowHint = `"git fetch --unshallow" fetches the rest`
 
 // version is one commit's view of an entity's path, resolved lazily.
 type version struct {
@@ -147,11 +176,11 @@ func (v *version) file() (plumbing.Hash, bool, error) {
 
 // RenderLog writes an entity's history for a terminal: per commit its short
 // hash, date and subject, then what changed (as in RenderText).
-func RenderLog(w io.Writer, key catalog.Key, entries []LogEntry) error {
+func RenderLog(w io.Writer, key catalog.Key, h *History) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "%s/%s (%s)\n", printable(key.Blueprint), printable(key.Identifier), catalog.Path(key))
-	for i := range entries {
-		e := &entries[i]
+	for i := range h.Entries {
+		e := &h.Entries[i]
 		fmt.Fprintf(bw, "\n%s %s %s\n", short(e.Commit), e.When.Format("2006-01-02 15:04:05 -0700"), printable(e.Subject))
 		line := fmt.Sprintf("  %s %s", e.Change.Change.mark(), e.Change.Change)
 		if t := titleText(e.Change.Title); t != "" {
@@ -159,6 +188,9 @@ func RenderLog(w io.Writer, key catalog.Key, entries []LogEntry) error {
 		}
 		fmt.Fprintln(bw, line)
 		writeFields(bw, &e.Change, "      ")
+	}
+	if !h.Boundary.IsZero() {
+		fmt.Fprintf(bw, "\nHistory stops at %s, the boundary of this shallow clone; %s.\n", short(h.Boundary), unshallowHint)
 	}
 	return bw.Flush()
 }

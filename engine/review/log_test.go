@@ -32,10 +32,11 @@ func TestLog(t *testing.T) {
 	s.sync()
 
 	rp := s.open()
-	entries, err := rp.Log(context.Background(), key)
+	h, err := rp.Log(context.Background(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
+	entries := h.Entries
 	var got []string
 	for _, e := range entries {
 		got = append(got, fmt.Sprintf("%s %s", e.Commit, e.Change.Change))
@@ -54,14 +55,14 @@ func TestLog(t *testing.T) {
 		t.Errorf("commit metadata: %+v", entries[3])
 	}
 	var b bytes.Buffer
-	if err := review.RenderLog(&b, key, entries); err != nil {
+	if err := review.RenderLog(&b, key, h); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "log.txt", s.normalize(b.String()))
 
 	// The hostile identifier's path is found through catalog.Path.
-	if entries, err := rp.Log(context.Background(), s.hostile); err != nil || len(entries) != 1 || entries[0].Change.Change != review.Created {
-		t.Errorf("hostile entity: %v %+v", err, entries)
+	if h, err := rp.Log(context.Background(), s.hostile); err != nil || len(h.Entries) != 1 || h.Entries[0].Change.Change != review.Created {
+		t.Errorf("hostile entity: %v %+v", err, h)
 	}
 
 	// Never existed: an error naming the path.

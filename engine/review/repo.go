@@ -3,6 +3,7 @@ package review
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/gitstore"
@@ -59,9 +60,57 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 	}
 	h, err := r.git.ResolveRevision(plumbing.Revision(rev))
 	if err != nil || h == nil || h.IsZero() {
-		return plumbing.ZeroHash, fmt.Errorf("unknown revision %q", rev)
+		return plumbing.ZeroHash, r.beyondBoundary(fmt.Errorf("unknown revision %q", rev))
 	}
 	return *h, nil
+}
+
+// shallow returns the commits at a shallow clone's boundary (git's
+// .git/shallow): their parents are named but were never fetched.
+func (r *Repo) shallow() (map[plumbing.Hash]bool, error) {
+	hs, err := r.git.Storer.Shallow()
+	if err != nil {
+		return nil, fmt.Errorf("reading .git/shallow: %w", err)
+	}
+	m := make(map[plumbing.Hash]bool, len(hs))
+	for _, h := range hs {
+		m[h] = true
+	}
+	return m, nil
+}
+
+// beyondBoundary adds to an error about a missing commit, in a shallow
+// clone, that history stops at its boundary and how to fetch the rest.
+func (r *Repo) beyondBoundary(err error) error {
+	sh, serr := r.shallow()
+	if serr != nil || len(sh) == 0 {
+		return err
+	}
+	var at []string
+	for h := range sh {
+		at = append(at, short(h))
+	}
+	sort.Strings(at)
+	return fmt.Errorf("%w (this is a shallow clone: its history stops at %s; %s)", err, strings.Join(at, ", "), unshallowHint)
+}
+
+// checkReachable fails clearly on a revision whose commit a shallow clone
+// does not have: its parent is named by a boundary commit, but was never
+// fetched.
+func (r *Repo) checkReachable(rev Rev) error {
+	if rev.Commit.IsZero() {
+		return nil
+	}
+	if _, err := r.git.CommitObject(rev.Commit); errors.Is(err, plumbing.ErrObjectNotFound) {
+		sh, serr := r.shallow()
+		if serr == nil && len(sh) > 0 {
+			return fmt.Errorf("%s is beyond the boundary of this shallow clone; %s", rev, unshallowHint)
+		}
+		return fmt.Errorf("%s: commit not found", rev)
+	} else if err != nil {
+		return fmt.Errorf("reading commit %s: %w", rev, err)
+	}
+	return nil
 }
 
 func (r *Repo) head() (plumbing.Hash, error) {
@@ -81,6 +130,19 @@ func (r *Repo) head() (plumbing.Hash, error) {
 //	from:              from..to (to defaults to HEAD)
 //	base:              merge-base(base, HEAD)..HEAD, as a pull request compares
 func (r *Repo) Range(from, to, base string) (Rev, Rev, error) {
+	a, b, err := r.revRange(from, to, base)
+	if err != nil {
+		return a, b, err
+	}
+	for _, rev := range []Rev{a, b} {
+		if err := r.checkReachable(rev); err != nil {
+			return Rev{}, Rev{}, err
+		}
+	}
+	return a, b, nil
+}
+
+func (r *Repo) revRange(from, to, base string) (Rev, Rev, error) {
 	if base != "" {
 		if from != "" || to != "" {
 			return Rev{}, Rev{}, errors.New("--base compares with HEAD: give no revisions with it")
@@ -95,7 +157,7 @@ func (r *Repo) Range(from, to, base string) (Rev, Rev, error) {
 		}
 		mb, err := r.MergeBase(b, head)
 		if err != nil {
-			return Rev{}, Rev{}, fmt.Errorf("merge base of %s and HEAD: %w", base, err)
+			return Rev{}, Rev{}, r.beyondBoundary(fmt.Errorf("merge base of %s and HEAD: %w", base, err))
 		}
 		return Rev{Name: "merge-base(" + base + ", HEAD)", Commit: mb}, Rev{Name: "HEAD", Commit: head}, nil
 	}
