@@ -149,13 +149,28 @@ func outputFlags() []cli.Flag {
 	}
 }
 
+// outputFlag reads --quiet or --verbose wherever it was given: every
+// command defines them too, and c.Bool finds the command's own flag first,
+// so "gitalog -v sync" would read the command's unset one.
+func outputFlag(c *cli.Context, name string) bool {
+	for _, ctx := range c.Lineage() {
+		if ctx.Bool(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func quiet(c *cli.Context) bool   { return outputFlag(c, "quiet") }
+func verbose(c *cli.Context) bool { return outputFlag(c, "verbose") }
+
 // logger builds the slog logger for --quiet/--verbose.
 func logger(c *cli.Context, io *IO) *slog.Logger {
 	level := slog.LevelWarn
-	if c.Bool("verbose") {
+	if verbose(c) {
 		level = slog.LevelDebug
 	}
-	if c.Bool("quiet") {
+	if quiet(c) {
 		level = slog.LevelError
 	}
 	return slog.New(slog.NewTextHandler(io.Err, &slog.HandlerOptions{Level: level,
@@ -178,7 +193,7 @@ type progress struct {
 }
 
 func newProgress(c *cli.Context, io *IO) *progress {
-	on := io.StderrTTY && !c.Bool("quiet") && io.Getenv("CI") == ""
+	on := io.StderrTTY && !quiet(c) && io.Getenv("CI") == ""
 	return &progress{w: io.Err, on: on}
 }
 

@@ -99,9 +99,9 @@ func syncOptions(c *cli.Context, io *IO) (engine.Options, error) {
 
 func verbosity(c *cli.Context) engine.Verbosity {
 	switch {
-	case c.Bool("quiet"):
+	case quiet(c):
 		return engine.Quiet
-	case c.Bool("verbose"):
+	case verbose(c):
 		return engine.Verbose
 	}
 	return engine.Normal

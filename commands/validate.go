@@ -31,7 +31,7 @@ it also prints GitHub workflow commands, which annotate the pull request.`,
 			if err != nil {
 				return err
 			}
-			warnings := !c.Bool("quiet")
+			warnings := !quiet(c)
 			res.WriteText(io.Out, warnings)
 			if io.Getenv("GITHUB_ACTIONS") == "true" {
 				res.WriteAnnotations(io.Out, warnings)
