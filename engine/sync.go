@@ -364,6 +364,11 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 		}
 		return t, nil
 	}
+	if other, err := store.CheckedOutElsewhere(t.ref); err != nil {
+		return nil, err
+	} else if other != "" {
+		return nil, fmt.Errorf("branch %s is checked out in the worktree at %s, which a commit from here would leave behind; run the sync there, or pick another --branch", t.branch, other)
+	}
 	var remoteHead plumbing.Hash
 	remoteOK := false
 	if o.Push {

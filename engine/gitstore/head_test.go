@@ -67,3 +67,34 @@ func TestCheckedOut(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckedOutElsewhere(t *testing.T) {
+	s := newRepo(t)
+	commit(t, s, "one", put("f", "1"))
+	git(t, s.Root(), "branch", "side")
+	git(t, s.Root(), "branch", "free")
+	wt := filepath.Join(t.TempDir(), "wt")
+	git(t, s.Root(), "worktree", "add", "-q", wt, "side")
+	linked, err := Open(wt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		s    *Store
+		ref  plumbing.ReferenceName
+		want string
+	}{
+		{"the linked worktree's branch, from the main one", s, "refs/heads/side", wt},
+		{"the main worktree's branch, from a linked one", linked, "refs/heads/main", s.Root()},
+		{"its own branch is not elsewhere", s, "refs/heads/main", ""},
+		{"nor is a linked worktree's own", linked, "refs/heads/side", ""},
+		{"a branch nobody has", s, "refs/heads/free", ""},
+	}
+	for _, tt := range tests {
+		got, err := tt.s.CheckedOutElsewhere(tt.ref)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: CheckedOutElsewhere(%q) = %q, %v; want %q", tt.name, tt.ref, got, err, tt.want)
+		}
+	}
+}
