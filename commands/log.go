@@ -16,7 +16,8 @@ func logCommand(io *IO) *cli.Command {
 		ArgsUsage: "BLUEPRINT IDENTIFIER",
 		Description: `Follows HEAD's first parents, newest first, and prints for each commit
 that touched catalog/<blueprint>/<identifier>.json its short hash, date and
-subject, and the entity's field changes (old → new), as "gitalog diff" does.`,
+subject, and the entity's field changes (old → new), as "gitalog diff" does.
+In a shallow clone it stops at the clone's boundary and says so.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog repository (worktree or bare)"},
 		},
