@@ -242,3 +242,59 @@ func TestSyncOutOfPushAttemptsIsAheadNotDiverged(t *testing.T) {
 	}
 	gitIn(t, remote, "fsck", "--strict")
 }
+
+// A sync whose push failed for another reason than a moved remote keeps
+// its commit; when the remote then moves, the next sync redoes that
+// commit's change on top instead of stopping at a diverged branch.
+func TestSyncRedoesUnpushedCommitAfterRemoteMoved(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, f)
+	// The remote refuses the first push, as a server that is down would.
+	refused := filepath.Join(t.TempDir(), "refused")
+	hook := fmt.Sprintf("#!/bin/sh\n[ -e %[1]s ] && exit 0\ntouch %[1]s\necho 'not today' >&2\nexit 1\n", refused)
+	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := f.options()
+	o.Push = true
+	res, err := Sync(t.Context(), o)
+	if err == nil || errors.Is(err, gitstore.ErrRejected) || !strings.Contains(err.Error(), "kept locally") {
+		t.Fatalf("first sync: %v, want a push error that keeps the commit", err)
+	}
+	unpushed := res.Commit.String()
+
+	// Someone else pushes meanwhile.
+	other := filepath.Join(t.TempDir(), "other")
+	gitIn(t, ".", "clone", "-q", remote, other)
+	os.WriteFile(filepath.Join(other, "NOTES.md"), []byte("hello\n"), 0o644)
+	gitIn(t, other, "add", "NOTES.md")
+	gitIn(t, other, "commit", "-qm", "notes")
+	gitIn(t, other, "push", "-q", "origin", "main")
+
+	res, err = Sync(t.Context(), o)
+	if err != nil || !res.Pushed {
+		t.Fatalf("the next sync: %v", err)
+	}
+	log := gitIn(t, remote, "log", "--format=%s", "main")
+	if lines := strings.Split(log, "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "sync: ") || lines[1] != "notes" {
+		t.Fatalf("remote history:\n%s\nwant the sync redone on top of the other push", log)
+	}
+	if strings.Contains(gitIn(t, remote, "rev-list", "main"), unpushed) {
+		t.Fatal("the unpushed commit itself reached the remote")
+	}
+	f.checkRepo()
+	gitIn(t, remote, "fsck", "--strict")
+
+	// A commit made by hand is never dropped: that is a real divergence.
+	os.WriteFile(filepath.Join(f.dir, "MINE.md"), []byte("mine\n"), 0o644)
+	f.git("add", "MINE.md")
+	f.git("-c", "user.name=Me", "-c", "user.email=me@example.com", "commit", "-qm", "mine")
+	os.WriteFile(filepath.Join(other, "MORE.md"), []byte("more\n"), 0o644)
+	gitIn(t, other, "pull", "-q", "--ff-only")
+	gitIn(t, other, "add", "MORE.md")
+	gitIn(t, other, "commit", "-qm", "more")
+	gitIn(t, other, "push", "-q", "origin", "main")
+	if _, err := Sync(t.Context(), o); err == nil || !strings.Contains(err.Error(), "have diverged") {
+		t.Fatalf("a hand commit beside the remote: %v, want diverged", err)
+	}
+}

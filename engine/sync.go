@@ -276,6 +276,13 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 			}
 			return res, res.err()
 		}
+		if !res.Commit.IsZero() {
+			// Until a push lands it, the commit is the sync's own to redo
+			// (see redoUnpushed).
+			if err := markUnpushed(store, tgt.ref, res.Commit); err != nil {
+				log.Debug("cannot record the commit as unpushed", "error", err)
+			}
+		}
 		if gaveUp != nil {
 			res.Duration = time.Since(start)
 			return res, fmt.Errorf("%w; out of push attempts (%d): the change is committed on %s on top of %s/%s and the next sync --push pushes it", gaveUp, attempt-1, tgt.branch, tgt.remote, tgt.branch)
@@ -286,6 +293,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		}
 		perr := store.Push(ctx, tgt.remote, tgt.branch, o.RemoteAuth)
 		if perr == nil {
+			clearUnpushed(store)
 			res.Pushed = true
 			res.Duration = time.Since(start)
 			return res, res.err()
@@ -411,9 +419,17 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 		if err != nil {
 			return nil, err
 		}
-		if !ahead {
-			return nil, fmt.Errorf("branch %s and %s/%s have diverged; merge or reset it before syncing", t.branch, t.remote, t.branch)
+		if ahead {
+			break
 		}
+		if redone, err := redoUnpushed(ctx, store, t, local, remoteHead); err != nil {
+			return nil, err
+		} else if redone {
+			o.logger().Info("the remote moved since the last sync failed to push; redoing its change on top", "remote", t.remote+"/"+t.branch)
+			local = remoteHead
+			break
+		}
+		return nil, fmt.Errorf("branch %s and %s/%s have diverged; merge or reset it before syncing", t.branch, t.remote, t.branch)
 	}
 	t.commit = local
 	return t, nil

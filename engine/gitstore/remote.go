@@ -120,6 +120,19 @@ func (s *Store) IsAncestor(a, b plumbing.Hash) (bool, error) {
 	return ca.IsAncestor(cb)
 }
 
+// Parents returns a commit's parents, first parent first.
+func (s *Store) Parents(h plumbing.Hash) ([]plumbing.Hash, error) {
+	repo, err := s.repo()
+	if err != nil {
+		return nil, err
+	}
+	c, err := repo.CommitObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("reading commit %s: %w", h, err)
+	}
+	return c.ParentHashes, nil
+}
+
 func (s *Store) repo() (*gogit.Repository, error) {
 	return gogit.PlainOpenWithOptions(s.root, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
 }
