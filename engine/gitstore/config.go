@@ -1,9 +1,11 @@
 package gitstore
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,3 +154,89 @@ func checkSignature(sig object.Signature) error {
 	}
 	return nil
 }
+
+// checkFormat refuses a repository that gitstore would corrupt by writing
+// to it, as git itself refuses a format it does not know: the format
+// version and every extensions.* key in the repository's config are
+// checked (git honours extensions only from there, never from user
+// config). Objects are SHA-1 and refs are loose files or packed-refs
+// here; a SHA-256 repository written with SHA-1 ids becomes unreadable.
+func checkFormat(dir, commonDir string) error {
+	p := filepath.Join(commonDir, "config")
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // git treats a missing config as format version 0
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	c := format.New()
+	if err := format.NewDecoder(f).Decode(c); err != nil {
+		// Without the config the format is unknown, and so is whether a
+		// write would be safe.
+		return fmt.Errorf("%w: %s: %v", ErrUnsupportedFormat, p, err)
+	}
+	refuse := func(why string) error {
+		return &formatError{dir: dir, why: why}
+	}
+	for _, s := range c.Sections {
+		if !s.IsName("core") {
+			continue
+		}
+		for _, o := range s.Options {
+			if !o.IsKey("repositoryformatversion") {
+				continue
+			}
+			v, err := strconv.Atoi(strings.TrimSpace(o.Value))
+			if err != nil || v < 0 || v > 1 {
+				return refuse(fmt.Sprintf("has core.repositoryformatversion = %s; gitalog supports versions 0 and 1", o.Value))
+			}
+		}
+	}
+	// Extensions are checked whatever the version: git refuses the
+	// v1-only ones in a version 0 repository too.
+	for _, s := range c.Sections {
+		if !s.IsName("extensions") {
+			continue
+		}
+		for _, o := range s.Options {
+			key := "extensions." + o.Key
+			val := strings.TrimSpace(o.Value)
+			switch strings.ToLower(o.Key) {
+			case "objectformat":
+				key = "extensions.objectFormat"
+				switch strings.ToLower(val) {
+				case "sha1":
+				case "sha256":
+					return refuse(fmt.Sprintf("is a SHA-256 repository (%s = %s); gitalog supports SHA-1 repositories only", key, val))
+				default:
+					return refuse(fmt.Sprintf("uses the object format %q (%s); gitalog supports SHA-1 repositories only", val, key))
+				}
+			case "refstorage":
+				key = "extensions.refStorage"
+				if !strings.EqualFold(val, "files") {
+					return refuse(fmt.Sprintf("stores its refs as %s (%s = %s); gitalog supports the \"files\" ref storage only (git refs migrate --ref-format=files converts it)", val, key, val))
+				}
+			// Understood: noop is nothing; precious objects are never
+			// deleted here (only gitalog's own temp packs are); partial
+			// clones read what is present and fail plainly on what is
+			// not; per-worktree config holds nothing gitstore reads;
+			// relative worktree paths are resolved like absolute ones.
+			case "noop", "noop-v1", "preciousobjects", "partialclone", "worktreeconfig", "relativeworktrees":
+			default:
+				return refuse(fmt.Sprintf("uses the repository extension %s = %s, which gitalog does not support", key, val))
+			}
+		}
+	}
+	return nil
+}
+
+// formatError says, in a user's words, why a repository was refused.
+type formatError struct{ dir, why string }
+
+func (e *formatError) Error() string {
+	return e.dir + " " + e.why
+}
+
+func (e *formatError) Unwrap() error { return ErrUnsupportedFormat }

@@ -25,6 +25,10 @@ var (
 	// ErrLocked is wrapped by Lock when another process held the lock for
 	// the whole wait.
 	ErrLocked = errors.New("repository is locked by another gitalog process")
+	// ErrUnsupportedFormat is wrapped by Open when the repository uses a
+	// format gitstore cannot write without corrupting it (SHA-256 objects,
+	// reftable refs, an extension it does not know).
+	ErrUnsupportedFormat = errors.New("unsupported repository format")
 )
 
 type notRepoError struct{ dir string }

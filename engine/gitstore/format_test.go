@@ -1,0 +1,113 @@
+package gitstore
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestUnsupportedFormatRefused checks that repositories whose format
+// gitstore cannot write are refused at Open, before anything is written,
+// and that git still accepts them afterwards.
+func TestUnsupportedFormatRefused(t *testing.T) {
+	isolate(t)
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		want  []string
+	}{
+		{"sha256 empty", func(t *testing.T, dir string) {
+			git(t, dir, "init", "-q", "--object-format=sha256", "r")
+		}, []string{"is a SHA-256 repository (extensions.objectFormat = sha256)", "SHA-1 repositories only"}},
+		{"sha256 with a commit", func(t *testing.T, dir string) {
+			git(t, dir, "init", "-q", "--object-format=sha256", "r")
+			os.WriteFile(filepath.Join(dir, "r", "a"), []byte("a\n"), 0o644)
+			git(t, filepath.Join(dir, "r"), "add", "a")
+			git(t, filepath.Join(dir, "r"), "commit", "-qm", "a")
+		}, []string{"is a SHA-256 repository"}},
+		{"bare sha256", func(t *testing.T, dir string) {
+			git(t, dir, "init", "-q", "--bare", "--object-format=sha256", "r")
+		}, []string{"is a SHA-256 repository"}},
+		{"reftable", func(t *testing.T, dir string) {
+			git(t, dir, "init", "-q", "r")
+			git(t, filepath.Join(dir, "r"), "config", "core.repositoryformatversion", "1")
+			git(t, filepath.Join(dir, "r"), "config", "extensions.refStorage", "reftable")
+		}, []string{"extensions.refStorage = reftable", "reftable"}},
+		{"unknown extension", func(t *testing.T, dir string) {
+			git(t, dir, "init", "-q", "r")
+			git(t, filepath.Join(dir, "r"), "config", "core.repositoryformatversion", "1")
+			git(t, filepath.Join(dir, "r"), "config", "extensions.frobnicate", "true")
+		}, []string{"extensions.frobnicate", "does not support"}},
+		{"future format version", func(t *testing.T, dir string) {
+			git(t, dir, "init", "-q", "r")
+			git(t, filepath.Join(dir, "r"), "config", "core.repositoryformatversion", "2")
+		}, []string{"core.repositoryformatversion = 2"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.setup(t, dir)
+			r := filepath.Join(dir, "r")
+			before := listFiles(t, r)
+			_, err := Open(r)
+			if !errors.Is(err, ErrUnsupportedFormat) {
+				t.Fatalf("Open: err = %v, want ErrUnsupportedFormat", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Open: %q lacks %q", err, w)
+				}
+			}
+			if _, err := Init(r, ""); !errors.Is(err, ErrUnsupportedFormat) {
+				t.Fatalf("Init: err = %v, want ErrUnsupportedFormat", err)
+			}
+			if after := listFiles(t, r); after != before {
+				t.Fatalf("files changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+			if !strings.Contains(tc.name, "reftable") && !strings.Contains(tc.name, "unknown") && !strings.Contains(tc.name, "future") {
+				git(t, r, "fsck", "--strict")
+			}
+		})
+	}
+}
+
+// TestSupportedFormatsOpen keeps the extensions gitstore does handle
+// working: they must not be refused along with the others.
+func TestSupportedFormatsOpen(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "--object-format=sha1", "r")
+	r := filepath.Join(dir, "r")
+	git(t, r, "config", "core.repositoryformatversion", "1")
+	for _, kv := range [][2]string{{"extensions.objectFormat", "sha1"}, {"extensions.preciousObjects", "true"}, {"extensions.worktreeConfig", "true"}, {"extensions.noop", "x"}, {"extensions.partialClone", "origin"}} {
+		git(t, r, "config", kv[0], kv[1])
+	}
+	s, err := Open(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit(t, s, "one", put("a", "1\n"))
+	checkRepo(t, s)
+}
+
+// listFiles lists every file under dir with its size, to see that a
+// refused repository was left exactly as it was.
+func listFiles(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		b.WriteString(rel)
+		if !fi.IsDir() {
+			b.WriteString(" " + fi.ModTime().String())
+		}
+		b.WriteString("\n")
+		return nil
+	})
+	return b.String()
+}
