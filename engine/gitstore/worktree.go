@@ -293,10 +293,27 @@ func (s *Store) updateWorktree(oldTree, newTree plumbing.Hash, objs *objSet) err
 	if err != nil {
 		return err
 	}
+	lock, err := s.lockIndex()
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	if err := u.stage(); err != nil {
 		return err
 	}
-	return u.finish()
+	return u.finish(lock)
+}
+
+// lockIndex takes index.lock ahead of a worktree update, as git checkout
+// does: from then until the new index is in place, a git add fails at the
+// lock instead of succeeding and being overwritten by an index built from
+// an older read.
+func (s *Store) lockIndex() (*heldLock, error) {
+	l, err := takeLock(s.gitDir, s.indexPath())
+	if err != nil {
+		return nil, fmt.Errorf("cannot update the index: %w", err)
+	}
+	return l, nil
 }
 
 // worktreeUpdate is one worktree update in three steps: plan (the diff
@@ -442,7 +459,8 @@ func (u *worktreeUpdate) checkout(todo []int) error {
 	return errors.Join(errs...)
 }
 
-func (u *worktreeUpdate) finish() error {
+// finish needs index.lock held (lockIndex): the index is read under it.
+func (u *worktreeUpdate) finish(lock *heldLock) error {
 	s := u.s
 	// Removals first, so a file can become a directory and vice versa.
 	var dirs []string
@@ -473,7 +491,7 @@ func (u *worktreeUpdate) finish() error {
 	if err := u.st.publish(); err != nil {
 		return err
 	}
-	return s.updateIndex(u.ops, u.results, u.newTree, u.read)
+	return s.updateIndex(lock, u.ops, u.results, u.newTree, u.read)
 }
 
 // staging speeds up filling directories that do not exist yet (a first
@@ -712,9 +730,12 @@ func (s *Store) indexPath() string { return filepath.Join(s.gitDir, "index") }
 // updateIndex replaces the index entries of the changed paths. Without an
 // index (a fresh repository) it builds one from the whole new tree. The
 // extensions are dropped (see gitIndex); the cached tree would describe
-// old trees.
-func (s *Store) updateIndex(ops []fileOp, written []*index.Entry, newTree plumbing.Hash, read func(plumbing.Hash) ([]Entry, error)) error {
+// old trees. The index is read under lock, which the new one replaces.
+func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry, newTree plumbing.Hash, read func(plumbing.Hash) ([]Entry, error)) error {
 	old, err := s.readIndex()
+	if testHookIndexRead != nil {
+		testHookIndexRead()
+	}
 	var idx *gitIndex
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -758,7 +779,7 @@ func (s *Store) updateIndex(ops []fileOp, written []*index.Entry, newTree plumbi
 		out = append(out, added[j:]...)
 		idx = &gitIndex{version: old.version, entries: out}
 	}
-	return s.writeIndex(idx)
+	return s.writeIndex(lock, idx)
 }
 
 // smudgeRacy is git's ce_smudge_racily_clean_entry for an entry kept from
@@ -804,7 +825,7 @@ func (s *Store) smudgeRacy(e idxEntry, indexTime time.Time) idxEntry {
 	return e
 }
 
-func (s *Store) writeIndex(idx *gitIndex) error {
+func (s *Store) writeIndex(lock *heldLock, idx *gitIndex) error {
 	data, err := idx.encode()
 	if err != nil {
 		return err
@@ -815,11 +836,7 @@ func (s *Store) writeIndex(idx *gitIndex) error {
 			newest = t
 		}
 	}
-	err = publish(s.gitDir, s.indexPath(), data, newest, false, nil)
-	if errors.Is(err, errLockExists) {
-		return fmt.Errorf("cannot update the index: %w", err)
-	}
-	return err
+	return lock.commit(data, newest)
 }
 
 func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) ([]*index.Entry, error) {
@@ -977,6 +994,10 @@ func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 	}
 	return nil
 }
+
+// testHookIndexRead runs between reading the index and writing its
+// replacement, where a concurrent git add would be lost.
+var testHookIndexRead func()
 
 // testHashCount lets tests see whether the stat fast path was taken.
 var testHashCount atomic.Int64
