@@ -338,6 +338,9 @@ func (s *Store) planWorktree(oldTree, newTree plumbing.Hash, objs *objSet, pre *
 	if err := diffTrees(u.read, oldTree, newTree, "", &u.ops); err != nil {
 		return nil, err
 	}
+	if err := s.checkDirs(u.ops); err != nil {
+		return nil, err
+	}
 	for i, op := range u.ops {
 		if op.New != nil {
 			u.writes = append(u.writes, i)
@@ -350,6 +353,55 @@ func (s *Store) planWorktree(oldTree, newTree plumbing.Hash, objs *objSet, pre *
 	u.st = st
 	u.results = make([]*index.Entry, len(u.ops))
 	return u, nil
+}
+
+// checkDirs refuses an update when a directory it writes into or removes
+// from is, in the worktree, not a directory: a symbolic link would have
+// files written or removed where it points (and git, which does not
+// follow it, would show every tracked file below as deleted); a file
+// would stop the update after the ref moved. The tree cannot tell (an
+// untracked link is not in it), so this is the worktree's lstat, as
+// buildTree's check is the tree's. A path the update itself removes is
+// fine: removals run first.
+func (s *Store) checkDirs(ops []fileOp) error {
+	removed := map[string]bool{}
+	for _, op := range ops {
+		if op.Old != nil && op.New == nil {
+			removed[op.Path] = true
+		}
+	}
+	checked := map[string]bool{".": true}
+	var chain []string
+	for _, op := range ops {
+		chain = chain[:0]
+		for d := path.Dir(op.Path); !checked[d]; d = path.Dir(d) {
+			chain = append(chain, d)
+		}
+		// Top down, so the error names the outermost link; below a
+		// missing directory everything is missing too.
+		missing := false
+		for i := len(chain) - 1; i >= 0; i-- {
+			d := chain[i]
+			checked[d] = true
+			if missing || removed[d] {
+				continue
+			}
+			full := filepath.Join(s.root, filepath.FromSlash(d))
+			fi, err := os.Lstat(full)
+			switch {
+			case errors.Is(err, os.ErrNotExist):
+				missing = true
+			case err != nil:
+				return err
+			case fi.Mode()&os.ModeSymlink != 0:
+				to, _ := os.Readlink(full)
+				return fmt.Errorf("%s is a symbolic link (to %s), and %s would be written or removed through it; gitalog (like git) writes only into real directories of the repository: replace the link with a directory", d, to, op.Path)
+			case !fi.IsDir():
+				return fmt.Errorf("%s is a file, not a directory, so %s cannot be written; move it away", d, op.Path)
+			}
+		}
+	}
+	return nil
 }
 
 // stage writes the files of the staged directories; nothing it does is
