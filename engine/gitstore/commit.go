@@ -399,7 +399,7 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	// From here on the commit has landed; ctx is deliberately ignored so
 	// the worktree is not left half-updated.
 	if err := upd.finish(ilock); err != nil {
-		return commit, fmt.Errorf("commit %s made, but updating the worktree failed (Recover will retry): %w", commit, err)
+		return commit, &WorktreeError{Commit: commit, Err: err}
 	}
 	return commit, s.removeJournal()
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 var (
@@ -62,3 +64,18 @@ func (e *DirtyError) Error() string {
 }
 
 func (e *DirtyError) Unwrap() error { return ErrDirty }
+
+// WorktreeError is returned by Commit when the commit landed (the branch
+// moved to Commit) but the checked-out files and the index could not be
+// brought up to date with it. The journal stays behind, so Recover, which
+// every later Commit and CheckWorktree run first, finishes the update.
+type WorktreeError struct {
+	Commit plumbing.Hash
+	Err    error
+}
+
+func (e *WorktreeError) Error() string {
+	return fmt.Sprintf("commit %s made, but updating the worktree failed: %v", short(e.Commit), e.Err)
+}
+
+func (e *WorktreeError) Unwrap() error { return e.Err }

@@ -490,16 +490,35 @@ func (u *worktreeUpdate) abandon() {
 	u.st.pre.Abandon()
 }
 
+// checkout writes the files todo lists. It stops at the first failure:
+// what fails one file (a full disk, a read-only directory) fails the rest
+// too, and a line for each of 3,000 files would hide the one that says
+// why. The error is that first one, with the count of files not written.
 func (u *worktreeUpdate) checkout(todo []int) error {
-	errs := make([]error, len(u.ops))
-	var wg sync.WaitGroup
+	var (
+		mu     sync.Mutex
+		first  error
+		failed atomic.Bool
+		wg     sync.WaitGroup
+	)
 	next := make(chan int, 256)
 	for w := 0; w < checkoutWorkers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				u.results[i], errs[i] = u.s.checkoutFile(u.ops[i], u.objs, u.st)
+				if failed.Load() {
+					continue
+				}
+				var err error
+				if u.results[i], err = u.s.checkoutFile(u.ops[i], u.objs, u.st); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					failed.Store(true)
+				}
 			}
 		}()
 	}
@@ -508,7 +527,19 @@ func (u *worktreeUpdate) checkout(todo []int) error {
 	}
 	close(next)
 	wg.Wait()
-	return errors.Join(errs...)
+	if first == nil {
+		return nil
+	}
+	n := 0
+	for _, i := range todo {
+		if u.results[i] == nil {
+			n++
+		}
+	}
+	if n == 1 {
+		return first
+	}
+	return fmt.Errorf("%w (%d of %d files not written)", first, n, len(todo))
 }
 
 // finish needs index.lock held (lockIndex): the index is read under it.
@@ -719,6 +750,11 @@ func (s *Store) blob(h plumbing.Hash, objs *objSet) ([]byte, error) {
 // see a half-written file, and returns its index entry.
 func (s *Store) checkoutFile(op fileOp, objs *objSet, st *staging) (*index.Entry, error) {
 	full := filepath.Join(s.root, filepath.FromSlash(op.Path))
+	if TestHookWriteFile != nil {
+		if err := TestHookWriteFile(op.Path); err != nil {
+			return nil, &os.PathError{Op: "write", Path: full, Err: err}
+		}
+	}
 	e := op.New
 	if e.Mode == filemode.Submodule {
 		if err := os.MkdirAll(full, 0o777); err != nil {
@@ -1046,6 +1082,11 @@ func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 	}
 	return nil
 }
+
+// TestHookWriteFile, when set, runs before each worktree file is written
+// and fails the write with its error, as a full disk would. It is for
+// tests, in this package and in those built on it; nothing else sets it.
+var TestHookWriteFile func(path string) error
 
 // testHookIndexRead runs between reading the index and writing its
 // replacement, where a concurrent git add would be lost.
