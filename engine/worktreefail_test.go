@@ -62,3 +62,29 @@ func TestSyncWorktreeFailsAfterCommit(t *testing.T) {
 	}
 	f.checkRepo()
 }
+
+// TestInitWorktreeFailsAfterCommit: init's commit is reported the same
+// way, and running init again finishes the worktree from the journal.
+func TestInitWorktreeFailsAfterCommit(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	dir := t.TempDir()
+	gitstore.TestHookWriteFile = func(string) error { return syscall.ENOSPC }
+	defer func() { gitstore.TestHookWriteFile = nil }()
+	_, err := Init(t.Context(), InitOptions{Dir: dir, Author: testAuthor})
+	gitstore.TestHookWriteFile = nil
+	if !errors.Is(err, ErrPartial) || !strings.Contains(err.Error(), "the worktree could not be updated") {
+		t.Fatalf("want a partial result naming the worktree, got %v", err)
+	}
+	f := &fixture{t: t, dir: dir}
+	if f.commits() != 1 {
+		t.Fatal("no commit made")
+	}
+	res, err := Init(t.Context(), InitOptions{Dir: dir, Author: testAuthor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Commit.IsZero() || f.commits() != 1 {
+		t.Fatalf("the second init committed again")
+	}
+	f.checkRepo()
+}
