@@ -3,6 +3,7 @@ package gitstore
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,4 +111,60 @@ func listFiles(t *testing.T, dir string) string {
 		return nil
 	})
 	return b.String()
+}
+
+// TestScanConfigMatchesGit: the format check reads the config as git does,
+// including what go-git's decoder rejects, so no repository git opens is
+// refused for its syntax and no extension is missed.
+func TestScanConfigMatchesGit(t *testing.T) {
+	isolate(t)
+	configs := []string{
+		"[core]\n\trepositoryformatversion = 1\n[extensions]\n\tobjectformat = sha256\n",
+		"[branch.main]\n\tremote = origin\n[Extensions]\n\tObjectFormat = sha256\n",
+		"; c\n# c\n[core] repositoryformatversion = 1\n[extensions]objectFormat=\"sha\"256 ; c\n",
+		"[alias]\n\tx = \"!f() { echo \\\"a;b # c\\\"; }; f\"\n[extensions]\n\tnoop\n\trefstorage = ref\\\ntable\n",
+		"[foo \"bar baz\\\"q\"]\n\tk = v\n[core]\n\tbare = false # comment\n\tname = a   b  \t \n",
+		"\xef\xbb\xbf[core]\n\tk = \"  lead\" trail  \n[extensions]\n\tworktreeConfig\n",
+		"[remote \"origin\"]\n\turl = x\n[remote.x]\n\tk = v\n[extensions]\n\tpartialClone = origin\n",
+	}
+	for i, c := range configs {
+		p := filepath.Join(t.TempDir(), "config")
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// git lists "section.key=value", and "section.sub.key=value" for
+		// subsections, which scanConfig leaves out.
+		var want []string
+		for _, l := range strings.Split(strings.TrimSuffix(git(t, t.TempDir(), "config", "--file", p, "--list"), "\n"), "\n") {
+			k, _, hasValue := strings.Cut(l, "=")
+			if !hasValue {
+				l += "=true" // a key alone
+			}
+			if strings.Count(k, ".") == 1 {
+				want = append(want, l)
+			}
+		}
+		entries, err := scanConfig([]byte(c))
+		if err != nil {
+			t.Fatalf("config %d: %v", i, err)
+		}
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.section+"."+strings.ToLower(e.key)+"="+e.value)
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("config %d:\n got %q\nwant %q", i, got, want)
+		}
+	}
+	for _, bad := range []string{"[core\n", "[core]\n\tk = \"open\n", "[core]\n\t=v\n", "[core]\n\tk = a\\q\n"} {
+		if _, err := scanConfig([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+		p := filepath.Join(t.TempDir(), "config")
+		os.WriteFile(p, []byte(bad), 0o644)
+		cmd := exec.Command("git", "config", "--file", p, "--list")
+		if out, err := cmd.CombinedOutput(); err == nil {
+			t.Errorf("%q: git accepts it: %s", bad, out)
+		}
+	}
 }
