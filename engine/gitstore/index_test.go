@@ -254,3 +254,22 @@ func TestGitAddBesideCommit(t *testing.T) {
 		t.Fatalf("git status = %q", got)
 	}
 }
+
+// TestRecoverRemovesStrandedIndexLock: a gitalog killed while holding
+// index.lock (taken before its ref move, held through the worktree
+// update) must not leave the user's git add failing until the next sync
+// that commits: Recover, which every writing command runs, removes it.
+func TestRecoverRemovesStrandedIndexLock(t *testing.T) {
+	s := newRepo(t)
+	commit(t, s, "one", put("f", "1"))
+	l, err := takeLock(s.GitDir(), s.indexPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.f.Close() // the process dies: nothing is released
+	if err := s.Recover(); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(s.Root(), "g"), []byte("g\n"), 0o644)
+	git(t, s.Root(), "add", "g")
+}

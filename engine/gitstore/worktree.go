@@ -94,6 +94,13 @@ func writeFileSync(p string, b []byte) error {
 // nothing to replay and the journal is dropped.
 func (s *Store) Recover() error {
 	sweepTemp(s.spool.Load().live, s.gitDir, s.commonDir, filepath.Join(s.commonDir, "objects", "pack"))
+	// A commit holds index.lock from before its ref move to the end of
+	// its worktree update; if it was killed there, git add would fail
+	// until a later commit took the lock. Only a lock that is one of our
+	// temp files is removed (see removeStranded), never git's.
+	if !s.bare {
+		removeStranded(s.gitDir, s.indexPath()+".lock")
+	}
 	j, ok, err := s.readJournal()
 	if err != nil {
 		return err
