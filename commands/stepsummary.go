@@ -27,8 +27,10 @@ func syncStepSummary(ctx context.Context, dir string, res *engine.Result, syncEr
 		b.WriteString(review.RenderMarkdown(d, review.MarkdownOptions{Title: "gitalog " + review.EscapeMarkdown(res.Subject)}))
 	case res.DryRun:
 		fmt.Fprintf(&b, "### gitalog sync (dry run)\n\nWould commit: %s\n", review.EscapeMarkdown(res.Subject))
-	default:
+	case res.NoChange:
 		b.WriteString("### gitalog sync\n\nThe catalog is up to date; no commit.\n")
+	default:
+		fmt.Fprintf(&b, "### gitalog sync\n\nNothing was committed (%s).\n", review.EscapeMarkdown(res.Subject))
 	}
 	if n := res.InvalidEntities(); n > 0 {
 		fmt.Fprintf(&b, "\n**%d invalid entities were not written.** Run `gitalog sync --dry-run -v` to see why.\n", n)

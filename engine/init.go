@@ -56,6 +56,12 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 		return nil, err
 	}
 	defer unlock()
+	// Like a sync, init finishes what an interrupted one left (a worktree
+	// a full disk kept from following its commit), even with nothing to
+	// write itself.
+	if err := store.Recover(); err != nil {
+		return nil, fmt.Errorf("finishing an interrupted sync: %w", err)
+	}
 	head, err := store.Head()
 	if err != nil {
 		return nil, err
@@ -106,6 +112,11 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 	res.Commit, err = store.Commit(ctx, gitstore.CommitRequest{
 		Parent: head.Commit, Ref: head.Ref, Changes: changes, Message: msg, Author: author, Committer: author,
 	})
+	var wterr *gitstore.WorktreeError
+	if errors.As(err, &wterr) {
+		return nil, fmt.Errorf("%w: committed %s, but the worktree could not be updated: %w; the next gitalog command that writes brings it up to date",
+			ErrPartial, wterr.Commit.String()[:12], wterr.Err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("committing the defaults: %w", err)
 	}

@@ -83,7 +83,7 @@ func (r *Result) WriteSummary(w io.Writer, v Verbosity) {
 			}
 		}
 	}
-	if r.DryRun {
+	if r.DryRun || r.Commit.IsZero() {
 		list("Would create", "+", r.Created)
 		list("Would change", "~", r.Changed)
 		list("Would delete", "-", r.Deleted)
@@ -162,6 +162,9 @@ func (r *Result) writeFinal(w io.Writer) {
 		fmt.Fprintf(w, "Dry run: nothing was written. %s\n", r.Subject)
 	case r.NoChange:
 		fmt.Fprintln(w, "The catalog is up to date; no commit.")
+	case r.Commit.IsZero():
+		// The commit failed (the error says why): only what happened.
+		fmt.Fprintln(w, "Nothing was committed.")
 	default:
 		fmt.Fprintf(w, "Committed %s on %s: %s\n", r.Commit.String()[:12], branchName(r.Branch), r.Subject)
 	}

@@ -271,6 +271,10 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		}
 		if err != nil || o.DryRun || !o.Push {
 			res.Duration = time.Since(start)
+			if errors.Is(err, ErrPartial) {
+				// What else was left undone still needs saying.
+				return res, errors.Join(err, res.err())
+			}
 			if err != nil {
 				return res, err
 			}
@@ -499,6 +503,15 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	if errors.Is(err, gitstore.ErrNoChanges) {
 		res.NoChange = true
 		return tgt.commit, nil
+	}
+	var wterr *gitstore.WorktreeError
+	if errors.As(err, &wterr) {
+		// The commit landed; only the files and the index lag behind,
+		// and the journal brings them up to date. Exit 1 would say
+		// nothing was committed.
+		res.Commit, res.NoChange = wterr.Commit, false
+		return wterr.Commit, fmt.Errorf("%w: committed %s on %s, but the worktree could not be updated: %w; the next sync (or any gitalog command that writes) brings it up to date",
+			ErrPartial, wterr.Commit.String()[:12], branchName(tgt.branch), wterr.Err)
 	}
 	if err != nil {
 		return tgt.commit, fmt.Errorf("committing: %w", err)

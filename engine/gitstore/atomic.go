@@ -56,12 +56,12 @@ func publish(tmpDir, final string, data []byte, newerThan time.Time, durable boo
 	}
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("%w: %s; another git process seems to be running (if not, remove the file)", errLockExists, lock)
+			return lockExists(lock)
 		}
 		// No hard links here: take the lock by exclusive create instead.
 		lf, lerr := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if errors.Is(lerr, os.ErrExist) {
-			return fmt.Errorf("%w: %s; another git process seems to be running (if not, remove the file)", errLockExists, lock)
+			return lockExists(lock)
 		}
 		if lerr != nil {
 			return lerr
@@ -92,6 +92,99 @@ func publish(tmpDir, final string, data []byte, newerThan time.Time, durable boo
 }
 
 const tmpPrefix = "gitalog-tmp-"
+
+func lockExists(lock string) error {
+	return fmt.Errorf("%w: %s; another git process seems to be running (if not, remove the file)", errLockExists, lock)
+}
+
+// heldLock is a git lock file taken before the file it guards is read,
+// which is git's protocol for the index: no git command can replace the
+// file while the lock is held, so what is read under it is still current
+// when commit renames the new content into place. (publish, which reads
+// nothing, takes its lock only for the rename.) Like publish's, the lock
+// is a hard link of a temp file, so removeStranded can tell one a killed
+// gitalog left behind from git's.
+type heldLock struct {
+	f           *os.File
+	tmp         string // the temp file the lock is a link of; "" without hard links
+	lock, final string
+	done        bool
+}
+
+func takeLock(tmpDir, final string) (*heldLock, error) {
+	lock := final + ".lock"
+	f, err := os.CreateTemp(tmpDir, tmpPrefix)
+	if err != nil {
+		return nil, err
+	}
+	tmp := f.Name()
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, err
+	}
+	err = os.Link(tmp, lock)
+	if errors.Is(err, os.ErrExist) && removeStranded(tmpDir, lock) {
+		err = os.Link(tmp, lock)
+	}
+	if err == nil {
+		return &heldLock{f: f, tmp: tmp, lock: lock, final: final}, nil
+	}
+	f.Close()
+	os.Remove(tmp)
+	if errors.Is(err, os.ErrExist) {
+		return nil, lockExists(lock)
+	}
+	// No hard links here: take the lock by exclusive create instead.
+	lf, lerr := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(lerr, os.ErrExist) {
+		return nil, lockExists(lock)
+	}
+	if lerr != nil {
+		return nil, lerr
+	}
+	return &heldLock{f: lf, lock: lock, final: final}, nil
+}
+
+// commit writes data into the lock and renames it over the final file;
+// newerThan is as for publish. The lock is released either way.
+func (l *heldLock) commit(data []byte, newerThan time.Time) error {
+	if l.done {
+		return errors.New("lock " + l.lock + " already released")
+	}
+	_, err := l.f.Write(data)
+	if err == nil && !newerThan.IsZero() && len(data) > 0 {
+		waitNewer(l.f, data[len(data)-1:], int64(len(data)-1), newerThan)
+	}
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	l.done = true
+	if err == nil {
+		err = os.Rename(l.lock, l.final)
+	}
+	if err != nil {
+		os.Remove(l.lock)
+	}
+	if l.tmp != "" {
+		os.Remove(l.tmp)
+	}
+	return err
+}
+
+// release gives the lock up without touching the final file; it is a
+// no-op after commit.
+func (l *heldLock) release() {
+	if l == nil || l.done {
+		return
+	}
+	l.done = true
+	l.f.Close()
+	os.Remove(l.lock)
+	if l.tmp != "" {
+		os.Remove(l.tmp)
+	}
+}
 
 // removeStranded removes lock if a killed gitalog left it between taking
 // it and renaming it into place (a CI job cancelled mid-sync): publish

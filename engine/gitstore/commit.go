@@ -356,7 +356,16 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 		s.trees.put(h, es)
 	}
 
+	var ilock *heldLock
 	if wt {
+		// Taken before the ref moves, so that a git command holding it
+		// stops the commit before it lands rather than the worktree
+		// update after.
+		if ilock, err = s.lockIndex(); err != nil {
+			upd.abandon()
+			return plumbing.ZeroHash, err
+		}
+		defer ilock.release()
 		if err := s.writeJournal(journal{old: req.Parent, new: commit}); err != nil {
 			upd.abandon()
 			return plumbing.ZeroHash, err
@@ -389,8 +398,8 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	}
 	// From here on the commit has landed; ctx is deliberately ignored so
 	// the worktree is not left half-updated.
-	if err := upd.finish(); err != nil {
-		return commit, fmt.Errorf("commit %s made, but updating the worktree failed (Recover will retry): %w", commit, err)
+	if err := upd.finish(ilock); err != nil {
+		return commit, &WorktreeError{Commit: commit, Err: err}
 	}
 	return commit, s.removeJournal()
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 var (
@@ -25,6 +27,10 @@ var (
 	// ErrLocked is wrapped by Lock when another process held the lock for
 	// the whole wait.
 	ErrLocked = errors.New("repository is locked by another gitalog process")
+	// ErrUnsupportedFormat is wrapped by Open when the repository uses a
+	// format gitstore cannot write without corrupting it (SHA-256 objects,
+	// reftable refs, an extension it does not know).
+	ErrUnsupportedFormat = errors.New("unsupported repository format")
 )
 
 type notRepoError struct{ dir string }
@@ -58,3 +64,18 @@ func (e *DirtyError) Error() string {
 }
 
 func (e *DirtyError) Unwrap() error { return ErrDirty }
+
+// WorktreeError is returned by Commit when the commit landed (the branch
+// moved to Commit) but the checked-out files and the index could not be
+// brought up to date with it. The journal stays behind, so Recover, which
+// every later Commit and CheckWorktree run first, finishes the update.
+type WorktreeError struct {
+	Commit plumbing.Hash
+	Err    error
+}
+
+func (e *WorktreeError) Error() string {
+	return fmt.Sprintf("commit %s made, but updating the worktree failed: %v", short(e.Commit), e.Err)
+}
+
+func (e *WorktreeError) Unwrap() error { return e.Err }

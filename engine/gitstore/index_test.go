@@ -214,3 +214,62 @@ func TestRacyEntrySmudged(t *testing.T) {
 		t.Fatalf("git status after the sync = %q, want a.txt modified", out)
 	}
 }
+
+// TestGitAddBesideCommit: a git add that runs while a commit updates the
+// index is never lost. Either it lands before gitalog reads the index, or
+// it finds index.lock taken and fails loudly (as beside any git command),
+// so a rerun lands after; what it must not do is succeed and then be
+// overwritten by an index gitalog built from an older read.
+func TestGitAddBesideCommit(t *testing.T) {
+	s := newRepo(t)
+	commit(t, s, "one", put("catalog/a.json", "a\n"))
+	if err := os.WriteFile(filepath.Join(s.Root(), "notes.txt"), []byte("mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ran bool
+	var addOut []byte
+	var addErr error
+	testHookIndexRead = func() {
+		ran = true
+		cmd := exec.Command("git", "add", "notes.txt")
+		cmd.Dir = s.Root()
+		addOut, addErr = cmd.CombinedOutput()
+	}
+	defer func() { testHookIndexRead = nil }()
+	commit(t, s, "two", put("catalog/b.json", "b\n"))
+	testHookIndexRead = nil
+	if !ran {
+		t.Fatal("the hook between reading and writing the index did not run")
+	}
+	if addErr != nil {
+		if !strings.Contains(string(addOut), "index.lock") {
+			t.Fatalf("git add failed for another reason than the held lock: %v\n%s", addErr, addOut)
+		}
+		git(t, s.Root(), "add", "notes.txt") // the user's rerun
+	}
+	if got := git(t, s.Root(), "diff", "--cached", "--name-only"); got != "notes.txt\n" {
+		t.Fatalf("staged after the commit: %q, want notes.txt (git add succeeded: %v)", got, addErr == nil)
+	}
+	if got := git(t, s.Root(), "status", "--porcelain"); got != "A  notes.txt\n" {
+		t.Fatalf("git status = %q", got)
+	}
+}
+
+// TestRecoverRemovesStrandedIndexLock: a gitalog killed while holding
+// index.lock (taken before its ref move, held through the worktree
+// update) must not leave the user's git add failing until the next sync
+// that commits: Recover, which every writing command runs, removes it.
+func TestRecoverRemovesStrandedIndexLock(t *testing.T) {
+	s := newRepo(t)
+	commit(t, s, "one", put("f", "1"))
+	l, err := takeLock(s.GitDir(), s.indexPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.f.Close() // the process dies: nothing is released
+	if err := s.Recover(); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(s.Root(), "g"), []byte("g\n"), 0o644)
+	git(t, s.Root(), "add", "g")
+}

@@ -136,6 +136,9 @@ func commonDirOf(gitDir string) string {
 
 func newStore(root, gitDir string, bare bool) (*Store, error) {
 	common := commonDirOf(gitDir)
+	if err := checkFormat(root, common); err != nil {
+		return nil, err
+	}
 	// No LargeObjectThreshold: go-git v5.19's streaming path for large
 	// objects (ReaderFromDelta) returns wrong bytes for deltified trees
 	// that git repack makes; TestReadObjectMatchesGit shows it.

@@ -94,6 +94,13 @@ func writeFileSync(p string, b []byte) error {
 // nothing to replay and the journal is dropped.
 func (s *Store) Recover() error {
 	sweepTemp(s.spool.Load().live, s.gitDir, s.commonDir, filepath.Join(s.commonDir, "objects", "pack"))
+	// A commit holds index.lock from before its ref move to the end of
+	// its worktree update; if it was killed there, git add would fail
+	// until a later commit took the lock. Only a lock that is one of our
+	// temp files is removed (see removeStranded), never git's.
+	if !s.bare {
+		removeStranded(s.gitDir, s.indexPath()+".lock")
+	}
 	j, ok, err := s.readJournal()
 	if err != nil {
 		return err
@@ -293,10 +300,27 @@ func (s *Store) updateWorktree(oldTree, newTree plumbing.Hash, objs *objSet) err
 	if err != nil {
 		return err
 	}
+	lock, err := s.lockIndex()
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	if err := u.stage(); err != nil {
 		return err
 	}
-	return u.finish()
+	return u.finish(lock)
+}
+
+// lockIndex takes index.lock ahead of a worktree update, as git checkout
+// does: from then until the new index is in place, a git add fails at the
+// lock instead of succeeding and being overwritten by an index built from
+// an older read.
+func (s *Store) lockIndex() (*heldLock, error) {
+	l, err := takeLock(s.gitDir, s.indexPath())
+	if err != nil {
+		return nil, fmt.Errorf("cannot update the index: %w", err)
+	}
+	return l, nil
 }
 
 // worktreeUpdate is one worktree update in three steps: plan (the diff
@@ -321,6 +345,9 @@ func (s *Store) planWorktree(oldTree, newTree plumbing.Hash, objs *objSet, pre *
 	if err := diffTrees(u.read, oldTree, newTree, "", &u.ops); err != nil {
 		return nil, err
 	}
+	if err := s.checkDirs(u.ops); err != nil {
+		return nil, err
+	}
 	for i, op := range u.ops {
 		if op.New != nil {
 			u.writes = append(u.writes, i)
@@ -333,6 +360,55 @@ func (s *Store) planWorktree(oldTree, newTree plumbing.Hash, objs *objSet, pre *
 	u.st = st
 	u.results = make([]*index.Entry, len(u.ops))
 	return u, nil
+}
+
+// checkDirs refuses an update when a directory it writes into or removes
+// from is, in the worktree, not a directory: a symbolic link would have
+// files written or removed where it points (and git, which does not
+// follow it, would show every tracked file below as deleted); a file
+// would stop the update after the ref moved. The tree cannot tell (an
+// untracked link is not in it), so this is the worktree's lstat, as
+// buildTree's check is the tree's. A path the update itself removes is
+// fine: removals run first.
+func (s *Store) checkDirs(ops []fileOp) error {
+	removed := map[string]bool{}
+	for _, op := range ops {
+		if op.Old != nil && op.New == nil {
+			removed[op.Path] = true
+		}
+	}
+	checked := map[string]bool{".": true}
+	var chain []string
+	for _, op := range ops {
+		chain = chain[:0]
+		for d := path.Dir(op.Path); !checked[d]; d = path.Dir(d) {
+			chain = append(chain, d)
+		}
+		// Top down, so the error names the outermost link; below a
+		// missing directory everything is missing too.
+		missing := false
+		for i := len(chain) - 1; i >= 0; i-- {
+			d := chain[i]
+			checked[d] = true
+			if missing || removed[d] {
+				continue
+			}
+			full := filepath.Join(s.root, filepath.FromSlash(d))
+			fi, err := os.Lstat(full)
+			switch {
+			case errors.Is(err, os.ErrNotExist):
+				missing = true
+			case err != nil:
+				return err
+			case fi.Mode()&os.ModeSymlink != 0:
+				to, _ := os.Readlink(full)
+				return fmt.Errorf("%s is a symbolic link (to %s), and %s would be written or removed through it; gitalog (like git) writes only into real directories of the repository: replace the link with a directory", d, to, op.Path)
+			case !fi.IsDir():
+				return fmt.Errorf("%s is a file, not a directory, so %s cannot be written; move it away", d, op.Path)
+			}
+		}
+	}
+	return nil
 }
 
 // stage writes the files of the staged directories; nothing it does is
@@ -421,16 +497,35 @@ func (u *worktreeUpdate) abandon() {
 	u.st.pre.Abandon()
 }
 
+// checkout writes the files todo lists. It stops at the first failure:
+// what fails one file (a full disk, a read-only directory) fails the rest
+// too, and a line for each of 3,000 files would hide the one that says
+// why. The error is that first one, with the count of files not written.
 func (u *worktreeUpdate) checkout(todo []int) error {
-	errs := make([]error, len(u.ops))
-	var wg sync.WaitGroup
+	var (
+		mu     sync.Mutex
+		first  error
+		failed atomic.Bool
+		wg     sync.WaitGroup
+	)
 	next := make(chan int, 256)
 	for w := 0; w < checkoutWorkers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				u.results[i], errs[i] = u.s.checkoutFile(u.ops[i], u.objs, u.st)
+				if failed.Load() {
+					continue
+				}
+				var err error
+				if u.results[i], err = u.s.checkoutFile(u.ops[i], u.objs, u.st); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					failed.Store(true)
+				}
 			}
 		}()
 	}
@@ -439,10 +534,23 @@ func (u *worktreeUpdate) checkout(todo []int) error {
 	}
 	close(next)
 	wg.Wait()
-	return errors.Join(errs...)
+	if first == nil {
+		return nil
+	}
+	n := 0
+	for _, i := range todo {
+		if u.results[i] == nil {
+			n++
+		}
+	}
+	if n == 1 {
+		return first
+	}
+	return fmt.Errorf("%w (%d of %d files not written)", first, n, len(todo))
 }
 
-func (u *worktreeUpdate) finish() error {
+// finish needs index.lock held (lockIndex): the index is read under it.
+func (u *worktreeUpdate) finish(lock *heldLock) error {
 	s := u.s
 	// Removals first, so a file can become a directory and vice versa.
 	var dirs []string
@@ -473,7 +581,7 @@ func (u *worktreeUpdate) finish() error {
 	if err := u.st.publish(); err != nil {
 		return err
 	}
-	return s.updateIndex(u.ops, u.results, u.newTree, u.read)
+	return s.updateIndex(lock, u.ops, u.results, u.newTree, u.read)
 }
 
 // staging speeds up filling directories that do not exist yet (a first
@@ -649,6 +757,11 @@ func (s *Store) blob(h plumbing.Hash, objs *objSet) ([]byte, error) {
 // see a half-written file, and returns its index entry.
 func (s *Store) checkoutFile(op fileOp, objs *objSet, st *staging) (*index.Entry, error) {
 	full := filepath.Join(s.root, filepath.FromSlash(op.Path))
+	if TestHookWriteFile != nil {
+		if err := TestHookWriteFile(op.Path); err != nil {
+			return nil, &os.PathError{Op: "write", Path: full, Err: err}
+		}
+	}
 	e := op.New
 	if e.Mode == filemode.Submodule {
 		if err := os.MkdirAll(full, 0o777); err != nil {
@@ -712,9 +825,12 @@ func (s *Store) indexPath() string { return filepath.Join(s.gitDir, "index") }
 // updateIndex replaces the index entries of the changed paths. Without an
 // index (a fresh repository) it builds one from the whole new tree. The
 // extensions are dropped (see gitIndex); the cached tree would describe
-// old trees.
-func (s *Store) updateIndex(ops []fileOp, written []*index.Entry, newTree plumbing.Hash, read func(plumbing.Hash) ([]Entry, error)) error {
+// old trees. The index is read under lock, which the new one replaces.
+func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry, newTree plumbing.Hash, read func(plumbing.Hash) ([]Entry, error)) error {
 	old, err := s.readIndex()
+	if testHookIndexRead != nil {
+		testHookIndexRead()
+	}
 	var idx *gitIndex
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -758,7 +874,7 @@ func (s *Store) updateIndex(ops []fileOp, written []*index.Entry, newTree plumbi
 		out = append(out, added[j:]...)
 		idx = &gitIndex{version: old.version, entries: out}
 	}
-	return s.writeIndex(idx)
+	return s.writeIndex(lock, idx)
 }
 
 // smudgeRacy is git's ce_smudge_racily_clean_entry for an entry kept from
@@ -804,7 +920,7 @@ func (s *Store) smudgeRacy(e idxEntry, indexTime time.Time) idxEntry {
 	return e
 }
 
-func (s *Store) writeIndex(idx *gitIndex) error {
+func (s *Store) writeIndex(lock *heldLock, idx *gitIndex) error {
 	data, err := idx.encode()
 	if err != nil {
 		return err
@@ -815,11 +931,7 @@ func (s *Store) writeIndex(idx *gitIndex) error {
 			newest = t
 		}
 	}
-	err = publish(s.gitDir, s.indexPath(), data, newest, false, nil)
-	if errors.Is(err, errLockExists) {
-		return fmt.Errorf("cannot update the index: %w", err)
-	}
-	return err
+	return lock.commit(data, newest)
 }
 
 func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) ([]*index.Entry, error) {
@@ -977,6 +1089,15 @@ func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 	}
 	return nil
 }
+
+// TestHookWriteFile, when set, runs before each worktree file is written
+// and fails the write with its error, as a full disk would. It is for
+// tests, in this package and in those built on it; nothing else sets it.
+var TestHookWriteFile func(path string) error
+
+// testHookIndexRead runs between reading the index and writing its
+// replacement, where a concurrent git add would be lost.
+var testHookIndexRead func()
 
 // testHashCount lets tests see whether the stat fast path was taken.
 var testHashCount atomic.Int64

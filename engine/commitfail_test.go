@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+)
+
+// TestSyncFailedCommitSummary: a sync whose commit fails says that nothing
+// was committed, never "Committed 000000000000".
+func TestSyncFailedCommitSummary(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	var added string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		added = d.AddIssue("payments", "KeyError: 'currency'", "payments.api in charge", "error")
+	})
+	// A hand edit of a file the sync rewrites stops the commit.
+	managed := filepath.Join(f.dir, ".gitalog", "managed", "issue.txt")
+	if err := os.WriteFile(managed, []byte("edited by hand\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.sync()
+	if !errors.Is(err, gitstore.ErrDirty) || res == nil {
+		t.Fatalf("want a dirty-worktree failure with a result, got %v", err)
+	}
+	if !res.Commit.IsZero() {
+		t.Fatalf("res.Commit = %s after a failed commit", res.Commit)
+	}
+	for _, v := range []Verbosity{Normal, Quiet, Verbose} {
+		var b bytes.Buffer
+		res.WriteSummary(&b, v)
+		out := b.String()
+		if strings.Contains(out, "Committed") || strings.Contains(out, "000000000000") {
+			t.Fatalf("verbosity %d: the summary claims a commit:\n%s", v, out)
+		}
+		if !strings.Contains(out, "Nothing was committed.") {
+			t.Fatalf("verbosity %d: the summary does not say nothing was committed:\n%s", v, out)
+		}
+		if v != Quiet && (strings.Contains(out, "Created:") || !strings.Contains(out, "Would create:\n  + issue/"+added)) {
+			t.Fatalf("verbosity %d: entities listed as created:\n%s", v, out)
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package gitstore
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestUnsupportedFormatRefused checks that repositories whose format
+// gitstore cannot write are refused at Open, before anything is written,
+// and that git still accepts them afterwards.
+func TestUnsupportedFormatRefused(t *testing.T) {
+	isolate(t)
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		want  []string
+	}{
+		{"sha256 empty", func(t *testing.T, dir string) {
+			git(t, dir, "init", "-q", "--object-format=sha256", "r")
+		}, []string{"is a SHA-256 repository (extensions.objectFormat = sha256)", "SHA-1 repositories only"}},
+		{"sha256 with a commit", func(t *testing.T, dir string) {
+			git(t, dir, "init", "-q", "--object-format=sha256", "r")
+			os.WriteFile(filepath.Join(dir, "r", "a"), []byte("a\n"), 0o644)
+			git(t, filepath.Join(dir, "r"), "add", "a")
+			git(t, filepath.Join(dir, "r"), "commit", "-qm", "a")
+		}, []string{"is a SHA-256 repository"}},
+		{"bare sha256", func(t *testing.T, dir string) {
+			git(t, dir, "init", "-q", "--bare", "--object-format=sha256", "r")
+		}, []string{"is a SHA-256 repository"}},
+		{"reftable", func(t *testing.T, dir string) {
+			git(t, dir, "init", "-q", "r")
+			git(t, filepath.Join(dir, "r"), "config", "core.repositoryformatversion", "1")
+			git(t, filepath.Join(dir, "r"), "config", "extensions.refStorage", "reftable")
+		}, []string{"extensions.refStorage = reftable", "reftable"}},
+		{"unknown extension", func(t *testing.T, dir string) {
+			git(t, dir, "init", "-q", "r")
+			git(t, filepath.Join(dir, "r"), "config", "core.repositoryformatversion", "1")
+			git(t, filepath.Join(dir, "r"), "config", "extensions.frobnicate", "true")
+		}, []string{"extensions.frobnicate", "does not support"}},
+		{"future format version", func(t *testing.T, dir string) {
+			git(t, dir, "init", "-q", "r")
+			git(t, filepath.Join(dir, "r"), "config", "core.repositoryformatversion", "2")
+		}, []string{"core.repositoryformatversion = 2"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.setup(t, dir)
+			r := filepath.Join(dir, "r")
+			before := listFiles(t, r)
+			_, err := Open(r)
+			if !errors.Is(err, ErrUnsupportedFormat) {
+				t.Fatalf("Open: err = %v, want ErrUnsupportedFormat", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Open: %q lacks %q", err, w)
+				}
+			}
+			if _, err := Init(r, ""); !errors.Is(err, ErrUnsupportedFormat) {
+				t.Fatalf("Init: err = %v, want ErrUnsupportedFormat", err)
+			}
+			if after := listFiles(t, r); after != before {
+				t.Fatalf("files changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+			if !strings.Contains(tc.name, "reftable") && !strings.Contains(tc.name, "unknown") && !strings.Contains(tc.name, "future") {
+				git(t, r, "fsck", "--strict")
+			}
+		})
+	}
+}
+
+// TestSupportedFormatsOpen keeps the extensions gitstore does handle
+// working: they must not be refused along with the others.
+func TestSupportedFormatsOpen(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "--object-format=sha1", "r")
+	r := filepath.Join(dir, "r")
+	git(t, r, "config", "core.repositoryformatversion", "1")
+	for _, kv := range [][2]string{{"extensions.objectFormat", "sha1"}, {"extensions.preciousObjects", "true"}, {"extensions.worktreeConfig", "true"}, {"extensions.noop", "x"}, {"extensions.partialClone", "origin"}} {
+		git(t, r, "config", kv[0], kv[1])
+	}
+	s, err := Open(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit(t, s, "one", put("a", "1\n"))
+	checkRepo(t, s)
+}
+
+// listFiles lists every file under dir with its size, to see that a
+// refused repository was left exactly as it was.
+func listFiles(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		b.WriteString(rel)
+		if !fi.IsDir() {
+			b.WriteString(" " + fi.ModTime().String())
+		}
+		b.WriteString("\n")
+		return nil
+	})
+	return b.String()
+}
+
+// TestScanConfigMatchesGit: the format check reads the config as git does,
+// including what go-git's decoder rejects, so no repository git opens is
+// refused for its syntax and no extension is missed.
+func TestScanConfigMatchesGit(t *testing.T) {
+	isolate(t)
+	configs := []string{
+		"[core]\n\trepositoryformatversion = 1\n[extensions]\n\tobjectformat = sha256\n",
+		"[branch.main]\n\tremote = origin\n[Extensions]\n\tObjectFormat = sha256\n",
+		"; c\n# c\n[core] repositoryformatversion = 1\n[extensions]objectFormat=\"sha\"256 ; c\n",
+		"[alias]\n\tx = \"!f() { echo \\\"a;b # c\\\"; }; f\"\n[extensions]\n\tnoop\n\trefstorage = ref\\\ntable\n",
+		"[foo \"bar baz\\\"q\"]\n\tk = v\n[core]\n\tbare = false # comment\n\tname = a   b  \t \n",
+		"\xef\xbb\xbf[core]\n\tk = \"  lead\" trail  \n[extensions]\n\tworktreeConfig\n",
+		"[remote \"origin\"]\n\turl = x\n[remote.x]\n\tk = v\n[extensions]\n\tpartialClone = origin\n",
+	}
+	for i, c := range configs {
+		p := filepath.Join(t.TempDir(), "config")
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// git lists "section.key=value", and "section.sub.key=value" for
+		// subsections, which scanConfig leaves out.
+		var want []string
+		for _, l := range strings.Split(strings.TrimSuffix(git(t, t.TempDir(), "config", "--file", p, "--list"), "\n"), "\n") {
+			k, _, hasValue := strings.Cut(l, "=")
+			if !hasValue {
+				l += "=true" // a key alone
+			}
+			if strings.Count(k, ".") == 1 {
+				want = append(want, l)
+			}
+		}
+		entries, err := scanConfig([]byte(c))
+		if err != nil {
+			t.Fatalf("config %d: %v", i, err)
+		}
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.section+"."+strings.ToLower(e.key)+"="+e.value)
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("config %d:\n got %q\nwant %q", i, got, want)
+		}
+	}
+	for _, bad := range []string{"[core\n", "[core]\n\tk = \"open\n", "[core]\n\t=v\n", "[core]\n\tk = a\\q\n"} {
+		if _, err := scanConfig([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+		p := filepath.Join(t.TempDir(), "config")
+		os.WriteFile(p, []byte(bad), 0o644)
+		cmd := exec.Command("git", "config", "--file", p, "--list")
+		if out, err := cmd.CombinedOutput(); err == nil {
+			t.Errorf("%q: git accepts it: %s", bad, out)
+		}
+	}
+}
