@@ -244,6 +244,43 @@ func TestFetchFailsMidPagination(t *testing.T) {
 	}
 }
 
+// TestFanOutFailureKeepsLaterParents: when one parent's fan-out fails
+// (one issue's tags), the items of the parents after it are still
+// committed, and nothing the kind feeds is deleted.
+func TestFanOutFailureKeepsLaterParents(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	var a, b, c, gone string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		gone = d.IssueIDs("unresolved")[0]
+		d.DeleteIssue(gone)
+		// Listed newest first: c, then b and a after it.
+		a = d.AddIssue("payments", "A", "x in a", "error")
+		b = d.AddIssue("payments", "B", "x in b", "error")
+		c = d.AddIssue("payments", "C", "x in c", "error")
+	})
+	f.srv.AddFault(sentrytest.Fault{PathContains: "/issues/" + c + "/tags/", Status: 502})
+	o := f.options()
+	o.Retry = RetryOptions{MaxAttempts: 2, Backoff: time.Millisecond, MaxWait: 10 * time.Millisecond}
+	_, err := Sync(t.Context(), o)
+	if !errors.Is(err, ErrPartial) || !strings.Contains(err.Error(), "so no entity of sentryIssue was deleted") {
+		t.Fatalf("want a partial sync keeping sentryIssue, got %v", err)
+	}
+	f.checkRepo()
+	got := f.tracked("catalog/sentryIssue/")
+	for _, id := range []string{a, b, gone} {
+		if !slices.Contains(got, "catalog/sentryIssue/"+id+".json") {
+			t.Errorf("catalog/sentryIssue/%s.json is missing", id)
+		}
+	}
+	if slices.Contains(got, "catalog/sentryIssue/"+c+".json") {
+		t.Errorf("the issue whose tags failed was written")
+	}
+	if slices.Contains(f.tracked("catalog/issue/"), "catalog/issue/"+gone+".json") {
+		t.Errorf("catalog/issue/%s.json, gone upstream, was kept although the issue kind was fetched", gone)
+	}
+}
+
 // TestDuplicateIdentifierLaterWins: two items giving one entity write the
 // later item's, whatever order the workers finish in, with a warning.
 func TestDuplicateIdentifierLaterWins(t *testing.T) {

@@ -631,10 +631,11 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 				errs = append(errs, r.err)
 				continue
 			}
-			if len(errs) == 0 {
-				if err := emit(r.Batch, e); err != nil {
-					return err
-				}
+			// The parents after a failed one are passed on too: what was
+			// fetched is written, and the error keeps the sync from
+			// deleting anything the kind feeds.
+			if err := emit(r.Batch, e); err != nil {
+				return err
 			}
 		}
 		<-slots
