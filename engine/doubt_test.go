@@ -320,4 +320,12 @@ func TestDuplicateIdentifierLaterWins(t *testing.T) {
 	if !strings.Contains(out.String(), "given by more than one item; the later item's entity was written: issue/") {
 		t.Fatalf("no warning in the summary:\n%s", out.String())
 	}
+	// Again, with the item cache: the same winner, the same warning.
+	res, err = Sync(t.Context(), o)
+	if err != nil || !res.NoChange {
+		t.Fatalf("resync: %v, no change %v", err, res.NoChange)
+	}
+	if len(res.Duplicates) == 0 || res.Cached == 0 {
+		t.Fatalf("resync: duplicates %+v, %d cached", res.Duplicates, res.Cached)
+	}
 }
