@@ -329,3 +329,37 @@ func TestDuplicateIdentifierLaterWins(t *testing.T) {
 		t.Fatalf("resync: duplicates %+v, %d cached", res.Duplicates, res.Cached)
 	}
 }
+
+// TestParentKindFailsMidPagination: a kind fetched whole because others
+// fan out over it (projects, for issues and project tags) commits what it
+// fetched before failing, and so do the kinds that fan out over the
+// parents it got; nothing any of them feeds is deleted.
+func TestParentKindFailsMidPagination(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo(), sentrytest.WithPageSize(4))
+	f.mustSync()
+	before := f.tracked("")
+	var added, gone string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		// The first project is on the first page of the project list.
+		added = d.AddIssue(d.Projects[0].Slug, "New on page one", "x in y", "error")
+		gone = d.IssueIDs("unresolved")[1]
+		d.DeleteIssue(gone)
+	})
+	f.srv.AddFault(sentrytest.Fault{PathContains: "/organizations/" + f.data.OrgSlug() + "/projects/", Status: 403, AfterRequests: 1})
+	res, err := f.sync()
+	if !errors.Is(err, ErrPartial) || len(res.FetchErrors) == 0 {
+		t.Fatalf("want a partial sync, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "fetching failed, so no entity of issue, project, sentryIssue, sentryProject was deleted:") {
+		t.Fatalf("error: %v", err)
+	}
+	f.checkRepo()
+	if lost := missing(before, f.tracked("")); len(lost) > 0 {
+		t.Fatalf("deleted %v", lost)
+	}
+	for _, p := range []string{"catalog/issue/" + added + ".json", "catalog/sentryIssue/" + added + ".json"} {
+		if !slices.Contains(f.tracked("catalog/"), p) {
+			t.Errorf("%s, of a project fetched before the failure, was not committed", p)
+		}
+	}
+}
