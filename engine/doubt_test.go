@@ -363,3 +363,25 @@ func TestParentKindFailsMidPagination(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatedSentryObjectLaterWins: an object Sentry lists twice (its
+// pages shifting during a sync) is two items like any other: the later
+// copy is written, with the warning.
+func TestRepeatedSentryObjectLaterWins(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo(), sentrytest.WithPageSize(4))
+	var email string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		again := *d.Members[0]
+		again.Name = "Listed Again"
+		email = again.Email
+		d.Members = append(d.Members, &again)
+	})
+	res := f.mustSync()
+	f.checkRepo()
+	if e := readEntity(t, filepath.Join(f.dir, "catalog", "sentryUser", email+".json")); e["title"] != "Listed Again" {
+		t.Fatalf("title %v, want the later copy's", e["title"])
+	}
+	if len(res.Duplicates) != 1 || res.Duplicates[0] != (Duplicate{Blueprint: "sentryUser", Identifier: email, Items: 2}) {
+		t.Fatalf("duplicates %+v", res.Duplicates)
+	}
+}
