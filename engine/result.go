@@ -155,13 +155,7 @@ func (r *Result) InvalidEntities() int {
 func (r *Result) err() error {
 	var why []string
 	if len(r.FetchErrors) > 0 {
-		var fetched []Doubt
-		for _, d := range r.Doubts {
-			if d.Fetch {
-				fetched = append(fetched, d)
-			}
-		}
-		why = append(why, fmt.Sprintf("fetching failed, so %s was deleted:\n  %s", noEntityOf(fetched), indentErr(errors.Join(r.FetchErrors...))))
+		why = append(why, fmt.Sprintf("fetching failed, so %s was deleted:\n  %s", noEntityOf(r.fetchDoubts()), indentErr(errors.Join(r.FetchErrors...))))
 	}
 	for _, d := range r.Doubts {
 		if !d.Fetch {
@@ -184,6 +178,17 @@ func (r *Result) err() error {
 		return nil
 	}
 	return fmt.Errorf("%w: %s", ErrPartial, strings.Join(why, "; "))
+}
+
+// fetchDoubts are the doubts of kinds that failed to fetch.
+func (r *Result) fetchDoubts() []Doubt {
+	var out []Doubt
+	for _, d := range r.Doubts {
+		if d.Fetch {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // noEntityOf names what the doubts keep: "nothing", or "no entity of
@@ -304,13 +309,7 @@ func commitMessage(r *Result, p *plan) string {
 	section("Changed", "~", r.Changed)
 	section("Deleted", "-", r.Deleted)
 	if len(r.FetchErrors) > 0 {
-		var fetched []Doubt
-		for _, d := range r.Doubts {
-			if d.Fetch {
-				fetched = append(fetched, d)
-			}
-		}
-		fmt.Fprintf(&b, "\nIncomplete fetch (%s): %s was deleted.\n", strings.Join(r.FailedKinds, ", "), noEntityOf(fetched))
+		fmt.Fprintf(&b, "\nIncomplete fetch (%s): %s was deleted.\n", strings.Join(r.FailedKinds, ", "), noEntityOf(r.fetchDoubts()))
 	}
 	if len(r.Kept) > 0 {
 		b.WriteString("\nNot deleted:\n")
