@@ -193,13 +193,21 @@ func cmdSentry(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// sentryfault PATH-SUBSTRING STATUS [TIMES] makes matching requests fail.
+// sentryfault PATH-SUBSTRING STATUS [TIMES] [after=N] makes matching
+// requests fail (after letting N of them through: mid-pagination).
 func cmdSentryFault(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! sentryfault")
 	}
+	after := 0
+	if n := len(args); n > 0 && strings.HasPrefix(args[n-1], "after=") {
+		var err error
+		after, err = strconv.Atoi(strings.TrimPrefix(args[n-1], "after="))
+		ts.Check(err)
+		args = args[:n-1]
+	}
 	if len(args) < 2 || len(args) > 3 {
-		ts.Fatalf("usage: sentryfault PATH-SUBSTRING STATUS [TIMES]")
+		ts.Fatalf("usage: sentryfault PATH-SUBSTRING STATUS [TIMES] [after=N]")
 	}
 	status, err := strconv.Atoi(args[1])
 	ts.Check(err)
@@ -208,5 +216,5 @@ func cmdSentryFault(ts *testscript.TestScript, neg bool, args []string) {
 		times, err = strconv.Atoi(args[2])
 		ts.Check(err)
 	}
-	server(ts).AddFault(sentrytest.Fault{PathContains: args[0], Status: status, Times: times})
+	server(ts).AddFault(sentrytest.Fault{PathContains: args[0], Status: status, Times: times, AfterRequests: after})
 }

@@ -121,8 +121,12 @@ func (s *slot) before(o *slot) bool {
 type collection struct {
 	slots     map[pathKey]*slot
 	mapIssues []*MapIssue
-	records   []cacheRec // the item cache's entries for this sync's items
-	changed   int        // slots whose file differs from the target's
+	doubts    []Doubt
+	// dups counts, per entity that more than one item gave, the items
+	// that lost it to a later one.
+	dups    map[catalog.Key]int
+	records []cacheRec // the item cache's entries for this sync's items
+	changed int        // slots whose file differs from the target's
 }
 
 type pipeline struct {
@@ -252,6 +256,7 @@ type job struct {
 type jobResult struct {
 	slots   []*slot
 	issues  []mapping.Issue
+	doubts  []doubtItem
 	items   int
 	records []cacheRec
 	cached  int // items whose every resource's entities came from the cache
@@ -289,6 +294,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 	}
 	var groups []*group
 	byKey := map[string]*group{}
+	failed := map[string]bool{}
 	for _, r := range cfg.Resources {
 		key, sel := sentry.Variant(r.Kind, r.Params)
 		g := byKey[key]
@@ -329,6 +335,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 			}
 			if err != nil && ctx.Err() == nil {
 				res.FailedKinds = append(res.FailedKinds, kind)
+				failed[kind] = true
 				// Kinds that fan out over a failed parent fail with its
 				// error; say it once.
 				if !seen[err.Error()] {
@@ -347,14 +354,18 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		<-p.ic.ready // the workers wait for it too
 		hint = p.ic.c.Len()
 	}
-	c := &collection{slots: make(map[pathKey]*slot, hint), records: make([]cacheRec, 0, hint)}
+	c := &collection{slots: make(map[pathKey]*slot, hint), records: make([]cacheRec, 0, hint), dups: map[catalog.Key]int{}}
 	agg := map[string]*MapIssue{}
+	ds := newDoubts(p.bps)
 	done := 0
 	for r := range results {
 		for _, sl := range r.slots {
 			k := sl.pathKey()
 			if old := c.slots[k]; old != nil {
-				// Two items give one file: the later one's entity wins.
+				// Two items give one file: the later one's entity wins,
+				// as with Port's upserts. seq is the items' order in the
+				// fetch stream, not the order the workers finish in.
+				c.dups[sl.key]++
 				if sl.seq.less(old.seq) {
 					sl.lost = true
 					continue
@@ -374,6 +385,9 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		}
 		c.records = append(c.records, r.records...)
 		res.Cached += r.cached
+		for _, d := range r.doubts {
+			ds.item(d)
+		}
 		for _, is := range r.issues {
 			k := is.Resource.Label() + "\x00" + is.Field + "\x00" + is.Msg
 			if m := agg[k]; m != nil {
@@ -389,6 +403,12 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	rss := make([][]*mapping.Resource, len(groups))
+	for i, g := range groups {
+		rss[i] = g.rs
+	}
+	ds.fetchFailures(rss, failed)
+	c.doubts = ds.list()
 	return c, errs
 }
 
@@ -424,7 +444,11 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 			}
 			items[i] = v
 			if err != nil {
-				out.issues = append(out.issues, mapping.Issue{Resource: j.group[0], Field: "input", Msg: fmt.Sprintf("%s: invalid JSON: %v; item skipped", j.Where[i], err), Skipped: true})
+				msg := fmt.Sprintf("%s: invalid JSON: %v; item skipped", j.Where[i], err)
+				out.issues = append(out.issues, mapping.Issue{Resource: j.group[0], Field: "input", Msg: msg, Skipped: true})
+				for _, r := range j.group {
+					out.doubts = append(out.doubts, doubtItem{res: r, field: "input", msg: msg})
+				}
 				items[i] = nil
 				continue
 			}
@@ -441,8 +465,18 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 			}
 			es, iss := r.Map(it)
 			out.issues = append(out.issues, iss...)
+			for _, is := range iss {
+				if is.Skipped {
+					out.doubts = append(out.doubts, doubtItem{res: r, field: is.Field, msg: is.Msg, bp: is.Blueprint})
+				}
+			}
 			first := len(out.slots)
 			for sub, e := range es {
+				if _, ok := p.bps.Blueprint(e.Blueprint); !ok {
+					// Validation reports the entity; the doubt keeps the
+					// files of the blueprint it was meant for.
+					out.doubts = append(out.doubts, doubtItem{res: r, field: r.Blueprint.Field, msg: fmt.Sprintf("unknown blueprint %q", e.Blueprint)})
+				}
 				out.slots = append(out.slots, p.prepare(w, e, seqNo{r.Index, j.page, i, sub}))
 			}
 			if keys != nil && len(iss) == 0 && p.ic.pure[r.Index] {

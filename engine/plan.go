@@ -120,10 +120,7 @@ type plan struct {
 	deleted          []entry
 	unchanged        int
 	conflicts        []string // hand-written files the sync left alone
-	wouldDelete      int
-	managedBefore    int
-	deletionsBlocked bool
-	incomplete       bool
+	kept             []Kept   // blueprints whose gone entities were not deleted
 	threshold        float64
 }
 
@@ -136,13 +133,16 @@ func (p *plan) paths() []string {
 }
 
 // makePlan compares the collected entities with a commit's catalog.
-// Deletions happen only when every kind was fetched completely and they
-// stay under the threshold.
+// A blueprint's entities that were not produced are deleted only when no
+// doubt touches the blueprint and they are no more than threshold of its
+// managed entities: a blueprint is judged on its own, so that a mapping
+// that loses one small blueprint whole is not hidden by the big ones.
 //
 // When trustSame is set, cat is the catalog the stream compared with, and
 // slots marked same need no lookup: the file is there, managed, unchanged.
-func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, complete bool, threshold float64, trustSame bool) (*plan, error) {
-	p := &plan{managedBefore: cat.managedCount(), incomplete: !complete, threshold: threshold}
+func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, doubt *doubtSet, threshold float64, trustSame bool) (*plan, error) {
+	managedBefore := cat.managedCount()
+	p := &plan{threshold: threshold}
 	// Managed names this sync adds, and blueprints whose managed set
 	// changes; an unchanged catalog builds no set at all.
 	added := map[string][]string{}
@@ -213,13 +213,13 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 		}
 	}
 	// What the sync managed and did not produce this time.
-	var gone []gitstore.Change
-	var goneEntries []entry
 	dropped := map[string][]string{} // managed names to forget
 	for dir, stems := range cat.managed {
-		if producedManaged == p.managedBefore {
+		if producedManaged == managedBefore {
 			break
 		}
+		var gone []gitstore.Change
+		var goneEntries []entry
 		for _, stem := range stems {
 			if sl := coll.slots[pathKey{dir, stem}]; sl != nil {
 				// Produced again (a managed name is never a conflict), or
@@ -230,9 +230,6 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 				dropped[dir] = append(dropped[dir], stem) // removed by hand; just forget it
 				continue
 			}
-			if !complete {
-				continue
-			}
 			filePath := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
 			gone = append(gone, gitstore.Change{Path: filePath, Delete: true})
 			k, decoded := decodeKey(dir, stem)
@@ -241,18 +238,26 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, comple
 			}
 			goneEntries = append(goneEntries, entry{Key: k})
 		}
-	}
-	p.wouldDelete = len(gone)
-	if p.wouldDelete > 0 && p.managedBefore > 0 && float64(p.wouldDelete)/float64(p.managedBefore) > threshold {
-		p.deletionsBlocked = true
-	} else {
+		if len(gone) == 0 {
+			continue
+		}
+		bp, ok := catalog.DecodeDir(dir)
+		if !ok {
+			bp = dir
+		}
+		over := float64(len(gone))/float64(len(stems)) > threshold
+		if doubt.has(dir) || over {
+			p.kept = append(p.kept, Kept{Blueprint: bp, Entities: len(gone), Managed: len(stems), OverThreshold: !doubt.has(dir)})
+			continue
+		}
 		p.changes = append(p.changes, gone...)
-		p.deleted = goneEntries
+		p.deleted = append(p.deleted, goneEntries...)
 		for _, g := range gone {
 			dir, stem := splitCatalogPath(g.Path)
 			dropped[dir] = append(dropped[dir], stem)
 		}
 	}
+	slices.SortFunc(p.kept, func(a, b Kept) int { return strings.Compare(a.Blueprint, b.Blueprint) })
 	// The managed lists, rewritten only for blueprints whose set changed.
 	dirs := map[string]bool{}
 	for d := range added {

@@ -31,7 +31,13 @@ type Result struct {
 	FetchErrors []error
 	FailedKinds []string
 	MapIssues   []*MapIssue
-	Problems    []schema.Problem
+	// Doubts are why some blueprints' entities were not deleted: kinds
+	// that failed to fetch, items whose identity failed to map.
+	Doubts   []Doubt
+	Problems []schema.Problem
+	// Duplicates are entities that more than one item gave (the later
+	// item's entity was written).
+	Duplicates []Duplicate
 
 	Counts    map[string]*Counts // per blueprint
 	Created   []EntityRef
@@ -40,13 +46,33 @@ type Result struct {
 	Unchanged int
 	Conflicts []string
 
-	WouldDelete      int
-	ManagedBefore    int
+	// Kept lists the blueprints whose entities were not produced but not
+	// deleted either, because of a doubt or the threshold.
+	Kept []Kept
+	// DeletionsBlocked is set when some blueprint's deletions were over
+	// the threshold.
 	DeletionsBlocked bool
 	Threshold        float64
 
 	Requests, Retries int64
 	Duration          time.Duration
+}
+
+// Kept is a blueprint whose entities the sync did not produce and did not
+// delete.
+type Kept struct {
+	Blueprint string
+	Entities  int // not produced, and kept
+	Managed   int // the blueprint's managed entities before the sync
+	// OverThreshold: they were more than the threshold of Managed, and
+	// no doubt touched the blueprint.
+	OverThreshold bool
+}
+
+// Duplicate is an entity that Items items gave; the last one's was written.
+type Duplicate struct {
+	Blueprint, Identifier string
+	Items                 int
 }
 
 // Counts are one blueprint's changes.
@@ -78,8 +104,11 @@ func (r *Result) apply(p *plan) {
 	r.Created, r.Changed, r.Deleted = refs(p.created), refs(p.changed), refs(p.deleted)
 	r.Unchanged = p.unchanged
 	r.Conflicts = p.conflicts
-	r.WouldDelete, r.ManagedBefore, r.DeletionsBlocked = p.wouldDelete, p.managedBefore, p.deletionsBlocked
-	r.Threshold = p.threshold
+	r.Kept, r.Threshold = p.kept, p.threshold
+	r.DeletionsBlocked = false
+	for _, k := range p.kept {
+		r.DeletionsBlocked = r.DeletionsBlocked || k.OverThreshold
+	}
 	r.Counts = map[string]*Counts{}
 	c := func(bp string) *Counts {
 		if r.Counts[bp] == nil {
@@ -126,19 +155,75 @@ func (r *Result) InvalidEntities() int {
 func (r *Result) err() error {
 	var why []string
 	if len(r.FetchErrors) > 0 {
-		why = append(why, fmt.Sprintf("fetching failed, so nothing was deleted:\n  %s", indentErr(errors.Join(r.FetchErrors...))))
+		why = append(why, fmt.Sprintf("fetching failed, so %s was deleted:\n  %s", noEntityOf(r.fetchDoubts()), indentErr(errors.Join(r.FetchErrors...))))
+	}
+	for _, d := range r.Doubts {
+		if !d.Fetch {
+			why = append(why, fmt.Sprintf("deletions skipped for %s: %s", blueprintList(d.Blueprints), d))
+		}
 	}
 	if n := r.InvalidEntities(); n > 0 {
 		why = append(why, fmt.Sprintf("%d invalid entities were not written (their older files, if any, are unchanged)", n))
 	}
-	if r.DeletionsBlocked {
-		why = append(why, fmt.Sprintf("refused to delete %d of %d managed entities (%.0f%%, over entityDeletionThreshold %.2f); nothing was deleted; rerun with --delete-threshold 1 if this is intended",
-			r.WouldDelete, r.ManagedBefore, 100*float64(r.WouldDelete)/float64(r.ManagedBefore), r.Threshold))
+	var over []string
+	for _, k := range r.Kept {
+		if k.OverThreshold {
+			over = append(over, fmt.Sprintf("%d of %d managed %s entities (%.0f%%)", k.Entities, k.Managed, Printable(k.Blueprint), 100*float64(k.Entities)/float64(k.Managed)))
+		}
+	}
+	if len(over) > 0 {
+		why = append(why, fmt.Sprintf("refused to delete %s, over entityDeletionThreshold %.2f; they were kept; rerun with --delete-threshold 1 if this is intended", strings.Join(over, ", "), r.Threshold))
 	}
 	if len(why) == 0 {
 		return nil
 	}
 	return fmt.Errorf("%w: %s", ErrPartial, strings.Join(why, "; "))
+}
+
+// fetchDoubts are the doubts of kinds that failed to fetch.
+func (r *Result) fetchDoubts() []Doubt {
+	var out []Doubt
+	for _, d := range r.Doubts {
+		if d.Fetch {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// noEntityOf names what the doubts keep: "nothing", or "no entity of
+// issue, sentryIssue".
+func noEntityOf(ds []Doubt) string {
+	set := map[string]bool{}
+	for _, d := range ds {
+		if d.Blueprints == nil {
+			return "nothing"
+		}
+		for _, bp := range d.Blueprints {
+			set[bp] = true
+		}
+	}
+	if len(set) == 0 {
+		return "nothing"
+	}
+	bps := make([]string, 0, len(set))
+	for bp := range set {
+		bps = append(bps, bp)
+	}
+	sort.Strings(bps)
+	return "no entity of " + blueprintList(bps)
+}
+
+// blueprintList names a doubt's blueprints; nil is all of them.
+func blueprintList(bps []string) string {
+	if bps == nil {
+		return "every blueprint"
+	}
+	q := make([]string, len(bps))
+	for i, bp := range bps {
+		q[i] = Printable(bp)
+	}
+	return strings.Join(q, ", ")
 }
 
 func indentErr(err error) string {
@@ -223,16 +308,37 @@ func commitMessage(r *Result, p *plan) string {
 	section("Created", "+", r.Created)
 	section("Changed", "~", r.Changed)
 	section("Deleted", "-", r.Deleted)
-	if r.DeletionsBlocked {
-		fmt.Fprintf(&b, "\nNot deleted: %d entities (over entityDeletionThreshold %.2f).\n", r.WouldDelete, r.Threshold)
-	}
 	if len(r.FetchErrors) > 0 {
-		fmt.Fprintf(&b, "\nIncomplete fetch (%s): no entity was deleted.\n", strings.Join(r.FailedKinds, ", "))
+		fmt.Fprintf(&b, "\nIncomplete fetch (%s): %s was deleted.\n", strings.Join(r.FailedKinds, ", "), noEntityOf(r.fetchDoubts()))
+	}
+	if len(r.Kept) > 0 {
+		b.WriteString("\nNot deleted:\n")
+		for _, k := range r.Kept {
+			fmt.Fprintf(&b, "  %s\n", r.keptLine(k))
+		}
 	}
 	if n := r.InvalidEntities(); n > 0 {
 		fmt.Fprintf(&b, "\nInvalid entities not written: %d.\n", n)
 	}
 	return b.String()
+}
+
+// keptLine says why a blueprint's entities were kept.
+func (r *Result) keptLine(k Kept) string {
+	s := fmt.Sprintf("%d %s entities", k.Entities, Printable(k.Blueprint))
+	if k.Entities == 1 {
+		s = fmt.Sprintf("1 %s entity", Printable(k.Blueprint))
+	}
+	if k.OverThreshold {
+		return fmt.Sprintf("%s (%d of %d managed, %.0f%%, over entityDeletionThreshold %.2f)", s, k.Entities, k.Managed, 100*float64(k.Entities)/float64(k.Managed), r.Threshold)
+	}
+	var why []string
+	for _, d := range r.Doubts {
+		if d.touches(k.Blueprint) {
+			why = append(why, d.String())
+		}
+	}
+	return s + ", because " + strings.Join(why, "; ")
 }
 
 // FormatChange renders a field change as `path: old → new`.

@@ -102,6 +102,28 @@ func (r *Result) WriteSummary(w io.Writer, v Verbosity) {
 		}
 		fmt.Fprintf(w, "mapping: %s: %s: %s (%d items)\n", m.Resource, m.Field, m.Message, m.Count)
 	}
+	if len(r.Duplicates) > 0 {
+		shown := r.Duplicates[:min(len(r.Duplicates), 3)]
+		if verbose {
+			shown = r.Duplicates
+		}
+		var ex []string
+		for _, d := range shown {
+			ex = append(ex, fmt.Sprintf("%s/%s (%d items)", Printable(d.Blueprint), Printable(d.Identifier), d.Items))
+		}
+		more := ""
+		if len(shown) < len(r.Duplicates) {
+			more = fmt.Sprintf(" and %d more", len(r.Duplicates)-len(shown))
+		}
+		what := fmt.Sprintf("%d entities were", len(r.Duplicates))
+		if len(r.Duplicates) == 1 {
+			what = "1 entity was"
+		}
+		fmt.Fprintf(w, "warning: %s given by more than one item; the later item's entity was written: %s%s\n", what, strings.Join(ex, ", "), more)
+	}
+	for _, k := range r.Kept {
+		fmt.Fprintf(w, "not deleted: %s\n", r.keptLine(k))
+	}
 	r.writeProblems(w, verbose, false)
 	r.writeFinal(w)
 }

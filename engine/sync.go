@@ -245,6 +245,8 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		res.Requests, res.Retries = st.Requests, st.Retries
 	}
 	res.FetchErrors = fetchErrs
+	res.Doubts = coll.doubts
+	res.Duplicates = duplicates(coll.dups)
 	o.progress("validate", fmt.Sprintf("%d entities", len(coll.slots)))
 	pl.finish(coll, res)
 
@@ -265,7 +267,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		if attempt == 1 && !o.DryRun {
 			planned = func() { pl.ic.prepare(coll) }
 		}
-		committed, err := o.commitOn(ctx, store, tgt, cat, coll, len(fetchErrs) == 0, threshold, author, res, planned, pl.pre, pl.spool)
+		committed, err := o.commitOn(ctx, store, tgt, cat, coll, newDoubtSet(res.Doubts), threshold, author, res, planned, pl.pre, pl.spool)
 		if err == nil && attempt == 1 && !o.DryRun {
 			pl.ic.save(&o, store, committed)
 		}
@@ -444,7 +446,7 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 // cat is the catalog of the commit the stream compared with; it is read
 // again only when the target moved since (a redo after a push race).
 // planned, when set, is called once the plan is made.
-func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalogState, coll *collection, complete bool, threshold float64, author object.Signature, res *Result, planned func(), pre *gitstore.Prestage, spool *gitstore.Spool) (plumbing.Hash, error) {
+func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalogState, coll *collection, doubt *doubtSet, threshold float64, author object.Signature, res *Result, planned func(), pre *gitstore.Prestage, spool *gitstore.Spool) (plumbing.Hash, error) {
 	snap, err := store.Snapshot(tgt.commit)
 	if err != nil {
 		return tgt.commit, err
@@ -457,7 +459,7 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 		trustSame = false
 	}
 	o.progress("plan", "")
-	p, err := makePlan(store, cat, coll, complete, threshold, trustSame)
+	p, err := makePlan(store, cat, coll, doubt, threshold, trustSame)
 	if err != nil {
 		return tgt.commit, err
 	}

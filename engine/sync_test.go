@@ -208,17 +208,22 @@ func TestSyncRefusesMassDeletion(t *testing.T) {
 	f.checkRepo()
 }
 
-func TestSyncFetchFailureDeletesNothing(t *testing.T) {
+// A kind that fails to fetch keeps the entities of every blueprint it
+// feeds (members feed sentryUser, and teams through their members); the
+// rest of the sync, deletions of other blueprints included, goes ahead.
+func TestSyncFetchFailureDeletesNothingItFeeds(t *testing.T) {
 	f := newFixture(t, sentrytest.Demo())
 	f.mustSync()
-	files := func() []string {
-		m, _ := filepath.Glob(filepath.Join(f.dir, "catalog", "*", "*.json"))
+	files := func(bp string) []string {
+		m, _ := filepath.Glob(filepath.Join(f.dir, "catalog", bp, "*.json"))
 		return m
 	}
-	before := files()
+	users, teams, issues := files("sentryUser"), files("sentryTeam"), files("issue")
 	f.srv.Update(func(d *sentrytest.Dataset) {
+		d.Members = d.Members[1:]
 		d.DeleteIssue(d.IssueIDs("unresolved")[0])
 		d.AddIssue("payments", "New thing", "x in y", "error")
+		d.AddIssue("payments", "Another thing", "x in z", "error")
 	})
 	f.srv.AddFault(sentrytest.Fault{PathContains: "/members/", Status: 403})
 	res, err := f.sync()
@@ -228,10 +233,15 @@ func TestSyncFetchFailureDeletesNothing(t *testing.T) {
 	if !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "member:read") {
 		t.Fatalf("error should name the status and scope: %v", err)
 	}
+	if !strings.Contains(err.Error(), "fetching failed, so no entity of sentryTeam, sentryUser was deleted:") {
+		t.Fatalf("error should name the blueprints kept: %v", err)
+	}
 	f.checkRepo()
-	after := files()
-	if len(after) != len(before)+2 { // the new issue, as issue and sentryIssue
-		t.Fatalf("files %d -> %d; a failed fetch must delete nothing and may add", len(before), len(after))
+	if len(files("sentryUser")) != len(users) || len(files("sentryTeam")) != len(teams) {
+		t.Fatalf("users %d -> %d, teams %d -> %d: a failed fetch deleted what it feeds", len(users), len(files("sentryUser")), len(teams), len(files("sentryTeam")))
+	}
+	if len(files("issue")) != len(issues)+1 { // two new, one gone
+		t.Fatalf("issues %d -> %d; the issue kind was fetched completely", len(issues), len(files("issue")))
 	}
 }
 

@@ -18,6 +18,10 @@ type Issue struct {
 	Msg      string
 	// Skipped is set when the item produced no entity because of it.
 	Skipped bool
+	// Blueprint is, for a skipped item, the blueprint it would have had
+	// when that much was known: a sync then doubts that blueprint's
+	// entities alone, rather than every blueprint's.
+	Blueprint string
 }
 
 func (i Issue) String() string {
@@ -44,14 +48,14 @@ func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
 	}
 	list, err := r.ItemsToParse.First(item)
 	if err != nil {
-		return nil, []Issue{{r, r.ItemsToParse.Field, err.Error(), true}}
+		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: err.Error(), Skipped: true}}
 	}
 	if list == nil {
 		return nil, nil
 	}
 	elems, ok := list.([]any)
 	if !ok {
-		return nil, []Issue{{r, r.ItemsToParse.Field, "must yield an array, got " + show(list), true}}
+		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: "must yield an array, got " + show(list), Skipped: true}}
 	}
 	base, _ := item.(map[string]any)
 	if base != nil && !r.KeepParsedArray {
@@ -87,11 +91,11 @@ func (r *Resource) selected(item, elem any) (bool, *Issue) {
 	try := func(v any) (bool, *Issue) {
 		out, err := r.Query.First(v)
 		if err != nil {
-			return false, &Issue{r, r.Query.Field, err.Error(), true}
+			return false, &Issue{Resource: r, Field: r.Query.Field, Msg: err.Error(), Skipped: true}
 		}
 		b, ok := out.(bool)
 		if !ok {
-			return false, &Issue{r, r.Query.Field, "must yield true or false, got " + show(out), true}
+			return false, &Issue{Resource: r, Field: r.Query.Field, Msg: "must yield true or false, got " + show(out), Skipped: true}
 		}
 		return b, nil
 	}
@@ -116,14 +120,14 @@ func (r *Resource) entity(item any) (*catalog.Entity, []Issue) {
 		if vals != nil {
 			v := vals[r.combined.index[p]]
 			if msg, isErr := caught(v); isErr {
-				issues = append(issues, Issue{r, p.Field, msg + " (value set to null)", false})
+				issues = append(issues, Issue{Resource: r, Field: p.Field, Msg: msg + " (value set to null)"})
 				return nil
 			}
 			return v
 		}
 		v, err := p.First(item)
 		if err != nil {
-			issues = append(issues, Issue{r, p.Field, err.Error() + " (value set to null)", false})
+			issues = append(issues, Issue{Resource: r, Field: p.Field, Msg: err.Error() + " (value set to null)"})
 			return nil
 		}
 		return v
@@ -134,11 +138,15 @@ func (r *Resource) entity(item any) (*catalog.Entity, []Issue) {
 	bps, ok2 := bp.(string)
 	if !ok1 || ids == "" {
 		// Port drops entities without an identifier; say so, with what came out.
-		issues = append(issues, Issue{r, r.Identifier.Field, "identifier must be a non-empty string, got " + show(id) + "; item skipped", true})
+		is := Issue{Resource: r, Field: r.Identifier.Field, Msg: "identifier must be a non-empty string, got " + show(id) + "; item skipped", Skipped: true}
+		if ok2 {
+			is.Blueprint = bps
+		}
+		issues = append(issues, is)
 		return nil, issues
 	}
 	if !ok2 || bps == "" {
-		issues = append(issues, Issue{r, r.Blueprint.Field, "blueprint must be a non-empty string, got " + show(bp) + "; item skipped", true})
+		issues = append(issues, Issue{Resource: r, Field: r.Blueprint.Field, Msg: "blueprint must be a non-empty string, got " + show(bp) + "; item skipped", Skipped: true})
 		return nil, issues
 	}
 	e := &catalog.Entity{
@@ -157,7 +165,7 @@ func (r *Resource) entity(item any) (*catalog.Entity, []Issue) {
 		if rel.Search != nil {
 			q, err := rel.Search.eval(item)
 			if err != nil {
-				issues = append(issues, Issue{r, "relations." + rel.Name, err.Error() + " (relation set to null)", false})
+				issues = append(issues, Issue{Resource: r, Field: "relations." + rel.Name, Msg: err.Error() + " (relation set to null)"})
 				e.Relations[rel.Name] = nil
 				continue
 			}
@@ -274,4 +282,16 @@ func Resolve(entities []*catalog.Entity, info ResolveInfo) []Unresolved {
 		return a.Relation < b.Relation
 	})
 	return out
+}
+
+// ConstBlueprint returns the blueprint every entity of the resource gets
+// when its blueprint expression is a string literal (as in '"issue"'):
+// then a sync knows, without an item, which blueprint an item that failed
+// to map would have written.
+func (r *Resource) ConstBlueprint() (string, bool) {
+	if r.Blueprint == nil || r.Blueprint.fast == nil || !r.Blueprint.fast.isLit {
+		return "", false
+	}
+	s, ok := r.Blueprint.fast.literal.(string)
+	return s, ok && s != ""
 }

@@ -402,3 +402,56 @@ func TestProgramAll(t *testing.T) {
 		t.Errorf("halt: %v %v", v, err)
 	}
 }
+
+// A skipped item names the blueprint it would have had when that much is
+// known, so that a sync keeps that blueprint's entities alone.
+func TestSkippedItemBlueprint(t *testing.T) {
+	cfg, err := Parse("c.yaml", []byte(`resources:
+  - kind: issue
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: .bp
+  - kind: issue
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"issue"'
+  - kind: issue
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"is" + "sue"'
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, lit, expr := cfg.Resources[0], cfg.Resources[1], cfg.Resources[2]
+	for _, c := range []struct {
+		r    *Resource
+		item map[string]any
+		want string
+	}{
+		{dyn, map[string]any{"id": 7, "bp": "issue"}, "issue"},
+		{dyn, map[string]any{"bp": "issue"}, "issue"},
+		{dyn, map[string]any{"id": nil, "bp": 3}, ""},
+		{dyn, map[string]any{"id": "1"}, ""}, // the blueprint itself failed
+		{lit, map[string]any{"id": 7}, "issue"},
+	} {
+		es, iss := c.r.Map(c.item)
+		if len(es) != 0 || len(iss) != 1 || !iss[0].Skipped || iss[0].Blueprint != c.want {
+			t.Errorf("%v: %d entities, issues %+v; want one skip naming %q", c.item, len(es), iss, c.want)
+		}
+	}
+	if bp, ok := lit.ConstBlueprint(); !ok || bp != "issue" {
+		t.Errorf("ConstBlueprint of a literal = %q, %v", bp, ok)
+	}
+	for _, r := range []*Resource{dyn, expr} {
+		if bp, ok := r.ConstBlueprint(); ok {
+			t.Errorf("ConstBlueprint of %q = %q", r.Blueprint.Source, bp)
+		}
+	}
+}

@@ -71,6 +71,8 @@ func Variant(kind string, params map[string]any) (string, map[string]any) {
 }
 
 // Fetch returns every item of kind, for a resource whose selector is params.
+// With an error, the items are those fetched before it: every page that
+// came, and the items of every parent whose own fetch did not fail.
 func (s *Source) Fetch(ctx context.Context, kind string, params map[string]any) ([]any, error) {
 	k, ok := Kinds[kind]
 	if !ok {
@@ -104,15 +106,14 @@ func (s *Source) fetch(ctx context.Context, k *Kind, sel map[string]any) ([]any,
 	env := tmplEnv{org: s.Org, selector: sel}
 	if k.Parent == "" {
 		items, err := s.fetchOne(ctx, k, env)
+		out, ferr := s.finish(ctx, k, env, items)
 		if err != nil {
-			return nil, fmt.Errorf("fetching %ss: %w", k.Name, err)
+			return out, fmt.Errorf("fetching %ss: %w", k.Name, err)
 		}
-		return s.finish(ctx, k, env, items)
+		return out, ferr
 	}
-	parents, err := s.Fetch(ctx, k.Parent, sel)
-	if err != nil {
-		return nil, err
-	}
+	// The parents fetched before a failure still have their children.
+	parents, perr := s.Fetch(ctx, k.Parent, sel)
 	results := make([][]any, len(parents))
 	errs := make([]error, len(parents))
 	var wg sync.WaitGroup
@@ -132,7 +133,9 @@ func (s *Source) fetch(ctx context.Context, k *Kind, sel map[string]any) ([]any,
 			items, err := s.fetchOne(ctx, k, e)
 			if err != nil {
 				errs[i] = fmt.Errorf("fetching %ss of %s %s: %w", k.Name, k.Parent, describe(pm), err)
-				return
+				if k.Shape == MergeAll {
+					return // part of a parent's values would make a wrong item
+				}
 			}
 			items = shape(k, pm, items)
 			results[i] = items
@@ -148,14 +151,15 @@ func (s *Source) fetch(ctx context.Context, k *Kind, sel map[string]any) ([]any,
 		}
 	}
 	wg.Wait()
-	if err := joinErrors(errs); err != nil {
-		return nil, err
-	}
 	var all []any
 	for _, r := range results {
 		all = append(all, r...)
 	}
-	return s.finish(ctx, k, env, all)
+	out, ferr := s.finish(ctx, k, env, all)
+	if err := joinErrors(append([]error{perr}, errs...)); err != nil {
+		return out, err
+	}
+	return out, ferr
 }
 
 // describe names a parent item in messages: slug or id, quoted.
@@ -490,18 +494,24 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 	s.mu.Lock()
 	parent := s.parent[key]
 	s.mu.Unlock()
-	if wantRaw && parent {
-		if _, err := s.Fetch(ctx, kind, params); err != nil {
-			return err
-		}
-	}
-	if items, ok := s.cached(kind, params); ok {
+	emitAll := func(items []any) error {
 		for lo := 0; lo < len(items); lo += 100 {
 			if err := emit(Batch{Items: slices.Clone(items[lo:min(lo+100, len(items))])}, env); err != nil {
 				return err
 			}
 		}
 		return nil
+	}
+	if wantRaw && parent {
+		// What was fetched before a failure is passed on, then the error.
+		items, err := s.Fetch(ctx, kind, params)
+		if eerr := emitAll(items); eerr != nil {
+			return eerr
+		}
+		return err
+	}
+	if items, ok := s.cached(kind, params); ok {
+		return emitAll(items)
 	}
 	raw := wantRaw && Raw(k, sel)
 	if k.Parent == "" {
@@ -511,10 +521,9 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 		}
 		return nil
 	}
-	parents, err := s.Fetch(ctx, k.Parent, sel)
-	if err != nil {
-		return err
-	}
+	// The parents fetched before a failure still have their children
+	// passed on; the failure is returned at the end.
+	parents, perr := s.Fetch(ctx, k.Parent, sel)
 	type result struct {
 		Batch
 		err   error
@@ -607,7 +616,7 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 			}()
 		}
 	}()
-	var errs []error
+	errs := []error{perr}
 	for i := range parents {
 		close(head[i])
 		pm, _ := parents[i].(map[string]any)
@@ -631,10 +640,11 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 				errs = append(errs, r.err)
 				continue
 			}
-			if len(errs) == 0 {
-				if err := emit(r.Batch, e); err != nil {
-					return err
-				}
+			// The parents after a failed one are passed on too: what was
+			// fetched is written, and the error keeps the sync from
+			// deleting anything the kind feeds.
+			if err := emit(r.Batch, e); err != nil {
+				return err
 			}
 		}
 		<-slots

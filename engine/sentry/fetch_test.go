@@ -339,3 +339,36 @@ func TestExpand(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchKeepsWhatCameBeforeAFailure: a kind fetched whole that fails on
+// a later page returns the pages before it with the error, and a kind
+// fanned out over it has the children of those parents: what was fetched
+// is the caller's to write (it deletes nothing on an error).
+func TestFetchKeepsWhatCameBeforeAFailure(t *testing.T) {
+	d, srv, s := demoSource(t, 4)
+	srv.AddFault(sentrytest.Fault{PathContains: "/organizations/" + d.OrgSlug() + "/projects/", Status: 403, AfterRequests: 1})
+	projects, err := s.Fetch(context.Background(), "project", nil)
+	if err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("want the 403, got %v", err)
+	}
+	if len(projects) != 4 {
+		t.Fatalf("%d projects, want the first page's 4", len(projects))
+	}
+	first := map[string]bool{}
+	for _, p := range projects {
+		first[asMap(t, p)["slug"].(string)] = true
+	}
+	issues, err := s.Fetch(context.Background(), "issue", nil)
+	if err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("want the parents' 403, got %v", err)
+	}
+	want := 0
+	for _, id := range d.IssueIDs("unresolved") {
+		if first[d.Issue(id).Project.Slug] {
+			want++
+		}
+	}
+	if len(issues) != want || want == 0 {
+		t.Fatalf("%d issues, want the %d of the first page's projects", len(issues), want)
+	}
+}

@@ -38,7 +38,11 @@ type Kind struct {
 	NotFoundEmpty bool   // a 404 means "no values", as Sentry answers for an unknown tag
 	Scope         string // token scope the endpoints need, named in 401/403 errors
 	Attach        []Attach
-	Dedupe        string // drop later items with the same value of this field
+	// Dedupe drops later items with the same value of this field. No
+	// Sentry kind sets it: an object listed twice (pages shifting during
+	// a sync) is passed on twice, and the sync writes the later copy and
+	// warns, as for any two items giving one entity.
+	Dedupe string
 }
 
 // Attach adds a key to every item from another request.
@@ -58,7 +62,6 @@ var Kinds = map[string]*Kind{
 		// The org-scoped list has no organization object; Port's items (from
 		// the legacy /projects/) do, and mappings use its links.
 		Attach: []Attach{{Key: "organization", Path: "/organizations/{org}/", Once: true, Scope: "org:read"}},
-		Dedupe: "id",
 	},
 	"issue": {
 		Name: "issue", Parent: "project", Path: "/organizations/{org}/issues/", Paged: true, Scope: "event:read",
@@ -68,17 +71,15 @@ var Kinds = map[string]*Kind{
 			"statsPeriod": "{selector.statsPeriod?}",
 			"limit":       "100",
 		},
-		Uses:   []string{"search", "statsPeriod"},
-		Dedupe: "id",
+		Uses: []string{"search", "statsPeriod"},
 	},
 	"team": {
 		Name: "team", Path: "/organizations/{org}/teams/", Paged: true, Scope: "team:read",
 		Attach: []Attach{{Key: "__members", Path: "/teams/{org}/{item.slug}/members/", Paged: true, When: "includeMembers", Scope: "member:read"}},
 		Uses:   []string{"includeMembers"},
-		Dedupe: "id",
 	},
 	"user": {
-		Name: "user", Path: "/organizations/{org}/members/", Paged: true, Scope: "member:read", Dedupe: "id",
+		Name: "user", Path: "/organizations/{org}/members/", Paged: true, Scope: "member:read",
 	},
 	"project-tag": {
 		Name: "project-tag", Parent: "project", Path: "/projects/{org}/{parent.slug}/tags/{selector.tag|environment}/values/",

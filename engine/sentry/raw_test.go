@@ -133,9 +133,15 @@ func pagesTransport(bodies ...string) *http.Client {
 	})}
 }
 
-// TestStreamRawDedupes: duplicates across pages are dropped from raw items
-// exactly as from decoded ones, ids of any type and spelling included.
+// TestStreamRawDedupes: for a kind with Dedupe, duplicates across pages
+// are dropped from raw items exactly as from decoded ones, ids of any type
+// and spelling included; Sentry's own kinds pass every item on, the
+// repeated ones too (the sync writes the later copy, and warns).
 func TestStreamRawDedupes(t *testing.T) {
+	deduped := *Kinds["user"]
+	deduped.Name, deduped.Dedupe = "user-deduped", "id"
+	Kinds[deduped.Name] = &deduped
+	t.Cleanup(func() { delete(Kinds, deduped.Name) })
 	bodies := []string{
 		`[{"id":"1","n":1},{"id":2,"n":2},{"id":"\u0033","n":3},{"n":4},{"id":null,"n":5}]`,
 		`[{"id":"1","n":6},{"id":"3","n":7},{"n":8,"id":"2"},{"id":null,"n":9},"s",{"id":"é","n":10},` +
@@ -151,24 +157,26 @@ func TestStreamRawDedupes(t *testing.T) {
 		}
 		return &Source{Client: c, Org: "o"}
 	}
-	var want []any
-	if err := newSource().Stream(context.Background(), "user", nil, func(items []any) error {
-		want = append(want, items...)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := streamRaw(t, newSource(), "user", nil, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, _ := json.Marshal(got)
-	w, _ := json.Marshal(want)
-	if string(g) != string(w) {
-		t.Errorf("raw dedupe kept\n%s\ndecoded kept\n%s", g, w)
-	}
-	if len(want) != 12 {
-		t.Errorf("kept %d items, want 12: %s", len(want), w)
+	for kind, n := range map[string]int{deduped.Name: 12, "user": 19} {
+		var want []any
+		if err := newSource().Stream(context.Background(), kind, nil, func(items []any) error {
+			want = append(want, items...)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := streamRaw(t, newSource(), kind, nil, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		if string(g) != string(w) {
+			t.Errorf("%s: raw kept\n%s\ndecoded kept\n%s", kind, g, w)
+		}
+		if len(want) != n {
+			t.Errorf("%s: kept %d items, want %d: %s", kind, len(want), n, w)
+		}
 	}
 }
 

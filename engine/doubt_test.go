@@ -1,0 +1,387 @@
+package engine
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+)
+
+// editConfig replaces old with new in the catalog's gitalog.yaml and
+// commits it, as a user changing the mapping would.
+func (f *fixture) editConfig(old, new string) {
+	f.t.Helper()
+	p := filepath.Join(f.dir, ConfigFile)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		f.t.Fatalf("gitalog.yaml lacks %q", old)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	f.git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "edit the mapping")
+}
+
+// tracked lists the files git has under catalog/ at HEAD.
+func (f *fixture) tracked(prefix string) []string {
+	f.t.Helper()
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(f.git("ls-tree", "-r", "--name-only", "HEAD", "catalog/")), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// missing returns the files of before that after lacks.
+func missing(before, after []string) []string {
+	var out []string
+	for _, p := range before {
+		if !slices.Contains(after, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestMappingTypoDeletesNothing: a one-character typo in a field the
+// identity depends on makes items fail to map; the entities they gave
+// before are kept, the sync says which resource and why, exits partial,
+// and the deletions no doubt touches still happen.
+func TestMappingTypoDeletesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name, old, new string
+		// kept: the blueprints whose files must all stay; nil: every one.
+		kept []string
+		want []string // in the error
+	}{
+		{"identifier path", "identifier: .email", "identifier: .emial", []string{"sentryUser"},
+			[]string{`deletions skipped for sentryUser: resource #1 (kind "user") failed to map 10 items: port.entity.mappings.identifier: identifier must be a non-empty string, got null`}},
+		{"identifier jq error", "identifier: .email", "identifier: .email.x", []string{"sentryUser"},
+			[]string{`deletions skipped for sentryUser: resource #1 (kind "user") failed to map 10 items`}},
+		{"identifier a number", `identifier: ".id"`, `identifier: ".id | tonumber"`, []string{"issue"},
+			[]string{`deletions skipped for issue: resource #6 (kind "issue") failed to map`, "identifier must be a non-empty string, got 46"}},
+		{"misspelled blueprint", `blueprint: '"sentryUser"'`, `blueprint: '"sentryUsers"'`, nil,
+			[]string{`deletions skipped for every blueprint: resource #1 (kind "user") failed to map 10 items: port.entity.mappings.blueprint: unknown blueprint "sentryUsers"`}},
+		{"blueprint not a string", `blueprint: '"sentryUser"'`, `blueprint: '.sentryUser'`, nil,
+			[]string{`deletions skipped for every blueprint: resource #1 (kind "user") failed to map 10 items: port.entity.mappings.blueprint: blueprint must be a non-empty string, got null`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, sentrytest.Demo())
+			f.mustSync()
+			before := f.tracked("")
+			var gone string
+			f.srv.Update(func(d *sentrytest.Dataset) {
+				gone = d.IssueIDs("unresolved")[0]
+				d.DeleteIssue(gone)
+			})
+			f.editConfig(tc.old, tc.new)
+			commits := f.commits()
+			res, err := f.sync()
+			if !errors.Is(err, ErrPartial) {
+				t.Fatalf("want a partial sync, got %v", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			f.checkRepo()
+			lost := missing(before, f.tracked(""))
+			for _, p := range lost {
+				bp := strings.Split(p, "/")[1]
+				if tc.kept == nil || slices.Contains(tc.kept, bp) || !strings.HasSuffix(p, "/"+gone+".json") {
+					t.Errorf("%s was deleted", p)
+				}
+			}
+			if tc.kept != nil {
+				// The issue gone upstream is still deleted where no doubt
+				// reaches: the blueprints are judged one by one.
+				if !slices.Contains(lost, "catalog/sentryIssue/"+gone+".json") {
+					t.Errorf("catalog/sentryIssue/%s.json, gone upstream, was kept", gone)
+				}
+				if f.commits() != commits+1 {
+					t.Errorf("no commit")
+				}
+			}
+			var out strings.Builder
+			res.WriteSummary(&out, Normal)
+			if !strings.Contains(out.String(), "not deleted: ") {
+				t.Errorf("the summary does not say what was kept:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// TestSkippedItemKeepsItsFile: an item synced before that comes back with
+// an identifier that is not a string never justifies deleting its file.
+func TestSkippedItemKeepsItsFile(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	dir := t.TempDir()
+	write := func(items string) {
+		if err := os.WriteFile(filepath.Join(dir, "issue.jsonl"), []byte(items), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := f.options()
+	o.Replay, o.ConfigPath = dir, issueConfig(t)
+	write(`{"id": "1", "title": "one", "status": "unresolved", "permalink": "https://x.example/1"}
+{"id": "2", "title": "two", "status": "unresolved", "permalink": "https://x.example/2"}
+`)
+	if _, err := Sync(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	write(`{"id": 1, "title": "one", "status": "unresolved", "permalink": "https://x.example/1"}
+{"id": "2", "title": "two", "status": "resolved", "permalink": "https://x.example/2"}
+`)
+	res, err := Sync(t.Context(), o)
+	if !errors.Is(err, ErrPartial) || !strings.Contains(err.Error(), "deletions skipped for issue: ") {
+		t.Fatalf("want a partial sync keeping issue's entities, got %v", err)
+	}
+	f.checkRepo()
+	if got := f.tracked("catalog/issue/"); !slices.Equal(got, []string{"catalog/issue/1.json", "catalog/issue/2.json"}) {
+		t.Fatalf("catalog/issue holds %v", got)
+	}
+	if res.Counts["issue"] == nil || res.Counts["issue"].Changed != 1 {
+		t.Fatalf("the valid item's change was not committed: %+v", res.Counts["issue"])
+	}
+	if len(res.Kept) != 1 || res.Kept[0] != (Kept{Blueprint: "issue", Entities: 1, Managed: 2}) {
+		t.Fatalf("kept %+v", res.Kept)
+	}
+}
+
+// TestDeletionThresholdPerBlueprint: a blueprint that loses more than the
+// threshold of its own entities keeps them all, however small it is next
+// to the others, and the other blueprints' deletions go ahead.
+func TestDeletionThresholdPerBlueprint(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	before := f.tracked("")
+	users := len(f.tracked("catalog/sentryUser/"))
+	// Every member goes (10 of 94 managed entities, 11%), and one issue.
+	var gone string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		d.Members = nil
+		gone = d.IssueIDs("unresolved")[0]
+		d.DeleteIssue(gone)
+	})
+	res, err := f.sync()
+	if !errors.Is(err, ErrPartial) || !res.DeletionsBlocked {
+		t.Fatalf("want a refused deletion, got %v", err)
+	}
+	want := `refused to delete 10 of 10 managed sentryUser entities (100%), over entityDeletionThreshold 0.90; they were kept; rerun with --delete-threshold 1 if this is intended`
+	if !strings.Contains(err.Error(), want) {
+		t.Fatalf("error lacks %q:\n%v", want, err)
+	}
+	f.checkRepo()
+	lost := missing(before, f.tracked(""))
+	slices.Sort(lost)
+	if w := []string{"catalog/issue/" + gone + ".json", "catalog/sentryIssue/" + gone + ".json"}; !slices.Equal(lost, w) {
+		t.Fatalf("deleted %v, want %v", lost, w)
+	}
+	if len(f.tracked("catalog/sentryUser/")) != users || users != 10 {
+		t.Fatalf("sentryUser files %d -> %d", users, len(f.tracked("catalog/sentryUser/")))
+	}
+	// --delete-threshold 1 lets it through.
+	o := f.options()
+	one := 1.0
+	o.DeleteThreshold = &one
+	if _, err := Sync(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.tracked("catalog/sentryUser/")); n != 0 {
+		t.Fatalf("%d sentryUser files left", n)
+	}
+}
+
+// TestFetchFailsMidPagination: the pages fetched before a kind failed are
+// committed (created and changed entities), nothing that kind feeds is
+// deleted, and blueprints it does not feed are judged as usual.
+func TestFetchFailsMidPagination(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo(), sentrytest.WithPageSize(4))
+	f.mustSync()
+	before := f.tracked("")
+	var first, last, gone string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		first, last = d.Members[0].Email, d.Members[len(d.Members)-1].Email
+		d.Members[0].Name = "Renamed On Page One"
+		d.Members = d.Members[:len(d.Members)-1]
+		gone = d.IssueIDs("unresolved")[0]
+		d.DeleteIssue(gone)
+	})
+	// The members' first page comes, then every later one fails.
+	f.srv.AddFault(sentrytest.Fault{PathContains: "/organizations/" + f.data.OrgSlug() + "/members/", Status: 502, AfterRequests: 1})
+	o := f.options()
+	o.Retry = RetryOptions{MaxAttempts: 2, Backoff: time.Millisecond, MaxWait: 10 * time.Millisecond}
+	res, err := Sync(t.Context(), o)
+	if !errors.Is(err, ErrPartial) || len(res.FetchErrors) == 0 {
+		t.Fatalf("want a partial sync, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "fetching failed, so no entity of sentryUser was deleted:") {
+		t.Fatalf("error: %v", err)
+	}
+	f.checkRepo()
+	lost := missing(before, f.tracked(""))
+	slices.Sort(lost)
+	if w := []string{"catalog/issue/" + gone + ".json", "catalog/sentryIssue/" + gone + ".json"}; !slices.Equal(lost, w) {
+		t.Fatalf("deleted %v, want %v", lost, w)
+	}
+	e := readEntity(t, filepath.Join(f.dir, "catalog", "sentryUser", first+".json"))
+	if e["title"] != "Renamed On Page One" {
+		t.Fatalf("the change fetched before the failure was not committed: title %v", e["title"])
+	}
+	if !slices.Contains(f.tracked("catalog/sentryUser/"), "catalog/sentryUser/"+last+".json") {
+		t.Fatalf("%s was deleted while the members' fetch failed", last)
+	}
+}
+
+// TestFanOutFailureKeepsLaterParents: when one parent's fan-out fails
+// (one issue's tags), the items of the parents after it are still
+// committed, and nothing the kind feeds is deleted.
+func TestFanOutFailureKeepsLaterParents(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	var a, b, c, gone string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		gone = d.IssueIDs("unresolved")[0]
+		d.DeleteIssue(gone)
+		// Listed newest first: c, then b and a after it.
+		a = d.AddIssue("payments", "A", "x in a", "error")
+		b = d.AddIssue("payments", "B", "x in b", "error")
+		c = d.AddIssue("payments", "C", "x in c", "error")
+	})
+	f.srv.AddFault(sentrytest.Fault{PathContains: "/issues/" + c + "/tags/", Status: 502})
+	o := f.options()
+	o.Retry = RetryOptions{MaxAttempts: 2, Backoff: time.Millisecond, MaxWait: 10 * time.Millisecond}
+	_, err := Sync(t.Context(), o)
+	if !errors.Is(err, ErrPartial) || !strings.Contains(err.Error(), "so no entity of sentryIssue was deleted") {
+		t.Fatalf("want a partial sync keeping sentryIssue, got %v", err)
+	}
+	f.checkRepo()
+	got := f.tracked("catalog/sentryIssue/")
+	for _, id := range []string{a, b, gone} {
+		if !slices.Contains(got, "catalog/sentryIssue/"+id+".json") {
+			t.Errorf("catalog/sentryIssue/%s.json is missing", id)
+		}
+	}
+	if slices.Contains(got, "catalog/sentryIssue/"+c+".json") {
+		t.Errorf("the issue whose tags failed was written")
+	}
+	if slices.Contains(f.tracked("catalog/issue/"), "catalog/issue/"+gone+".json") {
+		t.Errorf("catalog/issue/%s.json, gone upstream, was kept although the issue kind was fetched", gone)
+	}
+}
+
+// TestDuplicateIdentifierLaterWins: two items giving one entity write the
+// later item's, whatever order the workers finish in, with a warning.
+func TestDuplicateIdentifierLaterWins(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	dir := t.TempDir()
+	var items strings.Builder
+	// Enough items for many pages across the workers; "dup" first and last.
+	items.WriteString(`{"id": "dup", "title": "first", "status": "unresolved", "permalink": "https://x.example/d"}` + "\n")
+	for i := range 2000 {
+		items.WriteString(`{"id": "i` + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + `", "title": "t", "status": "unresolved", "permalink": "https://x.example/i"}` + "\n")
+	}
+	items.WriteString(`{"id": "dup", "title": "last", "status": "unresolved", "permalink": "https://x.example/d"}` + "\n")
+	if err := os.WriteFile(filepath.Join(dir, "issue.jsonl"), []byte(items.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := f.options()
+	o.Replay, o.ConfigPath = dir, issueConfig(t)
+	res, err := Sync(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.checkRepo()
+	if e := readEntity(t, filepath.Join(f.dir, "catalog", "issue", "dup.json")); e["title"] != "last" {
+		t.Fatalf("dup.json holds %v, want the later item's", e["title"])
+	}
+	var dup *Duplicate
+	for i := range res.Duplicates {
+		if res.Duplicates[i].Identifier == "dup" {
+			dup = &res.Duplicates[i]
+		}
+	}
+	if dup == nil || dup.Items != 2 {
+		t.Fatalf("duplicates %+v", res.Duplicates)
+	}
+	var out strings.Builder
+	res.WriteSummary(&out, Normal)
+	if !strings.Contains(out.String(), "given by more than one item; the later item's entity was written: issue/") {
+		t.Fatalf("no warning in the summary:\n%s", out.String())
+	}
+	// Again, with the item cache: the same winner, the same warning.
+	res, err = Sync(t.Context(), o)
+	if err != nil || !res.NoChange {
+		t.Fatalf("resync: %v, no change %v", err, res.NoChange)
+	}
+	if len(res.Duplicates) == 0 || res.Cached == 0 {
+		t.Fatalf("resync: duplicates %+v, %d cached", res.Duplicates, res.Cached)
+	}
+}
+
+// TestParentKindFailsMidPagination: a kind fetched whole because others
+// fan out over it (projects, for issues and project tags) commits what it
+// fetched before failing, and so do the kinds that fan out over the
+// parents it got; nothing any of them feeds is deleted.
+func TestParentKindFailsMidPagination(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo(), sentrytest.WithPageSize(4))
+	f.mustSync()
+	before := f.tracked("")
+	var added, gone string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		// The first project is on the first page of the project list.
+		added = d.AddIssue(d.Projects[0].Slug, "New on page one", "x in y", "error")
+		gone = d.IssueIDs("unresolved")[1]
+		d.DeleteIssue(gone)
+	})
+	f.srv.AddFault(sentrytest.Fault{PathContains: "/organizations/" + f.data.OrgSlug() + "/projects/", Status: 403, AfterRequests: 1})
+	res, err := f.sync()
+	if !errors.Is(err, ErrPartial) || len(res.FetchErrors) == 0 {
+		t.Fatalf("want a partial sync, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "fetching failed, so no entity of issue, project, sentryIssue, sentryProject was deleted:") {
+		t.Fatalf("error: %v", err)
+	}
+	f.checkRepo()
+	if lost := missing(before, f.tracked("")); len(lost) > 0 {
+		t.Fatalf("deleted %v", lost)
+	}
+	for _, p := range []string{"catalog/issue/" + added + ".json", "catalog/sentryIssue/" + added + ".json"} {
+		if !slices.Contains(f.tracked("catalog/"), p) {
+			t.Errorf("%s, of a project fetched before the failure, was not committed", p)
+		}
+	}
+}
+
+// TestRepeatedSentryObjectLaterWins: an object Sentry lists twice (its
+// pages shifting during a sync) is two items like any other: the later
+// copy is written, with the warning.
+func TestRepeatedSentryObjectLaterWins(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo(), sentrytest.WithPageSize(4))
+	var email string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		again := *d.Members[0]
+		again.Name = "Listed Again"
+		email = again.Email
+		d.Members = append(d.Members, &again)
+	})
+	res := f.mustSync()
+	f.checkRepo()
+	if e := readEntity(t, filepath.Join(f.dir, "catalog", "sentryUser", email+".json")); e["title"] != "Listed Again" {
+		t.Fatalf("title %v, want the later copy's", e["title"])
+	}
+	if len(res.Duplicates) != 1 || res.Duplicates[0] != (Duplicate{Blueprint: "sentryUser", Identifier: email, Items: 2}) {
+		t.Fatalf("duplicates %+v", res.Duplicates)
+	}
+}

@@ -1,0 +1,88 @@
+package engine
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/gitalog/gitalog/schema"
+)
+
+// Which blueprints a doubt keeps: the item's when it told, the resource's
+// literal one, else every blueprint; a blueprint that does not exist says
+// nothing about which existing one the items belong to.
+func TestDoubtBlueprints(t *testing.T) {
+	bps, err := schema.LoadDir("../blueprints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := schema.Compile(bps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := mapping.Parse("c.yaml", []byte(`resources:
+  - kind: user
+    port: {entity: {mappings: {identifier: .email, blueprint: '"sentryUser"'}}}
+  - kind: user
+    port: {entity: {mappings: {identifier: .email, blueprint: '"sentryUsers"'}}}
+  - kind: issue
+    port: {entity: {mappings: {identifier: .id, blueprint: .bp}}}
+  - kind: issue-tag
+    port: {entity: {mappings: {identifier: .id, blueprint: '"sentryIssue"'}}}
+  - kind: team
+    port: {entity: {mappings: {identifier: .slug, blueprint: '"sentryTeam"'}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Resources
+	every := []string(nil)
+	for _, c := range []struct {
+		name   string
+		items  []doubtItem
+		failed []string
+		want   map[int][]string // resource index -> blueprints
+	}{
+		{"literal blueprint", []doubtItem{{res: r[0], msg: "x"}}, nil, map[int][]string{0: {"sentryUser"}}},
+		{"misspelled literal", []doubtItem{{res: r[1], msg: "x"}}, nil, map[int][]string{1: every}},
+		{"item told", []doubtItem{{res: r[2], msg: "x", bp: "issue"}, {res: r[2], msg: "y", bp: "project"}}, nil, map[int][]string{2: {"issue", "project"}}},
+		{"item told an unknown one", []doubtItem{{res: r[2], msg: "x", bp: "issue"}, {res: r[2], msg: "x", bp: "nope"}}, nil, map[int][]string{2: every}},
+		{"dynamic, untold", []doubtItem{{res: r[2], msg: "x"}}, nil, map[int][]string{2: every}},
+		{"failed kind", nil, []string{"user"}, map[int][]string{0: {"sentryUser"}, 1: every}},
+		{"failed parent", nil, []string{"issue"}, map[int][]string{2: every, 3: {"sentryIssue"}}},
+		{"failed grandparent", nil, []string{"project"}, map[int][]string{2: every, 3: {"sentryIssue"}}},
+		{"unrelated kind", nil, []string{"team"}, map[int][]string{4: {"sentryTeam"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ds := newDoubts(set)
+			for _, d := range c.items {
+				ds.item(d)
+			}
+			failed := map[string]bool{}
+			for _, k := range c.failed {
+				failed[k] = true
+			}
+			var groups [][]*mapping.Resource
+			for _, res := range r {
+				groups = append(groups, []*mapping.Resource{res})
+			}
+			ds.fetchFailures(groups, failed)
+			got := map[int][]string{}
+			for _, d := range ds.list() {
+				got[indexOf(r, d.Resource)] = d.Blueprints
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func indexOf(rs []*mapping.Resource, label string) int {
+	for i, r := range rs {
+		if r.Label() == label {
+			return i
+		}
+	}
+	return -1
+}
