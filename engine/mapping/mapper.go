@@ -18,6 +18,9 @@ type Issue struct {
 	Msg      string
 	// Skipped is set when the item produced no entity because of it.
 	Skipped bool
+	// Stopped is set when a jq evaluation went past a bound (jqMaxSteps,
+	// jqTimeout): the mapping itself is broken, not the item.
+	Stopped bool
 }
 
 func (i Issue) String() string {
@@ -27,31 +30,33 @@ func (i Issue) String() string {
 // Map turns one raw item into the resource's entities: none when the
 // selector rejects it, several with itemsToParse.
 func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
+	sc := &scope{g: r.Query.guard}
+	defer sc.release()
 	var issues []Issue
 	if r.ItemsToParse == nil {
-		ok, iss := r.selected(item, nil)
+		ok, iss := r.selected(sc, item, nil)
 		if iss != nil {
 			return nil, []Issue{*iss}
 		}
 		if !ok {
 			return nil, nil
 		}
-		e, iss2 := r.entity(item)
+		e, iss2 := r.entity(sc, item)
 		if e == nil {
 			return nil, iss2
 		}
 		return []*catalog.Entity{e}, iss2
 	}
-	list, err := r.ItemsToParse.First(item)
+	list, err := r.ItemsToParse.first(sc, item)
 	if err != nil {
-		return nil, []Issue{{r, r.ItemsToParse.Field, err.Error(), true}}
+		return nil, []Issue{{r, r.ItemsToParse.Field, err.Error(), true, stopped(err)}}
 	}
 	if list == nil {
 		return nil, nil
 	}
 	elems, ok := list.([]any)
 	if !ok {
-		return nil, []Issue{{r, r.ItemsToParse.Field, "must yield an array, got " + show(list), true}}
+		return nil, []Issue{{r, r.ItemsToParse.Field, "must yield an array, got " + show(list), true, false}}
 	}
 	base, _ := item.(map[string]any)
 	if base != nil && !r.KeepParsedArray {
@@ -64,7 +69,7 @@ func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
 			merged[k] = v
 		}
 		merged[r.ItemsToParseName] = el
-		ok, iss := r.selected(merged, el)
+		ok, iss := r.selected(sc, merged, el)
 		if iss != nil {
 			issues = append(issues, *iss)
 			continue
@@ -72,7 +77,7 @@ func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
 		if !ok {
 			continue
 		}
-		e, iss2 := r.entity(merged)
+		e, iss2 := r.entity(sc, merged)
 		issues = append(issues, iss2...)
 		if e != nil {
 			out = append(out, e)
@@ -83,15 +88,15 @@ func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
 
 // selected runs selector.query. With itemsToParse, Port accepts an element
 // when the query holds for the element alone or for the merged item.
-func (r *Resource) selected(item, elem any) (bool, *Issue) {
+func (r *Resource) selected(sc *scope, item, elem any) (bool, *Issue) {
 	try := func(v any) (bool, *Issue) {
-		out, err := r.Query.First(v)
+		out, err := r.Query.first(sc, v)
 		if err != nil {
-			return false, &Issue{r, r.Query.Field, err.Error(), true}
+			return false, &Issue{r, r.Query.Field, err.Error(), true, stopped(err)}
 		}
 		b, ok := out.(bool)
 		if !ok {
-			return false, &Issue{r, r.Query.Field, "must yield true or false, got " + show(out), true}
+			return false, &Issue{r, r.Query.Field, "must yield true or false, got " + show(out), true, false}
 		}
 		return b, nil
 	}
@@ -103,11 +108,11 @@ func (r *Resource) selected(item, elem any) (bool, *Issue) {
 	return try(item)
 }
 
-func (r *Resource) entity(item any) (*catalog.Entity, []Issue) {
+func (r *Resource) entity(sc *scope, item any) (*catalog.Entity, []Issue) {
 	var issues []Issue
 	var vals []any
 	if r.combined != nil {
-		vals, _ = r.combined.evalAll(item)
+		vals, _ = r.combined.evalAll(sc, item)
 	}
 	eval := func(p *Program) any {
 		if p == nil {
@@ -116,14 +121,14 @@ func (r *Resource) entity(item any) (*catalog.Entity, []Issue) {
 		if vals != nil {
 			v := vals[r.combined.index[p]]
 			if msg, isErr := caught(v); isErr {
-				issues = append(issues, Issue{r, p.Field, msg + " (value set to null)", false})
+				issues = append(issues, Issue{r, p.Field, msg + " (value set to null)", false, false})
 				return nil
 			}
 			return v
 		}
-		v, err := p.First(item)
+		v, err := p.first(sc, item)
 		if err != nil {
-			issues = append(issues, Issue{r, p.Field, err.Error() + " (value set to null)", false})
+			issues = append(issues, Issue{r, p.Field, err.Error() + " (value set to null)", false, stopped(err)})
 			return nil
 		}
 		return v
@@ -134,11 +139,11 @@ func (r *Resource) entity(item any) (*catalog.Entity, []Issue) {
 	bps, ok2 := bp.(string)
 	if !ok1 || ids == "" {
 		// Port drops entities without an identifier; say so, with what came out.
-		issues = append(issues, Issue{r, r.Identifier.Field, "identifier must be a non-empty string, got " + show(id) + "; item skipped", true})
+		issues = append(issues, Issue{r, r.Identifier.Field, "identifier must be a non-empty string, got " + show(id) + "; item skipped", true, false})
 		return nil, issues
 	}
 	if !ok2 || bps == "" {
-		issues = append(issues, Issue{r, r.Blueprint.Field, "blueprint must be a non-empty string, got " + show(bp) + "; item skipped", true})
+		issues = append(issues, Issue{r, r.Blueprint.Field, "blueprint must be a non-empty string, got " + show(bp) + "; item skipped", true, false})
 		return nil, issues
 	}
 	e := &catalog.Entity{
@@ -155,9 +160,9 @@ func (r *Resource) entity(item any) (*catalog.Entity, []Issue) {
 	}
 	for _, rel := range r.Relations {
 		if rel.Search != nil {
-			q, err := rel.Search.eval(item)
+			q, err := rel.Search.eval(sc, item)
 			if err != nil {
-				issues = append(issues, Issue{r, "relations." + rel.Name, err.Error() + " (relation set to null)", false})
+				issues = append(issues, Issue{r, "relations." + rel.Name, err.Error() + " (relation set to null)", false, stopped(err)})
 				e.Relations[rel.Name] = nil
 				continue
 			}
