@@ -47,6 +47,16 @@ func printInit(io *IO, res *engine.InitResult) {
 	for _, p := range res.Kept {
 		fmt.Fprintf(io.Out, "  kept  %s (already there)\n", p)
 	}
+	switch res.Gitignore {
+	case engine.GitignoreIgnored:
+		fmt.Fprintln(io.Out, "  kept  .gitignore (it ignores .sentryclirc already)")
+	case engine.GitignoreAppended:
+		fmt.Fprintln(io.Out, "  added .sentryclirc to .gitignore")
+	case engine.GitignoreWorktree:
+		fmt.Fprintln(io.Out, "  added .sentryclirc to .gitignore (not committed: the file has changes of yours)")
+	case engine.GitignoreLeftAlone:
+		fmt.Fprintln(io.Out, "  left  .gitignore alone (deleted in the worktree or not a file): add .sentryclirc to it, sentry-cli may keep a token there")
+	}
 	if !res.Commit.IsZero() {
 		fmt.Fprintf(io.Out, "Committed %s. Next: set SENTRY_ORG and SENTRY_AUTH_TOKEN, then run \"gitalog sync --dir %s\".\n", res.Commit.String()[:12], res.Dir)
 	} else {

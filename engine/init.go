@@ -1,18 +1,22 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gitalog/gitalog/blueprints"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
@@ -32,8 +36,30 @@ type InitResult struct {
 	Created bool     // a new repository
 	Written []string // files added
 	Kept    []string // files that existed and were left alone
-	Commit  plumbing.Hash
+	// Gitignore says what became of .sentryclirc in .gitignore.
+	Gitignore GitignoreAction
+	Commit    plumbing.Hash
 }
+
+// GitignoreAction is what Init did to make .gitignore ignore .sentryclirc.
+type GitignoreAction int
+
+const (
+	GitignoreIgnored   GitignoreAction = iota // it did already; untouched
+	GitignoreCreated                          // a new .gitignore, committed
+	GitignoreAppended                         // the line added, committed
+	GitignoreWorktree                         // the line added to a file with changes of the user's, not committed
+	GitignoreLeftAlone                        // deleted from the worktree by the user, or not a file
+)
+
+// sentryCLIRC is sentry-cli's settings file. On a developer's machine it
+// can hold an auth token, and a catalog is a repository where "git add -A"
+// is run: it must never be committed.
+const sentryCLIRC = ".sentryclirc"
+
+const gitignoreFile = ".gitignore"
+
+const gitignoreEntry = "# sentry-cli's settings, which can hold an auth token (added by gitalog init)\n" + sentryCLIRC + "\n"
 
 // Init makes dir a catalog: a git repository with the default gitalog.yaml
 // and blueprints, committed. Existing files are never overwritten.
@@ -97,6 +123,17 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 		changes = append(changes, gitstore.Change{Path: p, Content: files[p]})
 		res.Written = append(res.Written, p)
 	}
+	gi, err := ignoreSentryCLIRC(store, snap, res)
+	if err != nil {
+		return nil, err
+	}
+	if gi != nil {
+		changes = append(changes, gitstore.Change{Path: gitignoreFile, Content: gi})
+		if res.Gitignore == GitignoreCreated {
+			res.Written = append(res.Written, gitignoreFile)
+			sort.Strings(res.Written)
+		}
+	}
 	if len(changes) == 0 {
 		return res, nil
 	}
@@ -108,6 +145,9 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 	msg := "gitalog init: default config and blueprints\n\nFiles:\n"
 	for _, p := range res.Written {
 		msg += "  " + p + "\n"
+	}
+	if res.Gitignore == GitignoreAppended {
+		msg += "  " + gitignoreFile + " (" + sentryCLIRC + " added)\n"
 	}
 	res.Commit, err = store.Commit(ctx, gitstore.CommitRequest{
 		Parent: head.Commit, Ref: head.Ref, Changes: changes, Message: msg, Author: author, Committer: author,
@@ -121,4 +161,87 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 		return nil, fmt.Errorf("committing the defaults: %w", err)
 	}
 	return res, nil
+}
+
+// ignoreSentryCLIRC makes the repository's .gitignore ignore .sentryclirc.
+// It returns the .gitignore to commit, nil when there is none: when it
+// ignores the file already, or has changes of the user's that a commit
+// would take along (then the line is added in the worktree only).
+func ignoreSentryCLIRC(store *gitstore.Store, snap *gitstore.Snapshot, res *InitResult) ([]byte, error) {
+	head, err := snap.ReadFile(gitignoreFile)
+	inHead := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading %s: %w", gitignoreFile, err)
+	}
+	if store.Bare() {
+		return gitignoreFor(head, inHead, res), nil
+	}
+	p := filepath.Join(store.Root(), gitignoreFile)
+	fi, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && inHead, err == nil && !fi.Mode().IsRegular():
+		res.Gitignore = GitignoreLeftAlone
+		return nil, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return gitignoreFor(nil, false, res), nil
+	case err != nil:
+		return nil, err
+	}
+	disk, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	if ignores(disk) {
+		res.Gitignore = GitignoreIgnored
+		return nil, nil
+	}
+	if inHead && bytes.Equal(disk, head) {
+		return gitignoreFor(head, true, res), nil
+	}
+	if err := os.WriteFile(p, withEntry(disk), fi.Mode().Perm()); err != nil {
+		return nil, err
+	}
+	res.Gitignore = GitignoreWorktree
+	return nil, nil
+}
+
+// gitignoreFor is the .gitignore to commit given the current one.
+func gitignoreFor(cur []byte, exists bool, res *InitResult) []byte {
+	switch {
+	case !exists:
+		res.Gitignore = GitignoreCreated
+		return []byte(gitignoreEntry)
+	case ignores(cur):
+		res.Gitignore = GitignoreIgnored
+		return nil
+	}
+	res.Gitignore = GitignoreAppended
+	return withEntry(cur)
+}
+
+func withEntry(cur []byte) []byte {
+	out := bytes.Clone(cur)
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	if len(out) > 0 {
+		out = append(out, '\n')
+	}
+	return append(out, gitignoreEntry...)
+}
+
+// ignores reports whether a .gitignore at the root ignores .sentryclirc
+// anywhere, by git's rules: a pattern such as ".*rc" counts, and a later
+// "!.sentryclirc" undoes it.
+func ignores(content []byte) bool {
+	var ps []gitignore.Pattern
+	for _, line := range strings.Split(string(content), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		ps = append(ps, gitignore.ParsePattern(line, nil))
+	}
+	m := gitignore.NewMatcher(ps)
+	return m.Match([]string{sentryCLIRC}, false) && m.Match([]string{"sub", sentryCLIRC}, false)
 }

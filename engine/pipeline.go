@@ -394,7 +394,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 				m.Count++
 				continue
 			}
-			m := &MapIssue{Resource: is.Resource.Label(), Field: is.Field, Message: is.Msg, Count: 1, Skipped: is.Skipped}
+			m := &MapIssue{Resource: is.Resource.Label(), Field: is.Field, Message: is.Msg, Count: 1, Skipped: is.Skipped, Stopped: is.Stopped}
 			agg[k] = m
 			c.mapIssues = append(c.mapIssues, m)
 		}

@@ -90,6 +90,8 @@ type MapIssue struct {
 	Resource, Field, Message string
 	Count                    int
 	Skipped                  bool
+	// Stopped: a jq evaluation went past jqMaxSteps or jqTimeout.
+	Stopped bool
 }
 
 func refs(es []entry) []EntityRef {
@@ -164,6 +166,14 @@ func (r *Result) err() error {
 	}
 	if n := r.InvalidEntities(); n > 0 {
 		why = append(why, fmt.Sprintf("%d invalid entities were not written (their older files, if any, are unchanged)", n))
+	}
+	for _, m := range r.MapIssues {
+		if m.Stopped {
+			// A mapping that never ends is broken whatever the data: the
+			// sync must not pass for a success.
+			why = append(why, "a jq mapping was stopped by jqMaxSteps or jqTimeout (see the mapping: lines)")
+			break
+		}
 	}
 	var over []string
 	for _, k := range r.Kept {

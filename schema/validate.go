@@ -58,6 +58,14 @@ func (s *Set) Validate(e *catalog.Entity) []Problem {
 	default:
 		ps.add("/title", "expected a string or null, got "+describe(e.Title), false)
 	}
+	// Icon and team are written as they come; a title, a relation or a
+	// property the blueprint does not define that nests is refused anyway.
+	if catalog.TooDeep(e.Icon) {
+		ps.add("/icon", tooDeep, false)
+	}
+	if catalog.TooDeep(e.Team) {
+		ps.add("/team", tooDeep, false)
+	}
 	c := s.bps[e.Blueprint]
 	if c == nil {
 		if e.Blueprint == "" {
@@ -72,6 +80,10 @@ func (s *Set) Validate(e *catalog.Entity) []Problem {
 	return ps.list
 }
 
+// tooDeep is the reason for a value nested deeper than
+// catalog.MaxValueDepth: its file would be as large as its indentation.
+var tooDeep = fmt.Sprintf("nested deeper than %d levels of arrays and objects", catalog.MaxValueDepth)
+
 func (c *compiled) checkProperties(ps *problems, props map[string]any) {
 	known := 0
 	for i := range c.props {
@@ -79,6 +91,11 @@ func (c *compiled) checkProperties(ps *problems, props map[string]any) {
 		v, ok := props[p.name]
 		if ok {
 			known++
+			if catalog.TooDeep(v) {
+				// Before any check that walks every level of it.
+				ps.add(p.pointer, tooDeep, false)
+				continue
+			}
 			v = normalize(v)
 		}
 		if v == nil {

@@ -168,6 +168,24 @@ func TestValidate(t *testing.T) {
 			want: []string{`issue "4605173695": /relations/team: relation "team" is not defined in blueprint issue (it has project)`}},
 		{name: "relation on a blueprint without any", e: seedProject(), edit: func(e *catalog.Entity) { e.Relations["team"] = []any{} },
 			want: []string{`project "python-fastapi": /relations/team: relation "team" is not defined in blueprint project, which has no relations`}},
+		// Nesting: a property the blueprint defines as an array or object,
+		// and the icon and team that no blueprint constrains, are refused
+		// past the limit; other values are refused by their shape anyway.
+		{name: "nested to the limit", e: sentryTeam(), edit: func(e *catalog.Entity) {
+			e.Properties["projects"] = deep(catalog.MaxValueDepth)
+			e.Icon = deep(catalog.MaxValueDepth)
+		}, want: []string{`sentryTeam "backend": /properties/projects/0: expected string, got array ` + strings.Repeat("[", 63) + `"x"` + strings.Repeat("]", 14) + "…"}},
+		{name: "nested too deep", e: sentryTeam(), edit: func(e *catalog.Entity) {
+			e.Properties["projects"] = deep(catalog.MaxValueDepth + 1)
+			e.Properties["memberCount"] = "not a number"
+			e.Icon = deep(catalog.MaxValueDepth + 1)
+			e.Team = deep(9995)
+		}, want: []string{
+			`sentryTeam "backend": /icon: nested deeper than 64 levels of arrays and objects`,
+			`sentryTeam "backend": /team: nested deeper than 64 levels of arrays and objects`,
+			`sentryTeam "backend": /properties/memberCount: expected number, got string "not a number"`,
+			`sentryTeam "backend": /properties/projects: nested deeper than 64 levels of arrays and objects`,
+		}},
 		{name: "unsupported Go value", e: seedProject(), edit: func(e *catalog.Entity) { e.Properties["platform"] = struct{}{} },
 			want: []string{`project "python-fastapi": /properties/platform: unsupported value: invalid jsonType: struct {}`}},
 	}
@@ -359,4 +377,13 @@ func BenchmarkValidateParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// deep returns n arrays, one inside the other.
+func deep(n int) any {
+	var v any = "x"
+	for range n {
+		v = []any{v}
+	}
+	return v
 }

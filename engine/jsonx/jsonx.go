@@ -3,7 +3,8 @@
 // than encoding/json's Decoder with UseNumber, which dominated a sync's
 // CPU time. Its results are exactly that Decoder's: numbers stay
 // json.Number (so large ids keep every digit), invalid UTF-8 becomes
-// U+FFFD, and duplicate keys keep the last value.
+// U+FFFD, and duplicate keys keep the last value; only its nesting limit
+// is lower (MaxDepth).
 package jsonx
 
 import (
@@ -51,10 +52,19 @@ func (dd *Decoder) Decode(data []byte) (any, error) {
 	return v, nil
 }
 
-// maxDepth bounds nesting, as encoding/json does, so hostile input cannot
-// exhaust the stack: a container at depth maxDepth (the top value is at 0)
-// is one too many.
-const maxDepth = 10000
+// MaxDepth bounds nesting, so hostile input cannot exhaust the stack: a
+// container at depth MaxDepth (the top value is at 0) is one too many.
+// encoding/json allows 10,000 levels; Sentry's responses nest a handful,
+// and a 60 KB response nested 9,995 deep became a 200 MB entity file.
+const MaxDepth = 512
+
+// DepthError is input nested deeper than MaxDepth. Unlike a body cut
+// short, it is no transient fault: the same request gets the same bytes.
+type DepthError struct{ Offset int }
+
+func (e *DepthError) Error() string {
+	return fmt.Sprintf("JSON nested deeper than %d levels (at byte %d)", MaxDepth, e.Offset)
+}
 
 type decoder struct {
 	data []byte
@@ -84,8 +94,8 @@ func (d *decoder) value(depth int) (any, error) {
 	if d.i >= len(d.data) {
 		return nil, d.errf("unexpected end of JSON input")
 	}
-	if depth >= maxDepth && (d.data[d.i] == '{' || d.data[d.i] == '[') {
-		return nil, d.errf("exceeded max depth")
+	if depth >= MaxDepth && (d.data[d.i] == '{' || d.data[d.i] == '[') {
+		return nil, &DepthError{Offset: d.i}
 	}
 	switch c := d.data[d.i]; {
 	case c == '{':
@@ -440,8 +450,8 @@ func (d *decoder) skipValue(depth int) error {
 	if d.i >= len(d.data) {
 		return d.errf("unexpected end of JSON input")
 	}
-	if depth >= maxDepth && (d.data[d.i] == '{' || d.data[d.i] == '[') {
-		return d.errf("exceeded max depth")
+	if depth >= MaxDepth && (d.data[d.i] == '{' || d.data[d.i] == '[') {
+		return &DepthError{Offset: d.i}
 	}
 	switch c := d.data[d.i]; {
 	case c == '"':

@@ -3,6 +3,7 @@ package jsonx
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"reflect"
 	"strings"
@@ -10,6 +11,10 @@ import (
 )
 
 func stdDecode(data []byte) (any, error) {
+	// encoding/json nests up to 10,000 levels; jsonx stops at MaxDepth.
+	if nesting(data) > MaxDepth {
+		return nil, &DepthError{}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
@@ -25,6 +30,26 @@ func stdDecode(data []byte) (any, error) {
 		return nil, &SyntaxError{}
 	}
 	return v, nil
+}
+
+// nesting is how many containers deep data goes, strings aside.
+func nesting(data []byte) int {
+	depth, most, inStr := 0, 0, false
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; {
+		case inStr && c == '\\':
+			i++
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '[' || c == '{':
+			depth++
+			most = max(most, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return most
 }
 
 var cases = []string{
@@ -136,20 +161,34 @@ func FuzzDecodeKeys(f *testing.F) {
 	})
 }
 
-// Nesting deeper than encoding/json's limit fails as it does there, for a
-// full and a projected decode alike.
+// Nesting deeper than MaxDepth fails with a DepthError, for a full and a
+// projected decode and for splitting a page alike, however deep: the
+// 9,995 levels of a hostile response included.
 func TestDecodeDepth(t *testing.T) {
-	for _, n := range []int{9999, 10000, 10001} {
+	for _, n := range []int{MaxDepth - 1, MaxDepth, MaxDepth + 1, MaxDepth + 2, 9995, 10001} {
+		tooDeep := n > MaxDepth // n brackets: the innermost is at depth n-1
 		for _, data := range []string{
 			strings.Repeat("[", n) + strings.Repeat("]", n),
 			`{"a":` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + "}",
+			`{"b":` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + "}", // skipped by the projection
 		} {
-			_, ferr := stdDecode([]byte(data))
-			_, gerr := Decode([]byte(data))
-			if (ferr != nil) != (gerr != nil) {
-				t.Errorf("depth %d: encoding/json err %v, jsonx err %v", n, ferr, gerr)
+			var d Decoder
+			_, err := Decode([]byte(data))
+			_, kerr := d.DecodeKeys([]byte(data), map[string]bool{"a": true})
+			_, serr := SplitArray([]byte("["+data+"]"), nil)
+			for what, err := range map[string]error{"Decode": err, "DecodeKeys": kerr} {
+				if de := new(DepthError); errors.As(err, &de) != tooDeep || (err != nil) != tooDeep {
+					t.Errorf("%s, depth %d: err %v", what, n, err)
+				}
 			}
-			checkKeys(t, []byte(data), map[string]bool{"a": true})
+			// In a page the item is one level deeper.
+			if de := new(DepthError); errors.As(serr, &de) != (n >= MaxDepth) || (serr != nil) != (n >= MaxDepth) {
+				t.Errorf("SplitArray, depth %d: err %v", n, serr)
+			}
 		}
+	}
+	// Within the limit, the result is encoding/json's.
+	for _, n := range []int{1, 100, MaxDepth} {
+		check(t, []byte(strings.Repeat("[", n)+strings.Repeat("]", n)))
 	}
 }

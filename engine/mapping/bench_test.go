@@ -25,3 +25,29 @@ func BenchmarkMapIssue(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMapTeam maps one Sentry team with the default gitalog.yaml's
+// team resource, whose fields need gojq (map, select, if): the cost of
+// running jq programs, which the fast paths of BenchmarkMapIssue skip.
+func BenchmarkMapTeam(b *testing.B) {
+	cfg, err := Load("../../blueprints/gitalog.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var r *Resource
+	for _, res := range cfg.Resources {
+		if res.Kind == "team" {
+			r = res
+		}
+	}
+	item, err := jsonx.Decode([]byte(`{"id":"4502938","slug":"backend","name":"Backend","dateCreated":"2023-03-31T06:18:37.281000Z","isMember":true,"teamRole":"admin","memberCount":3,"projects":[{"id":"1","slug":"python-fastapi"},{"id":"2","slug":"web-frontend"},{"id":"3","slug":"payments"}],"__members":[{"id":"1","email":"jane@example.com","user":{"email":"jane@example.com"}},{"id":"2","email":"tom@example.com","user":{"email":"tom@example.com"}},{"id":"3","email":"pending@example.com","user":null}]}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if es, issues := r.Map(item); len(es) != 1 || issues != nil {
+			b.Fatal(es, issues)
+		}
+	}
+}

@@ -41,7 +41,7 @@ func (r *Resource) fieldPrograms() []*Program {
 
 // compileCombined builds the combined program; on any trouble it leaves
 // the resource to run its fields one by one, which is always correct.
-func (r *Resource) compileCombined() {
+func (r *Resource) compileCombined(env func() []string, g *guard) {
 	slots := r.fieldPrograms()
 	var b strings.Builder
 	b.WriteString("[")
@@ -56,7 +56,7 @@ func (r *Resource) compileCombined() {
 		b.WriteString("\n)] | .[0]) catch [\"\\u0000gitalog:error\", .])")
 	}
 	b.WriteString("]")
-	prog, err := compileJQ(b.String(), "port.entity.mappings")
+	prog, err := compileJQ(b.String(), "port.entity.mappings", env, g)
 	if err != nil {
 		return
 	}
@@ -72,7 +72,7 @@ func (r *Resource) compileCombined() {
 
 // evalAll runs the combined program; ok is false when it could not be
 // used for this item, and the caller falls back to running fields singly.
-func (c *combined) evalAll(item any) (vals []any, ok bool) {
+func (c *combined) evalAll(sc *scope, item any) (vals []any, ok bool) {
 	if c.fast {
 		vals = make([]any, len(c.slots))
 		for i, p := range c.slots {
@@ -87,7 +87,7 @@ func (c *combined) evalAll(item any) (vals []any, ok bool) {
 			return vals, true
 		}
 	}
-	out, err := c.prog.First(item)
+	out, err := c.prog.first(sc, item)
 	if err != nil {
 		return nil, false
 	}

@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -27,7 +29,12 @@ type Config struct {
 	DeleteDependentEntities      *bool
 	CreateMissingRelatedEntities *bool
 	EntityDeletionThreshold      *float64
-	Resources                    []*Resource
+	// MappingEnv are the environment variables jq's env and $ENV show
+	// besides DefaultEnv (config: mappingEnv).
+	MappingEnv []string
+	// Limits bound each jq evaluation (config: jqTimeout, jqMaxSteps).
+	Limits    Limits
+	Resources []*Resource
 	// Warnings are non-fatal findings such as unknown keys, with file:line.
 	Warnings []string
 }
@@ -111,6 +118,8 @@ func (e *configError) Error() string {
 type parser struct {
 	file     string
 	warnings []string
+	env      func() []string
+	guard    *guard
 }
 
 func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
@@ -150,12 +159,30 @@ func Parse(name string, data []byte) (*Config, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, p.errf(root, "the top level must be a mapping with a resources: list")
 	}
-	cfg := &Config{File: name, Digest: sha256.Sum256(data)}
+	cfg := &Config{File: name, Digest: sha256.Sum256(data), Limits: DefaultLimits}
 	var resources *yaml.Node
 	for k, v := range pairs(root) {
 		switch k.Value {
 		case "resources":
 			resources = v
+		case "mappingEnv":
+			names, err := p.mappingEnv(v)
+			if err != nil {
+				return nil, err
+			}
+			cfg.MappingEnv = names
+		case "jqTimeout":
+			d, err := time.ParseDuration(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil || d <= 0 {
+				return nil, p.errf(v, "jqTimeout must be a duration such as 10s or 500ms, got %q", v.Value)
+			}
+			cfg.Limits.Timeout = d
+		case "jqMaxSteps":
+			n, err := strconv.ParseInt(v.Value, 10, 64)
+			if v.Kind != yaml.ScalarNode || err != nil || n < 1 {
+				return nil, p.errf(v, "jqMaxSteps must be a whole number above 0, got %q", v.Value)
+			}
+			cfg.Limits.MaxSteps = n
 		case "sentry":
 			if err := p.sentry(v, &cfg.Sentry); err != nil {
 				return nil, err
@@ -190,6 +217,10 @@ func Parse(name string, data []byte) (*Config, error) {
 	if resources.Kind != yaml.SequenceNode {
 		return nil, p.errf(resources, "resources must be a list")
 	}
+	// env and $ENV are read when a program is compiled: the allowed
+	// names must be known before the first resource is.
+	p.env = environ(append(slices.Clone(DefaultEnv), cfg.MappingEnv...))
+	p.guard = newGuard(cfg.Limits)
 	for i, rn := range resources.Content {
 		r, err := p.resource(i, rn)
 		if err != nil {
@@ -214,6 +245,29 @@ func pairs(n *yaml.Node) func(func(k, v *yaml.Node) bool) {
 		}
 	}
 }
+
+// mappingEnv reads the list of environment variables a mapping may read.
+// Listing a name is the user's decision, even for one that looks like a
+// secret, except the Sentry token itself: in a mapping it ends up in the
+// catalog's files and history.
+func (p *parser) mappingEnv(n *yaml.Node) ([]string, error) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, p.errf(n, "mappingEnv must be a list of environment variable names")
+	}
+	var names []string
+	for _, e := range n.Content {
+		if e.Kind != yaml.ScalarNode || !envName.MatchString(e.Value) {
+			return nil, p.errf(e, "mappingEnv: %q is not an environment variable name", e.Value)
+		}
+		if e.Value == "SENTRY_AUTH_TOKEN" {
+			return nil, p.errf(e, "mappingEnv: SENTRY_AUTH_TOKEN must not be readable by a mapping (it would be written into the catalog)")
+		}
+		names = append(names, e.Value)
+	}
+	return names, nil
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func (p *parser) boolean(v *yaml.Node, key string) (bool, error) {
 	var b bool
@@ -258,7 +312,7 @@ func (p *parser) scalarExpr(n *yaml.Node, r *Resource, field string) (*Program, 
 	if strings.TrimSpace(n.Value) == "" {
 		return nil, p.errf(n, "%s: %s: the jq expression is empty", r.Label(), field)
 	}
-	prog, err := compileJQ(n.Value, field)
+	prog, err := compileJQ(n.Value, field, p.env, p.guard)
 	if err != nil {
 		return nil, p.errf(n, "%s: %s: %v", r.Label(), field, err)
 	}
@@ -306,7 +360,7 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 		}
 	}
 	if r.Query == nil {
-		r.Query, _ = compileJQ("true", "selector.query")
+		r.Query, _ = compileJQ("true", "selector.query", p.env, p.guard)
 	}
 	if port == nil {
 		return nil, p.errf(n, "%s: missing port.entity.mappings", r.Label())
@@ -376,7 +430,7 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 	if r.Blueprint == nil {
 		return nil, p.errf(mappings, "%s: missing %sblueprint (a jq expression, e.g. '\"issue\"')", r.Label(), mp)
 	}
-	r.compileCombined()
+	r.compileCombined(p.env, p.guard)
 	return r, nil
 }
 

@@ -4,8 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
-	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/itchyny/gojq"
@@ -18,25 +17,47 @@ type Program struct {
 	Field  string // e.g. "port.entity.mappings.properties.status"
 	code   *gojq.Code
 	fast   *fastProg // set for plain paths and literals
+	guard  *guard
+	// stopped is set once an evaluation went past a bound: the program is
+	// not run again in this process, or a mapping that never ends would
+	// cost the time limit for every item of a sync.
+	stopped atomic.Pointer[LimitError]
 }
 
-// secretEnv matches environment variables that must never reach a mapping:
-// a jq `env.SENTRY_AUTH_TOKEN` would otherwise write the token into a file.
-var secretEnv = regexp.MustCompile(`(?i)(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|API_?KEY|AUTH|DSN|(^|_)KEY(_|$))`)
+// StoppedError is a program not run because an earlier evaluation of it
+// went past a bound.
+type StoppedError struct{ Limit *LimitError }
 
-func safeEnviron() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if !secretEnv.MatchString(name) {
-			out = append(out, kv)
+func (e *StoppedError) Error() string {
+	return "not run: an earlier evaluation of this expression was stopped: " + e.Limit.Error()
+}
+
+func (e *StoppedError) Unwrap() error { return e.Limit }
+
+// DefaultEnv are the environment variables a mapping's env and $ENV show
+// without being listed in mappingEnv: where Sentry is, never a secret.
+var DefaultEnv = []string{"SENTRY_URL", "SENTRY_ORG"}
+
+// environ returns the loader gojq reads env and $ENV from: only the
+// allowed names. A deny-list of secret-looking names let through GH_PAT,
+// DOCKER_PASS, DATABASE_URL and the like, and a mapping that shows one
+// writes it into a committed file.
+func environ(allowed []string) func() []string {
+	return func() []string {
+		var out []string
+		for _, name := range allowed {
+			if v, ok := os.LookupEnv(name); ok {
+				out = append(out, name+"="+v)
+			}
 		}
+		return out
 	}
-	return out
 }
 
 // compileJQ parses and compiles src. Errors carry a 1-based column.
-func compileJQ(src, field string) (*Program, error) {
+// env is what env and $ENV show; g bounds the evaluations (nil: the
+// defaults).
+func compileJQ(src, field string, env func() []string, g *guard) (*Program, error) {
 	q, err := gojq.Parse(src)
 	if err != nil {
 		var pe *gojq.ParseError
@@ -49,22 +70,40 @@ func compileJQ(src, field string) (*Program, error) {
 		}
 		return nil, fmt.Errorf("jq syntax error: %v (in %q)", err, src)
 	}
-	code, err := gojq.Compile(q, gojq.WithEnvironLoader(safeEnviron))
+	if env == nil {
+		env = environ(DefaultEnv)
+	}
+	if g == nil {
+		g = defaultGuard
+	}
+	code, err := gojq.Compile(q, gojq.WithEnvironLoader(env))
 	if err != nil {
 		return nil, fmt.Errorf("jq: %v (in %q)", err, src)
 	}
-	return &Program{Source: src, Field: field, code: code, fast: compileFast(src)}, nil
+	return &Program{Source: src, Field: field, code: code, fast: compileFast(src), guard: g}, nil
 }
 
 // First runs the program and returns its first output, as Port's mapper
 // does; no output is nil.
 func (p *Program) First(v any) (any, error) {
+	sc := &scope{g: p.guard}
+	defer sc.release()
+	return p.first(sc, v)
+}
+
+func (p *Program) first(sc *scope, v any) (any, error) {
 	if p.fast != nil {
 		if out, ok := p.fast.eval(v); ok {
 			return out, nil
 		}
 	}
-	iter := p.code.Run(v)
+	if le := p.stopped.Load(); le != nil {
+		return nil, &StoppedError{le}
+	}
+	ev := sc.evaluator()
+	ev.begin()
+	defer ev.end()
+	iter := p.code.RunWithContext(ev, v)
 	out, ok := iter.Next()
 	if !ok {
 		return nil, nil
@@ -74,21 +113,45 @@ func (p *Program) First(v any) (any, error) {
 		if errors.As(err, &he) && he.Value() == nil {
 			return nil, nil
 		}
+		p.stopIf(err)
 		return nil, err
 	}
 	return out, nil
 }
 
+// stopped reports whether err is, or comes from, an evaluation stopped by
+// a bound.
+func stopped(err error) bool {
+	var le *LimitError
+	return errors.As(err, &le)
+}
+
+// stopIf records a bound's error, so later evaluations fail at once.
+func (p *Program) stopIf(err error) {
+	var le *LimitError
+	if errors.As(err, &le) {
+		p.stopped.CompareAndSwap(nil, le)
+	}
+}
+
 // All runs the program and returns every output.
 func (p *Program) All(v any) ([]any, error) {
+	if le := p.stopped.Load(); le != nil {
+		return nil, &StoppedError{le}
+	}
+	ev := p.guard.get()
+	defer p.guard.put(ev)
+	ev.begin()
+	defer ev.end()
 	var outs []any
-	iter := p.code.Run(v)
+	iter := p.code.RunWithContext(ev, v)
 	for {
 		out, ok := iter.Next()
 		if !ok {
 			return outs, nil
 		}
 		if err, isErr := out.(error); isErr {
+			p.stopIf(err)
 			return outs, err
 		}
 		outs = append(outs, out)

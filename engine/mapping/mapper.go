@@ -22,6 +22,9 @@ type Issue struct {
 	// when that much was known: a sync then doubts that blueprint's
 	// entities alone, rather than every blueprint's.
 	Blueprint string
+	// Stopped is set when a jq evaluation went past a bound (jqMaxSteps,
+	// jqTimeout): the mapping itself is broken, not the item.
+	Stopped bool
 }
 
 func (i Issue) String() string {
@@ -31,24 +34,26 @@ func (i Issue) String() string {
 // Map turns one raw item into the resource's entities: none when the
 // selector rejects it, several with itemsToParse.
 func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
+	sc := &scope{g: r.Query.guard}
+	defer sc.release()
 	var issues []Issue
 	if r.ItemsToParse == nil {
-		ok, iss := r.selected(item, nil)
+		ok, iss := r.selected(sc, item, nil)
 		if iss != nil {
 			return nil, []Issue{*iss}
 		}
 		if !ok {
 			return nil, nil
 		}
-		e, iss2 := r.entity(item)
+		e, iss2 := r.entity(sc, item)
 		if e == nil {
 			return nil, iss2
 		}
 		return []*catalog.Entity{e}, iss2
 	}
-	list, err := r.ItemsToParse.First(item)
+	list, err := r.ItemsToParse.first(sc, item)
 	if err != nil {
-		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: err.Error(), Skipped: true}}
+		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: err.Error(), Skipped: true, Stopped: stopped(err)}}
 	}
 	if list == nil {
 		return nil, nil
@@ -68,7 +73,7 @@ func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
 			merged[k] = v
 		}
 		merged[r.ItemsToParseName] = el
-		ok, iss := r.selected(merged, el)
+		ok, iss := r.selected(sc, merged, el)
 		if iss != nil {
 			issues = append(issues, *iss)
 			continue
@@ -76,7 +81,7 @@ func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
 		if !ok {
 			continue
 		}
-		e, iss2 := r.entity(merged)
+		e, iss2 := r.entity(sc, merged)
 		issues = append(issues, iss2...)
 		if e != nil {
 			out = append(out, e)
@@ -87,11 +92,11 @@ func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
 
 // selected runs selector.query. With itemsToParse, Port accepts an element
 // when the query holds for the element alone or for the merged item.
-func (r *Resource) selected(item, elem any) (bool, *Issue) {
+func (r *Resource) selected(sc *scope, item, elem any) (bool, *Issue) {
 	try := func(v any) (bool, *Issue) {
-		out, err := r.Query.First(v)
+		out, err := r.Query.first(sc, v)
 		if err != nil {
-			return false, &Issue{Resource: r, Field: r.Query.Field, Msg: err.Error(), Skipped: true}
+			return false, &Issue{Resource: r, Field: r.Query.Field, Msg: err.Error(), Skipped: true, Stopped: stopped(err)}
 		}
 		b, ok := out.(bool)
 		if !ok {
@@ -107,11 +112,11 @@ func (r *Resource) selected(item, elem any) (bool, *Issue) {
 	return try(item)
 }
 
-func (r *Resource) entity(item any) (*catalog.Entity, []Issue) {
+func (r *Resource) entity(sc *scope, item any) (*catalog.Entity, []Issue) {
 	var issues []Issue
 	var vals []any
 	if r.combined != nil {
-		vals, _ = r.combined.evalAll(item)
+		vals, _ = r.combined.evalAll(sc, item)
 	}
 	eval := func(p *Program) any {
 		if p == nil {
@@ -125,9 +130,9 @@ func (r *Resource) entity(item any) (*catalog.Entity, []Issue) {
 			}
 			return v
 		}
-		v, err := p.First(item)
+		v, err := p.first(sc, item)
 		if err != nil {
-			issues = append(issues, Issue{Resource: r, Field: p.Field, Msg: err.Error() + " (value set to null)"})
+			issues = append(issues, Issue{Resource: r, Field: p.Field, Msg: err.Error() + " (value set to null)", Stopped: stopped(err)})
 			return nil
 		}
 		return v
@@ -163,9 +168,9 @@ func (r *Resource) entity(item any) (*catalog.Entity, []Issue) {
 	}
 	for _, rel := range r.Relations {
 		if rel.Search != nil {
-			q, err := rel.Search.eval(item)
+			q, err := rel.Search.eval(sc, item)
 			if err != nil {
-				issues = append(issues, Issue{Resource: r, Field: "relations." + rel.Name, Msg: err.Error() + " (relation set to null)"})
+				issues = append(issues, Issue{Resource: r, Field: "relations." + rel.Name, Msg: err.Error() + " (relation set to null)", Stopped: stopped(err)})
 				e.Relations[rel.Name] = nil
 				continue
 			}

@@ -47,7 +47,7 @@ func TestInputKeys(t *testing.T) {
 		{`error`, "ALL"},
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
-			p, err := compileJQ(tc.expr, "f")
+			p, err := compileJQ(tc.expr, "f", nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -41,8 +41,8 @@ type Rule struct {
 	Nested   *Query
 }
 
-func (s *SearchSpec) eval(item any) (*Query, error) {
-	c, err := s.Combinator.First(item)
+func (s *SearchSpec) eval(sc *scope, item any) (*Query, error) {
+	c, err := s.Combinator.first(sc, item)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Combinator.Field, err)
 	}
@@ -53,7 +53,7 @@ func (s *SearchSpec) eval(item any) (*Query, error) {
 	q := &Query{Combinator: comb}
 	for _, rs := range s.Rules {
 		if rs.Nested != nil {
-			sub, err := rs.Nested.eval(item)
+			sub, err := rs.Nested.eval(sc, item)
 			if err != nil {
 				return nil, err
 			}
@@ -61,11 +61,11 @@ func (s *SearchSpec) eval(item any) (*Query, error) {
 			continue
 		}
 		var r Rule
-		prop, err := rs.Property.First(item)
+		prop, err := rs.Property.first(sc, item)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", rs.Property.Field, err)
 		}
-		op, err := rs.Operator.First(item)
+		op, err := rs.Operator.first(sc, item)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", rs.Operator.Field, err)
 		}
@@ -77,7 +77,7 @@ func (s *SearchSpec) eval(item any) (*Query, error) {
 			return nil, fmt.Errorf("%s: unknown operator %s", rs.Operator.Field, show(op))
 		}
 		if rs.Value != nil {
-			if r.Value, err = rs.Value.First(item); err != nil {
+			if r.Value, err = rs.Value.first(sc, item); err != nil {
 				return nil, fmt.Errorf("%s: %w", rs.Value.Field, err)
 			}
 		}

@@ -162,8 +162,8 @@ func (c *Client) get(ctx context.Context, rawURL, scope string) (any, http.Heade
 // getBody fetches rawURL (absolute, on the client's host); parse checks
 // the body of a 200 and keeps what it needs of it. It retries 429, 5xx,
 // network errors and bodies parse finds invalid, but not a valid body of
-// the wrong shape (a *jsonx.NotArrayError). shown is the request URI, for
-// messages.
+// the wrong shape (a *jsonx.NotArrayError) or one nested too deep (a
+// *jsonx.DepthError). shown is the request URI, for messages.
 func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(body []byte) error) (h http.Header, shown string, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -187,7 +187,8 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 		lastErr = err
 		var he *HTTPError
 		var na *jsonx.NotArrayError
-		if errors.As(err, &he) && !retryable(he.Status) || errors.As(err, &na) {
+		var deep *jsonx.DepthError // the same request gets the same bytes
+		if errors.As(err, &he) && !retryable(he.Status) || errors.As(err, &na) || errors.As(err, &deep) {
 			return nil, shown, err
 		}
 		if ctx.Err() != nil {
@@ -269,6 +270,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		var na *jsonx.NotArrayError
 		if errors.As(err, &na) {
 			return nil, 0, err
+		}
+		if de := new(jsonx.DepthError); errors.As(err, &de) {
+			return nil, 0, fmt.Errorf("GET %s: the response (%d bytes) is refused: %w", shown, len(body), err)
 		}
 		return nil, 0, fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)
 	}
