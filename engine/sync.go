@@ -311,8 +311,13 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		// remote, never beside it: a diverged branch stops every later
 		// sync until someone resets it by hand.
 		remoteHead, ok, err := store.Fetch(ctx, tgt.remote, tgt.branch, o.RemoteAuth)
-		if err != nil || !ok {
+		if err != nil {
 			return res, fmt.Errorf("%v; fetching it again: %w (the commit is kept locally on %s)", perr, err, tgt.branch)
+		}
+		if !ok {
+			// Deleted between the refusal and the fetch: there is no head
+			// to redo the change on.
+			return res, fmt.Errorf("%v; fetching it again: %s has no branch %s any more (the commit is kept locally on %s)", perr, tgt.remote, tgt.branch, tgt.branch)
 		}
 		if remoteHead == tgt.commit {
 			// A refusal worded like a lost race, but the remote is where

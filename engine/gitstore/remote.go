@@ -212,8 +212,11 @@ func (s *Store) Fetch(ctx context.Context, remote, branch string, auth RemoteAut
 	err = repo.FetchContext(ctx, &gogit.FetchOptions{RemoteName: remote, RefSpecs: []config.RefSpec{spec}, Auth: am})
 	s.mu.Unlock()
 	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+		// A remote without the branch, including an empty one (a new
+		// repository, or one whose last branch was deleted), is not an
+		// error: the push creates the branch.
 		var nm gogit.NoMatchingRefSpecError
-		if errors.As(err, &nm) || strings.Contains(err.Error(), "couldn't find remote ref") {
+		if errors.As(err, &nm) || errors.Is(err, transport.ErrEmptyRemoteRepository) || strings.Contains(err.Error(), "couldn't find remote ref") {
 			return plumbing.ZeroHash, false, nil
 		}
 		return plumbing.ZeroHash, false, fmt.Errorf("fetching %s from %s: %w", branch, RedactURL(u), redact(err, auth.Token))
