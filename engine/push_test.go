@@ -298,3 +298,56 @@ func TestSyncRedoesUnpushedCommitAfterRemoteMoved(t *testing.T) {
 		t.Fatalf("a hand commit beside the remote: %v, want diverged", err)
 	}
 }
+
+// A push refused because the remote moved, whose branch is then gone when
+// the sync fetches it again, says so (not "%!w(<nil>)") and keeps the
+// commit on the local branch.
+func TestSyncPushRemoteBranchDeleted(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, f)
+	// The remote deletes its branch while the push is under way, so the
+	// push loses the ref update and the fetch after it finds no branch.
+	hook := "#!/bin/sh\nunset GIT_QUARANTINE_PATH\ngit update-ref -d refs/heads/main\n"
+	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := f.options()
+	o.Push = true
+	res, err := Sync(t.Context(), o)
+	if err == nil || res == nil || res.Pushed {
+		t.Fatalf("push: %v", err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "%!") {
+		t.Fatalf("the error is misformatted: %s", msg)
+	}
+	for _, w := range []string{"pushing main to " + remote + ": the remote branch moved", "fetching it again: origin has no branch main any more", "the commit is kept locally on main"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error lacks %q:\n%s", w, msg)
+		}
+	}
+	if head := strings.TrimSpace(f.git("rev-parse", "main")); head != res.Commit.String() {
+		t.Fatalf("main at %s, want the sync's commit %s", head, res.Commit)
+	}
+	f.checkRepo()
+}
+
+// The first sync --push into a new, empty remote creates its branch: an
+// empty remote has no branch yet, which is not a fetch error.
+func TestSyncPushIntoEmptyRemote(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := filepath.Join(t.TempDir(), "origin.git")
+	gitIn(t, ".", "init", "-q", "--bare", "--initial-branch=main", remote)
+	f.git("remote", "add", "origin", remote)
+	o := f.options()
+	o.Push = true
+	res, err := Sync(t.Context(), o)
+	if err != nil || !res.Pushed {
+		t.Fatalf("push into an empty remote: %v", err)
+	}
+	if got := gitIn(t, remote, "rev-parse", "main"); got != res.Commit.String() {
+		t.Fatalf("remote main = %s, want %s", got, res.Commit)
+	}
+	gitIn(t, remote, "fsck", "--strict")
+	f.checkRepo()
+}

@@ -313,8 +313,13 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		// remote, never beside it: a diverged branch stops every later
 		// sync until someone resets it by hand.
 		remoteHead, ok, err := store.Fetch(ctx, tgt.remote, tgt.branch, o.RemoteAuth)
-		if err != nil || !ok {
+		if err != nil {
 			return res, fmt.Errorf("%v; fetching it again: %w (the commit is kept locally on %s)", perr, err, tgt.branch)
+		}
+		if !ok {
+			// Deleted between the refusal and the fetch: there is no head
+			// to redo the change on.
+			return res, fmt.Errorf("%v; fetching it again: %s has no branch %s any more (the commit is kept locally on %s)", perr, tgt.remote, tgt.branch, tgt.branch)
 		}
 		if remoteHead == tgt.commit {
 			// A refusal worded like a lost race, but the remote is where
@@ -327,11 +332,29 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 			log.Info("the remote moved; redoing the sync on top of it", "attempt", attempt+1)
 		}
 		if err := store.MoveRef(ctx, tgt.ref, committed, remoteHead, "gitalog: reset to "+tgt.remote+"/"+tgt.branch+" to redo the sync"); err != nil {
-			return res, err
+			res.Duration = time.Since(start)
+			if lag := worktreeLag(err, fmt.Sprintf("%v; %s was reset to %s/%s (%s) to redo the sync on top, so its change is not committed", perr, tgt.branch, tgt.remote, tgt.branch, remoteHead.String()[:12])); lag != nil {
+				clearUnpushed(store)
+				res.Commit = plumbing.ZeroHash
+				return res, lag
+			}
+			return res, fmt.Errorf("%v; resetting %s to %s/%s to redo the sync: %w (the commit is kept locally on %s)", perr, tgt.branch, tgt.remote, tgt.branch, err, tgt.branch)
 		}
 		tgt.commit = remoteHead
 		res.Commit = plumbing.ZeroHash
 	}
+}
+
+// worktreeLag reports a gitstore.WorktreeError from Commit or MoveRef: the
+// branch moved (did says how), only the files and the index lag behind,
+// and the journal brings them up to date. Exit 1 would say nothing
+// happened, so it is a partial result. Any other error gives nil.
+func worktreeLag(err error, did string) error {
+	var wterr *gitstore.WorktreeError
+	if !errors.As(err, &wterr) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s, but the worktree could not be updated: %w; the next sync (or any gitalog command that writes) brings it up to date", ErrPartial, did, wterr.Err)
 }
 
 // testHookBeforePush lets tests move the remote between commit and push.
@@ -406,6 +429,9 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 			break // an unborn branch: the first commit creates it
 		}
 		if err := store.MoveRef(ctx, t.ref, plumbing.ZeroHash, base, "branch: created by gitalog sync"); err != nil {
+			if lag := worktreeLag(err, fmt.Sprintf("created branch %s at %s", t.branch, base.String()[:12])); lag != nil {
+				return nil, lag
+			}
 			return nil, fmt.Errorf("creating branch %s: %w", t.branch, err)
 		}
 		local = base
@@ -416,7 +442,10 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 		}
 		if behind {
 			if err := store.MoveRef(ctx, t.ref, local, remoteHead, "gitalog: fast-forward to "+t.remote+"/"+t.branch); err != nil {
-				return nil, err
+				if lag := worktreeLag(err, fmt.Sprintf("fast-forwarded %s to %s/%s (%s)", t.branch, t.remote, t.branch, remoteHead.String()[:12])); lag != nil {
+					return nil, lag
+				}
+				return nil, fmt.Errorf("fast-forwarding %s to %s/%s: %w", t.branch, t.remote, t.branch, err)
 			}
 			local = remoteHead
 			break
@@ -508,12 +537,8 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	}
 	var wterr *gitstore.WorktreeError
 	if errors.As(err, &wterr) {
-		// The commit landed; only the files and the index lag behind,
-		// and the journal brings them up to date. Exit 1 would say
-		// nothing was committed.
 		res.Commit, res.NoChange = wterr.Commit, false
-		return wterr.Commit, fmt.Errorf("%w: committed %s on %s, but the worktree could not be updated: %w; the next sync (or any gitalog command that writes) brings it up to date",
-			ErrPartial, wterr.Commit.String()[:12], branchName(tgt.branch), wterr.Err)
+		return wterr.Commit, worktreeLag(err, fmt.Sprintf("committed %s on %s", wterr.Commit.String()[:12], branchName(tgt.branch)))
 	}
 	if err != nil {
 		return tgt.commit, fmt.Errorf("committing: %w", err)

@@ -65,6 +65,10 @@ func redoUnpushed(ctx context.Context, store *gitstore.Store, t *syncTarget, loc
 	}
 	msg := fmt.Sprintf("gitalog: reset to %s/%s to redo the unpushed sync %s", t.remote, t.branch, local.String()[:12])
 	if err := store.MoveRef(ctx, t.ref, local, remoteHead, msg); err != nil {
+		if lag := worktreeLag(err, fmt.Sprintf("%s was reset to %s/%s (%s) to redo the unpushed sync %s on top", t.branch, t.remote, t.branch, remoteHead.String()[:12], local.String()[:12])); lag != nil {
+			clearUnpushed(store)
+			return false, lag
+		}
 		if errors.Is(err, gitstore.ErrDirty) {
 			return false, fmt.Errorf("redoing the unpushed sync commit %s on top of %s/%s: %w", local.String()[:12], t.remote, t.branch, err)
 		}

@@ -3,6 +3,9 @@ package engine
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -85,6 +88,152 @@ func TestInitWorktreeFailsAfterCommit(t *testing.T) {
 	}
 	if !res.Commit.IsZero() || f.commits() != 1 {
 		t.Fatalf("the second init committed again")
+	}
+	f.checkRepo()
+}
+
+// TestSyncWorktreeFailsAfterFastForward: a sync --push that fast-forwards
+// its branch to the remote's and then cannot write the files reports the
+// move as what it is (partial, exit 3), not as an error after which
+// nothing happened; the next sync brings the worktree up to date.
+func TestSyncWorktreeFailsAfterFastForward(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, f)
+	other := filepath.Join(t.TempDir(), "other")
+	gitIn(t, ".", "clone", "-q", remote, other)
+	os.WriteFile(filepath.Join(other, "NOTES.md"), []byte("hello\n"), 0o644)
+	gitIn(t, other, "add", "NOTES.md")
+	gitIn(t, other, "commit", "-qm", "notes")
+	gitIn(t, other, "push", "-q", "origin", "main")
+	remoteHead := gitIn(t, remote, "rev-parse", "main")
+
+	gitstore.TestHookWriteFile = func(string) error { return syscall.ENOSPC }
+	defer func() { gitstore.TestHookWriteFile = nil }()
+	o := f.options()
+	o.Push = true
+	_, err := Sync(t.Context(), o)
+	gitstore.TestHookWriteFile = nil
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("a branch that moved must be a partial result (exit 3), got %v", err)
+	}
+	if head := strings.TrimSpace(f.git("rev-parse", "HEAD")); head != remoteHead {
+		t.Fatalf("HEAD at %s, want the remote's %s", head, remoteHead)
+	}
+	msg := err.Error()
+	for _, w := range []string{"fast-forwarded main to origin/main (" + remoteHead[:12] + ")", "the worktree could not be updated", "no space left on device", "next sync"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error lacks %q:\n%s", w, msg)
+		}
+	}
+
+	res, err := Sync(t.Context(), o)
+	if err != nil || !res.Pushed {
+		t.Fatalf("the next sync: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, "NOTES.md")); err != nil {
+		t.Fatal("the worktree lacks the remote's file")
+	}
+	f.checkRepo()
+}
+
+// TestSyncWorktreeFailsAfterRedoReset: when a push is refused because the
+// remote moved, the branch is reset to the remote's head to redo the
+// change; if the files cannot follow, the sync says the branch was reset
+// and its change is not committed (partial), and the next sync makes it.
+func TestSyncWorktreeFailsAfterRedoReset(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, f)
+	other := filepath.Join(t.TempDir(), "other")
+	gitIn(t, ".", "clone", "-q", remote, other)
+	testHookBeforePush = func() {
+		testHookBeforePush = nil
+		os.WriteFile(filepath.Join(other, "NOTES.md"), []byte("hello\n"), 0o644)
+		gitIn(t, other, "add", "NOTES.md")
+		gitIn(t, other, "commit", "-qm", "notes")
+		gitIn(t, other, "push", "-q", "origin", "main")
+		// The disk fills up after the sync's commit.
+		gitstore.TestHookWriteFile = func(string) error { return syscall.ENOSPC }
+	}
+	t.Cleanup(func() { testHookBeforePush, gitstore.TestHookWriteFile = nil, nil })
+	o := f.options()
+	o.Push = true
+	res, err := Sync(t.Context(), o)
+	gitstore.TestHookWriteFile = nil
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("a branch that moved must be a partial result (exit 3), got %v", err)
+	}
+	remoteHead := gitIn(t, remote, "rev-parse", "main")
+	if head := strings.TrimSpace(f.git("rev-parse", "HEAD")); head != remoteHead {
+		t.Fatalf("HEAD at %s, want the remote's %s", head, remoteHead)
+	}
+	msg := err.Error()
+	for _, w := range []string{"main was reset to origin/main (" + remoteHead[:12] + ")", "its change is not committed", "the worktree could not be updated", "no space left on device", "next sync"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error lacks %q:\n%s", w, msg)
+		}
+	}
+	if res == nil || !res.Commit.IsZero() {
+		t.Fatalf("the result names a commit that is no longer on the branch: %+v", res)
+	}
+
+	res, err = Sync(t.Context(), o)
+	if err != nil || !res.Pushed {
+		t.Fatalf("the next sync: %v", err)
+	}
+	log := gitIn(t, remote, "log", "--format=%s", "main")
+	if lines := strings.Split(log, "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "sync: ") || lines[1] != "notes" {
+		t.Fatalf("remote history:\n%s\nwant the sync on top of the other push", log)
+	}
+	f.checkRepo()
+}
+
+// TestSyncWorktreeFailsAfterUnpushedRedo: a sync that moves its branch
+// back onto a remote that moved since an earlier push failed, to redo
+// that sync's unpushed commit, and then cannot write the files, reports
+// the reset (partial); the next sync redoes the change and pushes it.
+func TestSyncWorktreeFailsAfterUnpushedRedo(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, f)
+	refused := filepath.Join(t.TempDir(), "refused")
+	hook := fmt.Sprintf("#!/bin/sh\n[ -e %[1]s ] && exit 0\ntouch %[1]s\necho 'not today' >&2\nexit 1\n", refused)
+	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := f.options()
+	o.Push = true
+	res, err := Sync(t.Context(), o)
+	if err == nil || errors.Is(err, gitstore.ErrRejected) {
+		t.Fatalf("first sync: %v, want a refused push", err)
+	}
+	unpushed := res.Commit.String()
+	other := filepath.Join(t.TempDir(), "other")
+	gitIn(t, ".", "clone", "-q", remote, other)
+	os.WriteFile(filepath.Join(other, "NOTES.md"), []byte("hello\n"), 0o644)
+	gitIn(t, other, "add", "NOTES.md")
+	gitIn(t, other, "commit", "-qm", "notes")
+	gitIn(t, other, "push", "-q", "origin", "main")
+	remoteHead := gitIn(t, remote, "rev-parse", "main")
+
+	gitstore.TestHookWriteFile = func(string) error { return syscall.ENOSPC }
+	defer func() { gitstore.TestHookWriteFile = nil }()
+	_, err = Sync(t.Context(), o)
+	gitstore.TestHookWriteFile = nil
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("a branch that moved must be a partial result (exit 3), got %v", err)
+	}
+	for _, w := range []string{"main was reset to origin/main (" + remoteHead[:12] + ") to redo the unpushed sync " + unpushed[:12], "the worktree could not be updated", "no space left on device"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%s", w, err)
+		}
+	}
+
+	res, err = Sync(t.Context(), o)
+	if err != nil || !res.Pushed {
+		t.Fatalf("the next sync: %v", err)
+	}
+	log := gitIn(t, remote, "log", "--format=%s", "main")
+	if lines := strings.Split(log, "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "sync: ") || lines[1] != "notes" {
+		t.Fatalf("remote history:\n%s\nwant the sync redone on top of the other push", log)
 	}
 	f.checkRepo()
 }

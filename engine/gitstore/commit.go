@@ -356,52 +356,78 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 		s.trees.put(h, es)
 	}
 
-	var ilock *heldLock
-	if wt {
-		// Taken before the ref moves, so that a git command holding it
-		// stops the commit before it lands rather than the worktree
-		// update after.
-		if ilock, err = s.lockIndex(); err != nil {
-			upd.abandon()
-			return plumbing.ZeroHash, err
-		}
-		defer ilock.release()
-		if err := s.writeJournal(journal{old: req.Parent, new: commit}); err != nil {
-			upd.abandon()
-			return plumbing.ZeroHash, err
-		}
-	}
-	if testHookBeforeCAS != nil {
-		if err := testHookBeforeCAS(); err != nil {
-			return plumbing.ZeroHash, err
-		}
-	}
 	subject, _, _ := strings.Cut(strings.TrimSpace(req.Message), "\n")
 	reflogMsg := "commit: " + subject
 	if req.Parent.IsZero() {
 		reflogMsg = "commit (initial): " + subject
 	}
-	if err := s.casRef(target, req.Parent, commit, committer, reflogMsg); err != nil {
-		if wt {
+	// The worktree was checked by the caller (CheckWorktree), before the
+	// long part of the commit; MoveRef checks under the lock instead.
+	landed, err := s.land(target, req.Parent, commit, upd, nil, committer, reflogMsg)
+	if !landed {
+		return plumbing.ZeroHash, err
+	}
+	return commit, err
+}
+
+// land is the one way a ref moves under a worktree, for Commit and
+// MoveRef: it moves target from old to new by compare-and-swap and, when
+// the ref is checked out (upd, planned and staged, is not nil), brings the
+// worktree and the index along. index.lock is taken before anything else,
+// as git checkout does, so that a git command holding it stops the move
+// before the ref moves rather than the worktree update after, and a git
+// add cannot land between the read of the index and its replacement.
+// check, when set, runs under the lock (MoveRef's worktree check). The
+// journal lets Recover finish an update a crash interrupted.
+//
+// landed says whether the ref moved. An error after it did is a
+// WorktreeError (the move stands, Recover finishes the update), except
+// testHookAfterCAS's simulated crash.
+func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd *worktreeUpdate, check func() error, sig object.Signature, msg string) (landed bool, err error) {
+	var ilock *heldLock
+	if upd != nil {
+		if ilock, err = s.lockIndex(); err != nil {
+			upd.abandon()
+			return false, err
+		}
+		defer ilock.release()
+		if check != nil {
+			err = check()
+		}
+		if err == nil {
+			err = s.writeJournal(journal{old: old, new: new})
+		}
+		if err != nil {
+			upd.abandon()
+			return false, err
+		}
+	}
+	if testHookBeforeCAS != nil {
+		if err := testHookBeforeCAS(); err != nil {
+			return false, err
+		}
+	}
+	if err := s.casRef(target, old, new, sig, msg); err != nil {
+		if upd != nil {
 			upd.abandon()
 			s.removeJournal()
 		}
-		return plumbing.ZeroHash, err
+		return false, err
 	}
-	if !wt {
-		return commit, nil
+	if upd == nil {
+		return true, nil
 	}
 	if testHookAfterCAS != nil {
 		if err := testHookAfterCAS(); err != nil {
-			return commit, err
+			return true, err
 		}
 	}
-	// From here on the commit has landed; ctx is deliberately ignored so
-	// the worktree is not left half-updated.
+	// From here on the move stands; nothing is cancelled, so the
+	// worktree is not left half-updated.
 	if err := upd.finish(ilock); err != nil {
-		return commit, &WorktreeError{Commit: commit, Err: err}
+		return true, &WorktreeError{Ref: target, Commit: new, Err: err}
 	}
-	return commit, s.removeJournal()
+	return true, s.removeJournal()
 }
 
 func (s *Store) writeObjects(objs *objSet) error {

@@ -5,11 +5,13 @@
 // with the size of the catalog.
 //
 // Writes are ordered for crash safety: objects first (one packfile when
-// there are many), then a journal in the git dir, then the ref, then the
-// worktree files and the index for the changed paths only. A process killed
-// at any point leaves a repository that `git fsck --strict` accepts, and
-// Recover (called automatically by Commit and CheckWorktree) finishes a
-// worktree update that was cut short.
+// there are many), then index.lock, then a journal in the git dir, then the
+// ref, then the worktree files and the index for the changed paths only.
+// Commit and MoveRef share that sequence (land). A process killed at any
+// point leaves a repository that `git fsck --strict` accepts, and Recover
+// (called automatically by Commit, MoveRef and CheckWorktree) finishes a
+// worktree update that was cut short; a failure after the ref moved is a
+// WorktreeError.
 //
 // A large sync hands its work over early: a Spool takes new blobs into a
 // temporary pack as they are encoded, and a Prestage writes the files of

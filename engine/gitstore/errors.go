@@ -65,17 +65,18 @@ func (e *DirtyError) Error() string {
 
 func (e *DirtyError) Unwrap() error { return ErrDirty }
 
-// WorktreeError is returned by Commit when the commit landed (the branch
-// moved to Commit) but the checked-out files and the index could not be
-// brought up to date with it. The journal stays behind, so Recover, which
-// every later Commit and CheckWorktree run first, finishes the update.
+// WorktreeError is returned by Commit and MoveRef when the ref moved (to
+// Commit) but the checked-out files and the index could not be brought up
+// to date with it. The journal stays behind, so Recover, which every later
+// Commit, MoveRef and CheckWorktree run first, finishes the update.
 type WorktreeError struct {
+	Ref    plumbing.ReferenceName
 	Commit plumbing.Hash
 	Err    error
 }
 
 func (e *WorktreeError) Error() string {
-	return fmt.Sprintf("commit %s made, but updating the worktree failed: %v", short(e.Commit), e.Err)
+	return fmt.Sprintf("%s moved to %s, but updating the worktree failed: %v", e.Ref.Short(), short(e.Commit), e.Err)
 }
 
 func (e *WorktreeError) Unwrap() error { return e.Err }

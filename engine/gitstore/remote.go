@@ -45,8 +45,10 @@ func (s *Store) CheckedOut(ref plumbing.ReferenceName) (bool, error) {
 
 // MoveRef moves ref from old to new by compare-and-swap and, when ref is
 // checked out, brings the worktree and index from old's tree to new's,
-// journaled like Commit so a crash is finished by Recover. Files that
-// would change must not have local modifications.
+// by the same protocol as Commit (see land): index.lock is taken before
+// the ref moves, files that would change must not have local
+// modifications, a crash is finished by Recover, and a failure after the
+// ref moved is a WorktreeError.
 func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, new plumbing.Hash, msg string) error {
 	if err := s.Recover(); err != nil {
 		return err
@@ -58,46 +60,37 @@ func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, ne
 	if old == new {
 		return nil
 	}
-	wt := s.checkedOut(target)
-	oldTree, newTree := emptyTree, emptyTree
-	if !old.IsZero() {
-		if oldTree, err = s.commitTree(old); err != nil {
+	var upd *worktreeUpdate
+	var check func() error
+	if s.checkedOut(target) {
+		oldTree := emptyTree
+		if !old.IsZero() {
+			if oldTree, err = s.commitTree(old); err != nil {
+				return err
+			}
+		}
+		newTree, err := s.commitTree(new)
+		if err != nil {
 			return err
 		}
-	}
-	if newTree, err = s.commitTree(new); err != nil {
-		return err
-	}
-	if wt {
-		var ops []fileOp
-		if err := diffTrees(s.treeReader(nil), oldTree, newTree, "", &ops); err != nil {
+		// Planned and staged (invisibly) before the ref moves, as for a
+		// commit: what can refuse the update (a symlinked directory, a
+		// file where a directory goes, hand edits) refuses the move.
+		if upd, err = s.planWorktree(oldTree, newTree, nil, nil); err != nil {
 			return err
 		}
-		paths := make([]string, len(ops))
-		for i, op := range ops {
+		paths := make([]string, len(upd.ops))
+		for i, op := range upd.ops {
 			paths[i] = op.Path
 		}
-		if err := s.CheckWorktree(old, paths); err != nil {
+		check = func() error { return s.checkWorktree(old, paths) }
+		if err := upd.stage(); err != nil {
+			upd.abandon()
 			return err
 		}
-		if err := s.writeJournal(journal{old: old, new: new}); err != nil {
-			return err
-		}
 	}
-	sig := s.DefaultSignature()
-	if err := s.casRef(target, old, new, sig, msg); err != nil {
-		if wt {
-			s.removeJournal()
-		}
-		return err
-	}
-	if !wt {
-		return nil
-	}
-	if err := s.updateWorktree(oldTree, newTree, nil); err != nil {
-		return fmt.Errorf("moved %s, but updating the worktree failed (Recover will retry): %w", target.Short(), err)
-	}
-	return s.removeJournal()
+	_, err = s.land(target, old, new, upd, check, s.DefaultSignature(), msg)
+	return err
 }
 
 // IsAncestor reports whether a is reachable from b.
@@ -219,8 +212,11 @@ func (s *Store) Fetch(ctx context.Context, remote, branch string, auth RemoteAut
 	err = repo.FetchContext(ctx, &gogit.FetchOptions{RemoteName: remote, RefSpecs: []config.RefSpec{spec}, Auth: am})
 	s.mu.Unlock()
 	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+		// A remote without the branch, including an empty one (a new
+		// repository, or one whose last branch was deleted), is not an
+		// error: the push creates the branch.
 		var nm gogit.NoMatchingRefSpecError
-		if errors.As(err, &nm) || strings.Contains(err.Error(), "couldn't find remote ref") {
+		if errors.As(err, &nm) || errors.Is(err, transport.ErrEmptyRemoteRepository) || strings.Contains(err.Error(), "couldn't find remote ref") {
 			return plumbing.ZeroHash, false, nil
 		}
 		return plumbing.ZeroHash, false, fmt.Errorf("fetching %s from %s: %w", branch, RedactURL(u), redact(err, auth.Token))

@@ -991,6 +991,13 @@ func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 	if err := s.Recover(); err != nil {
 		return err
 	}
+	return s.checkWorktree(parent, paths)
+}
+
+// checkWorktree is CheckWorktree without Recover, for MoveRef, which
+// checks under index.lock: Recover would take the held lock for one a
+// killed gitalog stranded (it is a link of our temp file) and remove it.
+func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 	snap, err := s.Snapshot(parent)
 	if err != nil {
 		return err
