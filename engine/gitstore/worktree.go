@@ -1,8 +1,6 @@
 package gitstore
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -831,18 +829,13 @@ func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry
 	if testHookIndexRead != nil {
 		testHookIndexRead()
 	}
-	var idx *gitIndex
+	idx := &index.Index{Version: 2}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		es, err := s.indexFromTree(newTree, ops, written, read)
-		if err != nil {
+		if idx.Entries, err = s.indexFromTree(newTree, ops, written, read); err != nil {
 			return err
 		}
-		idx = &gitIndex{version: 2, entries: make([]idxEntry, len(es))}
-		for i, e := range es {
-			idx.entries[i] = idxEntry{name: e.Name, stage: uint8(e.Stage), e: e}
-		}
-		sortIdx(idx.entries)
+		slices.SortStableFunc(idx.Entries, compareIdx)
 	case err != nil:
 		return err
 	default:
@@ -850,19 +843,19 @@ func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry
 		for _, op := range ops {
 			touched[op.Path] = true
 		}
-		added := make([]idxEntry, 0, len(written))
+		added := make([]*index.Entry, 0, len(written))
 		for _, e := range written {
 			if e != nil {
-				added = append(added, idxEntry{name: e.Name, stage: uint8(e.Stage), e: e})
+				added = append(added, e)
 			}
 		}
-		sortIdx(added)
+		slices.SortStableFunc(added, compareIdx)
 		// old is shared with the index cache: build a new slice, merging
 		// the sorted survivors with the sorted new entries.
-		out := make([]idxEntry, 0, len(old.entries)+len(added))
+		out := make([]*index.Entry, 0, len(old.Entries)+len(added))
 		j := 0
-		for _, e := range old.entries {
-			if touched[e.name] {
+		for _, e := range old.Entries {
+			if touched[e.Name] {
 				continue
 			}
 			for j < len(added) && compareIdx(added[j], e) < 0 {
@@ -871,10 +864,19 @@ func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry
 			}
 			out = append(out, s.smudgeRacy(e, old.mtime))
 		}
-		out = append(out, added[j:]...)
-		idx = &gitIndex{version: old.version, entries: out}
+		idx.Version, idx.Entries = old.Version, append(out, added[j:]...)
 	}
-	return s.writeIndex(lock, idx)
+	data, err := encodeIndex(idx)
+	if err != nil {
+		return err
+	}
+	var newest time.Time
+	for _, e := range idx.Entries {
+		if e.ModifiedAt.After(newest) {
+			newest = e.ModifiedAt
+		}
+	}
+	return lock.commit(data, newest)
 }
 
 // smudgeRacy is git's ce_smudge_racily_clean_entry for an entry kept from
@@ -883,15 +885,13 @@ func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry
 // only the old index's mtime told readers. The new index is newer, so
 // when the file's content no longer matches, the entry's size is zeroed
 // and readers compare content instead of trusting the stat data.
-func (s *Store) smudgeRacy(e idxEntry, indexTime time.Time) idxEntry {
-	t := e.mtime()
-	if t.IsZero() || indexTime.IsZero() || t.Before(indexTime) {
+func (s *Store) smudgeRacy(e *index.Entry, indexTime time.Time) *index.Entry {
+	if e.ModifiedAt.IsZero() || indexTime.IsZero() || e.ModifiedAt.Before(indexTime) {
 		return e
 	}
-	ie := e.entry()
-	full := filepath.Join(s.root, filepath.FromSlash(e.name))
+	full := filepath.Join(s.root, filepath.FromSlash(e.Name))
 	fi, err := os.Lstat(full)
-	if err != nil || !fi.ModTime().Equal(ie.ModifiedAt) || uint32(fi.Size()) != ie.Size {
+	if err != nil || !fi.ModTime().Equal(e.ModifiedAt) || uint32(fi.Size()) != e.Size {
 		return e // gone or visibly changed: the stat data already says so
 	}
 	var data []byte
@@ -905,33 +905,12 @@ func (s *Store) smudgeRacy(e idxEntry, indexTime time.Time) idxEntry {
 	default:
 		return e
 	}
-	if err == nil && BlobHash(data) == ie.Hash {
+	if err == nil && BlobHash(data) == e.Hash {
 		return e // racily clean, and really clean
 	}
-	if e.e != nil {
-		c := *e.e
-		c.Size = 0
-		e.e = &c
-		return e
-	}
-	raw := bytes.Clone(e.raw) // the old index is shared with the cache
-	binary.BigEndian.PutUint32(raw[36:], 0)
-	e.raw = raw
-	return e
-}
-
-func (s *Store) writeIndex(lock *heldLock, idx *gitIndex) error {
-	data, err := idx.encode()
-	if err != nil {
-		return err
-	}
-	var newest time.Time
-	for i := range idx.entries {
-		if t := idx.entries[i].mtime(); t.After(newest) {
-			newest = t
-		}
-	}
-	return lock.commit(data, newest)
+	c := *e // the old index is shared with the cache
+	c.Size = 0
+	return &c
 }
 
 func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) ([]*index.Entry, error) {
@@ -1007,7 +986,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		return err
 	}
 	if idx == nil {
-		idx = &gitIndex{}
+		idx = &gitIndex{Index: &index.Index{}}
 	}
 	var dirty []string
 	seen := map[string]bool{}
