@@ -829,13 +829,18 @@ func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry
 	if testHookIndexRead != nil {
 		testHookIndexRead()
 	}
-	idx := &index.Index{Version: 2}
+	var idx *gitIndex
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		if idx.Entries, err = s.indexFromTree(newTree, ops, written, read); err != nil {
+		es, err := s.indexFromTree(newTree, ops, written, read)
+		if err != nil {
 			return err
 		}
-		slices.SortStableFunc(idx.Entries, compareIdx)
+		idx = &gitIndex{version: 2, entries: make([]idxEntry, len(es))}
+		for i, e := range es {
+			idx.entries[i] = decoded(e)
+		}
+		slices.SortStableFunc(idx.entries, compareIdx)
 	case err != nil:
 		return err
 	default:
@@ -843,40 +848,34 @@ func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry
 		for _, op := range ops {
 			touched[op.Path] = true
 		}
-		added := make([]*index.Entry, 0, len(written))
+		added := make([]idxEntry, 0, len(written))
 		for _, e := range written {
 			if e != nil {
-				added = append(added, e)
+				added = append(added, decoded(e))
 			}
 		}
 		slices.SortStableFunc(added, compareIdx)
 		// old is shared with the index cache: build a new slice, merging
 		// the sorted survivors with the sorted new entries.
-		out := make([]*index.Entry, 0, len(old.Entries)+len(added))
+		out := make([]idxEntry, 0, len(old.entries)+len(added))
 		j := 0
-		for _, e := range old.Entries {
-			if touched[e.Name] {
+		for _, e := range old.entries {
+			if touched[e.name] {
 				continue
 			}
 			for j < len(added) && compareIdx(added[j], e) < 0 {
 				out = append(out, added[j])
 				j++
 			}
-			out = append(out, s.smudgeRacy(e, old.mtime))
+			if e, err = s.smudgeRacy(e, old); err != nil {
+				return err
+			}
+			out = append(out, e)
 		}
-		idx.Version, idx.Entries = old.Version, append(out, added[j:]...)
+		out = append(out, added[j:]...)
+		idx = &gitIndex{version: old.version, entries: out}
 	}
-	data, err := encodeIndex(idx)
-	if err != nil {
-		return err
-	}
-	var newest time.Time
-	for _, e := range idx.Entries {
-		if e.ModifiedAt.After(newest) {
-			newest = e.ModifiedAt
-		}
-	}
-	return lock.commit(data, newest)
+	return s.writeIndex(lock, idx)
 }
 
 // smudgeRacy is git's ce_smudge_racily_clean_entry for an entry kept from
@@ -885,14 +884,19 @@ func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry
 // only the old index's mtime told readers. The new index is newer, so
 // when the file's content no longer matches, the entry's size is zeroed
 // and readers compare content instead of trusting the stat data.
-func (s *Store) smudgeRacy(e *index.Entry, indexTime time.Time) *index.Entry {
-	if e.ModifiedAt.IsZero() || indexTime.IsZero() || e.ModifiedAt.Before(indexTime) {
-		return e
+func (s *Store) smudgeRacy(e idxEntry, old *gitIndex) (idxEntry, error) {
+	t := e.mtime()
+	if t.IsZero() || old.mtime.IsZero() || t.Before(old.mtime) {
+		return e, nil
 	}
-	full := filepath.Join(s.root, filepath.FromSlash(e.Name))
+	ie, err := e.entry(old.version)
+	if err != nil {
+		return e, err
+	}
+	full := filepath.Join(s.root, filepath.FromSlash(e.name))
 	fi, err := os.Lstat(full)
-	if err != nil || !fi.ModTime().Equal(e.ModifiedAt) || uint32(fi.Size()) != e.Size {
-		return e // gone or visibly changed: the stat data already says so
+	if err != nil || !fi.ModTime().Equal(ie.ModifiedAt) || uint32(fi.Size()) != ie.Size {
+		return e, nil // gone or visibly changed: the stat data already says so
 	}
 	var data []byte
 	switch {
@@ -903,14 +907,28 @@ func (s *Store) smudgeRacy(e *index.Entry, indexTime time.Time) *index.Entry {
 		target, err = os.Readlink(full)
 		data = []byte(target)
 	default:
-		return e
+		return e, nil
 	}
-	if err == nil && BlobHash(data) == e.Hash {
-		return e // racily clean, and really clean
+	if err == nil && BlobHash(data) == ie.Hash {
+		return e, nil // racily clean, and really clean
 	}
-	c := *e // the old index is shared with the cache
+	c := *ie // the old index is shared with the cache
 	c.Size = 0
-	return &c
+	return decoded(&c), nil
+}
+
+func (s *Store) writeIndex(lock *heldLock, idx *gitIndex) error {
+	data, err := idx.encode()
+	if err != nil {
+		return err
+	}
+	var newest time.Time
+	for i := range idx.entries {
+		if t := idx.entries[i].mtime(); t.After(newest) {
+			newest = t
+		}
+	}
+	return lock.commit(data, newest)
 }
 
 func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) ([]*index.Entry, error) {
@@ -986,7 +1004,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		return err
 	}
 	if idx == nil {
-		idx = &gitIndex{Index: &index.Index{}}
+		idx = &gitIndex{}
 	}
 	var dirty []string
 	seen := map[string]bool{}
@@ -1047,7 +1065,9 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 			dirty = append(dirty, p)
 			continue
 		}
-		if ie := idx.find(p); ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idx.mtime) {
+		if ie, err := idx.find(p); err != nil {
+			return err
+		} else if ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idx.mtime) {
 			continue
 		}
 		testHashCount.Add(1)
