@@ -12,7 +12,7 @@ import (
 )
 
 // TestReadObjectMatchesGit reads large trees and blobs, loose and then
-// deltified by git repack, through readObject and the tree cache, and
+// deltified by git repack, through readObject (go-git's object storage) and the tree cache, and
 // compares them with git cat-file. (go-git's LargeObjectThreshold fails
 // this on the deltified trees, which is why the Store does not set it.)
 func TestReadObjectMatchesGit(t *testing.T) {
@@ -72,8 +72,7 @@ func TestReadObjectMatchesGit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// gitalog's own reader, without go-git to fall back on.
-			gotTyp, got, err := s.objs.read(plumbing.NewHash(hx))
+			gotTyp, got, err := s.readObject(plumbing.NewHash(hx))
 			if err != nil {
 				t.Fatalf("%s: %s: %v", stage, hx, err)
 			}
@@ -134,33 +133,8 @@ func TestReadObjectMatchesGit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.objs.read(plumbing.Hash{1, 2, 3}); err != errFallback {
-		t.Fatalf("a missing object: %v, want errFallback", err)
-	}
 	if _, _, err := s.readObject(plumbing.Hash{1, 2, 3}); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("a missing object: %v", err)
-	}
-}
-
-func TestApplyDeltaRejectsMalformed(t *testing.T) {
-	base := []byte("0123456789")
-	// src 10, dst 4: copy offset 2 size 3, insert "x".
-	good := []byte{10, 4, 0x80 | 0x01 | 0x10, 2, 3, 1, 'x'}
-	if out, err := applyDelta(base, good); err != nil || string(out) != "234x" {
-		t.Fatalf("applyDelta = %q, %v", out, err)
-	}
-	for name, d := range map[string][]byte{
-		"wrong source size": {9, 4, 0x80 | 0x01 | 0x10, 2, 3, 1, 'x'},
-		"copy past the end": {10, 4, 0x80 | 0x01 | 0x10, 9, 3, 1, 'x'},
-		"output too long":   {10, 3, 0x80 | 0x01 | 0x10, 2, 3, 1, 'x'},
-		"output too short":  {10, 5, 0x80 | 0x01 | 0x10, 2, 3, 1, 'x'},
-		"insert past end":   {10, 4, 0x80 | 0x01 | 0x10, 2, 3, 2, 'x'},
-		"opcode 0":          {10, 4, 0},
-		"truncated copy":    {10, 4, 0x80 | 0x01 | 0x10, 2},
-	} {
-		if _, err := applyDelta(base, d); err == nil {
-			t.Errorf("%s: no error", name)
-		}
 	}
 }
 

@@ -31,7 +31,6 @@ type Store struct {
 	mu sync.Mutex
 	st *filesystem.Storage
 
-	objs  objReader
 	trees treeCache
 	index indexCache
 
@@ -142,8 +141,10 @@ func newStore(root, gitDir string, bare bool) (*Store, error) {
 	// No LargeObjectThreshold: go-git v5.19's streaming path for large
 	// objects (ReaderFromDelta) returns wrong bytes for deltified trees
 	// that git repack makes; TestReadObjectMatchesGit shows it.
-	st := filesystem.NewStorageWithOptions(osfs.New(common), cache.NewObjectLRUDefault(), filesystem.Options{})
-	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, st: st, objs: objReader{dir: filepath.Join(common, "objects")}}, nil
+	// Parsed trees have their own cache (treeCache); this one mostly holds
+	// delta bases.
+	st := filesystem.NewStorageWithOptions(osfs.New(common), cache.NewObjectLRU(32*cache.MiByte), filesystem.Options{})
+	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, st: st}, nil
 }
 
 // Init opens dir as a repository, creating one first if there is none.
@@ -312,14 +313,11 @@ func parseHash(s string) (plumbing.Hash, bool) {
 	return plumbing.NewHash(s), true
 }
 
-// readObject returns an object's type and content. A miss triggers one
-// reindex, because another process (git gc, a concurrent fetch) may have
-// added packs since go-git listed them.
+// readObject returns an object's type and content, read by go-git's
+// object storage. A miss triggers one reindex, because another process
+// (git gc, a concurrent fetch) may have added packs since go-git listed
+// them.
 func (s *Store) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
-	typ, data, err := s.objs.read(h)
-	if !errors.Is(err, errFallback) {
-		return typ, data, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	obj, err := s.st.EncodedObject(plumbing.AnyObject, h)
@@ -341,7 +339,7 @@ func (s *Store) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error)
 	if size < 0 || size > maxObjectSize {
 		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: implausible size %d", h, size)
 	}
-	data = make([]byte, size)
+	data := make([]byte, size)
 	if _, err := io.ReadFull(r, data); err != nil {
 		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: %w", h, err)
 	}
@@ -356,7 +354,6 @@ func (s *Store) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error)
 const maxObjectSize = 1 << 31
 
 func (s *Store) reindex() {
-	s.objs.reset()
 	s.mu.Lock()
 	s.st.Reindex()
 	s.mu.Unlock()
