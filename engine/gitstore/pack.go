@@ -5,299 +5,353 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/binary"
-	"hash/adler32"
+	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/klauspost/compress/zlib"
 )
 
-// writePack stores objs as one packfile plus .idx. go-git's PackfileWriter
-// re-parses the stream in a goroutine and writes the .idx in place before
-// the pack is renamed, so a kill -9 could leave a truncated .idx; this
-// writes both to temp files and renames the .pack first and the .idx last,
-// which is the order git uses (a pack becomes visible with its .idx).
-// The .idx itself is built by go-git's idxfile writer and encoder.
-func (s *Store) writePack(objs *objSet) error {
-	dir := filepath.Join(s.commonDir, "objects", "pack")
-	if err := os.MkdirAll(dir, 0o777); err != nil {
-		return err
-	}
-	n := len(objs.order)
-
-	f, err := os.CreateTemp(dir, "tmp_pack_gitalog_")
-	if err != nil {
-		return err
-	}
-	tmpPack := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmpPack)
-		}
-	}()
-
-	sum := sha1.New()
-	pw, err := newPackWriter(io.MultiWriter(f, sum), uint32(n))
-	if err != nil {
-		return err
-	}
-	err = compressAll(objs, func(i int, comp []byte) error {
-		h := objs.order[i]
-		o := objs.m[h]
-		return pw.add(h, o.typ, int64(len(o.data)), comp)
-	})
-	if err != nil {
-		return err
-	}
-	if err := pw.bw.Flush(); err != nil {
-		return err
-	}
-	var packHash plumbing.Hash
-	copy(packHash[:], sum.Sum(nil))
-	if _, err := f.Write(packHash[:]); err != nil {
-		return err
-	}
-	ok = true // installPack cleans up from here on
-	return s.installPack(dir, f, pw.iw, packHash)
-}
-
-// packWriter appends entries to a pack being written, and records each
-// one's offset and CRC for the .idx.
+// packWriter writes one packfile as its objects come, with no object
+// count known in advance. go-git cannot do that: its packfile.Encoder
+// takes the whole list of objects up front (from a storer), and its
+// PackfileWriter parses the stream again to index it and writes the .idx
+// in place before the pack is renamed, so a kill -9 can leave a truncated
+// .idx that a later write of the same pack keeps. Here the .idx comes
+// from go-git's idxfile writer and encoder, fed with the offsets and CRCs
+// as the entries are written; the count is patched into the header at
+// the end; the .pack and then the .idx are renamed into place from temp
+// files, the order in which git makes a pack visible. Entries are whole
+// objects, zlib level 1 (git's default for loose objects: on small JSON
+// files almost as tight as level 6 in a third of the time); git gc
+// deltifies them later.
 type packWriter struct {
+	dir string
+	f   *os.File
 	bw  *bufio.Writer
 	iw  *idxfile.Writer
 	pos int64
+	n   uint32
 	oh  []byte
 }
 
-// newPackWriter writes the pack header for count objects to w. A count
-// not known yet is written as 0 and patched before the trailer.
-func newPackWriter(w io.Writer, count uint32) (*packWriter, error) {
-	pw := &packWriter{bw: bufio.NewWriterSize(w, 1<<20), iw: new(idxfile.Writer)}
-	pw.iw.OnHeader(count)
-	var hdr [12]byte
-	copy(hdr[:4], "PACK")
-	binary.BigEndian.PutUint32(hdr[4:], 2)
-	binary.BigEndian.PutUint32(hdr[8:], count)
-	if _, err := pw.bw.Write(hdr[:]); err != nil {
+// tmpPackPrefix names temp packs; sweepTemp takes what a killed run left.
+const tmpPackPrefix = "tmp_pack_gitalog_"
+
+func (s *Store) newPackWriter() (*packWriter, error) {
+	dir := filepath.Join(s.commonDir, "objects", "pack")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return nil, err
 	}
-	pw.pos = int64(len(hdr))
-	return pw, nil
+	f, err := os.CreateTemp(dir, tmpPackPrefix)
+	if err != nil {
+		return nil, err
+	}
+	pw := &packWriter{dir: dir, f: f, bw: bufio.NewWriterSize(f, 1<<20), iw: new(idxfile.Writer), pos: 12}
+	_, err = pw.bw.Write([]byte{'P', 'A', 'C', 'K', 0, 0, 0, 2, 0, 0, 0, 0})
+	return pw, err
 }
 
-// add appends the object h of type t and size bytes, comp being its zlib
-// stream.
+// add appends the object h of type t, size bytes long, whose zlib stream
+// is comp.
 func (pw *packWriter) add(h plumbing.Hash, t plumbing.ObjectType, size int64, comp []byte) error {
-	pw.oh = objHeader(pw.oh[:0], t, size)
-	crc := crc32.NewIEEE()
-	crc.Write(pw.oh)
-	crc.Write(comp)
+	// Type and size in a little-endian base-128 varint whose first byte
+	// carries 4 size bits.
+	c := byte(t)<<4 | byte(size&0x0f)
+	pw.oh = pw.oh[:0]
+	for size >>= 4; size > 0; size >>= 7 {
+		pw.oh = append(pw.oh, c|0x80)
+		c = byte(size & 0x7f)
+	}
+	pw.oh = append(pw.oh, c)
+	crc := crc32.Update(crc32.ChecksumIEEE(pw.oh), crc32.IEEETable, comp)
 	if _, err := pw.bw.Write(pw.oh); err != nil {
 		return err
 	}
 	if _, err := pw.bw.Write(comp); err != nil {
 		return err
 	}
-	pw.iw.Add(h, uint64(pw.pos), crc.Sum32())
+	pw.iw.Add(h, uint64(pw.pos), crc)
 	pw.pos += int64(len(pw.oh) + len(comp))
+	pw.n++
 	return nil
 }
 
-// installPack makes the complete temp pack f (trailer written) a pack of
-// the repository: it syncs it, writes the .idx from iw to a temp file, and
-// renames the .pack first and the .idx last, so the pack appears whole. On
-// failure both temp files are removed.
-func (s *Store) installPack(dir string, f *os.File, iw *idxfile.Writer, packHash plumbing.Hash) error {
-	tmpPack := f.Name()
-	ok := false
+// publish completes the pack and makes it part of the repository; on
+// failure its temp files are removed.
+func (pw *packWriter) publish(s *Store) (err error) {
+	tmpIdx := ""
 	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmpPack)
+		if err != nil {
+			pw.remove()
+			if tmpIdx != "" {
+				os.Remove(tmpIdx)
+			}
 		}
 	}()
-	if err := f.Sync(); err != nil {
+	if err := pw.bw.Flush(); err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
+	var count [4]byte
+	binary.BigEndian.PutUint32(count[:], pw.n)
+	if _, err := pw.f.WriteAt(count[:], 8); err != nil {
 		return err
 	}
-	if err := iw.OnFooter(packHash); err != nil {
+	// The count changed the first bytes, so the trailer's SHA-1 is taken
+	// over the file as written: one sequential read of the page cache.
+	sum := sha1.New()
+	if _, err := io.Copy(sum, io.NewSectionReader(pw.f, 0, pw.pos)); err != nil {
 		return err
 	}
-	idx, err := iw.Index()
+	var packHash plumbing.Hash
+	copy(packHash[:], sum.Sum(nil))
+	if _, err := pw.f.WriteAt(packHash[:], pw.pos); err != nil {
+		return err
+	}
+	if err := pw.f.Sync(); err != nil {
+		return err
+	}
+	if err := pw.iw.OnFooter(packHash); err != nil {
+		return err
+	}
+	idx, err := pw.iw.Index()
 	if err != nil {
 		return err
 	}
-
-	fi, err := os.CreateTemp(dir, "tmp_idx_gitalog_")
-	if err != nil {
+	var buf bytes.Buffer
+	if _, err := idxfile.NewEncoder(&buf).Encode(idx); err != nil {
 		return err
 	}
-	tmpIdx := fi.Name()
-	defer func() {
-		if !ok {
-			fi.Close()
-			os.Remove(tmpIdx)
-		}
-	}()
-	ibw := bufio.NewWriter(fi)
-	if _, err := idxfile.NewEncoder(ibw).Encode(idx); err != nil {
+	tmpIdx = filepath.Join(pw.dir, "tmp_idx_gitalog_"+packHash.String())
+	if err := writeFileSync(tmpIdx, buf.Bytes()); err != nil {
 		return err
 	}
-	if err := ibw.Flush(); err != nil {
-		return err
-	}
-	if err := fi.Sync(); err != nil {
-		return err
-	}
-	if err := fi.Close(); err != nil {
-		return err
-	}
-	os.Chmod(tmpPack, 0o444)
+	os.Chmod(pw.f.Name(), 0o444)
 	os.Chmod(tmpIdx, 0o444)
-	base := filepath.Join(dir, "pack-"+packHash.String())
-	if err := os.Rename(tmpPack, base+".pack"); err != nil {
+	base := filepath.Join(pw.dir, "pack-"+packHash.String())
+	if err := os.Rename(pw.f.Name(), base+".pack"); err != nil {
 		return err
 	}
+	pw.f.Close()
 	if err := os.Rename(tmpIdx, base+".idx"); err != nil {
 		return err
 	}
-	ok = true
-	syncDir(dir)
+	if d, err := os.Open(pw.dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 	s.reindex()
 	return nil
 }
 
-// objHeader is the pack entry header: type and size in a little-endian
-// base-128 varint whose first byte carries 4 size bits.
-func objHeader(b []byte, t plumbing.ObjectType, size int64) []byte {
-	c := byte(t)<<4 | byte(size&0x0f)
-	size >>= 4
-	for size > 0 {
-		b = append(b, c|0x80)
-		c = byte(size & 0x7f)
-		size >>= 7
-	}
-	return append(b, c)
+func (pw *packWriter) remove() {
+	pw.f.Close()
+	os.Remove(pw.f.Name())
 }
 
-// compressAll deflates objects in parallel (zlib dominates pack writing
-// for large syncs) and hands them to emit in order, a batch at a time, so
-// that only a few batches of compressed objects are held at once rather
-// than all of them.
-func compressAll(objs *objSet, emit func(i int, comp []byte) error) error {
-	const batch = 512
-	n := len(objs.order)
-	nb := (n + batch - 1) / batch
-	workers := runtime.GOMAXPROCS(0)
-	type result struct {
-		data []byte // the batch's objects, compressed, back to back
-		ends []int
-	}
-	results := make([]chan result, nb)
-	for i := range results {
-		results[i] = make(chan result, 1)
-	}
-	next := make(chan int)
-	// At most 2 batches per worker in flight ahead of emit.
-	slots := make(chan struct{}, 2*workers)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		defer close(next)
-		for b := range nb {
-			select {
-			case slots <- struct{}{}:
-			case <-stop:
-				return
-			}
-			select {
-			case next <- b:
-			case <-stop:
-				return
-			}
-		}
-	}()
-	for w := 0; w < workers; w++ {
-		go func() {
-			var buf bytes.Buffer
-			// Level 1, git's own default for loose objects: on small JSON
-			// files it packs almost as tight as level 6 in a third of the
-			// time, and git gc deltifies and compresses when it repacks.
-			// klauspost/compress gives the same bytes' worth of ratio
-			// (0.70 on catalog files) 1.6x faster than compress/zlib.
-			zw, _ := zlib.NewWriterLevel(&buf, zlib.BestSpeed)
-			for b := range next {
-				var r result
-				buf.Reset()
-				for i := b * batch; i < min(n, (b+1)*batch); i++ {
-					deflateTo(&buf, zw, objs.m[objs.order[i]].data)
-					r.ends = append(r.ends, buf.Len())
-				}
-				r.data = bytes.Clone(buf.Bytes())
-				results[b] <- r
-			}
-		}()
-	}
-	for b := range nb {
-		r := <-results[b]
-		start := 0
-		for k, end := range r.ends {
-			if err := emit(b*batch+k, r.data[start:end]); err != nil {
-				return err
-			}
-			start = end
-		}
-		<-slots
-	}
-	return nil
-}
-
-// storeBelow is the size under which an object's zlib stream is one
-// stored block rather than compressed. On a catalog's 300-byte entity
-// files level 1 saves 30% for 8 µs of CPU each (building a table of
-// Huffman codes per file is most of it), 0.8 s of a 100k first sync; a
-// stored block costs a copy and an Adler-32. The pack is larger until git
-// repacks: git gc deltifies most such similar files and compresses them
-// (100k issues of the benchmark: 37 MB, 22 MB after gc; 27 and 19 MB
-// compressed), and git repack -F recompresses the rest.
-const storeBelow = 512
-
-// deflateTo appends data's zlib stream to buf, zw being a level-1 writer
-// to reuse.
-func deflateTo(buf *bytes.Buffer, zw *zlib.Writer, data []byte) {
-	if len(data) < storeBelow {
-		buf.Write(storedZlib(buf.AvailableBuffer(), data))
-		return
-	}
+// deflate returns data's zlib stream in buf, zw being a level-1 writer to
+// reuse.
+func deflate(buf *bytes.Buffer, zw *zlib.Writer, data []byte) []byte {
+	buf.Reset()
 	zw.Reset(buf)
 	zw.Write(data)
 	zw.Close()
+	return buf.Bytes()
 }
 
-// storedZlib appends to b the zlib stream (RFC 1950) of data, shorter than
-// 64 KB, as one stored deflate block (RFC 1951, 3.2.4).
-func storedZlib(b, data []byte) []byte {
-	n := len(data)
-	// CMF 0x78: deflate, 32 KB window; FLG 0x01: fastest, no dictionary,
-	// and 0x7801 is a multiple of 31 as the check bits require.
-	b = append(b, 0x78, 0x01, 1, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8))
-	b = append(b, data...)
-	return binary.BigEndian.AppendUint32(b, adler32.Checksum(data))
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+// writePack stores objs as one packfile plus .idx.
+func (s *Store) writePack(objs *objSet) error {
+	pw, err := s.newPackWriter()
+	if err != nil {
+		return err
 	}
+	var buf bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&buf, zlib.BestSpeed)
+	for _, h := range objs.order {
+		o := objs.m[h]
+		if err := pw.add(h, o.typ, int64(len(o.data)), deflate(&buf, zw, o.data)); err != nil {
+			pw.remove()
+			return err
+		}
+	}
+	return pw.publish(s)
+}
+
+// Spool stores blobs in a pack while a sync is still producing them. A
+// first sync used to hold every new file's bytes until its commit wrote
+// the pack: 1.5 KB per issue, 450 MB at 300k. Spooled, a blob is
+// compressed by the goroutine that encoded it and its bytes can go.
+//
+// The pack stays a temp file that no reader sees until Commit publishes it
+// (CommitRequest.Spool), just before the ref moves; Abandon removes it. A
+// published pack is never removed: from then on other writers, git among
+// them, may rely on its objects.
+//
+// The caller holds the Store's lock from NewSpool to the commit or
+// Abandon, like any writer.
+type Spool struct {
+	s *Store
+
+	mu      sync.Mutex
+	pw      *packWriter // nil until the first Add
+	have    map[plumbing.Hash]struct{}
+	err     error // the first write error: later Adds are refused, publish fails
+	settled bool  // published or abandoned
+	public  bool  // published: its blobs are in the repository
+
+	zws     sync.Pool // *spoolZ
+	offered atomic.Int64
+}
+
+// spoolMin is how many blobs a sync offers before the spool takes any: a
+// small sync's objects are better written loose (or in the commit's one
+// pack) than as a pack per sync, and its bytes cost little memory.
+var spoolMin int64 = 4 * packThreshold
+
+type spoolZ struct {
+	buf bytes.Buffer
+	zw  *zlib.Writer
+}
+
+// NewSpool returns an empty spool; it creates no file before its first
+// blob.
+func (s *Store) NewSpool() *Spool {
+	sp := &Spool{s: s, have: map[plumbing.Hash]struct{}{}}
+	s.spool.Store(sp)
+	return sp
+}
+
+// Add stores the blob data whose id is h. It reports whether the blob is
+// in the spool; when not (one of the first spoolMin blobs, or the spool
+// failed or is settled), the caller keeps the bytes for the commit. Safe
+// for concurrent use; data is not kept.
+func (sp *Spool) Add(h plumbing.Hash, data []byte) bool {
+	if sp == nil || sp.offered.Add(1) <= spoolMin {
+		return false
+	}
+	sp.mu.Lock()
+	_, dup := sp.have[h]
+	bad := sp.err != nil || sp.settled
+	sp.mu.Unlock()
+	if bad || dup {
+		return !bad
+	}
+	z, _ := sp.zws.Get().(*spoolZ)
+	if z == nil {
+		z = &spoolZ{}
+		z.zw, _ = zlib.NewWriterLevel(&z.buf, zlib.BestSpeed)
+	}
+	defer sp.zws.Put(z)
+	comp := deflate(&z.buf, z.zw, data)
+
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.err != nil || sp.settled {
+		return false
+	}
+	if _, dup := sp.have[h]; dup {
+		return true
+	}
+	if sp.pw == nil {
+		if sp.pw, sp.err = sp.s.newPackWriter(); sp.err != nil {
+			return false
+		}
+	}
+	if sp.err = sp.pw.add(h, plumbing.BlobObject, int64(len(data)), comp); sp.err != nil {
+		return false
+	}
+	sp.have[h] = struct{}{}
+	return true
+}
+
+// Len is the number of blobs in the spool.
+func (sp *Spool) Len() int {
+	if sp == nil {
+		return 0
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return len(sp.have)
+}
+
+// Has reports whether the blob h is in the spool.
+func (sp *Spool) Has(h plumbing.Hash) bool {
+	if sp == nil {
+		return false
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	_, ok := sp.have[h]
+	return ok && (sp.public || !sp.settled)
+}
+
+// publish makes the spooled pack a real one, with its .idx. A spool that
+// failed is removed, and the commit with it: its blobs are gone.
+func (sp *Spool) publish() error {
+	if sp == nil {
+		return nil
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.settled {
+		// A second commit of the same sync (the remote moved): the
+		// blobs are in the repository already, or were never kept.
+		if !sp.public {
+			return errors.New("the spool was abandoned")
+		}
+		return nil
+	}
+	sp.settled = true
+	sp.s.spool.CompareAndSwap(sp, nil)
+	pw := sp.pw
+	sp.pw = nil // 100k index entries and a 1 MB buffer, of no use once published
+	switch {
+	case pw == nil:
+	case sp.err != nil:
+		// Blobs whose bytes the caller let go are in no other place.
+		pw.remove()
+		return fmt.Errorf("spooling blobs: %w", sp.err)
+	case pw.n == 0:
+		pw.remove()
+	default:
+		if err := pw.publish(sp.s); err != nil {
+			return err
+		}
+	}
+	sp.public = true
+	return nil
+}
+
+// Abandon removes an unpublished spool; after a publish it does nothing.
+func (sp *Spool) Abandon() {
+	if sp == nil {
+		return
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if !sp.settled {
+		sp.settled = true
+		sp.s.spool.CompareAndSwap(sp, nil)
+		if sp.pw != nil {
+			sp.pw.remove()
+		}
+	}
+}
+
+// live reports whether name is this spool's temp pack, which sweepTemp
+// must leave alone however long the sync streams.
+func (sp *Spool) live(name string) bool {
+	if sp == nil {
+		return false
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.pw != nil && sp.pw.f.Name() == name
 }

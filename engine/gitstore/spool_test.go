@@ -103,7 +103,7 @@ func TestSpoolAbandoned(t *testing.T) {
 	sp := s.NewSpool()
 	body := []byte("spooled\n")
 	sp.Add(BlobHash(body), body)
-	if got := packFiles(t, s, spoolPrefix+"*"); len(got) != 1 {
+	if got := packFiles(t, s, tmpPackPrefix+"*"); len(got) != 1 {
 		t.Fatalf("spool files: %v", got)
 	}
 	other := BlobHash([]byte("never spooled\n"))
@@ -137,13 +137,13 @@ func TestSpoolSurvivesRecover(t *testing.T) {
 	body := []byte("spooled long ago\n")
 	sp.Add(BlobHash(body), body)
 	old := time.Now().Add(-2 * time.Hour)
-	for _, m := range packFiles(t, s, spoolPrefix+"*") {
+	for _, m := range packFiles(t, s, tmpPackPrefix+"*") {
 		if err := os.Chtimes(m, old, old); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A stale temp pack of a killed run goes, ours stays.
-	stale := filepath.Join(s.GitDir(), "objects", "pack", spoolPrefix+"killed")
+	stale := filepath.Join(s.GitDir(), "objects", "pack", tmpPackPrefix+"killed")
 	if err := os.WriteFile(stale, []byte("PACK"), 0o644); err != nil {
 		t.Fatal(err)
 	}
