@@ -12,98 +12,19 @@ import (
 // crashed process left behind).
 var errLockExists = errors.New("lock file exists")
 
-// publish replaces final with data under git's lock-file protocol
-// (final.lock created exclusively, then renamed over final), so git and
-// gitstore exclude each other. The content is written to a temp file
-// first and hard-linked into place as the lock, which holds the lock only
-// for check and the rename: a kill -9 then rarely strands a lock file, and
-// the next gitalog writer removes one it stranded (removeStranded).
-//
-// A non-zero newerThan holds the new file back until its own mtime is
-// later than that, see waitNewer. durable syncs the data to disk before
-// the rename, as git does for refs; git does not for the index, a cache
-// that git status rebuilds, and neither does publish for it.
-func publish(tmpDir, final string, data []byte, newerThan time.Time, durable bool, check func() error) error {
-	lock := final + ".lock"
-	if err := os.MkdirAll(filepath.Dir(final), 0o777); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(tmpDir, tmpPrefix)
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	_, err = f.Write(data)
-	if err == nil && !newerThan.IsZero() && len(data) > 0 {
-		waitNewer(f, data[len(data)-1:], int64(len(data)-1), newerThan)
-	}
-	if err == nil && durable {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err != nil {
-		return err
-	}
-	err = os.Link(tmp, lock)
-	if errors.Is(err, os.ErrExist) && removeStranded(tmpDir, lock) {
-		err = os.Link(tmp, lock)
-	}
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return lockExists(lock)
-		}
-		// No hard links here: take the lock by exclusive create instead.
-		lf, lerr := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if errors.Is(lerr, os.ErrExist) {
-			return lockExists(lock)
-		}
-		if lerr != nil {
-			return lerr
-		}
-		_, lerr = lf.Write(data)
-		if lerr == nil && durable {
-			lerr = lf.Sync()
-		}
-		if cerr := lf.Close(); lerr == nil {
-			lerr = cerr
-		}
-		if lerr != nil {
-			os.Remove(lock)
-			return lerr
-		}
-	}
-	if check != nil {
-		if err := check(); err != nil {
-			os.Remove(lock)
-			return err
-		}
-	}
-	if err := os.Rename(lock, final); err != nil {
-		os.Remove(lock)
-		return err
-	}
-	return nil
-}
-
 const tmpPrefix = "gitalog-tmp-"
 
 func lockExists(lock string) error {
 	return fmt.Errorf("%w: %s; another git process seems to be running (if not, remove the file)", errLockExists, lock)
 }
 
-// heldLock is a git lock file taken before the file it guards is read,
-// which is git's protocol for the index: no git command can replace the
-// file while the lock is held, so what is read under it is still current
-// when commit renames the new content into place. (publish, which reads
-// nothing, takes its lock only for the rename.) Like publish's, the lock
-// is a hard link of a temp file, so removeStranded can tell one a killed
-// gitalog left behind from git's.
+// heldLock is git's lock-file protocol, the one way gitstore replaces a
+// file git also writes (the index, refs): final.lock is created
+// exclusively before final is read, so no git command can replace final
+// while it is held and what is read under it is still current when commit
+// renames the new content into place. The lock is a hard link of a temp
+// file, so removeStranded can tell one a killed gitalog left behind from
+// git's.
 type heldLock struct {
 	f           *os.File
 	tmp         string // the temp file the lock is a link of; "" without hard links
@@ -113,6 +34,9 @@ type heldLock struct {
 
 func takeLock(tmpDir, final string) (*heldLock, error) {
 	lock := final + ".lock"
+	if err := os.MkdirAll(filepath.Dir(final), 0o777); err != nil {
+		return nil, err
+	}
 	f, err := os.CreateTemp(tmpDir, tmpPrefix)
 	if err != nil {
 		return nil, err
@@ -146,15 +70,21 @@ func takeLock(tmpDir, final string) (*heldLock, error) {
 	return &heldLock{f: lf, lock: lock, final: final}, nil
 }
 
-// commit writes data into the lock and renames it over the final file;
-// newerThan is as for publish. The lock is released either way.
-func (l *heldLock) commit(data []byte, newerThan time.Time) error {
+// commit writes data into the lock and renames it over the final file.
+// The lock is released either way. A non-zero newerThan holds the new
+// file back until its own mtime is later than that, see waitNewer.
+// durable syncs the data to disk before the rename, as git does for refs;
+// git does not for the index, a cache that git status rebuilds.
+func (l *heldLock) commit(data []byte, newerThan time.Time, durable bool) error {
 	if l.done {
 		return errors.New("lock " + l.lock + " already released")
 	}
 	_, err := l.f.Write(data)
 	if err == nil && !newerThan.IsZero() && len(data) > 0 {
 		waitNewer(l.f, data[len(data)-1:], int64(len(data)-1), newerThan)
+	}
+	if err == nil && durable {
+		err = l.f.Sync()
 	}
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
@@ -187,7 +117,7 @@ func (l *heldLock) release() {
 }
 
 // removeStranded removes lock if a killed gitalog left it between taking
-// it and renaming it into place (a CI job cancelled mid-sync): publish
+// it and renaming it into place (a CI job cancelled mid-sync): takeLock
 // takes a lock by hard-linking its temp file, and the kill also kept that
 // temp file, so the lock is the same file as one of tmpDir's temp files.
 // git never makes such a lock, and the caller holds the repository's

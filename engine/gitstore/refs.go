@@ -1,7 +1,6 @@
 package gitstore
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,30 +66,28 @@ func (s *Store) checkedOut(target plumbing.ReferenceName) bool {
 	return err == nil && sym == target
 }
 
-// casRef moves target from old to new using git's own lock-file protocol
-// (see publish). go-git's CheckAndSetReference rewrites the ref file in
+// casRef moves target from old to new under git's lock-file protocol
+// (see heldLock). go-git's CheckAndSetReference rewrites the ref file in
 // place under flock, which git does not honour (git renames a new file
 // over the ref, so an update can be lost) and which a kill -9 can leave
-// empty; the lock-file protocol is atomic and excludes git commands too.
+// empty; the lock file is atomic and excludes git commands too.
 func (s *Store) casRef(target plumbing.ReferenceName, old, new plumbing.Hash, committer object.Signature, msg string) error {
-	err := publish(s.commonDir, s.refFile(target), []byte(new.String()+"\n"), time.Time{}, true, func() error {
-		cur, _, err := s.resolveRef(target)
-		if err != nil {
-			return err
-		}
-		if cur != old {
-			return fmt.Errorf("%w: %s is at %s, expected %s", ErrRefMoved, target, short(cur), short(old))
-		}
-		// Like git, log before the rename: a reflog line for an update
-		// that did not land is harmless, a landed update without one is
-		// a gap.
-		s.appendReflog(target, old, new, committer, msg)
-		return nil
-	})
-	if errors.Is(err, errLockExists) {
+	l, err := takeLock(s.commonDir, s.refFile(target))
+	if err != nil {
 		return fmt.Errorf("cannot lock ref %s: %w", target, err)
 	}
-	return err
+	defer l.release()
+	cur, _, err := s.resolveRef(target)
+	if err != nil {
+		return err
+	}
+	if cur != old {
+		return fmt.Errorf("%w: %s is at %s, expected %s", ErrRefMoved, target, short(cur), short(old))
+	}
+	// Like git, log before the rename: a reflog line for an update that
+	// did not land is harmless, a landed update without one is a gap.
+	s.appendReflog(target, old, new, committer, msg)
+	return l.commit([]byte(new.String()+"\n"), time.Time{}, true)
 }
 
 func short(h plumbing.Hash) string {

@@ -1,7 +1,6 @@
 package gitstore
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,9 @@ import (
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 )
 
 // Store is an open repository. It is safe for concurrent use by multiple
@@ -143,7 +144,8 @@ func newStore(root, gitDir string, bare bool) (*Store, error) {
 	// that git repack makes; TestReadObjectMatchesGit shows it.
 	// Parsed trees have their own cache (treeCache); this one mostly holds
 	// delta bases.
-	st := filesystem.NewStorageWithOptions(osfs.New(common), cache.NewObjectLRU(32*cache.MiByte), filesystem.Options{})
+	fs := dotgit.NewRepositoryFilesystem(osfs.New(gitDir), osfs.New(common))
+	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(32*cache.MiByte), filesystem.Options{})
 	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, st: st}, nil
 }
 
@@ -216,19 +218,16 @@ func (s *Store) Head() (Head, error) {
 
 // readHEAD returns HEAD's symbolic target, or its hash when detached.
 func (s *Store) readHEAD() (plumbing.ReferenceName, plumbing.Hash, error) {
-	b, err := os.ReadFile(filepath.Join(s.gitDir, "HEAD"))
+	s.mu.Lock()
+	ref, err := s.st.Reference(plumbing.HEAD)
+	s.mu.Unlock()
 	if err != nil {
 		return "", plumbing.ZeroHash, fmt.Errorf("reading HEAD: %w", err)
 	}
-	line := strings.TrimSpace(string(b))
-	if t, ok := strings.CutPrefix(line, "ref:"); ok {
-		return plumbing.ReferenceName(strings.TrimSpace(t)), plumbing.ZeroHash, nil
+	if ref.Type() == plumbing.SymbolicReference {
+		return ref.Target(), plumbing.ZeroHash, nil
 	}
-	h, ok := parseHash(line)
-	if !ok {
-		return "", plumbing.ZeroHash, fmt.Errorf("HEAD: cannot parse %q", line)
-	}
-	return "", h, nil
+	return "", ref.Hash(), nil
 }
 
 // refFile is where the loose ref lives: HEAD and a few namespaces are per
@@ -242,73 +241,25 @@ func (s *Store) refFile(name plumbing.ReferenceName) string {
 	return filepath.Join(base, filepath.FromSlash(n))
 }
 
-// resolveRef returns the commit a ref points at, following symbolic refs
-// and falling back to packed-refs; exists is false for an unborn branch.
+// resolveRef returns the commit a ref points at, following symbolic refs;
+// exists is false for an unborn branch. go-git reads loose refs and
+// packed-refs, each worktree's HEAD from its own git dir.
 func (s *Store) resolveRef(name plumbing.ReferenceName) (h plumbing.Hash, exists bool, err error) {
-	for depth := 0; depth < 5; depth++ {
-		b, err := os.ReadFile(s.refFile(name))
-		if err == nil {
-			line := strings.TrimSpace(string(b))
-			if t, ok := strings.CutPrefix(line, "ref:"); ok {
-				name = plumbing.ReferenceName(strings.TrimSpace(t))
-				continue
-			}
-			h, ok := parseHash(line)
-			if !ok {
-				return plumbing.ZeroHash, false, fmt.Errorf("ref %s: cannot parse %q", name, line)
-			}
-			return h, true, nil
-		}
-		if !errors.Is(err, os.ErrNotExist) && !isDirErr(s.refFile(name)) {
-			return plumbing.ZeroHash, false, err
-		}
-		return s.packedRef(name)
-	}
-	return plumbing.ZeroHash, false, fmt.Errorf("ref %s: too many levels of symbolic refs", name)
-}
-
-func isDirErr(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
-}
-
-func (s *Store) packedRef(name plumbing.ReferenceName) (plumbing.Hash, bool, error) {
-	f, err := os.Open(filepath.Join(s.commonDir, "packed-refs"))
-	if errors.Is(err, os.ErrNotExist) {
+	s.mu.Lock()
+	ref, err := storer.ResolveReference(s.st, name)
+	s.mu.Unlock()
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
 		return plumbing.ZeroHash, false, nil
 	}
 	if err != nil {
-		return plumbing.ZeroHash, false, err
+		return plumbing.ZeroHash, false, fmt.Errorf("ref %s: %w", name, err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' || line[0] == '^' {
-			continue
-		}
-		hx, n, ok := strings.Cut(line, " ")
-		if ok && n == string(name) {
-			h, ok := parseHash(hx)
-			if !ok {
-				return plumbing.ZeroHash, false, fmt.Errorf("packed-refs: bad line %q", line)
-			}
-			return h, true, nil
-		}
-	}
-	return plumbing.ZeroHash, false, sc.Err()
+	return ref.Hash(), true, nil
 }
 
 func parseHash(s string) (plumbing.Hash, bool) {
-	if len(s) != 40 {
+	if len(s) != 40 || strings.ToLower(s) != s || !plumbing.IsHash(s) {
 		return plumbing.ZeroHash, false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return plumbing.ZeroHash, false
-		}
 	}
 	return plumbing.NewHash(s), true
 }

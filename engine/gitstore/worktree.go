@@ -928,7 +928,7 @@ func (s *Store) writeIndex(lock *heldLock, idx *gitIndex) error {
 			newest = t
 		}
 	}
-	return lock.commit(data, newest)
+	return lock.commit(data, newest, false)
 }
 
 func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) ([]*index.Entry, error) {
