@@ -3,6 +3,10 @@ package gitstore
 import (
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	gogit "github.com/go-git/go-git/v5"
@@ -30,5 +34,92 @@ func TestRemoteMoved(t *testing.T) {
 		if got := remoteMoved(tt.err); got != tt.want {
 			t.Errorf("remoteMoved(%q) = %v, want %v", tt.err, got, tt.want)
 		}
+	}
+}
+
+// pushRepos makes a repository with one commit and a bare remote "origin"
+// whose URL only the user's git config resolves (url.<path>.insteadOf).
+func pushRepos(t *testing.T) (*Store, string) {
+	s := newRepo(t)
+	commit(t, s, "one", put("a.txt", "a\n"))
+	remote := filepath.Join(t.TempDir(), "remote.git")
+	git(t, t.TempDir(), "init", "-q", "--bare", "-b", "main", remote)
+	git(t, s.Root(), "config", "url."+remote+".insteadOf", "gitalog-test:")
+	git(t, s.Root(), "remote", "add", "origin", "gitalog-test:")
+	return s, remote
+}
+
+// TestPushThroughUsersGit: pushes and fetches run the user's git, so what
+// their config says about a remote (here insteadOf; credential helpers
+// and http.extraheader alike) applies; a push the moved remote refuses is
+// ErrRejected, and a fetch then sees the remote's commit.
+func TestPushThroughUsersGit(t *testing.T) {
+	s, remote := pushRepos(t)
+	if err := s.Push(t.Context(), "origin", "main", RemoteAuth{}); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := s.Head()
+	if got := strings.TrimSpace(git(t, remote, "rev-parse", "main")); got != head.Commit.String() {
+		t.Fatalf("remote main = %s, want %s", got, head.Commit)
+	}
+	// Someone else pushes first.
+	other := filepath.Join(t.TempDir(), "other")
+	git(t, t.TempDir(), "clone", "-q", remote, other)
+	os.WriteFile(filepath.Join(other, "b.txt"), []byte("b\n"), 0o644)
+	git(t, other, "add", "b.txt")
+	git(t, other, "commit", "-qm", "theirs")
+	git(t, other, "push", "-q", "origin", "main")
+	commit(t, s, "two", put("c.txt", "c\n"))
+	err := s.Push(t.Context(), "origin", "main", RemoteAuth{Token: "s3cret-token"})
+	if !errors.Is(err, ErrRejected) || strings.Contains(err.Error(), "s3cret-token") {
+		t.Fatalf("push onto a moved remote: %v", err)
+	}
+	h, ok, err := s.Fetch(t.Context(), "origin", "main", RemoteAuth{})
+	if err != nil || !ok || h.String() != strings.TrimSpace(git(t, other, "rev-parse", "HEAD")) {
+		t.Fatalf("fetch = %s, %v, %v", h, ok, err)
+	}
+	if _, ok, err := s.Fetch(t.Context(), "origin", "nope", RemoteAuth{}); ok || err != nil {
+		t.Fatalf("fetch of a missing branch: %v, %v", ok, err)
+	}
+}
+
+// TestPushWithoutGit: without git installed, go-git's transport pushes.
+func TestPushWithoutGit(t *testing.T) {
+	defer func(f func() (string, error)) { lookGit = f }(lookGit)
+	lookGit = func() (string, error) { return "", exec.ErrNotFound }
+	s, remote := pushRepos(t)
+	git(t, s.Root(), "remote", "set-url", "origin", remote)
+	if err := s.Push(t.Context(), "origin", "main", RemoteAuth{}); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := s.Head()
+	if got := strings.TrimSpace(git(t, remote, "rev-parse", "main")); got != head.Commit.String() {
+		t.Fatalf("remote main = %s, want %s", got, head.Commit)
+	}
+	if h, ok, err := s.Fetch(t.Context(), "origin", "main", RemoteAuth{}); err != nil || !ok || h != head.Commit {
+		t.Fatalf("fetch = %s, %v, %v", h, ok, err)
+	}
+}
+
+// TestGitEnvOffersToken: a token given to gitalog reaches git as the
+// credential for any http remote, in place of the user's own helpers,
+// and appears nowhere on a command line.
+func TestGitEnvOffersToken(t *testing.T) {
+	isolate(t)
+	t.Setenv("GIT_CONFIG_COUNT", "1")
+	t.Setenv("GIT_CONFIG_KEY_0", "credential.helper")
+	t.Setenv("GIT_CONFIG_VALUE_0", "!echo password=users-own #")
+	cmd := exec.Command("git", "credential", "fill")
+	cmd.Env = gitEnv(RemoteAuth{Token: "tok-123"})
+	cmd.Stdin = strings.NewReader("protocol=https\nhost=example.com\n\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if want := "username=x-access-token\npassword=tok-123\n"; !strings.Contains(string(out), want) {
+		t.Fatalf("git credential fill = %q, want it to contain %q", out, want)
+	}
+	if strings.Contains(strings.Join(cmd.Args, " "), "tok-123") {
+		t.Fatal("the token is on the command line")
 	}
 }

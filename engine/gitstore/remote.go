@@ -1,13 +1,16 @@
 package gitstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	gogit "github.com/go-git/go-git/v5"
@@ -191,26 +194,61 @@ func (s *Store) RemoteURL(remote string) (string, error) {
 	return urls[0], nil
 }
 
+// lookGit finds the user's git; tests replace it to take go-git's path.
+var lookGit = func() (string, error) { return exec.LookPath("git") }
+
+// runGit runs the user's git in the repository, with their config, so
+// that what they set up for their remotes (credential helpers, the
+// http.extraheader actions/checkout writes, insteadOf, pushurl, ssh
+// commands) applies as it does to their own pushes. It never prompts. A
+// token given to gitalog is offered through a credential helper that
+// reads it from the environment, never from the command line, in place
+// of the user's helpers. Its output, redacted, is the error.
+func (s *Store) runGit(ctx context.Context, gitPath string, auth RemoteAuth, args ...string) error {
+	cmd := exec.CommandContext(ctx, gitPath, append([]string{"-C", s.root}, args...)...)
+	cmd.Env = gitEnv(auth)
+	out, err := cmd.CombinedOutput()
+	s.reindex() // a fetch may have added a pack
+	if err != nil {
+		msg := strings.TrimSpace(string(out))
+		if msg == "" {
+			msg = err.Error()
+		}
+		return redact(fmt.Errorf("git %s: %s", args[0], msg), auth.Token)
+	}
+	return nil
+}
+
+func gitEnv(auth RemoteAuth) []string {
+	env := append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	if auth.Token == "" {
+		return env
+	}
+	n, _ := strconv.Atoi(os.Getenv("GIT_CONFIG_COUNT"))
+	return append(env, "GITALOG_GIT_USER="+cmp.Or(auth.Username, "x-access-token"), "GITALOG_GIT_TOKEN="+auth.Token,
+		fmt.Sprintf("GIT_CONFIG_COUNT=%d", n+2),
+		fmt.Sprintf("GIT_CONFIG_KEY_%d=credential.helper", n), fmt.Sprintf("GIT_CONFIG_VALUE_%d=", n),
+		fmt.Sprintf("GIT_CONFIG_KEY_%d=credential.helper", n+1),
+		fmt.Sprintf(`GIT_CONFIG_VALUE_%d=!f() { test "$1" = get && printf 'username=%%s\npassword=%%s\n' "$GITALOG_GIT_USER" "$GITALOG_GIT_TOKEN"; }; f`, n+1))
+}
+
 // Fetch fetches branch from remote into refs/remotes/<remote>/<branch> and
 // returns its commit; exists is false when the remote has no such branch.
+// It runs the user's git when there is one (see runGit), else go-git.
 func (s *Store) Fetch(ctx context.Context, remote, branch string, auth RemoteAuth) (plumbing.Hash, bool, error) {
-	repo, err := s.repo()
-	if err != nil {
-		return plumbing.ZeroHash, false, err
-	}
 	u, err := s.RemoteURL(remote)
 	if err != nil {
 		return plumbing.ZeroHash, false, err
 	}
-	am, err := auth.method(u)
-	if err != nil {
-		return plumbing.ZeroHash, false, redact(err, auth.Token)
-	}
 	tracking := plumbing.NewRemoteReferenceName(remote, branch)
-	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", branch, tracking))
-	s.mu.Lock()
-	err = repo.FetchContext(ctx, &gogit.FetchOptions{RemoteName: remote, RefSpecs: []config.RefSpec{spec}, Auth: am})
-	s.mu.Unlock()
+	spec := fmt.Sprintf("+refs/heads/%s:%s", branch, tracking)
+	if gitPath, lerr := lookGit(); lerr == nil {
+		err = s.runGit(ctx, gitPath, auth, "fetch", "--no-tags", remote, spec)
+	} else {
+		err = s.goGitRemote(ctx, u, auth, func(repo *gogit.Repository, am transport.AuthMethod) error {
+			return repo.FetchContext(ctx, &gogit.FetchOptions{RemoteName: remote, RefSpecs: []config.RefSpec{config.RefSpec(spec)}, Auth: am})
+		})
+	}
 	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
 		// A remote without the branch, including an empty one (a new
 		// repository, or one whose last branch was deleted), is not an
@@ -219,42 +257,62 @@ func (s *Store) Fetch(ctx context.Context, remote, branch string, auth RemoteAut
 		if errors.As(err, &nm) || errors.Is(err, transport.ErrEmptyRemoteRepository) || strings.Contains(err.Error(), "couldn't find remote ref") {
 			return plumbing.ZeroHash, false, nil
 		}
-		return plumbing.ZeroHash, false, fmt.Errorf("fetching %s from %s: %w", branch, RedactURL(u), redact(err, auth.Token))
+		return plumbing.ZeroHash, false, fmt.Errorf("fetching %s from %s: %w", branch, RedactURL(u), err)
 	}
-	ref, err := repo.Reference(tracking, true)
-	if err != nil {
+	h, ok, err := s.resolveRef(tracking)
+	if err != nil || !ok {
 		return plumbing.ZeroHash, false, nil
 	}
-	return ref.Hash(), true, nil
+	return h, true, nil
 }
 
-// Push pushes branch to the same branch on remote. A refusal that a
-// remote moved by someone else explains (non-fast-forward, a lost ref
-// update) is ErrRejected.
+// Push pushes branch to the same branch on remote, through the user's git
+// when there is one (see runGit), else go-git. A refusal that a remote
+// moved by someone else explains (non-fast-forward, a lost ref update) is
+// ErrRejected.
 func (s *Store) Push(ctx context.Context, remote, branch string, auth RemoteAuth) error {
-	repo, err := s.repo()
-	if err != nil {
-		return err
-	}
 	u, err := s.RemoteURL(remote)
 	if err != nil {
 		return err
 	}
-	am, err := auth.method(u)
-	if err != nil {
-		return redact(err, auth.Token)
+	spec := fmt.Sprintf("refs/heads/%s:refs/heads/%s", branch, branch)
+	if gitPath, lerr := lookGit(); lerr == nil {
+		err = s.runGit(ctx, gitPath, auth, "push", remote, spec)
+	} else {
+		err = s.goGitRemote(ctx, u, auth, func(repo *gogit.Repository, am transport.AuthMethod) error {
+			return repo.PushContext(ctx, &gogit.PushOptions{RemoteName: remote, RefSpecs: []config.RefSpec{config.RefSpec(spec)}, Auth: am})
+		})
 	}
-	spec := config.RefSpec(fmt.Sprintf("refs/heads/%s:refs/heads/%s", branch, branch))
-	s.mu.Lock()
-	err = repo.PushContext(ctx, &gogit.PushOptions{RemoteName: remote, RefSpecs: []config.RefSpec{spec}, Auth: am})
-	s.mu.Unlock()
 	switch {
 	case err == nil, errors.Is(err, gogit.NoErrAlreadyUpToDate):
 		return nil
 	case remoteMoved(err):
-		return fmt.Errorf("pushing %s to %s: %w (%s)", branch, RedactURL(u), ErrRejected, redact(err, auth.Token))
+		return fmt.Errorf("pushing %s to %s: %w (%s)", branch, RedactURL(u), ErrRejected, err)
 	}
-	return fmt.Errorf("pushing %s to %s: %w", branch, RedactURL(u), redact(err, auth.Token))
+	return fmt.Errorf("pushing %s to %s: %w", branch, RedactURL(u), err)
+}
+
+// goGitRemote runs a fetch or push through go-git's transport, for a
+// machine without git; its errors are redacted.
+func (s *Store) goGitRemote(ctx context.Context, u string, auth RemoteAuth, run func(*gogit.Repository, transport.AuthMethod) error) error {
+	repo, err := s.repo()
+	if err != nil {
+		return err
+	}
+	am, err := auth.method(u)
+	if err == nil {
+		s.mu.Lock()
+		err = run(repo, am)
+		s.mu.Unlock()
+	}
+	if err == nil || errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+		return err
+	}
+	var nm gogit.NoMatchingRefSpecError
+	if errors.As(err, &nm) || errors.Is(err, transport.ErrEmptyRemoteRepository) || errors.Is(err, gogit.ErrNonFastForwardUpdate) {
+		return err // classified by the caller; these hold no secrets
+	}
+	return redact(err, auth.Token)
 }
 
 // movedReasons are how remotes word a refused update that a concurrent
