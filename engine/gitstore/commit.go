@@ -1,9 +1,9 @@
 package gitstore
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -147,7 +147,7 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 		if sub != nil {
 			return plumbing.ZeroHash, false, fmt.Errorf("%s%s: both a file and a directory in the change set", prefix, name)
 		}
-		if has && oe.isDir() {
+		if has && isDir(oe) {
 			return plumbing.ZeroHash, false, fmt.Errorf("%s%s: is a directory; delete it before writing a file there", prefix, name)
 		}
 		h := ch.Hash
@@ -175,7 +175,7 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 		deleted := f != nil && f.Delete
 		base := plumbing.ZeroHash
 		if has && !deleted {
-			if !oe.isDir() {
+			if !isDir(oe) {
 				return plumbing.ZeroHash, false, fmt.Errorf("%s%s: is a file, cannot hold paths below it", prefix, name)
 			}
 			base = oe.Hash
@@ -189,7 +189,7 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 			if has {
 				repl[name] = nil
 			}
-		case has && oe.isDir() && oe.Hash == h:
+		case has && isDir(oe) && oe.Hash == h:
 			delete(repl, name)
 		default:
 			repl[name] = &Entry{Name: name, Hash: h, Mode: filemode.Dir}
@@ -233,11 +233,6 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 	return h, false, nil
 }
 
-func formatSignature(sig object.Signature) string {
-	return fmt.Sprintf("%s <%s> %d %s", strings.TrimSpace(sig.Name), strings.TrimSpace(sig.Email),
-		sig.When.Unix(), sig.When.Format("-0700"))
-}
-
 // Commit records req.Changes on top of req.Parent as one commit and moves
 // req.Ref to it if it still points at req.Parent (else ErrRefMoved). When
 // the ref is checked out in a worktree, the changed files and their index
@@ -268,8 +263,9 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	if committer.When.IsZero() {
 		committer.When = time.Now()
 	}
-	for _, sig := range []object.Signature{author, committer} {
-		if err := checkSignature(sig); err != nil {
+	for _, sig := range []*object.Signature{&author, &committer} {
+		sig.Name, sig.Email = strings.TrimSpace(sig.Name), strings.TrimSpace(sig.Email)
+		if err := checkSignature(*sig); err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("signature %q <%s>: %w", sig.Name, sig.Email, err)
 		}
 	}
@@ -299,17 +295,20 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 		return plumbing.ZeroHash, ErrNoChanges
 	}
 
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "tree %s\n", newTree)
+	c := &object.Commit{Author: author, Committer: committer, Message: req.Message, TreeHash: newTree}
 	if !req.Parent.IsZero() {
-		fmt.Fprintf(&buf, "parent %s\n", req.Parent)
+		c.ParentHashes = []plumbing.Hash{req.Parent}
 	}
-	fmt.Fprintf(&buf, "author %s\ncommitter %s\n\n", formatSignature(author), formatSignature(committer))
-	buf.WriteString(req.Message)
-	if req.Message != "" && !strings.HasSuffix(req.Message, "\n") {
-		buf.WriteByte('\n')
+	if c.Message != "" && !strings.HasSuffix(c.Message, "\n") {
+		c.Message += "\n"
 	}
-	commit := objs.add(plumbing.CommitObject, buf.Bytes())
+	o := &plumbing.MemoryObject{}
+	if err := c.Encode(o); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	r, _ := o.Reader()
+	data, _ := io.ReadAll(r)
+	commit := objs.add(plumbing.CommitObject, data)
 	// Git convention (and better locality for readers): commit, trees, blobs.
 	slices.SortStableFunc(objs.order, func(a, b plumbing.Hash) int {
 		return int(objs.m[a].typ) - int(objs.m[b].typ)

@@ -10,48 +10,27 @@ import (
 	"strings"
 	"time"
 
-	format "github.com/go-git/go-git/v5/plumbing/format/config"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// configStack holds config files in git's precedence order, lowest first.
-type configStack []*format.Config
-
-func readConfigFiles(paths []string) configStack {
-	var cs configStack
-	for _, p := range paths {
-		f, err := os.Open(p)
+// configGet returns the value of section.key (a section without a
+// subsection; both in any case) from the last of files that sets it, as
+// git reads its config files in precedence order. Files missing or
+// malformed are skipped: git itself would complain, but a fallback
+// signature is better than a failed sync.
+func configGet(files []string, section, key string) (string, bool) {
+	for i := len(files) - 1; i >= 0; i-- {
+		data, err := os.ReadFile(files[i])
 		if err != nil {
 			continue
 		}
-		c := format.New()
-		// A malformed file is skipped rather than fatal: git itself would
-		// complain, but a signature fallback is better than a failed sync.
-		if err := format.NewDecoder(f).Decode(c); err == nil {
-			cs = append(cs, c)
+		entries, err := scanConfig(data)
+		if err != nil {
+			continue
 		}
-		f.Close()
-	}
-	return cs
-}
-
-func (cs configStack) get(section, subsection, key string) (string, bool) {
-	for i := len(cs) - 1; i >= 0; i-- {
-		c := cs[i]
-		for _, s := range c.Sections {
-			if !s.IsName(section) {
-				continue
-			}
-			if subsection == "" {
-				if s.Options.Has(key) {
-					return s.Options.Get(key), true
-				}
-				continue
-			}
-			for _, ss := range s.Subsections {
-				if ss.IsName(subsection) && ss.Options.Has(key) {
-					return ss.Options.Get(key), true
-				}
+		for j := len(entries) - 1; j >= 0; j-- {
+			if e := entries[j]; e.section == section && strings.EqualFold(e.key, key) {
+				return e.value, true
 			}
 		}
 	}
@@ -98,14 +77,14 @@ func (s *Store) configFiles() []string {
 // from the environment, then author.* / user.* from repository, global and
 // system config, then $EMAIL, then "gitalog <gitalog@localhost>".
 func (s *Store) DefaultSignature() object.Signature {
-	cs := readConfigFiles(s.configFiles())
+	files := s.configFiles()
 	pick := func(env string, keys ...string) string {
 		if v := strings.TrimSpace(os.Getenv(env)); v != "" {
 			return v
 		}
 		for _, k := range keys {
 			sec, key, _ := strings.Cut(k, ".")
-			if v, ok := cs.get(sec, "", key); ok && strings.TrimSpace(v) != "" {
+			if v, ok := configGet(files, sec, key); ok && strings.TrimSpace(v) != "" {
 				return strings.TrimSpace(v)
 			}
 		}

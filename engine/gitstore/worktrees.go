@@ -17,8 +17,7 @@ func (s *Store) CheckedOutElsewhere(ref plumbing.ReferenceName) (string, error) 
 	type wt struct{ gitDir, root string }
 	var others []wt
 	if s.gitDir != s.commonDir {
-		cfg := readConfigFiles([]string{filepath.Join(s.commonDir, "config")})
-		if b, ok := cfg.get("core", "", "bare"); !ok || !parseBool(b) {
+		if b, ok := configGet([]string{filepath.Join(s.commonDir, "config")}, "core", "bare"); !ok || !parseBool(b) {
 			others = append(others, wt{s.commonDir, filepath.Dir(s.commonDir)})
 		}
 	}
