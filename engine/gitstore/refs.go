@@ -11,25 +11,11 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// checkRefName applies the parts of git check-ref-format that matter for
-// branch names we create.
+// checkRefName is git check-ref-format (go-git's Validate) for refs
+// under refs/, the only ones gitstore moves besides HEAD.
 func checkRefName(n plumbing.ReferenceName) error {
-	s := string(n)
-	if !strings.HasPrefix(s, "refs/") {
-		return fmt.Errorf("ref %q is not under refs/", s)
-	}
-	for _, part := range strings.Split(s, "/") {
-		if part == "" || strings.HasPrefix(part, ".") || strings.HasSuffix(part, ".lock") {
-			return fmt.Errorf("invalid ref name %q", s)
-		}
-	}
-	if strings.ContainsAny(s, " ~^:?*[\\\x7f") || strings.Contains(s, "..") || strings.Contains(s, "@{") || strings.HasSuffix(s, ".") {
-		return fmt.Errorf("invalid ref name %q", s)
-	}
-	for _, c := range s {
-		if c < 0x20 {
-			return fmt.Errorf("invalid ref name %q", s)
-		}
+	if !strings.HasPrefix(string(n), "refs/") || n.Validate() != nil {
+		return fmt.Errorf("invalid ref name %q", string(n))
 	}
 	return nil
 }

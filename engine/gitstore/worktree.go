@@ -53,21 +53,14 @@ func (s *Store) readJournal() (journal, bool, error) {
 	if err != nil {
 		return journal{}, false, err
 	}
-	var j journal
-	var okOld, okNew bool
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, _ := strings.Cut(line, " ")
-		switch k {
-		case "old":
-			j.old, okOld = parseHash(v)
-		case "new":
-			j.new, okNew = parseHash(v)
-		}
-	}
-	if !okOld || !okNew {
+	var o, n string
+	_, err = fmt.Sscanf(string(b), "gitalog-pending v1\nold %s\nnew %s\n", &o, &n)
+	old, okOld := parseHash(o)
+	new, okNew := parseHash(n)
+	if err != nil || !okOld || !okNew {
 		return journal{}, false, fmt.Errorf("%s: malformed journal", s.journalPath())
 	}
-	return j, true, nil
+	return journal{old, new}, true, nil
 }
 
 func writeFileSync(p string, b []byte) error {
@@ -439,56 +432,25 @@ func (u *worktreeUpdate) abandon() {
 	u.st.pre.Abandon()
 }
 
-// checkout writes the files todo lists. It stops at the first failure:
-// what fails one file (a full disk, a read-only directory) fails the rest
-// too, and a line for each of 3,000 files would hide the one that says
-// why. The error is that first one, with the count of files not written.
+// checkout writes the files todo lists, from one goroutine: a catalog's
+// files sit in a few very large directories, and creating files in one
+// directory from several threads contends on its lock in the kernel
+// (100k new files, ext4, 2 cores: one writer 8.9-13.5 s, two 11.7-18.6
+// s). It stops at the first failure: what fails one file (a full disk, a
+// read-only directory) fails the rest too, and a line for each of 3,000
+// files would hide the one that says why. The error is that first one,
+// with the count of files not written.
 func (u *worktreeUpdate) checkout(todo []int) error {
-	var (
-		mu     sync.Mutex
-		first  error
-		failed atomic.Bool
-		wg     sync.WaitGroup
-	)
-	next := make(chan int, 256)
-	for w := 0; w < checkoutWorkers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if failed.Load() {
-					continue
-				}
-				var err error
-				if u.results[i], err = u.s.checkoutFile(u.ops[i], u.objs, u.st); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					failed.Store(true)
-				}
+	for k, i := range todo {
+		var err error
+		if u.results[i], err = u.s.checkoutFile(u.ops[i], u.objs, u.st); err != nil {
+			if n := len(todo) - k; n > 1 {
+				return fmt.Errorf("%w (%d of %d files not written)", err, n, len(todo))
 			}
-		}()
-	}
-	for _, i := range todo {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if first == nil {
-		return nil
-	}
-	n := 0
-	for _, i := range todo {
-		if u.results[i] == nil {
-			n++
+			return err
 		}
 	}
-	if n == 1 {
-		return first
-	}
-	return fmt.Errorf("%w (%d of %d files not written)", first, n, len(todo))
+	return nil
 }
 
 // finish needs index.lock held (lockIndex): the index is read under it.
@@ -656,13 +618,6 @@ func (st *staging) publish() error {
 }
 
 func isNotDir(err error) bool { return errors.Is(err, syscall.ENOTDIR) }
-
-// checkoutWorkers is 1: a catalog's files sit in a few very large
-// directories, and creating files in one directory from several threads
-// contends on its lock in the kernel. Measured on 100k new files (ext4,
-// 2 cores): one writer 8.9-13.5 s, two writers 11.7-18.6 s, with two to
-// three times the system time.
-var checkoutWorkers = 1
 
 // tmpName is deterministic so that Recover (or the next write) replaces a
 // temp file a crash left behind instead of accumulating them.
