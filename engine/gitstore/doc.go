@@ -4,6 +4,17 @@
 // so the cost of a sync grows with the size of its change set rather than
 // with the size of the catalog.
 //
+// go-git does the reading and the codecs: objects come from its object
+// storage, refs from its reference storage, trees and commits through its
+// decoders, index entries through plumbing/format/index, pack indexes
+// through idxfile, and pushes and fetches through the user's own git (so
+// their credentials apply), or go-git's transport without one. What is
+// gitalog's own: streaming a sync's objects into one pack while items
+// flow (packWriter, Spool), building only the changed trees, the
+// journaled worktree update, git's lock-file protocol for refs and the
+// index (heldLock), and the refusal of repository formats it would
+// corrupt (checkFormat).
+//
 // Writes are ordered for crash safety: objects first (one packfile when
 // there are many), then index.lock, then a journal in the git dir, then the
 // ref, then the worktree files and the index for the changed paths only.
