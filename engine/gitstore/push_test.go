@@ -38,13 +38,16 @@ func TestRemoteMoved(t *testing.T) {
 }
 
 // pushRepos makes a repository with one commit and a bare remote "origin"
-// whose URL only the user's git config resolves (url.<path>.insteadOf).
+// whose URL only the user's global git config resolves
+// (url.<path>.insteadOf), which go-git does not read.
 func pushRepos(t *testing.T) (*Store, string) {
 	s := newRepo(t)
 	commit(t, s, "one", put("a.txt", "a\n"))
 	remote := filepath.Join(t.TempDir(), "remote.git")
 	git(t, t.TempDir(), "init", "-q", "--bare", "-b", "main", remote)
-	git(t, s.Root(), "config", "url."+remote+".insteadOf", "gitalog-test:")
+	global := filepath.Join(t.TempDir(), "gitconfig")
+	t.Setenv("GIT_CONFIG_GLOBAL", global)
+	git(t, s.Root(), "config", "--file", global, "url."+remote+".insteadOf", "gitalog-test:")
 	git(t, s.Root(), "remote", "add", "origin", "gitalog-test:")
 	return s, remote
 }
