@@ -171,7 +171,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		}
 		src, res.Source = replayFetcher{r}, "replay of "+o.Replay
 	} else {
-		s, c, err := o.sentrySource(cfg)
+		s, c, err := o.sentrySource(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -465,7 +465,7 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	return hash, nil
 }
 
-func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Client, error) {
+func (o *Options) sentrySource(ctx context.Context, cfg *mapping.Config) (*sentry.Source, *sentry.Client, error) {
 	env := o.Env
 	if env == nil {
 		env = func(string) string { return "" }
@@ -495,6 +495,10 @@ func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Cli
 		s.Expect(r.Kind, r.Params)
 	}
 	s.Progress = func(kind string, n int) { o.progress("fetch", fmt.Sprintf("%s: %d items", kind, n)) }
+	o.progress("fetch", "organization "+set.Org)
+	if err := s.CheckAccess(ctx, set); err != nil {
+		return nil, nil, err
+	}
 	return s, c, nil
 }
 

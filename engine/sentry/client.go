@@ -2,6 +2,8 @@ package sentry
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gitalog/gitalog/engine/jsonx"
@@ -176,7 +179,8 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 	}
 	shown = u.RequestURI()
 	var lastErr error
-	for attempt := 1; attempt <= c.maxAttempts; attempt++ {
+	attempt := 1
+	for ; attempt <= c.maxAttempts; attempt++ {
 		if err := c.pace(ctx); err != nil {
 			return nil, shown, err
 		}
@@ -193,7 +197,11 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 		if ctx.Err() != nil {
 			return nil, shown, ctx.Err()
 		}
-		if attempt == c.maxAttempts {
+		// A host that refuses connections, does not resolve or fails TLS
+		// gets one quick second chance (a server restarting, a DNS
+		// hiccup), not minutes of backoff before the user hears of it.
+		var ue *UnreachableError
+		if attempt == c.maxAttempts || errors.As(err, &ue) && attempt >= 2 {
 			break
 		}
 		if wait <= 0 {
@@ -207,7 +215,40 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 			return nil, shown, err
 		}
 	}
-	return nil, shown, fmt.Errorf("giving up after %d attempts: %w", c.maxAttempts, lastErr)
+	return nil, shown, fmt.Errorf("giving up after %d attempts: %w", min(attempt, c.maxAttempts), lastErr)
+}
+
+// UnreachableError is a network failure that retrying will not soon mend:
+// the host refuses connections, its name does not resolve, or its TLS
+// certificate does not verify.
+type UnreachableError struct {
+	Err error
+	TLS bool // the certificate, not the network
+}
+
+func (e *UnreachableError) Error() string { return e.Err.Error() }
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// unreachable tells a dead end from a transient failure (a reset, an EOF,
+// a timeout), which is worth the full backoff.
+func unreachable(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return !dns.IsTimeout
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || tlsFailure(err)
+}
+
+func tlsFailure(err error) bool {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verify    *tls.CertificateVerificationError
+		header    tls.RecordHeaderError
+	)
+	return errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
+		errors.As(err, &verify) || errors.As(err, &header)
 }
 
 func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, parse func([]byte) error) (h http.Header, wait time.Duration, err error) {
@@ -245,6 +286,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			return nil, 0, fmt.Errorf("GET %s: timed out: %w", shown, err)
+		}
+		if unreachable(err) {
+			return nil, 0, &UnreachableError{Err: fmt.Errorf("GET %s: %w", shown, err), TLS: tlsFailure(err)}
 		}
 		return nil, 0, fmt.Errorf("GET %s: %w", shown, err)
 	}
@@ -406,6 +450,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// BaseURL is the Sentry URL for messages, without any credentials in it.
+func (c *Client) BaseURL() string {
+	u := *c.base
+	u.User = nil
+	return u.String()
 }
 
 // URL builds an absolute URL for an API path under /api/0.

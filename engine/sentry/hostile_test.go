@@ -1,0 +1,99 @@
+package sentry
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestUnreachableGivesUpFast: a host that refuses connections, does not
+// resolve or fails TLS verification is tried at most twice, while
+// transient network errors keep their full retries.
+func TestUnreachableGivesUpFast(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "x"}}
+	refused.Err = &osSyscallErr{syscall.ECONNREFUSED}
+	for _, tc := range []struct {
+		name string
+		err  error
+		max  int
+	}{
+		{"connection refused", refused, 2},
+		{"no such host", &net.DNSError{Err: "no such host", Name: "gitalog-does-not-exist.invalid", IsNotFound: true}, 2},
+		{"unknown authority", &tls509{x509.UnknownAuthorityError{}}, 2},
+		{"hostname mismatch", x509.HostnameError{Certificate: &x509.Certificate{}, Host: "sentry.example"}, 2},
+		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: &osSyscallErr{syscall.ECONNRESET}}, 6},
+		{"EOF", io.EOF, 6},
+		{"DNS timeout", &net.DNSError{Err: "i/o timeout", Name: "sentry.example", IsTimeout: true}, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var n atomic.Int32
+			o := fastOpts(nil)
+			o.HTTPClient = &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+				n.Add(1)
+				return nil, tc.err
+			})}
+			c, _ := NewClient("https://sentry.example", "tok", o)
+			_, err := c.Object(context.Background(), "/organizations/o/", nil, "org:read")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := int(n.Load()); got != tc.max {
+				t.Errorf("%d attempts, want %d (%v)", got, tc.max, err)
+			}
+		})
+	}
+}
+
+// osSyscallErr stands in for *os.SyscallError, which wraps an errno the
+// same way.
+type osSyscallErr struct{ errno syscall.Errno }
+
+func (e *osSyscallErr) Error() string { return "connect: " + e.errno.Error() }
+func (e *osSyscallErr) Unwrap() error { return e.errno }
+
+// tls509 wraps an x509 error as crypto/tls does.
+type tls509 struct{ err error }
+
+func (e *tls509) Error() string { return "tls: failed to verify certificate: " + e.err.Error() }
+func (e *tls509) Unwrap() error { return e.err }
+
+// TestUnreachableRealDial: the same against a real closed port.
+func TestUnreachableRealDial(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var n atomic.Int32
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	o := fastOpts(nil)
+	o.HTTPClient = &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+		n.Add(1)
+		return tr.RoundTrip(r)
+	})}
+	c, _ := NewClient("http://"+addr, "tok", o)
+	_, err = c.Object(context.Background(), "/organizations/o/", nil, "org:read")
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("err = %v", err)
+	}
+	if n.Load() > 2 {
+		t.Errorf("%d attempts at a closed port", n.Load())
+	}
+	var ue *UnreachableError
+	if !errors.As(err, &ue) {
+		t.Errorf("not an UnreachableError: %#v", err)
+	}
+}
+
+var _ = fmt.Sprint
+var _ = time.Second
