@@ -34,6 +34,7 @@ type Client struct {
 	backoff     time.Duration
 	maxWait     time.Duration
 	userAgent   string
+	maxPages    int
 
 	mu        sync.Mutex
 	remaining int // -1: unknown
@@ -51,6 +52,9 @@ type ClientOptions struct {
 	Backoff     time.Duration // first retry delay for 5xx and network errors (default 500ms)
 	MaxWait     time.Duration // longest single wait for a rate-limit reset (default 2m)
 	UserAgent   string
+	// MaxPages bounds the pages of one list (default 10000): a server
+	// whose cursors never end cannot keep a sync going forever.
+	MaxPages int
 }
 
 // NewClient returns a client for baseURL (e.g. https://sentry.io).
@@ -62,7 +66,7 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 	c := &Client{
 		base: u, token: token, http: o.HTTPClient, log: o.Logger,
 		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
-		userAgent: o.UserAgent, remaining: -1,
+		userAgent: o.UserAgent, remaining: -1, maxPages: o.MaxPages,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -88,11 +92,18 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 	if c.maxWait <= 0 {
 		c.maxWait = 2 * time.Minute
 	}
+	if c.maxPages <= 0 {
+		c.maxPages = DefaultMaxPages
+	}
 	if c.userAgent == "" {
 		c.userAgent = "gitalog"
 	}
 	return c, nil
 }
+
+// DefaultMaxPages is a list's page limit: a million items at Sentry's 100
+// a page.
+const DefaultMaxPages = 10000
 
 // ParseBaseURL checks a Sentry URL and strips a trailing /api/0.
 func ParseBaseURL(s string) (*url.URL, error) {
@@ -507,7 +518,14 @@ func (c *Client) ListRaw(ctx context.Context, path string, q url.Values, scope, 
 // array) and keeps what emit then passes on; shown is the request URI.
 func (c *Client) list(ctx context.Context, path string, q url.Values, scope string, parse func(body []byte) error, emit func(shown string) error) error {
 	next := c.URL(path, q)
-	for next != "" {
+	// A server that hands out the same cursor again (or endless fresh
+	// ones) would be followed forever: each list stops at a cursor it has
+	// seen and at maxPages.
+	seen := map[string]bool{}
+	for pages := 0; next != ""; pages++ {
+		if pages == c.maxPages {
+			return fmt.Errorf("GET %s: more than %d pages; stopping (raise sentry.maxPages if the list is really that long)", path, c.maxPages)
+		}
 		h, shown, err := c.getBody(ctx, next, scope, parse)
 		var na *jsonx.NotArrayError
 		if errors.As(err, &na) {
@@ -521,6 +539,17 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 			return err
 		}
 		next = NextURL(h.Get("Link"))
+		if next == "" {
+			break
+		}
+		cursor := next
+		if u, err := url.Parse(next); err == nil && u.Query().Has("cursor") {
+			cursor = u.Query().Get("cursor")
+		}
+		if seen[cursor] || next == c.URL(path, q) {
+			return fmt.Errorf("GET %s: the server's Link header repeats cursor %q; stopping rather than reading the same pages forever", path, cursor)
+		}
+		seen[cursor] = true
 	}
 	return nil
 }

@@ -8,11 +8,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 )
 
 // TestUnreachableGivesUpFast: a host that refuses connections, does not
@@ -97,3 +100,42 @@ func TestUnreachableRealDial(t *testing.T) {
 
 var _ = fmt.Sprint
 var _ = time.Second
+
+// TestRepeatedCursorStops: a Link header that sends the client back to the
+// page it just read fails the list at once instead of looping.
+func TestRepeatedCursorStops(t *testing.T) {
+	d := sentrytest.Demo()
+	s, c := fake(t, d, sentrytest.Token, fastOpts(nil), sentrytest.WithPageSize(2))
+	// Times bounds the loop for a client that does not stop on its own.
+	s.AddFault(sentrytest.Fault{PathContains: "/members/", RepeatCursor: true, AfterRequests: 1, Times: 50})
+	_, err := listIDs(t, c, "/organizations/acme-corp/members/", url.Values{"per_page": {"2"}})
+	if err == nil || !strings.Contains(err.Error(), `repeats cursor "0:2:0"`) || !strings.Contains(err.Error(), "/organizations/acme-corp/members/") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(s.Requests()); n != 2 {
+		t.Errorf("%d requests, want 2 (the second page's next link is the second page)", n)
+	}
+}
+
+// TestMaxPages: a list that never ends (fresh cursors forever) stops at
+// the configured page limit.
+func TestMaxPages(t *testing.T) {
+	d := sentrytest.Demo()
+	o := fastOpts(nil)
+	o.MaxPages = 3
+	s, c := fake(t, d, sentrytest.Token, o, sentrytest.WithPageSize(2))
+	_, err := listIDs(t, c, "/organizations/acme-corp/members/", nil)
+	if err == nil || !strings.Contains(err.Error(), "more than 3 pages") || !strings.Contains(err.Error(), "sentry.maxPages") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(s.Requests()); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+	// A list within the limit is whole.
+	o.MaxPages = (len(d.Members) + 1) / 2
+	_, c = fake(t, d, sentrytest.Token, o, sentrytest.WithPageSize(2))
+	ids, err := listIDs(t, c, "/organizations/acme-corp/members/", nil)
+	if err != nil || len(ids) != len(d.Members) {
+		t.Fatalf("%d of %d members: %v", len(ids), len(d.Members), err)
+	}
+}
