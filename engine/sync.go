@@ -484,7 +484,7 @@ func (o *Options) sentrySource(ctx context.Context, cfg *mapping.Config) (*sentr
 	c, err := sentry.NewClient(set.URL, set.Token, sentry.ClientOptions{
 		HTTPClient: o.HTTPClient, Concurrency: conc, Logger: o.logger(), UserAgent: "gitalog",
 		MaxAttempts: o.Retry.MaxAttempts, Backoff: o.Retry.Backoff, MaxWait: o.Retry.MaxWait,
-		MaxPages: cfg.Sentry.MaxPages,
+		MaxPages: cfg.Sentry.MaxPages, MaxResponseBytes: cfg.Sentry.MaxResponseBytes,
 	})
 	if err != nil {
 		return nil, nil, err

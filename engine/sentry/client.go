@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -35,6 +36,7 @@ type Client struct {
 	maxWait     time.Duration
 	userAgent   string
 	maxPages    int
+	maxBody     int64
 
 	mu        sync.Mutex
 	remaining int // -1: unknown
@@ -55,6 +57,9 @@ type ClientOptions struct {
 	// MaxPages bounds the pages of one list (default 10000): a server
 	// whose cursors never end cannot keep a sync going forever.
 	MaxPages int
+	// MaxResponseBytes bounds one response's body, decompressed (default
+	// 256 MiB): a small gzip body can inflate a thousandfold.
+	MaxResponseBytes int64
 }
 
 // NewClient returns a client for baseURL (e.g. https://sentry.io).
@@ -67,6 +72,7 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		base: u, token: token, http: o.HTTPClient, log: o.Logger,
 		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
 		userAgent: o.UserAgent, remaining: -1, maxPages: o.MaxPages,
+		maxBody: o.MaxResponseBytes,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -92,6 +98,9 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 	if c.maxWait <= 0 {
 		c.maxWait = 2 * time.Minute
 	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxResponseBytes
+	}
 	if c.maxPages <= 0 {
 		c.maxPages = DefaultMaxPages
 	}
@@ -104,6 +113,10 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 // DefaultMaxPages is a list's page limit: a million items at Sentry's 100
 // a page.
 const DefaultMaxPages = 10000
+
+// DefaultMaxResponseBytes bounds a response, decompressed: a page of 100
+// issues is about 200 KB, so this is room for very large items.
+const DefaultMaxResponseBytes = 256 << 20
 
 // ParseBaseURL checks a Sentry URL and strips a trailing /api/0.
 func ParseBaseURL(s string) (*url.URL, error) {
@@ -202,7 +215,8 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 		lastErr = err
 		var he *HTTPError
 		var na *jsonx.NotArrayError
-		if errors.As(err, &he) && !retryable(he.Status) || errors.As(err, &na) {
+		var pe *permanentError
+		if errors.As(err, &he) && !retryable(he.Status) || errors.As(err, &na) || errors.As(err, &pe) {
 			return nil, shown, err
 		}
 		if ctx.Err() != nil {
@@ -285,6 +299,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
+	// Asked for explicitly, gzip is not undone by the transport: the
+	// client inflates it itself, under its own limit.
+	req.Header.Set("Accept-Encoding", "gzip")
 	c.requests.Add(1)
 	start := time.Now()
 	resp, err := c.http.Do(req)
@@ -303,13 +320,17 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		}
 		return nil, 0, fmt.Errorf("GET %s: %w", shown, err)
 	}
-	body, err := readBody(resp.Body, resp.ContentLength)
+	body, err := c.readBody(resp)
 	resp.Body.Close()
 	release()
 	c.observe(resp.Header)
 	c.log.Debug("http", "method", "GET", "url", shown, "status", resp.StatusCode,
 		"bytes", len(body), "ms", time.Since(start).Milliseconds(), "authorization", "[redacted]",
 		"rate_remaining", resp.Header.Get("X-Sentry-Rate-Limit-Remaining"))
+	var pe *permanentError
+	if errors.As(err, &pe) {
+		return nil, 0, &permanentError{fmt.Errorf("GET %s: %w", shown, err)}
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("GET %s: reading body: %w", shown, err)
 	}
@@ -328,6 +349,32 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		return nil, 0, fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)
 	}
 	return resp.Header, 0, nil
+}
+
+// permanentError is a failed request that would fail the same way again.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// readBody reads a response's body, inflating gzip, up to maxBody bytes.
+func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+	tooLarge := &permanentError{fmt.Errorf("the response is more than %d bytes (decompressed); stopping (raise sentry.maxResponseBytes if it is genuine)", c.maxBody)}
+	r, n := io.Reader(resp.Body), resp.ContentLength
+	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		r, n = zr, -1
+	} else if n > c.maxBody {
+		return nil, tooLarge
+	}
+	body, err := readBody(io.LimitReader(r, c.maxBody+1), n)
+	if int64(len(body)) > c.maxBody {
+		return nil, tooLarge
+	}
+	return body, err
 }
 
 // readBody is io.ReadAll sized by Content-Length when it is given (and

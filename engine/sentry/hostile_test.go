@@ -1,6 +1,8 @@
 package sentry
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -137,5 +139,52 @@ func TestMaxPages(t *testing.T) {
 	ids, err := listIDs(t, c, "/organizations/acme-corp/members/", nil)
 	if err != nil || len(ids) != len(d.Members) {
 		t.Fatalf("%d of %d members: %v", len(ids), len(d.Members), err)
+	}
+}
+
+// TestGzipBomb: a small gzip body that inflates past MaxResponseBytes
+// fails its request at once, and is not retried.
+func TestGzipBomb(t *testing.T) {
+	o := fastOpts(nil)
+	o.MaxResponseBytes = 1 << 20
+	s, c := fake(t, sentrytest.Demo(), sentrytest.Token, o)
+	s.AddFault(sentrytest.Fault{PathContains: "/members/", GzipBomb: 8 << 20})
+	_, err := listIDs(t, c, "/organizations/acme-corp/members/", nil)
+	if err == nil || !strings.Contains(err.Error(), "more than 1048576 bytes") || !strings.Contains(err.Error(), "sentry.maxResponseBytes") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(s.Requests()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+	// The client asks for gzip, and reads it.
+	if h := s.Requests()[0].Header.Get("Accept-Encoding"); h != "gzip" {
+		t.Errorf("Accept-Encoding %q", h)
+	}
+}
+
+// TestGzipBody: a gzip answer within the limit reads as the plain one, and
+// so does a plain answer of exactly the limit.
+func TestGzipBody(t *testing.T) {
+	const body = `[{"id":"1"},{"id":"2"}]`
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write([]byte(body))
+	zw.Close()
+	for _, gz := range []bool{true, false} {
+		o := fastOpts(nil)
+		o.MaxResponseBytes = int64(len(body))
+		o.HTTPClient = &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+			if !gz {
+				return jsonResp(r, 200, body, nil), nil
+			}
+			resp := jsonResp(r, 200, "", http.Header{"Content-Encoding": {"gzip"}})
+			resp.Body = io.NopCloser(bytes.NewReader(zb.Bytes()))
+			return resp, nil
+		})}
+		c, _ := NewClient("https://sentry.example", "tok", o)
+		ids, err := listIDs(t, c, "/organizations/o/members/", nil)
+		if err != nil || strings.Join(ids, ",") != "1,2" {
+			t.Errorf("gzip %v: %v %v", gz, ids, err)
+		}
 	}
 }
