@@ -176,7 +176,7 @@ type Page struct {
 }
 
 // get fetches rawURL (absolute, on the client's host) and decodes its JSON.
-// It retries 429, 5xx, network errors and undecodable bodies.
+// It retries 429, 5xx and network errors.
 func (c *Client) get(ctx context.Context, rawURL, scope string) (any, http.Header, error) {
 	var v any
 	h, _, err := c.getBody(ctx, rawURL, scope, func(body []byte) (err error) {
@@ -188,9 +188,8 @@ func (c *Client) get(ctx context.Context, rawURL, scope string) (any, http.Heade
 
 // getBody fetches rawURL (absolute, on the client's host); parse checks
 // the body of a 200 and keeps what it needs of it. It retries 429, 5xx,
-// network errors and bodies parse finds invalid, but not a valid body of
-// the wrong shape (a *jsonx.NotArrayError). shown is the request URI, for
-// messages.
+// network errors and bodies cut short, but not a body parse rejects or one
+// over the size limit. shown is the request URI, for messages.
 func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(body []byte) error) (h http.Header, shown string, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -346,7 +345,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		if errors.As(err, &na) {
 			return nil, 0, err
 		}
-		return nil, 0, fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)
+		// A whole body that does not parse (a body cut short is a read
+		// error above) would parse no better the next time.
+		return nil, 0, &permanentError{fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)}
 	}
 	return resp.Header, 0, nil
 }
@@ -377,10 +378,20 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 	return body, err
 }
 
-// readBody is io.ReadAll sized by Content-Length when it is given (and
+// readBody is readAll, and an error when fewer bytes than announced
+// arrive: a transfer cut short is worth another try, a bad body is not.
+func readBody(r io.Reader, n int64) ([]byte, error) {
+	b, err := readAll(r, n)
+	if err == nil && n > 0 && int64(len(b)) < n {
+		err = io.ErrUnexpectedEOF
+	}
+	return b, err
+}
+
+// readAll is io.ReadAll sized by Content-Length when it is given (and
 // believable), so a 200 KB page is read into one allocation instead of a
 // dozen growing copies.
-func readBody(r io.Reader, n int64) ([]byte, error) {
+func readAll(r io.Reader, n int64) ([]byte, error) {
 	if n <= 0 || n > 64<<20 {
 		return io.ReadAll(r)
 	}

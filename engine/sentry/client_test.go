@@ -236,7 +236,7 @@ func TestTruncatedJSON(t *testing.T) {
 	if err == nil {
 		t.Fatal("a body that is always truncated was accepted")
 	}
-	for _, want := range []string{"giving up after 3 attempts", "/api/0/organizations/acme-corp/projects/", "not valid JSON"} {
+	for _, want := range []string{"giving up after 3 attempts", "/api/0/organizations/acme-corp/projects/", "reading body: unexpected EOF"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}

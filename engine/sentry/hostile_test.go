@@ -188,3 +188,29 @@ func TestGzipBody(t *testing.T) {
 		}
 	}
 }
+
+// TestParseErrorNotRetried: a complete 200 whose body is not JSON would
+// be the same the next time; a body cut short in transfer is retried.
+func TestParseErrorNotRetried(t *testing.T) {
+	deep := strings.Repeat("[", 10001) + strings.Repeat("]", 10001)
+	for _, body := range []string{`[{"id":`, `<html>maintenance</html>`, `[1] [2]`, deep} {
+		s, c := fake(t, sentrytest.Demo(), sentrytest.Token, fastOpts(nil))
+		s.AddFault(sentrytest.Fault{PathContains: "/members/", Status: 200, Body: body})
+		_, err := listIDs(t, c, "/organizations/acme-corp/members/", nil)
+		if err == nil || !strings.Contains(err.Error(), "not valid JSON") || strings.Contains(err.Error(), "giving up") {
+			t.Errorf("%.20s: err = %v", body, err)
+		}
+		if n := len(s.Requests()); n != 1 {
+			t.Errorf("%.20s: %d requests, want 1", body, n)
+		}
+	}
+	// Cut short: Content-Length announces more than arrives.
+	s, c := fake(t, sentrytest.Demo(), sentrytest.Token, fastOpts(nil))
+	s.AddFault(sentrytest.Fault{PathContains: "/members/", TruncateBody: true, Times: 2})
+	if _, err := listIDs(t, c, "/organizations/acme-corp/members/", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Requests()); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+}

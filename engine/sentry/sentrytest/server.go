@@ -36,7 +36,7 @@ type Fault struct {
 	Body          string        // raw body; empty takes a per-status default
 	AfterRequests int           // let this many matching requests through first
 	Times         int           // how many times to fire; 0 = forever
-	TruncateBody  bool          // answer 200 with the real JSON body cut in half
+	TruncateBody  bool          // answer 200 with the real JSON body cut off halfway through its Content-Length
 	Delay         time.Duration // sleep before answering, honouring the request context
 	RetryAfter    string        // optional Retry-After header
 
@@ -289,10 +289,11 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			for k, v := range buf.h {
 				w.Header()[k] = v
 			}
-			body := buf.b.Bytes()[:buf.b.Len()/2]
-			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			// The whole length is announced and half is sent, as when a
+			// connection drops mid-body.
+			w.Header().Set("Content-Length", strconv.Itoa(buf.b.Len()))
 			w.WriteHeader(http.StatusOK)
-			w.Write(body)
+			w.Write(buf.b.Bytes()[:buf.b.Len()/2])
 			return
 		case fault.RepeatCursor:
 			buf := &bufferWriter{h: http.Header{}}
