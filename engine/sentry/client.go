@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ type Client struct {
 	backoff     time.Duration
 	maxWait     time.Duration
 	userAgent   string
+	secrets     []string // redacted from server text
 	maxPages    int
 	maxBody     int64
 
@@ -76,6 +78,12 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	pw, _ := u.User.Password()
+	for _, secret := range []string{token, pw, url.QueryEscape(token), url.QueryEscape(pw)} {
+		if len(secret) >= minSecret && !slices.Contains(c.secrets, secret) {
+			c.secrets = append(c.secrets, secret)
+		}
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
@@ -198,9 +206,11 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 	// Never send the token to a host the user didn't name: a Link header
 	// pointing elsewhere would otherwise leak it.
 	if u.Host != c.base.Host || u.Scheme != c.base.Scheme {
-		return nil, "", fmt.Errorf("refusing to follow %s://%s%s: not the configured Sentry host %s", u.Scheme, u.Host, u.Path, c.base.Host)
+		return nil, "", fmt.Errorf("refusing to follow %s: not the configured Sentry host %s", c.redact(u.Scheme+"://"+u.Host+u.Path), c.base.Host)
 	}
-	shown = u.RequestURI()
+	// The request URI came from the server's Link header, after the first
+	// page: it may quote a secret back.
+	shown = c.redact(u.RequestURI())
 	var lastErr error
 	attempt := 1
 	for ; attempt <= c.maxAttempts; attempt++ {
@@ -211,6 +221,7 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 		if err == nil {
 			return h, shown, nil
 		}
+		err = c.redactErr(err)
 		lastErr = err
 		var he *HTTPError
 		var na *jsonx.NotArrayError
@@ -334,7 +345,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		return nil, 0, fmt.Errorf("GET %s: reading body: %w", shown, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		he := &HTTPError{Method: "GET", URL: shown, Status: resp.StatusCode, Detail: detail(body)}
+		he := &HTTPError{Method: "GET", URL: shown, Status: resp.StatusCode, Detail: clip(c.redact(detail(body)))}
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			he.Scope = scope
 		}
@@ -414,21 +425,58 @@ func readAll(r io.Reader, n int64) ([]byte, error) {
 }
 
 // detail extracts Sentry's error text: {"detail": "..."} or a bare JSON
-// string (429s), cut short.
+// string (429s); it is redacted, then clipped.
 func detail(body []byte) string {
 	var v any
 	if json.Unmarshal(body, &v) == nil {
 		switch v := v.(type) {
 		case string:
-			return clip(v)
+			return v
 		case map[string]any:
 			if d, ok := v["detail"].(string); ok {
-				return clip(d)
+				return d
 			}
 		}
 	}
-	return clip(strings.TrimSpace(string(body)))
+	if len(body) > 4096 {
+		body = body[:4096] // enough for clip, and for a secret across its end
+	}
+	return strings.TrimSpace(string(body))
 }
+
+// minSecret is the shortest secret redacted: a shorter one would turn
+// ordinary words of a message into [redacted] and hide next to nothing.
+const minSecret = 6
+
+// redact blanks the secrets the client holds (the token, a password in the
+// URL) out of text that came from the server, which may quote them: an
+// error body echoing the Authorization header, a Link header.
+func (c *Client) redact(s string) string {
+	for _, secret := range c.secrets {
+		s = strings.ReplaceAll(s, secret, "[redacted]")
+	}
+	return s
+}
+
+// redactErr is err, or when its text quotes a secret, the same error with
+// the text redacted.
+func (c *Client) redactErr(err error) error {
+	msg := err.Error()
+	if r := c.redact(msg); r != msg {
+		return &redactedError{msg: r, err: err}
+	}
+	return err
+}
+
+// redactedError keeps the error's kind (for retries and messages) but
+// shows redacted text.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 func clip(s string) string {
 	if len(s) > 200 {
@@ -605,7 +653,7 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 			cursor = u.Query().Get("cursor")
 		}
 		if seen[cursor] || next == c.URL(path, q) {
-			return fmt.Errorf("GET %s: the server's Link header repeats cursor %q; stopping rather than reading the same pages forever", path, cursor)
+			return fmt.Errorf("GET %s: the server's Link header repeats cursor %q; stopping rather than reading the same pages forever", path, c.redact(cursor))
 		}
 		seen[cursor] = true
 	}

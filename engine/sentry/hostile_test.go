@@ -214,3 +214,55 @@ func TestParseErrorNotRetried(t *testing.T) {
 		t.Errorf("%d requests, want 3", n)
 	}
 }
+
+// TestServerTextRedacted: a server that echoes the token (in an error
+// body, or in the next page's URL) does not get it into an error message
+// or a debug line.
+func TestServerTextRedacted(t *testing.T) {
+	for _, status := range []int{400, 500} {
+		var log logBuf
+		o := fastOpts(&log)
+		o.MaxAttempts = 3
+		s, c := fake(t, sentrytest.Demo(), sentrytest.Token, o)
+		s.AddFault(sentrytest.Fault{PathContains: "/members/", EchoAuth: true, Status: status})
+		_, err := listIDs(t, c, "/organizations/acme-corp/members/", nil)
+		if err == nil {
+			t.Fatal("no error")
+		}
+		all := err.Error() + log.String()
+		if strings.Contains(all, sentrytest.Token) {
+			t.Errorf("%d: the token leaked:\n%s", status, all)
+		}
+		if !strings.Contains(err.Error(), "Authorization: Bearer [redacted]") {
+			t.Errorf("%d: error %q", status, err)
+		}
+		if status == 500 && !strings.Contains(log.String(), "msg=retrying") {
+			t.Errorf("no retrying lines:\n%s", log.String())
+		}
+	}
+
+	// The token, and a password in the URL, in a Link header.
+	const tok = "sntrys_secret_in_a_cursor"
+	var log logBuf
+	o := fastOpts(&log)
+	o.MaxAttempts = 2
+	o.HTTPClient = &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Query().Get("cursor") == "" {
+			h := http.Header{"Link": {`<https://sentry.example/api/0/o/?cursor=` + tok + `:pw0rd-secret>; rel="next"; results="true"; cursor="x"`}}
+			return jsonResp(r, 200, `[]`, h), nil
+		}
+		return jsonResp(r, 502, `{"detail":"no page `+tok+`"}`, nil), nil
+	})}
+	c, _ := NewClient("https://user:pw0rd-secret@sentry.example", tok, o)
+	err := c.List(context.Background(), "/o/", nil, "org:read", func([]any) error { return nil })
+	if err == nil {
+		t.Fatal("no error")
+	}
+	all := err.Error() + log.String()
+	if strings.Contains(all, tok) || strings.Contains(all, "pw0rd-secret") {
+		t.Errorf("a secret leaked:\n%s", all)
+	}
+	if !strings.Contains(err.Error(), "cursor=[redacted]:[redacted]") || !strings.Contains(err.Error(), "no page [redacted]") {
+		t.Errorf("error %q", err)
+	}
+}
