@@ -201,9 +201,14 @@ func cmdSentry(ts *testscript.TestScript, neg bool, args []string) {
 //	sentryfault PATH-SUBSTRING gzip-bomb BYTES        (a gzip body inflating to BYTES)
 //	sentryfault PATH-SUBSTRING drip DURATION          (the body a byte per DURATION)
 //	sentryfault PATH-SUBSTRING echo-auth [STATUS [TIMES]] (an error body quoting Authorization)
+//	sentryfault clear                                 (no more faults)
 func cmdSentryFault(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! sentryfault")
+	}
+	if len(args) == 1 && args[0] == "clear" {
+		server(ts).ClearFaults()
+		return
 	}
 	const usage = "usage: sentryfault PATH-SUBSTRING STATUS|repeat-cursor|gzip-bomb BYTES|drip DURATION|echo-auth [STATUS] [TIMES]"
 	if len(args) < 2 {

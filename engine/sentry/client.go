@@ -39,6 +39,7 @@ type Client struct {
 	secrets     []string // redacted from server text
 	maxPages    int
 	maxBody     int64
+	timeout     time.Duration
 
 	mu        sync.Mutex
 	remaining int // -1: unknown
@@ -62,6 +63,9 @@ type ClientOptions struct {
 	// MaxResponseBytes bounds one response's body, decompressed (default
 	// 256 MiB): a small gzip body can inflate a thousandfold.
 	MaxResponseBytes int64
+	// Timeout bounds one request, its body included (default 60s), so a
+	// server that drips its answer cannot hold a sync.
+	Timeout time.Duration
 }
 
 // NewClient returns a client for baseURL (e.g. https://sentry.io).
@@ -74,7 +78,7 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		base: u, token: token, http: o.HTTPClient, log: o.Logger,
 		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
 		userAgent: o.UserAgent, remaining: -1, maxPages: o.MaxPages,
-		maxBody: o.MaxResponseBytes,
+		maxBody: o.MaxResponseBytes, timeout: o.Timeout,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -94,7 +98,7 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		// (and, on sentry.io, TLS-handshake) a new connection.
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = o.Concurrency
-		c.http = &http.Client{Timeout: 60 * time.Second, Transport: t}
+		c.http = &http.Client{Transport: t} // bounded by timeout, per request
 	}
 	c.sem = make(chan struct{}, o.Concurrency)
 	if c.maxAttempts <= 0 {
@@ -105,6 +109,9 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 	}
 	if c.maxWait <= 0 {
 		c.maxWait = 2 * time.Minute
+	}
+	if c.timeout <= 0 {
+		c.timeout = 60 * time.Second
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxResponseBytes
@@ -302,7 +309,18 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		}
 	}
 	defer release()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	// The deadline covers the body too: a server that sends its answer a
+	// byte at a time would otherwise hold the request for as long as it
+	// likes.
+	rctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errRequestTimeout)
+	defer cancel()
+	timedOut := func() error {
+		if ctx.Err() == nil && context.Cause(rctx) == errRequestTimeout {
+			return fmt.Errorf("GET %s: timed out after %s (sentry.requestTimeout)", shown, c.timeout)
+		}
+		return nil
+	}
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -320,6 +338,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
+		}
+		if te := timedOut(); te != nil {
+			return nil, 0, te
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -340,6 +361,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 	var pe *permanentError
 	if errors.As(err, &pe) {
 		return nil, 0, &permanentError{fmt.Errorf("GET %s: %w", shown, err)}
+	}
+	if te := timedOut(); err != nil && te != nil {
+		return nil, 0, te
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("GET %s: reading body: %w", shown, err)
@@ -362,6 +386,8 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 	}
 	return resp.Header, 0, nil
 }
+
+var errRequestTimeout = errors.New("the request took too long")
 
 // permanentError is a failed request that would fail the same way again.
 type permanentError struct{ err error }

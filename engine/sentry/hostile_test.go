@@ -266,3 +266,30 @@ func TestServerTextRedacted(t *testing.T) {
 		t.Errorf("error %q", err)
 	}
 }
+
+// TestSlowDrip: a server that sends its body a byte at a time cannot hold
+// a request past Timeout, which covers the body as well as the headers.
+func TestSlowDrip(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, inProcess := range []bool{true, false} {
+		o := fastOpts(nil)
+		o.MaxAttempts = 2
+		o.Timeout = 50 * time.Millisecond
+		var s *sentrytest.Server
+		if inProcess {
+			s = sentrytest.NewHandler(sentrytest.Demo())
+		} else {
+			s = sentrytest.NewServer(sentrytest.Demo())
+			defer s.Close()
+		}
+		o.HTTPClient = s.Client()
+		c, _ := NewClient(s.URL, sentrytest.Token, o)
+		s.AddFault(sentrytest.Fault{PathContains: "/members/", Drip: time.Second})
+		// ctx bounds the test for a client without the bound.
+		err := c.List(ctx, "/organizations/acme-corp/members/", nil, "member:read", func([]any) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), "giving up after 2 attempts") || !strings.Contains(err.Error(), "timed out after 50ms") {
+			t.Errorf("in process %v: err = %v", inProcess, err)
+		}
+	}
+}

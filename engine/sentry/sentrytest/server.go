@@ -213,6 +213,13 @@ func (s *Server) AddFault(f Fault) {
 	s.rlMu.Unlock()
 }
 
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.rlMu.Lock()
+	s.faults = nil
+	s.rlMu.Unlock()
+}
+
 // statusWriter remembers the status for the request log.
 type statusWriter struct {
 	http.ResponseWriter
