@@ -272,11 +272,17 @@ func (e *UnreachableError) Error() string { return e.Err.Error() }
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // unreachable tells a dead end from a transient failure (a reset, an EOF,
-// a timeout), which is worth the full backoff.
+// a timeout), which is worth the full backoff: a connection that could
+// not be made (refused, no route; on any OS) or a name that did not
+// resolve.
 func unreachable(err error) bool {
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
 		return !dns.IsTimeout
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" && !op.Timeout() {
+		return true
 	}
 	return errors.Is(err, syscall.ECONNREFUSED) || tlsFailure(err)
 }
@@ -290,7 +296,10 @@ func tlsFailure(err error) bool {
 		header    tls.RecordHeaderError
 	)
 	return errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
-		errors.As(err, &verify) || errors.As(err, &header)
+		errors.As(err, &verify) || errors.As(err, &header) ||
+		// net/http turns the RecordHeaderError of a plain HTTP server
+		// behind an https URL into this text, with no type to test.
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
 func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, parse func([]byte) error) (h http.Header, wait time.Duration, err error) {

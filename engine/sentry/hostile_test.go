@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -24,8 +26,7 @@ import (
 // resolve or fails TLS verification is tried at most twice, while
 // transient network errors keep their full retries.
 func TestUnreachableGivesUpFast(t *testing.T) {
-	refused := &net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "x"}}
-	refused.Err = &osSyscallErr{syscall.ECONNREFUSED}
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: &osSyscallErr{syscall.ECONNREFUSED}}
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -35,6 +36,8 @@ func TestUnreachableGivesUpFast(t *testing.T) {
 		{"no such host", &net.DNSError{Err: "no such host", Name: "gitalog-does-not-exist.invalid", IsNotFound: true}, 2},
 		{"unknown authority", &tls509{x509.UnknownAuthorityError{}}, 2},
 		{"hostname mismatch", x509.HostnameError{Certificate: &x509.Certificate{}, Host: "sentry.example"}, 2},
+		{"no route to host", &net.OpError{Op: "dial", Net: "tcp", Err: &osSyscallErr{syscall.EHOSTUNREACH}}, 2},
+		{"dial timeout", &net.OpError{Op: "dial", Net: "tcp", Err: &timeoutErr{}}, 6},
 		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: &osSyscallErr{syscall.ECONNRESET}}, 6},
 		{"EOF", io.EOF, 6},
 		{"DNS timeout", &net.DNSError{Err: "i/o timeout", Name: "sentry.example", IsTimeout: true}, 6},
@@ -64,6 +67,11 @@ type osSyscallErr struct{ errno syscall.Errno }
 
 func (e *osSyscallErr) Error() string { return "connect: " + e.errno.Error() }
 func (e *osSyscallErr) Unwrap() error { return e.errno }
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string { return "i/o timeout" }
+func (timeoutErr) Timeout() bool { return true }
 
 // tls509 wraps an x509 error as crypto/tls does.
 type tls509 struct{ err error }
@@ -291,5 +299,68 @@ func TestSlowDrip(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "giving up after 2 attempts") || !strings.Contains(err.Error(), "timed out after 50ms") {
 			t.Errorf("in process %v: err = %v", inProcess, err)
 		}
+	}
+}
+
+// TestCheckAccessTLS: a certificate the client does not trust, or a plain
+// HTTP server behind an https URL, fails the access check at once with
+// the URL and what to check.
+func TestCheckAccessTLS(t *testing.T) {
+	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake errors are the point
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	plain := httptest.NewServer(http.NotFoundHandler())
+	defer plain.Close()
+	for _, tc := range []struct{ url, want string }{
+		{tlsSrv.URL, "certificate signed by unknown authority"},
+		{strings.Replace(plain.URL, "http:", "https:", 1), "server gave HTTP response to HTTPS client"},
+	} {
+		var n atomic.Int32
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		o := fastOpts(nil)
+		o.HTTPClient = &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+			n.Add(1)
+			return tr.RoundTrip(r)
+		})}
+		c, _ := NewClient(tc.url, "tok", o)
+		err := (&Source{Client: c, Org: "acme"}).CheckAccess(context.Background(), Settings{URLFrom: "SENTRY_URL", OrgFrom: "SENTRY_ORG", TokenFrom: "SENTRY_AUTH_TOKEN"})
+		if err == nil {
+			t.Fatalf("%s: no error", tc.url)
+		}
+		for _, want := range []string{"cannot reach Sentry at " + tc.url + " (URL from SENTRY_URL)", "GET /api/0/organizations/acme/", tc.want, "server's certificate"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q:\n%v", want, err)
+			}
+		}
+		if n.Load() > 2 {
+			t.Errorf("%s: %d attempts", tc.url, n.Load())
+		}
+	}
+}
+
+// TestCheckAccessReused: the project kind attaches the organization's
+// details the access check already fetched, without asking again.
+func TestCheckAccessReused(t *testing.T) {
+	s, c := fake(t, sentrytest.Demo(), sentrytest.Token, fastOpts(nil))
+	src := &Source{Client: c, Org: "acme-corp"}
+	if err := src.CheckAccess(context.Background(), Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := src.Fetch(context.Background(), "project", nil)
+	if err != nil || len(items) == 0 {
+		t.Fatalf("%d projects, %v", len(items), err)
+	}
+	if org, _ := items[0].(map[string]any)["organization"].(map[string]any); org["slug"] != "acme-corp" {
+		t.Errorf("organization %v", org)
+	}
+	n := 0
+	for _, r := range s.Requests() {
+		if r.Path == "/api/0/organizations/acme-corp/" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the organization was fetched %d times", n)
 	}
 }
