@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gitalog/gitalog/commands"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
@@ -193,11 +194,22 @@ func cmdSentry(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// sentryfault PATH-SUBSTRING STATUS [TIMES] [after=N] makes matching
-// requests fail (after letting N of them through: mid-pagination).
+// sentryfault makes matching requests fail (after letting N of them
+// through with after=N: mid-pagination):
+//
+//	sentryfault PATH-SUBSTRING STATUS [TIMES] [after=N]
+//	sentryfault PATH-SUBSTRING repeat-cursor [TIMES]   (the next link repeats the cursor)
+//	sentryfault PATH-SUBSTRING gzip-bomb BYTES        (a gzip body inflating to BYTES)
+//	sentryfault PATH-SUBSTRING drip DURATION          (the body a byte per DURATION)
+//	sentryfault PATH-SUBSTRING echo-auth [STATUS [TIMES]] (an error body quoting Authorization)
+//	sentryfault clear                                 (no more faults)
 func cmdSentryFault(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! sentryfault")
+	}
+	if len(args) == 1 && args[0] == "clear" {
+		server(ts).ClearFaults()
+		return
 	}
 	after := 0
 	if n := len(args); n > 0 && strings.HasPrefix(args[n-1], "after=") {
@@ -206,15 +218,50 @@ func cmdSentryFault(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		args = args[:n-1]
 	}
-	if len(args) < 2 || len(args) > 3 {
-		ts.Fatalf("usage: sentryfault PATH-SUBSTRING STATUS [TIMES] [after=N]")
+	const usage = "usage: sentryfault PATH-SUBSTRING STATUS|repeat-cursor|gzip-bomb BYTES|drip DURATION|echo-auth [STATUS] [TIMES] [after=N]"
+	if len(args) < 2 {
+		ts.Fatalf(usage)
 	}
-	status, err := strconv.Atoi(args[1])
-	ts.Check(err)
-	times := 0
-	if len(args) == 3 {
-		times, err = strconv.Atoi(args[2])
+	f := sentrytest.Fault{PathContains: args[0]}
+	rest := args[2:]
+	num := func() int {
+		if len(rest) == 0 {
+			return 0
+		}
+		n, err := strconv.Atoi(rest[0])
 		ts.Check(err)
+		rest = rest[1:]
+		return n
 	}
-	server(ts).AddFault(sentrytest.Fault{PathContains: args[0], Status: status, Times: times, AfterRequests: after})
+	switch mode := args[1]; mode {
+	case "repeat-cursor":
+		f.RepeatCursor = true
+	case "gzip-bomb":
+		if len(rest) == 0 {
+			ts.Fatalf(usage)
+		}
+		f.GzipBomb = int64(num())
+	case "drip":
+		if len(rest) == 0 {
+			ts.Fatalf(usage)
+		}
+		d, err := time.ParseDuration(rest[0])
+		ts.Check(err)
+		f.Drip, rest = d, rest[1:]
+	case "echo-auth":
+		f.EchoAuth = true
+		f.Status = num()
+	default:
+		status, err := strconv.Atoi(mode)
+		if err != nil {
+			ts.Fatalf(usage)
+		}
+		f.Status = status
+	}
+	f.Times = num()
+	f.AfterRequests = after
+	if len(rest) > 0 {
+		ts.Fatalf(usage)
+	}
+	server(ts).AddFault(f)
 }

@@ -34,6 +34,9 @@ type Options struct {
 	// DeleteThreshold overrides the config's entityDeletionThreshold.
 	DeleteThreshold *float64
 	LockWait        time.Duration
+	// Timeout bounds the whole sync (0: no limit): one that reaches it
+	// fails, naming the kinds it had not fetched, and deletes nothing.
+	Timeout time.Duration
 	// NoCache maps every item, ignoring what the item cache says the same
 	// bytes mapped to last time (see itemcache); the cache is rewritten.
 	NoCache bool
@@ -55,7 +58,8 @@ type Options struct {
 	RemoteAuth   gitstore.RemoteAuth
 	PushAttempts int
 
-	clock *stageClock
+	clock   *stageClock
+	fetched *fetchedKinds // with Timeout: which kinds were fetched whole
 
 	Logger   *slog.Logger
 	Progress func(stage, detail string)
@@ -113,6 +117,20 @@ func (c *stageClock) enter(log *slog.Logger, stage string) {
 // Sync runs one sync. A returned Result is valid even with an error that
 // wraps ErrPartial.
 func Sync(ctx context.Context, o Options) (*Result, error) {
+	if o.Timeout <= 0 {
+		return runSync(ctx, o)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, errSyncTimeout)
+	defer cancel()
+	o.fetched = &fetchedKinds{}
+	res, err := runSync(ctx, o)
+	if err != nil && context.Cause(ctx) == errSyncTimeout {
+		err = o.fetched.timedOut(o.Timeout, err)
+	}
+	return res, err
+}
+
+func runSync(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
 	o.clock = &stageClock{start: start}
 	o.progress("open", "")
@@ -171,13 +189,14 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		}
 		src, res.Source = replayFetcher{r}, "replay of "+o.Replay
 	} else {
-		s, c, err := o.sentrySource(cfg)
+		s, c, err := o.sentrySource(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
 		src, client = sentryFetcher{s}, c
 		res.Source = fmt.Sprintf("Sentry organization %s (%s)", s.Org, redactURL(c.URL("", nil)))
 	}
+	src = o.fetched.track(src, cfg)
 	for _, r := range cfg.Resources {
 		if o.Replay == "" && sentry.Kinds[r.Kind] == nil {
 			return nil, fmt.Errorf("%s:%d: %s: unknown kind %q (known: %s)", cfg.File, r.Line, r.Label(), r.Kind, strings.Join(sentry.KindNames(), ", "))
@@ -549,7 +568,7 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	return hash, nil
 }
 
-func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Client, error) {
+func (o *Options) sentrySource(ctx context.Context, cfg *mapping.Config) (*sentry.Source, *sentry.Client, error) {
 	env := o.Env
 	if env == nil {
 		env = func(string) string { return "" }
@@ -568,6 +587,8 @@ func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Cli
 	c, err := sentry.NewClient(set.URL, set.Token, sentry.ClientOptions{
 		HTTPClient: o.HTTPClient, Concurrency: conc, Logger: o.logger(), UserAgent: "gitalog",
 		MaxAttempts: o.Retry.MaxAttempts, Backoff: o.Retry.Backoff, MaxWait: o.Retry.MaxWait,
+		MaxPages: cfg.Sentry.MaxPages, MaxResponseBytes: cfg.Sentry.MaxResponseBytes,
+		Timeout: cfg.Sentry.RequestTimeout,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -579,6 +600,10 @@ func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Cli
 		s.Expect(r.Kind, r.Params)
 	}
 	s.Progress = func(kind string, n int) { o.progress("fetch", fmt.Sprintf("%s: %d items", kind, n)) }
+	o.progress("fetch", "organization "+set.Org)
+	if err := s.CheckAccess(ctx, set); err != nil {
+		return nil, nil, err
+	}
 	return s, c, nil
 }
 

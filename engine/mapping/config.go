@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -45,6 +46,10 @@ type SentrySettings struct {
 	URL         string
 	Org         string
 	Concurrency int
+	// Bounds against a misbehaving server; zero means the client's default.
+	MaxPages         int           // pages of one list
+	MaxResponseBytes int64         // one response's body, decompressed
+	RequestTimeout   time.Duration // one request, its body included
 }
 
 // Resource is one entry of `resources:`.
@@ -277,6 +282,27 @@ func (p *parser) boolean(v *yaml.Node, key string) (bool, error) {
 	return b, nil
 }
 
+// parseSize reads a byte count: a whole number, optionally followed by
+// KiB, MiB or GiB.
+func parseSize(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(num), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 || n > math.MaxInt64/mult {
+		return 0, false
+	}
+	return n * mult, true
+}
+
 func (p *parser) sentry(n *yaml.Node, s *SentrySettings) error {
 	if n.Kind != yaml.MappingNode {
 		return p.errf(n, "sentry must be a mapping with url and org")
@@ -293,6 +319,24 @@ func (p *parser) sentry(n *yaml.Node, s *SentrySettings) error {
 				return p.errf(v, "sentry.concurrency must be a whole number from 1 to 64, got %q", v.Value)
 			}
 			s.Concurrency = c
+		case "maxPages":
+			n, err := strconv.Atoi(v.Value)
+			if err != nil || n < 1 {
+				return p.errf(v, "sentry.maxPages must be a whole number of at least 1, got %q", v.Value)
+			}
+			s.MaxPages = n
+		case "maxResponseBytes":
+			n, ok := parseSize(v.Value)
+			if !ok {
+				return p.errf(v, "sentry.maxResponseBytes must be a size such as 268435456, 256MiB or 1GiB, got %q", v.Value)
+			}
+			s.MaxResponseBytes = n
+		case "requestTimeout":
+			d, err := time.ParseDuration(v.Value)
+			if err != nil || d <= 0 {
+				return p.errf(v, "sentry.requestTimeout must be a positive duration such as 60s or 2m, got %q", v.Value)
+			}
+			s.RequestTimeout = d
 		case "token", "authToken", "auth_token":
 			return p.errf(k, "sentry.%s: the token must not be in a config file (it would be committed); set SENTRY_AUTH_TOKEN or SENTRY_AUTH_TOKEN_FILE instead", k.Value)
 		default:

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func mustParse(t *testing.T, yaml string) *Config {
@@ -101,6 +102,10 @@ func TestConfigErrors(t *testing.T) {
 		{"token in sentry", "sentry:\n  org: acme\n  token: sntrys_abc\nresources:" + okResource, `^c\.yaml:3: sentry.token: the token must not be in a config file`},
 		{"authToken in sentry", "sentry:\n  authToken: x\nresources:" + okResource, `^c\.yaml:2: sentry.authToken: the token must not`},
 		{"bad concurrency", "sentry:\n  concurrency: 0\nresources:" + okResource, `^c\.yaml:2: sentry.concurrency must be a whole number from 1 to 64, got "0"`},
+		{"bad maxPages", "sentry:\n  maxPages: 0\nresources:" + okResource, `^c\.yaml:2: sentry.maxPages must be a whole number of at least 1, got "0"`},
+		{"bad maxResponseBytes", "sentry:\n  maxResponseBytes: 2MB\nresources:" + okResource, `^c\.yaml:2: sentry.maxResponseBytes must be a size such as 268435456, 256MiB or 1GiB, got "2MB"`},
+		{"huge maxResponseBytes", "sentry:\n  maxResponseBytes: 99999999999GiB\nresources:" + okResource, `^c\.yaml:2: sentry.maxResponseBytes must be a size`},
+		{"bad requestTimeout", "sentry:\n  requestTimeout: 60\nresources:" + okResource, `^c\.yaml:2: sentry.requestTimeout must be a positive duration such as 60s or 2m, got "60"`},
 		{"bad threshold", "entityDeletionThreshold: 2\nresources:" + okResource, `^c\.yaml:1: entityDeletionThreshold must be a number from 0 to 1`},
 		{"bad bool", "deleteDependentEntities: maybe\nresources:" + okResource, `^c\.yaml:1: deleteDependentEntities must be true or false`},
 		{"bad itemsToParseTopLevelTransform", strings.Replace("resources:"+okResource, "    port:\n", "    port:\n      itemsToParseTopLevelTransform: sometimes\n", 1), `^c\.yaml:6: port.itemsToParseTopLevelTransform must be true or false`},
@@ -127,6 +132,21 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("error repeats the token: %v", err)
 			}
 		})
+	}
+}
+
+// TestSentryBounds: the limits against a misbehaving server are read, with
+// units.
+func TestSentryBounds(t *testing.T) {
+	cfg := mustParse(t, "sentry:\n  maxPages: 50\n  maxResponseBytes: 16MiB\n  requestTimeout: 90s\nresources:"+okResource)
+	want := SentrySettings{MaxPages: 50, MaxResponseBytes: 16 << 20, RequestTimeout: 90 * time.Second}
+	if cfg.Sentry != want || len(cfg.Warnings) != 0 {
+		t.Errorf("got %+v %v, want %+v", cfg.Sentry, cfg.Warnings, want)
+	}
+	for in, n := range map[string]int64{"1": 1, "2048": 2048, "3KiB": 3 << 10, "256 MiB": 256 << 20, "1GiB": 1 << 30} {
+		if got, ok := parseSize(in); !ok || got != n {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, ok, n)
+		}
 	}
 }
 

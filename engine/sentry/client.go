@@ -1,7 +1,10 @@
 package sentry
 
 import (
+	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,10 +14,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gitalog/gitalog/engine/jsonx"
@@ -31,6 +36,10 @@ type Client struct {
 	backoff     time.Duration
 	maxWait     time.Duration
 	userAgent   string
+	secrets     []string // redacted from server text
+	maxPages    int
+	maxBody     int64
+	timeout     time.Duration
 
 	mu        sync.Mutex
 	remaining int // -1: unknown
@@ -48,6 +57,15 @@ type ClientOptions struct {
 	Backoff     time.Duration // first retry delay for 5xx and network errors (default 500ms)
 	MaxWait     time.Duration // longest single wait for a rate-limit reset (default 2m)
 	UserAgent   string
+	// MaxPages bounds the pages of one list (default 10000): a server
+	// whose cursors never end cannot keep a sync going forever.
+	MaxPages int
+	// MaxResponseBytes bounds one response's body, decompressed (default
+	// 256 MiB): a small gzip body can inflate a thousandfold.
+	MaxResponseBytes int64
+	// Timeout bounds one request, its body included (default 60s), so a
+	// server that drips its answer cannot hold a sync.
+	Timeout time.Duration
 }
 
 // NewClient returns a client for baseURL (e.g. https://sentry.io).
@@ -59,10 +77,17 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 	c := &Client{
 		base: u, token: token, http: o.HTTPClient, log: o.Logger,
 		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
-		userAgent: o.UserAgent, remaining: -1,
+		userAgent: o.UserAgent, remaining: -1, maxPages: o.MaxPages,
+		maxBody: o.MaxResponseBytes, timeout: o.Timeout,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	pw, _ := u.User.Password()
+	for _, secret := range []string{token, pw, url.QueryEscape(token), url.QueryEscape(pw)} {
+		if len(secret) >= minSecret && !slices.Contains(c.secrets, secret) {
+			c.secrets = append(c.secrets, secret)
+		}
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
@@ -73,7 +98,7 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		// (and, on sentry.io, TLS-handshake) a new connection.
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = o.Concurrency
-		c.http = &http.Client{Timeout: 60 * time.Second, Transport: t}
+		c.http = &http.Client{Transport: t} // bounded by timeout, per request
 	}
 	c.sem = make(chan struct{}, o.Concurrency)
 	if c.maxAttempts <= 0 {
@@ -85,11 +110,28 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 	if c.maxWait <= 0 {
 		c.maxWait = 2 * time.Minute
 	}
+	if c.timeout <= 0 {
+		c.timeout = 60 * time.Second
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxResponseBytes
+	}
+	if c.maxPages <= 0 {
+		c.maxPages = DefaultMaxPages
+	}
 	if c.userAgent == "" {
 		c.userAgent = "gitalog"
 	}
 	return c, nil
 }
+
+// DefaultMaxPages is a list's page limit: a million items at Sentry's 100
+// a page.
+const DefaultMaxPages = 10000
+
+// DefaultMaxResponseBytes bounds a response, decompressed: a page of 100
+// issues is about 200 KB, so this is room for very large items.
+const DefaultMaxResponseBytes = 256 << 20
 
 // ParseBaseURL checks a Sentry URL and strips a trailing /api/0.
 func ParseBaseURL(s string) (*url.URL, error) {
@@ -149,7 +191,7 @@ type Page struct {
 }
 
 // get fetches rawURL (absolute, on the client's host) and decodes its JSON.
-// It retries 429, 5xx, network errors and undecodable bodies.
+// It retries 429, 5xx and network errors.
 func (c *Client) get(ctx context.Context, rawURL, scope string) (any, http.Header, error) {
 	var v any
 	h, _, err := c.getBody(ctx, rawURL, scope, func(body []byte) (err error) {
@@ -161,9 +203,10 @@ func (c *Client) get(ctx context.Context, rawURL, scope string) (any, http.Heade
 
 // getBody fetches rawURL (absolute, on the client's host); parse checks
 // the body of a 200 and keeps what it needs of it. It retries 429, 5xx,
-// network errors and bodies parse finds invalid, but not a valid body of
-// the wrong shape (a *jsonx.NotArrayError) or one nested too deep (a
-// *jsonx.DepthError). shown is the request URI, for messages.
+// network errors and bodies cut short, but not a body parse rejects (not
+// valid JSON, the wrong shape, nested too deep) or one over the size limit:
+// the same request gets the same bytes. shown is the request URI, for
+// messages.
 func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(body []byte) error) (h http.Header, shown string, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -172,11 +215,14 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 	// Never send the token to a host the user didn't name: a Link header
 	// pointing elsewhere would otherwise leak it.
 	if u.Host != c.base.Host || u.Scheme != c.base.Scheme {
-		return nil, "", fmt.Errorf("refusing to follow %s://%s%s: not the configured Sentry host %s", u.Scheme, u.Host, u.Path, c.base.Host)
+		return nil, "", fmt.Errorf("refusing to follow %s: not the configured Sentry host %s", c.redact(u.Scheme+"://"+u.Host+u.Path), c.base.Host)
 	}
-	shown = u.RequestURI()
+	// The request URI came from the server's Link header, after the first
+	// page: it may quote a secret back.
+	shown = c.redact(u.RequestURI())
 	var lastErr error
-	for attempt := 1; attempt <= c.maxAttempts; attempt++ {
+	attempt := 1
+	for ; attempt <= c.maxAttempts; attempt++ {
 		if err := c.pace(ctx); err != nil {
 			return nil, shown, err
 		}
@@ -184,17 +230,23 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 		if err == nil {
 			return h, shown, nil
 		}
+		err = c.redactErr(err)
 		lastErr = err
 		var he *HTTPError
 		var na *jsonx.NotArrayError
-		var deep *jsonx.DepthError // the same request gets the same bytes
-		if errors.As(err, &he) && !retryable(he.Status) || errors.As(err, &na) || errors.As(err, &deep) {
+		var deep *jsonx.DepthError
+		var pe *permanentError
+		if errors.As(err, &he) && !retryable(he.Status) || errors.As(err, &na) || errors.As(err, &deep) || errors.As(err, &pe) {
 			return nil, shown, err
 		}
 		if ctx.Err() != nil {
 			return nil, shown, ctx.Err()
 		}
-		if attempt == c.maxAttempts {
+		// A host that refuses connections, does not resolve or fails TLS
+		// gets one quick second chance (a server restarting, a DNS
+		// hiccup), not minutes of backoff before the user hears of it.
+		var ue *UnreachableError
+		if attempt == c.maxAttempts || errors.As(err, &ue) && attempt >= 2 {
 			break
 		}
 		if wait <= 0 {
@@ -208,7 +260,49 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 			return nil, shown, err
 		}
 	}
-	return nil, shown, fmt.Errorf("giving up after %d attempts: %w", c.maxAttempts, lastErr)
+	return nil, shown, fmt.Errorf("giving up after %d attempts: %w", min(attempt, c.maxAttempts), lastErr)
+}
+
+// UnreachableError is a network failure that retrying will not soon mend:
+// the host refuses connections, its name does not resolve, or its TLS
+// certificate does not verify.
+type UnreachableError struct {
+	Err error
+	TLS bool // the certificate, not the network
+}
+
+func (e *UnreachableError) Error() string { return e.Err.Error() }
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// unreachable tells a dead end from a transient failure (a reset, an EOF,
+// a timeout), which is worth the full backoff: a connection that could
+// not be made (refused, no route; on any OS) or a name that did not
+// resolve.
+func unreachable(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return !dns.IsTimeout
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" && !op.Timeout() {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || tlsFailure(err)
+}
+
+func tlsFailure(err error) bool {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verify    *tls.CertificateVerificationError
+		header    tls.RecordHeaderError
+	)
+	return errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
+		errors.As(err, &verify) || errors.As(err, &header) ||
+		// net/http turns the RecordHeaderError of a plain HTTP server
+		// behind an https URL into this text, with no type to test.
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
 func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, parse func([]byte) error) (h http.Header, wait time.Duration, err error) {
@@ -227,13 +321,27 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		}
 	}
 	defer release()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	// The deadline covers the body too: a server that sends its answer a
+	// byte at a time would otherwise hold the request for as long as it
+	// likes.
+	rctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errRequestTimeout)
+	defer cancel()
+	timedOut := func() error {
+		if ctx.Err() == nil && context.Cause(rctx) == errRequestTimeout {
+			return fmt.Errorf("GET %s: timed out after %s (sentry.requestTimeout)", shown, c.timeout)
+		}
+		return nil
+	}
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
+	// Asked for explicitly, gzip is not undone by the transport: the
+	// client inflates it itself, under its own limit.
+	req.Header.Set("Accept-Encoding", "gzip")
 	c.requests.Add(1)
 	start := time.Now()
 	resp, err := c.http.Do(req)
@@ -243,24 +351,37 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
+		if te := timedOut(); te != nil {
+			return nil, 0, te
+		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			return nil, 0, fmt.Errorf("GET %s: timed out: %w", shown, err)
 		}
+		if unreachable(err) {
+			return nil, 0, &UnreachableError{Err: fmt.Errorf("GET %s: %w", shown, err), TLS: tlsFailure(err)}
+		}
 		return nil, 0, fmt.Errorf("GET %s: %w", shown, err)
 	}
-	body, err := readBody(resp.Body, resp.ContentLength)
+	body, err := c.readBody(resp)
 	resp.Body.Close()
 	release()
 	c.observe(resp.Header)
 	c.log.Debug("http", "method", "GET", "url", shown, "status", resp.StatusCode,
 		"bytes", len(body), "ms", time.Since(start).Milliseconds(), "authorization", "[redacted]",
 		"rate_remaining", resp.Header.Get("X-Sentry-Rate-Limit-Remaining"))
+	var pe *permanentError
+	if errors.As(err, &pe) {
+		return nil, 0, &permanentError{fmt.Errorf("GET %s: %w", shown, err)}
+	}
+	if te := timedOut(); err != nil && te != nil {
+		return nil, 0, te
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("GET %s: reading body: %w", shown, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		he := &HTTPError{Method: "GET", URL: shown, Status: resp.StatusCode, Detail: detail(body)}
+		he := &HTTPError{Method: "GET", URL: shown, Status: resp.StatusCode, Detail: clip(c.redact(detail(body)))}
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			he.Scope = scope
 		}
@@ -272,17 +393,57 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 			return nil, 0, err
 		}
 		if de := new(jsonx.DepthError); errors.As(err, &de) {
-			return nil, 0, fmt.Errorf("GET %s: the response (%d bytes) is refused: %w", shown, len(body), err)
+			return nil, 0, &permanentError{fmt.Errorf("GET %s: the response (%d bytes) is refused: %w", shown, len(body), err)}
 		}
-		return nil, 0, fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)
+		// A whole body that does not parse (a body cut short is a read
+		// error above) would parse no better the next time.
+		return nil, 0, &permanentError{fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)}
 	}
 	return resp.Header, 0, nil
 }
 
-// readBody is io.ReadAll sized by Content-Length when it is given (and
+var errRequestTimeout = errors.New("the request took too long")
+
+// permanentError is a failed request that would fail the same way again.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// readBody reads a response's body, inflating gzip, up to maxBody bytes.
+func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+	tooLarge := &permanentError{fmt.Errorf("the response is more than %d bytes (decompressed); stopping (raise sentry.maxResponseBytes if it is genuine)", c.maxBody)}
+	r, n := io.Reader(resp.Body), resp.ContentLength
+	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		r, n = zr, -1
+	} else if n > c.maxBody {
+		return nil, tooLarge
+	}
+	body, err := readBody(io.LimitReader(r, c.maxBody+1), n)
+	if int64(len(body)) > c.maxBody {
+		return nil, tooLarge
+	}
+	return body, err
+}
+
+// readBody is readAll, and an error when fewer bytes than announced
+// arrive: a transfer cut short is worth another try, a bad body is not.
+func readBody(r io.Reader, n int64) ([]byte, error) {
+	b, err := readAll(r, n)
+	if err == nil && n > 0 && int64(len(b)) < n {
+		err = io.ErrUnexpectedEOF
+	}
+	return b, err
+}
+
+// readAll is io.ReadAll sized by Content-Length when it is given (and
 // believable), so a 200 KB page is read into one allocation instead of a
 // dozen growing copies.
-func readBody(r io.Reader, n int64) ([]byte, error) {
+func readAll(r io.Reader, n int64) ([]byte, error) {
 	if n <= 0 || n > 64<<20 {
 		return io.ReadAll(r)
 	}
@@ -305,21 +466,58 @@ func readBody(r io.Reader, n int64) ([]byte, error) {
 }
 
 // detail extracts Sentry's error text: {"detail": "..."} or a bare JSON
-// string (429s), cut short.
+// string (429s); it is redacted, then clipped.
 func detail(body []byte) string {
 	var v any
 	if json.Unmarshal(body, &v) == nil {
 		switch v := v.(type) {
 		case string:
-			return clip(v)
+			return v
 		case map[string]any:
 			if d, ok := v["detail"].(string); ok {
-				return clip(d)
+				return d
 			}
 		}
 	}
-	return clip(strings.TrimSpace(string(body)))
+	if len(body) > 4096 {
+		body = body[:4096] // enough for clip, and for a secret across its end
+	}
+	return strings.TrimSpace(string(body))
 }
+
+// minSecret is the shortest secret redacted: a shorter one would turn
+// ordinary words of a message into [redacted] and hide next to nothing.
+const minSecret = 6
+
+// redact blanks the secrets the client holds (the token, a password in the
+// URL) out of text that came from the server, which may quote them: an
+// error body echoing the Authorization header, a Link header.
+func (c *Client) redact(s string) string {
+	for _, secret := range c.secrets {
+		s = strings.ReplaceAll(s, secret, "[redacted]")
+	}
+	return s
+}
+
+// redactErr is err, or when its text quotes a secret, the same error with
+// the text redacted.
+func (c *Client) redactErr(err error) error {
+	msg := err.Error()
+	if r := c.redact(msg); r != msg {
+		return &redactedError{msg: r, err: err}
+	}
+	return err
+}
+
+// redactedError keeps the error's kind (for retries and messages) but
+// shows redacted text.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 func clip(s string) string {
 	if len(s) > 200 {
@@ -412,6 +610,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// BaseURL is the Sentry URL for messages, without any credentials in it.
+func (c *Client) BaseURL() string {
+	u := *c.base
+	u.User = nil
+	return u.String()
+}
+
 // URL builds an absolute URL for an API path under /api/0.
 func (c *Client) URL(path string, q url.Values) string {
 	u := *c.base
@@ -460,7 +665,14 @@ func (c *Client) ListRaw(ctx context.Context, path string, q url.Values, scope, 
 // array) and keeps what emit then passes on; shown is the request URI.
 func (c *Client) list(ctx context.Context, path string, q url.Values, scope string, parse func(body []byte) error, emit func(shown string) error) error {
 	next := c.URL(path, q)
-	for next != "" {
+	// A server that hands out the same cursor again (or endless fresh
+	// ones) would be followed forever: each list stops at a cursor it has
+	// seen and at maxPages.
+	seen := map[string]bool{}
+	for pages := 0; next != ""; pages++ {
+		if pages == c.maxPages {
+			return fmt.Errorf("GET %s: more than %d pages; stopping (raise sentry.maxPages if the list is really that long)", path, c.maxPages)
+		}
 		h, shown, err := c.getBody(ctx, next, scope, parse)
 		var na *jsonx.NotArrayError
 		if errors.As(err, &na) {
@@ -474,6 +686,17 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 			return err
 		}
 		next = NextURL(h.Get("Link"))
+		if next == "" {
+			break
+		}
+		cursor := next
+		if u, err := url.Parse(next); err == nil && u.Query().Has("cursor") {
+			cursor = u.Query().Get("cursor")
+		}
+		if seen[cursor] || next == c.URL(path, q) {
+			return fmt.Errorf("GET %s: the server's Link header repeats cursor %q; stopping rather than reading the same pages forever", path, c.redact(cursor))
+		}
+		seen[cursor] = true
 	}
 	return nil
 }
