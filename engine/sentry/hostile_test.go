@@ -79,6 +79,16 @@ type tls509 struct{ err error }
 func (e *tls509) Error() string { return "tls: failed to verify certificate: " + e.err.Error() }
 func (e *tls509) Unwrap() error { return e.err }
 
+// countingClient makes real requests (a fresh transport, so no
+// connection is reused between tests) and counts them in n.
+func countingClient(n *atomic.Int32) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	return &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+		n.Add(1)
+		return tr.RoundTrip(r)
+	})}
+}
+
 // TestUnreachableRealDial: the same against a real closed port.
 func TestUnreachableRealDial(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -88,12 +98,8 @@ func TestUnreachableRealDial(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	var n atomic.Int32
-	tr := http.DefaultTransport.(*http.Transport).Clone()
 	o := fastOpts(nil)
-	o.HTTPClient = &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
-		n.Add(1)
-		return tr.RoundTrip(r)
-	})}
+	o.HTTPClient = countingClient(&n)
 	c, _ := NewClient("http://"+addr, "tok", o)
 	_, err = c.Object(context.Background(), "/organizations/o/", nil, "org:read")
 	if err == nil || !strings.Contains(err.Error(), "connection refused") {
@@ -317,12 +323,8 @@ func TestCheckAccessTLS(t *testing.T) {
 		{strings.Replace(plain.URL, "http:", "https:", 1), "server gave HTTP response to HTTPS client"},
 	} {
 		var n atomic.Int32
-		tr := http.DefaultTransport.(*http.Transport).Clone()
 		o := fastOpts(nil)
-		o.HTTPClient = &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
-			n.Add(1)
-			return tr.RoundTrip(r)
-		})}
+		o.HTTPClient = countingClient(&n)
 		c, _ := NewClient(tc.url, "tok", o)
 		err := (&Source{Client: c, Org: "acme"}).CheckAccess(context.Background(), Settings{URLFrom: "SENTRY_URL", OrgFrom: "SENTRY_ORG", TokenFrom: "SENTRY_AUTH_TOKEN"})
 		if err == nil {
