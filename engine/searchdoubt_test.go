@@ -24,7 +24,8 @@ func (f *fixture) teamOf() map[string]any {
 
 // TestDoubtedTargetKeepsSearchRelations: when the entities a search
 // relation points at are kept because their blueprint is doubted (their
-// kind failed to fetch, or their items failed to map), the search is
+// kind failed to fetch, or their items failed to map) or their deletion
+// is over the threshold, the search is
 // resolved against them as they stay in the catalog: the entities that
 // relate to them are not rewritten with the relation cleared.
 func TestDoubtedTargetKeepsSearchRelations(t *testing.T) {
@@ -37,6 +38,10 @@ func TestDoubtedTargetKeepsSearchRelations(t *testing.T) {
 		}},
 		{"team identifier typo", func(f *fixture) {
 			f.editConfig("identifier: .slug", "identifier: .slgu")
+		}},
+		// No doubt, but the threshold keeps the teams all the same.
+		{"every team gone", func(f *fixture) {
+			f.srv.AddFault(sentrytest.Fault{PathContains: "/organizations/acme-corp/teams/", Status: 200, Body: "[]"})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,8 +59,9 @@ func TestDoubtedTargetKeepsSearchRelations(t *testing.T) {
 			if !errors.Is(err, ErrPartial) {
 				t.Fatalf("want a partial sync, got %v", err)
 			}
-			if !slices.ContainsFunc(res.Doubts, func(d Doubt) bool { return d.touches("sentryTeam") }) {
-				t.Fatalf("no doubt on sentryTeam: %+v", res.Doubts)
+			if !slices.ContainsFunc(res.Doubts, func(d Doubt) bool { return d.touches("sentryTeam") }) &&
+				!slices.ContainsFunc(res.Kept, func(k Kept) bool { return k.Blueprint == "sentryTeam" }) {
+				t.Fatalf("the teams were not kept: doubts %+v, kept %+v", res.Doubts, res.Kept)
 			}
 			if st := f.git("diff", "--stat", head, "HEAD", "--", "catalog/sentryProject/", "catalog/sentryTeam/"); st != "" {
 				t.Errorf("the sync changed entities it could not vouch for:\n%s", st)
