@@ -135,7 +135,7 @@ type pipeline struct {
 	catReady chan struct{}
 	hold     map[string]bool // blueprints that are targets of search relations
 	ic       *itemCache      // nil: every item is mapped
-	store    *gitstore.Store // reads the entities a doubt keeps, for search relations
+	store    *gitstore.Store // reads the entities a doubt or the threshold keeps, for searches
 	pre      *gitstore.Prestage
 	spool    *gitstore.Spool
 }

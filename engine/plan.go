@@ -307,7 +307,8 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, doubt 
 }
 
 // deletesGone reports whether a sync deletes the gone entities of the
-// blueprint folder dir: gone of its managed entities were not produced.
+// blueprint folder dir: the gone of its managed entities whose files are
+// there but which the sync did not produce.
 // The relation checks ask it too, before the plan, so that they see the
 // catalog the plan will make.
 func deletesGone(doubt *doubtSet, dir string, gone, managed int, threshold float64) bool {
