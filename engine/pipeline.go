@@ -135,6 +135,7 @@ type pipeline struct {
 	catReady chan struct{}
 	hold     map[string]bool // blueprints that are targets of search relations
 	ic       *itemCache      // nil: every item is mapped
+	store    *gitstore.Store // reads the entities a doubt or the threshold keeps, for searches
 	pre      *gitstore.Prestage
 	spool    *gitstore.Spool
 }
@@ -490,8 +491,11 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 }
 
 // finish resolves search relations, validates the held entities and
-// checks every relation against the whole catalog.
-func (p *pipeline) finish(c *collection, res *Result) {
+// checks every relation against the whole catalog: the catalog as the
+// commit will leave it, given the doubts and the deletion threshold the
+// plan applies (see afterCommit).
+func (p *pipeline) finish(c *collection, res *Result, doubt *doubtSet, threshold float64) error {
+	after := newAfterCommit(p.cat, c, doubt, threshold)
 	var held []*slot
 	for _, sl := range c.slots {
 		if sl.held != nil {
@@ -503,7 +507,22 @@ func (p *pipeline) finish(c *collection, res *Result) {
 	for i, sl := range held {
 		entities[i] = sl.held
 	}
-	unresolved := mapping.Resolve(entities, func(bp, rel string) (string, bool, bool, bool) {
+	var kept []*catalog.Entity
+	if len(held) > 0 {
+		targets := make([]string, 0, len(p.hold))
+		for bp := range p.hold {
+			targets = append(targets, bp)
+		}
+		sort.Strings(targets)
+		for _, bp := range targets {
+			es, err := after.kept(p.store, bp)
+			if err != nil {
+				return err
+			}
+			kept = append(kept, es...)
+		}
+	}
+	unresolved := mapping.Resolve(entities, kept, func(bp, rel string) (string, bool, bool, bool) {
 		b, ok := p.bps.Blueprint(bp)
 		if !ok {
 			return "", false, false, false
@@ -529,11 +548,7 @@ func (p *pipeline) finish(c *collection, res *Result) {
 			d, _ = dirs.LoadOrStore(bp, catalog.EncodeDir(bp))
 		}
 		k := pathKey{d.(string), catalog.EncodeName(id)}
-		if c.slots[k] != nil {
-			return true
-		}
-		_, inHead := p.cat.files[k.dir].lookup(k.stem)
-		return inHead
+		return c.slots[k] != nil || after.stays(k.dir, k.stem)
 	}
 	var w worker
 	for _, sl := range held {
@@ -577,6 +592,7 @@ func (p *pipeline) finish(c *collection, res *Result) {
 	wg.Wait()
 	res.Problems = sortProblems(c.slots)
 	res.MapIssues = c.mapIssues
+	return nil
 }
 
 // sortProblems lists the slots' problems, and takes them from the slots:

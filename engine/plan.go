@@ -245,8 +245,7 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, doubt 
 		if !ok {
 			bp = dir
 		}
-		over := float64(len(gone))/float64(len(stems)) > threshold
-		if doubt.has(dir) || over {
+		if !deletesGone(doubt, dir, len(gone), len(stems), threshold) {
 			p.kept = append(p.kept, Kept{Blueprint: bp, Entities: len(gone), Managed: len(stems), OverThreshold: !doubt.has(dir)})
 			continue
 		}
@@ -305,6 +304,15 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, doubt 
 	}
 	sort.Strings(p.conflicts)
 	return p, nil
+}
+
+// deletesGone reports whether a sync deletes the gone entities of the
+// blueprint folder dir: the gone of its managed entities whose files are
+// there but which the sync did not produce.
+// The relation checks ask it too, before the plan, so that they see the
+// catalog the plan will make.
+func deletesGone(doubt *doubtSet, dir string, gone, managed int, threshold float64) bool {
+	return gone > 0 && !doubt.has(dir) && float64(gone)/float64(managed) <= threshold
 }
 
 func titleOf(e *catalog.Entity) string {

@@ -216,7 +216,7 @@ func runSync(ctx context.Context, o Options) (*Result, error) {
 	// The catalog at the target (100k tree entries and managed names) is
 	// read while the first pages stream in; workers wait for it only when
 	// they compare their first blob.
-	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), catReady: make(chan struct{})}
+	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), catReady: make(chan struct{}), store: store}
 	if !o.DryRun {
 		// Files of new directories (a first sync's 100k) are written
 		// while the items stream in; the commit checks and places them.
@@ -266,15 +266,17 @@ func runSync(ctx context.Context, o Options) (*Result, error) {
 	res.FetchErrors = fetchErrs
 	res.Doubts = coll.doubts
 	res.Duplicates = duplicates(coll.dups)
-	o.progress("validate", fmt.Sprintf("%d entities", len(coll.slots)))
-	pl.finish(coll, res)
-
 	threshold := 0.9
 	if cfg.EntityDeletionThreshold != nil {
 		threshold = *cfg.EntityDeletionThreshold
 	}
 	if o.DeleteThreshold != nil {
 		threshold = *o.DeleteThreshold
+	}
+	doubt := newDoubtSet(res.Doubts)
+	o.progress("validate", fmt.Sprintf("%d entities", len(coll.slots)))
+	if err := pl.finish(coll, res, doubt, threshold); err != nil {
+		return nil, err
 	}
 	author := store.DefaultSignature()
 	if o.Author != nil {
@@ -286,7 +288,7 @@ func runSync(ctx context.Context, o Options) (*Result, error) {
 		if attempt == 1 && !o.DryRun {
 			planned = func() { pl.ic.prepare(coll) }
 		}
-		committed, err := o.commitOn(ctx, store, tgt, cat, coll, newDoubtSet(res.Doubts), threshold, author, res, planned, pl.pre, pl.spool)
+		committed, err := o.commitOn(ctx, store, tgt, cat, coll, doubt, threshold, author, res, planned, pl.pre, pl.spool)
 		if err == nil && attempt == 1 && !o.DryRun {
 			pl.ic.save(&o, store, committed)
 		}

@@ -233,10 +233,16 @@ func (u Unresolved) String() string {
 
 // Resolve replaces every search query in the entities' relations with the
 // identifiers of the entities it matches, among the given entities (the
-// whole mapped catalog). Results are sorted, so files are stable.
-func Resolve(entities []*catalog.Entity, info ResolveInfo) []Unresolved {
+// whole mapped catalog) and kept: entities that stay in the catalog
+// without being mapped now (a sync that cannot vouch for their deletion
+// keeps them), which searches match but which are not resolved
+// themselves. Results are sorted, so files are stable.
+func Resolve(entities, kept []*catalog.Entity, info ResolveInfo) []Unresolved {
 	byBlueprint := map[string][]*catalog.Entity{}
 	for _, e := range entities {
+		byBlueprint[e.Blueprint] = append(byBlueprint[e.Blueprint], e)
+	}
+	for _, e := range kept {
 		byBlueprint[e.Blueprint] = append(byBlueprint[e.Blueprint], e)
 	}
 	var out []Unresolved
