@@ -470,3 +470,82 @@ func TestMappingIssuesGrouped(t *testing.T) {
 		t.Fatalf("itemsToParse: %s (%d items)", m.Message, m.Count)
 	}
 }
+
+// TestItemsToParseNull: itemsToParse null for some items is no elements,
+// as in Port; null for every item is a path that names nothing, a doubt
+// (with or without the item cache); `// []` says the emptiness is meant.
+func TestItemsToParseNull(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	dir := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	config := func(list string) {
+		err := os.WriteFile(cfg, []byte(`resources:
+  - kind: issue
+    port:
+      itemsToParse: `+list+`
+      entity:
+        mappings:
+          identifier: .item.id
+          title: .item.title
+          blueprint: '"issue"'
+          properties:
+            status: .item.status
+            link: .item.permalink
+`), 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub := func(id string) string {
+		return `{"id": "` + id + `", "title": "t", "status": "unresolved", "permalink": "https://x.example/` + id + `"}`
+	}
+	write := func(items ...string) {
+		if err := os.WriteFile(filepath.Join(dir, "issue.jsonl"), []byte(strings.Join(items, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := f.options()
+	o.Replay, o.ConfigPath = dir, cfg
+	one := 1.0
+	o.DeleteThreshold = &one // the doubt alone must keep the files
+	files := func(want ...string) {
+		t.Helper()
+		var w []string
+		for _, id := range want {
+			w = append(w, "catalog/issue/"+id+".json")
+		}
+		if got := f.tracked("catalog/issue/"); !slices.Equal(got, w) {
+			t.Fatalf("catalog/issue holds %v, want %v", got, w)
+		}
+	}
+	config(".subs")
+	write(`{"subs": [`+sub("1")+`, `+sub("2")+`]}`, `{"subs": [`+sub("3")+`]}`)
+	if _, err := Sync(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	files("1", "2", "3")
+	// Null for one item of two: no entities for it, and no doubt.
+	write(`{"subs": [`+sub("1")+`, `+sub("2")+`]}`, `{"other": 1}`)
+	if _, err := Sync(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	files("1", "2")
+	// Null for every item: nothing deleted, twice (the second sync could
+	// take every item from the item cache).
+	write(`{"other": 1}`, `{"other": 2}`)
+	for range 2 {
+		_, err := Sync(t.Context(), o)
+		want := `deletions skipped for issue: resource #1 (kind "issue") failed to map 2 items: port.itemsToParse: null for every item`
+		if !errors.Is(err, ErrPartial) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("want a partial sync saying %q, got %v", want, err)
+		}
+		files("1", "2")
+	}
+	// Said to be empty: the entities go.
+	config(".subs // []")
+	if _, err := Sync(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	files()
+	f.checkRepo()
+}

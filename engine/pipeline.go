@@ -501,13 +501,14 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 	for g, r := range j.group {
 		pc := parseCount{res: r}
 		for i, it := range items {
+			if done != nil && done[i*G+g] {
+				pc.items++ // a cached result is never of a null itemsToParse
+				continue
+			}
 			if it == nil && j.Raw != nil {
 				continue // not decoded: a doubt already
 			}
 			pc.items++
-			if done != nil && done[i*G+g] {
-				continue // a cached result is never of a null itemsToParse
-			}
 			es, iss, null := r.MapItem(it)
 			if null {
 				pc.nulls++
