@@ -437,9 +437,8 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 	// Items of one resource that give one entity mean its identity is not
 	// what the mapping thinks ('"u:" + .emial' gives "u:" for all), or
 	// that the listing shifted while it was read, so some item may have
-	// been missed: a doubt either way. Two resources giving one entity is
-	// a config's choice (one fills what another started) and stays a
-	// warning.
+	// been missed: a doubt either way. Two resources giving one entity
+	// can be meant (either of two kinds names it) and stays a warning.
 	for k, byRes := range givers {
 		for i, n := range byRes {
 			if n > 1 {
