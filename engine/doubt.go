@@ -25,10 +25,12 @@ type Doubt struct {
 	Kind     string
 	// Fetch is set when the kind failed to fetch (the error is in
 	// FetchErrors); otherwise Items items of the resource failed to map,
-	// most often for Reason.
-	Fetch  bool
-	Items  int
-	Reason string
+	// most often for Reason, or, when Collided is set, Items items gave
+	// Collided entities (more than one item each), Reason naming some.
+	Fetch    bool
+	Items    int
+	Collided int
+	Reason   string
 	// Blueprints are those whose entities it keeps; nil means every
 	// blueprint, when the sync cannot tell which the items would have
 	// given (a dynamic or unknown blueprint).
@@ -38,6 +40,10 @@ type Doubt struct {
 func (d Doubt) String() string {
 	if d.Fetch {
 		return fmt.Sprintf("%s was not fetched completely", d.Resource)
+	}
+	if d.Collided > 0 {
+		return fmt.Sprintf("%s gave one entity for several items: %s gave %s, %s; its identifier is not unique, or the listing shifted while it was read",
+			d.Resource, plural(d.Items, "item", "items"), plural(d.Collided, "entity", "entities"), d.Reason)
 	}
 	return fmt.Sprintf("%s failed to map %s: %s", d.Resource, plural(d.Items, "item", "items"), d.Reason)
 }
@@ -57,8 +63,15 @@ type doubtItem struct {
 // doubts gathers a sync's doubts as the results come in.
 type doubts struct {
 	bps *schema.Set
-	acc map[[2]int]*doubtAcc // (resource index, 1 for fetch) -> its doubt
+	acc map[[2]int]*doubtAcc // (resource index, what) -> its doubt
 }
+
+// What a doubt of a resource is about.
+const (
+	mapDoubt = iota
+	fetchDoubt
+	collisionDoubt
+)
 
 type doubtAcc struct {
 	res   *mapping.Resource
@@ -67,28 +80,33 @@ type doubtAcc struct {
 	msgs  map[string]*reason
 	bps   map[string]bool
 	all   bool
+	// collided counts, for a collision doubt, the items that gave each
+	// entity given by more than one.
+	collided map[catalog.Key]int
 }
 
 // reason is one kind of failure: a message without the value the item
-// gave ("identifier must be a non-empty string"), and the values seen,
-// so that 10,000 numeric identifiers make one reason, not 10,000.
+// gave ("identifier must be a non-empty string, got " and ""), and the
+// values seen, so that 10,000 numeric identifiers make one reason, not
+// 10,000.
 type reason struct {
-	n      int
-	values map[string]bool
+	n         int
+	pre, post string
+	values    valueSet
 }
 
 func newDoubts(bps *schema.Set) *doubts {
 	return &doubts{bps: bps, acc: map[[2]int]*doubtAcc{}}
 }
 
-func (ds *doubts) get(r *mapping.Resource, fetch bool) *doubtAcc {
-	k := [2]int{r.Index, 0}
-	if fetch {
-		k[1] = 1
-	}
+func (ds *doubts) get(r *mapping.Resource, what int) *doubtAcc {
+	k := [2]int{r.Index, what}
 	a := ds.acc[k]
 	if a == nil {
-		a = &doubtAcc{res: r, fetch: fetch, msgs: map[string]*reason{}, bps: map[string]bool{}}
+		a = &doubtAcc{res: r, fetch: what == fetchDoubt, msgs: map[string]*reason{}, bps: map[string]bool{}}
+		if what == collisionDoubt {
+			a.collided = map[catalog.Key]int{}
+		}
 		ds.acc[k] = a
 	}
 	return a
@@ -110,23 +128,43 @@ func (ds *doubts) touch(a *doubtAcc, bp string) {
 }
 
 func (ds *doubts) item(d doubtItem) {
-	a := ds.get(d.res, false)
+	a := ds.get(d.res, mapDoubt)
 	a.items++
-	msg, value, _ := strings.Cut(strings.TrimSuffix(d.msg, "; item skipped"), ", got ")
-	why := a.msgs[d.field+": "+msg]
-	if why == nil {
-		why = &reason{values: map[string]bool{}}
-		a.msgs[d.field+": "+msg] = why
-	}
-	why.n++
-	if len(why.values) < 1000 { // enough to say "and 999 other values"
-		why.values[value] = true
-	}
+	pre, value, post := splitValue(strings.TrimSuffix(d.msg, "; item skipped"))
+	ds.reason(a, d.field+": "+pre, post, 1).values.add(value)
 	ds.touch(a, d.bp)
 }
 
+// reason counts n more items of a reason.
+func (ds *doubts) reason(a *doubtAcc, pre, post string, n int) *reason {
+	why := a.msgs[pre+"\x00"+post]
+	if why == nil {
+		why = &reason{pre: pre, post: post, values: valueSet{}}
+		a.msgs[pre+"\x00"+post] = why
+	}
+	why.n += n
+	return why
+}
+
+// nullLists records that r's itemsToParse gave null for every one of its
+// n items.
+func (ds *doubts) nullLists(r *mapping.Resource, n int) {
+	a := ds.get(r, mapDoubt)
+	a.items += n
+	ds.reason(a, r.ItemsToParse.Field+": null for every item, so none gave an entity (write .x // [] if that is expected)", "", n)
+	ds.touch(a, "")
+}
+
+// collided records that n items of r gave the entity k.
+func (ds *doubts) collided(r *mapping.Resource, k catalog.Key, n int) {
+	a := ds.get(r, collisionDoubt)
+	a.items += n
+	a.collided[k] += n
+	ds.touch(a, k.Blueprint)
+}
+
 func (ds *doubts) fetchFailed(r *mapping.Resource) {
-	ds.touch(ds.get(r, true), "")
+	ds.touch(ds.get(r, fetchDoubt), "")
 }
 
 // list is the doubts, by resource, a failed fetch first.
@@ -135,11 +173,20 @@ func (ds *doubts) list() []Doubt {
 	for _, a := range ds.acc {
 		accs = append(accs, a)
 	}
+	rank := func(a *doubtAcc) int {
+		switch {
+		case a.fetch:
+			return 0
+		case a.collided != nil:
+			return 2
+		}
+		return 1
+	}
 	sort.Slice(accs, func(i, j int) bool {
 		if accs[i].res.Index != accs[j].res.Index {
 			return accs[i].res.Index < accs[j].res.Index
 		}
-		return accs[i].fetch
+		return rank(accs[i]) < rank(accs[j])
 	})
 	out := make([]Doubt, 0, len(accs))
 	for _, a := range accs {
@@ -151,6 +198,11 @@ func (ds *doubts) list() []Doubt {
 			}
 			sort.Strings(d.Blueprints)
 		}
+		if a.collided != nil {
+			d.Collided, d.Reason = len(a.collided), collisions(a.collided)
+			out = append(out, d)
+			continue
+		}
 		// The most common reason, and its smallest value: the same
 		// words every run.
 		best := ""
@@ -159,19 +211,8 @@ func (ds *doubts) list() []Doubt {
 				best = m
 			}
 		}
-		d.Reason = best
 		if why := a.msgs[best]; why != nil {
-			values := make([]string, 0, len(why.values))
-			for v := range why.values {
-				values = append(values, v)
-			}
-			sort.Strings(values)
-			if len(values) > 0 && values[0] != "" {
-				d.Reason += ", got " + values[0]
-				if len(values) > 1 {
-					d.Reason += fmt.Sprintf(" and %d other values", len(values)-1)
-				}
-			}
+			d.Reason = why.values.show(why.pre, why.post)
 		}
 		if len(a.msgs) > 1 {
 			d.Reason += fmt.Sprintf(" (and %d other reasons)", len(a.msgs)-1)
@@ -198,6 +239,23 @@ func (ds *doubts) fetchFailures(groups [][]*mapping.Resource, failed map[string]
 			}
 		}
 	}
+}
+
+// collisions names the entity most items gave (the first by key among
+// equals: the same words every run), and how many others there were.
+func collisions(c map[catalog.Key]int) string {
+	var top catalog.Key
+	n := 0
+	for k, m := range c {
+		if m > n || m == n && (k.Blueprint < top.Blueprint || k.Blueprint == top.Blueprint && k.Identifier < top.Identifier) {
+			top, n = k, m
+		}
+	}
+	s := fmt.Sprintf("%s/%s (%d items)", Printable(top.Blueprint), Printable(top.Identifier), n)
+	if len(c) > 1 {
+		s += fmt.Sprintf(" and %d other entities", len(c)-1)
+	}
+	return s
 }
 
 // doubtSet is what the plan needs of the doubts: the blueprint folders

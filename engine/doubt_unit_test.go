@@ -86,3 +86,23 @@ func indexOf(rs []*mapping.Resource, label string) int {
 	}
 	return -1
 }
+
+// A message splits around the value an item gave, so that messages that
+// differ only in it group; a message without one stays whole.
+func TestSplitValue(t *testing.T) {
+	for _, c := range []struct{ msg, pre, value, post string }{
+		{"identifier must be a non-empty string, got 46; item skipped", "identifier must be a non-empty string, got ", "46", "; item skipped"},
+		{`must yield an array, got {"a":1}`, "must yield an array, got ", `{"a":1}`, ""},
+		{`expected an object but got: string ("a@x") (value set to null)`, "expected an object but got: string (", `"a@x"`, ") (value set to null)"},
+		{"cannot iterate over: null (null)", "cannot iterate over: null (", "null", ")"},
+		{"jq stopped after 100 steps (value set to null)", "jq stopped after 100 steps (value set to null)", "", ""},
+	} {
+		pre, value, post := splitValue(c.msg)
+		if pre != c.pre || value != c.value || post != c.post {
+			t.Errorf("splitValue(%q) = %q, %q, %q", c.msg, pre, value, post)
+		}
+		if pre+value+post != c.msg {
+			t.Errorf("splitValue(%q) loses text", c.msg)
+		}
+	}
+}

@@ -261,6 +261,14 @@ type jobResult struct {
 	items   int
 	records []cacheRec
 	cached  int // items whose every resource's entities came from the cache
+	// parsed counts, per resource of the group with itemsToParse, the
+	// items it was given and those for which itemsToParse gave null.
+	parsed []parseCount
+}
+
+type parseCount struct {
+	res          *mapping.Resource
+	items, nulls int
 }
 
 // collect streams every resource through the workers.
@@ -356,8 +364,12 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		hint = p.ic.c.Len()
 	}
 	c := &collection{slots: make(map[pathKey]*slot, hint), records: make([]cacheRec, 0, hint), dups: map[catalog.Key]int{}}
-	agg := map[string]*MapIssue{}
+	issues := newIssueGroups()
 	ds := newDoubts(p.bps)
+	// givers counts, per file that more than one item gave, the items of
+	// each resource that gave it.
+	givers := map[pathKey]map[int]int{}
+	parsed := map[int]*parseCount{}
 	done := 0
 	for r := range results {
 		for _, sl := range r.slots {
@@ -367,6 +379,10 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 				// as with Port's upserts. seq is the items' order in the
 				// fetch stream, not the order the workers finish in.
 				c.dups[sl.key]++
+				if givers[k] == nil {
+					givers[k] = map[int]int{old.seq.res: 1}
+				}
+				givers[k][sl.seq.res]++
 				if sl.seq.less(old.seq) {
 					sl.lost = true
 					continue
@@ -390,14 +406,14 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 			ds.item(d)
 		}
 		for _, is := range r.issues {
-			k := is.Resource.Label() + "\x00" + is.Field + "\x00" + is.Msg
-			if m := agg[k]; m != nil {
-				m.Count++
-				continue
+			issues.add(is)
+		}
+		for _, pc := range r.parsed {
+			if parsed[pc.res.Index] == nil {
+				parsed[pc.res.Index] = &parseCount{res: pc.res}
 			}
-			m := &MapIssue{Resource: is.Resource.Label(), Field: is.Field, Message: is.Msg, Count: 1, Skipped: is.Skipped, Stopped: is.Stopped}
-			agg[k] = m
-			c.mapIssues = append(c.mapIssues, m)
+			parsed[pc.res.Index].items += pc.items
+			parsed[pc.res.Index].nulls += pc.nulls
 		}
 		done += r.items
 		o.progress("map", fmt.Sprintf("%d items, %d entities", done, len(c.slots)))
@@ -409,7 +425,30 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		rss[i] = g.rs
 	}
 	ds.fetchFailures(rss, failed)
+	// Port reads itemsToParse null as no elements, and so does a sync for
+	// some items (a team without the field). Null for every item of a
+	// listing says the path names nothing there (".__membrs"): the
+	// entities it gave would all go, so it is a doubt. A path that is
+	// rightly absent everywhere says so with `// []`.
+	for _, pc := range parsed {
+		if pc.items > 0 && pc.nulls == pc.items {
+			ds.nullLists(pc.res, pc.nulls)
+		}
+	}
+	// Items of one resource that give one entity mean its identity is not
+	// what the mapping thinks ('"u:" + .emial' gives "u:" for all), or
+	// that the listing shifted while it was read, so some item may have
+	// been missed: a doubt either way. Two resources giving one entity
+	// can be meant (either of two kinds names it) and stays a warning.
+	for k, byRes := range givers {
+		for i, n := range byRes {
+			if n > 1 {
+				ds.collided(cfg.Resources[i], c.slots[k].key, n)
+			}
+		}
+	}
 	c.doubts = ds.list()
+	c.mapIssues = issues.list()
 	return c, errs
 }
 
@@ -460,11 +499,20 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 	}
 	out.items = len(items)
 	for g, r := range j.group {
+		pc := parseCount{res: r}
 		for i, it := range items {
-			if done != nil && done[i*G+g] || it == nil && j.Raw != nil {
+			if done != nil && done[i*G+g] {
+				pc.items++ // a cached result is never of a null itemsToParse
 				continue
 			}
-			es, iss := r.Map(it)
+			if it == nil && j.Raw != nil {
+				continue // not decoded: a doubt already
+			}
+			pc.items++
+			es, iss, null := r.MapItem(it)
+			if null {
+				pc.nulls++
+			}
 			out.issues = append(out.issues, iss...)
 			for _, is := range iss {
 				if is.Skipped {
@@ -480,11 +528,16 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 				}
 				out.slots = append(out.slots, p.prepare(w, e, seqNo{r.Index, j.page, i, sub}))
 			}
-			if keys != nil && len(iss) == 0 && p.ic.pure[r.Index] {
+			// An item whose itemsToParse gave null is mapped every time:
+			// whether that held for every item is judged on each sync.
+			if keys != nil && len(iss) == 0 && !null && p.ic.pure[r.Index] {
 				if rec, ok := record(keys[i], r, out.slots[first:len(out.slots):len(out.slots)]); ok {
 					out.records = append(out.records, rec)
 				}
 			}
+		}
+		if r.ItemsToParse != nil {
+			out.parsed = append(out.parsed, pc)
 		}
 	}
 	return out

@@ -213,7 +213,9 @@ func Parse(name string, data []byte) (*Config, error) {
 		case "enableMergeEntity", "enableDeleteEntity", "portPrefix":
 			// Port keys with no meaning for a git catalog; accepted silently.
 		default:
-			p.warnf(k, "unknown key %q (ignored)", k.Value)
+			if err := p.unknownKey(k, "", fmt.Sprintf("%q", k.Value), topKeys); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if resources == nil {
@@ -340,7 +342,9 @@ func (p *parser) sentry(n *yaml.Node, s *SentrySettings) error {
 		case "token", "authToken", "auth_token":
 			return p.errf(k, "sentry.%s: the token must not be in a config file (it would be committed); set SENTRY_AUTH_TOKEN or SENTRY_AUTH_TOKEN_FILE instead", k.Value)
 		default:
-			p.warnf(k, "unknown key sentry.%s (ignored)", k.Value)
+			if err := p.unknownKey(k, "", "sentry."+k.Value, sentryKeys); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -378,7 +382,9 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 		case "port":
 			port = v
 		default:
-			p.warnf(k, "resource #%d: unknown key %q (ignored)", i+1, k.Value)
+			if err := p.unknownKey(k, fmt.Sprintf("resource #%d: ", i+1), fmt.Sprintf("%q", k.Value), resourceKeys); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if r.Kind == "" {
@@ -395,6 +401,9 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 					return nil, err
 				}
 				continue
+			}
+			if s, ok := nearMiss(k.Value, selectorKeys); ok {
+				return nil, p.errf(k, "%s: unknown key selector.%s; did you mean %s?", r.Label(), k.Value, s)
 			}
 			var val any
 			if err := v.Decode(&val); err != nil {
@@ -427,7 +436,9 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 		case "itemsToParseName":
 			r.ItemsToParseName = v.Value
 		default:
-			p.warnf(k, "%s: unknown key port.%s (ignored)", r.Label(), k.Value)
+			if err := p.unknownKey(k, r.Label()+": ", "port."+k.Value, portKeys); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var mappings *yaml.Node
@@ -435,8 +446,8 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 		for k, v := range pairs(entity) {
 			if k.Value == "mappings" {
 				mappings = v
-			} else {
-				p.warnf(k, "%s: unknown key port.entity.%s (ignored)", r.Label(), k.Value)
+			} else if err := p.unknownKey(k, r.Label()+": ", "port.entity."+k.Value, entityKeys); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -462,7 +473,7 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 		case "relations":
 			r.Relations, err = p.relations(v, r, field)
 		default:
-			p.warnf(k, "%s: unknown key %s (ignored)", r.Label(), field)
+			err = p.unknownKey(k, r.Label()+": ", field, mappingKeys)
 		}
 		if err != nil {
 			return nil, err
@@ -535,7 +546,7 @@ func (p *parser) search(n *yaml.Node, r *Resource, field string) (*SearchSpec, e
 		case "rules":
 			rules = v
 		default:
-			p.warnf(k, "%s: unknown key %s.%s in a search relation (ignored)", r.Label(), field, k.Value)
+			err = p.unknownKey(k, r.Label()+": ", field+"."+k.Value+" in a search relation", searchKeys)
 		}
 		if err != nil {
 			return nil, err
@@ -577,7 +588,7 @@ func (p *parser) search(n *yaml.Node, r *Resource, field string) (*SearchSpec, e
 			case "value":
 				rule.Value, err = p.scalarExpr(v, r, f+".value")
 			default:
-				p.warnf(k, "%s: unknown key %s.%s (ignored)", r.Label(), f, k.Value)
+				err = p.unknownKey(k, r.Label()+": ", f+"."+k.Value, ruleKeys)
 			}
 			if err != nil {
 				return nil, err

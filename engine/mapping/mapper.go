@@ -34,33 +34,41 @@ func (i Issue) String() string {
 // Map turns one raw item into the resource's entities: none when the
 // selector rejects it, several with itemsToParse.
 func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
+	es, issues, _ := r.MapItem(item)
+	return es, issues
+}
+
+// MapItem is Map, and also reports whether itemsToParse gave null for the
+// item. Port takes that as no elements, and so does MapItem for one item;
+// a sync judges whether it held for every item (a path that names
+// nothing), which one item cannot tell.
+func (r *Resource) MapItem(item any) (es []*catalog.Entity, issues []Issue, nullList bool) {
 	sc := &scope{g: r.Query.guard}
 	defer sc.release()
-	var issues []Issue
 	if r.ItemsToParse == nil {
 		ok, iss := r.selected(sc, item, nil)
 		if iss != nil {
-			return nil, []Issue{*iss}
+			return nil, []Issue{*iss}, false
 		}
 		if !ok {
-			return nil, nil
+			return nil, nil, false
 		}
 		e, iss2 := r.entity(sc, item)
 		if e == nil {
-			return nil, iss2
+			return nil, iss2, false
 		}
-		return []*catalog.Entity{e}, iss2
+		return []*catalog.Entity{e}, iss2, false
 	}
 	list, err := r.ItemsToParse.first(sc, item)
 	if err != nil {
-		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: err.Error(), Skipped: true, Stopped: stopped(err)}}
+		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: err.Error(), Skipped: true, Stopped: stopped(err)}}, false
 	}
 	if list == nil {
-		return nil, nil
+		return nil, nil, true
 	}
 	elems, ok := list.([]any)
 	if !ok {
-		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: "must yield an array, got " + show(list), Skipped: true}}
+		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: "must yield an array, got " + show(list), Skipped: true}}, false
 	}
 	base, _ := item.(map[string]any)
 	if base != nil && !r.KeepParsedArray {
@@ -87,7 +95,7 @@ func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
 			out = append(out, e)
 		}
 	}
-	return out, issues
+	return out, issues, false
 }
 
 // selected runs selector.query. With itemsToParse, Port accepts an element
