@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/dump"
 	"github.com/gitalog/gitalog/engine/mapping"
@@ -32,6 +33,9 @@ printed as their evaluated query, since there is no catalog to resolve them in.`
 			}
 			cfg, err := mapping.Load(c.String("config"))
 			if err != nil {
+				return err
+			}
+			if err := engine.RefuseSecretEnv(cfg, io.Getenv, ".", ""); err != nil {
 				return err
 			}
 			for _, w := range cfg.Warnings {
