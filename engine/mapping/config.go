@@ -37,7 +37,8 @@ type Config struct {
 	// env is what env and $ENV show, read once when the file is: gojq
 	// compiles env into each program as a constant.
 	env envVars
-	// Limits bound each jq evaluation (config: jqTimeout, jqMaxSteps).
+	// Limits bound each jq evaluation (config: jqTimeout, jqMaxSteps,
+	// jqMaxMemory).
 	Limits    Limits
 	Resources []*Resource
 	// Warnings are non-fatal findings such as unknown keys, with file:line.
@@ -188,6 +189,12 @@ func Parse(name string, data []byte) (*Config, error) {
 				return nil, p.errf(v, "jqTimeout must be a duration such as 10s or 500ms, got %q", v.Value)
 			}
 			cfg.Limits.Timeout = d
+		case "jqMaxMemory":
+			n, ok := parseSize(v.Value)
+			if v.Kind != yaml.ScalarNode || !ok {
+				return nil, p.errf(v, "jqMaxMemory must be a size such as 536870912, 512MiB or 1GiB, got %q", v.Value)
+			}
+			cfg.Limits.MaxMemory = n
 		case "jqMaxSteps":
 			n, err := strconv.ParseInt(v.Value, 10, 64)
 			if v.Kind != yaml.ScalarNode || err != nil || n < 1 {

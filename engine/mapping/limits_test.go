@@ -349,3 +349,45 @@ func TestMappingEnvURLCredentials(t *testing.T) {
 		t.Errorf("env = %s", s)
 	}
 }
+
+// A value that doubles in a loop takes a handful of steps, each one copy,
+// and grows past any memory before the time bound: the heap's growth
+// while the evaluation runs stops it. The limit is low, so that the test
+// itself stays small.
+func TestJQMaxMemory(t *testing.T) {
+	for _, src := range []string{
+		`reduce range(40) as $i ("x"; . + .) | length`,
+		`reduce range(30) as $i ([0]; . + .) | length`,
+	} {
+		t.Run(src, func(t *testing.T) {
+			cfg, err := Parse("gitalog.yaml", []byte(limitConfig("jqMaxMemory: 16MiB\njqTimeout: 10m\n", ".id", src)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Limits.MaxMemory != 16<<20 {
+				t.Fatalf("Limits = %+v", cfg.Limits)
+			}
+			es, iss := cfg.Resources[0].Map(map[string]any{"id": "1"})
+			if len(es) != 1 || es[0].Properties["p"] != nil || len(iss) != 1 || !iss[0].Stopped {
+				t.Fatalf("Map = %v, %+v", es, iss)
+			}
+			const want = "jq evaluation stopped: the heap grew by more than 16 MiB while it ran (the jqMaxMemory limit; a value that grows in a loop?) (value set to null)"
+			if iss[0].Msg != want {
+				t.Errorf("issue: %s\nwant:  %s", iss[0].Msg, want)
+			}
+		})
+	}
+}
+
+func TestJQMaxMemoryConfig(t *testing.T) {
+	cfg, err := Parse("gitalog.yaml", []byte(limitConfig("", ".id", ".p")))
+	if err != nil || cfg.Limits.MaxMemory != 512<<20 {
+		t.Fatalf("default: %v %+v", err, cfg.Limits)
+	}
+	for _, bad := range []string{"0", "-1", "lots", "[1]"} {
+		_, err := Parse("gitalog.yaml", []byte(limitConfig("jqMaxMemory: "+bad+"\n", ".id", ".p")))
+		if err == nil || !strings.HasPrefix(err.Error(), "gitalog.yaml:1: jqMaxMemory must be a size such as 536870912, 512MiB or 1GiB, got") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
