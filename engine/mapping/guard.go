@@ -12,9 +12,9 @@ import (
 
 // A jq mapping is a program: `def f: f; f` never ends and `[range(1e9)]`
 // allocates until the machine gives out, and a sync would hang in CI with
-// it. Every evaluation is therefore bounded, in steps, time and memory, and one
-// that goes past a bound is an error for that field and item, like any jq
-// runtime error.
+// it. Every evaluation is therefore bounded, in steps, time and memory,
+// and one that goes past a bound is an error for that field and item, like
+// any jq runtime error.
 //
 // gojq offers cancellation only: RunWithContext checks ctx.Done() before
 // each instruction it executes. The context each evaluation runs with is
@@ -33,10 +33,10 @@ import (
 // addition): `reduce range(40) as $i ("x"; . + .)` takes a few steps and
 // a terabyte, and reached 10 GB within the time bound. Go cannot tell
 // what one goroutine allocates, so the watchdog also reads the size of
-// the heap each tick: an evaluation that has run a few ticks while the
-// heap grew by more than the memory limit is stopped, the longest-running
-// first, as it is the likeliest to be the one allocating (most
-// evaluations take microseconds). A single instruction is never
+// the heap each tick: an evaluation that has run for more than a tick
+// while the heap grew by more than the memory limit is stopped, the
+// longest-running first, as it is the likeliest to be the one allocating
+// (most evaluations take microseconds). A single instruction is never
 // interrupted, so a doubling is stopped one or two doublings past the
 // limit; the tick is short for that reason, for the time bound too.
 
@@ -115,9 +115,10 @@ func (g *guard) put(ev *evaluator) {
 	g.mu.Unlock()
 }
 
-// watchTick is how often the watchdog looks: a doubling loop has doubled
-// its value a few times more in 10ms at most once it is past the memory
-// limit, and reading the heap's size costs about a microsecond.
+// watchTick is how often the watchdog looks. Each doubling of a value
+// takes longer than the one before, so a loop past a limit of some MiB,
+// or past the time limit, doubles at most once more before it is seen;
+// reading the heap's size costs about a microsecond.
 const watchTick = 10 * time.Millisecond
 
 // memoryGrace is how long an evaluation runs before the heap's growth is
