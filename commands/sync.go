@@ -8,6 +8,7 @@ import (
 	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/review"
+	"github.com/gitalog/gitalog/engine/secretenv"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/urfave/cli/v2"
 )
@@ -82,7 +83,7 @@ func syncOptions(c *cli.Context, io *IO) (engine.Options, error) {
 		LockWait:       c.Duration("lock-timeout"),
 		Timeout:        c.Duration("timeout"),
 		NoCache:        c.Bool("no-cache"),
-		RemoteAuth:     gitstore.RemoteAuth{Username: io.Getenv("GIT_USERNAME"), Token: firstEnv(io, "GITHUB_TOKEN", "GIT_TOKEN")},
+		RemoteAuth:     gitstore.RemoteAuth{Username: io.Getenv("GIT_USERNAME"), Token: secretenv.FirstPushToken(io.Getenv)},
 	}
 	if o.Concurrency < 0 || o.Concurrency > 64 {
 		return o, fmt.Errorf("--concurrency must be from 1 to 64, got %d", o.Concurrency)
@@ -110,15 +111,6 @@ func verbosity(c *cli.Context) engine.Verbosity {
 		return engine.Verbose
 	}
 	return engine.Normal
-}
-
-func firstEnv(io *IO, names ...string) string {
-	for _, n := range names {
-		if v := io.Getenv(n); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func parseAuthor(s string) (*object.Signature, error) {

@@ -90,7 +90,7 @@ type MapIssue struct {
 	Resource, Field, Message string
 	Count                    int
 	Skipped                  bool
-	// Stopped: a jq evaluation went past jqMaxSteps or jqTimeout.
+	// Stopped: a jq evaluation went past jqMaxSteps, jqTimeout or jqMaxMemory.
 	Stopped bool
 }
 
@@ -171,7 +171,7 @@ func (r *Result) err() error {
 		if m.Stopped {
 			// A mapping that never ends is broken whatever the data: the
 			// sync must not pass for a success.
-			why = append(why, "a jq mapping was stopped by jqMaxSteps or jqTimeout (see the mapping: lines)")
+			why = append(why, "a jq mapping was stopped by jqMaxSteps, jqTimeout or jqMaxMemory (see the mapping: lines)")
 			break
 		}
 	}

@@ -168,6 +168,9 @@ func runSync(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := RefuseSecretEnv(cfg, o.Env, o.Dir, o.RemoteAuth.Token); err != nil {
+		return nil, err
+	}
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitalog/gitalog/engine/secretenv"
 	"gopkg.in/yaml.v3"
 )
 
@@ -33,7 +34,11 @@ type Config struct {
 	// MappingEnv are the environment variables jq's env and $ENV show
 	// besides DefaultEnv (config: mappingEnv).
 	MappingEnv []string
-	// Limits bound each jq evaluation (config: jqTimeout, jqMaxSteps).
+	// env is what env and $ENV show, read once when the file is: gojq
+	// compiles env into each program as a constant.
+	env envVars
+	// Limits bound each jq evaluation (config: jqTimeout, jqMaxSteps,
+	// jqMaxMemory).
 	Limits    Limits
 	Resources []*Resource
 	// Warnings are non-fatal findings such as unknown keys, with file:line.
@@ -125,6 +130,8 @@ type parser struct {
 	warnings []string
 	env      func() []string
 	guard    *guard
+	// envLines are the lines mappingEnv lists each name at.
+	envLines map[string]int
 }
 
 func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
@@ -182,6 +189,12 @@ func Parse(name string, data []byte) (*Config, error) {
 				return nil, p.errf(v, "jqTimeout must be a duration such as 10s or 500ms, got %q", v.Value)
 			}
 			cfg.Limits.Timeout = d
+		case "jqMaxMemory":
+			n, ok := parseSize(v.Value)
+			if v.Kind != yaml.ScalarNode || !ok {
+				return nil, p.errf(v, "jqMaxMemory must be a size such as 536870912, 512MiB or 1GiB, got %q", v.Value)
+			}
+			cfg.Limits.MaxMemory = n
 		case "jqMaxSteps":
 			n, err := strconv.ParseInt(v.Value, 10, 64)
 			if v.Kind != yaml.ScalarNode || err != nil || n < 1 {
@@ -225,8 +238,20 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, p.errf(resources, "resources must be a list")
 	}
 	// env and $ENV are read when a program is compiled: the allowed
-	// names must be known before the first resource is.
-	p.env = environ(append(slices.Clone(DefaultEnv), cfg.MappingEnv...))
+	// names must be known, and their values checked, before the first
+	// resource is.
+	cfg.env = readEnv(append(slices.Clone(DefaultEnv), cfg.MappingEnv...), p.envLines)
+	for _, name := range secretenv.Names() {
+		// A _FILE variable holds a path; the engine checks the token
+		// read from it.
+		if strings.HasSuffix(name, "_FILE") {
+			continue
+		}
+		if err := cfg.RefuseSecret("the value of "+name, os.Getenv(name)); err != nil {
+			return nil, err
+		}
+	}
+	p.env = cfg.env.environ
 	p.guard = newGuard(cfg.Limits)
 	for i, rn := range resources.Content {
 		r, err := p.resource(i, rn)
@@ -255,21 +280,23 @@ func pairs(n *yaml.Node) func(func(k, v *yaml.Node) bool) {
 
 // mappingEnv reads the list of environment variables a mapping may read.
 // Listing a name is the user's decision, even for one that looks like a
-// secret, except the Sentry token itself: in a mapping it ends up in the
-// catalog's files and history.
+// secret, except those gitalog reads its own secrets from: in a mapping
+// they end up in the catalog's files and history.
 func (p *parser) mappingEnv(n *yaml.Node) ([]string, error) {
 	if n.Kind != yaml.SequenceNode {
 		return nil, p.errf(n, "mappingEnv must be a list of environment variable names")
 	}
 	var names []string
+	p.envLines = map[string]int{}
 	for _, e := range n.Content {
 		if e.Kind != yaml.ScalarNode || !envName.MatchString(e.Value) {
 			return nil, p.errf(e, "mappingEnv: %q is not an environment variable name", e.Value)
 		}
-		if e.Value == "SENTRY_AUTH_TOKEN" {
-			return nil, p.errf(e, "mappingEnv: SENTRY_AUTH_TOKEN must not be readable by a mapping (it would be written into the catalog)")
+		if slices.Contains(secretenv.Names(), e.Value) {
+			return nil, p.errf(e, "mappingEnv: %s is where gitalog reads a secret from; a mapping must not read it (it would be written into the catalog)", e.Value)
 		}
 		names = append(names, e.Value)
+		p.envLines[e.Value] = e.Line
 	}
 	return names, nil
 }

@@ -23,7 +23,7 @@ type Issue struct {
 	// entities alone, rather than every blueprint's.
 	Blueprint string
 	// Stopped is set when a jq evaluation went past a bound (jqMaxSteps,
-	// jqTimeout): the mapping itself is broken, not the item.
+	// jqTimeout, jqMaxMemory): the mapping itself is broken, not the item.
 	Stopped bool
 }
 
