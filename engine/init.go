@@ -65,6 +65,13 @@ const gitignoreEntry = "# sentry-cli's settings, which can hold an auth token (a
 // and blueprints, committed. Existing files are never overwritten.
 func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 	res := &InitResult{Dir: o.Dir}
+	if o.Branch != "" {
+		ref, err := branchRef(o.Branch)
+		if err != nil {
+			return nil, err
+		}
+		o.Branch = ref.Short()
+	}
 	_, err := gitstore.Open(o.Dir)
 	res.Created = errors.Is(err, gitstore.ErrNotRepository)
 	if err != nil && !res.Created {

@@ -131,6 +131,13 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 }
 
 func runSync(ctx context.Context, o Options) (*Result, error) {
+	if o.Branch != "" {
+		ref, err := branchRef(o.Branch)
+		if err != nil {
+			return nil, err
+		}
+		o.Branch = ref.Short()
+	}
 	start := time.Now()
 	o.clock = &stageClock{start: start}
 	o.progress("open", "")
