@@ -547,8 +547,10 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	if wt, err := store.CheckedOut(tgt.ref); err != nil {
 		return tgt.commit, err
 	} else if wt {
-		if err := store.CheckWorktree(tgt.commit, p.paths()); err != nil {
+		if err := store.CheckWorktree(tgt.commit, p.paths()); errors.Is(err, gitstore.ErrDirty) {
 			return tgt.commit, fmt.Errorf("%w\nthe sync would overwrite them; commit, stash or discard those changes first", err)
+		} else if err != nil {
+			return tgt.commit, err
 		}
 	}
 	author.When = time.Now()
