@@ -351,3 +351,44 @@ func TestSyncPushIntoEmptyRemote(t *testing.T) {
 	gitIn(t, remote, "fsck", "--strict")
 	f.checkRepo()
 }
+
+// TestSyncPushNothingToPush: a sync that changes nothing, on a branch the
+// remote has, pushes nothing and does not say "Pushed main."; a commit
+// left unpushed by an earlier sync is pushed, and said so.
+func TestSyncPushNothingToPush(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, f)
+	o := f.options()
+	o.Push = true
+	if res, err := Sync(t.Context(), o); err != nil || !res.Pushed {
+		t.Fatalf("first sync: %v", err)
+	}
+	res, err := Sync(t.Context(), o)
+	if err != nil || !res.NoChange {
+		t.Fatalf("second sync: %v %+v", err, res)
+	}
+	var b strings.Builder
+	res.WriteSummary(&b, Normal)
+	if res.Pushed || strings.Contains(b.String(), "Pushed") || !strings.Contains(b.String(), "origin/main is up to date; nothing to push.") {
+		t.Fatalf("nothing was pushed, but the summary says:\n%s", b.String())
+	}
+
+	// An unpushed commit (the push was refused) is pushed by a sync that
+	// changes nothing itself.
+	hook := filepath.Join(remote, "hooks", "pre-receive")
+	if err := os.WriteFile(hook, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Update(func(d *sentrytest.Dataset) { d.ResolveIssue(d.IssueIDs("")[0]) })
+	if _, err := Sync(t.Context(), o); err == nil {
+		t.Fatal("the refused push succeeded")
+	}
+	os.Remove(hook)
+	res, err = Sync(t.Context(), o)
+	if err != nil || !res.NoChange || !res.Pushed {
+		t.Fatalf("sync after the refusal: %v, pushed %v", err, res.Pushed)
+	}
+	if got, want := gitIn(t, remote, "rev-parse", "main"), strings.TrimSpace(f.git("rev-parse", "main")); got != want {
+		t.Fatalf("remote at %s, local at %s", got, want)
+	}
+}

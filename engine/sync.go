@@ -319,6 +319,14 @@ func runSync(ctx context.Context, o Options) (*Result, error) {
 			res.Duration = time.Since(start)
 			return res, fmt.Errorf("%w; out of push attempts (%d): the change is committed on %s on top of %s/%s and the next sync --push pushes it", gaveUp, attempt-1, tgt.branch, tgt.remote, tgt.branch)
 		}
+		if tgt.remoteHas && committed == tgt.remoteCommit {
+			// The remote has it all already (nothing changed, nothing
+			// left unpushed): there is nothing to push, so none is made.
+			clearUnpushed(store)
+			res.PushedUpToDate = tgt.remote + "/" + tgt.branch
+			res.Duration = time.Since(start)
+			return res, res.err()
+		}
 		o.progress("push", tgt.remote+" "+tgt.branch)
 		if testHookBeforePush != nil {
 			testHookBeforePush()
@@ -366,7 +374,7 @@ func runSync(ctx context.Context, o Options) (*Result, error) {
 			}
 			return res, fmt.Errorf("%v; resetting %s to %s/%s to redo the sync: %w (the commit is kept locally on %s)", perr, tgt.branch, tgt.remote, tgt.branch, err, tgt.branch)
 		}
-		tgt.commit = remoteHead
+		tgt.commit, tgt.remoteCommit, tgt.remoteHas = remoteHead, remoteHead, true
 		res.Commit = plumbing.ZeroHash
 	}
 }
@@ -392,6 +400,9 @@ type syncTarget struct {
 	commit plumbing.Hash
 	branch string
 	remote string
+	// With --push: the remote branch's commit when last fetched.
+	remoteCommit plumbing.Hash
+	remoteHas    bool
 }
 
 func (o *Options) pushAttempts() int {
@@ -493,6 +504,7 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 		return nil, fmt.Errorf("branch %s and %s/%s have diverged; merge or reset it before syncing", t.branch, t.remote, t.branch)
 	}
 	t.commit = local
+	t.remoteCommit, t.remoteHas = remoteHead, remoteOK
 	return t, nil
 }
 
