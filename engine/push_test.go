@@ -392,3 +392,30 @@ func TestSyncPushNothingToPush(t *testing.T) {
 		t.Fatalf("remote at %s, local at %s", got, want)
 	}
 }
+
+// TestSyncPushRefusedAfterCommitIsPartial: a push the remote refuses (a
+// hook) after the sync committed is exit 3, not 1 ("nothing was
+// committed"): the error says what was committed, that the push failed,
+// and what the remote said.
+func TestSyncPushRefusedAfterCommitIsPartial(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, f)
+	hook := "#!/bin/sh\necho 'not today' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := f.options()
+	o.Push = true
+	res, err := Sync(t.Context(), o)
+	if !errors.Is(err, ErrPartial) || res == nil || res.Commit.IsZero() {
+		t.Fatalf("want a partial result with a commit, got %v", err)
+	}
+	for _, w := range []string{"committed " + res.Commit.String()[:12] + " on main", "push", "declined", "remote: not today", "next sync --push"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
+	}
+	if got := strings.TrimSpace(f.git("rev-parse", "main")); got != res.Commit.String() {
+		t.Fatalf("main at %s, want the commit %s kept", got, res.Commit)
+	}
+}

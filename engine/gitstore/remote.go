@@ -245,8 +245,12 @@ func (s *Store) Push(ctx context.Context, remote, branch string, auth RemoteAuth
 		return redact(err, auth.Token)
 	}
 	spec := config.RefSpec(fmt.Sprintf("refs/heads/%s:refs/heads/%s", branch, branch))
+	// What the remote says on the side band (a hook's stderr: why it
+	// refused) belongs in the error; go-git only asks for it with a
+	// Progress writer.
+	said := &remoteMessages{}
 	s.mu.Lock()
-	err = repo.PushContext(ctx, &gogit.PushOptions{RemoteName: remote, RefSpecs: []config.RefSpec{spec}, Auth: am})
+	err = repo.PushContext(ctx, &gogit.PushOptions{RemoteName: remote, RefSpecs: []config.RefSpec{spec}, Auth: am, Progress: said})
 	s.mu.Unlock()
 	switch {
 	case err == nil, errors.Is(err, gogit.NoErrAlreadyUpToDate):
@@ -254,7 +258,36 @@ func (s *Store) Push(ctx context.Context, remote, branch string, auth RemoteAuth
 	case remoteMoved(err):
 		return fmt.Errorf("pushing %s to %s: %w (%s)", branch, RedactURL(u), ErrRejected, redact(err, auth.Token))
 	}
+	if m := said.String(); m != "" {
+		err = fmt.Errorf("%w\n%s", err, m)
+	}
 	return fmt.Errorf("pushing %s to %s: %w", branch, RedactURL(u), redact(err, auth.Token))
+}
+
+// remoteMessages keeps the last lines a remote sent on the side band,
+// without its progress meters (lines redrawn with \r).
+type remoteMessages struct{ buf []byte }
+
+func (m *remoteMessages) Write(p []byte) (int, error) {
+	const keep = 4 << 10
+	m.buf = append(m.buf, p...)
+	if len(m.buf) > 2*keep {
+		m.buf = append(m.buf[:0], m.buf[len(m.buf)-keep:]...)
+	}
+	return len(p), nil
+}
+
+func (m *remoteMessages) String() string {
+	var lines []string
+	for _, l := range strings.Split(string(m.buf), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.Contains(l, "\r") {
+			lines = append(lines, "remote: "+l)
+		}
+	}
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // movedReasons are how remotes word a refused update that a concurrent
