@@ -550,7 +550,29 @@ func (u *worktreeUpdate) checkout(todo []int) error {
 }
 
 // finish needs index.lock held (lockIndex): the index is read under it.
+// When files cannot be written, the index still moves to the new tree,
+// with zero stat data for them: git then compares their content and shows
+// the old files as unstaged changes. An index left at the old tree would
+// show the sync reverted as staged, and the user's next commit would make
+// that revert. Recover writes the files later.
 func (u *worktreeUpdate) finish(lock *heldLock) error {
+	err := u.apply()
+	if err == nil {
+		return u.s.updateIndex(lock, u.ops, u.results, u.newTree, u.read)
+	}
+	for i, op := range u.ops {
+		if u.results[i] == nil && op.New != nil {
+			u.results[i] = &index.Entry{Name: op.Path, Hash: op.New.Hash, Mode: op.New.Mode}
+		}
+	}
+	if ierr := u.s.updateIndex(lock, u.ops, u.results, u.newTree, u.read); ierr != nil {
+		return fmt.Errorf("%w (and the index still holds the old files: %v)", err, ierr)
+	}
+	return err
+}
+
+// apply makes the removals and writes the files.
+func (u *worktreeUpdate) apply() error {
 	s := u.s
 	// Removals first, so a file can become a directory and vice versa.
 	var dirs []string
@@ -578,10 +600,7 @@ func (u *worktreeUpdate) finish(lock *heldLock) error {
 	if err := u.checkout(todo); err != nil {
 		return err
 	}
-	if err := u.st.publish(); err != nil {
-		return err
-	}
-	return s.updateIndex(lock, u.ops, u.results, u.newTree, u.read)
+	return u.st.publish()
 }
 
 // staging speeds up filling directories that do not exist yet (a first
