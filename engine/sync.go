@@ -320,7 +320,7 @@ func runSync(ctx context.Context, o Options) (*Result, error) {
 		pushFailed := func(err error) error {
 			res.Duration = time.Since(start)
 			if res.Commit.IsZero() {
-				return fmt.Errorf("%w (the commit is kept locally on %s)", err, tgt.branch)
+				return fmt.Errorf("the push failed; the commit is kept locally on %s and the next sync --push pushes it: %w", tgt.branch, err)
 			}
 			err = fmt.Errorf("%w: committed %s on %s, but the push failed; the commit is kept locally on %s and the next sync --push pushes it: %w", ErrPartial, res.Commit.String()[:12], tgt.branch, tgt.branch, err)
 			if more := res.err(); more != nil {
