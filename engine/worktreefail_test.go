@@ -279,4 +279,26 @@ func TestSyncWorktreeFailsIndexFollows(t *testing.T) {
 			t.Fatalf("a staged change after the user's commit:\n%s", l)
 		}
 	}
+
+	// The next sync still writes the files the update left behind, though
+	// HEAD moved on; a file the user edited meanwhile is left alone.
+	var edited string
+	for _, l := range strings.Split(strings.TrimRight(f.git("diff", "--name-only"), "\n"), "\n") {
+		if _, err := os.Stat(filepath.Join(f.dir, l)); err == nil {
+			edited = l
+			break
+		}
+	}
+	if edited == "" {
+		t.Fatal("no changed file left in the worktree to edit")
+	}
+	if err := os.WriteFile(filepath.Join(f.dir, edited), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.sync(); err != nil && !errors.Is(err, gitstore.ErrDirty) {
+		t.Fatalf("the next sync: %v", err)
+	}
+	if got := f.git("status", "--porcelain"); got != " M "+edited+"\n" {
+		t.Fatalf("git status after the next sync, want only the user's edit of %s:\n%s", edited, got)
+	}
 }
