@@ -398,3 +398,71 @@ func TestSyncPushIntoEmptyRemote(t *testing.T) {
 	f := newFixture(t, sentrytest.Demo())
 	wantPushLands(t, f, emptyRemote(t, f), "push into an empty remote")
 }
+
+// TestSyncPushNothingToPush: a sync that changes nothing, on a branch the
+// remote has, pushes nothing and does not say "Pushed main."; a commit
+// left unpushed by an earlier sync is pushed, and said so.
+func TestSyncPushNothingToPush(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, f)
+	o := f.options()
+	o.Push = true
+	if res, err := Sync(t.Context(), o); err != nil || !res.Pushed {
+		t.Fatalf("first sync: %v", err)
+	}
+	res, err := Sync(t.Context(), o)
+	if err != nil || !res.NoChange {
+		t.Fatalf("second sync: %v %+v", err, res)
+	}
+	var b strings.Builder
+	res.WriteSummary(&b, Normal)
+	if res.Pushed || strings.Contains(b.String(), "Pushed") || !strings.Contains(b.String(), "origin/main is up to date; nothing to push.") {
+		t.Fatalf("nothing was pushed, but the summary says:\n%s", b.String())
+	}
+
+	// An unpushed commit (the push was refused) is pushed by a sync that
+	// changes nothing itself.
+	hook := filepath.Join(remote, "hooks", "pre-receive")
+	if err := os.WriteFile(hook, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Update(func(d *sentrytest.Dataset) { d.ResolveIssue(d.IssueIDs("")[0]) })
+	if _, err := Sync(t.Context(), o); err == nil {
+		t.Fatal("the refused push succeeded")
+	}
+	os.Remove(hook)
+	res, err = Sync(t.Context(), o)
+	if err != nil || !res.NoChange || !res.Pushed {
+		t.Fatalf("sync after the refusal: %v, pushed %v", err, res.Pushed)
+	}
+	if got, want := gitIn(t, remote, "rev-parse", "main"), strings.TrimSpace(f.git("rev-parse", "main")); got != want {
+		t.Fatalf("remote at %s, local at %s", got, want)
+	}
+}
+
+// TestSyncPushRefusedAfterCommitIsPartial: a push the remote refuses (a
+// hook) after the sync committed is exit 3, not 1 ("nothing was
+// committed"): the error says what was committed, that the push failed,
+// and what the remote said.
+func TestSyncPushRefusedAfterCommitIsPartial(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, f)
+	hook := "#!/bin/sh\necho 'not today' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := f.options()
+	o.Push = true
+	res, err := Sync(t.Context(), o)
+	if !errors.Is(err, ErrPartial) || res == nil || res.Commit.IsZero() {
+		t.Fatalf("want a partial result with a commit, got %v", err)
+	}
+	for _, w := range []string{"committed " + res.Commit.String()[:12] + " on main", "push", "declined", "remote: not today", "next sync --push"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
+	}
+	if got := strings.TrimSpace(f.git("rev-parse", "main")); got != res.Commit.String() {
+		t.Fatalf("main at %s, want the commit %s kept", got, res.Commit)
+	}
+}

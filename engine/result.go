@@ -22,7 +22,10 @@ type Result struct {
 	Parent   plumbing.Hash // the commit the sync compared against
 	Branch   string
 	Pushed   bool
-	Subject  string
+	// PushedUpToDate names the remote branch ("origin/main") when a push
+	// was asked for and the remote already had the branch's commit.
+	PushedUpToDate string
+	Subject        string
 
 	Items map[string]int // raw items per kind
 	// Cached is how many of those items the item cache mapped: their bytes

@@ -131,6 +131,13 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 }
 
 func runSync(ctx context.Context, o Options) (*Result, error) {
+	if o.Branch != "" {
+		ref, err := branchRef(o.Branch)
+		if err != nil {
+			return nil, err
+		}
+		o.Branch = ref.Short()
+	}
 	start := time.Now()
 	o.clock = &stageClock{start: start}
 	o.progress("open", "")
@@ -313,9 +320,30 @@ func runSync(ctx context.Context, o Options) (*Result, error) {
 				log.Debug("cannot record the commit as unpushed", "error", err)
 			}
 		}
+		// A push that fails after this sync committed leaves the commit
+		// on the branch: exit 1 would say nothing was committed.
+		pushFailed := func(err error) error {
+			res.Duration = time.Since(start)
+			if res.Commit.IsZero() {
+				return fmt.Errorf("the push failed; the commit is kept locally on %s and the next sync --push pushes it: %w", tgt.branch, err)
+			}
+			err = fmt.Errorf("%w: committed %s on %s, but the push failed; the commit is kept locally on %s and the next sync --push pushes it: %w", ErrPartial, res.Commit.String()[:12], tgt.branch, tgt.branch, err)
+			if more := res.err(); more != nil {
+				err = errors.Join(err, more)
+			}
+			return err
+		}
 		if gaveUp != nil {
 			res.Duration = time.Since(start)
-			return res, fmt.Errorf("%w; out of push attempts (%d): the change is committed on %s on top of %s/%s and the next sync --push pushes it", gaveUp, attempt-1, tgt.branch, tgt.remote, tgt.branch)
+			return res, pushFailed(fmt.Errorf("%w; out of push attempts (%d): the change is on top of %s/%s", gaveUp, attempt-1, tgt.remote, tgt.branch))
+		}
+		if tgt.remoteHas && committed == tgt.remoteCommit {
+			// The remote has it all already (nothing changed, nothing
+			// left unpushed): there is nothing to push, so none is made.
+			clearUnpushed(store)
+			res.PushedUpToDate = tgt.remote + "/" + tgt.branch
+			res.Duration = time.Since(start)
+			return res, res.err()
 		}
 		o.progress("push", tgt.remote+" "+tgt.branch)
 		if testHookBeforePush != nil {
@@ -329,7 +357,7 @@ func runSync(ctx context.Context, o Options) (*Result, error) {
 			return res, res.err()
 		}
 		if !errors.Is(perr, gitstore.ErrRejected) {
-			return res, fmt.Errorf("%w (the commit is kept locally on %s)", perr, tgt.branch)
+			return res, pushFailed(perr)
 		}
 		// Someone pushed first: take their head and redo this sync's
 		// change on top of it, from the entities already mapped. Even
@@ -338,17 +366,17 @@ func runSync(ctx context.Context, o Options) (*Result, error) {
 		// sync until someone resets it by hand.
 		remoteHead, ok, err := store.Fetch(ctx, tgt.remote, tgt.branch, o.RemoteAuth)
 		if err != nil {
-			return res, fmt.Errorf("%v; fetching it again: %w (the commit is kept locally on %s)", perr, err, tgt.branch)
+			return res, pushFailed(fmt.Errorf("%v; fetching it again: %w", perr, err))
 		}
 		if !ok {
 			// Deleted between the refusal and the fetch: there is no head
 			// to redo the change on.
-			return res, fmt.Errorf("%v; fetching it again: %s has no branch %s any more (the commit is kept locally on %s)", perr, tgt.remote, tgt.branch, tgt.branch)
+			return res, pushFailed(fmt.Errorf("%v; fetching it again: %s has no branch %s any more", perr, tgt.remote, tgt.branch))
 		}
 		if remoteHead == tgt.commit {
 			// A refusal worded like a lost race, but the remote is where
 			// it was: something else refused it, and redoing cannot help.
-			return res, fmt.Errorf("%w; %s/%s has not moved, so the refusal has another cause (the commit is kept locally on %s)", perr, tgt.remote, tgt.branch, tgt.branch)
+			return res, pushFailed(fmt.Errorf("%w; %s/%s has not moved, so the refusal has another cause", perr, tgt.remote, tgt.branch))
 		}
 		if attempt >= o.pushAttempts() {
 			gaveUp = perr
@@ -362,9 +390,9 @@ func runSync(ctx context.Context, o Options) (*Result, error) {
 				res.Commit = plumbing.ZeroHash
 				return res, lag
 			}
-			return res, fmt.Errorf("%v; resetting %s to %s/%s to redo the sync: %w (the commit is kept locally on %s)", perr, tgt.branch, tgt.remote, tgt.branch, err, tgt.branch)
+			return res, pushFailed(fmt.Errorf("%v; resetting %s to %s/%s to redo the sync: %w", perr, tgt.branch, tgt.remote, tgt.branch, err))
 		}
-		tgt.commit = remoteHead
+		tgt.commit, tgt.remoteCommit, tgt.remoteHas = remoteHead, remoteHead, true
 		res.Commit = plumbing.ZeroHash
 	}
 }
@@ -390,6 +418,9 @@ type syncTarget struct {
 	commit plumbing.Hash
 	branch string
 	remote string
+	// With --push: the remote branch's commit when last fetched.
+	remoteCommit plumbing.Hash
+	remoteHas    bool
 }
 
 func (o *Options) pushAttempts() int {
@@ -491,6 +522,7 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 		return nil, fmt.Errorf("branch %s and %s/%s have diverged; merge or reset it before syncing", t.branch, t.remote, t.branch)
 	}
 	t.commit = local
+	t.remoteCommit, t.remoteHas = remoteHead, remoteOK
 	return t, nil
 }
 
@@ -545,8 +577,10 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	if wt, err := store.CheckedOut(tgt.ref); err != nil {
 		return tgt.commit, err
 	} else if wt {
-		if err := store.CheckWorktree(tgt.commit, p.paths()); err != nil {
+		if err := store.CheckWorktree(tgt.commit, p.paths()); errors.Is(err, gitstore.ErrDirty) {
 			return tgt.commit, fmt.Errorf("%w\nthe sync would overwrite them; commit, stash or discard those changes first", err)
+		} else if err != nil {
+			return tgt.commit, err
 		}
 	}
 	author.When = time.Now()

@@ -185,3 +185,68 @@ func TestSyncWorktreeFailsAfterUnpushedRedo(t *testing.T) {
 	wantSyncOnNotes(t, remote)
 	f.checkRepo()
 }
+
+// TestSyncWorktreeFailsIndexFollows: after a commit whose files could not
+// be written, the index still follows the branch, so git sees the old
+// files as unstaged changes in the worktree, not as a staged revert of
+// the sync that the user's next plain commit would make.
+func TestSyncWorktreeFailsIndexFollows(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		d.AddIssue("payments", "KeyError: 'currency'", "payments.api in charge", "error")
+		for _, id := range d.IssueIDs("unresolved")[:5] {
+			d.RegressIssue(id)
+		}
+	})
+	gitstore.TestHookWriteFile = func(string) error { return syscall.ENOSPC }
+	defer func() { gitstore.TestHookWriteFile = nil }()
+	_, err := f.sync()
+	gitstore.TestHookWriteFile = nil
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("want a partial result, got %v", err)
+	}
+	if staged := f.git("diff", "--cached", "--name-only"); staged != "" {
+		t.Fatalf("the index differs from the new commit (a staged revert):\n%s", staged)
+	}
+	if unstaged := f.git("diff", "--name-only"); unstaged == "" {
+		t.Fatal("the files not written do not show as changes in the worktree")
+	}
+	sync := strings.TrimSpace(f.git("rev-parse", "HEAD"))
+	if err := os.WriteFile(filepath.Join(f.dir, "NOTE.md"), []byte("note\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.git("add", "NOTE.md")
+	f.git("-c", "user.name=Me", "-c", "user.email=me@example.com", "commit", "-qm", "note")
+	if got := strings.TrimSpace(f.git("diff", "--name-only", sync, "HEAD")); got != "NOTE.md" {
+		t.Fatalf("the user's commit changed more than NOTE.md:\n%s", got)
+	}
+
+	for _, l := range strings.Split(strings.TrimRight(f.git("status", "--porcelain"), "\n"), "\n") {
+		if l[0] != ' ' {
+			t.Fatalf("a staged change after the user's commit:\n%s", l)
+		}
+	}
+
+	// The next sync still writes the files the update left behind, though
+	// HEAD moved on; a file the user edited meanwhile is left alone.
+	var edited string
+	for _, l := range strings.Split(strings.TrimRight(f.git("diff", "--name-only"), "\n"), "\n") {
+		if _, err := os.Stat(filepath.Join(f.dir, l)); err == nil {
+			edited = l
+			break
+		}
+	}
+	if edited == "" {
+		t.Fatal("no changed file left in the worktree to edit")
+	}
+	if err := os.WriteFile(filepath.Join(f.dir, edited), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.sync(); err != nil && !errors.Is(err, gitstore.ErrDirty) {
+		t.Fatalf("the next sync: %v", err)
+	}
+	if got := f.git("status", "--porcelain"); got != " M "+edited+"\n" {
+		t.Fatalf("git status after the next sync, want only the user's edit of %s:\n%s", edited, got)
+	}
+}
