@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 
 	"github.com/gitalog/gitalog/engine/atomicfile"
-	"github.com/gitalog/gitalog/engine/prefault"
 	"github.com/itchyny/gojq"
 )
 
@@ -402,7 +401,7 @@ func newChunk(size int) *chunk {
 		c.refs.Store(1)
 		return c
 	}
-	c := &chunk{buf: prefault.Bytes(size)[:0]}
+	c := &chunk{buf: make([]byte, 0, size)}
 	c.refs.Store(1)
 	return c
 }
