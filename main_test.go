@@ -1,37 +1,23 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/gitalog/gitalog/commands"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // TestMain lets the scripts run the real gitalog binary: testscript re-runs
-// this test binary as "gitalog", which then does exactly what main does.
+// this test binary as "gitalog", which then runs main's own run.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"gitalog": func() {
-			// The same lines as main(), duplicated so main.go stays as it is.
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			io := commands.StdIO()
-			err := commands.Run(commands.NewApp(io), ctx, os.Args)
-			stop()
-			if err != nil && err.Error() != "" {
-				fmt.Fprintf(os.Stderr, "gitalog: %v\n", err)
-			}
-			os.Exit(commands.ExitCode(err))
-		},
+		"gitalog": func() { os.Exit(run()) },
 	})
 }
 

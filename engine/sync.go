@@ -16,7 +16,6 @@ import (
 	"github.com/gitalog/gitalog/engine/dump"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/mapping"
-	"github.com/gitalog/gitalog/engine/prefault"
 	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -143,7 +142,6 @@ func runSync(ctx context.Context, o Options) (*Result, error) {
 	o.progress("open", "")
 	defer o.progress("done", "")
 	go exeDigest() // read and hashed while the repository opens
-	defer prefault.Start()()
 	log := o.logger()
 	store, err := gitstore.Open(o.Dir)
 	if err != nil {

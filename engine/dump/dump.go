@@ -17,7 +17,6 @@ import (
 
 	"github.com/gitalog/gitalog/engine/atomicfile"
 	"github.com/gitalog/gitalog/engine/jsonx"
-	"github.com/gitalog/gitalog/engine/prefault"
 	"github.com/itchyny/gojq"
 )
 
@@ -415,7 +414,7 @@ func newChunk(size int) *chunk {
 		c.refs.Store(1)
 		return c
 	}
-	c := &chunk{buf: prefault.Bytes(size)[:0]}
+	c := &chunk{buf: make([]byte, 0, size)}
 	c.refs.Store(1)
 	return c
 }

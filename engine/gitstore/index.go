@@ -15,7 +15,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/gitalog/gitalog/engine/prefault"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 )
@@ -302,7 +301,7 @@ func (idx *gitIndex) encode() ([]byte, error) {
 			size += idxEntryFixed + 2 + len(idx.entries[i].name) + 8
 		}
 	}
-	b := prefault.Bytes(size)[:0]
+	b := make([]byte, 0, size)
 	b = append(b, "DIRC"...)
 	b = binary.BigEndian.AppendUint32(b, v)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(idx.entries)))
@@ -362,7 +361,7 @@ func (s *Store) readIndex() (*gitIndex, error) {
 			return idx, nil
 		}
 	}
-	data := prefault.Bytes(int(fi.Size()))
+	data := make([]byte, fi.Size())
 	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", s.indexPath(), err)
 	}
