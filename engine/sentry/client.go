@@ -41,6 +41,11 @@ type Client struct {
 	maxBody     int64
 	timeout     time.Duration
 
+	// now and sleep are the clock, replaced in tests so that waits are
+	// checked without being waited.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
 	mu        sync.Mutex
 	remaining int // -1: unknown
 	reset     time.Time
@@ -78,7 +83,7 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		base: u, token: token, http: o.HTTPClient, log: o.Logger,
 		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
 		userAgent: o.UserAgent, remaining: -1, maxPages: o.MaxPages,
-		maxBody: o.MaxResponseBytes, timeout: o.Timeout,
+		maxBody: o.MaxResponseBytes, timeout: o.Timeout, now: time.Now, sleep: sleep,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -99,7 +104,13 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = o.Concurrency
 		c.http = &http.Client{Transport: t} // bounded by timeout, per request
+	} else {
+		// A copy: the caller's client may serve other hosts, with its
+		// own redirect policy.
+		hc := *c.http
+		c.http = &hc
 	}
+	c.http.CheckRedirect = c.checkRedirect(c.http.CheckRedirect)
 	c.sem = make(chan struct{}, o.Concurrency)
 	if c.maxAttempts <= 0 {
 		c.maxAttempts = 6
@@ -214,7 +225,7 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 	}
 	// Never send the token to a host the user didn't name: a Link header
 	// pointing elsewhere would otherwise leak it.
-	if u.Host != c.base.Host || u.Scheme != c.base.Scheme {
+	if !sameOrigin(c.base, u) {
 		return nil, "", fmt.Errorf("refusing to follow %s: not the configured Sentry host %s", c.redact(u.Scheme+"://"+u.Host+u.Path), c.base.Host)
 	}
 	// The request URI came from the server's Link header, after the first
@@ -256,11 +267,58 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 		wait = min(wait, c.maxWait)
 		c.retries.Add(1)
 		c.log.Debug("retrying", "url", shown, "attempt", attempt+1, "wait", wait.String(), "error", err.Error())
-		if err := sleep(ctx, wait); err != nil {
+		if err := c.sleep(ctx, wait); err != nil {
 			return nil, shown, err
 		}
 	}
 	return nil, shown, fmt.Errorf("giving up after %d attempts: %w", min(attempt, c.maxAttempts), lastErr)
+}
+
+// sameOrigin reports whether u is on base's scheme, host and port: the
+// only place the token may go. Go's own redirect policy keeps the
+// Authorization header for another port or plain HTTP of the same host.
+func sameOrigin(base, u *url.URL) bool {
+	return strings.EqualFold(u.Scheme, base.Scheme) && strings.EqualFold(u.Hostname(), base.Hostname()) &&
+		originPort(u) == originPort(base)
+}
+
+func originPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// maxRedirects is as many redirects as net/http follows by default.
+const maxRedirects = 10
+
+// checkRedirect follows a redirect only on Sentry's own origin: anywhere
+// else the token would go along (or, dropped, the answer of a server
+// that never saw it would be taken for Sentry's). Its errors are
+// permanent: the same request is redirected the same way again.
+func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(c.base, req.URL) {
+			return &permanentError{fmt.Errorf("Sentry answered with a redirect to %s: refusing to follow it to another host, port or scheme (set SENTRY_URL to the URL Sentry redirects to)", c.shownURL(req.URL))}
+		}
+		if len(via) >= maxRedirects {
+			return &permanentError{fmt.Errorf("Sentry answered with more than %d redirects, the last to %s; stopping", maxRedirects, c.shownURL(req.URL))}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+}
+
+// shownURL is u for a message: no user or password, no secret it quotes.
+func (c *Client) shownURL(u *url.URL) string {
+	v := *u
+	v.User = nil
+	return c.redact(v.String())
 }
 
 // UnreachableError is a network failure that retrying will not soon mend:
@@ -385,7 +443,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			he.Scope = scope
 		}
-		return nil, retryAfter(resp.Header, time.Now()), he
+		return nil, retryAfter(resp.Header, c.now()), he
 	}
 	if err := parse(body); err != nil {
 		var na *jsonx.NotArrayError
@@ -580,7 +638,7 @@ func (c *Client) pace(ctx context.Context) error {
 	reserve := cap(c.sem)
 	var wait time.Duration
 	if c.remaining >= 0 && c.remaining <= reserve {
-		wait = time.Until(c.reset) + 100*time.Millisecond
+		wait = c.reset.Sub(c.now()) + 100*time.Millisecond
 		if wait <= 0 {
 			c.remaining = -1
 		}
@@ -596,7 +654,7 @@ func (c *Client) pace(ctx context.Context) error {
 	}
 	wait = min(wait, c.maxWait)
 	c.log.Debug("rate limit nearly used; waiting for the window to reset", "wait", wait.String())
-	return sleep(ctx, wait)
+	return c.sleep(ctx, wait)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
