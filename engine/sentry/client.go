@@ -687,16 +687,16 @@ func (c *Client) URL(path string, q url.Values) string {
 // order. It follows rel="next" links while results="true".
 func (c *Client) List(ctx context.Context, path string, q url.Values, scope string, fn func(items []any) error) error {
 	var items []any
-	return c.list(ctx, path, q, scope, func(body []byte) error {
+	return c.list(ctx, path, q, scope, func(body []byte) (int, error) {
 		v, err := jsonx.Decode(body)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		var ok bool
 		if items, ok = v.([]any); !ok {
-			return &jsonx.NotArrayError{Kind: kindOf(v)}
+			return 0, &jsonx.NotArrayError{Kind: kindOf(v)}
 		}
-		return nil
+		return len(items), nil
 	}, func(string) error { return fn(items) })
 }
 
@@ -707,9 +707,9 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, scope stri
 // "GET /api/0/organizations/o/issues/?cursor=...".
 func (c *Client) ListRaw(ctx context.Context, path string, q url.Values, scope, key string, fn func(items, members [][]byte, where string) error) error {
 	var items, members [][]byte
-	return c.list(ctx, path, q, scope, func(body []byte) (err error) {
+	return c.list(ctx, path, q, scope, func(body []byte) (n int, err error) {
 		items, members, err = jsonx.SplitArrayMember(body, key, nil, nil)
-		return err
+		return len(items), err
 	}, func(shown string) error {
 		if items == nil {
 			items = [][]byte{}
@@ -720,8 +720,9 @@ func (c *Client) ListRaw(ctx context.Context, path string, q url.Values, scope, 
 
 // list is List and ListRaw's loop over the pages: parse checks each
 // page's body (a *jsonx.NotArrayError for valid JSON that is not an
-// array) and keeps what emit then passes on; shown is the request URI.
-func (c *Client) list(ctx context.Context, path string, q url.Values, scope string, parse func(body []byte) error, emit func(shown string) error) error {
+// array), keeps what emit then passes on and counts its items; shown is
+// the request URI.
+func (c *Client) list(ctx context.Context, path string, q url.Values, scope string, parse func(body []byte) (int, error), emit func(shown string) error) error {
 	next := c.URL(path, q)
 	// A server that hands out the same cursor again (or endless fresh
 	// ones) would be followed forever: each list stops at a cursor it has
@@ -731,7 +732,11 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 		if pages == c.maxPages {
 			return fmt.Errorf("GET %s: more than %d pages; stopping (raise sentry.maxPages if the list is really that long)", path, c.maxPages)
 		}
-		h, shown, err := c.getBody(ctx, next, scope, parse)
+		var n int
+		h, shown, err := c.getBody(ctx, next, scope, func(body []byte) (err error) {
+			n, err = parse(body)
+			return err
+		})
 		var na *jsonx.NotArrayError
 		if errors.As(err, &na) {
 			return fmt.Errorf("GET %s: expected a JSON array, got %s", path, na.Kind)
@@ -743,7 +748,18 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 		if err := emit(shown); err != nil {
 			return err
 		}
-		next = NextURL(h.Get("Link"))
+		size := pageSize(next, q)
+		var known bool
+		next, known = NextPage(h.Get("Link"))
+		// Sentry sends a Link header on every page of a list. Without one
+		// (a proxy that drops it, a server of another make) a short page
+		// is the end, but a full one may be followed by more: taking it
+		// for the end would delete the rest of the list.
+		if !known && (size == 0 || n < size) {
+			next = ""
+		} else if !known && next == "" {
+			return fmt.Errorf("GET %s: the server sent a full page of %d items without a Link header to the next page; cannot tell whether the list is complete", shown, n)
+		}
 		if next == "" {
 			break
 		}
@@ -757,6 +773,27 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 		seen[cursor] = true
 	}
 	return nil
+}
+
+// pageSize is the page size a list request asked for (per_page, or limit
+// for issues), read from the request's URL, else from the first request's
+// query; 0 when it asked for none.
+func pageSize(rawURL string, first url.Values) int {
+	for _, q := range []url.Values{nil, first} {
+		if q == nil {
+			u, err := url.Parse(rawURL)
+			if err != nil {
+				continue
+			}
+			q = u.Query()
+		}
+		for _, key := range []string{"per_page", "limit"} {
+			if n, err := strconv.Atoi(q.Get(key)); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 // Object fetches one JSON object.
