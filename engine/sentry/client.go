@@ -46,9 +46,14 @@ type Client struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 
+	slowWait time.Duration // a rate-limit wait longer than this is warned of
+
 	mu        sync.Mutex
 	remaining int // -1: unknown
 	reset     time.Time
+	asked     time.Time       // the reset the server named, before the cap
+	farReset  bool            // a reset beyond one window was seen (and capped) once
+	warned    map[string]bool // endpoints warned of a long rate-limit wait
 
 	requests, retries, pages atomic.Int64
 }
@@ -60,8 +65,11 @@ type ClientOptions struct {
 	Logger      *slog.Logger  // debug logs of every request, Authorization redacted
 	MaxAttempts int           // tries per request, the first included (default 6)
 	Backoff     time.Duration // first retry delay for 5xx and network errors (default 500ms)
-	MaxWait     time.Duration // longest single wait for a rate-limit reset (default 2m)
-	UserAgent   string
+	// MaxWait is the longest single wait for a rate limit (default 60s,
+	// Sentry's longest window): a Retry-After or reset further out is
+	// taken as this.
+	MaxWait   time.Duration
+	UserAgent string
 	// MaxPages bounds the pages of one list (default 10000): a server
 	// whose cursors never end cannot keep a sync going forever.
 	MaxPages int
@@ -84,6 +92,7 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
 		userAgent: o.UserAgent, remaining: -1, maxPages: o.MaxPages,
 		maxBody: o.MaxResponseBytes, timeout: o.Timeout, now: time.Now, sleep: sleep,
+		slowWait: 5 * time.Second, warned: map[string]bool{},
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -119,7 +128,7 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		c.backoff = 500 * time.Millisecond
 	}
 	if c.maxWait <= 0 {
-		c.maxWait = 2 * time.Minute
+		c.maxWait = DefaultMaxWait
 	}
 	if c.timeout <= 0 {
 		c.timeout = 60 * time.Second
@@ -135,6 +144,10 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 	}
 	return c, nil
 }
+
+// DefaultMaxWait is the longest rate-limit wait: Sentry's rate-limit
+// windows are 1 to 60 seconds, so a reset further out is not one.
+const DefaultMaxWait = 60 * time.Second
 
 // DefaultMaxPages is a list's page limit: a million items at Sentry's 100
 // a page.
@@ -234,10 +247,14 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 	var lastErr error
 	attempt := 1
 	for ; attempt <= c.maxAttempts; attempt++ {
-		if err := c.pace(ctx); err != nil {
+		if err := c.pace(ctx, u); err != nil {
 			return nil, shown, err
 		}
 		h, wait, err := c.once(ctx, u, shown, scope, parse)
+		header := ""
+		if err != nil {
+			wait, header = retryAfter(h, c.now())
+		}
 		if err == nil {
 			return h, shown, nil
 		}
@@ -264,6 +281,7 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 			wait = c.backoff << (attempt - 1)
 			wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
 		}
+		c.warnWait(u, header, wait)
 		wait = min(wait, c.maxWait)
 		c.retries.Add(1)
 		c.log.Debug("retrying", "url", shown, "attempt", attempt+1, "wait", wait.String(), "error", err.Error())
@@ -424,7 +442,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 	body, err := c.readBody(resp)
 	resp.Body.Close()
 	release()
-	c.observe(resp.Header)
+	c.observe(resp.Header, c.now())
 	c.log.Debug("http", "method", "GET", "url", shown, "status", resp.StatusCode,
 		"bytes", len(body), "ms", time.Since(start).Milliseconds(), "authorization", "[redacted]",
 		"rate_remaining", resp.Header.Get("X-Sentry-Rate-Limit-Remaining"))
@@ -443,7 +461,8 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			he.Scope = scope
 		}
-		return nil, retryAfter(resp.Header, c.now()), he
+		// The headers, for the wait they ask before a retry.
+		return resp.Header, 0, he
 	}
 	if err := parse(body); err != nil {
 		var na *jsonx.NotArrayError
@@ -584,24 +603,25 @@ func clip(s string) string {
 	return s
 }
 
-// retryAfter is how long a 429/503 asks us to wait: Retry-After (seconds or
-// a date), else until X-Sentry-Rate-Limit-Reset; 0 when neither says.
-func retryAfter(h http.Header, now time.Time) time.Duration {
+// retryAfter is how long a 429/503 asks us to wait, and the header that
+// says so: Retry-After (seconds or a date), else until
+// X-Sentry-Rate-Limit-Reset; 0 when neither says.
+func retryAfter(h http.Header, now time.Time) (time.Duration, string) {
 	if s := h.Get("Retry-After"); s != "" {
 		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 0 {
-			return time.Duration(n) * time.Second
+			return time.Duration(min(n, 1<<30)) * time.Second, "Retry-After"
 		}
 		if t, err := http.ParseTime(s); err == nil {
-			return max(t.Sub(now), 0)
+			return max(t.Sub(now), 0), "Retry-After"
 		}
 	}
 	if s := h.Get("X-Sentry-Rate-Limit-Reset"); s != "" {
 		if t, ok := epoch(s); ok {
 			// Reset has one-second resolution; wait until just after it.
-			return max(t.Sub(now)+100*time.Millisecond, 100*time.Millisecond)
+			return max(t.Sub(now)+100*time.Millisecond, 100*time.Millisecond), "X-Sentry-Rate-Limit-Reset"
 		}
 	}
-	return 0
+	return 0, ""
 }
 
 func epoch(s string) (time.Time, bool) {
@@ -613,17 +633,32 @@ func epoch(s string) (time.Time, bool) {
 }
 
 // observe records the rate-limit window from a response.
-func (c *Client) observe(h http.Header) {
+func (c *Client) observe(h http.Header, now time.Time) {
 	rem, err := strconv.Atoi(h.Get("X-Sentry-Rate-Limit-Remaining"))
 	if err != nil {
 		return
 	}
 	reset, ok := epoch(h.Get("X-Sentry-Rate-Limit-Reset"))
+	if !ok {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ok && reset.After(c.reset) {
-		c.reset, c.remaining = reset, rem
-	} else if ok && reset.Equal(c.reset) {
+	asked := reset
+	// A reset further out than a window is no window's: it is waited
+	// for as one window once, and not believed again, since a server
+	// that says so on every response would otherwise cost a window a
+	// request for the whole sync.
+	if horizon := now.Add(c.maxWait + time.Second); reset.After(horizon) {
+		if c.farReset {
+			return
+		}
+		c.farReset = true
+		reset = horizon
+	}
+	if reset.After(c.reset) {
+		c.reset, c.asked, c.remaining = reset, asked, rem
+	} else if reset.Equal(c.reset) {
 		c.remaining = min(c.remaining, rem)
 		if c.remaining < 0 {
 			c.remaining = rem
@@ -633,12 +668,14 @@ func (c *Client) observe(h http.Header) {
 
 // pace waits for the window to reset when the requests left in it are
 // about to run out, so we slow down before Sentry answers 429.
-func (c *Client) pace(ctx context.Context) error {
+func (c *Client) pace(ctx context.Context, u *url.URL) error {
 	c.mu.Lock()
 	reserve := cap(c.sem)
-	var wait time.Duration
+	var wait, asked time.Duration
 	if c.remaining >= 0 && c.remaining <= reserve {
-		wait = c.reset.Sub(c.now()) + 100*time.Millisecond
+		now := c.now()
+		wait = c.reset.Sub(now) + 100*time.Millisecond
+		asked = c.asked.Sub(now) + 100*time.Millisecond
 		if wait <= 0 {
 			c.remaining = -1
 		}
@@ -652,9 +689,33 @@ func (c *Client) pace(ctx context.Context) error {
 	if wait <= 0 {
 		return nil
 	}
+	c.warnWait(u, "X-Sentry-Rate-Limit-Reset", asked)
 	wait = min(wait, c.maxWait)
 	c.log.Debug("rate limit nearly used; waiting for the window to reset", "wait", wait.String())
 	return c.sleep(ctx, wait)
+}
+
+// warnWait warns, once per endpoint in a client's life (a sync), of a
+// rate-limit wait long enough to look like a hang; asked is what header
+// asked for, before the cap.
+func (c *Client) warnWait(u *url.URL, header string, asked time.Duration) {
+	wait := min(asked, c.maxWait)
+	if header == "" || wait <= c.slowWait {
+		return
+	}
+	endpoint := c.redact(u.Path)
+	c.mu.Lock()
+	seen := c.warned[endpoint]
+	c.warned[endpoint] = true
+	c.mu.Unlock()
+	if seen {
+		return
+	}
+	msg := fmt.Sprintf("Sentry's rate limit: waiting %s before GET %s, as its %s header asks", wait.Round(time.Second), endpoint, header)
+	if asked > c.maxWait+time.Second {
+		msg = fmt.Sprintf("Sentry's rate limit: its %s header asks for a wait of %s before GET %s; waiting %s, one rate-limit window, instead", header, asked.Round(time.Second), endpoint, wait.Round(time.Second))
+	}
+	c.log.Warn(msg)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
