@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -37,6 +38,7 @@ type Client struct {
 	maxWait     time.Duration
 	userAgent   string
 	secrets     []string // redacted from server text
+	bodySecrets [][]byte // the same, as they may stand in a JSON body
 	maxPages    int
 	maxBody     int64
 	timeout     time.Duration
@@ -103,6 +105,7 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 			c.secrets = append(c.secrets, secret)
 		}
 	}
+	c.bodySecrets = jsonForms(c.secrets)
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
@@ -440,6 +443,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		return nil, 0, fmt.Errorf("GET %s: %w", shown, err)
 	}
 	body, err := c.readBody(resp)
+	body = c.redactBody(body)
 	resp.Body.Close()
 	release()
 	c.observe(resp.Header, c.now())
@@ -574,6 +578,49 @@ func (c *Client) redact(s string) string {
 		s = strings.ReplaceAll(s, secret, "[redacted]")
 	}
 	return s
+}
+
+// jsonForms are the ways each secret can stand inside a JSON string: as
+// is when none of its characters needs escaping (Sentry's tokens are hex,
+// or base64 with "sntrys_"/"sntryu_" in front, so they never do), as
+// encoders escape it otherwise, and with "/" written "\/", as some
+// encoders write it.
+func jsonForms(secrets []string) [][]byte {
+	var forms [][]byte
+	add := func(b []byte) {
+		if len(b) >= minSecret && !slices.ContainsFunc(forms, func(f []byte) bool { return bytes.Equal(f, b) }) {
+			forms = append(forms, b)
+		}
+	}
+	for _, secret := range secrets {
+		for _, html := range []bool{false, true} {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(html)
+			if enc.Encode(secret) != nil {
+				continue
+			}
+			q := bytes.TrimSpace(buf.Bytes())
+			q = q[1 : len(q)-1] // the quotes
+			add(q)
+			add(bytes.ReplaceAll(q, []byte("/"), []byte(`\/`)))
+		}
+	}
+	return forms
+}
+
+// redactBody blanks the secrets out of a response body before it is
+// parsed: Sentry's data can quote the token (an exception message in an
+// issue's title, a member's name), and what is parsed ends up in entity
+// files, dumps, the summary and commits. A body with no secret (the
+// rule) is returned as it is, after one scan per form.
+func (c *Client) redactBody(body []byte) []byte {
+	for _, secret := range c.bodySecrets {
+		if bytes.Contains(body, secret) {
+			body = bytes.ReplaceAll(body, secret, []byte("[redacted]"))
+		}
+	}
+	return body
 }
 
 // redactErr is err, or when its text quotes a secret, the same error with
