@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -37,13 +38,24 @@ type Client struct {
 	maxWait     time.Duration
 	userAgent   string
 	secrets     []string // redacted from server text
+	bodySecrets [][]byte // the same, as they may stand in a JSON body
 	maxPages    int
 	maxBody     int64
 	timeout     time.Duration
 
+	// now and sleep are the clock, replaced in tests so that waits are
+	// checked without being waited.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
+	slowWait time.Duration // a rate-limit wait longer than this is warned of
+
 	mu        sync.Mutex
 	remaining int // -1: unknown
 	reset     time.Time
+	asked     time.Time       // the reset the server named, before the cap
+	farReset  bool            // a reset beyond one window was seen (and capped) once
+	warned    map[string]bool // endpoints warned of a long rate-limit wait
 
 	requests, retries, pages atomic.Int64
 }
@@ -55,8 +67,11 @@ type ClientOptions struct {
 	Logger      *slog.Logger  // debug logs of every request, Authorization redacted
 	MaxAttempts int           // tries per request, the first included (default 6)
 	Backoff     time.Duration // first retry delay for 5xx and network errors (default 500ms)
-	MaxWait     time.Duration // longest single wait for a rate-limit reset (default 2m)
-	UserAgent   string
+	// MaxWait is the longest single wait for a rate limit (default 60s,
+	// Sentry's longest window): a Retry-After or reset further out is
+	// taken as this.
+	MaxWait   time.Duration
+	UserAgent string
 	// MaxPages bounds the pages of one list (default 10000): a server
 	// whose cursors never end cannot keep a sync going forever.
 	MaxPages int
@@ -78,7 +93,8 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		base: u, token: token, http: o.HTTPClient, log: o.Logger,
 		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
 		userAgent: o.UserAgent, remaining: -1, maxPages: o.MaxPages,
-		maxBody: o.MaxResponseBytes, timeout: o.Timeout,
+		maxBody: o.MaxResponseBytes, timeout: o.Timeout, now: time.Now, sleep: sleep,
+		slowWait: 5 * time.Second, warned: map[string]bool{},
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -89,6 +105,7 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 			c.secrets = append(c.secrets, secret)
 		}
 	}
+	c.bodySecrets = jsonForms(c.secrets)
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
@@ -99,7 +116,13 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = o.Concurrency
 		c.http = &http.Client{Transport: t} // bounded by timeout, per request
+	} else {
+		// A copy: the caller's client may serve other hosts, with its
+		// own redirect policy.
+		hc := *c.http
+		c.http = &hc
 	}
+	c.http.CheckRedirect = c.checkRedirect(c.http.CheckRedirect)
 	c.sem = make(chan struct{}, o.Concurrency)
 	if c.maxAttempts <= 0 {
 		c.maxAttempts = 6
@@ -108,7 +131,7 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		c.backoff = 500 * time.Millisecond
 	}
 	if c.maxWait <= 0 {
-		c.maxWait = 2 * time.Minute
+		c.maxWait = DefaultMaxWait
 	}
 	if c.timeout <= 0 {
 		c.timeout = 60 * time.Second
@@ -124,6 +147,10 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 	}
 	return c, nil
 }
+
+// DefaultMaxWait is the longest rate-limit wait: Sentry's rate-limit
+// windows are 1 to 60 seconds, so a reset further out is not one.
+const DefaultMaxWait = 60 * time.Second
 
 // DefaultMaxPages is a list's page limit: a million items at Sentry's 100
 // a page.
@@ -214,7 +241,7 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 	}
 	// Never send the token to a host the user didn't name: a Link header
 	// pointing elsewhere would otherwise leak it.
-	if u.Host != c.base.Host || u.Scheme != c.base.Scheme {
+	if !sameOrigin(c.base, u) {
 		return nil, "", fmt.Errorf("refusing to follow %s: not the configured Sentry host %s", c.redact(u.Scheme+"://"+u.Host+u.Path), c.base.Host)
 	}
 	// The request URI came from the server's Link header, after the first
@@ -223,10 +250,14 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 	var lastErr error
 	attempt := 1
 	for ; attempt <= c.maxAttempts; attempt++ {
-		if err := c.pace(ctx); err != nil {
+		if err := c.pace(ctx, u); err != nil {
 			return nil, shown, err
 		}
 		h, wait, err := c.once(ctx, u, shown, scope, parse)
+		header := ""
+		if err != nil {
+			wait, header = retryAfter(h, c.now())
+		}
 		if err == nil {
 			return h, shown, nil
 		}
@@ -253,14 +284,62 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 			wait = c.backoff << (attempt - 1)
 			wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
 		}
+		c.warnWait(u, header, wait)
 		wait = min(wait, c.maxWait)
 		c.retries.Add(1)
 		c.log.Debug("retrying", "url", shown, "attempt", attempt+1, "wait", wait.String(), "error", err.Error())
-		if err := sleep(ctx, wait); err != nil {
+		if err := c.sleep(ctx, wait); err != nil {
 			return nil, shown, err
 		}
 	}
 	return nil, shown, fmt.Errorf("giving up after %d attempts: %w", min(attempt, c.maxAttempts), lastErr)
+}
+
+// sameOrigin reports whether u is on base's scheme, host and port: the
+// only place the token may go. Go's own redirect policy keeps the
+// Authorization header for another port or plain HTTP of the same host.
+func sameOrigin(base, u *url.URL) bool {
+	return strings.EqualFold(u.Scheme, base.Scheme) && strings.EqualFold(u.Hostname(), base.Hostname()) &&
+		originPort(u) == originPort(base)
+}
+
+func originPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// maxRedirects is as many redirects as net/http follows by default.
+const maxRedirects = 10
+
+// checkRedirect follows a redirect only on Sentry's own origin: anywhere
+// else the token would go along (or, dropped, the answer of a server
+// that never saw it would be taken for Sentry's). Its errors are
+// permanent: the same request is redirected the same way again.
+func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(c.base, req.URL) {
+			return &permanentError{fmt.Errorf("Sentry answered with a redirect to %s: refusing to follow it to another host, port or scheme (set SENTRY_URL to the URL Sentry redirects to)", c.shownURL(req.URL))}
+		}
+		if len(via) >= maxRedirects {
+			return &permanentError{fmt.Errorf("Sentry answered with more than %d redirects, the last to %s; stopping", maxRedirects, c.shownURL(req.URL))}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+}
+
+// shownURL is u for a message: no user or password, no secret it quotes.
+func (c *Client) shownURL(u *url.URL) string {
+	v := *u
+	v.User = nil
+	return c.redact(v.String())
 }
 
 // UnreachableError is a network failure that retrying will not soon mend:
@@ -364,9 +443,10 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		return nil, 0, fmt.Errorf("GET %s: %w", shown, err)
 	}
 	body, err := c.readBody(resp)
+	body = c.redactBody(body)
 	resp.Body.Close()
 	release()
-	c.observe(resp.Header)
+	c.observe(resp.Header, c.now())
 	c.log.Debug("http", "method", "GET", "url", shown, "status", resp.StatusCode,
 		"bytes", len(body), "ms", time.Since(start).Milliseconds(), "authorization", "[redacted]",
 		"rate_remaining", resp.Header.Get("X-Sentry-Rate-Limit-Remaining"))
@@ -385,7 +465,8 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			he.Scope = scope
 		}
-		return nil, retryAfter(resp.Header, time.Now()), he
+		// The headers, for the wait they ask before a retry.
+		return resp.Header, 0, he
 	}
 	if err := parse(body); err != nil {
 		var na *jsonx.NotArrayError
@@ -499,6 +580,49 @@ func (c *Client) redact(s string) string {
 	return s
 }
 
+// jsonForms are the ways each secret can stand inside a JSON string: as
+// is when none of its characters needs escaping (Sentry's tokens are hex,
+// or base64 with "sntrys_"/"sntryu_" in front, so they never do), as
+// encoders escape it otherwise, and with "/" written "\/", as some
+// encoders write it.
+func jsonForms(secrets []string) [][]byte {
+	var forms [][]byte
+	add := func(b []byte) {
+		if len(b) >= minSecret && !slices.ContainsFunc(forms, func(f []byte) bool { return bytes.Equal(f, b) }) {
+			forms = append(forms, b)
+		}
+	}
+	for _, secret := range secrets {
+		for _, html := range []bool{false, true} {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(html)
+			if enc.Encode(secret) != nil {
+				continue
+			}
+			q := bytes.TrimSpace(buf.Bytes())
+			q = q[1 : len(q)-1] // the quotes
+			add(q)
+			add(bytes.ReplaceAll(q, []byte("/"), []byte(`\/`)))
+		}
+	}
+	return forms
+}
+
+// redactBody blanks the secrets out of a response body before it is
+// parsed: Sentry's data can quote the token (an exception message in an
+// issue's title, a member's name), and what is parsed ends up in entity
+// files, dumps, the summary and commits. A body with no secret (the
+// rule) is returned as it is, after one scan per form.
+func (c *Client) redactBody(body []byte) []byte {
+	for _, secret := range c.bodySecrets {
+		if bytes.Contains(body, secret) {
+			body = bytes.ReplaceAll(body, secret, []byte("[redacted]"))
+		}
+	}
+	return body
+}
+
 // redactErr is err, or when its text quotes a secret, the same error with
 // the text redacted.
 func (c *Client) redactErr(err error) error {
@@ -526,24 +650,25 @@ func clip(s string) string {
 	return s
 }
 
-// retryAfter is how long a 429/503 asks us to wait: Retry-After (seconds or
-// a date), else until X-Sentry-Rate-Limit-Reset; 0 when neither says.
-func retryAfter(h http.Header, now time.Time) time.Duration {
+// retryAfter is how long a 429/503 asks us to wait, and the header that
+// says so: Retry-After (seconds or a date), else until
+// X-Sentry-Rate-Limit-Reset; 0 when neither says.
+func retryAfter(h http.Header, now time.Time) (time.Duration, string) {
 	if s := h.Get("Retry-After"); s != "" {
 		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 0 {
-			return time.Duration(n) * time.Second
+			return time.Duration(min(n, 1<<30)) * time.Second, "Retry-After"
 		}
 		if t, err := http.ParseTime(s); err == nil {
-			return max(t.Sub(now), 0)
+			return max(t.Sub(now), 0), "Retry-After"
 		}
 	}
 	if s := h.Get("X-Sentry-Rate-Limit-Reset"); s != "" {
 		if t, ok := epoch(s); ok {
 			// Reset has one-second resolution; wait until just after it.
-			return max(t.Sub(now)+100*time.Millisecond, 100*time.Millisecond)
+			return max(t.Sub(now)+100*time.Millisecond, 100*time.Millisecond), "X-Sentry-Rate-Limit-Reset"
 		}
 	}
-	return 0
+	return 0, ""
 }
 
 func epoch(s string) (time.Time, bool) {
@@ -555,17 +680,32 @@ func epoch(s string) (time.Time, bool) {
 }
 
 // observe records the rate-limit window from a response.
-func (c *Client) observe(h http.Header) {
+func (c *Client) observe(h http.Header, now time.Time) {
 	rem, err := strconv.Atoi(h.Get("X-Sentry-Rate-Limit-Remaining"))
 	if err != nil {
 		return
 	}
 	reset, ok := epoch(h.Get("X-Sentry-Rate-Limit-Reset"))
+	if !ok {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ok && reset.After(c.reset) {
-		c.reset, c.remaining = reset, rem
-	} else if ok && reset.Equal(c.reset) {
+	asked := reset
+	// A reset further out than a window is no window's: it is waited
+	// for as one window once, and not believed again, since a server
+	// that says so on every response would otherwise cost a window a
+	// request for the whole sync.
+	if horizon := now.Add(c.maxWait + time.Second); reset.After(horizon) {
+		if c.farReset {
+			return
+		}
+		c.farReset = true
+		reset = horizon
+	}
+	if reset.After(c.reset) {
+		c.reset, c.asked, c.remaining = reset, asked, rem
+	} else if reset.Equal(c.reset) {
 		c.remaining = min(c.remaining, rem)
 		if c.remaining < 0 {
 			c.remaining = rem
@@ -575,12 +715,14 @@ func (c *Client) observe(h http.Header) {
 
 // pace waits for the window to reset when the requests left in it are
 // about to run out, so we slow down before Sentry answers 429.
-func (c *Client) pace(ctx context.Context) error {
+func (c *Client) pace(ctx context.Context, u *url.URL) error {
 	c.mu.Lock()
 	reserve := cap(c.sem)
-	var wait time.Duration
+	var wait, asked time.Duration
 	if c.remaining >= 0 && c.remaining <= reserve {
-		wait = time.Until(c.reset) + 100*time.Millisecond
+		now := c.now()
+		wait = c.reset.Sub(now) + 100*time.Millisecond
+		asked = c.asked.Sub(now) + 100*time.Millisecond
 		if wait <= 0 {
 			c.remaining = -1
 		}
@@ -594,9 +736,33 @@ func (c *Client) pace(ctx context.Context) error {
 	if wait <= 0 {
 		return nil
 	}
+	c.warnWait(u, "X-Sentry-Rate-Limit-Reset", asked)
 	wait = min(wait, c.maxWait)
 	c.log.Debug("rate limit nearly used; waiting for the window to reset", "wait", wait.String())
-	return sleep(ctx, wait)
+	return c.sleep(ctx, wait)
+}
+
+// warnWait warns, once per endpoint in a client's life (a sync), of a
+// rate-limit wait long enough to look like a hang; asked is what header
+// asked for, before the cap.
+func (c *Client) warnWait(u *url.URL, header string, asked time.Duration) {
+	wait := min(asked, c.maxWait)
+	if header == "" || wait <= c.slowWait {
+		return
+	}
+	endpoint := c.redact(u.Path)
+	c.mu.Lock()
+	seen := c.warned[endpoint]
+	c.warned[endpoint] = true
+	c.mu.Unlock()
+	if seen {
+		return
+	}
+	msg := fmt.Sprintf("Sentry's rate limit: waiting %s before GET %s, as its %s header asks", wait.Round(time.Second), endpoint, header)
+	if asked > c.maxWait+time.Second {
+		msg = fmt.Sprintf("Sentry's rate limit: its %s header asks for a wait of %s before GET %s; waiting %s, one rate-limit window, instead", header, asked.Round(time.Second), endpoint, wait.Round(time.Second))
+	}
+	c.log.Warn(msg)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -629,16 +795,16 @@ func (c *Client) URL(path string, q url.Values) string {
 // order. It follows rel="next" links while results="true".
 func (c *Client) List(ctx context.Context, path string, q url.Values, scope string, fn func(items []any) error) error {
 	var items []any
-	return c.list(ctx, path, q, scope, func(body []byte) error {
+	return c.list(ctx, path, q, scope, func(body []byte) (int, error) {
 		v, err := jsonx.Decode(body)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		var ok bool
 		if items, ok = v.([]any); !ok {
-			return &jsonx.NotArrayError{Kind: kindOf(v)}
+			return 0, &jsonx.NotArrayError{Kind: kindOf(v)}
 		}
-		return nil
+		return len(items), nil
 	}, func(string) error { return fn(items) })
 }
 
@@ -649,9 +815,9 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, scope stri
 // "GET /api/0/organizations/o/issues/?cursor=...".
 func (c *Client) ListRaw(ctx context.Context, path string, q url.Values, scope, key string, fn func(items, members [][]byte, where string) error) error {
 	var items, members [][]byte
-	return c.list(ctx, path, q, scope, func(body []byte) (err error) {
+	return c.list(ctx, path, q, scope, func(body []byte) (n int, err error) {
 		items, members, err = jsonx.SplitArrayMember(body, key, nil, nil)
-		return err
+		return len(items), err
 	}, func(shown string) error {
 		if items == nil {
 			items = [][]byte{}
@@ -662,8 +828,9 @@ func (c *Client) ListRaw(ctx context.Context, path string, q url.Values, scope, 
 
 // list is List and ListRaw's loop over the pages: parse checks each
 // page's body (a *jsonx.NotArrayError for valid JSON that is not an
-// array) and keeps what emit then passes on; shown is the request URI.
-func (c *Client) list(ctx context.Context, path string, q url.Values, scope string, parse func(body []byte) error, emit func(shown string) error) error {
+// array), keeps what emit then passes on and counts its items; shown is
+// the request URI.
+func (c *Client) list(ctx context.Context, path string, q url.Values, scope string, parse func(body []byte) (int, error), emit func(shown string) error) error {
 	next := c.URL(path, q)
 	// A server that hands out the same cursor again (or endless fresh
 	// ones) would be followed forever: each list stops at a cursor it has
@@ -673,7 +840,11 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 		if pages == c.maxPages {
 			return fmt.Errorf("GET %s: more than %d pages; stopping (raise sentry.maxPages if the list is really that long)", path, c.maxPages)
 		}
-		h, shown, err := c.getBody(ctx, next, scope, parse)
+		var n int
+		h, shown, err := c.getBody(ctx, next, scope, func(body []byte) (err error) {
+			n, err = parse(body)
+			return err
+		})
 		var na *jsonx.NotArrayError
 		if errors.As(err, &na) {
 			return fmt.Errorf("GET %s: expected a JSON array, got %s", path, na.Kind)
@@ -685,7 +856,18 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 		if err := emit(shown); err != nil {
 			return err
 		}
-		next = NextURL(h.Get("Link"))
+		size := pageSize(next, q)
+		var known bool
+		next, known = NextPage(h.Get("Link"))
+		// Sentry sends a Link header on every page of a list. Without one
+		// (a proxy that drops it, a server of another make) a short page
+		// is the end, but a full one may be followed by more: taking it
+		// for the end would delete the rest of the list.
+		if !known && (size == 0 || n < size) {
+			next = ""
+		} else if !known && next == "" {
+			return fmt.Errorf("GET %s: the server sent a full page of %d items without a Link header to the next page; cannot tell whether the list is complete", shown, n)
+		}
 		if next == "" {
 			break
 		}
@@ -699,6 +881,27 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 		seen[cursor] = true
 	}
 	return nil
+}
+
+// pageSize is the page size a list request asked for (per_page, or limit
+// for issues), read from the request's URL, else from the first request's
+// query; 0 when it asked for none.
+func pageSize(rawURL string, first url.Values) int {
+	for _, q := range []url.Values{nil, first} {
+		if q == nil {
+			u, err := url.Parse(rawURL)
+			if err != nil {
+				continue
+			}
+			q = u.Query()
+		}
+		for _, key := range []string{"per_page", "limit"} {
+			if n, err := strconv.Atoi(q.Get(key)); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 // Object fetches one JSON object.

@@ -439,7 +439,7 @@ func TestRetryAfter(t *testing.T) {
 		for k, v := range tc.h {
 			h.Set(k, v)
 		}
-		if got := retryAfter(h, now); got != tc.want {
+		if got, _ := retryAfter(h, now); got != tc.want {
 			t.Errorf("retryAfter(%v) = %v, want %v", tc.h, got, tc.want)
 		}
 	}

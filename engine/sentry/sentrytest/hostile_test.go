@@ -39,6 +39,14 @@ func TestHostileFaults(t *testing.T) {
 		t.Errorf("the fault outlived Times: %+v", l)
 	}
 
+	s.AddFault(Fault{PathContains: "/members/", NoLink: true, Times: 1})
+	if r := get(t, s, base); r.Status != 200 || r.Header.Get("Link") != "" || len(decode[[]any](t, r.Body)) != 2 {
+		t.Errorf("no link: %d %q %s", r.Status, r.Header.Get("Link"), r.Body)
+	}
+	if r := get(t, s, base); r.Header.Get("Link") == "" {
+		t.Errorf("the no-link fault outlived Times")
+	}
+
 	const size = 4 << 20
 	s.AddFault(Fault{PathContains: "/teams/", GzipBomb: size, Times: 1})
 	req, _ := http.NewRequest("GET", s.URL+"/api/0/organizations/acme-corp/teams/", nil)

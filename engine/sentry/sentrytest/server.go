@@ -57,6 +57,9 @@ type Fault struct {
 	// quotes the request's Authorization header, as a careless proxy or
 	// debug page would.
 	EchoAuth bool
+	// NoLink answers normally but without the Link header, as a proxy
+	// that drops headers it does not know would.
+	NoLink bool
 }
 
 type faultState struct {
@@ -315,6 +318,16 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 				}
 				w.Header().Set("Link", repeatLink(r, cursor))
 			}
+			w.WriteHeader(cmp.Or(buf.status, http.StatusOK))
+			w.Write(buf.b.Bytes())
+			return
+		case fault.NoLink:
+			buf := &bufferWriter{h: http.Header{}}
+			s.serveAPI(buf, r)
+			for k, v := range buf.h {
+				w.Header()[k] = v
+			}
+			w.Header().Del("Link")
 			w.WriteHeader(cmp.Or(buf.status, http.StatusOK))
 			w.Write(buf.b.Bytes())
 			return
