@@ -41,17 +41,21 @@ func TestDoubtBlueprints(t *testing.T) {
 		name   string
 		items  []doubtItem
 		failed []string
+		empty  []int            // resources that gave no entity
 		want   map[int][]string // resource index -> blueprints
 	}{
-		{"literal blueprint", []doubtItem{{res: r[0], msg: "x"}}, nil, map[int][]string{0: {"sentryUser"}}},
-		{"misspelled literal", []doubtItem{{res: r[1], msg: "x"}}, nil, map[int][]string{1: every}},
-		{"item told", []doubtItem{{res: r[2], msg: "x", bp: "issue"}, {res: r[2], msg: "y", bp: "project"}}, nil, map[int][]string{2: {"issue", "project"}}},
-		{"item told an unknown one", []doubtItem{{res: r[2], msg: "x", bp: "issue"}, {res: r[2], msg: "x", bp: "nope"}}, nil, map[int][]string{2: every}},
-		{"dynamic, untold", []doubtItem{{res: r[2], msg: "x"}}, nil, map[int][]string{2: every}},
-		{"failed kind", nil, []string{"user"}, map[int][]string{0: {"sentryUser"}, 1: every}},
-		{"failed parent", nil, []string{"issue"}, map[int][]string{2: every, 3: {"sentryIssue"}}},
-		{"failed grandparent", nil, []string{"project"}, map[int][]string{2: every, 3: {"sentryIssue"}}},
-		{"unrelated kind", nil, []string{"team"}, map[int][]string{4: {"sentryTeam"}}},
+		{"literal blueprint", []doubtItem{{res: r[0], msg: "x"}}, nil, nil, map[int][]string{0: {"sentryUser"}}},
+		{"misspelled literal", []doubtItem{{res: r[1], msg: "x"}}, nil, nil, map[int][]string{1: every}},
+		{"item told", []doubtItem{{res: r[2], msg: "x", bp: "issue"}, {res: r[2], msg: "y", bp: "project"}}, nil, nil, map[int][]string{2: {"issue", "project"}}},
+		{"item told an unknown one", []doubtItem{{res: r[2], msg: "x", bp: "issue"}, {res: r[2], msg: "x", bp: "nope"}}, nil, nil, map[int][]string{2: every}},
+		{"dynamic, untold", []doubtItem{{res: r[2], msg: "x"}}, nil, nil, map[int][]string{2: every}},
+		{"failed kind", nil, []string{"user"}, nil, map[int][]string{0: {"sentryUser"}, 1: every}},
+		{"failed parent", nil, []string{"issue"}, nil, map[int][]string{2: every, 3: {"sentryIssue"}}},
+		{"failed grandparent", nil, []string{"project"}, nil, map[int][]string{2: every, 3: {"sentryIssue"}}},
+		{"unrelated kind", nil, []string{"team"}, nil, map[int][]string{4: {"sentryTeam"}}},
+		{"gave nothing, literal", nil, nil, []int{0}, map[int][]string{0: {"sentryUser"}}},
+		{"gave nothing, misspelled", nil, nil, []int{1}, map[int][]string{1: every}},
+		{"gave nothing, dynamic", nil, nil, []int{2}, map[int][]string{2: every}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ds := newDoubts(set)
@@ -67,6 +71,9 @@ func TestDoubtBlueprints(t *testing.T) {
 				groups = append(groups, []*mapping.Resource{res})
 			}
 			ds.fetchFailures(groups, failed)
+			for _, i := range c.empty {
+				ds.gaveNothing(&resCount{res: r[i], items: 3, rejected: 3})
+			}
 			got := map[int][]string{}
 			for _, d := range ds.list() {
 				got[indexOf(r, d.Resource)] = d.Blueprints
