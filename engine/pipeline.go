@@ -445,8 +445,10 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 			// sync for some items (a team without the field). Null for
 			// every item of a listing says the path names nothing there
 			// (".__membrs"): the entities it gave would all go, so it is
-			// a doubt, which no threshold overrides: `// []` says that a
-			// path is rightly absent everywhere, once and for good.
+			// a doubt. Unlike an empty result (below), which may be data,
+			// no threshold overrides it: a path absent from every item is
+			// a typo until `// []` says it is meant, and that says so in
+			// the config, for every later sync, not in one run's flag.
 			ds.nullLists(rc.res, rc.nulls)
 		case rc.gave == 0 && rc.failed < rc.items:
 			// Items came, and none gave an entity: an empty result of
