@@ -113,3 +113,40 @@ func TestSplitValue(t *testing.T) {
 		}
 	}
 }
+
+// Why a resource gave no entity: one cause for all its items, or each
+// cause with its count.
+func TestGaveNothingReason(t *testing.T) {
+	bps, err := schema.LoadDir("../blueprints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := schema.Compile(bps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := mapping.Parse("c.yaml", []byte(`resources:
+  - kind: team
+    port: {itemsToParse: .__members, entity: {mappings: {identifier: .item.email, blueprint: '"sentryUser"'}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Resources[0]
+	for _, c := range []struct {
+		count resCount
+		want  string
+	}{
+		{resCount{items: 4, rejected: 4}, `resource #1 (kind "team") gave no entity from its 4 items (selector.query was false for all of them)`},
+		{resCount{items: 1, empty: 1}, `resource #1 (kind "team") gave no entity from its 1 item (port.itemsToParse gave an empty array for all of them)`},
+		{resCount{items: 4, rejected: 2, empty: 1, nulls: 1}, `resource #1 (kind "team") gave no entity from its 4 items (selector.query was false for 2 of them, port.itemsToParse gave an empty array for 1 of them, port.itemsToParse gave null for 1 of them)`},
+	} {
+		ds := newDoubts(set)
+		c.count.res = r
+		ds.gaveNothing(&c.count)
+		got := ds.list()
+		if len(got) != 1 || !got[0].Empty || got[0].String() != c.want || !reflect.DeepEqual(got[0].Blueprints, []string{"sentryUser"}) {
+			t.Errorf("got %+v\nwant %s", got, c.want)
+		}
+	}
+}
