@@ -18,6 +18,17 @@ import (
 // identity failed to map) is a doubt, and no entity of a blueprint a
 // doubt touches is deleted in that sync. One mechanism for every cause,
 // so that a new cause cannot forget a blueprint.
+//
+// A resource that received items and gave no entity from any of them (a
+// selector false for all, itemsToParse empty for all) is the one doubt a
+// user can overrule: an empty filter result may be what the data says (no
+// member is active any more), so --delete-threshold 1 (or
+// entityDeletionThreshold: 1) confirms it, as it confirms a loss over the
+// threshold. Without that, a typo in a filter of one of two resources
+// feeding a blueprint would delete what it gave, under the threshold of
+// the whole blueprint. It keeps entities only while there are some to
+// keep: a resource that is empty for good costs nothing once its entities
+// are gone.
 
 // Doubt is why a sync did not delete the entities of some blueprints.
 type Doubt struct {
@@ -26,8 +37,12 @@ type Doubt struct {
 	// Fetch is set when the kind failed to fetch (the error is in
 	// FetchErrors); otherwise Items items of the resource failed to map,
 	// most often for Reason, or, when Collided is set, Items items gave
-	// Collided entities (more than one item each), Reason naming some.
+	// Collided entities (more than one item each), Reason naming some,
+	// or, when Empty is set, the resource gave no entity from its Items
+	// items, Reason saying why; deletions that only it keeps are done
+	// with a deletion threshold of 1.
 	Fetch    bool
+	Empty    bool
 	Items    int
 	Collided int
 	Reason   string
@@ -40,6 +55,9 @@ type Doubt struct {
 func (d Doubt) String() string {
 	if d.Fetch {
 		return fmt.Sprintf("%s was not fetched completely", d.Resource)
+	}
+	if d.Empty {
+		return fmt.Sprintf("%s gave no entity from its %s (%s)", d.Resource, plural(d.Items, "item", "items"), d.Reason)
 	}
 	if d.Collided > 0 {
 		return fmt.Sprintf("%s gave one entity for several items: %s gave %s, %s; its identifier is not unique, or the listing shifted while it was read",
@@ -71,6 +89,7 @@ const (
 	mapDoubt = iota
 	fetchDoubt
 	collisionDoubt
+	emptyDoubt
 )
 
 type doubtAcc struct {
@@ -83,6 +102,8 @@ type doubtAcc struct {
 	// collided counts, for a collision doubt, the items that gave each
 	// entity given by more than one.
 	collided map[catalog.Key]int
+	// empty is, for a resource that gave no entity, why.
+	empty string
 }
 
 // reason is one kind of failure: a message without the value the item
@@ -163,6 +184,39 @@ func (ds *doubts) collided(r *mapping.Resource, k catalog.Key, n int) {
 	ds.touch(a, k.Blueprint)
 }
 
+// gaveNothing records that the resource of c received items and gave no
+// entity from any.
+func (ds *doubts) gaveNothing(c *resCount) {
+	a := ds.get(c.res, emptyDoubt)
+	a.items = c.items
+	var why []string
+	for _, n := range []struct {
+		n    int
+		what string
+	}{
+		{c.rejected, c.res.Query.Field + " was false"},
+		{c.empty, fieldOf(c.res.ItemsToParse) + " gave an empty array"},
+		{c.nulls, fieldOf(c.res.ItemsToParse) + " gave null"},
+		{c.failed, "the mapping failed"},
+	} {
+		switch {
+		case n.n == c.items:
+			why = append(why, n.what+" for all of them")
+		case n.n > 0:
+			why = append(why, fmt.Sprintf("%s for %d of them", n.what, n.n))
+		}
+	}
+	a.empty = strings.Join(why, ", ")
+	ds.touch(a, "")
+}
+
+func fieldOf(p *mapping.Program) string {
+	if p == nil {
+		return ""
+	}
+	return p.Field
+}
+
 func (ds *doubts) fetchFailed(r *mapping.Resource) {
 	ds.touch(ds.get(r, fetchDoubt), "")
 }
@@ -179,6 +233,8 @@ func (ds *doubts) list() []Doubt {
 			return 0
 		case a.collided != nil:
 			return 2
+		case a.empty != "":
+			return 3
 		}
 		return 1
 	}
@@ -200,6 +256,11 @@ func (ds *doubts) list() []Doubt {
 		}
 		if a.collided != nil {
 			d.Collided, d.Reason = len(a.collided), collisions(a.collided)
+			out = append(out, d)
+			continue
+		}
+		if a.empty != "" {
+			d.Empty, d.Reason = true, a.empty
 			out = append(out, d)
 			continue
 		}
@@ -259,20 +320,25 @@ func collisions(c map[catalog.Key]int) string {
 }
 
 // doubtSet is what the plan needs of the doubts: the blueprint folders
-// whose entities it must not delete.
+// whose entities it must not delete, and those it must not delete unless
+// the threshold is 1 (a resource that gave nothing).
 type doubtSet struct {
-	all  bool
-	dirs map[string]bool
+	all, emptyAll   bool
+	dirs, emptyDirs map[string]bool
 }
 
 func newDoubtSet(ds []Doubt) *doubtSet {
-	s := &doubtSet{dirs: map[string]bool{}}
+	s := &doubtSet{dirs: map[string]bool{}, emptyDirs: map[string]bool{}}
 	for _, d := range ds {
+		all, dirs := &s.all, s.dirs
+		if d.Empty {
+			all, dirs = &s.emptyAll, s.emptyDirs
+		}
 		if d.Blueprints == nil {
-			s.all = true
+			*all = true
 		}
 		for _, bp := range d.Blueprints {
-			s.dirs[catalog.EncodeDir(bp)] = true
+			dirs[catalog.EncodeDir(bp)] = true
 		}
 	}
 	return s
@@ -280,6 +346,12 @@ func newDoubtSet(ds []Doubt) *doubtSet {
 
 func (s *doubtSet) has(dir string) bool {
 	return s != nil && (s.all || s.dirs[dir])
+}
+
+// gaveNothing reports whether a resource that gave no entity keeps the
+// entities of dir: unless the threshold says any loss is meant.
+func (s *doubtSet) gaveNothing(dir string, threshold float64) bool {
+	return s != nil && threshold < 1 && (s.emptyAll || s.emptyDirs[dir])
 }
 
 // duplicates lists the entities more than one item gave, by key.

@@ -86,6 +86,14 @@ func TestMappingTypoDeletesNothing(t *testing.T) {
 			[]string{`deletions skipped for member: resource #7 (kind "team") failed to map 4 items: port.itemsToParse: null for every item, so none gave an entity (write .x // [] if that is expected)`}, memberSetup},
 		{"identifier in a concatenation", `identifier: '"u:" + .email'`, `identifier: '"u:" + .emial'`, []string{"member"},
 			[]string{`deletions skipped for member: resource #8 (kind "user") gave one entity for several items: 10 items gave 1 entity, member/u: (10 items)`}, memberSetup},
+		// A resource that gives no entity from any of its items: an
+		// empty filter result, which may be data, but more often a typo.
+		{"selector false", "selector: {query: 'true'}", "selector: {query: '.user.isActiv == true'}", []string{"member"},
+			[]string{`deletions skipped for member: resource #8 (kind "user") gave no entity from its 10 items (selector.query was false for all of them); rerun with --delete-threshold 1 if this is intended`}, memberSetup},
+		{"selector has", "selector: {query: 'true'}", `selector: {query: '.user | has("isActiv")'}`, []string{"member"},
+			[]string{`deletions skipped for member: resource #8 (kind "user") gave no entity from its 10 items (selector.query was false for all of them); rerun with --delete-threshold 1 if this is intended`}, memberSetup},
+		{"itemsToParse empty", "itemsToParse: .__members", "itemsToParse: '.__membrs // []'", []string{"member"},
+			[]string{`deletions skipped for member: resource #7 (kind "team") gave no entity from its 4 items (port.itemsToParse gave an empty array for all of them); rerun with --delete-threshold 1 if this is intended`}, memberSetup},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, sentrytest.Demo())
@@ -132,6 +140,77 @@ func TestMappingTypoDeletesNothing(t *testing.T) {
 			res.WriteSummary(&out, Normal)
 			if !strings.Contains(out.String(), "not deleted: ") {
 				t.Errorf("the summary does not say what was kept:\n%s", out.String())
+			}
+			// Again, with the item cache holding what the typo gave: the
+			// same doubt, nothing more deleted.
+			before = f.tracked("")
+			res, err = f.sync()
+			if !errors.Is(err, ErrPartial) {
+				t.Fatalf("resync: want a partial sync, got %v", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("resync: error lacks %q:\n%v", w, err)
+				}
+			}
+			if lost := missing(before, f.tracked("")); len(lost) > 0 {
+				t.Errorf("resync deleted %v", lost)
+			}
+			// The users the selector rejected come from the cache this
+			// time, and still count as items that gave nothing.
+			if tc.setup != nil && strings.HasPrefix(tc.name, "selector ") && res.Cached == 0 {
+				t.Errorf("resync: no item came from the item cache")
+			}
+		})
+	}
+}
+
+// TestEmptyResourceOverride: a resource that gives no entity may be what
+// the data says (no member is active any more): --delete-threshold 1
+// confirms it, the entities it gave before go, and later syncs, with
+// nothing of it left to delete, exit 0.
+func TestEmptyResourceOverride(t *testing.T) {
+	for _, tc := range []struct {
+		name, old, new string
+		gone           string // the prefix of the member files that go
+	}{
+		{"selector", "selector: {query: 'true'}", "selector: {query: '.user.isActiv == true'}", "catalog/member/u%3a"},
+		{"itemsToParse", "itemsToParse: .__members", "itemsToParse: '.__membrs // []'", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, sentrytest.Demo())
+			memberSetup(f)
+			f.mustSync()
+			before := f.tracked("catalog/member/")
+			var want []string
+			for _, p := range before {
+				if tc.gone != "" && strings.HasPrefix(p, tc.gone) || tc.gone == "" && !strings.HasPrefix(p, "catalog/member/u%3a") {
+					want = append(want, p)
+				}
+			}
+			if len(want) == 0 || len(want) == len(before) {
+				t.Fatalf("%d of %d member files would go", len(want), len(before))
+			}
+			f.editConfig(tc.old, tc.new)
+			o := f.options()
+			one := 1.0
+			o.DeleteThreshold = &one
+			res, err := Sync(t.Context(), o)
+			if err != nil {
+				t.Fatalf("with --delete-threshold 1: %v", err)
+			}
+			f.checkRepo()
+			if lost := missing(before, f.tracked("catalog/member/")); !slices.Equal(lost, want) {
+				t.Fatalf("deleted %v, want %v", lost, want)
+			}
+			if len(res.Kept) > 0 {
+				t.Fatalf("kept %+v", res.Kept)
+			}
+			// Nothing of it is left to delete: no doubt to report.
+			for range 2 {
+				if _, err := f.sync(); err != nil {
+					t.Fatalf("later sync: %v", err)
+				}
 			}
 		})
 	}

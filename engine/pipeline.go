@@ -261,14 +261,25 @@ type jobResult struct {
 	items   int
 	records []cacheRec
 	cached  int // items whose every resource's entities came from the cache
-	// parsed counts, per resource of the group with itemsToParse, the
-	// items it was given and those for which itemsToParse gave null.
-	parsed []parseCount
+	// counts are, per resource of the group, what became of its items.
+	counts []resCount
 }
 
-type parseCount struct {
-	res          *mapping.Resource
-	items, nulls int
+// resCount counts a resource's items: those it was given (decoded), and
+// of those, the ones that gave an entity and why the others gave none.
+// failed items are doubts already, each with its reason.
+type resCount struct {
+	res                                         *mapping.Resource
+	items, gave, nulls, empty, rejected, failed int
+}
+
+func (c *resCount) add(o resCount) {
+	c.items += o.items
+	c.gave += o.gave
+	c.nulls += o.nulls
+	c.empty += o.empty
+	c.rejected += o.rejected
+	c.failed += o.failed
 }
 
 // collect streams every resource through the workers.
@@ -369,7 +380,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 	// givers counts, per file that more than one item gave, the items of
 	// each resource that gave it.
 	givers := map[pathKey]map[int]int{}
-	parsed := map[int]*parseCount{}
+	counts := map[int]*resCount{}
 	done := 0
 	for r := range results {
 		for _, sl := range r.slots {
@@ -408,12 +419,11 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		for _, is := range r.issues {
 			issues.add(is)
 		}
-		for _, pc := range r.parsed {
-			if parsed[pc.res.Index] == nil {
-				parsed[pc.res.Index] = &parseCount{res: pc.res}
+		for _, rc := range r.counts {
+			if counts[rc.res.Index] == nil {
+				counts[rc.res.Index] = &resCount{res: rc.res}
 			}
-			parsed[pc.res.Index].items += pc.items
-			parsed[pc.res.Index].nulls += pc.nulls
+			counts[rc.res.Index].add(rc)
 		}
 		done += r.items
 		o.progress("map", fmt.Sprintf("%d items, %d entities", done, len(c.slots)))
@@ -425,14 +435,27 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		rss[i] = g.rs
 	}
 	ds.fetchFailures(rss, failed)
-	// Port reads itemsToParse null as no elements, and so does a sync for
-	// some items (a team without the field). Null for every item of a
-	// listing says the path names nothing there (".__membrs"): the
-	// entities it gave would all go, so it is a doubt. A path that is
-	// rightly absent everywhere says so with `// []`.
-	for _, pc := range parsed {
-		if pc.items > 0 && pc.nulls == pc.items {
-			ds.nullLists(pc.res, pc.nulls)
+	for _, rc := range counts {
+		switch {
+		case rc.items == 0:
+			// Nothing fetched (an empty org): the deletion threshold
+			// judges what goes.
+		case rc.nulls == rc.items:
+			// Port reads itemsToParse null as no elements, and so does a
+			// sync for some items (a team without the field). Null for
+			// every item of a listing says the path names nothing there
+			// (".__membrs"): the entities it gave would all go, so it is
+			// a doubt. Unlike an empty result (below), which may be data,
+			// no threshold overrides it: a path absent from every item is
+			// a typo until `// []` says it is meant, and that says so in
+			// the config, for every later sync, not in one run's flag.
+			ds.nullLists(rc.res, rc.nulls)
+		case rc.gave == 0 && rc.failed < rc.items:
+			// Items came, and none gave an entity: an empty result of
+			// a filter, which may be data, or a typo (".user.isActiv").
+			// See doubts.gaveNothing. When every item failed to map,
+			// their doubts say which blueprints they were meant for.
+			ds.gaveNothing(rc)
 		}
 	}
 	// Items of one resource that give one entity mean its identity is not
@@ -462,8 +485,9 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 	if j.Raw != nil && p.ic != nil {
 		out.records = make([]cacheRec, 0, n)
 	}
-	// done[i*G+g]: item i's entities for group[g] came from the cache.
-	var done []bool
+	// done[i*G+g]: whether item i's entities for group[g] came from the
+	// cache.
+	var done []hit
 	var keys [][16]byte
 	if j.Raw != nil && p.ic != nil {
 		done, keys = p.hits(j, w, &out)
@@ -471,7 +495,7 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 	if j.Raw != nil {
 		items = make([]any, len(j.Raw))
 		for i, raw := range j.Raw {
-			if done != nil && !slices.Contains(done[i*G:(i+1)*G], false) {
+			if done != nil && !slices.Contains(done[i*G:(i+1)*G], miss) {
 				out.cached++ // every resource's entities came from the cache
 				continue
 			}
@@ -499,19 +523,35 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 	}
 	out.items = len(items)
 	for g, r := range j.group {
-		pc := parseCount{res: r}
+		rc := resCount{res: r}
 		for i, it := range items {
-			if done != nil && done[i*G+g] {
-				pc.items++ // a cached result is never of a null itemsToParse
+			if done != nil && done[i*G+g] != miss {
+				rc.items++
+				// A cached result without entities is always of an item
+				// the selector rejected: see below.
+				if done[i*G+g] == hitSome {
+					rc.gave++
+				} else {
+					rc.rejected++
+				}
 				continue
 			}
 			if it == nil && j.Raw != nil {
 				continue // not decoded: a doubt already
 			}
-			pc.items++
-			es, iss, null := r.MapItem(it)
-			if null {
-				pc.nulls++
+			rc.items++
+			es, iss, none := r.MapItem(it)
+			switch {
+			case len(es) > 0:
+				rc.gave++
+			case none == mapping.NullList:
+				rc.nulls++
+			case none == mapping.EmptyList:
+				rc.empty++
+			case none == mapping.Rejected:
+				rc.rejected++
+			default:
+				rc.failed++
 			}
 			out.issues = append(out.issues, iss...)
 			for _, is := range iss {
@@ -528,17 +568,17 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 				}
 				out.slots = append(out.slots, p.prepare(w, e, seqNo{r.Index, j.page, i, sub}))
 			}
-			// An item whose itemsToParse gave null is mapped every time:
-			// whether that held for every item is judged on each sync.
-			if keys != nil && len(iss) == 0 && !null && p.ic.pure[r.Index] {
+			// An item whose itemsToParse gave null or an empty array is
+			// mapped every time: whether that held for every item is
+			// judged on each sync, and a cached entry without entities
+			// is then always of an item the selector rejected.
+			if keys != nil && len(iss) == 0 && (none == mapping.Some || none == mapping.Rejected) && p.ic.pure[r.Index] {
 				if rec, ok := record(keys[i], r, out.slots[first:len(out.slots):len(out.slots)]); ok {
 					out.records = append(out.records, rec)
 				}
 			}
 		}
-		if r.ItemsToParse != nil {
-			out.parsed = append(out.parsed, pc)
-		}
+		out.counts = append(out.counts, rc)
 	}
 	return out
 }

@@ -246,7 +246,12 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, doubt 
 			bp = dir
 		}
 		if !deletesGone(doubt, dir, len(gone), len(stems), threshold) {
-			p.kept = append(p.kept, Kept{Blueprint: bp, Entities: len(gone), Managed: len(stems), OverThreshold: !doubt.has(dir)})
+			k := Kept{Blueprint: bp, Entities: len(gone), Managed: len(stems)}
+			if !doubt.has(dir) {
+				k.GaveNothing = doubt.gaveNothing(dir, threshold)
+				k.OverThreshold = !k.GaveNothing
+			}
+			p.kept = append(p.kept, k)
 			continue
 		}
 		p.changes = append(p.changes, gone...)
@@ -312,7 +317,7 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, doubt 
 // The relation checks ask it too, before the plan, so that they see the
 // catalog the plan will make.
 func deletesGone(doubt *doubtSet, dir string, gone, managed int, threshold float64) bool {
-	return gone > 0 && !doubt.has(dir) && float64(gone)/float64(managed) <= threshold
+	return gone > 0 && !doubt.has(dir) && !doubt.gaveNothing(dir, threshold) && float64(gone)/float64(managed) <= threshold
 }
 
 func titleOf(e *catalog.Entity) string {

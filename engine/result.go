@@ -70,6 +70,9 @@ type Kept struct {
 	// OverThreshold: they were more than the threshold of Managed, and
 	// no doubt touched the blueprint.
 	OverThreshold bool
+	// GaveNothing: a resource that writes the blueprint gave no entity
+	// (an Empty doubt), and no other doubt touched the blueprint.
+	GaveNothing bool
 }
 
 // Duplicate is an entity that Items items gave; the last one's was written.
@@ -163,8 +166,21 @@ func (r *Result) err() error {
 		why = append(why, fmt.Sprintf("fetching failed, so %s was deleted:\n  %s", noEntityOf(r.fetchDoubts()), indentErr(errors.Join(r.FetchErrors...))))
 	}
 	for _, d := range r.Doubts {
-		if !d.Fetch {
+		if !d.Fetch && !d.Empty {
 			why = append(why, fmt.Sprintf("deletions skipped for %s: %s", blueprintList(d.Blueprints), d))
+		}
+	}
+	for _, d := range r.Doubts {
+		// Said only where it kept entities: a resource empty for good
+		// is no failure once what it gave is gone.
+		var bps []string
+		for _, k := range r.Kept {
+			if k.GaveNothing && d.Empty && d.touches(k.Blueprint) {
+				bps = append(bps, k.Blueprint)
+			}
+		}
+		if len(bps) > 0 {
+			why = append(why, fmt.Sprintf("deletions skipped for %s: %s; rerun with --delete-threshold 1 if this is intended", blueprintList(bps), d))
 		}
 	}
 	if n := r.InvalidEntities(); n > 0 {
@@ -347,7 +363,9 @@ func (r *Result) keptLine(k Kept) string {
 	}
 	var why []string
 	for _, d := range r.Doubts {
-		if d.touches(k.Blueprint) {
+		// A blueprint kept by another doubt was not kept by a resource
+		// that gave nothing, which may well be data.
+		if d.touches(k.Blueprint) && d.Empty == k.GaveNothing {
 			why = append(why, d.String())
 		}
 	}

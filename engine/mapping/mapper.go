@@ -38,37 +38,54 @@ func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
 	return es, issues
 }
 
-// MapItem is Map, and also reports whether itemsToParse gave null for the
-// item. Port takes that as no elements, and so does MapItem for one item;
-// a sync judges whether it held for every item (a path that names
-// nothing), which one item cannot tell.
-func (r *Resource) MapItem(item any) (es []*catalog.Entity, issues []Issue, nullList bool) {
+// None says why an item gave no entity when no issue says it. One item
+// cannot tell a typo from data; a sync judges whether it held for every
+// item of a resource (a path or a filter that matches nothing).
+type None uint8
+
+const (
+	// Some: the item gave entities, or an issue says why it did not.
+	Some None = iota
+	// NullList: itemsToParse gave null, which Port takes as no elements.
+	NullList
+	// EmptyList: itemsToParse gave an empty array.
+	EmptyList
+	// Rejected: selector.query was false for the item, or for each of
+	// the elements itemsToParse gave.
+	Rejected
+)
+
+// MapItem is Map, and also reports why the item gave no entity.
+func (r *Resource) MapItem(item any) (es []*catalog.Entity, issues []Issue, none None) {
 	sc := &scope{g: r.Query.guard}
 	defer sc.release()
 	if r.ItemsToParse == nil {
 		ok, iss := r.selected(sc, item, nil)
 		if iss != nil {
-			return nil, []Issue{*iss}, false
+			return nil, []Issue{*iss}, Some
 		}
 		if !ok {
-			return nil, nil, false
+			return nil, nil, Rejected
 		}
 		e, iss2 := r.entity(sc, item)
 		if e == nil {
-			return nil, iss2, false
+			return nil, iss2, Some
 		}
-		return []*catalog.Entity{e}, iss2, false
+		return []*catalog.Entity{e}, iss2, Some
 	}
 	list, err := r.ItemsToParse.first(sc, item)
 	if err != nil {
-		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: err.Error(), Skipped: true, Stopped: stopped(err)}}, false
+		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: err.Error(), Skipped: true, Stopped: stopped(err)}}, Some
 	}
 	if list == nil {
-		return nil, nil, true
+		return nil, nil, NullList
 	}
 	elems, ok := list.([]any)
 	if !ok {
-		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: "must yield an array, got " + show(list), Skipped: true}}, false
+		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: "must yield an array, got " + show(list), Skipped: true}}, Some
+	}
+	if len(elems) == 0 {
+		return nil, nil, EmptyList
 	}
 	base, _ := item.(map[string]any)
 	if base != nil && !r.KeepParsedArray {
@@ -95,11 +112,12 @@ func (r *Resource) MapItem(item any) (es []*catalog.Entity, issues []Issue, null
 			out = append(out, e)
 		}
 	}
-	return out, issues, false
+	if len(out) == 0 && len(issues) == 0 {
+		return nil, nil, Rejected
+	}
+	return out, issues, Some
 }
 
-// selected runs selector.query. With itemsToParse, Port accepts an element
-// when the query holds for the element alone or for the merged item.
 func (r *Resource) selected(sc *scope, item, elem any) (bool, *Issue) {
 	try := func(v any) (bool, *Issue) {
 		out, err := r.Query.first(sc, v)
