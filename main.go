@@ -13,12 +13,17 @@ import (
 )
 
 func main() {
+	os.Exit(run())
+}
+
+// run is the whole program but the exit, so that the scripts' gitalog
+// (main_test.go) runs exactly this.
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	io := commands.StdIO()
-	err := commands.Run(commands.NewApp(io), ctx, os.Args)
-	stop()
+	defer stop()
+	err := commands.Run(commands.NewApp(commands.StdIO()), ctx, os.Args)
 	if err != nil && err.Error() != "" {
 		fmt.Fprintf(os.Stderr, "gitalog: %v\n", err)
 	}
-	os.Exit(commands.ExitCode(err))
+	return commands.ExitCode(err)
 }

@@ -1,36 +1,23 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
+	"time"
 
-	"github.com/gitalog/gitalog/commands"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // TestMain lets the scripts run the real gitalog binary: testscript re-runs
-// this test binary as "gitalog", which then does exactly what main does.
+// this test binary as "gitalog", which then runs main's own run.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"gitalog": func() {
-			// The same lines as main(), duplicated so main.go stays as it is.
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			io := commands.StdIO()
-			err := commands.Run(commands.NewApp(io), ctx, os.Args)
-			stop()
-			if err != nil && err.Error() != "" {
-				fmt.Fprintf(os.Stderr, "gitalog: %v\n", err)
-			}
-			os.Exit(commands.ExitCode(err))
-		},
+		"gitalog": func() { os.Exit(run()) },
 	})
 }
 
@@ -193,11 +180,22 @@ func cmdSentry(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// sentryfault PATH-SUBSTRING STATUS [TIMES] [after=N] makes matching
-// requests fail (after letting N of them through: mid-pagination).
+// sentryfault makes matching requests fail (after letting N of them
+// through with after=N: mid-pagination):
+//
+//	sentryfault PATH-SUBSTRING STATUS [TIMES] [after=N]
+//	sentryfault PATH-SUBSTRING repeat-cursor [TIMES]   (the next link repeats the cursor)
+//	sentryfault PATH-SUBSTRING gzip-bomb BYTES        (a gzip body inflating to BYTES)
+//	sentryfault PATH-SUBSTRING drip DURATION          (the body a byte per DURATION)
+//	sentryfault PATH-SUBSTRING echo-auth [STATUS [TIMES]] (an error body quoting Authorization)
+//	sentryfault clear                                 (no more faults)
 func cmdSentryFault(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! sentryfault")
+	}
+	if len(args) == 1 && args[0] == "clear" {
+		server(ts).ClearFaults()
+		return
 	}
 	after := 0
 	if n := len(args); n > 0 && strings.HasPrefix(args[n-1], "after=") {
@@ -206,15 +204,50 @@ func cmdSentryFault(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		args = args[:n-1]
 	}
-	if len(args) < 2 || len(args) > 3 {
-		ts.Fatalf("usage: sentryfault PATH-SUBSTRING STATUS [TIMES] [after=N]")
+	const usage = "usage: sentryfault PATH-SUBSTRING STATUS|repeat-cursor|gzip-bomb BYTES|drip DURATION|echo-auth [STATUS] [TIMES] [after=N]"
+	if len(args) < 2 {
+		ts.Fatalf(usage)
 	}
-	status, err := strconv.Atoi(args[1])
-	ts.Check(err)
-	times := 0
-	if len(args) == 3 {
-		times, err = strconv.Atoi(args[2])
+	f := sentrytest.Fault{PathContains: args[0]}
+	rest := args[2:]
+	num := func() int {
+		if len(rest) == 0 {
+			return 0
+		}
+		n, err := strconv.Atoi(rest[0])
 		ts.Check(err)
+		rest = rest[1:]
+		return n
 	}
-	server(ts).AddFault(sentrytest.Fault{PathContains: args[0], Status: status, Times: times, AfterRequests: after})
+	switch mode := args[1]; mode {
+	case "repeat-cursor":
+		f.RepeatCursor = true
+	case "gzip-bomb":
+		if len(rest) == 0 {
+			ts.Fatalf(usage)
+		}
+		f.GzipBomb = int64(num())
+	case "drip":
+		if len(rest) == 0 {
+			ts.Fatalf(usage)
+		}
+		d, err := time.ParseDuration(rest[0])
+		ts.Check(err)
+		f.Drip, rest = d, rest[1:]
+	case "echo-auth":
+		f.EchoAuth = true
+		f.Status = num()
+	default:
+		status, err := strconv.Atoi(mode)
+		if err != nil {
+			ts.Fatalf(usage)
+		}
+		f.Status = status
+	}
+	f.Times = num()
+	f.AfterRequests = after
+	if len(rest) > 0 {
+		ts.Fatalf(usage)
+	}
+	server(ts).AddFault(f)
 }

@@ -173,13 +173,13 @@ func logger(c *cli.Context, io *IO) *slog.Logger {
 	if quiet(c) {
 		level = slog.LevelError
 	}
-	return slog.New(slog.NewTextHandler(io.Err, &slog.HandlerOptions{Level: level,
+	return slog.New(newWarnHandler(slog.NewTextHandler(io.Err, &slog.HandlerOptions{Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey && len(groups) == 0 {
 				return slog.Attr{}
 			}
 			return a
-		}}))
+		}}), io.Err))
 }
 
 // progress is a one-line progress display on stderr, shown only when stderr

@@ -31,13 +31,25 @@ func initCommand(io *IO) *cli.Command {
 			if err != nil {
 				return err
 			}
-			printInit(io, res)
+			printInit(io, res, quiet(c))
 			return nil
 		},
 	}
 }
 
-func printInit(io *IO, res *engine.InitResult) {
+// printInit lists what init did; quiet leaves the result line only.
+func printInit(io *IO, res *engine.InitResult, quiet bool) {
+	if !quiet {
+		printInitSteps(io, res)
+	}
+	if !res.Commit.IsZero() {
+		fmt.Fprintf(io.Out, "Committed %s. Next: set SENTRY_ORG and SENTRY_AUTH_TOKEN, then run \"gitalog sync --dir %s\".\n", res.Commit.String()[:12], res.Dir)
+	} else {
+		fmt.Fprintf(io.Out, "%s is already a catalog; nothing to do.\n", res.Dir)
+	}
+}
+
+func printInitSteps(io *IO, res *engine.InitResult) {
 	if res.Created {
 		fmt.Fprintf(io.Out, "Initialized a git repository in %s\n", res.Dir)
 	}
@@ -56,10 +68,5 @@ func printInit(io *IO, res *engine.InitResult) {
 		fmt.Fprintln(io.Out, "  added .sentryclirc to .gitignore (not committed: the file has changes of yours)")
 	case engine.GitignoreLeftAlone:
 		fmt.Fprintln(io.Out, "  left  .gitignore alone (deleted in the worktree or not a file): add .sentryclirc to it, sentry-cli may keep a token there")
-	}
-	if !res.Commit.IsZero() {
-		fmt.Fprintf(io.Out, "Committed %s. Next: set SENTRY_ORG and SENTRY_AUTH_TOKEN, then run \"gitalog sync --dir %s\".\n", res.Commit.String()[:12], res.Dir)
-	} else {
-		fmt.Fprintf(io.Out, "%s is already a catalog; nothing to do.\n", res.Dir)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/dump"
 	"github.com/gitalog/gitalog/engine/mapping"
@@ -32,6 +33,9 @@ printed as their evaluated query, since there is no catalog to resolve them in.`
 			}
 			cfg, err := mapping.Load(c.String("config"))
 			if err != nil {
+				return err
+			}
+			if err := engine.RefuseSecretEnv(cfg, io.Getenv, ".", ""); err != nil {
 				return err
 			}
 			for _, w := range cfg.Warnings {
@@ -71,6 +75,7 @@ printed as their evaluated query, since there is no catalog to resolve them in.`
 			defer w.Flush()
 			issues := map[string]int{}
 			var order []string
+			skipped, stopped := 0, false
 			for _, it := range items {
 				for _, r := range rs {
 					es, iss := r.Map(it)
@@ -80,6 +85,10 @@ printed as their evaluated query, since there is no catalog to resolve them in.`
 							order = append(order, k)
 						}
 						issues[k]++
+						if is.Skipped {
+							skipped++
+						}
+						stopped = stopped || is.Stopped
 					}
 					for _, e := range es {
 						line, err := gojq.Marshal(entityJSON(e))
@@ -91,12 +100,34 @@ printed as their evaluated query, since there is no catalog to resolve them in.`
 					}
 				}
 			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
 			for _, k := range order {
 				fmt.Fprintf(io.Err, "warning: %s (%d items)\n", k, issues[k])
 			}
-			return nil
+			return incompleteMap(skipped, stopped)
 		},
 	}
+}
+
+// incompleteMap is the error of a map that left items out or had a
+// mapping stopped: a script that checks only the exit code must see it.
+func incompleteMap(skipped int, stopped bool) error {
+	var why []string
+	switch {
+	case skipped == 1:
+		why = append(why, "1 item skipped")
+	case skipped > 1:
+		why = append(why, fmt.Sprintf("%d items skipped", skipped))
+	}
+	if stopped {
+		why = append(why, "a jq mapping was stopped by jqMaxSteps, jqTimeout or jqMaxMemory")
+	}
+	if why == nil {
+		return nil
+	}
+	return &exitCodeError{code: ExitPartial, err: fmt.Errorf("the mapping was incomplete: %s (see the warnings above)", strings.Join(why, "; "))}
 }
 
 // entityJSON renders search relations as their queries.

@@ -8,6 +8,7 @@ import (
 	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/review"
+	"github.com/gitalog/gitalog/engine/secretenv"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/urfave/cli/v2"
 )
@@ -35,6 +36,7 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing changed, 2 when the catalog changed, 1 on error (3 when partial)"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "map every item, even those whose bytes are the same as at the last sync (the item cache in the git dir is then rewritten)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another sync of the same repository to finish"},
+			&cli.DurationFlag{Name: "timeout", Value: engine.DefaultTimeout, Usage: "give up on a sync that takes longer than this, deleting nothing (0: no limit)"},
 		},
 		Action: func(c *cli.Context) error {
 			o, err := syncOptions(c, io)
@@ -79,11 +81,15 @@ func syncOptions(c *cli.Context, io *IO) (engine.Options, error) {
 		Push:           c.Bool("push"),
 		Remote:         c.String("remote"),
 		LockWait:       c.Duration("lock-timeout"),
+		Timeout:        c.Duration("timeout"),
 		NoCache:        c.Bool("no-cache"),
-		RemoteAuth:     gitstore.RemoteAuth{Username: io.Getenv("GIT_USERNAME"), Token: firstEnv(io, "GITHUB_TOKEN", "GIT_TOKEN")},
+		RemoteAuth:     gitstore.RemoteAuth{Username: io.Getenv("GIT_USERNAME"), Token: secretenv.FirstPushToken(io.Getenv)},
 	}
 	if o.Concurrency < 0 || o.Concurrency > 64 {
 		return o, fmt.Errorf("--concurrency must be from 1 to 64, got %d", o.Concurrency)
+	}
+	if o.Timeout < 0 {
+		return o, fmt.Errorf("--timeout must not be negative, got %s", o.Timeout)
 	}
 	if s := c.String("delete-threshold"); s != "" {
 		f, err := strconv.ParseFloat(s, 64)
@@ -105,15 +111,6 @@ func verbosity(c *cli.Context) engine.Verbosity {
 		return engine.Verbose
 	}
 	return engine.Normal
-}
-
-func firstEnv(io *IO, names ...string) string {
-	for _, n := range names {
-		if v := io.Getenv(n); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func parseAuthor(s string) (*object.Signature, error) {

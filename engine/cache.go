@@ -190,15 +190,25 @@ func (ic *itemCache) save(o *Options, store *gitstore.Store, commit plumbing.Has
 	o.logger().Debug("item cache saved")
 }
 
+// hit is whether an item's entities for a resource came from the cache.
+type hit uint8
+
+const (
+	miss       hit = iota
+	hitSome        // with entities
+	hitNothing     // an item that gave none: the selector rejected it
+)
+
 // hits maps, from the cache, the items of a raw page that it can. It
-// returns done[i*len(group)+g], set when item i's entities for group[g]
-// came from the cache, and every item's hash for the records of the rest.
-func (p *pipeline) hits(j job, w *worker, out *jobResult) (done []bool, keys [][16]byte) {
+// returns done[i*len(group)+g], which says whether item i's entities for
+// group[g] came from the cache, and every item's hash for the records of
+// the rest.
+func (p *pipeline) hits(j job, w *worker, out *jobResult) (done []hit, keys [][16]byte) {
 	ic := p.ic
 	<-ic.ready
 	G := len(j.group)
 	keys = make([][16]byte, len(j.Raw))
-	done = make([]bool, len(j.Raw)*G)
+	done = make([]hit, len(j.Raw)*G)
 	waited := false
 	for i, raw := range j.Raw {
 		keys[i] = itemcache.ItemHash(raw)
@@ -234,7 +244,10 @@ func (p *pipeline) hits(j job, w *worker, out *jobResult) (done []bool, keys [][
 				out.slots = append(out.slots, sl)
 			}
 			out.records = append(out.records, cacheRec{rec, out.slots[first:len(out.slots):len(out.slots)]})
-			done[i*G+g] = true
+			done[i*G+g] = hitSome
+			if len(es) == 0 {
+				done[i*G+g] = hitNothing
+			}
 		}
 	}
 	return done, keys

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -336,7 +337,9 @@ func TestItemCacheDuplicateEntities(t *testing.T) {
 		o := f.options()
 		o.Replay, o.ConfigPath = replay, cfg
 		res, err := Sync(context.Background(), o)
-		if err != nil {
+		// Two items of one resource giving one entity is a doubt: the
+		// sync is partial, and still commits.
+		if err != nil && !errors.Is(err, ErrPartial) {
 			t.Fatal(err)
 		}
 		return res

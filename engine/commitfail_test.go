@@ -48,3 +48,25 @@ func TestSyncFailedCommitSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncIndexErrorAdvice: "commit, stash or discard those changes" is
+// advice for local changes only; an index gitalog cannot write (split)
+// has its own hint and no changes to stash.
+func TestSyncIndexErrorAdvice(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		d.AddIssue("payments", "KeyError: 'currency'", "payments.api in charge", "error")
+	})
+	f.git("update-index", "--split-index")
+	_, err := f.sync()
+	if err == nil {
+		t.Fatal("sync with a split index succeeded")
+	}
+	if errors.Is(err, gitstore.ErrDirty) || strings.Contains(err.Error(), "stash") {
+		t.Fatalf("a split index is reported as local changes:\n%v", err)
+	}
+	if !strings.Contains(err.Error(), "split") {
+		t.Fatalf("the error does not name the split index:\n%v", err)
+	}
+}

@@ -46,7 +46,7 @@ func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
 	for _, w := range cfg.Warnings {
 		o.logger().Warn(w)
 	}
-	src, _, err := o.sentrySource(cfg)
+	src, _, err := o.sentrySource(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -24,8 +24,10 @@ func TestSyncUnderFaults(t *testing.T) {
 		want    []string // in the error
 	}{
 		{"5xx mid-pagination", sentrytest.Fault{PathContains: "/issues/", Status: 502, AfterRequests: 2}, 0, []string{"/issues/", "502"}},
-		{"truncated JSON", sentrytest.Fault{PathContains: "/teams/", TruncateBody: true}, 0, []string{"/teams/", "not valid JSON"}},
-		{"401", sentrytest.Fault{PathContains: "/organizations/", Status: 401}, 0, []string{"401", "invalid, expired or revoked"}},
+		{"truncated body", sentrytest.Fault{PathContains: "/teams/", TruncateBody: true}, 0, []string{"/teams/", "unexpected EOF"}},
+		{"invalid JSON", sentrytest.Fault{PathContains: "/teams/", Status: 200, Body: `[{"slug":`}, 0, []string{"/teams/", "not valid JSON"}},
+		// After the access check (whose 401 fails the sync outright).
+		{"401", sentrytest.Fault{PathContains: "/organizations/", Status: 401, AfterRequests: 1}, 0, []string{"401", "invalid, expired or revoked"}},
 		{"403 members", sentrytest.Fault{PathContains: "/members/", Status: 403}, 0, []string{"/members/", "403", `"member:read"`}},
 		{"403 issues", sentrytest.Fault{PathContains: "/issues/", Status: 403}, 0, []string{"/issues/", "403", `"event:read"`}},
 		{"404 of a parent", sentrytest.Fault{PathContains: "/organizations/acme-corp/projects/", Status: 404}, 0, []string{"/projects/", "404"}},

@@ -1,6 +1,9 @@
 package engine
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestGitignoreIgnoresSentryCLIRC(t *testing.T) {
 	tests := []struct {
@@ -27,6 +30,23 @@ func TestGitignoreIgnoresSentryCLIRC(t *testing.T) {
 	for _, cur := range []string{"", "a", "a\n"} {
 		if got := withEntry([]byte(cur)); !ignores(got) || ignores([]byte(cur)) {
 			t.Errorf("withEntry(%q) = %q", cur, got)
+		}
+	}
+}
+
+// A .gitignore with CRLF line endings keeps them: the appended lines end
+// with CRLF too, and a missing final line end is the file's own.
+func TestWithEntryKeepsLineEndings(t *testing.T) {
+	crlf := strings.ReplaceAll(gitignoreEntry, "\n", "\r\n")
+	for cur, want := range map[string]string{
+		"a\n":           "a\n\n" + gitignoreEntry,
+		"a\r\nb\r\n":    "a\r\nb\r\n\r\n" + crlf,
+		"a\r\nb":        "a\r\nb\r\n\r\n" + crlf,
+		"a\r\nb\nc\r\n": "a\r\nb\nc\r\n\r\n" + crlf, // mostly CRLF
+		"a":             "a\n\n" + gitignoreEntry,
+	} {
+		if got := string(withEntry([]byte(cur))); got != want {
+			t.Errorf("withEntry(%q) = %q, want %q", cur, got, want)
 		}
 	}
 }

@@ -65,6 +65,13 @@ const gitignoreEntry = "# sentry-cli's settings, which can hold an auth token (a
 // and blueprints, committed. Existing files are never overwritten.
 func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 	res := &InitResult{Dir: o.Dir}
+	if o.Branch != "" {
+		ref, err := branchRef(o.Branch)
+		if err != nil {
+			return nil, err
+		}
+		o.Branch = ref.Short()
+	}
 	_, err := gitstore.Open(o.Dir)
 	res.Created = errors.Is(err, gitstore.ErrNotRepository)
 	if err != nil && !res.Created {
@@ -219,15 +226,22 @@ func gitignoreFor(cur []byte, exists bool, res *InitResult) []byte {
 	return withEntry(cur)
 }
 
+// withEntry appends the entry in the file's own line ending: CRLF lines
+// in a file of LF ones (or the reverse) show as changed in every diff and
+// editor of the people who chose them.
 func withEntry(cur []byte) []byte {
+	eol := "\n"
+	if crlf := bytes.Count(cur, []byte("\r\n")); crlf > bytes.Count(cur, []byte("\n"))-crlf {
+		eol = "\r\n"
+	}
 	out := bytes.Clone(cur)
 	if len(out) > 0 && out[len(out)-1] != '\n' {
-		out = append(out, '\n')
+		out = append(out, eol...)
 	}
 	if len(out) > 0 {
-		out = append(out, '\n')
+		out = append(out, eol...)
 	}
-	return append(out, gitignoreEntry...)
+	return append(out, strings.ReplaceAll(gitignoreEntry, "\n", eol)...)
 }
 
 // ignores reports whether a .gitignore at the root ignores .sentryclirc

@@ -135,6 +135,7 @@ type pipeline struct {
 	catReady chan struct{}
 	hold     map[string]bool // blueprints that are targets of search relations
 	ic       *itemCache      // nil: every item is mapped
+	store    *gitstore.Store // reads the entities a doubt or the threshold keeps, for searches
 	pre      *gitstore.Prestage
 	spool    *gitstore.Spool
 }
@@ -260,6 +261,25 @@ type jobResult struct {
 	items   int
 	records []cacheRec
 	cached  int // items whose every resource's entities came from the cache
+	// counts are, per resource of the group, what became of its items.
+	counts []resCount
+}
+
+// resCount counts a resource's items: those it was given (decoded), and
+// of those, the ones that gave an entity and why the others gave none.
+// failed items are doubts already, each with its reason.
+type resCount struct {
+	res                                         *mapping.Resource
+	items, gave, nulls, empty, rejected, failed int
+}
+
+func (c *resCount) add(o resCount) {
+	c.items += o.items
+	c.gave += o.gave
+	c.nulls += o.nulls
+	c.empty += o.empty
+	c.rejected += o.rejected
+	c.failed += o.failed
 }
 
 // collect streams every resource through the workers.
@@ -355,8 +375,12 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		hint = p.ic.c.Len()
 	}
 	c := &collection{slots: make(map[pathKey]*slot, hint), records: make([]cacheRec, 0, hint), dups: map[catalog.Key]int{}}
-	agg := map[string]*MapIssue{}
+	issues := newIssueGroups()
 	ds := newDoubts(p.bps)
+	// givers counts, per file that more than one item gave, the items of
+	// each resource that gave it.
+	givers := map[pathKey]map[int]int{}
+	counts := map[int]*resCount{}
 	done := 0
 	for r := range results {
 		for _, sl := range r.slots {
@@ -366,6 +390,10 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 				// as with Port's upserts. seq is the items' order in the
 				// fetch stream, not the order the workers finish in.
 				c.dups[sl.key]++
+				if givers[k] == nil {
+					givers[k] = map[int]int{old.seq.res: 1}
+				}
+				givers[k][sl.seq.res]++
 				if sl.seq.less(old.seq) {
 					sl.lost = true
 					continue
@@ -389,14 +417,13 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 			ds.item(d)
 		}
 		for _, is := range r.issues {
-			k := is.Resource.Label() + "\x00" + is.Field + "\x00" + is.Msg
-			if m := agg[k]; m != nil {
-				m.Count++
-				continue
+			issues.add(is)
+		}
+		for _, rc := range r.counts {
+			if counts[rc.res.Index] == nil {
+				counts[rc.res.Index] = &resCount{res: rc.res}
 			}
-			m := &MapIssue{Resource: is.Resource.Label(), Field: is.Field, Message: is.Msg, Count: 1, Skipped: is.Skipped, Stopped: is.Stopped}
-			agg[k] = m
-			c.mapIssues = append(c.mapIssues, m)
+			counts[rc.res.Index].add(rc)
 		}
 		done += r.items
 		o.progress("map", fmt.Sprintf("%d items, %d entities", done, len(c.slots)))
@@ -408,7 +435,43 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		rss[i] = g.rs
 	}
 	ds.fetchFailures(rss, failed)
+	for _, rc := range counts {
+		switch {
+		case rc.items == 0:
+			// Nothing fetched (an empty org): the deletion threshold
+			// judges what goes.
+		case rc.nulls == rc.items:
+			// Port reads itemsToParse null as no elements, and so does a
+			// sync for some items (a team without the field). Null for
+			// every item of a listing says the path names nothing there
+			// (".__membrs"): the entities it gave would all go, so it is
+			// a doubt. Unlike an empty result (below), which may be data,
+			// no threshold overrides it: a path absent from every item is
+			// a typo until `// []` says it is meant, and that says so in
+			// the config, for every later sync, not in one run's flag.
+			ds.nullLists(rc.res, rc.nulls)
+		case rc.gave == 0 && rc.failed < rc.items:
+			// Items came, and none gave an entity: an empty result of
+			// a filter, which may be data, or a typo (".user.isActiv").
+			// See doubts.gaveNothing. When every item failed to map,
+			// their doubts say which blueprints they were meant for.
+			ds.gaveNothing(rc)
+		}
+	}
+	// Items of one resource that give one entity mean its identity is not
+	// what the mapping thinks ('"u:" + .emial' gives "u:" for all), or
+	// that the listing shifted while it was read, so some item may have
+	// been missed: a doubt either way. Two resources giving one entity
+	// can be meant (either of two kinds names it) and stays a warning.
+	for k, byRes := range givers {
+		for i, n := range byRes {
+			if n > 1 {
+				ds.collided(cfg.Resources[i], c.slots[k].key, n)
+			}
+		}
+	}
 	c.doubts = ds.list()
+	c.mapIssues = issues.list()
 	return c, errs
 }
 
@@ -422,8 +485,9 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 	if j.Raw != nil && p.ic != nil {
 		out.records = make([]cacheRec, 0, n)
 	}
-	// done[i*G+g]: item i's entities for group[g] came from the cache.
-	var done []bool
+	// done[i*G+g]: whether item i's entities for group[g] came from the
+	// cache.
+	var done []hit
 	var keys [][16]byte
 	if j.Raw != nil && p.ic != nil {
 		done, keys = p.hits(j, w, &out)
@@ -431,7 +495,7 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 	if j.Raw != nil {
 		items = make([]any, len(j.Raw))
 		for i, raw := range j.Raw {
-			if done != nil && !slices.Contains(done[i*G:(i+1)*G], false) {
+			if done != nil && !slices.Contains(done[i*G:(i+1)*G], miss) {
 				out.cached++ // every resource's entities came from the cache
 				continue
 			}
@@ -459,11 +523,36 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 	}
 	out.items = len(items)
 	for g, r := range j.group {
+		rc := resCount{res: r}
 		for i, it := range items {
-			if done != nil && done[i*G+g] || it == nil && j.Raw != nil {
+			if done != nil && done[i*G+g] != miss {
+				rc.items++
+				// A cached result without entities is always of an item
+				// the selector rejected: see below.
+				if done[i*G+g] == hitSome {
+					rc.gave++
+				} else {
+					rc.rejected++
+				}
 				continue
 			}
-			es, iss := r.Map(it)
+			if it == nil && j.Raw != nil {
+				continue // not decoded: a doubt already
+			}
+			rc.items++
+			es, iss, none := r.MapItem(it)
+			switch {
+			case len(es) > 0:
+				rc.gave++
+			case none == mapping.NullList:
+				rc.nulls++
+			case none == mapping.EmptyList:
+				rc.empty++
+			case none == mapping.Rejected:
+				rc.rejected++
+			default:
+				rc.failed++
+			}
 			out.issues = append(out.issues, iss...)
 			for _, is := range iss {
 				if is.Skipped {
@@ -479,19 +568,27 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 				}
 				out.slots = append(out.slots, p.prepare(w, e, seqNo{r.Index, j.page, i, sub}))
 			}
-			if keys != nil && len(iss) == 0 && p.ic.pure[r.Index] {
+			// An item whose itemsToParse gave null or an empty array is
+			// mapped every time: whether that held for every item is
+			// judged on each sync, and a cached entry without entities
+			// is then always of an item the selector rejected.
+			if keys != nil && len(iss) == 0 && (none == mapping.Some || none == mapping.Rejected) && p.ic.pure[r.Index] {
 				if rec, ok := record(keys[i], r, out.slots[first:len(out.slots):len(out.slots)]); ok {
 					out.records = append(out.records, rec)
 				}
 			}
 		}
+		out.counts = append(out.counts, rc)
 	}
 	return out
 }
 
 // finish resolves search relations, validates the held entities and
-// checks every relation against the whole catalog.
-func (p *pipeline) finish(c *collection, res *Result) {
+// checks every relation against the whole catalog: the catalog as the
+// commit will leave it, given the doubts and the deletion threshold the
+// plan applies (see afterCommit).
+func (p *pipeline) finish(c *collection, res *Result, doubt *doubtSet, threshold float64) error {
+	after := newAfterCommit(p.cat, c, doubt, threshold)
 	var held []*slot
 	for _, sl := range c.slots {
 		if sl.held != nil {
@@ -503,7 +600,22 @@ func (p *pipeline) finish(c *collection, res *Result) {
 	for i, sl := range held {
 		entities[i] = sl.held
 	}
-	unresolved := mapping.Resolve(entities, func(bp, rel string) (string, bool, bool, bool) {
+	var kept []*catalog.Entity
+	if len(held) > 0 {
+		targets := make([]string, 0, len(p.hold))
+		for bp := range p.hold {
+			targets = append(targets, bp)
+		}
+		sort.Strings(targets)
+		for _, bp := range targets {
+			es, err := after.kept(p.store, bp)
+			if err != nil {
+				return err
+			}
+			kept = append(kept, es...)
+		}
+	}
+	unresolved := mapping.Resolve(entities, kept, func(bp, rel string) (string, bool, bool, bool) {
 		b, ok := p.bps.Blueprint(bp)
 		if !ok {
 			return "", false, false, false
@@ -529,11 +641,7 @@ func (p *pipeline) finish(c *collection, res *Result) {
 			d, _ = dirs.LoadOrStore(bp, catalog.EncodeDir(bp))
 		}
 		k := pathKey{d.(string), catalog.EncodeName(id)}
-		if c.slots[k] != nil {
-			return true
-		}
-		_, inHead := p.cat.files[k.dir].lookup(k.stem)
-		return inHead
+		return c.slots[k] != nil || after.stays(k.dir, k.stem)
 	}
 	var w worker
 	for _, sl := range held {
@@ -577,6 +685,7 @@ func (p *pipeline) finish(c *collection, res *Result) {
 	wg.Wait()
 	res.Problems = sortProblems(c.slots)
 	res.MapIssues = c.mapIssues
+	return nil
 }
 
 // sortProblems lists the slots' problems, and takes them from the slots:

@@ -245,9 +245,13 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, doubt 
 		if !ok {
 			bp = dir
 		}
-		over := float64(len(gone))/float64(len(stems)) > threshold
-		if doubt.has(dir) || over {
-			p.kept = append(p.kept, Kept{Blueprint: bp, Entities: len(gone), Managed: len(stems), OverThreshold: !doubt.has(dir)})
+		if !deletesGone(doubt, dir, len(gone), len(stems), threshold) {
+			k := Kept{Blueprint: bp, Entities: len(gone), Managed: len(stems)}
+			if !doubt.has(dir) {
+				k.GaveNothing = doubt.gaveNothing(dir, threshold)
+				k.OverThreshold = !k.GaveNothing
+			}
+			p.kept = append(p.kept, k)
 			continue
 		}
 		p.changes = append(p.changes, gone...)
@@ -305,6 +309,15 @@ func makePlan(store *gitstore.Store, cat *catalogState, coll *collection, doubt 
 	}
 	sort.Strings(p.conflicts)
 	return p, nil
+}
+
+// deletesGone reports whether a sync deletes the gone entities of the
+// blueprint folder dir: the gone of its managed entities whose files are
+// there but which the sync did not produce.
+// The relation checks ask it too, before the plan, so that they see the
+// catalog the plan will make.
+func deletesGone(doubt *doubtSet, dir string, gone, managed int, threshold float64) bool {
+	return gone > 0 && !doubt.has(dir) && !doubt.gaveNothing(dir, threshold) && float64(gone)/float64(managed) <= threshold
 }
 
 func titleOf(e *catalog.Entity) string {

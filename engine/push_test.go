@@ -26,56 +26,150 @@ func gitIn(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// withRemote gives the fixture a bare origin holding its main branch.
-func withRemote(t *testing.T, f *fixture) string {
+// emptyRemote gives the fixture a bare origin with no branch yet.
+func emptyRemote(t *testing.T, f *fixture) string {
 	remote := filepath.Join(t.TempDir(), "origin.git")
 	gitIn(t, ".", "init", "-q", "--bare", "--initial-branch=main", remote)
 	f.git("remote", "add", "origin", remote)
+	return remote
+}
+
+// withRemote gives the fixture a bare origin holding its main branch.
+func withRemote(t *testing.T, f *fixture) string {
+	remote := emptyRemote(t, f)
 	f.git("push", "-q", "origin", "main")
 	return remote
 }
 
-func TestSyncPushUpdatesRemote(t *testing.T) {
-	f := newFixture(t, sentrytest.Demo())
-	remote := withRemote(t, f)
+// pushOptions are the fixture's options for a sync --push.
+func (f *fixture) pushOptions() Options {
 	o := f.options()
 	o.Push = true
+	return o
+}
+
+// mustPush runs a sync with o and fails the test unless it pushed.
+func mustPush(t *testing.T, o Options, what string) *Result {
+	t.Helper()
 	res, err := Sync(t.Context(), o)
 	if err != nil || !res.Pushed {
-		t.Fatalf("push: %v %+v", err, res)
+		t.Fatalf("%s: %v %+v", what, err, res)
 	}
-	if got := gitIn(t, remote, "rev-parse", "main"); got != res.Commit.String() {
-		t.Fatalf("remote main = %s, want %s", got, res.Commit)
+	return res
+}
+
+// wantRemoteAt fails the test unless remote's main is at want and the
+// remote passes git fsck --strict.
+func wantRemoteAt(t *testing.T, remote, want string) {
+	t.Helper()
+	if got := gitIn(t, remote, "rev-parse", "main"); got != want {
+		t.Fatalf("remote main = %s, want %s", got, want)
 	}
 	gitIn(t, remote, "fsck", "--strict")
+}
+
+// wantPushLands runs a sync --push and fails the test unless its commit
+// is the remote's main and both repositories are sound.
+func wantPushLands(t *testing.T, f *fixture, remote, what string) {
+	t.Helper()
+	res := mustPush(t, f.pushOptions(), what)
+	wantRemoteAt(t, remote, res.Commit.String())
 	f.checkRepo()
+}
+
+// setPreReceive installs hook as the remote's pre-receive hook.
+func setPreReceive(t *testing.T, remote, hook string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// refuseFirstPush makes the remote refuse the first push it receives, as
+// a server that is down would, and accept the later ones.
+func refuseFirstPush(t *testing.T, remote string) {
+	refused := filepath.Join(t.TempDir(), "refused")
+	setPreReceive(t, remote, fmt.Sprintf("#!/bin/sh\n[ -e %[1]s ] && exit 0\ntouch %[1]s\necho 'not today' >&2\nexit 1\n", refused))
+}
+
+// otherClone clones the remote as someone else's clone.
+func otherClone(t *testing.T, remote string) string {
+	t.Helper()
+	other := filepath.Join(t.TempDir(), "other")
+	gitIn(t, ".", "clone", "-q", remote, other)
+	return other
+}
+
+// pushFile commits a new file from the clone dir and pushes it.
+func pushFile(t *testing.T, dir, name, content, msg string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, dir, "add", name)
+	gitIn(t, dir, "commit", "-qm", msg)
+	gitIn(t, dir, "push", "-q", "origin", "main")
+}
+
+// pushNotesFrom is someone else pushing a commit ("notes", adding
+// NOTES.md) from their clone.
+func pushNotesFrom(t *testing.T, other string) {
+	t.Helper()
+	pushFile(t, other, "NOTES.md", "hello\n", "notes")
+}
+
+// pushNotes is pushNotesFrom a new clone of the remote, which it returns.
+func pushNotes(t *testing.T, remote string) string {
+	t.Helper()
+	other := otherClone(t, remote)
+	pushNotesFrom(t, other)
+	return other
+}
+
+// beforePush runs fn once, between the next sync's commit and its push.
+func beforePush(t *testing.T, fn func()) {
+	testHookBeforePush = func() {
+		testHookBeforePush = nil
+		fn()
+	}
+	t.Cleanup(func() { testHookBeforePush = nil })
+}
+
+// wantSyncOnNotes fails the test unless the remote's history is a sync
+// commit on top of pushNotes' commit on top of one more.
+func wantSyncOnNotes(t *testing.T, remote string) {
+	t.Helper()
+	log := gitIn(t, remote, "log", "--format=%s", "main")
+	if lines := strings.Split(log, "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "sync: ") || lines[1] != "notes" {
+		t.Fatalf("remote history:\n%s\nwant the sync (redone) on top of the other push", log)
+	}
+}
+
+// wantInError fails the test (going on) for each of wants that err's
+// message lacks.
+func wantInError(t *testing.T, err error, wants ...string) {
+	t.Helper()
+	msg := err.Error()
+	for _, w := range wants {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error lacks %q:\n%s", w, msg)
+		}
+	}
+}
+
+func TestSyncPushUpdatesRemote(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	wantPushLands(t, f, withRemote(t, f), "push")
 }
 
 func TestSyncPushRedoesOnTopOfMovedRemote(t *testing.T) {
 	f := newFixture(t, sentrytest.Demo())
 	remote := withRemote(t, f)
 	// Someone else pushes between our commit and our push.
-	other := filepath.Join(t.TempDir(), "other")
-	gitIn(t, ".", "clone", "-q", remote, other)
-	testHookBeforePush = func() {
-		testHookBeforePush = nil
-		os.WriteFile(filepath.Join(other, "NOTES.md"), []byte("hello\n"), 0o644)
-		gitIn(t, other, "add", "NOTES.md")
-		gitIn(t, other, "commit", "-qm", "notes")
-		gitIn(t, other, "push", "-q", "origin", "main")
-	}
-	t.Cleanup(func() { testHookBeforePush = nil })
-	o := f.options()
-	o.Push = true
-	res, err := Sync(t.Context(), o)
-	if err != nil || !res.Pushed {
-		t.Fatalf("push: %v", err)
-	}
-	log := gitIn(t, remote, "log", "--format=%s", "main")
-	lines := strings.Split(log, "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "sync: ") || lines[1] != "notes" {
-		t.Fatalf("remote history:\n%s\nwant the sync on top of the other push", log)
-	}
+	other := otherClone(t, remote)
+	beforePush(t, func() { pushNotesFrom(t, other) })
+	mustPush(t, f.pushOptions(), "push")
+	wantSyncOnNotes(t, remote)
 	// Our worktree follows: it has the other push's file and is clean.
 	if _, err := os.Stat(filepath.Join(f.dir, "NOTES.md")); err != nil {
 		t.Fatal("the worktree lacks the remote's new file")
@@ -123,14 +217,11 @@ func pushBarrier(t *testing.T, remote string, n int) {
 	}
 	// The wait is bounded only so that a broken test fails instead of
 	// hanging; nothing asserts on time.
-	hook := fmt.Sprintf(`#!/bin/sh
+	setPreReceive(t, remote, fmt.Sprintf(`#!/bin/sh
 mktemp %[1]s/push.XXXXXX >/dev/null
 i=0
 while [ "$(ls %[1]s | wc -l)" -lt %[2]d ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
-`, dir, n)
-	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
-		t.Fatal(err)
-	}
+`, dir, n))
 }
 
 // cloneFixture clones remote and syncs the clone from its own fake Sentry.
@@ -140,27 +231,41 @@ func cloneFixture(t *testing.T, remote string, data *sentrytest.Dataset) *fixtur
 	return &fixture{t: t, dir: dir, srv: sentrytest.NewHandler(data), data: data}
 }
 
-func TestSyncConcurrentPushesBothLand(t *testing.T) {
-	a := newFixture(t, sentrytest.Demo())
-	remote := withRemote(t, a)
+// racingClones are two clones of one remote whose Sentries differ (one
+// issue is resolved in b's), so that each sync has its own change, and
+// whose remote holds their pushes until both arrived.
+func racingClones(t *testing.T) (a, b *fixture, remote string) {
+	a = newFixture(t, sentrytest.Demo())
+	remote = withRemote(t, a)
 	other := sentrytest.Demo()
 	other.ResolveIssue(other.IssueIDs("")[0])
-	b := cloneFixture(t, remote, other)
+	b = cloneFixture(t, remote, other)
 	pushBarrier(t, remote, 2)
+	return a, b, remote
+}
 
-	results := make([]*Result, 2)
-	errs := make([]error, 2)
+// pushAtOnce runs a sync --push in each fixture at the same time, with
+// the options edit makes, and returns their results and errors in order.
+func pushAtOnce(t *testing.T, fs []*fixture, edit func(*Options)) ([]*Result, []error) {
+	results := make([]*Result, len(fs))
+	errs := make([]error, len(fs))
 	var wg sync.WaitGroup
-	for i, f := range []*fixture{a, b} {
+	for i, f := range fs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			o := f.options()
-			o.Push = true
+			o := f.pushOptions()
+			edit(&o)
 			results[i], errs[i] = Sync(t.Context(), o)
 		}()
 	}
 	wg.Wait()
+	return results, errs
+}
+
+func TestSyncConcurrentPushesBothLand(t *testing.T) {
+	a, b, remote := racingClones(t)
+	results, errs := pushAtOnce(t, []*fixture{a, b}, func(*Options) {})
 	for i, err := range errs {
 		if err != nil || !results[i].Pushed {
 			t.Fatalf("clone %d: %v", i, err)
@@ -178,9 +283,7 @@ func TestSyncConcurrentPushesBothLand(t *testing.T) {
 		if got, want := strings.TrimSpace(f.git("rev-parse", "main")), gitIn(t, remote, "rev-parse", "main"); got != want && !isAncestor(t, remote, got, want) {
 			t.Fatalf("%s: main at %s, remote at %s", f.dir, got, want)
 		}
-		o := f.options()
-		o.Push = true
-		if _, err := Sync(t.Context(), o); err != nil {
+		if _, err := Sync(t.Context(), f.pushOptions()); err != nil {
 			t.Fatalf("%s: the next sync: %v", f.dir, err)
 		}
 	}
@@ -196,25 +299,8 @@ func isAncestor(t *testing.T, dir, a, b string) bool {
 // remote, redone on top of it, so that the next sync pushes it instead of
 // finding the branch diverged.
 func TestSyncOutOfPushAttemptsIsAheadNotDiverged(t *testing.T) {
-	a := newFixture(t, sentrytest.Demo())
-	remote := withRemote(t, a)
-	other := sentrytest.Demo()
-	other.ResolveIssue(other.IssueIDs("")[0])
-	b := cloneFixture(t, remote, other)
-	pushBarrier(t, remote, 2)
-
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i, f := range []*fixture{a, b} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			o := f.options()
-			o.Push, o.PushAttempts = true, 1
-			_, errs[i] = Sync(t.Context(), o)
-		}()
-	}
-	wg.Wait()
+	a, b, remote := racingClones(t)
+	_, errs := pushAtOnce(t, []*fixture{a, b}, func(o *Options) { o.PushAttempts = 1 })
 	if (errs[0] == nil) == (errs[1] == nil) {
 		t.Fatalf("want one push to land and one to give up, got %v and %v", errs[0], errs[1])
 	}
@@ -231,16 +317,22 @@ func TestSyncOutOfPushAttemptsIsAheadNotDiverged(t *testing.T) {
 		t.Fatalf("the loser's main (%s) is not one commit on top of the remote's (%s) but on %s", local, remoteHead, parent)
 	}
 	loser.checkRepo()
-	o := loser.options()
-	o.Push = true
+	mustPush(t, loser.pushOptions(), "the next sync")
+	wantRemoteAt(t, remote, local)
+}
+
+// syncRefusedPush runs a sync --push whose push the remote refuses for
+// another reason than having moved, so that its commit stays unpushed; it
+// returns the options to sync again with.
+func syncRefusedPush(t *testing.T, f *fixture, remote string) (Options, *Result, error) {
+	t.Helper()
+	refuseFirstPush(t, remote)
+	o := f.pushOptions()
 	res, err := Sync(t.Context(), o)
-	if err != nil || !res.Pushed {
-		t.Fatalf("the next sync: %v", err)
+	if err == nil || errors.Is(err, gitstore.ErrRejected) {
+		t.Fatalf("first sync: %v, want a refused push", err)
 	}
-	if got := gitIn(t, remote, "rev-parse", "main"); got != local {
-		t.Fatalf("remote at %s, want the kept commit %s", got, local)
-	}
-	gitIn(t, remote, "fsck", "--strict")
+	return o, res, err
 }
 
 // A sync whose push failed for another reason than a moved remote keeps
@@ -249,36 +341,17 @@ func TestSyncOutOfPushAttemptsIsAheadNotDiverged(t *testing.T) {
 func TestSyncRedoesUnpushedCommitAfterRemoteMoved(t *testing.T) {
 	f := newFixture(t, sentrytest.Demo())
 	remote := withRemote(t, f)
-	// The remote refuses the first push, as a server that is down would.
-	refused := filepath.Join(t.TempDir(), "refused")
-	hook := fmt.Sprintf("#!/bin/sh\n[ -e %[1]s ] && exit 0\ntouch %[1]s\necho 'not today' >&2\nexit 1\n", refused)
-	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	o := f.options()
-	o.Push = true
-	res, err := Sync(t.Context(), o)
-	if err == nil || errors.Is(err, gitstore.ErrRejected) || !strings.Contains(err.Error(), "kept locally") {
+	o, res, err := syncRefusedPush(t, f, remote)
+	if !strings.Contains(err.Error(), "kept locally") {
 		t.Fatalf("first sync: %v, want a push error that keeps the commit", err)
 	}
 	unpushed := res.Commit.String()
 
 	// Someone else pushes meanwhile.
-	other := filepath.Join(t.TempDir(), "other")
-	gitIn(t, ".", "clone", "-q", remote, other)
-	os.WriteFile(filepath.Join(other, "NOTES.md"), []byte("hello\n"), 0o644)
-	gitIn(t, other, "add", "NOTES.md")
-	gitIn(t, other, "commit", "-qm", "notes")
-	gitIn(t, other, "push", "-q", "origin", "main")
+	other := pushNotes(t, remote)
 
-	res, err = Sync(t.Context(), o)
-	if err != nil || !res.Pushed {
-		t.Fatalf("the next sync: %v", err)
-	}
-	log := gitIn(t, remote, "log", "--format=%s", "main")
-	if lines := strings.Split(log, "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "sync: ") || lines[1] != "notes" {
-		t.Fatalf("remote history:\n%s\nwant the sync redone on top of the other push", log)
-	}
+	mustPush(t, o, "the next sync")
+	wantSyncOnNotes(t, remote)
 	if strings.Contains(gitIn(t, remote, "rev-list", "main"), unpushed) {
 		t.Fatal("the unpushed commit itself reached the remote")
 	}
@@ -289,11 +362,8 @@ func TestSyncRedoesUnpushedCommitAfterRemoteMoved(t *testing.T) {
 	os.WriteFile(filepath.Join(f.dir, "MINE.md"), []byte("mine\n"), 0o644)
 	f.git("add", "MINE.md")
 	f.git("-c", "user.name=Me", "-c", "user.email=me@example.com", "commit", "-qm", "mine")
-	os.WriteFile(filepath.Join(other, "MORE.md"), []byte("more\n"), 0o644)
 	gitIn(t, other, "pull", "-q", "--ff-only")
-	gitIn(t, other, "add", "MORE.md")
-	gitIn(t, other, "commit", "-qm", "more")
-	gitIn(t, other, "push", "-q", "origin", "main")
+	pushFile(t, other, "MORE.md", "more\n", "more")
 	if _, err := Sync(t.Context(), o); err == nil || !strings.Contains(err.Error(), "have diverged") {
 		t.Fatalf("a hand commit beside the remote: %v, want diverged", err)
 	}
@@ -307,25 +377,15 @@ func TestSyncPushRemoteBranchDeleted(t *testing.T) {
 	remote := withRemote(t, f)
 	// The remote deletes its branch while the push is under way, so the
 	// push loses the ref update and the fetch after it finds no branch.
-	hook := "#!/bin/sh\nunset GIT_QUARANTINE_PATH\ngit update-ref -d refs/heads/main\n"
-	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	o := f.options()
-	o.Push = true
-	res, err := Sync(t.Context(), o)
+	setPreReceive(t, remote, "#!/bin/sh\nunset GIT_QUARANTINE_PATH\ngit update-ref -d refs/heads/main\n")
+	res, err := Sync(t.Context(), f.pushOptions())
 	if err == nil || res == nil || res.Pushed {
 		t.Fatalf("push: %v", err)
 	}
-	msg := err.Error()
-	if strings.Contains(msg, "%!") {
+	if msg := err.Error(); strings.Contains(msg, "%!") {
 		t.Fatalf("the error is misformatted: %s", msg)
 	}
-	for _, w := range []string{"pushing main to " + remote + ": the remote branch moved", "fetching it again: origin has no branch main any more", "the commit is kept locally on main"} {
-		if !strings.Contains(msg, w) {
-			t.Errorf("error lacks %q:\n%s", w, msg)
-		}
-	}
+	wantInError(t, err, "pushing main to "+remote+": the remote branch moved", "fetching it again: origin has no branch main any more", "the commit is kept locally on main")
 	if head := strings.TrimSpace(f.git("rev-parse", "main")); head != res.Commit.String() {
 		t.Fatalf("main at %s, want the sync's commit %s", head, res.Commit)
 	}
@@ -336,18 +396,73 @@ func TestSyncPushRemoteBranchDeleted(t *testing.T) {
 // empty remote has no branch yet, which is not a fetch error.
 func TestSyncPushIntoEmptyRemote(t *testing.T) {
 	f := newFixture(t, sentrytest.Demo())
-	remote := filepath.Join(t.TempDir(), "origin.git")
-	gitIn(t, ".", "init", "-q", "--bare", "--initial-branch=main", remote)
-	f.git("remote", "add", "origin", remote)
+	wantPushLands(t, f, emptyRemote(t, f), "push into an empty remote")
+}
+
+// TestSyncPushNothingToPush: a sync that changes nothing, on a branch the
+// remote has, pushes nothing and does not say "Pushed main."; a commit
+// left unpushed by an earlier sync is pushed, and said so.
+func TestSyncPushNothingToPush(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, f)
+	o := f.options()
+	o.Push = true
+	if res, err := Sync(t.Context(), o); err != nil || !res.Pushed {
+		t.Fatalf("first sync: %v", err)
+	}
+	res, err := Sync(t.Context(), o)
+	if err != nil || !res.NoChange {
+		t.Fatalf("second sync: %v %+v", err, res)
+	}
+	var b strings.Builder
+	res.WriteSummary(&b, Normal)
+	if res.Pushed || strings.Contains(b.String(), "Pushed") || !strings.Contains(b.String(), "origin/main is up to date; nothing to push.") {
+		t.Fatalf("nothing was pushed, but the summary says:\n%s", b.String())
+	}
+
+	// An unpushed commit (the push was refused) is pushed by a sync that
+	// changes nothing itself.
+	hook := filepath.Join(remote, "hooks", "pre-receive")
+	if err := os.WriteFile(hook, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Update(func(d *sentrytest.Dataset) { d.ResolveIssue(d.IssueIDs("")[0]) })
+	if _, err := Sync(t.Context(), o); err == nil {
+		t.Fatal("the refused push succeeded")
+	}
+	os.Remove(hook)
+	res, err = Sync(t.Context(), o)
+	if err != nil || !res.NoChange || !res.Pushed {
+		t.Fatalf("sync after the refusal: %v, pushed %v", err, res.Pushed)
+	}
+	if got, want := gitIn(t, remote, "rev-parse", "main"), strings.TrimSpace(f.git("rev-parse", "main")); got != want {
+		t.Fatalf("remote at %s, local at %s", got, want)
+	}
+}
+
+// TestSyncPushRefusedAfterCommitIsPartial: a push the remote refuses (a
+// hook) after the sync committed is exit 3, not 1 ("nothing was
+// committed"): the error says what was committed, that the push failed,
+// and what the remote said.
+func TestSyncPushRefusedAfterCommitIsPartial(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, f)
+	hook := "#!/bin/sh\necho 'not today' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	o := f.options()
 	o.Push = true
 	res, err := Sync(t.Context(), o)
-	if err != nil || !res.Pushed {
-		t.Fatalf("push into an empty remote: %v", err)
+	if !errors.Is(err, ErrPartial) || res == nil || res.Commit.IsZero() {
+		t.Fatalf("want a partial result with a commit, got %v", err)
 	}
-	if got := gitIn(t, remote, "rev-parse", "main"); got != res.Commit.String() {
-		t.Fatalf("remote main = %s, want %s", got, res.Commit)
+	for _, w := range []string{"committed " + res.Commit.String()[:12] + " on main", "push", "declined", "remote: not today", "next sync --push"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
 	}
-	gitIn(t, remote, "fsck", "--strict")
-	f.checkRepo()
+	if got := strings.TrimSpace(f.git("rev-parse", "main")); got != res.Commit.String() {
+		t.Fatalf("main at %s, want the commit %s kept", got, res.Commit)
+	}
 }

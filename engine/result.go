@@ -22,7 +22,10 @@ type Result struct {
 	Parent   plumbing.Hash // the commit the sync compared against
 	Branch   string
 	Pushed   bool
-	Subject  string
+	// PushedUpToDate names the remote branch ("origin/main") when a push
+	// was asked for and the remote already had the branch's commit.
+	PushedUpToDate string
+	Subject        string
 
 	Items map[string]int // raw items per kind
 	// Cached is how many of those items the item cache mapped: their bytes
@@ -67,6 +70,9 @@ type Kept struct {
 	// OverThreshold: they were more than the threshold of Managed, and
 	// no doubt touched the blueprint.
 	OverThreshold bool
+	// GaveNothing: a resource that writes the blueprint gave no entity
+	// (an Empty doubt), and no other doubt touched the blueprint.
+	GaveNothing bool
 }
 
 // Duplicate is an entity that Items items gave; the last one's was written.
@@ -90,7 +96,7 @@ type MapIssue struct {
 	Resource, Field, Message string
 	Count                    int
 	Skipped                  bool
-	// Stopped: a jq evaluation went past jqMaxSteps or jqTimeout.
+	// Stopped: a jq evaluation went past jqMaxSteps, jqTimeout or jqMaxMemory.
 	Stopped bool
 }
 
@@ -160,8 +166,21 @@ func (r *Result) err() error {
 		why = append(why, fmt.Sprintf("fetching failed, so %s was deleted:\n  %s", noEntityOf(r.fetchDoubts()), indentErr(errors.Join(r.FetchErrors...))))
 	}
 	for _, d := range r.Doubts {
-		if !d.Fetch {
+		if !d.Fetch && !d.Empty {
 			why = append(why, fmt.Sprintf("deletions skipped for %s: %s", blueprintList(d.Blueprints), d))
+		}
+	}
+	for _, d := range r.Doubts {
+		// Said only where it kept entities: a resource empty for good
+		// is no failure once what it gave is gone.
+		var bps []string
+		for _, k := range r.Kept {
+			if k.GaveNothing && d.Empty && d.touches(k.Blueprint) {
+				bps = append(bps, k.Blueprint)
+			}
+		}
+		if len(bps) > 0 {
+			why = append(why, fmt.Sprintf("deletions skipped for %s: %s; rerun with --delete-threshold 1 if this is intended", blueprintList(bps), d))
 		}
 	}
 	if n := r.InvalidEntities(); n > 0 {
@@ -171,7 +190,7 @@ func (r *Result) err() error {
 		if m.Stopped {
 			// A mapping that never ends is broken whatever the data: the
 			// sync must not pass for a success.
-			why = append(why, "a jq mapping was stopped by jqMaxSteps or jqTimeout (see the mapping: lines)")
+			why = append(why, "a jq mapping was stopped by jqMaxSteps, jqTimeout or jqMaxMemory (see the mapping: lines)")
 			break
 		}
 	}
@@ -344,7 +363,9 @@ func (r *Result) keptLine(k Kept) string {
 	}
 	var why []string
 	for _, d := range r.Doubts {
-		if d.touches(k.Blueprint) {
+		// A blueprint kept by another doubt was not kept by a resource
+		// that gave nothing, which may well be data.
+		if d.touches(k.Blueprint) && d.Empty == k.GaveNothing {
 			why = append(why, d.String())
 		}
 	}

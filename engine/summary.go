@@ -190,8 +190,11 @@ func (r *Result) writeFinal(w io.Writer) {
 	default:
 		fmt.Fprintf(w, "Committed %s on %s: %s\n", r.Commit.String()[:12], branchName(r.Branch), r.Subject)
 	}
-	if r.Pushed {
+	switch {
+	case r.Pushed:
 		fmt.Fprintf(w, "Pushed %s.\n", branchName(r.Branch))
+	case r.PushedUpToDate != "":
+		fmt.Fprintf(w, "%s is up to date; nothing to push.\n", r.PushedUpToDate)
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/gitalog/gitalog/engine/dump"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/mapping"
-	"github.com/gitalog/gitalog/engine/prefault"
 	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -34,6 +33,9 @@ type Options struct {
 	// DeleteThreshold overrides the config's entityDeletionThreshold.
 	DeleteThreshold *float64
 	LockWait        time.Duration
+	// Timeout bounds the whole sync (0: no limit): one that reaches it
+	// fails, naming the kinds it had not fetched, and deletes nothing.
+	Timeout time.Duration
 	// NoCache maps every item, ignoring what the item cache says the same
 	// bytes mapped to last time (see itemcache); the cache is rewritten.
 	NoCache bool
@@ -55,7 +57,8 @@ type Options struct {
 	RemoteAuth   gitstore.RemoteAuth
 	PushAttempts int
 
-	clock *stageClock
+	clock   *stageClock
+	fetched *fetchedKinds // with Timeout: which kinds were fetched whole
 
 	Logger   *slog.Logger
 	Progress func(stage, detail string)
@@ -113,12 +116,32 @@ func (c *stageClock) enter(log *slog.Logger, stage string) {
 // Sync runs one sync. A returned Result is valid even with an error that
 // wraps ErrPartial.
 func Sync(ctx context.Context, o Options) (*Result, error) {
+	if o.Timeout <= 0 {
+		return runSync(ctx, o)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, errSyncTimeout)
+	defer cancel()
+	o.fetched = &fetchedKinds{}
+	res, err := runSync(ctx, o)
+	if err != nil && context.Cause(ctx) == errSyncTimeout {
+		err = o.fetched.timedOut(o.Timeout, err)
+	}
+	return res, err
+}
+
+func runSync(ctx context.Context, o Options) (*Result, error) {
+	if o.Branch != "" {
+		ref, err := branchRef(o.Branch)
+		if err != nil {
+			return nil, err
+		}
+		o.Branch = ref.Short()
+	}
 	start := time.Now()
 	o.clock = &stageClock{start: start}
 	o.progress("open", "")
 	defer o.progress("done", "")
 	go exeDigest() // read and hashed while the repository opens
-	defer prefault.Start()()
 	log := o.logger()
 	store, err := gitstore.Open(o.Dir)
 	if err != nil {
@@ -150,6 +173,9 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := RefuseSecretEnv(cfg, o.Env, o.Dir, o.RemoteAuth.Token); err != nil {
+		return nil, err
+	}
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
@@ -171,13 +197,14 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		}
 		src, res.Source = replayFetcher{r}, "replay of "+o.Replay
 	} else {
-		s, c, err := o.sentrySource(cfg)
+		s, c, err := o.sentrySource(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
 		src, client = sentryFetcher{s}, c
 		res.Source = fmt.Sprintf("Sentry organization %s (%s)", s.Org, redactURL(c.URL("", nil)))
 	}
+	src = o.fetched.track(src, cfg)
 	for _, r := range cfg.Resources {
 		if o.Replay == "" && sentry.Kinds[r.Kind] == nil {
 			return nil, fmt.Errorf("%s:%d: %s: unknown kind %q (known: %s)", cfg.File, r.Line, r.Label(), r.Kind, strings.Join(sentry.KindNames(), ", "))
@@ -197,7 +224,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	// The catalog at the target (100k tree entries and managed names) is
 	// read while the first pages stream in; workers wait for it only when
 	// they compare their first blob.
-	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), catReady: make(chan struct{})}
+	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), catReady: make(chan struct{}), store: store}
 	if !o.DryRun {
 		// Files of new directories (a first sync's 100k) are written
 		// while the items stream in; the commit checks and places them.
@@ -247,15 +274,17 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	res.FetchErrors = fetchErrs
 	res.Doubts = coll.doubts
 	res.Duplicates = duplicates(coll.dups)
-	o.progress("validate", fmt.Sprintf("%d entities", len(coll.slots)))
-	pl.finish(coll, res)
-
 	threshold := 0.9
 	if cfg.EntityDeletionThreshold != nil {
 		threshold = *cfg.EntityDeletionThreshold
 	}
 	if o.DeleteThreshold != nil {
 		threshold = *o.DeleteThreshold
+	}
+	doubt := newDoubtSet(res.Doubts)
+	o.progress("validate", fmt.Sprintf("%d entities", len(coll.slots)))
+	if err := pl.finish(coll, res, doubt, threshold); err != nil {
+		return nil, err
 	}
 	author := store.DefaultSignature()
 	if o.Author != nil {
@@ -267,7 +296,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		if attempt == 1 && !o.DryRun {
 			planned = func() { pl.ic.prepare(coll) }
 		}
-		committed, err := o.commitOn(ctx, store, tgt, cat, coll, newDoubtSet(res.Doubts), threshold, author, res, planned, pl.pre, pl.spool)
+		committed, err := o.commitOn(ctx, store, tgt, cat, coll, doubt, threshold, author, res, planned, pl.pre, pl.spool)
 		if err == nil && attempt == 1 && !o.DryRun {
 			pl.ic.save(&o, store, committed)
 		}
@@ -289,9 +318,30 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 				log.Debug("cannot record the commit as unpushed", "error", err)
 			}
 		}
+		// A push that fails after this sync committed leaves the commit
+		// on the branch: exit 1 would say nothing was committed.
+		pushFailed := func(err error) error {
+			res.Duration = time.Since(start)
+			if res.Commit.IsZero() {
+				return fmt.Errorf("the push failed; the commit is kept locally on %s and the next sync --push pushes it: %w", tgt.branch, err)
+			}
+			err = fmt.Errorf("%w: committed %s on %s, but the push failed; the commit is kept locally on %s and the next sync --push pushes it: %w", ErrPartial, res.Commit.String()[:12], tgt.branch, tgt.branch, err)
+			if more := res.err(); more != nil {
+				err = errors.Join(err, more)
+			}
+			return err
+		}
 		if gaveUp != nil {
 			res.Duration = time.Since(start)
-			return res, fmt.Errorf("%w; out of push attempts (%d): the change is committed on %s on top of %s/%s and the next sync --push pushes it", gaveUp, attempt-1, tgt.branch, tgt.remote, tgt.branch)
+			return res, pushFailed(fmt.Errorf("%w; out of push attempts (%d): the change is on top of %s/%s", gaveUp, attempt-1, tgt.remote, tgt.branch))
+		}
+		if tgt.remoteHas && committed == tgt.remoteCommit {
+			// The remote has it all already (nothing changed, nothing
+			// left unpushed): there is nothing to push, so none is made.
+			clearUnpushed(store)
+			res.PushedUpToDate = tgt.remote + "/" + tgt.branch
+			res.Duration = time.Since(start)
+			return res, res.err()
 		}
 		o.progress("push", tgt.remote+" "+tgt.branch)
 		if testHookBeforePush != nil {
@@ -305,7 +355,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 			return res, res.err()
 		}
 		if !errors.Is(perr, gitstore.ErrRejected) {
-			return res, fmt.Errorf("%w (the commit is kept locally on %s)", perr, tgt.branch)
+			return res, pushFailed(perr)
 		}
 		// Someone pushed first: take their head and redo this sync's
 		// change on top of it, from the entities already mapped. Even
@@ -314,17 +364,17 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		// sync until someone resets it by hand.
 		remoteHead, ok, err := store.Fetch(ctx, tgt.remote, tgt.branch, o.RemoteAuth)
 		if err != nil {
-			return res, fmt.Errorf("%v; fetching it again: %w (the commit is kept locally on %s)", perr, err, tgt.branch)
+			return res, pushFailed(fmt.Errorf("%v; fetching it again: %w", perr, err))
 		}
 		if !ok {
 			// Deleted between the refusal and the fetch: there is no head
 			// to redo the change on.
-			return res, fmt.Errorf("%v; fetching it again: %s has no branch %s any more (the commit is kept locally on %s)", perr, tgt.remote, tgt.branch, tgt.branch)
+			return res, pushFailed(fmt.Errorf("%v; fetching it again: %s has no branch %s any more", perr, tgt.remote, tgt.branch))
 		}
 		if remoteHead == tgt.commit {
 			// A refusal worded like a lost race, but the remote is where
 			// it was: something else refused it, and redoing cannot help.
-			return res, fmt.Errorf("%w; %s/%s has not moved, so the refusal has another cause (the commit is kept locally on %s)", perr, tgt.remote, tgt.branch, tgt.branch)
+			return res, pushFailed(fmt.Errorf("%w; %s/%s has not moved, so the refusal has another cause", perr, tgt.remote, tgt.branch))
 		}
 		if attempt >= o.pushAttempts() {
 			gaveUp = perr
@@ -338,9 +388,9 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 				res.Commit = plumbing.ZeroHash
 				return res, lag
 			}
-			return res, fmt.Errorf("%v; resetting %s to %s/%s to redo the sync: %w (the commit is kept locally on %s)", perr, tgt.branch, tgt.remote, tgt.branch, err, tgt.branch)
+			return res, pushFailed(fmt.Errorf("%v; resetting %s to %s/%s to redo the sync: %w", perr, tgt.branch, tgt.remote, tgt.branch, err))
 		}
-		tgt.commit = remoteHead
+		tgt.commit, tgt.remoteCommit, tgt.remoteHas = remoteHead, remoteHead, true
 		res.Commit = plumbing.ZeroHash
 	}
 }
@@ -366,6 +416,9 @@ type syncTarget struct {
 	commit plumbing.Hash
 	branch string
 	remote string
+	// With --push: the remote branch's commit when last fetched.
+	remoteCommit plumbing.Hash
+	remoteHas    bool
 }
 
 func (o *Options) pushAttempts() int {
@@ -467,6 +520,7 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 		return nil, fmt.Errorf("branch %s and %s/%s have diverged; merge or reset it before syncing", t.branch, t.remote, t.branch)
 	}
 	t.commit = local
+	t.remoteCommit, t.remoteHas = remoteHead, remoteOK
 	return t, nil
 }
 
@@ -521,8 +575,10 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	if wt, err := store.CheckedOut(tgt.ref); err != nil {
 		return tgt.commit, err
 	} else if wt {
-		if err := store.CheckWorktree(tgt.commit, p.paths()); err != nil {
+		if err := store.CheckWorktree(tgt.commit, p.paths()); errors.Is(err, gitstore.ErrDirty) {
 			return tgt.commit, fmt.Errorf("%w\nthe sync would overwrite them; commit, stash or discard those changes first", err)
+		} else if err != nil {
+			return tgt.commit, err
 		}
 	}
 	author.When = time.Now()
@@ -549,7 +605,7 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	return hash, nil
 }
 
-func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Client, error) {
+func (o *Options) sentrySource(ctx context.Context, cfg *mapping.Config) (*sentry.Source, *sentry.Client, error) {
 	env := o.Env
 	if env == nil {
 		env = func(string) string { return "" }
@@ -568,6 +624,8 @@ func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Cli
 	c, err := sentry.NewClient(set.URL, set.Token, sentry.ClientOptions{
 		HTTPClient: o.HTTPClient, Concurrency: conc, Logger: o.logger(), UserAgent: "gitalog",
 		MaxAttempts: o.Retry.MaxAttempts, Backoff: o.Retry.Backoff, MaxWait: o.Retry.MaxWait,
+		MaxPages: cfg.Sentry.MaxPages, MaxResponseBytes: cfg.Sentry.MaxResponseBytes,
+		Timeout: cfg.Sentry.RequestTimeout,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -579,6 +637,10 @@ func (o *Options) sentrySource(cfg *mapping.Config) (*sentry.Source, *sentry.Cli
 		s.Expect(r.Kind, r.Params)
 	}
 	s.Progress = func(kind string, n int) { o.progress("fetch", fmt.Sprintf("%s: %d items", kind, n)) }
+	o.progress("fetch", "organization "+set.Org)
+	if err := s.CheckAccess(ctx, set); err != nil {
+		return nil, nil, err
+	}
 	return s, c, nil
 }
 

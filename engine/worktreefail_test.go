@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,32 @@ import (
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 )
+
+// fillDisk makes every worktree file write fail with ENOSPC until freeDisk
+// (or the end of the test).
+func fillDisk(t *testing.T) {
+	gitstore.TestHookWriteFile = func(string) error { return syscall.ENOSPC }
+	t.Cleanup(freeDisk)
+}
+
+func freeDisk() { gitstore.TestHookWriteFile = nil }
+
+// wantPartial fails the test unless err is a partial result (exit 3).
+func wantPartial(t *testing.T, err error, what string) {
+	t.Helper()
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("%s must be a partial result (exit 3), got %v", what, err)
+	}
+}
+
+// wantHeadAt fails the test unless the fixture's HEAD is at the remote's
+// head.
+func (f *fixture) wantHeadAt(remoteHead string) {
+	f.t.Helper()
+	if head := strings.TrimSpace(f.git("rev-parse", "HEAD")); head != remoteHead {
+		f.t.Fatalf("HEAD at %s, want the remote's %s", head, remoteHead)
+	}
+}
 
 // TestSyncWorktreeFailsAfterCommit: a sync whose commit landed but whose
 // files could not be written (a full disk) reports the commit and a
@@ -30,10 +55,9 @@ func TestSyncWorktreeFailsAfterCommit(t *testing.T) {
 			d.RegressIssue(id)
 		}
 	})
-	gitstore.TestHookWriteFile = func(string) error { return syscall.ENOSPC }
-	defer func() { gitstore.TestHookWriteFile = nil }()
+	fillDisk(t)
 	res, err := f.sync()
-	gitstore.TestHookWriteFile = nil
+	freeDisk()
 	if err == nil || res == nil {
 		t.Fatalf("want an error and a result, got %v", err)
 	}
@@ -41,15 +65,9 @@ func TestSyncWorktreeFailsAfterCommit(t *testing.T) {
 	if f.commits() != commitsBefore+1 || res.Commit.String() != head {
 		t.Fatalf("res.Commit = %s, HEAD = %s, %d commits (was %d)", res.Commit, head, f.commits(), commitsBefore)
 	}
-	if !errors.Is(err, ErrPartial) {
-		t.Fatalf("a landed commit must be a partial result (exit 3), got %v", err)
-	}
+	wantPartial(t, err, "a landed commit")
+	wantInError(t, err, "committed "+head[:12], "the worktree could not be updated", "no space left on device", "next sync")
 	msg := err.Error()
-	for _, w := range []string{"committed " + head[:12], "the worktree could not be updated", "no space left on device", "next sync"} {
-		if !strings.Contains(msg, w) {
-			t.Errorf("error lacks %q:\n%s", w, msg)
-		}
-	}
 	if n := strings.Count(msg, "no space left"); n != 1 {
 		t.Fatalf("the cause is repeated %d times:\n%s", n, msg)
 	}
@@ -71,10 +89,9 @@ func TestSyncWorktreeFailsAfterCommit(t *testing.T) {
 func TestInitWorktreeFailsAfterCommit(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	dir := t.TempDir()
-	gitstore.TestHookWriteFile = func(string) error { return syscall.ENOSPC }
-	defer func() { gitstore.TestHookWriteFile = nil }()
+	fillDisk(t)
 	_, err := Init(t.Context(), InitOptions{Dir: dir, Author: testAuthor})
-	gitstore.TestHookWriteFile = nil
+	freeDisk()
 	if !errors.Is(err, ErrPartial) || !strings.Contains(err.Error(), "the worktree could not be updated") {
 		t.Fatalf("want a partial result naming the worktree, got %v", err)
 	}
@@ -99,37 +116,18 @@ func TestInitWorktreeFailsAfterCommit(t *testing.T) {
 func TestSyncWorktreeFailsAfterFastForward(t *testing.T) {
 	f := newFixture(t, sentrytest.Demo())
 	remote := withRemote(t, f)
-	other := filepath.Join(t.TempDir(), "other")
-	gitIn(t, ".", "clone", "-q", remote, other)
-	os.WriteFile(filepath.Join(other, "NOTES.md"), []byte("hello\n"), 0o644)
-	gitIn(t, other, "add", "NOTES.md")
-	gitIn(t, other, "commit", "-qm", "notes")
-	gitIn(t, other, "push", "-q", "origin", "main")
+	pushNotes(t, remote)
 	remoteHead := gitIn(t, remote, "rev-parse", "main")
 
-	gitstore.TestHookWriteFile = func(string) error { return syscall.ENOSPC }
-	defer func() { gitstore.TestHookWriteFile = nil }()
-	o := f.options()
-	o.Push = true
+	fillDisk(t)
+	o := f.pushOptions()
 	_, err := Sync(t.Context(), o)
-	gitstore.TestHookWriteFile = nil
-	if !errors.Is(err, ErrPartial) {
-		t.Fatalf("a branch that moved must be a partial result (exit 3), got %v", err)
-	}
-	if head := strings.TrimSpace(f.git("rev-parse", "HEAD")); head != remoteHead {
-		t.Fatalf("HEAD at %s, want the remote's %s", head, remoteHead)
-	}
-	msg := err.Error()
-	for _, w := range []string{"fast-forwarded main to origin/main (" + remoteHead[:12] + ")", "the worktree could not be updated", "no space left on device", "next sync"} {
-		if !strings.Contains(msg, w) {
-			t.Errorf("error lacks %q:\n%s", w, msg)
-		}
-	}
+	freeDisk()
+	wantPartial(t, err, "a branch that moved")
+	f.wantHeadAt(remoteHead)
+	wantInError(t, err, "fast-forwarded main to origin/main ("+remoteHead[:12]+")", "the worktree could not be updated", "no space left on device", "next sync")
 
-	res, err := Sync(t.Context(), o)
-	if err != nil || !res.Pushed {
-		t.Fatalf("the next sync: %v", err)
-	}
+	mustPush(t, o, "the next sync")
 	if _, err := os.Stat(filepath.Join(f.dir, "NOTES.md")); err != nil {
 		t.Fatal("the worktree lacks the remote's file")
 	}
@@ -143,47 +141,25 @@ func TestSyncWorktreeFailsAfterFastForward(t *testing.T) {
 func TestSyncWorktreeFailsAfterRedoReset(t *testing.T) {
 	f := newFixture(t, sentrytest.Demo())
 	remote := withRemote(t, f)
-	other := filepath.Join(t.TempDir(), "other")
-	gitIn(t, ".", "clone", "-q", remote, other)
-	testHookBeforePush = func() {
-		testHookBeforePush = nil
-		os.WriteFile(filepath.Join(other, "NOTES.md"), []byte("hello\n"), 0o644)
-		gitIn(t, other, "add", "NOTES.md")
-		gitIn(t, other, "commit", "-qm", "notes")
-		gitIn(t, other, "push", "-q", "origin", "main")
+	other := otherClone(t, remote)
+	beforePush(t, func() {
+		pushNotesFrom(t, other)
 		// The disk fills up after the sync's commit.
-		gitstore.TestHookWriteFile = func(string) error { return syscall.ENOSPC }
-	}
-	t.Cleanup(func() { testHookBeforePush, gitstore.TestHookWriteFile = nil, nil })
-	o := f.options()
-	o.Push = true
+		fillDisk(t)
+	})
+	o := f.pushOptions()
 	res, err := Sync(t.Context(), o)
-	gitstore.TestHookWriteFile = nil
-	if !errors.Is(err, ErrPartial) {
-		t.Fatalf("a branch that moved must be a partial result (exit 3), got %v", err)
-	}
+	freeDisk()
+	wantPartial(t, err, "a branch that moved")
 	remoteHead := gitIn(t, remote, "rev-parse", "main")
-	if head := strings.TrimSpace(f.git("rev-parse", "HEAD")); head != remoteHead {
-		t.Fatalf("HEAD at %s, want the remote's %s", head, remoteHead)
-	}
-	msg := err.Error()
-	for _, w := range []string{"main was reset to origin/main (" + remoteHead[:12] + ")", "its change is not committed", "the worktree could not be updated", "no space left on device", "next sync"} {
-		if !strings.Contains(msg, w) {
-			t.Errorf("error lacks %q:\n%s", w, msg)
-		}
-	}
+	f.wantHeadAt(remoteHead)
+	wantInError(t, err, "main was reset to origin/main ("+remoteHead[:12]+")", "its change is not committed", "the worktree could not be updated", "no space left on device", "next sync")
 	if res == nil || !res.Commit.IsZero() {
 		t.Fatalf("the result names a commit that is no longer on the branch: %+v", res)
 	}
 
-	res, err = Sync(t.Context(), o)
-	if err != nil || !res.Pushed {
-		t.Fatalf("the next sync: %v", err)
-	}
-	log := gitIn(t, remote, "log", "--format=%s", "main")
-	if lines := strings.Split(log, "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "sync: ") || lines[1] != "notes" {
-		t.Fatalf("remote history:\n%s\nwant the sync on top of the other push", log)
-	}
+	mustPush(t, o, "the next sync")
+	wantSyncOnNotes(t, remote)
 	f.checkRepo()
 }
 
@@ -194,46 +170,83 @@ func TestSyncWorktreeFailsAfterRedoReset(t *testing.T) {
 func TestSyncWorktreeFailsAfterUnpushedRedo(t *testing.T) {
 	f := newFixture(t, sentrytest.Demo())
 	remote := withRemote(t, f)
-	refused := filepath.Join(t.TempDir(), "refused")
-	hook := fmt.Sprintf("#!/bin/sh\n[ -e %[1]s ] && exit 0\ntouch %[1]s\necho 'not today' >&2\nexit 1\n", refused)
-	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	o := f.options()
-	o.Push = true
-	res, err := Sync(t.Context(), o)
-	if err == nil || errors.Is(err, gitstore.ErrRejected) {
-		t.Fatalf("first sync: %v, want a refused push", err)
-	}
+	o, res, _ := syncRefusedPush(t, f, remote)
 	unpushed := res.Commit.String()
-	other := filepath.Join(t.TempDir(), "other")
-	gitIn(t, ".", "clone", "-q", remote, other)
-	os.WriteFile(filepath.Join(other, "NOTES.md"), []byte("hello\n"), 0o644)
-	gitIn(t, other, "add", "NOTES.md")
-	gitIn(t, other, "commit", "-qm", "notes")
-	gitIn(t, other, "push", "-q", "origin", "main")
+	pushNotes(t, remote)
 	remoteHead := gitIn(t, remote, "rev-parse", "main")
 
+	fillDisk(t)
+	_, err := Sync(t.Context(), o)
+	freeDisk()
+	wantPartial(t, err, "a branch that moved")
+	wantInError(t, err, "main was reset to origin/main ("+remoteHead[:12]+") to redo the unpushed sync "+unpushed[:12], "the worktree could not be updated", "no space left on device")
+
+	mustPush(t, o, "the next sync")
+	wantSyncOnNotes(t, remote)
+	f.checkRepo()
+}
+
+// TestSyncWorktreeFailsIndexFollows: after a commit whose files could not
+// be written, the index still follows the branch, so git sees the old
+// files as unstaged changes in the worktree, not as a staged revert of
+// the sync that the user's next plain commit would make.
+func TestSyncWorktreeFailsIndexFollows(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		d.AddIssue("payments", "KeyError: 'currency'", "payments.api in charge", "error")
+		for _, id := range d.IssueIDs("unresolved")[:5] {
+			d.RegressIssue(id)
+		}
+	})
 	gitstore.TestHookWriteFile = func(string) error { return syscall.ENOSPC }
 	defer func() { gitstore.TestHookWriteFile = nil }()
-	_, err = Sync(t.Context(), o)
+	_, err := f.sync()
 	gitstore.TestHookWriteFile = nil
 	if !errors.Is(err, ErrPartial) {
-		t.Fatalf("a branch that moved must be a partial result (exit 3), got %v", err)
+		t.Fatalf("want a partial result, got %v", err)
 	}
-	for _, w := range []string{"main was reset to origin/main (" + remoteHead[:12] + ") to redo the unpushed sync " + unpushed[:12], "the worktree could not be updated", "no space left on device"} {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error lacks %q:\n%s", w, err)
+	if staged := f.git("diff", "--cached", "--name-only"); staged != "" {
+		t.Fatalf("the index differs from the new commit (a staged revert):\n%s", staged)
+	}
+	if unstaged := f.git("diff", "--name-only"); unstaged == "" {
+		t.Fatal("the files not written do not show as changes in the worktree")
+	}
+	sync := strings.TrimSpace(f.git("rev-parse", "HEAD"))
+	if err := os.WriteFile(filepath.Join(f.dir, "NOTE.md"), []byte("note\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.git("add", "NOTE.md")
+	f.git("-c", "user.name=Me", "-c", "user.email=me@example.com", "commit", "-qm", "note")
+	if got := strings.TrimSpace(f.git("diff", "--name-only", sync, "HEAD")); got != "NOTE.md" {
+		t.Fatalf("the user's commit changed more than NOTE.md:\n%s", got)
+	}
+
+	for _, l := range strings.Split(strings.TrimRight(f.git("status", "--porcelain"), "\n"), "\n") {
+		if l[0] != ' ' {
+			t.Fatalf("a staged change after the user's commit:\n%s", l)
 		}
 	}
 
-	res, err = Sync(t.Context(), o)
-	if err != nil || !res.Pushed {
+	// The next sync still writes the files the update left behind, though
+	// HEAD moved on; a file the user edited meanwhile is left alone.
+	var edited string
+	for _, l := range strings.Split(strings.TrimRight(f.git("diff", "--name-only"), "\n"), "\n") {
+		if _, err := os.Stat(filepath.Join(f.dir, l)); err == nil {
+			edited = l
+			break
+		}
+	}
+	if edited == "" {
+		t.Fatal("no changed file left in the worktree to edit")
+	}
+	if err := os.WriteFile(filepath.Join(f.dir, edited), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.sync(); err != nil && !errors.Is(err, gitstore.ErrDirty) {
 		t.Fatalf("the next sync: %v", err)
 	}
-	log := gitIn(t, remote, "log", "--format=%s", "main")
-	if lines := strings.Split(log, "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "sync: ") || lines[1] != "notes" {
-		t.Fatalf("remote history:\n%s\nwant the sync redone on top of the other push", log)
+	if got := f.git("status", "--porcelain"); got != " M "+edited+"\n" {
+		t.Fatalf("git status after the next sync, want only the user's edit of %s:\n%s", edited, got)
 	}
-	f.checkRepo()
 }

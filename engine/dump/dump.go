@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gitalog/gitalog/engine/atomicfile"
-	"github.com/gitalog/gitalog/engine/prefault"
+	"github.com/gitalog/gitalog/engine/jsonx"
 	"github.com/itchyny/gojq"
 )
 
@@ -201,8 +201,8 @@ func ReadItems(r io.Reader) ([]any, error) {
 	dec.UseNumber()
 	var items []any
 	for {
-		var v any
-		err := dec.Decode(&v)
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
 		if err == io.EOF {
 			break
 		}
@@ -219,6 +219,18 @@ func ReadItems(r io.Reader) ([]any, error) {
 			}
 			line := 1 + bytes.Count(data[:min(int(off), len(data))], []byte("\n"))
 			return nil, fmt.Errorf("line %d: invalid JSON: %v", line, err)
+		}
+		// Decoded as a sync decodes Sentry's responses and a replay's
+		// files, with the same limit on nesting.
+		v, err := jsonx.Decode(raw)
+		if err != nil {
+			off := int(dec.InputOffset()) - len(raw)
+			if de := new(jsonx.DepthError); errors.As(err, &de) {
+				off += de.Offset
+				err = &jsonx.DepthError{Offset: off}
+			}
+			line := 1 + bytes.Count(data[:min(off, len(data))], []byte("\n"))
+			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
 		items = append(items, v)
 	}
@@ -402,7 +414,7 @@ func newChunk(size int) *chunk {
 		c.refs.Store(1)
 		return c
 	}
-	c := &chunk{buf: prefault.Bytes(size)[:0]}
+	c := &chunk{buf: make([]byte, 0, size)}
 	c.refs.Store(1)
 	return c
 }

@@ -20,6 +20,9 @@ func TestReadItems(t *testing.T) {
 		{"empty", "", 0, ""},
 		{"bad second line", "{\"id\":\"1\"}\n{\"id\":}\n", 0, "line 2"},
 		{"cut short", "{\"id\":\"1\"}\n\n{\"b\":", 0, "line 3"},
+		// As a sync refuses it; encoding/json alone allows 10,000 levels.
+		{"too deep", "{\"id\":\"1\"}\n{\"x\":" + strings.Repeat("[", 600) + strings.Repeat("]", 600) + "}\n", 0, "line 2: JSON nested deeper than 512 levels (at byte 527)"},
+		{"deep within the limit", "{\"x\":" + strings.Repeat("[", 511) + strings.Repeat("]", 511) + "}", 1, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			items, err := ReadItems(strings.NewReader(tc.in))

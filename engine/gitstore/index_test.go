@@ -212,6 +212,36 @@ func TestRacyEntrySmudged(t *testing.T) {
 	}
 }
 
+// addBesideIndexUpdate runs op with a git add of name made while op holds
+// the index between reading and writing it. An add that failed at the
+// held index.lock is run again, as its user would; any other failure
+// fails the test. It reports whether the first add succeeded.
+func addBesideIndexUpdate(t *testing.T, s *Store, name string, op func()) bool {
+	t.Helper()
+	var ran bool
+	var addOut []byte
+	var addErr error
+	testHookIndexRead = func() {
+		ran = true
+		cmd := exec.Command("git", "add", name)
+		cmd.Dir = s.Root()
+		addOut, addErr = cmd.CombinedOutput()
+	}
+	defer func() { testHookIndexRead = nil }()
+	op()
+	testHookIndexRead = nil
+	if !ran {
+		t.Fatal("the hook between reading and writing the index did not run")
+	}
+	if addErr != nil {
+		if !strings.Contains(string(addOut), "index.lock") {
+			t.Fatalf("git add failed for another reason than the held lock: %v\n%s", addErr, addOut)
+		}
+		git(t, s.Root(), "add", name) // the user's rerun
+	}
+	return addErr == nil
+}
+
 // TestGitAddBesideCommit: a git add that runs while a commit updates the
 // index is never lost. Either it lands before gitalog reads the index, or
 // it finds index.lock taken and fails loudly (as beside any git command),
@@ -223,29 +253,11 @@ func TestGitAddBesideCommit(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(s.Root(), "notes.txt"), []byte("mine\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var ran bool
-	var addOut []byte
-	var addErr error
-	testHookIndexRead = func() {
-		ran = true
-		cmd := exec.Command("git", "add", "notes.txt")
-		cmd.Dir = s.Root()
-		addOut, addErr = cmd.CombinedOutput()
-	}
-	defer func() { testHookIndexRead = nil }()
-	commit(t, s, "two", put("catalog/b.json", "b\n"))
-	testHookIndexRead = nil
-	if !ran {
-		t.Fatal("the hook between reading and writing the index did not run")
-	}
-	if addErr != nil {
-		if !strings.Contains(string(addOut), "index.lock") {
-			t.Fatalf("git add failed for another reason than the held lock: %v\n%s", addErr, addOut)
-		}
-		git(t, s.Root(), "add", "notes.txt") // the user's rerun
-	}
+	added := addBesideIndexUpdate(t, s, "notes.txt", func() {
+		commit(t, s, "two", put("catalog/b.json", "b\n"))
+	})
 	if got := git(t, s.Root(), "diff", "--cached", "--name-only"); got != "notes.txt\n" {
-		t.Fatalf("staged after the commit: %q, want notes.txt (git add succeeded: %v)", got, addErr == nil)
+		t.Fatalf("staged after the commit: %q, want notes.txt (git add succeeded: %v)", got, added)
 	}
 	if got := git(t, s.Root(), "status", "--porcelain"); got != "A  notes.txt\n" {
 		t.Fatalf("git status = %q", got)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -61,31 +60,13 @@ func TestGitAddBesideMoveRef(t *testing.T) {
 		t.Fatalf("git status after the refused move = %q", got)
 	}
 
-	var ran bool
-	var addOut []byte
-	var addErr error
-	testHookIndexRead = func() {
-		ran = true
-		cmd := exec.Command("git", "add", "notes.txt")
-		cmd.Dir = s.Root()
-		addOut, addErr = cmd.CombinedOutput()
-	}
-	defer func() { testHookIndexRead = nil }()
-	if err := s.MoveRef(t.Context(), "", one, two, "forward"); err != nil {
-		t.Fatal(err)
-	}
-	testHookIndexRead = nil
-	if !ran {
-		t.Fatal("the hook between reading and writing the index did not run")
-	}
-	if addErr != nil {
-		if !strings.Contains(string(addOut), "index.lock") {
-			t.Fatalf("git add failed for another reason than the held lock: %v\n%s", addErr, addOut)
+	added := addBesideIndexUpdate(t, s, "notes.txt", func() {
+		if err := s.MoveRef(t.Context(), "", one, two, "forward"); err != nil {
+			t.Fatal(err)
 		}
-		git(t, s.Root(), "add", "notes.txt") // the user's rerun
-	}
+	})
 	if got := git(t, s.Root(), "status", "--porcelain"); got != "A  notes.txt\n" {
-		t.Fatalf("git status = %q (git add succeeded: %v)", got, addErr == nil)
+		t.Fatalf("git status = %q (git add succeeded: %v)", got, added)
 	}
 	if b, _ := os.ReadFile(filepath.Join(s.Root(), "catalog", "a.json")); string(b) != "a2\n" {
 		t.Fatalf("catalog/a.json = %q", b)

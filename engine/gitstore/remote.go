@@ -94,7 +94,10 @@ func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, ne
 	return err
 }
 
-// IsAncestor reports whether a is reachable from b.
+// IsAncestor reports whether a is reachable from b. In a shallow clone
+// the commits at the boundary (.git/shallow) count as having no parents,
+// as git's own merge-base --is-ancestor takes them: their parents were
+// never fetched, and looking them up fails with "object not found".
 func (s *Store) IsAncestor(a, b plumbing.Hash) (bool, error) {
 	if a == b {
 		return true, nil
@@ -103,15 +106,36 @@ func (s *Store) IsAncestor(a, b plumbing.Hash) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ca, err := repo.CommitObject(a)
+	shallow, err := repo.Storer.Shallow()
 	if err != nil {
 		return false, err
 	}
-	cb, err := repo.CommitObject(b)
-	if err != nil {
-		return false, err
+	roots := make(map[plumbing.Hash]bool, len(shallow))
+	for _, h := range shallow {
+		roots[h] = true
 	}
-	return ca.IsAncestor(cb)
+	seen := map[plumbing.Hash]bool{b: true}
+	for queue := []plumbing.Hash{b}; len(queue) > 0; {
+		h := queue[0]
+		queue = queue[1:]
+		if roots[h] {
+			continue
+		}
+		c, err := repo.CommitObject(h)
+		if err != nil {
+			return false, fmt.Errorf("reading commit %s: %w", h, err)
+		}
+		for _, p := range c.ParentHashes {
+			if p == a {
+				return true, nil
+			}
+			if !seen[p] {
+				seen[p] = true
+				queue = append(queue, p)
+			}
+		}
+	}
+	return false, nil
 }
 
 // Parents returns a commit's parents, first parent first.
@@ -246,11 +270,15 @@ func (s *Store) Push(ctx context.Context, remote, branch string, auth RemoteAuth
 		return err
 	}
 	spec := fmt.Sprintf("refs/heads/%s:refs/heads/%s", branch, branch)
+	// What the remote says (a hook's stderr: why it refused) belongs in
+	// the error. git prints it as "remote: ..." lines, which runGit keeps;
+	// go-git only passes the side band on to a Progress writer.
+	said := &remoteMessages{}
 	if gitPath, lerr := lookGit(); lerr == nil {
 		err = s.runGit(ctx, gitPath, auth, "push", remote, spec)
 	} else {
 		err = s.goGitRemote(ctx, u, auth, func(repo *gogit.Repository, am transport.AuthMethod) error {
-			return repo.PushContext(ctx, &gogit.PushOptions{RemoteName: remote, RefSpecs: []config.RefSpec{config.RefSpec(spec)}, Auth: am})
+			return repo.PushContext(ctx, &gogit.PushOptions{RemoteName: remote, RefSpecs: []config.RefSpec{config.RefSpec(spec)}, Auth: am, Progress: said})
 		})
 	}
 	switch {
@@ -258,6 +286,15 @@ func (s *Store) Push(ctx context.Context, remote, branch string, auth RemoteAuth
 		return nil
 	case remoteMoved(err):
 		return fmt.Errorf("pushing %s to %s: %w (%s)", branch, RedactURL(u), ErrRejected, err)
+	case errors.Is(err, plumbing.ErrObjectNotFound) && s.isShallow():
+		// go-git checks a fast-forward by walking from our commit to the
+		// remote's; when the remote moved to a commit we do not have,
+		// the walk runs into the shallow boundary. The caller fetches
+		// and sees whether it moved.
+		return fmt.Errorf("pushing %s to %s: %w (its head is not in this shallow clone: %v)", branch, RedactURL(u), ErrRejected, err)
+	}
+	if m := said.String(); m != "" {
+		err = redact(fmt.Errorf("%w\n%s", err, m), auth.Token)
 	}
 	return fmt.Errorf("pushing %s to %s: %w", branch, RedactURL(u), err)
 }
@@ -283,6 +320,41 @@ func (s *Store) goGitRemote(ctx context.Context, u string, auth RemoteAuth, run 
 		return err // classified by the caller; these hold no secrets
 	}
 	return redact(err, auth.Token)
+}
+
+func (s *Store) isShallow() bool {
+	repo, err := s.repo()
+	if err != nil {
+		return false
+	}
+	sh, err := repo.Storer.Shallow()
+	return err == nil && len(sh) > 0
+}
+
+// remoteMessages keeps the last lines a remote sent on the side band,
+// without its progress meters (lines redrawn with \r).
+type remoteMessages struct{ buf []byte }
+
+func (m *remoteMessages) Write(p []byte) (int, error) {
+	const keep = 4 << 10
+	m.buf = append(m.buf, p...)
+	if len(m.buf) > 2*keep {
+		m.buf = append(m.buf[:0], m.buf[len(m.buf)-keep:]...)
+	}
+	return len(p), nil
+}
+
+func (m *remoteMessages) String() string {
+	var lines []string
+	for _, l := range strings.Split(string(m.buf), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.Contains(l, "\r") {
+			lines = append(lines, "remote: "+l)
+		}
+	}
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // movedReasons are how remotes word a refused update that a concurrent

@@ -108,6 +108,15 @@ func (s *Store) Recover() error {
 		return err
 	}
 	if head.Commit != j.new {
+		// Committed on top before the files were written (the index
+		// followed, so a plain git commit works): the files that still
+		// hold the old version, where HEAD still has the new one, are
+		// the update's to finish; anything else is the user's now.
+		if on, err := s.IsAncestor(j.new, head.Commit); err == nil && on {
+			if err := s.finishLagging(j, head.Commit); err != nil {
+				return fmt.Errorf("recover: %w", err)
+			}
+		}
 		return s.removeJournal()
 	}
 	oldTree := emptyTree
@@ -124,6 +133,39 @@ func (s *Store) Recover() error {
 		return fmt.Errorf("recover: %w", err)
 	}
 	return s.removeJournal()
+}
+
+// finishLagging writes the files of the journal's update that still hold
+// the old version while head has the new one.
+func (s *Store) finishLagging(j journal, head plumbing.Hash) error {
+	oldTree := emptyTree
+	var err error
+	if !j.old.IsZero() {
+		if oldTree, err = s.commitTree(j.old); err != nil {
+			return err
+		}
+	}
+	newTree, err := s.commitTree(j.new)
+	if err != nil {
+		return err
+	}
+	now, err := s.Snapshot(head)
+	if err != nil {
+		return err
+	}
+	return s.updateWorktreeOnly(oldTree, newTree, nil, func(op fileOp) bool {
+		e, ok := now.Lookup(op.Path)
+		if op.New == nil && ok || op.New != nil && (!ok || e.Hash != op.New.Hash || e.Mode != op.New.Mode) {
+			return false
+		}
+		full := filepath.Join(s.root, filepath.FromSlash(op.Path))
+		fi, err := os.Lstat(full)
+		if op.Old == nil || !isFile(*op.Old) || err != nil || !fi.Mode().IsRegular() {
+			return op.Old == nil && errors.Is(err, os.ErrNotExist)
+		}
+		b, err := os.ReadFile(full)
+		return err == nil && BlobHash(b) == op.Old.Hash
+	})
 }
 
 // fileOp is one path whose tree entry differs between two trees; Old or
@@ -231,7 +273,13 @@ func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, pr
 // updateWorktree makes the worktree and index match newTree on the paths
 // that differ from oldTree. It is idempotent, so Recover can rerun it.
 func (s *Store) updateWorktree(oldTree, newTree plumbing.Hash, objs *objSet) error {
-	u, err := s.planWorktree(oldTree, newTree, objs, nil)
+	return s.updateWorktreeOnly(oldTree, newTree, objs, nil)
+}
+
+// updateWorktreeOnly is updateWorktree on the paths keep accepts (nil:
+// all).
+func (s *Store) updateWorktreeOnly(oldTree, newTree plumbing.Hash, objs *objSet, keep func(fileOp) bool) error {
+	u, err := s.planWorktreeOnly(oldTree, newTree, objs, nil, keep)
 	if err != nil {
 		return err
 	}
@@ -276,9 +324,16 @@ type worktreeUpdate struct {
 }
 
 func (s *Store) planWorktree(oldTree, newTree plumbing.Hash, objs *objSet, pre *Prestage) (*worktreeUpdate, error) {
+	return s.planWorktreeOnly(oldTree, newTree, objs, pre, nil)
+}
+
+func (s *Store) planWorktreeOnly(oldTree, newTree plumbing.Hash, objs *objSet, pre *Prestage, keep func(fileOp) bool) (*worktreeUpdate, error) {
 	u := &worktreeUpdate{s: s, newTree: newTree, objs: objs, read: s.treeReader(objs)}
 	if err := diffTrees(u.read, oldTree, newTree, "", &u.ops); err != nil {
 		return nil, err
+	}
+	if keep != nil {
+		u.ops = slices.DeleteFunc(u.ops, func(op fileOp) bool { return !keep(op) })
 	}
 	if err := s.checkDirs(u.ops); err != nil {
 		return nil, err
@@ -454,7 +509,29 @@ func (u *worktreeUpdate) checkout(todo []int) error {
 }
 
 // finish needs index.lock held (lockIndex): the index is read under it.
+// When files cannot be written, the index still moves to the new tree,
+// with zero stat data for them: git then compares their content and shows
+// the old files as unstaged changes. An index left at the old tree would
+// show the sync reverted as staged, and the user's next commit would make
+// that revert. Recover writes the files later.
 func (u *worktreeUpdate) finish(lock *heldLock) error {
+	err := u.apply()
+	if err == nil {
+		return u.s.updateIndex(lock, u.ops, u.results, u.newTree, u.read)
+	}
+	for i, op := range u.ops {
+		if u.results[i] == nil && op.New != nil {
+			u.results[i] = &index.Entry{Name: op.Path, Hash: op.New.Hash, Mode: op.New.Mode}
+		}
+	}
+	if ierr := u.s.updateIndex(lock, u.ops, u.results, u.newTree, u.read); ierr != nil {
+		return fmt.Errorf("%w (and the index still holds the old files: %v)", err, ierr)
+	}
+	return err
+}
+
+// apply makes the removals and writes the files.
+func (u *worktreeUpdate) apply() error {
 	s := u.s
 	// Removals first, so a file can become a directory and vice versa.
 	var dirs []string
@@ -482,10 +559,7 @@ func (u *worktreeUpdate) finish(lock *heldLock) error {
 	if err := u.checkout(todo); err != nil {
 		return err
 	}
-	if err := u.st.publish(); err != nil {
-		return err
-	}
-	return s.updateIndex(lock, u.ops, u.results, u.newTree, u.read)
+	return u.st.publish()
 }
 
 // staging speeds up filling directories that do not exist yet (a first

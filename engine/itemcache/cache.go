@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"unsafe"
 
 	"github.com/gitalog/gitalog/engine/atomicfile"
-	"github.com/gitalog/gitalog/engine/prefault"
 )
 
 const magic = "gitalog item cache 3\n"
@@ -94,7 +92,7 @@ func Load(path string, fp [32]byte) (*Cache, error) {
 	if path == "" {
 		return c, nil
 	}
-	data, err := readFile(path)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return c, nil
 	}
@@ -318,7 +316,7 @@ func NewFile(fp [32]byte, recs []Record) *File {
 	for _, r := range recs {
 		size += len(r)
 	}
-	b := prefault.Bytes(size)[:0]
+	b := make([]byte, 0, size)
 	b = append(b, magic...)
 	b = append(b, fp[:]...)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(recs)))
@@ -344,23 +342,4 @@ func (f *File) Write(path string, cat [20]byte) error {
 // Write writes a cache file of recs in one go; see File.
 func Write(path string, fp [32]byte, cat [20]byte, recs []Record) error {
 	return NewFile(fp, recs).Write(path, cat)
-}
-
-// readFile is os.ReadFile into a prefaulted buffer.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	data := prefault.Bytes(int(fi.Size()))
-	n, err := io.ReadFull(f, data)
-	if err == io.ErrUnexpectedEOF {
-		err = nil // shorter than it was: the checksum will tell
-	}
-	return data[:n], err
 }

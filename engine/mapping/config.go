@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitalog/gitalog/engine/secretenv"
 	"gopkg.in/yaml.v3"
 )
 
@@ -32,7 +34,11 @@ type Config struct {
 	// MappingEnv are the environment variables jq's env and $ENV show
 	// besides DefaultEnv (config: mappingEnv).
 	MappingEnv []string
-	// Limits bound each jq evaluation (config: jqTimeout, jqMaxSteps).
+	// env is what env and $ENV show, read once when the file is: gojq
+	// compiles env into each program as a constant.
+	env envVars
+	// Limits bound each jq evaluation (config: jqTimeout, jqMaxSteps,
+	// jqMaxMemory).
 	Limits    Limits
 	Resources []*Resource
 	// Warnings are non-fatal findings such as unknown keys, with file:line.
@@ -45,6 +51,10 @@ type SentrySettings struct {
 	URL         string
 	Org         string
 	Concurrency int
+	// Bounds against a misbehaving server; zero means the client's default.
+	MaxPages         int           // pages of one list
+	MaxResponseBytes int64         // one response's body, decompressed
+	RequestTimeout   time.Duration // one request, its body included
 }
 
 // Resource is one entry of `resources:`.
@@ -120,6 +130,8 @@ type parser struct {
 	warnings []string
 	env      func() []string
 	guard    *guard
+	// envLines are the lines mappingEnv lists each name at.
+	envLines map[string]int
 }
 
 func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
@@ -177,6 +189,12 @@ func Parse(name string, data []byte) (*Config, error) {
 				return nil, p.errf(v, "jqTimeout must be a duration such as 10s or 500ms, got %q", v.Value)
 			}
 			cfg.Limits.Timeout = d
+		case "jqMaxMemory":
+			n, ok := parseSize(v.Value)
+			if v.Kind != yaml.ScalarNode || !ok {
+				return nil, p.errf(v, "jqMaxMemory must be a size such as 536870912, 512MiB or 1GiB, got %q", v.Value)
+			}
+			cfg.Limits.MaxMemory = n
 		case "jqMaxSteps":
 			n, err := strconv.ParseInt(v.Value, 10, 64)
 			if v.Kind != yaml.ScalarNode || err != nil || n < 1 {
@@ -208,7 +226,9 @@ func Parse(name string, data []byte) (*Config, error) {
 		case "enableMergeEntity", "enableDeleteEntity", "portPrefix":
 			// Port keys with no meaning for a git catalog; accepted silently.
 		default:
-			p.warnf(k, "unknown key %q (ignored)", k.Value)
+			if err := p.unknownKey(k, "", fmt.Sprintf("%q", k.Value), topKeys); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if resources == nil {
@@ -218,8 +238,20 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, p.errf(resources, "resources must be a list")
 	}
 	// env and $ENV are read when a program is compiled: the allowed
-	// names must be known before the first resource is.
-	p.env = environ(append(slices.Clone(DefaultEnv), cfg.MappingEnv...))
+	// names must be known, and their values checked, before the first
+	// resource is.
+	cfg.env = readEnv(append(slices.Clone(DefaultEnv), cfg.MappingEnv...), p.envLines)
+	for _, name := range secretenv.Names() {
+		// A _FILE variable holds a path; the engine checks the token
+		// read from it.
+		if strings.HasSuffix(name, "_FILE") {
+			continue
+		}
+		if err := cfg.RefuseSecret("the value of "+name, os.Getenv(name)); err != nil {
+			return nil, err
+		}
+	}
+	p.env = cfg.env.environ
 	p.guard = newGuard(cfg.Limits)
 	for i, rn := range resources.Content {
 		r, err := p.resource(i, rn)
@@ -248,21 +280,23 @@ func pairs(n *yaml.Node) func(func(k, v *yaml.Node) bool) {
 
 // mappingEnv reads the list of environment variables a mapping may read.
 // Listing a name is the user's decision, even for one that looks like a
-// secret, except the Sentry token itself: in a mapping it ends up in the
-// catalog's files and history.
+// secret, except those gitalog reads its own secrets from: in a mapping
+// they end up in the catalog's files and history.
 func (p *parser) mappingEnv(n *yaml.Node) ([]string, error) {
 	if n.Kind != yaml.SequenceNode {
 		return nil, p.errf(n, "mappingEnv must be a list of environment variable names")
 	}
 	var names []string
+	p.envLines = map[string]int{}
 	for _, e := range n.Content {
 		if e.Kind != yaml.ScalarNode || !envName.MatchString(e.Value) {
 			return nil, p.errf(e, "mappingEnv: %q is not an environment variable name", e.Value)
 		}
-		if e.Value == "SENTRY_AUTH_TOKEN" {
-			return nil, p.errf(e, "mappingEnv: SENTRY_AUTH_TOKEN must not be readable by a mapping (it would be written into the catalog)")
+		if slices.Contains(secretenv.Names(), e.Value) {
+			return nil, p.errf(e, "mappingEnv: %s is where gitalog reads a secret from; a mapping must not read it (it would be written into the catalog)", e.Value)
 		}
 		names = append(names, e.Value)
+		p.envLines[e.Value] = e.Line
 	}
 	return names, nil
 }
@@ -275,6 +309,27 @@ func (p *parser) boolean(v *yaml.Node, key string) (bool, error) {
 		return false, p.errf(v, "%s must be true or false, got %q", key, v.Value)
 	}
 	return b, nil
+}
+
+// parseSize reads a byte count: a whole number, optionally followed by
+// KiB, MiB or GiB.
+func parseSize(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(num), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 || n > math.MaxInt64/mult {
+		return 0, false
+	}
+	return n * mult, true
 }
 
 func (p *parser) sentry(n *yaml.Node, s *SentrySettings) error {
@@ -293,10 +348,30 @@ func (p *parser) sentry(n *yaml.Node, s *SentrySettings) error {
 				return p.errf(v, "sentry.concurrency must be a whole number from 1 to 64, got %q", v.Value)
 			}
 			s.Concurrency = c
+		case "maxPages":
+			n, err := strconv.Atoi(v.Value)
+			if err != nil || n < 1 {
+				return p.errf(v, "sentry.maxPages must be a whole number of at least 1, got %q", v.Value)
+			}
+			s.MaxPages = n
+		case "maxResponseBytes":
+			n, ok := parseSize(v.Value)
+			if !ok {
+				return p.errf(v, "sentry.maxResponseBytes must be a size such as 268435456, 256MiB or 1GiB, got %q", v.Value)
+			}
+			s.MaxResponseBytes = n
+		case "requestTimeout":
+			d, err := time.ParseDuration(v.Value)
+			if err != nil || d <= 0 {
+				return p.errf(v, "sentry.requestTimeout must be a positive duration such as 60s or 2m, got %q", v.Value)
+			}
+			s.RequestTimeout = d
 		case "token", "authToken", "auth_token":
 			return p.errf(k, "sentry.%s: the token must not be in a config file (it would be committed); set SENTRY_AUTH_TOKEN or SENTRY_AUTH_TOKEN_FILE instead", k.Value)
 		default:
-			p.warnf(k, "unknown key sentry.%s (ignored)", k.Value)
+			if err := p.unknownKey(k, "", "sentry."+k.Value, sentryKeys); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -334,7 +409,9 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 		case "port":
 			port = v
 		default:
-			p.warnf(k, "resource #%d: unknown key %q (ignored)", i+1, k.Value)
+			if err := p.unknownKey(k, fmt.Sprintf("resource #%d: ", i+1), fmt.Sprintf("%q", k.Value), resourceKeys); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if r.Kind == "" {
@@ -351,6 +428,9 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 					return nil, err
 				}
 				continue
+			}
+			if s, ok := nearMiss(k.Value, selectorKeys); ok {
+				return nil, p.errf(k, "%s: unknown key selector.%s; did you mean %s?", r.Label(), k.Value, s)
 			}
 			var val any
 			if err := v.Decode(&val); err != nil {
@@ -383,7 +463,9 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 		case "itemsToParseName":
 			r.ItemsToParseName = v.Value
 		default:
-			p.warnf(k, "%s: unknown key port.%s (ignored)", r.Label(), k.Value)
+			if err := p.unknownKey(k, r.Label()+": ", "port."+k.Value, portKeys); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var mappings *yaml.Node
@@ -391,8 +473,8 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 		for k, v := range pairs(entity) {
 			if k.Value == "mappings" {
 				mappings = v
-			} else {
-				p.warnf(k, "%s: unknown key port.entity.%s (ignored)", r.Label(), k.Value)
+			} else if err := p.unknownKey(k, r.Label()+": ", "port.entity."+k.Value, entityKeys); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -418,7 +500,7 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 		case "relations":
 			r.Relations, err = p.relations(v, r, field)
 		default:
-			p.warnf(k, "%s: unknown key %s (ignored)", r.Label(), field)
+			err = p.unknownKey(k, r.Label()+": ", field, mappingKeys)
 		}
 		if err != nil {
 			return nil, err
@@ -491,7 +573,7 @@ func (p *parser) search(n *yaml.Node, r *Resource, field string) (*SearchSpec, e
 		case "rules":
 			rules = v
 		default:
-			p.warnf(k, "%s: unknown key %s.%s in a search relation (ignored)", r.Label(), field, k.Value)
+			err = p.unknownKey(k, r.Label()+": ", field+"."+k.Value+" in a search relation", searchKeys)
 		}
 		if err != nil {
 			return nil, err
@@ -533,7 +615,7 @@ func (p *parser) search(n *yaml.Node, r *Resource, field string) (*SearchSpec, e
 			case "value":
 				rule.Value, err = p.scalarExpr(v, r, f+".value")
 			default:
-				p.warnf(k, "%s: unknown key %s.%s (ignored)", r.Label(), f, k.Value)
+				err = p.unknownKey(k, r.Label()+": ", f+"."+k.Value, ruleKeys)
 			}
 			if err != nil {
 				return nil, err

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func mustParse(t *testing.T, yaml string) *Config {
@@ -101,6 +102,10 @@ func TestConfigErrors(t *testing.T) {
 		{"token in sentry", "sentry:\n  org: acme\n  token: sntrys_abc\nresources:" + okResource, `^c\.yaml:3: sentry.token: the token must not be in a config file`},
 		{"authToken in sentry", "sentry:\n  authToken: x\nresources:" + okResource, `^c\.yaml:2: sentry.authToken: the token must not`},
 		{"bad concurrency", "sentry:\n  concurrency: 0\nresources:" + okResource, `^c\.yaml:2: sentry.concurrency must be a whole number from 1 to 64, got "0"`},
+		{"bad maxPages", "sentry:\n  maxPages: 0\nresources:" + okResource, `^c\.yaml:2: sentry.maxPages must be a whole number of at least 1, got "0"`},
+		{"bad maxResponseBytes", "sentry:\n  maxResponseBytes: 2MB\nresources:" + okResource, `^c\.yaml:2: sentry.maxResponseBytes must be a size such as 268435456, 256MiB or 1GiB, got "2MB"`},
+		{"huge maxResponseBytes", "sentry:\n  maxResponseBytes: 99999999999GiB\nresources:" + okResource, `^c\.yaml:2: sentry.maxResponseBytes must be a size`},
+		{"bad requestTimeout", "sentry:\n  requestTimeout: 60\nresources:" + okResource, `^c\.yaml:2: sentry.requestTimeout must be a positive duration such as 60s or 2m, got "60"`},
 		{"bad threshold", "entityDeletionThreshold: 2\nresources:" + okResource, `^c\.yaml:1: entityDeletionThreshold must be a number from 0 to 1`},
 		{"bad bool", "deleteDependentEntities: maybe\nresources:" + okResource, `^c\.yaml:1: deleteDependentEntities must be true or false`},
 		{"bad itemsToParseTopLevelTransform", strings.Replace("resources:"+okResource, "    port:\n", "    port:\n      itemsToParseTopLevelTransform: sometimes\n", 1), `^c\.yaml:6: port.itemsToParseTopLevelTransform must be true or false`},
@@ -130,6 +135,21 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// TestSentryBounds: the limits against a misbehaving server are read, with
+// units.
+func TestSentryBounds(t *testing.T) {
+	cfg := mustParse(t, "sentry:\n  maxPages: 50\n  maxResponseBytes: 16MiB\n  requestTimeout: 90s\nresources:"+okResource)
+	want := SentrySettings{MaxPages: 50, MaxResponseBytes: 16 << 20, RequestTimeout: 90 * time.Second}
+	if cfg.Sentry != want || len(cfg.Warnings) != 0 {
+		t.Errorf("got %+v %v, want %+v", cfg.Sentry, cfg.Warnings, want)
+	}
+	for in, n := range map[string]int64{"1": 1, "2048": 2048, "3KiB": 3 << 10, "256 MiB": 256 << 20, "1GiB": 1 << 30} {
+		if got, ok := parseSize(in); !ok || got != n {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, ok, n)
+		}
+	}
+}
+
 func TestConfigWarnings(t *testing.T) {
 	cfg := mustParse(t, `enableMergeEntity: true
 portPrefix: x
@@ -141,7 +161,6 @@ sentry:
   region: us
 resources:
   - kind: issue
-    selectr: {}
     selector:
       query: 'true'
     port:
@@ -159,16 +178,15 @@ resources:
                   value: '1'
                   weight: 2
         extra: 1
-      itemsToParseNam: x
+      itemsToParseFrom: x
 `)
 	want := []string{
 		`c.yaml:3: unknown key "extra" (ignored)`,
 		`c.yaml:8: unknown key sentry.region (ignored)`,
-		`c.yaml:11: resource #1: unknown key "selectr" (ignored)`,
-		`c.yaml:29: resource #1 (kind "issue"): unknown key port.itemsToParseNam (ignored)`,
-		`c.yaml:28: resource #1 (kind "issue"): unknown key port.entity.extra (ignored)`,
-		`c.yaml:19: resource #1 (kind "issue"): unknown key port.entity.mappings.colour (ignored)`,
-		`c.yaml:27: resource #1 (kind "issue"): unknown key port.entity.mappings.relations.p.rules[0].weight (ignored)`,
+		`c.yaml:28: resource #1 (kind "issue"): unknown key port.itemsToParseFrom (ignored)`,
+		`c.yaml:27: resource #1 (kind "issue"): unknown key port.entity.extra (ignored)`,
+		`c.yaml:18: resource #1 (kind "issue"): unknown key port.entity.mappings.colour (ignored)`,
+		`c.yaml:26: resource #1 (kind "issue"): unknown key port.entity.mappings.relations.p.rules[0].weight (ignored)`,
 	}
 	got := map[string]bool{}
 	for _, w := range cfg.Warnings {
@@ -187,6 +205,81 @@ resources:
 	}
 	if cfg.File != "c.yaml" || cfg.Resources[0].Line != 10 {
 		t.Errorf("file %q line %d", cfg.File, cfg.Resources[0].Line)
+	}
+}
+
+// A key one typo away from a known key of its level is an error naming
+// the file, the line and the key meant: ignored, it would leave a mapping
+// without a part (itemsToParse) and delete what that part gave.
+func TestConfigNearMissKeys(t *testing.T) {
+	const res = `resources:
+  - kind: team
+    selector:
+      query: 'true'
+    port:
+      itemsToParse: .__members
+      entity:
+        mappings:
+          identifier: .slug
+          blueprint: '"member"'
+          relations:
+            p:
+              combinator: '"and"'
+              rules:
+                - property: '"x"'
+                  operator: '"="'
+                  value: '1'
+`
+	for _, c := range []struct{ old, new, want string }{
+		{"itemsToParse:", "itemToParse:", `c.yaml:6: resource #1 (kind "team"): unknown key port.itemToParse; did you mean itemsToParse?`},
+		{"itemsToParse:", "ItemsToParse:", `c.yaml:6: resource #1 (kind "team"): unknown key port.ItemsToParse; did you mean itemsToParse?`},
+		{"identifier:", "identifer:", `c.yaml:9: resource #1 (kind "team"): unknown key port.entity.mappings.identifer; did you mean identifier?`},
+		{"identifier: .slug\n", "identifier: .slug\n          tilte: .name\n", `c.yaml:10: resource #1 (kind "team"): unknown key port.entity.mappings.tilte; did you mean title?`},
+		{"mappings:", "mapings:", `c.yaml:8: resource #1 (kind "team"): unknown key port.entity.mapings; did you mean mappings?`},
+		{"entity:", "entitiy:", `c.yaml:7: resource #1 (kind "team"): unknown key port.entitiy; did you mean entity?`},
+		{"selector:", "selectr:", `c.yaml:3: resource #1: unknown key "selectr"; did you mean selector?`},
+		{"query:", "qeury:", `c.yaml:4: resource #1 (kind "team"): unknown key selector.qeury; did you mean query?`},
+		{"combinator:", "combinatr:", `c.yaml:13: resource #1 (kind "team"): unknown key port.entity.mappings.relations.p.combinatr in a search relation; did you mean combinator?`},
+		{"operator:", "opperator:", `c.yaml:16: resource #1 (kind "team"): unknown key port.entity.mappings.relations.p.rules[0].opperator; did you mean operator?`},
+		{"resources:", "resources:\n", ""}, // the control: no error
+		{"resources:", "sentry: {orgg: x}\nresources:", `c.yaml:1: unknown key sentry.orgg; did you mean org?`},
+		{"resources:", "entityDeletionTreshold: 0.5\nresources:", `c.yaml:1: unknown key "entityDeletionTreshold"; did you mean entityDeletionThreshold?`},
+	} {
+		src := strings.Replace(res, c.old, strings.ReplaceAll(c.new, `\n`, "\n"), 1)
+		_, err := Parse("c.yaml", []byte(src))
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.new, err)
+			}
+			continue
+		}
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s -> %s: got %v, want %s", c.old, c.new, err, c.want)
+		}
+	}
+	// Keys no typo away from a known one stay warnings.
+	for _, k := range []string{"teams: x", "kindness: x", "itemsToParseFrom: x"} {
+		cfg, err := Parse("c.yaml", []byte(strings.Replace(res, "    port:\n", "    port:\n      "+k+"\n", 1)))
+		if err != nil || len(cfg.Warnings) != 1 {
+			t.Errorf("%s: %v, warnings %v", k, err, cfg)
+		}
+	}
+}
+
+// nearMiss: case, one edit for a short key, two for a longer one, a swap
+// of neighbours as one.
+func TestNearMiss(t *testing.T) {
+	for _, c := range []struct {
+		key, want string
+	}{
+		{"Titel", "title"}, {"Identifier", "identifier"}, {"idnetifier", "identifier"},
+		{"blueprnt", "blueprint"}, {"tema", "team"}, {"icons", "icon"},
+		{"teams2", ""}, {"colour", ""}, {"description", ""}, {"identifier", ""},
+	} {
+		got, ok := nearMiss(c.key, mappingKeys)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("nearMiss(%q) = %q, %v; want %q", c.key, got, ok, c.want)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,9 +12,9 @@ import (
 
 // A jq mapping is a program: `def f: f; f` never ends and `[range(1e9)]`
 // allocates until the machine gives out, and a sync would hang in CI with
-// it. Every evaluation is therefore bounded, in steps and in time, and one
-// that goes past a bound is an error for that field and item, like any jq
-// runtime error.
+// it. Every evaluation is therefore bounded, in steps, time and memory,
+// and one that goes past a bound is an error for that field and item, like
+// any jq runtime error.
 //
 // gojq offers cancellation only: RunWithContext checks ctx.Done() before
 // each instruction it executes. The context each evaluation runs with is
@@ -27,11 +28,17 @@ import (
 // remains is a few nanoseconds per jq instruction (Done is called for
 // each), and nothing for fields that are plain paths or literals.
 //
-// Memory follows from the steps: each instruction allocates a bounded
-// amount except those that copy a value (string and array addition), so a
-// program that doubles a string in a loop can still allocate a lot within
-// few steps; the time bound and the machine's memory limit are what stops
-// that.
+// Memory mostly follows from the steps, as most instructions allocate a
+// bounded amount; not those that copy a value (string and array
+// addition): `reduce range(40) as $i ("x"; . + .)` takes a few steps and
+// a terabyte, and reached 10 GB within the time bound. Go cannot tell
+// what one goroutine allocates, so the watchdog also reads the size of
+// the heap each tick: an evaluation that has run for more than a tick
+// while the heap grew by more than the memory limit is stopped, the
+// longest-running first, as it is the likeliest to be the one allocating
+// (most evaluations take microseconds). A single instruction is never
+// interrupted, so a doubling is stopped one or two doublings past the
+// limit; the tick is short for that reason, for the time bound too.
 
 // Limits bound each jq evaluation.
 type Limits struct {
@@ -41,20 +48,27 @@ type Limits struct {
 	// (config: jqMaxSteps). Mapping a Sentry item with the default config
 	// takes a few hundred.
 	MaxSteps int64
+	// MaxMemory is how much the Go heap may grow while one evaluation
+	// runs (config: jqMaxMemory).
+	MaxMemory int64
 }
 
 // DefaultLimits are generous: the busiest mapping of a real Sentry item
 // stays orders of magnitude below them, and a runaway one still stops in
 // well under a second of steps.
-var DefaultLimits = Limits{Timeout: 10 * time.Second, MaxSteps: 10_000_000}
+var DefaultLimits = Limits{Timeout: 10 * time.Second, MaxSteps: 10_000_000, MaxMemory: 512 << 20}
 
 // LimitError is an evaluation stopped by a bound.
 type LimitError struct {
 	Limits Limits
-	Steps  bool // the step bound, else the time bound
+	Steps  bool // the step bound
+	Memory bool // the memory bound; neither: the time bound
 }
 
 func (e *LimitError) Error() string {
+	if e.Memory {
+		return fmt.Sprintf("jq evaluation stopped: the heap grew by more than %s while it ran (the jqMaxMemory limit; a value that grows in a loop?)", showSize(e.Limits.MaxMemory))
+	}
 	if e.Steps {
 		return fmt.Sprintf("jq evaluation stopped after %d steps (the jqMaxSteps limit; a loop that never ends?)", e.Limits.MaxSteps)
 	}
@@ -88,7 +102,7 @@ func (g *guard) get() *evaluator {
 		ev = newEvaluator(g.limits)
 		g.all = append(g.all, ev)
 	}
-	if !g.ticking && g.limits.Timeout > 0 {
+	if !g.ticking && (g.limits.Timeout > 0 || g.limits.MaxMemory > 0) {
 		g.ticking = true
 		go g.watch()
 	}
@@ -101,30 +115,77 @@ func (g *guard) put(ev *evaluator) {
 	g.mu.Unlock()
 }
 
-// watch cancels evaluations that have run past the time limit, and ends
-// when no evaluator is handed out. An evaluation is timed from when the
+// watchTick is how often the watchdog looks. Each doubling of a value
+// takes longer than the one before, so a loop past a limit of some MiB,
+// or past the time limit, doubles at most once more before it is seen;
+// reading the heap's size costs about a microsecond.
+const watchTick = 10 * time.Millisecond
+
+// memoryGrace is how long an evaluation runs before the heap's growth is
+// held against it: one that ran for less is not the one that grew it.
+const memoryGrace = watchTick
+
+// heapMetric is the size of the heap's objects, garbage not yet collected
+// included, updated as they are allocated.
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+// watch cancels evaluations that have run past the time limit or grown
+// the heap past the memory limit, and ends when no evaluator is handed
+// out. An evaluation is timed, and its heap measured, from when the
 // watchdog first sees it, so it has run at least the limit when cancelled
 // and at most the limit and a tick.
 func (g *guard) watch() {
-	tick := min(max(g.limits.Timeout/8, time.Millisecond), time.Second)
+	tick := watchTick
+	if g.limits.Timeout > 0 {
+		tick = min(max(g.limits.Timeout/8, time.Millisecond), watchTick)
+	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	sample := []metrics.Sample{{Name: heapMetric}}
 	for now := range t.C {
+		heap := int64(-1)
+		if g.limits.MaxMemory > 0 {
+			metrics.Read(sample)
+			if sample[0].Value.Kind() == metrics.KindUint64 {
+				heap = int64(sample[0].Value.Uint64())
+			}
+		}
 		g.mu.Lock()
 		if len(g.idle) == len(g.all) {
 			g.ticking = false
 			g.mu.Unlock()
 			return
 		}
+		var hungry *evaluator
 		for _, ev := range g.all {
 			seq := ev.seq.Load()
 			switch {
 			case seq&1 == 0:
 				// Idle between evaluations.
 			case seq != ev.seenSeq:
-				ev.seenSeq, ev.seenAt = seq, now
-			case now.Sub(ev.seenAt) >= g.limits.Timeout:
+				ev.seenSeq, ev.seenAt, ev.seenHeap = seq, now, heap
+			case g.limits.Timeout > 0 && now.Sub(ev.seenAt) >= g.limits.Timeout:
 				ev.cancel(seq, &LimitError{Limits: g.limits})
+			case heap >= 0:
+				// Growth counts from the smallest the heap was while it
+				// ran: a collection may free what an earlier evaluation
+				// left, which would hide as much growth.
+				ev.seenHeap = min(ev.seenHeap, heap)
+				if now.Sub(ev.seenAt) >= memoryGrace && heap-ev.seenHeap > g.limits.MaxMemory &&
+					(hungry == nil || ev.seenAt.Before(hungry.seenAt)) {
+					hungry = ev
+				}
+			}
+		}
+		if hungry != nil {
+			hungry.cancel(hungry.seenSeq, &LimitError{Limits: g.limits, Memory: true})
+			// What it allocated is garbage only after the next collection:
+			// the others are measured from now, or one evaluation's growth
+			// would stop them all.
+			for _, ev := range g.all {
+				if ev != hungry {
+					ev.seenHeap = max(ev.seenHeap, heap)
+				}
 			}
 		}
 		g.mu.Unlock()
@@ -167,9 +228,11 @@ type evaluator struct {
 	// so the watchdog tells one long evaluation from many short ones.
 	seq  atomic.Uint64
 	stop atomic.Bool
-	// seenSeq and seenAt are the watchdog's (under guard.mu).
-	seenSeq uint64
-	seenAt  time.Time
+	// seenSeq, seenAt and seenHeap are the watchdog's (under guard.mu):
+	// the evaluation it last saw running, when, and the heap's size then.
+	seenSeq  uint64
+	seenAt   time.Time
+	seenHeap int64
 
 	mu  sync.Mutex
 	err error
@@ -236,3 +299,16 @@ func (ev *evaluator) Err() error {
 }
 
 var _ context.Context = (*evaluator)(nil)
+
+// showSize writes a byte count as a config would: 512 MiB, 1 GiB.
+func showSize(n int64) string {
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d %s", n/u.size, u.name)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

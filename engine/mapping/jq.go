@@ -3,7 +3,10 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -38,20 +41,72 @@ func (e *StoppedError) Unwrap() error { return e.Limit }
 // without being listed in mappingEnv: where Sentry is, never a secret.
 var DefaultEnv = []string{"SENTRY_URL", "SENTRY_ORG"}
 
-// environ returns the loader gojq reads env and $ENV from: only the
-// allowed names. A deny-list of secret-looking names let through GH_PAT,
-// DOCKER_PASS, DATABASE_URL and the like, and a mapping that shows one
-// writes it into a committed file.
-func environ(allowed []string) func() []string {
-	return func() []string {
-		var out []string
-		for _, name := range allowed {
-			if v, ok := os.LookupEnv(name); ok {
-				out = append(out, name+"="+v)
-			}
+// envVar is an environment variable a mapping may read.
+type envVar struct {
+	name, value string
+	line        int // where mappingEnv lists it; 0 for DefaultEnv
+}
+
+type envVars []envVar
+
+// readEnv reads the allowed names only. A deny-list of secret-looking
+// names let through GH_PAT, DOCKER_PASS, DATABASE_URL and the like, and a
+// mapping that shows one writes it into a committed file. A URL's
+// credentials are dropped, as gitalog's own output drops them: a mapping
+// that shows SENTRY_URL must not commit its password.
+func readEnv(allowed []string, lines map[string]int) envVars {
+	var out envVars
+	for _, name := range allowed {
+		if slices.ContainsFunc(out, func(e envVar) bool { return e.name == name }) {
+			continue
 		}
-		return out
+		if v, ok := os.LookupEnv(name); ok {
+			out = append(out, envVar{name: name, value: withoutUserinfo(v), line: lines[name]})
+		}
 	}
+	return out
+}
+
+// environ is the loader gojq reads env and $ENV from.
+func (vs envVars) environ() []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.name + "=" + v.value
+	}
+	return out
+}
+
+func withoutUserinfo(v string) string {
+	if u, err := url.Parse(v); err == nil && u.User != nil && u.Host != "" {
+		u.User = nil
+		return u.String()
+	}
+	return v
+}
+
+// minSecret is the shortest secret looked for in the environment a
+// mapping reads: a shorter one would match by chance.
+const minSecret = 6
+
+// RefuseSecret returns an error naming the variable, not the value, when
+// one a mapping may read holds secret; what names the secret (e.g. "the
+// Sentry auth token (from .sentryclirc)"). A token copied under another
+// name would otherwise be written into the catalog.
+func (c *Config) RefuseSecret(what, secret string) error {
+	secret = strings.TrimSpace(secret)
+	if len(secret) < minSecret {
+		return nil
+	}
+	for _, v := range c.env {
+		if strings.Contains(v.value, secret) {
+			where := "mappingEnv: "
+			if v.line == 0 {
+				where = "a mapping's env: "
+			}
+			return &configError{c.File, v.line, fmt.Sprintf("%s%s holds %s; a mapping must not read it (it would be written into the catalog)", where, v.name, what)}
+		}
+	}
+	return nil
 }
 
 // compileJQ parses and compiles src. Errors carry a 1-based column.
@@ -71,7 +126,7 @@ func compileJQ(src, field string, env func() []string, g *guard) (*Program, erro
 		return nil, fmt.Errorf("jq syntax error: %v (in %q)", err, src)
 	}
 	if env == nil {
-		env = environ(DefaultEnv)
+		env = readEnv(DefaultEnv, nil).environ
 	}
 	if g == nil {
 		g = defaultGuard

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gitalog/gitalog/engine/secretenv"
 )
 
 // envConfig is a config whose one resource maps the environment a jq
@@ -98,7 +100,7 @@ func TestJQEnvAllowList(t *testing.T) {
 
 func TestMappingEnvErrors(t *testing.T) {
 	tests := []struct{ top, want string }{
-		{"mappingEnv:\n  - GITALOG_X\n  - SENTRY_AUTH_TOKEN\n", "gitalog.yaml:3: mappingEnv: SENTRY_AUTH_TOKEN must not be readable by a mapping"},
+		{"mappingEnv:\n  - GITALOG_X\n  - SENTRY_AUTH_TOKEN\n", "gitalog.yaml:3: mappingEnv: SENTRY_AUTH_TOKEN is where gitalog reads a secret from; a mapping must not read it"},
 		{"mappingEnv: GITALOG_X\n", "gitalog.yaml:1: mappingEnv must be a list of environment variable names"},
 		{"mappingEnv: [A=B]\n", `gitalog.yaml:1: mappingEnv: "A=B" is not an environment variable name`},
 		{"jqTimeout: 10\n", `gitalog.yaml:1: jqTimeout must be a duration such as 10s or 500ms, got "10"`},
@@ -279,5 +281,113 @@ func TestJQLimitsConcurrent(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// Every variable gitalog reads a secret from is refused by name, with the
+// file and line, whatever its value.
+func TestMappingEnvRefusesSecretSources(t *testing.T) {
+	for _, name := range secretenv.Names() {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("gitalog.yaml", []byte(envConfig("mappingEnv:\n  - GITALOG_X\n  - "+name+"\n")))
+			want := "gitalog.yaml:3: mappingEnv: " + name + " is where gitalog reads a secret from"
+			if err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("got %v, want %s", err, want)
+			}
+		})
+	}
+}
+
+// A listed variable that holds a secret gitalog uses, under another name,
+// is refused naming the variable, never showing the value: for the
+// secrets in the environment when the config is read, and for the token
+// resolved later (from a file or .sentryclirc).
+func TestMappingEnvRefusesSecretValues(t *testing.T) {
+	const token = "sntrys_value_secret_1"
+	for _, src := range []string{"SENTRY_AUTH_TOKEN", "OCEAN__INTEGRATION__CONFIG__SENTRY_TOKEN", "GITHUB_TOKEN", "GIT_TOKEN"} {
+		t.Run(src, func(t *testing.T) {
+			t.Setenv(src, token)
+			t.Setenv("GITALOG_COPY", "prefix-"+token+"-suffix")
+			_, err := Parse("gitalog.yaml", []byte(envConfig("mappingEnv:\n  - GITALOG_X\n  - GITALOG_COPY\n")))
+			if err == nil || !strings.HasPrefix(err.Error(), "gitalog.yaml:3: mappingEnv: GITALOG_COPY holds ") || strings.Contains(err.Error(), token) {
+				t.Errorf("got %v", err)
+			}
+		})
+	}
+	t.Run("resolved later", func(t *testing.T) {
+		t.Setenv("GITALOG_COPY", token)
+		t.Setenv("SENTRY_ORG", "acme")
+		cfg, err := Parse("gitalog.yaml", []byte(envConfig("mappingEnv: [GITALOG_COPY]\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.RefuseSecret("the Sentry auth token (from .sentryclirc)", "acme"); err != nil {
+			t.Errorf("a value that is not a secret: %v", err)
+		}
+		if err := cfg.RefuseSecret("the Sentry auth token", ""); err != nil {
+			t.Errorf("no token: %v", err)
+		}
+		err = cfg.RefuseSecret("the Sentry auth token (from .sentryclirc)", token)
+		if err == nil || err.Error() != "gitalog.yaml:1: mappingEnv: GITALOG_COPY holds the Sentry auth token (from .sentryclirc); a mapping must not read it (it would be written into the catalog)" {
+			t.Errorf("got %v", err)
+		}
+	})
+}
+
+// A URL's credentials never reach a mapping: env.SENTRY_URL shows it
+// without them, as gitalog's own output does.
+func TestMappingEnvURLCredentials(t *testing.T) {
+	t.Setenv("SENTRY_URL", "http://user:env_secret_pw@sentry.example.com:9000/base")
+	t.Setenv("GITALOG_DB", "postgres://app:env_secret_db@db/app")
+	cfg, err := Parse("gitalog.yaml", []byte(envConfig("mappingEnv: [GITALOG_DB]\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, _ := cfg.Resources[0].Map(map[string]any{})
+	s, _ := es[0].Properties["env"].(string)
+	if !strings.Contains(s, `"SENTRY_URL":"http://sentry.example.com:9000/base"`) || !strings.Contains(s, `"GITALOG_DB":"postgres://db/app"`) || strings.Contains(s, "env_secret") || strings.Contains(s, "user") {
+		t.Errorf("env = %s", s)
+	}
+}
+
+// A value that doubles in a loop takes a handful of steps, each one copy,
+// and grows past any memory before the time bound: the heap's growth
+// while the evaluation runs stops it. The limit is low, so that the test
+// itself stays small.
+func TestJQMaxMemory(t *testing.T) {
+	for _, src := range []string{
+		`reduce range(40) as $i ("x"; . + .) | length`,
+		`reduce range(30) as $i ([0]; . + .) | length`,
+	} {
+		t.Run(src, func(t *testing.T) {
+			cfg, err := Parse("gitalog.yaml", []byte(limitConfig("jqMaxMemory: 16MiB\njqTimeout: 10m\n", ".id", src)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Limits.MaxMemory != 16<<20 {
+				t.Fatalf("Limits = %+v", cfg.Limits)
+			}
+			es, iss := cfg.Resources[0].Map(map[string]any{"id": "1"})
+			if len(es) != 1 || es[0].Properties["p"] != nil || len(iss) != 1 || !iss[0].Stopped {
+				t.Fatalf("Map = %v, %+v", es, iss)
+			}
+			const want = "jq evaluation stopped: the heap grew by more than 16 MiB while it ran (the jqMaxMemory limit; a value that grows in a loop?) (value set to null)"
+			if iss[0].Msg != want {
+				t.Errorf("issue: %s\nwant:  %s", iss[0].Msg, want)
+			}
+		})
+	}
+}
+
+func TestJQMaxMemoryConfig(t *testing.T) {
+	cfg, err := Parse("gitalog.yaml", []byte(limitConfig("", ".id", ".p")))
+	if err != nil || cfg.Limits.MaxMemory != 512<<20 {
+		t.Fatalf("default: %v %+v", err, cfg.Limits)
+	}
+	for _, bad := range []string{"0", "-1", "lots", "[1]"} {
+		_, err := Parse("gitalog.yaml", []byte(limitConfig("jqMaxMemory: "+bad+"\n", ".id", ".p")))
+		if err == nil || !strings.HasPrefix(err.Error(), "gitalog.yaml:1: jqMaxMemory must be a size such as 536870912, 512MiB or 1GiB, got") {
+			t.Errorf("%s: %v", bad, err)
+		}
 	}
 }

@@ -23,7 +23,7 @@ type Issue struct {
 	// entities alone, rather than every blueprint's.
 	Blueprint string
 	// Stopped is set when a jq evaluation went past a bound (jqMaxSteps,
-	// jqTimeout): the mapping itself is broken, not the item.
+	// jqTimeout, jqMaxMemory): the mapping itself is broken, not the item.
 	Stopped bool
 }
 
@@ -34,33 +34,58 @@ func (i Issue) String() string {
 // Map turns one raw item into the resource's entities: none when the
 // selector rejects it, several with itemsToParse.
 func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
+	es, issues, _ := r.MapItem(item)
+	return es, issues
+}
+
+// None says why an item gave no entity when no issue says it. One item
+// cannot tell a typo from data; a sync judges whether it held for every
+// item of a resource (a path or a filter that matches nothing).
+type None uint8
+
+const (
+	// Some: the item gave entities, or an issue says why it did not.
+	Some None = iota
+	// NullList: itemsToParse gave null, which Port takes as no elements.
+	NullList
+	// EmptyList: itemsToParse gave an empty array.
+	EmptyList
+	// Rejected: selector.query was false for the item, or for each of
+	// the elements itemsToParse gave.
+	Rejected
+)
+
+// MapItem is Map, and also reports why the item gave no entity.
+func (r *Resource) MapItem(item any) (es []*catalog.Entity, issues []Issue, none None) {
 	sc := &scope{g: r.Query.guard}
 	defer sc.release()
-	var issues []Issue
 	if r.ItemsToParse == nil {
 		ok, iss := r.selected(sc, item, nil)
 		if iss != nil {
-			return nil, []Issue{*iss}
+			return nil, []Issue{*iss}, Some
 		}
 		if !ok {
-			return nil, nil
+			return nil, nil, Rejected
 		}
 		e, iss2 := r.entity(sc, item)
 		if e == nil {
-			return nil, iss2
+			return nil, iss2, Some
 		}
-		return []*catalog.Entity{e}, iss2
+		return []*catalog.Entity{e}, iss2, Some
 	}
 	list, err := r.ItemsToParse.first(sc, item)
 	if err != nil {
-		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: err.Error(), Skipped: true, Stopped: stopped(err)}}
+		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: err.Error(), Skipped: true, Stopped: stopped(err)}}, Some
 	}
 	if list == nil {
-		return nil, nil
+		return nil, nil, NullList
 	}
 	elems, ok := list.([]any)
 	if !ok {
-		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: "must yield an array, got " + show(list), Skipped: true}}
+		return nil, []Issue{{Resource: r, Field: r.ItemsToParse.Field, Msg: "must yield an array, got " + show(list), Skipped: true}}, Some
+	}
+	if len(elems) == 0 {
+		return nil, nil, EmptyList
 	}
 	base, _ := item.(map[string]any)
 	if base != nil && !r.KeepParsedArray {
@@ -87,11 +112,12 @@ func (r *Resource) Map(item any) ([]*catalog.Entity, []Issue) {
 			out = append(out, e)
 		}
 	}
-	return out, issues
+	if len(out) == 0 && len(issues) == 0 {
+		return nil, nil, Rejected
+	}
+	return out, issues, Some
 }
 
-// selected runs selector.query. With itemsToParse, Port accepts an element
-// when the query holds for the element alone or for the merged item.
 func (r *Resource) selected(sc *scope, item, elem any) (bool, *Issue) {
 	try := func(v any) (bool, *Issue) {
 		out, err := r.Query.first(sc, v)
@@ -233,10 +259,16 @@ func (u Unresolved) String() string {
 
 // Resolve replaces every search query in the entities' relations with the
 // identifiers of the entities it matches, among the given entities (the
-// whole mapped catalog). Results are sorted, so files are stable.
-func Resolve(entities []*catalog.Entity, info ResolveInfo) []Unresolved {
+// whole mapped catalog) and kept: entities that stay in the catalog
+// without being mapped now (a sync that cannot vouch for their deletion
+// keeps them), which searches match but which are not resolved
+// themselves. Results are sorted, so files are stable.
+func Resolve(entities, kept []*catalog.Entity, info ResolveInfo) []Unresolved {
 	byBlueprint := map[string][]*catalog.Entity{}
 	for _, e := range entities {
+		byBlueprint[e.Blueprint] = append(byBlueprint[e.Blueprint], e)
+	}
+	for _, e := range kept {
 		byBlueprint[e.Blueprint] = append(byBlueprint[e.Blueprint], e)
 	}
 	var out []Unresolved

@@ -112,7 +112,7 @@ func TestPortDefaultMappingGolden(t *testing.T) {
 			}
 		}
 	}
-	unresolved := Resolve(all, func(bp, rel string) (string, bool, bool, bool) {
+	unresolved := Resolve(all, nil, func(bp, rel string) (string, bool, bool, bool) {
 		if bp == "sentryProject" && rel == "team" {
 			return "sentryTeam", false, false, true
 		}

@@ -228,7 +228,7 @@ func TestSearchRelations(t *testing.T) {
 		return "", false, false, false
 	}
 	all := append([]*catalog.Entity{p}, teams...)
-	unresolved := Resolve(all, info)
+	unresolved := Resolve(all, nil, info)
 
 	// many: every match, sorted.
 	if got := p.Relations["teams"]; !reflect.DeepEqual(got, []any{"payments", "platform"}) {
@@ -253,7 +253,7 @@ func TestSearchRelations(t *testing.T) {
 
 	// 0 matches for single and many.
 	es, _ = r.Map(map[string]any{"slug": "nothing", "name": "N", "owner": "nobody", "ownerPrefix": "Zzz"})
-	unresolved = Resolve(append([]*catalog.Entity{es[0]}, teams...), info)
+	unresolved = Resolve(append([]*catalog.Entity{es[0]}, teams...), nil, info)
 	if es[0].Relations["team"] != nil || es[0].Relations["owner"] != nil || !reflect.DeepEqual(es[0].Relations["teams"], []any{}) {
 		t.Errorf("no matches: %v", es[0].Relations)
 	}
@@ -267,9 +267,23 @@ func TestSearchRelations(t *testing.T) {
 	}
 	// $identifier with exactly one match.
 	es, _ = r.Map(map[string]any{"slug": "ios-app", "name": "iOS", "owner": "mobile", "ownerPrefix": "Zzz"})
-	Resolve(append([]*catalog.Entity{es[0]}, teams...), info)
+	Resolve(append([]*catalog.Entity{es[0]}, teams...), nil, info)
 	if es[0].Relations["owner"] != "mobile" || es[0].Relations["team"] != "mobile" {
 		t.Errorf("one match: %v", es[0].Relations)
+	}
+	// Kept entities are matched as mapped ones are, and left as they are:
+	// a search of their own (never in a decoded file) is not theirs to
+	// resolve.
+	es, _ = r.Map(map[string]any{"slug": "ios-app", "name": "iOS", "owner": "mobile", "ownerPrefix": "Zzz"})
+	mine := &Query{Combinator: "and"}
+	kept := &catalog.Entity{Identifier: "mobile", Blueprint: "sentryTeam", Properties: map[string]any{"projects": []any{"ios-app"}},
+		Relations: map[string]any{"team": mine}}
+	unresolved = Resolve(es, []*catalog.Entity{kept}, info)
+	if es[0].Relations["team"] != "mobile" || !reflect.DeepEqual(es[0].Relations["teams"], []any{"mobile"}) || len(unresolved) != 0 {
+		t.Errorf("against a kept entity: %v, unresolved %v", es[0].Relations, unresolved)
+	}
+	if kept.Relations["team"] != mine {
+		t.Errorf("the kept entity was resolved: %v", kept.Relations)
 	}
 }
 

@@ -33,6 +33,10 @@ type History struct {
 	// parents were not fetched, so whether it or anything before it touched
 	// the entity is unknown. Zero when the history is complete.
 	Boundary plumbing.Hash
+	// AtBoundary is the entity as the boundary commit has it, when it has
+	// it: all that is known of its earlier history, and in a clone of
+	// depth 1 the only sign that it exists at all.
+	AtBoundary *LogEntry
 }
 
 // Log returns the commits that created, changed or deleted the entity, newest
@@ -108,13 +112,25 @@ func (r *Repo) Log(ctx context.Context, key catalog.Key) (*History, error) {
 		}
 		cur = par
 	}
-	if len(h.Entries) > 0 {
+	if !h.Boundary.IsZero() {
+		if _, ok, _ := cur.file(); ok {
+			c, err := r.commit(cur.commit)
+			if err != nil {
+				return nil, err
+			}
+			data, err := cur.sn.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			subject, _, _ := strings.Cut(c.Message, "\n")
+			h.AtBoundary = &LogEntry{Commit: c.Hash, Author: c.Author.Name, When: c.Author.When,
+				Subject: strings.TrimSpace(subject), Change: EntityChange{Title: entityTitle(data)}}
+		}
+	}
+	if len(h.Entries) > 0 || h.AtBoundary != nil {
 		return h, nil
 	}
 	if !h.Boundary.IsZero() {
-		if _, ok, _ := cur.file(); ok {
-			return h, nil // there at the boundary, unchanged since
-		}
 		return nil, fmt.Errorf("%w for %s: entity %s/%s never existed in the history of this shallow clone, which stops at %s; %s", ErrNoHistory, p, key.Blueprint, key.Identifier, short(h.Boundary), unshallowHint)
 	}
 	return nil, fmt.Errorf("%w for %s: entity %s/%s never existed in HEAD's first-parent history", ErrNoHistory, p, key.Blueprint, key.Identifier)
@@ -189,8 +205,26 @@ func RenderLog(w io.Writer, key catalog.Key, h *History) error {
 		fmt.Fprintln(bw, line)
 		writeFields(bw, &e.Change, "      ")
 	}
+	if e := h.AtBoundary; e != nil {
+		fmt.Fprintf(bw, "\n%s %s %s\n", short(e.Commit), e.When.Format("2006-01-02 15:04:05 -0700"), printable(e.Subject))
+		line := fmt.Sprintf("  present at %s (the shallow boundary; its earlier history is not in this clone)", short(e.Commit))
+		if t := titleText(e.Change.Title); t != "" {
+			line += "  " + t
+		}
+		fmt.Fprintln(bw, line)
+	}
 	if !h.Boundary.IsZero() {
 		fmt.Fprintf(bw, "\nHistory stops at %s, the boundary of this shallow clone; %s.\n", short(h.Boundary), unshallowHint)
 	}
 	return bw.Flush()
+}
+
+// entityTitle is a file's title, or nil when it cannot be decoded: the
+// title only decorates the line.
+func entityTitle(data []byte) any {
+	e, err := catalog.Decode(data)
+	if err != nil {
+		return nil
+	}
+	return e.Title
 }

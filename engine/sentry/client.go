@@ -1,7 +1,11 @@
 package sentry
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,10 +15,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gitalog/gitalog/engine/jsonx"
@@ -31,10 +37,25 @@ type Client struct {
 	backoff     time.Duration
 	maxWait     time.Duration
 	userAgent   string
+	secrets     []string // redacted from server text
+	bodySecrets [][]byte // the same, as they may stand in a JSON body
+	maxPages    int
+	maxBody     int64
+	timeout     time.Duration
+
+	// now and sleep are the clock, replaced in tests so that waits are
+	// checked without being waited.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
+	slowWait time.Duration // a rate-limit wait longer than this is warned of
 
 	mu        sync.Mutex
 	remaining int // -1: unknown
 	reset     time.Time
+	asked     time.Time       // the reset the server named, before the cap
+	farReset  bool            // a reset beyond one window was seen (and capped) once
+	warned    map[string]bool // endpoints warned of a long rate-limit wait
 
 	requests, retries, pages atomic.Int64
 }
@@ -46,8 +67,20 @@ type ClientOptions struct {
 	Logger      *slog.Logger  // debug logs of every request, Authorization redacted
 	MaxAttempts int           // tries per request, the first included (default 6)
 	Backoff     time.Duration // first retry delay for 5xx and network errors (default 500ms)
-	MaxWait     time.Duration // longest single wait for a rate-limit reset (default 2m)
-	UserAgent   string
+	// MaxWait is the longest single wait for a rate limit (default 60s,
+	// Sentry's longest window): a Retry-After or reset further out is
+	// taken as this.
+	MaxWait   time.Duration
+	UserAgent string
+	// MaxPages bounds the pages of one list (default 10000): a server
+	// whose cursors never end cannot keep a sync going forever.
+	MaxPages int
+	// MaxResponseBytes bounds one response's body, decompressed (default
+	// 256 MiB): a small gzip body can inflate a thousandfold.
+	MaxResponseBytes int64
+	// Timeout bounds one request, its body included (default 60s), so a
+	// server that drips its answer cannot hold a sync.
+	Timeout time.Duration
 }
 
 // NewClient returns a client for baseURL (e.g. https://sentry.io).
@@ -59,11 +92,20 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 	c := &Client{
 		base: u, token: token, http: o.HTTPClient, log: o.Logger,
 		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
-		userAgent: o.UserAgent, remaining: -1,
+		userAgent: o.UserAgent, remaining: -1, maxPages: o.MaxPages,
+		maxBody: o.MaxResponseBytes, timeout: o.Timeout, now: time.Now, sleep: sleep,
+		slowWait: 5 * time.Second, warned: map[string]bool{},
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	pw, _ := u.User.Password()
+	for _, secret := range []string{token, pw, url.QueryEscape(token), url.QueryEscape(pw)} {
+		if len(secret) >= minSecret && !slices.Contains(c.secrets, secret) {
+			c.secrets = append(c.secrets, secret)
+		}
+	}
+	c.bodySecrets = jsonForms(c.secrets)
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
@@ -73,8 +115,14 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		// (and, on sentry.io, TLS-handshake) a new connection.
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = o.Concurrency
-		c.http = &http.Client{Timeout: 60 * time.Second, Transport: t}
+		c.http = &http.Client{Transport: t} // bounded by timeout, per request
+	} else {
+		// A copy: the caller's client may serve other hosts, with its
+		// own redirect policy.
+		hc := *c.http
+		c.http = &hc
 	}
+	c.http.CheckRedirect = c.checkRedirect(c.http.CheckRedirect)
 	c.sem = make(chan struct{}, o.Concurrency)
 	if c.maxAttempts <= 0 {
 		c.maxAttempts = 6
@@ -83,13 +131,34 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		c.backoff = 500 * time.Millisecond
 	}
 	if c.maxWait <= 0 {
-		c.maxWait = 2 * time.Minute
+		c.maxWait = DefaultMaxWait
+	}
+	if c.timeout <= 0 {
+		c.timeout = 60 * time.Second
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxResponseBytes
+	}
+	if c.maxPages <= 0 {
+		c.maxPages = DefaultMaxPages
 	}
 	if c.userAgent == "" {
 		c.userAgent = "gitalog"
 	}
 	return c, nil
 }
+
+// DefaultMaxWait is the longest rate-limit wait: Sentry's rate-limit
+// windows are 1 to 60 seconds, so a reset further out is not one.
+const DefaultMaxWait = 60 * time.Second
+
+// DefaultMaxPages is a list's page limit: a million items at Sentry's 100
+// a page.
+const DefaultMaxPages = 10000
+
+// DefaultMaxResponseBytes bounds a response, decompressed: a page of 100
+// issues is about 200 KB, so this is room for very large items.
+const DefaultMaxResponseBytes = 256 << 20
 
 // ParseBaseURL checks a Sentry URL and strips a trailing /api/0.
 func ParseBaseURL(s string) (*url.URL, error) {
@@ -149,7 +218,7 @@ type Page struct {
 }
 
 // get fetches rawURL (absolute, on the client's host) and decodes its JSON.
-// It retries 429, 5xx, network errors and undecodable bodies.
+// It retries 429, 5xx and network errors.
 func (c *Client) get(ctx context.Context, rawURL, scope string) (any, http.Header, error) {
 	var v any
 	h, _, err := c.getBody(ctx, rawURL, scope, func(body []byte) (err error) {
@@ -161,9 +230,10 @@ func (c *Client) get(ctx context.Context, rawURL, scope string) (any, http.Heade
 
 // getBody fetches rawURL (absolute, on the client's host); parse checks
 // the body of a 200 and keeps what it needs of it. It retries 429, 5xx,
-// network errors and bodies parse finds invalid, but not a valid body of
-// the wrong shape (a *jsonx.NotArrayError) or one nested too deep (a
-// *jsonx.DepthError). shown is the request URI, for messages.
+// network errors and bodies cut short, but not a body parse rejects (not
+// valid JSON, the wrong shape, nested too deep) or one over the size limit:
+// the same request gets the same bytes. shown is the request URI, for
+// messages.
 func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(body []byte) error) (h http.Header, shown string, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -171,44 +241,147 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 	}
 	// Never send the token to a host the user didn't name: a Link header
 	// pointing elsewhere would otherwise leak it.
-	if u.Host != c.base.Host || u.Scheme != c.base.Scheme {
-		return nil, "", fmt.Errorf("refusing to follow %s://%s%s: not the configured Sentry host %s", u.Scheme, u.Host, u.Path, c.base.Host)
+	if !sameOrigin(c.base, u) {
+		return nil, "", fmt.Errorf("refusing to follow %s: not the configured Sentry host %s", c.redact(u.Scheme+"://"+u.Host+u.Path), c.base.Host)
 	}
-	shown = u.RequestURI()
+	// The request URI came from the server's Link header, after the first
+	// page: it may quote a secret back.
+	shown = c.redact(u.RequestURI())
 	var lastErr error
-	for attempt := 1; attempt <= c.maxAttempts; attempt++ {
-		if err := c.pace(ctx); err != nil {
+	attempt := 1
+	for ; attempt <= c.maxAttempts; attempt++ {
+		if err := c.pace(ctx, u); err != nil {
 			return nil, shown, err
 		}
 		h, wait, err := c.once(ctx, u, shown, scope, parse)
+		header := ""
+		if err != nil {
+			wait, header = retryAfter(h, c.now())
+		}
 		if err == nil {
 			return h, shown, nil
 		}
+		err = c.redactErr(err)
 		lastErr = err
 		var he *HTTPError
 		var na *jsonx.NotArrayError
-		var deep *jsonx.DepthError // the same request gets the same bytes
-		if errors.As(err, &he) && !retryable(he.Status) || errors.As(err, &na) || errors.As(err, &deep) {
+		var deep *jsonx.DepthError
+		var pe *permanentError
+		if errors.As(err, &he) && !retryable(he.Status) || errors.As(err, &na) || errors.As(err, &deep) || errors.As(err, &pe) {
 			return nil, shown, err
 		}
 		if ctx.Err() != nil {
 			return nil, shown, ctx.Err()
 		}
-		if attempt == c.maxAttempts {
+		// A host that refuses connections, does not resolve or fails TLS
+		// gets one quick second chance (a server restarting, a DNS
+		// hiccup), not minutes of backoff before the user hears of it.
+		var ue *UnreachableError
+		if attempt == c.maxAttempts || errors.As(err, &ue) && attempt >= 2 {
 			break
 		}
 		if wait <= 0 {
 			wait = c.backoff << (attempt - 1)
 			wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
 		}
+		c.warnWait(u, header, wait)
 		wait = min(wait, c.maxWait)
 		c.retries.Add(1)
 		c.log.Debug("retrying", "url", shown, "attempt", attempt+1, "wait", wait.String(), "error", err.Error())
-		if err := sleep(ctx, wait); err != nil {
+		if err := c.sleep(ctx, wait); err != nil {
 			return nil, shown, err
 		}
 	}
-	return nil, shown, fmt.Errorf("giving up after %d attempts: %w", c.maxAttempts, lastErr)
+	return nil, shown, fmt.Errorf("giving up after %d attempts: %w", min(attempt, c.maxAttempts), lastErr)
+}
+
+// sameOrigin reports whether u is on base's scheme, host and port: the
+// only place the token may go. Go's own redirect policy keeps the
+// Authorization header for another port or plain HTTP of the same host.
+func sameOrigin(base, u *url.URL) bool {
+	return strings.EqualFold(u.Scheme, base.Scheme) && strings.EqualFold(u.Hostname(), base.Hostname()) &&
+		originPort(u) == originPort(base)
+}
+
+func originPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// maxRedirects is as many redirects as net/http follows by default.
+const maxRedirects = 10
+
+// checkRedirect follows a redirect only on Sentry's own origin: anywhere
+// else the token would go along (or, dropped, the answer of a server
+// that never saw it would be taken for Sentry's). Its errors are
+// permanent: the same request is redirected the same way again.
+func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(c.base, req.URL) {
+			return &permanentError{fmt.Errorf("Sentry answered with a redirect to %s: refusing to follow it to another host, port or scheme (set SENTRY_URL to the URL Sentry redirects to)", c.shownURL(req.URL))}
+		}
+		if len(via) >= maxRedirects {
+			return &permanentError{fmt.Errorf("Sentry answered with more than %d redirects, the last to %s; stopping", maxRedirects, c.shownURL(req.URL))}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+}
+
+// shownURL is u for a message: no user or password, no secret it quotes.
+func (c *Client) shownURL(u *url.URL) string {
+	v := *u
+	v.User = nil
+	return c.redact(v.String())
+}
+
+// UnreachableError is a network failure that retrying will not soon mend:
+// the host refuses connections, its name does not resolve, or its TLS
+// certificate does not verify.
+type UnreachableError struct {
+	Err error
+	TLS bool // the certificate, not the network
+}
+
+func (e *UnreachableError) Error() string { return e.Err.Error() }
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// unreachable tells a dead end from a transient failure (a reset, an EOF,
+// a timeout), which is worth the full backoff: a connection that could
+// not be made (refused, no route; on any OS) or a name that did not
+// resolve.
+func unreachable(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return !dns.IsTimeout
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" && !op.Timeout() {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || tlsFailure(err)
+}
+
+func tlsFailure(err error) bool {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verify    *tls.CertificateVerificationError
+		header    tls.RecordHeaderError
+	)
+	return errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
+		errors.As(err, &verify) || errors.As(err, &header) ||
+		// net/http turns the RecordHeaderError of a plain HTTP server
+		// behind an https URL into this text, with no type to test.
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
 func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, parse func([]byte) error) (h http.Header, wait time.Duration, err error) {
@@ -227,13 +400,27 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		}
 	}
 	defer release()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	// The deadline covers the body too: a server that sends its answer a
+	// byte at a time would otherwise hold the request for as long as it
+	// likes.
+	rctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errRequestTimeout)
+	defer cancel()
+	timedOut := func() error {
+		if ctx.Err() == nil && context.Cause(rctx) == errRequestTimeout {
+			return fmt.Errorf("GET %s: timed out after %s (sentry.requestTimeout)", shown, c.timeout)
+		}
+		return nil
+	}
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
+	// Asked for explicitly, gzip is not undone by the transport: the
+	// client inflates it itself, under its own limit.
+	req.Header.Set("Accept-Encoding", "gzip")
 	c.requests.Add(1)
 	start := time.Now()
 	resp, err := c.http.Do(req)
@@ -243,28 +430,43 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
+		if te := timedOut(); te != nil {
+			return nil, 0, te
+		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			return nil, 0, fmt.Errorf("GET %s: timed out: %w", shown, err)
 		}
+		if unreachable(err) {
+			return nil, 0, &UnreachableError{Err: fmt.Errorf("GET %s: %w", shown, err), TLS: tlsFailure(err)}
+		}
 		return nil, 0, fmt.Errorf("GET %s: %w", shown, err)
 	}
-	body, err := readBody(resp.Body, resp.ContentLength)
+	body, err := c.readBody(resp)
+	body = c.redactBody(body)
 	resp.Body.Close()
 	release()
-	c.observe(resp.Header)
+	c.observe(resp.Header, c.now())
 	c.log.Debug("http", "method", "GET", "url", shown, "status", resp.StatusCode,
 		"bytes", len(body), "ms", time.Since(start).Milliseconds(), "authorization", "[redacted]",
 		"rate_remaining", resp.Header.Get("X-Sentry-Rate-Limit-Remaining"))
+	var pe *permanentError
+	if errors.As(err, &pe) {
+		return nil, 0, &permanentError{fmt.Errorf("GET %s: %w", shown, err)}
+	}
+	if te := timedOut(); err != nil && te != nil {
+		return nil, 0, te
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("GET %s: reading body: %w", shown, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		he := &HTTPError{Method: "GET", URL: shown, Status: resp.StatusCode, Detail: detail(body)}
+		he := &HTTPError{Method: "GET", URL: shown, Status: resp.StatusCode, Detail: clip(c.redact(detail(body)))}
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			he.Scope = scope
 		}
-		return nil, retryAfter(resp.Header, time.Now()), he
+		// The headers, for the wait they ask before a retry.
+		return resp.Header, 0, he
 	}
 	if err := parse(body); err != nil {
 		var na *jsonx.NotArrayError
@@ -272,17 +474,57 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 			return nil, 0, err
 		}
 		if de := new(jsonx.DepthError); errors.As(err, &de) {
-			return nil, 0, fmt.Errorf("GET %s: the response (%d bytes) is refused: %w", shown, len(body), err)
+			return nil, 0, &permanentError{fmt.Errorf("GET %s: the response (%d bytes) is refused: %w", shown, len(body), err)}
 		}
-		return nil, 0, fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)
+		// A whole body that does not parse (a body cut short is a read
+		// error above) would parse no better the next time.
+		return nil, 0, &permanentError{fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)}
 	}
 	return resp.Header, 0, nil
 }
 
-// readBody is io.ReadAll sized by Content-Length when it is given (and
+var errRequestTimeout = errors.New("the request took too long")
+
+// permanentError is a failed request that would fail the same way again.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// readBody reads a response's body, inflating gzip, up to maxBody bytes.
+func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+	tooLarge := &permanentError{fmt.Errorf("the response is more than %d bytes (decompressed); stopping (raise sentry.maxResponseBytes if it is genuine)", c.maxBody)}
+	r, n := io.Reader(resp.Body), resp.ContentLength
+	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		r, n = zr, -1
+	} else if n > c.maxBody {
+		return nil, tooLarge
+	}
+	body, err := readBody(io.LimitReader(r, c.maxBody+1), n)
+	if int64(len(body)) > c.maxBody {
+		return nil, tooLarge
+	}
+	return body, err
+}
+
+// readBody is readAll, and an error when fewer bytes than announced
+// arrive: a transfer cut short is worth another try, a bad body is not.
+func readBody(r io.Reader, n int64) ([]byte, error) {
+	b, err := readAll(r, n)
+	if err == nil && n > 0 && int64(len(b)) < n {
+		err = io.ErrUnexpectedEOF
+	}
+	return b, err
+}
+
+// readAll is io.ReadAll sized by Content-Length when it is given (and
 // believable), so a 200 KB page is read into one allocation instead of a
 // dozen growing copies.
-func readBody(r io.Reader, n int64) ([]byte, error) {
+func readAll(r io.Reader, n int64) ([]byte, error) {
 	if n <= 0 || n > 64<<20 {
 		return io.ReadAll(r)
 	}
@@ -305,21 +547,101 @@ func readBody(r io.Reader, n int64) ([]byte, error) {
 }
 
 // detail extracts Sentry's error text: {"detail": "..."} or a bare JSON
-// string (429s), cut short.
+// string (429s); it is redacted, then clipped.
 func detail(body []byte) string {
 	var v any
 	if json.Unmarshal(body, &v) == nil {
 		switch v := v.(type) {
 		case string:
-			return clip(v)
+			return v
 		case map[string]any:
 			if d, ok := v["detail"].(string); ok {
-				return clip(d)
+				return d
 			}
 		}
 	}
-	return clip(strings.TrimSpace(string(body)))
+	if len(body) > 4096 {
+		body = body[:4096] // enough for clip, and for a secret across its end
+	}
+	return strings.TrimSpace(string(body))
 }
+
+// minSecret is the shortest secret redacted: a shorter one would turn
+// ordinary words of a message into [redacted] and hide next to nothing.
+const minSecret = 6
+
+// redact blanks the secrets the client holds (the token, a password in the
+// URL) out of text that came from the server, which may quote them: an
+// error body echoing the Authorization header, a Link header.
+func (c *Client) redact(s string) string {
+	for _, secret := range c.secrets {
+		s = strings.ReplaceAll(s, secret, "[redacted]")
+	}
+	return s
+}
+
+// jsonForms are the ways each secret can stand inside a JSON string: as
+// is when none of its characters needs escaping (Sentry's tokens are hex,
+// or base64 with "sntrys_"/"sntryu_" in front, so they never do), as
+// encoders escape it otherwise, and with "/" written "\/", as some
+// encoders write it.
+func jsonForms(secrets []string) [][]byte {
+	var forms [][]byte
+	add := func(b []byte) {
+		if len(b) >= minSecret && !slices.ContainsFunc(forms, func(f []byte) bool { return bytes.Equal(f, b) }) {
+			forms = append(forms, b)
+		}
+	}
+	for _, secret := range secrets {
+		for _, html := range []bool{false, true} {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(html)
+			if enc.Encode(secret) != nil {
+				continue
+			}
+			q := bytes.TrimSpace(buf.Bytes())
+			q = q[1 : len(q)-1] // the quotes
+			add(q)
+			add(bytes.ReplaceAll(q, []byte("/"), []byte(`\/`)))
+		}
+	}
+	return forms
+}
+
+// redactBody blanks the secrets out of a response body before it is
+// parsed: Sentry's data can quote the token (an exception message in an
+// issue's title, a member's name), and what is parsed ends up in entity
+// files, dumps, the summary and commits. A body with no secret (the
+// rule) is returned as it is, after one scan per form.
+func (c *Client) redactBody(body []byte) []byte {
+	for _, secret := range c.bodySecrets {
+		if bytes.Contains(body, secret) {
+			body = bytes.ReplaceAll(body, secret, []byte("[redacted]"))
+		}
+	}
+	return body
+}
+
+// redactErr is err, or when its text quotes a secret, the same error with
+// the text redacted.
+func (c *Client) redactErr(err error) error {
+	msg := err.Error()
+	if r := c.redact(msg); r != msg {
+		return &redactedError{msg: r, err: err}
+	}
+	return err
+}
+
+// redactedError keeps the error's kind (for retries and messages) but
+// shows redacted text.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 func clip(s string) string {
 	if len(s) > 200 {
@@ -328,24 +650,25 @@ func clip(s string) string {
 	return s
 }
 
-// retryAfter is how long a 429/503 asks us to wait: Retry-After (seconds or
-// a date), else until X-Sentry-Rate-Limit-Reset; 0 when neither says.
-func retryAfter(h http.Header, now time.Time) time.Duration {
+// retryAfter is how long a 429/503 asks us to wait, and the header that
+// says so: Retry-After (seconds or a date), else until
+// X-Sentry-Rate-Limit-Reset; 0 when neither says.
+func retryAfter(h http.Header, now time.Time) (time.Duration, string) {
 	if s := h.Get("Retry-After"); s != "" {
 		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 0 {
-			return time.Duration(n) * time.Second
+			return time.Duration(min(n, 1<<30)) * time.Second, "Retry-After"
 		}
 		if t, err := http.ParseTime(s); err == nil {
-			return max(t.Sub(now), 0)
+			return max(t.Sub(now), 0), "Retry-After"
 		}
 	}
 	if s := h.Get("X-Sentry-Rate-Limit-Reset"); s != "" {
 		if t, ok := epoch(s); ok {
 			// Reset has one-second resolution; wait until just after it.
-			return max(t.Sub(now)+100*time.Millisecond, 100*time.Millisecond)
+			return max(t.Sub(now)+100*time.Millisecond, 100*time.Millisecond), "X-Sentry-Rate-Limit-Reset"
 		}
 	}
-	return 0
+	return 0, ""
 }
 
 func epoch(s string) (time.Time, bool) {
@@ -357,17 +680,32 @@ func epoch(s string) (time.Time, bool) {
 }
 
 // observe records the rate-limit window from a response.
-func (c *Client) observe(h http.Header) {
+func (c *Client) observe(h http.Header, now time.Time) {
 	rem, err := strconv.Atoi(h.Get("X-Sentry-Rate-Limit-Remaining"))
 	if err != nil {
 		return
 	}
 	reset, ok := epoch(h.Get("X-Sentry-Rate-Limit-Reset"))
+	if !ok {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ok && reset.After(c.reset) {
-		c.reset, c.remaining = reset, rem
-	} else if ok && reset.Equal(c.reset) {
+	asked := reset
+	// A reset further out than a window is no window's: it is waited
+	// for as one window once, and not believed again, since a server
+	// that says so on every response would otherwise cost a window a
+	// request for the whole sync.
+	if horizon := now.Add(c.maxWait + time.Second); reset.After(horizon) {
+		if c.farReset {
+			return
+		}
+		c.farReset = true
+		reset = horizon
+	}
+	if reset.After(c.reset) {
+		c.reset, c.asked, c.remaining = reset, asked, rem
+	} else if reset.Equal(c.reset) {
 		c.remaining = min(c.remaining, rem)
 		if c.remaining < 0 {
 			c.remaining = rem
@@ -377,12 +715,14 @@ func (c *Client) observe(h http.Header) {
 
 // pace waits for the window to reset when the requests left in it are
 // about to run out, so we slow down before Sentry answers 429.
-func (c *Client) pace(ctx context.Context) error {
+func (c *Client) pace(ctx context.Context, u *url.URL) error {
 	c.mu.Lock()
 	reserve := cap(c.sem)
-	var wait time.Duration
+	var wait, asked time.Duration
 	if c.remaining >= 0 && c.remaining <= reserve {
-		wait = time.Until(c.reset) + 100*time.Millisecond
+		now := c.now()
+		wait = c.reset.Sub(now) + 100*time.Millisecond
+		asked = c.asked.Sub(now) + 100*time.Millisecond
 		if wait <= 0 {
 			c.remaining = -1
 		}
@@ -396,9 +736,33 @@ func (c *Client) pace(ctx context.Context) error {
 	if wait <= 0 {
 		return nil
 	}
+	c.warnWait(u, "X-Sentry-Rate-Limit-Reset", asked)
 	wait = min(wait, c.maxWait)
 	c.log.Debug("rate limit nearly used; waiting for the window to reset", "wait", wait.String())
-	return sleep(ctx, wait)
+	return c.sleep(ctx, wait)
+}
+
+// warnWait warns, once per endpoint in a client's life (a sync), of a
+// rate-limit wait long enough to look like a hang; asked is what header
+// asked for, before the cap.
+func (c *Client) warnWait(u *url.URL, header string, asked time.Duration) {
+	wait := min(asked, c.maxWait)
+	if header == "" || wait <= c.slowWait {
+		return
+	}
+	endpoint := c.redact(u.Path)
+	c.mu.Lock()
+	seen := c.warned[endpoint]
+	c.warned[endpoint] = true
+	c.mu.Unlock()
+	if seen {
+		return
+	}
+	msg := fmt.Sprintf("Sentry's rate limit: waiting %s before GET %s, as its %s header asks", wait.Round(time.Second), endpoint, header)
+	if asked > c.maxWait+time.Second {
+		msg = fmt.Sprintf("Sentry's rate limit: its %s header asks for a wait of %s before GET %s; waiting %s, one rate-limit window, instead", header, asked.Round(time.Second), endpoint, wait.Round(time.Second))
+	}
+	c.log.Warn(msg)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -410,6 +774,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// BaseURL is the Sentry URL for messages, without any credentials in it.
+func (c *Client) BaseURL() string {
+	u := *c.base
+	u.User = nil
+	return u.String()
 }
 
 // URL builds an absolute URL for an API path under /api/0.
@@ -424,16 +795,16 @@ func (c *Client) URL(path string, q url.Values) string {
 // order. It follows rel="next" links while results="true".
 func (c *Client) List(ctx context.Context, path string, q url.Values, scope string, fn func(items []any) error) error {
 	var items []any
-	return c.list(ctx, path, q, scope, func(body []byte) error {
+	return c.list(ctx, path, q, scope, func(body []byte) (int, error) {
 		v, err := jsonx.Decode(body)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		var ok bool
 		if items, ok = v.([]any); !ok {
-			return &jsonx.NotArrayError{Kind: kindOf(v)}
+			return 0, &jsonx.NotArrayError{Kind: kindOf(v)}
 		}
-		return nil
+		return len(items), nil
 	}, func(string) error { return fn(items) })
 }
 
@@ -444,9 +815,9 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, scope stri
 // "GET /api/0/organizations/o/issues/?cursor=...".
 func (c *Client) ListRaw(ctx context.Context, path string, q url.Values, scope, key string, fn func(items, members [][]byte, where string) error) error {
 	var items, members [][]byte
-	return c.list(ctx, path, q, scope, func(body []byte) (err error) {
+	return c.list(ctx, path, q, scope, func(body []byte) (n int, err error) {
 		items, members, err = jsonx.SplitArrayMember(body, key, nil, nil)
-		return err
+		return len(items), err
 	}, func(shown string) error {
 		if items == nil {
 			items = [][]byte{}
@@ -457,11 +828,23 @@ func (c *Client) ListRaw(ctx context.Context, path string, q url.Values, scope, 
 
 // list is List and ListRaw's loop over the pages: parse checks each
 // page's body (a *jsonx.NotArrayError for valid JSON that is not an
-// array) and keeps what emit then passes on; shown is the request URI.
-func (c *Client) list(ctx context.Context, path string, q url.Values, scope string, parse func(body []byte) error, emit func(shown string) error) error {
+// array), keeps what emit then passes on and counts its items; shown is
+// the request URI.
+func (c *Client) list(ctx context.Context, path string, q url.Values, scope string, parse func(body []byte) (int, error), emit func(shown string) error) error {
 	next := c.URL(path, q)
-	for next != "" {
-		h, shown, err := c.getBody(ctx, next, scope, parse)
+	// A server that hands out the same cursor again (or endless fresh
+	// ones) would be followed forever: each list stops at a cursor it has
+	// seen and at maxPages.
+	seen := map[string]bool{}
+	for pages := 0; next != ""; pages++ {
+		if pages == c.maxPages {
+			return fmt.Errorf("GET %s: more than %d pages; stopping (raise sentry.maxPages if the list is really that long)", path, c.maxPages)
+		}
+		var n int
+		h, shown, err := c.getBody(ctx, next, scope, func(body []byte) (err error) {
+			n, err = parse(body)
+			return err
+		})
 		var na *jsonx.NotArrayError
 		if errors.As(err, &na) {
 			return fmt.Errorf("GET %s: expected a JSON array, got %s", path, na.Kind)
@@ -473,9 +856,52 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 		if err := emit(shown); err != nil {
 			return err
 		}
-		next = NextURL(h.Get("Link"))
+		size := pageSize(next, q)
+		var known bool
+		next, known = NextPage(h.Get("Link"))
+		// Sentry sends a Link header on every page of a list. Without one
+		// (a proxy that drops it, a server of another make) a short page
+		// is the end, but a full one may be followed by more: taking it
+		// for the end would delete the rest of the list.
+		if !known && (size == 0 || n < size) {
+			next = ""
+		} else if !known && next == "" {
+			return fmt.Errorf("GET %s: the server sent a full page of %d items without a Link header to the next page; cannot tell whether the list is complete", shown, n)
+		}
+		if next == "" {
+			break
+		}
+		cursor := next
+		if u, err := url.Parse(next); err == nil && u.Query().Has("cursor") {
+			cursor = u.Query().Get("cursor")
+		}
+		if seen[cursor] || next == c.URL(path, q) {
+			return fmt.Errorf("GET %s: the server's Link header repeats cursor %q; stopping rather than reading the same pages forever", path, c.redact(cursor))
+		}
+		seen[cursor] = true
 	}
 	return nil
+}
+
+// pageSize is the page size a list request asked for (per_page, or limit
+// for issues), read from the request's URL, else from the first request's
+// query; 0 when it asked for none.
+func pageSize(rawURL string, first url.Values) int {
+	for _, q := range []url.Values{nil, first} {
+		if q == nil {
+			u, err := url.Parse(rawURL)
+			if err != nil {
+				continue
+			}
+			q = u.Query()
+		}
+		for _, key := range []string{"per_page", "limit"} {
+			if n, err := strconv.Atoi(q.Get(key)); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 // Object fetches one JSON object.

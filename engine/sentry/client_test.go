@@ -236,7 +236,7 @@ func TestTruncatedJSON(t *testing.T) {
 	if err == nil {
 		t.Fatal("a body that is always truncated was accepted")
 	}
-	for _, want := range []string{"giving up after 3 attempts", "/api/0/organizations/acme-corp/projects/", "not valid JSON"} {
+	for _, want := range []string{"giving up after 3 attempts", "/api/0/organizations/acme-corp/projects/", "reading body: unexpected EOF"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
@@ -309,11 +309,6 @@ func TestTokenNeverLeaks(t *testing.T) {
 			msgs := log.String()
 			if err != nil {
 				msgs += err.Error()
-			}
-			if f.Body != "" {
-				// Sentry itself echoing a token is outside our control; the
-				// client still must not add it.
-				msgs = strings.ReplaceAll(msgs, "Bearer "+sentrytest.Token, "")
 			}
 			if strings.Contains(msgs, sentrytest.Token) {
 				t.Errorf("token leaked:\n%s", msgs)
@@ -444,7 +439,7 @@ func TestRetryAfter(t *testing.T) {
 		for k, v := range tc.h {
 			h.Set(k, v)
 		}
-		if got := retryAfter(h, now); got != tc.want {
+		if got, _ := retryAfter(h, now); got != tc.want {
 			t.Errorf("retryAfter(%v) = %v, want %v", tc.h, got, tc.want)
 		}
 	}
@@ -459,7 +454,7 @@ func TestDetail(t *testing.T) {
 		strings.Repeat("x", 300):             strings.Repeat("x", 200) + "...",
 		`"` + strings.Repeat("y", 250) + `"`: strings.Repeat("y", 200) + "...",
 	} {
-		if got := detail([]byte(body)); got != want {
+		if got := clip(detail([]byte(body))); got != want {
 			t.Errorf("detail(%.40q) = %q, want %q", body, got, want)
 		}
 	}

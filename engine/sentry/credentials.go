@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gitalog/gitalog/engine/secretenv"
 )
 
 // DefaultURL is sentry.io, as sentry-cli defaults to.
@@ -51,7 +53,7 @@ func ResolveSettings(env Env, dir, cfgURL, cfgOrg, cfgFile string) (Settings, er
 		}
 	}
 	tokenFile := ""
-	if f := env("SENTRY_AUTH_TOKEN_FILE"); f != "" && strings.TrimSpace(env("SENTRY_AUTH_TOKEN")) == "" {
+	if f := env(secretenv.SentryTokenFile); f != "" && strings.TrimSpace(env(secretenv.SentryToken)) == "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return Settings{}, fmt.Errorf("SENTRY_AUTH_TOKEN_FILE: %w", err)
@@ -62,9 +64,9 @@ func ResolveSettings(env Env, dir, cfgURL, cfgOrg, cfgFile string) (Settings, er
 		}
 	}
 	pick(&s.Token, &s.TokenFrom,
-		[2]string{"SENTRY_AUTH_TOKEN", env("SENTRY_AUTH_TOKEN")},
-		[2]string{"SENTRY_AUTH_TOKEN_FILE", tokenFile},
-		[2]string{"OCEAN__INTEGRATION__CONFIG__SENTRY_TOKEN", env("OCEAN__INTEGRATION__CONFIG__SENTRY_TOKEN")},
+		[2]string{secretenv.SentryToken, env(secretenv.SentryToken)},
+		[2]string{secretenv.SentryTokenFile, tokenFile},
+		[2]string{secretenv.OceanSentryToken, env(secretenv.OceanSentryToken)},
 		[2]string{rc.tokenFrom, rc.token})
 	pick(&s.URL, &s.URLFrom,
 		[2]string{"SENTRY_URL", env("SENTRY_URL")},

@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -73,13 +74,35 @@ func ParseLinks(h string) []Link {
 	}
 }
 
-// NextURL returns the URL of the next page, or "" at the end. Sentry always
-// sends a rel="next" link; only results="true" means that page exists.
-func NextURL(h string) string {
+// NextPage reads a Link header for the next page: its URL when the next
+// link says results="true", "" when it says results="false" (Sentry sends
+// both, always). known is false when the header says neither (no next
+// link, or one without a results attribute): only the size of the page
+// can then tell whether the list goes on.
+func NextPage(h string) (next string, known bool) {
 	for _, l := range ParseLinks(h) {
-		if strings.EqualFold(l.Params["rel"], "next") && l.Params["results"] == "true" {
-			return l.URL
+		if l.URL == "" || !slices.ContainsFunc(strings.Fields(l.Params["rel"]), func(r string) bool {
+			return strings.EqualFold(r, "next")
+		}) {
+			continue
 		}
+		switch strings.ToLower(strings.TrimSpace(l.Params["results"])) {
+		case "true":
+			return l.URL, true
+		case "false":
+			return "", true
+		}
+		return l.URL, false
 	}
-	return ""
+	return "", false
+}
+
+// NextURL is the next page's URL when the Link header says there is one
+// (results="true"), else "".
+func NextURL(h string) string {
+	next, known := NextPage(h)
+	if !known {
+		return ""
+	}
+	return next
 }

@@ -7,7 +7,10 @@
 // It backs unit and end-to-end tests, the offline `gitalog demo` (Demo) and
 // benchmarks over generated organizations of hundreds of thousands of issues
 // (Generate). Faults, a windowed rate limiter, latency and small page sizes
-// can be switched on to exercise a client's error handling.
+// can be switched on to exercise a client's error handling, and so can a
+// hostile server's tricks (a Link header repeating its cursor, a gzip bomb,
+// a body dripped a byte at a time, an error body quoting the Authorization
+// header) to exercise its bounds.
 //
 // Deliberate simplifications, each chosen so clients see Sentry's behaviour
 // where it matters to a sync: cursors are offsets ("0:<offset>:<is_prev>"),

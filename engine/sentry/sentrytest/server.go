@@ -2,6 +2,8 @@ package sentrytest
 
 import (
 	"bytes"
+	"cmp"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,9 +36,30 @@ type Fault struct {
 	Body          string        // raw body; empty takes a per-status default
 	AfterRequests int           // let this many matching requests through first
 	Times         int           // how many times to fire; 0 = forever
-	TruncateBody  bool          // answer 200 with the real JSON body cut in half
+	TruncateBody  bool          // answer 200 with the real JSON body cut off halfway through its Content-Length
 	Delay         time.Duration // sleep before answering, honouring the request context
 	RetryAfter    string        // optional Retry-After header
+
+	// Hostile servers, for a client's bounds:
+
+	// RepeatCursor answers normally, but the next link (results="true")
+	// carries the request's own cursor, so a client that follows it
+	// blindly asks for the same page forever.
+	RepeatCursor bool
+	// GzipBomb answers 200 with Content-Encoding: gzip and a body that
+	// inflates to this many bytes (a JSON array of blanks), small on the
+	// wire.
+	GzipBomb int64
+	// Drip answers the normal body one byte at a time, pausing this long
+	// before each, honouring the request context.
+	Drip time.Duration
+	// EchoAuth answers Status (500 if unset) with an error body that
+	// quotes the request's Authorization header, as a careless proxy or
+	// debug page would.
+	EchoAuth bool
+	// NoLink answers normally but without the Link header, as a proxy
+	// that drops headers it does not know would.
+	NoLink bool
 }
 
 type faultState struct {
@@ -193,6 +216,13 @@ func (s *Server) AddFault(f Fault) {
 	s.rlMu.Unlock()
 }
 
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.rlMu.Lock()
+	s.faults = nil
+	s.rlMu.Unlock()
+}
+
 // statusWriter remembers the status for the request log.
 type statusWriter struct {
 	http.ResponseWriter
@@ -262,16 +292,72 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		if fault.RetryAfter != "" {
 			w.Header().Set("Retry-After", fault.RetryAfter)
 		}
-		if fault.TruncateBody {
+		switch {
+		case fault.TruncateBody:
 			buf := &bufferWriter{h: http.Header{}}
 			s.serveAPI(buf, r)
 			for k, v := range buf.h {
 				w.Header()[k] = v
 			}
-			body := buf.b.Bytes()[:buf.b.Len()/2]
-			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			// The whole length is announced and half is sent, as when a
+			// connection drops mid-body.
+			w.Header().Set("Content-Length", strconv.Itoa(buf.b.Len()))
 			w.WriteHeader(http.StatusOK)
-			w.Write(body)
+			w.Write(buf.b.Bytes()[:buf.b.Len()/2])
+			return
+		case fault.RepeatCursor:
+			buf := &bufferWriter{h: http.Header{}}
+			s.serveAPI(buf, r)
+			for k, v := range buf.h {
+				w.Header()[k] = v
+			}
+			if buf.h.Get("Link") != "" {
+				cursor := r.URL.Query().Get("cursor")
+				if cursor == "" {
+					cursor = "0:0:0"
+				}
+				w.Header().Set("Link", repeatLink(r, cursor))
+			}
+			w.WriteHeader(cmp.Or(buf.status, http.StatusOK))
+			w.Write(buf.b.Bytes())
+			return
+		case fault.NoLink:
+			buf := &bufferWriter{h: http.Header{}}
+			s.serveAPI(buf, r)
+			for k, v := range buf.h {
+				w.Header()[k] = v
+			}
+			w.Header().Del("Link")
+			w.WriteHeader(cmp.Or(buf.status, http.StatusOK))
+			w.Write(buf.b.Bytes())
+			return
+		case fault.GzipBomb > 0:
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Encoding", "gzip")
+			w.WriteHeader(http.StatusOK)
+			writeBomb(w, fault.GzipBomb)
+			return
+		case fault.Drip > 0:
+			buf := &bufferWriter{h: http.Header{}}
+			s.serveAPI(buf, r)
+			for k, v := range buf.h {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(cmp.Or(buf.status, http.StatusOK))
+			flusher, _ := w.ResponseWriter.(http.Flusher)
+			for _, b := range buf.b.Bytes() {
+				if !sleepCtx(r.Context(), fault.Drip) {
+					return
+				}
+				w.Write([]byte{b})
+				if flusher != nil {
+					flusher.Flush()
+				}
+			}
+			return
+		case fault.EchoAuth:
+			b, _ := json.Marshal(map[string]string{"detail": "Bad request; headers: Authorization: " + r.Header.Get("Authorization")})
+			s.writeRaw(w, cmp.Or(fault.Status, http.StatusInternalServerError), string(b))
 			return
 		}
 		if fault.Status != 0 {
@@ -618,6 +704,31 @@ func linkHeader(r *http.Request, start, end, size, total int) string {
 	prev := fmt.Sprintf("0:%d:1", prevStart)
 	next := fmt.Sprintf("0:%d:0", start+size)
 	return link(base, "previous", prev, start > 0) + ", " + link(base, "next", next, end < total)
+}
+
+// repeatLink is a Link header whose next page is the request's own.
+func repeatLink(r *http.Request, cursor string) string {
+	h := linkHeader(r, 0, 0, 1, 1)
+	prev, _, _ := strings.Cut(h, ", ")
+	base := prev[1:strings.Index(prev, "&cursor=")]
+	return prev + ", " + link(base, "next", cursor, true)
+}
+
+// writeBomb writes a gzip stream that inflates to n bytes: "[", blanks,
+// "]". Blanks compress about a thousandfold.
+func writeBomb(w io.Writer, n int64) {
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestCompression)
+	defer zw.Close()
+	zw.Write([]byte("["))
+	blank := bytes.Repeat([]byte(" "), 64<<10)
+	for left := n - 2; left > 0; {
+		k := min(left, int64(len(blank)))
+		if _, err := zw.Write(blank[:k]); err != nil {
+			return
+		}
+		left -= k
+	}
+	zw.Write([]byte("]"))
 }
 
 func link(base, rel, cursor string, results bool) string {

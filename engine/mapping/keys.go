@@ -1,0 +1,93 @@
+package mapping
+
+import (
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// A Port config may carry keys gitalog does not know, so an unknown key is
+// a warning. But a key one typo away from a known one is a mistake, not
+// another tool's key: "itemToParse" ignored leaves the resource without
+// its itemsToParse, and every entity it gave is deleted. Such a key is an
+// error, before anything is fetched.
+
+// The keys known at each level of a config, in the order a suggestion
+// prefers among equals.
+var (
+	topKeys      = []string{"resources", "sentry", "mappingEnv", "jqTimeout", "jqMaxSteps", "entityDeletionThreshold", "deleteDependentEntities", "createMissingRelatedEntities", "enableMergeEntity", "enableDeleteEntity", "portPrefix"}
+	sentryKeys   = []string{"url", "host", "org", "organization", "concurrency", "maxPages", "maxResponseBytes", "requestTimeout"}
+	resourceKeys = []string{"kind", "selector", "port"}
+	// selector's other keys are the source's parameters, open-ended: only
+	// query is checked.
+	selectorKeys = []string{"query"}
+	portKeys     = []string{"entity", "itemsToParse", "itemsToParseName", "itemsToParseTopLevelTransform"}
+	entityKeys   = []string{"mappings"}
+	mappingKeys  = []string{"identifier", "title", "blueprint", "properties", "relations", "icon", "team"}
+	searchKeys   = []string{"combinator", "rules"}
+	ruleKeys     = []string{"property", "operator", "value"}
+)
+
+// nearMiss returns the known key that key is most likely a typo of: the
+// same but for case, or within 1 edit of a key of up to 4 letters, 2 of a
+// longer one (a swap of two neighbours is one edit). Short keys allow
+// less, or "team" would claim every four-letter word.
+func nearMiss(key string, known []string) (string, bool) {
+	best, bestD := "", 3
+	for _, k := range known {
+		if k == key {
+			return "", false
+		}
+		d := editDistance(key, k)
+		if strings.EqualFold(key, k) {
+			d = 0
+		}
+		limit := 2
+		if len(k) <= 4 {
+			limit = 1
+		}
+		if d <= limit && d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best, best != ""
+}
+
+// editDistance is the optimal string alignment distance: insertions,
+// deletions, substitutions and swaps of neighbours, on bytes (keys are
+// ASCII; another byte only makes the distance larger).
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
+
+// unknownKey handles a key not known at its level: an error when it is a
+// near miss of one of known, else a warning. name is how messages name
+// the key ("port.itemToParse"), prefix what comes before ("resource #1
+// (kind "team"): ").
+func (p *parser) unknownKey(k *yaml.Node, prefix, name string, known []string) error {
+	if s, ok := nearMiss(k.Value, known); ok {
+		return p.errf(k, "%sunknown key %s; did you mean %s?", prefix, name, s)
+	}
+	p.warnf(k, "%sunknown key %s (ignored)", prefix, name)
+	return nil
+}
