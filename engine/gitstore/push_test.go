@@ -126,3 +126,56 @@ func TestGitEnvOffersToken(t *testing.T) {
 		t.Fatal("the token is on the command line")
 	}
 }
+
+// bothRoutes runs f once through the user's git and once through
+// go-git's transport, as on a machine without git.
+func bothRoutes(t *testing.T, f func(t *testing.T)) {
+	t.Run("git", f)
+	t.Run("go-git", func(t *testing.T) {
+		defer func(f func() (string, error)) { lookGit = f }(lookGit)
+		lookGit = func() (string, error) { return "", exec.ErrNotFound }
+		f(t)
+	})
+}
+
+// TestPushShowsWhatRemoteSaid: a push a hook refuses is no moved remote,
+// and its error carries what the hook printed, on either route.
+func TestPushShowsWhatRemoteSaid(t *testing.T) {
+	bothRoutes(t, func(t *testing.T) {
+		s, remote := pushRepos(t)
+		git(t, s.Root(), "remote", "set-url", "origin", remote)
+		hook := "#!/bin/sh\necho 'not today' >&2\nexit 1\n"
+		if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		err := s.Push(t.Context(), "origin", "main", RemoteAuth{})
+		if err == nil || errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "remote: not today") {
+			t.Fatalf("push refused by a hook: %v", err)
+		}
+	})
+}
+
+// TestPushFromShallowCloneOntoMovedRemote: in a depth-1 clone, a remote
+// moved to a commit the clone lacks is ErrRejected (the caller fetches
+// and redoes), on either route, not "object not found".
+func TestPushFromShallowCloneOntoMovedRemote(t *testing.T) {
+	bothRoutes(t, func(t *testing.T) {
+		s, remote := pushRepos(t)
+		commit(t, s, "two", put("b.txt", "b\n"))
+		git(t, s.Root(), "push", "-q", remote, "main")
+		shallow := filepath.Join(t.TempDir(), "shallow")
+		git(t, t.TempDir(), "clone", "-q", "--depth", "1", "file://"+remote, shallow)
+		other := filepath.Join(t.TempDir(), "other")
+		git(t, t.TempDir(), "clone", "-q", remote, other)
+		git(t, other, "commit", "-q", "--allow-empty", "-m", "theirs")
+		git(t, other, "push", "-q", "origin", "main")
+		sh, err := Open(shallow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		commit(t, sh, "mine", put("c.txt", "c\n"))
+		if err := sh.Push(t.Context(), "origin", "main", RemoteAuth{}); !errors.Is(err, ErrRejected) {
+			t.Fatalf("push from a shallow clone onto a moved remote: %v", err)
+		}
+	})
+}
