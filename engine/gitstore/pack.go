@@ -3,6 +3,7 @@ package gitstore
 import (
 	"bufio"
 	"bytes"
+	"compress/zlib"
 	"crypto/sha1"
 	"encoding/binary"
 	"errors"
@@ -16,7 +17,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
-	"github.com/klauspost/compress/zlib"
+	kzlib "github.com/klauspost/compress/zlib"
 )
 
 // packWriter writes one packfile as its objects come, with no object
@@ -29,9 +30,7 @@ import (
 // as the entries are written; the count is patched into the header at
 // the end; the .pack and then the .idx are renamed into place from temp
 // files, the order in which git makes a pack visible. Entries are whole
-// objects, zlib level 1 (git's default for loose objects: on small JSON
-// files almost as tight as level 6 in a third of the time); git gc
-// deltifies them later.
+// objects (see deflater); git gc deltifies and recompresses them later.
 type packWriter struct {
 	dir string
 	f   *os.File
@@ -156,14 +155,42 @@ func (pw *packWriter) remove() {
 	os.Remove(pw.f.Name())
 }
 
-// deflate returns data's zlib stream in buf, zw being a level-1 writer to
-// reuse.
-func deflate(buf *bytes.Buffer, zw *zlib.Writer, data []byte) []byte {
-	buf.Reset()
-	zw.Reset(buf)
+// storeBelow is the size under which an object is packed as a stored
+// (uncompressed) zlib stream: deflating a small file saves a few hundred
+// bytes, and its per-object cost is most of a first sync's CPU when
+// there are 100k of them.
+const storeBelow = 512
+
+// deflater makes objects' zlib streams, reusing its writers: level 1
+// (git's default for loose objects: on JSON almost as tight as level 6 in
+// a third of the time), stored under storeBelow.
+type deflater struct {
+	buf    bytes.Buffer
+	fast   *kzlib.Writer
+	stored *zlib.Writer
+}
+
+func newDeflater() *deflater {
+	d := &deflater{}
+	d.fast, _ = kzlib.NewWriterLevel(&d.buf, kzlib.BestSpeed)
+	d.stored, _ = zlib.NewWriterLevel(&d.buf, zlib.NoCompression)
+	return d
+}
+
+// deflate returns data's zlib stream, valid until the next call.
+func (d *deflater) deflate(data []byte) []byte {
+	d.buf.Reset()
+	var zw interface {
+		io.WriteCloser
+		Reset(io.Writer)
+	} = d.fast
+	if len(data) < storeBelow {
+		zw = d.stored
+	}
+	zw.Reset(&d.buf)
 	zw.Write(data)
 	zw.Close()
-	return buf.Bytes()
+	return d.buf.Bytes()
 }
 
 // writePack stores objs as one packfile plus .idx.
@@ -172,11 +199,10 @@ func (s *Store) writePack(objs *objSet) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&buf, zlib.BestSpeed)
+	d := newDeflater()
 	for _, h := range objs.order {
 		o := objs.m[h]
-		if err := pw.add(h, o.typ, int64(len(o.data)), deflate(&buf, zw, o.data)); err != nil {
+		if err := pw.add(h, o.typ, int64(len(o.data)), d.deflate(o.data)); err != nil {
 			pw.remove()
 			return err
 		}
@@ -206,7 +232,7 @@ type Spool struct {
 	settled bool  // published or abandoned
 	public  bool  // published: its blobs are in the repository
 
-	zws     sync.Pool // *spoolZ
+	zws     sync.Pool // *deflater
 	offered atomic.Int64
 }
 
@@ -214,11 +240,6 @@ type Spool struct {
 // small sync's objects are better written loose (or in the commit's one
 // pack) than as a pack per sync, and its bytes cost little memory.
 var spoolMin int64 = 4 * packThreshold
-
-type spoolZ struct {
-	buf bytes.Buffer
-	zw  *zlib.Writer
-}
 
 // NewSpool returns an empty spool; it creates no file before its first
 // blob.
@@ -243,13 +264,12 @@ func (sp *Spool) Add(h plumbing.Hash, data []byte) bool {
 	if bad || dup {
 		return !bad
 	}
-	z, _ := sp.zws.Get().(*spoolZ)
-	if z == nil {
-		z = &spoolZ{}
-		z.zw, _ = zlib.NewWriterLevel(&z.buf, zlib.BestSpeed)
+	d, _ := sp.zws.Get().(*deflater)
+	if d == nil {
+		d = newDeflater()
 	}
-	defer sp.zws.Put(z)
-	comp := deflate(&z.buf, z.zw, data)
+	defer sp.zws.Put(d)
+	comp := d.deflate(data)
 
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
