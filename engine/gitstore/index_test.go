@@ -13,9 +13,9 @@ import (
 )
 
 // TestIndexCodecMatchesGit: an index git wrote, in each version and with
-// extended flags, long names and conflict stages, re-encoded by gitIndex (go-git's codec for the entries it decodes),
-// reads back identically in git (ls-files --debug shows every stat field
-// and flag).
+// extended flags, long names and conflict stages, re-encoded by gitIndex
+// (go-git's codec for the entries it decodes), reads back identically in
+// git (ls-files --debug shows every stat field and flag).
 func TestIndexCodecMatchesGit(t *testing.T) {
 	isolate(t)
 	dir := filepath.Join(t.TempDir(), "repo")

@@ -12,8 +12,8 @@ import (
 )
 
 // TestReadObjectMatchesGit reads large trees and blobs, loose and then
-// deltified by git repack, through readObject (go-git's object storage) and the tree cache, and
-// compares them with git cat-file. (go-git's LargeObjectThreshold fails
+// deltified by git repack, through readObject (go-git's object storage)
+// and the tree cache, and compares them with git cat-file. (go-git's LargeObjectThreshold fails
 // this on the deltified trees, which is why the Store does not set it.)
 func TestReadObjectMatchesGit(t *testing.T) {
 	isolate(t)
