@@ -87,7 +87,8 @@ const prestageDir = "gitalog-prestage"
 
 // NewPrestage starts prestaging files to be committed on ref (as in
 // CommitRequest) on top of parent. It returns nil when the commit will not
-// touch the worktree: a bare repository, or a branch not checked out.
+// touch the worktree (a bare repository, or a branch not checked out), or
+// when the git dir is on another filesystem than the worktree.
 func (s *Store) NewPrestage(ref plumbing.ReferenceName, parent plumbing.Hash) (*Prestage, error) {
 	target, err := s.targetRef(ref)
 	if err != nil || !s.checkedOut(target) {
@@ -105,6 +106,11 @@ func (s *Store) NewPrestage(ref plumbing.ReferenceName, parent plumbing.Hash) (*
 	// its journal redoes the worktree without it.
 	if err := os.RemoveAll(p.root); err != nil {
 		return nil, err
+	}
+	// Across filesystems nothing is staged (see canStage), so prestaged
+	// files would only be written twice.
+	if !s.canStage() {
+		return nil, nil
 	}
 	var wg sync.WaitGroup
 	for range max(prestageWriters, 1) {

@@ -493,19 +493,42 @@ func (u *worktreeUpdate) abandon() {
 // (100k new files, ext4, 2 cores: one writer 8.9-13.5 s, two 11.7-18.6
 // s). It stops at the first failure: what fails one file (a full disk, a
 // read-only directory) fails the rest too, and a line for each of 3,000
-// files would hide the one that says why. The error is that first one,
-// with the count of files not written.
+// files would hide the one that says why. The count of files not written
+// is added by notWritten, which sees the staged directories too.
 func (u *worktreeUpdate) checkout(todo []int) error {
-	for k, i := range todo {
+	for _, i := range todo {
 		var err error
 		if u.results[i], err = u.s.checkoutFile(u.ops[i], u.objs, u.st); err != nil {
-			if n := len(todo) - k; n > 1 {
-				return fmt.Errorf("%w (%d of %d files not written)", err, n, len(todo))
-			}
 			return err
 		}
 	}
 	return nil
+}
+
+// missing reports whether the file of write i is not in the worktree: not
+// written, or written into a staged directory that is not in place.
+func (u *worktreeUpdate) missing(i int) bool {
+	op := u.ops[i]
+	if u.results[i] == nil {
+		return true
+	}
+	_, staged := u.st.stagedDir(filepath.Join(u.s.root, filepath.FromSlash(op.Path)), op.New.Mode)
+	return staged
+}
+
+// notWritten adds to err, an update's first failure, how many of its
+// files are not in the worktree.
+func (u *worktreeUpdate) notWritten(err error) error {
+	n := 0
+	for _, i := range u.writes {
+		if u.missing(i) {
+			n++
+		}
+	}
+	if n > 1 {
+		return fmt.Errorf("%w (%d of %d files not written)", err, n, len(u.writes))
+	}
+	return err
 }
 
 // finish needs index.lock held (lockIndex): the index is read under it.
@@ -519,8 +542,9 @@ func (u *worktreeUpdate) finish(lock *heldLock) error {
 	if err == nil {
 		return u.s.updateIndex(lock, u.ops, u.results, u.newTree, u.read)
 	}
-	for i, op := range u.ops {
-		if u.results[i] == nil && op.New != nil {
+	err = u.notWritten(err)
+	for _, i := range u.writes {
+		if op := u.ops[i]; u.missing(i) {
 			u.results[i] = &index.Entry{Name: op.Path, Hash: op.New.Hash, Mode: op.New.Mode}
 		}
 	}
@@ -559,7 +583,7 @@ func (u *worktreeUpdate) apply() error {
 	if err := u.checkout(todo); err != nil {
 		return err
 	}
-	return u.st.publish()
+	return u.publish()
 }
 
 // staging speeds up filling directories that do not exist yet (a first
@@ -583,6 +607,9 @@ func (s *Store) newStaging(ops []fileOp, writes []int, pre *Prestage) (*staging,
 	// Whatever a killed run staged is incomplete; its journal redoes it.
 	if err := os.RemoveAll(st.root); err != nil {
 		return nil, err
+	}
+	if !s.canStage() {
+		return st, nil
 	}
 	counts := map[string]int{}
 	for _, i := range writes {
@@ -640,6 +667,15 @@ func (s *Store) newStaging(ops []fileOp, writes []int, pre *Prestage) (*staging,
 	return st, nil
 }
 
+// canStage reports whether directories built in the git dir can be
+// renamed into the worktree. Not when the two are on different
+// filesystems (a git worktree added on another mount, a git init
+// --separate-git-dir elsewhere): rename fails there with EXDEV, so the
+// files are written in place, one by one.
+func (s *Store) canStage() bool {
+	return !testHookCrossDevice && sameDevice(s.gitDir, s.root)
+}
+
 // sweepStage removes files a commit staged before it was killed ahead of
 // its ref move (with no journal, nothing will publish them). Only an old
 // staging dir is touched, so a concurrent writer's live one survives.
@@ -675,20 +711,61 @@ func (st *staging) mkdirAll(dir string) error {
 	return nil
 }
 
-// publish moves the staged directories into place.
-func (st *staging) publish() error {
-	for _, dir := range st.order {
+// publish moves the staged directories into place, each leaving st.dirs
+// once it is there. A rename that fails with EXDEV (the git dir is on
+// another filesystem than the worktree, though canStage saw one device, as
+// across a bind mount, or a journal Recover finishes) is not an error:
+// that directory and the ones after it are written in place instead.
+func (u *worktreeUpdate) publish() error {
+	st := u.st
+	staged := len(st.order) > 0
+	for k, dir := range st.order {
 		if err := os.MkdirAll(filepath.Dir(dir), 0o777); err != nil {
 			return err
 		}
-		if err := os.Rename(st.dirs[dir], dir); err != nil {
+		err := renameDir(st.dirs[dir], dir)
+		if errors.Is(err, syscall.EXDEV) {
+			if err := u.unstage(st.order[k:]); err != nil {
+				return err
+			}
+			break
+		}
+		if err != nil {
 			return fmt.Errorf("placing %s: %w", dir, err)
 		}
+		delete(st.dirs, dir)
 	}
-	if len(st.order) > 0 {
+	st.order = nil
+	if staged {
 		return os.RemoveAll(st.root)
 	}
 	return nil
+}
+
+// unstage writes the files of the staged directories dirs in place, one
+// by one from the objects, as if they had never been staged, and drops
+// their staged copies (a prestaged one is outside st.root).
+func (u *worktreeUpdate) unstage(dirs []string) error {
+	gone := make(map[string]string, len(dirs))
+	for _, d := range dirs {
+		gone[d] = u.st.dirs[d]
+	}
+	var todo []int
+	for _, i := range u.writes {
+		op := u.ops[i]
+		full := filepath.Join(u.s.root, filepath.FromSlash(op.Path))
+		if _, ok := u.st.stagedDir(full, op.New.Mode); ok {
+			if _, ok := gone[filepath.Dir(full)]; ok {
+				u.results[i] = nil
+				todo = append(todo, i)
+			}
+		}
+	}
+	for d, staged := range gone {
+		delete(u.st.dirs, d)
+		os.RemoveAll(staged)
+	}
+	return u.checkout(todo)
 }
 
 func isNotDir(err error) bool { return errors.Is(err, syscall.ENOTDIR) }
@@ -1073,6 +1150,24 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 // and fails the write with its error, as a full disk would. It is for
 // tests, in this package and in those built on it; nothing else sets it.
 var TestHookWriteFile func(path string) error
+
+// testHookCrossDevice makes canStage see the git dir on another
+// filesystem than the worktree.
+var testHookCrossDevice bool
+
+// testHookPlaceDir, when set, runs before a staged directory is renamed
+// into the worktree and fails the rename with its error: tests cannot
+// mount a second filesystem to get a real EXDEV.
+var testHookPlaceDir func(dir string) error
+
+func renameDir(from, to string) error {
+	if testHookPlaceDir != nil {
+		if err := testHookPlaceDir(to); err != nil {
+			return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+		}
+	}
+	return os.Rename(from, to)
+}
 
 // testHookIndexRead runs between reading the index and writing its
 // replacement, where a concurrent git add would be lost.
