@@ -28,7 +28,7 @@ func syncStepSummary(ctx context.Context, dir string, res *engine.Result, syncEr
 	case res.DryRun:
 		fmt.Fprintf(&b, "### gitalog sync (dry run)\n\nWould commit: %s\n", review.EscapeMarkdown(res.Subject))
 	case res.NoChange:
-		b.WriteString("### gitalog sync\n\nThe catalog is up to date; no commit.\n")
+		fmt.Fprintf(&b, "### gitalog sync\n\n%s\n", res.NoChangeLine())
 	default:
 		fmt.Fprintf(&b, "### gitalog sync\n\nNothing was committed (%s).\n", review.EscapeMarkdown(res.Subject))
 	}

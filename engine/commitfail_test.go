@@ -33,6 +33,10 @@ func TestSyncFailedCommitSummary(t *testing.T) {
 	if !res.Commit.IsZero() {
 		t.Fatalf("res.Commit = %s after a failed commit", res.Commit)
 	}
+	// The advice is given once.
+	if msg := err.Error(); strings.Count(msg, " first") != 1 || !strings.Contains(msg, ".gitalog/managed/issue.txt; commit, stash or discard those changes first") {
+		t.Errorf("advice:\n%s", msg)
+	}
 	for _, v := range []Verbosity{Normal, Quiet, Verbose} {
 		var b bytes.Buffer
 		res.WriteSummary(&b, v)

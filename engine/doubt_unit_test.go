@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/gitalog/gitalog/engine/mapping"
@@ -148,5 +150,27 @@ func TestGaveNothingReason(t *testing.T) {
 		if len(got) != 1 || !got[0].Empty || got[0].String() != c.want || !reflect.DeepEqual(got[0].Blueprints, []string{"sentryUser"}) {
 			t.Errorf("got %+v\nwant %s", got, c.want)
 		}
+	}
+}
+
+// Each reason a sync was incomplete starts a line of its own: after the
+// fetch errors' indented list, a mapping doubt on the list's last line
+// would read as one more failed request.
+func TestPartialReasonsOnTheirOwnLines(t *testing.T) {
+	r := &Result{
+		FetchErrors: []error{errors.New("fetching teams: HTTP 502"), errors.New("(and 17 more failed requests)")},
+		Doubts: []Doubt{
+			{Resource: `resource #2 (kind "team")`, Kind: "team", Fetch: true, Blueprints: []string{"sentryTeam"}},
+			{Resource: `resource #1 (kind "user")`, Kind: "user", Items: 10, Reason: "port.entity.mappings.identifier: must be a non-empty string", Blueprints: []string{"sentryUser"}},
+		},
+	}
+	err := r.err()
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("want ErrPartial, got %v", err)
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := `deletions skipped for sentryUser: resource #1 (kind "user") failed to map 10 items: port.entity.mappings.identifier: must be a non-empty string`
+	if len(lines) != 4 || lines[2] != "  (and 17 more failed requests)" || lines[3] != want {
+		t.Errorf("reasons:\n%s\nwant the last line %q", err, want)
 	}
 }

@@ -206,7 +206,9 @@ func (r *Result) err() error {
 	if len(why) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %s", ErrPartial, strings.Join(why, "; "))
+	// One reason a line: the fetch errors end in an indented list, and a
+	// reason after it on the same line would read as one of them.
+	return fmt.Errorf("%w: %s", ErrPartial, strings.Join(why, "\n"))
 }
 
 // fetchDoubts are the doubts of kinds that failed to fetch.

@@ -183,7 +183,7 @@ func (r *Result) writeFinal(w io.Writer) {
 	case r.DryRun:
 		fmt.Fprintf(w, "Dry run: nothing was written. %s\n", r.Subject)
 	case r.NoChange:
-		fmt.Fprintln(w, "The catalog is up to date; no commit.")
+		fmt.Fprintln(w, r.NoChangeLine())
 	case r.Commit.IsZero():
 		// The commit failed (the error says why): only what happened.
 		fmt.Fprintln(w, "Nothing was committed.")
@@ -196,6 +196,19 @@ func (r *Result) writeFinal(w io.Writer) {
 	case r.PushedUpToDate != "":
 		fmt.Fprintf(w, "%s is up to date; nothing to push.\n", r.PushedUpToDate)
 	}
+}
+
+// NoChangeLine says a sync made no commit, and whether that means the
+// catalog is up to date: after a failed fetch or a skipped deletion it is
+// only as up to date as what the sync could vouch for.
+func (r *Result) NoChangeLine() string {
+	switch {
+	case len(r.FetchErrors) > 0:
+		return "Nothing changed in what was fetched; no commit."
+	case r.err() != nil:
+		return "Nothing changed that the sync could write; no commit."
+	}
+	return "The catalog is up to date; no commit."
 }
 
 func quoteAll(ids []string) string {

@@ -575,8 +575,9 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	if wt, err := store.CheckedOut(tgt.ref); err != nil {
 		return tgt.commit, err
 	} else if wt {
-		if err := store.CheckWorktree(tgt.commit, p.paths()); errors.Is(err, gitstore.ErrDirty) {
-			return tgt.commit, fmt.Errorf("%w\nthe sync would overwrite them; commit, stash or discard those changes first", err)
+		var dirty *gitstore.DirtyError
+		if err := store.CheckWorktree(tgt.commit, p.paths()); errors.As(err, &dirty) {
+			return tgt.commit, overwriteError{dirty}
 		} else if err != nil {
 			return tgt.commit, err
 		}
@@ -697,3 +698,18 @@ func hasError(ps []schema.Problem) bool {
 	}
 	return false
 }
+
+// overwriteError is local changes in files a sync would write: said once,
+// with the sync's advice (stash too), not gitstore's after it.
+type overwriteError struct{ *gitstore.DirtyError }
+
+func (e overwriteError) Error() string {
+	const show = 10
+	p, more := e.Paths, ""
+	if len(p) > show {
+		p, more = p[:show], fmt.Sprintf(" (and %d more)", len(p)-show)
+	}
+	return fmt.Sprintf("%v: the sync would overwrite %s%s; commit, stash or discard those changes first", gitstore.ErrDirty, strings.Join(p, ", "), more)
+}
+
+func (e overwriteError) Unwrap() error { return e.DirtyError }

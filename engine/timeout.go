@@ -49,11 +49,23 @@ type trackedFetcher struct {
 }
 
 func (t trackedFetcher) Stream(ctx context.Context, kind string, sel map[string]any, fn func(Page) error) error {
-	err := t.Fetcher.Stream(ctx, kind, sel, fn)
+	var fnErr error
+	err := t.Fetcher.Stream(ctx, kind, sel, func(p Page) error {
+		fnErr = fn(p)
+		return fnErr
+	})
 	t.f.mu.Lock()
-	if err == nil {
+	switch {
+	case err == nil:
 		t.f.whole[kind] = true
-	} else {
+	case fnErr != nil && errors.Is(err, fnErr):
+		// The source stopped because the sync did, not because fetching
+		// failed: the limit reached while the items were being mapped
+		// (a kind fetched whole as another's parent is handed over at
+		// once). Named as unfinished, it would send the user looking
+		// for a slow endpoint that answered in time.
+		t.f.whole[kind] = true
+	default:
 		t.f.broken[kind] = true
 	}
 	t.f.mu.Unlock()
@@ -74,7 +86,7 @@ func (f *fetchedKinds) timedOut(d time.Duration, err error) error {
 	case len(f.want) == 0:
 		return fmt.Errorf("the sync reached its time limit (--timeout %s) before fetching began; nothing was committed: %w", d, err)
 	case len(left) > 0:
-		return fmt.Errorf("the sync reached its time limit (--timeout %s) with kinds unfinished: %s; nothing was committed: %w", d, strings.Join(left, ", "), err)
+		return fmt.Errorf("the sync reached its time limit (--timeout %s) with kinds not fetched completely: %s; nothing was committed: %w", d, strings.Join(left, ", "), err)
 	}
 	return fmt.Errorf("the sync reached its time limit (--timeout %s) after fetching: %w", d, err)
 }

@@ -429,12 +429,9 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 				}
 				continue
 			}
-			if s, ok := nearMiss(k.Value, selectorKeys); ok {
-				return nil, p.errf(k, "%s: unknown key selector.%s; did you mean %s?", r.Label(), k.Value, s)
-			}
-			var val any
-			if err := v.Decode(&val); err != nil {
-				return nil, p.errf(v, "%s: selector.%s: %v", r.Label(), k.Value, err)
+			val, err := p.selectorParam(r, k, v)
+			if err != nil {
+				return nil, err
 			}
 			r.Params[k.Value] = val
 		}

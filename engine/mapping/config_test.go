@@ -266,6 +266,62 @@ func TestConfigNearMissKeys(t *testing.T) {
 	}
 }
 
+// A selector's known keys are query and the options of its kind (its
+// parent's included), as the kind describes them: "includeMemers" ignored
+// fetches no members and empties every team's members relation.
+func TestConfigSelectorOptions(t *testing.T) {
+	const res = `resources:
+  - kind: KIND
+    selector:
+      query: 'true'
+      OPT
+    port:
+      entity:
+        mappings:
+          identifier: .slug
+          blueprint: '"b"'
+`
+	for _, c := range []struct{ kind, opt, err, warn string }{
+		{"team", "includeMembers: true", "", ""},
+		{"team", "includeMemers: true", `c.yaml:5: resource #1 (kind "team"): unknown key selector.includeMemers; did you mean includeMembers?`, ""},
+		{"team", `includeMembers: "true"`, `c.yaml:5: resource #1 (kind "team"): selector.includeMembers must be a boolean, got the string "true"`, ""},
+		{"team", "includeMembers: [true]", `c.yaml:5: resource #1 (kind "team"): selector.includeMembers must be a boolean, got a list`, ""},
+		{"project-tag", "tag: release", "", ""},
+		{"project-tag", "tg: release", `c.yaml:5: resource #1 (kind "project-tag"): unknown key selector.tg; did you mean tag?`, ""},
+		{"project-tag", "Tag: release", `c.yaml:5: resource #1 (kind "project-tag"): unknown key selector.Tag; did you mean tag?`, ""},
+		{"project-tag", "tagg: release", `c.yaml:5: resource #1 (kind "project-tag"): unknown key selector.tagg; did you mean tag?`, ""},
+		{"project-tag", "tag: 12", `c.yaml:5: resource #1 (kind "project-tag"): selector.tag must be a string, got 12`, ""},
+		{"issue", "search: is:resolved", "", ""},
+		{"issue", "serch: is:resolved", `c.yaml:5: resource #1 (kind "issue"): unknown key selector.serch; did you mean search?`, ""},
+		{"issue", "statsPeriod: 14d", "", ""},
+		{"issue", "search: {a: 1}", `c.yaml:5: resource #1 (kind "issue"): selector.search must be a string, got a mapping`, ""},
+		// issue-tag's issues are chosen by the issue kind's search.
+		{"issue-tag", "search: is:resolved", "", ""},
+		{"issue-tag", "tga: release", `c.yaml:5: resource #1 (kind "issue-tag"): unknown key selector.tga; did you mean tag?`, ""},
+		{"team", "tag: release", "", `c.yaml:5: resource #1 (kind "team"): unknown key selector.tag (ignored)`},
+		{"user", "includeMembers: true", "", `c.yaml:5: resource #1 (kind "user"): unknown key selector.includeMembers (ignored)`},
+		// Under an unknown kind (an error elsewhere, naming the kinds) the
+		// options cannot be checked.
+		{"teams", "includeMemers: true", "", ""},
+	} {
+		src := strings.NewReplacer("KIND", c.kind, "OPT", c.opt).Replace(res)
+		cfg, err := Parse("c.yaml", []byte(src))
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%s %s: got %v, want %s", c.kind, c.opt, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s %s: %v", c.kind, c.opt, err)
+			continue
+		}
+		if got := strings.Join(cfg.Warnings, "\n"); got != c.warn {
+			t.Errorf("%s %s: warnings %q, want %q", c.kind, c.opt, got, c.warn)
+		}
+	}
+}
+
 // nearMiss: case, one edit for a short key, two for a longer one, a swap
 // of neighbours as one.
 func TestNearMiss(t *testing.T) {

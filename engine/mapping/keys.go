@@ -1,9 +1,12 @@
 package mapping
 
 import (
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gitalog/gitalog/engine/sentry"
 )
 
 // A Port config may carry keys gitalog does not know, so an unknown key is
@@ -18,9 +21,6 @@ var (
 	topKeys      = []string{"resources", "sentry", "mappingEnv", "jqTimeout", "jqMaxSteps", "entityDeletionThreshold", "deleteDependentEntities", "createMissingRelatedEntities", "enableMergeEntity", "enableDeleteEntity", "portPrefix"}
 	sentryKeys   = []string{"url", "host", "org", "organization", "concurrency", "maxPages", "maxResponseBytes", "requestTimeout"}
 	resourceKeys = []string{"kind", "selector", "port"}
-	// selector's other keys are the source's parameters, open-ended: only
-	// query is checked.
-	selectorKeys = []string{"query"}
 	portKeys     = []string{"entity", "itemsToParse", "itemsToParseName", "itemsToParseTopLevelTransform"}
 	entityKeys   = []string{"mappings"}
 	mappingKeys  = []string{"identifier", "title", "blueprint", "properties", "relations", "icon", "team"}
@@ -90,4 +90,60 @@ func (p *parser) unknownKey(k *yaml.Node, prefix, name string, known []string) e
 	}
 	p.warnf(k, "%sunknown key %s (ignored)", prefix, name)
 	return nil
+}
+
+// selectorParam checks a selector key other than query against the
+// options the resource's kind takes: "includeMemers" or a string "true"
+// ignored would fetch no members and empty every team's relation to them,
+// so a near miss and a wrongly typed option are errors. A key the kind
+// does not take is a warning; under a kind gitalog does not know (an
+// error later, naming the kinds) anything goes.
+func (p *parser) selectorParam(r *Resource, k, v *yaml.Node) (any, error) {
+	var val any
+	if err := v.Decode(&val); err != nil {
+		return nil, p.errf(v, "%s: selector.%s: %v", r.Label(), k.Value, err)
+	}
+	kind := sentry.Kinds[r.Kind]
+	if kind == nil {
+		return val, nil
+	}
+	known := []string{"query"}
+	for _, o := range kind.Params() {
+		if o.Name != k.Value {
+			known = append(known, o.Name)
+			continue
+		}
+		ok := false
+		switch o.Type {
+		case sentry.Bool:
+			_, ok = val.(bool)
+		case sentry.String:
+			_, ok = val.(string)
+		}
+		// A quoted "true" decodes as a string, an unquoted 1.2 as a
+		// number: the YAML tag, not the text, decides.
+		if !ok || v.Kind != yaml.ScalarNode {
+			return nil, p.errf(v, "%s: selector.%s must be %s, got %s", r.Label(), k.Value, o.Type, yamlType(v))
+		}
+		return val, nil
+	}
+	if err := p.unknownKey(k, r.Label()+": ", "selector."+k.Value, known); err != nil {
+		return nil, err
+	}
+	return val, nil
+}
+
+// yamlType names a node's type the way a user wrote it.
+func yamlType(n *yaml.Node) string {
+	switch {
+	case n.Kind == yaml.MappingNode:
+		return "a mapping"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
+	case n.Tag == "!!str":
+		return "the string " + strconv.Quote(n.Value)
+	case n.Tag == "!!null":
+		return "null"
+	}
+	return n.Value
 }

@@ -242,7 +242,7 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 	// Never send the token to a host the user didn't name: a Link header
 	// pointing elsewhere would otherwise leak it.
 	if !sameOrigin(c.base, u) {
-		return nil, "", fmt.Errorf("refusing to follow %s: not the configured Sentry host %s", c.redact(u.Scheme+"://"+u.Host+u.Path), c.base.Host)
+		return nil, "", fmt.Errorf("refusing to follow %s: not the configured Sentry host %s (if Sentry lives there, set SENTRY_URL to it)", c.redact(u.Scheme+"://"+u.Host+u.Path), c.base.Host)
 	}
 	// The request URI came from the server's Link header, after the first
 	// page: it may quote a secret back.

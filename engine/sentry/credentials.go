@@ -95,7 +95,7 @@ func (s Settings) Check() error {
 		missing = append(missing, "an auth token (set SENTRY_AUTH_TOKEN or SENTRY_AUTH_TOKEN_FILE; scopes project:read, event:read, org:read, member:read, team:read)")
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("cannot reach Sentry: missing %s", strings.Join(missing, " and "))
+		return fmt.Errorf("Sentry is not configured: missing %s", strings.Join(missing, " and "))
 	}
 	return nil
 }

@@ -90,6 +90,14 @@ func (s *Source) Fetch(ctx context.Context, kind string, params map[string]any) 
 	}
 	s.mu.Unlock()
 	if found {
+		// A fetch already done is the answer even once ctx has ended: a
+		// select picks at random among ready cases, and a kind fetched
+		// whole would sometimes pass for a failed one.
+		select {
+		case <-r.done:
+			return r.items, r.err
+		default:
+		}
 		select {
 		case <-r.done:
 			return r.items, r.err

@@ -31,7 +31,9 @@ type Kind struct {
 	Parent string // fan out over the items of this kind
 	// Uses are the selector keys this kind's fetch depends on (its parent's
 	// are added), so two resources that differ only elsewhere share a fetch.
-	Uses          []string
+	// They are also the selector options a config may give the kind: the
+	// mapping checks keys and types against them.
+	Uses          []Param
 	Paged         bool
 	Shape         Shape
 	Key           string // for MergeEach and MergeAll
@@ -43,6 +45,27 @@ type Kind struct {
 	// a sync) is passed on twice, and the sync writes the later copy and
 	// warns, as for any two items giving one entity.
 	Dedupe string
+}
+
+// ParamType is the YAML type a selector option must have.
+type ParamType int
+
+const (
+	String ParamType = iota
+	Bool
+)
+
+func (t ParamType) String() string {
+	if t == Bool {
+		return "a boolean"
+	}
+	return "a string"
+}
+
+// Param is a selector option of a kind.
+type Param struct {
+	Name string
+	Type ParamType
 }
 
 // Attach adds a key to every item from another request.
@@ -71,23 +94,23 @@ var Kinds = map[string]*Kind{
 			"statsPeriod": "{selector.statsPeriod?}",
 			"limit":       "100",
 		},
-		Uses: []string{"search", "statsPeriod"},
+		Uses: []Param{{"search", String}, {"statsPeriod", String}},
 	},
 	"team": {
 		Name: "team", Path: "/organizations/{org}/teams/", Paged: true, Scope: "team:read",
 		Attach: []Attach{{Key: "__members", Path: "/teams/{org}/{item.slug}/members/", Paged: true, When: "includeMembers", Scope: "member:read"}},
-		Uses:   []string{"includeMembers"},
+		Uses:   []Param{{"includeMembers", Bool}},
 	},
 	"user": {
 		Name: "user", Path: "/organizations/{org}/members/", Paged: true, Scope: "member:read",
 	},
 	"project-tag": {
 		Name: "project-tag", Parent: "project", Path: "/projects/{org}/{parent.slug}/tags/{selector.tag|environment}/values/",
-		Paged: true, Shape: MergeEach, Key: "__tags", NotFoundEmpty: true, Scope: "project:read", Uses: []string{"tag"},
+		Paged: true, Shape: MergeEach, Key: "__tags", NotFoundEmpty: true, Scope: "project:read", Uses: []Param{{"tag", String}},
 	},
 	"issue-tag": {
 		Name: "issue-tag", Parent: "issue", Path: "/organizations/{org}/issues/{parent.id}/tags/{selector.tag|environment}/values/",
-		Paged: true, Shape: MergeAll, Key: "__tags", NotFoundEmpty: true, Scope: "event:read", Uses: []string{"tag"},
+		Paged: true, Shape: MergeAll, Key: "__tags", NotFoundEmpty: true, Scope: "event:read", Uses: []Param{{"tag", String}},
 	},
 }
 
@@ -104,16 +127,28 @@ func KindNames() []string {
 // uses returns the selector keys a kind depends on, its ancestors' included.
 func uses(k *Kind) []string {
 	var out []string
-	for k != nil {
-		out = append(out, k.Uses...)
+	for _, p := range k.Params() {
+		out = append(out, p.Name)
+	}
+	for ; k != nil; k = Kinds[k.Parent] {
 		for _, a := range k.Attach {
 			if a.When != "" {
 				out = append(out, a.When)
 			}
 		}
-		k = Kinds[k.Parent]
 	}
 	sort.Strings(out)
+	return out
+}
+
+// Params returns the selector options the kind takes, its ancestors'
+// included (an issue-tag's issues are chosen by search), in order from the
+// kind up.
+func (k *Kind) Params() []Param {
+	var out []Param
+	for ; k != nil; k = Kinds[k.Parent] {
+		out = append(out, k.Uses...)
+	}
 	return out
 }
 
