@@ -7,12 +7,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gitalog/gitalog/engine/internal/killseed"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 )
 
@@ -91,36 +91,16 @@ func syncDuration(t *testing.T, dir, cfg string) time.Duration {
 	return time.Since(start)
 }
 
-// killSeedEnv sets the seed of the kill moments, to replay a failure or
-// try others than the default's.
-const killSeedEnv = "GITALOG_KILL_SEED"
-
-// killSeed is the seed in killSeedEnv, else def; logged either way, so a
-// failure says how to replay its kill moments.
-func killSeed(t *testing.T, def int64) int64 {
-	t.Helper()
-	seed := def
-	if v := os.Getenv(killSeedEnv); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			t.Fatalf("%s=%q: not an integer", killSeedEnv, v)
-		}
-		seed = n
-	}
-	t.Logf("kill moments from seed %d (replay with %s=%d)", seed, killSeedEnv, seed)
-	return seed
-}
-
 // A seed given in the environment is the one used, so a failure's logged
 // seed replays it.
 func TestKillSeed(t *testing.T) {
-	t.Setenv(killSeedEnv, "")
-	if got := killSeed(t, 1); got != 1 {
-		t.Errorf("no %s: seed %d, want the default 1", killSeedEnv, got)
+	t.Setenv(killseed.Env, "")
+	if got := killseed.Seed(t, 1); got != 1 {
+		t.Errorf("no %s: seed %d, want the default 1", killseed.Env, got)
 	}
-	t.Setenv(killSeedEnv, "-1754992133")
-	if got := killSeed(t, 1); got != -1754992133 {
-		t.Errorf("%s=-1754992133: seed %d", killSeedEnv, got)
+	t.Setenv(killseed.Env, "-1754992133")
+	if got := killseed.Seed(t, 1); got != -1754992133 {
+		t.Errorf("%s=-1754992133: seed %d", killseed.Env, got)
 	}
 }
 
@@ -133,7 +113,7 @@ func TestKill9DuringSync(t *testing.T) {
 	}
 	f := newFixture(t, sentrytest.Demo())
 	cfg := issueConfig(t)
-	rng := rand.New(rand.NewPCG(uint64(killSeed(t, 1)), 2))
+	rng := rand.New(rand.NewPCG(uint64(killseed.Seed(t, 1)), 2))
 	d := syncDuration(t, f.dir, cfg)
 	for round := 0; round < 8; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")

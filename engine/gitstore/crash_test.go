@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/gitalog/gitalog/engine/internal/killseed"
 )
 
 // TestKillChild is the victim process of TestKillDuringCommit: it commits
@@ -39,25 +41,6 @@ func TestKillChild(t *testing.T) {
 	}
 }
 
-// killSeedEnv fixes the seed of the kill moments, to replay a failure.
-const killSeedEnv = "GITALOG_KILL_SEED"
-
-// killSeed is the seed in killSeedEnv, else def; logged either way, so a
-// failure says how to replay its kill moments.
-func killSeed(t *testing.T, def int64) int64 {
-	t.Helper()
-	seed := def
-	if v := os.Getenv(killSeedEnv); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			t.Fatalf("%s=%q: not an integer", killSeedEnv, v)
-		}
-		seed = n
-	}
-	t.Logf("kill moments from seed %d (replay with %s=%d)", seed, killSeedEnv, seed)
-	return seed
-}
-
 // TestKillDuringCommit kills a committing process at random moments and
 // checks that the repository is always fsck-clean and that the next run
 // (Recover) leaves a clean worktree.
@@ -67,7 +50,7 @@ func TestKillDuringCommit(t *testing.T) {
 	}
 	s := newRepo(t)
 	commit(t, s, "base", catalogChanges(1000, 0, "base")...)
-	rng := rand.New(rand.NewSource(killSeed(t, time.Now().UnixNano())))
+	rng := rand.New(rand.NewSource(killseed.Seed(t, time.Now().UnixNano())))
 	for i := 0; i < 12; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$")
 		cmd.Env = append(os.Environ(), "GITSTORE_KILL_CHILD="+s.Root())

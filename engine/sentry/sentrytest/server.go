@@ -294,11 +294,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case fault.TruncateBody:
-			buf := &bufferWriter{h: http.Header{}}
-			s.serveAPI(buf, r)
-			for k, v := range buf.h {
-				w.Header()[k] = v
-			}
+			buf := s.serveBuffered(w, r)
 			// The whole length is announced and half is sent, as when a
 			// connection drops mid-body.
 			w.Header().Set("Content-Length", strconv.Itoa(buf.b.Len()))
@@ -306,11 +302,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			w.Write(buf.b.Bytes()[:buf.b.Len()/2])
 			return
 		case fault.RepeatCursor:
-			buf := &bufferWriter{h: http.Header{}}
-			s.serveAPI(buf, r)
-			for k, v := range buf.h {
-				w.Header()[k] = v
-			}
+			buf := s.serveBuffered(w, r)
 			if buf.h.Get("Link") != "" {
 				cursor := r.URL.Query().Get("cursor")
 				if cursor == "" {
@@ -322,11 +314,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			w.Write(buf.b.Bytes())
 			return
 		case fault.NoLink:
-			buf := &bufferWriter{h: http.Header{}}
-			s.serveAPI(buf, r)
-			for k, v := range buf.h {
-				w.Header()[k] = v
-			}
+			buf := s.serveBuffered(w, r)
 			w.Header().Del("Link")
 			w.WriteHeader(cmp.Or(buf.status, http.StatusOK))
 			w.Write(buf.b.Bytes())
@@ -338,11 +326,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			writeBomb(w, fault.GzipBomb)
 			return
 		case fault.Drip > 0:
-			buf := &bufferWriter{h: http.Header{}}
-			s.serveAPI(buf, r)
-			for k, v := range buf.h {
-				w.Header()[k] = v
-			}
+			buf := s.serveBuffered(w, r)
 			w.WriteHeader(cmp.Or(buf.status, http.StatusOK))
 			flusher, _ := w.ResponseWriter.(http.Flusher)
 			for _, b := range buf.b.Bytes() {
@@ -465,6 +449,17 @@ type bufferWriter struct {
 	h      http.Header
 	b      bytes.Buffer
 	status int
+}
+
+// serveBuffered answers r into a buffer and copies its headers to w, for
+// the faults that alter the answer before it is sent.
+func (s *Server) serveBuffered(w http.ResponseWriter, r *http.Request) *bufferWriter {
+	buf := &bufferWriter{h: http.Header{}}
+	s.serveAPI(buf, r)
+	for k, v := range buf.h {
+		w.Header()[k] = v
+	}
+	return buf
 }
 
 func (b *bufferWriter) Header() http.Header         { return b.h }
