@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/diff"
+	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -332,7 +333,7 @@ func commitMessage(r *Result, p *plan) string {
 			}
 			b.WriteString(line + "\n")
 			for _, c := range e.Fields {
-				b.WriteString("      " + FormatChange(c, 60) + "\n")
+				b.WriteString("      " + review.FieldLine(c, 60) + "\n")
 			}
 		}
 	}
@@ -372,17 +373,6 @@ func (r *Result) keptLine(k Kept) string {
 		}
 	}
 	return s + ", because " + strings.Join(why, "; ")
-}
-
-// FormatChange renders a field change as `path: old → new`.
-func FormatChange(c diff.Change, width int) string {
-	show := func(v any, present bool) string {
-		if !present {
-			return "(none)"
-		}
-		return oneLine(string(diff.Encode(v)), width)
-	}
-	return fmt.Sprintf("%s: %s → %s", c.Path, show(c.Old, c.HadOld), show(c.New, c.HasNew))
 }
 
 // Printable escapes control characters and invalid UTF-8 (see

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/schema"
 )
 
@@ -79,7 +80,7 @@ func (r *Result) WriteSummary(w io.Writer, v Verbosity) {
 			}
 			fmt.Fprintf(w, "  %s %s/%s%s\n", mark, Printable(e.Blueprint), Printable(e.Identifier), t)
 			for _, c := range e.Fields {
-				fmt.Fprintf(w, "      %s\n", FormatChange(c, 60))
+				fmt.Fprintf(w, "      %s\n", review.FieldLine(c, 60))
 			}
 		}
 	}

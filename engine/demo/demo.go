@@ -13,6 +13,7 @@ import (
 
 	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -201,7 +202,7 @@ func report(w io.Writer, r *engine.Result, err error, n int) error {
 			}
 			fmt.Fprintf(w, "    %s %-24s %s\n", mark, e.Blueprint+"/"+e.Identifier, trim(e.Title, 48))
 			for _, c := range e.Fields {
-				fmt.Fprintf(w, "        %s\n", engine.FormatChange(c, 40))
+				fmt.Fprintf(w, "        %s\n", review.FieldLine(c, 40))
 			}
 		}
 	}

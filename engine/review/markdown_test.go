@@ -125,3 +125,14 @@ func TestFormatField(t *testing.T) {
 		}
 	}
 }
+
+// FieldLine is the one-line form the sync summary shows: never a word
+// diff, each value cut to the width asked for.
+func TestFieldLine(t *testing.T) {
+	long := "a fairly long description of an issue that goes on for more than sixty characters"
+	c := diff.Change{Path: "properties.d", Old: long, New: "short\nlines", HadOld: true, HasNew: true}
+	want := `properties.d: "a fairly lon… → "short\nlines"`
+	if got := review.FieldLine(c, 14); got != want {
+		t.Errorf("FieldLine = %s\nwant %s", got, want)
+	}
+}

@@ -96,14 +96,23 @@ func FormatField(c diff.Change, indent string) string {
 		}
 		return b.String()
 	}
-	return fmt.Sprintf("%s%s: %s → %s", indent, c.Path, shortValue(c.Old, c.HadOld), shortValue(c.New, c.HasNew))
+	return indent + FieldLine(c, MaxShown)
 }
 
-func shortValue(v any, present bool) string {
+// FieldLine renders one field change on one line, `path: old → new`, each
+// value cut to width characters; the sync summary and the review's short
+// form share it so a change reads the same wherever it is shown.
+func FieldLine(c diff.Change, width int) string {
+	return fmt.Sprintf("%s: %s → %s", c.Path, valueText(c.Old, c.HadOld, width), valueText(c.New, c.HasNew, width))
+}
+
+func shortValue(v any, present bool) string { return valueText(v, present, MaxShown) }
+
+func valueText(v any, present bool, width int) string {
 	if !present {
 		return "(none)"
 	}
-	return cut(printable(string(diff.Encode(v))), MaxShown)
+	return cut(printable(string(diff.Encode(v))), width)
 }
 
 // titleShown: a created entity's title field adds nothing when its
