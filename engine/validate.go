@@ -304,7 +304,7 @@ func (v *validator) checkFile(p string) []Finding {
 		f := Finding{Path: p, Reason: "invalid JSON: " + err.Error()}
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			f.Line, f.Column = lineCol(data, int(syn.Offset)-1)
+			f.Line, f.Column = schema.LineCol(data, int(syn.Offset)-1)
 		}
 		return append(out, f)
 	}
@@ -535,17 +535,6 @@ func gitOutput(ctx context.Context, dir string, args ...string) (string, error) 
 	return string(out), nil
 }
 
-// lineCol gives the 1-based line and column (in bytes) of data[off].
-func lineCol(data []byte, off int) (line, col int) {
-	off = max(0, min(off, len(data)))
-	before := data[:off]
-	line = 1 + bytes.Count(before, []byte{'\n'})
-	if i := bytes.LastIndexByte(before, '\n'); i >= 0 {
-		before = before[i+1:]
-	}
-	return line, 1 + len(bytes.Runes(before))
-}
-
 // pointerLine finds the line of the key (or array element) that a JSON
 // pointer names in data. When the full pointer is not there (a missing
 // required property, say) it gives the line of the deepest part that is,
@@ -579,7 +568,7 @@ func pointerLine(data []byte, ptr string) int {
 				}
 				if k, _ := kt.(string); k == seg {
 					// A key never spans lines, so its end is on its line.
-					line, _ = lineCol(data, int(dec.InputOffset())-1)
+					line, _ = schema.LineCol(data, int(dec.InputOffset())-1)
 					found = true
 				} else if skipValue(dec) != nil {
 					return line
@@ -596,7 +585,7 @@ func pointerLine(data []byte, ptr string) int {
 					for off < len(data) && strings.IndexByte(" \t\r\n,", data[off]) >= 0 {
 						off++
 					}
-					line, _ = lineCol(data, off)
+					line, _ = schema.LineCol(data, off)
 					found = true
 				} else if skipValue(dec) != nil {
 					return line

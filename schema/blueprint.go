@@ -64,7 +64,7 @@ func Parse(name string, data []byte) ([]*Blueprint, error) {
 			return nil, positioned(name, data, err)
 		}
 	default:
-		line, col := lineCol(data, len(data)-len(bytes.TrimLeft(data, " \t\r\n")))
+		line, col := LineCol(data, len(data)-len(bytes.TrimLeft(data, " \t\r\n")))
 		return nil, fmt.Errorf("%s:%d:%d: expected a blueprint object or an array of them", name, line, col)
 	}
 
@@ -131,12 +131,12 @@ func positioned(name string, data []byte, err error) error {
 	switch {
 	case errors.As(err, &syn):
 		// Offset counts the offending byte as read.
-		line, col := lineCol(data, int(syn.Offset)-1)
+		line, col := LineCol(data, int(syn.Offset)-1)
 		return fmt.Errorf("%s:%d:%d: %s", name, line, col, syn.Error())
 	case errors.As(err, &typ):
 		// Offset is the end of the offending value; its last byte is on the
 		// same line as its start for all scalars.
-		line, col := lineCol(data, int(typ.Offset)-1)
+		line, col := LineCol(data, int(typ.Offset)-1)
 		what := "value"
 		if typ.Field != "" {
 			what = fmt.Sprintf("%q", typ.Field)
@@ -162,8 +162,9 @@ func article(s string) string {
 	return "a"
 }
 
-// lineCol gives the 1-based line and column (in characters) of data[off].
-func lineCol(data []byte, off int) (line, col int) {
+// LineCol gives the 1-based line and column (in characters) of data[off],
+// so every JSON error gitalog reports points at a place the same way.
+func LineCol(data []byte, off int) (line, col int) {
 	off = max(0, min(off, len(data)))
 	before := data[:off]
 	line = 1 + bytes.Count(before, []byte{'\n'})
