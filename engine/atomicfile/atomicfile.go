@@ -7,31 +7,56 @@ import (
 	"path/filepath"
 )
 
-// Write replaces path with data (mode perm), through a temporary file in
-// the same directory renamed over it.
-func Write(path string, data []byte, perm os.FileMode) error {
+// File is a replacement for a file being written: it goes under its name
+// only when Commit succeeds, so a file written in a stream (a dump's
+// items, say) gets the same guarantee as one written at once.
+type File struct {
+	*os.File
+	path string
+	perm os.FileMode
+}
+
+// Create starts a replacement for path (mode perm), as a temporary file in
+// the same directory so that the rename cannot cross file systems.
+func Create(path string, perm os.FileMode) (*File, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return nil, err
+	}
+	return &File{File: tmp, path: path, perm: perm}, nil
+}
+
+// Commit puts the written content in place of path. On error nothing is
+// left behind and path is as it was.
+func (f *File) Commit() error {
+	err := f.Chmod(f.perm)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), f.path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// Abort drops the replacement; path is left as it was.
+func (f *File) Abort() {
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// Write replaces path with data (mode perm).
+func Write(path string, data []byte, perm os.FileMode) error {
+	f, err := Create(path, perm)
 	if err != nil {
 		return err
 	}
-	fail := func(err error) error {
-		tmp.Close()
-		os.Remove(tmp.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Abort()
 		return err
 	}
-	if _, err := tmp.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	return f.Commit()
 }

@@ -46,7 +46,7 @@ type KindWriter struct {
 	kind     string
 	selector map[string]any
 	name     string
-	tmp      *os.File
+	tmp      *atomicfile.File
 	buf      *bufio.Writer
 	n        int
 }
@@ -65,7 +65,7 @@ func (w *Writer) Begin(kind string, selector map[string]any) (*KindWriter, error
 	if n > 1 {
 		name = fmt.Sprintf("%s.%d.jsonl", kind, n)
 	}
-	tmp, err := os.CreateTemp(w.Dir, ".tmp-"+name+"-*")
+	tmp, err := atomicfile.Create(filepath.Join(w.Dir, name), 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -112,24 +112,16 @@ func (k *KindWriter) WriteRaw(items [][]byte) error {
 
 // Abort removes the unfinished file.
 func (k *KindWriter) Abort() {
-	k.tmp.Close()
-	os.Remove(k.tmp.Name())
+	k.tmp.Abort()
 }
 
 // Close puts the file in place and records it in the manifest.
 func (k *KindWriter) Close() error {
-	err := k.buf.Flush()
-	if err == nil {
-		err = k.tmp.Chmod(0o644)
+	if err := k.buf.Flush(); err != nil {
+		k.tmp.Abort()
+		return err
 	}
-	if cerr := k.tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(k.tmp.Name(), filepath.Join(k.w.Dir, k.name))
-	}
-	if err != nil {
-		os.Remove(k.tmp.Name())
+	if err := k.tmp.Commit(); err != nil {
 		return err
 	}
 	k.w.mu.Lock()
