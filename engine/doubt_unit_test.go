@@ -10,10 +10,9 @@ import (
 	"github.com/gitalog/gitalog/schema"
 )
 
-// Which blueprints a doubt keeps: the item's when it told, the resource's
-// literal one, else every blueprint; a blueprint that does not exist says
-// nothing about which existing one the items belong to.
-func TestDoubtBlueprints(t *testing.T) {
+// defaultBlueprintSet is the embedded default blueprints, compiled.
+func defaultBlueprintSet(t *testing.T) *schema.Set {
+	t.Helper()
 	bps, err := schema.LoadDir("../blueprints")
 	if err != nil {
 		t.Fatal(err)
@@ -22,6 +21,14 @@ func TestDoubtBlueprints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return set
+}
+
+// Which blueprints a doubt keeps: the item's when it told, the resource's
+// literal one, else every blueprint; a blueprint that does not exist says
+// nothing about which existing one the items belong to.
+func TestDoubtBlueprints(t *testing.T) {
+	set := defaultBlueprintSet(t)
 	cfg, err := mapping.Parse("c.yaml", []byte(`resources:
   - kind: user
     port: {entity: {mappings: {identifier: .email, blueprint: '"sentryUser"'}}}
@@ -119,14 +126,7 @@ func TestSplitValue(t *testing.T) {
 // Why a resource gave no entity: one cause for all its items, or each
 // cause with its count.
 func TestGaveNothingReason(t *testing.T) {
-	bps, err := schema.LoadDir("../blueprints")
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := schema.Compile(bps)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := defaultBlueprintSet(t)
 	cfg, err := mapping.Parse("c.yaml", []byte(`resources:
   - kind: team
     port: {itemsToParse: .__members, entity: {mappings: {identifier: .item.email, blueprint: '"sentryUser"'}}}
