@@ -84,7 +84,7 @@ var Kinds = map[string]*Kind{
 		Name: "project", Path: "/organizations/{org}/projects/", Paged: true, Scope: "project:read",
 		// The org-scoped list has no organization object; Port's items (from
 		// the legacy /projects/) do, and mappings use its links.
-		Attach: []Attach{{Key: "organization", Path: "/organizations/{org}/", Once: true, Scope: "org:read"}},
+		Attach: []Attach{{Key: "organization", Path: orgPath, Once: true, Scope: "org:read"}},
 	},
 	"issue": {
 		Name: "issue", Parent: "project", Path: "/organizations/{org}/issues/", Paged: true, Scope: "event:read",
