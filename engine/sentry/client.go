@@ -253,14 +253,11 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 		if err := c.pace(ctx, u); err != nil {
 			return nil, shown, err
 		}
-		h, wait, err := c.once(ctx, u, shown, scope, parse)
-		header := ""
-		if err != nil {
-			wait, header = retryAfter(h, c.now())
-		}
+		h, err := c.once(ctx, u, shown, scope, parse)
 		if err == nil {
 			return h, shown, nil
 		}
+		wait, header := retryAfter(h, c.now())
 		err = c.redactErr(err)
 		lastErr = err
 		var he *HTTPError
@@ -384,11 +381,11 @@ func tlsFailure(err error) bool {
 		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
-func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, parse func([]byte) error) (h http.Header, wait time.Duration, err error) {
+func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, parse func([]byte) error) (http.Header, error) {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, 0, ctx.Err()
+		return nil, ctx.Err()
 	}
 	// The slot is held for the request and its body, not for parsing it:
 	// a page's items are split while the next requests are in flight.
@@ -413,7 +410,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 	}
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -431,16 +428,16 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 			err = ue.Err
 		}
 		if te := timedOut(); te != nil {
-			return nil, 0, te
+			return nil, te
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, 0, fmt.Errorf("GET %s: timed out: %w", shown, err)
+			return nil, fmt.Errorf("GET %s: timed out: %w", shown, err)
 		}
 		if unreachable(err) {
-			return nil, 0, &UnreachableError{Err: fmt.Errorf("GET %s: %w", shown, err), TLS: tlsFailure(err)}
+			return nil, &UnreachableError{Err: fmt.Errorf("GET %s: %w", shown, err), TLS: tlsFailure(err)}
 		}
-		return nil, 0, fmt.Errorf("GET %s: %w", shown, err)
+		return nil, fmt.Errorf("GET %s: %w", shown, err)
 	}
 	body, err := c.readBody(resp)
 	body = c.redactBody(body)
@@ -452,13 +449,13 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		"rate_remaining", resp.Header.Get("X-Sentry-Rate-Limit-Remaining"))
 	var pe *permanentError
 	if errors.As(err, &pe) {
-		return nil, 0, &permanentError{fmt.Errorf("GET %s: %w", shown, err)}
+		return nil, &permanentError{fmt.Errorf("GET %s: %w", shown, err)}
 	}
 	if te := timedOut(); err != nil && te != nil {
-		return nil, 0, te
+		return nil, te
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("GET %s: reading body: %w", shown, err)
+		return nil, fmt.Errorf("GET %s: reading body: %w", shown, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		he := &HTTPError{Method: "GET", URL: shown, Status: resp.StatusCode, Detail: clip(c.redact(detail(body)))}
@@ -466,21 +463,21 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 			he.Scope = scope
 		}
 		// The headers, for the wait they ask before a retry.
-		return resp.Header, 0, he
+		return resp.Header, he
 	}
 	if err := parse(body); err != nil {
 		var na *jsonx.NotArrayError
 		if errors.As(err, &na) {
-			return nil, 0, err
+			return nil, err
 		}
 		if de := new(jsonx.DepthError); errors.As(err, &de) {
-			return nil, 0, &permanentError{fmt.Errorf("GET %s: the response (%d bytes) is refused: %w", shown, len(body), err)}
+			return nil, &permanentError{fmt.Errorf("GET %s: the response (%d bytes) is refused: %w", shown, len(body), err)}
 		}
 		// A whole body that does not parse (a body cut short is a read
 		// error above) would parse no better the next time.
-		return nil, 0, &permanentError{fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)}
+		return nil, &permanentError{fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)}
 	}
-	return resp.Header, 0, nil
+	return resp.Header, nil
 }
 
 var errRequestTimeout = errors.New("the request took too long")
