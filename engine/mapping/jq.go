@@ -152,13 +152,11 @@ func (p *Program) first(sc *scope, v any) (any, error) {
 			return out, nil
 		}
 	}
-	if le := p.stopped.Load(); le != nil {
-		return nil, &StoppedError{le}
+	iter, end, err := p.run(sc, v)
+	if err != nil {
+		return nil, err
 	}
-	ev := sc.evaluator()
-	ev.begin()
-	defer ev.end()
-	iter := p.code.RunWithContext(ev, v)
+	defer end()
 	out, ok := iter.Next()
 	if !ok {
 		return nil, nil
@@ -172,6 +170,17 @@ func (p *Program) first(sc *scope, v any) (any, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// run starts the program on v under sc's evaluator, unless a bound
+// stopped it before; end closes the evaluation for the watchdog.
+func (p *Program) run(sc *scope, v any) (iter gojq.Iter, end func(), err error) {
+	if le := p.stopped.Load(); le != nil {
+		return nil, nil, &StoppedError{le}
+	}
+	ev := sc.evaluator()
+	ev.begin()
+	return p.code.RunWithContext(ev, v), ev.end, nil
 }
 
 // stopped reports whether err is, or comes from, an evaluation stopped by
@@ -191,15 +200,14 @@ func (p *Program) stopIf(err error) {
 
 // All runs the program and returns every output.
 func (p *Program) All(v any) ([]any, error) {
-	if le := p.stopped.Load(); le != nil {
-		return nil, &StoppedError{le}
+	sc := &scope{g: p.guard}
+	defer sc.release()
+	iter, end, err := p.run(sc, v)
+	if err != nil {
+		return nil, err
 	}
-	ev := p.guard.get()
-	defer p.guard.put(ev)
-	ev.begin()
-	defer ev.end()
+	defer end()
 	var outs []any
-	iter := p.code.RunWithContext(ev, v)
 	for {
 		out, ok := iter.Next()
 		if !ok {
