@@ -15,6 +15,7 @@ import (
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 )
@@ -102,11 +103,7 @@ func (s *Store) IsAncestor(a, b plumbing.Hash) (bool, error) {
 	if a == b {
 		return true, nil
 	}
-	repo, err := s.repo()
-	if err != nil {
-		return false, err
-	}
-	shallow, err := repo.Storer.Shallow()
+	shallow, err := s.st.Shallow()
 	if err != nil {
 		return false, err
 	}
@@ -121,7 +118,7 @@ func (s *Store) IsAncestor(a, b plumbing.Hash) (bool, error) {
 		if roots[h] {
 			continue
 		}
-		c, err := repo.CommitObject(h)
+		c, err := object.GetCommit(s.st, h)
 		if err != nil {
 			return false, fmt.Errorf("reading commit %s: %w", h, err)
 		}
@@ -140,11 +137,7 @@ func (s *Store) IsAncestor(a, b plumbing.Hash) (bool, error) {
 
 // Parents returns a commit's parents, first parent first.
 func (s *Store) Parents(h plumbing.Hash) ([]plumbing.Hash, error) {
-	repo, err := s.repo()
-	if err != nil {
-		return nil, err
-	}
-	c, err := repo.CommitObject(h)
+	c, err := object.GetCommit(s.st, h)
 	if err != nil {
 		return nil, fmt.Errorf("reading commit %s: %w", h, err)
 	}
@@ -323,11 +316,7 @@ func (s *Store) goGitRemote(ctx context.Context, u string, auth RemoteAuth, run 
 }
 
 func (s *Store) isShallow() bool {
-	repo, err := s.repo()
-	if err != nil {
-		return false
-	}
-	sh, err := repo.Storer.Shallow()
+	sh, err := s.st.Shallow()
 	return err == nil && len(sh) > 0
 }
 
