@@ -36,6 +36,10 @@
 # Each run is timed with /usr/bin/time -f "%e %U %S %M" (wall s, user s, sys s,
 # max RSS KB; for the peer, the largest RSS of its processes) after a `sync`
 # so the previous run's dirty pages are not charged to the next.
+# Each round also times the floor under a first sync with a worktree:
+# bench/createfiles making N files of the catalog's mean issue-file size in
+# one new directory (tool "floor", case "initial"), right before gitalog's
+# initial sync, so both see the same state of the machine.
 # Results: bench/out/results-N.tsv, summarized by bench/report.py (median of
 # the R rounds, ratio gitalog/peer, targets).
 set -euo pipefail
@@ -52,6 +56,7 @@ PEER=$ROOT/bench/peer.sh
 # next measurements. This favours the peer: its gc cost is not charged.
 PEER_ENV=(env GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=gc.auto GIT_CONFIG_VALUE_0=0)
 build
+go build -o "$OUT/createfiles" ./bench/createfiles
 
 # same_catalog A B IDS: both catalogs hold the same entities: the same tree
 # (gitalog's canonical JSON and python's json.dump(indent=2, sort_keys=True)
@@ -75,7 +80,7 @@ same_catalog() {
 }
 
 log "removing the catalogs of earlier runs, then waiting ${SETTLE}s for the disk to settle"
-rm -rf "$OUT"/w[0-9]* "$OUT"/p[0-9]* "$OUT"/b[0-9]*.git
+rm -rf "$OUT"/w[0-9]* "$OUT"/p[0-9]* "$OUT"/b[0-9]*.git "$OUT"/f[0-9]*
 sync
 sleep "$SETTLE"
 
@@ -88,6 +93,17 @@ for N in "$@"; do
   # The sample: changed issues and others spread over the file.
   SAMPLE_IDS="$(head -n $((SAMPLE / 2)) "$D1/changed.txt") $(jq -r .id "$D/issue.jsonl" | awk -v n="$N" -v k="$((SAMPLE / 2))" 'NR % int(n / k + 1) == 7')"
 
+  # the mean size of an issue file as gitalog writes it, for the floor:
+  # from a bare sync made once for this (setup, not measured)
+  if [ ! -s "$D/filesize" ]; then
+    rm -rf "$OUT/size$N.git"
+    git init -q --bare "$OUT/size$N.git"
+    "$G" init --dir "$OUT/size$N.git" >/dev/null
+    "$G" -q sync --dir "$OUT/size$N.git" --config "$CFG" --replay "$D" >/dev/null
+    git -C "$OUT/size$N.git" ls-tree -l HEAD:catalog/issue | awk '{s += $4} END {print int(s / NR + 0.5)}' >"$D/filesize"
+    rm -rf "$OUT/size$N.git"
+  fi
+  FILESIZE=$(cat "$D/filesize")
   : >"$RES"
   echo "$BUILD" >"$OUT/build-$N.txt"
   for round in $(seq 1 "$R"); do
@@ -104,7 +120,8 @@ for N in "$@"; do
     git init -q --bare -b main "$B"
     "$G" init --dir "$B" >/dev/null
 
-    # initial
+    # initial; the floor first (files of the size gitalog writes for these issues)
+    measure "$RES" "$N" "$round" initial floor "$OUT/createfiles" -n "$N" -size "$FILESIZE" "$OUT/f$N-$round"
     measure "$RES" "$N" "$round" initial gitalog "$G" -q sync --dir "$W" --replay "$D"
     check_git "$W" "$round"
     measure "$RES" "$N" "$round" initial peer "${PEER_ENV[@]}" bash "$PEER" "$D" "$P"
