@@ -125,20 +125,39 @@ func Compare(ctx context.Context, st *gitstore.Store, from, to plumbing.Hash) (*
 		return nil, err
 	}
 	d := &Diff{From: Rev{Commit: from}, To: Rev{Commit: to}, Summary: map[string]*Counts{}}
+	err = changedFiles(ctx, a, b, func(p, bp string, inA, inB bool) error {
+		ec, err := compareFile(a, b, p, bp, inA, inB)
+		if err != nil {
+			return err
+		}
+		d.add(ec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.sort()
+	return d, nil
+}
+
+// changedFiles calls fn for each entity file (catalog/<dir>/<name>.json)
+// whose blob differs between a and b, with its blueprint and the sides
+// that have it. Subtrees with equal hashes are skipped unread.
+func changedFiles(ctx context.Context, a, b *gitstore.Snapshot, fn func(p, bp string, inA, inB bool) error) error {
 	ae, aok := a.Lookup(catalog.Dir)
 	be, bok := b.Lookup(catalog.Dir)
 	if aok == bok && ae.Hash == be.Hash {
-		return d, nil
+		return nil
 	}
 	aDirs, err := dirs(a, catalog.Dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	bDirs, err := dirs(b, catalog.Dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	err = merge(aDirs, bDirs, func(x, y *gitstore.Entry) error {
+	return merge(aDirs, bDirs, func(x, y *gitstore.Entry) error {
 		if x != nil && y != nil && x.Hash == y.Hash {
 			return nil
 		}
@@ -166,20 +185,9 @@ func Compare(ctx context.Context, st *gitstore.Store, from, to plumbing.Hash) (*
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			p := dir + "/" + nameOf(x, y)
-			ec, err := compareFile(a, b, p, bp, x != nil, y != nil)
-			if err != nil {
-				return err
-			}
-			d.add(ec)
-			return nil
+			return fn(dir+"/"+nameOf(x, y), bp, x != nil, y != nil)
 		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	d.sort()
-	return d, nil
 }
 
 func nameOf(x, y *gitstore.Entry) string {
