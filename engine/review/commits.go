@@ -3,6 +3,7 @@ package review
 import (
 	"container/heap"
 	"context"
+	"errors"
 
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -124,6 +125,8 @@ type walkNode struct {
 	parents, follow []plumbing.Hash
 	excluded        bool
 	seq             int // the order met, which breaks ties of date
+	paint           uint8
+	queued          bool
 }
 
 type walk struct {
@@ -252,4 +255,53 @@ func (q *commitQueue) Pop() any {
 	n := old[len(old)-1]
 	*q = old[:len(old)-1]
 	return n
+}
+
+// mergeBase is git's paint_down_to_common, stopped at the first find:
+// commits come out newest first, each carrying which sides reach it, and
+// the first that both reach is the newest common ancestor.
+func (r *Repo) mergeBase(a, b plumbing.Hash) (plumbing.Hash, error) {
+	if a == b {
+		return a, nil
+	}
+	shallow, err := r.shallow()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	const fromA, fromB = 1, 2
+	w := &walk{r: r, shallow: shallow, flags: map[plumbing.Hash]*walkNode{}}
+	paint := func(h plumbing.Hash, f uint8) error {
+		n, _, err := w.node(h)
+		if err != nil {
+			return err
+		}
+		if n.paint&f == f {
+			return nil
+		}
+		n.paint |= f
+		if !n.queued {
+			n.queued = true
+			heap.Push(&w.q, n)
+		}
+		return nil
+	}
+	if err := paint(a, fromA); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := paint(b, fromB); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	for w.q.Len() > 0 {
+		n := heap.Pop(&w.q).(*walkNode)
+		n.queued = false
+		if n.paint == fromA|fromB {
+			return n.c.Hash, nil
+		}
+		for _, p := range n.parents {
+			if err := paint(p, n.paint); err != nil {
+				return plumbing.ZeroHash, err
+			}
+		}
+	}
+	return plumbing.ZeroHash, errors.New("no common ancestor")
 }

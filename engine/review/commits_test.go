@@ -53,6 +53,9 @@ func TestCommitsAsGitLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if mb := strings.TrimSpace(r.git("merge-base", "trunk", "HEAD")); from.Commit.String() != mb {
+		t.Fatalf("merge base %s, git's %s", from.Commit, mb)
+	}
 	cs, err := rp.Commits(context.Background(), from.Commit, to.Commit)
 	if err != nil {
 		t.Fatal(err)

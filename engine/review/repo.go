@@ -195,24 +195,11 @@ func (r *Repo) revRange(from, to, base string) (Rev, Rev, error) {
 	return fromRev, toRev, nil
 }
 
-// MergeBase returns the best common ancestor of two commits.
+// MergeBase returns the best common ancestor of two commits. In a shallow
+// clone the commits at the boundary count as having no parents, as git
+// takes them, so a merge base inside the fetched history is found.
 func (r *Repo) MergeBase(a, b plumbing.Hash) (plumbing.Hash, error) {
-	ca, err := r.git.CommitObject(a)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	cb, err := r.git.CommitObject(b)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	bases, err := ca.MergeBase(cb)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if len(bases) == 0 {
-		return plumbing.ZeroHash, errors.New("no common ancestor")
-	}
-	return bases[0].Hash, nil
+	return r.mergeBase(a, b)
 }
 
 func (r *Repo) commit(h plumbing.Hash) (*object.Commit, error) {
