@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/catalog"
-	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -63,7 +62,7 @@ type EntityChange struct {
 	Path  string // the file, catalog/<blueprint>/<name>.json
 	// Fields that differ, by path. Created entities list every field they
 	// set (HadOld false); deleted entities list none.
-	Fields []diff.Change
+	Fields []FieldChange
 	// Err says why a version could not be decoded (the file is not a
 	// valid entity); Fields are then empty.
 	Err string
@@ -345,7 +344,7 @@ func compareFile(a, b *gitstore.Snapshot, p, bp string, inA, inB bool) (EntityCh
 	}
 	switch {
 	case ec.Change == Changed && old != nil && new != nil:
-		ec.Fields = diff.Entities(old, new)
+		ec.Fields = FieldChanges(old, new)
 	case ec.Change == Created && new != nil:
 		ec.Fields = created(new)
 	}
@@ -353,10 +352,10 @@ func compareFile(a, b *gitstore.Snapshot, p, bp string, inA, inB bool) (EntityCh
 }
 
 // created lists the fields a new entity sets.
-func created(e *catalog.Entity) []diff.Change {
+func created(e *catalog.Entity) []FieldChange {
 	empty := &catalog.Entity{Identifier: e.Identifier, Blueprint: e.Blueprint}
-	var out []diff.Change
-	for _, c := range diff.Entities(empty, e) {
+	var out []FieldChange
+	for _, c := range FieldChanges(empty, e) {
 		c.Old, c.HadOld = nil, false
 		out = append(out, c)
 	}
