@@ -573,3 +573,16 @@ func TestValidateBaseShallow(t *testing.T) {
 	res := valRun(t, Options{Dir: clone, Base: "origin/recent"})
 	valCompare(t, res, []Finding{{Path: p, Warning: true, Reason: "this file is edited by commit"}})
 }
+
+// Validation reads history itself: with no git on PATH, --base still
+// finds the hand edits since the merge base.
+func TestValidateWithoutGitCLI(t *testing.T) {
+	f := valCatalog(t)
+	f.git("branch", "base")
+	p := valFirst(t, f.dir, "sentryProject")
+	valReplace(t, f.dir, p, `"status": "active"`, `"status": "disabled"`)
+	f.git("commit", "-qam", "hand edit")
+	t.Setenv("PATH", t.TempDir())
+	res := valRun(t, Options{Dir: f.dir, Base: "base"})
+	valCompare(t, res, []Finding{{Path: p, Warning: true, Reason: "this file is edited by commit"}})
+}
