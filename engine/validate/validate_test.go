@@ -65,22 +65,14 @@ func (f *fixture) git(args ...string) string {
 	return string(out)
 }
 
-// issueConfig writes a config mapping only issues and returns its path.
+// issueConfig is a config that maps only issues (id, title, status,
+// link).
 func issueConfig(t *testing.T) string {
 	t.Helper()
-	cfg := filepath.Join(t.TempDir(), "issues.yaml")
-	valWrite(t, filepath.Dir(cfg), filepath.Base(cfg), `resources:
-  - kind: issue
-    port:
-      entity:
-        mappings:
-          identifier: .id
-          title: .title
-          blueprint: '"issue"'
-          properties:
-            status: .status
-            link: .permalink
-`)
+	cfg, err := filepath.Abs(filepath.Join("testdata", "issues.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return cfg
 }
 
@@ -549,13 +541,8 @@ func TestPointerLine(t *testing.T) {
 // fails with what to fetch, and a base within it works.
 func TestValidateBaseShallow(t *testing.T) {
 	f := valCatalog(t)
-	f.git("branch", "old")
-	p := valFirst(t, f.dir, "sentryProject")
-	valReplace(t, f.dir, p, `"status": "active"`, `"status": "disabled"`)
-	f.git("commit", "-qam", "hand edit 1")
-	f.git("branch", "recent")
-	valReplace(t, f.dir, p, `"status": "disabled"`, `"status": "active"`)
-	f.git("commit", "-qam", "hand edit 2")
+	p := f.handEdit("old", `"status": "active"`, `"status": "disabled"`)
+	f.handEdit("recent", `"status": "disabled"`, `"status": "active"`)
 	clone := filepath.Join(t.TempDir(), "shallow")
 	for _, args := range [][]string{
 		{"clone", "-q", "--depth", "2", "file://" + f.dir, clone},
@@ -578,11 +565,19 @@ func TestValidateBaseShallow(t *testing.T) {
 // finds the hand edits since the merge base.
 func TestValidateWithoutGitCLI(t *testing.T) {
 	f := valCatalog(t)
-	f.git("branch", "base")
-	p := valFirst(t, f.dir, "sentryProject")
-	valReplace(t, f.dir, p, `"status": "active"`, `"status": "disabled"`)
-	f.git("commit", "-qam", "hand edit")
+	p := f.handEdit("base", `"status": "active"`, `"status": "disabled"`)
 	t.Setenv("PATH", t.TempDir())
 	res := valRun(t, Options{Dir: f.dir, Base: "base"})
 	valCompare(t, res, []Finding{{Path: p, Warning: true, Reason: "this file is edited by commit"}})
+}
+
+// handEdit names HEAD branch, then commits a hand edit (old to new) of the
+// first project's file, and returns its path.
+func (f *fixture) handEdit(branch, old, new string) string {
+	f.t.Helper()
+	f.git("branch", branch)
+	p := valFirst(f.t, f.dir, "sentryProject")
+	valReplace(f.t, f.dir, p, old, new)
+	f.git("commit", "-qam", "hand edit after "+branch)
+	return p
 }
