@@ -3,6 +3,8 @@ package review_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -119,5 +121,32 @@ func TestCommitsShallow(t *testing.T) {
 	// entity files are new.
 	if len(cs) != 2 || len(cs[0].Files) != 1 || len(cs[1].Files) < 3 {
 		t.Fatalf("%d commits: %+v", len(cs), cs)
+	}
+}
+
+// A config that git reads and go-git's decoder refuses (the old
+// "[branch.main]" section syntax) does not stop the reader: history needs
+// none of the config.
+func TestOpenWithConfigGoGitRefuses(t *testing.T) {
+	r := newRepo(t)
+	r.sync()
+	r.git("branch", "base")
+	r.git("config", "branch.main.description", "x")
+	f, err := os.OpenFile(filepath.Join(r.dir, ".git", "config"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("[branch.main]\n\tnote = old syntax\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r.git("config", "--list") // git reads it
+	rp := r.open()
+	from, to, err := rp.Range("", "", "base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from.Commit != to.Commit || from.Commit.String() != r.rev("HEAD") {
+		t.Fatalf("range %s..%s", from, to)
 	}
 }
