@@ -1,5 +1,6 @@
 // Package commands is gitalog's command line: one file per verb, each
-// reading its flags, making one call into engine, and printing the result.
+// reading its flags, making one call into an engine package (engine,
+// engine/validate, engine/review, ...) and printing the result.
 // Errors are returned, never printed here: main prints them once and maps
 // them to exit codes with ExitCode.
 package commands

@@ -3,7 +3,7 @@ package commands
 import (
 	"fmt"
 
-	"github.com/gitalog/gitalog/engine"
+	"github.com/gitalog/gitalog/engine/validate"
 	"github.com/urfave/cli/v2"
 )
 
@@ -25,7 +25,7 @@ it also prints GitHub workflow commands, which annotate the pull request.`,
 			&cli.StringFlag{Name: "base", Usage: "a ref (such as origin/main): also warn about managed files edited by the commits since its merge base with HEAD"},
 		},
 		Action: func(c *cli.Context) error {
-			res, err := engine.Validate(c.Context, engine.ValidateOptions{
+			res, err := validate.Run(c.Context, validate.Options{
 				Dir: c.String("dir"), BlueprintsPath: c.String("blueprints"), Base: c.String("base"),
 			})
 			if err != nil {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gitalog/gitalog/engine/catalog"
-	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -89,7 +88,7 @@ type Counts struct{ Created, Changed, Deleted int }
 // changed, for the first MaxListed changed entities.
 type EntityRef struct {
 	Blueprint, Identifier, Title string
-	Fields                       []diff.Change
+	Fields                       []review.FieldChange
 }
 
 // MapIssue is a mapping problem, counted over all items that had it.

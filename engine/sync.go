@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/gitalog/gitalog/engine/catalog"
-	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/gitalog/gitalog/engine/dump"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -561,7 +561,7 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 		oe, err1 := catalog.Decode(old)
 		ne, err2 := catalog.Decode(p.changed[i].data)
 		if err1 == nil && err2 == nil {
-			res.Changed[i].Fields = diff.Entities(oe, ne)
+			res.Changed[i].Fields = review.FieldChanges(oe, ne)
 		}
 	}
 	res.Branch = tgt.branch

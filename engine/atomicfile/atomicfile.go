@@ -1,5 +1,7 @@
 // Package atomicfile replaces a file whole: readers see the old content or
-// the new, and a crash leaves no half-written file.
+// the new, and a crash leaves no half-written file. It is how gitalog
+// writes its own files (dumps, the item cache); files git also writes (the
+// index, refs) go through gitstore's lock-file protocol instead.
 package atomicfile
 
 import (

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/catalog"
-	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -63,7 +62,7 @@ type EntityChange struct {
 	Path  string // the file, catalog/<blueprint>/<name>.json
 	// Fields that differ, by path. Created entities list every field they
 	// set (HadOld false); deleted entities list none.
-	Fields []diff.Change
+	Fields []FieldChange
 	// Err says why a version could not be decoded (the file is not a
 	// valid entity); Fields are then empty.
 	Err string
@@ -125,20 +124,39 @@ func Compare(ctx context.Context, st *gitstore.Store, from, to plumbing.Hash) (*
 		return nil, err
 	}
 	d := &Diff{From: Rev{Commit: from}, To: Rev{Commit: to}, Summary: map[string]*Counts{}}
+	err = changedFiles(ctx, a, b, func(p, bp string, inA, inB bool) error {
+		ec, err := compareFile(a, b, p, bp, inA, inB)
+		if err != nil {
+			return err
+		}
+		d.add(ec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.sort()
+	return d, nil
+}
+
+// changedFiles calls fn for each entity file (catalog/<dir>/<name>.json)
+// whose blob differs between a and b, with its blueprint and the sides
+// that have it. Subtrees with equal hashes are skipped unread.
+func changedFiles(ctx context.Context, a, b *gitstore.Snapshot, fn func(p, bp string, inA, inB bool) error) error {
 	ae, aok := a.Lookup(catalog.Dir)
 	be, bok := b.Lookup(catalog.Dir)
 	if aok == bok && ae.Hash == be.Hash {
-		return d, nil
+		return nil
 	}
 	aDirs, err := dirs(a, catalog.Dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	bDirs, err := dirs(b, catalog.Dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	err = merge(aDirs, bDirs, func(x, y *gitstore.Entry) error {
+	return merge(aDirs, bDirs, func(x, y *gitstore.Entry) error {
 		if x != nil && y != nil && x.Hash == y.Hash {
 			return nil
 		}
@@ -166,20 +184,9 @@ func Compare(ctx context.Context, st *gitstore.Store, from, to plumbing.Hash) (*
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			p := dir + "/" + nameOf(x, y)
-			ec, err := compareFile(a, b, p, bp, x != nil, y != nil)
-			if err != nil {
-				return err
-			}
-			d.add(ec)
-			return nil
+			return fn(dir+"/"+nameOf(x, y), bp, x != nil, y != nil)
 		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	d.sort()
-	return d, nil
 }
 
 func nameOf(x, y *gitstore.Entry) string {
@@ -337,7 +344,7 @@ func compareFile(a, b *gitstore.Snapshot, p, bp string, inA, inB bool) (EntityCh
 	}
 	switch {
 	case ec.Change == Changed && old != nil && new != nil:
-		ec.Fields = diff.Entities(old, new)
+		ec.Fields = FieldChanges(old, new)
 	case ec.Change == Created && new != nil:
 		ec.Fields = created(new)
 	}
@@ -345,10 +352,10 @@ func compareFile(a, b *gitstore.Snapshot, p, bp string, inA, inB bool) (EntityCh
 }
 
 // created lists the fields a new entity sets.
-func created(e *catalog.Entity) []diff.Change {
+func created(e *catalog.Entity) []FieldChange {
 	empty := &catalog.Entity{Identifier: e.Identifier, Blueprint: e.Blueprint}
-	var out []diff.Change
-	for _, c := range diff.Entities(empty, e) {
+	var out []FieldChange
+	for _, c := range FieldChanges(empty, e) {
 		c.Old, c.HadOld = nil, false
 		out = append(out, c)
 	}

@@ -1,7 +1,13 @@
-// Package review turns catalog history into something people can review:
-// the entity-level difference between two revisions (Compare), the history
-// of one entity (Log), and renderings of them as text, GitHub-flavoured
-// markdown (for pull-request comments and job summaries) and JSON.
+// Package review reads a catalog repository's history and turns it into
+// something people can review: the entity-level difference between two
+// revisions (Compare), each entity's field-by-field change (FieldChanges,
+// which sync summaries and commit messages use too), the history of one
+// entity (Log), the commits of a range with the entity files each changed
+// (Commits, for validate's hand-edit check), and renderings as text,
+// GitHub-flavoured markdown (for pull-request comments and job summaries)
+// and JSON. Revisions resolve through go-git (Resolve, Range, MergeBase);
+// trees and blobs come from gitalog's store; a shallow clone's boundary is
+// named, never walked past.
 //
 // Only files under catalog/ count; .gitalog/, blueprints/ and the config
 // are ignored. Trees are compared by hash first: identical subtrees are

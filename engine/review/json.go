@@ -3,8 +3,6 @@ package review
 import (
 	"encoding/json"
 	"io"
-
-	"github.com/gitalog/gitalog/engine/diff"
 )
 
 // The JSON rendering; see the package doc for its documented shape.
@@ -48,14 +46,14 @@ func RenderJSON(w io.Writer, d *Diff) error {
 	for i := range d.Entities {
 		e := &d.Entities[i]
 		je := jsonEntity{Blueprint: e.Blueprint, Identifier: e.Identifier, Change: e.Change,
-			Title: diff.Encode(e.Title), Path: e.Path, Fields: []jsonField{}, Error: e.Err}
+			Title: canonical(e.Title), Path: e.Path, Fields: []jsonField{}, Error: e.Err}
 		for _, c := range e.Fields {
 			f := jsonField{Path: c.Path}
 			if c.HadOld {
-				f.Old = diff.Encode(c.Old)
+				f.Old = canonical(c.Old)
 			}
 			if c.HasNew {
-				f.New = diff.Encode(c.New)
+				f.New = canonical(c.New)
 			}
 			je.Fields = append(je.Fields, f)
 		}
@@ -73,5 +71,5 @@ func JSONValue(v any, present bool) json.RawMessage {
 	if !present {
 		return nil
 	}
-	return diff.Encode(v)
+	return canonical(v)
 }

@@ -7,7 +7,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
@@ -137,7 +136,7 @@ func mdEntity(b *strings.Builder, e *EntityChange) {
 
 // MarkdownField renders one field change of a changed entity as markdown
 // (one line), as in RenderMarkdown.
-func MarkdownField(c diff.Change) string {
+func MarkdownField(c FieldChange) string {
 	if isLong(c) {
 		return mdCode(c.Path, false) + ": " + mdWords(elide(wordDiff(c.Old, c.New), 40, 120))
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
@@ -25,7 +24,7 @@ func bigDiff(n int) *review.Diff {
 		d.Entities = append(d.Entities, review.EntityChange{
 			Blueprint: bp, Identifier: fmt.Sprintf("entity-%05d", i), Change: review.Changed,
 			Title: "Some <title> @someone", Path: "catalog/x",
-			Fields: []diff.Change{
+			Fields: []review.FieldChange{
 				{Path: "properties.status", Old: "unresolved", New: "resolved", HadOld: true, HasNew: true},
 				{Path: "properties.text", Old: strings.Repeat("lorem ipsum ", 12), New: strings.Repeat("lorem ipsum ", 11) + "dolor", HadOld: true, HasNew: true},
 			},
@@ -110,15 +109,15 @@ func TestWords(t *testing.T) {
 func TestFormatField(t *testing.T) {
 	long := "a fairly long description of an issue that goes on for more than sixty characters"
 	for _, tc := range []struct {
-		c    diff.Change
+		c    review.FieldChange
 		want string
 	}{
-		{diff.Change{Path: "properties.status", Old: "a", New: "b", HadOld: true, HasNew: true}, `properties.status: "a" → "b"`},
-		{diff.Change{Path: "properties.n", New: 1, HasNew: true}, `properties.n: (none) → 1`},
-		{diff.Change{Path: "properties.n", Old: nil, HadOld: true}, `properties.n: null → (none)`},
-		{diff.Change{Path: "properties.d", Old: long, New: strings.Replace(long, "issue", "incident", 1), HadOld: true, HasNew: true},
+		{review.FieldChange{Path: "properties.status", Old: "a", New: "b", HadOld: true, HasNew: true}, `properties.status: "a" → "b"`},
+		{review.FieldChange{Path: "properties.n", New: 1, HasNew: true}, `properties.n: (none) → 1`},
+		{review.FieldChange{Path: "properties.n", Old: nil, HadOld: true}, `properties.n: null → (none)`},
+		{review.FieldChange{Path: "properties.d", Old: long, New: strings.Replace(long, "issue", "incident", 1), HadOld: true, HasNew: true},
 			"properties.d:\n  a fairly long description of an [-issue-]{+incident+} that goes on for more than sixty characters"},
-		{diff.Change{Path: "properties.d", Old: "x\ny", New: "x\nz", HadOld: true, HasNew: true}, "properties.d:\n  x\n  [-y-]{+z+}"},
+		{review.FieldChange{Path: "properties.d", Old: "x\ny", New: "x\nz", HadOld: true, HasNew: true}, "properties.d:\n  x\n  [-y-]{+z+}"},
 	} {
 		if got := review.FormatField(tc.c, ""); got != tc.want {
 			t.Errorf("FormatField(%+v) =\n%s\nwant\n%s", tc.c, got, tc.want)
@@ -130,7 +129,7 @@ func TestFormatField(t *testing.T) {
 // diff, each value cut to the width asked for.
 func TestFieldLine(t *testing.T) {
 	long := "a fairly long description of an issue that goes on for more than sixty characters"
-	c := diff.Change{Path: "properties.d", Old: long, New: "short\nlines", HadOld: true, HasNew: true}
+	c := review.FieldChange{Path: "properties.d", Old: long, New: "short\nlines", HadOld: true, HasNew: true}
 	want := `properties.d: "a fairly lon… → "short\nlines"`
 	if got := review.FieldLine(c, 14); got != want {
 		t.Errorf("FieldLine = %s\nwant %s", got, want)

@@ -3,13 +3,21 @@ package review
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 )
 
 // Repo is a catalog repository opened for reading: gitalog's store for
@@ -25,11 +33,40 @@ func Open(dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := gogit.PlainOpenWithOptions(st.Root(), &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
+	g, err := openGit(st.GitDir())
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", st.Root(), err)
 	}
 	return &Repo{Store: st, git: g}, nil
+}
+
+// openGit opens gitDir for go-git's revision parser and commit reader as
+// PlainOpen does (a linked worktree's commondir followed), but with a
+// config go-git cannot decode taken as empty: its decoder refuses syntax
+// git accepts (the old "[branch.main]" headers), and reading history
+// needs nothing from the config. The repository format was checked by
+// gitstore.Open already.
+func openGit(gitDir string) (*gogit.Repository, error) {
+	var fs billy.Filesystem = osfs.New(gitDir)
+	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		common := strings.TrimSpace(string(b))
+		if !filepath.IsAbs(common) {
+			common = filepath.Join(gitDir, common)
+		}
+		fs = dotgit.NewRepositoryFilesystem(fs, osfs.New(common))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return gogit.Open(lenientConfig{filesystem.NewStorage(fs, cache.NewObjectLRUDefault())}, nil)
+}
+
+type lenientConfig struct{ *filesystem.Storage }
+
+func (s lenientConfig) Config() (*config.Config, error) {
+	if c, err := s.Storage.Config(); err == nil {
+		return c, nil
+	}
+	return config.NewConfig(), nil
 }
 
 // Rev is a revision as the user named it and the commit it resolved to. A
@@ -195,24 +232,11 @@ func (r *Repo) revRange(from, to, base string) (Rev, Rev, error) {
 	return fromRev, toRev, nil
 }
 
-// MergeBase returns the best common ancestor of two commits.
+// MergeBase returns the best common ancestor of two commits. In a shallow
+// clone the commits at the boundary count as having no parents, as git
+// takes them, so a merge base inside the fetched history is found.
 func (r *Repo) MergeBase(a, b plumbing.Hash) (plumbing.Hash, error) {
-	ca, err := r.git.CommitObject(a)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	cb, err := r.git.CommitObject(b)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	bases, err := ca.MergeBase(cb)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if len(bases) == 0 {
-		return plumbing.ZeroHash, errors.New("no common ancestor")
-	}
-	return bases[0].Hash, nil
+	return r.mergeBase(a, b)
 }
 
 func (r *Repo) commit(h plumbing.Hash) (*object.Commit, error) {

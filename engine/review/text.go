@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gitalog/gitalog/engine/catalog"
-	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
@@ -79,7 +78,7 @@ func writeFields(w io.Writer, e *EntityChange, indent string) {
 // FormatField renders one field change as text, starting with indent:
 // `path: old → new`, or, when a value is long or spans lines, the path
 // followed by a word diff ([-old-]{+new+}) on the next lines.
-func FormatField(c diff.Change, indent string) string {
+func FormatField(c FieldChange, indent string) string {
 	if isLong(c) {
 		var b strings.Builder
 		b.WriteString(indent + c.Path + ":\n")
@@ -102,7 +101,7 @@ func FormatField(c diff.Change, indent string) string {
 // FieldLine renders one field change on one line, `path: old → new`, each
 // value cut to width characters; the sync summary and the review's short
 // form share it so a change reads the same wherever it is shown.
-func FieldLine(c diff.Change, width int) string {
+func FieldLine(c FieldChange, width int) string {
 	return fmt.Sprintf("%s: %s → %s", c.Path, valueText(c.Old, c.HadOld, width), valueText(c.New, c.HasNew, width))
 }
 
@@ -112,12 +111,12 @@ func valueText(v any, present bool, width int) string {
 	if !present {
 		return "(none)"
 	}
-	return cut(printable(string(diff.Encode(v))), width)
+	return cut(printable(string(canonical(v))), width)
 }
 
 // titleShown: a created entity's title field adds nothing when its
 // heading line already shows the title whole.
-func titleShown(e *EntityChange, c diff.Change) bool {
+func titleShown(e *EntityChange, c FieldChange) bool {
 	t, ok := c.New.(string)
 	return ok && c.Path == "title" && titleText(e.Title) == printable(t)
 }
@@ -129,7 +128,7 @@ func titleText(t any) string {
 	case string:
 		return cut(printable(strings.Join(strings.Fields(t), " ")), 72)
 	}
-	return cut(printable(string(diff.Encode(t))), 72)
+	return cut(printable(string(canonical(t))), 72)
 }
 
 func cut(s string, n int) string {

@@ -5,7 +5,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/gitalog/gitalog/engine/diff"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
@@ -25,12 +24,12 @@ func display(v any) string {
 	if s, ok := v.(string); ok {
 		return s
 	}
-	return string(diff.Encode(v))
+	return string(canonical(v))
 }
 
 // isLong reports whether a field change should be shown as a word diff:
 // both sides present and either long or on several lines.
-func isLong(c diff.Change) bool {
+func isLong(c FieldChange) bool {
 	if !c.HadOld || !c.HasNew {
 		return false
 	}
@@ -50,7 +49,7 @@ func wordDiff(old, new any) []Op {
 	_, as := old.(string)
 	_, bs := new.(string)
 	if as != bs {
-		a, b = string(diff.Encode(old)), string(diff.Encode(new))
+		a, b = string(canonical(old)), string(canonical(new))
 	}
 	return Words(a, b)
 }

@@ -1,8 +1,9 @@
-package engine
+package validate
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,8 +12,74 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
+
+// fixture is a catalog repository made by gitalog init and a fake Sentry
+// to sync it from.
+type fixture struct {
+	t    *testing.T
+	dir  string
+	srv  *sentrytest.Server
+	data *sentrytest.Dataset
+}
+
+var testAuthor = &object.Signature{Name: "Test", Email: "test@example.com"}
+
+func newFixture(t *testing.T, data *sentrytest.Dataset) *fixture {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "catalog")
+	t.Setenv("HOME", t.TempDir()) // no user git config or .sentryclirc
+	if _, err := engine.Init(context.Background(), engine.InitOptions{Dir: dir, Author: testAuthor}); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, dir: dir, srv: sentrytest.NewHandler(data), data: data}
+}
+
+func (f *fixture) options() engine.Options {
+	env := map[string]string{
+		"SENTRY_URL": f.srv.URL, "SENTRY_ORG": f.data.OrgSlug(), "SENTRY_AUTH_TOKEN": sentrytest.Token,
+	}
+	return engine.Options{Dir: f.dir, Env: func(k string) string { return env[k] }, HTTPClient: f.srv.Client(), Author: testAuthor}
+}
+
+func (f *fixture) mustSync() *engine.Result {
+	f.t.Helper()
+	res, err := engine.Sync(context.Background(), f.options())
+	if err != nil {
+		f.t.Fatalf("sync: %v", err)
+	}
+	return res
+}
+
+func (f *fixture) git(args ...string) string {
+	f.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = f.dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		f.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// issueConfig is a config that maps only issues (id, title, status,
+// link).
+func issueConfig(t *testing.T) string {
+	t.Helper()
+	cfg, err := filepath.Abs(filepath.Join("testdata", "issues.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func jsonKey(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
 
 // valCatalog is a catalog made by init and a sync from the fake Sentry,
 // committed, with a clean worktree.
@@ -77,16 +144,16 @@ func valLine(t *testing.T, dir, p, s string) int {
 	return 0
 }
 
-func valRun(t *testing.T, o ValidateOptions) *ValidateResult {
+func valRun(t *testing.T, o Options) *Result {
 	t.Helper()
-	res, err := Validate(context.Background(), o)
+	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
 	return res
 }
 
-func valText(res *ValidateResult) string {
+func valText(res *Result) string {
 	var b bytes.Buffer
 	res.WriteText(&b, true)
 	return b.String()
@@ -223,7 +290,7 @@ func TestValidate(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := valCatalog(t)
 			want := c.edit(t, f.dir)
-			res := valRun(t, ValidateOptions{Dir: f.dir})
+			res := valRun(t, Options{Dir: f.dir})
 			valCompare(t, res, want)
 			if res.Source != "worktree" || res.Files < 50 {
 				t.Errorf("source %q, %d files", res.Source, res.Files)
@@ -234,7 +301,7 @@ func TestValidate(t *testing.T) {
 
 // valCompare checks res's findings against want, in order; a wanted
 // Reason is a prefix of the found one.
-func valCompare(t *testing.T, res *ValidateResult, want []Finding) {
+func valCompare(t *testing.T, res *Result, want []Finding) {
 	t.Helper()
 	got := res.Findings
 	ok := len(got) == len(want)
@@ -254,7 +321,7 @@ func valCompare(t *testing.T, res *ValidateResult, want []Finding) {
 
 func TestValidateCountAndText(t *testing.T) {
 	f := valCatalog(t)
-	res := valRun(t, ValidateOptions{Dir: f.dir})
+	res := valRun(t, Options{Dir: f.dir})
 	if got, want := valText(res), fmt.Sprintf("%d files checked (worktree): no problems\n", res.Files); got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
@@ -271,7 +338,7 @@ func TestValidateCountAndText(t *testing.T) {
 	p := valFirst(t, f.dir, "sentryIssue")
 	valReplace(t, f.dir, p, `"status": "unresolved"`, `"status": "open"`)
 	valReplace(t, f.dir, p, `"backend-api-production"`, `"nope"`)
-	res = valRun(t, ValidateOptions{Dir: f.dir})
+	res = valRun(t, Options{Dir: f.dir})
 	want := fmt.Sprintf(`%[1]s:%[2]d: error: /properties/status: "open" is not one of "resolved", "unresolved", "ignored", "reprocessing"
 %[1]s:%[3]d: warning: /relations/projectEnvironment/0: no sentryProject entity "nope" in the catalog
 %[1]s: warning: this file is edited in the worktree, but the sync manages it (it is listed in .gitalog/managed/sentryIssue.txt): the next sync will overwrite it; change the data in Sentry or the mapping in gitalog.yaml instead
@@ -288,7 +355,7 @@ func TestValidateCountAndText(t *testing.T) {
 }
 
 func TestValidateAnnotations(t *testing.T) {
-	res := &ValidateResult{Source: "worktree", Files: 3, Findings: []Finding{
+	res := &Result{Source: "worktree", Files: 3, Findings: []Finding{
 		{Path: "catalog/issue/a,b:c.json", Pointer: "/properties/status", Line: 7, Reason: `"x" is not one of "a", "b"`},
 		{Path: "catalog/issue/bad.json", Line: 2, Column: 14, Reason: "invalid character '}' looking for beginning of value"},
 		{Path: "catalog/services/", Reason: "folder \"services\" matches no blueprint: 100% sure"},
@@ -323,7 +390,7 @@ func TestValidateAnnotations(t *testing.T) {
 	p := valFirst(t, f.dir, "sentryIssue")
 	valReplace(t, f.dir, p, `"status": "unresolved"`, `"status": "open"`)
 	b.Reset()
-	valRun(t, ValidateOptions{Dir: f.dir}).WriteAnnotations(&b, true)
+	valRun(t, Options{Dir: f.dir}).WriteAnnotations(&b, true)
 	want = fmt.Sprintf(`::error file=%[1]s,line=%[2]d,title=gitalog validate::/properties/status: "open" is not one of "resolved", "unresolved", "ignored", "reprocessing"
 ::warning file=%[1]s,title=gitalog validate::this file is edited in the worktree, but the sync manages it (it is listed in .gitalog/managed/sentryIssue.txt): the next sync will overwrite it; change the data in Sentry or the mapping in gitalog.yaml instead
 `, p, valLine(t, f.dir, p, `"status"`))
@@ -366,14 +433,14 @@ func TestValidateBaseWarnsAboutHandEditedManagedFiles(t *testing.T) {
 	}
 
 	// Without --base the clean worktree has nothing to warn about.
-	res := valRun(t, ValidateOptions{Dir: f.dir})
+	res := valRun(t, Options{Dir: f.dir})
 	for _, fd := range res.Findings {
 		if strings.Contains(fd.Reason, "manages it") {
 			t.Fatalf("warning without --base on a clean worktree: %+v", fd)
 		}
 	}
 
-	res = valRun(t, ValidateOptions{Dir: f.dir, Base: "base"})
+	res = valRun(t, Options{Dir: f.dir, Base: "base"})
 	var got []string
 	for _, fd := range res.Findings {
 		if strings.Contains(fd.Reason, "manages it") {
@@ -393,7 +460,7 @@ func TestValidateBaseWarnsAboutHandEditedManagedFiles(t *testing.T) {
 		t.Fatalf("errors:\n%s", valText(res))
 	}
 
-	if _, err := Validate(context.Background(), ValidateOptions{Dir: f.dir, Base: "no-such-ref"}); err == nil || !strings.Contains(err.Error(), "--base no-such-ref") {
+	if _, err := Run(context.Background(), Options{Dir: f.dir, Base: "no-such-ref"}); err == nil || !strings.Contains(err.Error(), "--base no-such-ref") {
 		t.Fatalf("unknown base: %v", err)
 	}
 }
@@ -408,12 +475,12 @@ func TestValidateBare(t *testing.T) {
 	if out, err := exec.Command("git", "clone", "-q", "--bare", f.dir, bare).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	res := valRun(t, ValidateOptions{Dir: bare})
+	res := valRun(t, Options{Dir: bare})
 	valCompare(t, res, []Finding{{Path: p, Pointer: "/properties/status", Line: valLine(t, f.dir, p, `"status"`), Reason: `"archived" is not one of`}})
 	if res.Source != "HEAD" {
 		t.Fatalf("source %q", res.Source)
 	}
-	res = valRun(t, ValidateOptions{Dir: bare, Base: "HEAD~1"})
+	res = valRun(t, Options{Dir: bare, Base: "HEAD~1"})
 	valCompare(t, res, []Finding{
 		{Path: p, Pointer: "/properties/status", Line: valLine(t, f.dir, p, `"status"`), Reason: `"archived" is not one of`},
 		{Path: p, Warning: true, Reason: "this file is edited by commit"},
@@ -433,10 +500,10 @@ func TestValidateHostileIdentifiers(t *testing.T) {
 	cfg := issueConfig(t)
 	o := f.options()
 	o.Replay, o.ConfigPath = dump, cfg
-	if _, err := Sync(t.Context(), o); err != nil {
+	if _, err := engine.Sync(t.Context(), o); err != nil {
 		t.Fatal(err)
 	}
-	res := valRun(t, ValidateOptions{Dir: f.dir})
+	res := valRun(t, Options{Dir: f.dir})
 	if len(res.Findings) != 0 || res.Files != len(hostile) {
 		t.Fatalf("%d files:\n%s", res.Files, valText(res))
 	}
@@ -468,4 +535,49 @@ func TestPointerLine(t *testing.T) {
 			t.Errorf("pointerLine(%q) = %d, want %d", ptr, got, want)
 		}
 	}
+}
+
+// In a shallow clone whose history does not reach the merge base, --base
+// fails with what to fetch, and a base within it works.
+func TestValidateBaseShallow(t *testing.T) {
+	f := valCatalog(t)
+	p := f.handEdit("old", `"status": "active"`, `"status": "disabled"`)
+	f.handEdit("recent", `"status": "disabled"`, `"status": "active"`)
+	clone := filepath.Join(t.TempDir(), "shallow")
+	for _, args := range [][]string{
+		{"clone", "-q", "--depth", "2", "file://" + f.dir, clone},
+		{"-C", clone, "fetch", "-q", "--depth", "1", "origin", "old:refs/remotes/origin/old", "recent:refs/remotes/origin/recent"},
+	} {
+		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v: %s", args, err, out)
+		}
+	}
+	_, err := Run(context.Background(), Options{Dir: clone, Base: "origin/old"})
+	if err == nil || !strings.HasPrefix(err.Error(), "--base origin/old: no merge base with HEAD (is the history fetched? actions/checkout needs fetch-depth: 0): ") ||
+		!strings.Contains(err.Error(), "shallow clone") {
+		t.Fatalf("base beyond the boundary: %v", err)
+	}
+	res := valRun(t, Options{Dir: clone, Base: "origin/recent"})
+	valCompare(t, res, []Finding{{Path: p, Warning: true, Reason: "this file is edited by commit"}})
+}
+
+// Validation reads history itself: with no git on PATH, --base still
+// finds the hand edits since the merge base.
+func TestValidateWithoutGitCLI(t *testing.T) {
+	f := valCatalog(t)
+	p := f.handEdit("base", `"status": "active"`, `"status": "disabled"`)
+	t.Setenv("PATH", t.TempDir())
+	res := valRun(t, Options{Dir: f.dir, Base: "base"})
+	valCompare(t, res, []Finding{{Path: p, Warning: true, Reason: "this file is edited by commit"}})
+}
+
+// handEdit names HEAD branch, then commits a hand edit (old to new) of the
+// first project's file, and returns its path.
+func (f *fixture) handEdit(branch, old, new string) string {
+	f.t.Helper()
+	f.git("branch", branch)
+	p := valFirst(f.t, f.dir, "sentryProject")
+	valReplace(f.t, f.dir, p, old, new)
+	f.git("commit", "-qam", "hand edit after "+branch)
+	return p
 }
