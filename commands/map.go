@@ -3,11 +3,11 @@ package commands
 import (
 	"bufio"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/sync"
 	"os"
 	"sort"
 	"strings"
 
-	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/dump"
 	"github.com/gitalog/gitalog/engine/mapping"
@@ -35,7 +35,7 @@ printed as their evaluated query, since there is no catalog to resolve them in.`
 			if err != nil {
 				return err
 			}
-			if err := engine.RefuseSecretEnv(cfg, io.Getenv, ".", ""); err != nil {
+			if err := sync.RefuseSecretEnv(cfg, io.Getenv, ".", ""); err != nil {
 				return err
 			}
 			for _, w := range cfg.Warnings {
