@@ -161,7 +161,7 @@ func (ic *itemCache) prepare(coll *collection) {
 	next:
 		for _, r := range coll.records {
 			for _, sl := range r.slots {
-				if sl.lost || sl.conflict {
+				if sl.lost || sl.Conflict {
 					continue next
 				}
 			}
@@ -237,8 +237,11 @@ func (p *pipeline) hits(j job, w *worker, out *jobResult) (done []hit, keys [][1
 			for sub, e := range es {
 				sl := w.slot()
 				*sl = slot{
-					seq: seqNo{r.Index, j.page, i, sub}, key: catalog.Key{Blueprint: e.Blueprint, Identifier: e.Identifier},
-					dir: e.Dir, stem: e.Stem, hash: plumbing.Hash(e.Blob), same: ic.verified,
+					seq: seqNo{r.Index, j.page, i, sub},
+					File: catalog.File{
+						Key: catalog.Key{Blueprint: e.Blueprint, Identifier: e.Identifier},
+						Dir: e.Dir, Stem: e.Stem, Hash: plumbing.Hash(e.Blob), Same: ic.verified,
+					},
 					rels: e.Rels, // decoded for this slot alone
 				}
 				out.slots = append(out.slots, sl)
@@ -271,10 +274,10 @@ func (p *pipeline) inCatalog(es []itemcache.Entity) bool {
 func record(key [16]byte, r *mapping.Resource, slots []*slot) (cacheRec, bool) {
 	es := make([]itemcache.Entity, len(slots))
 	for i, sl := range slots {
-		if sl.held != nil || sl.invalid || len(sl.probs) > 0 {
+		if sl.held != nil || sl.Invalid || len(sl.probs) > 0 {
 			return cacheRec{}, false
 		}
-		e := itemcache.Entity{Blueprint: sl.key.Blueprint, Identifier: sl.key.Identifier, Dir: sl.dir, Stem: sl.stem, Blob: [20]byte(sl.hash)}
+		e := itemcache.Entity{Blueprint: sl.Key.Blueprint, Identifier: sl.Key.Identifier, Dir: sl.Dir, Stem: sl.Stem, Blob: [20]byte(sl.Hash)}
 		for _, rel := range sl.rels {
 			if !itemcache.Cacheable(rel.Val) {
 				return cacheRec{}, false

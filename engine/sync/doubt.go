@@ -320,39 +320,13 @@ func collisions(c map[catalog.Key]int) string {
 	return s
 }
 
-// doubtSet is what the plan needs of the doubts: the blueprint folders
-// whose entities it must not delete, and those it must not delete unless
-// the threshold is 1 (a resource that gave nothing).
-type doubtSet struct {
-	all, emptyAll   bool
-	dirs, emptyDirs map[string]bool
-}
-
-func newDoubtSet(ds []Doubt) *doubtSet {
-	s := &doubtSet{dirs: map[string]bool{}, emptyDirs: map[string]bool{}}
+// holds are what the plan needs of the doubts.
+func holds(ds []Doubt) *catalog.Holds {
+	h := catalog.NewHolds()
 	for _, d := range ds {
-		all, dirs := &s.all, s.dirs
-		if d.Empty {
-			all, dirs = &s.emptyAll, s.emptyDirs
-		}
-		if d.Blueprints == nil {
-			*all = true
-		}
-		for _, bp := range d.Blueprints {
-			dirs[catalog.EncodeDir(bp)] = true
-		}
+		h.Hold(d.Blueprints, d.Empty)
 	}
-	return s
-}
-
-func (s *doubtSet) has(dir string) bool {
-	return s != nil && (s.all || s.dirs[dir])
-}
-
-// gaveNothing reports whether a resource that gave no entity keeps the
-// entities of dir: unless the threshold says any loss is meant.
-func (s *doubtSet) gaveNothing(dir string, threshold float64) bool {
-	return s != nil && threshold < 1 && (s.emptyAll || s.emptyDirs[dir])
+	return h
 }
 
 // duplicates lists the entities more than one item gave, by key.

@@ -283,7 +283,7 @@ func TestSkippedItemKeepsItsFile(t *testing.T) {
 	if res.Counts["issue"] == nil || res.Counts["issue"].Changed != 1 {
 		t.Fatalf("the valid item's change was not committed: %+v", res.Counts["issue"])
 	}
-	if len(res.Kept) != 1 || res.Kept[0] != (Kept{Blueprint: "issue", Entities: 1, Managed: 2}) {
+	if len(res.Kept) != 1 || res.Kept[0] != (catalog.Kept{Blueprint: "issue", Entities: 1, Managed: 2}) {
 		t.Fatalf("kept %+v", res.Kept)
 	}
 }

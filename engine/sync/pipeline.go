@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"iter"
 	"runtime"
 	"slices"
 	"sort"
@@ -18,7 +19,6 @@ import (
 	"github.com/gitalog/gitalog/engine/mapping"
 	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/schema"
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // The sync streams: pages of raw items go to workers on every core, which
@@ -77,21 +77,15 @@ func (a seqNo) less(b seqNo) bool {
 type relation = itemcache.Rel
 
 // slot is what the sync keeps of one entity.
+// Its file, as the plan sees it, is a catalog.File; Data is dropped once
+// prestaged when the blob is spooled.
 type slot struct {
-	seq       seqNo
-	key       catalog.Key
-	dir, stem string
-	hash      plumbing.Hash
-	data      []byte     // nil when the target commit holds the same blob, or spooled
-	spooled   bool       // the blob is in the sync's spool (data is dropped once prestaged)
-	title     string     // only when the file changes, for messages
-	rels      []relation // for the relation check at the end
-	probs     []schema.Problem
-	invalid   bool
-	conflict  bool            // a hand-written file is in the way (set by the plan)
-	same      bool            // the stream's target has this very file, managed
-	lost      bool            // a later item's entity took its file
-	held      *catalog.Entity // entities needing the whole catalog
+	catalog.File
+	seq   seqNo
+	rels  []relation // for the relation check at the end
+	probs []schema.Problem
+	lost  bool            // a later item's entity took its file
+	held  *catalog.Entity // entities needing the whole catalog
 }
 
 // relation returns the value of the slot's relation name, nil when unset.
@@ -107,15 +101,28 @@ func (s *slot) relation(name string) any {
 // pathKey identifies an entity file: catalog/<dir>/<stem>.json.
 type pathKey struct{ dir, stem string }
 
-func (s *slot) pathKey() pathKey { return pathKey{s.dir, s.stem} }
+func (s *slot) pathKey() pathKey { return pathKey{s.Dir, s.Stem} }
 
 // before orders slots by file path without building the paths.
 func (s *slot) before(o *slot) bool {
-	if s.dir != o.dir {
-		return s.dir < o.dir
+	if s.Dir != o.Dir {
+		return s.Dir < o.Dir
 	}
-	return s.stem < o.stem
+	return s.Stem < o.Stem
 }
+
+// Files and Has make a collection the catalog.Produced the plan reads.
+func (c *collection) Files() iter.Seq[*catalog.File] {
+	return func(yield func(*catalog.File) bool) {
+		for _, sl := range c.slots {
+			if !yield(&sl.File) {
+				return
+			}
+		}
+	}
+}
+
+func (c *collection) Has(dir, stem string) bool { return c.slots[pathKey{dir, stem}] != nil }
 
 // collection is the result of streaming every resource.
 type collection struct {
@@ -203,14 +210,14 @@ func (w *worker) slot() *slot {
 // prepare does all the per-entity work a worker can do alone.
 func (p *pipeline) prepare(w *worker, e *catalog.Entity, seq seqNo) *slot {
 	sl := w.slot()
-	*sl = slot{seq: seq, key: e.Key(), dir: catalog.EncodeDir(e.Blueprint), stem: catalog.EncodeName(e.Identifier)}
+	*sl = slot{seq: seq, File: catalog.File{Key: e.Key(), Dir: catalog.EncodeDir(e.Blueprint), Stem: catalog.EncodeName(e.Identifier)}}
 	if p.mustHold(e) {
 		sl.held = e
 		return sl
 	}
 	sl.probs = p.bps.Validate(e)
 	if hasError(sl.probs) {
-		sl.invalid = true
+		sl.Invalid = true
 		return sl
 	}
 	p.encode(w, sl, e)
@@ -220,24 +227,24 @@ func (p *pipeline) prepare(w *worker, e *catalog.Entity, seq seqNo) *slot {
 func (p *pipeline) encode(w *worker, sl *slot, e *catalog.Entity) {
 	w.buf.Reset()
 	e.EncodeTo(&w.buf)
-	sl.hash = gitstore.BlobHash(w.buf.Bytes())
+	sl.Hash = gitstore.BlobHash(w.buf.Bytes())
 	changed, isNew := true, false // until the target's catalog, read meanwhile, says otherwise
 	select {
 	case <-p.catReady:
-		old, ok := p.cat.Files[sl.dir].Lookup(sl.stem)
-		changed, isNew = !ok || old != sl.hash, !ok
+		old, ok := p.cat.Files[sl.Dir].Lookup(sl.Stem)
+		changed, isNew = !ok || old != sl.Hash, !ok
 	default:
 		// Keep the bytes rather than wait: the plan compares again, and
 		// only the first pages of a sync get here.
 	}
 	if changed {
-		sl.title = titleOf(e)
+		sl.Title = catalog.TitleOf(e)
 		// A new file's blob is spooled; its bytes stay only until the
 		// prestage writer has them. A changed file keeps them for the
 		// diff of the summary.
-		sl.spooled = isNew && p.spool.Add(sl.hash, w.buf.Bytes())
-		if !sl.spooled || p.pre != nil {
-			sl.data = bytes.Clone(w.buf.Bytes())
+		sl.Spooled = isNew && p.spool.Add(sl.Hash, w.buf.Bytes())
+		if !sl.Spooled || p.pre != nil {
+			sl.Data = bytes.Clone(w.buf.Bytes())
 		}
 	}
 	for name, v := range e.Relations {
@@ -389,7 +396,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 				// Two items give one file: the later one's entity wins,
 				// as with Port's upserts. seq is the items' order in the
 				// fetch stream, not the order the workers finish in.
-				c.dups[sl.key]++
+				c.dups[sl.Key]++
 				if givers[k] == nil {
 					givers[k] = map[int]int{old.seq.res: 1}
 				}
@@ -401,13 +408,13 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 				old.lost = true
 			}
 			c.slots[k] = sl
-			if sl.data != nil || sl.spooled {
+			if sl.Data != nil || sl.Spooled {
 				c.changed++
 			}
-			if sl.data != nil {
-				p.pre.Write(catalog.Dir+"/"+sl.dir+"/"+sl.stem+catalog.Ext, sl.data, sl.hash)
-				if sl.spooled {
-					sl.data = nil
+			if sl.Data != nil {
+				p.pre.Write(catalog.Dir+"/"+sl.Dir+"/"+sl.Stem+catalog.Ext, sl.Data, sl.Hash)
+				if sl.Spooled {
+					sl.Data = nil
 				}
 			}
 		}
@@ -466,7 +473,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 	for k, byRes := range givers {
 		for i, n := range byRes {
 			if n > 1 {
-				ds.collided(cfg.Resources[i], c.slots[k].key, n)
+				ds.collided(cfg.Resources[i], c.slots[k].Key, n)
 			}
 		}
 	}
@@ -586,9 +593,9 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 // finish resolves search relations, validates the held entities and
 // checks every relation against the whole catalog: the catalog as the
 // commit will leave it, given the doubts and the deletion threshold the
-// plan applies (see afterCommit).
-func (p *pipeline) finish(c *collection, res *Result, doubt *doubtSet, threshold float64) error {
-	after := newAfterCommit(p.cat, c, doubt, threshold)
+// plan applies (see catalog.After).
+func (p *pipeline) finish(c *collection, res *Result, holds *catalog.Holds, threshold float64) error {
+	after := catalog.NewAfter(p.cat, c, holds, threshold)
 	var held []*slot
 	for _, sl := range c.slots {
 		if sl.held != nil {
@@ -608,7 +615,7 @@ func (p *pipeline) finish(c *collection, res *Result, doubt *doubtSet, threshold
 		}
 		sort.Strings(targets)
 		for _, bp := range targets {
-			es, err := after.kept(p.store, bp)
+			es, err := after.Kept(p.store, bp)
 			if err != nil {
 				return err
 			}
@@ -625,7 +632,7 @@ func (p *pipeline) finish(c *collection, res *Result, doubt *doubtSet, threshold
 	})
 	byKey := map[catalog.Key]*slot{}
 	for _, sl := range held {
-		byKey[sl.key] = sl
+		byKey[sl.Key] = sl
 	}
 	for _, u := range unresolved {
 		sl := byKey[u.Entity.Key()]
@@ -641,7 +648,7 @@ func (p *pipeline) finish(c *collection, res *Result, doubt *doubtSet, threshold
 			d, _ = dirs.LoadOrStore(bp, catalog.EncodeDir(bp))
 		}
 		k := pathKey{d.(string), catalog.EncodeName(id)}
-		return c.slots[k] != nil || after.stays(k.dir, k.stem)
+		return c.slots[k] != nil || after.Stays(k.dir, k.stem)
 	}
 	var w worker
 	for _, sl := range held {
@@ -651,7 +658,7 @@ func (p *pipeline) finish(c *collection, res *Result, doubt *doubtSet, threshold
 			sl.probs = append(sl.probs, p.bps.CheckRelations(sl.held, exists)...)
 		}
 		if hasError(sl.probs) {
-			sl.invalid = true
+			sl.Invalid = true
 		} else {
 			p.encode(&w, sl, sl.held)
 		}
@@ -659,7 +666,7 @@ func (p *pipeline) finish(c *collection, res *Result, doubt *doubtSet, threshold
 	// The rest: relation checks need no more than the relations.
 	streamed := make([]*slot, 0, len(c.slots))
 	for _, sl := range c.slots {
-		if sl.held == nil && !sl.invalid && sl.rels != nil {
+		if sl.held == nil && !sl.Invalid && sl.rels != nil {
 			streamed = append(streamed, sl)
 		}
 	}
@@ -674,7 +681,7 @@ func (p *pipeline) finish(c *collection, res *Result, doubt *doubtSet, threshold
 			rc := p.bps.NewRelationChecker(exists)
 			for i := w; i < len(streamed); i += workers {
 				sl := streamed[i]
-				if probs := rc.Check(sl.key.Blueprint, sl.key.Identifier, sl.relation); sl.probs == nil {
+				if probs := rc.Check(sl.Key.Blueprint, sl.Key.Identifier, sl.relation); sl.probs == nil {
 					sl.probs = probs // usually: no copy of 100k warnings
 				} else {
 					sl.probs = append(sl.probs, probs...)
@@ -702,7 +709,7 @@ func sortProblems(slots map[pathKey]*slot) []schema.Problem {
 	n := 0
 	for _, sl := range slots {
 		if len(sl.probs) > 0 {
-			ents = append(ents, ent{sl.key.Blueprint, sl.key.Identifier, sl})
+			ents = append(ents, ent{sl.Key.Blueprint, sl.Key.Identifier, sl})
 			n += len(sl.probs)
 		}
 	}

@@ -31,7 +31,7 @@ func TestSortProblems(t *testing.T) {
 			case 3:
 				id = "é" + id[:r.IntN(len(id)+1)]
 			}
-			sl := &slot{key: catalog.Key{Blueprint: bp, Identifier: id}, dir: bp, stem: id}
+			sl := &slot{File: catalog.File{Key: catalog.Key{Blueprint: bp, Identifier: id}, Dir: bp, Stem: id}}
 			for j := range r.IntN(3) {
 				sl.probs = append(sl.probs, schema.Problem{Blueprint: bp, Identifier: id, Pointer: fmt.Sprint(j), Warning: r.IntN(2) == 0})
 			}
@@ -80,7 +80,7 @@ func benchSlots() map[pathKey]*slot {
 	slots := map[pathKey]*slot{}
 	for i := range 100000 {
 		id := fmt.Sprint(5100000000 + i*7919%100000)
-		slots[pathKey{"issue", id}] = &slot{key: catalog.Key{Blueprint: "sentryIssue", Identifier: id}, dir: "issue", stem: id, probs: []schema.Problem{{Blueprint: "sentryIssue", Identifier: id, Pointer: "/relations/project", Reason: "no project", Warning: true}}}
+		slots[pathKey{"issue", id}] = &slot{File: catalog.File{Key: catalog.Key{Blueprint: "sentryIssue", Identifier: id}, Dir: "issue", Stem: id}, probs: []schema.Problem{{Blueprint: "sentryIssue", Identifier: id, Pointer: "/relations/project", Reason: "no project", Warning: true}}}
 	}
 	return slots
 }

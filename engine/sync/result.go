@@ -52,7 +52,7 @@ type Result struct {
 
 	// Kept lists the blueprints whose entities were not produced but not
 	// deleted either, because of a doubt or the threshold.
-	Kept []Kept
+	Kept []catalog.Kept
 	// DeletionsBlocked is set when some blueprint's deletions were over
 	// the threshold.
 	DeletionsBlocked bool
@@ -60,20 +60,6 @@ type Result struct {
 
 	Requests, Retries int64
 	Duration          time.Duration
-}
-
-// Kept is a blueprint whose entities the sync did not produce and did not
-// delete.
-type Kept struct {
-	Blueprint string
-	Entities  int // not produced, and kept
-	Managed   int // the blueprint's managed entities before the sync
-	// OverThreshold: they were more than the threshold of Managed, and
-	// no doubt touched the blueprint.
-	OverThreshold bool
-	// GaveNothing: a resource that writes the blueprint gave no entity
-	// (an Empty doubt), and no other doubt touched the blueprint.
-	GaveNothing bool
 }
 
 // Duplicate is an entity that Items items gave; the last one's was written.
@@ -101,7 +87,7 @@ type MapIssue struct {
 	Stopped bool
 }
 
-func refs(es []entry) []EntityRef {
+func refs(es []catalog.Entry) []EntityRef {
 	out := make([]EntityRef, len(es))
 	for i, e := range es {
 		out[i] = EntityRef{Blueprint: e.Key.Blueprint, Identifier: e.Key.Identifier, Title: e.Title}
@@ -109,13 +95,13 @@ func refs(es []entry) []EntityRef {
 	return out
 }
 
-func (r *Result) apply(p *plan) {
-	r.Created, r.Changed, r.Deleted = refs(p.created), refs(p.changed), refs(p.deleted)
-	r.Unchanged = p.unchanged
-	r.Conflicts = p.conflicts
-	r.Kept, r.Threshold = p.kept, p.threshold
+func (r *Result) apply(p *catalog.Plan) {
+	r.Created, r.Changed, r.Deleted = refs(p.Created), refs(p.Changed), refs(p.Deleted)
+	r.Unchanged = p.Unchanged
+	r.Conflicts = p.Conflicts
+	r.Kept, r.Threshold = p.Kept, p.Threshold
 	r.DeletionsBlocked = false
-	for _, k := range p.kept {
+	for _, k := range p.Kept {
 		r.DeletionsBlocked = r.DeletionsBlocked || k.OverThreshold
 	}
 	r.Counts = map[string]*Counts{}
@@ -298,7 +284,7 @@ func (r *Result) subject() string {
 // MaxListed caps the entities listed in a commit body.
 const MaxListed = 100
 
-func commitMessage(r *Result, p *plan) string {
+func commitMessage(r *Result, p *catalog.Plan) string {
 	var b strings.Builder
 	b.WriteString(r.Subject)
 	b.WriteString("\n\n")
@@ -356,7 +342,7 @@ func commitMessage(r *Result, p *plan) string {
 }
 
 // keptLine says why a blueprint's entities were kept.
-func (r *Result) keptLine(k Kept) string {
+func (r *Result) keptLine(k catalog.Kept) string {
 	s := fmt.Sprintf("%d %s entities", k.Entities, Printable(k.Blueprint))
 	if k.Entities == 1 {
 		s = fmt.Sprintf("1 %s entity", Printable(k.Blueprint))

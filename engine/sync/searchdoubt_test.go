@@ -61,7 +61,7 @@ func TestDoubtedTargetKeepsSearchRelations(t *testing.T) {
 				t.Fatalf("want a partial sync, got %v", err)
 			}
 			if !slices.ContainsFunc(res.Doubts, func(d Doubt) bool { return d.touches("sentryTeam") }) &&
-				!slices.ContainsFunc(res.Kept, func(k Kept) bool { return k.Blueprint == "sentryTeam" }) {
+				!slices.ContainsFunc(res.Kept, func(k catalog.Kept) bool { return k.Blueprint == "sentryTeam" }) {
 				t.Fatalf("the teams were not kept: doubts %+v, kept %+v", res.Doubts, res.Kept)
 			}
 			if st := f.git("diff", "--stat", head, "HEAD", "--", "catalog/sentryProject/", "catalog/sentryTeam/"); st != "" {

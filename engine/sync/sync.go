@@ -277,7 +277,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if o.DeleteThreshold != nil {
 		threshold = *o.DeleteThreshold
 	}
-	doubt := newDoubtSet(res.Doubts)
+	doubt := holds(res.Doubts)
 	o.progress("validate", fmt.Sprintf("%d entities", len(coll.slots)))
 	if err := pl.finish(coll, res, doubt, threshold); err != nil {
 		return nil, err
@@ -525,7 +525,7 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 // cat is the catalog of the commit the stream compared with; it is read
 // again only when the target moved since (a redo after a push race).
 // planned, when set, is called once the plan is made.
-func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalog.State, coll *collection, doubt *doubtSet, threshold float64, author object.Signature, res *Result, planned func(), pre *gitstore.Prestage, spool *gitstore.Spool) (plumbing.Hash, error) {
+func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalog.State, coll *collection, doubt *catalog.Holds, threshold float64, author object.Signature, res *Result, planned func(), pre *gitstore.Prestage, spool *gitstore.Spool) (plumbing.Hash, error) {
 	snap, err := store.Snapshot(tgt.commit)
 	if err != nil {
 		return tgt.commit, err
@@ -538,32 +538,32 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 		trustSame = false
 	}
 	o.progress("plan", "")
-	p, err := makePlan(store, cat, coll, doubt, threshold, trustSame)
+	p, err := catalog.MakePlan(store, cat, coll, doubt, threshold, trustSame)
 	if err != nil {
 		return tgt.commit, err
 	}
 	if planned != nil {
 		planned()
 	}
-	for i := range p.deleted {
-		p.deleted[i].Title = oldTitle(snap, catalog.Path(p.deleted[i].Key))
+	for i := range p.Deleted {
+		p.Deleted[i].Title = oldTitle(snap, catalog.Path(p.Deleted[i].Key))
 	}
 	res.apply(p)
-	for i := range min(len(p.changed), MaxListed) {
-		old, err1 := snap.ReadFile(catalog.Path(p.changed[i].Key))
+	for i := range min(len(p.Changed), MaxListed) {
+		old, err1 := snap.ReadFile(catalog.Path(p.Changed[i].Key))
 		if err1 != nil {
 			continue
 		}
 		oe, err1 := catalog.Decode(old)
-		ne, err2 := catalog.Decode(p.changed[i].data)
+		ne, err2 := catalog.Decode(p.Changed[i].Data)
 		if err1 == nil && err2 == nil {
 			res.Changed[i].Fields = diff.Entities(oe, ne)
 		}
 	}
 	res.Branch = tgt.branch
 	res.Parent = tgt.commit
-	if o.DryRun || len(p.changes) == 0 {
-		res.NoChange = len(p.changes) == 0
+	if o.DryRun || len(p.Changes) == 0 {
+		res.NoChange = len(p.Changes) == 0
 		return tgt.commit, nil
 	}
 	// A branch that is not checked out is committed on without looking at
@@ -572,16 +572,16 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 		return tgt.commit, err
 	} else if wt {
 		var dirty *gitstore.DirtyError
-		if err := store.CheckWorktree(tgt.commit, p.paths()); errors.As(err, &dirty) {
+		if err := store.CheckWorktree(tgt.commit, p.Paths()); errors.As(err, &dirty) {
 			return tgt.commit, overwriteError{dirty}
 		} else if err != nil {
 			return tgt.commit, err
 		}
 	}
 	author.When = time.Now()
-	o.progress("commit", fmt.Sprintf("%d files", len(p.changes)))
+	o.progress("commit", fmt.Sprintf("%d files", len(p.Changes)))
 	hash, err := store.Commit(ctx, gitstore.CommitRequest{
-		Parent: tgt.commit, Ref: tgt.ref, Changes: p.changes, Prestage: pre, Spool: spool,
+		Parent: tgt.commit, Ref: tgt.ref, Changes: p.Changes, Prestage: pre, Spool: spool,
 		Message: commitMessage(res, p), Author: author, Committer: author,
 	})
 	if errors.Is(err, gitstore.ErrNoChanges) {

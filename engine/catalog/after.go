@@ -1,11 +1,10 @@
-package sync
+package catalog
 
 import (
 	"fmt"
 	"github.com/gitalog/gitalog/engine/internal/parallel"
 	gosync "sync"
 
-	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -19,27 +18,31 @@ import (
 // checks are made against the catalog as the commit will leave it: this
 // sync's entities, and the target's files the plan will not delete.
 
-// afterCommit tells, before the plan, what the plan leaves of the target's
-// catalog. It decides with the plan's own rule (deletesGone), over the
-// same entities, doubts and threshold.
-type afterCommit struct {
-	cat       *catalog.State
-	slots     map[pathKey]*slot
-	doubt     *doubtSet
+// After tells, before the plan, what the plan leaves of the target's
+//
+//	It decides with the plan's own rule (deletesGone), over the
+//
+// same entities, holds and threshold.
+type After struct {
+	cat       *State
+	prod      Produced
+	holds     *Holds
 	threshold float64
 
 	mu      gosync.Mutex
 	deletes map[string]bool // blueprint dir -> the plan deletes its gone entities
 }
 
-func newAfterCommit(cat *catalog.State, c *collection, doubt *doubtSet, threshold float64) *afterCommit {
-	return &afterCommit{cat: cat, slots: c.slots, doubt: doubt, threshold: threshold, deletes: map[string]bool{}}
+// NewAfter is what the plan will leave of cat, given what the sync
+// produced, the holds and the deletion threshold.
+func NewAfter(cat *State, prod Produced, holds *Holds, threshold float64) *After {
+	return &After{cat: cat, prod: prod, holds: holds, threshold: threshold, deletes: map[string]bool{}}
 }
 
-// deletesGone reports whether the plan deletes the managed entities of dir
+// DeletesGone reports whether the plan deletes the managed entities of dir
 // that this sync did not produce. A folder is counted when first asked:
 // a sync whose relations all point at entities it produced never asks.
-func (a *afterCommit) deletesGone(dir string) bool {
+func (a *After) DeletesGone(dir string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if d, ok := a.deletes[dir]; ok {
@@ -48,60 +51,60 @@ func (a *afterCommit) deletesGone(dir string) bool {
 	stems := a.cat.Managed[dir]
 	gone := 0
 	for _, stem := range stems {
-		if a.slots[pathKey{dir, stem}] != nil {
+		if a.prod.Has(dir, stem) {
 			continue
 		}
 		if _, ok := a.cat.Files[dir].Lookup(stem); ok {
 			gone++
 		}
 	}
-	d := deletesGone(a.doubt, dir, gone, len(stems), a.threshold)
+	d := a.holds.deletesGone(dir, gone, len(stems), a.threshold)
 	a.deletes[dir] = d
 	return d
 }
 
-// stays reports whether the target's file dir/stem, which this sync did
+// Stays reports whether the target's file dir/stem, which this sync did
 // not produce, is still there after the commit: a hand-written one always
 // is, a managed one unless the plan deletes its folder's gone entities.
-func (a *afterCommit) stays(dir, stem string) bool {
+func (a *After) Stays(dir, stem string) bool {
 	if _, ok := a.cat.Files[dir].Lookup(stem); !ok {
 		return false
 	}
-	return !a.cat.Managed[dir].Has(stem) || !a.deletesGone(dir)
+	return !a.cat.Managed[dir].Has(stem) || !a.DeletesGone(dir)
 }
 
-// kept reads the entities of blueprint bp that the sync wrote before, did
+// Kept reads the entities of blueprint bp that the sync wrote before, did
 // not produce this time, and does not delete: those a search relation
 // matches in the catalog after the commit besides this sync's own. Only a
 // doubt or a refused deletion keeps any, so a sync that can vouch for its
 // deletions reads nothing. Hand-written files are not searched, in this
 // sync as in any other.
-func (a *afterCommit) kept(store *gitstore.Store, bp string) ([]*catalog.Entity, error) {
-	dir := catalog.EncodeDir(bp)
-	if len(a.cat.Managed[dir]) == 0 || a.deletesGone(dir) {
+func (a *After) Kept(store *gitstore.Store, bp string) ([]*Entity, error) {
+	dir := EncodeDir(bp)
+	if len(a.cat.Managed[dir]) == 0 || a.DeletesGone(dir) {
 		return nil, nil
 	}
 	var stems []string
 	var blobs []plumbing.Hash
 	for _, stem := range a.cat.Managed[dir] {
-		if a.slots[pathKey{dir, stem}] != nil {
+		if a.prod.Has(dir, stem) {
 			continue
 		}
 		if h, ok := a.cat.Files[dir].Lookup(stem); ok {
 			stems, blobs = append(stems, stem), append(blobs, h)
 		}
 	}
-	es := make([]*catalog.Entity, len(blobs))
+	es := make([]*Entity, len(blobs))
 	errs := make([]error, len(blobs))
 	parallel.For(len(blobs), func(i int) {
 		data, err := store.ReadBlob(blobs[i])
 		if err != nil {
-			errs[i] = fmt.Errorf("reading %s/%s/%s%s, kept in the catalog: %w", catalog.Dir, dir, stems[i], catalog.Ext, err)
+			errs[i] = fmt.Errorf("reading %s/%s/%s%s, kept in the catalog: %w", Dir, dir, stems[i], Ext, err)
 			return
 		}
 		// A file edited by hand into something that is not an entity
 		// of bp is no entity a search can match.
-		if e, err := catalog.Decode(data); err == nil && e.Blueprint == bp {
+		if e, err := Decode(data); err == nil && e.Blueprint == bp {
 			es[i] = e
 		}
 	})
