@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"github.com/gitalog/gitalog/commands/summary"
 	"github.com/gitalog/gitalog/engine/sync"
 	"strings"
 
@@ -28,7 +29,7 @@ func syncStepSummary(ctx context.Context, dir string, res *sync.Result, syncErr 
 	case res.DryRun:
 		fmt.Fprintf(&b, "### gitalog sync (dry run)\n\nWould commit: %s\n", review.EscapeMarkdown(res.Subject))
 	case res.NoChange:
-		fmt.Fprintf(&b, "### gitalog sync\n\n%s\n", res.NoChangeLine())
+		fmt.Fprintf(&b, "### gitalog sync\n\n%s\n", summary.NoChangeLine(res))
 	default:
 		fmt.Fprintf(&b, "### gitalog sync\n\nNothing was committed (%s).\n", review.EscapeMarkdown(res.Subject))
 	}

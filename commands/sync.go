@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"github.com/gitalog/gitalog/commands/summary"
 	"github.com/gitalog/gitalog/engine/sync"
 	"strconv"
 	"time"
@@ -48,7 +49,7 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 			res, err := sync.Run(c.Context, o)
 			prog.done()
 			if res != nil {
-				res.WriteSummary(io.Out, verbosity(c))
+				summary.Write(io.Out, res, verbosity(c))
 				if io.Getenv("GITHUB_STEP_SUMMARY") != "" {
 					md, serr := syncStepSummary(c.Context, o.Dir, res, err)
 					if serr == nil {
@@ -103,14 +104,14 @@ func syncOptions(c *cli.Context, io *IO) (sync.Options, error) {
 	return o, err
 }
 
-func verbosity(c *cli.Context) sync.Verbosity {
+func verbosity(c *cli.Context) summary.Verbosity {
 	switch {
 	case quiet(c):
-		return sync.Quiet
+		return summary.Quiet
 	case verbose(c):
-		return sync.Verbose
+		return summary.Verbose
 	}
-	return sync.Normal
+	return summary.Normal
 }
 
 func parseAuthor(s string) (*object.Signature, error) {

@@ -56,7 +56,7 @@ func (f *fixture) agreesWithMapping() {
 	}
 	if !res.NoChange {
 		var b bytes.Buffer
-		res.WriteSummary(&b, Verbose)
+		writeSummary(&b, res, Verbose)
 		f.t.Fatalf("the catalog differs from what mapping every item gives:\n%s", b.String())
 	}
 }

@@ -37,9 +37,9 @@ func TestSyncFailedCommitSummary(t *testing.T) {
 	if msg := err.Error(); strings.Count(msg, " first") != 1 || !strings.Contains(msg, ".gitalog/managed/issue.txt; commit, stash or discard those changes first") {
 		t.Errorf("advice:\n%s", msg)
 	}
-	for _, v := range []Verbosity{Normal, Quiet, Verbose} {
+	for _, v := range []int{Normal, Quiet, Verbose} {
 		var b bytes.Buffer
-		res.WriteSummary(&b, v)
+		writeSummary(&b, res, v)
 		out := b.String()
 		if strings.Contains(out, "Committed") || strings.Contains(out, "000000000000") {
 			t.Fatalf("verbosity %d: the summary claims a commit:\n%s", v, out)

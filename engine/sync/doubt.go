@@ -313,7 +313,7 @@ func collisions(c map[catalog.Key]int) string {
 			top, n = k, m
 		}
 	}
-	s := fmt.Sprintf("%s/%s (%d items)", Printable(top.Blueprint), Printable(top.Identifier), n)
+	s := fmt.Sprintf("%s/%s (%d items)", catalog.Printable(top.Blueprint), catalog.Printable(top.Identifier), n)
 	if len(c) > 1 {
 		s += fmt.Sprintf(" and %d other entities", len(c)-1)
 	}

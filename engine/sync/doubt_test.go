@@ -139,7 +139,7 @@ func TestMappingTypoDeletesNothing(t *testing.T) {
 				}
 			}
 			var out strings.Builder
-			res.WriteSummary(&out, Normal)
+			writeSummary(&out, res, Normal)
 			if !strings.Contains(out.String(), "not deleted: ") {
 				t.Errorf("the summary does not say what was kept:\n%s", out.String())
 			}
@@ -448,7 +448,7 @@ func TestDuplicateIdentifierLaterWins(t *testing.T) {
 		t.Fatalf("duplicates %+v", res.Duplicates)
 	}
 	var out strings.Builder
-	res.WriteSummary(&out, Normal)
+	writeSummary(&out, res, Normal)
 	if !strings.Contains(out.String(), "given by more than one item; the later item's entity was written: issue/") {
 		t.Fatalf("no warning in the summary:\n%s", out.String())
 	}

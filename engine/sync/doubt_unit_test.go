@@ -165,7 +165,7 @@ func TestPartialReasonsOnTheirOwnLines(t *testing.T) {
 			{Resource: `resource #1 (kind "user")`, Kind: "user", Items: 10, Reason: "port.entity.mappings.identifier: must be a non-empty string", Blueprints: []string{"sentryUser"}},
 		},
 	}
-	err := r.err()
+	err := r.Err()
 	if !errors.Is(err, catalog.ErrPartial) {
 		t.Fatalf("want catalog.ErrPartial, got %v", err)
 	}

@@ -416,7 +416,7 @@ func TestSyncPushNothingToPush(t *testing.T) {
 		t.Fatalf("second sync: %v %+v", err, res)
 	}
 	var b strings.Builder
-	res.WriteSummary(&b, Normal)
+	writeSummary(&b, res, Normal)
 	if res.Pushed || strings.Contains(b.String(), "Pushed") || !strings.Contains(b.String(), "origin/main is up to date; nothing to push.") {
 		t.Fatalf("nothing was pushed, but the summary says:\n%s", b.String())
 	}

@@ -145,9 +145,9 @@ func (r *Result) InvalidEntities() int {
 	return len(seen)
 }
 
-// err is the error a finished sync returns: nil, or one wrapping catalog.ErrPartial
-// that says what was left undone.
-func (r *Result) err() error {
+// Err is the error a finished sync returns: nil, or one wrapping
+// catalog.ErrPartial that says what was left undone.
+func (r *Result) Err() error {
 	var why []string
 	if len(r.FetchErrors) > 0 {
 		why = append(why, fmt.Sprintf("fetching failed, so %s was deleted:\n  %s", noEntityOf(r.fetchDoubts()), indentErr(errors.Join(r.FetchErrors...))))
@@ -184,7 +184,7 @@ func (r *Result) err() error {
 	var over []string
 	for _, k := range r.Kept {
 		if k.OverThreshold {
-			over = append(over, fmt.Sprintf("%d of %d managed %s entities (%.0f%%)", k.Entities, k.Managed, Printable(k.Blueprint), 100*float64(k.Entities)/float64(k.Managed)))
+			over = append(over, fmt.Sprintf("%d of %d managed %s entities (%.0f%%)", k.Entities, k.Managed, catalog.Printable(k.Blueprint), 100*float64(k.Entities)/float64(k.Managed)))
 		}
 	}
 	if len(over) > 0 {
@@ -239,7 +239,7 @@ func blueprintList(bps []string) string {
 	}
 	q := make([]string, len(bps))
 	for i, bp := range bps {
-		q[i] = Printable(bp)
+		q[i] = catalog.Printable(bp)
 	}
 	return strings.Join(q, ", ")
 }
@@ -248,7 +248,8 @@ func indentErr(err error) string {
 	return strings.ReplaceAll(err.Error(), "\n", "\n  ")
 }
 
-func (r *Result) blueprints() []string {
+// Blueprints are the blueprints the sync changed, sorted.
+func (r *Result) Blueprints() []string {
 	names := make([]string, 0, len(r.Counts))
 	for n := range r.Counts {
 		names = append(names, n)
@@ -261,7 +262,7 @@ func (r *Result) blueprints() []string {
 // "sync: issue +7 ~12 -5, project +1".
 func (r *Result) subject() string {
 	var parts []string
-	for _, bp := range r.blueprints() {
+	for _, bp := range r.Blueprints() {
 		c := r.Counts[bp]
 		var s []string
 		if c.Created > 0 {
@@ -313,9 +314,9 @@ func commitMessage(r *Result, p *catalog.Plan) string {
 				return
 			}
 			listed++
-			line := fmt.Sprintf("  %s %s/%s", mark, Printable(e.Blueprint), Printable(e.Identifier))
+			line := fmt.Sprintf("  %s %s/%s", mark, catalog.Printable(e.Blueprint), catalog.Printable(e.Identifier))
 			if e.Title != "" {
-				line += "  " + oneLine(e.Title, 72)
+				line += "  " + catalog.OneLine(e.Title, 72)
 			}
 			b.WriteString(line + "\n")
 			for _, c := range e.Fields {
@@ -332,7 +333,7 @@ func commitMessage(r *Result, p *catalog.Plan) string {
 	if len(r.Kept) > 0 {
 		b.WriteString("\nNot deleted:\n")
 		for _, k := range r.Kept {
-			fmt.Fprintf(&b, "  %s\n", r.keptLine(k))
+			fmt.Fprintf(&b, "  %s\n", r.KeptLine(k))
 		}
 	}
 	if n := r.InvalidEntities(); n > 0 {
@@ -341,11 +342,11 @@ func commitMessage(r *Result, p *catalog.Plan) string {
 	return b.String()
 }
 
-// keptLine says why a blueprint's entities were kept.
-func (r *Result) keptLine(k catalog.Kept) string {
-	s := fmt.Sprintf("%d %s entities", k.Entities, Printable(k.Blueprint))
+// KeptLine says why a blueprint's entities were kept.
+func (r *Result) KeptLine(k catalog.Kept) string {
+	s := fmt.Sprintf("%d %s entities", k.Entities, catalog.Printable(k.Blueprint))
 	if k.Entities == 1 {
-		s = fmt.Sprintf("1 %s entity", Printable(k.Blueprint))
+		s = fmt.Sprintf("1 %s entity", catalog.Printable(k.Blueprint))
 	}
 	if k.OverThreshold {
 		return fmt.Sprintf("%s (%d of %d managed, %.0f%%, over entityDeletionThreshold %.2f)", s, k.Entities, k.Managed, 100*float64(k.Entities)/float64(k.Managed), r.Threshold)
@@ -359,16 +360,4 @@ func (r *Result) keptLine(k catalog.Kept) string {
 		}
 	}
 	return s + ", because " + strings.Join(why, "; ")
-}
-
-// Printable escapes control characters and invalid UTF-8 (see
-// catalog.Printable).
-func Printable(s string) string { return catalog.Printable(s) }
-
-func oneLine(s string, n int) string {
-	s = Printable(strings.Join(strings.Fields(s), " "))
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }

@@ -300,12 +300,12 @@ func run(ctx context.Context, o Options) (*Result, error) {
 			res.Duration = time.Since(start)
 			if errors.Is(err, catalog.ErrPartial) {
 				// What else was left undone still needs saying.
-				return res, errors.Join(err, res.err())
+				return res, errors.Join(err, res.Err())
 			}
 			if err != nil {
 				return res, err
 			}
-			return res, res.err()
+			return res, res.Err()
 		}
 		if !res.Commit.IsZero() {
 			// Until a push lands it, the commit is the sync's own to redo
@@ -322,7 +322,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 				return fmt.Errorf("the push failed; the commit is kept locally on %s and the next sync --push pushes it: %w", tgt.branch, err)
 			}
 			err = fmt.Errorf("%w: committed %s on %s, but the push failed; the commit is kept locally on %s and the next sync --push pushes it: %w", catalog.ErrPartial, res.Commit.String()[:12], tgt.branch, tgt.branch, err)
-			if more := res.err(); more != nil {
+			if more := res.Err(); more != nil {
 				err = errors.Join(err, more)
 			}
 			return err
@@ -337,7 +337,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 			clearUnpushed(store)
 			res.PushedUpToDate = tgt.remote + "/" + tgt.branch
 			res.Duration = time.Since(start)
-			return res, res.err()
+			return res, res.Err()
 		}
 		o.progress("push", tgt.remote+" "+tgt.branch)
 		if testHookBeforePush != nil {
@@ -348,7 +348,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 			clearUnpushed(store)
 			res.Pushed = true
 			res.Duration = time.Since(start)
-			return res, res.err()
+			return res, res.Err()
 		}
 		if !errors.Is(perr, gitstore.ErrRejected) {
 			return res, pushFailed(perr)
@@ -389,6 +389,14 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		tgt.commit, tgt.remoteCommit, tgt.remoteHas = remoteHead, remoteHead, true
 		res.Commit = plumbing.ZeroHash
 	}
+}
+
+// BranchName names a branch in messages; "" is a detached HEAD.
+func BranchName(b string) string {
+	if b == "" {
+		return "detached HEAD"
+	}
+	return b
 }
 
 // worktreeLag reports a gitstore.WorktreeError from Commit or MoveRef: the
@@ -591,7 +599,7 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	var wterr *gitstore.WorktreeError
 	if errors.As(err, &wterr) {
 		res.Commit, res.NoChange = wterr.Commit, false
-		return wterr.Commit, worktreeLag(err, fmt.Sprintf("committed %s on %s", wterr.Commit.String()[:12], branchName(tgt.branch)))
+		return wterr.Commit, worktreeLag(err, fmt.Sprintf("committed %s on %s", wterr.Commit.String()[:12], BranchName(tgt.branch)))
 	}
 	if err != nil {
 		return tgt.commit, fmt.Errorf("committing: %w", err)

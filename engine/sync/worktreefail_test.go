@@ -74,7 +74,7 @@ func TestSyncWorktreeFailsAfterCommit(t *testing.T) {
 		t.Fatalf("the cause is repeated %d times:\n%s", n, msg)
 	}
 	var b bytes.Buffer
-	res.WriteSummary(&b, Normal)
+	writeSummary(&b, res, Normal)
 	if !strings.Contains(b.String(), "Committed "+head[:12]) {
 		t.Fatalf("the summary does not name the commit:\n%s", b.String())
 	}

@@ -1,7 +1,9 @@
-package sync
+package summary
 
 import (
 	"fmt"
+	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/sync"
 	"io"
 	"sort"
 	"strings"
@@ -19,12 +21,12 @@ const (
 	Verbose Verbosity = 1 // every entity and problem
 )
 
-// WriteSummary prints a one-screen summary of a sync.
-func (r *Result) WriteSummary(w io.Writer, v Verbosity) {
+// Write prints a one-screen summary of a sync.
+func Write(w io.Writer, r *sync.Result, v Verbosity) {
 	verbose := v == Verbose
 	if v == Quiet {
-		r.writeProblems(w, false, true)
-		r.writeFinal(w)
+		writeProblems(w, r, false, true)
+		writeFinal(w, r)
 		return
 	}
 	kinds := make([]string, 0, len(r.Items))
@@ -54,7 +56,7 @@ func (r *Result) WriteSummary(w io.Writer, v Verbosity) {
 	}
 	if len(r.Counts) > 0 {
 		fmt.Fprintf(w, "\n  %-22s %8s %8s %8s\n", "blueprint", "created", "changed", "deleted")
-		for _, bp := range r.blueprints() {
+		for _, bp := range r.Blueprints() {
 			c := r.Counts[bp]
 			fmt.Fprintf(w, "  %-22s %8d %8d %8d\n", bp, c.Created, c.Changed, c.Deleted)
 		}
@@ -64,7 +66,7 @@ func (r *Result) WriteSummary(w io.Writer, v Verbosity) {
 	if verbose {
 		limit = 1 << 30
 	}
-	list := func(title, mark string, es []EntityRef) {
+	list := func(title, mark string, es []sync.EntityRef) {
 		if len(es) == 0 {
 			return
 		}
@@ -76,9 +78,9 @@ func (r *Result) WriteSummary(w io.Writer, v Verbosity) {
 			}
 			t := ""
 			if e.Title != "" {
-				t = "  " + oneLine(e.Title, 60)
+				t = "  " + catalog.OneLine(e.Title, 60)
 			}
-			fmt.Fprintf(w, "  %s %s/%s%s\n", mark, Printable(e.Blueprint), Printable(e.Identifier), t)
+			fmt.Fprintf(w, "  %s %s/%s%s\n", mark, catalog.Printable(e.Blueprint), catalog.Printable(e.Identifier), t)
 			for _, c := range e.Fields {
 				fmt.Fprintf(w, "      %s\n", review.FieldLine(c, 60))
 			}
@@ -110,7 +112,7 @@ func (r *Result) WriteSummary(w io.Writer, v Verbosity) {
 		}
 		var ex []string
 		for _, d := range shown {
-			ex = append(ex, fmt.Sprintf("%s/%s (%d items)", Printable(d.Blueprint), Printable(d.Identifier), d.Items))
+			ex = append(ex, fmt.Sprintf("%s/%s (%d items)", catalog.Printable(d.Blueprint), catalog.Printable(d.Identifier), d.Items))
 		}
 		more := ""
 		if len(shown) < len(r.Duplicates) {
@@ -123,16 +125,16 @@ func (r *Result) WriteSummary(w io.Writer, v Verbosity) {
 		fmt.Fprintf(w, "warning: %s given by more than one item; the later item's entity was written: %s%s\n", what, strings.Join(ex, ", "), more)
 	}
 	for _, k := range r.Kept {
-		fmt.Fprintf(w, "not deleted: %s\n", r.keptLine(k))
+		fmt.Fprintf(w, "not deleted: %s\n", r.KeptLine(k))
 	}
-	r.writeProblems(w, verbose, false)
-	r.writeFinal(w)
+	writeProblems(w, r, verbose, false)
+	writeFinal(w, r)
 }
 
 // writeProblems prints problems, grouped: problems that differ only in the
 // entity are shown once with the entities listed, so a systematic problem
 // takes one line, not a screen.
-func (r *Result) writeProblems(w io.Writer, verbose, errorsOnly bool) {
+func writeProblems(w io.Writer, r *sync.Result, verbose, errorsOnly bool) {
 	limit := 10
 	if verbose {
 		limit = 1 << 30
@@ -179,21 +181,21 @@ func (r *Result) writeProblems(w io.Writer, verbose, errorsOnly bool) {
 	}
 }
 
-func (r *Result) writeFinal(w io.Writer) {
+func writeFinal(w io.Writer, r *sync.Result) {
 	switch {
 	case r.DryRun:
 		fmt.Fprintf(w, "Dry run: nothing was written. %s\n", r.Subject)
 	case r.NoChange:
-		fmt.Fprintln(w, r.NoChangeLine())
+		fmt.Fprintln(w, NoChangeLine(r))
 	case r.Commit.IsZero():
 		// The commit failed (the error says why): only what happened.
 		fmt.Fprintln(w, "Nothing was committed.")
 	default:
-		fmt.Fprintf(w, "Committed %s on %s: %s\n", r.Commit.String()[:12], branchName(r.Branch), r.Subject)
+		fmt.Fprintf(w, "Committed %s on %s: %s\n", r.Commit.String()[:12], sync.BranchName(r.Branch), r.Subject)
 	}
 	switch {
 	case r.Pushed:
-		fmt.Fprintf(w, "Pushed %s.\n", branchName(r.Branch))
+		fmt.Fprintf(w, "Pushed %s.\n", sync.BranchName(r.Branch))
 	case r.PushedUpToDate != "":
 		fmt.Fprintf(w, "%s is up to date; nothing to push.\n", r.PushedUpToDate)
 	}
@@ -202,11 +204,11 @@ func (r *Result) writeFinal(w io.Writer) {
 // NoChangeLine says a sync made no commit, and whether that means the
 // catalog is up to date: after a failed fetch or a skipped deletion it is
 // only as up to date as what the sync could vouch for.
-func (r *Result) NoChangeLine() string {
+func NoChangeLine(r *sync.Result) string {
 	switch {
 	case len(r.FetchErrors) > 0:
 		return "Nothing changed in what was fetched; no commit."
-	case r.err() != nil:
+	case r.Err() != nil:
 		return "Nothing changed that the sync could write; no commit."
 	}
 	return "The catalog is up to date; no commit."
@@ -215,14 +217,7 @@ func (r *Result) NoChangeLine() string {
 func quoteAll(ids []string) string {
 	q := make([]string, len(ids))
 	for i, id := range ids {
-		q[i] = fmt.Sprintf("%q", Printable(id))
+		q[i] = fmt.Sprintf("%q", catalog.Printable(id))
 	}
 	return strings.Join(q, ", ")
-}
-
-func branchName(b string) string {
-	if b == "" {
-		return "detached HEAD"
-	}
-	return b
 }
