@@ -48,17 +48,13 @@ func (a *After) DeletesGone(dir string) bool {
 	if d, ok := a.deletes[dir]; ok {
 		return d
 	}
-	stems := a.cat.Managed[dir]
 	gone := 0
-	for _, stem := range stems {
-		if a.prod.Has(dir, stem) {
-			continue
-		}
-		if _, ok := a.cat.Files[dir].Lookup(stem); ok {
+	a.cat.gone(dir, a.prod, func(_ string, _ plumbing.Hash, there bool) {
+		if there {
 			gone++
 		}
-	}
-	d := a.holds.deletesGone(dir, gone, len(stems), a.threshold)
+	})
+	d := a.holds.deletesGone(dir, gone, len(a.cat.Managed[dir]), a.threshold)
 	a.deletes[dir] = d
 	return d
 }
@@ -86,14 +82,11 @@ func (a *After) Kept(store *gitstore.Store, bp string) ([]*Entity, error) {
 	}
 	var stems []string
 	var blobs []plumbing.Hash
-	for _, stem := range a.cat.Managed[dir] {
-		if a.prod.Has(dir, stem) {
-			continue
+	a.cat.gone(dir, a.prod, func(stem string, blob plumbing.Hash, there bool) {
+		if there {
+			stems, blobs = append(stems, stem), append(blobs, blob)
 		}
-		if h, ok := a.cat.Files[dir].Lookup(stem); ok {
-			stems, blobs = append(stems, stem), append(blobs, h)
-		}
-	}
+	})
 	es := make([]*Entity, len(blobs))
 	errs := make([]error, len(blobs))
 	parallel.For(len(blobs), func(i int) {

@@ -150,15 +150,10 @@ func MakePlan(store *gitstore.Store, cat *State, prod Produced, holds *Holds, th
 		}
 		var gone []gitstore.Change
 		var goneEntries []Entry
-		for _, stem := range stems {
-			if prod.Has(dir, stem) {
-				// Produced again (a managed name is never a conflict), or
-				// still upstream but invalid now: the old valid file stays.
-				continue
-			}
-			if _, exists := cat.Files[dir].Lookup(stem); !exists {
+		cat.gone(dir, prod, func(stem string, _ plumbing.Hash, there bool) {
+			if !there {
 				dropped[dir] = append(dropped[dir], stem) // removed by hand; just forget it
-				continue
+				return
 			}
 			filePath := Dir + "/" + dir + "/" + stem + Ext
 			gone = append(gone, gitstore.Change{Path: filePath, Delete: true})
@@ -167,7 +162,7 @@ func MakePlan(store *gitstore.Store, cat *State, prod Produced, holds *Holds, th
 				k = Key{Blueprint: dir, Identifier: stem}
 			}
 			goneEntries = append(goneEntries, Entry{Key: k})
-		}
+		})
 		if len(gone) == 0 {
 			continue
 		}

@@ -118,6 +118,21 @@ func (c *State) ManagedCount() int {
 	return n
 }
 
+// gone calls fn for each managed stem of dir that prod did not produce
+// (produced again, or still upstream but invalid now, a managed name's old
+// valid file stays), with its blob when its file is there; a managed file
+// removed by hand is not there.
+func (c *State) gone(dir string, prod Produced, fn func(stem string, blob plumbing.Hash, there bool)) {
+	files := c.Files[dir]
+	for _, stem := range c.Managed[dir] {
+		if prod.Has(dir, stem) {
+			continue
+		}
+		blob, there := files.Lookup(stem)
+		fn(stem, blob, there)
+	}
+}
+
 // DecodeKey is the entity key of the file catalog/<dir>/<stem>.json; ok is
 // false when a name is not one the sync writes.
 func DecodeKey(dir, stem string) (Key, bool) {
