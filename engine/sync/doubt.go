@@ -329,19 +329,14 @@ func holds(ds []Doubt) *catalog.Holds {
 	return h
 }
 
-// duplicates lists the entities more than one item gave, by key.
-func duplicates(dups map[catalog.Key]int) []Duplicate {
-	out := make([]Duplicate, 0, len(dups))
-	for k, n := range dups {
-		out = append(out, Duplicate{Blueprint: k.Blueprint, Identifier: k.Identifier, Items: n + 1})
-	}
-	slices.SortFunc(out, func(a, b Duplicate) int {
+// sortDuplicates orders duplicates by key.
+func sortDuplicates(ds []Duplicate) {
+	slices.SortFunc(ds, func(a, b Duplicate) int {
 		if c := strings.Compare(a.Blueprint, b.Blueprint); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Identifier, b.Identifier)
 	})
-	return out
 }
 
 func plural(n int, one, many string) string {

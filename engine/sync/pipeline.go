@@ -129,9 +129,8 @@ type collection struct {
 	slots     map[pathKey]*slot
 	mapIssues []*MapIssue
 	doubts    []Doubt
-	// dups counts, per entity that more than one item gave, the items
-	// that lost it to a later one.
-	dups    map[catalog.Key]int
+	// dups are the entities more than one item gave, with how many.
+	dups []Duplicate
 	records []cacheRec // the item cache's entries for this sync's items
 	changed int        // slots whose file differs from the target's
 }
@@ -381,7 +380,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		<-p.ic.ready // the workers wait for it too
 		hint = p.ic.c.Len()
 	}
-	c := &collection{slots: make(map[pathKey]*slot, hint), records: make([]cacheRec, 0, hint), dups: map[catalog.Key]int{}}
+	c := &collection{slots: make(map[pathKey]*slot, hint), records: make([]cacheRec, 0, hint)}
 	issues := newIssueGroups()
 	ds := newDoubts(p.bps)
 	// givers counts, per file that more than one item gave, the items of
@@ -396,7 +395,6 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 				// Two items give one file: the later one's entity wins,
 				// as with Port's upserts. seq is the items' order in the
 				// fetch stream, not the order the workers finish in.
-				c.dups[sl.Key]++
 				if givers[k] == nil {
 					givers[k] = map[int]int{old.seq.res: 1}
 				}
@@ -470,13 +468,19 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 	// that the listing shifted while it was read, so some item may have
 	// been missed: a doubt either way. Two resources giving one entity
 	// can be meant (either of two kinds names it) and stays a warning.
+	// A file's name is its entity's key, encoded one to one, so the
+	// givers of a file are the items that gave its entity.
 	for k, byRes := range givers {
+		key, total := c.slots[k].Key, 0
 		for i, n := range byRes {
+			total += n
 			if n > 1 {
-				ds.collided(cfg.Resources[i], c.slots[k].Key, n)
+				ds.collided(cfg.Resources[i], key, n)
 			}
 		}
+		c.dups = append(c.dups, Duplicate{Blueprint: key.Blueprint, Identifier: key.Identifier, Items: total})
 	}
+	sortDuplicates(c.dups)
 	c.doubts = ds.list()
 	c.mapIssues = issues.list()
 	return c, errs

@@ -269,7 +269,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.FetchErrors = fetchErrs
 	res.Doubts = coll.doubts
-	res.Duplicates = duplicates(coll.dups)
+	res.Duplicates = coll.dups
 	threshold := 0.9
 	if cfg.EntityDeletionThreshold != nil {
 		threshold = *cfg.EntityDeletionThreshold
