@@ -304,7 +304,7 @@ func TestDeletionThresholdPerBlueprint(t *testing.T) {
 		d.DeleteIssue(gone)
 	})
 	res, err := f.sync()
-	if !errors.Is(err, catalog.ErrPartial) || !res.DeletionsBlocked {
+	if !errors.Is(err, catalog.ErrPartial) || !deletionsBlocked(res) {
 		t.Fatalf("want a refused deletion, got %v", err)
 	}
 	want := `refused to delete 10 of 10 managed sentryUser entities (100%), over entityDeletionThreshold 0.90; they were kept; rerun with --delete-threshold 1 if this is intended`

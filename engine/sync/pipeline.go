@@ -130,7 +130,7 @@ type collection struct {
 	mapIssues []*MapIssue
 	doubts    []Doubt
 	// dups are the entities more than one item gave, with how many.
-	dups []Duplicate
+	dups    []Duplicate
 	records []cacheRec // the item cache's entries for this sync's items
 	changed int        // slots whose file differs from the target's
 }

@@ -52,11 +52,8 @@ type Result struct {
 
 	// Kept lists the blueprints whose entities were not produced but not
 	// deleted either, because of a doubt or the threshold.
-	Kept []catalog.Kept
-	// DeletionsBlocked is set when some blueprint's deletions were over
-	// the threshold.
-	DeletionsBlocked bool
-	Threshold        float64
+	Kept      []catalog.Kept
+	Threshold float64
 
 	Requests, Retries int64
 	Duration          time.Duration
@@ -100,10 +97,6 @@ func (r *Result) apply(p *catalog.Plan) {
 	r.Unchanged = p.Unchanged
 	r.Conflicts = p.Conflicts
 	r.Kept, r.Threshold = p.Kept, p.Threshold
-	r.DeletionsBlocked = false
-	for _, k := range p.Kept {
-		r.DeletionsBlocked = r.DeletionsBlocked || k.OverThreshold
-	}
 	r.Counts = map[string]*Counts{}
 	c := func(bp string) *Counts {
 		if r.Counts[bp] == nil {
