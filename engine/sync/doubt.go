@@ -82,28 +82,36 @@ type doubtItem struct {
 // doubts gathers a sync's doubts as the results come in.
 type doubts struct {
 	bps *schema.Set
-	acc map[[2]int]*doubtAcc // (resource index, what) -> its doubt
+	acc map[doubtKey]*doubtAcc
 }
 
-// What a doubt of a resource is about.
+// doubtKind is what a doubt of a resource is about, in the order a
+// resource's doubts are listed.
+type doubtKind int
+
 const (
-	mapDoubt = iota
-	fetchDoubt
+	fetchDoubt doubtKind = iota
+	mapDoubt
 	collisionDoubt
 	emptyDoubt
 )
 
+type doubtKey struct {
+	res  int // the resource's index
+	kind doubtKind
+}
+
 type doubtAcc struct {
 	res   *mapping.Resource
-	fetch bool
+	kind  doubtKind
 	items int
 	msgs  map[string]*reason
 	bps   map[string]bool
 	all   bool
-	// collided counts, for a collision doubt, the items that gave each
+	// collided counts, for a collisionDoubt, the items that gave each
 	// entity given by more than one.
 	collided map[catalog.Key]int
-	// empty is, for a resource that gave no entity, why.
+	// empty is, for an emptyDoubt, why the resource gave no entity.
 	empty string
 }
 
@@ -118,15 +126,15 @@ type reason struct {
 }
 
 func newDoubts(bps *schema.Set) *doubts {
-	return &doubts{bps: bps, acc: map[[2]int]*doubtAcc{}}
+	return &doubts{bps: bps, acc: map[doubtKey]*doubtAcc{}}
 }
 
-func (ds *doubts) get(r *mapping.Resource, what int) *doubtAcc {
-	k := [2]int{r.Index, what}
+func (ds *doubts) get(r *mapping.Resource, kind doubtKind) *doubtAcc {
+	k := doubtKey{r.Index, kind}
 	a := ds.acc[k]
 	if a == nil {
-		a = &doubtAcc{res: r, fetch: what == fetchDoubt, msgs: map[string]*reason{}, bps: map[string]bool{}}
-		if what == collisionDoubt {
+		a = &doubtAcc{res: r, kind: kind, msgs: map[string]*reason{}, bps: map[string]bool{}}
+		if kind == collisionDoubt {
 			a.collided = map[catalog.Key]int{}
 		}
 		ds.acc[k] = a
@@ -228,26 +236,15 @@ func (ds *doubts) list() []Doubt {
 	for _, a := range ds.acc {
 		accs = append(accs, a)
 	}
-	rank := func(a *doubtAcc) int {
-		switch {
-		case a.fetch:
-			return 0
-		case a.collided != nil:
-			return 2
-		case a.empty != "":
-			return 3
-		}
-		return 1
-	}
 	sort.Slice(accs, func(i, j int) bool {
 		if accs[i].res.Index != accs[j].res.Index {
 			return accs[i].res.Index < accs[j].res.Index
 		}
-		return rank(accs[i]) < rank(accs[j])
+		return accs[i].kind < accs[j].kind
 	})
 	out := make([]Doubt, 0, len(accs))
 	for _, a := range accs {
-		d := Doubt{Resource: a.res.Label(), Kind: a.res.Kind, Fetch: a.fetch, Items: a.items}
+		d := Doubt{Resource: a.res.Label(), Kind: a.res.Kind, Fetch: a.kind == fetchDoubt, Items: a.items}
 		if !a.all {
 			d.Blueprints = make([]string, 0, len(a.bps))
 			for bp := range a.bps {
@@ -255,12 +252,12 @@ func (ds *doubts) list() []Doubt {
 			}
 			sort.Strings(d.Blueprints)
 		}
-		if a.collided != nil {
+		switch a.kind {
+		case collisionDoubt:
 			d.Collided, d.Reason = len(a.collided), collisions(a.collided)
 			out = append(out, d)
 			continue
-		}
-		if a.empty != "" {
+		case emptyDoubt:
 			d.Empty, d.Reason = true, a.empty
 			out = append(out, d)
 			continue
