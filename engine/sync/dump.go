@@ -47,7 +47,11 @@ func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
 	for _, w := range cfg.Warnings {
 		o.logger().Warn(w)
 	}
-	src, _, err := o.sentrySource(ctx, cfg)
+	set, err := o.sentrySettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	src, _, err := o.sentrySource(ctx, cfg, set)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,11 @@ func RefuseSecretEnv(cfg *mapping.Config, env sentry.Env, dir, pushToken string)
 	// A setting that cannot be resolved is reported where it is used; the
 	// token, when found, is all that matters here.
 	set, _ := sentry.ResolveSettings(env, dir, cfg.Sentry.URL, cfg.Sentry.Org, cfg.File)
+	return refuseSecrets(cfg, set, env, pushToken)
+}
+
+// refuseSecrets is RefuseSecretEnv with the Sentry settings resolved.
+func refuseSecrets(cfg *mapping.Config, set sentry.Settings, env sentry.Env, pushToken string) error {
 	if err := cfg.RefuseSecret("the Sentry auth token (from "+set.TokenFrom+")", set.Token); err != nil {
 		return err
 	}

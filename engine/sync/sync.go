@@ -169,7 +169,11 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := RefuseSecretEnv(cfg, o.Env, o.Dir, o.RemoteAuth.Token); err != nil {
+	// Resolved once (it reads SENTRY_AUTH_TOKEN_FILE and .sentryclirc):
+	// the refusal below reads its token, the source connects with it. An
+	// error is reported only when Sentry is asked.
+	set, setErr := o.sentrySettings(cfg)
+	if err := refuseSecrets(cfg, set, o.env(), o.RemoteAuth.Token); err != nil {
 		return nil, err
 	}
 	for _, w := range cfg.Warnings {
@@ -193,7 +197,10 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		}
 		src, res.Source = replayFetcher{r}, "replay of "+o.Replay
 	} else {
-		s, c, err := o.sentrySource(ctx, cfg)
+		if setErr != nil {
+			return nil, setErr
+		}
+		s, c, err := o.sentrySource(ctx, cfg, set)
 		if err != nil {
 			return nil, err
 		}
@@ -610,15 +617,21 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	return hash, nil
 }
 
-func (o *Options) sentrySource(ctx context.Context, cfg *mapping.Config) (*sentry.Source, *sentry.Client, error) {
-	env := o.Env
-	if env == nil {
-		env = func(string) string { return "" }
+// env is the environment the sync reads; nil Env is an empty one.
+func (o *Options) env() sentry.Env {
+	if o.Env == nil {
+		return func(string) string { return "" }
 	}
-	set, err := sentry.ResolveSettings(env, o.Dir, cfg.Sentry.URL, cfg.Sentry.Org, cfg.File)
-	if err != nil {
-		return nil, nil, err
-	}
+	return o.Env
+}
+
+// sentrySettings resolves the Sentry URL, organization and token for cfg.
+func (o *Options) sentrySettings(cfg *mapping.Config) (sentry.Settings, error) {
+	return sentry.ResolveSettings(o.env(), o.Dir, cfg.Sentry.URL, cfg.Sentry.Org, cfg.File)
+}
+
+// sentrySource connects to Sentry with the resolved settings set.
+func (o *Options) sentrySource(ctx context.Context, cfg *mapping.Config, set sentry.Settings) (*sentry.Source, *sentry.Client, error) {
 	if err := set.Check(); err != nil {
 		return nil, nil, err
 	}
