@@ -3,6 +3,7 @@ package commands
 import (
 	"bufio"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/jsonx"
 	"github.com/gitalog/gitalog/engine/sync"
 	"os"
 	"sort"
@@ -76,7 +77,12 @@ printed as their evaluated query, since there is no catalog to resolve them in.`
 			issues := map[string]int{}
 			var order []string
 			skipped, stopped := 0, false
-			for _, it := range items {
+			for i, raw := range items {
+				// Checked by ReadItems already; decoded here, once.
+				it, err := jsonx.Decode(raw)
+				if err != nil {
+					return fmt.Errorf("%s: item %d: %w", name, i+1, err)
+				}
 				for _, r := range rs {
 					es, iss := r.Map(it)
 					for _, is := range iss {

@@ -199,7 +199,7 @@ const (
 	hitNothing     // an item that gave none: the selector rejected it
 )
 
-// hits maps, from the cache, the items of a raw page that it can. It
+// hits maps, from the cache, the items of a page that it can. It
 // returns done[i*len(group)+g], which says whether item i's entities for
 // group[g] came from the cache, and every item's hash for the records of
 // the rest.
@@ -207,10 +207,10 @@ func (p *pipeline) hits(j job, w *worker, out *jobResult) (done []hit, keys [][1
 	ic := p.ic
 	<-ic.ready
 	G := len(j.group)
-	keys = make([][16]byte, len(j.Raw))
-	done = make([]hit, len(j.Raw)*G)
+	keys = make([][16]byte, len(j.Items))
+	done = make([]hit, len(j.Items)*G)
 	waited := false
-	for i, raw := range j.Raw {
+	for i, raw := range j.Items {
 		keys[i] = itemcache.ItemHash(raw)
 		for g, r := range j.group {
 			if !ic.pure[r.Index] {

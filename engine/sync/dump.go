@@ -75,11 +75,8 @@ func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = src.StreamRaw(ctx, r.Kind, sel, func(b sentry.Batch) error {
-			res.Items[r.Kind] += b.Len()
-			if b.Raw != nil {
-				return kw.WriteRaw(b.Raw)
-			}
+		err = src.Stream(ctx, r.Kind, sel, func(b sentry.Batch) error {
+			res.Items[r.Kind] += len(b.Items)
 			return kw.Write(b.Items)
 		})
 		if err != nil {

@@ -27,13 +27,12 @@ import (
 // bytes. Only entities that need the whole catalog (search relations and
 // their targets, required relations) are held whole until the end.
 
-// Page is a batch of raw items: decoded already, or raw JSON values the
-// workers decode in parallel (Where names each one, for errors).
+// Page is a batch of items: the JSON of each, which the workers decode in
+// parallel (Where names each one, for errors).
 type Page struct {
-	Items []any
-	Raw   [][]byte
+	Items [][]byte
 	Where []string
-	// release, when set, is called once the workers are done with Raw
+	// release, when set, is called once the workers are done with Items
 	// (decoding copies what it keeps), so its memory can be reused.
 	release func()
 }
@@ -49,7 +48,7 @@ const replayBatch = 256
 
 func (f replayFetcher) Stream(ctx context.Context, kind string, sel map[string]any, fn func(Page) error) error {
 	return f.r.StreamChunks(ctx, kind, sel, replayBatch, func(raw [][]byte, where []string, release func()) error {
-		return fn(Page{Raw: raw, Where: where, release: release})
+		return fn(Page{Items: raw, Where: where, release: release})
 	})
 }
 
@@ -345,8 +344,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 			page := 0
 			items := 0
 			err := src.Stream(ctx, kind, g.sel, func(pg Page) error {
-				n := len(pg.Items) + len(pg.Raw)
-				items += n
+				items += len(pg.Items)
 				select {
 				case jobs <- job{group: g.rs, keys: g.keys, page: page, Page: pg}:
 				case <-ctx.Done():
@@ -488,45 +486,42 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 
 // work maps one page for every resource of its group.
 func (p *pipeline) work(j job, w *worker) jobResult {
-	items := j.Items
 	G := len(j.group)
 	// Most items give one entity per resource: sized for that.
-	n := (len(j.Raw) + len(j.Items)) * G
+	n := len(j.Items) * G
 	out := jobResult{slots: make([]*slot, 0, n)}
-	if j.Raw != nil && p.ic != nil {
+	if p.ic != nil {
 		out.records = make([]cacheRec, 0, n)
 	}
 	// done[i*G+g]: whether item i's entities for group[g] came from the
 	// cache.
 	var done []hit
 	var keys [][16]byte
-	if j.Raw != nil && p.ic != nil {
+	if p.ic != nil {
 		done, keys = p.hits(j, w, &out)
 	}
-	if j.Raw != nil {
-		items = make([]any, len(j.Raw))
-		for i, raw := range j.Raw {
-			if done != nil && !slices.Contains(done[i*G:(i+1)*G], miss) {
-				out.cached++ // every resource's entities came from the cache
-				continue
+	items := make([]any, len(j.Items))
+	for i, raw := range j.Items {
+		if done != nil && !slices.Contains(done[i*G:(i+1)*G], miss) {
+			out.cached++ // every resource's entities came from the cache
+			continue
+		}
+		var v any
+		var err error
+		if j.keys != nil {
+			v, err = w.dec.DecodeKeys(raw, j.keys)
+		} else {
+			v, err = w.dec.Decode(raw)
+		}
+		items[i] = v
+		if err != nil {
+			msg := fmt.Sprintf("%s: invalid JSON: %v; item skipped", j.Where[i], err)
+			out.issues = append(out.issues, mapping.Issue{Resource: j.group[0], Field: "input", Msg: msg, Skipped: true})
+			for _, r := range j.group {
+				out.doubts = append(out.doubts, doubtItem{res: r, field: "input", msg: msg})
 			}
-			var v any
-			var err error
-			if j.keys != nil {
-				v, err = w.dec.DecodeKeys(raw, j.keys)
-			} else {
-				v, err = w.dec.Decode(raw)
-			}
-			items[i] = v
-			if err != nil {
-				msg := fmt.Sprintf("%s: invalid JSON: %v; item skipped", j.Where[i], err)
-				out.issues = append(out.issues, mapping.Issue{Resource: j.group[0], Field: "input", Msg: msg, Skipped: true})
-				for _, r := range j.group {
-					out.doubts = append(out.doubts, doubtItem{res: r, field: "input", msg: msg})
-				}
-				items[i] = nil
-				continue
-			}
+			items[i] = nil
+			continue
 		}
 	}
 	if j.release != nil {
@@ -547,7 +542,7 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 				}
 				continue
 			}
-			if it == nil && j.Raw != nil {
+			if it == nil {
 				continue // not decoded: a doubt already
 			}
 			rc.items++

@@ -6,12 +6,12 @@ import (
 	"github.com/gitalog/gitalog/engine/sentry"
 )
 
-// sentryFetcher streams items from the Sentry API: as received, for the
-// workers to decode in parallel, where the client changes nothing in them.
+// sentryFetcher streams items from the Sentry API, as the JSON of each for
+// the workers to decode in parallel.
 type sentryFetcher struct{ s *sentry.Source }
 
 func (f sentryFetcher) Stream(ctx context.Context, kind string, sel map[string]any, fn func(Page) error) error {
-	return f.s.StreamRaw(ctx, kind, sel, func(b sentry.Batch) error {
-		return fn(Page{Items: b.Items, Raw: b.Raw, Where: b.Where})
+	return f.s.Stream(ctx, kind, sel, func(b sentry.Batch) error {
+		return fn(Page{Items: b.Items, Where: b.Where})
 	})
 }
