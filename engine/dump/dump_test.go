@@ -74,7 +74,7 @@ func TestWriteAndReplayVariants(t *testing.T) {
 	}
 }
 
-// TestWriteRaw: raw items are written as received, one a line (compacted
+// TestWriteRaw: items are written as received, one a line (compacted
 // only when they span lines), and read back as the same values.
 func TestWriteRaw(t *testing.T) {
 	dir := t.TempDir()

@@ -33,7 +33,7 @@ type Source struct {
 }
 
 // Expect tells the source that the run will also stream kind with params.
-// StreamRaw then fetches the kinds it fans out over whole, decoded and
+// Stream then fetches the kinds it fans out over whole, decoded and
 // kept, when they are streamed themselves, so that they are fetched once
 // for both, whichever comes first.
 func (s *Source) Expect(kind string, params map[string]any) {
