@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/catalog"
 	"io"
 	"log/slog"
 	"os"
@@ -11,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gitalog/gitalog/engine"
 	"github.com/urfave/cli/v2"
 )
 
@@ -31,7 +31,7 @@ func ExitCode(err error) int {
 		return ExitOK
 	case errors.As(err, &ec):
 		return ec.code
-	case errors.Is(err, engine.ErrPartial):
+	case errors.Is(err, catalog.ErrPartial):
 		return ExitPartial
 	}
 	return ExitError

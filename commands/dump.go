@@ -2,9 +2,9 @@ package commands
 
 import (
 	"fmt"
+	"github.com/gitalog/gitalog/engine/sync"
 	"sort"
 
-	"github.com/gitalog/gitalog/engine"
 	"github.com/urfave/cli/v2"
 )
 
@@ -20,11 +20,11 @@ func dumpCommand(io *IO) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			prog := newProgress(c, io)
-			o := engine.Options{
+			o := sync.Options{
 				Dir: c.String("dir"), ConfigPath: c.String("config"), Env: io.Getenv,
 				Concurrency: c.Int("concurrency"), Logger: logger(c, io), Progress: prog.update,
 			}
-			res, err := engine.Dump(c.Context, o, c.String("out"))
+			res, err := sync.Dump(c.Context, o, c.String("out"))
 			prog.done()
 			if err != nil {
 				return err

@@ -2,10 +2,10 @@ package commands
 
 import (
 	"fmt"
+	"github.com/gitalog/gitalog/engine/sync"
 	"net"
 	"net/http"
 
-	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/urfave/cli/v2"
 )
@@ -33,7 +33,7 @@ func fakeSentryCommand(io *IO) *cli.Command {
 			if out := c.String("dump"); out != "" {
 				srv := sentrytest.NewHandler(data)
 				env := map[string]string{"SENTRY_URL": srv.URL, "SENTRY_ORG": data.OrgSlug(), "SENTRY_AUTH_TOKEN": sentrytest.Token}
-				res, err := engine.Dump(c.Context, engine.Options{ConfigPath: c.String("config"), Dir: ".",
+				res, err := sync.Dump(c.Context, sync.Options{ConfigPath: c.String("config"), Dir: ".",
 					Env: func(k string) string { return env[k] }, HTTPClient: srv.Client(), Concurrency: 8}, out)
 				if err != nil {
 					return err

@@ -2,8 +2,8 @@ package commands
 
 import (
 	"fmt"
+	"github.com/gitalog/gitalog/engine/scaffold"
 
-	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/examples"
 	"github.com/urfave/cli/v2"
 )
@@ -22,7 +22,7 @@ func initCommand(io *IO) *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, err := engine.Init(c.Context, engine.InitOptions{
+			res, err := scaffold.Init(c.Context, scaffold.Options{
 				Dir: c.String("dir"), Branch: c.String("branch"), Author: author,
 				// CI recipes: a scheduled sync and a pull-request review
 				// for GitHub Actions, and a Jenkinsfile (examples/README.md).
@@ -38,7 +38,7 @@ func initCommand(io *IO) *cli.Command {
 }
 
 // printInit lists what init did; quiet leaves the result line only.
-func printInit(io *IO, res *engine.InitResult, quiet bool) {
+func printInit(io *IO, res *scaffold.Result, quiet bool) {
 	if !quiet {
 		printInitSteps(io, res)
 	}
@@ -49,7 +49,7 @@ func printInit(io *IO, res *engine.InitResult, quiet bool) {
 	}
 }
 
-func printInitSteps(io *IO, res *engine.InitResult) {
+func printInitSteps(io *IO, res *scaffold.Result) {
 	if res.Created {
 		fmt.Fprintf(io.Out, "Initialized a git repository in %s\n", res.Dir)
 	}
@@ -60,13 +60,13 @@ func printInitSteps(io *IO, res *engine.InitResult) {
 		fmt.Fprintf(io.Out, "  kept  %s (already there)\n", p)
 	}
 	switch res.Gitignore {
-	case engine.GitignoreIgnored:
+	case scaffold.GitignoreIgnored:
 		fmt.Fprintln(io.Out, "  kept  .gitignore (it ignores .sentryclirc already)")
-	case engine.GitignoreAppended:
+	case scaffold.GitignoreAppended:
 		fmt.Fprintln(io.Out, "  added .sentryclirc to .gitignore")
-	case engine.GitignoreWorktree:
+	case scaffold.GitignoreWorktree:
 		fmt.Fprintln(io.Out, "  added .sentryclirc to .gitignore (not committed: the file has changes of yours)")
-	case engine.GitignoreLeftAlone:
+	case scaffold.GitignoreLeftAlone:
 		fmt.Fprintln(io.Out, "  left  .gitignore alone (deleted in the worktree or not a file): add .sentryclirc to it, sentry-cli may keep a token there")
 	}
 }

@@ -3,11 +3,12 @@ package commands
 import (
 	"bufio"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/jsonx"
+	"github.com/gitalog/gitalog/engine/sync"
 	"os"
 	"sort"
 	"strings"
 
-	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/dump"
 	"github.com/gitalog/gitalog/engine/mapping"
@@ -35,7 +36,7 @@ printed as their evaluated query, since there is no catalog to resolve them in.`
 			if err != nil {
 				return err
 			}
-			if err := engine.RefuseSecretEnv(cfg, io.Getenv, ".", ""); err != nil {
+			if err := sync.RefuseSecretEnv(cfg, io.Getenv, ".", ""); err != nil {
 				return err
 			}
 			for _, w := range cfg.Warnings {
@@ -76,7 +77,12 @@ printed as their evaluated query, since there is no catalog to resolve them in.`
 			issues := map[string]int{}
 			var order []string
 			skipped, stopped := 0, false
-			for _, it := range items {
+			for i, raw := range items {
+				// Checked by ReadItems already; decoded here, once.
+				it, err := jsonx.Decode(raw)
+				if err != nil {
+					return fmt.Errorf("%s: item %d: %w", name, i+1, err)
+				}
 				for _, r := range rs {
 					es, iss := r.Map(it)
 					for _, is := range iss {

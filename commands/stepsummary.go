@@ -3,16 +3,17 @@ package commands
 import (
 	"context"
 	"fmt"
+	"github.com/gitalog/gitalog/commands/summary"
+	"github.com/gitalog/gitalog/engine/sync"
 	"strings"
 
-	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/review"
 )
 
 // syncStepSummary is the markdown a sync appends to GITHUB_STEP_SUMMARY:
 // the same entity-by-entity diff as `gitalog diff --format markdown` for
 // the commit it made, or one line when it made none, plus its problems.
-func syncStepSummary(ctx context.Context, dir string, res *engine.Result, syncErr error) (string, error) {
+func syncStepSummary(ctx context.Context, dir string, res *sync.Result, syncErr error) (string, error) {
 	var b strings.Builder
 	switch {
 	case !res.Commit.IsZero():
@@ -28,7 +29,7 @@ func syncStepSummary(ctx context.Context, dir string, res *engine.Result, syncEr
 	case res.DryRun:
 		fmt.Fprintf(&b, "### gitalog sync (dry run)\n\nWould commit: %s\n", review.EscapeMarkdown(res.Subject))
 	case res.NoChange:
-		fmt.Fprintf(&b, "### gitalog sync\n\n%s\n", res.NoChangeLine())
+		fmt.Fprintf(&b, "### gitalog sync\n\n%s\n", summary.NoChangeLine(res))
 	default:
 		fmt.Fprintf(&b, "### gitalog sync\n\nNothing was committed (%s).\n", review.EscapeMarkdown(res.Subject))
 	}

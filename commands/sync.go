@@ -2,10 +2,11 @@ package commands
 
 import (
 	"fmt"
+	"github.com/gitalog/gitalog/commands/summary"
+	"github.com/gitalog/gitalog/engine/sync"
 	"strconv"
 	"time"
 
-	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/engine/secretenv"
@@ -36,7 +37,7 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing changed, 2 when the catalog changed, 1 on error (3 when partial)"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "map every item, even those whose bytes are the same as at the last sync (the item cache in the git dir is then rewritten)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another sync of the same repository to finish"},
-			&cli.DurationFlag{Name: "timeout", Value: engine.DefaultTimeout, Usage: "give up on a sync that takes longer than this, deleting nothing (0: no limit)"},
+			&cli.DurationFlag{Name: "timeout", Value: sync.DefaultTimeout, Usage: "give up on a sync that takes longer than this, deleting nothing (0: no limit)"},
 		},
 		Action: func(c *cli.Context) error {
 			o, err := syncOptions(c, io)
@@ -45,10 +46,10 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 			}
 			prog := newProgress(c, io)
 			o.Progress = prog.update
-			res, err := engine.Sync(c.Context, o)
+			res, err := sync.Run(c.Context, o)
 			prog.done()
 			if res != nil {
-				res.WriteSummary(io.Out, verbosity(c))
+				summary.Write(io.Out, res, verbosity(c))
 				if io.Getenv("GITHUB_STEP_SUMMARY") != "" {
 					md, serr := syncStepSummary(c.Context, o.Dir, res, err)
 					if serr == nil {
@@ -67,8 +68,8 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 	}
 }
 
-func syncOptions(c *cli.Context, io *IO) (engine.Options, error) {
-	o := engine.Options{
+func syncOptions(c *cli.Context, io *IO) (sync.Options, error) {
+	o := sync.Options{
 		Dir:            c.String("dir"),
 		ConfigPath:     c.String("config"),
 		BlueprintsPath: c.String("blueprints"),
@@ -103,14 +104,14 @@ func syncOptions(c *cli.Context, io *IO) (engine.Options, error) {
 	return o, err
 }
 
-func verbosity(c *cli.Context) engine.Verbosity {
+func verbosity(c *cli.Context) summary.Verbosity {
 	switch {
 	case quiet(c):
-		return engine.Quiet
+		return summary.Quiet
 	case verbose(c):
-		return engine.Verbose
+		return summary.Verbose
 	}
-	return engine.Normal
+	return summary.Normal
 }
 
 func parseAuthor(s string) (*object.Signature, error) {

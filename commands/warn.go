@@ -2,12 +2,11 @@ package commands
 
 import (
 	"context"
+	"github.com/gitalog/gitalog/engine/catalog"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
-
-	"github.com/gitalog/gitalog/engine"
 )
 
 // warnHandler prints a warning as the sync's summary prints its own,
@@ -31,13 +30,13 @@ func (h *warnHandler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	var b strings.Builder
 	b.WriteString("warning: ")
-	b.WriteString(engine.Printable(r.Message))
+	b.WriteString(catalog.Printable(r.Message))
 	add := func(a slog.Attr) bool {
 		if a.Key == "error" {
 			// "could not save the item cache: <why>"
-			b.WriteString(": " + engine.Printable(a.Value.String()))
+			b.WriteString(": " + catalog.Printable(a.Value.String()))
 		} else if !a.Equal(slog.Attr{}) {
-			b.WriteString(" " + a.Key + "=" + engine.Printable(a.Value.String()))
+			b.WriteString(" " + a.Key + "=" + catalog.Printable(a.Value.String()))
 		}
 		return true
 	}

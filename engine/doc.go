@@ -1,5 +1,6 @@
-// Package engine wires gitalog's pipeline: fetch raw items (Sentry or a
-// dump), map them through the compiled jq config, validate them against
-// the blueprints, encode them as canonical files and commit the change set
-// to the git repository as one commit.
+// Package engine holds what the sub-packages that do gitalog's work have
+// not taken yet. Each job has a package of its own: sync (one sync, end to
+// end), scaffold (init), config (a catalog's settings), catalog (entity
+// files, managed lists and the change plan), gitstore (the repository),
+// sentry and dump (items), mapping, review; see each package's doc.
 package engine

@@ -1,4 +1,9 @@
-// Package catalog holds the entity type, its canonical file encoding, the
-// mapping from identifiers to safe file names, and the change set between
-// what a sync produced and what the repository already holds.
+// Package catalog owns the catalog as it is kept in git: the entity type
+// and its canonical file encoding, the mapping from identifiers to safe
+// file names, the state a commit holds (catalog/<blueprint>/ and the
+// managed lists in .gitalog/managed/), and the change plan between what a
+// sync produced and that state: which files are created, changed and
+// deleted, which hand-written files are left alone, and which entities the
+// holds (doubts, a resource that gave nothing) and the deletion threshold
+// keep.
 package catalog

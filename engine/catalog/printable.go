@@ -29,3 +29,13 @@ func Printable(s string) string {
 	}
 	return b.String()
 }
+
+// OneLine is s printable on one line: whitespace runs made one space, cut
+// to n runes with an ellipsis.
+func OneLine(s string, n int) string {
+	s = Printable(strings.Join(strings.Fields(s), " "))
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

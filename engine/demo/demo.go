@@ -6,12 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/scaffold"
+	"github.com/gitalog/gitalog/engine/sync"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
@@ -45,7 +47,7 @@ func Run(ctx context.Context, o Options) error {
 		"SENTRY_AUTH_TOKEN": sentrytest.Token,
 	}
 	author := &object.Signature{Name: "gitalog demo", Email: "demo@gitalog.invalid"}
-	opts := engine.Options{
+	opts := sync.Options{
 		Dir: o.Dir, Env: func(k string) string { return env[k] }, HTTPClient: srv.Client(),
 		Author: author, Progress: o.Progress,
 	}
@@ -55,7 +57,7 @@ func Run(ctx context.Context, o Options) error {
 		len(data.Projects), len(data.Teams), len(data.Members), data.NumIssues())
 
 	fmt.Fprintf(w, "$ gitalog init --dir %s\n", o.Dir)
-	ir, err := engine.Init(ctx, engine.InitOptions{Dir: o.Dir, Author: author})
+	ir, err := scaffold.Init(ctx, scaffold.Options{Dir: o.Dir, Author: author})
 	if err != nil {
 		return err
 	}
@@ -65,7 +67,7 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(w, "  wrote %s; committed %s\n\n", strings.Join(ir.Written, ", "), short(ir.Commit.String()))
 
 	fmt.Fprintln(w, "$ gitalog sync                  # first sync: every entity is new")
-	r1, err := engine.Sync(ctx, opts)
+	r1, err := sync.Run(ctx, opts)
 	if err := report(w, r1, err, 0); err != nil {
 		return err
 	}
@@ -79,13 +81,13 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintln(w)
 
 	fmt.Fprintln(w, "$ gitalog sync                  # only what changed upstream becomes a commit")
-	r2, err := engine.Sync(ctx, opts)
+	r2, err := sync.Run(ctx, opts)
 	if err := report(w, r2, err, 4); err != nil {
 		return err
 	}
 
 	fmt.Fprintln(w, "$ gitalog sync                  # nothing changed: no commit")
-	r3, err := engine.Sync(ctx, opts)
+	r3, err := sync.Run(ctx, opts)
 	if err := report(w, r3, err, 0); err != nil {
 		return err
 	}
@@ -180,7 +182,7 @@ func mutate(d *sentrytest.Dataset) []string {
 }
 
 // report prints a compact summary of one sync, listing up to n entities.
-func report(w io.Writer, r *engine.Result, err error, n int) error {
+func report(w io.Writer, r *sync.Result, err error, n int) error {
 	if r == nil {
 		return err
 	}
@@ -194,7 +196,7 @@ func report(w io.Writer, r *engine.Result, err error, n int) error {
 	} else {
 		fmt.Fprintf(w, "  committed %s  %s\n", short(r.Commit.String()), r.Subject)
 	}
-	list := func(mark string, es []engine.EntityRef) {
+	list := func(mark string, es []sync.EntityRef) {
 		for i, e := range es {
 			if i == n {
 				fmt.Fprintf(w, "    %s ... and %d more\n", mark, len(es)-i)
@@ -225,7 +227,7 @@ func report(w io.Writer, r *engine.Result, err error, n int) error {
 		fmt.Fprintf(w, "  %s: %s %s: %s\n", level, p.Blueprint, p.Pointer, p.Reason)
 	}
 	fmt.Fprintln(w)
-	if err != nil && !errors.Is(err, engine.ErrPartial) {
+	if err != nil && !errors.Is(err, catalog.ErrPartial) {
 		return err
 	}
 	return nil

@@ -11,13 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/gitalog/gitalog/engine/atomicfile"
 	"github.com/gitalog/gitalog/engine/jsonx"
-	"github.com/itchyny/gojq"
 )
 
 // ManifestFile records which file holds which kind and selector, for
@@ -72,26 +70,10 @@ func (w *Writer) Begin(kind string, selector map[string]any) (*KindWriter, error
 	return &KindWriter{w: w, kind: kind, selector: selector, name: name, tmp: tmp, buf: bufio.NewWriterSize(tmp, 1<<20)}, nil
 }
 
-// Write appends items, one JSON line each.
-func (k *KindWriter) Write(items []any) error {
-	for _, it := range items {
-		line, err := gojq.Marshal(it)
-		if err != nil {
-			return err
-		}
-		k.buf.Write(line)
-		if err := k.buf.WriteByte('\n'); err != nil {
-			return err
-		}
-	}
-	k.n += len(items)
-	return nil
-}
-
-// WriteRaw appends items given as JSON values, one line each: their bytes
+// Write appends items given as JSON values, one line each: their bytes
 // as they are, compacted only when they span lines. The values must be
-// valid JSON (as sentry.Source.StreamRaw's are).
-func (k *KindWriter) WriteRaw(items [][]byte) error {
+// valid JSON (as sentry.Source.Stream's are).
+func (k *KindWriter) Write(items [][]byte) error {
 	var compact bytes.Buffer
 	for _, it := range items {
 		if bytes.IndexByte(it, '\n') >= 0 || bytes.IndexByte(it, '\r') >= 0 {
@@ -131,7 +113,7 @@ func (k *KindWriter) Close() error {
 }
 
 // Write stores all items of a kind variant at once.
-func (w *Writer) Write(kind string, selector map[string]any, items []any) error {
+func (w *Writer) Write(kind string, selector map[string]any, items [][]byte) error {
 	k, err := w.Begin(kind, selector)
 	if err != nil {
 		return err
@@ -181,58 +163,35 @@ func Open(dir string) (*Reader, error) {
 	return r, nil
 }
 
-// ReadItems reads raw items: one JSON array of items, or a sequence of JSON
-// values (JSON lines, or any whitespace between values), each an item.
-// Errors give the line.
-func ReadItems(r io.Reader) ([]any, error) {
+// ReadItems reads items, as the JSON of each: one JSON array of items, or
+// a sequence of JSON values (JSON lines, or any whitespace between values),
+// each an item. The input is scanned once, checked as a sync checks
+// Sentry's responses (nesting bounded), and nothing is decoded. Errors
+// give the line.
+func ReadItems(r io.Reader) ([][]byte, error) {
 	data, err := io.ReadAll(bufio.NewReader(r))
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var items []any
-	for {
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
-		if err == io.EOF {
-			break
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+		if items, err := jsonx.SplitArray(data, nil); err == nil {
+			return items, nil
 		}
-		if err != nil {
-			off := dec.InputOffset()
-			var se *json.SyntaxError
-			if errors.As(err, &se) {
-				off = se.Offset
-			} else {
-				// A value cut short: name the line where it starts.
-				for int(off) < len(data) && strings.ContainsRune(" \t\r\n", rune(data[off])) {
-					off++
-				}
-			}
-			line := 1 + bytes.Count(data[:min(int(off), len(data))], []byte("\n"))
-			return nil, fmt.Errorf("line %d: invalid JSON: %v", line, err)
-		}
-		// Decoded as a sync decodes Sentry's responses and a replay's
-		// files, with the same limit on nesting.
-		v, err := jsonx.Decode(raw)
-		if err != nil {
-			off := int(dec.InputOffset()) - len(raw)
-			if de := new(jsonx.DepthError); errors.As(err, &de) {
-				off += de.Offset
-				err = &jsonx.DepthError{Offset: off}
-			}
-			line := 1 + bytes.Count(data[:min(off, len(data))], []byte("\n"))
-			return nil, fmt.Errorf("line %d: %w", line, err)
-		}
-		items = append(items, v)
+		// Not one array: a sequence of values that starts with one, or
+		// an error, which the sequence's scan reports with its line.
 	}
-	if len(items) == 1 {
-		if arr, ok := items[0].([]any); ok {
-			return arr, nil
+	items, err := jsonx.SplitValues(data, make([][]byte, 0, bytes.Count(data, []byte("\n"))+1))
+	if err != nil {
+		line := func(off int) int { return 1 + bytes.Count(data[:min(off, len(data))], []byte("\n")) }
+		var se *jsonx.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("line %d: invalid JSON: %v", line(se.Offset), err)
 		}
-	}
-	if items == nil {
-		items = []any{}
+		var de *jsonx.DepthError
+		if errors.As(err, &de) {
+			return nil, fmt.Errorf("line %d: %w", line(de.Offset), err)
+		}
+		return nil, err
 	}
 	return items, nil
 }
@@ -276,20 +235,15 @@ func (r *Reader) StreamChunks(ctx context.Context, kind string, selector map[str
 	first = first[:n]
 	rd := io.MultiReader(bytes.NewReader(first), f)
 	if t := bytes.TrimLeft(first, " \t\r\n"); len(t) > 0 && t[0] == '[' {
-		items, err := ReadItems(bufio.NewReaderSize(rd, 1<<20))
+		items, err := ReadItems(rd)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		for lo := 0; lo < len(items); lo += batch {
-			var raws [][]byte
-			var where []string
-			for i, it := range items[lo:min(lo+batch, len(items))] {
-				b, err := json.Marshal(it)
-				if err != nil {
-					return err
-				}
-				raws = append(raws, b)
-				where = append(where, fmt.Sprintf("%s: item %d", path, lo+i+1))
+			raws := items[lo:min(lo+batch, len(items))]
+			where := make([]string, len(raws))
+			for i := range raws {
+				where[i] = fmt.Sprintf("%s: item %d", path, lo+i+1)
 			}
 			if err := fn(raws, where, nil); err != nil {
 				return err

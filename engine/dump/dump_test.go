@@ -42,10 +42,10 @@ func TestReadItems(t *testing.T) {
 func TestWriteAndReplayVariants(t *testing.T) {
 	dir := t.TempDir()
 	w := &Writer{Dir: dir}
-	if err := w.Write("issue", map[string]any{}, []any{map[string]any{"id": "1"}}); err != nil {
+	if err := w.Write("issue", map[string]any{}, [][]byte{[]byte(`{"id":"1"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Write("issue", map[string]any{"search": "is:resolved"}, []any{map[string]any{"id": "2"}, map[string]any{"id": "3"}}); err != nil {
+	if err := w.Write("issue", map[string]any{"search": "is:resolved"}, [][]byte{[]byte(`{"id":"2"}`), []byte(`{"id":"3"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
@@ -74,7 +74,7 @@ func TestWriteAndReplayVariants(t *testing.T) {
 	}
 }
 
-// TestWriteRaw: raw items are written as received, one a line (compacted
+// TestWriteRaw: items are written as received, one a line (compacted
 // only when they span lines), and read back as the same values.
 func TestWriteRaw(t *testing.T) {
 	dir := t.TempDir()
@@ -92,13 +92,13 @@ func TestWriteRaw(t *testing.T) {
 	for _, s := range raws {
 		in = append(in, []byte(s))
 	}
-	if err := k.WriteRaw(in[:2]); err != nil {
+	if err := k.Write(in[:2]); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Write([]any{map[string]any{"id": "3"}}); err != nil {
+	if err := k.Write([][]byte{[]byte(`{"id":"3"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.WriteRaw(in[2:]); err != nil {
+	if err := k.Write(in[2:]); err != nil {
 		t.Fatal(err)
 	}
 	if err := k.Close(); err != nil {

@@ -139,3 +139,24 @@ func splitKindOf(b []byte) string {
 	}
 	return "a number"
 }
+
+// SplitValues checks that data is a sequence of valid JSON values (white
+// space between and around them, as in JSON lines), by the same rules and
+// nesting bound as SplitArray, and returns the bytes of each, appended to
+// out, without decoding them. A value cut short by the end of data is
+// reported at its start, where a reader looks for it, as encoding/json's
+// stream decoder says it: "unexpected EOF".
+func SplitValues(data []byte, out [][]byte) ([][]byte, error) {
+	d := decoder{data: data}
+	for d.skip(); d.i < len(data); d.skip() {
+		start := d.i
+		if err := d.skipValue(0); err != nil {
+			if se, ok := err.(*SyntaxError); ok && se.Offset >= len(data) {
+				return out, &SyntaxError{Offset: start, msg: "unexpected EOF"}
+			}
+			return out, err
+		}
+		out = append(out, data[start:d.i:d.i])
+	}
+	return out, nil
+}

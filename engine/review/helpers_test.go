@@ -3,13 +3,14 @@ package review_test
 import (
 	"context"
 	"flag"
+	"github.com/gitalog/gitalog/engine/scaffold"
+	"github.com/gitalog/gitalog/engine/sync"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
@@ -35,7 +36,7 @@ func newRepo(t *testing.T) *repo {
 	dir := filepath.Join(t.TempDir(), "catalog")
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	if _, err := engine.Init(context.Background(), engine.InitOptions{Dir: dir, Author: testAuthor, Branch: "main"}); err != nil {
+	if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: dir, Author: testAuthor, Branch: "main"}); err != nil {
 		t.Fatal(err)
 	}
 	data := sentrytest.Demo()
@@ -46,7 +47,7 @@ func (r *repo) sync() {
 	r.t.Helper()
 	env := map[string]string{"SENTRY_URL": r.srv.URL, "SENTRY_ORG": r.data.OrgSlug(), "SENTRY_AUTH_TOKEN": sentrytest.Token}
 	one := 1.0
-	_, err := engine.Sync(context.Background(), engine.Options{Dir: r.dir, Env: func(k string) string { return env[k] },
+	_, err := sync.Run(context.Background(), sync.Options{Dir: r.dir, Env: func(k string) string { return env[k] },
 		HTTPClient: r.srv.Client(), Author: testAuthor, DeleteThreshold: &one})
 	if err != nil {
 		r.t.Fatalf("sync: %v", err)

@@ -64,7 +64,7 @@ func BenchmarkFetchIssues(b *testing.B) {
 				}
 				src := &Source{Client: c, Org: d.OrgSlug()}
 				n := 0
-				err = src.Stream(context.Background(), "issue", map[string]any{"search": ""}, func(batch []any) error {
+				err = streamItems(src, context.Background(), "issue", map[string]any{"search": ""}, func(batch []any) error {
 					n += len(batch)
 					return nil
 				})

@@ -27,14 +27,14 @@ func TestTokenInDataRedacted(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got []string
-		err = c.List(context.Background(), "/organizations/o/members/", nil, "", func(items []any) error {
+		err = listItems(c, context.Background(), "/organizations/o/members/", nil, "", func(items []any) error {
 			for _, it := range items {
 				got = append(got, it.(map[string]any)["name"].(string))
 			}
 			return nil
 		})
 		var raw []string
-		err2 := c.ListRaw(context.Background(), "/organizations/o/members/", nil, "", "", func(items, _ [][]byte, _ string) error {
+		err2 := c.List(context.Background(), "/organizations/o/members/", nil, "", func(items [][]byte, _ string) error {
 			for _, it := range items {
 				raw = append(raw, string(it))
 			}

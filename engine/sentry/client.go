@@ -211,12 +211,6 @@ func retryable(status int) bool {
 	return status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500
 }
 
-// Page is one decoded list response.
-type Page struct {
-	Items  []any
-	Header http.Header
-}
-
 // get fetches rawURL (absolute, on the client's host) and decodes its JSON.
 // It retries 429, 5xx and network errors.
 func (c *Client) get(ctx context.Context, rawURL, scope string) (any, http.Header, error) {
@@ -789,46 +783,14 @@ func (c *Client) URL(path string, q url.Values) string {
 }
 
 // List fetches every page of a list endpoint, calling fn for each page in
-// order. It follows rel="next" links while results="true".
-func (c *Client) List(ctx context.Context, path string, q url.Values, scope string, fn func(items []any) error) error {
-	var items []any
-	return c.list(ctx, path, q, scope, func(body []byte) (int, error) {
-		v, err := jsonx.Decode(body)
-		if err != nil {
-			return 0, err
-		}
-		var ok bool
-		if items, ok = v.([]any); !ok {
-			return 0, &jsonx.NotArrayError{Kind: kindOf(v)}
-		}
-		return len(items), nil
-	}, func(string) error { return fn(items) })
-}
-
-// ListRaw is List without decoding: each page's body is checked and split
-// into the bytes of its items, as received (sub-slices of the body). With
-// key, members holds each item's top-level member of that name (raw; nil
-// when absent), found in the same pass. where names the request, e.g.
-// "GET /api/0/organizations/o/issues/?cursor=...".
-func (c *Client) ListRaw(ctx context.Context, path string, q url.Values, scope, key string, fn func(items, members [][]byte, where string) error) error {
-	var items, members [][]byte
-	return c.list(ctx, path, q, scope, func(body []byte) (n int, err error) {
-		items, members, err = jsonx.SplitArrayMember(body, key, nil, nil)
-		return len(items), err
-	}, func(shown string) error {
-		if items == nil {
-			items = [][]byte{}
-		}
-		return fn(items, members, "GET "+shown)
-	})
-}
-
-// list is List and ListRaw's loop over the pages: parse checks each
-// page's body (a *jsonx.NotArrayError for valid JSON that is not an
-// array), keeps what emit then passes on and counts its items; shown is
-// the request URI.
-func (c *Client) list(ctx context.Context, path string, q url.Values, scope string, parse func(body []byte) (int, error), emit func(shown string) error) error {
-	next := c.URL(path, q)
+// order with the bytes of its items as received: each page's body is
+// checked as JSON and split into its elements (sub-slices of the body)
+// without being decoded. where names the request, e.g.
+// "GET /api/0/organizations/o/issues/?cursor=...". It follows rel="next"
+// links while results="true".
+func (c *Client) List(ctx context.Context, path string, q url.Values, scope string, fn func(items [][]byte, where string) error) error {
+	first := c.URL(path, q)
+	next := first
 	// A server that hands out the same cursor again (or endless fresh
 	// ones) would be followed forever: each list stops at a cursor it has
 	// seen and at maxPages.
@@ -837,9 +799,9 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 		if pages == c.maxPages {
 			return fmt.Errorf("GET %s: more than %d pages; stopping (raise sentry.maxPages if the list is really that long)", path, c.maxPages)
 		}
-		var n int
+		var items [][]byte
 		h, shown, err := c.getBody(ctx, next, scope, func(body []byte) (err error) {
-			n, err = parse(body)
+			items, err = jsonx.SplitArray(body, nil)
 			return err
 		})
 		var na *jsonx.NotArrayError
@@ -850,7 +812,11 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 			return err
 		}
 		c.pages.Add(1)
-		if err := emit(shown); err != nil {
+		if items == nil {
+			items = [][]byte{}
+		}
+		n := len(items)
+		if err := fn(items, "GET "+shown); err != nil {
 			return err
 		}
 		size := pageSize(next, q)
@@ -872,7 +838,7 @@ func (c *Client) list(ctx context.Context, path string, q url.Values, scope stri
 		if u, err := url.Parse(next); err == nil && u.Query().Has("cursor") {
 			cursor = u.Query().Get("cursor")
 		}
-		if seen[cursor] || next == c.URL(path, q) {
+		if seen[cursor] || next == first {
 			return fmt.Errorf("GET %s: the server's Link header repeats cursor %q; stopping rather than reading the same pages forever", path, c.redact(cursor))
 		}
 		seen[cursor] = true

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/jsonx"
 	"io"
 	"log/slog"
 	"net/http"
@@ -60,7 +61,7 @@ func fake(t *testing.T, d *sentrytest.Dataset, token string, o ClientOptions, op
 func listIDs(t *testing.T, c *Client, path string, q url.Values) ([]string, error) {
 	t.Helper()
 	var ids []string
-	err := c.List(context.Background(), path, q, "project:read", func(items []any) error {
+	err := listItems(c, context.Background(), path, q, "project:read", func(items []any) error {
 		for _, it := range items {
 			m, ok := it.(map[string]any)
 			if !ok {
@@ -386,7 +387,7 @@ func TestNonArrayAndTrailingData(t *testing.T) {
 			return jsonResp(r, 200, body, nil), nil
 		})}
 		c, _ := NewClient("https://sentry.example", "tok", o)
-		err := c.List(context.Background(), "/x/", nil, "", func([]any) error { return nil })
+		err := listItems(c, context.Background(), "/x/", nil, "", func([]any) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("body %s: err = %v, want %q", body, err, want)
 		}
@@ -485,4 +486,26 @@ func TestContextCancelStopsRetries(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
+}
+
+// listItems is Client.List with each page's items decoded, for the tests
+// that read them.
+func listItems(c *Client, ctx context.Context, path string, q url.Values, scope string, fn func([]any) error) error {
+	return (&Source{Client: c}).listDecoded(ctx, path, q, scope, fn)
+}
+
+// streamItems is Source.Stream with each batch's items decoded, for the
+// tests that read them.
+func streamItems(s *Source, ctx context.Context, kind string, params map[string]any, fn func([]any) error) error {
+	return s.Stream(ctx, kind, params, func(b Batch) error {
+		items := make([]any, len(b.Items))
+		for i, raw := range b.Items {
+			v, err := jsonx.Decode(raw)
+			if err != nil {
+				return fmt.Errorf("%s: %w", b.Where[i], err)
+			}
+			items[i] = v
+		}
+		return fn(items)
+	})
 }

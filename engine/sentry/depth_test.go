@@ -17,11 +17,11 @@ import (
 func TestTooDeepBodyIsNotRetried(t *testing.T) {
 	deep := strings.Repeat(`{"a":`, 9995) + "1" + strings.Repeat("}", 9995)
 	for name, list := range map[string]func(c *Client) error{
-		"List": func(c *Client) error {
-			return c.List(context.Background(), "/x/", nil, "", func([]any) error { return nil })
+		"decoded": func(c *Client) error {
+			return listItems(c, context.Background(), "/x/", nil, "", func([]any) error { return nil })
 		},
-		"ListRaw": func(c *Client) error {
-			return c.ListRaw(context.Background(), "/x/", nil, "", "", func(_, _ [][]byte, _ string) error { return nil })
+		"List": func(c *Client) error {
+			return c.List(context.Background(), "/x/", nil, "", func(_ [][]byte, _ string) error { return nil })
 		},
 	} {
 		var requests atomic.Int32

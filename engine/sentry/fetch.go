@@ -1,11 +1,11 @@
 package sentry
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/itchyny/gojq"
 	"maps"
 	"net/http"
 	"net/url"
@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/gitalog/gitalog/engine/jsonx"
 )
@@ -34,7 +33,7 @@ type Source struct {
 }
 
 // Expect tells the source that the run will also stream kind with params.
-// StreamRaw then fetches the kinds it fans out over whole, decoded and
+// Stream then fetches the kinds it fans out over whole, decoded and
 // kept, when they are streamed themselves, so that they are fetched once
 // for both, whichever comes first.
 func (s *Source) Expect(kind string, params map[string]any) {
@@ -210,7 +209,7 @@ func (s *Source) fetchOne(ctx context.Context, k *Kind, env tmplEnv) ([]any, err
 	}
 	var items []any
 	count := 0
-	err = s.Client.List(ctx, path, q, k.Scope, func(page []any) error {
+	err = s.listDecoded(ctx, path, q, k.Scope, func(page []any) error {
 		items = append(items, page...)
 		if k.Parent == "" && s.Progress != nil {
 			count += len(page)
@@ -276,14 +275,8 @@ func (s *Source) onceObject(ctx context.Context, path, scope string) (map[string
 	return obj, nil
 }
 
-// finish attaches extra keys and drops duplicates.
+// finish attaches extra keys.
 func (s *Source) finish(ctx context.Context, k *Kind, env tmplEnv, items []any) ([]any, error) {
-	return s.finishBatch(ctx, k, env, items, nil)
-}
-
-// finishBatch is finish for one batch of a stream; seen carries the
-// identities of earlier batches, for Dedupe.
-func (s *Source) finishBatch(ctx context.Context, k *Kind, env tmplEnv, items []any, seen map[string]bool) ([]any, error) {
 	for _, a := range k.Attach {
 		if a.When != "" {
 			if b, _ := env.selector[a.When].(bool); !b {
@@ -330,7 +323,7 @@ func (s *Source) finishBatch(ctx context.Context, k *Kind, env tmplEnv, items []
 				}
 				var vals []any
 				if a.Paged {
-					err = s.Client.List(ctx, path, nil, a.Scope, func(page []any) error {
+					err = s.listDecoded(ctx, path, nil, a.Scope, func(page []any) error {
 						vals = append(vals, page...)
 						return nil
 					})
@@ -359,24 +352,6 @@ func (s *Source) finishBatch(ctx context.Context, k *Kind, env tmplEnv, items []
 		if err := joinErrors(errs); err != nil {
 			return nil, err
 		}
-	}
-	if k.Dedupe != "" {
-		if seen == nil {
-			seen = make(map[string]bool, len(items))
-		}
-		out := items[:0]
-		for _, it := range items {
-			if m, ok := it.(map[string]any); ok {
-				if id, ok := field(m, k.Dedupe); ok {
-					if seen[id] {
-						continue
-					}
-					seen[id] = true
-				}
-			}
-			out = append(out, it)
-		}
-		items = out
 	}
 	return items, nil
 }
@@ -418,41 +393,29 @@ func (s *Source) cached(kind string, params map[string]any) ([]any, bool) {
 	}
 }
 
+// Batch is one batch of a stream: the JSON of each item, with Where naming
+// the request and the item's place in its response, for messages.
+type Batch struct {
+	Items [][]byte
+	Where []string
+}
+
 // Stream calls fn with the items of kind, a batch at a time, in the same
 // order Fetch returns them, holding little in memory: a root kind is passed
 // on page by page; a fan-out kind parent by parent, with a bounded window
-// of parents in flight. Nothing is cached, so a kind that is also a parent
-// is fetched again for its children.
-func (s *Source) Stream(ctx context.Context, kind string, params map[string]any, fn func(items []any) error) error {
-	return s.stream(ctx, kind, params, false, func(b Batch) error { return fn(b.Items) })
-}
-
-// Batch is one batch of a stream: decoded items, or (Raw) the JSON of each
-// item exactly as Sentry sent it, with Where naming the request and the
-// item's place in its response, for messages.
-type Batch struct {
-	Items []any
-	Raw   [][]byte
-	Where []string
-	ids   [][]byte // each raw item's Dedupe member, raw
-}
-
-// Len is the number of items in the batch.
-func (b Batch) Len() int { return len(b.Items) + len(b.Raw) }
-
-// StreamRaw is Stream, but where the client changes nothing in a kind's
-// items (see Raw) it passes on their JSON as received, split out of each
-// response without being decoded; otherwise, and for a kind fetched whole
-// as a parent (see Expect), it passes decoded items. Duplicates are
-// dropped either way.
-func (s *Source) StreamRaw(ctx context.Context, kind string, params map[string]any, fn func(Batch) error) error {
-	return s.stream(ctx, kind, params, true, fn)
+// of parents in flight. Where the client changes nothing in a kind's items
+// (see Raw) their JSON is passed on as received, split out of each
+// response without being decoded; the items of the other kinds, and of a
+// kind fetched whole as a parent (see Expect), are decoded, finished and
+// shaped here, and encoded again. Nothing is cached beyond what Expect
+// asks for, so a kind that is also a parent is otherwise fetched again for
+// its children.
+func (s *Source) Stream(ctx context.Context, kind string, params map[string]any, fn func(Batch) error) error {
+	return s.stream(ctx, kind, params, fn)
 }
 
 // Raw reports whether a kind's items, under a selector, reach the caller
 // exactly as the API lists them: one item per element, nothing attached.
-// Dropping duplicates needs only their ids, which are read from the raw
-// bytes.
 func Raw(k *Kind, sel map[string]any) bool {
 	if k.Shape != EachElement {
 		return false
@@ -468,30 +431,38 @@ func Raw(k *Kind, sel map[string]any) bool {
 	return true
 }
 
-func (s *Source) stream(ctx context.Context, kind string, params map[string]any, wantRaw bool, fn func(Batch) error) error {
+// part is a page on its way to emit: raw items passed on as received, or
+// (decoded) items that emit finishes and encodes.
+type part struct {
+	Batch
+	decoded   []any
+	isDecoded bool
+}
+
+func (s *Source) stream(ctx context.Context, kind string, params map[string]any, fn func(Batch) error) error {
 	k, ok := Kinds[kind]
 	if !ok {
 		return fmt.Errorf("unknown kind %q (known: %v)", kind, KindNames())
 	}
 	key, sel := Variant(kind, params)
 	env := tmplEnv{org: s.Org, selector: sel}
-	seen := map[string]bool{}
 	count := 0
-	emit := func(b Batch, env tmplEnv) error {
-		if b.Raw != nil {
-			b = dedupeRaw(k, b, seen)
-		} else {
-			items, err := s.finishBatch(ctx, k, env, b.Items, seen)
+	emit := func(p part, env tmplEnv) error {
+		b := p.Batch
+		if p.isDecoded {
+			items, err := s.finish(ctx, k, env, p.decoded)
 			if err != nil {
 				return err
 			}
-			b.Items = items
+			if b, err = encode(k, items); err != nil {
+				return err
+			}
 		}
-		count += b.Len()
+		count += len(b.Items)
 		if s.Progress != nil {
 			s.Progress(k.Name, count)
 		}
-		if b.Len() == 0 {
+		if len(b.Items) == 0 {
 			return nil
 		}
 		return fn(b)
@@ -504,13 +475,13 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 	s.mu.Unlock()
 	emitAll := func(items []any) error {
 		for lo := 0; lo < len(items); lo += 100 {
-			if err := emit(Batch{Items: slices.Clone(items[lo:min(lo+100, len(items))])}, env); err != nil {
+			if err := emit(part{decoded: slices.Clone(items[lo:min(lo+100, len(items))]), isDecoded: true}, env); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if wantRaw && parent {
+	if parent {
 		// What was fetched before a failure is passed on, then the error.
 		items, err := s.Fetch(ctx, kind, params)
 		if eerr := emitAll(items); eerr != nil {
@@ -521,9 +492,9 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 	if items, ok := s.cached(kind, params); ok {
 		return emitAll(items)
 	}
-	raw := wantRaw && Raw(k, sel)
+	raw := Raw(k, sel)
 	if k.Parent == "" {
-		err := s.pages(ctx, k, env, nil, raw, func(b Batch) error { return emit(b, env) })
+		err := s.pages(ctx, k, env, nil, raw, func(p part) error { return emit(p, env) })
 		if err != nil {
 			return fmt.Errorf("fetching %ss: %w", k.Name, err)
 		}
@@ -533,7 +504,7 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 	// passed on; the failure is returned at the end.
 	parents, perr := s.Fetch(ctx, k.Parent, sel)
 	type result struct {
-		Batch
+		part
 		err   error
 		token bool // holds one of the budget's tokens, returned once consumed
 	}
@@ -606,8 +577,8 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 						return false
 					}
 				}
-				err := s.pages(ctx, k, e, pm, raw, func(b Batch) error {
-					if !send(result{Batch: b}) {
+				err := s.pages(ctx, k, e, pm, raw, func(p part) error {
+					if !send(result{part: p}) {
 						return ctx.Err()
 					}
 					return nil
@@ -651,7 +622,7 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 			// The parents after a failed one are passed on too: what was
 			// fetched is written, and the error keeps the sync from
 			// deleting anything the kind feeds.
-			if err := emit(r.Batch, e); err != nil {
+			if err := emit(r.part, e); err != nil {
 				return err
 			}
 		}
@@ -662,25 +633,25 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 
 // pages fetches a kind's endpoint for one parent (or none, pm nil), page
 // by page: raw, or decoded and shaped with the parent.
-func (s *Source) pages(ctx context.Context, k *Kind, env tmplEnv, pm map[string]any, raw bool, fn func(Batch) error) error {
+func (s *Source) pages(ctx context.Context, k *Kind, env tmplEnv, pm map[string]any, raw bool, fn func(part) error) error {
 	if !raw {
 		if k.Parent == "" {
-			return s.listPages(ctx, k, env, func(items []any) error { return fn(Batch{Items: items}) })
+			return s.listPages(ctx, k, env, func(items []any) error { return fn(part{decoded: items, isDecoded: true}) })
 		}
 		return s.parentPages(ctx, k, env, func(items []any) error {
-			return fn(Batch{Items: shape(k, pm, items)})
+			return fn(part{decoded: shape(k, pm, items), isDecoded: true})
 		})
 	}
 	path, q, err := s.request(k, env)
 	if err != nil {
 		return err
 	}
-	err = s.Client.ListRaw(ctx, path, q, k.Scope, k.Dedupe, func(items, ids [][]byte, where string) error {
+	err = s.Client.List(ctx, path, q, k.Scope, func(items [][]byte, where string) error {
 		ws := make([]string, len(items))
 		for i := range items {
 			ws[i] = where + " item " + strconv.Itoa(i+1)
 		}
-		return fn(Batch{Raw: items, Where: ws, ids: ids})
+		return fn(part{Batch: Batch{Items: items, Where: ws}})
 	})
 	if k.Parent != "" {
 		return notFoundEmpty(k, err)
@@ -688,47 +659,35 @@ func (s *Source) pages(ctx context.Context, k *Kind, env tmplEnv, pm map[string]
 	return err
 }
 
-// dedupeRaw drops the raw items whose Dedupe member was seen before; the
-// splitter found the members while checking the page.
-func dedupeRaw(k *Kind, b Batch, seen map[string]bool) Batch {
-	if k.Dedupe == "" {
-		return b
-	}
-	out := Batch{Raw: b.Raw[:0], Where: b.Where[:0]}
-	for i, it := range b.Raw {
-		if id, ok := rawField(b.ids[i]); ok {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
+// encode is the JSON of items the source decoded and changed, for
+// Stream: encoded as a dump writes them.
+func encode(k *Kind, items []any) (Batch, error) {
+	b := Batch{Items: make([][]byte, len(items)), Where: make([]string, len(items))}
+	for i, it := range items {
+		m, _ := it.(map[string]any)
+		data, err := gojq.Marshal(it)
+		if err != nil {
+			return Batch{}, fmt.Errorf("encoding %s %s: %w", k.Name, describe(m), err)
 		}
-		out.Raw = append(out.Raw, it)
-		out.Where = append(out.Where, b.Where[i])
+		b.Items[i], b.Where[i] = data, k.Name+" "+describe(m)
 	}
-	return out
+	return b, nil
 }
 
-// rawField is field for a member's raw value (nil when absent): the same
-// string for the same value.
-func rawField(v []byte) (string, bool) {
-	if v == nil {
-		return "", false
-	}
-	switch v[0] {
-	case 'n':
-		return "", false // null
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		return string(v), true // json.Number's String()
-	case '"':
-		if s := v[1 : len(v)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
-			return string(s), true
+// listDecoded is Client.List for the requests whose items the source
+// reads or changes: each page's items decoded.
+func (s *Source) listDecoded(ctx context.Context, path string, q url.Values, scope string, fn func(page []any) error) error {
+	return s.Client.List(ctx, path, q, scope, func(raw [][]byte, where string) error {
+		page := make([]any, len(raw))
+		for i, r := range raw {
+			v, err := jsonx.Decode(r)
+			if err != nil {
+				return fmt.Errorf("%s item %d: %w", where, i+1, err)
+			}
+			page[i] = v
 		}
-	}
-	d, err := jsonx.Decode(v)
-	if err != nil {
-		return "", false
-	}
-	return field(map[string]any{"v": d}, "v")
+		return fn(page)
+	})
 }
 
 // parentPages fetches a fan-out kind's endpoint for one parent, page by
@@ -761,7 +720,7 @@ func (s *Source) listPages(ctx context.Context, k *Kind, env tmplEnv, fn func(pa
 	if err != nil {
 		return err
 	}
-	return s.Client.List(ctx, path, q, k.Scope, fn)
+	return s.listDecoded(ctx, path, q, k.Scope, fn)
 }
 
 // maxAhead caps the pages fetched ahead of the consumer (100-issue pages

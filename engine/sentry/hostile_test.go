@@ -268,7 +268,7 @@ func TestServerTextRedacted(t *testing.T) {
 		return jsonResp(r, 502, `{"detail":"no page `+tok+`"}`, nil), nil
 	})}
 	c, _ := NewClient("https://user:pw0rd-secret@sentry.example", tok, o)
-	err := c.List(context.Background(), "/o/", nil, "org:read", func([]any) error { return nil })
+	err := listItems(c, context.Background(), "/o/", nil, "org:read", func([]any) error { return nil })
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -301,7 +301,7 @@ func TestSlowDrip(t *testing.T) {
 		c, _ := NewClient(s.URL, sentrytest.Token, o)
 		s.AddFault(sentrytest.Fault{PathContains: "/members/", Drip: time.Second})
 		// ctx bounds the test for a client without the bound.
-		err := c.List(ctx, "/organizations/acme-corp/members/", nil, "member:read", func([]any) error { return nil })
+		err := listItems(c, ctx, "/organizations/acme-corp/members/", nil, "member:read", func([]any) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), "giving up after 2 attempts") || !strings.Contains(err.Error(), "timed out after 50ms") {
 			t.Errorf("in process %v: err = %v", inProcess, err)
 		}

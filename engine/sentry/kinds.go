@@ -40,11 +40,6 @@ type Kind struct {
 	NotFoundEmpty bool   // a 404 means "no values", as Sentry answers for an unknown tag
 	Scope         string // token scope the endpoints need, named in 401/403 errors
 	Attach        []Attach
-	// Dedupe drops later items with the same value of this field. No
-	// Sentry kind sets it: an object listed twice (pages shifting during
-	// a sync) is passed on twice, and the sync writes the later copy and
-	// warns, as for any two items giving one entity.
-	Dedupe string
 }
 
 // ParamType is the YAML type a selector option must have.

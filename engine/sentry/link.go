@@ -96,13 +96,3 @@ func NextPage(h string) (next string, known bool) {
 	}
 	return "", false
 }
-
-// NextURL is the next page's URL when the Link header says there is one
-// (results="true"), else "".
-func NextURL(h string) string {
-	next, known := NextPage(h)
-	if !known {
-		return ""
-	}
-	return next
-}

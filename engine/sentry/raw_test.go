@@ -13,24 +13,22 @@ import (
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 )
 
-// streamRaw collects StreamRaw's batches, raw items decoded, and checks
-// that each batch is raw exactly when the kind allows it.
+// streamRaw collects Stream's batches, items decoded, and checks that each
+// batch is raw (its items' JSON as received, each placed in its response)
+// exactly when the kind allows it.
 func streamRaw(t *testing.T, s *Source, kind string, params map[string]any, wantRaw bool) ([]any, int, error) {
 	t.Helper()
 	var got []any
 	batches := 0
 	where := regexp.MustCompile(`^GET /api/0/\S+ item [0-9]+$`)
-	err := s.StreamRaw(context.Background(), kind, params, func(b Batch) error {
+	err := s.Stream(context.Background(), kind, params, func(b Batch) error {
 		batches++
-		if (b.Raw != nil) != wantRaw || (b.Items != nil) == wantRaw {
-			t.Errorf("%s: batch raw %v, items %v; want raw %v", kind, b.Raw != nil, b.Items != nil, wantRaw)
+		if len(b.Where) != len(b.Items) {
+			t.Fatalf("%s: %d items, %d places", kind, len(b.Items), len(b.Where))
 		}
-		if len(b.Where) != len(b.Raw) {
-			t.Fatalf("%s: %d raw items, %d places", kind, len(b.Raw), len(b.Where))
-		}
-		for i, raw := range b.Raw {
-			if !where.MatchString(b.Where[i]) {
-				t.Errorf("%s: where %q", kind, b.Where[i])
+		for i, raw := range b.Items {
+			if where.MatchString(b.Where[i]) != wantRaw {
+				t.Errorf("%s: where %q; want raw %v", kind, b.Where[i], wantRaw)
 			}
 			v, err := jsonx.Decode(raw)
 			if err != nil {
@@ -38,13 +36,12 @@ func streamRaw(t *testing.T, s *Source, kind string, params map[string]any, want
 			}
 			got = append(got, v)
 		}
-		got = append(got, b.Items...)
 		return nil
 	})
 	return got, batches, err
 }
 
-// TestStreamRawMatchesFetch: StreamRaw's items, decoded, are Fetch's, in
+// TestStreamRawMatchesFetch: Stream's items, decoded, are Fetch's, in
 // order, for every kind and both team variants; the kinds the client
 // changes nothing in come raw.
 func TestStreamRawMatchesFetch(t *testing.T) {
@@ -77,7 +74,7 @@ func TestStreamRawMatchesFetch(t *testing.T) {
 			g, _ := json.Marshal(got)
 			w, _ := json.Marshal(want)
 			if string(g) != string(w) {
-				t.Errorf("%s (members %v): StreamRaw gave %d items, Fetch %d, or others", kind, members, len(got), len(want))
+				t.Errorf("%s (members %v): Stream gave %d items, Fetch %d, or others", kind, members, len(got), len(want))
 			}
 			if len(want) > 3 && batches < 2 {
 				t.Errorf("%s: %d items came in %d batch", kind, len(want), batches)
@@ -134,50 +131,28 @@ func pagesTransport(bodies ...string) *http.Client {
 	})}
 }
 
-// TestStreamRawDedupes: for a kind with Dedupe, duplicates across pages
-// are dropped from raw items exactly as from decoded ones, ids of any type
-// and spelling included; Sentry's own kinds pass every item on, the
+// TestStreamPassesRepeatsOn: Sentry's kinds pass every item on, the
 // repeated ones too (the sync writes the later copy, and warns).
-func TestStreamRawDedupes(t *testing.T) {
-	deduped := *Kinds["user"]
-	deduped.Name, deduped.Dedupe = "user-deduped", "id"
-	Kinds[deduped.Name] = &deduped
-	t.Cleanup(func() { delete(Kinds, deduped.Name) })
+func TestStreamPassesRepeatsOn(t *testing.T) {
 	bodies := []string{
 		`[{"id":"1","n":1},{"id":2,"n":2},{"id":"\u0033","n":3},{"n":4},{"id":null,"n":5}]`,
 		`[{"id":"1","n":6},{"id":"3","n":7},{"n":8,"id":"2"},{"id":null,"n":9},"s",{"id":"é","n":10},` +
 			`{"id":"\u00e9","n":11},{"id":true,"n":12},{"id":"true","n":13},{"id":1e2,"n":14},{"id":{"a":1},"n":15},` +
 			`{"id":{"a":1},"n":16},{"id":"x","id":"4","n":17},{"id":"4","n":18}]`,
 	}
-	newSource := func() *Source {
-		o := fastOpts(nil)
-		o.HTTPClient = pagesTransport(bodies...)
-		c, err := NewClient("https://sentry.example", "tok", o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &Source{Client: c, Org: "o"}
+	o := fastOpts(nil)
+	o.HTTPClient = pagesTransport(bodies...)
+	c, err := NewClient("https://sentry.example", "tok", o)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for kind, n := range map[string]int{deduped.Name: 12, "user": 19} {
-		var want []any
-		if err := newSource().Stream(context.Background(), kind, nil, func(items []any) error {
-			want = append(want, items...)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		got, _, err := streamRaw(t, newSource(), kind, nil, true)
-		if err != nil {
-			t.Fatal(err)
-		}
+	got, _, err := streamRaw(t, &Source{Client: c, Org: "o"}, "user", nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 19 {
 		g, _ := json.Marshal(got)
-		w, _ := json.Marshal(want)
-		if string(g) != string(w) {
-			t.Errorf("%s: raw kept\n%s\ndecoded kept\n%s", kind, g, w)
-		}
-		if len(want) != n {
-			t.Errorf("%s: kept %d items, want %d: %s", kind, len(want), n, w)
-		}
+		t.Errorf("user: kept %d items, want 19: %s", len(got), g)
 	}
 }
 
@@ -227,17 +202,11 @@ func TestStreamRawErrors(t *testing.T) {
 			return jsonResp(r, 200, body, nil), nil
 		})}
 		c, _ := NewClient("https://sentry.example", "tok", o)
-		err := (&Source{Client: c, Org: "o"}).StreamRaw(context.Background(), "user", nil, func(Batch) error { return nil })
+		err := (&Source{Client: c, Org: "o"}).Stream(context.Background(), "user", nil, func(Batch) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("body %s: err = %v, want %q", body, err, want)
 		}
-		var de error
-		dc, _ := NewClient("https://sentry.example", "tok", o)
-		de = (&Source{Client: dc, Org: "o"}).Stream(context.Background(), "user", nil, func([]any) error { return nil })
-		if de == nil || err == nil || de.Error() != err.Error() {
-			t.Errorf("body %s: raw error %v, decoded error %v", body, err, de)
-		}
-		if n != 2 { // one each for the raw and the decoded stream
+		if n != 1 { // not retried
 			t.Errorf("body %s: %d requests", body, n)
 		}
 	}

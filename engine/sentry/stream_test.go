@@ -23,7 +23,7 @@ func TestStreamMatchesFetch(t *testing.T) {
 		}
 		var got []any
 		batches := 0
-		err = newSource().Stream(context.Background(), kind, params, func(items []any) error {
+		err = streamItems(newSource(), context.Background(), kind, params, func(items []any) error {
 			batches++
 			got = append(got, items...)
 			return nil
@@ -57,7 +57,7 @@ func TestStreamReusesFetchedParents(t *testing.T) {
 	}
 	before := len(srv.Requests())
 	var got []any
-	if err := s.Stream(context.Background(), "project", nil, func(items []any) error {
+	if err := streamItems(s, context.Background(), "project", nil, func(items []any) error {
 		got = append(got, items...)
 		return nil
 	}); err != nil {
@@ -124,7 +124,7 @@ func TestStreamFetchesAheadAcrossParents(t *testing.T) {
 	src := &Source{Client: c, Org: d.OrgSlug()}
 	var got []any
 	waited := false
-	err = src.Stream(context.Background(), "issue", nil, func(items []any) error {
+	err = streamItems(src, context.Background(), "issue", nil, func(items []any) error {
 		if !waited {
 			waited = true
 			// Hold the first batch until every other project's pages have

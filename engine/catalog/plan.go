@@ -1,0 +1,266 @@
+package catalog
+
+import (
+	"fmt"
+	"github.com/go-git/go-git/v5/plumbing"
+	"iter"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/gitalog/gitalog/engine/gitstore"
+)
+
+// File is an entity file a sync produced, as the plan sees it.
+type File struct {
+	Key       Key
+	Dir, Stem string // catalog/<Dir>/<Stem>.json
+	Hash      plumbing.Hash
+	// Data is nil when the state the sync compared with holds the same
+	// blob, or when it is in the sync's spool (Spooled).
+	Data    []byte
+	Spooled bool
+	Title   string // only when the file changes, for messages
+	Invalid bool   // not written: the old valid file, if any, stays
+	// Same: the state the sync compared with has this very file, managed.
+	Same bool
+	// Conflict, set by the plan: a hand-written file is in the way.
+	Conflict bool
+}
+
+// Produced is what a sync produced, for the plan and After.
+type Produced interface {
+	Files() iter.Seq[*File]
+	Has(dir, stem string) bool
+}
+
+// Entry is one entity change, for messages and summaries.
+type Entry struct {
+	Key   Key
+	Title string
+	Data  []byte
+}
+
+// Plan is the change a sync commits.
+type Plan struct {
+	Changes          []gitstore.Change
+	Created, Changed []Entry
+	Deleted          []Entry
+	Unchanged        int
+	Conflicts        []string // hand-written files the sync left alone
+	Kept             []Kept   // blueprints whose gone entities were not deleted
+	Threshold        float64
+}
+
+// Paths are the paths the plan writes or deletes.
+func (p *Plan) Paths() []string {
+	out := make([]string, len(p.Changes))
+	for i, c := range p.Changes {
+		out[i] = c.Path
+	}
+	return out
+}
+
+// MakePlan compares the collected entities with a commit's
+// A blueprint's entities that were not produced are deleted only when no
+// doubt touches the blueprint and they are no more than threshold of its
+// managed entities: a blueprint is judged on its own, so that a mapping
+// that loses one small blueprint whole is not hidden by the big ones.
+//
+// When trustSame is set, cat is the catalog the stream compared with, and
+// slots marked same need no lookup: the file is there, managed, unchanged.
+func MakePlan(store *gitstore.Store, cat *State, prod Produced, holds *Holds, threshold float64, trustSame bool) (*Plan, error) {
+	managedBefore := cat.ManagedCount()
+	p := &Plan{Threshold: threshold}
+	// Managed names this sync adds, and blueprints whose managed set
+	// changes; an unchanged catalog builds no set at all.
+	added := map[string][]string{}
+	// Slots that kept their bytes are (nearly all) the changes: sized once,
+	// the lists are not copied over and over as a first sync grows them.
+	n := 0
+	for sl := range prod.Files() {
+		if sl.Data != nil || sl.Spooled {
+			n++
+		}
+	}
+	p.Changes = make([]gitstore.Change, 0, n+len(cat.Managed)+1)
+	// Managed names produced again: when that is all of them, nothing is
+	// gone and the scan of every managed name below is skipped.
+	producedManaged := 0
+	for sl := range prod.Files() {
+		same := sl.Same && trustSame
+		managed := same || cat.Managed[sl.Dir].Has(sl.Stem)
+		if managed {
+			producedManaged++
+		}
+		if sl.Invalid {
+			continue
+		}
+		if same {
+			sl.Conflict = false
+			p.Unchanged++
+			continue
+		}
+		old, exists := cat.Files[sl.Dir].Lookup(sl.Stem)
+		sl.Conflict = exists && !managed
+		if sl.Conflict {
+			p.Conflicts = append(p.Conflicts, Dir+"/"+sl.Dir+"/"+sl.Stem+Ext)
+			continue
+		}
+		if !managed {
+			added[sl.Dir] = append(added[sl.Dir], sl.Stem)
+		}
+		if exists && old == sl.Hash {
+			p.Unchanged++
+			continue
+		}
+		filePath := Dir + "/" + sl.Dir + "/" + sl.Stem + Ext
+		data := sl.Data
+		if data == nil && !sl.Spooled {
+			// Dropped as equal to the commit the stream compared with; the
+			// sync is now planning against another (the remote moved).
+			var err error
+			if data, err = store.ReadBlob(sl.Hash); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", filePath, err)
+			}
+		}
+		p.Changes = append(p.Changes, gitstore.Change{Path: filePath, Content: data, Hash: sl.Hash})
+		title := sl.Title
+		if sl.Data == nil && !sl.Spooled {
+			if e, err := Decode(data); err == nil {
+				title = TitleOf(e)
+			}
+		}
+		en := Entry{sl.Key, title, data}
+		if exists {
+			p.Changed = append(p.Changed, en)
+		} else {
+			if p.Created == nil {
+				p.Created = make([]Entry, 0, n)
+			}
+			p.Created = append(p.Created, en)
+		}
+	}
+	// What the sync managed and did not produce this time.
+	dropped := map[string][]string{} // managed names to forget
+	for dir, stems := range cat.Managed {
+		if producedManaged == managedBefore {
+			break
+		}
+		var gone []gitstore.Change
+		var goneEntries []Entry
+		cat.gone(dir, prod, func(stem string, _ plumbing.Hash, there bool) {
+			if !there {
+				dropped[dir] = append(dropped[dir], stem) // removed by hand; just forget it
+				return
+			}
+			filePath := Dir + "/" + dir + "/" + stem + Ext
+			gone = append(gone, gitstore.Change{Path: filePath, Delete: true})
+			k, decoded := DecodeKey(dir, stem)
+			if !decoded {
+				k = Key{Blueprint: dir, Identifier: stem}
+			}
+			goneEntries = append(goneEntries, Entry{Key: k})
+		})
+		if len(gone) == 0 {
+			continue
+		}
+		bp, ok := DecodeDir(dir)
+		if !ok {
+			bp = dir
+		}
+		if !holds.deletesGone(dir, len(gone), len(stems), threshold) {
+			k := Kept{Blueprint: bp, Entities: len(gone), Managed: len(stems)}
+			if !holds.has(dir) {
+				k.GaveNothing = holds.gaveNothing(dir, threshold)
+				k.OverThreshold = !k.GaveNothing
+			}
+			p.Kept = append(p.Kept, k)
+			continue
+		}
+		p.Changes = append(p.Changes, gone...)
+		p.Deleted = append(p.Deleted, goneEntries...)
+		for _, g := range gone {
+			dir, stem := SplitPath(g.Path)
+			dropped[dir] = append(dropped[dir], stem)
+		}
+	}
+	slices.SortFunc(p.Kept, func(a, b Kept) int { return strings.Compare(a.Blueprint, b.Blueprint) })
+	// The managed lists, rewritten only for blueprints whose set changed.
+	dirs := map[string]bool{}
+	for d := range added {
+		dirs[d] = true
+	}
+	for d := range dropped {
+		dirs[d] = true
+	}
+	for d := range dirs {
+		listPath := path.Join(ManagedDir, d+".txt")
+		if len(cat.Managed[d]) == 0 && len(dropped[d]) == 0 {
+			// A first sync's list: exactly the added names, each once (a
+			// slot per file), sorted without a set of 100k.
+			names := slices.Clone(added[d])
+			slices.Sort(names)
+			p.Changes = append(p.Changes, gitstore.Change{Path: listPath, Content: joinLines(names)})
+			continue
+		}
+		set := make(map[string]bool, len(cat.Managed[d])+len(added[d]))
+		for _, stem := range cat.Managed[d] {
+			set[stem] = true
+		}
+		for _, stem := range dropped[d] {
+			delete(set, stem)
+		}
+		for _, stem := range added[d] {
+			set[stem] = true
+		}
+		if len(set) == 0 {
+			if len(cat.Managed[d]) > 0 {
+				p.Changes = append(p.Changes, gitstore.Change{Path: listPath, Delete: true})
+			}
+			continue
+		}
+		p.Changes = append(p.Changes, gitstore.Change{Path: listPath, Content: managedList(set)})
+	}
+	slices.SortFunc(p.Changes, func(a, b gitstore.Change) int { return strings.Compare(a.Path, b.Path) })
+	for _, l := range [][]Entry{p.Created, p.Changed, p.Deleted} {
+		slices.SortFunc(l, func(a, b Entry) int {
+			if a.Key.Blueprint != b.Key.Blueprint {
+				return strings.Compare(a.Key.Blueprint, b.Key.Blueprint)
+			}
+			return strings.Compare(a.Key.Identifier, b.Key.Identifier)
+		})
+	}
+	sort.Strings(p.Conflicts)
+	return p, nil
+}
+
+// TitleOf is an entity's title when it is a string, for messages.
+func TitleOf(e *Entity) string {
+	s, _ := e.Title.(string)
+	return s
+}
+
+func managedList(set map[string]bool) []byte {
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return joinLines(names)
+}
+
+// joinLines is the managed list's format: one name a line.
+func joinLines(names []string) []byte {
+	n := 0
+	for _, s := range names {
+		n += len(s) + 1
+	}
+	b := make([]byte, 0, n)
+	for _, s := range names {
+		b = append(b, s...)
+		b = append(b, '\n')
+	}
+	return b
+}

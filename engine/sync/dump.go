@@ -1,0 +1,92 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"github.com/gitalog/gitalog/engine/config"
+	"os"
+
+	"github.com/gitalog/gitalog/engine/dump"
+	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/gitalog/gitalog/engine/sentry"
+)
+
+// DumpResult counts what Dump wrote.
+type DumpResult struct {
+	Items map[string]int
+	Files int
+}
+
+// Dump fetches the raw items of every kind the config uses and writes them
+// to out/<kind>.jsonl, one item a line, exactly as the mapping sees them:
+// as Sentry sent them where the client changes nothing in them.
+func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
+	var cfg *mapping.Config
+	var err error
+	if o.ConfigPath != "" {
+		cfg, err = mapping.Load(o.ConfigPath)
+	} else {
+		var store *gitstore.Store
+		if store, err = gitstore.Open(o.Dir); err != nil {
+			return nil, err
+		}
+		var head gitstore.Head
+		if head, err = store.Head(); err != nil {
+			return nil, err
+		}
+		var snap *gitstore.Snapshot
+		if snap, err = store.Snapshot(head.Commit); err != nil {
+			return nil, err
+		}
+		cfg, err = config.Load(store, snap, "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		o.logger().Warn(w)
+	}
+	set, err := o.sentrySettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	src, _, err := o.sentrySource(ctx, cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	w := &dump.Writer{Dir: out}
+	res := &DumpResult{Items: map[string]int{}}
+	done := map[string]bool{}
+	for _, r := range cfg.Resources {
+		if sentry.Kinds[r.Kind] == nil {
+			return nil, fmt.Errorf("%s:%d: %s: unknown kind %q", cfg.File, r.Line, r.Label(), r.Kind)
+		}
+		key, sel := sentry.Variant(r.Kind, r.Params)
+		if done[key] {
+			continue
+		}
+		done[key] = true
+		o.progress("fetch", r.Kind)
+		kw, err := w.Begin(r.Kind, sel)
+		if err != nil {
+			return nil, err
+		}
+		err = src.Stream(ctx, r.Kind, sel, func(b sentry.Batch) error {
+			res.Items[r.Kind] += len(b.Items)
+			return kw.Write(b.Items)
+		})
+		if err != nil {
+			kw.Abort()
+			return nil, err
+		}
+		if err := kw.Close(); err != nil {
+			return nil, err
+		}
+		res.Files++
+	}
+	return res, w.Close()
+}

@@ -1,0 +1,707 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/gitalog/gitalog/engine/config"
+	"log/slog"
+	"net/http"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/dump"
+	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/gitalog/gitalog/engine/review"
+	"github.com/gitalog/gitalog/engine/sentry"
+	"github.com/gitalog/gitalog/schema"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Options configure a sync.
+type Options struct {
+	Dir            string // the repository (worktree root or bare)
+	ConfigPath     string // default: <Dir>/gitalog.yaml
+	BlueprintsPath string // default: <Dir>/blueprints
+	DryRun         bool
+	Replay         string // a dump folder to read instead of Sentry
+	Author         *object.Signature
+	// DeleteThreshold overrides the config's entityDeletionThreshold.
+	DeleteThreshold *float64
+	LockWait        time.Duration
+	// Timeout bounds the whole sync (0: no limit): one that reaches it
+	// fails, naming the kinds it had not fetched, and deletes nothing.
+	Timeout time.Duration
+	// NoCache maps every item, ignoring what the item cache says the same
+	// bytes mapped to last time (see itemcache); the cache is rewritten.
+	NoCache bool
+
+	Env         sentry.Env   // environment lookup (os.Getenv)
+	HTTPClient  *http.Client // for tests and the demo
+	Concurrency int
+	// Retry tunes the client's retries; zero values mean its defaults.
+	Retry RetryOptions
+
+	// Branch commits on this branch (created from HEAD if missing)
+	// instead of HEAD's.
+	Branch string
+	// Push pushes the branch to Remote (default origin) after the sync;
+	// when the remote moved meanwhile, the sync's change is redone on top
+	// of it, up to PushAttempts times (default 3).
+	Push         bool
+	Remote       string
+	RemoteAuth   gitstore.RemoteAuth
+	PushAttempts int
+
+	clock   *stageClock
+	fetched *fetchedKinds // with Timeout: which kinds were fetched whole
+
+	Logger   *slog.Logger
+	Progress func(stage, detail string)
+}
+
+// RetryOptions tune retries of 429s, 5xx and network errors.
+type RetryOptions struct {
+	MaxAttempts int
+	Backoff     time.Duration
+	MaxWait     time.Duration
+}
+
+func (o *Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
+func (o *Options) progress(stage, detail string) {
+	if o.clock != nil {
+		o.clock.enter(o.logger(), stage)
+	}
+	if o.Progress != nil {
+		o.Progress(stage, detail)
+	}
+}
+
+// stageClock logs (at debug level) how long each stage of a sync took, to
+// see where the time goes on a user's catalog.
+type stageClock struct {
+	mu    gosync.Mutex
+	start time.Time
+	stage string
+	since time.Time
+}
+
+func (c *stageClock) enter(log *slog.Logger, stage string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if stage == c.stage {
+		return
+	}
+	if c.stage != "" {
+		log.Debug("stage done", "stage", c.stage, "ms", now.Sub(c.since).Milliseconds(), "total_ms", now.Sub(c.start).Milliseconds())
+	}
+	c.stage, c.since = stage, now
+}
+
+// Run runs one sync. A returned Result is valid even with an error that
+// wraps catalog.ErrPartial.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Timeout <= 0 {
+		return run(ctx, o)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, errSyncTimeout)
+	defer cancel()
+	o.fetched = &fetchedKinds{}
+	res, err := run(ctx, o)
+	if err != nil && context.Cause(ctx) == errSyncTimeout {
+		err = o.fetched.timedOut(o.Timeout, err)
+	}
+	return res, err
+}
+
+func run(ctx context.Context, o Options) (*Result, error) {
+	if o.Branch != "" {
+		ref, err := config.BranchRef(o.Branch)
+		if err != nil {
+			return nil, err
+		}
+		o.Branch = ref.Short()
+	}
+	start := time.Now()
+	o.clock = &stageClock{start: start}
+	o.progress("open", "")
+	defer o.progress("done", "")
+	go exeDigest() // read and hashed while the repository opens
+	log := o.logger()
+	store, err := gitstore.Open(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if !o.DryRun {
+		wait := o.LockWait
+		if wait == 0 {
+			wait = 30 * time.Second
+		}
+		unlock, err := store.Lock(ctx, wait)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		if err := store.Recover(); err != nil {
+			return nil, fmt.Errorf("finishing an interrupted sync: %w", err)
+		}
+	}
+	head, err := store.Head()
+	if err != nil {
+		return nil, err
+	}
+	headSnap, err := store.Snapshot(head.Commit)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(store, headSnap, o.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	// Resolved once (it reads SENTRY_AUTH_TOKEN_FILE and .sentryclirc):
+	// the refusal below reads its token, the source connects with it. An
+	// error is reported only when Sentry is asked.
+	set, setErr := o.sentrySettings(cfg)
+	if err := refuseSecrets(cfg, set, o.env(), o.RemoteAuth.Token); err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	bps, err := config.Blueprints(store, headSnap, o.BlueprintsPath)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range bps.Warnings() {
+		log.Warn(w)
+	}
+
+	res := &Result{DryRun: o.DryRun, Items: map[string]int{}}
+	var src Fetcher
+	var client *sentry.Client
+	if o.Replay != "" {
+		r, err := dump.Open(o.Replay)
+		if err != nil {
+			return nil, err
+		}
+		src, res.Source = replayFetcher{r}, "replay of "+o.Replay
+	} else {
+		if setErr != nil {
+			return nil, setErr
+		}
+		s, c, err := o.sentrySource(ctx, cfg, set)
+		if err != nil {
+			return nil, err
+		}
+		src, client = sentryFetcher{s}, c
+		res.Source = fmt.Sprintf("Sentry organization %s (%s)", s.Org, redactURL(c.URL("", nil)))
+	}
+	src = o.fetched.track(src, cfg)
+	for _, r := range cfg.Resources {
+		if o.Replay == "" && sentry.Kinds[r.Kind] == nil {
+			return nil, fmt.Errorf("%s:%d: %s: unknown kind %q (known: %s)", cfg.File, r.Line, r.Label(), r.Kind, strings.Join(sentry.KindNames(), ", "))
+		}
+	}
+	// Where to commit, settled before the long fetch so that a bad
+	// --branch or an unreachable remote fails fast.
+	tgt, err := o.target(ctx, store, head)
+	if err != nil {
+		return nil, err
+	}
+
+	tsnap, err := store.Snapshot(tgt.commit)
+	if err != nil {
+		return nil, err
+	}
+	// The catalog at the target (100k tree entries and managed names) is
+	// read while the first pages stream in; workers wait for it only when
+	// they compare their first blob.
+	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), catReady: make(chan struct{}), store: store}
+	if !o.DryRun {
+		// Files of new directories (a first sync's 100k) are written
+		// while the items stream in; the commit checks and places them.
+		pre, err := store.NewPrestage(tgt.ref, tgt.commit)
+		if err != nil {
+			log.Debug("no prestaging", "error", err)
+		}
+		defer pre.Abandon()
+		pl.pre = pre
+		// New files' blobs go into a pack as they are encoded instead of
+		// staying in memory until the commit.
+		pl.spool = store.NewSpool()
+		defer pl.spool.Abandon()
+	}
+	pl.ic = openItemCache(&o, store, tsnap, cfg, bps)
+	var catErr error
+	go func() {
+		defer close(pl.catReady)
+		if pl.ic != nil {
+			// The workers need the item cache first; the catalog only
+			// for the entries it cannot vouch for, and at the end.
+			<-pl.ic.ready
+		}
+		pl.cat, catErr = catalog.ReadState(tsnap)
+		if catErr != nil {
+			pl.cat = catalog.NewState()
+		}
+	}()
+	coll, fetchErrs := pl.collect(ctx, &o, cfg, src, res)
+	if !o.DryRun && coll.changed > 0 {
+		// Files will change: the index (27 MB at 300k) is parsed while
+		// the relations are checked. An unchanged sync never reads it.
+		go store.WarmIndex()
+	}
+	<-pl.catReady
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if catErr != nil {
+		return nil, fmt.Errorf("reading the catalog at %s: %w", tgt.commit, catErr)
+	}
+	cat := pl.cat
+	if client != nil {
+		st := client.Stats()
+		res.Requests, res.Retries = st.Requests, st.Retries
+	}
+	res.FetchErrors = fetchErrs
+	res.Doubts = coll.doubts
+	res.Duplicates = coll.dups
+	threshold := 0.9
+	if cfg.EntityDeletionThreshold != nil {
+		threshold = *cfg.EntityDeletionThreshold
+	}
+	if o.DeleteThreshold != nil {
+		threshold = *o.DeleteThreshold
+	}
+	doubt := holds(res.Doubts)
+	o.progress("validate", fmt.Sprintf("%d entities", len(coll.slots)))
+	if err := pl.finish(coll, res, doubt, threshold); err != nil {
+		return nil, err
+	}
+	author := store.DefaultSignature()
+	if o.Author != nil {
+		author = *o.Author
+	}
+	var gaveUp error // the last refused push, once the attempts are spent
+	for attempt := 1; ; attempt++ {
+		var planned func()
+		if attempt == 1 && !o.DryRun {
+			planned = func() { pl.ic.prepare(coll) }
+		}
+		committed, err := o.commitOn(ctx, store, tgt, cat, coll, doubt, threshold, author, res, planned, pl.pre, pl.spool)
+		if err == nil && attempt == 1 && !o.DryRun {
+			pl.ic.save(&o, store, committed)
+		}
+		if err != nil || o.DryRun || !o.Push {
+			res.Duration = time.Since(start)
+			if errors.Is(err, catalog.ErrPartial) {
+				// What else was left undone still needs saying.
+				return res, errors.Join(err, res.Err())
+			}
+			if err != nil {
+				return res, err
+			}
+			return res, res.Err()
+		}
+		if !res.Commit.IsZero() {
+			// Until a push lands it, the commit is the sync's own to redo
+			// (see redoUnpushed).
+			if err := markUnpushed(store, tgt.ref, res.Commit); err != nil {
+				log.Debug("cannot record the commit as unpushed", "error", err)
+			}
+		}
+		// A push that fails after this sync committed leaves the commit
+		// on the branch: exit 1 would say nothing was committed.
+		pushFailed := func(err error) error {
+			res.Duration = time.Since(start)
+			if res.Commit.IsZero() {
+				return fmt.Errorf("the push failed; the commit is kept locally on %s and the next sync --push pushes it: %w", tgt.branch, err)
+			}
+			err = fmt.Errorf("%w: committed %s on %s, but the push failed; the commit is kept locally on %s and the next sync --push pushes it: %w", catalog.ErrPartial, res.Commit.String()[:12], tgt.branch, tgt.branch, err)
+			if more := res.Err(); more != nil {
+				err = errors.Join(err, more)
+			}
+			return err
+		}
+		if gaveUp != nil {
+			res.Duration = time.Since(start)
+			return res, pushFailed(fmt.Errorf("%w; out of push attempts (%d): the change is on top of %s/%s", gaveUp, attempt-1, tgt.remote, tgt.branch))
+		}
+		if tgt.remoteHas && committed == tgt.remoteCommit {
+			// The remote has it all already (nothing changed, nothing
+			// left unpushed): there is nothing to push, so none is made.
+			clearUnpushed(store)
+			res.PushedUpToDate = tgt.remote + "/" + tgt.branch
+			res.Duration = time.Since(start)
+			return res, res.Err()
+		}
+		o.progress("push", tgt.remote+" "+tgt.branch)
+		if testHookBeforePush != nil {
+			testHookBeforePush()
+		}
+		perr := store.Push(ctx, tgt.remote, tgt.branch, o.RemoteAuth)
+		if perr == nil {
+			clearUnpushed(store)
+			res.Pushed = true
+			res.Duration = time.Since(start)
+			return res, res.Err()
+		}
+		if !errors.Is(perr, gitstore.ErrRejected) {
+			return res, pushFailed(perr)
+		}
+		// Someone pushed first: take their head and redo this sync's
+		// change on top of it, from the entities already mapped. Even
+		// when no attempt is left, so that the branch is ahead of the
+		// remote, never beside it: a diverged branch stops every later
+		// sync until someone resets it by hand.
+		remoteHead, ok, err := store.Fetch(ctx, tgt.remote, tgt.branch, o.RemoteAuth)
+		if err != nil {
+			return res, pushFailed(fmt.Errorf("%v; fetching it again: %w", perr, err))
+		}
+		if !ok {
+			// Deleted between the refusal and the fetch: there is no head
+			// to redo the change on.
+			return res, pushFailed(fmt.Errorf("%v; fetching it again: %s has no branch %s any more", perr, tgt.remote, tgt.branch))
+		}
+		if remoteHead == tgt.commit {
+			// A refusal worded like a lost race, but the remote is where
+			// it was: something else refused it, and redoing cannot help.
+			return res, pushFailed(fmt.Errorf("%w; %s/%s has not moved, so the refusal has another cause", perr, tgt.remote, tgt.branch))
+		}
+		if attempt >= o.pushAttempts() {
+			gaveUp = perr
+		} else {
+			log.Info("the remote moved; redoing the sync on top of it", "attempt", attempt+1)
+		}
+		if err := store.MoveRef(ctx, tgt.ref, committed, remoteHead, "gitalog: reset to "+tgt.remote+"/"+tgt.branch+" to redo the sync"); err != nil {
+			res.Duration = time.Since(start)
+			if lag := worktreeLag(err, fmt.Sprintf("%v; %s was reset to %s/%s (%s) to redo the sync on top, so its change is not committed", perr, tgt.branch, tgt.remote, tgt.branch, remoteHead.String()[:12])); lag != nil {
+				clearUnpushed(store)
+				res.Commit = plumbing.ZeroHash
+				return res, lag
+			}
+			return res, pushFailed(fmt.Errorf("%v; resetting %s to %s/%s to redo the sync: %w", perr, tgt.branch, tgt.remote, tgt.branch, err))
+		}
+		tgt.commit, tgt.remoteCommit, tgt.remoteHas = remoteHead, remoteHead, true
+		res.Commit = plumbing.ZeroHash
+	}
+}
+
+// BranchName names a branch in messages; "" is a detached HEAD.
+func BranchName(b string) string {
+	if b == "" {
+		return "detached HEAD"
+	}
+	return b
+}
+
+// worktreeLag reports a gitstore.WorktreeError from Commit or MoveRef: the
+// branch moved (did says how), only the files and the index lag behind,
+// and the journal brings them up to date. Exit 1 would say nothing
+// happened, so it is a partial result. Any other error gives nil.
+func worktreeLag(err error, did string) error {
+	var wterr *gitstore.WorktreeError
+	if !errors.As(err, &wterr) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s, but the worktree could not be updated: %w; the next sync (or any gitalog command that writes) brings it up to date", catalog.ErrPartial, did, wterr.Err)
+}
+
+// testHookBeforePush lets tests move the remote between commit and push.
+var testHookBeforePush func()
+
+// syncTarget is the branch a sync commits on.
+type syncTarget struct {
+	ref    plumbing.ReferenceName // "" for a detached HEAD
+	commit plumbing.Hash
+	branch string
+	remote string
+	// With --push: the remote branch's commit when last fetched.
+	remoteCommit plumbing.Hash
+	remoteHas    bool
+}
+
+func (o *Options) pushAttempts() int {
+	if o.PushAttempts > 0 {
+		return o.PushAttempts
+	}
+	return 3
+}
+
+// target settles the branch to commit on: --branch (created from HEAD, or
+// from the remote's branch when pushing), else HEAD's. With --push it
+// fetches first and fast-forwards to the remote, so the sync builds on
+// the latest catalog.
+func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitstore.Head) (*syncTarget, error) {
+	t := &syncTarget{ref: head.Ref, commit: head.Commit, branch: head.Ref.Short(), remote: o.Remote}
+	if t.remote == "" {
+		t.remote = "origin"
+	}
+	if o.Branch != "" {
+		t.ref = plumbing.NewBranchReferenceName(o.Branch)
+		t.branch = o.Branch
+	}
+	if t.ref == "" && o.Push {
+		return nil, fmt.Errorf("HEAD is detached; pass --branch to say which branch to commit on and push")
+	}
+	if o.DryRun {
+		if o.Branch != "" {
+			if c, ok, err := store.ResolveRef(t.ref); err != nil {
+				return nil, err
+			} else if ok {
+				t.commit = c
+			}
+		}
+		return t, nil
+	}
+	if other, err := store.CheckedOutElsewhere(t.ref); err != nil {
+		return nil, err
+	} else if other != "" {
+		return nil, fmt.Errorf("branch %s is checked out in the worktree at %s, which a commit from here would leave behind; run the sync there, or pick another --branch", t.branch, other)
+	}
+	var remoteHead plumbing.Hash
+	remoteOK := false
+	if o.Push {
+		var err error
+		o.progress("fetch", t.remote+" "+t.branch)
+		if remoteHead, remoteOK, err = store.Fetch(ctx, t.remote, t.branch, o.RemoteAuth); err != nil {
+			return nil, err
+		}
+	}
+	local, localOK, err := store.ResolveRef(t.ref)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !localOK:
+		base := head.Commit
+		if remoteOK {
+			base = remoteHead
+		}
+		if base.IsZero() {
+			break // an unborn branch: the first commit creates it
+		}
+		if err := store.MoveRef(ctx, t.ref, plumbing.ZeroHash, base, "branch: created by gitalog sync"); err != nil {
+			if lag := worktreeLag(err, fmt.Sprintf("created branch %s at %s", t.branch, base.String()[:12])); lag != nil {
+				return nil, lag
+			}
+			return nil, fmt.Errorf("creating branch %s: %w", t.branch, err)
+		}
+		local = base
+	case remoteOK && local != remoteHead:
+		behind, err := store.IsAncestor(local, remoteHead)
+		if err != nil {
+			return nil, err
+		}
+		if behind {
+			if err := store.MoveRef(ctx, t.ref, local, remoteHead, "gitalog: fast-forward to "+t.remote+"/"+t.branch); err != nil {
+				if lag := worktreeLag(err, fmt.Sprintf("fast-forwarded %s to %s/%s (%s)", t.branch, t.remote, t.branch, remoteHead.String()[:12])); lag != nil {
+					return nil, lag
+				}
+				return nil, fmt.Errorf("fast-forwarding %s to %s/%s: %w", t.branch, t.remote, t.branch, err)
+			}
+			local = remoteHead
+			break
+		}
+		ahead, err := store.IsAncestor(remoteHead, local)
+		if err != nil {
+			return nil, err
+		}
+		if ahead {
+			break
+		}
+		if redone, err := redoUnpushed(ctx, store, t, local, remoteHead); err != nil {
+			return nil, err
+		} else if redone {
+			o.logger().Info("the remote moved since the last sync failed to push; redoing its change on top", "remote", t.remote+"/"+t.branch)
+			local = remoteHead
+			break
+		}
+		return nil, fmt.Errorf("branch %s and %s/%s have diverged; merge or reset it before syncing", t.branch, t.remote, t.branch)
+	}
+	t.commit = local
+	t.remoteCommit, t.remoteHas = remoteHead, remoteOK
+	return t, nil
+}
+
+// commitOn plans the change against the target's commit and commits it.
+// It returns the new commit, or the target's when nothing changed.
+// cat is the catalog of the commit the stream compared with; it is read
+// again only when the target moved since (a redo after a push race).
+// planned, when set, is called once the plan is made.
+func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalog.State, coll *collection, doubt *catalog.Holds, threshold float64, author object.Signature, res *Result, planned func(), pre *gitstore.Prestage, spool *gitstore.Spool) (plumbing.Hash, error) {
+	snap, err := store.Snapshot(tgt.commit)
+	if err != nil {
+		return tgt.commit, err
+	}
+	trustSame := true
+	if snap.Commit() != cat.Commit {
+		if cat, err = catalog.ReadState(snap); err != nil {
+			return tgt.commit, err
+		}
+		trustSame = false
+	}
+	o.progress("plan", "")
+	p, err := catalog.MakePlan(store, cat, coll, doubt, threshold, trustSame)
+	if err != nil {
+		return tgt.commit, err
+	}
+	if planned != nil {
+		planned()
+	}
+	for i := range p.Deleted {
+		p.Deleted[i].Title = oldTitle(snap, catalog.Path(p.Deleted[i].Key))
+	}
+	res.apply(p)
+	for i := range min(len(p.Changed), MaxListed) {
+		old, err1 := snap.ReadFile(catalog.Path(p.Changed[i].Key))
+		if err1 != nil {
+			continue
+		}
+		oe, err1 := catalog.Decode(old)
+		ne, err2 := catalog.Decode(p.Changed[i].Data)
+		if err1 == nil && err2 == nil {
+			res.Changed[i].Fields = review.FieldChanges(oe, ne)
+		}
+	}
+	res.Branch = tgt.branch
+	res.Parent = tgt.commit
+	if o.DryRun || len(p.Changes) == 0 {
+		res.NoChange = len(p.Changes) == 0
+		return tgt.commit, nil
+	}
+	// A branch that is not checked out is committed on without looking at
+	// the worktree, which holds another commit's files.
+	if wt, err := store.CheckedOut(tgt.ref); err != nil {
+		return tgt.commit, err
+	} else if wt {
+		var dirty *gitstore.DirtyError
+		if err := store.CheckWorktree(tgt.commit, p.Paths()); errors.As(err, &dirty) {
+			return tgt.commit, overwriteError{dirty}
+		} else if err != nil {
+			return tgt.commit, err
+		}
+	}
+	author.When = time.Now()
+	o.progress("commit", fmt.Sprintf("%d files", len(p.Changes)))
+	hash, err := store.Commit(ctx, gitstore.CommitRequest{
+		Parent: tgt.commit, Ref: tgt.ref, Changes: p.Changes, Prestage: pre, Spool: spool,
+		Message: commitMessage(res, p), Author: author, Committer: author,
+	})
+	if errors.Is(err, gitstore.ErrNoChanges) {
+		res.NoChange = true
+		return tgt.commit, nil
+	}
+	var wterr *gitstore.WorktreeError
+	if errors.As(err, &wterr) {
+		res.Commit, res.NoChange = wterr.Commit, false
+		return wterr.Commit, worktreeLag(err, fmt.Sprintf("committed %s on %s", wterr.Commit.String()[:12], BranchName(tgt.branch)))
+	}
+	if err != nil {
+		return tgt.commit, fmt.Errorf("committing: %w", err)
+	}
+	res.Commit = hash
+	res.NoChange = false
+	o.logger().Info("committed", "commit", hash.String()[:12], "subject", res.Subject)
+	return hash, nil
+}
+
+// env is the environment the sync reads; nil Env is an empty one.
+func (o *Options) env() sentry.Env {
+	if o.Env == nil {
+		return func(string) string { return "" }
+	}
+	return o.Env
+}
+
+// sentrySettings resolves the Sentry URL, organization and token for cfg.
+func (o *Options) sentrySettings(cfg *mapping.Config) (sentry.Settings, error) {
+	return sentry.ResolveSettings(o.env(), o.Dir, cfg.Sentry.URL, cfg.Sentry.Org, cfg.File)
+}
+
+// sentrySource connects to Sentry with the resolved settings set.
+func (o *Options) sentrySource(ctx context.Context, cfg *mapping.Config, set sentry.Settings) (*sentry.Source, *sentry.Client, error) {
+	if err := set.Check(); err != nil {
+		return nil, nil, err
+	}
+	conc := o.Concurrency
+	if conc == 0 {
+		conc = cfg.Sentry.Concurrency
+	}
+	c, err := sentry.NewClient(set.URL, set.Token, sentry.ClientOptions{
+		HTTPClient: o.HTTPClient, Concurrency: conc, Logger: o.logger(), UserAgent: "gitalog",
+		MaxAttempts: o.Retry.MaxAttempts, Backoff: o.Retry.Backoff, MaxWait: o.Retry.MaxWait,
+		MaxPages: cfg.Sentry.MaxPages, MaxResponseBytes: cfg.Sentry.MaxResponseBytes,
+		Timeout: cfg.Sentry.RequestTimeout,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &sentry.Source{Client: c, Org: set.Org}
+	// A kind that one resource maps and another fans out over is then
+	// fetched once for both.
+	for _, r := range cfg.Resources {
+		s.Expect(r.Kind, r.Params)
+	}
+	s.Progress = func(kind string, n int) { o.progress("fetch", fmt.Sprintf("%s: %d items", kind, n)) }
+	o.progress("fetch", "organization "+set.Org)
+	if err := s.CheckAccess(ctx, set); err != nil {
+		return nil, nil, err
+	}
+	return s, c, nil
+}
+
+// oldTitle reads the title of a file about to be deleted, for messages.
+func oldTitle(snap *gitstore.Snapshot, path string) string {
+	data, err := snap.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	e, err := catalog.Decode(data)
+	if err != nil {
+		return ""
+	}
+	t, _ := e.Title.(string)
+	return t
+}
+
+// redactURL drops any user:password part and the /api/0 suffix from a URL
+// before it is shown.
+func redactURL(u string) string {
+	return strings.TrimSuffix(gitstore.RedactURL(u), "/api/0")
+}
+
+func hasError(ps []schema.Problem) bool {
+	for _, p := range ps {
+		if !p.Warning {
+			return true
+		}
+	}
+	return false
+}
+
+// overwriteError is local changes in files a sync would write: said once,
+// with the sync's advice (stash too), not gitstore's after it.
+type overwriteError struct{ *gitstore.DirtyError }
+
+func (e overwriteError) Error() string {
+	const show = 10
+	p, more := e.Paths, ""
+	if len(p) > show {
+		p, more = p[:show], fmt.Sprintf(" (and %d more)", len(p)-show)
+	}
+	return fmt.Sprintf("%v: the sync would overwrite %s%s; commit, stash or discard those changes first", gitstore.ErrDirty, strings.Join(p, ", "), more)
+}
+
+func (e overwriteError) Unwrap() error { return e.DirtyError }
