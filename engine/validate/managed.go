@@ -9,7 +9,6 @@ import (
 	"path"
 	"strings"
 
-	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/review"
@@ -19,7 +18,7 @@ import (
 // hand: in the worktree (against HEAD), and in the commits between base's
 // merge base and HEAD that are not sync commits.
 func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapshot, src catalogSource, base string) ([]Finding, error) {
-	headLists, err := engine.ManagedLists(snap)
+	headLists, err := managedLists(snap)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +35,7 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 	if !repo.Store.Bare() {
 		// The worktree against HEAD, for the files HEAD's lists name.
 		for dir, stems := range headLists {
-			list := path.Join(engine.ManagedDir, dir+".txt")
+			list := path.Join(catalog.ManagedDir, dir+".txt")
 			for _, stem := range stems {
 				p := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
 				data, err := src.read(p)
@@ -68,12 +67,12 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 	if err != nil {
 		return nil, err
 	}
-	baseLists, err := engine.ManagedLists(baseSnap)
+	baseLists, err := managedLists(baseSnap)
 	if err != nil {
 		return nil, err
 	}
 	union := map[string]map[string]bool{}
-	for _, m := range []map[string][]string{baseLists, headLists} {
+	for _, m := range []map[string]catalog.StemSet{baseLists, headLists} {
 		for d, set := range m {
 			if union[d] == nil {
 				union[d] = map[string]bool{}
@@ -97,11 +96,11 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 				continue
 			}
 			decided[p] = true
-			dir, stem := splitCatalogPath(p)
+			dir, stem := catalog.SplitPath(p)
 			if bySync || !union[dir][stem] {
 				continue
 			}
-			list := path.Join(engine.ManagedDir, dir+".txt")
+			list := path.Join(catalog.ManagedDir, dir+".txt")
 			short := c.Hash.String()[:12]
 			if _, inHead := snap.Lookup(p); inHead {
 				warn(p, editedManaged("is edited by commit "+short, list))
@@ -126,4 +125,14 @@ func deletedManaged(what, list string) string {
 func isSyncCommit(msg string) bool {
 	subject, body, _ := strings.Cut(msg, "\n")
 	return strings.HasPrefix(subject, "sync: ") && strings.Contains("\n"+body, "\nSource: ")
+}
+
+// managedLists returns the managed lists a commit holds: per catalog
+// folder, the sorted stems of the files the sync wrote there.
+func managedLists(snap *gitstore.Snapshot) (map[string]catalog.StemSet, error) {
+	st, err := catalog.ReadState(snap)
+	if err != nil {
+		return nil, err
+	}
+	return st.Managed, nil
 }

@@ -7,15 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
-	"github.com/gitalog/gitalog/engine"
 	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/config"
 	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/internal/parallel"
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -184,7 +182,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	bps, err := engine.LoadBlueprints(store, snap, o.BlueprintsPath)
+	bps, err := config.Blueprints(store, snap, o.BlueprintsPath)
 	if err != nil {
 		return nil, err
 	}
@@ -201,18 +199,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Files = len(v.entityFiles)
 	found := make([][]Finding, len(v.entityFiles))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(v.entityFiles)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(found) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
-				found[i] = v.checkFile(v.entityFiles[i])
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(len(found), func(i int) {
+		if ctx.Err() == nil {
+			found[i] = v.checkFile(v.entityFiles[i])
+		}
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -351,7 +342,7 @@ func (v *validator) checkFile(p string) []Finding {
 	// The file must be where the sync would write this entity, or the
 	// sync and relations would not find it.
 	if want := catalog.Path(e.Key()); want != p {
-		dir, stem := splitCatalogPath(p)
+		dir, stem := catalog.SplitPath(p)
 		switch {
 		case catalog.EncodeDir(e.Blueprint) != dir:
 			add("/blueprint", fmt.Sprintf("blueprint %q does not match the folder %s/%s/ (this entity's file would be %s)",
@@ -390,10 +381,4 @@ func jsonKind(v any) string {
 		return "an object"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// splitCatalogPath splits catalog/<dir>/<stem>.json.
-func splitCatalogPath(p string) (dir, stem string) {
-	dir, file, _ := strings.Cut(strings.TrimPrefix(p, catalog.Dir+"/"), "/")
-	return dir, strings.TrimSuffix(file, catalog.Ext)
 }

@@ -12,8 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gitalog/gitalog/engine"
+	"github.com/gitalog/gitalog/engine/scaffold"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+	"github.com/gitalog/gitalog/engine/sync"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
@@ -32,22 +33,22 @@ func newFixture(t *testing.T, data *sentrytest.Dataset) *fixture {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "catalog")
 	t.Setenv("HOME", t.TempDir()) // no user git config or .sentryclirc
-	if _, err := engine.Init(context.Background(), engine.InitOptions{Dir: dir, Author: testAuthor}); err != nil {
+	if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: dir, Author: testAuthor}); err != nil {
 		t.Fatal(err)
 	}
 	return &fixture{t: t, dir: dir, srv: sentrytest.NewHandler(data), data: data}
 }
 
-func (f *fixture) options() engine.Options {
+func (f *fixture) options() sync.Options {
 	env := map[string]string{
 		"SENTRY_URL": f.srv.URL, "SENTRY_ORG": f.data.OrgSlug(), "SENTRY_AUTH_TOKEN": sentrytest.Token,
 	}
-	return engine.Options{Dir: f.dir, Env: func(k string) string { return env[k] }, HTTPClient: f.srv.Client(), Author: testAuthor}
+	return sync.Options{Dir: f.dir, Env: func(k string) string { return env[k] }, HTTPClient: f.srv.Client(), Author: testAuthor}
 }
 
-func (f *fixture) mustSync() *engine.Result {
+func (f *fixture) mustSync() *sync.Result {
 	f.t.Helper()
-	res, err := engine.Sync(context.Background(), f.options())
+	res, err := sync.Run(context.Background(), f.options())
 	if err != nil {
 		f.t.Fatalf("sync: %v", err)
 	}
@@ -500,7 +501,7 @@ func TestValidateHostileIdentifiers(t *testing.T) {
 	cfg := issueConfig(t)
 	o := f.options()
 	o.Replay, o.ConfigPath = dump, cfg
-	if _, err := engine.Sync(t.Context(), o); err != nil {
+	if _, err := sync.Run(t.Context(), o); err != nil {
 		t.Fatal(err)
 	}
 	res := valRun(t, Options{Dir: f.dir})
