@@ -1,6 +1,7 @@
-// Package engine holds what the sub-packages that do gitalog's work have
-// not taken yet. Each job has a package of its own: sync (one sync, end to
-// end), scaffold (init), config (a catalog's settings), catalog (entity
-// files, managed lists and the change plan), gitstore (the repository),
-// sentry and dump (items), mapping, review; see each package's doc.
+// Package engine is the root of gitalog's engine and holds no code: each
+// job is a package of its own. A sync runs in sync (fetch, map, validate,
+// plan, commit, push), reading items from sentry or dump, mapping them with
+// mapping, checking them with schema, planning against catalog and writing
+// through gitstore; scaffold makes a catalog (init), config reads its
+// settings, validate checks it, review reads its history (diff, log).
 package engine
