@@ -83,7 +83,7 @@ type slot struct {
 	dir, stem string
 	hash      plumbing.Hash
 	data      []byte     // nil when the target commit holds the same blob, or spooled
-	spooled   bool       // the blob is in the sync's spool (data is dropped once prestaged)
+	spooled   bool       // the blob is in the sync's spool (data is kept only for a worktree)
 	title     string     // only when the file changes, for messages
 	rels      []relation // for the relation check at the end
 	probs     []schema.Problem
@@ -136,7 +136,7 @@ type pipeline struct {
 	hold     map[string]bool // blueprints that are targets of search relations
 	ic       *itemCache      // nil: every item is mapped
 	store    *gitstore.Store // reads the entities a doubt or the threshold keeps, for searches
-	pre      *gitstore.Prestage
+	checkout bool            // the commit writes a worktree: keep new files' bytes
 	spool    *gitstore.Spool
 }
 
@@ -232,11 +232,11 @@ func (p *pipeline) encode(w *worker, sl *slot, e *catalog.Entity) {
 	}
 	if changed {
 		sl.title = titleOf(e)
-		// A new file's blob is spooled; its bytes stay only until the
-		// prestage writer has them. A changed file keeps them for the
-		// diff of the summary.
+		// A new file's blob is spooled; its bytes stay only for the
+		// worktree's checkout. A changed file keeps them for the diff of
+		// the summary.
 		sl.spooled = isNew && p.spool.Add(sl.hash, w.buf.Bytes())
-		if !sl.spooled || p.pre != nil {
+		if !sl.spooled || p.checkout {
 			sl.data = bytes.Clone(w.buf.Bytes())
 		}
 	}
@@ -403,12 +403,6 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 			c.slots[k] = sl
 			if sl.data != nil || sl.spooled {
 				c.changed++
-			}
-			if sl.data != nil {
-				p.pre.Write(catalog.Dir+"/"+sl.dir+"/"+sl.stem+catalog.Ext, sl.data, sl.hash)
-				if sl.spooled {
-					sl.data = nil
-				}
 			}
 		}
 		c.records = append(c.records, r.records...)

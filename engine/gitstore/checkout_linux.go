@@ -77,14 +77,3 @@ func writeFile(p, final string, data []byte, perm os.FileMode, ie *index.Entry) 
 	fillStatT(ie, &st)
 	return nil
 }
-
-// sameDevice reports whether a and b are on one filesystem, so that a
-// rename between them can work; when either cannot be stat'ed, it says no,
-// which only costs the staging's speed.
-func sameDevice(a, b string) bool {
-	var sa, sb syscall.Stat_t
-	if syscall.Stat(a, &sa) != nil || syscall.Stat(b, &sb) != nil {
-		return false
-	}
-	return sa.Dev == sb.Dev
-}

@@ -30,9 +30,6 @@ type CommitRequest struct {
 	Parent  plumbing.Hash          // expected current commit of Ref (zero = unborn)
 	Ref     plumbing.ReferenceName // branch to move; "" = HEAD (followed if symbolic)
 	Changes []Change
-	// Prestage, when set, holds files of new directories already written
-	// (see Prestage); the commit uses those that match its tree.
-	Prestage *Prestage
 	// Spool, when set, holds blobs of Changes already written (see
 	// Spool); the commit publishes it and stores only the other objects.
 	Spool     *Spool
@@ -161,10 +158,14 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 		if has && oe.Hash == h && oe.Mode == mode {
 			continue
 		}
-		if !objs.spooled.Has(h) {
-			if len(ch.Content) == 0 && h != emptyBlob {
-				return plumbing.ZeroHash, false, fmt.Errorf("%s%s: no content for blob %s", prefix, name, h)
+		switch {
+		case objs.spooled.Has(h):
+			if len(ch.Content) > 0 { // for the checkout, not written again
+				objs.m[h] = pendingObj{plumbing.BlobObject, ch.Content}
 			}
+		case len(ch.Content) == 0 && h != emptyBlob:
+			return plumbing.ZeroHash, false, fmt.Errorf("%s%s: no content for blob %s", prefix, name, h)
+		default:
 			objs.addHashed(h, plumbing.BlobObject, ch.Content)
 		}
 		repl[name] = &Entry{Name: name, Hash: h, Mode: mode}
@@ -274,11 +275,9 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	oldTree := emptyTree
-	if !req.Parent.IsZero() {
-		if oldTree, err = s.commitTree(req.Parent); err != nil {
-			return plumbing.ZeroHash, err
-		}
+	oldTree, err := s.commitTree(req.Parent)
+	if err != nil {
+		return plumbing.ZeroHash, err
 	}
 	// Sized for the blobs not spooled, a few trees and the commit: a map
 	// sized for a first sync's 100k spooled blobs held 14 MB for nothing.
@@ -322,32 +321,14 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	if err := req.Spool.publish(); err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
 	}
-	wt := s.checkedOut(target)
-	var upd *worktreeUpdate
-	if wt {
-		// The files of directories that do not exist yet (a first sync's
-		// catalog/<blueprint>/) go into the invisible staging dir while
-		// the pack is written; they appear only after the ref has moved.
-		if upd, err = s.planWorktree(oldTree, newTree, objs, req.Prestage); err != nil {
+	var upd *update
+	if s.checkedOut(target) {
+		if upd, err = s.planUpdate(oldTree, newTree, objs, nil); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	}
-	staged := make(chan error, 1)
-	if upd != nil {
-		go func() { staged <- upd.stage() }()
-	} else {
-		staged <- nil
-	}
-	werr := s.writeObjects(objs)
-	serr := <-staged
-	if werr != nil || serr != nil {
-		if upd != nil {
-			upd.abandon()
-		}
-		if werr != nil {
-			return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", werr)
-		}
-		return plumbing.ZeroHash, fmt.Errorf("writing files: %w", serr)
+	if err := s.writeObjects(objs); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
 	}
 	// The new trees are stored now: later readers (the next sync in this
 	// process) take them parsed.
@@ -382,11 +363,10 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 // landed says whether the ref moved. An error after it did is a
 // WorktreeError (the move stands, Recover finishes the update), except
 // testHookAfterCAS's simulated crash.
-func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd *worktreeUpdate, check func() error, sig object.Signature, msg string) (landed bool, err error) {
+func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd *update, check func() error, sig object.Signature, msg string) (landed bool, err error) {
 	var ilock *heldLock
 	if upd != nil {
 		if ilock, err = s.lockIndex(); err != nil {
-			upd.abandon()
 			return false, err
 		}
 		defer ilock.release()
@@ -397,7 +377,6 @@ func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd 
 			err = s.writeJournal(journal{old: old, new: new})
 		}
 		if err != nil {
-			upd.abandon()
 			return false, err
 		}
 	}
@@ -408,7 +387,6 @@ func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd 
 	}
 	if err := s.casRef(target, old, new, sig, msg); err != nil {
 		if upd != nil {
-			upd.abandon()
 			s.removeJournal()
 		}
 		return false, err
@@ -423,7 +401,7 @@ func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd 
 	}
 	// From here on the move stands; nothing is cancelled, so the
 	// worktree is not left half-updated.
-	if err := upd.finish(ilock); err != nil {
+	if err := upd.apply(ilock); err != nil {
 		return true, &WorktreeError{Ref: target, Commit: new, Err: err}
 	}
 	return true, s.removeJournal()

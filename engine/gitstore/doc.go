@@ -24,11 +24,9 @@
 // worktree update that was cut short; a failure after the ref moved is a
 // WorktreeError.
 //
-// A large sync hands its work over early: a Spool takes new blobs into a
-// temporary pack as they are encoded, and a Prestage writes the files of
-// new directories into the git dir while the items still stream in. Commit
-// publishes the one and takes the other over; both stay invisible to
-// readers until then.
+// A large sync hands its blobs over early: a Spool takes new blobs into a
+// temporary pack as they are encoded, which Commit publishes just before
+// the ref moves; no reader sees it until then.
 //
 // Callers that may run concurrently with another gitalog process should
 // hold Lock around Recover/CheckWorktree/Commit: the ref CAS detects races

@@ -62,23 +62,21 @@ func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, ne
 	if old == new {
 		return nil
 	}
-	var upd *worktreeUpdate
+	var upd *update
 	var check func() error
 	if s.checkedOut(target) {
-		oldTree := emptyTree
-		if !old.IsZero() {
-			if oldTree, err = s.commitTree(old); err != nil {
-				return err
-			}
+		oldTree, err := s.commitTree(old)
+		if err != nil {
+			return err
 		}
 		newTree, err := s.commitTree(new)
 		if err != nil {
 			return err
 		}
-		// Planned and staged (invisibly) before the ref moves, as for a
-		// commit: what can refuse the update (a symlinked directory, a
-		// file where a directory goes, hand edits) refuses the move.
-		if upd, err = s.planWorktree(oldTree, newTree, nil, nil); err != nil {
+		// Planned before the ref moves, as for a commit: what can refuse
+		// the update (a symlinked directory, a file where a directory
+		// goes, hand edits) refuses the move.
+		if upd, err = s.planUpdate(oldTree, newTree, nil, nil); err != nil {
 			return err
 		}
 		paths := make([]string, len(upd.ops))
@@ -86,10 +84,6 @@ func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, ne
 			paths[i] = op.Path
 		}
 		check = func() error { return s.checkWorktree(old, paths) }
-		if err := upd.stage(); err != nil {
-			upd.abandon()
-			return err
-		}
 	}
 	_, err = s.land(target, old, new, upd, check, s.DefaultSignature(), msg)
 	return err

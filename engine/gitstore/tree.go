@@ -128,7 +128,11 @@ func (s *Store) Snapshot(commit plumbing.Hash) (*Snapshot, error) {
 	return sn, nil
 }
 
+// commitTree returns a commit's tree; the zero commit has the empty tree.
 func (s *Store) commitTree(commit plumbing.Hash) (plumbing.Hash, error) {
+	if commit.IsZero() {
+		return emptyTree, nil
+	}
 	typ, data, err := s.readObject(commit)
 	if err != nil {
 		return plumbing.ZeroHash, err
