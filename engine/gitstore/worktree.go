@@ -552,25 +552,28 @@ func (s *Store) indexPath() string { return filepath.Join(s.gitDir, "index") }
 
 // updateIndex replaces the index entries of the changed paths. Without an
 // index (a fresh repository) it builds one from the whole new tree. The
-// extensions are dropped (see gitIndex); the cached tree would describe
-// old trees. The index is read under lock, which the new one replaces.
+// index is read under lock, which the new one replaces.
 func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry, newTree plumbing.Hash, read func(plumbing.Hash) ([]Entry, error)) error {
 	old, err := s.readIndex()
 	if testHookIndexRead != nil {
 		testHookIndexRead()
 	}
-	var idx *gitIndex
+	added := make([]*index.Entry, 0, len(written))
+	for _, e := range written {
+		if e != nil {
+			added = append(added, e)
+		}
+	}
+	slices.SortStableFunc(added, compareIdx)
+	idx := &gitIndex{Index: &index.Index{Version: 2}}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		es, err := s.indexFromTree(newTree, ops, written, read)
+		kept, err := s.indexFromTree(newTree, added, read)
 		if err != nil {
 			return err
 		}
-		idx = &gitIndex{version: 2, entries: make([]idxEntry, len(es))}
-		for i, e := range es {
-			idx.entries[i] = decoded(e)
-		}
-		slices.SortStableFunc(idx.entries, compareIdx)
+		idx.Entries = slices.Concat(kept, added)
+		slices.SortStableFunc(idx.Entries, compareIdx)
 	case err != nil:
 		return err
 	default:
@@ -578,34 +581,36 @@ func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry
 		for _, op := range ops {
 			touched[op.Path] = true
 		}
-		added := make([]idxEntry, 0, len(written))
-		for _, e := range written {
-			if e != nil {
-				added = append(added, decoded(e))
-			}
-		}
-		slices.SortStableFunc(added, compareIdx)
 		// old is shared with the index cache: build a new slice, merging
 		// the sorted survivors with the sorted new entries.
-		out := make([]idxEntry, 0, len(old.entries)+len(added))
+		idx.Version = old.Version
+		idx.Entries = make([]*index.Entry, 0, len(old.Entries)+len(added))
 		j := 0
-		for _, e := range old.entries {
-			if touched[e.name] {
+		for _, e := range old.Entries {
+			if touched[e.Name] {
 				continue
 			}
-			for j < len(added) && compareIdx(added[j], e) < 0 {
-				out = append(out, added[j])
-				j++
+			for ; j < len(added) && compareIdx(added[j], e) < 0; j++ {
+				idx.Entries = append(idx.Entries, added[j])
 			}
-			if e, err = s.smudgeRacy(e, old); err != nil {
+			if e, err = s.smudgeRacy(e, old.mtime); err != nil {
 				return err
 			}
-			out = append(out, e)
+			idx.Entries = append(idx.Entries, e)
 		}
-		out = append(out, added[j:]...)
-		idx = &gitIndex{version: old.version, entries: out}
+		idx.Entries = append(idx.Entries, added[j:]...)
 	}
-	return s.writeIndex(lock, idx)
+	data, err := idx.encode()
+	if err != nil {
+		return err
+	}
+	var newest time.Time
+	for _, e := range idx.Entries {
+		if e.ModifiedAt.After(newest) {
+			newest = e.ModifiedAt
+		}
+	}
+	return lock.commit(data, newest, false)
 }
 
 // smudgeRacy is git's ce_smudge_racily_clean_entry for an entry kept from
@@ -614,21 +619,28 @@ func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry
 // only the old index's mtime told readers. The new index is newer, so
 // when the file's content no longer matches, the entry's size is zeroed
 // and readers compare content instead of trusting the stat data.
-func (s *Store) smudgeRacy(e idxEntry, old *gitIndex) (idxEntry, error) {
-	t := e.mtime()
-	if t.IsZero() || old.mtime.IsZero() || t.Before(old.mtime) {
+func (s *Store) smudgeRacy(e *index.Entry, oldTime time.Time) (*index.Entry, error) {
+	if e.ModifiedAt.IsZero() || oldTime.IsZero() || e.ModifiedAt.Before(oldTime) {
 		return e, nil
 	}
-	ie, err := e.entry(old.version)
-	if err != nil {
-		return e, err
-	}
-	full := filepath.Join(s.root, filepath.FromSlash(e.name))
+	full := filepath.Join(s.root, filepath.FromSlash(e.Name))
 	fi, err := os.Lstat(full)
-	if err != nil || !fi.ModTime().Equal(ie.ModifiedAt) || uint32(fi.Size()) != ie.Size {
+	if err != nil || !fi.ModTime().Equal(e.ModifiedAt) || uint32(fi.Size()) != e.Size {
 		return e, nil // gone or visibly changed: the stat data already says so
 	}
+	if h, err := hashFile(full, fi); err != nil || h == e.Hash {
+		return e, err
+	}
+	c := *e // the old index is shared with the cache
+	c.Size = 0
+	return &c, nil
+}
+
+// hashFile is the blob id of a worktree file or symlink (zero for other
+// kinds).
+func hashFile(full string, fi os.FileInfo) (plumbing.Hash, error) {
 	var data []byte
+	var err error
 	switch {
 	case fi.Mode().IsRegular():
 		data, err = os.ReadFile(full)
@@ -637,36 +649,17 @@ func (s *Store) smudgeRacy(e idxEntry, old *gitIndex) (idxEntry, error) {
 		target, err = os.Readlink(full)
 		data = []byte(target)
 	default:
-		return e, nil
+		return plumbing.ZeroHash, nil
 	}
-	if err == nil && BlobHash(data) == ie.Hash {
-		return e, nil // racily clean, and really clean
-	}
-	c := *ie // the old index is shared with the cache
-	c.Size = 0
-	return decoded(&c), nil
+	return BlobHash(data), err
 }
 
-func (s *Store) writeIndex(lock *heldLock, idx *gitIndex) error {
-	data, err := idx.encode()
-	if err != nil {
-		return err
-	}
-	var newest time.Time
-	for i := range idx.entries {
-		if t := idx.entries[i].mtime(); t.After(newest) {
-			newest = t
-		}
-	}
-	return lock.commit(data, newest, false)
-}
-
-func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) ([]*index.Entry, error) {
-	have := make(map[string]*index.Entry, len(written))
-	for _, e := range written {
-		if e != nil {
-			have[e.Name] = e
-		}
+// indexFromTree lists the index entries of the tree's files that have
+// none in have.
+func (s *Store) indexFromTree(tree plumbing.Hash, have []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) ([]*index.Entry, error) {
+	written := make(map[string]bool, len(have))
+	for _, e := range have {
+		written[e.Name] = true
 	}
 	var out []*index.Entry
 	var walk func(h plumbing.Hash, prefix string) error
@@ -683,8 +676,7 @@ func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index
 				}
 				continue
 			}
-			if ie := have[p]; ie != nil {
-				out = append(out, ie)
+			if written[p] {
 				continue
 			}
 			ie := &index.Entry{Name: p, Hash: e.Hash, Mode: e.Mode}
@@ -734,17 +726,13 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		return err
 	}
 	if idx == nil {
-		idx = &gitIndex{}
+		idx = &gitIndex{Index: &index.Index{}}
 	}
 	var dirty []string
 	seen := map[string]bool{}
-	// A path whose directory is missing is missing too: the first sync
-	// checks 100k new paths in a directory that does not exist yet, and
-	// one lstat of that directory answers for all of them.
-	dirMissing := map[string]bool{}
 	// Paths come sorted, so one directory's paths are consecutive: when a
-	// directory is in neither the tree nor the worktree, each of its paths
-	// is clean without a lookup of its own.
+	// directory is in neither the tree nor the worktree (a first sync's
+	// 100k new paths), each of its paths is clean without a lookup.
 	lastDir, lastNew := "", false
 	for _, p := range paths {
 		if seen[p] {
@@ -769,19 +757,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 			continue
 		}
 		full := filepath.Join(s.root, filepath.FromSlash(p))
-		dir := filepath.Dir(full)
-		missing, known := dirMissing[dir]
-		if !known {
-			_, err := os.Lstat(dir)
-			missing = errors.Is(err, os.ErrNotExist) || isNotDir(err)
-			dirMissing[dir] = missing
-		}
-		var fi os.FileInfo
-		if missing {
-			err = os.ErrNotExist
-		} else {
-			fi, err = os.Lstat(full)
-		}
+		fi, err := os.Lstat(full)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) || isNotDir(err) {
 				if inTree {
@@ -795,26 +771,13 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 			dirty = append(dirty, p)
 			continue
 		}
-		if ie, err := idx.find(p); err != nil {
-			return err
-		} else if ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idx.mtime) {
+		if ie := idx.find(p); ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idx.mtime) {
 			continue
 		}
 		testHashCount.Add(1)
-		var got plumbing.Hash
-		switch {
-		case fi.Mode()&os.ModeSymlink != 0:
-			t, err := os.Readlink(full)
-			if err != nil {
-				return err
-			}
-			got = BlobHash([]byte(t))
-		case fi.Mode().IsRegular():
-			b, err := os.ReadFile(full)
-			if err != nil {
-				return err
-			}
-			got = BlobHash(b)
+		got, err := hashFile(full, fi)
+		if err != nil {
+			return err
 		}
 		if got != want.Hash {
 			dirty = append(dirty, p)
