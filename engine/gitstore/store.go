@@ -14,6 +14,7 @@ import (
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
+	format "github.com/go-git/go-git/v5/plumbing/format/config"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
@@ -26,6 +27,7 @@ type Store struct {
 	gitDir    string // per-worktree git dir: HEAD, index, journal, lock
 	commonDir string // shared git dir: objects, refs, config
 	bare      bool
+	cfg       *format.Config // the repository's config, read once
 
 	// mu serialises object access: go-git's pack readers share file
 	// offsets and lazily built indexes, so they are not safe to share.
@@ -56,10 +58,11 @@ func Open(dir string) (*Store, error) {
 	}
 
 	if isGitDir(abs) {
-		if b, ok := configGet([]string{filepath.Join(commonDirOf(abs), "config")}, "core", "bare"); ok && !parseBool(b) && filepath.Base(abs) == ".git" {
+		s, err := newStore(abs, abs, true)
+		if err == nil && s.cfg.Section("core").HasOption("bare") && !parseBool(s.cfg.Section("core").Option("bare")) && filepath.Base(abs) == ".git" {
 			return nil, &notRootError{dir: abs, root: filepath.Dir(abs)}
 		}
-		return newStore(abs, abs, true)
+		return s, err
 	}
 
 	for p := filepath.Dir(abs); ; p = filepath.Dir(p) {
@@ -135,7 +138,13 @@ func commonDirOf(gitDir string) string {
 
 func newStore(root, gitDir string, bare bool) (*Store, error) {
 	common := commonDirOf(gitDir)
-	if err := checkFormat(root, common); err != nil {
+	cfg, err := readConfig(filepath.Join(common, "config"))
+	if err != nil {
+		// git stops at such a file too; without it, whether a write
+		// would be safe is unknown.
+		return nil, err
+	}
+	if err := checkFormat(root, cfg); err != nil {
 		return nil, err
 	}
 	// No LargeObjectThreshold: go-git v5.19's streaming path for large
@@ -145,7 +154,7 @@ func newStore(root, gitDir string, bare bool) (*Store, error) {
 	// delta bases.
 	fs := dotgit.NewRepositoryFilesystem(osfs.New(gitDir), osfs.New(common))
 	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(32*cache.MiByte), filesystem.Options{})
-	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, st: st}, nil
+	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, st: st, cfg: cfg}, nil
 }
 
 // Init opens dir as a repository, creating one first if there is none.
@@ -161,7 +170,7 @@ func Init(dir, defaultBranch string) (*Store, error) {
 		return nil, err
 	}
 	if defaultBranch == "" {
-		if b, ok := configGet(userConfigFiles(), "init", "defaultbranch"); ok && b != "" {
+		if b, ok := userConfig("init", "defaultbranch"); ok && b != "" {
 			defaultBranch = b
 		} else {
 			defaultBranch = "main"

@@ -17,7 +17,7 @@ func (s *Store) CheckedOutElsewhere(ref plumbing.ReferenceName) (string, error) 
 	type wt struct{ gitDir, root string }
 	var others []wt
 	if s.gitDir != s.commonDir {
-		if b, ok := configGet([]string{filepath.Join(s.commonDir, "config")}, "core", "bare"); !ok || !parseBool(b) {
+		if core := s.cfg.Section("core"); !core.HasOption("bare") || !parseBool(core.Option("bare")) {
 			others = append(others, wt{s.commonDir, filepath.Dir(s.commonDir)})
 		}
 	}
