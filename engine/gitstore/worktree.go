@@ -169,35 +169,44 @@ func (s *Store) treeReader(objs *objSet) func(plumbing.Hash) ([]Entry, error) {
 }
 
 // diffTrees lists file-level differences, skipping subtrees whose ids are
-// equal, which is what keeps worktree updates proportional to the change.
-// Both trees are merged in one pass in tree order, where a file and a
+// equal, which keeps worktree updates proportional to the change. Both
+// trees are merged in one pass in tree order, where a file and a
 // directory of the same name are different keys.
 func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, prefix string, ops *[]fileOp) error {
 	if a == b {
 		return nil
 	}
-	var ea, eb []Entry
-	var err error
-	if !a.IsZero() {
-		if ea, err = read(a); err != nil {
+	var es [2][]Entry
+	for k, h := range []plumbing.Hash{a, b} {
+		if h.IsZero() {
+			continue
+		}
+		var err error
+		if es[k], err = read(h); err != nil {
 			return err
 		}
-	}
-	if !b.IsZero() {
-		if eb, err = read(b); err != nil {
-			return err
+		// A tree out of canonical order (git fsck flags it, but it can
+		// exist) is merged from a sorted copy; cached trees are shared.
+		if !slices.IsSortedFunc(es[k], compareEntries) {
+			es[k] = slices.Clone(es[k])
+			sortEntries(es[k])
 		}
 	}
-	// A tree out of canonical order (git fsck flags it, but it can exist)
-	// is merged from a sorted copy; cached trees are shared.
-	for _, es := range []*[]Entry{&ea, &eb} {
-		if !slices.IsSortedFunc(*es, compareEntries) {
-			*es = slices.Clone(*es)
-			sortEntries(*es)
-		}
-	}
+	ea, eb := es[0], es[1]
 	*ops = slices.Grow(*ops, max(len(eb)-len(ea), 0))
-	emit := func(x, y *Entry) error {
+	for i, j := 0, 0; i < len(ea) || j < len(eb); {
+		var x, y *Entry
+		switch {
+		case j == len(eb) || i < len(ea) && compareEntries(ea[i], eb[j]) < 0:
+			x, i = &ea[i], i+1
+		case i == len(ea) || compareEntries(ea[i], eb[j]) > 0:
+			y, j = &eb[j], j+1
+		default:
+			x, y, i, j = &ea[i], &eb[j], i+1, j+1
+			if *x == *y {
+				continue
+			}
+		}
 		if x != nil && isDir(*x) || y != nil && isDir(*y) {
 			var sa, sb plumbing.Hash
 			name := ""
@@ -207,43 +216,18 @@ func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, pr
 			if y != nil {
 				sb, name = y.Hash, y.Name
 			}
-			return diffTrees(read, sa, sb, prefix+name+"/", ops)
-		}
-		if x != nil {
-			*ops = append(*ops, fileOp{Path: prefix + x.Name, Old: x, New: y})
-		} else {
-			*ops = append(*ops, fileOp{Path: prefix + y.Name, New: y})
-		}
-		return nil
-	}
-	i, j := 0, 0
-	for i < len(ea) || j < len(eb) {
-		c := 0
-		switch {
-		case i == len(ea):
-			c = 1
-		case j == len(eb):
-			c = -1
-		default:
-			c = compareEntries(ea[i], eb[j])
-		}
-		switch {
-		case c < 0:
-			err = emit(&ea[i], nil)
-			i++
-		case c > 0:
-			err = emit(nil, &eb[j])
-			j++
-		default:
-			if ea[i] != eb[j] {
-				err = emit(&ea[i], &eb[j])
+			if err := diffTrees(read, sa, sb, prefix+name+"/", ops); err != nil {
+				return err
 			}
-			i++
-			j++
+			continue
 		}
-		if err != nil {
-			return err
+		name := ""
+		if x != nil {
+			name = x.Name
+		} else {
+			name = y.Name
 		}
+		*ops = append(*ops, fileOp{Path: prefix + name, Old: x, New: y})
 	}
 	return nil
 }
@@ -359,7 +343,7 @@ func (u *update) write(written []*index.Entry) error {
 		}
 		os.Remove(tmpName(full))
 		if op.Old.Mode != filemode.Submodule {
-			if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) && !isNotDir(err) {
+			if err := os.Remove(full); err != nil && !missing(err) {
 				return err
 			}
 		}
@@ -445,7 +429,8 @@ func (s *Store) checkDirs(ops []fileOp) error {
 	return nil
 }
 
-func isNotDir(err error) bool { return errors.Is(err, syscall.ENOTDIR) }
+// missing reports whether an lstat error says there is nothing there.
+func missing(err error) bool { return errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) }
 
 // tmpName is deterministic so that Recover (or the next write) replaces a
 // temp file a crash left behind instead of accumulating them.
@@ -511,11 +496,15 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, made *sync.Map) (*index.En
 	}
 	tmp := tmpName(full)
 	if e.Mode != filemode.Symlink {
+		perm := os.FileMode(0o666) // git's, before the umask
+		if e.Mode == filemode.Executable {
+			perm = 0o777
+		}
 		if op.Old == nil {
-			err = writeFile(full, "", data, filePerm(e.Mode), ie)
+			err = writeFile(full, "", data, perm, ie)
 		}
 		if op.Old != nil || errors.Is(err, os.ErrExist) {
-			err = writeFile(tmp, full, data, filePerm(e.Mode), ie)
+			err = writeFile(tmp, full, data, perm, ie)
 		}
 		if err != nil {
 			return nil, err
@@ -538,16 +527,6 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, made *sync.Map) (*index.En
 	fillStat(ie, fi)
 	return ie, nil
 }
-
-// filePerm is what git creates files with, before the umask.
-func filePerm(m filemode.FileMode) os.FileMode {
-	if m == filemode.Executable {
-		return 0o777
-	}
-	return 0o666
-}
-
-
 
 // CheckWorktree verifies that each path in the worktree still matches the
 // parent commit (same content, or absent on both sides), so a sync does
@@ -580,7 +559,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		idx = &gitIndex{Index: &index.Index{}}
 	}
 	var dirty []string
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(paths))
 	// Paths come sorted, so one directory's paths are consecutive: when a
 	// directory is in neither the tree nor the worktree (a first sync's
 	// 100k new paths), each of its paths is clean without a lookup.
@@ -594,11 +573,9 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 			return err
 		}
 		if d := path.Dir(p); d != lastDir {
-			lastDir, lastNew = d, false
-			if _, inTree := snap.Lookup(d); !inTree && d != "." {
-				_, err := os.Lstat(filepath.Join(s.root, filepath.FromSlash(d)))
-				lastNew = errors.Is(err, os.ErrNotExist) || isNotDir(err)
-			}
+			_, inTree := snap.Lookup(d)
+			_, err := os.Lstat(filepath.Join(s.root, filepath.FromSlash(d)))
+			lastDir, lastNew = d, !inTree && d != "." && missing(err)
 		}
 		if lastNew {
 			continue
@@ -609,17 +586,13 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		}
 		full := filepath.Join(s.root, filepath.FromSlash(p))
 		fi, err := os.Lstat(full)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) || isNotDir(err) {
-				if inTree {
-					dirty = append(dirty, p)
-				}
-				continue
-			}
+		switch {
+		case err != nil && !missing(err):
 			return err
-		}
-		if !inTree {
-			dirty = append(dirty, p)
+		case err != nil || !inTree: // dirty when on one side only
+			if inTree != (err == nil) {
+				dirty = append(dirty, p)
+			}
 			continue
 		}
 		if ie := idx.find(p); ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idx.mtime) {
