@@ -18,7 +18,6 @@ import (
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 )
@@ -95,31 +94,20 @@ func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, ne
 // IsAncestor reports whether a is reachable from b. In a shallow clone
 // the commits at the boundary (.git/shallow) count as having no parents,
 // as git's own merge-base --is-ancestor takes them: their parents were
-// never fetched, and looking them up fails with "object not found".
+// never fetched.
 func (s *Store) IsAncestor(a, b plumbing.Hash) (bool, error) {
-	if a == b {
-		return true, nil
-	}
 	shallow, err := s.st.Shallow()
-	if err != nil {
-		return false, err
-	}
-	roots := make(map[plumbing.Hash]bool, len(shallow))
-	for _, h := range shallow {
-		roots[h] = true
-	}
 	seen := map[plumbing.Hash]bool{b: true}
-	for queue := []plumbing.Hash{b}; len(queue) > 0; {
-		h := queue[0]
-		queue = queue[1:]
-		if roots[h] {
+	for _, h := range shallow {
+		seen[h] = true
+	}
+	for queue := []plumbing.Hash{b}; len(queue) > 0 && err == nil && a != b; queue = queue[1:] {
+		if slices.Contains(shallow, queue[0]) {
 			continue
 		}
-		c, err := object.GetCommit(s.st, h)
-		if err != nil {
-			return false, fmt.Errorf("reading commit %s: %w", h, err)
-		}
-		for _, p := range c.ParentHashes {
+		var ps []plumbing.Hash
+		ps, err = s.Parents(queue[0])
+		for _, p := range ps {
 			if p == a {
 				return true, nil
 			}
@@ -129,14 +117,14 @@ func (s *Store) IsAncestor(a, b plumbing.Hash) (bool, error) {
 			}
 		}
 	}
-	return false, nil
+	return a == b, err
 }
 
 // Parents returns a commit's parents, first parent first.
 func (s *Store) Parents(h plumbing.Hash) ([]plumbing.Hash, error) {
-	c, err := object.GetCommit(s.st, h)
+	c, err := s.commit(h)
 	if err != nil {
-		return nil, fmt.Errorf("reading commit %s: %w", h, err)
+		return nil, err
 	}
 	return c.ParentHashes, nil
 }

@@ -119,15 +119,23 @@ func (s *Store) commitTree(commit plumbing.Hash) (plumbing.Hash, error) {
 	if commit.IsZero() {
 		return emptyTree, nil
 	}
-	data, err := s.readTyped(commit, plumbing.CommitObject)
+	c, err := s.commit(commit)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	var c object.Commit
-	if err := c.Decode(memObject(plumbing.CommitObject, data)); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("commit %s: %w", commit, err)
-	}
 	return c.TreeHash, nil
+}
+
+func (s *Store) commit(h plumbing.Hash) (*object.Commit, error) {
+	data, err := s.readTyped(h, plumbing.CommitObject)
+	c := &object.Commit{}
+	if err == nil {
+		err = c.Decode(memObject(plumbing.CommitObject, data))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading commit %s: %w", h, err)
+	}
+	return c, nil
 }
 
 // readTree returns the entries of tree h in tree order, through the
