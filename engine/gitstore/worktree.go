@@ -430,7 +430,9 @@ func (s *Store) checkDirs(ops []fileOp) error {
 }
 
 // missing reports whether an lstat error says there is nothing there.
-func missing(err error) bool { return errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) }
+func missing(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
 
 // tmpName is deterministic so that Recover (or the next write) replaces a
 // temp file a crash left behind instead of accumulating them.
@@ -619,4 +621,3 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 var TestHookWriteFile func(path string) error
 
 var hookMu sync.Mutex
-
