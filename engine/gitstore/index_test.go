@@ -59,6 +59,16 @@ func TestIndexCodecMatchesGit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for i := range idx.entries {
+				if i%2 == 0 && idx.entries[i].raw != nil {
+					// Half the entries go through go-git's decoder and encoder.
+					e, err := idx.entries[i].entry(idx.version)
+					if err != nil {
+						t.Fatal(err)
+					}
+					idx.entries[i] = decoded(e)
+				}
+			}
 			enc, err := idx.encode()
 			if err != nil {
 				t.Fatal(err)
@@ -84,7 +94,7 @@ func TestIndexCodecMatchesGit(t *testing.T) {
 			if sw := lsFiles(ours, "d1/f01.json"); v != "2" && !strings.HasPrefix(sw, "S ") {
 				t.Fatalf("skip-worktree lost:\n%s", sw)
 			}
-			if idx2, err := parseIndex(enc); err != nil || len(idx2.Entries) != len(idx.Entries) {
+			if idx2, err := parseIndex(enc); err != nil || len(idx2.entries) != len(idx.entries) {
 				t.Fatalf("re-parse: %v", err)
 			}
 		})

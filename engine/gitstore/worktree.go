@@ -77,10 +77,8 @@ func writeFileSync(p string, b []byte) error {
 	return err
 }
 
-// Recover finishes a worktree update that a crash interrupted. It is a
-// no-op when no journal is pending. If HEAD is not at the journal's new
-// commit, the ref move never happened (or was superseded), so there is
-// nothing to replay and the journal is dropped.
+// Recover finishes a worktree update that a crash interrupted; without a
+// journal it only sweeps temp files.
 func (s *Store) Recover() error {
 	sweepTemp(s.spool.Load().live, s.gitDir, s.commonDir, filepath.Join(s.commonDir, "objects", "pack"))
 	// A commit holds index.lock from before its ref move to the end of
@@ -284,12 +282,11 @@ func (s *Store) lockIndex() (*heldLock, error) {
 	return l, nil
 }
 
-// apply writes the files and then the index, read under lock. When files
-// cannot be written, the index still moves to the new tree, with zero
-// stat data for them: git then compares their content and shows the old
-// files as unstaged changes. An index left at the old tree would show the
-// sync reverted as staged, and the user's next commit would make that
-// revert. Recover writes the files later.
+// apply writes the files and then the index, read under lock. Files that
+// cannot be written still get the new tree's entries, with zero stat
+// data, so git shows the old files as unstaged changes (Recover writes
+// them later); an index left at the old tree would show the sync
+// reverted as staged, and the user's next commit would make that revert.
 func (u *update) apply(lock *heldLock) error {
 	written := make([]*index.Entry, len(u.ops))
 	err := u.write(written)
@@ -381,13 +378,11 @@ func (u *update) write(written []*index.Entry) error {
 }
 
 // checkDirs refuses an update when a directory it writes into or removes
-// from is, in the worktree, not a directory: a symbolic link would have
-// files written or removed where it points (and git, which does not
-// follow it, would show every tracked file below as deleted); a file
-// would stop the update after the ref moved. The tree cannot tell (an
-// untracked link is not in it), so this is the worktree's lstat, as
-// buildTree's check is the tree's. A path the update itself removes is
-// fine: removals run first.
+// from is not a directory in the worktree (the tree cannot tell: an
+// untracked link is not in it): through a symbolic link files would be
+// written where it points, and git, which does not follow it, would show
+// every tracked file below as deleted; a file would stop the update after
+// the ref moved. A path the update itself removes is fine.
 func (s *Store) checkDirs(ops []fileOp) error {
 	removed := map[string]bool{}
 	for _, op := range ops {
@@ -532,9 +527,8 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, made *sync.Map) (*index.En
 
 // CheckWorktree verifies that each path in the worktree still matches the
 // parent commit (same content, or absent on both sides), so a sync does
-// not overwrite hand edits. Like git, it trusts the index's stat data to
-// skip hashing files that have not been touched. A pending interrupted
-// update is recovered first, since it would otherwise show as dirty.
+// not overwrite hand edits, trusting the index's stat data as git does.
+// A pending interrupted update is recovered first.
 func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 	if s.bare {
 		return nil
@@ -558,7 +552,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		return err
 	}
 	if idx == nil {
-		idx = &gitIndex{Index: &index.Index{}}
+		idx = &gitIndex{}
 	}
 	var dirty []string
 	seen := make(map[string]bool, len(paths))
@@ -597,7 +591,9 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 			}
 			continue
 		}
-		if ie := idx.find(p); ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idx.mtime) {
+		if ie, err := idx.find(p); err != nil {
+			return err
+		} else if ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idx.mtime) {
 			continue
 		}
 		testHashCount.Add(1)
@@ -617,7 +613,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 
 // TestHookWriteFile, when set, runs before each worktree file is written
 // and fails the write with its error, as a full disk would. It is for
-// tests, in this package and in those built on it; nothing else sets it.
+// tests, in this package and in those built on it.
 var TestHookWriteFile func(path string) error
 
-var hookMu sync.Mutex
+var hookMu sync.Mutex // the hook is called from several writers
