@@ -244,38 +244,27 @@ func (sp *Spool) Add(h plumbing.Hash, data []byte) bool {
 	if sp == nil || sp.offered.Add(1) <= spoolMin {
 		return false
 	}
-	sp.mu.Lock()
-	_, dup := sp.have[h]
-	bad := sp.err != nil || sp.settled
-	sp.mu.Unlock()
-	if bad || dup {
-		return !bad
-	}
 	d, _ := sp.zws.Get().(*deflater)
 	if d == nil {
 		d = newDeflater()
 	}
 	defer sp.zws.Put(d)
-	comp := d.deflate(data)
-
+	comp := d.deflate(data) // outside the lock: this is the costly part
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	if sp.err != nil || sp.settled {
-		return false
-	}
-	if _, dup := sp.have[h]; dup {
-		return true
+	if _, dup := sp.have[h]; dup || sp.err != nil || sp.settled {
+		return dup && sp.err == nil && !sp.settled
 	}
 	if sp.pw == nil {
-		if sp.pw, sp.err = sp.s.newPackWriter(); sp.err != nil {
-			return false
-		}
+		sp.pw, sp.err = sp.s.newPackWriter()
 	}
-	if sp.err = sp.pw.add(h, plumbing.BlobObject, int64(len(data)), comp); sp.err != nil {
-		return false
+	if sp.err == nil {
+		sp.err = sp.pw.add(h, plumbing.BlobObject, int64(len(data)), comp)
 	}
-	sp.have[h] = struct{}{}
-	return true
+	if sp.err == nil {
+		sp.have[h] = struct{}{}
+	}
+	return sp.err == nil
 }
 
 // Len is the number of blobs in the spool.

@@ -26,9 +26,7 @@ import (
 var ErrRejected = errors.New("the remote branch moved")
 
 // ResolveRef returns the commit a ref points at; exists is false when the
-// ref is missing. "" means HEAD, as in CommitRequest and MoveRef: a
-// detached HEAD is a target too, and taking "" for a missing branch once
-// made a sync "create" it from nothing and find the whole worktree dirty.
+// ref is missing. "" means HEAD, as in CommitRequest and MoveRef.
 func (s *Store) ResolveRef(name plumbing.ReferenceName) (plumbing.Hash, bool, error) {
 	if name == "" {
 		name = plumbing.HEAD
@@ -48,11 +46,9 @@ func (s *Store) CheckedOut(ref plumbing.ReferenceName) (bool, error) {
 }
 
 // MoveRef moves ref from old to new by compare-and-swap and, when ref is
-// checked out, brings the worktree and index from old's tree to new's,
-// by the same protocol as Commit (see land): index.lock is taken before
-// the ref moves, files that would change must not have local
-// modifications, a crash is finished by Recover, and a failure after the
-// ref moved is a WorktreeError.
+// checked out, brings the worktree and index along by the same protocol
+// as Commit (see land); files that would change must not have local
+// modifications.
 func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, new plumbing.Hash, msg string) error {
 	if err := s.Recover(); err != nil {
 		return err
@@ -153,13 +149,12 @@ func (s *Store) RemoteURL(remote string) (string, error) {
 var lookGit = func() (string, error) { return exec.LookPath("git") }
 
 // transfer runs a fetch or push through the user's git when there is one,
-// with their config, so that what they set up for their remotes
-// (credential helpers, the http.extraheader actions/checkout writes,
-// insteadOf, pushurl, ssh commands) applies as it does to their own
-// pushes; it never prompts, and a token given to gitalog is offered
-// through a credential helper that reads it from the environment, never
-// from the command line. Without git, go-git's transport runs goGit.
-// Errors are redacted; what the remote said is in them.
+// so that what they set up for their remotes (credential helpers, the
+// http.extraheader actions/checkout writes, insteadOf, ssh commands)
+// applies; it never prompts, and a token given to gitalog is offered by a
+// credential helper that reads it from the environment, never from the
+// command line. Without git, go-git's transport runs goGit. Errors are
+// redacted; what the remote said is in them.
 func (s *Store) transfer(ctx context.Context, u string, auth RemoteAuth, args []string, goGit func(*gogit.Repository, transport.AuthMethod, io.Writer) error) error {
 	if gitPath, err := lookGit(); err == nil {
 		cmd := exec.CommandContext(ctx, gitPath, append([]string{"-C", s.root}, args...)...)
