@@ -36,6 +36,9 @@ func BlobHash(content []byte) plumbing.Hash {
 	return hashObject(plumbing.BlobObject, content)
 }
 
+// hashObject is plumbing.ComputeHash with crypto/sha1: go-git hashes with
+// sha1cd (collision detection), several times slower, and a sync hashes
+// every file it maps.
 func hashObject(t plumbing.ObjectType, data []byte) plumbing.Hash {
 	h := sha1.New()
 	h.Write(t.Bytes())
