@@ -59,7 +59,6 @@ type pendingObj struct {
 type objSet struct {
 	order   []plumbing.Hash
 	m       map[plumbing.Hash]pendingObj
-	trees   map[plumbing.Hash][]Entry // parsed form of the new trees
 	spooled *Spool
 }
 
@@ -207,7 +206,7 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 		return plumbing.ZeroHash, true, nil
 	}
 	h := objs.add(plumbing.ZeroHash, plumbing.TreeObject, encodeTree(out))
-	objs.trees[h] = out
+	s.trees.put(h, out) // the worktree diff and the next sync take it parsed
 	return h, false, nil
 }
 
@@ -257,7 +256,7 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	}
 	// Sized for the blobs not spooled, a few trees and the commit.
 	n := max(len(req.Changes)-req.Spool.Len(), 0) + 8
-	objs := &objSet{m: make(map[plumbing.Hash]pendingObj, n), trees: map[plumbing.Hash][]Entry{}, order: make([]plumbing.Hash, 0, n), spooled: req.Spool}
+	objs := &objSet{m: make(map[plumbing.Hash]pendingObj, n), order: make([]plumbing.Hash, 0, n), spooled: req.Spool}
 	newTree, empty, err := s.buildTree(ctx, oldTree, root, "", objs)
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -290,17 +289,14 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	if err := req.Spool.publish(); err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
 	}
+	if err := s.writeObjects(objs); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
+	}
 	var upd *update
 	if s.checkedOut(target) {
 		if upd, err = s.planUpdate(oldTree, newTree, objs, nil); err != nil {
 			return plumbing.ZeroHash, err
 		}
-	}
-	if err := s.writeObjects(objs); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
-	}
-	for h, es := range objs.trees { // later readers take them parsed
-		s.trees.put(h, es)
 	}
 	subject, _, _ := strings.Cut(strings.TrimSpace(req.Message), "\n")
 	reflogMsg := "commit: " + subject

@@ -300,7 +300,7 @@ func (s *Store) indexPath() string { return filepath.Join(s.gitDir, "index") }
 // updateIndex replaces the index entries of the changed paths. Without an
 // index (a fresh repository) it builds one from the whole new tree. The
 // index is read under lock, which the new one replaces.
-func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry, newTree plumbing.Hash, read func(plumbing.Hash) ([]Entry, error)) error {
+func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry, newTree plumbing.Hash) error {
 	old, err := s.readIndex()
 	if testHookIndexRead != nil {
 		testHookIndexRead()
@@ -315,7 +315,7 @@ func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry
 	idx := &gitIndex{version: 2}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		es, err := s.indexFromTree(newTree, written, read)
+		es, err := s.indexFromTree(newTree, written)
 		if err != nil {
 			return err
 		}
@@ -410,7 +410,7 @@ func hashFile(full string, fi os.FileInfo) (plumbing.Hash, error) {
 // indexFromTree lists index entries for the tree's files that have none
 // in have, with no stat data: git (and CheckWorktree) compare their
 // content instead.
-func (s *Store) indexFromTree(tree plumbing.Hash, have []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) ([]*index.Entry, error) {
+func (s *Store) indexFromTree(tree plumbing.Hash, have []*index.Entry) ([]*index.Entry, error) {
 	written := make(map[string]bool, len(have))
 	for _, e := range have {
 		if e != nil {
@@ -420,7 +420,7 @@ func (s *Store) indexFromTree(tree plumbing.Hash, have []*index.Entry, read func
 	var out []*index.Entry
 	var walk func(h plumbing.Hash, prefix string) error
 	walk = func(h plumbing.Hash, prefix string) error {
-		es, err := read(h)
+		es, err := s.readTree(h)
 		for _, e := range es {
 			if p := prefix + e.Name; isDir(e) {
 				err = cmp.Or(err, walk(e.Hash, p+"/"))

@@ -151,21 +151,6 @@ type fileOp struct {
 	Old, New *Entry
 }
 
-// treeReader reads trees preferring objects still held in memory.
-func (s *Store) treeReader(objs *objSet) func(plumbing.Hash) ([]Entry, error) {
-	return func(h plumbing.Hash) ([]Entry, error) {
-		if objs != nil {
-			if es, ok := objs.trees[h]; ok {
-				return es, nil
-			}
-			if o, ok := objs.m[h]; ok {
-				return parseTree(o.data)
-			}
-		}
-		return s.readTree(h)
-	}
-}
-
 // diffTrees lists file-level differences, skipping subtrees whose ids are
 // equal, which keeps worktree updates proportional to the change. Both
 // trees are merged in one pass in tree order, where a file and a
@@ -238,14 +223,13 @@ type update struct {
 	s       *Store
 	newTree plumbing.Hash
 	objs    *objSet
-	read    func(plumbing.Hash) ([]Entry, error)
 	ops     []fileOp
 	redo    bool // Recover's: temp files a killed update left may lie about
 }
 
 func (s *Store) planUpdate(oldTree, newTree plumbing.Hash, objs *objSet, keep func(fileOp) bool) (*update, error) {
-	u := &update{s: s, newTree: newTree, objs: objs, read: s.treeReader(objs)}
-	if err := diffTrees(u.read, oldTree, newTree, "", &u.ops); err != nil {
+	u := &update{s: s, newTree: newTree, objs: objs}
+	if err := diffTrees(s.readTree, oldTree, newTree, "", &u.ops); err != nil {
 		return nil, err
 	}
 	if keep != nil {
@@ -305,7 +289,7 @@ func (u *update) apply(lock *heldLock) error {
 			err = fmt.Errorf("%w (%d of %d files not written)", err, missing, total)
 		}
 	}
-	if ierr := u.s.updateIndex(lock, u.ops, written, u.newTree, u.read); ierr != nil {
+	if ierr := u.s.updateIndex(lock, u.ops, written, u.newTree); ierr != nil {
 		if err == nil {
 			return ierr
 		}
