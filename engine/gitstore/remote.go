@@ -1,6 +1,7 @@
 package gitstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -176,9 +177,9 @@ func (s *Store) transfer(ctx context.Context, u string, auth RemoteAuth, args []
 	}
 	// go-git passes what the remote says (a hook's stderr: why it
 	// refused) only to a progress writer.
-	said := &remoteMessages{}
+	var said bytes.Buffer
 	s.mu.Lock()
-	err = goGit(repo, am, said)
+	err = goGit(repo, am, &said)
 	s.mu.Unlock()
 	var nm gogit.NoMatchingRefSpecError
 	switch {
@@ -187,7 +188,7 @@ func (s *Store) transfer(ctx context.Context, u string, auth RemoteAuth, args []
 	case errors.As(err, &nm), errors.Is(err, transport.ErrEmptyRemoteRepository), errors.Is(err, gogit.ErrNonFastForwardUpdate):
 		return err // classified by the caller; these hold no secrets
 	}
-	if m := said.String(); m != "" {
+	if m := remoteMessages(said.Bytes()); m != "" {
 		err = fmt.Errorf("%w\n%s", err, m)
 	}
 	return redact(err, auth.Token)
@@ -264,20 +265,11 @@ func (s *Store) isShallow() bool {
 	return err == nil && len(sh) > 0
 }
 
-// remoteMessages keeps the last lines a remote sent on the side band,
+// remoteMessages are the last lines a remote sent on the side band,
 // without its progress meters (lines redrawn with \r).
-type remoteMessages struct{ buf []byte }
-
-func (m *remoteMessages) Write(p []byte) (int, error) {
-	if m.buf = append(m.buf, p...); len(m.buf) > 8<<10 {
-		m.buf = append(m.buf[:0], m.buf[len(m.buf)-4<<10:]...)
-	}
-	return len(p), nil
-}
-
-func (m *remoteMessages) String() string {
+func remoteMessages(said []byte) string {
 	var lines []string
-	for _, l := range strings.Split(string(m.buf), "\n") {
+	for _, l := range strings.Split(string(said), "\n") {
 		if l = strings.TrimSpace(l); l != "" && !strings.Contains(l, "\r") {
 			lines = append(lines, "remote: "+l)
 		}
