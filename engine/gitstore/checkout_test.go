@@ -140,3 +140,22 @@ func countFiles(t *testing.T, root string) int {
 	})
 	return n
 }
+
+// TestRecoverRemovesOldStaging: the staging dirs an older gitalog killed
+// mid-commit left in the git dir are removed, not kept forever.
+func TestRecoverRemovesOldStaging(t *testing.T) {
+	s := newRepo(t)
+	for _, d := range []string{"gitalog-stage", "gitalog-prestage"} {
+		p := filepath.Join(s.GitDir(), d, "1", "x.json")
+		os.MkdirAll(filepath.Dir(p), 0o777)
+		os.WriteFile(p, []byte("x"), 0o644)
+	}
+	if err := s.Recover(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"gitalog-stage", "gitalog-prestage"} {
+		if _, err := os.Lstat(filepath.Join(s.GitDir(), d)); !os.IsNotExist(err) {
+			t.Errorf("%s left: %v", d, err)
+		}
+	}
+}

@@ -87,6 +87,9 @@ func (s *Store) Recover() error {
 	// temp files is removed (see removeStranded), never git's.
 	if !s.bare {
 		removeStranded(s.gitDir, s.indexPath()+".lock")
+		for _, d := range []string{"gitalog-stage", "gitalog-prestage"} { // older gitalogs' staging
+			os.RemoveAll(filepath.Join(s.gitDir, d))
+		}
 	}
 	j, ok, err := s.readJournal()
 	if err != nil || !ok {
