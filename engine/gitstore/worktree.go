@@ -125,7 +125,17 @@ func (s *Store) Recover() error {
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
-	if err := s.updateWorktree(oldTree, newTree, keep); err != nil {
+	u, err := s.planUpdate(oldTree, newTree, nil, keep)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	u.redo = true
+	lock, err := s.lockIndex()
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	defer lock.release()
+	if err := u.apply(lock); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
 	return s.removeJournal()
@@ -239,22 +249,6 @@ func (s *Store) planUpdate(oldTree, newTree plumbing.Hash, objs *objSet, keep fu
 		u.ops = slices.DeleteFunc(u.ops, func(op fileOp) bool { return !keep(op) })
 	}
 	return u, s.checkDirs(u.ops)
-}
-
-// updateWorktree makes the worktree and index match newTree on the paths
-// that differ from oldTree (and that keep accepts, when set), for Recover.
-func (s *Store) updateWorktree(oldTree, newTree plumbing.Hash, keep func(fileOp) bool) error {
-	u, err := s.planUpdate(oldTree, newTree, nil, keep)
-	if err != nil {
-		return err
-	}
-	u.redo = true
-	lock, err := s.lockIndex()
-	if err != nil {
-		return err
-	}
-	defer lock.release()
-	return u.apply(lock)
 }
 
 // lockIndex takes index.lock ahead of a worktree update, as git checkout
