@@ -314,16 +314,12 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 
 // land is the one way a ref moves under a worktree, for Commit and
 // MoveRef: it moves target from old to new by compare-and-swap and, when
-// the ref is checked out (upd is not nil), brings the worktree and the
-// index along. index.lock is taken first, as git checkout does, so that a
-// git command holding it stops the move before the ref moves rather than
-// the worktree update after, and a git add cannot land between the read
-// of the index and its replacement. check, when set, runs under the lock.
-// The journal lets Recover finish an update a crash interrupted.
-//
-// landed says whether the ref moved. An error after it did is a
-// WorktreeError (the move stands, Recover finishes the update), except
-// testHookAfterCAS's simulated crash.
+// upd is not nil, brings the worktree and the index along. index.lock is
+// taken first, as git checkout does, so that a git command holding it
+// stops the move before the ref moves, not the worktree update after, and
+// no git add lands between the read of the index and its replacement.
+// check, when set, runs under the lock. landed says whether the ref moved;
+// an error after it did is a WorktreeError (Recover finishes the update).
 func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd *update, check func() error, sig object.Signature, msg string) (landed bool, err error) {
 	var ilock *heldLock
 	if upd != nil {

@@ -23,16 +23,15 @@ import (
 
 // gitIndex is the index (.git/index): entries sorted by name and stage.
 // Every entry gitstore reads or writes goes through go-git's codec
-// (plumbing/format/index); the others are carried as their on-disk bytes:
-// decoding and re-encoding a whole 100k-entry index with go-git costs a
-// 1% resync about 0.3 s of CPU for the 1000 entries it changes. An index
-// in version 4, whose names depend on the entry before, is decoded whole.
+// (plumbing/format/index); the others keep their on-disk bytes, since
+// decoding and encoding a whole 100k-entry index with go-git costs a 1%
+// resync 0.3 s of CPU. A version 4 index (prefix-compressed names) is
+// decoded whole.
 //
-// Extensions are dropped on write: the cache tree (TREE) would describe
-// old trees, resolve-undo (REUC) and the other optional ones git rebuilds
-// or does without. Required ones (lowercase signature: a split index
-// "link", a sparse index "sdir") cannot be dropped, so such an index is
-// refused with an error that says how to turn the feature off.
+// Extensions are dropped on write: the cache tree would describe old
+// trees; resolve-undo and the other optional ones git rebuilds or does
+// without. A required one (a split or sparse index) cannot be dropped, so
+// such an index is refused with an error that says how to turn it off.
 type gitIndex struct {
 	version uint32
 	entries []idxEntry
@@ -189,10 +188,9 @@ func encodeWhole(idx *index.Index) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// encode writes the index with no extensions. Entries must be sorted.
-// The decoded ones are encoded by go-git's encoder in one go (as an index
-// of their own, whose entries are then cut apart by git's padding rule)
-// and spliced in between the raw ones.
+// encode writes the index with no extensions; entries must be sorted.
+// The decoded ones are encoded by go-git as an index of their own, cut
+// apart by git's padding rule and spliced in between the raw ones.
 func (idx *gitIndex) encode() ([]byte, error) {
 	v := max(idx.version, 2)
 	var fresh []*index.Entry
@@ -363,11 +361,10 @@ func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry
 }
 
 // smudgeRacy is git's ce_smudge_racily_clean_entry for an entry kept from
-// the old index: one not older than that index may have been changed
-// within the same timestamp tick without its stat data showing it, which
-// only the old index's mtime told readers. The new index is newer, so
-// when the file's content no longer matches, the entry's size is zeroed
-// and readers compare content instead of trusting the stat data.
+// the old index: one not older than that index may have changed within
+// its timestamp tick unseen, which only the old index's mtime told. When
+// its content no longer matches, its size is zeroed, so that readers of
+// the newer index compare content instead of trusting the stat data.
 func (s *Store) smudgeRacy(e idxEntry, old *gitIndex) (idxEntry, error) {
 	if t := e.mtime(); t.IsZero() || old.mtime.IsZero() || t.Before(old.mtime) {
 		return e, nil
