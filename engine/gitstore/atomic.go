@@ -20,11 +20,10 @@ func lockExists(lock string) error {
 
 // heldLock is git's lock-file protocol, the one way gitstore replaces a
 // file git also writes (the index, refs): final.lock is created
-// exclusively before final is read, so no git command can replace final
-// while it is held and what is read under it is still current when commit
-// renames the new content into place. The lock is a hard link of a temp
-// file, so removeStranded can tell one a killed gitalog left behind from
-// git's.
+// exclusively before final is read, so what is read under it is still
+// current when commit renames the new content into place. The lock is a
+// hard link of a temp file, so removeStranded can tell one a killed
+// gitalog left behind from git's.
 type heldLock struct {
 	f           *os.File
 	tmp         string // the temp file the lock is a link of; "" without hard links
@@ -70,11 +69,10 @@ func takeLock(tmpDir, final string) (*heldLock, error) {
 	return &heldLock{f: lf, lock: lock, final: final}, nil
 }
 
-// commit writes data into the lock and renames it over the final file.
-// The lock is released either way. A non-zero newerThan holds the new
-// file back until its own mtime is later than that, see waitNewer.
-// durable syncs the data to disk before the rename, as git does for refs;
-// git does not for the index, a cache that git status rebuilds.
+// commit writes data into the lock and renames it over the final file,
+// releasing the lock either way. A non-zero newerThan holds the file back
+// until its mtime is later (waitNewer); durable syncs it first, as git
+// does for refs but not for the index.
 func (l *heldLock) commit(data []byte, newerThan time.Time, durable bool) error {
 	if l.done {
 		return errors.New("lock " + l.lock + " already released")
@@ -116,13 +114,11 @@ func (l *heldLock) release() {
 	}
 }
 
-// removeStranded removes lock if a killed gitalog left it between taking
-// it and renaming it into place (a CI job cancelled mid-sync): takeLock
-// takes a lock by hard-linking its temp file, and the kill also kept that
-// temp file, so the lock is the same file as one of tmpDir's temp files.
-// git never makes such a lock, and the caller holds the repository's
-// gitalog lock, so no live gitalog is between those two steps. It reports
-// whether the lock is gone.
+// removeStranded removes lock if a killed gitalog left it (a CI job
+// cancelled mid-sync): then it is the same file as one of tmpDir's temp
+// files, which git never makes, and the caller holds the repository's
+// gitalog lock, so no live gitalog holds it. It reports whether the lock
+// is gone.
 func removeStranded(tmpDir, lock string) bool {
 	fi, err := os.Lstat(lock)
 	if err != nil {
@@ -157,13 +153,10 @@ func sweepTemp(keep func(string) bool, dirs ...string) {
 	}
 }
 
-// waitNewer rewrites the file's last byte until its mtime is after t. Git
-// treats index entries whose mtime is not older than the index file as
-// "racily clean" and rehashes them on every status; files just written
-// share the index's timestamp tick, so without this wait every sync would
-// leave its files to be rehashed. The wait is one filesystem timestamp
-// tick (a few ms on Linux) and is abandoned after a second, which only
-// costs speed, never correctness.
+// waitNewer rewrites the file's last byte until its mtime is after t: git
+// rehashes on every status the index entries whose mtime is not older
+// than the index ("racily clean"), and files just written share the
+// index's timestamp tick. Giving up after a second costs only speed.
 func waitNewer(f *os.File, last []byte, off int64, t time.Time) {
 	deadline := time.Now().Add(time.Second)
 	delay := time.Millisecond

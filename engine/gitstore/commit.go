@@ -30,11 +30,9 @@ type CommitRequest struct {
 	Parent  plumbing.Hash          // expected current commit of Ref (zero = unborn)
 	Ref     plumbing.ReferenceName // branch to move; "" = HEAD (followed if symbolic)
 	Changes []Change
-	// Prestage, when set, holds files of new directories already written
-	// (see Prestage); the commit uses those that match its tree.
-	Prestage *Prestage
 	// Spool, when set, holds blobs of Changes already written (see
 	// Spool); the commit publishes it and stores only the other objects.
+	// A spooled change's Content, when set, is used for the checkout.
 	Spool     *Spool
 	Message   string
 	Author    object.Signature // zero When means now
@@ -45,13 +43,10 @@ type CommitRequest struct {
 // loose objects cost an inode and a rename each and slow every later read.
 const packThreshold = 256
 
-// testHookAfterCAS lets tests stop a commit where a crash would hurt most:
-// the ref has moved but the worktree has not followed.
-var testHookAfterCAS func() error
-
 // testHookBeforeCAS runs after the journal is written and before the ref
-// moves; an error stops Commit there as a crash would.
-var testHookBeforeCAS func() error
+// moves, testHookAfterCAS after the ref moved and before the worktree
+// follows; an error stops the commit there as a crash would.
+var testHookBeforeCAS, testHookAfterCAS func() error
 
 type pendingObj struct {
 	typ  plumbing.ObjectType
@@ -59,31 +54,22 @@ type pendingObj struct {
 }
 
 // objSet is the set of objects a commit introduces, kept in memory so the
-// worktree update can use contents without reading them back.
+// worktree update can use contents without reading them back. Only those
+// in order are written (spooled blobs are in m for the checkout only).
 type objSet struct {
 	order   []plumbing.Hash
 	m       map[plumbing.Hash]pendingObj
-	trees   map[plumbing.Hash][]Entry // parsed form of the new trees
-	spooled *Spool                    // blobs stored already, left out
+	spooled *Spool
 }
 
-// newObjSet sizes the set for about n objects, so that a first sync's
-// 100k blobs do not grow the map step by step.
-func newObjSet(n int) *objSet {
-	return &objSet{m: make(map[plumbing.Hash]pendingObj, n), trees: map[plumbing.Hash][]Entry{}, order: make([]plumbing.Hash, 0, n)}
-}
-
-func (o *objSet) addHashed(h plumbing.Hash, t plumbing.ObjectType, data []byte) {
-	if _, ok := o.m[h]; ok {
-		return
+func (o *objSet) add(h plumbing.Hash, t plumbing.ObjectType, data []byte) plumbing.Hash {
+	if h.IsZero() {
+		h = hashObject(t, data)
 	}
-	o.m[h] = pendingObj{t, data}
-	o.order = append(o.order, h)
-}
-
-func (o *objSet) add(t plumbing.ObjectType, data []byte) plumbing.Hash {
-	h := hashObject(t, data)
-	o.addHashed(h, t, data)
+	if _, ok := o.m[h]; !ok {
+		o.m[h] = pendingObj{t, data}
+		o.order = append(o.order, h)
+	}
 	return h
 }
 
@@ -98,27 +84,23 @@ func newChangeNode() *changeNode {
 
 func buildChangeTree(changes []Change) (*changeNode, error) {
 	root := newChangeNode()
-	seen := make(map[string]bool, len(changes))
 	for i := range changes {
 		c := &changes[i]
 		if err := checkPath(c.Path); err != nil {
 			return nil, err
 		}
-		if seen[c.Path] {
+		n, dirs := root, strings.Split(c.Path, "/")
+		for _, d := range dirs[:len(dirs)-1] {
+			if n.dirs[d] == nil {
+				n.dirs[d] = newChangeNode()
+			}
+			n = n.dirs[d]
+		}
+		name := dirs[len(dirs)-1]
+		if n.files[name] != nil {
 			return nil, fmt.Errorf("path %q appears twice in the change set", c.Path)
 		}
-		seen[c.Path] = true
-		n := root
-		parts := strings.Split(c.Path, "/")
-		for _, d := range parts[:len(parts)-1] {
-			sub := n.dirs[d]
-			if sub == nil {
-				sub = newChangeNode()
-				n.dirs[d] = sub
-			}
-			n = sub
-		}
-		n.files[parts[len(parts)-1]] = c
+		n.files[name] = c
 	}
 	return root, nil
 }
@@ -134,21 +116,23 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 	if err != nil {
 		return plumbing.ZeroHash, false, err
 	}
+	fail := func(name, why string) (plumbing.Hash, bool, error) {
+		return plumbing.ZeroHash, false, fmt.Errorf("%s%s: %s", prefix, name, why)
+	}
 	repl := map[string]*Entry{} // nil value: remove
 	for name, ch := range n.files {
 		oe, has := findEntry(old, name)
 		sub := n.dirs[name]
-		if ch.Delete {
+		switch {
+		case ch.Delete:
 			if has && sub == nil {
 				repl[name] = nil
 			}
 			continue
-		}
-		if sub != nil {
-			return plumbing.ZeroHash, false, fmt.Errorf("%s%s: both a file and a directory in the change set", prefix, name)
-		}
-		if has && isDir(oe) {
-			return plumbing.ZeroHash, false, fmt.Errorf("%s%s: is a directory; delete it before writing a file there", prefix, name)
+		case sub != nil:
+			return fail(name, "both a file and a directory in the change set")
+		case has && isDir(oe):
+			return fail(name, "is a directory; delete it before writing a file there")
 		}
 		h := ch.Hash
 		if h.IsZero() {
@@ -161,75 +145,68 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 		if has && oe.Hash == h && oe.Mode == mode {
 			continue
 		}
-		if !objs.spooled.Has(h) {
-			if len(ch.Content) == 0 && h != emptyBlob {
-				return plumbing.ZeroHash, false, fmt.Errorf("%s%s: no content for blob %s", prefix, name, h)
+		switch {
+		case objs.spooled.Has(h):
+			if len(ch.Content) > 0 {
+				objs.m[h] = pendingObj{plumbing.BlobObject, ch.Content}
 			}
-			objs.addHashed(h, plumbing.BlobObject, ch.Content)
+		case len(ch.Content) == 0 && h != emptyBlob:
+			return fail(name, "no content for blob "+h.String())
+		default:
+			objs.add(h, plumbing.BlobObject, ch.Content)
 		}
 		repl[name] = &Entry{Name: name, Hash: h, Mode: mode}
 	}
 	for name, sub := range n.dirs {
 		oe, has := findEntry(old, name)
-		f := n.files[name]
-		deleted := f != nil && f.Delete
+		if f := n.files[name]; f != nil && f.Delete {
+			has = false // replaced whole
+		} else if has && !isDir(oe) {
+			return fail(name, "is a file, cannot hold paths below it")
+		}
 		base := plumbing.ZeroHash
-		if has && !deleted {
-			if !isDir(oe) {
-				return plumbing.ZeroHash, false, fmt.Errorf("%s%s: is a file, cannot hold paths below it", prefix, name)
-			}
+		if has {
 			base = oe.Hash
 		}
 		h, empty, err := s.buildTree(ctx, base, sub, prefix+name+"/", objs)
-		if err != nil {
-			return plumbing.ZeroHash, false, err
-		}
 		switch {
+		case err != nil:
+			return plumbing.ZeroHash, false, err
 		case empty:
-			if has {
+			if _, ok := findEntry(old, name); ok {
 				repl[name] = nil
 			}
-		case has && isDir(oe) && oe.Hash == h:
-			delete(repl, name)
-		default:
+		case !has || oe.Hash != h:
 			repl[name] = &Entry{Name: name, Hash: h, Mode: filemode.Dir}
 		}
 	}
 	if len(repl) == 0 {
 		return oldHash, len(old) == 0, nil
 	}
-
-	kept := make([]Entry, 0, len(old))
-	for _, e := range old {
-		if _, ok := repl[e.Name]; !ok {
-			kept = append(kept, e)
-		}
-	}
-	added := make([]Entry, 0, len(repl))
+	// old is already in tree order; merging the few new entries in avoids
+	// re-sorting a 100k-entry directory on every sync.
+	var added []Entry
 	for _, e := range repl {
 		if e != nil {
 			added = append(added, *e)
 		}
 	}
-	if len(kept)+len(added) == 0 {
+	sortEntries(added)
+	out := make([]Entry, 0, len(old)+len(added))
+	for _, e := range old {
+		if _, ok := repl[e.Name]; ok {
+			continue
+		}
+		for ; len(added) > 0 && compareEntries(added[0], e) < 0; added = added[1:] {
+			out = append(out, added[0])
+		}
+		out = append(out, e)
+	}
+	if out = append(out, added...); len(out) == 0 {
 		return plumbing.ZeroHash, true, nil
 	}
-	// old is already in tree order; merging the few new entries in avoids
-	// re-sorting catalog directories with 100k entries on every sync.
-	sortEntries(added)
-	out := make([]Entry, 0, len(kept)+len(added))
-	i, j := 0, 0
-	for i < len(kept) || j < len(added) {
-		if j == len(added) || i < len(kept) && compareEntries(kept[i], added[j]) < 0 {
-			out = append(out, kept[i])
-			i++
-		} else {
-			out = append(out, added[j])
-			j++
-		}
-	}
-	h := objs.add(plumbing.TreeObject, encodeTree(out))
-	objs.trees[h] = out
+	h := objs.add(plumbing.ZeroHash, plumbing.TreeObject, encodeTree(out))
+	s.trees.put(h, out) // the worktree diff and the next sync take it parsed
 	return h, false, nil
 }
 
@@ -247,55 +224,50 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	}
 	// Checked again under the ref lock; failing early avoids writing
 	// objects for a commit that cannot land.
-	if cur, _, err := s.resolveRef(target); err != nil {
+	if cur, _, err := s.resolveRef(target); err != nil || cur != req.Parent {
+		if err == nil {
+			err = fmt.Errorf("%w: %s is at %s, expected %s", ErrRefMoved, target, short(cur), short(req.Parent))
+		}
 		return plumbing.ZeroHash, err
-	} else if cur != req.Parent {
-		return plumbing.ZeroHash, fmt.Errorf("%w: %s is at %s, expected %s", ErrRefMoved, target, short(cur), short(req.Parent))
 	}
-
-	author, committer := req.Author, req.Committer
-	if author.When.IsZero() {
-		author.When = time.Now()
+	c := &object.Commit{Author: req.Author, Committer: req.Committer, Message: req.Message}
+	if c.Author.When.IsZero() {
+		c.Author.When = time.Now()
 	}
-	if committer.Name == "" && committer.Email == "" {
-		committer = author
+	if c.Committer.Name == "" && c.Committer.Email == "" {
+		c.Committer = c.Author
 	}
-	if committer.When.IsZero() {
-		committer.When = time.Now()
+	if c.Committer.When.IsZero() {
+		c.Committer.When = time.Now()
 	}
-	for _, sig := range []*object.Signature{&author, &committer} {
+	for _, sig := range []*object.Signature{&c.Author, &c.Committer} {
 		sig.Name, sig.Email = strings.TrimSpace(sig.Name), strings.TrimSpace(sig.Email)
 		if err := checkSignature(*sig); err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("signature %q <%s>: %w", sig.Name, sig.Email, err)
 		}
 	}
-
 	root, err := buildChangeTree(req.Changes)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	oldTree := emptyTree
-	if !req.Parent.IsZero() {
-		if oldTree, err = s.commitTree(req.Parent); err != nil {
-			return plumbing.ZeroHash, err
-		}
+	oldTree, err := s.commitTree(req.Parent)
+	if err != nil {
+		return plumbing.ZeroHash, err
 	}
-	// Sized for the blobs not spooled, a few trees and the commit: a map
-	// sized for a first sync's 100k spooled blobs held 14 MB for nothing.
-	objs := newObjSet(max(len(req.Changes)-req.Spool.Len(), 0) + 8)
-	objs.spooled = req.Spool
+	// Sized for the blobs not spooled, a few trees and the commit.
+	n := max(len(req.Changes)-req.Spool.Len(), 0) + 8
+	objs := &objSet{m: make(map[plumbing.Hash]pendingObj, n), order: make([]plumbing.Hash, 0, n), spooled: req.Spool}
 	newTree, empty, err := s.buildTree(ctx, oldTree, root, "", objs)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
 	if empty {
-		newTree = objs.add(plumbing.TreeObject, nil)
+		newTree = objs.add(plumbing.ZeroHash, plumbing.TreeObject, nil)
 	}
 	if newTree == oldTree {
 		return plumbing.ZeroHash, ErrNoChanges
 	}
-
-	c := &object.Commit{Author: author, Committer: committer, Message: req.Message, TreeHash: newTree}
+	c.TreeHash = newTree
 	if !req.Parent.IsZero() {
 		c.ParentHashes = []plumbing.Hash{req.Parent}
 	}
@@ -308,53 +280,24 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	}
 	r, _ := o.Reader()
 	data, _ := io.ReadAll(r)
-	commit := objs.add(plumbing.CommitObject, data)
+	commit := objs.add(plumbing.ZeroHash, plumbing.CommitObject, data)
 	// Git convention (and better locality for readers): commit, trees, blobs.
-	slices.SortStableFunc(objs.order, func(a, b plumbing.Hash) int {
-		return int(objs.m[a].typ) - int(objs.m[b].typ)
-	})
-
+	slices.SortStableFunc(objs.order, func(a, b plumbing.Hash) int { return int(objs.m[a].typ) - int(objs.m[b].typ) })
 	if err := ctx.Err(); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	// Before the worktree is planned: files whose blobs are spooled are
-	// read back from the published pack.
 	if err := req.Spool.publish(); err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
 	}
-	wt := s.checkedOut(target)
-	var upd *worktreeUpdate
-	if wt {
-		// The files of directories that do not exist yet (a first sync's
-		// catalog/<blueprint>/) go into the invisible staging dir while
-		// the pack is written; they appear only after the ref has moved.
-		if upd, err = s.planWorktree(oldTree, newTree, objs, req.Prestage); err != nil {
+	if err := s.writeObjects(objs); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
+	}
+	var upd *update
+	if s.checkedOut(target) {
+		if upd, err = s.planUpdate(oldTree, newTree, objs, nil); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	}
-	staged := make(chan error, 1)
-	if upd != nil {
-		go func() { staged <- upd.stage() }()
-	} else {
-		staged <- nil
-	}
-	werr := s.writeObjects(objs)
-	serr := <-staged
-	if werr != nil || serr != nil {
-		if upd != nil {
-			upd.abandon()
-		}
-		if werr != nil {
-			return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", werr)
-		}
-		return plumbing.ZeroHash, fmt.Errorf("writing files: %w", serr)
-	}
-	// The new trees are stored now: later readers (the next sync in this
-	// process) take them parsed.
-	for h, es := range objs.trees {
-		s.trees.put(h, es)
-	}
-
 	subject, _, _ := strings.Cut(strings.TrimSpace(req.Message), "\n")
 	reflogMsg := "commit: " + subject
 	if req.Parent.IsZero() {
@@ -362,7 +305,7 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	}
 	// The worktree was checked by the caller (CheckWorktree), before the
 	// long part of the commit; MoveRef checks under the lock instead.
-	landed, err := s.land(target, req.Parent, commit, upd, nil, committer, reflogMsg)
+	landed, err := s.land(target, req.Parent, commit, upd, nil, c.Committer, reflogMsg)
 	if !landed {
 		return plumbing.ZeroHash, err
 	}
@@ -371,22 +314,16 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 
 // land is the one way a ref moves under a worktree, for Commit and
 // MoveRef: it moves target from old to new by compare-and-swap and, when
-// the ref is checked out (upd, planned and staged, is not nil), brings the
-// worktree and the index along. index.lock is taken before anything else,
-// as git checkout does, so that a git command holding it stops the move
-// before the ref moves rather than the worktree update after, and a git
-// add cannot land between the read of the index and its replacement.
-// check, when set, runs under the lock (MoveRef's worktree check). The
-// journal lets Recover finish an update a crash interrupted.
-//
-// landed says whether the ref moved. An error after it did is a
-// WorktreeError (the move stands, Recover finishes the update), except
-// testHookAfterCAS's simulated crash.
-func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd *worktreeUpdate, check func() error, sig object.Signature, msg string) (landed bool, err error) {
+// upd is not nil, brings the worktree and the index along. index.lock is
+// taken first, as git checkout does, so that a git command holding it
+// stops the move before the ref moves, not the worktree update after, and
+// no git add lands between the read of the index and its replacement.
+// check, when set, runs under the lock. landed says whether the ref moved;
+// an error after it did is a WorktreeError (Recover finishes the update).
+func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd *update, check func() error, sig object.Signature, msg string) (landed bool, err error) {
 	var ilock *heldLock
 	if upd != nil {
 		if ilock, err = s.lockIndex(); err != nil {
-			upd.abandon()
 			return false, err
 		}
 		defer ilock.release()
@@ -397,7 +334,6 @@ func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd 
 			err = s.writeJournal(journal{old: old, new: new})
 		}
 		if err != nil {
-			upd.abandon()
 			return false, err
 		}
 	}
@@ -408,7 +344,6 @@ func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd 
 	}
 	if err := s.casRef(target, old, new, sig, msg); err != nil {
 		if upd != nil {
-			upd.abandon()
 			s.removeJournal()
 		}
 		return false, err
@@ -423,7 +358,7 @@ func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd 
 	}
 	// From here on the move stands; nothing is cancelled, so the
 	// worktree is not left half-updated.
-	if err := upd.finish(ilock); err != nil {
+	if err := upd.apply(ilock); err != nil {
 		return true, &WorktreeError{Ref: target, Commit: new, Err: err}
 	}
 	return true, s.removeJournal()
@@ -447,16 +382,10 @@ func (s *Store) writeObjects(objs *objSet) error {
 		if err != nil {
 			return err
 		}
-		if _, err := w.Write(o.data); err != nil {
-			return err
-		}
+		w.Write(o.data)
 		w.Close()
-		got, err := s.st.SetEncodedObject(eo)
-		if err != nil {
-			return err
-		}
-		if got != h {
-			return fmt.Errorf("object hash mismatch: wrote %s, expected %s", got, h)
+		if got, err := s.st.SetEncodedObject(eo); err != nil || got != h {
+			return fmt.Errorf("storing %s: got %s, %v", h, got, err)
 		}
 	}
 	return nil

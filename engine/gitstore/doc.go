@@ -6,29 +6,22 @@
 //
 // go-git does the reading and the codecs: objects come from its object
 // storage, refs from its reference storage, trees and commits through its
-// decoders, index entries through plumbing/format/index, pack indexes
-// through idxfile, and pushes and fetches through the user's own git (so
-// their credentials apply), or go-git's transport without one. What is
-// gitalog's own: streaming a sync's objects into one pack while items
-// flow (packWriter, Spool), building only the changed trees, the
-// journaled worktree update, git's lock-file protocol for refs and the
-// index (heldLock), and the refusal of repository formats it would
-// corrupt (checkFormat).
+// decoders, the index through plumbing/format/index, the config through
+// plumbing/format/config, pack indexes through idxfile, and pushes and
+// fetches through the user's own git (so their credentials apply), or
+// go-git's transport without one. What is gitalog's own: streaming a
+// sync's new blobs into one pack while items flow (Spool), building only
+// the changed trees, the journaled worktree update, git's lock-file
+// protocol for refs and the index (heldLock), and the refusal of
+// repository formats it would corrupt (checkFormat).
 //
-// Writes are ordered for crash safety: objects first (one packfile when
-// there are many), then index.lock, then a journal in the git dir, then the
-// ref, then the worktree files and the index for the changed paths only.
-// Commit and MoveRef share that sequence (land). A process killed at any
-// point leaves a repository that `git fsck --strict` accepts, and Recover
-// (called automatically by Commit, MoveRef and CheckWorktree) finishes a
-// worktree update that was cut short; a failure after the ref moved is a
-// WorktreeError.
-//
-// A large sync hands its work over early: a Spool takes new blobs into a
-// temporary pack as they are encoded, and a Prestage writes the files of
-// new directories into the git dir while the items still stream in. Commit
-// publishes the one and takes the other over; both stay invisible to
-// readers until then.
+// Writes are ordered for crash safety: objects first, then index.lock,
+// then a journal in the git dir, then the ref, then the changed worktree
+// files and the index. Commit and MoveRef share that sequence (land). A
+// process killed at any point leaves a repository that `git fsck --strict`
+// accepts, and Recover (called by Commit, MoveRef and CheckWorktree)
+// redoes the interrupted worktree update from the journal; a failure
+// after the ref moved is a WorktreeError.
 //
 // Callers that may run concurrently with another gitalog process should
 // hold Lock around Recover/CheckWorktree/Commit: the ref CAS detects races

@@ -33,21 +33,9 @@ var (
 	ErrUnsupportedFormat = errors.New("unsupported repository format")
 )
 
-type notRepoError struct{ dir string }
-
-func (e *notRepoError) Error() string {
-	return fmt.Sprintf("%q is not a git repository (run \"gitalog init\")", e.dir)
+func notRoot(dir, root string) error {
+	return fmt.Errorf("%q is %w at %q; use the repository root", dir, ErrNotRoot, root)
 }
-
-func (e *notRepoError) Unwrap() error { return ErrNotRepository }
-
-type notRootError struct{ dir, root string }
-
-func (e *notRootError) Error() string {
-	return fmt.Sprintf("%q is inside the git repository at %q; use the repository root", e.dir, e.root)
-}
-
-func (e *notRootError) Unwrap() error { return ErrNotRoot }
 
 // DirtyError lists the paths that differ from the parent commit.
 type DirtyError struct{ Paths []string }

@@ -113,58 +113,31 @@ func listFiles(t *testing.T, dir string) string {
 	return b.String()
 }
 
-// TestScanConfigMatchesGit: the format check reads the config as git does,
-// including what go-git's decoder rejects, so no repository git opens is
-// refused for its syntax and no extension is missed.
-func TestScanConfigMatchesGit(t *testing.T) {
+// TestUnreadableConfigRefused: a repository config that cannot be read
+// (git refuses these too) is refused at Open, with its path, before
+// anything is written, since whether a write would be safe is unknown.
+func TestUnreadableConfigRefused(t *testing.T) {
 	isolate(t)
-	configs := []string{
-		"[core]\n\trepositoryformatversion = 1\n[extensions]\n\tobjectformat = sha256\n",
-		"[branch.main]\n\tremote = origin\n[Extensions]\n\tObjectFormat = sha256\n",
-		"; c\n# c\n[core] repositoryformatversion = 1\n[extensions]objectFormat=\"sha\"256 ; c\n",
-		"[alias]\n\tx = \"!f() { echo \\\"a;b # c\\\"; }; f\"\n[extensions]\n\tnoop\n\trefstorage = ref\\\ntable\n",
-		"[foo \"bar baz\\\"q\"]\n\tk = v\n[core]\n\tbare = false # comment\n\tname = a   b  \t \n",
-		"\xef\xbb\xbf[core]\n\tk = \"  lead\" trail  \n[extensions]\n\tworktreeConfig\n",
-		"[remote \"origin\"]\n\turl = x\n[remote.x]\n\tk = v\n[extensions]\n\tpartialClone = origin\n",
-	}
-	for i, c := range configs {
-		p := filepath.Join(t.TempDir(), "config")
-		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+	for _, bad := range []string{"[core\n", "[core]\n\tk = \"open\n", "[core]\n\t=v\n"} {
+		dir := t.TempDir()
+		git(t, dir, "init", "-q", "r")
+		r := filepath.Join(dir, "r")
+		p := filepath.Join(r, ".git", "config")
+		if err := os.WriteFile(p, []byte(bad), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		// git lists "section.key=value", and "section.sub.key=value" for
-		// subsections, which scanConfig leaves out.
-		var want []string
-		for _, l := range strings.Split(strings.TrimSuffix(git(t, t.TempDir(), "config", "--file", p, "--list"), "\n"), "\n") {
-			k, _, hasValue := strings.Cut(l, "=")
-			if !hasValue {
-				l += "=true" // a key alone
-			}
-			if strings.Count(k, ".") == 1 {
-				want = append(want, l)
-			}
-		}
-		entries, err := scanConfig([]byte(c))
-		if err != nil {
-			t.Fatalf("config %d: %v", i, err)
-		}
-		var got []string
-		for _, e := range entries {
-			got = append(got, e.section+"."+strings.ToLower(e.key)+"="+e.value)
-		}
-		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Errorf("config %d:\n got %q\nwant %q", i, got, want)
-		}
-	}
-	for _, bad := range []string{"[core\n", "[core]\n\tk = \"open\n", "[core]\n\t=v\n", "[core]\n\tk = a\\q\n"} {
-		if _, err := scanConfig([]byte(bad)); err == nil {
-			t.Errorf("%q: no error", bad)
-		}
-		p := filepath.Join(t.TempDir(), "config")
-		os.WriteFile(p, []byte(bad), 0o644)
-		cmd := exec.Command("git", "config", "--file", p, "--list")
-		if out, err := cmd.CombinedOutput(); err == nil {
+		if out, err := exec.Command("git", "config", "--file", p, "--list").CombinedOutput(); err == nil {
 			t.Errorf("%q: git accepts it: %s", bad, out)
+		}
+		before := listFiles(t, r)
+		if _, err := Open(r); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%q: Open: err = %v, want one naming %s", bad, err, p)
+		}
+		if _, err := Init(r, ""); err == nil {
+			t.Errorf("%q: Init: no error", bad)
+		}
+		if after := listFiles(t, r); after != before {
+			t.Errorf("%q: files changed", bad)
 		}
 	}
 }

@@ -2,33 +2,36 @@ package gitstore
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha1"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 )
 
-// gitIndex is the index (.git/index) as gitstore uses it: entries sorted
-// by name and stage. Every entry gitstore reads or writes goes through
-// go-git's codec (plumbing/format/index); the others are carried as their
-// on-disk bytes. Decoding and re-encoding a whole 100k-entry index with
-// go-git costs about 0.5 s of CPU, a third of a 1% resync's budget, for
-// the 1000 entries it changes; copying the rest costs a memmove. An index
-// in version 4, whose names depend on the entry before, is decoded whole.
+// gitIndex is the index (.git/index): entries sorted by name and stage.
+// Every entry gitstore reads or writes goes through go-git's codec
+// (plumbing/format/index); the others keep their on-disk bytes, since
+// decoding and encoding a whole 100k-entry index with go-git costs a 1%
+// resync 0.3 s of CPU. A version 4 index (prefix-compressed names) is
+// decoded whole.
 //
-// Extensions are dropped on write: the cache tree (TREE) would describe
-// old trees, resolve-undo (REUC) and the other optional ones git rebuilds
-// or does without. Required ones (lowercase signature: a split index
-// "link", a sparse index "sdir") cannot be dropped, so such an index is
-// refused with an error that says how to turn the feature off.
+// Extensions are dropped on write: the cache tree would describe old
+// trees; resolve-undo and the other optional ones git rebuilds or does
+// without. A required one (a split or sparse index) cannot be dropped, so
+// such an index is refused with an error that says how to turn it off.
 type gitIndex struct {
 	version uint32
 	entries []idxEntry
@@ -185,10 +188,9 @@ func encodeWhole(idx *index.Index) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// encode writes the index with no extensions. Entries must be sorted.
-// The decoded ones are encoded by go-git's encoder in one go (as an index
-// of their own, whose entries are then cut apart by git's padding rule)
-// and spliced in between the raw ones.
+// encode writes the index with no extensions; entries must be sorted.
+// The decoded ones are encoded by go-git as an index of their own, cut
+// apart by git's padding rule and spliced in between the raw ones.
 func (idx *gitIndex) encode() ([]byte, error) {
 	v := max(idx.version, 2)
 	var fresh []*index.Entry
@@ -289,4 +291,167 @@ func (s *Store) readIndex() (*gitIndex, error) {
 		s.index.mu.Unlock()
 	}
 	return idx, nil
+}
+
+func (s *Store) indexPath() string { return filepath.Join(s.gitDir, "index") }
+
+// updateIndex replaces the index entries of the changed paths. Without an
+// index (a fresh repository) it builds one from the whole new tree. The
+// index is read under lock, which the new one replaces.
+func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry, newTree plumbing.Hash) error {
+	old, err := s.readIndex()
+	if testHookIndexRead != nil {
+		testHookIndexRead()
+	}
+	added := make([]idxEntry, 0, len(written))
+	for _, e := range written {
+		if e != nil {
+			added = append(added, decoded(e))
+		}
+	}
+	slices.SortStableFunc(added, compareIdx)
+	idx := &gitIndex{version: 2}
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		es, err := s.indexFromTree(newTree, written)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			idx.entries = append(idx.entries, decoded(e))
+		}
+		idx.entries = append(idx.entries, added...)
+		slices.SortStableFunc(idx.entries, compareIdx)
+	case err != nil:
+		return err
+	default:
+		touched := make(map[string]bool, len(ops))
+		for _, op := range ops {
+			touched[op.Path] = true
+		}
+		// old is shared with the index cache: build a new slice, merging
+		// the sorted survivors with the sorted new entries.
+		idx.version = old.version
+		idx.entries = make([]idxEntry, 0, len(old.entries)+len(added))
+		for _, e := range old.entries {
+			if touched[e.name] {
+				continue
+			}
+			for ; len(added) > 0 && compareIdx(added[0], e) < 0; added = added[1:] {
+				idx.entries = append(idx.entries, added[0])
+			}
+			if e, err = s.smudgeRacy(e, old); err != nil {
+				return err
+			}
+			idx.entries = append(idx.entries, e)
+		}
+		idx.entries = append(idx.entries, added...)
+	}
+	data, err := idx.encode()
+	if err != nil {
+		return err
+	}
+	var newest time.Time
+	for i := range idx.entries {
+		if t := idx.entries[i].mtime(); t.After(newest) {
+			newest = t
+		}
+	}
+	return lock.commit(data, newest, false)
+}
+
+// smudgeRacy is git's ce_smudge_racily_clean_entry for an entry kept from
+// the old index: one not older than that index may have changed within
+// its timestamp tick unseen, which only the old index's mtime told. When
+// its content no longer matches, its size is zeroed, so that readers of
+// the newer index compare content instead of trusting the stat data.
+func (s *Store) smudgeRacy(e idxEntry, old *gitIndex) (idxEntry, error) {
+	if t := e.mtime(); t.IsZero() || old.mtime.IsZero() || t.Before(old.mtime) {
+		return e, nil
+	}
+	ie, err := e.entry(old.version)
+	if err != nil {
+		return e, err
+	}
+	full := filepath.Join(s.root, filepath.FromSlash(e.name))
+	fi, err := os.Lstat(full)
+	if err != nil || !fi.ModTime().Equal(ie.ModifiedAt) || uint32(fi.Size()) != ie.Size {
+		return e, nil // gone or visibly changed: the stat data already says so
+	}
+	if h, err := hashFile(full, fi); err != nil || h == ie.Hash {
+		return e, err
+	}
+	c := *ie // the old index is shared with the cache
+	c.Size = 0
+	return decoded(&c), nil
+}
+
+// hashFile is the blob id of a worktree file or symlink (zero for other
+// kinds).
+func hashFile(full string, fi os.FileInfo) (plumbing.Hash, error) {
+	var data []byte
+	var err error
+	switch {
+	case fi.Mode().IsRegular():
+		data, err = os.ReadFile(full)
+	case fi.Mode()&os.ModeSymlink != 0:
+		var target string
+		target, err = os.Readlink(full)
+		data = []byte(target)
+	default:
+		return plumbing.ZeroHash, nil
+	}
+	return BlobHash(data), err
+}
+
+// indexFromTree lists index entries for the tree's files that have none
+// in have, with no stat data: git (and CheckWorktree) compare their
+// content instead.
+func (s *Store) indexFromTree(tree plumbing.Hash, have []*index.Entry) ([]*index.Entry, error) {
+	written := make(map[string]bool, len(have))
+	for _, e := range have {
+		if e != nil {
+			written[e.Name] = true
+		}
+	}
+	var out []*index.Entry
+	var walk func(h plumbing.Hash, prefix string) error
+	walk = func(h plumbing.Hash, prefix string) error {
+		es, err := s.readTree(h)
+		for _, e := range es {
+			if p := prefix + e.Name; isDir(e) {
+				err = cmp.Or(err, walk(e.Hash, p+"/"))
+			} else if !written[p] {
+				out = append(out, &index.Entry{Name: p, Hash: e.Hash, Mode: e.Mode})
+			}
+		}
+		return err
+	}
+	return out, walk(tree, "")
+}
+
+// testHookIndexRead runs between reading the index and writing its
+// replacement, where a concurrent git add would be lost.
+var testHookIndexRead func()
+
+// testHashCount lets tests see whether the stat fast path was taken.
+var testHashCount atomic.Int64
+
+// statClean is git's ie_match_stat plus its racy-git rule: an entry whose
+// mtime is not older than the index file may have been modified within
+// the same timestamp tick, so it must be rehashed.
+func statClean(ie *index.Entry, fi os.FileInfo, idxTime time.Time) bool {
+	if ie.ModifiedAt.IsZero() || !ie.ModifiedAt.Before(idxTime) {
+		return false
+	}
+	var cur index.Entry
+	fillStat(&cur, fi)
+	if fi.Mode().IsRegular() != (ie.Mode == filemode.Regular || ie.Mode == filemode.Executable) {
+		return false
+	}
+	return cur.Size == ie.Size &&
+		cur.ModifiedAt.Equal(ie.ModifiedAt) &&
+		cur.CreatedAt.Equal(ie.CreatedAt) &&
+		cur.Inode == ie.Inode &&
+		cur.UID == ie.UID && cur.GID == ie.GID
 }

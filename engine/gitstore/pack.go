@@ -21,16 +21,14 @@ import (
 )
 
 // packWriter writes one packfile as its objects come, with no object
-// count known in advance. go-git cannot do that: its packfile.Encoder
-// takes the whole list of objects up front (from a storer), and its
-// PackfileWriter parses the stream again to index it and writes the .idx
-// in place before the pack is renamed, so a kill -9 can leave a truncated
-// .idx that a later write of the same pack keeps. Here the .idx comes
-// from go-git's idxfile writer and encoder, fed with the offsets and CRCs
-// as the entries are written; the count is patched into the header at
-// the end; the .pack and then the .idx are renamed into place from temp
-// files, the order in which git makes a pack visible. Entries are whole
-// objects (see deflater); git gc deltifies and recompresses them later.
+// count known in advance, which go-git's packfile.Encoder (it takes the
+// whole list up front) cannot. The .idx comes from go-git's idxfile
+// writer and encoder, fed with the offsets and CRCs as entries are
+// written; the count is patched into the header at the end; the .pack and
+// then the .idx are renamed into place from temp files, the order in
+// which git makes a pack visible (go-git's PackfileWriter writes the .idx
+// in place, so a kill -9 can leave a truncated one). Entries are whole
+// objects; git gc deltifies them later.
 type packWriter struct {
 	dir string
 	f   *os.File
@@ -41,7 +39,6 @@ type packWriter struct {
 	oh  []byte
 }
 
-// tmpPackPrefix names temp packs; sweepTemp takes what a killed run left.
 const tmpPackPrefix = "tmp_pack_gitalog_"
 
 func (s *Store) newPackWriter() (*packWriter, error) {
@@ -61,8 +58,7 @@ func (s *Store) newPackWriter() (*packWriter, error) {
 // add appends the object h of type t, size bytes long, whose zlib stream
 // is comp.
 func (pw *packWriter) add(h plumbing.Hash, t plumbing.ObjectType, size int64, comp []byte) error {
-	// Type and size in a little-endian base-128 varint whose first byte
-	// carries 4 size bits.
+	// Type and size: a little-endian base-128 varint with 4 size bits first.
 	c := byte(t)<<4 | byte(size&0x0f)
 	pw.oh = pw.oh[:0]
 	for size >>= 4; size > 0; size >>= 7 {
@@ -103,8 +99,7 @@ func (pw *packWriter) publish(s *Store) (err error) {
 	if _, err := pw.f.WriteAt(count[:], 8); err != nil {
 		return err
 	}
-	// The count changed the first bytes, so the trailer's SHA-1 is taken
-	// over the file as written: one sequential read of the page cache.
+	// The count changed the first bytes: the trailer is hashed from the file.
 	sum := sha1.New()
 	if _, err := io.Copy(sum, io.NewSectionReader(pw.f, 0, pw.pos)); err != nil {
 		return err
@@ -155,19 +150,17 @@ func (pw *packWriter) remove() {
 	os.Remove(pw.f.Name())
 }
 
-// storeBelow is the size under which an object is packed as a stored
-// (uncompressed) zlib stream: deflating a small file saves a few hundred
-// bytes, and its per-object cost is most of a first sync's CPU when
-// there are 100k of them.
+// storeBelow is the size under which an object is stored uncompressed:
+// deflating a small file saves a few hundred bytes and costs most of a
+// first sync's CPU. Larger ones get level 1, git's default for loose
+// objects (on JSON almost as tight as level 6 in a third of the time).
 const storeBelow = 512
 
-// deflater makes objects' zlib streams, reusing its writers: level 1
-// (git's default for loose objects: on JSON almost as tight as level 6 in
-// a third of the time), stored under storeBelow.
+// deflater makes objects' zlib streams, reusing its writers.
 type deflater struct {
 	buf    bytes.Buffer
 	fast   *kzlib.Writer
-	stored *zlib.Writer
+	stored *zlib.Writer // klauspost's emits no stored block for empty data
 }
 
 func newDeflater() *deflater {
@@ -210,15 +203,11 @@ func (s *Store) writePack(objs *objSet) error {
 	return pw.publish(s)
 }
 
-// Spool stores blobs in a pack while a sync is still producing them. A
-// first sync used to hold every new file's bytes until its commit wrote
-// the pack: 1.5 KB per issue, 450 MB at 300k. Spooled, a blob is
-// compressed by the goroutine that encoded it and its bytes can go.
-//
-// The pack stays a temp file that no reader sees until Commit publishes it
+// Spool stores new blobs in a pack while a sync is still producing them,
+// so that their bytes need not be held until the commit. The pack stays a
+// temp file that no reader sees until Commit publishes it
 // (CommitRequest.Spool), just before the ref moves; Abandon removes it. A
-// published pack is never removed: from then on other writers, git among
-// them, may rely on its objects.
+// published pack is never removed: other writers may rely on it.
 //
 // The caller holds the Store's lock from NewSpool to the commit or
 // Abandon, like any writer.
@@ -237,12 +226,10 @@ type Spool struct {
 }
 
 // spoolMin is how many blobs a sync offers before the spool takes any: a
-// small sync's objects are better written loose (or in the commit's one
-// pack) than as a pack per sync, and its bytes cost little memory.
+// small sync's objects are better written loose than as a pack per sync.
 var spoolMin int64 = 4 * packThreshold
 
-// NewSpool returns an empty spool; it creates no file before its first
-// blob.
+// NewSpool returns an empty spool; it creates no file before its first blob.
 func (s *Store) NewSpool() *Spool {
 	sp := &Spool{s: s, have: map[plumbing.Hash]struct{}{}}
 	s.spool.Store(sp)
@@ -257,38 +244,27 @@ func (sp *Spool) Add(h plumbing.Hash, data []byte) bool {
 	if sp == nil || sp.offered.Add(1) <= spoolMin {
 		return false
 	}
-	sp.mu.Lock()
-	_, dup := sp.have[h]
-	bad := sp.err != nil || sp.settled
-	sp.mu.Unlock()
-	if bad || dup {
-		return !bad
-	}
 	d, _ := sp.zws.Get().(*deflater)
 	if d == nil {
 		d = newDeflater()
 	}
 	defer sp.zws.Put(d)
-	comp := d.deflate(data)
-
+	comp := d.deflate(data) // outside the lock: this is the costly part
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	if sp.err != nil || sp.settled {
-		return false
-	}
-	if _, dup := sp.have[h]; dup {
-		return true
+	if _, dup := sp.have[h]; dup || sp.err != nil || sp.settled {
+		return dup && sp.err == nil && !sp.settled
 	}
 	if sp.pw == nil {
-		if sp.pw, sp.err = sp.s.newPackWriter(); sp.err != nil {
-			return false
-		}
+		sp.pw, sp.err = sp.s.newPackWriter()
 	}
-	if sp.err = sp.pw.add(h, plumbing.BlobObject, int64(len(data)), comp); sp.err != nil {
-		return false
+	if sp.err == nil {
+		sp.err = sp.pw.add(h, plumbing.BlobObject, int64(len(data)), comp)
 	}
-	sp.have[h] = struct{}{}
-	return true
+	if sp.err == nil {
+		sp.have[h] = struct{}{}
+	}
+	return sp.err == nil
 }
 
 // Len is the number of blobs in the spool.
@@ -321,8 +297,7 @@ func (sp *Spool) publish() error {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if sp.settled {
-		// A second commit of the same sync (the remote moved): the
-		// blobs are in the repository already, or were never kept.
+		// A second commit of the same sync (the remote moved).
 		if !sp.public {
 			return errors.New("the spool was abandoned")
 		}
@@ -331,11 +306,10 @@ func (sp *Spool) publish() error {
 	sp.settled = true
 	sp.s.spool.CompareAndSwap(sp, nil)
 	pw := sp.pw
-	sp.pw = nil // 100k index entries and a 1 MB buffer, of no use once published
+	sp.pw = nil
 	switch {
 	case pw == nil:
 	case sp.err != nil:
-		// Blobs whose bytes the caller let go are in no other place.
 		pw.remove()
 		return fmt.Errorf("spooling blobs: %w", sp.err)
 	case pw.n == 0:

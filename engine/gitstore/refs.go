@@ -24,17 +24,11 @@ func checkRefName(n plumbing.ReferenceName) error {
 // "" means HEAD, which is followed when it is symbolic, as git commit does.
 func (s *Store) targetRef(ref plumbing.ReferenceName) (plumbing.ReferenceName, error) {
 	if ref != "" && ref != plumbing.HEAD {
-		if err := checkRefName(ref); err != nil {
-			return "", err
-		}
-		return ref, nil
+		return ref, checkRefName(ref)
 	}
 	sym, _, err := s.readHEAD()
-	if err != nil {
-		return "", err
-	}
-	if sym != "" {
-		return sym, nil
+	if err != nil || sym != "" {
+		return sym, err
 	}
 	return plumbing.HEAD, nil
 }
@@ -42,14 +36,22 @@ func (s *Store) targetRef(ref plumbing.ReferenceName) (plumbing.ReferenceName, e
 // checkedOut reports whether moving target changes what the worktree
 // should contain.
 func (s *Store) checkedOut(target plumbing.ReferenceName) bool {
-	if s.bare {
-		return false
-	}
-	if target == plumbing.HEAD {
-		return true
+	if s.bare || target == plumbing.HEAD {
+		return !s.bare
 	}
 	sym, _, err := s.readHEAD()
 	return err == nil && sym == target
+}
+
+// refDir is where a ref's file and log live: HEAD and a few namespaces
+// are per worktree, everything else is shared via the common dir.
+func (s *Store) refDir(name plumbing.ReferenceName) string {
+	for _, p := range []string{"HEAD", "refs/worktree/", "refs/bisect/", "refs/rewritten/"} {
+		if strings.HasPrefix(string(name), p) {
+			return s.gitDir
+		}
+	}
+	return s.commonDir
 }
 
 // casRef moves target from old to new under git's lock-file protocol
@@ -58,7 +60,7 @@ func (s *Store) checkedOut(target plumbing.ReferenceName) bool {
 // over the ref, so an update can be lost) and which a kill -9 can leave
 // empty; the lock file is atomic and excludes git commands too.
 func (s *Store) casRef(target plumbing.ReferenceName, old, new plumbing.Hash, committer object.Signature, msg string) error {
-	l, err := takeLock(s.commonDir, s.refFile(target))
+	l, err := takeLock(s.commonDir, filepath.Join(s.refDir(target), filepath.FromSlash(string(target))))
 	if err != nil {
 		return fmt.Errorf("cannot lock ref %s: %w", target, err)
 	}
@@ -86,42 +88,23 @@ func short(h plumbing.Hash) string {
 // appendReflog is best effort: a missing reflog loses history but never
 // correctness, so its errors do not fail the commit.
 func (s *Store) appendReflog(target plumbing.ReferenceName, old, new plumbing.Hash, sig object.Signature, msg string) {
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
-	}
-	line := fmt.Sprintf("%s %s %s <%s> %d %s\t%s\n", old, new, sig.Name, sig.Email,
-		sig.When.Unix(), sig.When.Format("-0700"), msg)
-	logs := []string{logFile(s.refFile(target), s, target)}
-	if target != plumbing.HEAD {
-		if sym, _, err := s.readHEAD(); err == nil && sym == target {
-			logs = append(logs, filepath.Join(s.gitDir, "logs", "HEAD"))
-		}
+	msg, _, _ = strings.Cut(msg, "\n")
+	line := fmt.Sprintf("%s %s %s <%s> %d %s\t%s\n", old, new, sig.Name, sig.Email, sig.When.Unix(), sig.When.Format("-0700"), msg)
+	logs := []string{filepath.Join(s.refDir(target), "logs", filepath.FromSlash(string(target)))}
+	if sym, _, err := s.readHEAD(); target != plumbing.HEAD && err == nil && sym == target {
+		logs = append(logs, filepath.Join(s.gitDir, "logs", "HEAD"))
 	}
 	for _, p := range logs {
 		if _, err := os.Stat(p); err != nil {
 			// git only starts a reflog by itself where logAllRefUpdates
 			// applies: branches and HEAD of non-bare repositories.
-			name := string(target)
-			if s.bare || !(strings.HasPrefix(name, "refs/heads/") || name == "HEAD") {
-				continue
-			}
-			if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
+			if s.bare || !(strings.HasPrefix(string(target), "refs/heads/") || target == plumbing.HEAD) || os.MkdirAll(filepath.Dir(p), 0o777) != nil {
 				continue
 			}
 		}
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
-		if err != nil {
-			continue
+		if f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666); err == nil {
+			f.WriteString(line)
+			f.Close()
 		}
-		f.WriteString(line)
-		f.Close()
 	}
-}
-
-func logFile(refFile string, s *Store, target plumbing.ReferenceName) string {
-	base := s.commonDir
-	if strings.HasPrefix(refFile, s.gitDir+string(filepath.Separator)) && s.gitDir != s.commonDir {
-		base = s.gitDir
-	}
-	return filepath.Join(base, "logs", filepath.FromSlash(string(target)))
 }

@@ -1,21 +1,24 @@
 package gitstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 )
@@ -24,9 +27,7 @@ import (
 var ErrRejected = errors.New("the remote branch moved")
 
 // ResolveRef returns the commit a ref points at; exists is false when the
-// ref is missing. "" means HEAD, as in CommitRequest and MoveRef: a
-// detached HEAD is a target too, and taking "" for a missing branch once
-// made a sync "create" it from nothing and find the whole worktree dirty.
+// ref is missing. "" means HEAD, as in CommitRequest and MoveRef.
 func (s *Store) ResolveRef(name plumbing.ReferenceName) (plumbing.Hash, bool, error) {
 	if name == "" {
 		name = plumbing.HEAD
@@ -46,11 +47,9 @@ func (s *Store) CheckedOut(ref plumbing.ReferenceName) (bool, error) {
 }
 
 // MoveRef moves ref from old to new by compare-and-swap and, when ref is
-// checked out, brings the worktree and index from old's tree to new's,
-// by the same protocol as Commit (see land): index.lock is taken before
-// the ref moves, files that would change must not have local
-// modifications, a crash is finished by Recover, and a failure after the
-// ref moved is a WorktreeError.
+// checked out, brings the worktree and index along by the same protocol
+// as Commit (see land); files that would change must not have local
+// modifications.
 func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, new plumbing.Hash, msg string) error {
 	if err := s.Recover(); err != nil {
 		return err
@@ -62,23 +61,21 @@ func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, ne
 	if old == new {
 		return nil
 	}
-	var upd *worktreeUpdate
+	var upd *update
 	var check func() error
 	if s.checkedOut(target) {
-		oldTree := emptyTree
-		if !old.IsZero() {
-			if oldTree, err = s.commitTree(old); err != nil {
-				return err
-			}
+		oldTree, err := s.commitTree(old)
+		if err != nil {
+			return err
 		}
 		newTree, err := s.commitTree(new)
 		if err != nil {
 			return err
 		}
-		// Planned and staged (invisibly) before the ref moves, as for a
-		// commit: what can refuse the update (a symlinked directory, a
-		// file where a directory goes, hand edits) refuses the move.
-		if upd, err = s.planWorktree(oldTree, newTree, nil, nil); err != nil {
+		// Planned before the ref moves, as for a commit: what can refuse
+		// the update (a symlinked directory, a file where a directory
+		// goes, hand edits) refuses the move.
+		if upd, err = s.planUpdate(oldTree, newTree, nil, nil); err != nil {
 			return err
 		}
 		paths := make([]string, len(upd.ops))
@@ -86,10 +83,6 @@ func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, ne
 			paths[i] = op.Path
 		}
 		check = func() error { return s.checkWorktree(old, paths) }
-		if err := upd.stage(); err != nil {
-			upd.abandon()
-			return err
-		}
 	}
 	_, err = s.land(target, old, new, upd, check, s.DefaultSignature(), msg)
 	return err
@@ -98,31 +91,20 @@ func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, ne
 // IsAncestor reports whether a is reachable from b. In a shallow clone
 // the commits at the boundary (.git/shallow) count as having no parents,
 // as git's own merge-base --is-ancestor takes them: their parents were
-// never fetched, and looking them up fails with "object not found".
+// never fetched.
 func (s *Store) IsAncestor(a, b plumbing.Hash) (bool, error) {
-	if a == b {
-		return true, nil
-	}
 	shallow, err := s.st.Shallow()
-	if err != nil {
-		return false, err
-	}
-	roots := make(map[plumbing.Hash]bool, len(shallow))
-	for _, h := range shallow {
-		roots[h] = true
-	}
 	seen := map[plumbing.Hash]bool{b: true}
-	for queue := []plumbing.Hash{b}; len(queue) > 0; {
-		h := queue[0]
-		queue = queue[1:]
-		if roots[h] {
+	for _, h := range shallow {
+		seen[h] = true
+	}
+	for queue := []plumbing.Hash{b}; len(queue) > 0 && err == nil && a != b; queue = queue[1:] {
+		if slices.Contains(shallow, queue[0]) {
 			continue
 		}
-		c, err := object.GetCommit(s.st, h)
-		if err != nil {
-			return false, fmt.Errorf("reading commit %s: %w", h, err)
-		}
-		for _, p := range c.ParentHashes {
+		var ps []plumbing.Hash
+		ps, err = s.Parents(queue[0])
+		for _, p := range ps {
 			if p == a {
 				return true, nil
 			}
@@ -132,20 +114,16 @@ func (s *Store) IsAncestor(a, b plumbing.Hash) (bool, error) {
 			}
 		}
 	}
-	return false, nil
+	return a == b, err
 }
 
 // Parents returns a commit's parents, first parent first.
 func (s *Store) Parents(h plumbing.Hash) ([]plumbing.Hash, error) {
-	c, err := object.GetCommit(s.st, h)
+	c, err := s.commit(h)
 	if err != nil {
-		return nil, fmt.Errorf("reading commit %s: %w", h, err)
+		return nil, err
 	}
 	return c.ParentHashes, nil
-}
-
-func (s *Store) repo() (*gogit.Repository, error) {
-	return gogit.PlainOpenWithOptions(s.root, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
 }
 
 // RemoteAuth is what push and fetch authenticate with: Token is offered
@@ -156,54 +134,64 @@ type RemoteAuth struct {
 	Token    string
 }
 
-func (a RemoteAuth) method(rawURL string) (transport.AuthMethod, error) {
-	ep, err := transport.NewEndpoint(rawURL)
-	if err != nil || a.Token == "" || (ep.Protocol != "http" && ep.Protocol != "https") {
-		return nil, err
-	}
-	return &githttp.BasicAuth{Username: cmp.Or(a.Username, "x-access-token"), Password: a.Token}, nil
-}
-
 // RemoteURL returns the URL of a named remote.
 func (s *Store) RemoteURL(remote string) (string, error) {
-	repo, err := s.repo()
+	cfg, err := readConfig(filepath.Join(s.commonDir, "config"))
 	if err != nil {
 		return "", err
 	}
-	r, err := repo.Remote(remote)
-	if err != nil {
-		return "", fmt.Errorf("remote %q: %w", remote, err)
+	if u := cfg.Section("remote").Subsection(remote).Option("url"); u != "" {
+		return u, nil
 	}
-	urls := r.Config().URLs
-	if len(urls) == 0 {
-		return "", fmt.Errorf("remote %q has no URL", remote)
-	}
-	return urls[0], nil
+	return "", fmt.Errorf("remote %q: %w", remote, gogit.ErrRemoteNotFound)
 }
 
 // lookGit finds the user's git; tests replace it to take go-git's path.
 var lookGit = func() (string, error) { return exec.LookPath("git") }
 
-// runGit runs the user's git in the repository, with their config, so
-// that what they set up for their remotes (credential helpers, the
-// http.extraheader actions/checkout writes, insteadOf, pushurl, ssh
-// commands) applies as it does to their own pushes. It never prompts. A
-// token given to gitalog is offered through a credential helper that
-// reads it from the environment, never from the command line, in place
-// of the user's helpers. Its output, redacted, is the error.
-func (s *Store) runGit(ctx context.Context, gitPath string, auth RemoteAuth, args ...string) error {
-	cmd := exec.CommandContext(ctx, gitPath, append([]string{"-C", s.root}, args...)...)
-	cmd.Env = gitEnv(auth)
-	out, err := cmd.CombinedOutput()
-	s.reindex() // a fetch may have added a pack
-	if err != nil {
-		msg := strings.TrimSpace(string(out))
-		if msg == "" {
-			msg = err.Error()
+// transfer runs a fetch or push through the user's git when there is one,
+// so that what they set up for their remotes (credential helpers, the
+// http.extraheader actions/checkout writes, insteadOf, ssh commands)
+// applies; it never prompts, and a token given to gitalog is offered by a
+// credential helper that reads it from the environment, never from the
+// command line. Without git, go-git's transport runs goGit. Errors are
+// redacted; what the remote said is in them.
+func (s *Store) transfer(ctx context.Context, u string, auth RemoteAuth, args []string, goGit func(*gogit.Repository, transport.AuthMethod, io.Writer) error) error {
+	if gitPath, err := lookGit(); err == nil {
+		cmd := exec.CommandContext(ctx, gitPath, append([]string{"-C", s.root}, args...)...)
+		cmd.Env = gitEnv(auth)
+		out, err := cmd.CombinedOutput()
+		s.reindex() // a fetch may have added a pack
+		if err != nil {
+			return redact(fmt.Errorf("git %s: %s", args[0], cmp.Or(strings.TrimSpace(string(out)), err.Error())), auth.Token)
 		}
-		return redact(fmt.Errorf("git %s: %s", args[0], msg), auth.Token)
+		return nil
 	}
-	return nil
+	repo, err := gogit.Open(s.st, nil)
+	if err != nil {
+		return err
+	}
+	var am transport.AuthMethod
+	if ep, err := transport.NewEndpoint(u); err == nil && auth.Token != "" && (ep.Protocol == "http" || ep.Protocol == "https") {
+		am = &githttp.BasicAuth{Username: cmp.Or(auth.Username, "x-access-token"), Password: auth.Token}
+	}
+	// go-git passes what the remote says (a hook's stderr: why it
+	// refused) only to a progress writer.
+	var said bytes.Buffer
+	s.mu.Lock()
+	err = goGit(repo, am, &said)
+	s.mu.Unlock()
+	var nm gogit.NoMatchingRefSpecError
+	switch {
+	case err == nil, errors.Is(err, gogit.NoErrAlreadyUpToDate):
+		return nil
+	case errors.As(err, &nm), errors.Is(err, transport.ErrEmptyRemoteRepository), errors.Is(err, gogit.ErrNonFastForwardUpdate):
+		return err // classified by the caller; these hold no secrets
+	}
+	if m := remoteMessages(said.Bytes()); m != "" {
+		err = fmt.Errorf("%w\n%s", err, m)
+	}
+	return redact(err, auth.Token)
 }
 
 func gitEnv(auth RemoteAuth) []string {
@@ -221,7 +209,6 @@ func gitEnv(auth RemoteAuth) []string {
 
 // Fetch fetches branch from remote into refs/remotes/<remote>/<branch> and
 // returns its commit; exists is false when the remote has no such branch.
-// It runs the user's git when there is one (see runGit), else go-git.
 func (s *Store) Fetch(ctx context.Context, remote, branch string, auth RemoteAuth) (plumbing.Hash, bool, error) {
 	u, err := s.RemoteURL(remote)
 	if err != nil {
@@ -229,53 +216,37 @@ func (s *Store) Fetch(ctx context.Context, remote, branch string, auth RemoteAut
 	}
 	tracking := plumbing.NewRemoteReferenceName(remote, branch)
 	spec := fmt.Sprintf("+refs/heads/%s:%s", branch, tracking)
-	if gitPath, lerr := lookGit(); lerr == nil {
-		err = s.runGit(ctx, gitPath, auth, "fetch", "--no-tags", remote, spec)
-	} else {
-		err = s.goGitRemote(ctx, u, auth, func(repo *gogit.Repository, am transport.AuthMethod) error {
-			return repo.FetchContext(ctx, &gogit.FetchOptions{RemoteName: remote, RefSpecs: []config.RefSpec{config.RefSpec(spec)}, Auth: am})
-		})
+	err = s.transfer(ctx, u, auth, []string{"fetch", "--no-tags", remote, spec}, func(repo *gogit.Repository, am transport.AuthMethod, _ io.Writer) error {
+		return repo.FetchContext(ctx, &gogit.FetchOptions{RemoteName: remote, RefSpecs: []config.RefSpec{config.RefSpec(spec)}, Auth: am})
+	})
+	// A remote without the branch, including an empty one (a new
+	// repository, or one whose last branch was deleted), is not an error:
+	// the push creates the branch.
+	var nm gogit.NoMatchingRefSpecError
+	if errors.As(err, &nm) || errors.Is(err, transport.ErrEmptyRemoteRepository) || err != nil && strings.Contains(err.Error(), "couldn't find remote ref") {
+		return plumbing.ZeroHash, false, nil
 	}
-	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
-		// A remote without the branch, including an empty one (a new
-		// repository, or one whose last branch was deleted), is not an
-		// error: the push creates the branch.
-		var nm gogit.NoMatchingRefSpecError
-		if errors.As(err, &nm) || errors.Is(err, transport.ErrEmptyRemoteRepository) || strings.Contains(err.Error(), "couldn't find remote ref") {
-			return plumbing.ZeroHash, false, nil
-		}
+	if err != nil {
 		return plumbing.ZeroHash, false, fmt.Errorf("fetching %s from %s: %w", branch, RedactURL(u), err)
 	}
 	h, ok, err := s.resolveRef(tracking)
-	if err != nil || !ok {
-		return plumbing.ZeroHash, false, nil
-	}
-	return h, true, nil
+	return h, ok && err == nil, nil
 }
 
-// Push pushes branch to the same branch on remote, through the user's git
-// when there is one (see runGit), else go-git. A refusal that a remote
-// moved by someone else explains (non-fast-forward, a lost ref update) is
-// ErrRejected.
+// Push pushes branch to the same branch on remote. A refusal that a
+// remote moved by someone else explains (non-fast-forward, a lost ref
+// update) is ErrRejected.
 func (s *Store) Push(ctx context.Context, remote, branch string, auth RemoteAuth) error {
 	u, err := s.RemoteURL(remote)
 	if err != nil {
 		return err
 	}
 	spec := fmt.Sprintf("refs/heads/%s:refs/heads/%s", branch, branch)
-	// What the remote says (a hook's stderr: why it refused) belongs in
-	// the error. git prints it as "remote: ..." lines, which runGit keeps;
-	// go-git only passes the side band on to a Progress writer.
-	said := &remoteMessages{}
-	if gitPath, lerr := lookGit(); lerr == nil {
-		err = s.runGit(ctx, gitPath, auth, "push", remote, spec)
-	} else {
-		err = s.goGitRemote(ctx, u, auth, func(repo *gogit.Repository, am transport.AuthMethod) error {
-			return repo.PushContext(ctx, &gogit.PushOptions{RemoteName: remote, RefSpecs: []config.RefSpec{config.RefSpec(spec)}, Auth: am, Progress: said})
-		})
-	}
+	err = s.transfer(ctx, u, auth, []string{"push", remote, spec}, func(repo *gogit.Repository, am transport.AuthMethod, said io.Writer) error {
+		return repo.PushContext(ctx, &gogit.PushOptions{RemoteName: remote, RefSpecs: []config.RefSpec{config.RefSpec(spec)}, Auth: am, Progress: said})
+	})
 	switch {
-	case err == nil, errors.Is(err, gogit.NoErrAlreadyUpToDate):
+	case err == nil:
 		return nil
 	case remoteMoved(err):
 		return fmt.Errorf("pushing %s to %s: %w (%s)", branch, RedactURL(u), ErrRejected, err)
@@ -286,33 +257,7 @@ func (s *Store) Push(ctx context.Context, remote, branch string, auth RemoteAuth
 		// and sees whether it moved.
 		return fmt.Errorf("pushing %s to %s: %w (its head is not in this shallow clone: %v)", branch, RedactURL(u), ErrRejected, err)
 	}
-	if m := said.String(); m != "" {
-		err = redact(fmt.Errorf("%w\n%s", err, m), auth.Token)
-	}
 	return fmt.Errorf("pushing %s to %s: %w", branch, RedactURL(u), err)
-}
-
-// goGitRemote runs a fetch or push through go-git's transport, for a
-// machine without git; its errors are redacted.
-func (s *Store) goGitRemote(ctx context.Context, u string, auth RemoteAuth, run func(*gogit.Repository, transport.AuthMethod) error) error {
-	repo, err := s.repo()
-	if err != nil {
-		return err
-	}
-	am, err := auth.method(u)
-	if err == nil {
-		s.mu.Lock()
-		err = run(repo, am)
-		s.mu.Unlock()
-	}
-	if err == nil || errors.Is(err, gogit.NoErrAlreadyUpToDate) {
-		return err
-	}
-	var nm gogit.NoMatchingRefSpecError
-	if errors.As(err, &nm) || errors.Is(err, transport.ErrEmptyRemoteRepository) || errors.Is(err, gogit.ErrNonFastForwardUpdate) {
-		return err // classified by the caller; these hold no secrets
-	}
-	return redact(err, auth.Token)
 }
 
 func (s *Store) isShallow() bool {
@@ -320,57 +265,33 @@ func (s *Store) isShallow() bool {
 	return err == nil && len(sh) > 0
 }
 
-// remoteMessages keeps the last lines a remote sent on the side band,
+// remoteMessages are the last lines a remote sent on the side band,
 // without its progress meters (lines redrawn with \r).
-type remoteMessages struct{ buf []byte }
-
-func (m *remoteMessages) Write(p []byte) (int, error) {
-	const keep = 4 << 10
-	m.buf = append(m.buf, p...)
-	if len(m.buf) > 2*keep {
-		m.buf = append(m.buf[:0], m.buf[len(m.buf)-keep:]...)
-	}
-	return len(p), nil
-}
-
-func (m *remoteMessages) String() string {
+func remoteMessages(said []byte) string {
 	var lines []string
-	for _, l := range strings.Split(string(m.buf), "\n") {
+	for _, l := range strings.Split(string(said), "\n") {
 		if l = strings.TrimSpace(l); l != "" && !strings.Contains(l, "\r") {
 			lines = append(lines, "remote: "+l)
 		}
 	}
-	if len(lines) > 10 {
-		lines = lines[len(lines)-10:]
-	}
-	return strings.Join(lines, "\n")
+	return strings.Join(lines[max(len(lines)-10, 0):], "\n")
 }
 
 // movedReasons are how remotes word a refused update that a concurrent
-// push explains. go-git's own check against the advertised refs catches
-// a remote that moved before the push started; one that moves while the
-// push is under way loses the remote's compare-and-swap instead, which
-// git-receive-pack (local and ssh remotes, most servers) reports as
-// "failed to update ref" or "cannot lock ref ...: is at X but expected Y",
-// a create as "reference already exists", and a lease as "stale info".
-// The caller fetches to see whether the remote really moved: a refusal
-// for another reason leaves it where it was.
+// push explains: a remote that moved before the push started is
+// non-fast-forward; one that moves while the push is under way loses the
+// remote's compare-and-swap, which git-receive-pack reports as "failed to
+// update ref" or "cannot lock ref", a create as "reference already
+// exists", and a lease as "stale info". The caller fetches to see whether
+// the remote really moved.
 var movedReasons = []string{
 	"non-fast-forward", "fetch first", "failed to update ref", "cannot lock ref",
 	"stale info", "incorrect old value", "reference already exists",
 }
 
 func remoteMoved(err error) bool {
-	if errors.Is(err, gogit.ErrNonFastForwardUpdate) {
-		return true
-	}
 	msg := strings.ToLower(err.Error())
-	for _, r := range movedReasons {
-		if strings.Contains(msg, r) {
-			return true
-		}
-	}
-	return false
+	return errors.Is(err, gogit.ErrNonFastForwardUpdate) || slices.ContainsFunc(movedReasons, func(r string) bool { return strings.Contains(msg, r) })
 }
 
 var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@`)

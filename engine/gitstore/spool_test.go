@@ -27,8 +27,8 @@ func packFiles(t *testing.T, s *Store, pattern string) []string {
 
 // TestSpool: blobs spooled during a sync are committed without their
 // bytes: the commit publishes the spooled pack, writes the rest, checks
-// out files by reading the pack, and git accepts all of it. Prestaged or
-// not, bare or not.
+// out files from the bytes the caller kept or by reading the pack, and git
+// accepts all of it. Bare or not.
 func TestSpool(t *testing.T) {
 	for _, bare := range []bool{false, true} {
 		t.Run(fmt.Sprintf("bare=%v", bare), func(t *testing.T) {
@@ -46,30 +46,25 @@ func TestSpool(t *testing.T) {
 			h, _ := s.Head()
 			sp := s.NewSpool()
 			defer sp.Abandon()
-			pre, err := s.NewPrestage(h.Ref, h.Commit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pre.Abandon()
 			var changes []Change
 			for i := range 600 {
 				// 300 distinct contents: duplicates are spooled once.
 				body := []byte(fmt.Sprintf("{\"n\": %d}\n", i%300))
 				c := Change{Path: fmt.Sprintf("catalog/new/%d.json", i), Hash: BlobHash(body)}
 				if i%2 == 0 {
-					pre.Write(c.Path, body, c.Hash)
+					c.Content = body // kept for the checkout, as a sync does
 				}
 				if !sp.Add(c.Hash, body) {
 					t.Fatal("Add refused")
 				}
-				changes = append(changes, c) // no Content: the spool has it
+				changes = append(changes, c) // odd ones: no Content, the spool has it
 			}
 			changes = append(changes, put("old/a.json", "a2\n"), del("old/b.json"))
 			if got := packFiles(t, s, "pack-*.pack"); len(got) != 0 {
 				t.Fatalf("packs visible before the commit: %v", got)
 			}
 			c, err := s.Commit(t.Context(), CommitRequest{Parent: h.Commit, Ref: h.Ref, Changes: changes,
-				Spool: sp, Prestage: pre, Message: "spooled", Author: sig("A B")})
+				Spool: sp, Message: "spooled", Author: sig("A B")})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,16 +13,11 @@ import (
 // fillStat records the stat fields git keeps in the index so that git (and
 // CheckWorktree) can tell an untouched file without rehashing it.
 func fillStat(ie *index.Entry, fi os.FileInfo) {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		fillStatT(ie, st)
+	ie.ModifiedAt, ie.Size = fi.ModTime(), uint32(fi.Size())
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
 		return
 	}
-	ie.ModifiedAt = fi.ModTime()
-	ie.Size = uint32(fi.Size())
-}
-
-// fillStatT is fillStat from the raw stat data (writeFile's fstat).
-func fillStatT(ie *index.Entry, st *syscall.Stat_t) {
 	ie.ModifiedAt = time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec))
 	ie.CreatedAt = time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec))
 	ie.Size = uint32(st.Size)

@@ -1,6 +1,7 @@
 package gitstore
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
+	format "github.com/go-git/go-git/v5/plumbing/format/config"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
@@ -26,6 +28,7 @@ type Store struct {
 	gitDir    string // per-worktree git dir: HEAD, index, journal, lock
 	commonDir string // shared git dir: objects, refs, config
 	bare      bool
+	cfg       *format.Config // the repository's config, read once
 
 	// mu serialises object access: go-git's pack readers share file
 	// offsets and lazily built indexes, so they are not safe to share.
@@ -44,33 +47,28 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	abs = filepath.Clean(abs)
 	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-		return nil, &notRepoError{dir: abs}
+		return nil, fmt.Errorf("%q is %w (run \"gitalog init\")", abs, ErrNotRepository)
 	}
-
-	if gitDir, ok, err := dotGitDir(abs); err != nil {
-		return nil, err
-	} else if ok {
+	if gitDir, ok, err := dotGitDir(abs); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
 		return newStore(abs, gitDir, false)
 	}
-
 	if isGitDir(abs) {
-		if b, ok := configGet([]string{filepath.Join(commonDirOf(abs), "config")}, "core", "bare"); ok && !parseBool(b) && filepath.Base(abs) == ".git" {
-			return nil, &notRootError{dir: abs, root: filepath.Dir(abs)}
+		s, err := newStore(abs, abs, true)
+		if err == nil && filepath.Base(abs) == ".git" && s.cfg.Section("core").HasOption("bare") && !parseBool(s.cfg.Section("core").Option("bare")) {
+			return nil, notRoot(abs, filepath.Dir(abs))
 		}
-		return newStore(abs, abs, true)
+		return s, err
 	}
-
-	for p := filepath.Dir(abs); ; p = filepath.Dir(p) {
+	for p := filepath.Dir(abs); p != filepath.Dir(p); p = filepath.Dir(p) {
 		if _, ok, _ := dotGitDir(p); ok {
-			return nil, &notRootError{dir: abs, root: p}
-		}
-		if p == filepath.Dir(p) {
-			break
+			return nil, notRoot(abs, p)
 		}
 	}
-	return nil, &notRepoError{dir: abs}
+	return nil, fmt.Errorf("%q is %w (run \"gitalog init\")", abs, ErrNotRepository)
 }
 
 // dotGitDir resolves root/.git, which is a directory for ordinary
@@ -78,29 +76,21 @@ func Open(dir string) (*Store, error) {
 func dotGitDir(root string) (string, bool, error) {
 	p := filepath.Join(root, ".git")
 	fi, err := os.Stat(p)
-	if err != nil {
-		return "", false, nil
-	}
-	if fi.IsDir() {
-		if !isGitDir(p) {
-			return "", false, nil
-		}
-		return p, true, nil
+	if err != nil || fi.IsDir() {
+		return p, err == nil && isGitDir(p), nil
 	}
 	b, err := os.ReadFile(p)
 	if err != nil {
 		return "", false, err
 	}
-	line := strings.TrimSpace(string(b))
-	if !strings.HasPrefix(line, "gitdir:") {
+	target, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:")
+	if !ok {
 		return "", false, fmt.Errorf("%s: not a gitfile (expected \"gitdir: <path>\")", p)
 	}
-	target := strings.TrimSpace(strings.TrimPrefix(line, "gitdir:"))
-	if !filepath.IsAbs(target) {
+	if target = strings.TrimSpace(target); !filepath.IsAbs(target) {
 		target = filepath.Join(root, target)
 	}
-	target = filepath.Clean(target)
-	if !isGitDir(target) {
+	if target = filepath.Clean(target); !isGitDir(target) {
 		return "", false, fmt.Errorf("%s points to %s, which is not a git dir", p, target)
 	}
 	return target, true, nil
@@ -110,9 +100,8 @@ func isGitDir(d string) bool {
 	if fi, err := os.Stat(filepath.Join(d, "HEAD")); err != nil || !fi.Mode().IsRegular() {
 		return false
 	}
-	c := commonDirOf(d)
 	for _, sub := range []string{"objects", "refs"} {
-		if fi, err := os.Stat(filepath.Join(c, sub)); err != nil || !fi.IsDir() {
+		if fi, err := os.Stat(filepath.Join(commonDirOf(d), sub)); err != nil || !fi.IsDir() {
 			return false
 		}
 	}
@@ -135,17 +124,19 @@ func commonDirOf(gitDir string) string {
 
 func newStore(root, gitDir string, bare bool) (*Store, error) {
 	common := commonDirOf(gitDir)
-	if err := checkFormat(root, common); err != nil {
+	cfg, err := readConfig(filepath.Join(common, "config"))
+	if err != nil {
+		return nil, err // git stops at such a file too
+	}
+	if err := checkFormat(root, cfg); err != nil {
 		return nil, err
 	}
 	// No LargeObjectThreshold: go-git v5.19's streaming path for large
-	// objects (ReaderFromDelta) returns wrong bytes for deltified trees
-	// that git repack makes; TestReadObjectMatchesGit shows it.
-	// Parsed trees have their own cache (treeCache); this one mostly holds
-	// delta bases.
+	// objects returns wrong bytes for deltified trees that git repack
+	// makes (TestReadObjectMatchesGit).
 	fs := dotgit.NewRepositoryFilesystem(osfs.New(gitDir), osfs.New(common))
 	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(32*cache.MiByte), filesystem.Options{})
-	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, st: st}, nil
+	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, cfg: cfg, st: st}, nil
 }
 
 // Init opens dir as a repository, creating one first if there is none.
@@ -154,30 +145,20 @@ func newStore(root, gitDir string, bare bool) (*Store, error) {
 // "main".
 func Init(dir, defaultBranch string) (*Store, error) {
 	s, err := Open(dir)
-	if err == nil {
-		return s, nil
-	}
 	if !errors.Is(err, ErrNotRepository) && !errors.Is(err, ErrNotRoot) {
-		return nil, err
+		return s, err
 	}
 	if defaultBranch == "" {
-		if b, ok := configGet(userConfigFiles(), "init", "defaultbranch"); ok && b != "" {
-			defaultBranch = b
-		} else {
-			defaultBranch = "main"
-		}
+		defaultBranch, _ = userConfig("init", "defaultbranch")
 	}
-	ref := plumbing.NewBranchReferenceName(defaultBranch)
+	ref := plumbing.NewBranchReferenceName(cmp.Or(defaultBranch, "main"))
 	if err := checkRefName(ref); err != nil {
 		return nil, fmt.Errorf("invalid default branch %q: %w", defaultBranch, err)
 	}
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return nil, err
 	}
-	_, err = gogit.PlainInitWithOptions(dir, &gogit.PlainInitOptions{
-		InitOptions: gogit.InitOptions{DefaultBranch: ref},
-	})
-	if err != nil {
+	if _, err := gogit.PlainInitWithOptions(dir, &gogit.PlainInitOptions{InitOptions: gogit.InitOptions{DefaultBranch: ref}}); err != nil {
 		return nil, fmt.Errorf("git init %s: %w", dir, err)
 	}
 	return Open(dir)
@@ -201,17 +182,11 @@ type Head struct {
 // Head reads HEAD and the commit it resolves to.
 func (s *Store) Head() (Head, error) {
 	sym, h, err := s.readHEAD()
-	if err != nil {
-		return Head{}, err
-	}
-	if sym == "" {
-		return Head{Commit: h}, nil
+	if err != nil || sym == "" {
+		return Head{Commit: h}, err
 	}
 	h, _, err = s.resolveRef(sym)
-	if err != nil {
-		return Head{}, err
-	}
-	return Head{Ref: sym, Commit: h}, nil
+	return Head{Ref: sym, Commit: h}, err
 }
 
 // readHEAD returns HEAD's symbolic target, or its hash when detached.
@@ -219,29 +194,17 @@ func (s *Store) readHEAD() (plumbing.ReferenceName, plumbing.Hash, error) {
 	s.mu.Lock()
 	ref, err := s.st.Reference(plumbing.HEAD)
 	s.mu.Unlock()
-	if err != nil {
+	switch {
+	case err != nil:
 		return "", plumbing.ZeroHash, fmt.Errorf("reading HEAD: %w", err)
-	}
-	if ref.Type() == plumbing.SymbolicReference {
+	case ref.Type() == plumbing.SymbolicReference:
 		return ref.Target(), plumbing.ZeroHash, nil
 	}
 	return "", ref.Hash(), nil
 }
 
-// refFile is where the loose ref lives: HEAD and a few namespaces are per
-// worktree, everything else is shared via the common dir.
-func (s *Store) refFile(name plumbing.ReferenceName) string {
-	n := string(name)
-	base := s.commonDir
-	if n == "HEAD" || strings.HasPrefix(n, "refs/worktree/") || strings.HasPrefix(n, "refs/bisect/") || strings.HasPrefix(n, "refs/rewritten/") {
-		base = s.gitDir
-	}
-	return filepath.Join(base, filepath.FromSlash(n))
-}
-
 // resolveRef returns the commit a ref points at, following symbolic refs;
-// exists is false for an unborn branch. go-git reads loose refs and
-// packed-refs, each worktree's HEAD from its own git dir.
+// exists is false for an unborn branch.
 func (s *Store) resolveRef(name plumbing.ReferenceName) (h plumbing.Hash, exists bool, err error) {
 	s.mu.Lock()
 	ref, err := storer.ResolveReference(s.st, name)
@@ -256,16 +219,12 @@ func (s *Store) resolveRef(name plumbing.ReferenceName) (h plumbing.Hash, exists
 }
 
 func parseHash(s string) (plumbing.Hash, bool) {
-	if len(s) != 40 || strings.ToLower(s) != s || !plumbing.IsHash(s) {
-		return plumbing.ZeroHash, false
-	}
-	return plumbing.NewHash(s), true
+	return plumbing.NewHash(s), len(s) == 40 && strings.ToLower(s) == s && plumbing.IsHash(s)
 }
 
-// readObject returns an object's type and content, read by go-git's
-// object storage. A miss triggers one reindex, because another process
-// (git gc, a concurrent fetch) may have added packs since go-git listed
-// them.
+// readObject returns an object's type and content. A miss triggers one
+// reindex: another process (git gc, a fetch) may have added packs since
+// go-git listed them.
 func (s *Store) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -283,24 +242,20 @@ func (s *Store) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error)
 	}
 	defer r.Close()
 	// Exactly sized, unlike a bytes.Buffer, which doubles a multi-megabyte
-	// tree's buffer for its last read.
-	size := obj.Size()
-	if size < 0 || size > maxObjectSize {
-		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: implausible size %d", h, size)
+	// tree's buffer for its last read; the bound guards against a corrupt
+	// size header.
+	if obj.Size() < 0 || obj.Size() > 1<<31 {
+		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: implausible size %d", h, obj.Size())
 	}
-	data := make([]byte, size)
+	data := make([]byte, obj.Size())
 	if _, err := io.ReadFull(r, data); err != nil {
 		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: %w", h, err)
 	}
-	var one [1]byte
-	if n, _ := r.Read(one[:]); n != 0 {
+	if n, _ := r.Read(make([]byte, 1)); n != 0 {
 		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: longer than its header says", h)
 	}
 	return obj.Type(), data, nil
 }
-
-// maxObjectSize guards the allocation against a corrupt size header.
-const maxObjectSize = 1 << 31
 
 func (s *Store) reindex() {
 	s.mu.Lock()

@@ -7,13 +7,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// treeCache keeps recently parsed trees, shared by every reader of one
-// Store (snapshots, the tree rebuild in Commit, the worktree diff), so a
-// sync parses the 100k-entry directory of a large catalog once instead of
-// once per stage. Cached slices are shared and must never be modified.
-//
-// It is bounded by the total number of entries held (roughly 60 bytes
-// each), so a few large trees or many small ones fit, never both at once.
+// treeCache keeps recently parsed trees for every reader of one Store, so
+// a sync parses a 100k-entry directory once instead of once per stage.
+// Cached slices are shared and must never be modified. It is bounded by
+// the number of entries held (roughly 60 bytes each).
 type treeCache struct {
 	mu      sync.Mutex
 	m       map[plumbing.Hash]*list.Element
@@ -26,8 +23,8 @@ type treeCacheItem struct {
 	es []Entry
 }
 
-// treeCacheBudget holds two versions of a 100k-entry directory (before and
-// after a sync) plus the small trees around them, about 25 MB at most.
+// treeCacheBudget holds two versions of a 100k-entry directory and the
+// small trees around them, about 25 MB at most.
 var treeCacheBudget = 400_000
 
 func (c *treeCache) get(h plumbing.Hash) ([]Entry, bool) {

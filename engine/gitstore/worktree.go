@@ -6,43 +6,42 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 )
 
-const journalName = "gitalog-pending"
+// The journal records a ref move whose worktree update may not have
+// finished; Recover redoes diff(old, new), which is idempotent.
+const (
+	journalName   = "gitalog-pending"
+	journalFormat = "gitalog-pending v1\nold %s\nnew %s\n"
+)
 
-// journal records a ref move whose worktree update may not have finished.
 type journal struct{ old, new plumbing.Hash }
 
 func (s *Store) journalPath() string { return filepath.Join(s.gitDir, journalName) }
 
 func (s *Store) writeJournal(j journal) error {
 	p := s.journalPath()
-	tmp := p + ".tmp"
-	content := fmt.Sprintf("gitalog-pending v1\nold %s\nnew %s\n", j.old, j.new)
-	if err := writeFileSync(tmp, []byte(content)); err != nil {
+	if err := writeFileSync(p+".tmp", fmt.Appendf(nil, journalFormat, j.old, j.new)); err != nil {
 		return err
 	}
-	return os.Rename(tmp, p)
+	return os.Rename(p+".tmp", p)
 }
 
 func (s *Store) removeJournal() error {
-	err := os.Remove(s.journalPath())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	if err := os.Remove(s.journalPath()); !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
-	return err
+	return nil
 }
 
 func (s *Store) readJournal() (journal, bool, error) {
@@ -54,7 +53,7 @@ func (s *Store) readJournal() (journal, bool, error) {
 		return journal{}, false, err
 	}
 	var o, n string
-	_, err = fmt.Sscanf(string(b), "gitalog-pending v1\nold %s\nnew %s\n", &o, &n)
+	_, err = fmt.Sscanf(string(b), journalFormat, &o, &n)
 	old, okOld := parseHash(o)
 	new, okNew := parseHash(n)
 	if err != nil || !okOld || !okNew {
@@ -68,21 +67,18 @@ func writeFileSync(p string, b []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return f.Close()
+	return err
 }
 
-// Recover finishes a worktree update that a crash interrupted. It is a
-// no-op when no journal is pending. If HEAD is not at the journal's new
-// commit, the ref move never happened (or was superseded), so there is
-// nothing to replay and the journal is dropped.
+// Recover finishes a worktree update that a crash interrupted; without a
+// journal it only sweeps temp files.
 func (s *Store) Recover() error {
 	sweepTemp(s.spool.Load().live, s.gitDir, s.commonDir, filepath.Join(s.commonDir, "objects", "pack"))
 	// A commit holds index.lock from before its ref move to the end of
@@ -91,14 +87,13 @@ func (s *Store) Recover() error {
 	// temp files is removed (see removeStranded), never git's.
 	if !s.bare {
 		removeStranded(s.gitDir, s.indexPath()+".lock")
+		for _, d := range []string{"gitalog-stage", "gitalog-prestage"} { // older gitalogs' staging
+			os.RemoveAll(filepath.Join(s.gitDir, d))
+		}
 	}
 	j, ok, err := s.readJournal()
-	if err != nil {
+	if err != nil || !ok {
 		return err
-	}
-	if !ok {
-		s.sweepStage()
-		return nil
 	}
 	if s.bare {
 		return s.removeJournal()
@@ -107,65 +102,59 @@ func (s *Store) Recover() error {
 	if err != nil {
 		return err
 	}
+	var keep func(fileOp) bool
 	if head.Commit != j.new {
 		// Committed on top before the files were written (the index
 		// followed, so a plain git commit works): the files that still
 		// hold the old version, where HEAD still has the new one, are
 		// the update's to finish; anything else is the user's now.
-		if on, err := s.IsAncestor(j.new, head.Commit); err == nil && on {
-			if err := s.finishLagging(j, head.Commit); err != nil {
-				return fmt.Errorf("recover: %w", err)
-			}
+		if on, err := s.IsAncestor(j.new, head.Commit); err != nil || !on {
+			return s.removeJournal()
 		}
-		return s.removeJournal()
-	}
-	oldTree := emptyTree
-	if !j.old.IsZero() {
-		if oldTree, err = s.commitTree(j.old); err != nil {
+		now, err := s.Snapshot(head.Commit)
+		if err != nil {
 			return fmt.Errorf("recover: %w", err)
 		}
+		keep = func(op fileOp) bool { return s.lagging(now, op) }
+	}
+	oldTree, err := s.commitTree(j.old)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
 	}
 	newTree, err := s.commitTree(j.new)
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
-	if err := s.updateWorktree(oldTree, newTree, nil); err != nil {
+	u, err := s.planUpdate(oldTree, newTree, nil, keep)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	u.redo = true
+	lock, err := s.lockIndex()
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	defer lock.release()
+	if err := u.apply(lock); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
 	return s.removeJournal()
 }
 
-// finishLagging writes the files of the journal's update that still hold
-// the old version while head has the new one.
-func (s *Store) finishLagging(j journal, head plumbing.Hash) error {
-	oldTree := emptyTree
-	var err error
-	if !j.old.IsZero() {
-		if oldTree, err = s.commitTree(j.old); err != nil {
-			return err
-		}
+// lagging reports whether op's path is as op.Old has it in the worktree
+// while now still has op.New there.
+func (s *Store) lagging(now *Snapshot, op fileOp) bool {
+	e, ok := now.Lookup(op.Path)
+	if op.New == nil && ok || op.New != nil && (!ok || e.Hash != op.New.Hash || e.Mode != op.New.Mode) {
+		return false
 	}
-	newTree, err := s.commitTree(j.new)
-	if err != nil {
-		return err
+	full := filepath.Join(s.root, filepath.FromSlash(op.Path))
+	fi, err := os.Lstat(full)
+	if op.Old == nil || !isFile(*op.Old) || err != nil || !fi.Mode().IsRegular() {
+		return op.Old == nil && errors.Is(err, os.ErrNotExist)
 	}
-	now, err := s.Snapshot(head)
-	if err != nil {
-		return err
-	}
-	return s.updateWorktreeOnly(oldTree, newTree, nil, func(op fileOp) bool {
-		e, ok := now.Lookup(op.Path)
-		if op.New == nil && ok || op.New != nil && (!ok || e.Hash != op.New.Hash || e.Mode != op.New.Mode) {
-			return false
-		}
-		full := filepath.Join(s.root, filepath.FromSlash(op.Path))
-		fi, err := os.Lstat(full)
-		if op.Old == nil || !isFile(*op.Old) || err != nil || !fi.Mode().IsRegular() {
-			return op.Old == nil && errors.Is(err, os.ErrNotExist)
-		}
-		b, err := os.ReadFile(full)
-		return err == nil && BlobHash(b) == op.Old.Hash
-	})
+	b, err := os.ReadFile(full)
+	return err == nil && BlobHash(b) == op.Old.Hash
 }
 
 // fileOp is one path whose tree entry differs between two trees; Old or
@@ -175,51 +164,45 @@ type fileOp struct {
 	Old, New *Entry
 }
 
-// treeReader reads trees preferring objects still held in memory.
-func (s *Store) treeReader(objs *objSet) func(plumbing.Hash) ([]Entry, error) {
-	return func(h plumbing.Hash) ([]Entry, error) {
-		if objs != nil {
-			if es, ok := objs.trees[h]; ok {
-				return es, nil
-			}
-			if o, ok := objs.m[h]; ok {
-				return parseTree(o.data)
-			}
-		}
-		return s.readTree(h)
-	}
-}
-
 // diffTrees lists file-level differences, skipping subtrees whose ids are
-// equal, which is what keeps worktree updates proportional to the change.
-// Both trees are merged in one pass in tree order, where a file and a
+// equal, which keeps worktree updates proportional to the change. Both
+// trees are merged in one pass in tree order, where a file and a
 // directory of the same name are different keys.
 func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, prefix string, ops *[]fileOp) error {
 	if a == b {
 		return nil
 	}
-	var ea, eb []Entry
-	var err error
-	if !a.IsZero() {
-		if ea, err = read(a); err != nil {
+	var es [2][]Entry
+	for k, h := range []plumbing.Hash{a, b} {
+		if h.IsZero() {
+			continue
+		}
+		var err error
+		if es[k], err = read(h); err != nil {
 			return err
 		}
-	}
-	if !b.IsZero() {
-		if eb, err = read(b); err != nil {
-			return err
+		// A tree out of canonical order (git fsck flags it, but it can
+		// exist) is merged from a sorted copy; cached trees are shared.
+		if !slices.IsSortedFunc(es[k], compareEntries) {
+			es[k] = slices.Clone(es[k])
+			sortEntries(es[k])
 		}
 	}
-	// A tree out of canonical order (git fsck flags it, but it can exist)
-	// is merged from a sorted copy; cached trees are shared.
-	for _, es := range []*[]Entry{&ea, &eb} {
-		if !slices.IsSortedFunc(*es, compareEntries) {
-			*es = slices.Clone(*es)
-			sortEntries(*es)
-		}
-	}
+	ea, eb := es[0], es[1]
 	*ops = slices.Grow(*ops, max(len(eb)-len(ea), 0))
-	emit := func(x, y *Entry) error {
+	for i, j := 0, 0; i < len(ea) || j < len(eb); {
+		var x, y *Entry
+		switch {
+		case j == len(eb) || i < len(ea) && compareEntries(ea[i], eb[j]) < 0:
+			x, i = &ea[i], i+1
+		case i == len(ea) || compareEntries(ea[i], eb[j]) > 0:
+			y, j = &eb[j], j+1
+		default:
+			x, y, i, j = &ea[i], &eb[j], i+1, j+1
+			if *x == *y {
+				continue
+			}
+		}
 		if x != nil && isDir(*x) || y != nil && isDir(*y) {
 			var sa, sb plumbing.Hash
 			name := ""
@@ -229,69 +212,43 @@ func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, pr
 			if y != nil {
 				sb, name = y.Hash, y.Name
 			}
-			return diffTrees(read, sa, sb, prefix+name+"/", ops)
-		}
-		if x != nil {
-			*ops = append(*ops, fileOp{Path: prefix + x.Name, Old: x, New: y})
-		} else {
-			*ops = append(*ops, fileOp{Path: prefix + y.Name, New: y})
-		}
-		return nil
-	}
-	i, j := 0, 0
-	for i < len(ea) || j < len(eb) {
-		c := 0
-		switch {
-		case i == len(ea):
-			c = 1
-		case j == len(eb):
-			c = -1
-		default:
-			c = compareEntries(ea[i], eb[j])
-		}
-		switch {
-		case c < 0:
-			err = emit(&ea[i], nil)
-			i++
-		case c > 0:
-			err = emit(nil, &eb[j])
-			j++
-		default:
-			if ea[i] != eb[j] {
-				err = emit(&ea[i], &eb[j])
+			if err := diffTrees(read, sa, sb, prefix+name+"/", ops); err != nil {
+				return err
 			}
-			i++
-			j++
+			continue
 		}
-		if err != nil {
-			return err
+		name := ""
+		if x != nil {
+			name = x.Name
+		} else {
+			name = y.Name
 		}
+		*ops = append(*ops, fileOp{Path: prefix + name, Old: x, New: y})
 	}
 	return nil
 }
 
-// updateWorktree makes the worktree and index match newTree on the paths
-// that differ from oldTree. It is idempotent, so Recover can rerun it.
-func (s *Store) updateWorktree(oldTree, newTree plumbing.Hash, objs *objSet) error {
-	return s.updateWorktreeOnly(oldTree, newTree, objs, nil)
+// update is one worktree update: the paths that differ between two trees.
+// It is planned before the ref moves, so that what can refuse it (a
+// symlinked directory, a file where a directory goes) refuses the move,
+// and applied after.
+type update struct {
+	s       *Store
+	newTree plumbing.Hash
+	objs    *objSet
+	ops     []fileOp
+	redo    bool // Recover's: temp files a killed update left may lie about
 }
 
-// updateWorktreeOnly is updateWorktree on the paths keep accepts (nil:
-// all).
-func (s *Store) updateWorktreeOnly(oldTree, newTree plumbing.Hash, objs *objSet, keep func(fileOp) bool) error {
-	u, err := s.planWorktreeOnly(oldTree, newTree, objs, nil, keep)
-	if err != nil {
-		return err
+func (s *Store) planUpdate(oldTree, newTree plumbing.Hash, objs *objSet, keep func(fileOp) bool) (*update, error) {
+	u := &update{s: s, newTree: newTree, objs: objs}
+	if err := diffTrees(s.readTree, oldTree, newTree, "", &u.ops); err != nil {
+		return nil, err
 	}
-	lock, err := s.lockIndex()
-	if err != nil {
-		return err
+	if keep != nil {
+		u.ops = slices.DeleteFunc(u.ops, func(op fileOp) bool { return !keep(op) })
 	}
-	defer lock.release()
-	if err := u.stage(); err != nil {
-		return err
-	}
-	return u.finish(lock)
+	return u, s.checkDirs(u.ops)
 }
 
 // lockIndex takes index.lock ahead of a worktree update, as git checkout
@@ -306,60 +263,107 @@ func (s *Store) lockIndex() (*heldLock, error) {
 	return l, nil
 }
 
-// worktreeUpdate is one worktree update in three steps: plan (the diff
-// and the staging dirs), stage (write the files of directories that do
-// not exist yet into the invisible staging dir) and finish (removals, the
-// other files, moving the staged dirs into place, the index). Only finish
-// changes what anyone can see, so Commit runs stage before the ref moves,
-// alongside writing the pack.
-type worktreeUpdate struct {
-	s       *Store
-	newTree plumbing.Hash
-	objs    *objSet
-	read    func(plumbing.Hash) ([]Entry, error)
-	ops     []fileOp
-	writes  []int // indexes into ops of the paths to write
-	st      *staging
-	results []*index.Entry // nil until the op's file is written
-}
-
-func (s *Store) planWorktree(oldTree, newTree plumbing.Hash, objs *objSet, pre *Prestage) (*worktreeUpdate, error) {
-	return s.planWorktreeOnly(oldTree, newTree, objs, pre, nil)
-}
-
-func (s *Store) planWorktreeOnly(oldTree, newTree plumbing.Hash, objs *objSet, pre *Prestage, keep func(fileOp) bool) (*worktreeUpdate, error) {
-	u := &worktreeUpdate{s: s, newTree: newTree, objs: objs, read: s.treeReader(objs)}
-	if err := diffTrees(u.read, oldTree, newTree, "", &u.ops); err != nil {
-		return nil, err
-	}
-	if keep != nil {
-		u.ops = slices.DeleteFunc(u.ops, func(op fileOp) bool { return !keep(op) })
-	}
-	if err := s.checkDirs(u.ops); err != nil {
-		return nil, err
-	}
-	for i, op := range u.ops {
-		if op.New != nil {
-			u.writes = append(u.writes, i)
+// apply writes the files and then the index, read under lock. Files that
+// cannot be written still get the new tree's entries, with zero stat
+// data, so git shows the old files as unstaged changes (Recover writes
+// them later); an index left at the old tree would show the sync
+// reverted as staged, and the user's next commit would make that revert.
+func (u *update) apply(lock *heldLock) error {
+	written := make([]*index.Entry, len(u.ops))
+	err := u.write(written)
+	if err != nil {
+		missing, total := 0, 0
+		for i, op := range u.ops {
+			if op.New != nil {
+				total++
+				if written[i] == nil {
+					missing++
+					written[i] = &index.Entry{Name: op.Path, Hash: op.New.Hash, Mode: op.New.Mode}
+				}
+			}
+		}
+		if missing > 1 {
+			err = fmt.Errorf("%w (%d of %d files not written)", err, missing, total)
 		}
 	}
-	st, err := s.newStaging(u.ops, u.writes, pre)
-	if err != nil {
-		return nil, err
+	if ierr := u.s.updateIndex(lock, u.ops, written, u.newTree); ierr != nil {
+		if err == nil {
+			return ierr
+		}
+		return fmt.Errorf("%w (and the index still holds the old files: %v)", err, ierr)
 	}
-	u.st = st
-	u.results = make([]*index.Entry, len(u.ops))
-	return u, nil
+	return err
+}
+
+// checkoutWorkers write files concurrently; the page cache, not the
+// disk, is what a checkout mostly waits on.
+var checkoutWorkers = min(runtime.GOMAXPROCS(0), 4)
+
+// write makes the removals, then writes the new files into written. It
+// stops at the first failure: what fails one file (a full disk, a
+// read-only directory) fails the rest too, and a line for each of 3,000
+// files would hide the one that says why.
+func (u *update) write(written []*index.Entry) error {
+	s := u.s
+	// Removals first, so a file can become a directory and vice versa.
+	var dirs []string
+	var todo []int
+	for i, op := range u.ops {
+		full := filepath.Join(s.root, filepath.FromSlash(op.Path))
+		if op.New != nil {
+			todo = append(todo, i)
+			if u.redo {
+				os.Remove(tmpName(full))
+			}
+		}
+		if op.Old == nil || (op.New != nil && op.New.Mode != filemode.Submodule) {
+			continue
+		}
+		os.Remove(tmpName(full))
+		if op.Old.Mode != filemode.Submodule {
+			if err := os.Remove(full); err != nil && !missing(err) {
+				return err
+			}
+		}
+		dirs = append(dirs, filepath.Dir(full))
+	}
+	s.pruneDirs(dirs)
+
+	var (
+		next   atomic.Int64
+		failed atomic.Bool
+		once   sync.Once
+		first  error
+		made   sync.Map // directories known to exist
+		wg     sync.WaitGroup
+	)
+	for range max(checkoutWorkers, 1) {
+		wg.Go(func() {
+			for !failed.Load() {
+				k := int(next.Add(1) - 1)
+				if k >= len(todo) {
+					return
+				}
+				e, err := s.checkoutFile(u.ops[todo[k]], u.objs, &made)
+				if err != nil {
+					once.Do(func() { first = err })
+					failed.Store(true)
+					return
+				}
+				written[todo[k]] = e
+			}
+		})
+	}
+	wg.Wait()
+	return first
 }
 
 // checkDirs refuses an update when a directory it writes into or removes
-// from is, in the worktree, not a directory: a symbolic link would have
-// files written or removed where it points (and git, which does not
-// follow it, would show every tracked file below as deleted); a file
-// would stop the update after the ref moved. The tree cannot tell (an
-// untracked link is not in it), so this is the worktree's lstat, as
-// buildTree's check is the tree's. A path the update itself removes is
-// fine: removals run first.
+// from is not a directory in the worktree (the tree cannot tell: an
+// untracked link is not in it): through a symbolic link files would be
+// written where it points, and git, which does not follow it, would show
+// every tracked file below as deleted; a file would stop the update after
+// the ref moved. A path the update itself removes is fine.
 func (s *Store) checkDirs(ops []fileOp) error {
 	removed := map[string]bool{}
 	for _, op := range ops {
@@ -401,374 +405,10 @@ func (s *Store) checkDirs(ops []fileOp) error {
 	return nil
 }
 
-// stage writes the files of the staged directories; nothing it does is
-// visible in the worktree until finish.
-func (u *worktreeUpdate) stage() error {
-	if len(u.st.dirs) == 0 {
-		return nil
-	}
-	var todo []int
-	for _, i := range u.writes {
-		op := u.ops[i]
-		if _, ok := u.st.stagedDir(filepath.Join(u.s.root, filepath.FromSlash(op.Path)), op.New.Mode); ok {
-			todo = append(todo, i)
-		}
-	}
-	todo, err := u.usePrestaged(todo)
-	if err != nil {
-		return err
-	}
-	return u.checkout(todo)
+// missing reports whether an lstat error says there is nothing there.
+func missing(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
-
-// usePrestaged takes the prestaged files that are exactly what the commit
-// has, removes the others, and returns the writes still to do.
-func (u *worktreeUpdate) usePrestaged(todo []int) ([]int, error) {
-	if len(u.st.fromPre) == 0 {
-		return todo, nil
-	}
-	// The writer has stopped and the directories are this commit's alone:
-	// their entries are taken over, and removed from the map once used,
-	// rather than copied and tracked in another 100k-entry set.
-	dirs := map[string]map[string]preFile{} // a failed writer's: nil, but present
-	for _, dir := range u.st.fromPre {
-		files, ok := u.st.pre.written(dir)
-		if !ok {
-			// The writer failed: start the directory afresh.
-			staged := u.st.dirs[dir]
-			if err := os.RemoveAll(staged); err != nil {
-				return nil, err
-			}
-			if err := os.MkdirAll(staged, 0o777); err != nil {
-				return nil, err
-			}
-			files = nil
-		}
-		dirs[dir] = files
-	}
-	left := todo[:0]
-	for _, i := range todo {
-		op := u.ops[i]
-		full := filepath.Join(u.s.root, filepath.FromSlash(op.Path))
-		files, pre := dirs[filepath.Dir(full)]
-		if !pre {
-			left = append(left, i)
-			continue
-		}
-		name := filepath.Base(full)
-		f, ok := files[name]
-		if ok && f.hash == op.New.Hash && op.New.Mode == filemode.Regular {
-			f.entry.Name = op.Path
-			u.results[i] = f.entry
-			delete(files, name)
-			continue
-		}
-		if ok { // other content: written again
-			if err := os.Remove(filepath.Join(u.st.dirs[filepath.Dir(full)], name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, err
-			}
-			delete(files, name)
-		}
-		left = append(left, i)
-	}
-	for dir, files := range dirs {
-		for name := range files { // prestaged, but not in the tree
-			if err := os.Remove(filepath.Join(u.st.dirs[dir], name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, err
-			}
-		}
-	}
-	return left, nil
-}
-
-// abandon drops what stage wrote, for a commit that did not land.
-func (u *worktreeUpdate) abandon() {
-	os.RemoveAll(u.st.root)
-	u.st.pre.Abandon()
-}
-
-// checkout writes the files todo lists, from one goroutine: a catalog's
-// files sit in a few very large directories, and creating files in one
-// directory from several threads contends on its lock in the kernel
-// (100k new files, ext4, 2 cores: one writer 8.9-13.5 s, two 11.7-18.6
-// s). It stops at the first failure: what fails one file (a full disk, a
-// read-only directory) fails the rest too, and a line for each of 3,000
-// files would hide the one that says why. The count of files not written
-// is added by notWritten, which sees the staged directories too.
-func (u *worktreeUpdate) checkout(todo []int) error {
-	for _, i := range todo {
-		var err error
-		if u.results[i], err = u.s.checkoutFile(u.ops[i], u.objs, u.st); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// missing reports whether the file of write i is not in the worktree: not
-// written, or written into a staged directory that is not in place.
-func (u *worktreeUpdate) missing(i int) bool {
-	op := u.ops[i]
-	if u.results[i] == nil {
-		return true
-	}
-	_, staged := u.st.stagedDir(filepath.Join(u.s.root, filepath.FromSlash(op.Path)), op.New.Mode)
-	return staged
-}
-
-// notWritten adds to err, an update's first failure, how many of its
-// files are not in the worktree.
-func (u *worktreeUpdate) notWritten(err error) error {
-	n := 0
-	for _, i := range u.writes {
-		if u.missing(i) {
-			n++
-		}
-	}
-	if n > 1 {
-		return fmt.Errorf("%w (%d of %d files not written)", err, n, len(u.writes))
-	}
-	return err
-}
-
-// finish needs index.lock held (lockIndex): the index is read under it.
-// When files cannot be written, the index still moves to the new tree,
-// with zero stat data for them: git then compares their content and shows
-// the old files as unstaged changes. An index left at the old tree would
-// show the sync reverted as staged, and the user's next commit would make
-// that revert. Recover writes the files later.
-func (u *worktreeUpdate) finish(lock *heldLock) error {
-	err := u.apply()
-	if err == nil {
-		return u.s.updateIndex(lock, u.ops, u.results, u.newTree, u.read)
-	}
-	err = u.notWritten(err)
-	for _, i := range u.writes {
-		if op := u.ops[i]; u.missing(i) {
-			u.results[i] = &index.Entry{Name: op.Path, Hash: op.New.Hash, Mode: op.New.Mode}
-		}
-	}
-	if ierr := u.s.updateIndex(lock, u.ops, u.results, u.newTree, u.read); ierr != nil {
-		return fmt.Errorf("%w (and the index still holds the old files: %v)", err, ierr)
-	}
-	return err
-}
-
-// apply makes the removals and writes the files.
-func (u *worktreeUpdate) apply() error {
-	s := u.s
-	// Removals first, so a file can become a directory and vice versa.
-	var dirs []string
-	for _, op := range u.ops {
-		if op.Old == nil || (op.New != nil && op.New.Mode != filemode.Submodule) {
-			continue
-		}
-		full := filepath.Join(s.root, filepath.FromSlash(op.Path))
-		os.Remove(tmpName(full))
-		if op.Old.Mode != filemode.Submodule {
-			if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) && !isNotDir(err) {
-				return err
-			}
-		}
-		dirs = append(dirs, filepath.Dir(full))
-	}
-	s.pruneDirs(dirs)
-
-	var todo []int
-	for _, i := range u.writes {
-		if u.results[i] == nil { // not written by stage
-			todo = append(todo, i)
-		}
-	}
-	if err := u.checkout(todo); err != nil {
-		return err
-	}
-	return u.publish()
-}
-
-// staging speeds up filling directories that do not exist yet (a first
-// sync writes 100k files into catalog/<blueprint>/): their files are
-// written inside the git dir, where no reader looks, and each directory is
-// then renamed into place whole. That is one rename instead of one per
-// file, and still no half-written file is ever visible in the worktree.
-type staging struct {
-	root    string
-	dirs    map[string]string // final directory -> staged directory
-	order   []string
-	mkdirs  sync.Map // directories known to exist
-	pre     *Prestage
-	fromPre []string // staged directories that are prestaged ones
-}
-
-const stageDir = "gitalog-stage"
-
-func (s *Store) newStaging(ops []fileOp, writes []int, pre *Prestage) (*staging, error) {
-	st := &staging{root: filepath.Join(s.gitDir, stageDir), dirs: map[string]string{}, pre: pre}
-	// Whatever a killed run staged is incomplete; its journal redoes it.
-	if err := os.RemoveAll(st.root); err != nil {
-		return nil, err
-	}
-	if !s.canStage() {
-		return st, nil
-	}
-	counts := map[string]int{}
-	for _, i := range writes {
-		op := ops[i]
-		if op.Old != nil || op.New.Mode == filemode.Submodule || op.New.Mode == filemode.Symlink {
-			continue
-		}
-		counts[filepath.Dir(filepath.Join(s.root, filepath.FromSlash(op.Path)))]++
-	}
-	cand := map[string]bool{}
-	for dir, n := range counts {
-		if n < 16 {
-			continue // not worth it
-		}
-		if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		cand[dir] = true
-	}
-	// Whatever is made in place (a file of an unstaged subdirectory, a
-	// symlink, a submodule) creates its directories in the worktree, and a
-	// staged directory that then exists cannot be renamed into place: no
-	// ancestor of such a path is staged.
-	if len(cand) > 0 {
-		for _, i := range writes {
-			op := ops[i]
-			full := filepath.Join(s.root, filepath.FromSlash(op.Path))
-			d := filepath.Dir(full)
-			switch {
-			case op.New.Mode == filemode.Submodule:
-				d = full
-			case op.New.Mode != filemode.Symlink && cand[d]:
-				continue
-			}
-			for ; len(d) > len(s.root); d = filepath.Dir(d) {
-				delete(cand, d)
-			}
-		}
-	}
-	for dir := range cand {
-		staged, ok := pre.claim(dir)
-		if ok {
-			st.fromPre = append(st.fromPre, dir)
-		} else {
-			staged = filepath.Join(st.root, strconv.Itoa(len(st.order)))
-		}
-		if err := os.MkdirAll(staged, 0o777); err != nil {
-			return nil, err
-		}
-		st.dirs[dir] = staged
-		st.order = append(st.order, dir)
-	}
-	// Parents before children, so a staged child lands in a placed parent.
-	sort.Slice(st.order, func(i, j int) bool { return len(st.order[i]) < len(st.order[j]) })
-	return st, nil
-}
-
-// canStage reports whether directories built in the git dir can be
-// renamed into the worktree. Not when the two are on different
-// filesystems (a git worktree added on another mount, a git init
-// --separate-git-dir elsewhere): rename fails there with EXDEV, so the
-// files are written in place, one by one.
-func (s *Store) canStage() bool {
-	return !testHookCrossDevice && sameDevice(s.gitDir, s.root)
-}
-
-// sweepStage removes files a commit staged before it was killed ahead of
-// its ref move (with no journal, nothing will publish them). Only an old
-// staging dir is touched, so a concurrent writer's live one survives.
-// (The prestage dir is not swept here: a sync streaming for over an hour
-// would lose its own; NewPrestage clears leftovers under the lock.)
-func (s *Store) sweepStage() {
-	root := filepath.Join(s.gitDir, stageDir)
-	if fi, err := os.Lstat(root); err == nil && fi.ModTime().Before(time.Now().Add(-time.Hour)) {
-		os.RemoveAll(root)
-	}
-}
-
-// stagedDir returns the staged copy of the directory that the file full,
-// of mode m, is written into, if that directory is staged. Symlinks and
-// submodules are always made in place.
-func (st *staging) stagedDir(full string, m filemode.FileMode) (string, bool) {
-	if m == filemode.Symlink || m == filemode.Submodule {
-		return "", false
-	}
-	d, ok := st.dirs[filepath.Dir(full)]
-	return d, ok
-}
-
-// mkdirAll is os.MkdirAll, remembered, since most files share a directory.
-func (st *staging) mkdirAll(dir string) error {
-	if _, ok := st.mkdirs.Load(dir); ok {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o777); err != nil {
-		return err
-	}
-	st.mkdirs.Store(dir, true)
-	return nil
-}
-
-// publish moves the staged directories into place, each leaving st.dirs
-// once it is there. A rename that fails with EXDEV (the git dir is on
-// another filesystem than the worktree, though canStage saw one device, as
-// across a bind mount, or a journal Recover finishes) is not an error:
-// that directory and the ones after it are written in place instead.
-func (u *worktreeUpdate) publish() error {
-	st := u.st
-	staged := len(st.order) > 0
-	for k, dir := range st.order {
-		if err := os.MkdirAll(filepath.Dir(dir), 0o777); err != nil {
-			return err
-		}
-		err := renameDir(st.dirs[dir], dir)
-		if errors.Is(err, syscall.EXDEV) {
-			if err := u.unstage(st.order[k:]); err != nil {
-				return err
-			}
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("placing %s: %w", dir, err)
-		}
-		delete(st.dirs, dir)
-	}
-	st.order = nil
-	if staged {
-		return os.RemoveAll(st.root)
-	}
-	return nil
-}
-
-// unstage writes the files of the staged directories dirs in place, one
-// by one from the objects, as if they had never been staged, and drops
-// their staged copies (a prestaged one is outside st.root).
-func (u *worktreeUpdate) unstage(dirs []string) error {
-	gone := make(map[string]string, len(dirs))
-	for _, d := range dirs {
-		gone[d] = u.st.dirs[d]
-	}
-	var todo []int
-	for _, i := range u.writes {
-		op := u.ops[i]
-		full := filepath.Join(u.s.root, filepath.FromSlash(op.Path))
-		if _, ok := u.st.stagedDir(full, op.New.Mode); ok {
-			if _, ok := gone[filepath.Dir(full)]; ok {
-				u.results[i] = nil
-				todo = append(todo, i)
-			}
-		}
-	}
-	for d, staged := range gone {
-		delete(u.st.dirs, d)
-		os.RemoveAll(staged)
-	}
-	return u.checkout(todo)
-}
-
-func isNotDir(err error) bool { return errors.Is(err, syscall.ENOTDIR) }
 
 // tmpName is deterministic so that Recover (or the next write) replaces a
 // temp file a crash left behind instead of accumulating them.
@@ -801,44 +441,50 @@ func (s *Store) blob(h plumbing.Hash, objs *objSet) ([]byte, error) {
 	return s.ReadBlob(h)
 }
 
-// checkoutFile writes one file via a temp name and rename, so readers never
-// see a half-written file, and returns its index entry.
-func (s *Store) checkoutFile(op fileOp, objs *objSet, st *staging) (*index.Entry, error) {
+// checkoutFile writes one file and returns its index entry. A new path
+// is created exclusively; a changed one (or a new one a crashed update
+// left behind) is written under a temp name and renamed, so readers never
+// see it half-written.
+func (s *Store) checkoutFile(op fileOp, objs *objSet, made *sync.Map) (*index.Entry, error) {
 	full := filepath.Join(s.root, filepath.FromSlash(op.Path))
 	if TestHookWriteFile != nil {
-		if err := TestHookWriteFile(op.Path); err != nil {
+		hookMu.Lock()
+		err := TestHookWriteFile(op.Path)
+		hookMu.Unlock()
+		if err != nil {
 			return nil, &os.PathError{Op: "write", Path: full, Err: err}
 		}
 	}
 	e := op.New
+	ie := &index.Entry{Name: op.Path, Hash: e.Hash, Mode: e.Mode}
 	if e.Mode == filemode.Submodule {
-		if err := os.MkdirAll(full, 0o777); err != nil {
-			return nil, err
-		}
-		return &index.Entry{Name: op.Path, Hash: e.Hash, Mode: e.Mode}, nil
+		return ie, os.MkdirAll(full, 0o777)
 	}
 	data, err := s.blob(e.Hash, objs)
 	if err != nil {
 		return nil, err
 	}
-	if staged, ok := st.stagedDir(full, e.Mode); ok {
-		// An unseen directory: write in place in its staged copy; the
-		// directory appears whole later, and its rename leaves the files'
-		// stat data (what the index records) as it is.
-		p := filepath.Join(staged, filepath.Base(full))
-		ie := &index.Entry{Name: op.Path, Hash: e.Hash, Mode: e.Mode}
-		if err := writeFile(p, "", data, filePerm(e.Mode), ie); err != nil {
-			return nil, err
+	if dir := filepath.Dir(full); dir != s.root {
+		if _, ok := made.Load(dir); !ok {
+			if err := os.MkdirAll(dir, 0o777); err != nil {
+				return nil, err
+			}
+			made.Store(dir, true)
 		}
-		return ie, nil
-	}
-	if err := st.mkdirAll(filepath.Dir(full)); err != nil {
-		return nil, err
 	}
 	tmp := tmpName(full)
-	ie := &index.Entry{Name: op.Path, Hash: e.Hash, Mode: e.Mode}
 	if e.Mode != filemode.Symlink {
-		if err := writeFile(tmp, full, data, filePerm(e.Mode), ie); err != nil {
+		perm := os.FileMode(0o666) // git's, before the umask
+		if e.Mode == filemode.Executable {
+			perm = 0o777
+		}
+		if op.Old == nil {
+			err = writeFile(full, "", data, perm, ie)
+		}
+		if op.Old != nil || errors.Is(err, os.ErrExist) {
+			err = writeFile(tmp, full, data, perm, ie)
+		}
+		if err != nil {
 			return nil, err
 		}
 		return ie, nil
@@ -860,177 +506,10 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, st *staging) (*index.Entry
 	return ie, nil
 }
 
-// filePerm is what git creates files with, before the umask.
-func filePerm(m filemode.FileMode) os.FileMode {
-	if m == filemode.Executable {
-		return 0o777
-	}
-	return 0o666
-}
-
-func (s *Store) indexPath() string { return filepath.Join(s.gitDir, "index") }
-
-// updateIndex replaces the index entries of the changed paths. Without an
-// index (a fresh repository) it builds one from the whole new tree. The
-// extensions are dropped (see gitIndex); the cached tree would describe
-// old trees. The index is read under lock, which the new one replaces.
-func (s *Store) updateIndex(lock *heldLock, ops []fileOp, written []*index.Entry, newTree plumbing.Hash, read func(plumbing.Hash) ([]Entry, error)) error {
-	old, err := s.readIndex()
-	if testHookIndexRead != nil {
-		testHookIndexRead()
-	}
-	var idx *gitIndex
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		es, err := s.indexFromTree(newTree, ops, written, read)
-		if err != nil {
-			return err
-		}
-		idx = &gitIndex{version: 2, entries: make([]idxEntry, len(es))}
-		for i, e := range es {
-			idx.entries[i] = decoded(e)
-		}
-		slices.SortStableFunc(idx.entries, compareIdx)
-	case err != nil:
-		return err
-	default:
-		touched := make(map[string]bool, len(ops))
-		for _, op := range ops {
-			touched[op.Path] = true
-		}
-		added := make([]idxEntry, 0, len(written))
-		for _, e := range written {
-			if e != nil {
-				added = append(added, decoded(e))
-			}
-		}
-		slices.SortStableFunc(added, compareIdx)
-		// old is shared with the index cache: build a new slice, merging
-		// the sorted survivors with the sorted new entries.
-		out := make([]idxEntry, 0, len(old.entries)+len(added))
-		j := 0
-		for _, e := range old.entries {
-			if touched[e.name] {
-				continue
-			}
-			for j < len(added) && compareIdx(added[j], e) < 0 {
-				out = append(out, added[j])
-				j++
-			}
-			if e, err = s.smudgeRacy(e, old); err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		out = append(out, added[j:]...)
-		idx = &gitIndex{version: old.version, entries: out}
-	}
-	return s.writeIndex(lock, idx)
-}
-
-// smudgeRacy is git's ce_smudge_racily_clean_entry for an entry kept from
-// the old index: one not older than that index may have been changed
-// within the same timestamp tick without its stat data showing it, which
-// only the old index's mtime told readers. The new index is newer, so
-// when the file's content no longer matches, the entry's size is zeroed
-// and readers compare content instead of trusting the stat data.
-func (s *Store) smudgeRacy(e idxEntry, old *gitIndex) (idxEntry, error) {
-	t := e.mtime()
-	if t.IsZero() || old.mtime.IsZero() || t.Before(old.mtime) {
-		return e, nil
-	}
-	ie, err := e.entry(old.version)
-	if err != nil {
-		return e, err
-	}
-	full := filepath.Join(s.root, filepath.FromSlash(e.name))
-	fi, err := os.Lstat(full)
-	if err != nil || !fi.ModTime().Equal(ie.ModifiedAt) || uint32(fi.Size()) != ie.Size {
-		return e, nil // gone or visibly changed: the stat data already says so
-	}
-	var data []byte
-	switch {
-	case fi.Mode().IsRegular():
-		data, err = os.ReadFile(full)
-	case fi.Mode()&os.ModeSymlink != 0:
-		var target string
-		target, err = os.Readlink(full)
-		data = []byte(target)
-	default:
-		return e, nil
-	}
-	if err == nil && BlobHash(data) == ie.Hash {
-		return e, nil // racily clean, and really clean
-	}
-	c := *ie // the old index is shared with the cache
-	c.Size = 0
-	return decoded(&c), nil
-}
-
-func (s *Store) writeIndex(lock *heldLock, idx *gitIndex) error {
-	data, err := idx.encode()
-	if err != nil {
-		return err
-	}
-	var newest time.Time
-	for i := range idx.entries {
-		if t := idx.entries[i].mtime(); t.After(newest) {
-			newest = t
-		}
-	}
-	return lock.commit(data, newest, false)
-}
-
-func (s *Store) indexFromTree(tree plumbing.Hash, ops []fileOp, written []*index.Entry, read func(plumbing.Hash) ([]Entry, error)) ([]*index.Entry, error) {
-	have := make(map[string]*index.Entry, len(written))
-	for _, e := range written {
-		if e != nil {
-			have[e.Name] = e
-		}
-	}
-	var out []*index.Entry
-	var walk func(h plumbing.Hash, prefix string) error
-	walk = func(h plumbing.Hash, prefix string) error {
-		es, err := read(h)
-		if err != nil {
-			return err
-		}
-		for _, e := range es {
-			p := prefix + e.Name
-			if isDir(e) {
-				if err := walk(e.Hash, p+"/"); err != nil {
-					return err
-				}
-				continue
-			}
-			if ie := have[p]; ie != nil {
-				out = append(out, ie)
-				continue
-			}
-			ie := &index.Entry{Name: p, Hash: e.Hash, Mode: e.Mode}
-			// A file we did not write gets stat data only if its content
-			// matches; otherwise zero stat makes git rehash it.
-			full := filepath.Join(s.root, filepath.FromSlash(p))
-			if fi, err := os.Lstat(full); err == nil && fi.Mode().IsRegular() && isFile(e) {
-				if b, err := os.ReadFile(full); err == nil && BlobHash(b) == e.Hash {
-					fillStat(ie, fi)
-				}
-			}
-			out = append(out, ie)
-		}
-		return nil
-	}
-	if err := walk(tree, ""); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // CheckWorktree verifies that each path in the worktree still matches the
 // parent commit (same content, or absent on both sides), so a sync does
-// not overwrite hand edits. Like git, it trusts the index's stat data to
-// skip hashing files that have not been touched. A pending interrupted
-// update is recovered first, since it would otherwise show as dirty.
+// not overwrite hand edits, trusting the index's stat data as git does.
+// A pending interrupted update is recovered first.
 func (s *Store) CheckWorktree(parent plumbing.Hash, paths []string) error {
 	if s.bare {
 		return nil
@@ -1057,14 +536,10 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		idx = &gitIndex{}
 	}
 	var dirty []string
-	seen := map[string]bool{}
-	// A path whose directory is missing is missing too: the first sync
-	// checks 100k new paths in a directory that does not exist yet, and
-	// one lstat of that directory answers for all of them.
-	dirMissing := map[string]bool{}
+	seen := make(map[string]bool, len(paths))
 	// Paths come sorted, so one directory's paths are consecutive: when a
-	// directory is in neither the tree nor the worktree, each of its paths
-	// is clean without a lookup of its own.
+	// directory is in neither the tree nor the worktree (a first sync's
+	// 100k new paths), each of its paths is clean without a lookup.
 	lastDir, lastNew := "", false
 	for _, p := range paths {
 		if seen[p] {
@@ -1075,11 +550,9 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 			return err
 		}
 		if d := path.Dir(p); d != lastDir {
-			lastDir, lastNew = d, false
-			if _, inTree := snap.Lookup(d); !inTree && d != "." {
-				_, err := os.Lstat(filepath.Join(s.root, filepath.FromSlash(d)))
-				lastNew = errors.Is(err, os.ErrNotExist) || isNotDir(err)
-			}
+			_, inTree := snap.Lookup(d)
+			_, err := os.Lstat(filepath.Join(s.root, filepath.FromSlash(d)))
+			lastDir, lastNew = d, !inTree && d != "." && missing(err)
 		}
 		if lastNew {
 			continue
@@ -1089,30 +562,14 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 			continue
 		}
 		full := filepath.Join(s.root, filepath.FromSlash(p))
-		dir := filepath.Dir(full)
-		missing, known := dirMissing[dir]
-		if !known {
-			_, err := os.Lstat(dir)
-			missing = errors.Is(err, os.ErrNotExist) || isNotDir(err)
-			dirMissing[dir] = missing
-		}
-		var fi os.FileInfo
-		if missing {
-			err = os.ErrNotExist
-		} else {
-			fi, err = os.Lstat(full)
-		}
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) || isNotDir(err) {
-				if inTree {
-					dirty = append(dirty, p)
-				}
-				continue
-			}
+		fi, err := os.Lstat(full)
+		switch {
+		case err != nil && !missing(err):
 			return err
-		}
-		if !inTree {
-			dirty = append(dirty, p)
+		case err != nil || !inTree: // dirty when on one side only
+			if inTree != (err == nil) {
+				dirty = append(dirty, p)
+			}
 			continue
 		}
 		if ie, err := idx.find(p); err != nil {
@@ -1121,20 +578,9 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 			continue
 		}
 		testHashCount.Add(1)
-		var got plumbing.Hash
-		switch {
-		case fi.Mode()&os.ModeSymlink != 0:
-			t, err := os.Readlink(full)
-			if err != nil {
-				return err
-			}
-			got = BlobHash([]byte(t))
-		case fi.Mode().IsRegular():
-			b, err := os.ReadFile(full)
-			if err != nil {
-				return err
-			}
-			got = BlobHash(b)
+		got, err := hashFile(full, fi)
+		if err != nil {
+			return err
 		}
 		if got != want.Hash {
 			dirty = append(dirty, p)
@@ -1148,49 +594,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 
 // TestHookWriteFile, when set, runs before each worktree file is written
 // and fails the write with its error, as a full disk would. It is for
-// tests, in this package and in those built on it; nothing else sets it.
+// tests, in this package and in those built on it.
 var TestHookWriteFile func(path string) error
 
-// testHookCrossDevice makes canStage see the git dir on another
-// filesystem than the worktree.
-var testHookCrossDevice bool
-
-// testHookPlaceDir, when set, runs before a staged directory is renamed
-// into the worktree and fails the rename with its error: tests cannot
-// mount a second filesystem to get a real EXDEV.
-var testHookPlaceDir func(dir string) error
-
-func renameDir(from, to string) error {
-	if testHookPlaceDir != nil {
-		if err := testHookPlaceDir(to); err != nil {
-			return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
-		}
-	}
-	return os.Rename(from, to)
-}
-
-// testHookIndexRead runs between reading the index and writing its
-// replacement, where a concurrent git add would be lost.
-var testHookIndexRead func()
-
-// testHashCount lets tests see whether the stat fast path was taken.
-var testHashCount atomic.Int64
-
-// statClean is git's ie_match_stat plus its racy-git rule: an entry whose
-// mtime is not older than the index file may have been modified within
-// the same timestamp tick, so it must be rehashed.
-func statClean(ie *index.Entry, fi os.FileInfo, idxTime time.Time) bool {
-	if ie.ModifiedAt.IsZero() || !ie.ModifiedAt.Before(idxTime) {
-		return false
-	}
-	var cur index.Entry
-	fillStat(&cur, fi)
-	if fi.Mode().IsRegular() != (ie.Mode == filemode.Regular || ie.Mode == filemode.Executable) {
-		return false
-	}
-	return cur.Size == ie.Size &&
-		cur.ModifiedAt.Equal(ie.ModifiedAt) &&
-		cur.CreatedAt.Equal(ie.CreatedAt) &&
-		cur.Inode == ie.Inode &&
-		cur.UID == ie.UID && cur.GID == ie.GID
-}
+var hookMu sync.Mutex // the hook is called from several writers

@@ -3,6 +3,8 @@ package gitstore
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -50,4 +52,63 @@ func TestWorktreeFailsAfterCommit(t *testing.T) {
 	if b := git(t, s.Root(), "show", "HEAD:catalog/issue/3.json"); b != "new\n" {
 		t.Fatalf("catalog/issue/3.json = %q", b)
 	}
+}
+
+// newDirChanges adds n files to each of dirs, which the base commit lacks,
+// so the commit creates them.
+func newDirChanges(tag string, n int, dirs ...string) []Change {
+	var chs []Change
+	for _, d := range dirs {
+		for i := range n {
+			chs = append(chs, put(fmt.Sprintf("%s/%d.json", d, i), fmt.Sprintf("%s %s %d\n", tag, d, i)))
+		}
+	}
+	return chs
+}
+
+// checkFiles asserts that every change is in the worktree as committed.
+func checkFiles(t *testing.T, s *Store, chs []Change) {
+	t.Helper()
+	for _, c := range chs {
+		b, err := os.ReadFile(filepath.Join(s.Root(), filepath.FromSlash(c.Path)))
+		if err != nil || string(b) != string(c.Content) {
+			t.Fatalf("%s = %q, %v; want %q", c.Path, b, err, c.Content)
+		}
+	}
+}
+
+// TestMissingCountsStagedDirs: when writing files fails after the ref
+// moved, the count of files not written includes those of new directories.
+func TestMissingCountsStagedDirs(t *testing.T) {
+	s := newRepo(t)
+	commit(t, s, "base", newDirChanges("old", 10, "catalog/old")...)
+	chs := append(newDirChanges("new", 10, "catalog/old"), newDirChanges("new", 30, "catalog/new")...)
+	TestHookWriteFile = func(p string) error {
+		if strings.HasPrefix(p, "catalog/old/") {
+			return syscall.ENOSPC
+		}
+		return nil
+	}
+	defer func() { TestHookWriteFile = nil }()
+	h, _ := s.Head()
+	_, err := s.Commit(t.Context(), CommitRequest{Parent: h.Commit, Ref: h.Ref, Changes: chs, Message: "m", Author: sig("A B")})
+	TestHookWriteFile = nil
+	var we *WorktreeError
+	if !errors.As(err, &we) {
+		t.Fatalf("err = %v, want a WorktreeError", err)
+	}
+	missing := 0
+	for _, c := range chs {
+		if b, err := os.ReadFile(filepath.Join(s.Root(), filepath.FromSlash(c.Path))); err != nil || string(b) != string(c.Content) {
+			missing++
+		}
+	}
+	if want := fmt.Sprintf("(%d of %d files not written)", missing, len(chs)); !strings.Contains(err.Error(), want) {
+		t.Fatalf("want %q in: %v", want, err)
+	}
+	if err := s.Recover(); err != nil {
+		t.Fatal(err)
+	}
+	checkRepo(t, s)
+	checkFiles(t, s, chs)
 }

@@ -14,35 +14,26 @@ import (
 // leave that worktree's files and index describing the old commit, which
 // is why git refuses to (git branch -f, git checkout).
 func (s *Store) CheckedOutElsewhere(ref plumbing.ReferenceName) (string, error) {
-	type wt struct{ gitDir, root string }
-	var others []wt
-	if s.gitDir != s.commonDir {
-		if b, ok := configGet([]string{filepath.Join(s.commonDir, "config")}, "core", "bare"); !ok || !parseBool(b) {
-			others = append(others, wt{s.commonDir, filepath.Dir(s.commonDir)})
-		}
+	others := map[string]string{} // git dir -> worktree root
+	if core := s.cfg.Section("core"); s.gitDir != s.commonDir && (!core.HasOption("bare") || !parseBool(core.Option("bare"))) {
+		others[s.commonDir] = filepath.Dir(s.commonDir)
 	}
 	dirs, err := os.ReadDir(filepath.Join(s.commonDir, "worktrees"))
 	if err != nil && !os.IsNotExist(err) {
 		return "", err
 	}
 	for _, d := range dirs {
-		g := filepath.Join(s.commonDir, "worktrees", d.Name())
-		if !d.IsDir() || g == s.gitDir {
-			continue
+		if g := filepath.Join(s.commonDir, "worktrees", d.Name()); d.IsDir() && g != s.gitDir {
+			others[g] = g
+			if b, err := os.ReadFile(filepath.Join(g, "gitdir")); err == nil {
+				others[g] = filepath.Dir(strings.TrimSpace(string(b)))
+			}
 		}
-		root := g
-		if b, err := os.ReadFile(filepath.Join(g, "gitdir")); err == nil {
-			root = filepath.Dir(strings.TrimSpace(string(b)))
-		}
-		others = append(others, wt{g, root})
 	}
-	for _, w := range others {
-		b, err := os.ReadFile(filepath.Join(w.gitDir, "HEAD"))
-		if err != nil {
-			continue // not a worktree git knows either
-		}
-		if t, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "ref:"); ok && plumbing.ReferenceName(strings.TrimSpace(t)) == ref {
-			return w.root, nil
+	for g, root := range others {
+		b, err := os.ReadFile(filepath.Join(g, "HEAD")) // none: not a worktree git knows either
+		if t, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "ref:"); err == nil && ok && plumbing.ReferenceName(strings.TrimSpace(t)) == ref {
+			return root, nil
 		}
 	}
 	return "", nil

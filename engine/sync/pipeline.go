@@ -75,9 +75,9 @@ func (a seqNo) less(b seqNo) bool {
 // cache's own type, so that a cached item's relations are used as decoded.
 type relation = itemcache.Rel
 
-// slot is what the sync keeps of one entity.
-// Its file, as the plan sees it, is a catalog.File; Data is dropped once
-// prestaged when the blob is spooled.
+// slot is what the sync keeps of one entity. Its file, as the plan sees
+// it, is a catalog.File; a spooled new file keeps its Data only when the
+// commit writes a worktree.
 type slot struct {
 	catalog.File
 	seq   seqNo
@@ -141,7 +141,7 @@ type pipeline struct {
 	hold     map[string]bool // blueprints that are targets of search relations
 	ic       *itemCache      // nil: every item is mapped
 	store    *gitstore.Store // reads the entities a doubt or the threshold keeps, for searches
-	pre      *gitstore.Prestage
+	checkout bool            // the commit writes a worktree: keep new files' bytes
 	spool    *gitstore.Spool
 }
 
@@ -237,11 +237,11 @@ func (p *pipeline) encode(w *worker, sl *slot, e *catalog.Entity) {
 	}
 	if changed {
 		sl.Title = catalog.TitleOf(e)
-		// A new file's blob is spooled; its bytes stay only until the
-		// prestage writer has them. A changed file keeps them for the
-		// diff of the summary.
+		// A new file's blob is spooled; its bytes stay only for the
+		// worktree's checkout. A changed file keeps them for the diff of
+		// the summary.
 		sl.Spooled = isNew && p.spool.Add(sl.Hash, w.buf.Bytes())
-		if !sl.Spooled || p.pre != nil {
+		if !sl.Spooled || p.checkout {
 			sl.Data = bytes.Clone(w.buf.Bytes())
 		}
 	}
@@ -406,12 +406,6 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 			c.slots[k] = sl
 			if sl.Data != nil || sl.Spooled {
 				c.changed++
-			}
-			if sl.Data != nil {
-				p.pre.Write(catalog.Dir+"/"+sl.Dir+"/"+sl.Stem+catalog.Ext, sl.Data, sl.Hash)
-				if sl.Spooled {
-					sl.Data = nil
-				}
 			}
 		}
 		c.records = append(c.records, r.records...)

@@ -229,14 +229,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	// they compare their first blob.
 	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), catReady: make(chan struct{}), store: store}
 	if !o.DryRun {
-		// Files of new directories (a first sync's 100k) are written
-		// while the items stream in; the commit checks and places them.
-		pre, err := store.NewPrestage(tgt.ref, tgt.commit)
-		if err != nil {
-			log.Debug("no prestaging", "error", err)
-		}
-		defer pre.Abandon()
-		pl.pre = pre
+		// The commit writes the new files into the worktree from their
+		// bytes, not by reading back the pack.
+		pl.checkout, _ = store.CheckedOut(tgt.ref)
 		// New files' blobs go into a pack as they are encoded instead of
 		// staying in memory until the commit.
 		pl.spool = store.NewSpool()
@@ -299,7 +294,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		if attempt == 1 && !o.DryRun {
 			planned = func() { pl.ic.prepare(coll) }
 		}
-		committed, err := o.commitOn(ctx, store, tgt, cat, coll, doubt, threshold, author, res, planned, pl.pre, pl.spool)
+		committed, err := o.commitOn(ctx, store, tgt, cat, coll, doubt, threshold, author, res, planned, pl.spool)
 		if err == nil && attempt == 1 && !o.DryRun {
 			pl.ic.save(&o, store, committed)
 		}
@@ -540,7 +535,7 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 // cat is the catalog of the commit the stream compared with; it is read
 // again only when the target moved since (a redo after a push race).
 // planned, when set, is called once the plan is made.
-func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalog.State, coll *collection, doubt *catalog.Holds, threshold float64, author object.Signature, res *Result, planned func(), pre *gitstore.Prestage, spool *gitstore.Spool) (plumbing.Hash, error) {
+func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalog.State, coll *collection, doubt *catalog.Holds, threshold float64, author object.Signature, res *Result, planned func(), spool *gitstore.Spool) (plumbing.Hash, error) {
 	snap, err := store.Snapshot(tgt.commit)
 	if err != nil {
 		return tgt.commit, err
@@ -596,7 +591,7 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	author.When = time.Now()
 	o.progress("commit", fmt.Sprintf("%d files", len(p.Changes)))
 	hash, err := store.Commit(ctx, gitstore.CommitRequest{
-		Parent: tgt.commit, Ref: tgt.ref, Changes: p.Changes, Prestage: pre, Spool: spool,
+		Parent: tgt.commit, Ref: tgt.ref, Changes: p.Changes, Spool: spool,
 		Message: commitMessage(res, p), Author: author, Committer: author,
 	})
 	if errors.Is(err, gitstore.ErrNoChanges) {
