@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,7 +28,40 @@ func readConfig(p string) (*format.Config, error) {
 	}
 	defer f.Close()
 	if err := format.NewDecoder(f).Decode(cfg); err != nil {
+		// go-git's decoder refuses some syntax git accepts (the old
+		// "[branch.main]" header, a byte-order mark); git is the authority
+		// on its own config, so it reads the file when it is installed.
+		if c, gerr := gitConfigFile(p); gerr == nil {
+			return c, nil
+		}
 		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return cfg, nil
+}
+
+// gitConfigFile reads the config file p with `git config --list -z`.
+func gitConfigFile(p string) (*format.Config, error) {
+	gitPath, err := lookGit()
+	if err != nil {
+		return nil, err
+	}
+	out, err := exec.Command(gitPath, "config", "--file", p, "--list", "-z").Output()
+	if err != nil {
+		return nil, err
+	}
+	cfg := format.New()
+	for _, e := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
+		key, value, _ := strings.Cut(e, "\n")
+		dot, last := strings.IndexByte(key, '.'), strings.LastIndexByte(key, '.')
+		if dot < 0 {
+			continue
+		}
+		section, name := key[:dot], key[last+1:]
+		if dot == last {
+			cfg.AddOption(section, format.NoSubsection, name, value)
+		} else {
+			cfg.AddOption(section, key[dot+1:last], name, value)
+		}
 	}
 	return cfg, nil
 }

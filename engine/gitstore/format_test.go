@@ -141,3 +141,42 @@ func TestUnreadableConfigRefused(t *testing.T) {
 		}
 	}
 }
+
+// A config git reads and go-git's decoder refuses (the old "[branch.main]"
+// header, a byte-order mark) is read through git, extensions included: a
+// sha256 repository written that way is still refused, a SHA-1 one opens.
+func TestConfigGitAcceptsGoGitRefuses(t *testing.T) {
+	isolate(t)
+	for _, c := range []struct{ name, prefix, suffix string }{
+		{"old section header", "", "[branch.main]\n\tnote = old syntax\n"},
+		{"byte-order mark", "\ufeff", ""},
+	} {
+		for _, sha256 := range []bool{false, true} {
+			dir := t.TempDir()
+			args := []string{"init", "-q", "r"}
+			if sha256 {
+				args = []string{"init", "-q", "--object-format=sha256", "r"}
+			}
+			git(t, dir, args...)
+			r := filepath.Join(dir, "r")
+			p := filepath.Join(r, ".git", "config")
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(c.prefix+string(b)+c.suffix), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command("git", "config", "--file", p, "--list").CombinedOutput(); err != nil {
+				t.Fatalf("%s: git refuses it: %s", c.name, out)
+			}
+			_, err = Open(r)
+			switch {
+			case sha256 && !errors.Is(err, ErrUnsupportedFormat):
+				t.Errorf("%s, sha256: Open: err = %v, want the format refused", c.name, err)
+			case !sha256 && err != nil:
+				t.Errorf("%s: Open: %v", c.name, err)
+			}
+		}
+	}
+}
