@@ -39,6 +39,7 @@ func (r *Repo) Commits(ctx context.Context, exclude, head plumbing.Hash) ([]Comm
 		if err := w.push(exclude, true); err != nil {
 			return nil, err
 		}
+		w.bottom = exclude
 	}
 	var picked []*walkNode
 	// git's limit_list: commits come out newest first; an excluded one
@@ -135,6 +136,7 @@ type walk struct {
 	flags   map[plumbing.Hash]*walkNode
 	q       commitQueue
 	met     int
+	bottom  plumbing.Hash // the excluded end of the range (git's BOTTOM)
 }
 
 // node reads a commit the first time it is met.
@@ -177,7 +179,9 @@ func (w *walk) simplify(n *walkNode) error {
 		return err
 	}
 	for _, p := range n.parents {
-		if pn, ok := w.flags[p]; ok && pn.excluded {
+		// git's relevant_commit: an excluded parent counts only when it
+		// is the bottom of the range itself.
+		if pn, ok := w.flags[p]; ok && pn.excluded && p != w.bottom {
 			continue
 		}
 		t, err := tree(p)
@@ -257,9 +261,11 @@ func (q *commitQueue) Pop() any {
 	return n
 }
 
-// mergeBase is git's paint_down_to_common, stopped at the first find:
-// commits come out newest first, each carrying which sides reach it, and
-// the first that both reach is the newest common ancestor.
+// mergeBase is git's merge-base: paint_down_to_common, which goes on
+// until every queued commit is stale (below a common ancestor already
+// found), then the common ancestors that are ancestors of another go.
+// Stopping at the first common ancestor met is wrong when a clock went
+// backwards: an older ancestor can come out of the date queue first.
 func (r *Repo) mergeBase(a, b plumbing.Hash) (plumbing.Hash, error) {
 	if a == b {
 		return a, nil
@@ -268,7 +274,7 @@ func (r *Repo) mergeBase(a, b plumbing.Hash) (plumbing.Hash, error) {
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	const fromA, fromB = 1, 2
+	const fromA, fromB, stale = 1, 2, 4
 	w := &walk{r: r, shallow: shallow, flags: map[plumbing.Hash]*walkNode{}}
 	paint := func(h plumbing.Hash, f uint8) error {
 		n, _, err := w.node(h)
@@ -291,17 +297,59 @@ func (r *Repo) mergeBase(a, b plumbing.Hash) (plumbing.Hash, error) {
 	if err := paint(b, fromB); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	for w.q.Len() > 0 {
+	var found []*walkNode
+	live := func() bool {
+		for _, n := range w.q {
+			if n.paint&stale == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for w.q.Len() > 0 && live() {
 		n := heap.Pop(&w.q).(*walkNode)
 		n.queued = false
-		if n.paint == fromA|fromB {
-			return n.c.Hash, nil
+		f := n.paint
+		if f&(fromA|fromB) == fromA|fromB {
+			if f&stale == 0 {
+				found = append(found, n)
+			}
+			f |= stale
 		}
 		for _, p := range n.parents {
-			if err := paint(p, n.paint); err != nil {
+			if err := paint(p, f); err != nil {
 				return plumbing.ZeroHash, err
 			}
 		}
 	}
-	return plumbing.ZeroHash, errors.New("no common ancestor")
+	if len(found) == 0 {
+		return plumbing.ZeroHash, errors.New("no common ancestor")
+	}
+	if len(found) == 1 {
+		return found[0].c.Hash, nil
+	}
+	// A found commit below another found one is not a best common ancestor.
+	below := map[plumbing.Hash]bool{}
+	for _, f := range found {
+		stack := append([]plumbing.Hash(nil), f.parents...)
+		for len(stack) > 0 {
+			h := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if below[h] {
+				continue
+			}
+			below[h] = true
+			n, _, err := w.node(h)
+			if err != nil {
+				return plumbing.ZeroHash, err
+			}
+			stack = append(stack, n.parents...)
+		}
+	}
+	for _, f := range found {
+		if !below[f.c.Hash] {
+			return f.c.Hash, nil
+		}
+	}
+	return found[0].c.Hash, nil
 }
