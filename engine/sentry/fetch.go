@@ -254,6 +254,10 @@ func (s *Source) request(k *Kind, env tmplEnv) (string, url.Values, error) {
 	return path, q, nil
 }
 
+// maxAttachedBytes bounds an object attached to every item of a kind (a
+// project's organization: a few KiB from Sentry).
+const maxAttachedBytes = 256 << 10
+
 // onceObject fetches an object once per Source.
 func (s *Source) onceObject(ctx context.Context, path, scope string) (map[string]any, error) {
 	s.mu.Lock()
@@ -265,6 +269,12 @@ func (s *Source) onceObject(ctx context.Context, path, scope string) (map[string
 	obj, err := s.Client.Object(ctx, path, nil, scope)
 	if err != nil {
 		return nil, err
+	}
+	// The object is copied into every item of the kind, so its size is
+	// bounded here: a response bound alone would let one large object
+	// multiply by the number of items.
+	if b, err := gojq.Marshal(obj); err != nil || len(b) > maxAttachedBytes {
+		return nil, fmt.Errorf("GET %s: the object is %d bytes; at most %d KiB is attached to each item", path, len(b), maxAttachedBytes>>10)
 	}
 	s.mu.Lock()
 	if s.once == nil {

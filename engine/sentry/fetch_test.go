@@ -372,3 +372,22 @@ func TestFetchKeepsWhatCameBeforeAFailure(t *testing.T) {
 		t.Fatalf("%d issues, want the %d of the first page's projects", len(issues), want)
 	}
 }
+
+// An object attached to every item (the organization of each project) is
+// bounded on its own: one large response would otherwise be copied into
+// every item.
+func TestAttachedObjectBounded(t *testing.T) {
+	d := sentrytest.Demo()
+	d.Org.Name = strings.Repeat("x", maxAttachedBytes)
+	_, c := fake(t, d, sentrytest.Token, fastOpts(nil))
+	src := &Source{Client: c, Org: d.OrgSlug()}
+	err := src.Stream(context.Background(), "project", nil, func(Batch) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "at most 256 KiB is attached to each item") || !strings.Contains(err.Error(), "/organizations/"+d.OrgSlug()+"/") {
+		t.Fatalf("err = %v", err)
+	}
+	d.Org.Name = "Acme"
+	src = &Source{Client: c, Org: d.OrgSlug()}
+	if err := src.Stream(context.Background(), "project", nil, func(Batch) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
