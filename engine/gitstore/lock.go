@@ -18,7 +18,9 @@ const lockName = "gitalog.lock"
 // for another holder to finish. The returned unlock is idempotent. The
 // lock is an OS file lock, so it is released if the process dies.
 func (s *Store) Lock(ctx context.Context, wait time.Duration) (func(), error) {
-	p := filepath.Join(s.gitDir, lockName)
+	// One lock for all worktrees: they share refs, and a stranded ref lock
+	// is removed on the strength of holding this one.
+	p := filepath.Join(s.commonDir, lockName)
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("opening lock file: %w", err)

@@ -494,7 +494,7 @@ func TestLockContention(t *testing.T) {
 		_, err2 = s.Lock(ctx, 100*time.Millisecond)
 	}()
 	wg.Wait()
-	if !errors.Is(err2, ErrLocked) || !strings.Contains(err2.Error(), filepath.Join(s.GitDir(), lockName)) {
+	if !errors.Is(err2, ErrLocked) || !strings.Contains(err2.Error(), filepath.Join(s.commonDir, lockName)) {
 		t.Fatalf("second lock: %v", err2)
 	}
 

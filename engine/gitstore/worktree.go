@@ -1,6 +1,8 @@
 package gitstore
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -411,9 +413,17 @@ func missing(err error) bool {
 }
 
 // tmpName is deterministic so that Recover (or the next write) replaces a
-// temp file a crash left behind instead of accumulating them.
+// temp file a crash left behind instead of accumulating them. A name too
+// long to take the suffix (git accepts any name the file system does) gets
+// one derived from its hash, so the update never fails on it after the
+// branch moved.
 func tmpName(full string) string {
-	return filepath.Join(filepath.Dir(full), "."+filepath.Base(full)+".gitalog-tmp")
+	base := filepath.Base(full)
+	if len(base) > 200 {
+		sum := sha1.Sum([]byte(base))
+		base = hex.EncodeToString(sum[:10])
+	}
+	return filepath.Join(filepath.Dir(full), "."+base+".gitalog-tmp")
 }
 
 // pruneDirs removes directories left empty by deletions, deepest first,
