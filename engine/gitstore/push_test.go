@@ -179,3 +179,29 @@ func TestPushFromShallowCloneOntoMovedRemote(t *testing.T) {
 		}
 	})
 }
+
+// git's messages are read for what they say (a missing remote branch, a
+// refused update), so they must not come translated: a German git
+// reports both in German.
+func TestRemoteMessagesUntranslated(t *testing.T) {
+	t.Setenv("LANGUAGE", "de")
+	t.Setenv("LANG", "C.UTF-8")
+	t.Setenv("LC_ALL", "")
+	s, remote := pushRepos(t)
+	if _, ok, err := s.Fetch(t.Context(), "origin", "nope", RemoteAuth{}); ok || err != nil {
+		t.Fatalf("fetch of a missing branch: %v, %v", ok, err)
+	}
+	if err := s.Push(t.Context(), "origin", "main", RemoteAuth{}); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	git(t, t.TempDir(), "clone", "-q", remote, other)
+	os.WriteFile(filepath.Join(other, "b.txt"), []byte("b\n"), 0o644)
+	git(t, other, "add", "b.txt")
+	git(t, other, "commit", "-qm", "theirs")
+	git(t, other, "push", "-q", "origin", "main")
+	commit(t, s, "two", put("c.txt", "c\n"))
+	if err := s.Push(t.Context(), "origin", "main", RemoteAuth{}); !errors.Is(err, ErrRejected) {
+		t.Fatalf("push onto a moved remote: %v", err)
+	}
+}

@@ -195,7 +195,9 @@ func (s *Store) transfer(ctx context.Context, u string, auth RemoteAuth, args []
 }
 
 func gitEnv(auth RemoteAuth) []string {
-	env := append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	// LC_ALL=C: git's messages are read for what they say (a missing
+	// remote branch, a refused update), so they must come untranslated.
+	env := append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
 	if auth.Token == "" {
 		return env
 	}
