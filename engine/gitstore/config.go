@@ -217,3 +217,14 @@ type formatError struct{ dir, why string }
 func (e *formatError) Error() string { return e.dir + " " + e.why }
 
 func (e *formatError) Unwrap() error { return ErrUnsupportedFormat }
+
+// sparseCheckout reports whether the worktree is a sparse checkout, as
+// core.sparseCheckout in the repository's config or, with
+// extensions.worktreeConfig, the worktree's own.
+func (s *Store) sparseCheckout() bool {
+	v := s.cfg.Section("core").Option("sparsecheckout")
+	if wt, err := readConfig(filepath.Join(s.gitDir, "config.worktree")); err == nil && wt.Section("core").HasOption("sparsecheckout") {
+		v = wt.Section("core").Option("sparsecheckout")
+	}
+	return v != "" && parseBool(v)
+}

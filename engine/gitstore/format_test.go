@@ -180,3 +180,24 @@ func TestConfigGitAcceptsGoGitRefuses(t *testing.T) {
 		}
 	}
 }
+
+// A sparse checkout (git sparse-checkout set) is refused before the
+// branch moves: writing the catalog's files would undo it, and leaving
+// them out would make every later sync see them as deleted.
+func TestSparseCheckoutRefused(t *testing.T) {
+	s := newRepo(t)
+	commit(t, s, "base", put("keep/a.txt", "a\n"), put("catalog/b.txt", "b\n"))
+	git(t, s.Root(), "sparse-checkout", "set", "keep")
+	h, _ := s.Head()
+	_, err := s.Commit(t.Context(), CommitRequest{Parent: h.Commit, Ref: h.Ref, Changes: []Change{put("catalog/c.txt", "c\n")}, Message: "c", Author: sig("A B")})
+	if err == nil || !strings.Contains(err.Error(), "sparse checkout") || !strings.Contains(err.Error(), "git sparse-checkout disable") {
+		t.Fatalf("Commit in a sparse checkout: err = %v", err)
+	}
+	if h2, _ := s.Head(); h2.Commit != h.Commit {
+		t.Fatal("the branch moved")
+	}
+	git(t, s.Root(), "fsck", "--strict")
+	if out := git(t, s.Root(), "status", "--porcelain"); out != "" {
+		t.Fatalf("status: %s", out)
+	}
+}

@@ -175,7 +175,7 @@ func requiredExtError(sig string) error {
 	hint := ""
 	switch sig {
 	case "link":
-		hint = ` (a split index; "git update-index --no-split-index" turns it off)`
+		hint = ` (a split index; "git config core.splitIndex false" and then "git update-index --no-split-index" turn it off)`
 	case "sdir":
 		hint = ` (a sparse index; "git sparse-checkout disable" or "git config index.sparse false" turns it off)`
 	}

@@ -243,6 +243,9 @@ type update struct {
 }
 
 func (s *Store) planUpdate(oldTree, newTree plumbing.Hash, objs *objSet, keep func(fileOp) bool) (*update, error) {
+	if s.sparseCheckout() {
+		return nil, errors.New(`the worktree is a sparse checkout (core.sparseCheckout), which gitalog cannot keep when it writes the catalog's files; "git sparse-checkout disable" turns it off, or sync a bare clone`)
+	}
 	u := &update{s: s, newTree: newTree, objs: objs}
 	if err := diffTrees(s.readTree, oldTree, newTree, "", &u.ops); err != nil {
 		return nil, err
