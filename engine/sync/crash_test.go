@@ -113,7 +113,7 @@ func TestKill9DuringSync(t *testing.T) {
 	}
 	f := newFixture(t, sentrytest.Demo())
 	cfg := issueConfig(t)
-	rng := rand.New(rand.NewPCG(uint64(killseed.Seed(t, 1)), 2))
+	rng := rand.New(rand.NewPCG(uint64(killseed.Seed(t, time.Now().UnixNano())), 2))
 	d := syncDuration(t, f.dir, cfg)
 	for round := 0; round < 8; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
