@@ -101,26 +101,17 @@ func parseBool(v string) bool {
 }
 
 // DefaultSignature is the identity git would use for an author: GIT_AUTHOR_*
-// from the environment, then author.* / user.* from repository, global and
-// system config, then $EMAIL, then "gitalog <gitalog@localhost>".
-// The repository's config is read again: git config may have changed it
-// since Open.
+// from the environment, then author.* / user.* from the config, then
+// $EMAIL, then "gitalog <gitalog@localhost>". The config is read again:
+// git config may have changed it since Open.
 func (s *Store) DefaultSignature() object.Signature {
-	repo, err := readConfig(filepath.Join(s.commonDir, "config"))
-	if err != nil {
-		repo = s.cfg
-	}
+	get := s.configGetter(`^(author|user)\.(name|email)$`)
 	pick := func(env string, keys ...string) string {
 		if v := strings.TrimSpace(os.Getenv(env)); v != "" {
 			return v
 		}
 		for _, k := range keys {
-			sec, key, _ := strings.Cut(k, ".")
-			v := repo.Section(sec).Option(key)
-			if v == "" {
-				v, _ = userConfig(sec, key)
-			}
-			if v = strings.TrimSpace(v); v != "" {
+			if v := strings.TrimSpace(get(k)); v != "" {
 				return v
 			}
 		}
@@ -227,4 +218,47 @@ func (s *Store) sparseCheckout() bool {
 		v = wt.Section("core").Option("sparsecheckout")
 	}
 	return v != "" && parseBool(v)
+}
+
+// configGetter returns the values of the keys matching re (a regexp over
+// lower-case "section.key" names, subsections excluded) as git sees them in
+// this repository: read by the user's git when it is installed, so that
+// includes, includeIf, GIT_CONFIG_* and the worktree's config apply;
+// otherwise from the repository's, global and system config files.
+func (s *Store) configGetter(re string) func(key string) string {
+	if gitPath, err := lookGit(); err == nil {
+		out, err := exec.Command(gitPath, "-C", s.root, "config", "-z", "--get-regexp", re).Output()
+		var ee *exec.ExitError
+		if err == nil || errors.As(err, &ee) && ee.ExitCode() == 1 { // 1: none set
+			vals := map[string]string{}
+			for _, e := range strings.Split(string(out), "\x00") {
+				if k, v, ok := strings.Cut(e, "\n"); ok {
+					vals[strings.ToLower(k)] = v // the last one wins, as in git
+				}
+			}
+			return func(key string) string { return vals[strings.ToLower(key)] }
+		}
+	}
+	repo, err := readConfig(filepath.Join(s.commonDir, "config"))
+	if err != nil {
+		repo = s.cfg
+	}
+	return func(key string) string {
+		sec, k, _ := strings.Cut(key, ".")
+		if sub, name, ok := cutLast(k, "."); ok {
+			return repo.Section(sec).Subsection(sub).Option(name)
+		}
+		if v := repo.Section(sec).Option(k); v != "" {
+			return v
+		}
+		v, _ := userConfig(sec, k)
+		return v
+	}
+}
+
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }

@@ -205,3 +205,25 @@ func TestRemoteMessagesUntranslated(t *testing.T) {
 		t.Fatalf("push onto a moved remote: %v", err)
 	}
 }
+
+// What a user's git reads through an include (a remote, the identity)
+// gitalog reads too.
+func TestConfigIncludes(t *testing.T) {
+	s, remote := pushRepos(t)
+	git(t, s.Root(), "remote", "remove", "origin")
+	inc := filepath.Join(t.TempDir(), "inc.gitconfig")
+	os.WriteFile(inc, []byte("[user]\n\tname = Included Person\n\temail = inc@x\n"), 0o644)
+	git(t, s.Root(), "config", "--file", os.Getenv("GIT_CONFIG_GLOBAL"), "include.path", inc)
+	rinc := filepath.Join(t.TempDir(), "remote.gitconfig")
+	os.WriteFile(rinc, []byte("[remote \"origin\"]\n\turl = "+remote+"\n"), 0o644)
+	git(t, s.Root(), "config", "include.path", rinc)
+	if got := s.DefaultSignature(); got.Name != "Included Person" || got.Email != "inc@x" {
+		t.Errorf("identity = %+v", got)
+	}
+	if u, err := s.RemoteURL("origin"); err != nil || u != remote {
+		t.Errorf("RemoteURL = %q, %v", u, err)
+	}
+	if err := s.Push(t.Context(), "origin", "main", RemoteAuth{}); err != nil {
+		t.Fatal(err)
+	}
+}

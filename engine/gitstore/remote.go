@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -134,13 +133,11 @@ type RemoteAuth struct {
 	Token    string
 }
 
-// RemoteURL returns the URL of a named remote.
+// RemoteURL returns the URL of a named remote, as git config gives it
+// (includes followed when git is installed).
 func (s *Store) RemoteURL(remote string) (string, error) {
-	cfg, err := readConfig(filepath.Join(s.commonDir, "config"))
-	if err != nil {
-		return "", err
-	}
-	if u := cfg.Section("remote").Subsection(remote).Option("url"); u != "" {
+	key := "remote." + remote + ".url"
+	if u := s.configGetter(`^remote\..*\.url$`)(key); u != "" {
 		return u, nil
 	}
 	return "", fmt.Errorf("remote %q: %w", remote, gogit.ErrRemoteNotFound)
