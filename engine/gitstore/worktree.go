@@ -532,14 +532,17 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if idx == nil {
+	// Without an index (a fresh repository) nothing can be staged.
+	hasIndex := idx != nil
+	if !hasIndex {
 		idx = &gitIndex{}
 	}
 	var dirty []string
 	seen := make(map[string]bool, len(paths))
 	// Paths come sorted, so one directory's paths are consecutive: when a
-	// directory is in neither the tree nor the worktree (a first sync's
-	// 100k new paths), each of its paths is clean without a lookup.
+	// directory is in neither the tree, the worktree nor the index (a
+	// first sync's 100k new paths), each of its paths is clean without a
+	// lookup.
 	lastDir, lastNew := "", false
 	for _, p := range paths {
 		if seen[p] {
@@ -552,13 +555,26 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		if d := path.Dir(p); d != lastDir {
 			_, inTree := snap.Lookup(d)
 			_, err := os.Lstat(filepath.Join(s.root, filepath.FromSlash(d)))
-			lastDir, lastNew = d, !inTree && d != "." && missing(err)
+			lastDir, lastNew = d, !inTree && d != "." && missing(err) && !idx.hasUnder(d+"/")
 		}
 		if lastNew {
 			continue
 		}
 		want, inTree := snap.Lookup(p)
-		if inTree && (isDir(want) || want.Mode == filemode.Submodule) {
+		if inTree && isDir(want) {
+			continue
+		}
+		// The index entry is replaced, so a change staged in it (even one
+		// the worktree no longer shows) is a local change like a hand edit.
+		ie, conflict, err := idx.find(p)
+		if err != nil {
+			return err
+		}
+		if hasIndex && (conflict || stagedChange(ie, want, inTree)) {
+			dirty = append(dirty, p)
+			continue
+		}
+		if inTree && want.Mode == filemode.Submodule {
 			continue
 		}
 		full := filepath.Join(s.root, filepath.FromSlash(p))
@@ -572,9 +588,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 			}
 			continue
 		}
-		if ie, err := idx.find(p); err != nil {
-			return err
-		} else if ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idx.mtime) {
+		if ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idx.mtime) {
 			continue
 		}
 		testHashCount.Add(1)
@@ -590,6 +604,19 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		return &DirtyError{Paths: dirty}
 	}
 	return nil
+}
+
+// stagedChange reports whether the stage-0 index entry ie (nil: none)
+// differs from the parent tree's entry want (absent unless inTree).
+func stagedChange(ie *index.Entry, want Entry, inTree bool) bool {
+	if ie == nil || !inTree {
+		return (ie == nil) == inTree
+	}
+	mode := want.Mode
+	if mode == filemode.Deprecated { // git writes it to the index as 100644
+		mode = filemode.Regular
+	}
+	return ie.Hash != want.Hash || ie.Mode != mode
 }
 
 // TestHookWriteFile, when set, runs before each worktree file is written
