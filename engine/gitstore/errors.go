@@ -56,7 +56,10 @@ func (e *DirtyError) Unwrap() error { return ErrDirty }
 // WorktreeError is returned by Commit and MoveRef when the ref moved (to
 // Commit) but the checked-out files and the index could not be brought up
 // to date with it. The journal stays behind, so Recover, which every later
-// Commit, MoveRef and CheckWorktree run first, finishes the update.
+// Commit, MoveRef and CheckWorktree run first, finishes the update; unless
+// Err wraps ErrDirty: then only files the user created while the update
+// ran were left as they were, and they are local changes now, not
+// something for Recover to overwrite.
 type WorktreeError struct {
 	Ref    plumbing.ReferenceName
 	Commit plumbing.Hash

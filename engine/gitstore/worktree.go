@@ -282,7 +282,7 @@ func (u *update) apply(lock *heldLock) error {
 				}
 			}
 		}
-		if missing > 1 {
+		if _, ok := err.(*keptFiles); !ok && missing > 1 {
 			err = fmt.Errorf("%w (%d of %d files not written)", err, missing, total)
 		}
 	}
@@ -336,6 +336,8 @@ func (u *update) write(written []*index.Entry) error {
 		first  error
 		made   sync.Map // directories known to exist
 		wg     sync.WaitGroup
+		keptMu sync.Mutex
+		kept   []string
 	)
 	for range max(checkoutWorkers, 1) {
 		wg.Go(func() {
@@ -344,7 +346,14 @@ func (u *update) write(written []*index.Entry) error {
 				if k >= len(todo) {
 					return
 				}
-				e, err := s.checkoutFile(u.ops[todo[k]], u.objs, &made)
+				op := u.ops[todo[k]]
+				e, err := s.checkoutFile(op, u.objs, &made, u.redo)
+				if errors.Is(err, errLocalFile) {
+					keptMu.Lock()
+					kept = append(kept, op.Path)
+					keptMu.Unlock()
+					continue
+				}
 				if err != nil {
 					once.Do(func() { first = err })
 					failed.Store(true)
@@ -355,6 +364,10 @@ func (u *update) write(written []*index.Entry) error {
 		})
 	}
 	wg.Wait()
+	if first == nil && len(kept) > 0 {
+		slices.Sort(kept)
+		return &keptFiles{kept}
+	}
 	return first
 }
 
@@ -443,9 +456,9 @@ func (s *Store) blob(h plumbing.Hash, objs *objSet) ([]byte, error) {
 
 // checkoutFile writes one file and returns its index entry. A new path
 // is created exclusively; a changed one (or a new one a crashed update
-// left behind) is written under a temp name and renamed, so readers never
-// see it half-written.
-func (s *Store) checkoutFile(op fileOp, objs *objSet, made *sync.Map) (*index.Entry, error) {
+// left behind, under Recover: redo) is written under a temp name and
+// renamed, so readers never see it half-written.
+func (s *Store) checkoutFile(op fileOp, objs *objSet, made *sync.Map, redo bool) (*index.Entry, error) {
 	full := filepath.Join(s.root, filepath.FromSlash(op.Path))
 	if TestHookWriteFile != nil {
 		hookMu.Lock()
@@ -472,19 +485,35 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, made *sync.Map) (*index.En
 			made.Store(dir, true)
 		}
 	}
-	tmp := tmpName(full)
-	if e.Mode != filemode.Symlink {
-		perm := os.FileMode(0o666) // git's, before the umask
-		if e.Mode == filemode.Executable {
-			perm = 0o777
-		}
-		if op.Old == nil {
+	perm := os.FileMode(0o666) // git's, before the umask
+	if e.Mode == filemode.Executable {
+		perm = 0o777
+	}
+	if op.Old == nil {
+		if e.Mode == filemode.Symlink {
+			if err = os.Symlink(string(data), full); err == nil {
+				err = lstatInto(full, ie)
+			}
+		} else {
 			err = writeFile(full, "", data, perm, ie)
 		}
-		if op.Old != nil || errors.Is(err, os.ErrExist) {
-			err = writeFile(tmp, full, data, perm, ie)
+		if !errors.Is(err, os.ErrExist) {
+			if err != nil {
+				return nil, err
+			}
+			return ie, nil
 		}
-		if err != nil {
+		// Outside Recover, what is there appeared after the last check:
+		// it is the user's, and only the same blob stands for ours.
+		if !redo {
+			if done, err := keepExisting(full, e, ie); done || err != nil {
+				return ie, err
+			}
+		}
+	}
+	tmp := tmpName(full)
+	if e.Mode != filemode.Symlink {
+		if err := writeFile(tmp, full, data, perm, ie); err != nil {
 			return nil, err
 		}
 		return ie, nil
@@ -498,13 +527,59 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, made *sync.Map) (*index.En
 		return nil, err
 	}
 	// Stat after the rename: rename updates ctime, and git compares it.
-	fi, err := os.Lstat(full)
-	if err != nil {
-		return nil, err
-	}
-	fillStat(ie, fi)
-	return ie, nil
+	return ie, lstatInto(full, ie)
 }
+
+func lstatInto(full string, ie *index.Entry) error {
+	fi, err := os.Lstat(full)
+	if err == nil {
+		fillStat(ie, fi)
+	}
+	return err
+}
+
+// errLocalFile is a file found where the update creates one and left as
+// it is (see keepExisting).
+var errLocalFile = errors.New("appeared after the worktree was checked")
+
+// keepExisting decides about the file or link at full, where the update
+// creates e: the same blob of the same kind is kept as the checkout (ie
+// gets its stat data); anything else is left alone (errLocalFile), and
+// its index entry, without stat data, makes git show it as modified. A
+// directory is not decided here (done false): the rename fails on it.
+func keepExisting(full string, e *Entry, ie *index.Entry) (done bool, err error) {
+	fi, err := os.Lstat(full)
+	if err != nil || fi.IsDir() {
+		return false, nil
+	}
+	h, err := hashFile(full, fi)
+	if err != nil {
+		return true, err
+	}
+	link := fi.Mode()&os.ModeSymlink != 0
+	exec := fi.Mode().IsRegular() && fi.Mode()&0o100 != 0
+	if h == e.Hash && link == (e.Mode == filemode.Symlink) && exec == (e.Mode == filemode.Executable) {
+		fillStat(ie, fi)
+		return true, nil
+	}
+	return true, errLocalFile
+}
+
+// keptFiles is an update that wrote everything but files the user made
+// while it ran: they stay theirs, local changes git shows as modified,
+// and there is nothing for Recover to finish.
+type keptFiles struct{ paths []string }
+
+func (e *keptFiles) Error() string {
+	const show = 10
+	p, more := e.paths, ""
+	if len(p) > show {
+		p, more = p[:show], fmt.Sprintf(" (and %d more)", len(p)-show)
+	}
+	return fmt.Sprintf("%v: %s%s (%v, with other content than the commit's: left as found, and git shows the difference as a modification)", ErrDirty, strings.Join(p, ", "), more, errLocalFile)
+}
+
+func (e *keptFiles) Unwrap() error { return ErrDirty }
 
 // CheckWorktree verifies that each path in the worktree still matches the
 // parent commit (same content, or absent on both sides), so a sync does
