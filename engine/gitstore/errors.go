@@ -41,6 +41,11 @@ func notRoot(dir, root string) error {
 type DirtyError struct{ Paths []string }
 
 func (e *DirtyError) Error() string {
+	return fmt.Sprintf("%v: %s; commit or revert them first", ErrDirty, e.list())
+}
+
+// list names the first ten paths and counts the others.
+func (e *DirtyError) list() string {
 	const show = 10
 	p := e.Paths
 	more := ""
@@ -48,7 +53,7 @@ func (e *DirtyError) Error() string {
 		more = fmt.Sprintf(" (and %d more)", len(p)-show)
 		p = p[:show]
 	}
-	return fmt.Sprintf("%v: %s%s; commit or revert them first", ErrDirty, strings.Join(p, ", "), more)
+	return strings.Join(p, ", ") + more
 }
 
 func (e *DirtyError) Unwrap() error { return ErrDirty }

@@ -366,7 +366,7 @@ func (u *update) write(written []*index.Entry) error {
 	wg.Wait()
 	if first == nil && len(kept) > 0 {
 		slices.Sort(kept)
-		return &keptFiles{kept}
+		return &keptFiles{DirtyError{Paths: kept}}
 	}
 	return first
 }
@@ -568,18 +568,11 @@ func keepExisting(full string, e *Entry, ie *index.Entry) (done bool, err error)
 // keptFiles is an update that wrote everything but files the user made
 // while it ran: they stay theirs, local changes git shows as modified,
 // and there is nothing for Recover to finish.
-type keptFiles struct{ paths []string }
+type keptFiles struct{ DirtyError }
 
 func (e *keptFiles) Error() string {
-	const show = 10
-	p, more := e.paths, ""
-	if len(p) > show {
-		p, more = p[:show], fmt.Sprintf(" (and %d more)", len(p)-show)
-	}
-	return fmt.Sprintf("%v: %s%s (%v, with other content than the commit's: left as found, and git shows the difference as a modification)", ErrDirty, strings.Join(p, ", "), more, errLocalFile)
+	return fmt.Sprintf("%v: %s (%v, with other content than the commit's: left as found, and git shows the difference as a modification)", ErrDirty, e.list(), errLocalFile)
 }
-
-func (e *keptFiles) Unwrap() error { return ErrDirty }
 
 // CheckWorktree verifies that each path in the worktree still matches the
 // parent commit (same content, or absent on both sides), so a sync does
