@@ -213,7 +213,9 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 // Commit records req.Changes on top of req.Parent as one commit and moves
 // req.Ref to it if it still points at req.Parent (else ErrRefMoved). When
 // the ref is checked out in a worktree, the changed files and their index
-// entries are updated too. A pending interrupted update is recovered first.
+// entries are updated too, after the changed paths are checked again
+// under index.lock as CheckWorktree does (ErrDirty). A pending
+// interrupted update is recovered first.
 func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, error) {
 	if err := s.Recover(); err != nil {
 		return plumbing.ZeroHash, err
@@ -293,19 +295,27 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
 	}
 	var upd *update
+	var check func() error
 	if s.checkedOut(target) {
 		if upd, err = s.planUpdate(oldTree, newTree, objs, nil); err != nil {
 			return plumbing.ZeroHash, err
 		}
+		// The caller's CheckWorktree ran before the trees and objects
+		// were built and written; a file edited, created or staged since
+		// then is caught here, under index.lock, before the ref moves.
+		// The index is cached, so this costs an lstat per changed path.
+		paths := make([]string, len(upd.ops))
+		for i, op := range upd.ops {
+			paths[i] = op.Path
+		}
+		check = func() error { return s.checkWorktree(req.Parent, paths) }
 	}
 	subject, _, _ := strings.Cut(strings.TrimSpace(req.Message), "\n")
 	reflogMsg := "commit: " + subject
 	if req.Parent.IsZero() {
 		reflogMsg = "commit (initial): " + subject
 	}
-	// The worktree was checked by the caller (CheckWorktree), before the
-	// long part of the commit; MoveRef checks under the lock instead.
-	landed, err := s.land(target, req.Parent, commit, upd, nil, c.Committer, reflogMsg)
+	landed, err := s.land(target, req.Parent, commit, upd, check, c.Committer, reflogMsg)
 	if !landed {
 		return plumbing.ZeroHash, err
 	}
@@ -359,6 +369,11 @@ func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd 
 	// From here on the move stands; nothing is cancelled, so the
 	// worktree is not left half-updated.
 	if err := upd.apply(ilock); err != nil {
+		if _, ok := err.(*keptFiles); ok {
+			// Done but for the user's files: a journal would have
+			// Recover overwrite them.
+			s.removeJournal()
+		}
 		return true, &WorktreeError{Ref: target, Commit: new, Err: err}
 	}
 	return true, s.removeJournal()

@@ -41,6 +41,11 @@ func notRoot(dir, root string) error {
 type DirtyError struct{ Paths []string }
 
 func (e *DirtyError) Error() string {
+	return fmt.Sprintf("%v: %s; commit or revert them first", ErrDirty, e.list())
+}
+
+// list names the first ten paths and counts the others.
+func (e *DirtyError) list() string {
 	const show = 10
 	p := e.Paths
 	more := ""
@@ -48,7 +53,7 @@ func (e *DirtyError) Error() string {
 		more = fmt.Sprintf(" (and %d more)", len(p)-show)
 		p = p[:show]
 	}
-	return fmt.Sprintf("%v: %s%s; commit or revert them first", ErrDirty, strings.Join(p, ", "), more)
+	return strings.Join(p, ", ") + more
 }
 
 func (e *DirtyError) Unwrap() error { return ErrDirty }
@@ -56,7 +61,10 @@ func (e *DirtyError) Unwrap() error { return ErrDirty }
 // WorktreeError is returned by Commit and MoveRef when the ref moved (to
 // Commit) but the checked-out files and the index could not be brought up
 // to date with it. The journal stays behind, so Recover, which every later
-// Commit, MoveRef and CheckWorktree run first, finishes the update.
+// Commit, MoveRef and CheckWorktree run first, finishes the update; unless
+// Err wraps ErrDirty: then only files the user created while the update
+// ran were left as they were, and they are local changes now, not
+// something for Recover to overwrite.
 type WorktreeError struct {
 	Ref    plumbing.ReferenceName
 	Commit plumbing.Hash

@@ -83,14 +83,26 @@ func (ie *idxEntry) mtime() time.Time {
 	return time.Time{}
 }
 
-// find returns the stage-0 entry for name, or nil.
-func (idx *gitIndex) find(name string) (*index.Entry, error) {
+// find returns the stage-0 entry for name, or nil, and whether name has
+// conflict entries (stages 1 to 3).
+func (idx *gitIndex) find(name string) (e *index.Entry, conflict bool, err error) {
 	es := idx.entries
-	i := sort.Search(len(es), func(i int) bool { return es[i].name >= name })
-	if i < len(es) && es[i].name == name && es[i].stage == 0 {
-		return es[i].entry(idx.version)
+	for i := sort.Search(len(es), func(i int) bool { return es[i].name >= name }); i < len(es) && es[i].name == name; i++ {
+		if es[i].stage != 0 {
+			return nil, true, nil
+		}
+		if e, err = es[i].entry(idx.version); err != nil {
+			return nil, false, err
+		}
 	}
-	return nil, nil
+	return e, false, nil
+}
+
+// hasUnder reports whether any entry's name starts with prefix.
+func (idx *gitIndex) hasUnder(prefix string) bool {
+	es := idx.entries
+	i := sort.Search(len(es), func(i int) bool { return es[i].name >= prefix })
+	return i < len(es) && strings.HasPrefix(es[i].name, prefix)
 }
 
 // parseIndex splits an index into its entries and checks its extensions

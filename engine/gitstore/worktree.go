@@ -287,7 +287,7 @@ func (u *update) apply(lock *heldLock) error {
 				}
 			}
 		}
-		if missing > 1 {
+		if _, ok := err.(*keptFiles); !ok && missing > 1 {
 			err = fmt.Errorf("%w (%d of %d files not written)", err, missing, total)
 		}
 	}
@@ -341,6 +341,8 @@ func (u *update) write(written []*index.Entry) error {
 		first  error
 		made   sync.Map // directories known to exist
 		wg     sync.WaitGroup
+		keptMu sync.Mutex
+		kept   []string
 	)
 	for range max(checkoutWorkers, 1) {
 		wg.Go(func() {
@@ -349,7 +351,14 @@ func (u *update) write(written []*index.Entry) error {
 				if k >= len(todo) {
 					return
 				}
-				e, err := s.checkoutFile(u.ops[todo[k]], u.objs, &made)
+				op := u.ops[todo[k]]
+				e, err := s.checkoutFile(op, u.objs, &made, u.redo)
+				if errors.Is(err, errLocalFile) {
+					keptMu.Lock()
+					kept = append(kept, op.Path)
+					keptMu.Unlock()
+					continue
+				}
 				if err != nil {
 					once.Do(func() { first = err })
 					failed.Store(true)
@@ -360,6 +369,10 @@ func (u *update) write(written []*index.Entry) error {
 		})
 	}
 	wg.Wait()
+	if first == nil && len(kept) > 0 {
+		slices.Sort(kept)
+		return &keptFiles{DirtyError{Paths: kept}}
+	}
 	return first
 }
 
@@ -456,9 +469,9 @@ func (s *Store) blob(h plumbing.Hash, objs *objSet) ([]byte, error) {
 
 // checkoutFile writes one file and returns its index entry. A new path
 // is created exclusively; a changed one (or a new one a crashed update
-// left behind) is written under a temp name and renamed, so readers never
-// see it half-written.
-func (s *Store) checkoutFile(op fileOp, objs *objSet, made *sync.Map) (*index.Entry, error) {
+// left behind, under Recover: redo) is written under a temp name and
+// renamed, so readers never see it half-written.
+func (s *Store) checkoutFile(op fileOp, objs *objSet, made *sync.Map, redo bool) (*index.Entry, error) {
 	full := filepath.Join(s.root, filepath.FromSlash(op.Path))
 	if TestHookWriteFile != nil {
 		hookMu.Lock()
@@ -485,19 +498,35 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, made *sync.Map) (*index.En
 			made.Store(dir, true)
 		}
 	}
-	tmp := tmpName(full)
-	if e.Mode != filemode.Symlink {
-		perm := os.FileMode(0o666) // git's, before the umask
-		if e.Mode == filemode.Executable {
-			perm = 0o777
-		}
-		if op.Old == nil {
+	perm := os.FileMode(0o666) // git's, before the umask
+	if e.Mode == filemode.Executable {
+		perm = 0o777
+	}
+	if op.Old == nil {
+		if e.Mode == filemode.Symlink {
+			if err = os.Symlink(string(data), full); err == nil {
+				err = lstatInto(full, ie)
+			}
+		} else {
 			err = writeFile(full, "", data, perm, ie)
 		}
-		if op.Old != nil || errors.Is(err, os.ErrExist) {
-			err = writeFile(tmp, full, data, perm, ie)
+		if !errors.Is(err, os.ErrExist) {
+			if err != nil {
+				return nil, err
+			}
+			return ie, nil
 		}
-		if err != nil {
+		// Outside Recover, what is there appeared after the last check:
+		// it is the user's, and only the same blob stands for ours.
+		if !redo {
+			if done, err := keepExisting(full, e, ie); done || err != nil {
+				return ie, err
+			}
+		}
+	}
+	tmp := tmpName(full)
+	if e.Mode != filemode.Symlink {
+		if err := writeFile(tmp, full, data, perm, ie); err != nil {
 			return nil, err
 		}
 		return ie, nil
@@ -511,12 +540,51 @@ func (s *Store) checkoutFile(op fileOp, objs *objSet, made *sync.Map) (*index.En
 		return nil, err
 	}
 	// Stat after the rename: rename updates ctime, and git compares it.
+	return ie, lstatInto(full, ie)
+}
+
+func lstatInto(full string, ie *index.Entry) error {
 	fi, err := os.Lstat(full)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		fillStat(ie, fi)
 	}
-	fillStat(ie, fi)
-	return ie, nil
+	return err
+}
+
+// errLocalFile is a file found where the update creates one and left as
+// it is (see keepExisting).
+var errLocalFile = errors.New("appeared after the worktree was checked")
+
+// keepExisting decides about the file or link at full, where the update
+// creates e: the same blob of the same kind is kept as the checkout (ie
+// gets its stat data); anything else is left alone (errLocalFile), and
+// its index entry, without stat data, makes git show it as modified. A
+// directory is not decided here (done false): the rename fails on it.
+func keepExisting(full string, e *Entry, ie *index.Entry) (done bool, err error) {
+	fi, err := os.Lstat(full)
+	if err != nil || fi.IsDir() {
+		return false, nil
+	}
+	h, err := hashFile(full, fi)
+	if err != nil {
+		return true, err
+	}
+	link := fi.Mode()&os.ModeSymlink != 0
+	exec := fi.Mode().IsRegular() && fi.Mode()&0o100 != 0
+	if h == e.Hash && link == (e.Mode == filemode.Symlink) && exec == (e.Mode == filemode.Executable) {
+		fillStat(ie, fi)
+		return true, nil
+	}
+	return true, errLocalFile
+}
+
+// keptFiles is an update that wrote everything but files the user made
+// while it ran: they stay theirs, local changes git shows as modified,
+// and there is nothing for Recover to finish.
+type keptFiles struct{ DirtyError }
+
+func (e *keptFiles) Error() string {
+	return fmt.Sprintf("%v: %s (%v, with other content than the commit's: left as found, and git shows the difference as a modification)", ErrDirty, e.list(), errLocalFile)
 }
 
 // CheckWorktree verifies that each path in the worktree still matches the
@@ -545,14 +613,17 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if idx == nil {
+	// Without an index (a fresh repository) nothing can be staged.
+	hasIndex := idx != nil
+	if !hasIndex {
 		idx = &gitIndex{}
 	}
 	var dirty []string
 	seen := make(map[string]bool, len(paths))
 	// Paths come sorted, so one directory's paths are consecutive: when a
-	// directory is in neither the tree nor the worktree (a first sync's
-	// 100k new paths), each of its paths is clean without a lookup.
+	// directory is in neither the tree, the worktree nor the index (a
+	// first sync's 100k new paths), each of its paths is clean without a
+	// lookup.
 	lastDir, lastNew := "", false
 	for _, p := range paths {
 		if seen[p] {
@@ -565,13 +636,26 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		if d := path.Dir(p); d != lastDir {
 			_, inTree := snap.Lookup(d)
 			_, err := os.Lstat(filepath.Join(s.root, filepath.FromSlash(d)))
-			lastDir, lastNew = d, !inTree && d != "." && missing(err)
+			lastDir, lastNew = d, !inTree && d != "." && missing(err) && !idx.hasUnder(d+"/")
 		}
 		if lastNew {
 			continue
 		}
 		want, inTree := snap.Lookup(p)
-		if inTree && (isDir(want) || want.Mode == filemode.Submodule) {
+		if inTree && isDir(want) {
+			continue
+		}
+		// The index entry is replaced, so a change staged in it (even one
+		// the worktree no longer shows) is a local change like a hand edit.
+		ie, conflict, err := idx.find(p)
+		if err != nil {
+			return err
+		}
+		if hasIndex && (conflict || stagedChange(ie, want, inTree)) {
+			dirty = append(dirty, p)
+			continue
+		}
+		if inTree && want.Mode == filemode.Submodule {
 			continue
 		}
 		full := filepath.Join(s.root, filepath.FromSlash(p))
@@ -585,9 +669,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 			}
 			continue
 		}
-		if ie, err := idx.find(p); err != nil {
-			return err
-		} else if ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idx.mtime) {
+		if ie != nil && ie.Hash == want.Hash && statClean(ie, fi, idx.mtime) {
 			continue
 		}
 		testHashCount.Add(1)
@@ -603,6 +685,19 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		return &DirtyError{Paths: dirty}
 	}
 	return nil
+}
+
+// stagedChange reports whether the stage-0 index entry ie (nil: none)
+// differs from the parent tree's entry want (absent unless inTree).
+func stagedChange(ie *index.Entry, want Entry, inTree bool) bool {
+	if ie == nil || !inTree {
+		return (ie == nil) == inTree
+	}
+	mode := want.Mode
+	if mode == filemode.Deprecated { // git writes it to the index as 100644
+		mode = filemode.Regular
+	}
+	return ie.Hash != want.Hash || ie.Mode != mode
 }
 
 // TestHookWriteFile, when set, runs before each worktree file is written

@@ -403,14 +403,20 @@ func BranchName(b string) string {
 
 // worktreeLag reports a gitstore.WorktreeError from Commit or MoveRef: the
 // branch moved (did says how), only the files and the index lag behind,
-// and the journal brings them up to date. Exit 1 would say nothing
+// and the journal brings them up to date (or they are files the user
+// made meanwhile, kept as local changes). Exit 1 would say nothing
 // happened, so it is a partial result. Any other error gives nil.
 func worktreeLag(err error, did string) error {
 	var wterr *gitstore.WorktreeError
 	if !errors.As(err, &wterr) {
 		return nil
 	}
-	return fmt.Errorf("%w: %s, but the worktree could not be updated: %w; the next sync (or any gitalog command that writes) brings it up to date", catalog.ErrPartial, did, wterr.Err)
+	next := "the next sync (or any gitalog command that writes) brings it up to date"
+	if errors.Is(wterr.Err, gitstore.ErrDirty) {
+		// Files the user made while the commit ran: theirs to keep.
+		next = "commit, stash or discard those changes"
+	}
+	return fmt.Errorf("%w: %s, but the worktree could not be updated: %w; %s", catalog.ErrPartial, did, wterr.Err, next)
 }
 
 // testHookBeforePush lets tests move the remote between commit and push.

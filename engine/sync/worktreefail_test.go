@@ -252,3 +252,45 @@ func TestSyncWorktreeFailsIndexFollows(t *testing.T) {
 		t.Fatalf("git status after the next sync, want only the user's edit of %s:\n%s", edited, got)
 	}
 }
+
+// TestSyncKeepsFileMadeDuringCommit: a file the user creates where the
+// sync writes a new one, after the last check, is left as found; the
+// sync reports the commit as a partial result that names the file as a
+// local change, not as something the next sync finishes, and the next
+// sync leaves it alone too.
+func TestSyncKeepsFileMadeDuringCommit(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	var id string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		id = d.AddIssue("payments", "KeyError: 'currency'", "payments.api in charge", "error")
+	})
+	rel := "catalog/issue/" + id + ".json"
+	mine := []byte("the user's own notes\n")
+	gitstore.TestHookWriteFile = func(p string) error {
+		if p == rel {
+			return os.WriteFile(filepath.Join(f.dir, filepath.FromSlash(rel)), mine, 0o644)
+		}
+		return nil
+	}
+	t.Cleanup(freeDisk)
+	_, err := f.sync()
+	freeDisk()
+	wantPartial(t, err, "a landed commit")
+	wantInError(t, err, rel, "local changes")
+	if strings.Contains(err.Error(), "next sync") {
+		t.Fatalf("the error promises the next sync overwrites the user's file:\n%v", err)
+	}
+	check := func() {
+		t.Helper()
+		if b, _ := os.ReadFile(filepath.Join(f.dir, filepath.FromSlash(rel))); !bytes.Equal(b, mine) {
+			t.Fatalf("%s = %q, the user's file was overwritten", rel, b)
+		}
+		if st := f.git("status", "--porcelain"); st != " M "+rel+"\n" {
+			t.Fatalf("git status:\n%s", st)
+		}
+	}
+	check()
+	f.mustSync()
+	check()
+}
