@@ -65,13 +65,7 @@ func TestPushThroughUsersGit(t *testing.T) {
 	if got := strings.TrimSpace(git(t, remote, "rev-parse", "main")); got != head.Commit.String() {
 		t.Fatalf("remote main = %s, want %s", got, head.Commit)
 	}
-	// Someone else pushes first.
-	other := filepath.Join(t.TempDir(), "other")
-	git(t, t.TempDir(), "clone", "-q", remote, other)
-	os.WriteFile(filepath.Join(other, "b.txt"), []byte("b\n"), 0o644)
-	git(t, other, "add", "b.txt")
-	git(t, other, "commit", "-qm", "theirs")
-	git(t, other, "push", "-q", "origin", "main")
+	other := pushFromElsewhere(t, remote) // someone else pushes first
 	commit(t, s, "two", put("c.txt", "c\n"))
 	err := s.Push(t.Context(), "origin", "main", RemoteAuth{Token: "s3cret-token"})
 	if !errors.Is(err, ErrRejected) || strings.Contains(err.Error(), "s3cret-token") {
@@ -194,12 +188,7 @@ func TestRemoteMessagesUntranslated(t *testing.T) {
 	if err := s.Push(t.Context(), "origin", "main", RemoteAuth{}); err != nil {
 		t.Fatal(err)
 	}
-	other := filepath.Join(t.TempDir(), "other")
-	git(t, t.TempDir(), "clone", "-q", remote, other)
-	os.WriteFile(filepath.Join(other, "b.txt"), []byte("b\n"), 0o644)
-	git(t, other, "add", "b.txt")
-	git(t, other, "commit", "-qm", "theirs")
-	git(t, other, "push", "-q", "origin", "main")
+	pushFromElsewhere(t, remote)
 	commit(t, s, "two", put("c.txt", "c\n"))
 	if err := s.Push(t.Context(), "origin", "main", RemoteAuth{}); !errors.Is(err, ErrRejected) {
 		t.Fatalf("push onto a moved remote: %v", err)
@@ -226,4 +215,17 @@ func TestConfigIncludes(t *testing.T) {
 	if err := s.Push(t.Context(), "origin", "main", RemoteAuth{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// pushFromElsewhere pushes a commit to remote's main from another clone,
+// which it returns.
+func pushFromElsewhere(t *testing.T, remote string) string {
+	t.Helper()
+	other := filepath.Join(t.TempDir(), "other")
+	git(t, t.TempDir(), "clone", "-q", remote, other)
+	os.WriteFile(filepath.Join(other, "b.txt"), []byte("b\n"), 0o644)
+	git(t, other, "add", "b.txt")
+	git(t, other, "commit", "-qm", "theirs")
+	git(t, other, "push", "-q", "origin", "main")
+	return other
 }

@@ -3,6 +3,8 @@ package review
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -81,14 +83,7 @@ type Diff struct {
 }
 
 // Blueprints returns the blueprints that changed, sorted.
-func (d *Diff) Blueprints() []string {
-	out := make([]string, 0, len(d.Summary))
-	for bp := range d.Summary {
-		out = append(out, bp)
-	}
-	sort.Strings(out)
-	return out
-}
+func (d *Diff) Blueprints() []string { return slices.Sorted(maps.Keys(d.Summary)) }
 
 // Total sums the counts of every blueprint.
 func (d *Diff) Total() Counts {

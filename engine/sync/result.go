@@ -3,6 +3,8 @@ package sync
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -241,14 +243,7 @@ func indentErr(err error) string {
 }
 
 // Blueprints are the blueprints the sync changed, sorted.
-func (r *Result) Blueprints() []string {
-	names := make([]string, 0, len(r.Counts))
-	for n := range r.Counts {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func (r *Result) Blueprints() []string { return slices.Sorted(maps.Keys(r.Counts)) }
 
 // subject is the commit subject: changes counted per blueprint, e.g.
 // "sync: issue +7 ~12 -5, project +1".
