@@ -1,6 +1,7 @@
 package gitstore
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
@@ -619,6 +620,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		idx = &gitIndex{}
 	}
 	var dirty []string
+	eol := eolCheck{s: s}
 	seen := make(map[string]bool, len(paths))
 	// Paths come sorted, so one directory's paths are consecutive: when a
 	// directory is in neither the tree, the worktree nor the index (a
@@ -677,7 +679,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		if err != nil {
 			return err
 		}
-		if got != want.Hash {
+		if got != want.Hash && !(fi.Mode().IsRegular() && eol.converts() && sameAfterEOL(full, want.Hash)) {
 			dirty = append(dirty, p)
 		}
 	}
@@ -706,3 +708,32 @@ func stagedChange(ie *index.Entry, want Entry, inTree bool) bool {
 var TestHookWriteFile func(path string) error
 
 var hookMu sync.Mutex // the hook is called from several writers
+
+// eolCheck says, once per check, whether git may convert line endings in
+// this worktree (core.autocrlf, or .gitattributes setting text or eol):
+// there a file checked out with CRLF, which git status calls clean, is
+// compared as git adds it, with LF.
+type eolCheck struct {
+	s          *Store
+	done, conv bool
+}
+
+func (e *eolCheck) converts() bool {
+	if !e.done {
+		e.done = true
+		get := e.s.configGetter(`^core\.autocrlf$`)
+		if v := strings.ToLower(strings.TrimSpace(get("core.autocrlf"))); v == "input" || v != "" && parseBool(v) {
+			e.conv = true
+		} else if b, err := os.ReadFile(filepath.Join(e.s.root, ".gitattributes")); err == nil {
+			e.conv = bytes.Contains(b, []byte("eol")) || bytes.Contains(b, []byte("text"))
+		}
+	}
+	return e.conv
+}
+
+// sameAfterEOL reports whether the file at full, its CRLFs made LF, is the
+// blob want.
+func sameAfterEOL(full string, want plumbing.Hash) bool {
+	b, err := os.ReadFile(full)
+	return err == nil && bytes.Contains(b, []byte("\r\n")) && BlobHash(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))) == want
+}
