@@ -79,3 +79,16 @@ func TestCommitsMergeSameAsBase(t *testing.T) {
 		t.Errorf("Commits = %q, git log = %q", got, gitLog)
 	}
 }
+
+// A tag of a tag (git tag -a t2 t1) resolves to the commit at its end, as
+// git rev-parse t2^{commit} does.
+func TestResolveNestedTag(t *testing.T) {
+	r := newRepo(t)
+	r.sync()
+	r.git("tag", "-a", "-m", "t1", "t1")
+	r.git("tag", "-a", "-m", "t2", "t2", "t1")
+	h, err := r.open().Resolve("t2")
+	if err != nil || h.String() != r.rev("HEAD") {
+		t.Fatalf("Resolve(t2) = %s, %v; want %s", h, err, r.rev("HEAD"))
+	}
+}

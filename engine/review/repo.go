@@ -97,9 +97,31 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 	}
 	h, err := r.git.ResolveRevision(plumbing.Revision(rev))
 	if err != nil || h == nil || h.IsZero() {
+		if c, ok := r.peelTag(rev); ok {
+			return c, nil
+		}
 		return plumbing.ZeroHash, r.beyondBoundary(fmt.Errorf("unknown revision %q", rev))
 	}
 	return *h, nil
+}
+
+// peelTag resolves a tag that names another tag (git tag -a t2 t1), which
+// go-git's revision parser does not follow, to the commit at its end.
+func (r *Repo) peelTag(name string) (plumbing.Hash, bool) {
+	ref, err := r.git.Reference(plumbing.NewTagReferenceName(name), true)
+	if err != nil {
+		return plumbing.ZeroHash, false
+	}
+	h := ref.Hash()
+	for range 16 {
+		t, err := r.git.TagObject(h)
+		if err != nil {
+			break
+		}
+		h = t.Target
+	}
+	_, err = r.git.CommitObject(h)
+	return h, err == nil
 }
 
 // shallow returns the commits at a shallow clone's boundary (git's
