@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gitalog/gitalog/engine/scaffold"
+	"github.com/gitalog/gitalog/engine/internal/testrepo"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +18,6 @@ import (
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/mapping"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // fixture is a catalog repository and a fake Sentry to sync it from.
@@ -31,21 +30,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, data *sentrytest.Dataset, opts ...sentrytest.Option) *fixture {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "catalog")
-	t.Setenv("HOME", t.TempDir()) // no user git config or .sentryclirc
-	if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: dir, Author: testAuthor}); err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{t: t, dir: dir, srv: sentrytest.NewHandler(data, opts...), data: data}
+	return &fixture{t: t, dir: testrepo.Init(t), srv: sentrytest.NewHandler(data, opts...), data: data}
 }
 
-var testAuthor = &object.Signature{Name: "Test", Email: "test@example.com"}
+var testAuthor = testrepo.Author
 
 func (f *fixture) options() Options {
-	env := map[string]string{
-		"SENTRY_URL": f.srv.URL, "SENTRY_ORG": f.data.OrgSlug(), "SENTRY_AUTH_TOKEN": sentrytest.Token,
-	}
-	return Options{Dir: f.dir, Env: func(k string) string { return env[k] }, HTTPClient: f.srv.Client(), Author: testAuthor}
+	return Options{Dir: f.dir, Env: testrepo.Env(f.srv, f.data), HTTPClient: f.srv.Client(), Author: testrepo.Author}
 }
 
 func (f *fixture) sync() (*Result, error) {
@@ -64,13 +55,7 @@ func (f *fixture) mustSync() *Result {
 
 func (f *fixture) git(args ...string) string {
 	f.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = f.dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		f.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return testrepo.Git(f.t, f.dir, args...)
 }
 
 // checkRepo asserts what every sync must leave behind.

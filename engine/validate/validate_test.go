@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/internal/testrepo"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gitalog/gitalog/engine/scaffold"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/gitalog/gitalog/engine/sync"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // fixture is a catalog repository made by gitalog init and a fake Sentry
@@ -27,23 +26,15 @@ type fixture struct {
 	data *sentrytest.Dataset
 }
 
-var testAuthor = &object.Signature{Name: "Test", Email: "test@example.com"}
+var testAuthor = testrepo.Author
 
 func newFixture(t *testing.T, data *sentrytest.Dataset) *fixture {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "catalog")
-	t.Setenv("HOME", t.TempDir()) // no user git config or .sentryclirc
-	if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: dir, Author: testAuthor}); err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{t: t, dir: dir, srv: sentrytest.NewHandler(data), data: data}
+	return &fixture{t: t, dir: testrepo.Init(t), srv: sentrytest.NewHandler(data), data: data}
 }
 
 func (f *fixture) options() sync.Options {
-	env := map[string]string{
-		"SENTRY_URL": f.srv.URL, "SENTRY_ORG": f.data.OrgSlug(), "SENTRY_AUTH_TOKEN": sentrytest.Token,
-	}
-	return sync.Options{Dir: f.dir, Env: func(k string) string { return env[k] }, HTTPClient: f.srv.Client(), Author: testAuthor}
+	return sync.Options{Dir: f.dir, Env: testrepo.Env(f.srv, f.data), HTTPClient: f.srv.Client(), Author: testrepo.Author}
 }
 
 func (f *fixture) mustSync() *sync.Result {
@@ -57,13 +48,7 @@ func (f *fixture) mustSync() *sync.Result {
 
 func (f *fixture) git(args ...string) string {
 	f.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = f.dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		f.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return testrepo.Git(f.t, f.dir, args...)
 }
 
 // issueConfig is a config that maps only issues (id, title, status,
