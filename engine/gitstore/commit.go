@@ -295,27 +295,17 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
 	}
 	var upd *update
-	var check func() error
 	if s.checkedOut(target) {
 		if upd, err = s.planUpdate(oldTree, newTree, objs, nil); err != nil {
 			return plumbing.ZeroHash, err
 		}
-		// The caller's CheckWorktree ran before the trees and objects
-		// were built and written; a file edited, created or staged since
-		// then is caught here, under index.lock, before the ref moves.
-		// The index is cached, so this costs an lstat per changed path.
-		paths := make([]string, len(upd.ops))
-		for i, op := range upd.ops {
-			paths[i] = op.Path
-		}
-		check = func() error { return s.checkWorktree(req.Parent, paths) }
 	}
 	subject, _, _ := strings.Cut(strings.TrimSpace(req.Message), "\n")
 	reflogMsg := "commit: " + subject
 	if req.Parent.IsZero() {
 		reflogMsg = "commit (initial): " + subject
 	}
-	landed, err := s.land(target, req.Parent, commit, upd, check, c.Committer, reflogMsg)
+	landed, err := s.land(target, req.Parent, commit, upd, c.Committer, reflogMsg)
 	if !landed {
 		return plumbing.ZeroHash, err
 	}
@@ -328,19 +318,24 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 // taken first, as git checkout does, so that a git command holding it
 // stops the move before the ref moves, not the worktree update after, and
 // no git add lands between the read of the index and its replacement.
-// check, when set, runs under the lock. landed says whether the ref moved;
-// an error after it did is a WorktreeError (Recover finishes the update).
-func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd *update, check func() error, sig object.Signature, msg string) (landed bool, err error) {
+// landed says whether the ref moved; an error after it did is a
+// WorktreeError (Recover finishes the update).
+func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd *update, sig object.Signature, msg string) (landed bool, err error) {
 	var ilock *heldLock
 	if upd != nil {
 		if ilock, err = s.lockIndex(); err != nil {
 			return false, err
 		}
 		defer ilock.release()
-		if check != nil {
-			err = check()
+		// The caller's CheckWorktree ran before the trees and objects were
+		// built and written; a file edited, created or staged since then
+		// is caught here, under index.lock, before the ref moves. The
+		// index is cached, so this costs an lstat per changed path.
+		paths := make([]string, len(upd.ops))
+		for i, op := range upd.ops {
+			paths[i] = op.Path
 		}
-		if err == nil {
+		if err = s.checkWorktree(old, paths); err == nil {
 			err = s.writeJournal(journal{old: old, new: new})
 		}
 		if err != nil {

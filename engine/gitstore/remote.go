@@ -61,7 +61,6 @@ func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, ne
 		return nil
 	}
 	var upd *update
-	var check func() error
 	if s.checkedOut(target) {
 		oldTree, err := s.commitTree(old)
 		if err != nil {
@@ -77,13 +76,8 @@ func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, ne
 		if upd, err = s.planUpdate(oldTree, newTree, nil, nil); err != nil {
 			return err
 		}
-		paths := make([]string, len(upd.ops))
-		for i, op := range upd.ops {
-			paths[i] = op.Path
-		}
-		check = func() error { return s.checkWorktree(old, paths) }
 	}
-	_, err = s.land(target, old, new, upd, check, s.DefaultSignature(), msg)
+	_, err = s.land(target, old, new, upd, s.DefaultSignature(), msg)
 	return err
 }
 
