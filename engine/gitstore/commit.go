@@ -121,7 +121,7 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 	}
 	repl := map[string]*Entry{} // nil value: remove
 	for name, ch := range n.files {
-		oe, has := findEntry(old, name)
+		oe, has := FindEntry(old, name)
 		sub := n.dirs[name]
 		switch {
 		case ch.Delete:
@@ -158,7 +158,7 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 		repl[name] = &Entry{Name: name, Hash: h, Mode: mode}
 	}
 	for name, sub := range n.dirs {
-		oe, has := findEntry(old, name)
+		oe, has := FindEntry(old, name)
 		if f := n.files[name]; f != nil && f.Delete {
 			has = false // replaced whole
 		} else if has && !isDir(oe) {
@@ -173,7 +173,7 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 		case err != nil:
 			return plumbing.ZeroHash, false, err
 		case empty:
-			if _, ok := findEntry(old, name); ok {
+			if _, ok := FindEntry(old, name); ok {
 				repl[name] = nil
 			}
 		case !has || oe.Hash != h:

@@ -28,10 +28,7 @@ var ErrRejected = errors.New("the remote branch moved")
 // ResolveRef returns the commit a ref points at; exists is false when the
 // ref is missing. "" means HEAD, as in CommitRequest and MoveRef.
 func (s *Store) ResolveRef(name plumbing.ReferenceName) (plumbing.Hash, bool, error) {
-	if name == "" {
-		name = plumbing.HEAD
-	}
-	return s.resolveRef(name)
+	return s.resolveRef(cmp.Or(name, plumbing.HEAD))
 }
 
 // CheckedOut reports whether moving ref (as a CommitRequest or MoveRef
@@ -130,8 +127,7 @@ type RemoteAuth struct {
 // RemoteURL returns the URL of a named remote, as git config gives it
 // (includes followed when git is installed).
 func (s *Store) RemoteURL(remote string) (string, error) {
-	key := "remote." + remote + ".url"
-	if u := s.configGetter(`^remote\..*\.url$`)(key); u != "" {
+	if u := s.configGetter(`^remote\..*\.url$`)("remote." + remote + ".url"); u != "" {
 		return u, nil
 	}
 	return "", fmt.Errorf("remote %q: %w", remote, gogit.ErrRemoteNotFound)
