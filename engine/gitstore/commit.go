@@ -226,10 +226,7 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	}
 	// Checked again under the ref lock; failing early avoids writing
 	// objects for a commit that cannot land.
-	if cur, _, err := s.resolveRef(target); err != nil || cur != req.Parent {
-		if err == nil {
-			err = fmt.Errorf("%w: %s is at %s, expected %s", ErrRefMoved, target, short(cur), short(req.Parent))
-		}
+	if err := s.expectRef(target, req.Parent); err != nil {
 		return plumbing.ZeroHash, err
 	}
 	c := &object.Commit{Author: req.Author, Committer: req.Committer, Message: req.Message}

@@ -59,18 +59,10 @@ func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, ne
 	}
 	var upd *update
 	if s.checkedOut(target) {
-		oldTree, err := s.commitTree(old)
-		if err != nil {
-			return err
-		}
-		newTree, err := s.commitTree(new)
-		if err != nil {
-			return err
-		}
 		// Planned before the ref moves, as for a commit: what can refuse
 		// the update (a symlinked directory, a file where a directory
 		// goes, hand edits) refuses the move.
-		if upd, err = s.planUpdate(oldTree, newTree, nil, nil); err != nil {
+		if upd, err = s.planMove(old, new, nil); err != nil {
 			return err
 		}
 	}

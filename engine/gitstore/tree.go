@@ -157,9 +157,6 @@ func (s *Store) readTree(h plumbing.Hash) ([]Entry, error) {
 	return es, nil
 }
 
-// TreeHash is the id of the snapshot's root tree.
-func (sn *Snapshot) TreeHash() plumbing.Hash { return sn.tree }
-
 // Commit is the commit the snapshot was opened at (zero when unborn).
 func (sn *Snapshot) Commit() plumbing.Hash { return sn.commit }
 

@@ -120,15 +120,7 @@ func (s *Store) Recover() error {
 		}
 		keep = func(op fileOp) bool { return s.lagging(now, op) }
 	}
-	oldTree, err := s.commitTree(j.old)
-	if err != nil {
-		return fmt.Errorf("recover: %w", err)
-	}
-	newTree, err := s.commitTree(j.new)
-	if err != nil {
-		return fmt.Errorf("recover: %w", err)
-	}
-	u, err := s.planUpdate(oldTree, newTree, nil, keep)
+	u, err := s.planMove(j.old, j.new, keep)
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
@@ -235,6 +227,19 @@ type update struct {
 	objs    *objSet
 	ops     []fileOp
 	redo    bool // Recover's: temp files a killed update left may lie about
+}
+
+// planMove plans the update from commit old's tree to commit new's.
+func (s *Store) planMove(old, new plumbing.Hash, keep func(fileOp) bool) (*update, error) {
+	oldTree, err := s.commitTree(old)
+	if err != nil {
+		return nil, err
+	}
+	newTree, err := s.commitTree(new)
+	if err != nil {
+		return nil, err
+	}
+	return s.planUpdate(oldTree, newTree, nil, keep)
 }
 
 func (s *Store) planUpdate(oldTree, newTree plumbing.Hash, objs *objSet, keep func(fileOp) bool) (*update, error) {
