@@ -382,16 +382,7 @@ func (s *Store) writeObjects(objs *objSet) error {
 			continue
 		}
 		o := objs.m[h]
-		eo := s.st.NewEncodedObject()
-		eo.SetType(o.typ)
-		eo.SetSize(int64(len(o.data)))
-		w, err := eo.Writer()
-		if err != nil {
-			return err
-		}
-		w.Write(o.data)
-		w.Close()
-		if got, err := s.st.SetEncodedObject(eo); err != nil || got != h {
+		if got, err := s.st.SetEncodedObject(memObject(o.typ, o.data)); err != nil || got != h {
 			return fmt.Errorf("storing %s: got %s, %v", h, got, err)
 		}
 	}
