@@ -121,7 +121,7 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 	}
 	repl := map[string]*Entry{} // nil value: remove
 	for name, ch := range n.files {
-		oe, has := findEntry(old, name)
+		oe, has := FindEntry(old, name)
 		sub := n.dirs[name]
 		switch {
 		case ch.Delete:
@@ -158,7 +158,7 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 		repl[name] = &Entry{Name: name, Hash: h, Mode: mode}
 	}
 	for name, sub := range n.dirs {
-		oe, has := findEntry(old, name)
+		oe, has := FindEntry(old, name)
 		if f := n.files[name]; f != nil && f.Delete {
 			has = false // replaced whole
 		} else if has && !isDir(oe) {
@@ -173,7 +173,7 @@ func (s *Store) buildTree(ctx context.Context, oldHash plumbing.Hash, n *changeN
 		case err != nil:
 			return plumbing.ZeroHash, false, err
 		case empty:
-			if _, ok := findEntry(old, name); ok {
+			if _, ok := FindEntry(old, name); ok {
 				repl[name] = nil
 			}
 		case !has || oe.Hash != h:
@@ -226,10 +226,7 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 	}
 	// Checked again under the ref lock; failing early avoids writing
 	// objects for a commit that cannot land.
-	if cur, _, err := s.resolveRef(target); err != nil || cur != req.Parent {
-		if err == nil {
-			err = fmt.Errorf("%w: %s is at %s, expected %s", ErrRefMoved, target, short(cur), short(req.Parent))
-		}
+	if err := s.expectRef(target, req.Parent); err != nil {
 		return plumbing.ZeroHash, err
 	}
 	c := &object.Commit{Author: req.Author, Committer: req.Committer, Message: req.Message}
@@ -295,27 +292,17 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 		return plumbing.ZeroHash, fmt.Errorf("writing objects: %w", err)
 	}
 	var upd *update
-	var check func() error
 	if s.checkedOut(target) {
 		if upd, err = s.planUpdate(oldTree, newTree, objs, nil); err != nil {
 			return plumbing.ZeroHash, err
 		}
-		// The caller's CheckWorktree ran before the trees and objects
-		// were built and written; a file edited, created or staged since
-		// then is caught here, under index.lock, before the ref moves.
-		// The index is cached, so this costs an lstat per changed path.
-		paths := make([]string, len(upd.ops))
-		for i, op := range upd.ops {
-			paths[i] = op.Path
-		}
-		check = func() error { return s.checkWorktree(req.Parent, paths) }
 	}
 	subject, _, _ := strings.Cut(strings.TrimSpace(req.Message), "\n")
 	reflogMsg := "commit: " + subject
 	if req.Parent.IsZero() {
 		reflogMsg = "commit (initial): " + subject
 	}
-	landed, err := s.land(target, req.Parent, commit, upd, check, c.Committer, reflogMsg)
+	landed, err := s.land(target, req.Parent, commit, upd, c.Committer, reflogMsg)
 	if !landed {
 		return plumbing.ZeroHash, err
 	}
@@ -328,19 +315,24 @@ func (s *Store) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, e
 // taken first, as git checkout does, so that a git command holding it
 // stops the move before the ref moves, not the worktree update after, and
 // no git add lands between the read of the index and its replacement.
-// check, when set, runs under the lock. landed says whether the ref moved;
-// an error after it did is a WorktreeError (Recover finishes the update).
-func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd *update, check func() error, sig object.Signature, msg string) (landed bool, err error) {
+// landed says whether the ref moved; an error after it did is a
+// WorktreeError (Recover finishes the update).
+func (s *Store) land(target plumbing.ReferenceName, old, new plumbing.Hash, upd *update, sig object.Signature, msg string) (landed bool, err error) {
 	var ilock *heldLock
 	if upd != nil {
 		if ilock, err = s.lockIndex(); err != nil {
 			return false, err
 		}
 		defer ilock.release()
-		if check != nil {
-			err = check()
+		// The caller's CheckWorktree ran before the trees and objects were
+		// built and written; a file edited, created or staged since then
+		// is caught here, under index.lock, before the ref moves. The
+		// index is cached, so this costs an lstat per changed path.
+		paths := make([]string, len(upd.ops))
+		for i, op := range upd.ops {
+			paths[i] = op.Path
 		}
-		if err == nil {
+		if err = s.checkWorktree(old, paths); err == nil {
 			err = s.writeJournal(journal{old: old, new: new})
 		}
 		if err != nil {
@@ -390,16 +382,7 @@ func (s *Store) writeObjects(objs *objSet) error {
 			continue
 		}
 		o := objs.m[h]
-		eo := s.st.NewEncodedObject()
-		eo.SetType(o.typ)
-		eo.SetSize(int64(len(o.data)))
-		w, err := eo.Writer()
-		if err != nil {
-			return err
-		}
-		w.Write(o.data)
-		w.Close()
-		if got, err := s.st.SetEncodedObject(eo); err != nil || got != h {
+		if got, err := s.st.SetEncodedObject(memObject(o.typ, o.data)); err != nil || got != h {
 			return fmt.Errorf("storing %s: got %s, %v", h, got, err)
 		}
 	}

@@ -56,12 +56,11 @@ func gitConfigFile(p string) (*format.Config, error) {
 		if dot < 0 {
 			continue
 		}
-		section, name := key[:dot], key[last+1:]
-		if dot == last {
-			cfg.AddOption(section, format.NoSubsection, name, value)
-		} else {
-			cfg.AddOption(section, key[dot+1:last], name, value)
+		sub := format.NoSubsection
+		if dot != last {
+			sub = key[dot+1 : last]
 		}
+		cfg.AddOption(key[:dot], sub, key[last+1:], value)
 	}
 	return cfg, nil
 }
@@ -78,10 +77,7 @@ func userConfig(section, key string) (string, bool) {
 	if g := os.Getenv("GIT_CONFIG_GLOBAL"); g != "" {
 		files = append(files, g)
 	} else if home != "" {
-		xdg := os.Getenv("XDG_CONFIG_HOME")
-		if xdg == "" {
-			xdg = filepath.Join(home, ".config")
-		}
+		xdg := cmp.Or(os.Getenv("XDG_CONFIG_HOME"), filepath.Join(home, ".config"))
 		files = append(files, filepath.Join(xdg, "git", "config"), filepath.Join(home, ".gitconfig"))
 	}
 	for i := len(files) - 1; i >= 0; i-- {
@@ -133,9 +129,7 @@ func ParseSignature(s string) (object.Signature, error) {
 	if lt < 0 || !strings.HasSuffix(s, ">") {
 		return object.Signature{}, fmt.Errorf("signature %q: want \"Name <email>\"", s)
 	}
-	name := strings.TrimSpace(s[:lt])
-	email := strings.TrimSpace(s[lt+1 : len(s)-1])
-	sig := object.Signature{Name: name, Email: email, When: time.Now()}
+	sig := object.Signature{Name: strings.TrimSpace(s[:lt]), Email: strings.TrimSpace(s[lt+1 : len(s)-1]), When: time.Now()}
 	if err := checkSignature(sig); err != nil {
 		return object.Signature{}, fmt.Errorf("signature %q: %w", s, err)
 	}

@@ -46,14 +46,10 @@ func (e *DirtyError) Error() string {
 
 // list names the first ten paths and counts the others.
 func (e *DirtyError) list() string {
-	const show = 10
-	p := e.Paths
-	more := ""
-	if len(p) > show {
-		more = fmt.Sprintf(" (and %d more)", len(p)-show)
-		p = p[:show]
+	if p := e.Paths; len(p) > 10 {
+		return fmt.Sprintf("%s (and %d more)", strings.Join(p[:10], ", "), len(p)-10)
 	}
-	return strings.Join(p, ", ") + more
+	return strings.Join(e.Paths, ", ")
 }
 
 func (e *DirtyError) Unwrap() error { return ErrDirty }

@@ -99,3 +99,6 @@ func newRepo(t testing.TB) *Store {
 	}
 	return s
 }
+
+// TreeHash is the id of the snapshot's root tree.
+func (sn *Snapshot) TreeHash() plumbing.Hash { return sn.tree }

@@ -401,19 +401,15 @@ func (s *Store) smudgeRacy(e idxEntry, old *gitIndex) (idxEntry, error) {
 // hashFile is the blob id of a worktree file or symlink (zero for other
 // kinds).
 func hashFile(full string, fi os.FileInfo) (plumbing.Hash, error) {
-	var data []byte
-	var err error
 	switch {
 	case fi.Mode().IsRegular():
-		data, err = os.ReadFile(full)
+		data, err := os.ReadFile(full)
+		return BlobHash(data), err
 	case fi.Mode()&os.ModeSymlink != 0:
-		var target string
-		target, err = os.Readlink(full)
-		data = []byte(target)
-	default:
-		return plumbing.ZeroHash, nil
+		target, err := os.Readlink(full)
+		return BlobHash([]byte(target)), err
 	}
-	return BlobHash(data), err
+	return plumbing.ZeroHash, nil
 }
 
 // indexFromTree lists index entries for the tree's files that have none

@@ -66,12 +66,8 @@ func (s *Store) Lock(ctx context.Context, wait time.Duration) (func(), error) {
 }
 
 func holder(p string) string {
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return ""
-	}
-	if pid := strings.TrimSpace(string(b)); pid != "" {
-		return " by pid " + pid
+	if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) != "" {
+		return " by pid " + strings.TrimSpace(string(b))
 	}
 	return ""
 }

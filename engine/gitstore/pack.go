@@ -94,9 +94,7 @@ func (pw *packWriter) publish(s *Store) (err error) {
 	if err := pw.bw.Flush(); err != nil {
 		return err
 	}
-	var count [4]byte
-	binary.BigEndian.PutUint32(count[:], pw.n)
-	if _, err := pw.f.WriteAt(count[:], 8); err != nil {
+	if _, err := pw.f.WriteAt(binary.BigEndian.AppendUint32(nil, pw.n), 8); err != nil {
 		return err
 	}
 	// The count changed the first bytes: the trailer is hashed from the file.
@@ -104,8 +102,7 @@ func (pw *packWriter) publish(s *Store) (err error) {
 	if _, err := io.Copy(sum, io.NewSectionReader(pw.f, 0, pw.pos)); err != nil {
 		return err
 	}
-	var packHash plumbing.Hash
-	copy(packHash[:], sum.Sum(nil))
+	packHash := plumbing.Hash(sum.Sum(nil))
 	if _, err := pw.f.WriteAt(packHash[:], pw.pos); err != nil {
 		return err
 	}

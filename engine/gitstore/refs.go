@@ -65,17 +65,22 @@ func (s *Store) casRef(target plumbing.ReferenceName, old, new plumbing.Hash, co
 		return fmt.Errorf("cannot lock ref %s: %w", target, err)
 	}
 	defer l.release()
-	cur, _, err := s.resolveRef(target)
-	if err != nil {
+	if err := s.expectRef(target, old); err != nil {
 		return err
-	}
-	if cur != old {
-		return fmt.Errorf("%w: %s is at %s, expected %s", ErrRefMoved, target, short(cur), short(old))
 	}
 	// Like git, log before the rename: a reflog line for an update that
 	// did not land is harmless, a landed update without one is a gap.
 	s.appendReflog(target, old, new, committer, msg)
 	return l.commit([]byte(new.String()+"\n"), time.Time{}, true)
+}
+
+// expectRef fails with ErrRefMoved unless target is at old.
+func (s *Store) expectRef(target plumbing.ReferenceName, old plumbing.Hash) error {
+	cur, _, err := s.resolveRef(target)
+	if err == nil && cur != old {
+		err = fmt.Errorf("%w: %s is at %s, expected %s", ErrRefMoved, target, short(cur), short(old))
+	}
+	return err
 }
 
 func short(h plumbing.Hash) string {

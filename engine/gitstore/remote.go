@@ -28,10 +28,7 @@ var ErrRejected = errors.New("the remote branch moved")
 // ResolveRef returns the commit a ref points at; exists is false when the
 // ref is missing. "" means HEAD, as in CommitRequest and MoveRef.
 func (s *Store) ResolveRef(name plumbing.ReferenceName) (plumbing.Hash, bool, error) {
-	if name == "" {
-		name = plumbing.HEAD
-	}
-	return s.resolveRef(name)
+	return s.resolveRef(cmp.Or(name, plumbing.HEAD))
 }
 
 // CheckedOut reports whether moving ref (as a CommitRequest or MoveRef
@@ -61,29 +58,15 @@ func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, ne
 		return nil
 	}
 	var upd *update
-	var check func() error
 	if s.checkedOut(target) {
-		oldTree, err := s.commitTree(old)
-		if err != nil {
-			return err
-		}
-		newTree, err := s.commitTree(new)
-		if err != nil {
-			return err
-		}
 		// Planned before the ref moves, as for a commit: what can refuse
 		// the update (a symlinked directory, a file where a directory
 		// goes, hand edits) refuses the move.
-		if upd, err = s.planUpdate(oldTree, newTree, nil, nil); err != nil {
+		if upd, err = s.planMove(old, new, nil); err != nil {
 			return err
 		}
-		paths := make([]string, len(upd.ops))
-		for i, op := range upd.ops {
-			paths[i] = op.Path
-		}
-		check = func() error { return s.checkWorktree(old, paths) }
 	}
-	_, err = s.land(target, old, new, upd, check, s.DefaultSignature(), msg)
+	_, err = s.land(target, old, new, upd, s.DefaultSignature(), msg)
 	return err
 }
 
@@ -136,8 +119,7 @@ type RemoteAuth struct {
 // RemoteURL returns the URL of a named remote, as git config gives it
 // (includes followed when git is installed).
 func (s *Store) RemoteURL(remote string) (string, error) {
-	key := "remote." + remote + ".url"
-	if u := s.configGetter(`^remote\..*\.url$`)(key); u != "" {
+	if u := s.configGetter(`^remote\..*\.url$`)("remote." + remote + ".url"); u != "" {
 		return u, nil
 	}
 	return "", fmt.Errorf("remote %q: %w", remote, gogit.ErrRemoteNotFound)

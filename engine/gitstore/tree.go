@@ -41,14 +41,9 @@ func BlobHash(content []byte) plumbing.Hash {
 // sync hashes every file it maps.
 func hashObject(t plumbing.ObjectType, data []byte) plumbing.Hash {
 	h := sha1.New()
-	h.Write(t.Bytes())
-	h.Write([]byte{' '})
-	h.Write([]byte(strconv.Itoa(len(data))))
-	h.Write([]byte{0})
+	h.Write(append(strconv.AppendInt(append(t.Bytes(), ' '), int64(len(data)), 10), 0))
 	h.Write(data)
-	var out plumbing.Hash
-	copy(out[:], h.Sum(nil))
-	return out
+	return plumbing.Hash(h.Sum(nil))
 }
 
 // memObject wraps an object's content for go-git's decoders.
@@ -162,15 +157,13 @@ func (s *Store) readTree(h plumbing.Hash) ([]Entry, error) {
 	return es, nil
 }
 
-// TreeHash is the id of the snapshot's root tree.
-func (sn *Snapshot) TreeHash() plumbing.Hash { return sn.tree }
-
 // Commit is the commit the snapshot was opened at (zero when unborn).
 func (sn *Snapshot) Commit() plumbing.Hash { return sn.commit }
 
-// findEntry binary-searches es (in tree order) for name. The name's
-// position depends on whether it is a directory, so both keys are tried.
-func findEntry(es []Entry, name string) (Entry, bool) {
+// FindEntry binary-searches es (in tree order, as ReadDir gives them) for
+// name. The name's position depends on whether it is a directory, so both
+// keys are tried.
+func FindEntry(es []Entry, name string) (Entry, bool) {
 	for _, mode := range []filemode.FileMode{filemode.Regular, filemode.Dir} {
 		key := Entry{Name: name, Mode: mode}
 		if i, ok := slices.BinarySearchFunc(es, key, compareEntries); ok && es[i].Name == name {
@@ -179,9 +172,6 @@ func findEntry(es []Entry, name string) (Entry, bool) {
 	}
 	return Entry{}, false
 }
-
-// FindEntry finds name in entries in git order, as ReadDir gives them.
-func FindEntry(entries []Entry, name string) (Entry, bool) { return findEntry(entries, name) }
 
 // Lookup finds the entry at a slash path; "" is the root tree.
 func (sn *Snapshot) Lookup(p string) (Entry, bool) {
@@ -203,7 +193,7 @@ func (sn *Snapshot) lookup(p string) (Entry, error) {
 		if err != nil {
 			return Entry{}, err
 		}
-		e, ok := findEntry(es, part)
+		e, ok := FindEntry(es, part)
 		if !ok {
 			return Entry{}, fs.ErrNotExist
 		}

@@ -120,15 +120,7 @@ func (s *Store) Recover() error {
 		}
 		keep = func(op fileOp) bool { return s.lagging(now, op) }
 	}
-	oldTree, err := s.commitTree(j.old)
-	if err != nil {
-		return fmt.Errorf("recover: %w", err)
-	}
-	newTree, err := s.commitTree(j.new)
-	if err != nil {
-		return fmt.Errorf("recover: %w", err)
-	}
-	u, err := s.planUpdate(oldTree, newTree, nil, keep)
+	u, err := s.planMove(j.old, j.new, keep)
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
@@ -206,25 +198,19 @@ func diffTrees(read func(plumbing.Hash) ([]Entry, error), a, b plumbing.Hash, pr
 				continue
 			}
 		}
+		var sa, sb plumbing.Hash
+		name := ""
+		if x != nil {
+			sa, name = x.Hash, x.Name
+		}
+		if y != nil {
+			sb, name = y.Hash, y.Name
+		}
 		if x != nil && isDir(*x) || y != nil && isDir(*y) {
-			var sa, sb plumbing.Hash
-			name := ""
-			if x != nil {
-				sa, name = x.Hash, x.Name
-			}
-			if y != nil {
-				sb, name = y.Hash, y.Name
-			}
 			if err := diffTrees(read, sa, sb, prefix+name+"/", ops); err != nil {
 				return err
 			}
 			continue
-		}
-		name := ""
-		if x != nil {
-			name = x.Name
-		} else {
-			name = y.Name
 		}
 		*ops = append(*ops, fileOp{Path: prefix + name, Old: x, New: y})
 	}
@@ -241,6 +227,19 @@ type update struct {
 	objs    *objSet
 	ops     []fileOp
 	redo    bool // Recover's: temp files a killed update left may lie about
+}
+
+// planMove plans the update from commit old's tree to commit new's.
+func (s *Store) planMove(old, new plumbing.Hash, keep func(fileOp) bool) (*update, error) {
+	oldTree, err := s.commitTree(old)
+	if err != nil {
+		return nil, err
+	}
+	newTree, err := s.commitTree(new)
+	if err != nil {
+		return nil, err
+	}
+	return s.planUpdate(oldTree, newTree, nil, keep)
 }
 
 func (s *Store) planUpdate(oldTree, newTree plumbing.Hash, objs *objSet, keep func(fileOp) bool) (*update, error) {
@@ -620,7 +619,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		idx = &gitIndex{}
 	}
 	var dirty []string
-	eol := eolCheck{s: s}
+	eolConverts := sync.OnceValue(s.eolConverts) // asked once per check, when needed
 	seen := make(map[string]bool, len(paths))
 	// Paths come sorted, so one directory's paths are consecutive: when a
 	// directory is in neither the tree, the worktree nor the index (a
@@ -679,7 +678,7 @@ func (s *Store) checkWorktree(parent plumbing.Hash, paths []string) error {
 		if err != nil {
 			return err
 		}
-		if got != want.Hash && !(fi.Mode().IsRegular() && eol.converts() && sameAfterEOL(full, want.Hash)) {
+		if got != want.Hash && !(fi.Mode().IsRegular() && eolConverts() && sameAfterEOL(full, want.Hash)) {
 			dirty = append(dirty, p)
 		}
 	}
@@ -709,26 +708,17 @@ var TestHookWriteFile func(path string) error
 
 var hookMu sync.Mutex // the hook is called from several writers
 
-// eolCheck says, once per check, whether git may convert line endings in
-// this worktree (core.autocrlf, or .gitattributes setting text or eol):
-// there a file checked out with CRLF, which git status calls clean, is
-// compared as git adds it, with LF.
-type eolCheck struct {
-	s          *Store
-	done, conv bool
-}
-
-func (e *eolCheck) converts() bool {
-	if !e.done {
-		e.done = true
-		get := e.s.configGetter(`^core\.autocrlf$`)
-		if v := strings.ToLower(strings.TrimSpace(get("core.autocrlf"))); v == "input" || v != "" && parseBool(v) {
-			e.conv = true
-		} else if b, err := os.ReadFile(filepath.Join(e.s.root, ".gitattributes")); err == nil {
-			e.conv = bytes.Contains(b, []byte("eol")) || bytes.Contains(b, []byte("text"))
-		}
+// eolConverts reports whether git may convert line endings in this
+// worktree (core.autocrlf, or .gitattributes setting text or eol): there a
+// file checked out with CRLF, which git status calls clean, is compared as
+// git adds it, with LF.
+func (s *Store) eolConverts() bool {
+	get := s.configGetter(`^core\.autocrlf$`)
+	if v := strings.ToLower(strings.TrimSpace(get("core.autocrlf"))); v == "input" || v != "" && parseBool(v) {
+		return true
 	}
-	return e.conv
+	b, err := os.ReadFile(filepath.Join(s.root, ".gitattributes"))
+	return err == nil && (bytes.Contains(b, []byte("eol")) || bytes.Contains(b, []byte("text")))
 }
 
 // sameAfterEOL reports whether the file at full, its CRLFs made LF, is the
