@@ -1,4 +1,4 @@
-// Package killseed gives the kill -9 tests of engine and engine/gitstore
+// Package killseed gives the kill -9 tests of engine/sync and engine/gitstore
 // one seed for their kill moments, logged so that a failure can be
 // replayed with GITALOG_KILL_SEED.
 package killseed
