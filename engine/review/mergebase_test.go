@@ -92,3 +92,21 @@ func TestResolveNestedTag(t *testing.T) {
 		t.Fatalf("Resolve(t2) = %s, %v; want %s", h, err, r.rev("HEAD"))
 	}
 }
+
+// X^{tree} names a tree, not a commit: refused, as git log refuses it,
+// rather than read as X.
+func TestResolveRefusesTree(t *testing.T) {
+	r := newRepo(t)
+	r.sync()
+	rp := r.open()
+	for _, rev := range []string{"HEAD^{tree}", "HEAD^{blob}"} {
+		if h, err := rp.Resolve(rev); err == nil {
+			t.Errorf("Resolve(%s) = %s, want an error", rev, h)
+		}
+	}
+	for _, rev := range []string{"HEAD^{commit}", "HEAD^{}"} {
+		if h, err := rp.Resolve(rev); err != nil || h.String() != r.rev("HEAD") {
+			t.Errorf("Resolve(%s) = %s, %v", rev, h, err)
+		}
+	}
+}

@@ -95,6 +95,12 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 	if strings.TrimSpace(rev) == "" {
 		return plumbing.ZeroHash, errors.New("empty revision")
 	}
+	// go-git's parser reads X^{tree} as X; a history range needs commits.
+	if i := strings.Index(rev, "^{"); i >= 0 {
+		if peel := strings.TrimSuffix(rev[i+2:], "}"); peel != "" && peel != "commit" && !strings.HasPrefix(peel, "/") {
+			return plumbing.ZeroHash, fmt.Errorf("revision %q does not name a commit", rev)
+		}
+	}
 	h, err := r.git.ResolveRevision(plumbing.Revision(rev))
 	if err != nil || h == nil || h.IsZero() {
 		if c, ok := r.peelTag(rev); ok {
