@@ -134,8 +134,11 @@ func newStore(root, gitDir string, bare bool) (*Store, error) {
 	// No LargeObjectThreshold: go-git v5.19's streaming path for large
 	// objects returns wrong bytes for deltified trees that git repack
 	// makes (TestReadObjectMatchesGit).
+	// AlternatesFS: objects/info/alternates (git clone --shared or
+	// --reference) name absolute paths, which go-git follows only on a
+	// file system rooted at /.
 	fs := dotgit.NewRepositoryFilesystem(osfs.New(gitDir), osfs.New(common))
-	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(32*cache.MiByte), filesystem.Options{})
+	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(32*cache.MiByte), filesystem.Options{AlternatesFS: osfs.New("/")})
 	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, cfg: cfg, st: st}, nil
 }
 

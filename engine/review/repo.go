@@ -57,7 +57,8 @@ func openGit(gitDir string) (*gogit.Repository, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	return gogit.Open(lenientConfig{filesystem.NewStorage(fs, cache.NewObjectLRUDefault())}, nil)
+	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRUDefault(), filesystem.Options{AlternatesFS: osfs.New("/")})
+	return gogit.Open(lenientConfig{st}, nil)
 }
 
 type lenientConfig struct{ *filesystem.Storage }
