@@ -609,6 +609,12 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 		res.Commit, res.NoChange = wterr.Commit, false
 		return wterr.Commit, worktreeLag(err, fmt.Sprintf("committed %s on %s", wterr.Commit.String()[:12], BranchName(tgt.branch)))
 	}
+	// The commit checks the worktree again under index.lock: what changed
+	// while the sync ran is reported as the check above reports it.
+	var dirty *gitstore.DirtyError
+	if errors.As(err, &dirty) {
+		return tgt.commit, overwriteError{dirty}
+	}
 	if err != nil {
 		return tgt.commit, fmt.Errorf("committing: %w", err)
 	}

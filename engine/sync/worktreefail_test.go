@@ -294,3 +294,32 @@ func TestSyncKeepsFileMadeDuringCommit(t *testing.T) {
 	f.mustSync()
 	check()
 }
+
+// A file the sync changes, edited after the sync checked the worktree and
+// before it commits, is caught by the commit's own check under index.lock
+// and reported in the sync's words: nothing moves, nothing is lost.
+func TestSyncEditDuringCommitRefused(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	f.srv.Update(func(d *sentrytest.Dataset) { d.ResolveIssue("4605181614") })
+	rel := "catalog/sentryIssue/4605181614.json"
+	mine := []byte("edited while the sync ran\n")
+	head := f.git("rev-parse", "HEAD")
+	o := f.options()
+	o.Progress = func(stage, _ string) {
+		if stage == "commit" {
+			os.WriteFile(filepath.Join(f.dir, filepath.FromSlash(rel)), mine, 0o644)
+		}
+	}
+	_, err := Run(t.Context(), o)
+	if !errors.Is(err, gitstore.ErrDirty) {
+		t.Fatalf("err = %v, want ErrDirty", err)
+	}
+	wantInError(t, err, "the sync would overwrite "+rel, "commit, stash or discard")
+	if f.git("rev-parse", "HEAD") != head {
+		t.Fatal("the branch moved")
+	}
+	if b, _ := os.ReadFile(filepath.Join(f.dir, filepath.FromSlash(rel))); !bytes.Equal(b, mine) {
+		t.Fatalf("%s = %q: the edit was lost", rel, b)
+	}
+}
