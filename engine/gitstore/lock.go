@@ -65,6 +65,21 @@ func (s *Store) Lock(ctx context.Context, wait time.Duration) (func(), error) {
 	}, nil
 }
 
+// LockAndRecover takes the lock, as Lock does, and then finishes a
+// worktree update an interrupted gitalog left (Recover), as a writer must
+// before it reads the branch.
+func (s *Store) LockAndRecover(ctx context.Context, wait time.Duration) (func(), error) {
+	unlock, err := s.Lock(ctx, wait)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Recover(); err != nil {
+		unlock()
+		return nil, fmt.Errorf("finishing an interrupted sync: %w", err)
+	}
+	return unlock, nil
+}
+
 func holder(p string) string {
 	if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) != "" {
 		return " by pid " + strings.TrimSpace(string(b))

@@ -86,17 +86,14 @@ func Init(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := store.Lock(ctx, 30*time.Second)
+	// Like a sync, init finishes what an interrupted one left (a worktree
+	// a full disk kept from following its commit), even with nothing to
+	// write itself.
+	unlock, err := store.LockAndRecover(ctx, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	// Like a sync, init finishes what an interrupted one left (a worktree
-	// a full disk kept from following its commit), even with nothing to
-	// write itself.
-	if err := store.Recover(); err != nil {
-		return nil, fmt.Errorf("finishing an interrupted sync: %w", err)
-	}
 	head, err := store.Head()
 	if err != nil {
 		return nil, err

@@ -148,14 +148,11 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		if wait == 0 {
 			wait = 30 * time.Second
 		}
-		unlock, err := store.Lock(ctx, wait)
+		unlock, err := store.LockAndRecover(ctx, wait)
 		if err != nil {
 			return nil, err
 		}
 		defer unlock()
-		if err := store.Recover(); err != nil {
-			return nil, fmt.Errorf("finishing an interrupted sync: %w", err)
-		}
 	}
 	head, err := store.Head()
 	if err != nil {
