@@ -39,11 +39,7 @@ for round in $(seq 1 "$R"); do
   [ $((round % 2)) = 1 ] || order="new old"
   log "N=$N round $round/$R ($order)"
   for t in old new; do
-    "${BIN[$t]}" init --dir "$OUT/aw$N-$round-$t" >/dev/null
-    cp "$CFG" "$OUT/aw$N-$round-$t/gitalog.yaml"
-    git -C "$OUT/aw$N-$round-$t" commit -q -m "bench config" -- gitalog.yaml
-    git init -q --bare -b main "$OUT/ab$N-$round-$t.git"
-    "${BIN[$t]}" init --dir "$OUT/ab$N-$round-$t.git" >/dev/null
+    new_catalogs "${BIN[$t]}" "$OUT/aw$N-$round-$t" "$OUT/ab$N-$round-$t.git"
   done
   for c in initial:"$D" unchanged:"$D" 1pct:"$D1"; do
     for t in $order; do

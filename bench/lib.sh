@@ -104,3 +104,14 @@ check_git() {
 }
 
 head_of() { git -C "$1" rev-parse HEAD; }
+
+# new_catalogs G W B: a round's fresh catalogs: W made by `G init` with the
+# bench config committed as gitalog.yaml, B a bare repository G has init'ed.
+new_catalogs() {
+  local g=$1 w=$2 b=$3
+  "$g" init --dir "$w" >/dev/null
+  cp "$CFG" "$w/gitalog.yaml"
+  git -C "$w" commit -q -m "bench config" -- gitalog.yaml
+  git init -q --bare -b main "$b"
+  "$g" init --dir "$b" >/dev/null
+}

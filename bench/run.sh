@@ -114,11 +114,7 @@ for N in "$@"; do
     log "N=$N round $round/$R"
     # fresh catalogs (setup, not measured; see above for why nothing is deleted)
     W=$OUT/w$N-$round P=$OUT/p$N-$round B=$OUT/b$N-$round.git
-    "$G" init --dir "$W" >/dev/null
-    cp "$CFG" "$W/gitalog.yaml"
-    git -C "$W" commit -q -m "bench config" -- gitalog.yaml
-    git init -q --bare -b main "$B"
-    "$G" init --dir "$B" >/dev/null
+    new_catalogs "$G" "$W" "$B"
 
     # initial; the floor first (files of the size gitalog writes for these issues)
     measure "$RES" "$N" "$round" initial floor "$OUT/createfiles" -n "$N" -size "$FILESIZE" "$OUT/f$N-$round"

@@ -74,11 +74,7 @@ for round in $(seq 1 "$R"); do
   log "round $round/$R, sizes in the order ${order[*]}"
   for N in "${order[@]}"; do
     W=$OUT/sw$N-$round B=$OUT/sb$N-$round.git
-    "$G" init --dir "$W" >/dev/null
-    cp "$CFG" "$W/gitalog.yaml"
-    git -C "$W" commit -q -m "bench config" -- gitalog.yaml
-    git init -q --bare -b main "$B"
-    "$G" init --dir "$B" >/dev/null
+    new_catalogs "$G" "$W" "$B"
   done
   for case in initial unchanged 1pct; do
     for tool in gitalog gitalog-bare; do
