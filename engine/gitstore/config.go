@@ -52,17 +52,24 @@ func gitConfigFile(p string) (*format.Config, error) {
 	cfg := format.New()
 	for _, e := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
 		key, value, _ := strings.Cut(e, "\n")
-		dot, last := strings.IndexByte(key, '.'), strings.LastIndexByte(key, '.')
-		if dot < 0 {
-			continue
+		if sec, sub, name, ok := splitKey(key); ok {
+			cfg.AddOption(sec, sub, name, value)
 		}
-		sub := format.NoSubsection
-		if dot != last {
-			sub = key[dot+1 : last]
-		}
-		cfg.AddOption(key[:dot], sub, key[last+1:], value)
 	}
 	return cfg, nil
+}
+
+// splitKey splits a config key as git prints it, section[.subsection].name;
+// a subsection may hold dots. sub is format.NoSubsection when there is none.
+func splitKey(key string) (section, sub, name string, ok bool) {
+	dot, last := strings.IndexByte(key, '.'), strings.LastIndexByte(key, '.')
+	if dot < 0 {
+		return "", "", "", false
+	}
+	if dot != last {
+		sub = key[dot+1 : last]
+	}
+	return key[:dot], sub, key[last+1:], true
 }
 
 // userConfig returns section.key from the system and global config
@@ -238,21 +245,14 @@ func (s *Store) configGetter(re string) func(key string) string {
 		repo = s.cfg
 	}
 	return func(key string) string {
-		sec, k, _ := strings.Cut(key, ".")
-		if sub, name, ok := cutLast(k, "."); ok {
+		sec, sub, name, _ := splitKey(key)
+		if sub != format.NoSubsection {
 			return repo.Section(sec).Subsection(sub).Option(name)
 		}
-		if v := repo.Section(sec).Option(k); v != "" {
+		if v := repo.Section(sec).Option(name); v != "" {
 			return v
 		}
-		v, _ := userConfig(sec, k)
+		v, _ := userConfig(sec, name)
 		return v
 	}
-}
-
-func cutLast(s, sep string) (before, after string, found bool) {
-	if i := strings.LastIndex(s, sep); i >= 0 {
-		return s[:i], s[i+len(sep):], true
-	}
-	return s, "", false
 }
