@@ -131,15 +131,23 @@ func newStore(root, gitDir string, bare bool) (*Store, error) {
 	if err := checkFormat(root, cfg); err != nil {
 		return nil, err
 	}
+	s := &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, cfg: cfg}
+	s.st = s.NewStorage()
+	return s, nil
+}
+
+// NewStorage returns a go-git storage of the repository with an object
+// cache of its own, for a reader that wants go-git's repository API
+// beside the Store (which keeps its own storage behind its lock).
+func (s *Store) NewStorage() *filesystem.Storage {
 	// No LargeObjectThreshold: go-git v5.19's streaming path for large
 	// objects returns wrong bytes for deltified trees that git repack
 	// makes (TestReadObjectMatchesGit).
 	// AlternatesFS: objects/info/alternates (git clone --shared or
 	// --reference) name absolute paths, which go-git follows only on a
 	// file system rooted at /.
-	fs := dotgit.NewRepositoryFilesystem(osfs.New(gitDir), osfs.New(common))
-	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(32*cache.MiByte), filesystem.Options{AlternatesFS: osfs.New("/")})
-	return &Store{root: root, gitDir: gitDir, commonDir: common, bare: bare, cfg: cfg, st: st}, nil
+	fs := dotgit.NewRepositoryFilesystem(osfs.New(s.gitDir), osfs.New(s.commonDir))
+	return filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(32*cache.MiByte), filesystem.Options{AlternatesFS: osfs.New("/")})
 }
 
 // Init opens dir as a repository, creating one first if there is none.

@@ -3,21 +3,15 @@ package review
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/gitstore"
-	"github.com/go-git/go-billy/v5"
-	"github.com/go-git/go-billy/v5/osfs"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
-	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 )
 
 // Repo is a catalog repository opened for reading: gitalog's store for
@@ -33,32 +27,20 @@ func Open(dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := openGit(st.GitDir())
+	g, err := openGit(st)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", st.Root(), err)
 	}
 	return &Repo{Store: st, git: g}, nil
 }
 
-// openGit opens gitDir for go-git's revision parser and commit reader as
-// PlainOpen does (a linked worktree's commondir followed), but with a
-// config go-git cannot decode taken as empty: its decoder refuses syntax
-// git accepts (the old "[branch.main]" headers), and reading history
-// needs nothing from the config. The repository format was checked by
-// gitstore.Open already.
-func openGit(gitDir string) (*gogit.Repository, error) {
-	var fs billy.Filesystem = osfs.New(gitDir)
-	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
-		common := strings.TrimSpace(string(b))
-		if !filepath.IsAbs(common) {
-			common = filepath.Join(gitDir, common)
-		}
-		fs = dotgit.NewRepositoryFilesystem(fs, osfs.New(common))
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRUDefault(), filesystem.Options{AlternatesFS: osfs.New("/")})
-	return gogit.Open(lenientConfig{st}, nil)
+// openGit opens the repository for go-git's revision parser and commit
+// reader, with a config go-git cannot decode taken as empty: its decoder
+// refuses syntax git accepts (the old "[branch.main]" headers), and
+// reading history needs nothing from the config. The repository format
+// was checked by gitstore.Open already.
+func openGit(st *gitstore.Store) (*gogit.Repository, error) {
+	return gogit.Open(lenientConfig{st.NewStorage()}, nil)
 }
 
 type lenientConfig struct{ *filesystem.Storage }
