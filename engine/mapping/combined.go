@@ -30,6 +30,10 @@ func (r *Resource) fieldPrograms() []*Program {
 	for _, rel := range r.Relations {
 		progs = append(progs, rel.Expr)
 	}
+	if r.OpsLevel != nil {
+		progs = append(progs, r.OpsLevel.Aliases...)
+		progs = append(progs, r.OpsLevel.Tags...)
+	}
 	out := progs[:0]
 	for _, p := range progs {
 		if p != nil {

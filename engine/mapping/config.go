@@ -80,6 +80,10 @@ type Resource struct {
 	Team            *Program
 	Properties      []NamedProgram
 	Relations       []Relation
+	// OpsLevel is set for a transform of OpsLevel's transform definition;
+	// Transform is then its 1-based number among the transforms.
+	OpsLevel  *OpsLevel
+	Transform int
 
 	combined *combined
 }
@@ -99,6 +103,9 @@ type Relation struct {
 
 // Label names a resource in messages.
 func (r *Resource) Label() string {
+	if r.OpsLevel != nil {
+		return fmt.Sprintf("transform #%d (external_kind %q)", r.Transform, r.Kind)
+	}
 	return fmt.Sprintf("resource #%d (kind %q)", r.Index+1, r.Kind)
 }
 
@@ -150,30 +157,67 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Parse compiles a config from its YAML text; name is used in messages.
 func Parse(name string, data []byte) (*Config, error) {
-	var doc yaml.Node
+	// OpsLevel shows its extract and transform definitions as two YAML
+	// documents; a file may hold several, each a mapping of top-level keys.
+	var roots []*yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
-			return nil, &configError{name, 0, "the file is empty; it needs a resources: list"}
+			break
 		}
-		// yaml.v3 errors read "yaml: line N: ..."; say file:N like the rest.
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			return nil, &configError{name, n, "invalid YAML: " + m[2]}
+		if err != nil {
+			// yaml.v3 errors read "yaml: line N: ..."; say file:N like the rest.
+			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				return nil, &configError{name, n, "invalid YAML: " + m[2]}
+			}
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+		root := &doc
+		if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+			root = root.Content[0]
+		}
+		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+			continue // an empty document (a leading or trailing ---)
+		}
+		roots = append(roots, root)
+	}
+	if len(roots) == 0 {
+		return nil, &configError{name, 0, "the file is empty; it needs a resources: list (Port) or extractors: and transforms: (OpsLevel)"}
 	}
 	p := &parser{file: name}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		root = root.Content[0]
-	}
-	if root.Kind != yaml.MappingNode {
-		return nil, p.errf(root, "the top level must be a mapping with a resources: list")
+	for _, root := range roots {
+		if root.Kind != yaml.MappingNode {
+			return nil, p.errf(root, "the top level must be a mapping with a resources: list (Port) or extractors: and transforms: (OpsLevel)")
+		}
 	}
 	cfg := &Config{File: name, Digest: sha256.Sum256(data), Limits: DefaultLimits}
 	var resources *yaml.Node
-	for k, v := range pairs(root) {
+	var extractors, transforms []*yaml.Node
+	seen := map[string]*yaml.Node{}
+	for k, v := range allPairs(roots) {
+		if prev := seen[k.Value]; prev != nil && k.Value != "extractors" && k.Value != "transforms" {
+			return nil, p.errf(k, "%s is given twice (also at line %d)", k.Value, prev.Line)
+		}
+		seen[k.Value] = k
+		switch k.Value {
+		case "extractors":
+			if v.Kind != yaml.SequenceNode {
+				return nil, p.errAt(v, "extractors must be a list (OpsLevel's extract definition)")
+			}
+			extractors = append(extractors, v)
+			continue
+		case "transforms":
+			if v.Kind != yaml.SequenceNode {
+				return nil, p.errAt(v, "transforms must be a list (OpsLevel's transform definition)")
+			}
+			transforms = append(transforms, v)
+			continue
+		case "oauth":
+			return nil, p.errAt(k, "oauth: OpsLevel's client-credentials login is not supported yet; pass the token with a secret header ({{ 'name' | secret }})")
+		}
 		switch k.Value {
 		case "resources":
 			resources = v
@@ -231,10 +275,13 @@ func Parse(name string, data []byte) (*Config, error) {
 			}
 		}
 	}
-	if resources == nil {
-		return nil, p.errf(root, "missing resources: (a list of kinds to map)")
+	if resources == nil && transforms == nil {
+		if extractors != nil {
+			return nil, p.errf(roots[0], "missing transforms: (OpsLevel's transform definition, mapping the extracted items onto blueprints)")
+		}
+		return nil, p.errf(roots[0], "missing resources: (a list of kinds to map; or OpsLevel's extractors: and transforms:)")
 	}
-	if resources.Kind != yaml.SequenceNode {
+	if resources != nil && resources.Kind != yaml.SequenceNode {
 		return nil, p.errf(resources, "resources must be a list")
 	}
 	// env and $ENV are read when a program is compiled: the allowed
@@ -253,12 +300,17 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	p.env = cfg.env.environ
 	p.guard = newGuard(cfg.Limits)
-	for i, rn := range resources.Content {
-		r, err := p.resource(i, rn)
-		if err != nil {
-			return nil, err
+	if resources != nil {
+		for i, rn := range resources.Content {
+			r, err := p.resource(i, rn)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Resources = append(cfg.Resources, r)
 		}
-		cfg.Resources = append(cfg.Resources, r)
+	}
+	if err := p.opslevel(cfg, extractors, transforms); err != nil {
+		return nil, err
 	}
 	cfg.Warnings = p.warnings
 	return cfg, nil

@@ -1,9 +1,12 @@
 package mapping
 
 import (
+	"encoding/json"
 	"fmt"
+	"math/big"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/catalog"
@@ -165,6 +168,10 @@ func (r *Resource) entity(sc *scope, item any) (*catalog.Entity, []Issue) {
 	}
 	id := eval(r.Identifier)
 	bp := eval(r.Blueprint)
+	if r.OpsLevel != nil {
+		// OpsLevel's identifiers are often an API's numeric ids.
+		id = numberAsString(id)
+	}
 	ids, ok1 := id.(string)
 	bps, ok2 := bp.(string)
 	if !ok1 || ids == "" {
@@ -205,7 +212,31 @@ func (r *Resource) entity(sc *scope, item any) (*catalog.Entity, []Issue) {
 		}
 		e.Relations[rel.Name] = eval(rel.Expr)
 	}
+	if r.OpsLevel != nil {
+		aliases, tags, more := r.opslevelFields(eval)
+		issues = append(issues, more...)
+		e.Aliases = aliases
+		if tags != nil {
+			e.Properties[TagsProperty] = tags
+		}
+	}
 	return e, issues
+}
+
+// numberAsString turns a JSON number into its text; anything else is
+// returned as it is.
+func numberAsString(v any) any {
+	switch n := v.(type) {
+	case float64:
+		return strconv.FormatFloat(n, 'f', -1, 64)
+	case int:
+		return strconv.Itoa(n)
+	case json.Number:
+		return n.String()
+	case *big.Int:
+		return n.String()
+	}
+	return v
 }
 
 var simplePath = regexp.MustCompile(`^\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
