@@ -1,0 +1,521 @@
+package extract
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gitalog/gitalog/engine/template"
+)
+
+// Program is a compiled jq expression: every output for the input v.
+// engine/mapping's Program satisfies it.
+type Program interface {
+	All(v any) ([]any, error)
+}
+
+// Compiler compiles the jq expression in the scalar node n. field names it
+// for messages (`extractor "sentry_issue" (#2): iterator`); the error
+// already says file:line:col and field.
+type Compiler func(n *yaml.Node, field string) (Program, error)
+
+// Definition is a compiled extract definition.
+type Definition struct {
+	Extractors []*Extractor
+	// Secrets hold every secret the templates name, resolved.
+	Secrets  template.Secrets
+	Warnings []string
+}
+
+// Extractor is one compiled extractor.
+type Extractor struct {
+	Kind         string // external_kind
+	Index        int    // 0-based, across the lists given to Parse
+	File         string
+	Line, Column int
+
+	Iterator   Program // nil: the whole body is one item
+	ExternalID Program
+	Exclude    Program // nil: nothing is excluded
+
+	// Push is an extractor without http_polling: OpsLevel receives its
+	// items by push; gitalog has none to poll.
+	Push             bool
+	ExpiresAfterDays int
+
+	ForEach  string // the parent's external_kind, "" for none
+	Method   string // GET or POST
+	URL      *template.Template
+	Headers  []Header
+	Body     *template.Template // nil: no body
+	Cursor   *Cursor            // nil: one page per chain
+	MaxPages int                // 0: Options.MaxPages
+
+	// origins are the scheme://host[:port] the url template writes; a
+	// request may go nowhere else.
+	origins []string
+}
+
+// Header is a request header whose value is a template.
+type Header struct {
+	Name  string
+	Value *template.Template
+}
+
+// Cursor is next_cursor: From is "header" or "payload".
+type Cursor struct {
+	From  string
+	Value Program
+}
+
+// Label names the extractor in messages: extractor "sentry_issue" (#2).
+func (e *Extractor) Label() string {
+	return fmt.Sprintf("extractor %q (#%d)", e.Kind, e.Index+1)
+}
+
+var (
+	extractorKeys = []string{"external_kind", "iterator", "external_id", "exclude", "http_polling", "expires_after_days", "max_pages"}
+	pollingKeys   = []string{"method", "url", "headers", "body", "for_each", "next_cursor", "rate_limit"}
+	cursorKeys    = []string{"from", "value"}
+	headerKeys    = []string{"name", "value"}
+)
+
+type parser struct {
+	file     string
+	compile  Compiler
+	warnings []string
+	// secretAt is where each secret name is first used, for messages.
+	secretAt map[string]string
+	secrets  []string
+}
+
+func (p *parser) pos(n *yaml.Node) string {
+	return fmt.Sprintf("%s:%d:%d", p.file, n.Line, n.Column)
+}
+
+func (p *parser) errf(n *yaml.Node, e *Extractor, key, format string, args ...any) error {
+	where := p.pos(n) + ": "
+	if e != nil {
+		where += e.Label() + ": "
+	}
+	if key != "" {
+		where += key + ": "
+	}
+	return errors.New(where + fmt.Sprintf(format, args...))
+}
+
+// Parse compiles the extractors of one file; each list is the value of an
+// extractors: key (a YAML sequence), from one or several documents of it.
+// Every jq expression and template is compiled, and every secret resolved
+// through getenv, here.
+func Parse(file string, compile Compiler, getenv func(string) string, lists ...*yaml.Node) (*Definition, error) {
+	p := &parser{file: file, compile: compile, secretAt: map[string]string{}}
+	d := &Definition{}
+	byKind := map[string]*Extractor{}
+	for _, list := range lists {
+		if list == nil {
+			continue
+		}
+		if list.Kind != yaml.SequenceNode {
+			return nil, p.errf(list, nil, "extractors", "must be a list of extractors")
+		}
+		for _, n := range list.Content {
+			e, err := p.extractor(len(d.Extractors), n)
+			if err != nil {
+				return nil, err
+			}
+			if prev := byKind[e.Kind]; prev != nil {
+				return nil, p.errf(n, e, "external_kind", "%q is also the external_kind of %s at line %d; each extractor needs its own", e.Kind, prev.Label(), prev.Line)
+			}
+			byKind[e.Kind] = e
+			d.Extractors = append(d.Extractors, e)
+		}
+	}
+	for _, e := range d.Extractors {
+		if e.ForEach == "" {
+			continue
+		}
+		parent := byKind[e.ForEach]
+		switch {
+		case parent == nil:
+			return nil, fmt.Errorf("%s:%d:%d: %s: http_polling.for_each: no extractor has external_kind %q", file, e.Line, e.Column, e.Label(), e.ForEach)
+		case parent.Push:
+			return nil, fmt.Errorf("%s:%d:%d: %s: http_polling.for_each: %s has no http_polling; its items are pushed, not polled, so there is nothing to fan out over", file, e.Line, e.Column, e.Label(), parent.Label())
+		}
+		// A cycle would fetch forever, or never start.
+		chain := []string{e.Kind}
+		for p := parent; p != nil; p = byKind[p.ForEach] {
+			if slices.Contains(chain, p.Kind) {
+				return nil, fmt.Errorf("%s:%d:%d: %s: http_polling.for_each: a cycle (%s -> %s)", file, e.Line, e.Column, e.Label(), strings.Join(chain, " -> "), p.Kind)
+			}
+			chain = append(chain, p.Kind)
+			if p.ForEach == "" {
+				break
+			}
+		}
+	}
+	var errs []error
+	for _, name := range p.secrets {
+		if _, err := template.ResolveSecrets([]string{name}, getenv); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p.secretAt[name], err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	s, err := template.ResolveSecrets(p.secrets, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	d.Secrets = s
+	d.Warnings = p.warnings
+	return d, nil
+}
+
+// pairs iterates a mapping node's key/value pairs, refusing keys not in
+// allowed (a typo would otherwise be silently ignored) and repeated keys.
+func (p *parser) pairs(n *yaml.Node, e *Extractor, prefix string, allowed []string, fn func(k, v *yaml.Node) error) error {
+	var unknown []string
+	var first *yaml.Node
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !slices.Contains(allowed, k.Value) {
+			unknown = append(unknown, k.Value)
+			if first == nil {
+				first = k
+			}
+			continue
+		}
+		if seen[k.Value] {
+			return p.errf(k, e, prefix+k.Value, "given twice")
+		}
+		seen[k.Value] = true
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	if len(unknown) > 0 {
+		where := strings.TrimSuffix(prefix, ".")
+		if where == "" {
+			where = "an extractor"
+		}
+		return p.errf(first, e, "", "unknown key(s) %s in %s (known: %s)", quoteAll(unknown), where, strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+func quoteAll(s []string) string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
+}
+
+func (p *parser) extractor(i int, n *yaml.Node) (*Extractor, error) {
+	e := &Extractor{Index: i, File: p.file, Line: n.Line, Column: n.Column, Method: "GET"}
+	if n.Kind != yaml.MappingNode {
+		return nil, p.errf(n, nil, "", "extractor #%d must be a mapping with external_kind, external_id and http_polling", i+1)
+	}
+	// The kind first, so every later message can name it.
+	for j := 0; j+1 < len(n.Content); j += 2 {
+		if k, v := n.Content[j], n.Content[j+1]; k.Value == "external_kind" {
+			if v.Kind != yaml.ScalarNode || strings.TrimSpace(v.Value) == "" {
+				return nil, p.errf(v, nil, "", "extractor #%d: external_kind must be a name", i+1)
+			}
+			e.Kind = v.Value
+		}
+	}
+	if e.Kind == "" {
+		return nil, p.errf(n, nil, "", "extractor #%d: missing external_kind", i+1)
+	}
+	var polling, idNode *yaml.Node
+	var expires *yaml.Node
+	err := p.pairs(n, e, "", extractorKeys, func(k, v *yaml.Node) (err error) {
+		switch k.Value {
+		case "iterator":
+			e.Iterator, err = p.jq(v, e, "iterator")
+		case "external_id":
+			idNode = v
+			e.ExternalID, err = p.jq(v, e, "external_id")
+		case "exclude":
+			e.Exclude, err = p.jq(v, e, "exclude")
+		case "http_polling":
+			polling = v
+		case "expires_after_days":
+			expires = v
+			e.ExpiresAfterDays, err = p.positive(v, e, "expires_after_days")
+		case "max_pages":
+			e.MaxPages, err = p.positive(v, e, "max_pages")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if idNode == nil {
+		return nil, p.errf(n, e, "", "missing external_id (a jq expression giving each item's id in the source)")
+	}
+	if polling == nil {
+		e.Push = true
+		if e.MaxPages != 0 {
+			p.warnings = append(p.warnings, p.pos(n)+": "+e.Label()+": max_pages is ignored: the extractor has no http_polling")
+		}
+		return e, nil
+	}
+	if expires != nil {
+		return nil, p.errf(expires, e, "expires_after_days", "is for push extractors only; this one has http_polling, whose items are deleted when a sync no longer returns them")
+	}
+	return e, p.polling(polling, e)
+}
+
+func (p *parser) positive(v *yaml.Node, e *Extractor, key string) (int, error) {
+	n, err := strconv.Atoi(v.Value)
+	if v.Kind != yaml.ScalarNode || err != nil || n <= 0 {
+		return 0, p.errf(v, e, key, "must be a positive whole number, not %q", v.Value)
+	}
+	return n, nil
+}
+
+func (p *parser) jq(v *yaml.Node, e *Extractor, key string) (Program, error) {
+	if v.Kind != yaml.ScalarNode {
+		return nil, p.errf(v, e, key, "must be a jq expression (a string)")
+	}
+	return p.compile(v, e.Label()+": "+key)
+}
+
+func (p *parser) scalar(v *yaml.Node, e *Extractor, key string) (string, error) {
+	if v.Kind != yaml.ScalarNode {
+		return "", p.errf(v, e, key, "must be a string")
+	}
+	return v.Value, nil
+}
+
+func (p *parser) polling(n *yaml.Node, e *Extractor) error {
+	if n.Kind != yaml.MappingNode {
+		return p.errf(n, e, "http_polling", "must be a mapping with url (and method, headers, body, for_each, next_cursor)")
+	}
+	var urlNode *yaml.Node
+	err := p.pairs(n, e, "http_polling.", pollingKeys, func(k, v *yaml.Node) (err error) {
+		key := "http_polling." + k.Value
+		switch k.Value {
+		case "method":
+			var m string
+			if m, err = p.scalar(v, e, key); err != nil {
+				return err
+			}
+			e.Method = strings.ToUpper(strings.TrimSpace(m))
+			if e.Method != "GET" && e.Method != "POST" {
+				return p.errf(v, e, key, "must be GET or POST, not %q", m)
+			}
+		case "url":
+			urlNode = v
+			if e.URL, err = p.template(k, v, e, key); err != nil {
+				return err
+			}
+			e.origins = literalOrigins(e.URL.Source())
+		case "headers":
+			return p.headers(v, e)
+		case "body":
+			e.Body, err = p.template(k, v, e, key)
+		case "for_each":
+			if e.ForEach, err = p.scalar(v, e, key); err == nil && strings.TrimSpace(e.ForEach) == "" {
+				err = p.errf(v, e, key, "must name another extractor's external_kind")
+			}
+			if err == nil && e.ForEach == e.Kind {
+				err = p.errf(v, e, key, "names the extractor itself")
+			}
+		case "next_cursor":
+			return p.cursor(v, e)
+		case "rate_limit":
+			p.warnings = append(p.warnings, fmt.Sprintf("%s: %s: %s is ignored: gitalog honours 429s, Retry-After and the rate-limit headers itself", p.pos(k), e.Label(), key))
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if urlNode == nil {
+		return p.errf(n, e, "http_polling", "missing url")
+	}
+	return nil
+}
+
+func (p *parser) headers(n *yaml.Node, e *Extractor) error {
+	if n.Kind != yaml.SequenceNode {
+		return p.errf(n, e, "http_polling.headers", "must be a list of {name, value}")
+	}
+	for i, h := range n.Content {
+		key := fmt.Sprintf("http_polling.headers[%d]", i)
+		if h.Kind != yaml.MappingNode {
+			return p.errf(h, e, key, "must be a mapping with name and value")
+		}
+		var hd Header
+		var valueNode *yaml.Node
+		err := p.pairs(h, e, key+".", headerKeys, func(k, v *yaml.Node) (err error) {
+			switch k.Value {
+			case "name":
+				hd.Name, err = p.scalar(v, e, key+".name")
+				if err == nil && !validHeaderName(hd.Name) {
+					err = p.errf(v, e, key+".name", "%q is not an HTTP header name", hd.Name)
+				}
+			case "value":
+				valueNode = v
+				hd.Value, err = p.template(k, v, e, key+".value")
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if hd.Name == "" || valueNode == nil {
+			return p.errf(h, e, key, "needs a name and a value")
+		}
+		e.Headers = append(e.Headers, hd)
+	}
+	return nil
+}
+
+var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+func validHeaderName(s string) bool { return headerName.MatchString(s) }
+
+func (p *parser) cursor(n *yaml.Node, e *Extractor) error {
+	if n.Kind != yaml.MappingNode {
+		return p.errf(n, e, "http_polling.next_cursor", "must be a mapping with from (header or payload) and value (jq)")
+	}
+	c := &Cursor{}
+	var valueNode *yaml.Node
+	err := p.pairs(n, e, "http_polling.next_cursor.", cursorKeys, func(k, v *yaml.Node) (err error) {
+		switch k.Value {
+		case "from":
+			c.From, err = p.scalar(v, e, "http_polling.next_cursor.from")
+			if err == nil && c.From != "header" && c.From != "payload" {
+				err = p.errf(v, e, "http_polling.next_cursor.from", "must be header or payload, not %q", c.From)
+			}
+		case "value":
+			valueNode = v
+			c.Value, err = p.jq(v, e, "http_polling.next_cursor.value")
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if c.From == "" || valueNode == nil {
+		return p.errf(n, e, "http_polling.next_cursor", "needs from (header or payload) and value (jq)")
+	}
+	e.Cursor = c
+	return nil
+}
+
+// template compiles a Liquid template in v and records the secrets it
+// names; an error is placed at the line and column of the template's
+// mistake in the file.
+func (p *parser) template(k, v *yaml.Node, e *Extractor, key string) (*template.Template, error) {
+	if v.Kind != yaml.ScalarNode {
+		return nil, p.errf(v, e, key, "must be a Liquid template (a string)")
+	}
+	t, err := template.Compile(v.Value)
+	if err != nil {
+		var te *template.Error
+		if !errors.As(err, &te) {
+			return nil, p.errf(v, e, key, "%v", err)
+		}
+		line, col := v.Line, v.Column
+		switch v.Style {
+		case yaml.LiteralStyle, yaml.FoldedStyle:
+			// The text starts on the next line, indented past its key.
+			line += te.Line
+			col = k.Column + 2 + max(te.Column-1, 0)
+		case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
+			line += te.Line - 1
+			if te.Line == 1 {
+				col += 1 + max(te.Column-1, 0)
+			} else {
+				col = max(te.Column, 1)
+			}
+		default:
+			line += te.Line - 1
+			if te.Line == 1 {
+				col += max(te.Column-1, 0)
+			} else {
+				col = max(te.Column, 1)
+			}
+		}
+		return nil, fmt.Errorf("%s:%d:%d: %s: %s: %s", p.file, line, col, e.Label(), key, te.Msg)
+	}
+	for _, name := range t.SecretNames() {
+		if _, ok := p.secretAt[name]; !ok {
+			p.secretAt[name] = fmt.Sprintf("%s: %s: %s", p.pos(v), e.Label(), key)
+			p.secrets = append(p.secrets, name)
+		}
+	}
+	return t, nil
+}
+
+// literal origins are the scheme://host[:port] written in a template's
+// text (not in its {{ }} or {% %}).
+var originRE = regexp.MustCompile(`(?i)\bhttps?://[^/?#\s"'{}<>]+`)
+
+func literalOrigins(src string) []string {
+	var out []string
+	for _, m := range originRE.FindAllString(stripTags(src), -1) {
+		u, err := url.Parse(m)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		if o := origin(u); !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// stripTags blanks {{ ... }} and {% ... %}, so an origin is only one the
+// template writes as text.
+func stripTags(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 || i+1 >= len(s) || (s[i+1] != '{' && s[i+1] != '%') {
+			if i < 0 || i+1 >= len(s) {
+				b.WriteString(s)
+				return b.String()
+			}
+			b.WriteString(s[:i+1])
+			s = s[i+1:]
+			continue
+		}
+		end := "}}"
+		if s[i+1] == '%' {
+			end = "%}"
+		}
+		b.WriteString(s[:i])
+		b.WriteByte(' ')
+		j := strings.Index(s[i+2:], end)
+		if j < 0 {
+			return b.String()
+		}
+		s = s[i+2+j+2:]
+	}
+}
+
+// origin is scheme://host:port, lower-cased, with the default port.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
