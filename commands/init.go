@@ -16,6 +16,7 @@ func initCommand(io *IO) *cli.Command {
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog repository"},
 			&cli.StringFlag{Name: "branch", Usage: "default branch of a new repository (default: git's init.defaultBranch, else main)"},
 			&cli.StringFlag{Name: "author", Usage: `commit author "Name <email>" (default: git config, else gitalog)`},
+			&cli.BoolFlag{Name: "opslevel", Usage: "write OpsLevel's Sentry integration (extractors and transforms) and its component types instead of Port's mapping"},
 		},
 		Action: func(c *cli.Context) error {
 			author, err := parseAuthor(c.String("author"))
@@ -26,24 +27,29 @@ func initCommand(io *IO) *cli.Command {
 				Dir: c.String("dir"), Branch: c.String("branch"), Author: author,
 				// CI recipes: a scheduled sync and a pull-request review
 				// for GitHub Actions, and a Jenkinsfile (examples/README.md).
-				Extra: examples.Recipes(),
+				Extra:    examples.Recipes(),
+				OpsLevel: c.Bool("opslevel"),
 			})
 			if err != nil {
 				return err
 			}
-			printInit(io, res, quiet(c))
+			printInit(io, res, quiet(c), c.Bool("opslevel"))
 			return nil
 		},
 	}
 }
 
 // printInit lists what init did; quiet leaves the result line only.
-func printInit(io *IO, res *scaffold.Result, quiet bool) {
+func printInit(io *IO, res *scaffold.Result, quiet, opslevel bool) {
 	if !quiet {
 		printInitSteps(io, res)
 	}
 	if !res.Commit.IsZero() {
-		fmt.Fprintf(io.Out, "Committed %s. Next: set SENTRY_ORG and SENTRY_AUTH_TOKEN, then run \"gitalog sync --dir %s\".\n", res.Commit.String()[:12], res.Dir)
+		next := "set SENTRY_ORG and SENTRY_AUTH_TOKEN"
+		if opslevel {
+			next = "put your organization in the URLs of gitalog.yaml, set SENTRY_API_TOKEN"
+		}
+		fmt.Fprintf(io.Out, "Committed %s. Next: %s, then run \"gitalog sync --dir %s\".\n", res.Commit.String()[:12], next, res.Dir)
 	} else {
 		fmt.Fprintf(io.Out, "%s is already a catalog; nothing to do.\n", res.Dir)
 	}

@@ -30,6 +30,14 @@ func (h *Holds) Hold(bps []string, empty bool) {
 	}
 }
 
+// Keeps reports whether the sync keeps what it did not produce in the
+// blueprint folder dir: a doubt holds it, or a resource that gave nothing.
+// What OpsLevel transforms manage beyond whole files (managed fields,
+// suggestions, rule relations) is kept under the same rule.
+func (h *Holds) Keeps(dir string, threshold float64) bool {
+	return h.has(dir) || h.gaveNothing(dir, threshold)
+}
+
 func (h *Holds) has(dir string) bool {
 	return h != nil && (h.all || h.dirs[dir])
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitalog/gitalog/engine/extract"
 	"github.com/gitalog/gitalog/engine/secretenv"
 	"gopkg.in/yaml.v3"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	// jqMaxMemory).
 	Limits    Limits
 	Resources []*Resource
+	// Extract is OpsLevel's extract definition (extractors:), nil when
+	// the file has none.
+	Extract *extract.Definition
 	// Warnings are non-fatal findings such as unknown keys, with file:line.
 	Warnings []string
 }

@@ -2,11 +2,14 @@ package mapping
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gitalog/gitalog/engine/extract"
 )
 
 // OpsLevel's transform definition (a custom integration's `transforms:`)
@@ -282,13 +285,32 @@ func allPairs(roots []*yaml.Node) func(func(k, v *yaml.Node) bool) {
 // cfg: the transforms become resources after Port's, in file order.
 func (p *parser) opslevel(cfg *Config, extractors, transforms []*yaml.Node) error {
 	kinds := map[string]bool{}
-	for _, list := range extractors {
-		for _, e := range list.Content {
-			for k, v := range pairs(e) {
-				if k.Value == "external_kind" {
-					kinds[v.Value] = true
-				}
+	if len(extractors) > 0 {
+		compile := func(n *yaml.Node, field string) (extract.Program, error) {
+			if n.Kind != yaml.ScalarNode || n.Value == "" {
+				return nil, p.errAt(n, "%s: must be a jq expression (a string)", field)
 			}
+			prog, err := compileJQ(n.Value, field, p.env, p.guard)
+			if err != nil {
+				return nil, p.errAt(n, "%s: %v", field, err)
+			}
+			return prog, nil
+		}
+		d, err := extract.Parse(p.file, compile, os.Getenv, extractors...)
+		if err != nil {
+			return err
+		}
+		// A secret a template reads must not be readable by jq too: it
+		// would be written into the catalog.
+		for _, v := range d.Secrets.Vars() {
+			if slices.Contains(cfg.MappingEnv, v) {
+				return p.errf(nil, "mappingEnv lists %s, which a secret filter reads; a mapping must not read it (it would be written into the catalog)", v)
+			}
+		}
+		cfg.Extract = d
+		p.warnings = append(p.warnings, d.Warnings...)
+		for _, e := range d.Extractors {
+			kinds[e.Kind] = true
 		}
 	}
 	n := 0

@@ -30,6 +30,9 @@ type Options struct {
 	// Extra files to write besides the defaults (path -> content), e.g.
 	// CI recipes.
 	Extra map[string][]byte
+	// OpsLevel writes OpsLevel's Sentry integration (its extract and
+	// transform definitions) and its component types instead of Port's.
+	OpsLevel bool
 }
 
 // Result says what Init wrote.
@@ -105,6 +108,9 @@ func Init(ctx context.Context, o Options) (*Result, error) {
 	files := map[string][]byte{config.ConfigFile: blueprints.Config()}
 	for name, data := range blueprints.Files() {
 		files[path.Join(config.BlueprintsDir, name)] = data
+	}
+	if o.OpsLevel {
+		files = blueprints.OpsLevel()
 	}
 	for p, data := range o.Extra {
 		files[p] = data

@@ -114,10 +114,10 @@ func catalogID(snap *gitstore.Snapshot) plumbing.Hash {
 
 // openItemCache starts loading the cache (none with NoCache); nil when no
 // resource can use it or the binary cannot be hashed.
-func openItemCache(o *Options, store *gitstore.Store, target *gitstore.Snapshot, cfg *mapping.Config, bps *schema.Set) *itemCache {
+func openItemCache(o *Options, store *gitstore.Store, target *gitstore.Snapshot, cfg *mapping.Config, bps *schema.Set, ol *opslevel) *itemCache {
 	pure := map[int]bool{}
 	for _, r := range cfg.Resources {
-		if r.Pure() {
+		if r.Pure() && ol.cacheable(r) {
 			pure[r.Index] = true
 		}
 	}

@@ -47,14 +47,12 @@ func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
 	for _, w := range cfg.Warnings {
 		o.logger().Warn(w)
 	}
-	set, err := o.sentrySettings(cfg)
+	set, setErr := o.sentrySettings(cfg)
+	sc, err := o.openSources(ctx, cfg, set, setErr)
 	if err != nil {
 		return nil, err
 	}
-	src, _, err := o.sentrySource(ctx, cfg, set)
-	if err != nil {
-		return nil, err
-	}
+	exKinds := extractKinds(cfg)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
@@ -62,7 +60,7 @@ func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
 	res := &DumpResult{Items: map[string]int{}}
 	done := map[string]bool{}
 	for _, r := range cfg.Resources {
-		if sentry.Kinds[r.Kind] == nil {
+		if sentry.Kinds[r.Kind] == nil && !exKinds[r.Kind] {
 			return nil, fmt.Errorf("%s:%d: %s: unknown kind %q", cfg.File, r.Line, r.Label(), r.Kind)
 		}
 		key, sel := sentry.Variant(r.Kind, r.Params)
@@ -75,7 +73,7 @@ func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = src.Stream(ctx, r.Kind, sel, func(b sentry.Batch) error {
+		err = sc.fetcher.Stream(ctx, r.Kind, sel, func(b Page) error {
 			res.Items[r.Kind] += len(b.Items)
 			return kw.Write(b.Items)
 		})

@@ -29,5 +29,12 @@ func refuseSecrets(cfg *mapping.Config, set sentry.Settings, env sentry.Env, pus
 	if err := cfg.RefuseSecret("the push token", pushToken); err != nil {
 		return err
 	}
+	if cfg.Extract != nil {
+		for _, v := range cfg.Extract.Secrets.Values() {
+			if err := cfg.RefuseSecret("a secret an extractor's template reads", v); err != nil {
+				return err
+			}
+		}
+	}
 	return cfg.RefuseSecret("the push token", secretenv.FirstPushToken(env))
 }

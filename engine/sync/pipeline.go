@@ -132,6 +132,18 @@ type collection struct {
 	dups    []Duplicate
 	records []cacheRec // the item cache's entries for this sync's items
 	changed int        // slots whose file differs from the target's
+	// What OpsLevel transforms and rule relations gave besides slots.
+	patches   []patch
+	suggested []*catalog.Entity
+	skipped   int
+	ruleVals  []ruleVal
+	// fields are, per hand-written file, the managed fields to set
+	// ("properties.x", "relations.y"), resolved by finish.
+	fields map[pathKey]map[string]any
+	// keptRules are the rule relations ("blueprint\x00name") a doubt on
+	// their targets leaves as they are.
+	keptRules map[string]bool
+	ol        *opslevel
 }
 
 type pipeline struct {
@@ -143,6 +155,7 @@ type pipeline struct {
 	store    *gitstore.Store // reads the entities a doubt or the threshold keeps, for searches
 	checkout bool            // the commit writes a worktree: keep new files' bytes
 	spool    *gitstore.Spool
+	ol       *opslevel // nil: no OpsLevel transform, no rule relation
 }
 
 // holdTargets lists the blueprints search relations may point at: their
@@ -169,7 +182,7 @@ func holdTargets(cfg *mapping.Config, bps *schema.Set) map[string]bool {
 }
 
 func (p *pipeline) mustHold(e *catalog.Entity) bool {
-	if p.hold[e.Blueprint] {
+	if p.hold[e.Blueprint] || p.ol != nil && p.ol.ruleSources[e.Blueprint] {
 		return true
 	}
 	for _, v := range e.Relations {
@@ -268,6 +281,11 @@ type jobResult struct {
 	cached  int // items whose every resource's entities came from the cache
 	// counts are, per resource of the group, what became of its items.
 	counts []resCount
+
+	patches   []patch
+	suggested []*catalog.Entity
+	skipped   int
+	ruleVals  []ruleVal
 }
 
 // resCount counts a resource's items: those it was given (decoded), and
@@ -378,7 +396,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		<-p.ic.ready // the workers wait for it too
 		hint = p.ic.c.Len()
 	}
-	c := &collection{slots: make(map[pathKey]*slot, hint), records: make([]cacheRec, 0, hint)}
+	c := &collection{slots: make(map[pathKey]*slot, hint), records: make([]cacheRec, 0, hint), ol: p.ol}
 	issues := newIssueGroups()
 	ds := newDoubts(p.bps)
 	// givers counts, per file that more than one item gave, the items of
@@ -409,6 +427,10 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 			}
 		}
 		c.records = append(c.records, r.records...)
+		c.patches = append(c.patches, r.patches...)
+		c.suggested = append(c.suggested, r.suggested...)
+		c.skipped += r.skipped
+		c.ruleVals = append(c.ruleVals, r.ruleVals...)
 		res.Cached += r.cached
 		for _, d := range r.doubts {
 			ds.item(d)
@@ -560,7 +582,17 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 				}
 			}
 			first := len(out.slots)
+			diverted := false
 			for sub, e := range es {
+				if p.ol != nil {
+					if r.OpsLevel != nil && p.ol.divert(p, r, e, seqNo{r.Index, j.page, i, sub}, &out) {
+						diverted = true
+						continue
+					}
+					if rv, ok := p.ol.ruleValue(e); ok {
+						out.ruleVals = append(out.ruleVals, rv)
+					}
+				}
 				if _, ok := p.bps.Blueprint(e.Blueprint); !ok {
 					// Validation reports the entity; the doubt keeps the
 					// files of the blueprint it was meant for.
@@ -572,7 +604,7 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 			// mapped every time: whether that held for every item is
 			// judged on each sync, and a cached entry without entities
 			// is then always of an item the selector rejected.
-			if keys != nil && len(iss) == 0 && (none == mapping.Some || none == mapping.Rejected) && p.ic.pure[r.Index] {
+			if keys != nil && !diverted && len(iss) == 0 && (none == mapping.Some || none == mapping.Rejected) && p.ic.pure[r.Index] {
 				if rec, ok := record(keys[i], r, out.slots[first:len(out.slots):len(out.slots)]); ok {
 					out.records = append(out.records, rec)
 				}
@@ -623,6 +655,9 @@ func (p *pipeline) finish(c *collection, res *Result, holds *catalog.Holds, thre
 		r, ok := b.Relations[rel]
 		return r.Target, r.Many, r.Required, ok
 	})
+	if p.ol != nil {
+		p.ol.relate(c, held, holds, threshold)
+	}
 	byKey := map[catalog.Key]*slot{}
 	for _, sl := range held {
 		byKey[sl.Key] = sl

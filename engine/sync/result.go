@@ -56,6 +56,12 @@ type Result struct {
 	Kept      []catalog.Kept
 	Threshold float64
 
+	// Suggested are the entities suggest transforms found no component
+	// for (listed in .gitalog/suggestions/); Skipped counts those skip
+	// transforms dropped.
+	Suggested []EntityRef
+	Skipped   int
+
 	Requests, Retries int64
 	Duration          time.Duration
 }

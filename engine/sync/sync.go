@@ -13,6 +13,7 @@ import (
 
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/dump"
+	"github.com/gitalog/gitalog/engine/extract"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/mapping"
 	"github.com/gitalog/gitalog/engine/review"
@@ -187,6 +188,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{DryRun: o.DryRun, Items: map[string]int{}}
 	var src Fetcher
 	var client *sentry.Client
+	var extractor *extract.Source
 	if o.Replay != "" {
 		r, err := dump.Open(o.Replay)
 		if err != nil {
@@ -194,19 +196,16 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		}
 		src, res.Source = replayFetcher{r}, "replay of "+o.Replay
 	} else {
-		if setErr != nil {
-			return nil, setErr
-		}
-		s, c, err := o.sentrySource(ctx, cfg, set)
+		sc, err := o.openSources(ctx, cfg, set, setErr)
 		if err != nil {
 			return nil, err
 		}
-		src, client = sentryFetcher{s}, c
-		res.Source = fmt.Sprintf("Sentry organization %s (%s)", s.Org, redactURL(c.URL("", nil)))
+		src, res.Source, client, extractor = sc.fetcher, sc.desc, sc.client, sc.extractor
 	}
 	src = o.fetched.track(src, cfg)
+	exKinds := extractKinds(cfg)
 	for _, r := range cfg.Resources {
-		if o.Replay == "" && sentry.Kinds[r.Kind] == nil {
+		if o.Replay == "" && sentry.Kinds[r.Kind] == nil && !exKinds[r.Kind] {
 			return nil, fmt.Errorf("%s:%d: %s: unknown kind %q (known: %s)", cfg.File, r.Line, r.Label(), r.Kind, strings.Join(sentry.KindNames(), ", "))
 		}
 	}
@@ -224,7 +223,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	// The catalog at the target (100k tree entries and managed names) is
 	// read while the first pages stream in; workers wait for it only when
 	// they compare their first blob.
-	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), catReady: make(chan struct{}), store: store}
+	pl := &pipeline{bps: bps, hold: holdTargets(cfg, bps), catReady: make(chan struct{}), store: store, ol: newOpslevel(cfg, bps)}
 	if !o.DryRun {
 		// The commit writes the new files into the worktree from their
 		// bytes, not by reading back the pack.
@@ -234,7 +233,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		pl.spool = store.NewSpool()
 		defer pl.spool.Abandon()
 	}
-	pl.ic = openItemCache(&o, store, tsnap, cfg, bps)
+	pl.ic = openItemCache(&o, store, tsnap, cfg, bps, pl.ol)
 	var catErr error
 	go func() {
 		defer close(pl.catReady)
@@ -246,6 +245,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		pl.cat, catErr = catalog.ReadState(tsnap)
 		if catErr != nil {
 			pl.cat = catalog.NewState()
+		}
+		if pl.ol != nil {
+			pl.ol.readHandWritten(pl)
 		}
 	}()
 	coll, fetchErrs := pl.collect(ctx, &o, cfg, src, res)
@@ -265,6 +267,11 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if client != nil {
 		st := client.Stats()
 		res.Requests, res.Retries = st.Requests, st.Retries
+	}
+	if extractor != nil {
+		st := extractor.Totals()
+		res.Requests += st.Requests
+		res.Retries += st.Retries
 	}
 	res.FetchErrors = fetchErrs
 	res.Doubts = coll.doubts
@@ -554,6 +561,12 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	p, err := catalog.MakePlan(store, cat, coll, doubt, threshold, trustSame)
 	if err != nil {
 		return tgt.commit, err
+	}
+	if coll.ol != nil {
+		if err := coll.ol.extend(p, snap, cat, coll, doubt, threshold); err != nil {
+			return tgt.commit, err
+		}
+		res.Suggested, res.Skipped = suggestedRefs(coll.suggested), coll.skipped
 	}
 	if planned != nil {
 		planned()

@@ -1,0 +1,495 @@
+package sync
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/gitalog/gitalog/schema"
+)
+
+// What OpsLevel's transforms add to a sync, besides entities written
+// whole as Port's are:
+//
+//   - An entity whose identifier names an existing hand-written file of its
+//     blueprint (by identifier or alias) updates that file in the
+//     properties the transform sets, and nothing else of it: these are the
+//     file's managed fields, recorded in .gitalog/fields/.
+//   - on_component_not_found: skip drops an entity that matches nothing;
+//     suggest lists it in .gitalog/suggestions/<blueprint>.jsonl.
+//   - A blueprint relation with rules is stated, after every sync, on the
+//     source entity: a managed field of a hand-written source file, the
+//     relation value of an entity the sync writes.
+//   - A scalar given to an array-typed property is wrapped.
+
+// opslevel is a sync's state for the above; nil when the config has no
+// OpsLevel transform and no blueprint relation with rules.
+type opslevel struct {
+	// arrays are, per blueprint, its array-typed properties.
+	arrays map[string]map[string]bool
+	// matched are the blueprints whose hand-written files entities are
+	// matched against: those of OpsLevel transforms and rule sources.
+	matched map[string]bool
+	rules   []schema.RuleRelation
+	// ruleTargets are, per target blueprint of a rule, the properties the
+	// rules read of its entities ("" entries for the built-ins).
+	ruleTargets map[string]map[string]bool
+	ruleSources map[string]bool
+	// suggests are the blueprints of suggest transforms.
+	suggests []string
+
+	// Read with the target's catalog, before a worker needs them.
+	hw      map[string]*handWritten // blueprint dir -> its hand-written files
+	hwReady chan struct{}
+}
+
+// handWritten are the hand-written files of one blueprint.
+type handWritten struct {
+	names    map[string]string // identifier or alias -> stem
+	entities map[string]*catalog.Entity
+}
+
+// patch is what one entity sets in a hand-written file.
+type patch struct {
+	dir, stem string
+	seq       seqNo
+	props     map[string]any
+}
+
+// ruleVal is what the rules read of a target entity.
+type ruleVal struct {
+	e *catalog.Entity // only the fields the rules read
+}
+
+func newOpslevel(cfg *mapping.Config, bps *schema.Set) *opslevel {
+	ol := &opslevel{
+		arrays: map[string]map[string]bool{}, matched: map[string]bool{},
+		ruleTargets: map[string]map[string]bool{}, ruleSources: map[string]bool{},
+		hwReady: make(chan struct{}),
+	}
+	for _, r := range cfg.Resources {
+		if r.OpsLevel == nil {
+			continue
+		}
+		if bp, ok := r.ConstBlueprint(); ok {
+			ol.matched[bp] = true
+			if r.OpsLevel.OnNotFound == mapping.Suggest && !slices.Contains(ol.suggests, bp) {
+				ol.suggests = append(ol.suggests, bp)
+			}
+		}
+	}
+	ol.rules = bps.RuleRelations()
+	for _, rr := range ol.rules {
+		ol.matched[rr.Blueprint] = true
+		ol.matched[rr.Target] = true
+		ol.ruleSources[rr.Blueprint] = true
+		if ol.ruleTargets[rr.Target] == nil {
+			ol.ruleTargets[rr.Target] = map[string]bool{}
+		}
+		for _, rule := range rr.Rules {
+			ol.ruleTargets[rr.Target][rule.TargetProperty] = true
+		}
+	}
+	if len(ol.matched) == 0 {
+		return nil
+	}
+	for _, id := range bps.IDs() {
+		b, _ := bps.Blueprint(id)
+		for name, raw := range b.Properties {
+			var p struct {
+				Type any `json:"type"`
+			}
+			if json.Unmarshal(raw, &p) != nil {
+				continue
+			}
+			if p.Type == "array" || slices.Contains(asStrings(p.Type), "array") {
+				if ol.arrays[id] == nil {
+					ol.arrays[id] = map[string]bool{}
+				}
+				ol.arrays[id][name] = true
+			}
+		}
+	}
+	return ol
+}
+
+func asStrings(v any) []string {
+	l, _ := v.([]any)
+	var out []string
+	for _, x := range l {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// readHandWritten reads the hand-written files of the matched blueprints
+// from the target's catalog: the files that are there and not managed. A
+// file that does not decode matches nothing (validate reports it).
+func (ol *opslevel) readHandWritten(p *pipeline) {
+	defer close(ol.hwReady)
+	ol.hw = map[string]*handWritten{}
+	if p.cat == nil {
+		return
+	}
+	for bp := range ol.matched {
+		dir := catalog.EncodeDir(bp)
+		hw := &handWritten{names: map[string]string{}, entities: map[string]*catalog.Entity{}}
+		ol.hw[dir] = hw
+		for _, f := range p.cat.Files[dir] {
+			stem, ok := strings.CutSuffix(f.Name, catalog.Ext)
+			if !ok || p.cat.Managed[dir].Has(stem) {
+				continue
+			}
+			data, err := p.store.ReadBlob(f.Hash)
+			if err != nil {
+				continue
+			}
+			e, err := catalog.Decode(data)
+			if err != nil || e.Blueprint != bp {
+				continue
+			}
+			hw.entities[stem] = e
+			hw.names[e.Identifier] = stem
+		}
+		// Aliases after identifiers: an identifier wins over another
+		// file's alias (validate reports the clash).
+		for stem, e := range hw.entities {
+			for _, a := range e.Aliases {
+				if _, taken := hw.names[a]; !taken {
+					hw.names[a] = stem
+				}
+			}
+		}
+	}
+}
+
+// wrapArrays wraps a scalar given to an array-typed property, as OpsLevel
+// does (its Sentry guide maps .project.slug into an array property).
+func (ol *opslevel) wrapArrays(e *catalog.Entity) {
+	arr := ol.arrays[e.Blueprint]
+	for name, v := range e.Properties {
+		if !arr[name] || v == nil {
+			continue
+		}
+		if _, isList := v.([]any); !isList {
+			e.Properties[name] = []any{v}
+		}
+	}
+}
+
+// divert decides where an OpsLevel transform's entity goes: true means it
+// is not written as an entity of its own (it patched a hand-written file,
+// was skipped or suggested).
+func (ol *opslevel) divert(p *pipeline, r *mapping.Resource, e *catalog.Entity, seq seqNo, out *jobResult) bool {
+	ol.wrapArrays(e)
+	<-ol.hwReady
+	dir := catalog.EncodeDir(e.Blueprint)
+	if hw := ol.hw[dir]; hw != nil {
+		if stem, ok := hw.names[e.Identifier]; ok {
+			props := make(map[string]any, len(e.Properties))
+			for k, v := range e.Properties {
+				props[k] = v
+			}
+			out.patches = append(out.patches, patch{dir: dir, stem: stem, seq: seq, props: props})
+			return true
+		}
+	}
+	switch r.OpsLevel.OnNotFound {
+	case mapping.Skip:
+		out.skipped++
+		return true
+	case mapping.Suggest:
+		if _, exists := p.cat.Files[dir].Lookup(catalog.EncodeName(e.Identifier)); exists {
+			// A file gitalog writes for another transform: left to it.
+			out.skipped++
+			return true
+		}
+		out.suggested = append(out.suggested, e)
+		return true
+	}
+	return false
+}
+
+// ruleValue keeps what the rules read of an entity of a rule target.
+func (ol *opslevel) ruleValue(e *catalog.Entity) (ruleVal, bool) {
+	props, ok := ol.ruleTargets[e.Blueprint]
+	if !ok {
+		return ruleVal{}, false
+	}
+	v := &catalog.Entity{Identifier: e.Identifier, Blueprint: e.Blueprint, Title: e.Title, Aliases: e.Aliases, Properties: map[string]any{}}
+	for name := range props {
+		if val, ok := e.Properties[name]; ok {
+			v.Properties[name] = val
+		}
+	}
+	return ruleVal{v}, true
+}
+
+// matches evaluates a rule relation for one source entity: the sorted
+// identifiers of the targets every rule holds for.
+func matches(rr schema.RuleRelation, src *catalog.Entity, targets []ruleVal) []string {
+	var ids []string
+	for _, t := range targets {
+		if t.e.Blueprint != rr.Target {
+			continue
+		}
+		ok := true
+		for _, rule := range rr.Rules {
+			if !rule.Match(src, t.e) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			ids = append(ids, t.e.Identifier)
+		}
+	}
+	sort.Strings(ids)
+	return slices.Compact(ids)
+}
+
+// cacheable reports whether the item cache may stand in for mapping r's
+// items: not when an entity may go elsewhere than its own file (skip,
+// suggest) or the rules read what it maps.
+func (ol *opslevel) cacheable(r *mapping.Resource) bool {
+	if ol == nil {
+		return true
+	}
+	if r.OpsLevel != nil && r.OpsLevel.OnNotFound != mapping.Create {
+		return false
+	}
+	if len(ol.ruleTargets) == 0 {
+		return true
+	}
+	bp, ok := r.ConstBlueprint()
+	return ok && ol.ruleTargets[bp] == nil
+}
+
+// relate turns the patches into each hand-written file's managed fields
+// and states the rule relations: as the relation value of the held
+// entities the sync writes, as a managed field of hand-written files. A
+// rule relation whose targets a doubt holds is left as it is.
+func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, threshold float64) {
+	c.fields = map[pathKey]map[string]any{}
+	field := func(k pathKey) map[string]any {
+		f := c.fields[k]
+		if f == nil {
+			f = map[string]any{}
+			c.fields[k] = f
+		}
+		return f
+	}
+	// Several transforms may set one file's properties: the later item
+	// wins, as for whole entities.
+	slices.SortFunc(c.patches, func(a, b patch) int {
+		if a.seq.less(b.seq) {
+			return -1
+		}
+		if b.seq.less(a.seq) {
+			return 1
+		}
+		return 0
+	})
+	for _, pt := range c.patches {
+		f := field(pathKey{pt.dir, pt.stem})
+		for name, v := range pt.props {
+			f["properties."+name] = v
+		}
+	}
+	if len(ol.rules) == 0 {
+		return
+	}
+	targets := slices.Clone(c.ruleVals)
+	for _, hw := range ol.hw {
+		for _, e := range hw.entities {
+			if rv, ok := ol.ruleValue(e); ok {
+				targets = append(targets, rv)
+			}
+		}
+	}
+	c.keptRules = map[string]bool{}
+	for _, rr := range ol.rules {
+		if holds.Keeps(catalog.EncodeDir(rr.Target), threshold) {
+			c.keptRules[rr.Blueprint+"\x00"+rr.Name] = true
+			continue
+		}
+		value := func(ids []string) any {
+			if rr.Many {
+				l := make([]any, len(ids))
+				for i, id := range ids {
+					l[i] = id
+				}
+				return l
+			}
+			if len(ids) == 0 {
+				return nil
+			}
+			return ids[0]
+		}
+		for _, sl := range held {
+			if sl.held.Blueprint == rr.Blueprint {
+				ids := matches(rr, sl.held, targets)
+				if sl.held.Relations == nil {
+					sl.held.Relations = map[string]any{}
+				}
+				sl.held.Relations[rr.Name] = value(ids)
+			}
+		}
+		dir := catalog.EncodeDir(rr.Blueprint)
+		if hw := ol.hw[dir]; hw != nil {
+			for stem, e := range hw.entities {
+				if ids := matches(rr, e, targets); len(ids) > 0 {
+					field(pathKey{dir, stem})["relations."+rr.Name] = value(ids)
+				}
+			}
+		}
+	}
+}
+
+// SuggestionsDir holds, per blueprint, the entities suggest transforms
+// found no component for: one JSON object a line, for a person to review
+// and, by copying one into catalog/, to accept.
+const SuggestionsDir = ".gitalog/suggestions"
+
+// extend adds to the plan what OpsLevel transforms change besides whole
+// files: hand-written files whose managed fields change, the record of
+// those fields, and the suggestions. snap and cat are the commit planned
+// against (they differ from the one streamed against after a push race,
+// so everything is read from them here).
+func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catalog.State, c *collection, holds *catalog.Holds, threshold float64) error {
+	dirs := map[string]bool{}
+	for k := range c.fields {
+		dirs[k.dir] = true
+	}
+	for d := range cat.Fields {
+		dirs[d] = true
+	}
+	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
+		stems := map[string]bool{}
+		for k := range c.fields {
+			if k.dir == dir {
+				stems[k.stem] = true
+			}
+		}
+		for _, stem := range cat.Fields[dir].Stems() {
+			stems[stem] = true
+		}
+		record := map[string][]string{}
+		for _, stem := range slices.Sorted(maps.Keys(stems)) {
+			filePath := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
+			if cat.Managed[dir].Has(stem) {
+				continue // gitalog writes it whole now; its fields are its own
+			}
+			data, err := snap.ReadFile(filePath)
+			if err != nil {
+				continue // deleted by hand: nothing to manage
+			}
+			set := c.fields[pathKey{dir, stem}]
+			var changes []catalog.FieldChange
+			var kept []string
+			for _, f := range cat.Fields[dir].Of(stem) {
+				if _, ok := set[f]; ok {
+					continue
+				}
+				section, name, _ := strings.Cut(f, ".")
+				e, _ := catalog.Decode(data)
+				if section == "relations" && e != nil && c.keptRules[e.Blueprint+"\x00"+name] ||
+					section == "properties" && holds.Keeps(dir, threshold) {
+					kept = append(kept, f) // a doubt: the item may still be there
+					continue
+				}
+				changes = append(changes, catalog.FieldChange{Section: section, Name: name, Remove: true})
+			}
+			for _, f := range slices.Sorted(maps.Keys(set)) {
+				section, name, _ := strings.Cut(f, ".")
+				changes = append(changes, catalog.FieldChange{Section: section, Name: name, Value: set[f]})
+				kept = append(kept, f)
+			}
+			patched, err := catalog.PatchFields(data, changes)
+			if err != nil {
+				// The person's file is left as it is; so is its record.
+				pl.Conflicts = append(pl.Conflicts, filePath+" (its managed fields: "+err.Error()+")")
+				record[stem] = cat.Fields[dir].Of(stem)
+				continue
+			}
+			if len(kept) > 0 {
+				record[stem] = kept
+			}
+			if bytes.Equal(patched, data) {
+				continue
+			}
+			pl.Changes = append(pl.Changes, gitstore.Change{Path: filePath, Content: patched, Hash: gitstore.BlobHash(patched)})
+			en := catalog.Entry{Data: patched}
+			if e, err := catalog.Decode(patched); err == nil {
+				en.Key, en.Title = e.Key(), catalog.TitleOf(e)
+			}
+			pl.Changed = append(pl.Changed, en)
+		}
+		if err := putFile(pl, snap, catalog.FieldsDir+"/"+dir, catalog.EncodeFields(record)); err != nil {
+			return err
+		}
+	}
+	for _, bp := range ol.suggests {
+		dir := catalog.EncodeDir(bp)
+		if holds.Keeps(dir, threshold) {
+			continue
+		}
+		byID := map[string]*catalog.Entity{}
+		for _, e := range c.suggested {
+			if e.Blueprint == bp {
+				byID[e.Identifier] = e
+			}
+		}
+		var b bytes.Buffer
+		for _, id := range slices.Sorted(maps.Keys(byID)) {
+			catalog.EncodeCompact(&b, byID[id].ToMap())
+			b.WriteByte('\n')
+		}
+		if err := putFile(pl, snap, SuggestionsDir+"/"+dir+".jsonl", b.Bytes()); err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(pl.Changes, func(a, b gitstore.Change) int { return strings.Compare(a.Path, b.Path) })
+	return nil
+}
+
+// putFile plans p to hold data (nothing: no file), when it does not already.
+func putFile(pl *catalog.Plan, snap *gitstore.Snapshot, p string, data []byte) error {
+	old, err := snap.ReadFile(p)
+	exists := err == nil
+	switch {
+	case len(data) == 0 && exists:
+		pl.Changes = append(pl.Changes, gitstore.Change{Path: p, Delete: true})
+	case len(data) > 0 && !bytes.Equal(old, data):
+		pl.Changes = append(pl.Changes, gitstore.Change{Path: p, Content: data})
+	}
+	return nil
+}
+
+// suggestedRefs lists suggestions by blueprint and identifier, each once.
+func suggestedRefs(es []*catalog.Entity) []EntityRef {
+	seen := map[catalog.Key]bool{}
+	var out []EntityRef
+	for _, e := range es {
+		if seen[e.Key()] {
+			continue
+		}
+		seen[e.Key()] = true
+		out = append(out, EntityRef{Blueprint: e.Blueprint, Identifier: e.Identifier, Title: catalog.TitleOf(e)})
+	}
+	slices.SortFunc(out, func(a, b EntityRef) int {
+		if c := strings.Compare(a.Blueprint, b.Blueprint); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Identifier, b.Identifier)
+	})
+	return out
+}
