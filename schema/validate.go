@@ -66,6 +66,7 @@ func (s *Set) Validate(e *catalog.Entity) []Problem {
 	if catalog.TooDeep(e.Team) {
 		ps.add("/team", tooDeep, false)
 	}
+	checkAliases(&ps, e.Aliases)
 	c := s.bps[e.Blueprint]
 	if c == nil {
 		if e.Blueprint == "" {
@@ -78,6 +79,24 @@ func (s *Set) Validate(e *catalog.Entity) []Problem {
 	c.checkProperties(&ps, e.Properties)
 	c.checkRelationShapes(&ps, e.Relations)
 	return ps.list
+}
+
+// checkAliases: an alias is a name to find the entity by, so it must be
+// one (not empty) and say something the others do not.
+func checkAliases(ps *problems, aliases []string) {
+	for i, a := range aliases {
+		ptr := "/aliases/" + strconv.Itoa(i)
+		if a == "" {
+			ps.add(ptr, "the alias is empty", false)
+			continue
+		}
+		for j, b := range aliases[:i] {
+			if a == b {
+				ps.add(ptr, fmt.Sprintf("the alias %s is also /aliases/%d", strconv.Quote(a), j), false)
+				break
+			}
+		}
+	}
 }
 
 // tooDeep is the reason for a value nested deeper than

@@ -186,6 +186,12 @@ func TestValidate(t *testing.T) {
 			`sentryTeam "backend": /properties/memberCount: expected number, got string "not a number"`,
 			`sentryTeam "backend": /properties/projects: nested deeper than 64 levels of arrays and objects`,
 		}},
+		{name: "aliases", e: seedProject(), edit: func(e *catalog.Entity) { e.Aliases = []string{"fastapi", "python-fastapi"} }},
+		{name: "empty and repeated aliases", e: seedProject(), edit: func(e *catalog.Entity) { e.Aliases = []string{"fastapi", "", "api", "fastapi"} },
+			want: []string{
+				`project "python-fastapi": /aliases/1: the alias is empty`,
+				`project "python-fastapi": /aliases/3: the alias "fastapi" is also /aliases/0`,
+			}},
 		{name: "unsupported Go value", e: seedProject(), edit: func(e *catalog.Entity) { e.Properties["platform"] = struct{}{} },
 			want: []string{`project "python-fastapi": /properties/platform: unsupported value: invalid jsonType: struct {}`}},
 	}

@@ -29,6 +29,11 @@ type Entity struct {
 	// mapping sets them, so that files of users who don't map them stay small.
 	Icon any
 	Team any
+	// Aliases are other names the entity is known by (OpsLevel's aliases):
+	// a rule or a transform that looks an entity up by name finds it by
+	// its identifier or any of them. Written only when there are some, so
+	// that files without them (all of Port's) keep their bytes.
+	Aliases []string
 }
 
 // Key identifies an entity within a catalog.
@@ -63,7 +68,20 @@ func (e *Entity) ToMap() map[string]any {
 	if e.Team != nil {
 		m["team"] = e.Team
 	}
+	if len(e.Aliases) > 0 {
+		m["aliases"] = aliasValues(e.Aliases)
+	}
 	return m
+}
+
+// aliasValues is the aliases as the JSON array gojq and the encoders
+// handle.
+func aliasValues(aliases []string) []any {
+	out := make([]any, len(aliases))
+	for i, a := range aliases {
+		out[i] = a
+	}
+	return out
 }
 
 // Encode returns the canonical file content of the entity: sorted keys,
@@ -100,7 +118,20 @@ func (e *Entity) EncodeTo(b *bytes.Buffer) {
 		field(name, m)
 		b.WriteString(",\n")
 	}
-	// Sorted: blueprint, icon, identifier, properties, relations, team, title.
+	// Sorted: aliases, blueprint, icon, identifier, properties, relations,
+	// team, title.
+	if len(e.Aliases) > 0 {
+		b.WriteString("  \"aliases\": [\n")
+		for i, a := range e.Aliases {
+			b.WriteString("    ")
+			writeString(b, a)
+			if i < len(e.Aliases)-1 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteString("  ],\n")
+	}
 	field("blueprint", e.Blueprint)
 	b.WriteString(",\n")
 	if e.Icon != nil {
@@ -315,6 +346,20 @@ func Decode(data []byte) (*Entity, error) {
 	if r, ok := m["relations"]; ok && r != nil {
 		if e.Relations, ok = r.(map[string]any); !ok {
 			return nil, fmt.Errorf(`"relations" must be an object`)
+		}
+	}
+	if a, ok := m["aliases"]; ok && a != nil {
+		list, ok := a.([]any)
+		if !ok {
+			return nil, fmt.Errorf(`"aliases" must be an array of strings`)
+		}
+		if len(list) > 0 {
+			e.Aliases = make([]string, len(list))
+		}
+		for i, x := range list {
+			if e.Aliases[i], ok = x.(string); !ok {
+				return nil, fmt.Errorf(`"aliases"/%d must be a string`, i)
+			}
 		}
 	}
 	return e, nil

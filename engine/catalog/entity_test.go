@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -153,6 +154,7 @@ var jqValues = []string{
 	`{"identifier":"4605173695","title":"ZeroDivisionError: division by zero","blueprint":"issue","properties":{"link":"https://test-org.sentry.io/issues/4605173695/","status":"unresolved","isUnhandled":true,"count":17,"userCount":0},"relations":{"project":"python-fastapi"}}`,
 	`{"B":1,"a":2,"_":3,"é":4,"Z":5,"aa":6,"a b":7,"1":8}`,
 	`[0.5,100,1.25e-3,12.0,7E2,-1.5E+3]`,
+	`{"identifier":"payments","title":"Payments","blueprint":"service","aliases":["pay","payments-api"],"properties":{},"relations":{}}`,
 }
 
 func TestEncodeMatchesJQ(t *testing.T) {
@@ -194,6 +196,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 		"minimal": {Identifier: "x", Blueprint: "b"},
 		"iconTeam": {Identifier: "John@Example.com", Blueprint: "sentryUser", Title: "John",
 			Icon: "Sentry", Team: []any{"a", "b"}, Properties: map[string]any{"n": 1.5}},
+		"aliases": {Identifier: "payments", Blueprint: "service", Aliases: []string{"pay", "payments-api"}},
 		"invalidUTF8": {Identifier: "x", Blueprint: "b", Title: "bad \xff\xfe byte",
 			Properties: map[string]any{"k\xc3": "v\xe2\x82"}},
 	} {
@@ -237,6 +240,8 @@ func TestDecodeErrors(t *testing.T) {
 		{`{"identifier":"a","blueprint":"b","properties":[]}`, `"properties" must be an object`},
 		{`{"identifier":"a","blueprint":"b","relations":"x"}`, `"relations" must be an object`},
 		{`{"identifier":"a",`, "unexpected EOF"},
+		{`{"identifier":"a","blueprint":"b","aliases":"x"}`, `"aliases" must be an array of strings`},
+		{`{"identifier":"a","blueprint":"b","aliases":["x",1]}`, `"aliases"/1 must be a string`},
 	} {
 		_, err := Decode([]byte(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -287,12 +292,37 @@ func TestEncodeMatchesToMap(t *testing.T) {
 		{Identifier: "x\"y", Title: "T", Blueprint: "issue", Properties: map[string]any{"n": 3, "f": 1.5, "big": json.Number("123456789012345678901234567890"), "s": []any{"a", nil, true}}, Relations: map[string]any{"p": "q", "m": []any{"1"}}},
 		{Identifier: "i", Blueprint: "b", Icon: "Sentry", Team: []any{"t1"}, Properties: map[string]any{}, Title: nil},
 		{Identifier: "i", Blueprint: "b", Team: "t", Properties: map[string]any{"deep": map[string]any{"a": map[string]any{"b": []any{map[string]any{}}}}}},
+		{Identifier: "payments", Blueprint: "service", Title: "Payments", Aliases: []string{"pay", "Payments \"API\"", "日本"}},
+		{Identifier: "i", Blueprint: "b", Aliases: []string{}},
 	} {
 		var want bytes.Buffer
 		EncodeValue(&want, e.ToMap())
 		want.WriteByte('\n')
 		if got := e.Encode(); !bytes.Equal(got, want.Bytes()) {
 			t.Errorf("Encode(%+v) =\n%s\nwant\n%s", e, got, want.Bytes())
+		}
+	}
+}
+
+// Aliases are a top-level list in sorted key order, and absent when there
+// are none, so that a file without them keeps its bytes.
+func TestEncodeAliases(t *testing.T) {
+	e := &Entity{Identifier: "payments", Blueprint: "service", Title: "Payments", Aliases: []string{"pay", "payments-api"}}
+	want := "{\n  \"aliases\": [\n    \"pay\",\n    \"payments-api\"\n  ],\n  \"blueprint\": \"service\",\n  \"identifier\": \"payments\",\n  \"properties\": {},\n  \"relations\": {},\n  \"title\": \"Payments\"\n}\n"
+	if got := string(e.Encode()); got != want {
+		t.Errorf("Encode =\n%s\nwant\n%s", got, want)
+	}
+	d, err := Decode([]byte(want))
+	if err != nil || !slices.Equal(d.Aliases, e.Aliases) {
+		t.Fatalf("Decode: %v, aliases %q", err, d.Aliases)
+	}
+	for _, in := range []string{`{"identifier":"a","blueprint":"b"}`, `{"identifier":"a","blueprint":"b","aliases":[]}`, `{"identifier":"a","blueprint":"b","aliases":null}`} {
+		d, err := Decode([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Aliases != nil || strings.Contains(string(d.Encode()), "aliases") {
+			t.Errorf("%s: aliases %q, encoded\n%s", in, d.Aliases, d.Encode())
 		}
 	}
 }

@@ -22,7 +22,7 @@ type FieldChange struct {
 func FieldChanges(old, new *catalog.Entity) []FieldChange {
 	a, b := old.ToMap(), new.ToMap()
 	var out []FieldChange
-	for _, top := range []string{"title", "blueprint", "icon", "team"} {
+	for _, top := range []string{"title", "blueprint", "icon", "team", "aliases"} {
 		compareField(&out, top, a, b, top)
 	}
 	for _, group := range []string{"properties", "relations"} {
