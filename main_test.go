@@ -31,6 +31,7 @@ func TestScripts(t *testing.T) {
 			"fakesentry":  cmdFakeSentry,
 			"sentry":      cmdSentry,
 			"sentryfault": cmdSentryFault,
+			"subst":       cmdSubst,
 		},
 	})
 }
@@ -250,4 +251,21 @@ func cmdSentryFault(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf(usage)
 	}
 	server(ts).AddFault(f)
+}
+
+// subst replaces every OLD in FILE with NEW, as a user edits the host of a
+// config they copied:
+//
+//	subst FILE OLD NEW
+func cmdSubst(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: subst FILE OLD NEW")
+	}
+	p := ts.MkAbs(args[0])
+	data, err := os.ReadFile(p)
+	ts.Check(err)
+	if !strings.Contains(string(data), args[1]) {
+		ts.Fatalf("subst: %s has no %q", args[0], args[1])
+	}
+	ts.Check(os.WriteFile(p, []byte(strings.ReplaceAll(string(data), args[1], args[2])), 0o644))
 }

@@ -21,7 +21,6 @@ import (
 type Entity struct {
 	Identifier string
 	Title      any // a string, or nil when the mapping gave none
-	Aliases    []string
 	Blueprint  string
 	Properties map[string]any
 	Relations  map[string]any

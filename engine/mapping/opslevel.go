@@ -115,6 +115,16 @@ func (p *parser) transform(i, n int, node *yaml.Node) (*Resource, error) {
 	if identifier == nil {
 		return nil, p.errAt(node, "%s: missing opslevel_identifier (jq giving each entity's identifier)", r.Label())
 	}
+	if r.Title == nil {
+		// A component always has a name: OpsLevel's guides set it as the
+		// property "name" (the Sentry guide maps .title there) when they
+		// do not give default_properties.name.
+		for _, np := range r.Properties {
+			if np.Name == "name" {
+				r.Title = np.Program
+			}
+		}
+	}
 	var err error
 	// The blueprint is a constant: a jq string literal, so that the rest
 	// of the engine sees a Port-shaped resource.
