@@ -17,6 +17,10 @@ type Relation struct {
 	Target   string `json:"target"`
 	Required bool   `json:"required"`
 	Many     bool   `json:"many"`
+	// Rules, when set, say which entities the relation holds: those of
+	// Target for which every rule matches (OpsLevel's relationship
+	// management rules). The sync states them; see Set.RuleRelations.
+	Rules []Rule `json:"rules,omitempty"`
 }
 
 // Blueprint is the part of a Port blueprint that gitalog uses. Keys that
@@ -70,6 +74,7 @@ func Parse(name string, data []byte) ([]*Blueprint, error) {
 
 	var errs []error
 	bps := make([]*Blueprint, 0, len(raws))
+	array := raw[len(raw)-len(bytes.TrimLeft(raw, " \t\r\n"))] == '['
 	for i, r := range raws {
 		if r.Identifier == "" {
 			errs = append(errs, fmt.Errorf("%s: blueprint %d: missing identifier", name, i))
@@ -89,6 +94,11 @@ func Parse(name string, data []byte) ([]*Blueprint, error) {
 		if bp.Relations == nil {
 			bp.Relations = map[string]Relation{}
 		}
+		var at []any
+		if array {
+			at = []any{i}
+		}
+		errs = append(errs, parseRules(name, data, at, bp)...)
 		bps = append(bps, bp)
 	}
 	if len(errs) > 0 {

@@ -3,6 +3,7 @@ package schema
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -74,7 +75,7 @@ func TestParsePortBlueprints(t *testing.T) {
 	if team.Title != "Sentry Team" || len(team.Properties) != 4 {
 		t.Errorf("team = %+v", team)
 	}
-	if r := team.Relations["members"]; r != (Relation{Title: "Members", Target: "sentryUser", Many: true}) {
+	if r := team.Relations["members"]; !reflect.DeepEqual(r, Relation{Title: "Members", Target: "sentryUser", Many: true}) {
 		t.Errorf("members relation = %+v", r)
 	}
 	if want := filepath.Join("testdata", "port-sentry", "blueprints.json"); team.Source != want {

@@ -110,11 +110,22 @@ func Compile(bps []*Blueprint) (*Set, error) {
 	for _, id := range s.ids {
 		c := s.bps[id]
 		for _, r := range c.rels {
-			if s.bps[r.Target] == nil {
+			target := s.bps[r.Target]
+			if target == nil {
 				s.warnings = append(s.warnings, fmt.Sprintf("%s: blueprint %q: relation %q targets blueprint %q, which is not among the blueprints",
 					source(c.bp), id, r.name, r.Target))
 			}
 		}
+		targets := map[string]bool{}
+		for _, r := range c.rels {
+			if t := s.bps[r.Target]; t != nil && len(r.Rules) > 0 && !targets[r.Target] {
+				targets[r.Target] = true
+				errs = append(errs, checkTargetRules(c, t)...)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return s, nil
 }

@@ -73,8 +73,8 @@ func (e *Entity) ToMap() map[string]any {
 	return m
 }
 
-// aliasValues is the aliases as the JSON array gojq and the encoders
-// handle.
+// aliasValues is a list of strings (aliases, identifiers) as the JSON
+// array gojq and the encoders handle.
 func aliasValues(aliases []string) []any {
 	out := make([]any, len(aliases))
 	for i, a := range aliases {
@@ -196,6 +196,9 @@ func encodeValue(b *bytes.Buffer, v any, depth int) {
 		}
 		indent(b, depth)
 		b.WriteByte(']')
+	case []string:
+		// A relation's identifiers, when Go code rather than jq made them.
+		encodeValue(b, aliasValues(v), depth)
 	default:
 		writeScalar(b, v)
 	}
@@ -388,6 +391,8 @@ func EncodeCompact(b *bytes.Buffer, v any) {
 			EncodeCompact(b, x)
 		}
 		b.WriteByte(']')
+	case []string:
+		EncodeCompact(b, aliasValues(v))
 	default:
 		writeScalar(b, v)
 	}

@@ -21,16 +21,20 @@ const ManagedDir = ".gitalog/managed"
 // deletion, a worktree not brought up to date).
 var ErrPartial = errors.New("the sync was incomplete")
 
-// State is what a commit holds under catalog/ and .gitalog/managed/.
+// State is what a commit holds under catalog/, .gitalog/managed/ and
+// .gitalog/fields/.
 type State struct {
 	Commit  plumbing.Hash
 	Files   map[string]DirFiles // blueprint dir -> its tree entries
 	Managed map[string]StemSet  // blueprint dir -> the managed file stems
+	// Fields holds, per blueprint dir, the fields the sync manages in
+	// files it did not write (none for most catalogs).
+	Fields map[string]FieldSet
 }
 
 // NewState is the state of a commit with no catalog.
 func NewState() *State {
-	return &State{Files: map[string]DirFiles{}, Managed: map[string]StemSet{}}
+	return &State{Files: map[string]DirFiles{}, Managed: map[string]StemSet{}, Fields: map[string]FieldSet{}}
 }
 
 // DirFiles is a catalog directory's tree, in git order and shared with the
@@ -57,7 +61,8 @@ func (s StemSet) Has(stem string) bool {
 	return ok
 }
 
-// ReadState reads the catalog and the managed lists of a commit.
+// ReadState reads the catalog, the managed lists and the managed fields
+// of a commit.
 func ReadState(snap *gitstore.Snapshot) (*State, error) {
 	c := NewState()
 	c.Commit = snap.Commit()
@@ -89,6 +94,20 @@ func ReadState(snap *gitstore.Snapshot) (*State, error) {
 			return nil, err
 		}
 		c.Managed[dir] = parseManaged(data)
+	}
+	records, err := snap.ReadDir(FieldsDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range records {
+		if r.Mode == filemode.Dir || r.Mode == filemode.Submodule {
+			continue
+		}
+		data, err := snap.ReadFile(FieldsPath(r.Name))
+		if err != nil {
+			return nil, err
+		}
+		c.Fields[r.Name] = parseFields(data)
 	}
 	return c, nil
 }
