@@ -59,7 +59,8 @@ type Extractor struct {
 
 	// origins are the scheme://host[:port] the url template writes; a
 	// request may go nowhere else.
-	origins []string
+	origins     []string
+	iteratorSrc string
 }
 
 // Header is a request header whose value is a template.
@@ -241,6 +242,7 @@ func (p *parser) extractor(i int, n *yaml.Node) (*Extractor, error) {
 	err := p.pairs(n, e, "", extractorKeys, func(k, v *yaml.Node) (err error) {
 		switch k.Value {
 		case "iterator":
+			e.iteratorSrc = v.Value
 			e.Iterator, err = p.jq(v, e, "iterator")
 		case "external_id":
 			idNode = v
