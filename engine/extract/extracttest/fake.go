@@ -31,7 +31,7 @@ type Fake struct {
 	// iterator adds, for Honeycomb's details).
 	Items map[string][]map[string]any
 
-	id        map[string]func(map[string]any) string // the guide's external_id, by kind
+	id map[string]func(map[string]any) string // the guide's external_id, by kind
 
 	srv       *httptest.Server
 	authName  string
