@@ -219,7 +219,9 @@ func (c *Client) Stats() Stats {
 
 // HTTPError is a response Sentry answered with an error status.
 type HTTPError struct {
-	Method, URL string // URL without host; it never holds the token
+	// URL is without host for Sentry, with it for an HTTPClient; it never
+	// holds the token or a secret the client knows.
+	Method, URL string
 	Status      int
 	Detail      string
 	Scope       string // the token scope the endpoint needs, for 401/403
