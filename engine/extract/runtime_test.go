@@ -51,7 +51,7 @@ func one(t *testing.T, src string) *extract.Source {
 // earlier's place; exclude drops; a payload cursor pages.
 func TestDedupeAndExclude(t *testing.T) {
 	srv, _ := server(t, map[string]string{
-		"":  `{"items":[{"id":1,"v":"a"},{"id":2,"v":"b"},{"id":3,"skip":true}],"next":"p2"}`,
+		"":   `{"items":[{"id":1,"v":"a"},{"id":2,"v":"b"},{"id":3,"skip":true}],"next":"p2"}`,
 		"p2": `{"items":[{"id":1,"v":"c"},{"id":"4","v":"d"}],"next":null}`,
 	}, nil)
 	s := one(t, "extractors:\n- external_kind: k\n  iterator: .items\n  external_id: .id\n  exclude: .skip\n  http_polling:\n    url: "+srv.URL+"/?page={{ cursor }}\n    next_cursor: {from: payload, value: .next}\n")
