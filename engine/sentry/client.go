@@ -51,12 +51,13 @@ type Client struct {
 
 	slowWait time.Duration // a rate-limit wait longer than this is warned of
 
-	mu        sync.Mutex
-	remaining int // -1: unknown
-	reset     time.Time
-	asked     time.Time       // the reset the server named, before the cap
-	farReset  bool            // a reset beyond one window was seen (and capped) once
-	warned    map[string]bool // endpoints warned of a long rate-limit wait
+	mu          sync.Mutex
+	remaining   int // -1: unknown
+	reset       time.Time
+	asked       time.Time       // the reset the server named, before the cap
+	resetHeader string          // the header that named it
+	farReset    bool            // a reset beyond one window was seen (and capped) once
+	warned      map[string]bool // endpoints warned of a long rate-limit wait
 
 	requests, retries, pages atomic.Int64
 }
@@ -313,6 +314,14 @@ func (c *Client) do(ctx context.Context, r *request, parse func(body []byte) err
 		err = c.redactErr(err)
 		lastErr = err
 		var he *HTTPError
+		if wait <= 0 && errors.As(err, &he) && he.Status == http.StatusTooManyRequests {
+			// A 429 without Retry-After: the window's end, if another
+			// API's headers say when.
+			now := c.now()
+			if _, reset, name, ok := rateLimit(h, now); ok && reset.After(now) {
+				wait, header = reset.Sub(now)+100*time.Millisecond, name
+			}
+		}
 		var na *jsonx.NotArrayError
 		var deep *jsonx.DepthError
 		var pe *permanentError
@@ -533,7 +542,7 @@ func (c *Client) once(ctx context.Context, r *request, parse func([]byte) error)
 	c.observe(resp.Header, c.now())
 	c.log.Debug("http", "method", method, "url", shown, "status", resp.StatusCode,
 		"bytes", len(body), "ms", time.Since(start).Milliseconds(), "authorization", "[redacted]",
-		"rate_remaining", resp.Header.Get("X-Sentry-Rate-Limit-Remaining"))
+		"rate_remaining", rateRemaining(resp.Header))
 	var pe *permanentError
 	if errors.As(err, &pe) {
 		return nil, &permanentError{fmt.Errorf("%s %s: %w", method, shown, err)}
@@ -768,13 +777,68 @@ func epoch(s string) (time.Time, bool) {
 	return time.Unix(0, int64(f*float64(time.Second))), true
 }
 
+// rateLimitHeaders are the (remaining, reset) pairs read, first found
+// wins: Sentry's, then the X-RateLimit-* of most APIs (GitHub, Jira,
+// PagerDuty, ...), then the IETF draft's RateLimit-*.
+var rateLimitHeaders = [][2]string{
+	{"X-Sentry-Rate-Limit-Remaining", "X-Sentry-Rate-Limit-Reset"},
+	{"X-RateLimit-Remaining", "X-RateLimit-Reset"},
+	{"RateLimit-Remaining", "RateLimit-Reset"},
+}
+
+// rateLimit reads a response's rate-limit window: the requests left in it
+// and when it resets, and the header that says so.
+func rateLimit(h http.Header, now time.Time) (remaining int, reset time.Time, header string, ok bool) {
+	for _, names := range rateLimitHeaders {
+		rs, ts := h.Get(names[0]), h.Get(names[1])
+		if rs == "" || ts == "" {
+			continue
+		}
+		rem, err := strconv.Atoi(strings.TrimSpace(rs))
+		if err != nil {
+			return 0, time.Time{}, "", false
+		}
+		if names[1] == "X-Sentry-Rate-Limit-Reset" {
+			reset, ok = epoch(ts)
+		} else {
+			reset, ok = resetTime(ts, now)
+		}
+		return rem, reset, names[1], ok
+	}
+	return 0, time.Time{}, "", false
+}
+
+// resetTime reads another API's reset: seconds since the epoch (GitHub),
+// seconds from now (the IETF draft), or a timestamp (Jira).
+func resetTime(s string, now time.Time) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 {
+		if f > 1e9 {
+			return time.Unix(0, int64(f*float64(time.Second))), true
+		}
+		return now.Add(time.Duration(f * float64(time.Second))), true
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04Z07:00", http.TimeFormat} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// rateRemaining is the requests left in the window, for the log.
+func rateRemaining(h http.Header) string {
+	for _, names := range rateLimitHeaders {
+		if v := h.Get(names[0]); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // observe records the rate-limit window from a response.
 func (c *Client) observe(h http.Header, now time.Time) {
-	rem, err := strconv.Atoi(h.Get("X-Sentry-Rate-Limit-Remaining"))
-	if err != nil {
-		return
-	}
-	reset, ok := epoch(h.Get("X-Sentry-Rate-Limit-Reset"))
+	rem, reset, header, ok := rateLimit(h, now)
 	if !ok {
 		return
 	}
@@ -793,7 +857,7 @@ func (c *Client) observe(h http.Header, now time.Time) {
 		reset = horizon
 	}
 	if reset.After(c.reset) {
-		c.reset, c.asked, c.remaining = reset, asked, rem
+		c.reset, c.asked, c.remaining, c.resetHeader = reset, asked, rem, header
 	} else if reset.Equal(c.reset) {
 		c.remaining = min(c.remaining, rem)
 		if c.remaining < 0 {
@@ -808,6 +872,7 @@ func (c *Client) pace(ctx context.Context, method string, u *url.URL) error {
 	c.mu.Lock()
 	reserve := cap(c.sem)
 	var wait, asked time.Duration
+	header := c.resetHeader
 	if c.remaining >= 0 && c.remaining <= reserve {
 		now := c.now()
 		wait = c.reset.Sub(now) + 100*time.Millisecond
@@ -825,7 +890,7 @@ func (c *Client) pace(ctx context.Context, method string, u *url.URL) error {
 	if wait <= 0 {
 		return nil
 	}
-	c.warnWait(method, u, "X-Sentry-Rate-Limit-Reset", asked)
+	c.warnWait(method, u, header, asked)
 	wait = min(wait, c.maxWait)
 	c.log.Debug("rate limit nearly used; waiting for the window to reset", "wait", wait.String())
 	return c.sleep(ctx, wait)

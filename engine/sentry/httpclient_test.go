@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // An HTTPClient's request carries its own method, headers and body, and
@@ -90,5 +91,56 @@ func TestHTTPClientSecrets(t *testing.T) {
 	}
 	if msg := err.Error(); strings.Contains(msg, secret) || strings.Contains(msg, "k%2Fey%2B123456") || !strings.Contains(msg, "[redacted]") {
 		t.Fatalf("error shows the secret: %s", msg)
+	}
+}
+
+// Another API's rate-limit headers are honoured as Sentry's are: a 429
+// without Retry-After waits for X-RateLimit-Reset, and a window nearly
+// used up is waited out before the next request.
+func TestHTTPClientRateLimitHeaders(t *testing.T) {
+	var n int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++
+		switch n {
+		case 1:
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.Header().Set("X-RateLimit-Reset", "5") // seconds from now
+			w.WriteHeader(http.StatusTooManyRequests)
+		case 2:
+			w.Header().Set("RateLimit-Remaining", "1")
+			w.Header().Set("RateLimit-Reset", "3")
+			io.WriteString(w, `[]`)
+		default:
+			io.WriteString(w, `[]`)
+		}
+	}))
+	defer srv.Close()
+	c := NewHTTPClient(ClientOptions{})
+	var clock fakeClock
+	clock.install(c)
+	for range 2 {
+		if _, err := c.Do(context.Background(), Request{Method: "GET", URL: srv.URL}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(clock.waits) != 2 || clock.waits[0] != 5100*time.Millisecond || clock.waits[1] != 3100*time.Millisecond {
+		t.Fatalf("waits %v, want 5.1s for the 429, then 3.1s for the window", clock.waits)
+	}
+}
+
+func TestResetTime(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for s, want := range map[string]time.Time{
+		"30":                   now.Add(30 * time.Second),
+		"1767323075":           time.Unix(1767323075, 0),
+		"2026-01-02T03:05Z":    time.Date(2026, 1, 2, 3, 5, 0, 0, time.UTC),
+		"2026-01-02T03:05:10Z": time.Date(2026, 1, 2, 3, 5, 10, 0, time.UTC),
+	} {
+		if got, ok := resetTime(s, now); !ok || !got.Equal(want) {
+			t.Errorf("resetTime(%q) = %v, %v; want %v", s, got, ok, want)
+		}
+	}
+	if _, ok := resetTime("soon", now); ok {
+		t.Error("resetTime(soon) ok")
 	}
 }
