@@ -334,6 +334,10 @@ func (p *parser) polling(n *yaml.Node, e *Extractor) error {
 			if err == nil && e.ForEach == e.Kind {
 				err = p.errf(v, e, key, "names the extractor itself")
 			}
+			if err == nil && e.ForEach == "cursor" {
+				// The parent is seen under its name, beside cursor.
+				err = p.errf(v, e, key, "a parent named cursor would hide the cursor from the templates; rename its external_kind")
+			}
 		case "next_cursor":
 			return p.cursor(v, e)
 		case "rate_limit":

@@ -156,3 +156,19 @@ func TestHeaderObject(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+// A cursor of null, false, "" or no output ends the chain; a number is
+// a cursor like a string.
+func TestCursorEnds(t *testing.T) {
+	for _, end := range []string{`null`, `false`, `""`, `empty`} {
+		srv, n := server(t, map[string]string{
+			"":  `{"items":[{"id":1}],"next":2}`,
+			"2": `{"items":[{"id":2}],"next":"end"}`,
+		}, nil)
+		s := one(t, "extractors:\n- external_kind: k\n  iterator: .items\n  external_id: .id\n  http_polling:\n    url: "+srv.URL+"/?page={{ cursor }}\n    next_cursor: {from: payload, value: 'if .next == \"end\" then "+end+" else .next end'}\n")
+		items, _, err := stream(s, "k")
+		if err != nil || len(items) != 2 || n.Load() != 2 {
+			t.Errorf("%s: %d items, %d requests, %v", end, len(items), n.Load(), err)
+		}
+	}
+}

@@ -60,6 +60,7 @@ type Source struct {
 	// constant header values that carry them (a Basic header's base64).
 	secrets []string
 	sem     chan struct{} // bounds concurrent chains
+	parents map[string]bool // kinds some for_each names: their decoded items are kept
 
 	mu      sync.Mutex
 	clients map[string]*sentry.Client // by origin
@@ -94,10 +95,13 @@ func NewSource(d *Definition, o Options) (*Source, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Source{d: d, o: o, byKind: map[string]*Extractor{}, clients: map[string]*sentry.Client{},
-		results: map[string]*result{}, sem: make(chan struct{}, o.Concurrency)}
+		results: map[string]*result{}, sem: make(chan struct{}, o.Concurrency), parents: map[string]bool{}}
 	s.secrets = d.Secrets.Values()
 	for _, e := range d.Extractors {
 		s.byKind[e.Kind] = e
+		if e.ForEach != "" {
+			s.parents[e.ForEach] = true
+		}
 		// A header built from a secret (Basic base64 of user:token) is as
 		// secret as it, and a server may echo it back in an error.
 		for _, h := range e.Headers {
@@ -256,9 +260,17 @@ func (s *Source) run(ctx context.Context, e *Extractor, r *result) error {
 	}
 	r.items = c.items
 	r.stats.Items = int64(len(c.items))
-	r.values = make([]any, len(c.items))
-	for i, it := range c.items {
-		r.values[i] = it.value
+	// Decoded items are kept for fan-out only: a kind's JSON is enough
+	// to stream it.
+	keep := s.parents[e.Kind]
+	if keep {
+		r.values = make([]any, len(c.items))
+	}
+	for i := range c.items {
+		if keep {
+			r.values[i] = c.items[i].value
+		}
+		c.items[i].value = nil
 	}
 	return nil
 }
