@@ -59,7 +59,7 @@ type Source struct {
 	// secrets are the client's redactions: the secret values and the
 	// constant header values that carry them (a Basic header's base64).
 	secrets []string
-	sem     chan struct{} // bounds concurrent chains
+	sem     chan struct{}   // bounds concurrent chains
 	parents map[string]bool // kinds some for_each names: their decoded items are kept
 
 	mu      sync.Mutex
