@@ -172,3 +172,28 @@ func TestCursorEnds(t *testing.T) {
 		}
 	}
 }
+
+// One failed chain of a fan-out fails the kind, naming the parent item;
+// the parent itself is complete and streams.
+func TestFanOutChainFails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/p":
+			fmt.Fprint(w, `[{"id":"a"},{"id":"b"},{"id":"c"},{"id":"d"},{"id":"e"},{"id":"f"}]`)
+		case "/c/c":
+			http.Error(w, `{"detail":"gone"}`, http.StatusNotFound)
+		default:
+			fmt.Fprintf(w, `[{"id":%q}]`, r.URL.Path)
+		}
+	}))
+	defer srv.Close()
+	s := one(t, "extractors:\n- external_kind: p\n  iterator: .\n  external_id: .id\n  http_polling: {url: '"+srv.URL+"/p'}\n"+
+		"- external_kind: ch\n  iterator: .\n  external_id: .id\n  http_polling: {url: '"+srv.URL+"/c/{{ p.id }}', for_each: p}\n")
+	_, _, err := stream(s, "ch")
+	if err == nil || !strings.Contains(err.Error(), `extractor "ch" (#2), for p item "c": GET `+srv.URL+`/c/c: HTTP 404`) {
+		t.Fatalf("got %v", err)
+	}
+	if items, _, err := stream(s, "p"); err != nil || len(items) != 6 {
+		t.Fatalf("parent: %d items, %v", len(items), err)
+	}
+}

@@ -286,11 +286,16 @@ func (s *Source) fanOut(ctx context.Context, e *Extractor, parent *result, c *co
 	var once sync.Once
 	var firstErr error
 	for i, pv := range parent.values {
+		acquired := false
 		select {
 		case s.sem <- struct{}{}:
+			acquired = true
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
+			if acquired {
+				<-s.sem
+			}
 			break
 		}
 		wg.Add(1)
