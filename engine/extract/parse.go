@@ -59,7 +59,8 @@ type Extractor struct {
 
 	// origins are the scheme://host[:port] the url template writes; a
 	// request may go nowhere else.
-	origins []string
+	origins     []string
+	iteratorSrc string
 }
 
 // Header is a request header whose value is a template.
@@ -241,6 +242,7 @@ func (p *parser) extractor(i int, n *yaml.Node) (*Extractor, error) {
 	err := p.pairs(n, e, "", extractorKeys, func(k, v *yaml.Node) (err error) {
 		switch k.Value {
 		case "iterator":
+			e.iteratorSrc = v.Value
 			e.Iterator, err = p.jq(v, e, "iterator")
 		case "external_id":
 			idNode = v
@@ -331,6 +333,10 @@ func (p *parser) polling(n *yaml.Node, e *Extractor) error {
 			}
 			if err == nil && e.ForEach == e.Kind {
 				err = p.errf(v, e, key, "names the extractor itself")
+			}
+			if err == nil && e.ForEach == "cursor" {
+				// The parent is seen under its name, beside cursor.
+				err = p.errf(v, e, key, "a parent named cursor would hide the cursor from the templates; rename its external_kind")
 			}
 		case "next_cursor":
 			return p.cursor(v, e)

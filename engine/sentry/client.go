@@ -26,9 +26,10 @@ import (
 	"github.com/gitalog/gitalog/engine/jsonx"
 )
 
-// Client talks to one Sentry host with one token.
+// Client talks to one Sentry host with one token or, made by NewHTTPClient,
+// to any HTTP API with the headers each request brings.
 type Client struct {
-	base        *url.URL
+	base        *url.URL // nil for an HTTPClient
 	token       string
 	http        *http.Client
 	sem         chan struct{}
@@ -50,12 +51,13 @@ type Client struct {
 
 	slowWait time.Duration // a rate-limit wait longer than this is warned of
 
-	mu        sync.Mutex
-	remaining int // -1: unknown
-	reset     time.Time
-	asked     time.Time       // the reset the server named, before the cap
-	farReset  bool            // a reset beyond one window was seen (and capped) once
-	warned    map[string]bool // endpoints warned of a long rate-limit wait
+	mu          sync.Mutex
+	remaining   int // -1: unknown
+	reset       time.Time
+	asked       time.Time       // the reset the server named, before the cap
+	resetHeader string          // the header that named it
+	farReset    bool            // a reset beyond one window was seen (and capped) once
+	warned      map[string]bool // endpoints warned of a long rate-limit wait
 
 	requests, retries, pages atomic.Int64
 }
@@ -81,6 +83,13 @@ type ClientOptions struct {
 	// Timeout bounds one request, its body included (default 60s), so a
 	// server that drips its answer cannot hold a sync.
 	Timeout time.Duration
+	// Secrets are values, besides the token, that requests carry (in a
+	// URL or a header) and that are redacted from every error, log line
+	// and response body, as the token is.
+	Secrets []string
+	// Sleep replaces the wait before a retry or for a rate-limit window:
+	// tests record waits instead of waiting them.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // NewClient returns a client for baseURL (e.g. https://sentry.io).
@@ -96,13 +105,45 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		maxBody: o.MaxResponseBytes, timeout: o.Timeout, now: time.Now, sleep: sleep,
 		slowWait: 5 * time.Second, warned: map[string]bool{},
 	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
 	pw, _ := u.User.Password()
 	for _, secret := range []string{token, pw, url.QueryEscape(token), url.QueryEscape(pw)} {
 		if len(secret) >= minSecret && !slices.Contains(c.secrets, secret) {
 			c.secrets = append(c.secrets, secret)
+		}
+	}
+	c.init(o)
+	return c, nil
+}
+
+// NewHTTPClient returns a client for any HTTP API, with Sentry's client's
+// retries, rate-limit pacing, bounds and redaction: its requests (Do)
+// carry their own headers, no token of its own, and go to any URL; a
+// redirect is followed only on the request's own scheme, host and port.
+func NewHTTPClient(o ClientOptions) *Client {
+	c := &Client{
+		http: o.HTTPClient, log: o.Logger,
+		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
+		userAgent: o.UserAgent, remaining: -1, maxPages: o.MaxPages,
+		maxBody: o.MaxResponseBytes, timeout: o.Timeout, now: time.Now, sleep: sleep,
+		slowWait: 5 * time.Second, warned: map[string]bool{},
+	}
+	c.init(o)
+	return c
+}
+
+// init adds o's secrets and sets the defaults, for both kinds of client.
+func (c *Client) init(o ClientOptions) {
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if o.Sleep != nil {
+		c.sleep = o.Sleep
+	}
+	for _, v := range o.Secrets {
+		for _, secret := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
+			if len(secret) >= minSecret && !slices.Contains(c.secrets, secret) {
+				c.secrets = append(c.secrets, secret)
+			}
 		}
 	}
 	c.bodySecrets = jsonForms(c.secrets)
@@ -145,7 +186,6 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 	if c.userAgent == "" {
 		c.userAgent = "gitalog"
 	}
-	return c, nil
 }
 
 // DefaultMaxWait is the longest rate-limit wait: Sentry's rate-limit
@@ -180,7 +220,9 @@ func (c *Client) Stats() Stats {
 
 // HTTPError is a response Sentry answered with an error status.
 type HTTPError struct {
-	Method, URL string // URL without host; it never holds the token
+	// URL is without host for Sentry, with it for an HTTPClient; it never
+	// holds the token or a secret the client knows.
+	Method, URL string
 	Status      int
 	Detail      string
 	Scope       string // the token scope the endpoint needs, for 401/403
@@ -241,13 +283,30 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 	// The request URI came from the server's Link header, after the first
 	// page: it may quote a secret back.
 	shown = c.redact(u.RequestURI())
+	return c.do(ctx, &request{method: http.MethodGet, u: u, shown: shown, scope: scope}, parse)
+}
+
+// request is one request to send, perhaps several times.
+type request struct {
+	method string
+	u      *url.URL
+	shown  string      // the URL for messages, redacted
+	scope  string      // Sentry's token scope the endpoint needs
+	header http.Header // an HTTPClient's request's own headers
+	body   []byte
+}
+
+// do sends r, retrying 429, 5xx, network errors and bodies cut short (see
+// getBody).
+func (c *Client) do(ctx context.Context, r *request, parse func(body []byte) error) (h http.Header, shown string, err error) {
+	u, shown := r.u, r.shown
 	var lastErr error
 	attempt := 1
 	for ; attempt <= c.maxAttempts; attempt++ {
-		if err := c.pace(ctx, u); err != nil {
+		if err := c.pace(ctx, r.method, u); err != nil {
 			return nil, shown, err
 		}
-		h, err := c.once(ctx, u, shown, scope, parse)
+		h, err := c.once(ctx, r, parse)
 		if err == nil {
 			return h, shown, nil
 		}
@@ -255,6 +314,14 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 		err = c.redactErr(err)
 		lastErr = err
 		var he *HTTPError
+		if wait <= 0 && errors.As(err, &he) && he.Status == http.StatusTooManyRequests {
+			// A 429 without Retry-After: the window's end, if another
+			// API's headers say when.
+			now := c.now()
+			if _, reset, name, ok := rateLimit(h, now); ok && reset.After(now) {
+				wait, header = reset.Sub(now)+100*time.Millisecond, name
+			}
+		}
 		var na *jsonx.NotArrayError
 		var deep *jsonx.DepthError
 		var pe *permanentError
@@ -275,7 +342,7 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 			wait = c.backoff << (attempt - 1)
 			wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
 		}
-		c.warnWait(u, header, wait)
+		c.warnWait(r.method, u, header, wait)
 		wait = min(wait, c.maxWait)
 		c.retries.Add(1)
 		c.log.Debug("retrying", "url", shown, "attempt", attempt+1, "wait", wait.String(), "error", err.Error())
@@ -313,17 +380,40 @@ const maxRedirects = 10
 // permanent: the same request is redirected the same way again.
 func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
-		if !sameOrigin(c.base, req.URL) {
+		if c.base == nil {
+			// Any API's headers are its own request's: they may only go
+			// where that request went.
+			if len(via) > 0 && !sameOrigin(via[0].URL, req.URL) {
+				return &permanentError{fmt.Errorf("the server answered with a redirect to %s: refusing to follow it to another host, port or scheme", c.shownURL(req.URL))}
+			}
+		} else if !sameOrigin(c.base, req.URL) {
 			return &permanentError{fmt.Errorf("Sentry answered with a redirect to %s: refusing to follow it to another host, port or scheme (set SENTRY_URL to the URL Sentry redirects to)", c.shownURL(req.URL))}
 		}
 		if len(via) >= maxRedirects {
-			return &permanentError{fmt.Errorf("Sentry answered with more than %d redirects, the last to %s; stopping", maxRedirects, c.shownURL(req.URL))}
+			return &permanentError{fmt.Errorf("%s answered with more than %d redirects, the last to %s; stopping", c.server(), maxRedirects, c.shownURL(req.URL))}
 		}
 		if next != nil {
 			return next(req, via)
 		}
 		return nil
 	}
+}
+
+// server names the server in messages.
+func (c *Client) server() string {
+	if c.base == nil {
+		return "the server"
+	}
+	return "Sentry"
+}
+
+// setting is the config key named in a message, " (sentry.KEY)", for
+// Sentry's client only: an HTTPClient's caller has its own settings.
+func (c *Client) setting(key string) string {
+	if c.base == nil {
+		return ""
+	}
+	return " (sentry." + key + ")"
 }
 
 // shownURL is u for a message: no user or password, no secret it quotes.
@@ -375,7 +465,8 @@ func tlsFailure(err error) bool {
 		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
-func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, parse func([]byte) error) (http.Header, error) {
+func (c *Client) once(ctx context.Context, r *request, parse func([]byte) error) (http.Header, error) {
+	u, shown, scope, method := r.u, r.shown, r.scope, r.method
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -398,17 +489,28 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 	defer cancel()
 	timedOut := func() error {
 		if ctx.Err() == nil && context.Cause(rctx) == errRequestTimeout {
-			return fmt.Errorf("GET %s: timed out after %s (sentry.requestTimeout)", shown, c.timeout)
+			return fmt.Errorf("%s %s: timed out after %s%s", method, shown, c.timeout, c.setting("requestTimeout"))
 		}
 		return nil
 	}
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, err
+	var reqBody io.Reader
+	if r.body != nil {
+		reqBody = bytes.NewReader(r.body)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
+	req, err := http.NewRequestWithContext(rctx, method, u.String(), reqBody)
+	if err != nil {
+		return nil, c.redactErr(err)
+	}
+	if c.base != nil {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Accept", "application/json")
+	}
+	for k, vs := range r.header {
+		req.Header[k] = vs
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
 	// Asked for explicitly, gzip is not undone by the transport: the
 	// client inflates it itself, under its own limit.
 	req.Header.Set("Accept-Encoding", "gzip")
@@ -426,33 +528,34 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, fmt.Errorf("GET %s: timed out: %w", shown, err)
+			return nil, fmt.Errorf("%s %s: timed out: %w", method, shown, err)
 		}
 		if unreachable(err) {
-			return nil, &UnreachableError{Err: fmt.Errorf("GET %s: %w", shown, err), TLS: tlsFailure(err)}
+			return nil, &UnreachableError{Err: fmt.Errorf("%s %s: %w", method, shown, err), TLS: tlsFailure(err)}
 		}
-		return nil, fmt.Errorf("GET %s: %w", shown, err)
+		return nil, fmt.Errorf("%s %s: %w", method, shown, err)
 	}
 	body, err := c.readBody(resp)
 	body = c.redactBody(body)
 	resp.Body.Close()
 	release()
 	c.observe(resp.Header, c.now())
-	c.log.Debug("http", "method", "GET", "url", shown, "status", resp.StatusCode,
+	c.log.Debug("http", "method", method, "url", shown, "status", resp.StatusCode,
 		"bytes", len(body), "ms", time.Since(start).Milliseconds(), "authorization", "[redacted]",
-		"rate_remaining", resp.Header.Get("X-Sentry-Rate-Limit-Remaining"))
+		"rate_remaining", rateRemaining(resp.Header))
 	var pe *permanentError
 	if errors.As(err, &pe) {
-		return nil, &permanentError{fmt.Errorf("GET %s: %w", shown, err)}
+		return nil, &permanentError{fmt.Errorf("%s %s: %w", method, shown, err)}
 	}
 	if te := timedOut(); err != nil && te != nil {
 		return nil, te
 	}
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: reading body: %w", shown, err)
+		return nil, fmt.Errorf("%s %s: reading body: %w", method, shown, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		he := &HTTPError{Method: "GET", URL: shown, Status: resp.StatusCode, Detail: clip(c.redact(detail(body)))}
+	// Sentry answers its lists with 200; another API may say 2xx.
+	if resp.StatusCode != http.StatusOK && (c.base != nil || resp.StatusCode/100 != 2) {
+		he := &HTTPError{Method: method, URL: shown, Status: resp.StatusCode, Detail: clip(c.redact(detail(body)))}
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			he.Scope = scope
 		}
@@ -465,11 +568,11 @@ func (c *Client) once(ctx context.Context, u *url.URL, shown, scope string, pars
 			return nil, err
 		}
 		if de := new(jsonx.DepthError); errors.As(err, &de) {
-			return nil, &permanentError{fmt.Errorf("GET %s: the response (%d bytes) is refused: %w", shown, len(body), err)}
+			return nil, &permanentError{fmt.Errorf("%s %s: the response (%d bytes) is refused: %w", method, shown, len(body), err)}
 		}
 		// A whole body that does not parse (a body cut short is a read
 		// error above) would parse no better the next time.
-		return nil, &permanentError{fmt.Errorf("GET %s: the response is not valid JSON (%d bytes): %w", shown, len(body), err)}
+		return nil, &permanentError{fmt.Errorf("%s %s: the response is not valid JSON (%d bytes): %w", method, shown, len(body), err)}
 	}
 	return resp.Header, nil
 }
@@ -484,7 +587,11 @@ func (e *permanentError) Unwrap() error { return e.err }
 
 // readBody reads a response's body, inflating gzip, up to maxBody bytes.
 func (c *Client) readBody(resp *http.Response) ([]byte, error) {
-	tooLarge := &permanentError{fmt.Errorf("the response is more than %d bytes (decompressed); stopping (raise sentry.maxResponseBytes if it is genuine)", c.maxBody)}
+	hint := ""
+	if c.base != nil {
+		hint = " (raise sentry.maxResponseBytes if it is genuine)"
+	}
+	tooLarge := &permanentError{fmt.Errorf("the response is more than %d bytes (decompressed); stopping%s", c.maxBody, hint)}
 	r, n := io.Reader(resp.Body), resp.ContentLength
 	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(resp.Body)
@@ -670,13 +777,68 @@ func epoch(s string) (time.Time, bool) {
 	return time.Unix(0, int64(f*float64(time.Second))), true
 }
 
+// rateLimitHeaders are the (remaining, reset) pairs read, first found
+// wins: Sentry's, then the X-RateLimit-* of most APIs (GitHub, Jira,
+// PagerDuty, ...), then the IETF draft's RateLimit-*.
+var rateLimitHeaders = [][2]string{
+	{"X-Sentry-Rate-Limit-Remaining", "X-Sentry-Rate-Limit-Reset"},
+	{"X-RateLimit-Remaining", "X-RateLimit-Reset"},
+	{"RateLimit-Remaining", "RateLimit-Reset"},
+}
+
+// rateLimit reads a response's rate-limit window: the requests left in it
+// and when it resets, and the header that says so.
+func rateLimit(h http.Header, now time.Time) (remaining int, reset time.Time, header string, ok bool) {
+	for _, names := range rateLimitHeaders {
+		rs, ts := h.Get(names[0]), h.Get(names[1])
+		if rs == "" || ts == "" {
+			continue
+		}
+		rem, err := strconv.Atoi(strings.TrimSpace(rs))
+		if err != nil {
+			return 0, time.Time{}, "", false
+		}
+		if names[1] == "X-Sentry-Rate-Limit-Reset" {
+			reset, ok = epoch(ts)
+		} else {
+			reset, ok = resetTime(ts, now)
+		}
+		return rem, reset, names[1], ok
+	}
+	return 0, time.Time{}, "", false
+}
+
+// resetTime reads another API's reset: seconds since the epoch (GitHub),
+// seconds from now (the IETF draft), or a timestamp (Jira).
+func resetTime(s string, now time.Time) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 {
+		if f > 1e9 {
+			return time.Unix(0, int64(f*float64(time.Second))), true
+		}
+		return now.Add(time.Duration(f * float64(time.Second))), true
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04Z07:00", http.TimeFormat} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// rateRemaining is the requests left in the window, for the log.
+func rateRemaining(h http.Header) string {
+	for _, names := range rateLimitHeaders {
+		if v := h.Get(names[0]); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // observe records the rate-limit window from a response.
 func (c *Client) observe(h http.Header, now time.Time) {
-	rem, err := strconv.Atoi(h.Get("X-Sentry-Rate-Limit-Remaining"))
-	if err != nil {
-		return
-	}
-	reset, ok := epoch(h.Get("X-Sentry-Rate-Limit-Reset"))
+	rem, reset, header, ok := rateLimit(h, now)
 	if !ok {
 		return
 	}
@@ -695,7 +857,7 @@ func (c *Client) observe(h http.Header, now time.Time) {
 		reset = horizon
 	}
 	if reset.After(c.reset) {
-		c.reset, c.asked, c.remaining = reset, asked, rem
+		c.reset, c.asked, c.remaining, c.resetHeader = reset, asked, rem, header
 	} else if reset.Equal(c.reset) {
 		c.remaining = min(c.remaining, rem)
 		if c.remaining < 0 {
@@ -706,10 +868,11 @@ func (c *Client) observe(h http.Header, now time.Time) {
 
 // pace waits for the window to reset when the requests left in it are
 // about to run out, so we slow down before Sentry answers 429.
-func (c *Client) pace(ctx context.Context, u *url.URL) error {
+func (c *Client) pace(ctx context.Context, method string, u *url.URL) error {
 	c.mu.Lock()
 	reserve := cap(c.sem)
 	var wait, asked time.Duration
+	header := c.resetHeader
 	if c.remaining >= 0 && c.remaining <= reserve {
 		now := c.now()
 		wait = c.reset.Sub(now) + 100*time.Millisecond
@@ -727,7 +890,7 @@ func (c *Client) pace(ctx context.Context, u *url.URL) error {
 	if wait <= 0 {
 		return nil
 	}
-	c.warnWait(u, "X-Sentry-Rate-Limit-Reset", asked)
+	c.warnWait(method, u, header, asked)
 	wait = min(wait, c.maxWait)
 	c.log.Debug("rate limit nearly used; waiting for the window to reset", "wait", wait.String())
 	return c.sleep(ctx, wait)
@@ -736,7 +899,7 @@ func (c *Client) pace(ctx context.Context, u *url.URL) error {
 // warnWait warns, once per endpoint in a client's life (a sync), of a
 // rate-limit wait long enough to look like a hang; asked is what header
 // asked for, before the cap.
-func (c *Client) warnWait(u *url.URL, header string, asked time.Duration) {
+func (c *Client) warnWait(method string, u *url.URL, header string, asked time.Duration) {
 	wait := min(asked, c.maxWait)
 	if header == "" || wait <= c.slowWait {
 		return
@@ -749,9 +912,13 @@ func (c *Client) warnWait(u *url.URL, header string, asked time.Duration) {
 	if seen {
 		return
 	}
-	msg := fmt.Sprintf("Sentry's rate limit: waiting %s before GET %s, as its %s header asks", wait.Round(time.Second), endpoint, header)
+	whose := "Sentry's rate limit"
+	if c.base == nil {
+		whose = "the rate limit of " + c.redact(u.Host)
+	}
+	msg := fmt.Sprintf("%s: waiting %s before %s %s, as its %s header asks", whose, wait.Round(time.Second), method, endpoint, header)
 	if asked > c.maxWait+time.Second {
-		msg = fmt.Sprintf("Sentry's rate limit: its %s header asks for a wait of %s before GET %s; waiting %s, one rate-limit window, instead", header, asked.Round(time.Second), endpoint, wait.Round(time.Second))
+		msg = fmt.Sprintf("%s: its %s header asks for a wait of %s before %s %s; waiting %s, one rate-limit window, instead", whose, header, asked.Round(time.Second), method, endpoint, wait.Round(time.Second))
 	}
 	c.log.Warn(msg)
 }
@@ -766,6 +933,48 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// Request is a request of an HTTPClient, to any API.
+type Request struct {
+	Method string // GET, POST, ...
+	URL    string // absolute
+	Header http.Header
+	Body   []byte // nil: none
+}
+
+// Response is the answer to a Request: its body, decoded JSON with the
+// client's secrets redacted, and its headers. Shown is the request for
+// messages ("POST https://host/path?query"), without user, password or
+// any secret.
+type Response struct {
+	Value  any
+	Header http.Header
+	Shown  string
+}
+
+// Do sends r, with the retries, pacing and bounds of every request of the
+// client, and decodes its body as JSON. A non-2xx answer is an
+// *HTTPError; no error or log line quotes a secret the client knows.
+func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
+	u, err := url.Parse(r.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s %s: not an absolute http(s) URL", r.Method, c.redact(r.URL))
+	}
+	shown := c.shownURL(&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery})
+	var v any
+	h, shown, err := c.do(ctx, &request{method: r.Method, u: u, shown: shown, header: r.Header, body: r.Body}, func(body []byte) (err error) {
+		v, err = jsonx.Decode(body)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.pages.Add(1)
+	return &Response{Value: v, Header: h, Shown: r.Method + " " + shown}, nil
+}
+
+// Redact blanks the secrets the client knows out of s.
+func (c *Client) Redact(s string) string { return c.redact(s) }
 
 // BaseURL is the Sentry URL for messages, without any credentials in it.
 func (c *Client) BaseURL() string {

@@ -195,6 +195,8 @@ func TestOpenAPIConformance(t *testing.T) {
 			check(p+"organizations/{organization_id_or_slug}/issues/", p+"organizations/"+org+"/issues/?statsPeriod=14d&query=is:resolved")
 			for _, pr := range d.Projects {
 				check(p+"projects/{organization_id_or_slug}/{project_id_or_slug}/issues/", p+"projects/"+org+"/"+pr.Slug+"/issues/?query=")
+				// By id, as OpsLevel's Sentry guide asks for them.
+				check(p+"projects/{organization_id_or_slug}/{project_id_or_slug}/issues/", p+"projects/"+org+"/"+pr.ID+"/issues/")
 				for _, key := range []string{"environment", "level", "release"} {
 					check(p+"projects/{organization_id_or_slug}/{project_id_or_slug}/tags/{key}/values/",
 						fmt.Sprintf("%sprojects/%s/%s/tags/%s/values/", p, org, pr.Slug, key))
