@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gitalog/gitalog/engine/jsonx"
 )
@@ -27,6 +28,7 @@ type Source struct {
 	Progress func(kind string, items int)
 
 	mu     sync.Mutex
+	reqs   map[string]*atomic.Int64 // requests made while streaming each kind
 	cache  map[string]*fetchResult
 	once   map[string]map[string]any // Attach.Once responses by path
 	parent map[string]bool           // variants a resource of the run fans out over
@@ -421,7 +423,31 @@ type Batch struct {
 // asks for, so a kind that is also a parent is otherwise fetched again for
 // its children.
 func (s *Source) Stream(ctx context.Context, kind string, params map[string]any, fn func(Batch) error) error {
-	return s.stream(ctx, kind, params, fn)
+	return s.stream(CountRequests(ctx, s.requestCounter(kind)), kind, params, fn)
+}
+
+// requestCounter is the counter of the requests made for kind.
+func (s *Source) requestCounter(kind string) *atomic.Int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reqs == nil {
+		s.reqs = map[string]*atomic.Int64{}
+	}
+	n := s.reqs[kind]
+	if n == nil {
+		n = new(atomic.Int64)
+		s.reqs[kind] = n
+	}
+	return n
+}
+
+// Requests is how many requests were made while kind was streamed: its
+// pages, those of each parent it fans out over, and the objects attached
+// to its items, retries included. A parent fetched once for two kinds
+// counts for the kind that was streamed first, so the counts of a run add
+// up to the client's total (less the access check made before any kind).
+func (s *Source) Requests(kind string) int64 {
+	return s.requestCounter(kind).Load()
 }
 
 // Raw reports whether a kind's items, under a selector, reach the caller
