@@ -32,6 +32,7 @@ type Source struct {
 	cache  map[string]*fetchResult
 	once   map[string]map[string]any // Attach.Once responses by path
 	parent map[string]bool           // variants a resource of the run fans out over
+	kinds  map[string]bool           // kinds the run streams
 }
 
 // Expect tells the source that the run will also stream kind with params.
@@ -42,8 +43,9 @@ func (s *Source) Expect(kind string, params map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.parent == nil {
-		s.parent = map[string]bool{}
+		s.parent, s.kinds = map[string]bool{}, map[string]bool{}
 	}
+	s.kinds[kind] = true
 	for k := Kinds[kind]; k != nil && k.Parent != ""; k = Kinds[k.Parent] {
 		key, _ := Variant(k.Parent, params)
 		s.parent[key] = true
@@ -105,6 +107,14 @@ func (s *Source) Fetch(ctx context.Context, kind string, params map[string]any) 
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+	s.mu.Lock()
+	streamed := s.kinds[kind]
+	s.mu.Unlock()
+	if streamed {
+		// A parent the run streams too is charged its own requests,
+		// whichever kind needed it first.
+		ctx = CountRequests(ctx, s.requestCounter(kind))
 	}
 	r.items, r.err = s.fetch(ctx, k, sel)
 	close(r.done)
@@ -441,11 +451,11 @@ func (s *Source) requestCounter(kind string) *atomic.Int64 {
 	return n
 }
 
-// Requests is how many requests were made while kind was streamed: its
-// pages, those of each parent it fans out over, and the objects attached
-// to its items, retries included. A parent fetched once for two kinds
-// counts for the kind that was streamed first, so the counts of a run add
-// up to the client's total (less the access check made before any kind).
+// Requests is how many requests were made for kind: its pages and the
+// objects attached to its items, retries included, and the pages of the
+// parents it fans out over unless the run streams those too (see Expect),
+// which are then charged their own. So the counts of a run's kinds add up
+// to the client's total, less the access check made before any kind.
 func (s *Source) Requests(kind string) int64 {
 	return s.requestCounter(kind).Load()
 }

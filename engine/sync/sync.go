@@ -28,8 +28,13 @@ type Options struct {
 	ConfigPath     string // default: <Dir>/gitalog.yaml
 	BlueprintsPath string // default: <Dir>/blueprints
 	DryRun         bool
-	Replay         string // a dump folder to read instead of Sentry
-	Author         *object.Signature
+	// Plan is a dry run that also fills Result.Plan: per kind, the items,
+	// requests, a sample and what it maps to; every entity that would be
+	// created, updated or deleted. Like DryRun it writes nothing: no
+	// object, ref, index, worktree file or item cache, and takes no lock.
+	Plan   bool
+	Replay string // a dump folder to read instead of Sentry
+	Author *object.Signature
 	// DeleteThreshold overrides the config's entityDeletionThreshold.
 	DeleteThreshold *float64
 	LockWait        time.Duration
@@ -59,6 +64,8 @@ type Options struct {
 
 	clock   *stageClock
 	fetched *fetchedKinds // with Timeout: which kinds were fetched whole
+	planSrc Fetcher       // with Plan: the source, for its per-kind counts
+	runs    *kindRuns     // with Plan: each kind's first item
 
 	Logger   *slog.Logger
 	Progress func(stage, detail string)
@@ -126,6 +133,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 func run(ctx context.Context, o Options) (*Result, error) {
+	if o.Plan {
+		o.DryRun = true
+	}
 	if o.Branch != "" {
 		ref, err := config.BranchRef(o.Branch)
 		if err != nil {
@@ -204,6 +214,12 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		src, client = sentryFetcher{s}, c
 		res.Source = fmt.Sprintf("Sentry organization %s (%s)", s.Org, redactURL(c.URL("", nil)))
 	}
+	if o.Plan {
+		res.Plan = &Plan{}
+		// Asked of the source itself: the tracking wrapper below does not
+		// pass on what else it implements.
+		o.planSrc, o.runs = src, newKindRuns(cfg)
+	}
 	src = o.fetched.track(src, cfg)
 	for _, r := range cfg.Resources {
 		if o.Replay == "" && sentry.Kinds[r.Kind] == nil {
@@ -265,6 +281,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if client != nil {
 		st := client.Stats()
 		res.Requests, res.Retries = st.Requests, st.Retries
+	}
+	if res.Plan != nil {
+		res.Plan.Kinds = o.runs.kinds(o.planSrc, res.Items)
 	}
 	res.FetchErrors = fetchErrs
 	res.Doubts = coll.doubts
@@ -562,6 +581,9 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 		p.Deleted[i].Title = oldTitle(snap, catalog.Path(p.Deleted[i].Key))
 	}
 	res.apply(p)
+	if res.Plan != nil {
+		res.Plan.changes(p, snap)
+	}
 	for i := range min(len(p.Changed), MaxListed) {
 		old, err1 := snap.ReadFile(catalog.Path(p.Changed[i].Key))
 		if err1 != nil {
