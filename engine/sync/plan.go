@@ -71,7 +71,7 @@ type KindSampler interface {
 // Limits of a plan's sample and entities: a reviewer needs the shape of
 // an item, not its 40 KB stack trace.
 var (
-	sampleTrim = TrimLimits{String: 120, Array: 3, Depth: 6}
+	sampleTrim = TrimLimits{String: 120, Array: 3, Depth: 4}
 	entityTrim = TrimLimits{String: 500, Array: 20, Depth: 8}
 )
 
@@ -86,7 +86,7 @@ type TrimLimits struct {
 // JSON with sorted keys. Everything cut says so in place: a long string
 // ends in "… (N chars)", an array ends with an element "… N more", and an
 // object or array below the depth limit becomes "{… N keys}" or "[… N
-// items]". trimmed reports whether anything was cut.
+// items]" ("1 key", "1 item"). trimmed reports whether anything was cut.
 func TrimJSON(raw []byte, l TrimLimits) (out json.RawMessage, trimmed bool, err error) {
 	v, err := jsonx.Decode(raw)
 	if err != nil {
@@ -119,7 +119,7 @@ func (t *trimmer) trim(v any, depth int) any {
 	case []any:
 		if depth >= t.l.Depth && len(v) > 0 {
 			t.cut = true
-			return fmt.Sprintf("[… %d items]", len(v))
+			return "[… " + plural(len(v), "item", "items") + "]"
 		}
 		n := min(len(v), t.l.Array)
 		out := make([]any, 0, n+1)
@@ -134,7 +134,7 @@ func (t *trimmer) trim(v any, depth int) any {
 	case map[string]any:
 		if depth >= t.l.Depth && len(v) > 0 {
 			t.cut = true
-			return fmt.Sprintf("{… %d keys}", len(v))
+			return "{… " + plural(len(v), "key", "keys") + "}"
 		}
 		out := make(map[string]any, len(v))
 		for k, x := range v {
