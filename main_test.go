@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+	"github.com/itchyny/gojq"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -32,6 +34,7 @@ func TestScripts(t *testing.T) {
 			"sentry":      cmdSentry,
 			"sentryfault": cmdSentryFault,
 			"subst":       cmdSubst,
+			"jq":          cmdJQ,
 		},
 	})
 }
@@ -268,4 +271,39 @@ func cmdSubst(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("subst: %s has no %q", args[0], args[1])
 	}
 	ts.Check(os.WriteFile(p, []byte(strings.ReplaceAll(string(data), args[1], args[2])), 0o644))
+}
+
+// jq checks a JSON file: the filter's results, each as compact JSON (keys
+// sorted), one a line, must equal WANT.
+//
+//	jq FILE FILTER WANT
+//	! jq FILE FILTER WANT    (they must differ)
+func cmdJQ(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: jq FILE FILTER WANT")
+	}
+	var v any
+	if err := json.Unmarshal([]byte(ts.ReadFile(args[0])), &v); err != nil {
+		ts.Fatalf("%s: %v", args[0], err)
+	}
+	q, err := gojq.Parse(args[1])
+	ts.Check(err)
+	var got []string
+	iter := q.Run(v)
+	for {
+		x, ok := iter.Next()
+		if !ok {
+			break
+		}
+		if err, ok := x.(error); ok {
+			ts.Fatalf("jq %s: %v", args[1], err)
+		}
+		b, err := gojq.Marshal(x)
+		ts.Check(err)
+		got = append(got, string(b))
+	}
+	g := strings.Join(got, "\n")
+	if (g == args[2]) == neg {
+		ts.Fatalf("jq %s on %s: got %s, want %s%s", args[1], args[0], g, map[bool]string{true: "anything but ", false: ""}[neg], args[2])
+	}
 }

@@ -104,6 +104,7 @@ func NewApp(io *IO) *cli.App {
 		Commands: []*cli.Command{
 			initCommand(io),
 			syncCommand(io),
+			planCommand(io),
 			validateCommand(io),
 			mapCommand(io),
 			dumpCommand(io),

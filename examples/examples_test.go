@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gitalog/gitalog/commands"
+	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/gitalog/gitalog/examples"
 	"gopkg.in/yaml.v3"
 )
@@ -144,6 +145,8 @@ type workflow struct {
 	Concurrency map[string]any    `yaml:"concurrency"`
 	Jobs        map[string]struct {
 		Steps []struct {
+			Name string            `yaml:"name"`
+			If   string            `yaml:"if"`
 			Uses string            `yaml:"uses"`
 			Run  string            `yaml:"run"`
 			With map[string]any    `yaml:"with"`
@@ -224,22 +227,35 @@ func TestReviewWorkflow(t *testing.T) {
 		t.Fatalf("on: %v, want pull_request with paths", w.On)
 	}
 	paths, _ := pr["paths"].([]any)
-	if len(paths) != 2 || paths[0] != "catalog/**" || paths[1] != "blueprints/**" {
+	if len(paths) != 3 || paths[0] != "catalog/**" || paths[1] != "blueprints/**" || paths[2] != "gitalog.yaml" {
 		t.Errorf("paths %v", paths)
 	}
 	if w.Permissions["pull-requests"] != "write" {
 		t.Errorf("permissions %v, want pull-requests: write", w.Permissions)
 	}
-	var validate, diff, comment bool
+	var validate, diff, comment, plan bool
 	for _, j := range w.Jobs {
 		for _, s := range j.Steps {
 			validate = validate || strings.Contains(s.Run, `gitalog validate --base "origin/$BASE_REF"`)
 			diff = diff || strings.Contains(s.Run, `gitalog diff --format markdown --base "origin/$BASE_REF"`)
-			comment = comment || strings.Contains(s.Run, "gh pr comment") && strings.Contains(s.Run, "--edit-last")
+			comment = comment || strings.Contains(s.Run, "gh pr comment") && strings.Contains(s.Run, "--edit-last") && strings.Contains(s.Run, "gitalog-plan.md")
+			if strings.Contains(s.Run, "gitalog plan --format markdown") {
+				plan = s.Env["SENTRY_AUTH_TOKEN"] == "${{ secrets.SENTRY_AUTH_TOKEN }}" && s.Env["SENTRY_ORG"] == "${{ vars.SENTRY_ORG }}" &&
+					strings.Contains(s.Env["SENTRY_URL"], "https://sentry.io") && s.If == "${{ !cancelled() }}"
+			}
+			// Only the plan's step holds the token, and no script prints it.
+			for k, v := range s.Env {
+				if strings.Contains(v, "secrets.") && (k != "SENTRY_AUTH_TOKEN" || !strings.Contains(s.Run, "gitalog plan")) {
+					t.Errorf("step %q gets a secret in %s", s.Name, k)
+				}
+			}
+			if strings.Contains(s.Run, "echo \"$SENTRY_AUTH_TOKEN") || strings.Contains(s.Run, "set -x") {
+				t.Errorf("step %q may print the token", s.Name)
+			}
 		}
 	}
-	if !validate || !diff || !comment {
-		t.Errorf("validate %v, diff %v, comment %v", validate, diff, comment)
+	if !validate || !diff || !comment || !plan {
+		t.Errorf("validate %v, diff %v, comment %v, plan with the token from secrets %v", validate, diff, comment, plan)
 	}
 }
 
@@ -300,4 +316,131 @@ func TestJenkinsfile(t *testing.T) {
 	if len(stack) != 0 {
 		t.Fatalf("Jenkinsfile: %d brackets left open", len(stack))
 	}
+}
+
+// stepScript is the run: script of the review workflow's step named name.
+func stepScript(t *testing.T, name string) string {
+	t.Helper()
+	w, _ := loadWorkflow(t, examples.ReviewWorkflowPath)
+	for _, j := range w.Jobs {
+		for _, s := range j.Steps {
+			if s.Name == name {
+				return s.Run
+			}
+		}
+	}
+	t.Fatalf("the review workflow has no step %q", name)
+	return ""
+}
+
+// TestReviewPlanStep runs the review workflow's Plan step as Actions runs
+// it (bash -eo pipefail), with a gitalog built from this module and a fake
+// Sentry: no plan while the config is unchanged; a note, not a failure,
+// when the secret is missing (a fork's pull request); the plan's markdown
+// for the comment and the job summary, without the token, when it is set;
+// a failed step that says so for a broken config.
+func TestReviewPlanStep(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	bin := t.TempDir()
+	build := exec.Command(goBin, "build", "-o", filepath.Join(bin, "gitalog"), "github.com/gitalog/gitalog")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gitalog: %v\n%s", err, out)
+	}
+	script := stepScript(t, "Plan")
+	dir := filepath.Join(t.TempDir(), "catalog")
+	gitalogInit(t, dir)
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("update-ref", "refs/remotes/origin/base", "HEAD")
+	data := sentrytest.Demo()
+	srv := sentrytest.NewServer(data)
+	defer srv.Close()
+	type result struct {
+		out, plan, summary string
+		err                error
+	}
+	run := func(token string) result {
+		t.Helper()
+		tmp := t.TempDir()
+		summary := filepath.Join(tmp, "summary.md")
+		cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"RUNNER_TEMP="+tmp, "GITHUB_STEP_SUMMARY="+summary, "BASE_REF=base", "GITHUB_ACTIONS=true",
+			"SENTRY_AUTH_TOKEN="+token, "SENTRY_ORG="+data.OrgSlug(), "SENTRY_URL="+srv.URL, "CI=true")
+		out, err := cmd.CombinedOutput()
+		plan, _ := os.ReadFile(filepath.Join(tmp, "gitalog-plan.md"))
+		sum, _ := os.ReadFile(summary)
+		return result{string(out), string(plan), string(sum), err}
+	}
+
+	r := run(sentrytest.Token)
+	if r.err != nil || r.plan != "" || r.summary != "" || !strings.Contains(r.out, "no plan") {
+		t.Fatalf("config unchanged: %v, plan %q, summary %q, output %s", r.err, r.plan, r.summary, r.out)
+	}
+
+	cfg := filepath.Join(dir, "gitalog.yaml")
+	data0, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(data0), `title: ".title"`, `title: ("[" + .shortId + "] " + .title)`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("commit", "-qam", "retitle issues")
+
+	r = run("")
+	if r.err != nil || !strings.Contains(r.plan, "gitalog plan skipped") || !strings.Contains(r.summary, "gitalog plan skipped") || strings.Contains(r.plan, "### gitalog plan") {
+		t.Fatalf("no secret: %v, plan %q, summary %q, output %s", r.err, r.plan, r.summary, r.out)
+	}
+
+	r = run(sentrytest.Token)
+	if r.err != nil || !strings.Contains(r.plan, "### gitalog plan") || !strings.Contains(r.summary, "### gitalog plan") {
+		t.Fatalf("with the secret: %v, plan %q, summary %q, output %s", r.err, r.plan, r.summary, r.out)
+	}
+	if !strings.Contains(r.plan, "| `issue` | 29 | 0 | 0 | 0 |") || !strings.Contains(r.plan, `"title": "[BACKEND-API-1] `) {
+		t.Errorf("the plan does not show the issues with the pull request's titles:\n%s", r.plan)
+	}
+	for what, s := range map[string]string{"output": r.out, "plan": r.plan, "summary": r.summary} {
+		if strings.Contains(s, sentrytest.Token) {
+			t.Errorf("the token is in the step's %s", what)
+		}
+	}
+	if st := gitStatus(t, dir); st != "" {
+		t.Errorf("the plan left changes:\n%s", st)
+	}
+
+	if err := os.WriteFile(cfg, []byte("resources: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("commit", "-qam", "break the config")
+	r = run(sentrytest.Token)
+	if r.err == nil || !strings.Contains(r.plan, "gitalog plan failed") || !strings.Contains(r.out, "gitalog.yaml") {
+		t.Fatalf("broken config: %v, plan %q, output %s", r.err, r.plan, r.out)
+	}
+}
+
+func gitStatus(t *testing.T, dir string) string {
+	t.Helper()
+	cmd := exec.Command("git", "status", "--porcelain")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -247,3 +247,7 @@ func mdCode(s string, inTable bool) string {
 
 // EscapeMarkdown escapes text for inline markdown, as the renderers do.
 func EscapeMarkdown(s string) string { return mdText(s) }
+
+// MarkdownCode is s as an inline code span, as the renderers write
+// identifiers and values.
+func MarkdownCode(s string) string { return mdCode(s, false) }

@@ -150,3 +150,7 @@ func printableLines(s string) string {
 	}
 	return strings.Join(parts, "\n")
 }
+
+// ValueText is a field's value as the renderers show it: canonical JSON,
+// cut to MaxShown characters; "(none)" when absent.
+func ValueText(v any, present bool) string { return shortValue(v, present) }

@@ -211,6 +211,17 @@ func ParseBaseURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
+type requestCounterKey struct{}
+
+// CountRequests returns a context under which every request the client
+// sends (each attempt of a retried one too, as Stats counts them) is also
+// counted in n: what a caller asks for on behalf of one kind, its
+// fan-out and attached objects included, is counted where the caller
+// knows the kind, rather than the client learning about kinds.
+func CountRequests(ctx context.Context, n *atomic.Int64) context.Context {
+	return context.WithValue(ctx, requestCounterKey{}, n)
+}
+
 // Stats are counters for the summary.
 type Stats struct{ Requests, Retries, Pages int64 }
 
@@ -515,6 +526,9 @@ func (c *Client) once(ctx context.Context, r *request, parse func([]byte) error)
 	// client inflates it itself, under its own limit.
 	req.Header.Set("Accept-Encoding", "gzip")
 	c.requests.Add(1)
+	if n, _ := ctx.Value(requestCounterKey{}).(*atomic.Int64); n != nil {
+		n.Add(1)
+	}
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {

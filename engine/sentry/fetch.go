@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gitalog/gitalog/engine/jsonx"
 )
@@ -27,9 +28,11 @@ type Source struct {
 	Progress func(kind string, items int)
 
 	mu     sync.Mutex
+	reqs   map[string]*atomic.Int64 // requests made while streaming each kind
 	cache  map[string]*fetchResult
 	once   map[string]map[string]any // Attach.Once responses by path
 	parent map[string]bool           // variants a resource of the run fans out over
+	kinds  map[string]bool           // kinds the run streams
 }
 
 // Expect tells the source that the run will also stream kind with params.
@@ -40,8 +43,9 @@ func (s *Source) Expect(kind string, params map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.parent == nil {
-		s.parent = map[string]bool{}
+		s.parent, s.kinds = map[string]bool{}, map[string]bool{}
 	}
+	s.kinds[kind] = true
 	for k := Kinds[kind]; k != nil && k.Parent != ""; k = Kinds[k.Parent] {
 		key, _ := Variant(k.Parent, params)
 		s.parent[key] = true
@@ -103,6 +107,14 @@ func (s *Source) Fetch(ctx context.Context, kind string, params map[string]any) 
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+	s.mu.Lock()
+	streamed := s.kinds[kind]
+	s.mu.Unlock()
+	if streamed {
+		// A parent the run streams too is charged its own requests,
+		// whichever kind needed it first.
+		ctx = CountRequests(ctx, s.requestCounter(kind))
 	}
 	r.items, r.err = s.fetch(ctx, k, sel)
 	close(r.done)
@@ -421,7 +433,31 @@ type Batch struct {
 // asks for, so a kind that is also a parent is otherwise fetched again for
 // its children.
 func (s *Source) Stream(ctx context.Context, kind string, params map[string]any, fn func(Batch) error) error {
-	return s.stream(ctx, kind, params, fn)
+	return s.stream(CountRequests(ctx, s.requestCounter(kind)), kind, params, fn)
+}
+
+// requestCounter is the counter of the requests made for kind.
+func (s *Source) requestCounter(kind string) *atomic.Int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reqs == nil {
+		s.reqs = map[string]*atomic.Int64{}
+	}
+	n := s.reqs[kind]
+	if n == nil {
+		n = new(atomic.Int64)
+		s.reqs[kind] = n
+	}
+	return n
+}
+
+// Requests is how many requests were made for kind: its pages and the
+// objects attached to its items, retries included, and the pages of the
+// parents it fans out over unless the run streams those too (see Expect),
+// which are then charged their own. So the counts of a run's kinds add up
+// to the client's total, less the access check made before any kind.
+func (s *Source) Requests(kind string) int64 {
+	return s.requestCounter(kind).Load()
 }
 
 // Raw reports whether a kind's items, under a selector, reach the caller

@@ -382,7 +382,7 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 		for _, stem := range cat.Fields[dir].Stems() {
 			stems[stem] = true
 		}
-		record := map[string][]string{}
+		var record catalog.FieldSetBuilder
 		for _, stem := range slices.Sorted(maps.Keys(stems)) {
 			filePath := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
 			if cat.Managed[dir].Has(stem) {
@@ -417,11 +417,15 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 			if err != nil {
 				// The person's file is left as it is; so is its record.
 				pl.Conflicts = append(pl.Conflicts, filePath+" (its managed fields: "+err.Error()+")")
-				record[stem] = cat.Fields[dir].Of(stem)
-				continue
+				kept = cat.Fields[dir].Of(stem)
 			}
-			if len(kept) > 0 {
-				record[stem] = kept
+			for _, f := range kept {
+				if err := record.Add(stem, f); err != nil {
+					return err
+				}
+			}
+			if err != nil {
+				continue
 			}
 			if bytes.Equal(patched, data) {
 				continue
@@ -433,7 +437,7 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 			}
 			pl.Changed = append(pl.Changed, en)
 		}
-		if err := putFile(pl, snap, catalog.FieldsDir+"/"+dir, catalog.EncodeFields(record)); err != nil {
+		if err := putFile(pl, snap, catalog.FieldsPath(dir), catalog.EncodeFieldSet(record.Set())); err != nil {
 			return err
 		}
 	}

@@ -363,6 +363,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 			items := 0
 			err := src.Stream(ctx, kind, g.sel, func(pg Page) error {
 				items += len(pg.Items)
+				o.runs.page(kind, g.rs, pg)
 				select {
 				case jobs <- job{group: g.rs, keys: g.keys, page: page, Page: pg}:
 				case <-ctx.Done():

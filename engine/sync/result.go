@@ -64,6 +64,9 @@ type Result struct {
 
 	Requests, Retries int64
 	Duration          time.Duration
+
+	// Plan is set by Options.Plan: the full plan, for `gitalog plan`.
+	Plan *Plan
 }
 
 // Duplicate is an entity that Items items gave; the last one's was written.

@@ -15,3 +15,6 @@ func (f sentryFetcher) Stream(ctx context.Context, kind string, sel map[string]a
 		return fn(Page{Items: b.Items, Where: b.Where})
 	})
 }
+
+// Requests counts the requests made for kind, for a plan.
+func (f sentryFetcher) Requests(kind string) int64 { return f.s.Requests(kind) }

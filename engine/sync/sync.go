@@ -29,8 +29,13 @@ type Options struct {
 	ConfigPath     string // default: <Dir>/gitalog.yaml
 	BlueprintsPath string // default: <Dir>/blueprints
 	DryRun         bool
-	Replay         string // a dump folder to read instead of Sentry
-	Author         *object.Signature
+	// Plan is a dry run that also fills Result.Plan: per kind, the items,
+	// requests, a sample and what it maps to; every entity that would be
+	// created, updated or deleted. Like DryRun it writes nothing: no
+	// object, ref, index, worktree file or item cache, and takes no lock.
+	Plan   bool
+	Replay string // a dump folder to read instead of Sentry
+	Author *object.Signature
 	// DeleteThreshold overrides the config's entityDeletionThreshold.
 	DeleteThreshold *float64
 	LockWait        time.Duration
@@ -60,6 +65,8 @@ type Options struct {
 
 	clock   *stageClock
 	fetched *fetchedKinds // with Timeout: which kinds were fetched whole
+	planSrc Fetcher       // with Plan: the source, for its per-kind counts
+	runs    *kindRuns     // with Plan: each kind's first item
 
 	Logger   *slog.Logger
 	Progress func(stage, detail string)
@@ -127,6 +134,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 func run(ctx context.Context, o Options) (*Result, error) {
+	if o.Plan {
+		o.DryRun = true
+	}
 	if o.Branch != "" {
 		ref, err := config.BranchRef(o.Branch)
 		if err != nil {
@@ -202,6 +212,12 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		}
 		src, res.Source, client, extractor = sc.fetcher, sc.desc, sc.client, sc.extractor
 	}
+	if o.Plan {
+		res.Plan = &Plan{}
+		// Asked of the source itself: the tracking wrapper below does not
+		// pass on what else it implements.
+		o.planSrc, o.runs = src, newKindRuns(cfg)
+	}
 	src = o.fetched.track(src, cfg)
 	exKinds := extractKinds(cfg)
 	for _, r := range cfg.Resources {
@@ -269,9 +285,12 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		res.Requests, res.Retries = st.Requests, st.Retries
 	}
 	if extractor != nil {
-		st := extractor.Totals()
-		res.Requests += st.Requests
-		res.Retries += st.Retries
+		for _, e := range cfg.Extract.Extractors {
+			res.Requests += extractor.Stats(e.Kind).Requests
+		}
+	}
+	if res.Plan != nil {
+		res.Plan.Kinds = o.runs.kinds(o.planSrc, res.Items)
 	}
 	res.FetchErrors = fetchErrs
 	res.Doubts = coll.doubts
@@ -575,6 +594,9 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 		p.Deleted[i].Title = oldTitle(snap, catalog.Path(p.Deleted[i].Key))
 	}
 	res.apply(p)
+	if res.Plan != nil {
+		res.Plan.changes(p, snap)
+	}
 	for i := range min(len(p.Changed), MaxListed) {
 		old, err1 := snap.ReadFile(catalog.Path(p.Changed[i].Key))
 		if err1 != nil {

@@ -1,0 +1,93 @@
+package commands
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/gitalog/gitalog/commands/plan"
+	"github.com/gitalog/gitalog/engine/review"
+	"github.com/gitalog/gitalog/engine/sync"
+	"github.com/urfave/cli/v2"
+)
+
+func planCommand(io *IO) *cli.Command {
+	return &cli.Command{
+		Name:  "plan",
+		Usage: "show what a sync would do, kind by kind and entity by entity, writing nothing",
+		Description: `Runs everything a sync runs up to the commit and shows, per kind: the items
+fetched, the requests made, one sample item (trimmed) and the entities it
+maps to; then every entity that would be created, updated (with the fields
+that change) and deleted, per blueprint. Nothing is written: no commit, no
+object, no worktree file, no item cache.
+
+--format markdown is made for a pull-request comment (kept under GitHub's
+65536-character limit); --format json prints one object (documented in
+commands/plan). When GITHUB_STEP_SUMMARY is set, the markdown is also
+appended to it.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog repository (a worktree root or a bare repository)"},
+			&cli.StringFlag{Name: "config", Usage: "the mapping config (default <dir>/gitalog.yaml)"},
+			&cli.StringFlag{Name: "blueprints", Usage: "a folder of blueprint JSON files (default <dir>/blueprints)"},
+			&cli.StringFlag{Name: "replay", Usage: "read items from a folder written by \"gitalog dump\" instead of Sentry"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, markdown or json"},
+			&cli.StringFlag{Name: "branch", Usage: "plan against this branch's catalog instead of HEAD's"},
+			&cli.StringFlag{Name: "delete-threshold", Usage: "as for sync: the share of a blueprint's managed entities a sync may delete (0-1)"},
+			&cli.IntFlag{Name: "concurrency", Usage: "Sentry requests in flight at once (default 4)"},
+			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing would change, 2 when the catalog would change, 1 on error (3 when partial)"},
+			&cli.BoolFlag{Name: "no-cache", Usage: "map every item, even those the item cache knows (the cache is not written either way)"},
+			&cli.DurationFlag{Name: "timeout", Value: sync.DefaultTimeout, Usage: "give up on a plan that takes longer than this (0: no limit)"},
+		},
+		Action: func(c *cli.Context) error {
+			format := c.String("format")
+			if format != "text" && format != "markdown" && format != "json" {
+				return fmt.Errorf("--format %q: want text, markdown or json", format)
+			}
+			o, err := syncOptions(c, io)
+			if err != nil {
+				return err
+			}
+			o.Plan = true
+			prog := newProgress(c, io)
+			o.Progress = prog.update
+			res, err := sync.Run(c.Context, o)
+			prog.done()
+			if res == nil {
+				return err
+			}
+			po := plan.Options{Err: err}
+			if verbose(c) {
+				po.Limit = -1
+			}
+			var md string
+			if format == "markdown" || io.Getenv("GITHUB_STEP_SUMMARY") != "" {
+				md = plan.Markdown(res, po)
+			}
+			var out bytes.Buffer
+			switch format {
+			case "text":
+				if !quiet(c) {
+					err2 := plan.Text(&out, res, po)
+					if err2 != nil {
+						return err2
+					}
+				}
+			case "markdown":
+				out.WriteString(md)
+			case "json":
+				if err2 := plan.JSON(&out, res); err2 != nil {
+					return err2
+				}
+			}
+			if _, err2 := io.Out.Write(out.Bytes()); err2 != nil {
+				return err2
+			}
+			if serr := review.AppendStepSummary(io.Getenv, md); serr != nil {
+				logger(c, io).Warn("writing the GitHub step summary", "error", serr)
+			}
+			if err == nil && c.Bool("detailed-exitcode") && !res.NoChange {
+				return &exitCodeError{code: ExitChanges}
+			}
+			return err
+		},
+	}
+}
