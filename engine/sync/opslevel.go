@@ -11,6 +11,7 @@ import (
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/schema"
 )
 
@@ -495,5 +496,26 @@ func suggestedRefs(es []*catalog.Entity) []EntityRef {
 		}
 		return strings.Compare(a.Identifier, b.Identifier)
 	})
+	return out
+}
+
+// suggestChanges lists suggestions for a plan, each with the fields it
+// would set; the later of two with one key wins, as in the file.
+func suggestChanges(es []*catalog.Entity) []PlanChange {
+	byKey := map[catalog.Key]*catalog.Entity{}
+	for _, e := range es {
+		byKey[e.Key()] = e
+	}
+	out := []PlanChange{}
+	for _, e := range byKey {
+		c := PlanChange{Blueprint: e.Blueprint, Identifier: e.Identifier, Title: catalog.TitleOf(e)}
+		empty := &catalog.Entity{Identifier: e.Identifier, Blueprint: e.Blueprint}
+		for _, f := range review.FieldChanges(empty, e) {
+			f.Old, f.HadOld = nil, false
+			c.Fields = append(c.Fields, f)
+		}
+		out = append(out, c)
+	}
+	SortChanges(out)
 	return out
 }

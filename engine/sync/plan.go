@@ -61,6 +61,12 @@ type KindRequests interface {
 	Requests(kind string) int64
 }
 
+// KindCounter is implemented by a Fetcher that fetches kinds no resource
+// streams (an extractor's for_each parent) and counts their items.
+type KindCounter interface {
+	Items(kind string) int
+}
+
 // KindSampler is implemented by a Fetcher that keeps a sample payload per
 // kind (a response, say, where items are cut out of it); a plan shows it
 // instead of the kind's first item. nil means none.
@@ -160,10 +166,20 @@ type kindRuns struct {
 
 func newKindRuns(cfg *mapping.Config) *kindRuns {
 	k := &kindRuns{byKind: map[string]*kindRun{}}
+	add := func(kind string) {
+		if k.byKind[kind] == nil {
+			k.byKind[kind] = &kindRun{kind: kind}
+			k.order = append(k.order, kind)
+		}
+	}
 	for _, r := range cfg.Resources {
-		if k.byKind[r.Kind] == nil {
-			k.byKind[r.Kind] = &kindRun{kind: r.Kind}
-			k.order = append(k.order, r.Kind)
+		add(r.Kind)
+	}
+	// Every extractor is shown, also a parent that only drives a fan-out
+	// (no transform takes its items), as OpsLevel's Run Test shows it.
+	if cfg.Extract != nil {
+		for _, e := range cfg.Extract.Extractors {
+			add(e.Kind)
 		}
 	}
 	return k
@@ -189,6 +205,10 @@ func (k *kindRuns) kinds(src Fetcher, items map[string]int) []PlanKind {
 	for _, kind := range k.order {
 		kr := k.byKind[kind]
 		pk := PlanKind{Kind: kind, Items: items[kind], Entities: []json.RawMessage{}, Issues: []string{}}
+		if c, ok := src.(KindCounter); ok && kr.first == nil {
+			// A kind the sync did not stream itself (a for_each parent).
+			pk.Items = c.Items(kind)
+		}
 		if rq, ok := src.(KindRequests); ok {
 			pk.Requests = rq.Requests(kind)
 		}

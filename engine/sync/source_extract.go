@@ -19,6 +19,11 @@ func (f extractFetcher) Stream(ctx context.Context, kind string, _ map[string]an
 	})
 }
 
+// Requests, Items and Sample are what a plan shows of an extractor.
+func (f extractFetcher) Requests(kind string) int64 { return f.s.Stats(kind).Requests }
+func (f extractFetcher) Items(kind string) int      { return int(f.s.Stats(kind).Items) }
+func (f extractFetcher) Sample(kind string) []byte  { return f.s.Sample(kind) }
+
 // routed sends a kind an extractor defines to the extractors, any other
 // to Sentry.
 type routed struct {
@@ -35,6 +40,34 @@ func (r routed) Stream(ctx context.Context, kind string, sel map[string]any, fn 
 		return fmt.Errorf("no source for kind %q", kind)
 	}
 	return r.sentry.Stream(ctx, kind, sel, fn)
+}
+
+func (r routed) Requests(kind string) int64 {
+	if rq, ok := r.pick(kind).(KindRequests); ok {
+		return rq.Requests(kind)
+	}
+	return 0
+}
+
+func (r routed) Items(kind string) int {
+	if c, ok := r.pick(kind).(KindCounter); ok {
+		return c.Items(kind)
+	}
+	return 0
+}
+
+func (r routed) Sample(kind string) []byte {
+	if sp, ok := r.pick(kind).(KindSampler); ok {
+		return sp.Sample(kind)
+	}
+	return nil
+}
+
+func (r routed) pick(kind string) Fetcher {
+	if r.isExtract(kind) {
+		return r.extractors
+	}
+	return r.sentry
 }
 
 // extractKinds are the kinds the config's extractors define.

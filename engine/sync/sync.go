@@ -586,6 +586,9 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 			return tgt.commit, err
 		}
 		res.Suggested, res.Skipped = suggestedRefs(coll.suggested), coll.skipped
+		if res.Plan != nil {
+			res.Plan.Suggest = suggestChanges(coll.suggested)
+		}
 	}
 	if planned != nil {
 		planned()
