@@ -23,11 +23,15 @@ func initCommand(io *IO) *cli.Command {
 			if err != nil {
 				return err
 			}
+			// CI recipes: a scheduled sync and a pull-request review
+			// for GitHub Actions, and a Jenkinsfile (examples/README.md).
+			recipes := examples.Recipes()
+			if c.Bool("opslevel") {
+				recipes = examples.OpsLevelRecipes()
+			}
 			res, err := scaffold.Init(c.Context, scaffold.Options{
 				Dir: c.String("dir"), Branch: c.String("branch"), Author: author,
-				// CI recipes: a scheduled sync and a pull-request review
-				// for GitHub Actions, and a Jenkinsfile (examples/README.md).
-				Extra:    examples.Recipes(),
+				Extra:    recipes,
 				OpsLevel: c.Bool("opslevel"),
 			})
 			if err != nil {

@@ -4,6 +4,7 @@
 package examples
 
 import (
+	"bytes"
 	_ "embed"
 	"maps"
 )
@@ -36,6 +37,18 @@ func Recipes() map[string][]byte {
 	out := maps.Clone(recipes)
 	for k, v := range out {
 		out[k] = append([]byte(nil), v...)
+	}
+	return out
+}
+
+// OpsLevelRecipes are the recipes for a catalog made with init --opslevel:
+// OpsLevel's Sentry integration reads its token as the secret
+// sentry_api_token, that is SENTRY_API_TOKEN, so the recipes pass the CI
+// secret under that name.
+func OpsLevelRecipes() map[string][]byte {
+	out := Recipes()
+	for k, v := range out {
+		out[k] = bytes.ReplaceAll(v, []byte("SENTRY_AUTH_TOKEN"), []byte("SENTRY_API_TOKEN"))
 	}
 	return out
 }
