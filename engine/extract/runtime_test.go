@@ -197,3 +197,24 @@ func TestFanOutChainFails(t *testing.T) {
 		t.Fatalf("parent: %d items, %v", len(items), err)
 	}
 }
+
+// A response header quoting the token, read by next_cursor from: header,
+// shows redacted in the error of a jq expression that fails on it.
+func TestHeaderEchoRedacted(t *testing.T) {
+	const secret = "hdr-secret-123456"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo", r.Header.Get("Authorization"))
+		fmt.Fprint(w, `[{"id":1}]`)
+	}))
+	defer srv.Close()
+	d, err := parse(t, "extractors:\n- external_kind: k\n  iterator: .\n  external_id: .id\n  http_polling:\n    url: "+srv.URL+"/\n    headers: [{name: Authorization, value: \"Bearer {{ 'tok' | secret }}\"}]\n    next_cursor: {from: header, value: '.[\"x-echo\"] | tonumber'}\n",
+		env(map[string]string{"TOK": secret}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := source(t, d, extract.Options{})
+	_, _, err = stream(s, "k")
+	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "[redacted]") {
+		t.Fatalf("got %v", err)
+	}
+}
