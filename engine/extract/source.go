@@ -222,7 +222,6 @@ func (s *Source) fetch(ctx context.Context, e *Extractor) *result {
 
 // collector gathers one kind's items, in order, one per external id.
 type collector struct {
-	e     *Extractor
 	items []item
 	byID  map[string]int
 	stats *Stats
@@ -240,7 +239,7 @@ func (c *collector) add(it item) {
 }
 
 func (s *Source) run(ctx context.Context, e *Extractor, r *result) error {
-	c := &collector{e: e, byID: map[string]int{}, stats: &r.stats}
+	c := &collector{byID: map[string]int{}, stats: &r.stats}
 	if e.ForEach == "" {
 		got, err := s.chain(ctx, e, nil, "", &r.stats)
 		if err != nil {
