@@ -218,3 +218,22 @@ func TestHeaderEchoRedacted(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A parent without items (all excluded, or none) fans out to nothing:
+// the child is complete and empty, with no request sent.
+func TestFanOutNoParents(t *testing.T) {
+	var child atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/p" {
+			child.Add(1)
+		}
+		fmt.Fprint(w, `[{"id":"a","off":true}]`)
+	}))
+	defer srv.Close()
+	s := one(t, "extractors:\n- external_kind: p\n  iterator: .\n  external_id: .id\n  exclude: .off\n  http_polling: {url: '"+srv.URL+"/p'}\n"+
+		"- external_kind: ch\n  iterator: .\n  external_id: .id\n  http_polling: {url: '"+srv.URL+"/c/{{ p.id }}', for_each: p}\n")
+	items, _, err := stream(s, "ch")
+	if err != nil || len(items) != 0 || child.Load() != 0 {
+		t.Fatalf("%d items, %d child requests, %v", len(items), child.Load(), err)
+	}
+}
