@@ -33,6 +33,16 @@ type Definition struct {
 	Warnings []string
 }
 
+// Extractor is the extractor of kind, nil if there is none.
+func (d *Definition) Extractor(kind string) *Extractor {
+	for _, e := range d.Extractors {
+		if e.Kind == kind {
+			return e
+		}
+	}
+	return nil
+}
+
 // Extractor is one compiled extractor.
 type Extractor struct {
 	Kind         string // external_kind

@@ -90,6 +90,9 @@ extractors:
 		t.Fatal(err)
 	}
 	p, c, pushed := d.Extractors[0], d.Extractors[1], d.Extractors[2]
+	if d.Extractor("c") != c || d.Extractor("none") != nil {
+		t.Error("Extractor(kind)")
+	}
 	if p.Method != "GET" || p.Iterator != nil || p.Cursor != nil || p.Push || p.Line != 3 {
 		t.Errorf("p: %+v", p)
 	}

@@ -197,3 +197,43 @@ func TestFanOutChainFails(t *testing.T) {
 		t.Fatalf("parent: %d items, %v", len(items), err)
 	}
 }
+
+// A response header quoting the token, read by next_cursor from: header,
+// shows redacted in the error of a jq expression that fails on it.
+func TestHeaderEchoRedacted(t *testing.T) {
+	const secret = "hdr-secret-123456"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo", r.Header.Get("Authorization"))
+		fmt.Fprint(w, `[{"id":1}]`)
+	}))
+	defer srv.Close()
+	d, err := parse(t, "extractors:\n- external_kind: k\n  iterator: .\n  external_id: .id\n  http_polling:\n    url: "+srv.URL+"/\n    headers: [{name: Authorization, value: \"Bearer {{ 'tok' | secret }}\"}]\n    next_cursor: {from: header, value: '.[\"x-echo\"] | tonumber'}\n",
+		env(map[string]string{"TOK": secret}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := source(t, d, extract.Options{})
+	_, _, err = stream(s, "k")
+	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "[redacted]") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// A parent without items (all excluded, or none) fans out to nothing:
+// the child is complete and empty, with no request sent.
+func TestFanOutNoParents(t *testing.T) {
+	var child atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/p" {
+			child.Add(1)
+		}
+		fmt.Fprint(w, `[{"id":"a","off":true}]`)
+	}))
+	defer srv.Close()
+	s := one(t, "extractors:\n- external_kind: p\n  iterator: .\n  external_id: .id\n  exclude: .off\n  http_polling: {url: '"+srv.URL+"/p'}\n"+
+		"- external_kind: ch\n  iterator: .\n  external_id: .id\n  http_polling: {url: '"+srv.URL+"/c/{{ p.id }}', for_each: p}\n")
+	items, _, err := stream(s, "ch")
+	if err != nil || len(items) != 0 || child.Load() != 0 {
+		t.Fatalf("%d items, %d child requests, %v", len(items), child.Load(), err)
+	}
+}

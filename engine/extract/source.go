@@ -222,7 +222,6 @@ func (s *Source) fetch(ctx context.Context, e *Extractor) *result {
 
 // collector gathers one kind's items, in order, one per external id.
 type collector struct {
-	e     *Extractor
 	items []item
 	byID  map[string]int
 	stats *Stats
@@ -240,7 +239,7 @@ func (c *collector) add(it item) {
 }
 
 func (s *Source) run(ctx context.Context, e *Extractor, r *result) error {
-	c := &collector{e: e, byID: map[string]int{}, stats: &r.stats}
+	c := &collector{byID: map[string]int{}, stats: &r.stats}
 	if e.ForEach == "" {
 		got, err := s.chain(ctx, e, nil, "", &r.stats)
 		if err != nil {
@@ -410,7 +409,7 @@ func cmpOrSlice(a, b []string) []string {
 func (s *Source) request(e *Extractor, vars map[string]any) (sentry.Request, *url.URL, error) {
 	raw, err := e.URL.Render(vars, s.d.Secrets)
 	if err != nil {
-		return sentry.Request{}, nil, fmt.Errorf("http_polling.url: %w", err)
+		return sentry.Request{}, nil, fmt.Errorf("http_polling.url: %s", s.redact(err.Error()))
 	}
 	raw = strings.TrimSpace(raw)
 	u, err := url.Parse(raw)
@@ -421,14 +420,14 @@ func (s *Source) request(e *Extractor, vars map[string]any) (sentry.Request, *ur
 	for i, h := range e.Headers {
 		v, err := h.Value.Render(vars, s.d.Secrets)
 		if err != nil {
-			return sentry.Request{}, nil, fmt.Errorf("http_polling.headers[%d].value: %w", i, err)
+			return sentry.Request{}, nil, fmt.Errorf("http_polling.headers[%d].value: %s", i, s.redact(err.Error()))
 		}
 		req.Header.Add(h.Name, v)
 	}
 	if e.Body != nil {
 		b, err := e.Body.Render(vars, s.d.Secrets)
 		if err != nil {
-			return sentry.Request{}, nil, fmt.Errorf("http_polling.body: %w", err)
+			return sentry.Request{}, nil, fmt.Errorf("http_polling.body: %s", s.redact(err.Error()))
 		}
 		req.Body = []byte(b)
 	}
@@ -476,7 +475,7 @@ func (s *Source) items(e *Extractor, resp *sentry.Response, stats *Stats) ([]ite
 	} else {
 		outs, err := e.Iterator.All(resp.Value)
 		if err != nil {
-			return nil, fmt.Errorf("%s: iterator: %v", resp.Shown, err)
+			return nil, fmt.Errorf("%s: iterator: %s", resp.Shown, s.redact(err.Error()))
 		}
 		switch {
 		case len(outs) == 1 && outs[0] == nil:
@@ -498,12 +497,12 @@ func (s *Source) items(e *Extractor, resp *sentry.Response, stats *Stats) ([]ite
 		where := fmt.Sprintf("%s, item %d", resp.Shown, i+1)
 		id, err := externalID(e.ExternalID, v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: external_id: %v", where, err)
+			return nil, fmt.Errorf("%s: external_id: %s", where, s.redact(err.Error()))
 		}
 		if e.Exclude != nil {
 			ex, err := e.Exclude.All(v)
 			if err != nil {
-				return nil, fmt.Errorf("%s (id %q): exclude: %v", where, id, err)
+				return nil, fmt.Errorf("%s (id %q): exclude: %s", where, id, s.redact(err.Error()))
 			}
 			if slices.ContainsFunc(ex, truthy) {
 				stats.Excluded++
@@ -573,7 +572,7 @@ func (s *Source) next(e *Extractor, resp *sentry.Response) (string, error) {
 	}
 	outs, err := e.Cursor.Value.All(in)
 	if err != nil {
-		return "", fmt.Errorf("next_cursor: %v", err)
+		return "", fmt.Errorf("next_cursor: %s", s.redact(err.Error()))
 	}
 	if len(outs) == 0 || !truthy(outs[0]) {
 		return "", nil

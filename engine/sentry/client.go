@@ -987,9 +987,6 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	return &Response{Value: v, Header: h, Shown: r.Method + " " + shown}, nil
 }
 
-// Redact blanks the secrets the client knows out of s.
-func (c *Client) Redact(s string) string { return c.redact(s) }
-
 // BaseURL is the Sentry URL for messages, without any credentials in it.
 func (c *Client) BaseURL() string {
 	u := *c.base

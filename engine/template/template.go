@@ -233,7 +233,16 @@ func (t *Template) Render(vars map[string]any, secrets Secrets) (string, error) 
 	}
 	out, serr := lt.RenderString(vars)
 	if serr != nil {
-		return "", fmt.Errorf("rendering %q: %s", t.src, strings.TrimPrefix(serr.Error(), "Liquid error: "))
+		// A filter that fails quotes its input, which may be a secret.
+		msg := serr.Error()
+		for _, v := range secrets.Values() {
+			msg = strings.ReplaceAll(msg, v, "[redacted]")
+		}
+		msg = strings.TrimPrefix(msg, "Liquid error: ")
+		if i := strings.Index(msg, "): "); strings.HasPrefix(msg, "Liquid error (line ") && i > 0 {
+			msg = "line " + msg[len("Liquid error (line "):i] + ": " + msg[i+3:]
+		}
+		return "", fmt.Errorf("Liquid: %s", msg)
 	}
 	return out, nil
 }

@@ -146,3 +146,19 @@ func TestRenderUnresolvedSecret(t *testing.T) {
 		t.Fatalf("got %q, %v", out, err)
 	}
 }
+
+// A filter that fails on a secret quotes the value it was given; the
+// error shows it redacted.
+func TestRenderErrorRedacted(t *testing.T) {
+	s := mustSecrets(t, []string{"tok"}, map[string]string{"TOK": "SEKRET-VALUE"})
+	for _, src := range []string{`{{ 'tok' | secret | divided_by: 0 }}`, `x{{ 'tok' | secret | prepend: 'me:' | date: 5 }}`} {
+		tpl, err := Compile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tpl.Render(nil, s)
+		if err == nil || strings.Contains(err.Error(), "SEKRET") || !strings.Contains(err.Error(), "[redacted]") {
+			t.Fatalf("%s: %v", src, err)
+		}
+	}
+}
