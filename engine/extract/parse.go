@@ -31,6 +31,9 @@ type Definition struct {
 	// Secrets hold every secret the templates name, resolved.
 	Secrets  template.Secrets
 	Warnings []string
+	// MissingSecrets names, with where each is used, the secrets the
+	// environment does not set; NewSource refuses to poll with it.
+	MissingSecrets error
 }
 
 // Extractor is the extractor of kind, nil if there is none.
@@ -171,16 +174,19 @@ func Parse(file string, compile Compiler, getenv func(string) string, lists ...*
 			}
 		}
 	}
+	// A missing secret fails the polling (NewSource), not the load: a
+	// config is also read to map a dump or replay one, offline.
 	var errs []error
+	var present []string
 	for _, name := range p.secrets {
 		if _, err := template.ResolveSecrets([]string{name}, getenv); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p.secretAt[name], err))
+			continue
 		}
+		present = append(present, name)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	s, err := template.ResolveSecrets(p.secrets, getenv)
+	d.MissingSecrets = errors.Join(errs...)
+	s, err := template.ResolveSecrets(present, getenv)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}

@@ -142,7 +142,11 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := parse(t, c.src, env(nil))
+			d, err := parse(t, c.src, env(nil))
+			if err == nil && d != nil {
+				// A missing secret is found at load, refused when polling.
+				err = d.MissingSecrets
+			}
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v\nwant %s", err, c.want)
 			}

@@ -85,6 +85,9 @@ type item struct {
 
 // NewSource prepares d's extractors for streaming; nothing is sent yet.
 func NewSource(d *Definition, o Options) (*Source, error) {
+	if d.MissingSecrets != nil {
+		return nil, d.MissingSecrets
+	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}

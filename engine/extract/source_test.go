@@ -419,13 +419,19 @@ func TestSecretInURL(t *testing.T) {
 	check("the log", log.String())
 }
 
-// The Sentry guide with SENTRY_API_TOKEN unset: a config error naming the
-// variable and where the secret is used, before any request.
+// The Sentry guide with SENTRY_API_TOKEN unset: the config loads (a dump
+// can be mapped or replayed without it), and polling is refused with an
+// error naming the variable and where the secret is used, before any
+// request.
 func TestMissingSecret(t *testing.T) {
 	data, _ := os.ReadFile("../../examples/opslevel/sentry.yaml")
 	lists, _ := extracttest.ExtractorLists(data)
-	_, err := extract.Parse("sentry.yaml", extracttest.Compiler("sentry.yaml"), env(nil), lists...)
-	if err == nil || !strings.Contains(err.Error(), "SENTRY_API_TOKEN") ||
+	d, err := extract.Parse("sentry.yaml", extracttest.Compiler("sentry.yaml"), env(nil), lists...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := extract.NewSource(d, extract.Options{})
+	if s != nil || err == nil || !strings.Contains(err.Error(), "SENTRY_API_TOKEN") ||
 		!strings.Contains(err.Error(), `sentry.yaml:14:14: extractor "sentry_project" (#1): http_polling.headers[1].value: secret not set`) {
 		t.Fatalf("got %v", err)
 	}

@@ -122,6 +122,16 @@ func (o *Options) openSources(ctx context.Context, cfg *mapping.Config, set sent
 	rt := routed{isExtract: func(k string) bool { return exKinds[k] }}
 	sc := &sources{}
 	var descs []string
+	// The extractors first: a missing secret is reported before any request
+	// (the Sentry source checks its access with one).
+	if cfg.Extract != nil {
+		xs, err := o.extractSource(cfg)
+		if err != nil {
+			return nil, err
+		}
+		rt.extractors, sc.extractor = extractFetcher{xs}, xs
+		descs = append(descs, plural(len(cfg.Extract.Extractors), "OpsLevel extractor", "OpsLevel extractors"))
+	}
 	if needsSentry(cfg) {
 		if setErr != nil {
 			return nil, setErr
@@ -132,14 +142,6 @@ func (o *Options) openSources(ctx context.Context, cfg *mapping.Config, set sent
 		}
 		rt.sentry, sc.client = sentryFetcher{s}, c
 		descs = append(descs, fmt.Sprintf("Sentry organization %s (%s)", s.Org, redactURL(c.URL("", nil))))
-	}
-	if cfg.Extract != nil {
-		xs, err := o.extractSource(cfg)
-		if err != nil {
-			return nil, err
-		}
-		rt.extractors, sc.extractor = extractFetcher{xs}, xs
-		descs = append(descs, fmt.Sprintf("%d OpsLevel extractors", len(cfg.Extract.Extractors)))
 	}
 	sc.fetcher, sc.desc = rt, strings.Join(descs, " and ")
 	return sc, nil
