@@ -84,7 +84,9 @@ func (x *NameIndex) Add(e *Entity, file string) error {
 	}
 	add(e.Identifier, "/identifier")
 	for i, a := range e.Aliases {
-		add(a, "/aliases/"+strconv.Itoa(i))
+		if a != "" { // no name; schema refuses it
+			add(a, "/aliases/"+strconv.Itoa(i))
+		}
 	}
 	if len(clashes) > 0 {
 		return &NameClashError{Blueprint: e.Blueprint, File: file, Clashes: clashes}
