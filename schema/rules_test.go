@@ -222,3 +222,31 @@ func TestMatcherREADME(t *testing.T) {
 		t.Errorf("a service without aliases: %q", got)
 	}
 }
+
+// BenchmarkMatcher100k relates 1,000 services (three aliases each) to
+// 100k issues of 2,000 projects, as the sync does after a big sync.
+func BenchmarkMatcher100k(b *testing.B) {
+	rel := RuleRelation{Blueprint: "service", Name: "sentry_issues", Target: "sentry_issue", Many: true,
+		Rules: []Rule{{Operator: OpEquals, SourceProperty: PropAliases, TargetProperty: "project_slug"}}}
+	issues := make([]*catalog.Entity, 100000)
+	for i := range issues {
+		issues[i] = &catalog.Entity{Blueprint: "sentry_issue", Identifier: fmt.Sprint(5100000000 + i),
+			Properties: map[string]any{"project_slug": []any{fmt.Sprintf("project-%d", i%2000)}}}
+	}
+	services := make([]*catalog.Entity, 1000)
+	for i := range services {
+		services[i] = &catalog.Entity{Blueprint: "service", Identifier: fmt.Sprintf("svc-%d", i),
+			Aliases: []string{fmt.Sprintf("project-%d", 2*i), fmt.Sprintf("project-%d", 2*i+1), fmt.Sprintf("legacy-%d", i)}}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m := rel.NewMatcher(issues)
+		n := 0
+		for _, s := range services {
+			n += len(m.Targets(s))
+		}
+		if n != 100000 {
+			b.Fatalf("%d related", n)
+		}
+	}
+}
