@@ -115,7 +115,7 @@ func TestPatchFieldsErrors(t *testing.T) {
 		}
 	}
 	// Checked also when no change would touch the file.
-	if _, err := PatchFields([]byte("{\"a\": 1, \"a\": 1}"), nil); err == nil || !strings.HasPrefix(err.Error(), `1:11: duplicate key "a"`) {
+	if _, err := PatchFields([]byte("{\"a\": 1, \"a\": 1}"), nil); err == nil || !strings.HasPrefix(err.Error(), `1:10: duplicate key "a"`) {
 		t.Errorf("duplicate keys without changes: %v", err)
 	}
 	if _, err := PatchFields([]byte(`{}`), []FieldChange{set("title", "x", 1)}); err == nil {
