@@ -15,8 +15,9 @@ import (
 )
 
 // managedEdits warns about files the sync manages that were edited by
-// hand: in the worktree (against HEAD), and in the commits between base's
-// merge base and HEAD that are not sync commits.
+// hand, and about the fields it manages in hand-written files
+// (.gitalog/fields/): in the worktree (against HEAD), and in the commits
+// between base's merge base and HEAD that are not sync commits.
 func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapshot, src catalogSource, base string) ([]Finding, error) {
 	headState, err := catalog.ReadState(snap)
 	if err != nil {
@@ -35,7 +36,8 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 	fw := fieldWarner{src: src, seen: map[string]bool{}, out: &out}
 
 	if !repo.Store.Bare() {
-		// Managed fields of hand-written files, the worktree against HEAD.
+		// The managed fields of hand-written files, the worktree against
+		// HEAD, for the fields HEAD's records name.
 		for dir, set := range headState.Fields {
 			for _, stem := range set.Stems() {
 				p := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
@@ -52,9 +54,6 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 				}
 			}
 		}
-	}
-
-	if !repo.Store.Bare() {
 		// The worktree against HEAD, for the files HEAD's lists name.
 		for dir, stems := range headLists {
 			list := path.Join(catalog.ManagedDir, dir+".txt")
