@@ -11,4 +11,9 @@
 // Relations are checked in two steps because their targets may not be known
 // until the whole catalog is built: Validate checks their shape, and
 // CheckRelations, given a way to ask whether an entity exists, their targets.
+//
+// A relation may carry rules (OpsLevel's relationship management rules),
+// which say which target entities it holds; they are checked when the
+// blueprints are read and compiled, and evaluated by Rule.Match and, for
+// many entities at once, a Matcher.
 package schema

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,37 +65,60 @@ func (s *Set) RuleRelations() []RuleRelation {
 // either is a list, when an element of one equals the other value or one
 // of its elements; ARRAY_CONTAINS when the source value is a list that
 // contains the target value (or, for a list, one of its elements). Values
-// compare as JSON values: numbers by value, strings exactly.
+// compare as JSON values, by their canonical encoding: numbers by value
+// (1, 1.0 and 1e0 are equal), strings exactly, objects whatever their key
+// order.
 func (r Rule) Match(src, tgt *catalog.Entity) bool {
-	sv, tv := ruleValue(src, r.SourceProperty), ruleValue(tgt, r.TargetProperty)
-	if empty(sv) || empty(tv) {
-		return false
-	}
-	sl, sIsList := sv.([]any)
-	tl, tIsList := tv.([]any)
+	var sk, tk []string
 	switch r.Operator {
 	case OpEquals:
-		if jsonEqual(sv, tv) {
-			return true
-		}
-		switch {
-		case sIsList && tIsList:
-			return slices.ContainsFunc(sl, func(x any) bool { return containsJSON(tl, x) })
-		case sIsList:
-			return containsJSON(sl, tv)
-		case tIsList:
-			return containsJSON(tl, sv)
-		}
+		sk = matchKeys(ruleValue(src, r.SourceProperty), true)
 	case OpArrayContains:
-		if !sIsList {
-			return false
-		}
-		if tIsList {
-			return slices.ContainsFunc(tl, func(x any) bool { return containsJSON(sl, x) })
-		}
-		return containsJSON(sl, tv)
+		sk = matchKeys(ruleValue(src, r.SourceProperty), false)
 	}
-	return false
+	if len(sk) == 0 {
+		return false
+	}
+	tk = matchKeys(ruleValue(tgt, r.TargetProperty), true)
+	return slices.ContainsFunc(sk, func(k string) bool { return slices.Contains(tk, k) })
+}
+
+// matchKeys are the canonical encodings a value matches by: its
+// elements, when it is a list, and itself when whole is set. The two
+// operators are then one test: do the sides' keys meet.
+func matchKeys(v any, whole bool) []string {
+	if v == nil {
+		return nil
+	}
+	var list []any
+	switch x := v.(type) {
+	case []any:
+		list = x
+	case []string:
+		list = anyList(x)
+	default:
+		if !whole {
+			return nil
+		}
+		return []string{key(v)}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(list)+1)
+	if whole {
+		keys = append(keys, key(list))
+	}
+	for _, e := range list {
+		keys = append(keys, key(e))
+	}
+	return keys
+}
+
+func key(v any) string {
+	var b bytes.Buffer
+	catalog.EncodeCompact(&b, v)
+	return b.String()
 }
 
 func ruleValue(e *catalog.Entity, prop string) any {
@@ -109,69 +131,9 @@ func ruleValue(e *catalog.Entity, prop string) any {
 		if len(e.Aliases) == 0 {
 			return nil
 		}
-		out := make([]any, len(e.Aliases))
-		for i, a := range e.Aliases {
-			out[i] = a
-		}
-		return out
+		return e.Aliases
 	}
 	return e.Properties[prop]
-}
-
-func empty(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case []any:
-		return len(x) == 0
-	case []string:
-		return len(x) == 0
-	}
-	return false
-}
-
-func containsJSON(list []any, v any) bool {
-	return slices.ContainsFunc(list, func(x any) bool { return jsonEqual(x, v) })
-}
-
-// jsonEqual compares two values of gojq's or encoding/json's types as
-// JSON values: 1, 1.0 and json.Number("1e0") are equal.
-func jsonEqual(a, b any) bool {
-	if ra, ok := ratOf(a); ok {
-		rb, ok := ratOf(b)
-		return ok && ra.Cmp(rb) == 0
-	}
-	switch x := a.(type) {
-	case nil:
-		return b == nil
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case []string:
-		return jsonEqual(anyList(x), b)
-	case []any:
-		if ys, ok := b.([]string); ok {
-			b = anyList(ys)
-		}
-		y, ok := b.([]any)
-		return ok && slices.EqualFunc(x, y, jsonEqual)
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok || !jsonEqual(v, w) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
 }
 
 func anyList(s []string) []any {
@@ -182,25 +144,58 @@ func anyList(s []string) []any {
 	return out
 }
 
-func ratOf(v any) (*big.Rat, bool) {
-	switch x := v.(type) {
-	case int:
-		return new(big.Rat).SetInt64(int64(x)), true
-	case int64:
-		return new(big.Rat).SetInt64(x), true
-	case float64:
-		r := new(big.Rat)
-		if r.SetFloat64(x) == nil { // NaN and infinities: no value to compare
-			return nil, false
-		}
-		return r, true
-	case *big.Int:
-		return new(big.Rat).SetInt(x), true
-	case json.Number:
-		r, ok := new(big.Rat).SetString(x.String())
-		return r, ok
+// Matcher finds the targets a rule relation relates a source entity to,
+// by hash lookups on the first rule rather than by trying every target:
+// a sync relates thousands of services to 100k issues.
+type Matcher struct {
+	rel     RuleRelation
+	targets []*catalog.Entity
+	byKey   map[string][]int // first rule's target keys -> targets
+}
+
+// NewMatcher indexes targets (entities of r.Target) for Targets.
+func (r RuleRelation) NewMatcher(targets []*catalog.Entity) *Matcher {
+	m := &Matcher{rel: r, targets: targets, byKey: map[string][]int{}}
+	if len(r.Rules) == 0 {
+		return m
 	}
-	return nil, false
+	for i, t := range targets {
+		for _, k := range matchKeys(ruleValue(t, r.Rules[0].TargetProperty), true) {
+			if l := m.byKey[k]; len(l) == 0 || l[len(l)-1] != i {
+				m.byKey[k] = append(l, i)
+			}
+		}
+	}
+	return m
+}
+
+// Targets returns the identifiers of the targets for which every rule
+// matches src, sorted, each once.
+func (m *Matcher) Targets(src *catalog.Entity) []string {
+	if len(m.rel.Rules) == 0 {
+		return nil
+	}
+	first := m.rel.Rules[0]
+	sk := matchKeys(ruleValue(src, first.SourceProperty), first.Operator == OpEquals)
+	if first.Operator != OpEquals && first.Operator != OpArrayContains {
+		return nil
+	}
+	var out []string
+	seen := map[int]bool{}
+	for _, k := range sk {
+		for _, i := range m.byKey[k] {
+			if seen[i] {
+				continue
+			}
+			seen[i] = true
+			t := m.targets[i]
+			if !slices.ContainsFunc(m.rel.Rules[1:], func(r Rule) bool { return !r.Match(src, t) }) {
+				out = append(out, t.Identifier)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // parseRules checks the rules of bp's relations against what the file

@@ -2,8 +2,11 @@ package schema
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -150,6 +153,100 @@ func TestRuleMatch(t *testing.T) {
 	} {
 		if got := c.rule.Match(c.src, c.tgt); got != c.want {
 			t.Errorf("%s: Match = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// The matcher finds exactly what trying every rule on every target finds.
+func TestMatcherAgreesWithMatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 2))
+	values := []any{nil, "a", "b", "pay", 1, 1.0, json.Number("2"), true, []any{}, []any{"a"}, []any{"a", "b"}, []any{1, "pay"},
+		[]any{[]any{"a"}}, map[string]any{"k": 1}, []any{map[string]any{"k": 1.0}}}
+	pick := func() any { return values[r.IntN(len(values))] }
+	entity := func(bp string, i int) *catalog.Entity {
+		e := &catalog.Entity{Blueprint: bp, Identifier: fmt.Sprint(i), Title: pick(), Properties: map[string]any{"p": pick(), "q": pick()}}
+		for range r.IntN(3) {
+			if s, ok := pick().(string); ok {
+				e.Aliases = append(e.Aliases, s)
+			}
+		}
+		return e
+	}
+	props := []string{"p", "q", PropAliases, PropTitle, PropIdentifier}
+	for round := range 200 {
+		rel := RuleRelation{Blueprint: "service", Name: "r", Target: "issue", Many: true}
+		for range 1 + r.IntN(2) {
+			rel.Rules = append(rel.Rules, Rule{Operator: []string{OpEquals, OpArrayContains}[r.IntN(2)],
+				SourceProperty: props[r.IntN(len(props))], TargetProperty: props[r.IntN(len(props))]})
+		}
+		var targets []*catalog.Entity
+		for i := range 30 {
+			targets = append(targets, entity("issue", i))
+		}
+		m := rel.NewMatcher(targets)
+		for i := range 10 {
+			src := entity("service", 100+i)
+			var want []string
+			for _, tg := range targets {
+				all := true
+				for _, rule := range rel.Rules {
+					all = all && rule.Match(src, tg)
+				}
+				if all {
+					want = append(want, tg.Identifier)
+				}
+			}
+			slices.Sort(want)
+			if got := m.Targets(src); !slices.Equal(got, want) {
+				t.Fatalf("round %d: %+v: Targets(%+v) = %q, want %q", round, rel.Rules, src, got, want)
+			}
+		}
+	}
+}
+
+// The README's relation: each service gets the issues of its projects.
+func TestMatcherREADME(t *testing.T) {
+	s, err := ruleSet(t, ruleBlueprints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := s.RuleRelations()[0]
+	issue := func(id, slug string) *catalog.Entity {
+		return &catalog.Entity{Blueprint: "sentry_issue", Identifier: id, Properties: map[string]any{"project_slug": []any{slug}}}
+	}
+	m := rel.NewMatcher([]*catalog.Entity{issue("3", "payments-api"), issue("1", "pay"), issue("2", "search"), issue("4", "payments-api")})
+	if got := m.Targets(&catalog.Entity{Blueprint: "service", Identifier: "payments", Aliases: []string{"pay", "payments-api"}}); !slices.Equal(got, []string{"1", "3", "4"}) {
+		t.Errorf("payments: %q", got)
+	}
+	if got := m.Targets(&catalog.Entity{Blueprint: "service", Identifier: "search"}); got != nil {
+		t.Errorf("a service without aliases: %q", got)
+	}
+}
+
+// BenchmarkMatcher100k relates 1,000 services (three aliases each) to
+// 100k issues of 2,000 projects, as the sync does after a big sync.
+func BenchmarkMatcher100k(b *testing.B) {
+	rel := RuleRelation{Blueprint: "service", Name: "sentry_issues", Target: "sentry_issue", Many: true,
+		Rules: []Rule{{Operator: OpEquals, SourceProperty: PropAliases, TargetProperty: "project_slug"}}}
+	issues := make([]*catalog.Entity, 100000)
+	for i := range issues {
+		issues[i] = &catalog.Entity{Blueprint: "sentry_issue", Identifier: fmt.Sprint(5100000000 + i),
+			Properties: map[string]any{"project_slug": []any{fmt.Sprintf("project-%d", i%2000)}}}
+	}
+	services := make([]*catalog.Entity, 1000)
+	for i := range services {
+		services[i] = &catalog.Entity{Blueprint: "service", Identifier: fmt.Sprintf("svc-%d", i),
+			Aliases: []string{fmt.Sprintf("project-%d", 2*i), fmt.Sprintf("project-%d", 2*i+1), fmt.Sprintf("legacy-%d", i)}}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m := rel.NewMatcher(issues)
+		n := 0
+		for _, s := range services {
+			n += len(m.Targets(s))
+		}
+		if n != 100000 {
+			b.Fatalf("%d related", n)
 		}
 	}
 }

@@ -5,5 +5,8 @@
 // sync produced and that state: which files are created, changed and
 // deleted, which hand-written files are left alone, and which entities the
 // holds (doubts, a resource that gave nothing) and the deletion threshold
-// keep.
+// keep. Hand-written files are the user's: the sync changes only the
+// fields it manages in them (recorded in .gitalog/fields/), byte for byte
+// elsewhere (PatchFields), and finds them by identifier or alias
+// (NameIndex).
 package catalog

@@ -105,4 +105,32 @@ func TestReadStateFields(t *testing.T) {
 	if got := st.Fields["service"]; !got.Has("payments", "properties.pd_service_id") || len(st.Fields) != 1 {
 		t.Errorf("Fields = %q", st.Fields)
 	}
+
+	// The names of the hand-written services, for a skip transform.
+	c3 := commit(c2,
+		gitstore.Change{Path: "catalog/service/payments.json", Content: []byte(`{"identifier": "payments", "blueprint": "service", "aliases": ["pay"]}`)},
+		gitstore.Change{Path: "catalog/service/pay.json", Content: []byte(`{"identifier": "pay", "blueprint": "service"}`)},
+		gitstore.Change{Path: "catalog/service/search.json", Content: []byte(`{"identifier": "search", "blueprint": "service", "aliases": ["find"]}`)},
+		gitstore.Change{Path: "catalog/service/misplaced.json", Content: []byte(`{"identifier": "elsewhere", "blueprint": "service", "aliases": ["lost"]}`)},
+		gitstore.Change{Path: "catalog/service/broken.json", Content: []byte(`{`)},
+		gitstore.Change{Path: "catalog/team/core.json", Content: []byte(`{"identifier": "core", "blueprint": "team", "aliases": ["platform"]}`)},
+	)
+	if snap, err = s.Snapshot(c3); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = ReadState(snap); err != nil {
+		t.Fatal(err)
+	}
+	idx, clashes, err := IndexNames(snap, st, []string{"service"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(clashes) != 1 || clashes[0].Error() != `catalog/service/payments.json: the alias "pay" is also the identifier of catalog/service/pay.json` {
+		t.Errorf("clashes = %v", clashes)
+	}
+	for name, want := range map[string]string{"payments": "payments", "pay": "pay", "find": "search", "lost": "", "elsewhere": "", "platform": ""} {
+		if got, _ := idx.Lookup("service", name); got != want {
+			t.Errorf("Lookup(service, %s) = %q, want %q", name, got, want)
+		}
+	}
 }

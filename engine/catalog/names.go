@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
 // NameIndex resolves the names of a catalog's entities: within one
@@ -84,7 +87,9 @@ func (x *NameIndex) Add(e *Entity, file string) error {
 	}
 	add(e.Identifier, "/identifier")
 	for i, a := range e.Aliases {
-		add(a, "/aliases/"+strconv.Itoa(i))
+		if a != "" { // no name; schema refuses it
+			add(a, "/aliases/"+strconv.Itoa(i))
+		}
 	}
 	if len(clashes) > 0 {
 		return &NameClashError{Blueprint: e.Blueprint, File: file, Clashes: clashes}
@@ -97,4 +102,36 @@ func (x *NameIndex) Add(e *Entity, file string) error {
 func (x *NameIndex) Lookup(blueprint, name string) (identifier string, ok bool) {
 	o, ok := x.byBlueprint[blueprint][name]
 	return o.identifier, ok
+}
+
+// IndexNames indexes the names of every entity file of the blueprints in
+// the commit st was read from (snap): what a transform that matches
+// existing entities by identifier or alias looks them up in. Files that
+// are not entities, or not at their entity's path, are left out (validate
+// reports them); clashes come back one error each, the first file in path
+// order keeping the name. err is for what stops the reading.
+func IndexNames(snap *gitstore.Snapshot, st *State, blueprints []string) (idx *NameIndex, clashes []error, err error) {
+	idx = NewNameIndex()
+	for _, bp := range blueprints {
+		dir := EncodeDir(bp)
+		for _, f := range st.Files[dir] {
+			stem, ok := strings.CutSuffix(f.Name, Ext)
+			if !ok || f.Mode == filemode.Dir || f.Mode == filemode.Submodule {
+				continue
+			}
+			p := Dir + "/" + dir + "/" + f.Name
+			data, err := snap.ReadFile(p)
+			if err != nil {
+				return nil, nil, err
+			}
+			e, err := Decode(data)
+			if err != nil || e.Blueprint != bp || EncodeName(e.Identifier) != stem {
+				continue
+			}
+			if err := idx.Add(e, p); err != nil {
+				clashes = append(clashes, err)
+			}
+		}
+	}
+	return idx, clashes, nil
 }

@@ -31,27 +31,31 @@ type FieldChange struct {
 // no change does anything.
 //
 // data must be a JSON object without duplicate keys; the error otherwise
-// starts with the line and column.
+// starts with the line and column. Changes apply in order, each to the
+// result of the one before; a field is meant to appear once.
 func PatchFields(data []byte, changes []FieldChange) ([]byte, error) {
 	if err := checkJSON(data); err != nil {
 		return nil, err
 	}
-	out := data
-	for _, ch := range changes {
+	doc, err := scanDoc(data)
+	if err != nil {
+		return nil, err
+	}
+	for i, ch := range changes {
 		if ch.Section != "properties" && ch.Section != "relations" {
 			return nil, fmt.Errorf("cannot patch section %q: only properties and relations", ch.Section)
 		}
-		doc, err := scanDoc(out)
-		if err != nil {
+		if i > 0 && !bytes.Equal(doc.data, data) {
+			// The previous change moved what follows it.
+			if doc, err = scanDoc(data); err != nil {
+				return nil, err
+			}
+		}
+		if data, err = doc.apply(ch); err != nil {
 			return nil, err
 		}
-		next, err := doc.apply(ch)
-		if err != nil {
-			return nil, err
-		}
-		out = next
 	}
-	return out, nil
+	return data, nil
 }
 
 func checkJSON(data []byte) error {

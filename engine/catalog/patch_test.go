@@ -114,6 +114,10 @@ func TestPatchFieldsErrors(t *testing.T) {
 			t.Errorf("PatchFields(%q) = %v, want an error starting %q", c.in, err, c.want)
 		}
 	}
+	// Checked also when no change would touch the file.
+	if _, err := PatchFields([]byte("{\"a\": 1, \"a\": 1}"), nil); err == nil || !strings.HasPrefix(err.Error(), `1:10: duplicate key "a"`) {
+		t.Errorf("duplicate keys without changes: %v", err)
+	}
 	if _, err := PatchFields([]byte(`{}`), []FieldChange{set("title", "x", 1)}); err == nil {
 		t.Error("a change outside properties and relations was made")
 	}

@@ -18,6 +18,9 @@ type Commit struct {
 	// differs from the first parent's (from the empty tree for a root
 	// commit or one at a shallow clone's boundary), sorted.
 	Files []string
+	// Parent is the commit Files are compared with: the zero hash for the
+	// empty tree.
+	Parent plumbing.Hash
 }
 
 // Commits lists the commits reachable from head and not from exclude,
@@ -91,7 +94,7 @@ func (r *Repo) Commits(ctx context.Context, exclude, head plumbing.Hash) ([]Comm
 			return nil, err
 		}
 		if len(files) > 0 {
-			out = append(out, Commit{Hash: n.c.Hash, Message: n.c.Message, Files: files})
+			out = append(out, Commit{Hash: n.c.Hash, Message: n.c.Message, Files: files, Parent: parent})
 		}
 	}
 	return out, nil

@@ -35,3 +35,16 @@ func TestFieldChanges(t *testing.T) {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }
+
+// Aliases are a field like the title: a change to them shows.
+func TestFieldChangesAliases(t *testing.T) {
+	old := &catalog.Entity{Identifier: "payments", Blueprint: "service", Aliases: []string{"pay"}}
+	new := &catalog.Entity{Identifier: "payments", Blueprint: "service", Aliases: []string{"pay", "payments-api"}}
+	got := review.FieldChanges(old, new)
+	if len(got) != 1 || got[0].Path != "aliases" || fmt.Sprint(got[0].New) != "[pay payments-api]" {
+		t.Fatalf("FieldChanges = %+v", got)
+	}
+	if got := review.FieldChanges(old, old); len(got) != 0 {
+		t.Fatalf("no change: %+v", got)
+	}
+}

@@ -15,13 +15,15 @@ import (
 )
 
 // managedEdits warns about files the sync manages that were edited by
-// hand: in the worktree (against HEAD), and in the commits between base's
-// merge base and HEAD that are not sync commits.
+// hand, and about the fields it manages in hand-written files
+// (.gitalog/fields/): in the worktree (against HEAD), and in the commits
+// between base's merge base and HEAD that are not sync commits.
 func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapshot, src catalogSource, base string) ([]Finding, error) {
-	headLists, err := managedLists(snap)
+	headState, err := catalog.ReadState(snap)
 	if err != nil {
 		return nil, err
 	}
+	headLists := headState.Managed
 	seen := map[string]bool{}
 	var out []Finding
 	warn := func(p, reason string) {
@@ -31,8 +33,27 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 		seen[p] = true
 		out = append(out, Finding{Path: p, Reason: reason, Warning: true})
 	}
+	fw := fieldWarner{src: src, seen: map[string]bool{}, out: &out}
 
 	if !repo.Store.Bare() {
+		// The managed fields of hand-written files, the worktree against
+		// HEAD, for the fields HEAD's records name.
+		for dir, set := range headState.Fields {
+			for _, stem := range set.Stems() {
+				p := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
+				data, err := src.read(p)
+				if err != nil {
+					continue // deleting a hand-written file is its author's call
+				}
+				old, err := snap.ReadFile(p)
+				if err != nil || bytes.Equal(old, data) {
+					continue
+				}
+				for _, ch := range changedFields(old, data, set.Of(stem)) {
+					fw.warn(p, dir, ch, "in the worktree")
+				}
+			}
+		}
 		// The worktree against HEAD, for the files HEAD's lists name.
 		for dir, stems := range headLists {
 			list := path.Join(catalog.ManagedDir, dir+".txt")
@@ -67,10 +88,11 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 	if err != nil {
 		return nil, err
 	}
-	baseLists, err := managedLists(baseSnap)
+	baseState, err := catalog.ReadState(baseSnap)
 	if err != nil {
 		return nil, err
 	}
+	baseLists := baseState.Managed
 	union := map[string]map[string]bool{}
 	for _, m := range []map[string]catalog.StemSet{baseLists, headLists} {
 		for d, set := range m {
@@ -88,9 +110,37 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 	if err != nil {
 		return nil, fmt.Errorf("--base %s: %w", base, err)
 	}
+	// Managed fields: in the base's record or HEAD's, as for files.
+	fields := map[string]map[string][]string{}
+	for _, st := range []*catalog.State{baseState, headState} {
+		for dir, set := range st.Fields {
+			if fields[dir] == nil {
+				fields[dir] = map[string][]string{}
+			}
+			for _, stem := range set.Stems() {
+				fields[dir][stem] = append(fields[dir][stem], set.Of(stem)...)
+			}
+		}
+	}
+	fieldDecided := map[string]bool{}
 	decided := map[string]bool{}
 	for _, c := range commits {
 		bySync := isSyncCommit(c.Message)
+		for _, p := range c.Files {
+			dir, stem := catalog.SplitPath(p)
+			if fs := fields[dir][stem]; len(fs) > 0 {
+				if err := fieldCommit(repo, c, p, fs, func(ch fieldChange) {
+					if key := p + "\t" + ch.field; !fieldDecided[key] {
+						fieldDecided[key] = true
+						if !bySync {
+							fw.warn(p, dir, ch, "by commit "+c.Hash.String()[:12])
+						}
+					}
+				}); err != nil {
+					return nil, err
+				}
+			}
+		}
 		for _, p := range c.Files {
 			if decided[p] {
 				continue
@@ -127,12 +177,102 @@ func isSyncCommit(msg string) bool {
 	return strings.HasPrefix(subject, "sync: ") && strings.Contains("\n"+body, "\nSource: ")
 }
 
-// managedLists returns the managed lists a commit holds: per catalog
-// folder, the sorted stems of the files the sync wrote there.
-func managedLists(snap *gitstore.Snapshot) (map[string]catalog.StemSet, error) {
-	st, err := catalog.ReadState(snap)
+// fieldChange is a managed field whose value a change of its file
+// changed, or removed.
+type fieldChange struct {
+	field   string // section.name
+	removed bool
+}
+
+// changedFields lists which of fields differ between two versions of an
+// entity file. A file that is no entity (invalid JSON, say) changes none:
+// the check of the file itself reports it.
+func changedFields(old, new []byte, fields []string) []fieldChange {
+	b, err := catalog.Decode(new)
 	if err != nil {
-		return nil, err
+		return nil
 	}
-	return st.Managed, nil
+	a, err := catalog.Decode(old)
+	if err != nil {
+		a = &catalog.Entity{}
+	}
+	var out []fieldChange
+	for _, f := range fields {
+		av, aok := fieldValue(a, f)
+		bv, bok := fieldValue(b, f)
+		if aok == bok && bytes.Equal(compact(av), compact(bv)) {
+			continue
+		}
+		out = append(out, fieldChange{field: f, removed: aok && !bok})
+	}
+	return out
+}
+
+func fieldValue(e *catalog.Entity, field string) (any, bool) {
+	section, name := catalog.SplitField(field)
+	var m map[string]any
+	switch section {
+	case "properties":
+		m = e.Properties
+	case "relations":
+		m = e.Relations
+	}
+	v, ok := m[name]
+	return v, ok
+}
+
+func compact(v any) []byte {
+	var b bytes.Buffer
+	catalog.EncodeCompact(&b, v)
+	return b.Bytes()
+}
+
+// fieldCommit calls fn for each of fields of the file p that commit c
+// changed. A file the commit deletes changes none: deleting a
+// hand-written file is its author's call.
+func fieldCommit(repo *review.Repo, c review.Commit, p string, fields []string, fn func(fieldChange)) error {
+	after, err := repo.Store.Snapshot(c.Hash)
+	if err != nil {
+		return err
+	}
+	new, err := after.ReadFile(p)
+	if err != nil {
+		return nil
+	}
+	before, err := repo.Store.Snapshot(c.Parent)
+	if err != nil {
+		return err
+	}
+	old, _ := before.ReadFile(p) // a new file: every field it sets changed
+	for _, ch := range changedFields(old, new, fields) {
+		fn(ch)
+	}
+	return nil
+}
+
+// fieldWarner words the warnings about managed fields, one per field, at
+// the field's line in the file as it is now.
+type fieldWarner struct {
+	src  catalogSource
+	seen map[string]bool
+	out  *[]Finding
+}
+
+func (w fieldWarner) warn(p, dir string, ch fieldChange, when string) {
+	section, name := catalog.SplitField(ch.field)
+	ptr := "/" + section + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name)
+	if w.seen[p+ptr] {
+		return
+	}
+	w.seen[p+ptr] = true
+	record := catalog.FieldsPath(dir)
+	reason := fmt.Sprintf("this field is edited %s, but the sync manages it (it is listed in %s): the next sync will overwrite it; change the data in its source or the transform in gitalog.yaml instead", when, record)
+	if ch.removed {
+		reason = fmt.Sprintf("this field is removed %s, but the sync manages it (it is listed in %s): the next sync will write it again while its source has it", when, record)
+	}
+	line := 0
+	if data, err := w.src.read(p); err == nil {
+		line = pointerLine(data, ptr)
+	}
+	*w.out = append(*w.out, Finding{Path: p, Pointer: ptr, Line: line, Reason: reason, Warning: true})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/catalog"
@@ -199,9 +200,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Files = len(v.entityFiles)
 	found := make([][]Finding, len(v.entityFiles))
+	names := make([]*catalog.Entity, len(v.entityFiles))
 	parallel.For(len(found), func(i int) {
 		if ctx.Err() == nil {
-			found[i] = v.checkFile(v.entityFiles[i])
+			found[i], names[i] = v.checkFile(v.entityFiles[i])
 		}
 	})
 	if err := ctx.Err(); err != nil {
@@ -211,6 +213,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for _, fs := range found {
 		res.Findings = append(res.Findings, fs...)
 	}
+	res.Findings = append(res.Findings, v.nameClashes(names)...)
 
 	edits, err := managedEdits(ctx, repo, snap, src, o.Base)
 	if err != nil {
@@ -286,12 +289,36 @@ func (v *validator) list() error {
 	return nil
 }
 
-// checkFile validates one entity file.
-func (v *validator) checkFile(p string) []Finding {
+// nameClashes reports the identifiers and aliases that two entities of
+// a blueprint share, on the later file (in path order) of the two; names
+// holds the names of each entity file (nil when it was not an entity).
+func (v *validator) nameClashes(names []*catalog.Entity) []Finding {
+	idx := catalog.NewNameIndex()
+	var out []Finding
+	for i, e := range names {
+		if e == nil {
+			continue
+		}
+		p := v.entityFiles[i]
+		var clash *catalog.NameClashError
+		if err := idx.Add(e, p); !errors.As(err, &clash) {
+			continue
+		}
+		data, _ := v.src.read(p) // read again: clashes are rare, files many
+		for _, c := range clash.Clashes {
+			out = append(out, Finding{Path: p, Pointer: c.Pointer, Line: pointerLine(data, c.Pointer), Reason: c.Reason(e.Blueprint)})
+		}
+	}
+	return out
+}
+
+// checkFile validates one entity file, and returns the entity's names
+// (identifier, blueprint and aliases) when it is one.
+func (v *validator) checkFile(p string) ([]Finding, *catalog.Entity) {
 	data, err := v.src.read(p)
 	if err != nil {
 		// A symbolic link to a folder, say: report it, and go on.
-		return []Finding{{Path: p, Reason: "cannot read the file: " + err.Error()}}
+		return []Finding{{Path: p, Reason: "cannot read the file: " + err.Error()}}, nil
 	}
 	var out []Finding
 	add := func(ptr, reason string, warning bool) {
@@ -304,12 +331,12 @@ func (v *validator) checkFile(p string) []Finding {
 		if errors.As(err, &syn) {
 			f.Line, f.Column = schema.LineCol(data, int(syn.Offset)-1)
 		}
-		return append(out, f)
+		return append(out, f), nil
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
 		add("", "an entity file must hold a JSON object, not "+jsonKind(raw), false)
-		return out
+		return out, nil
 	}
 	shapeOK := true
 	for _, k := range []string{"identifier", "blueprint"} {
@@ -330,13 +357,26 @@ func (v *validator) checkFile(p string) []Finding {
 			}
 		}
 	}
+	switch x := obj["aliases"].(type) {
+	case nil:
+	case []any:
+		for i, a := range x {
+			if _, isString := a.(string); !isString {
+				shapeOK = false
+				add("/aliases/"+strconv.Itoa(i), "an alias must be a string, not "+jsonKind(a), false)
+			}
+		}
+	default:
+		shapeOK = false
+		add("/aliases", `"aliases" must be an array of strings, not `+jsonKind(x), false)
+	}
 	if !shapeOK {
-		return out
+		return out, nil
 	}
 	e, err := catalog.Decode(data)
 	if err != nil {
 		add("", err.Error(), false)
-		return out
+		return out, nil
 	}
 
 	// The file must be where the sync would write this entity, or the
@@ -362,7 +402,12 @@ func (v *validator) checkFile(p string) []Finding {
 	for _, pr := range probs {
 		add(pr.Pointer, pr.Reason, pr.Warning)
 	}
-	return out
+	if catalog.Path(e.Key()) != p {
+		// Reported above; its names would clash with the file at its
+		// right path, which is not at fault.
+		return out, nil
+	}
+	return out, &catalog.Entity{Blueprint: e.Blueprint, Identifier: e.Identifier, Aliases: e.Aliases}
 }
 
 func jsonKind(v any) string {
