@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/catalog"
@@ -234,28 +233,6 @@ func (ol *opslevel) ruleValue(e *catalog.Entity) (ruleVal, bool) {
 	return ruleVal{v}, true
 }
 
-// matches evaluates a rule relation for one source entity: the sorted
-// identifiers of the targets every rule holds for.
-func matches(rr schema.RuleRelation, src *catalog.Entity, targets []ruleVal) []string {
-	var ids []string
-	for _, t := range targets {
-		if t.e.Blueprint != rr.Target {
-			continue
-		}
-		ok := true
-		for _, rule := range rr.Rules {
-			if !rule.Match(src, t.e) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			ids = append(ids, t.e.Identifier)
-		}
-	}
-	sort.Strings(ids)
-	return slices.Compact(ids)
-}
 
 // cacheable reports whether the item cache may stand in for mapping r's
 // items: not when an entity may go elsewhere than its own file (skip,
@@ -330,14 +307,23 @@ func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, th
 				}
 				return l
 			}
-			if len(ids) == 0 {
+			// A single relation is stated only when one target matches:
+			// of several, none is the one.
+			if len(ids) != 1 {
 				return nil
 			}
 			return ids[0]
 		}
+		var ts []*catalog.Entity
+		for _, t := range targets {
+			if t.e.Blueprint == rr.Target {
+				ts = append(ts, t.e)
+			}
+		}
+		m := rr.NewMatcher(ts)
 		for _, sl := range held {
 			if sl.held.Blueprint == rr.Blueprint {
-				ids := matches(rr, sl.held, targets)
+				ids := m.Targets(sl.held)
 				if sl.held.Relations == nil {
 					sl.held.Relations = map[string]any{}
 				}
@@ -347,8 +333,8 @@ func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, th
 		dir := catalog.EncodeDir(rr.Blueprint)
 		if hw := ol.hw[dir]; hw != nil {
 			for stem, e := range hw.entities {
-				if ids := matches(rr, e, targets); len(ids) > 0 {
-					field(pathKey{dir, stem})["relations."+rr.Name] = value(ids)
+				if v := value(m.Targets(e)); v != nil && (!rr.Many || len(v.([]any)) > 0) {
+					field(pathKey{dir, stem})["relations."+rr.Name] = v
 				}
 			}
 		}
