@@ -194,9 +194,14 @@ func (ol *opslevel) divert(p *pipeline, r *mapping.Resource, e *catalog.Entity, 
 	dir := catalog.EncodeDir(e.Blueprint)
 	if hw := ol.hw[dir]; hw != nil {
 		if stem, ok := hw.names[e.Identifier]; ok {
+			// A null is no value to set in a person's file: a field the
+			// transform managed before is then removed, as when its item
+			// goes away.
 			props := make(map[string]any, len(e.Properties))
 			for k, v := range e.Properties {
-				props[k] = v
+				if v != nil {
+					props[k] = v
+				}
 			}
 			out.patches = append(out.patches, patch{dir: dir, stem: stem, seq: seq, props: props})
 			return true
@@ -236,7 +241,7 @@ func (ol *opslevel) ruleValue(e *catalog.Entity) (ruleVal, bool) {
 
 // cacheable reports whether the item cache may stand in for mapping r's
 // items: not when an entity may go elsewhere than its own file (skip,
-// suggest) or the rules read what it maps.
+// suggest), the rules read what it maps, or they set its relations.
 func (ol *opslevel) cacheable(r *mapping.Resource) bool {
 	if ol == nil {
 		return true
@@ -244,11 +249,11 @@ func (ol *opslevel) cacheable(r *mapping.Resource) bool {
 	if r.OpsLevel != nil && r.OpsLevel.OnNotFound != mapping.Create {
 		return false
 	}
-	if len(ol.ruleTargets) == 0 {
+	if len(ol.rules) == 0 {
 		return true
 	}
 	bp, ok := r.ConstBlueprint()
-	return ok && ol.ruleTargets[bp] == nil
+	return ok && ol.ruleTargets[bp] == nil && !ol.ruleSources[bp]
 }
 
 // relate turns the patches into each hand-written file's managed fields
