@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,8 +15,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/extract/extracttest"
 	"github.com/gitalog/gitalog/engine/internal/testrepo"
 	"github.com/gitalog/gitalog/engine/scaffold"
@@ -78,6 +84,11 @@ func (r *olRepo) read(rel string) string {
 	return string(b)
 }
 
+// file is the path of an entity's file.
+func file(blueprint, id string) string {
+	return "catalog/" + catalog.EncodeDir(blueprint) + "/" + catalog.EncodeName(id) + ".json"
+}
+
 func (r *olRepo) exists(rel string) bool {
 	_, err := os.Stat(r.path(rel))
 	return err == nil
@@ -96,7 +107,9 @@ func (r *olRepo) git(args ...string) string {
 }
 
 func (r *olRepo) options() Options {
-	return Options{Dir: r.dir, Author: testAuthor, Env: func(string) string { return "" }}
+	// Two tries a request, a millisecond apart: a fault costs no time.
+	return Options{Dir: r.dir, Author: testAuthor, Env: func(string) string { return "" },
+		Retry: RetryOptions{MaxAttempts: 2, Backoff: time.Millisecond}}
 }
 
 func (r *olRepo) sync() (*Result, error) {
@@ -123,13 +136,17 @@ func (r *olRepo) check() {
 	}
 }
 
-// files are the stems of catalog/<dir>/*.json, sorted.
+// files are the identifiers of catalog/<dir>/*.json, sorted.
 func (r *olRepo) files(dir string) []string {
 	r.t.Helper()
 	names, _ := filepath.Glob(r.path("catalog/" + dir + "/*.json"))
 	var out []string
 	for _, n := range names {
-		out = append(out, strings.TrimSuffix(filepath.Base(n), ".json"))
+		id, ok := catalog.DecodeName(strings.TrimSuffix(filepath.Base(n), ".json"))
+		if !ok {
+			r.t.Fatalf("%s: not a file name gitalog writes", n)
+		}
+		out = append(out, id)
 	}
 	sort.Strings(out)
 	return out
@@ -275,5 +292,135 @@ func TestOpsLevelSeed000(t *testing.T) {
 
 	if res2 := r.mustSync(); !res2.NoChange {
 		t.Errorf("resync changed: %+v", res2)
+	}
+}
+
+// guideRepo is a catalog whose gitalog.yaml is one of OpsLevel's guides,
+// unchanged but for its hosts, with the blueprints given (beside the two
+// of init --opslevel).
+func guideRepo(t *testing.T, guide, host string, blueprints map[string]string) *olRepo {
+	t.Helper()
+	r := newOLRepo(t)
+	r.write("gitalog.yaml", example(t, guide, host))
+	for name, bp := range blueprints {
+		r.write("blueprints/"+name+".json", bp)
+	}
+	r.commit("the " + guide + " guide")
+	return r
+}
+
+const jiraBlueprint = `{"identifier": "jira_ticket", "title": "Jira ticket", "schema": {"properties": {
+	"summary": {"type": "string"}, "status": {"type": "string"}}}}`
+
+// proxy forwards to target, answering 500 instead when fail says so.
+func proxy(t *testing.T, target string, fail func(*http.Request) bool) *httptest.Server {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fail(r) {
+			http.Error(w, `{"errorMessages":["internal error"]}`, http.StatusInternalServerError)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// jiraKeys are the keys of the issues the Jira fake serves that are not
+// Done, sorted.
+func jiraKeys(f *extracttest.Fake) []string {
+	var out []string
+	for _, is := range f.Items["jira_ticket"] {
+		if is["fields"].(map[string]any)["statusCategory"].(map[string]any)["name"] != "Done" {
+			out = append(out, is["key"].(string))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestOpsLevelJira runs the Jira guide: its payload cursor walks every
+// page, its exclude drops Done issues, an issue moved to Done is deleted
+// by the next sync, and a fetch that fails on page 2 deletes nothing.
+func TestOpsLevelJira(t *testing.T) {
+	f := extracttest.NewJira()
+	defer f.Close()
+	setenv(t, f.Env)
+	var failing atomic.Bool
+	var failed atomic.Int32
+	px := proxy(t, f.URL, func(r *http.Request) bool {
+		if failing.Load() && r.URL.Query().Get("startAt") == "3" {
+			failed.Add(1)
+			return true
+		}
+		return false
+	})
+	r := guideRepo(t, "jira-payload-cursor.yaml", px.URL, map[string]string{"jira_ticket": jiraBlueprint})
+	r.mustSync()
+	want := jiraKeys(f)
+	if got := r.files("jira_ticket"); len(want) != 5 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("catalog/jira_ticket holds %v, want %v", got, want)
+	}
+	var starts []string
+	for _, rq := range f.Requests() {
+		u, _ := url.ParseQuery(rq.RawQuery)
+		starts = append(starts, u.Get("startAt"))
+	}
+	if !reflect.DeepEqual(starts, []string{"", "3", "6", "9"}) {
+		t.Errorf("startAt of the requests: %q, want the payload cursor's pages", starts)
+	}
+	first := f.Items["jira_ticket"][0]
+	e := r.entity(file("jira_ticket", first["key"].(string)))
+	if e["properties"].(map[string]any)["summary"] != first["fields"].(map[string]any)["summary"] {
+		t.Errorf("%s: %v", first["key"], e)
+	}
+
+	// An issue on page 1 moves to Done: the next sync deletes it.
+	setStatus := func(i int, st string) string {
+		is := f.Items["jira_ticket"][i]
+		is["fields"].(map[string]any)["statusCategory"].(map[string]any)["name"] = st
+		return is["key"].(string)
+	}
+	done := setStatus(0, "Done")
+	res := r.mustSync()
+	if r.exists(file("jira_ticket", done)) || len(res.Deleted) != 1 {
+		t.Fatalf("%s moved to Done upstream and was not deleted: deleted %v", done, res.Deleted)
+	}
+	if got := r.files("jira_ticket"); !reflect.DeepEqual(got, jiraKeys(f)) {
+		t.Fatalf("catalog/jira_ticket holds %v, want %v", got, jiraKeys(f))
+	}
+
+	// Another moves to Done, and page 2 fails: nothing is deleted.
+	done2 := setStatus(1, "Done")
+	before := r.files("jira_ticket")
+	head := r.git("rev-parse", "HEAD")
+	failing.Store(true)
+	res, err := r.sync()
+	if err == nil && res.Err() == nil {
+		t.Fatalf("a sync whose page 2 failed reported no error: %+v", res)
+	}
+	r.check()
+	if got := r.files("jira_ticket"); !reflect.DeepEqual(got, before) {
+		t.Fatalf("after an incomplete fetch catalog/jira_ticket holds %v, had %v", got, before)
+	}
+	if res != nil && len(res.Deleted) > 0 {
+		t.Fatalf("an incomplete fetch deleted %v", res.Deleted)
+	}
+	if h := r.git("rev-parse", "HEAD"); h != head {
+		t.Errorf("an incomplete fetch committed")
+	}
+	// The sync's retry options reach the extractors' client, as Sentry's.
+	if n := failed.Load(); n != 2 {
+		t.Errorf("page 2 was tried %d times, want the 2 of the sync's Retry.MaxAttempts", n)
+	}
+	failing.Store(false)
+	r.mustSync()
+	if r.exists(file("jira_ticket", done2)) {
+		t.Fatalf("%s is still there once the fetch is whole again", done2)
 	}
 }
