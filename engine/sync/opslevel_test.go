@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -422,5 +423,211 @@ func TestOpsLevelJira(t *testing.T) {
 	r.mustSync()
 	if r.exists(file("jira_ticket", done2)) {
 		t.Fatalf("%s is still there once the fetch is whole again", done2)
+	}
+}
+
+const sloBlueprint = `{"identifier": "slo", "title": "SLO", "schema": {"properties": {
+	"name": {"type": "string"}, "dataset": {"type": "string"}}}}`
+
+// TestOpsLevelHoneycomb runs the Honeycomb guide: for_each fetches each
+// SLO's details, and the iterator makes one item, and one slo, per SLO
+// and dataset.
+func TestOpsLevelHoneycomb(t *testing.T) {
+	f := extracttest.NewHoneycomb()
+	defer f.Close()
+	setenv(t, f.Env)
+	r := guideRepo(t, "honeycomb-for-each.yaml", f.URL, map[string]string{"slo": sloBlueprint})
+	r.mustSync()
+	want := map[string]any{}
+	for _, it := range f.Items["honeycomb_slo_details"] {
+		e := jq(t, `{blueprint: "slo", identifier: (.id + "-" + .opslevel_slug), title: .name,
+			properties: {name: .name, dataset: .opslevel_slug}, relations: {}}`, it)[0]
+		want[e.(map[string]any)["identifier"].(string)] = e
+	}
+	got := r.files("slo")
+	if len(want) != 5 || !reflect.DeepEqual(got, slices.Sorted(maps.Keys(want))) {
+		t.Fatalf("catalog/slo holds %v, want %v", got, slices.Sorted(maps.Keys(want)))
+	}
+	for id, w := range want {
+		if e := r.entity(file("slo", id)); !reflect.DeepEqual(e, w) {
+			t.Errorf("%s:\n got %v\nwant %v", id, e, w)
+		}
+	}
+	var paths []string
+	for _, rq := range f.Requests() {
+		paths = append(paths, rq.Path+"?"+rq.RawQuery)
+	}
+	sort.Strings(paths)
+	wantPaths := []string{"/1/slos/__all__?"}
+	for _, s := range f.Items["honeycomb_slos"] {
+		wantPaths = append(wantPaths, "/1/slos/__all__/"+s["id"].(string)+"?detailed=true")
+	}
+	sort.Strings(wantPaths)
+	if !reflect.DeepEqual(paths, wantPaths) {
+		t.Errorf("requests %q, want %q", paths, wantPaths)
+	}
+}
+
+// handService is a hand-written service file, laid out as a person would
+// (two-space indent, keys in their order, a key gitalog does not know).
+const handService = `{
+  "identifier": "%s",
+  "title": "%s",
+  "blueprint": "service",
+  "aliases": [%s],
+  "properties": {
+    "owner": "team-%s",
+    "description": "Written by hand; gitalog must not touch this line."
+  },
+  "relations": {}
+}
+`
+
+func writeService(r *olRepo, id, aliases string) string {
+	data := fmt.Sprintf(handService, id, strings.ToUpper(id), aliases, id)
+	r.write(file("service", id), data)
+	return data
+}
+
+// withoutProps is data with the properties named removed from its
+// properties, as text: what a person's file was before gitalog added them.
+func withoutProps(t *testing.T, data string, names ...string) string {
+	t.Helper()
+	out, err := catalog.PatchFields([]byte(data), func() []catalog.FieldChange {
+		var ch []catalog.FieldChange
+		for _, n := range names {
+			ch = append(ch, catalog.FieldChange{Section: "properties", Name: n, Remove: true})
+		}
+		return ch
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// TestOpsLevelGraphQL runs the GraphQL guide: a POST whose body carries
+// the cursor; its skip transform sets tags on the hand-written services
+// it names and nothing else of them, and creates none.
+func TestOpsLevelGraphQL(t *testing.T) {
+	f := extracttest.NewOpsLevelGraphQL(extracttest.PageSize(2))
+	defer f.Close()
+	setenv(t, f.Env)
+	r := guideRepo(t, "graphql-post-body.yaml", f.URL, nil)
+	hand := map[string]string{
+		"service-1": writeService(r, "service-1", ""),
+		"service-4": writeService(r, "service-4", `"svc-four"`),
+	}
+	r.commit("two services by hand")
+	res := r.mustSync()
+
+	var cursors []any
+	for _, rq := range f.Requests() {
+		var body struct {
+			Variables struct{ EndCursor any } `json:"variables"`
+		}
+		if rq.Method != http.MethodPost || json.Unmarshal([]byte(rq.Body), &body) != nil {
+			t.Fatalf("request %s %s body %q", rq.Method, rq.Path, rq.Body)
+		}
+		cursors = append(cursors, body.Variables.EndCursor)
+	}
+	if !reflect.DeepEqual(cursors, []any{"", "cursor-2", "cursor-4", "cursor-5"}) {
+		t.Errorf("the bodies' cursors: %q", cursors)
+	}
+	if got := r.files("service"); !reflect.DeepEqual(got, []string{"service-1", "service-4"}) {
+		t.Fatalf("catalog/service holds %v: a skip transform created or deleted a service", got)
+	}
+	for _, it := range f.Items["opslevel_dependency_discovery"] {
+		id := it["slug"].(string)
+		if hand[id] == "" {
+			continue
+		}
+		wantTags := jq(t, `.dependencies.nodes
+			| any(.type.name? == "Service") as $i | any(.type.name? == "External Service") as $e
+			| [{key: "has_internal_dependency", value: ($i | tostring)}, {key: "has_external_dependency", value: ($e | tostring)}]`, it)[0]
+		data := r.read(file("service", id))
+		var e map[string]any
+		if err := json.Unmarshal([]byte(data), &e); err != nil {
+			t.Fatal(err)
+		}
+		if got := e["properties"].(map[string]any)["tags"]; !reflect.DeepEqual(got, wantTags) {
+			t.Errorf("%s: tags %v, want %v", id, got, wantTags)
+		}
+		if rest := withoutProps(t, data, "tags"); rest != hand[id] {
+			t.Errorf("%s: more than its tags changed:\n%s\nwas\n%s", id, rest, hand[id])
+		}
+	}
+	if got, want := r.read(".gitalog/fields/service"), "service-1\tproperties.tags\nservice-4\tproperties.tags\n"; got != want {
+		t.Errorf(".gitalog/fields/service = %q, want %q", got, want)
+	}
+	if len(res.Created) != 0 || res.Skipped != 3 {
+		t.Errorf("created %v, skipped %d; want none created, 3 skipped", res.Created, res.Skipped)
+	}
+	if res2 := r.mustSync(); !res2.NoChange {
+		t.Errorf("resync changed: %+v", res2.Changed)
+	}
+}
+
+// TestOpsLevelPagerDuty runs the PagerDuty guide: its skip transform sets
+// pd_service_id on the hand-written services it names, by identifier or
+// alias, creates none, and when a service goes away upstream removes the
+// property, leaving the person's file as it was.
+func TestOpsLevelPagerDuty(t *testing.T) {
+	f := extracttest.NewPagerDuty()
+	defer f.Close()
+	setenv(t, f.Env)
+	r := guideRepo(t, "pagerduty-skip.yaml", f.URL, nil)
+	checkout := writeService(r, "checkout-api", "")
+	payments := writeService(r, "payments", `"payments-gateway", "pay"`)
+	r.commit("two services by hand")
+	res := r.mustSync()
+
+	ids := map[string]string{} // PagerDuty name -> id
+	for _, s := range f.Items["pagerduty_service"] {
+		ids[s["name"].(string)] = s["id"].(string)
+	}
+	for stem, want := range map[string]string{"checkout-api": ids["Checkout API"], "payments": ids["Payments Gateway"]} {
+		e := r.entity(file("service", stem))
+		if got := e["properties"].(map[string]any)["pd_service_id"]; got != want {
+			t.Errorf("%s: pd_service_id %v, want %s", stem, got, want)
+		}
+	}
+	// The person's file, byte for byte, with one key added at the end of
+	// its properties.
+	added := func(data, id string) string {
+		const last = `gitalog must not touch this line."`
+		return strings.Replace(data, last, last+`,
+    "pd_service_id": "`+id+`"`, 1)
+	}
+	if got, want := r.read(file("service", "checkout-api")), added(checkout, ids["Checkout API"]); got != want {
+		t.Errorf("checkout-api:\n%s\nwant\n%s", got, want)
+	}
+	if got, want := r.read(file("service", "payments")), added(payments, ids["Payments Gateway"]); got != want {
+		t.Errorf("payments:\n%s\nwant\n%s", got, want)
+	}
+	if got := r.files("service"); !reflect.DeepEqual(got, []string{"checkout-api", "payments"}) {
+		t.Fatalf("catalog/service holds %v: a skip transform created a service", got)
+	}
+	if len(res.Created) != 0 {
+		t.Errorf("created %v", res.Created)
+	}
+	if got, want := r.read(".gitalog/fields/service"), "checkout-api\tproperties.pd_service_id\npayments\tproperties.pd_service_id\n"; got != want {
+		t.Errorf(".gitalog/fields/service = %q, want %q", got, want)
+	}
+
+	// Checkout API goes away upstream.
+	f.Items["pagerduty_service"] = slices.DeleteFunc(f.Items["pagerduty_service"], func(s map[string]any) bool { return s["name"] == "Checkout API" })
+	r.mustSync()
+	if got := r.read(file("service", "checkout-api")); got != checkout {
+		t.Errorf("checkout-api after its PagerDuty service went away:\n%s\nwant the person's file:\n%s", got, checkout)
+	}
+	if got, want := r.read(".gitalog/fields/service"), "payments\tproperties.pd_service_id\n"; got != want {
+		t.Errorf(".gitalog/fields/service = %q, want %q", got, want)
+	}
+	if got := r.files("service"); !reflect.DeepEqual(got, []string{"checkout-api", "payments"}) {
+		t.Fatalf("catalog/service holds %v", got)
+	}
+	if log := r.git("log", "-p", "-1", "--format="); strings.Contains(log, "payments.json") {
+		t.Errorf("the last sync touched payments.json:\n%s", log)
 	}
 }
