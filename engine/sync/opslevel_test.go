@@ -631,3 +631,103 @@ func TestOpsLevelPagerDuty(t *testing.T) {
 		t.Errorf("the last sync touched payments.json:\n%s", log)
 	}
 }
+
+// TestOpsLevelSuggest: a transform with on_component_not_found: suggest
+// (the PagerDuty guide, with skip changed to suggest) writes nothing under
+// catalog/, lists its suggestions in the result, the plan and a committed
+// .gitalog/suggestions/service.jsonl; a suggestion a person then adds by
+// hand is updated in its managed properties, and no longer suggested.
+func TestOpsLevelSuggest(t *testing.T) {
+	f := extracttest.NewPagerDuty()
+	defer f.Close()
+	setenv(t, f.Env)
+	r := newOLRepo(t)
+	r.write("gitalog.yaml", strings.Replace(example(t, "pagerduty-skip.yaml", f.URL), "on_component_not_found: skip", "on_component_not_found: suggest", 1))
+	r.commit("suggest services from PagerDuty")
+
+	// The expectation, from the fake's items and jq alone.
+	want := map[string]any{}
+	for _, s := range f.Items["pagerduty_service"] {
+		e := jq(t, `{blueprint: "service", identifier: (.name | ascii_downcase | gsub(" "; "-")), title: null,
+			properties: {pd_service_id: .id}}`, s)[0].(map[string]any)
+		want[e["identifier"].(string)] = e
+	}
+	ids := slices.Sorted(maps.Keys(want))
+
+	o := r.options()
+	o.Plan = true
+	pres, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var planned []string
+	for _, c := range pres.Plan.Suggest {
+		planned = append(planned, c.Blueprint+"/"+c.Identifier)
+	}
+	if wantRefs := prefixed("service/", ids); !reflect.DeepEqual(planned, wantRefs) {
+		t.Errorf("plan suggests %v, want %v", planned, wantRefs)
+	}
+	if len(pres.Plan.Create) != 0 {
+		t.Errorf("plan creates %v", pres.Plan.Create)
+	}
+
+	res := r.mustSync()
+	if r.exists("catalog") {
+		t.Errorf("a suggest transform wrote under catalog/: %s", r.git("ls-files", "catalog"))
+	}
+	var suggested []string
+	for _, e := range res.Suggested {
+		suggested = append(suggested, e.Blueprint+"/"+e.Identifier)
+	}
+	if !reflect.DeepEqual(suggested, prefixed("service/", ids)) {
+		t.Errorf("result suggests %v, want %v", suggested, prefixed("service/", ids))
+	}
+	if r.git("ls-files", ".gitalog/suggestions/service.jsonl") == "" {
+		t.Fatal(".gitalog/suggestions/service.jsonl is not committed")
+	}
+	lines := strings.Split(strings.TrimSuffix(r.read(".gitalog/suggestions/service.jsonl"), "\n"), "\n")
+	var got []any
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("suggestion %q: %v", l, err)
+		}
+		delete(m, "relations")
+		got = append(got, m)
+	}
+	var wantLines []any
+	for _, id := range ids {
+		wantLines = append(wantLines, want[id])
+	}
+	if !reflect.DeepEqual(got, wantLines) {
+		t.Errorf("suggestions:\n got %v\nwant %v", got, wantLines)
+	}
+
+	// A person accepts one suggestion, writing the file by hand (without
+	// the PagerDuty id): the next sync sets it, and suggests the rest.
+	hand := writeService(r, "search-indexer", `"search"`)
+	r.commit("accept the search-indexer suggestion")
+	res = r.mustSync()
+	wantFile := strings.Replace(hand, `touch this line."`, `touch this line.",
+    "pd_service_id": "`+want["search-indexer"].(map[string]any)["properties"].(map[string]any)["pd_service_id"].(string)+`"`, 1)
+	if got := r.read(file("service", "search-indexer")); got != wantFile {
+		t.Errorf("the accepted suggestion:\n%s\nwant\n%s", got, wantFile)
+	}
+	if got := r.files("service"); !reflect.DeepEqual(got, []string{"search-indexer"}) {
+		t.Errorf("catalog/service holds %v", got)
+	}
+	if s := r.read(".gitalog/suggestions/service.jsonl"); strings.Contains(s, `"search-indexer"`) || strings.Count(s, "\n") != len(ids)-1 {
+		t.Errorf("suggestions after the person accepted one:\n%s", s)
+	}
+	if len(res.Suggested) != len(ids)-1 {
+		t.Errorf("result suggests %v", res.Suggested)
+	}
+}
+
+func prefixed(p string, l []string) []string {
+	out := make([]string, len(l))
+	for i, s := range l {
+		out[i] = p + s
+	}
+	return out
+}

@@ -323,6 +323,7 @@ func commitMessage(r *Result, p *catalog.Plan) string {
 	section("Created", "+", r.Created)
 	section("Changed", "~", r.Changed)
 	section("Deleted", "-", r.Deleted)
+	section("Suggested (in "+SuggestionsDir+"/)", "?", r.Suggested)
 	if len(r.FetchErrors) > 0 {
 		fmt.Fprintf(&b, "\nIncomplete fetch (%s): %s was deleted.\n", strings.Join(r.FailedKinds, ", "), noEntityOf(r.fetchDoubts()))
 	}
