@@ -731,3 +731,93 @@ func prefixed(p string, l []string) []string {
 	}
 	return out
 }
+
+// TestOpsLevelRelationRules: seed 000 with init --opslevel's service
+// blueprint, whose sentry_issues relation has the rule "issue's project
+// slug equals one of the service's aliases". A hand-written service gets
+// the issues of its project as a managed field, and nothing else changes
+// in it; an issue deleted upstream leaves the list; when the issues of
+// its project fail to fetch, the list is kept as it is.
+func TestOpsLevelRelationRules(t *testing.T) {
+	s := extracttest.NewSentry(sentrytest.WithPageSize(3))
+	defer s.Close()
+	setenv(t, s.Env)
+	r := newOLRepo(t)
+	r.write("gitalog.yaml", strings.NewReplacer("https://sentry.io", s.URL).Replace(r.read("gitalog.yaml")))
+	backend := writeService(r, "backend", `"backend-api", "api"`)
+	lonely := writeService(r, "lonely", `"no-such-project"`)
+	r.commit("our services")
+	r.mustSync()
+
+	// The expectation, from the API and jq alone.
+	projectIssues := func(slug string) []any {
+		var id string
+		for _, p := range sentryGet(t, s.URL+"/api/0/projects/") {
+			if p.(map[string]any)["slug"] == slug {
+				id = p.(map[string]any)["id"].(string)
+			}
+		}
+		return jq(t, `[.[].id] | sort`, sentryGet(t, s.URL+"/api/0/projects/opslevel/"+id+"/issues/"))[0].([]any)
+	}
+	want := projectIssues("backend-api")
+	if len(want) < 4 {
+		t.Fatalf("backend-api has too few issues to test: %v", want)
+	}
+	related := func() any {
+		return r.entity(file("service", "backend"))["relations"].(map[string]any)["sentry_issues"]
+	}
+	if got := related(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("backend's sentry_issues = %v, want %v", got, want)
+	}
+	if got := r.read(file("service", "lonely")); got != lonely {
+		t.Errorf("a service no issue matches changed:\n%s", got)
+	}
+	if got, want := r.read(".gitalog/fields/service"), "backend\trelations.sentry_issues\n"; got != want {
+		t.Errorf(".gitalog/fields/service = %q, want %q", got, want)
+	}
+	var hand map[string]any
+	json.Unmarshal([]byte(backend), &hand)
+	got := r.entity(file("service", "backend"))
+	delete(got["relations"].(map[string]any), "sentry_issues")
+	if !reflect.DeepEqual(got, hand) {
+		t.Errorf("backend changed beyond its managed relation:\n%v\nwas\n%v", got, hand)
+	}
+	for _, id := range want {
+		if !r.exists(file("sentry_issue", id.(string))) {
+			t.Errorf("related issue %s has no file", id)
+		}
+	}
+
+	// An issue is deleted upstream: the list shrinks by it.
+	gone := want[1].(string)
+	s.Update(func(d *sentrytest.Dataset) { d.DeleteIssue(gone) })
+	r.mustSync()
+	want = projectIssues("backend-api")
+	if got := related(); !reflect.DeepEqual(got, want) || slices.Contains(want, any(gone)) {
+		t.Fatalf("after %s was deleted, sentry_issues = %v, want %v", gone, got, want)
+	}
+
+	// Another is deleted, but the project's issues fail to fetch: the
+	// relation stays as it is.
+	s.Update(func(d *sentrytest.Dataset) { d.DeleteIssue(want[0].(string)) })
+	var backendID string
+	s.Update(func(d *sentrytest.Dataset) { backendID = d.Project("backend-api").ID })
+	s.AddFault(sentrytest.Fault{PathContains: "/" + backendID + "/issues/", Status: 500, AfterRequests: 1})
+	before := r.read(file("service", "backend"))
+	res, err := r.sync()
+	if err == nil && res.Err() == nil {
+		t.Fatal("a sync whose issue fetch failed reported no error")
+	}
+	r.check()
+	if got := r.read(file("service", "backend")); got != before {
+		t.Errorf("after a failed issue fetch backend is\n%s\nwas\n%s", got, before)
+	}
+	if got := r.read(".gitalog/fields/service"); got != "backend\trelations.sentry_issues\n" {
+		t.Errorf(".gitalog/fields/service = %q after a failed fetch", got)
+	}
+	s.ClearFaults()
+	r.mustSync()
+	if got, want := related(), projectIssues("backend-api"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("once the fetch is whole, sentry_issues = %v, want %v", got, want)
+	}
+}
