@@ -25,6 +25,7 @@ import (
 	"github.com/gitalog/gitalog/engine/internal/testrepo"
 	"github.com/gitalog/gitalog/engine/scaffold"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+	"github.com/gitalog/gitalog/engine/validate"
 	"github.com/itchyny/gojq"
 )
 
@@ -615,6 +616,23 @@ func TestOpsLevelPagerDuty(t *testing.T) {
 		t.Errorf(".gitalog/fields/service = %q, want %q", got, want)
 	}
 
+	// A pull request that edits the managed property is flagged; one that
+	// edits what the person owns is not.
+	r.git("branch", "base")
+	r.write(file("service", "payments"), strings.Replace(r.read(file("service", "payments")), "team-payments", "team-money", 1))
+	r.commit("payments has a new owner")
+	if fs := validateBase(t, r.dir, "base"); len(fs) != 0 {
+		t.Errorf("an edit of the person's own field was flagged: %+v", fs)
+	}
+	r.write(file("service", "checkout-api"), strings.Replace(r.read(file("service", "checkout-api")), ids["Checkout API"], "PHAND01", 1))
+	r.commit("a hand edit of pd_service_id")
+	fs := validateBase(t, r.dir, "base")
+	if len(fs) != 1 || fs[0].Path != file("service", "checkout-api") || fs[0].Pointer != "/properties/pd_service_id" || !fs[0].Warning ||
+		!strings.Contains(fs[0].Reason, ".gitalog/fields/service") {
+		t.Errorf("validate --base on a hand edit of pd_service_id: %+v", fs)
+	}
+	payments = strings.Replace(payments, "team-payments", "team-money", 1)
+
 	// Checkout API goes away upstream.
 	f.Items["pagerduty_service"] = slices.DeleteFunc(f.Items["pagerduty_service"], func(s map[string]any) bool { return s["name"] == "Checkout API" })
 	r.mustSync()
@@ -820,4 +838,14 @@ func TestOpsLevelRelationRules(t *testing.T) {
 	if got, want := related(), projectIssues("backend-api"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("once the fetch is whole, sentry_issues = %v, want %v", got, want)
 	}
+}
+
+// validateBase is what `gitalog validate --base base` finds.
+func validateBase(t *testing.T, dir, base string) []validate.Finding {
+	t.Helper()
+	res, err := validate.Run(context.Background(), validate.Options{Dir: dir, Base: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Findings
 }

@@ -3,25 +3,30 @@ package validate
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/review"
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // managedEdits warns about files the sync manages that were edited by
 // hand: in the worktree (against HEAD), and in the commits between base's
 // merge base and HEAD that are not sync commits.
 func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapshot, src catalogSource, base string) ([]Finding, error) {
-	headLists, err := managedLists(snap)
+	headState, err := catalog.ReadState(snap)
 	if err != nil {
 		return nil, err
 	}
+	headLists := headState.Managed
 	seen := map[string]bool{}
 	var out []Finding
 	warn := func(p, reason string) {
@@ -54,6 +59,22 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 				}
 			}
 		}
+		// The managed fields of hand-written files, worktree against HEAD.
+		for dir, set := range headState.Fields {
+			for _, stem := range set.Stems() {
+				p := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
+				data, err := src.read(p)
+				if err != nil {
+					continue // the person's file is theirs to delete
+				}
+				old, _ := snap.ReadFile(p)
+				for _, f := range set.Of(stem) {
+					if fieldValue(data, f) != fieldValue(old, f) {
+						out = append(out, fieldFinding(p, dir, f, data, "is edited in the worktree"))
+					}
+				}
+			}
+		}
 	}
 	if base == "" {
 		return out, nil
@@ -67,10 +88,11 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 	if err != nil {
 		return nil, err
 	}
-	baseLists, err := managedLists(baseSnap)
+	baseState, err := catalog.ReadState(baseSnap)
 	if err != nil {
 		return nil, err
 	}
+	baseLists := baseState.Managed
 	union := map[string]map[string]bool{}
 	for _, m := range []map[string]catalog.StemSet{baseLists, headLists} {
 		for d, set := range m {
@@ -88,10 +110,50 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 	if err != nil {
 		return nil, fmt.Errorf("--base %s: %w", base, err)
 	}
+	// The managed fields of hand-written files, recorded at either end.
+	fields := map[string]map[string]bool{} // path -> field
+	for _, st := range []*catalog.State{baseState, headState} {
+		for dir, set := range st.Fields {
+			for _, stem := range set.Stems() {
+				p := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
+				if fields[p] == nil {
+					fields[p] = map[string]bool{}
+				}
+				for _, f := range set.Of(stem) {
+					fields[p][f] = true
+				}
+			}
+		}
+	}
 	decided := map[string]bool{}
 	for _, c := range commits {
 		bySync := isSyncCommit(c.Message)
+		var now, before *gitstore.Snapshot // c's and its first parent's, when needed
 		for _, p := range c.Files {
+			if len(fields[p]) > 0 {
+				if now == nil {
+					if now, before, err = commitAndParent(repo.Store, c.Hash); err != nil {
+						return nil, err
+					}
+				}
+				data, _ := now.ReadFile(p)
+				var old []byte
+				if before != nil {
+					old, _ = before.ReadFile(p)
+				}
+				for _, f := range slices.Sorted(maps.Keys(fields[p])) {
+					if decided[p+"\t"+f] || fieldValue(data, f) == fieldValue(old, f) {
+						continue
+					}
+					// The newest commit that changed the field decides.
+					decided[p+"\t"+f] = true
+					if !bySync {
+						cur, _ := snap.ReadFile(p)
+						dir, _ := catalog.SplitPath(p)
+						out = append(out, fieldFinding(p, dir, f, cur, "is edited by commit "+c.Hash.String()[:12]))
+					}
+				}
+			}
 			if decided[p] {
 				continue
 			}
@@ -127,12 +189,58 @@ func isSyncCommit(msg string) bool {
 	return strings.HasPrefix(subject, "sync: ") && strings.Contains("\n"+body, "\nSource: ")
 }
 
-// managedLists returns the managed lists a commit holds: per catalog
-// folder, the sorted stems of the files the sync wrote there.
-func managedLists(snap *gitstore.Snapshot) (map[string]catalog.StemSet, error) {
-	st, err := catalog.ReadState(snap)
-	if err != nil {
-		return nil, err
+// commitAndParent are the snapshots of commit h and of its first parent
+// (nil for a root commit or one at a shallow clone's boundary, whose
+// files are then all new).
+func commitAndParent(store *gitstore.Store, h plumbing.Hash) (now, before *gitstore.Snapshot, err error) {
+	if now, err = store.Snapshot(h); err != nil {
+		return nil, nil, err
 	}
-	return st.Managed, nil
+	parents, err := store.Parents(h)
+	if err != nil || len(parents) == 0 {
+		return now, nil, nil
+	}
+	before, err = store.Snapshot(parents[0])
+	if err != nil {
+		return now, nil, nil
+	}
+	return now, before, nil
+}
+
+// fieldValue is a managed field ("properties.x", "relations.y") of an
+// entity file as canonical JSON; "" when the file, or the field in it, is
+// missing, and a marker no value has when the file is not an object.
+func fieldValue(data []byte, field string) string {
+	if data == nil {
+		return ""
+	}
+	var e map[string]json.RawMessage
+	if json.Unmarshal(data, &e) != nil {
+		return "\x00invalid"
+	}
+	section, name := catalog.SplitField(field)
+	var m map[string]json.RawMessage
+	if json.Unmarshal(e[section], &m) != nil {
+		return ""
+	}
+	raw, ok := m[name]
+	if !ok {
+		return ""
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return "\x00invalid"
+	}
+	b, _ := json.Marshal(v) // sorted keys, one layout
+	return string(b)
+}
+
+// fieldFinding warns that a managed field of a hand-written file changed
+// by hand; data is the file now, for the line.
+func fieldFinding(p, dir, field string, data []byte, what string) Finding {
+	section, name := catalog.SplitField(field)
+	ptr := "/" + section + "/" + strings.ReplaceAll(strings.ReplaceAll(name, "~", "~0"), "/", "~1")
+	return Finding{Path: p, Pointer: ptr, Line: pointerLine(data, ptr), Warning: true, Reason: fmt.Sprintf(
+		"this field %s, but the sync manages it (it is listed in %s): the next sync will set it again; change the data at the source, or the transform or relation rule, instead",
+		what, catalog.FieldsPath(dir))}
 }

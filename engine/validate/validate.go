@@ -199,9 +199,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Files = len(v.entityFiles)
 	found := make([][]Finding, len(v.entityFiles))
+	entities := make([]*catalog.Entity, len(v.entityFiles))
 	parallel.For(len(found), func(i int) {
 		if ctx.Err() == nil {
-			found[i] = v.checkFile(v.entityFiles[i])
+			found[i], entities[i] = v.checkFile(v.entityFiles[i])
 		}
 	})
 	if err := ctx.Err(); err != nil {
@@ -211,6 +212,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for _, fs := range found {
 		res.Findings = append(res.Findings, fs...)
 	}
+	res.Findings = append(res.Findings, v.nameClashes(entities)...)
 
 	edits, err := managedEdits(ctx, repo, snap, src, o.Base)
 	if err != nil {
@@ -286,12 +288,44 @@ func (v *validator) list() error {
 	return nil
 }
 
-// checkFile validates one entity file.
-func (v *validator) checkFile(p string) []Finding {
+// nameClashes reports the names (identifiers and aliases) that two
+// entities of one blueprint share: OpsLevel finds a component by either,
+// so a shared name would match whichever came first. Identifiers are
+// indexed before aliases, so that a clash is reported on the alias, which
+// can change without moving the file.
+func (v *validator) nameClashes(entities []*catalog.Entity) []Finding {
+	idx := catalog.NewNameIndex()
+	for i, e := range entities {
+		if e != nil {
+			bare := *e
+			bare.Aliases = nil
+			idx.Add(&bare, v.entityFiles[i])
+		}
+	}
+	var out []Finding
+	for i, e := range entities {
+		if e == nil || len(e.Aliases) == 0 {
+			continue
+		}
+		var clash *catalog.NameClashError
+		if err := idx.Add(e, v.entityFiles[i]); !errors.As(err, &clash) {
+			continue
+		}
+		data, _ := v.src.read(v.entityFiles[i])
+		for _, c := range clash.Clashes {
+			out = append(out, Finding{Path: v.entityFiles[i], Pointer: c.Pointer, Line: pointerLine(data, c.Pointer), Reason: c.Reason(e.Blueprint)})
+		}
+	}
+	return out
+}
+
+// checkFile validates one entity file, and returns its entity when it
+// decodes.
+func (v *validator) checkFile(p string) ([]Finding, *catalog.Entity) {
 	data, err := v.src.read(p)
 	if err != nil {
 		// A symbolic link to a folder, say: report it, and go on.
-		return []Finding{{Path: p, Reason: "cannot read the file: " + err.Error()}}
+		return []Finding{{Path: p, Reason: "cannot read the file: " + err.Error()}}, nil
 	}
 	var out []Finding
 	add := func(ptr, reason string, warning bool) {
@@ -304,12 +338,12 @@ func (v *validator) checkFile(p string) []Finding {
 		if errors.As(err, &syn) {
 			f.Line, f.Column = schema.LineCol(data, int(syn.Offset)-1)
 		}
-		return append(out, f)
+		return append(out, f), nil
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
 		add("", "an entity file must hold a JSON object, not "+jsonKind(raw), false)
-		return out
+		return out, nil
 	}
 	shapeOK := true
 	for _, k := range []string{"identifier", "blueprint"} {
@@ -331,12 +365,12 @@ func (v *validator) checkFile(p string) []Finding {
 		}
 	}
 	if !shapeOK {
-		return out
+		return out, nil
 	}
 	e, err := catalog.Decode(data)
 	if err != nil {
 		add("", err.Error(), false)
-		return out
+		return out, nil
 	}
 
 	// The file must be where the sync would write this entity, or the
@@ -362,7 +396,7 @@ func (v *validator) checkFile(p string) []Finding {
 	for _, pr := range probs {
 		add(pr.Pointer, pr.Reason, pr.Warning)
 	}
-	return out
+	return out, e
 }
 
 func jsonKind(v any) string {
