@@ -383,6 +383,37 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 		for _, stem := range cat.Fields[dir].Stems() {
 			stems[stem] = true
 		}
+		// Properties whose item is gone go under the deletion rules of
+		// entities, counted by file: not after a doubt, not when more
+		// than the threshold of the files would lose theirs at once.
+		var gone, managed int
+		for _, stem := range cat.Fields[dir].Stems() {
+			had, lost := false, false
+			for _, f := range cat.Fields[dir].Of(stem) {
+				if strings.HasPrefix(f, "properties.") {
+					had = true
+					_, still := c.fields[pathKey{dir, stem}][f]
+					lost = lost || !still
+				}
+			}
+			if had && !cat.Managed[dir].Has(stem) {
+				managed++
+				if lost {
+					gone++
+				}
+			}
+		}
+		bp, ok := catalog.DecodeDir(dir)
+		if !ok {
+			bp = dir
+		}
+		keepProps := holds.Keeps(dir, threshold)
+		if k := holds.KeepsGone(bp, gone, managed, threshold); k != nil {
+			keepProps = true
+			if !slices.ContainsFunc(pl.Kept, func(o catalog.Kept) bool { return o.Blueprint == bp }) {
+				pl.Kept = append(pl.Kept, *k)
+			}
+		}
 		var record catalog.FieldSetBuilder
 		for _, stem := range slices.Sorted(maps.Keys(stems)) {
 			filePath := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
@@ -403,7 +434,7 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 				section, name, _ := strings.Cut(f, ".")
 				e, _ := catalog.Decode(data)
 				if section == "relations" && e != nil && c.keptRules[e.Blueprint+"\x00"+name] ||
-					section == "properties" && holds.Keeps(dir, threshold) {
+					section == "properties" && keepProps {
 					kept = append(kept, f) // a doubt: the item may still be there
 					continue
 				}

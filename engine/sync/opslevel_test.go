@@ -849,3 +849,56 @@ func validateBase(t *testing.T, dir, base string) []validate.Finding {
 	}
 	return res.Findings
 }
+
+// TestOpsLevelSkipThreshold: when a whole fetch comes back empty, the
+// managed properties of hand-written files are kept under the deletion
+// threshold, as entities are: an API that suddenly lists nothing (a token
+// that lost its scope) must not strip every service of its PagerDuty id.
+// With the threshold at 1 the loss is meant, and they go.
+func TestOpsLevelSkipThreshold(t *testing.T) {
+	f := extracttest.NewPagerDuty()
+	defer f.Close()
+	setenv(t, f.Env)
+	r := guideRepo(t, "pagerduty-skip.yaml", f.URL, nil)
+	checkout := writeService(r, "checkout-api", "")
+	writeService(r, "payments", `"payments-gateway"`)
+	r.commit("two services by hand")
+	r.mustSync()
+	synced := r.read(file("service", "checkout-api"))
+	record := r.read(".gitalog/fields/service")
+
+	all := f.Items["pagerduty_service"]
+	f.Items["pagerduty_service"] = []map[string]any{}
+	res, err := r.sync()
+	if err == nil || res.Err() == nil || !strings.Contains(res.Err().Error(), "refused to delete 2 of 2 hand-written service files' managed properties (100%), over entityDeletionThreshold 0.90") {
+		t.Errorf("sync: %v", err)
+	}
+	r.check()
+	if got := r.read(file("service", "checkout-api")); got != synced {
+		t.Errorf("an empty listing removed checkout-api's pd_service_id:\n%s", got)
+	}
+	if got := r.read(".gitalog/fields/service"); got != record {
+		t.Errorf("an empty listing changed the record: %q, was %q", got, record)
+	}
+	if len(res.Kept) != 1 || res.Kept[0].Blueprint != "service" || !res.Kept[0].OverThreshold || !res.Kept[0].Fields || res.Kept[0].Entities != 2 {
+		t.Errorf("kept %+v, want the 2 services over the threshold", res.Kept)
+	}
+
+	// One of four services goes: under the threshold, its id goes.
+	f.Items["pagerduty_service"] = all[1:]
+	r.mustSync()
+	if got := r.read(file("service", "checkout-api")); got != checkout {
+		t.Errorf("checkout-api after its PagerDuty service went away:\n%s", got)
+	}
+
+	f.Items["pagerduty_service"] = []map[string]any{}
+	o := r.options()
+	one := 1.0
+	o.DeleteThreshold = &one
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if r.exists(".gitalog/fields/service") || strings.Contains(r.read(file("service", "payments")), "pd_service_id") {
+		t.Errorf("with the threshold at 1 the managed properties stayed: %s", r.read(file("service", "payments")))
+	}
+}
