@@ -277,8 +277,9 @@ func (ol *opslevel) cacheable(r *mapping.Resource) bool {
 // relate turns the patches into each hand-written file's managed fields
 // and states the rule relations: as the relation value of the held
 // entities the sync writes, as a managed field of hand-written files. A
-// rule relation whose targets a doubt holds is left as it is.
-func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, threshold float64) {
+// rule relation whose targets a doubt holds is left as it is; kept are the
+// managed target entities the sync did not produce and will not delete.
+func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, threshold float64, kept []*catalog.Entity) {
 	c.fields = map[pathKey]map[string]any{}
 	field := func(k pathKey) map[string]any {
 		f := c.fields[k]
@@ -309,6 +310,11 @@ func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, th
 		return
 	}
 	targets := slices.Clone(c.ruleVals)
+	for _, e := range kept {
+		if rv, ok := ol.ruleValue(e); ok {
+			targets = append(targets, rv)
+		}
+	}
 	for _, hw := range ol.hw {
 		for _, e := range hw.entities {
 			if rv, ok := ol.ruleValue(e); ok {

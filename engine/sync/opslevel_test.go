@@ -902,3 +902,40 @@ func TestOpsLevelSkipThreshold(t *testing.T) {
 		t.Errorf("with the threshold at 1 the managed properties stayed: %s", r.read(file("service", "payments")))
 	}
 }
+
+// TestOpsLevelRelationRulesThreshold: when the issues are kept by the
+// deletion threshold (every one gone at once), the relations to them are
+// kept too: the catalog does not say a service has no issues while their
+// files are still there.
+func TestOpsLevelRelationRulesThreshold(t *testing.T) {
+	s := extracttest.NewSentry()
+	defer s.Close()
+	setenv(t, s.Env)
+	r := newOLRepo(t)
+	r.write("gitalog.yaml", strings.NewReplacer("https://sentry.io", s.URL).Replace(r.read("gitalog.yaml")))
+	writeService(r, "backend", `"backend-api"`)
+	r.commit("our services")
+	r.mustSync()
+	before := r.read(file("service", "backend"))
+	if !strings.Contains(before, "sentry_issues") {
+		t.Fatalf("backend has no issues:\n%s", before)
+	}
+	issues := r.files("sentry_issue")
+
+	s.Update(func(d *sentrytest.Dataset) {
+		for _, id := range d.IssueIDs("") {
+			d.DeleteIssue(id)
+		}
+	})
+	res, err := r.sync()
+	if err == nil || len(res.Kept) == 0 {
+		t.Fatalf("every issue gone at once: err %v, kept %+v", err, res.Kept)
+	}
+	r.check()
+	if got := r.files("sentry_issue"); !reflect.DeepEqual(got, issues) {
+		t.Fatalf("issues kept by the threshold: %d, had %d", len(got), len(issues))
+	}
+	if got := r.read(file("service", "backend")); got != before {
+		t.Errorf("backend's relation to kept issues changed:\n%s\nwas\n%s", got, before)
+	}
+}
