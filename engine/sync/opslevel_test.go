@@ -939,3 +939,42 @@ func TestOpsLevelRelationRulesThreshold(t *testing.T) {
 		t.Errorf("backend's relation to kept issues changed:\n%s\nwas\n%s", got, before)
 	}
 }
+
+// TestOpsLevelParentFetchFails: when page 2 of the projects fails, the
+// issues of the projects on it are not fetched, and no issue is deleted:
+// an incomplete extractor holds everything fed by it, for_each children
+// included.
+func TestOpsLevelParentFetchFails(t *testing.T) {
+	s := extracttest.NewSentry(sentrytest.WithPageSize(3))
+	defer s.Close()
+	setenv(t, s.Env)
+	var failing atomic.Bool
+	px := proxy(t, s.URL, func(r *http.Request) bool {
+		return failing.Load() && r.URL.Path == "/api/0/projects/" && r.URL.Query().Get("cursor") != ""
+	})
+	r := newOLRepo(t)
+	r.write("gitalog.yaml", strings.NewReplacer("https://sentry.io", px.URL).Replace(r.read("gitalog.yaml")))
+	r.commit("sentry host")
+	r.mustSync()
+	before := r.files("sentry_issue")
+
+	failing.Store(true)
+	s.Update(func(d *sentrytest.Dataset) { d.AddIssue("backend-api", "KeyError: 'tenant'", "api.views", "error") })
+	res, err := r.sync()
+	if err == nil {
+		t.Fatalf("a sync whose projects failed on page 2 reported no error: %+v", res)
+	}
+	r.check()
+	got := r.files("sentry_issue")
+	for _, id := range before {
+		if !slices.Contains(got, id) {
+			t.Errorf("issue %s was deleted after an incomplete project listing", id)
+		}
+	}
+	if res != nil && len(res.Deleted) > 0 {
+		t.Errorf("deleted %v", res.Deleted)
+	}
+	if !r.exists(file("sentry_issue", before[0])) {
+		t.Errorf("%s is gone", before[0])
+	}
+}
