@@ -978,3 +978,22 @@ func TestOpsLevelParentFetchFails(t *testing.T) {
 		t.Errorf("%s is gone", before[0])
 	}
 }
+
+// TestOpsLevelPushExtractor: the Kyverno guide's extractor has no
+// http_polling (OpsLevel receives its items by push): a sync says so,
+// naming the extractor, and commits nothing.
+func TestOpsLevelPushExtractor(t *testing.T) {
+	r := guideRepo(t, "kyverno-two-transforms.yaml", "http://127.0.0.1:1", map[string]string{
+		"kyverno_issue": `{"identifier": "kyverno_issue", "schema": {"properties": {"summary": {"type": "string"}, "status": {"type": "string"}, "namespace": {"type": "string"}}}}`,
+		"namespace":     `{"identifier": "namespace", "schema": {"properties": {}}}`,
+	})
+	head := r.git("rev-parse", "HEAD")
+	_, err := r.sync()
+	if err == nil || !strings.Contains(err.Error(), "kyverno_issues") || !strings.Contains(err.Error(), "http_polling") {
+		t.Fatalf("sync of a push extractor: %v", err)
+	}
+	r.check()
+	if r.git("rev-parse", "HEAD") != head || r.exists("catalog") {
+		t.Error("a sync of a push extractor wrote something")
+	}
+}
