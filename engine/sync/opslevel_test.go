@@ -765,6 +765,16 @@ func TestOpsLevelRelationRules(t *testing.T) {
 	backend := writeService(r, "backend", `"backend-api", "api"`)
 	lonely := writeService(r, "lonely", `"no-such-project"`)
 	r.commit("our services")
+	o := r.options()
+	o.Plan = true
+	pres, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := pres.Plan.Update; len(u) != 1 || u[0].Blueprint != "service" || u[0].Identifier != "backend" ||
+		len(u[0].Fields) != 1 || u[0].Fields[0].Path != "relations.sentry_issues" {
+		t.Errorf("plan updates %+v, want backend's relations.sentry_issues", u)
+	}
 	r.mustSync()
 
 	// The expectation, from the API and jq alone.
