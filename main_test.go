@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitalog/gitalog/engine/extract/extracttest"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/itchyny/gojq"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -84,16 +85,23 @@ func server(ts *testscript.TestScript) *sentrytest.Server {
 
 // fakesentry starts a fake Sentry with the demo organization and points
 // SENTRY_URL, SENTRY_ORG and SENTRY_AUTH_TOKEN at it for the rest of the
-// script.
+// script. With "production" the organization also has the project
+// "Checkout production" (slug checkout-prod, two issues), which OpsLevel's
+// Sentry guide excludes.
 func cmdFakeSentry(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! fakesentry")
 	}
 	var opts []sentrytest.Option
+	data := sentrytest.Demo()
 	for _, a := range args {
+		if a == "production" {
+			extracttest.AddExcludedProject(data)
+			continue
+		}
 		n, ok := strings.CutPrefix(a, "pagesize=")
 		if !ok {
-			ts.Fatalf("usage: fakesentry [pagesize=N]")
+			ts.Fatalf("usage: fakesentry [pagesize=N] [production]")
 		}
 		size, err := strconv.Atoi(n)
 		ts.Check(err)
@@ -103,7 +111,6 @@ func cmdFakeSentry(ts *testscript.TestScript, neg bool, args []string) {
 	if st.srv != nil {
 		ts.Fatalf("fakesentry already running")
 	}
-	data := sentrytest.Demo()
 	st.srv = sentrytest.NewServer(data, opts...)
 	srv := st.srv
 	ts.Defer(srv.Close)

@@ -95,6 +95,12 @@ func Write(w io.Writer, r *sync.Result, v Verbosity) {
 		list("Changed", "~", r.Changed)
 		list("Deleted", "-", r.Deleted)
 	}
+	// Suggestions are listed every sync, not only when they change: they
+	// wait for a person, who needs to see them.
+	list(fmt.Sprintf("Suggested (not in catalog/; see %s/)", sync.SuggestionsDir), "?", r.Suggested)
+	if r.Skipped > 0 {
+		fmt.Fprintf(w, "%d entities skipped: no component in the catalog matched them (on_component_not_found: skip).\n", r.Skipped)
+	}
 	for _, c := range r.Conflicts {
 		fmt.Fprintf(w, "warning: %s exists and was not written by gitalog; left as it is\n", c)
 	}

@@ -56,6 +56,22 @@ func (h *Holds) deletesGone(dir string, gone, managed int, threshold float64) bo
 	return gone > 0 && !h.has(dir) && !h.gaveNothing(dir, threshold) && float64(gone)/float64(managed) <= threshold
 }
 
+// KeepsGone is the plan's rule for what else a sync removes when its item
+// is gone (the managed fields of hand-written files): whether gone of
+// managed are kept, and if so, the Kept that says why (nil: gone is 0).
+func (h *Holds) KeepsGone(blueprint string, gone, managed int, threshold float64) *Kept {
+	dir := EncodeDir(blueprint)
+	if gone == 0 || h.deletesGone(dir, gone, managed, threshold) {
+		return nil
+	}
+	k := &Kept{Blueprint: blueprint, Entities: gone, Managed: managed, Fields: true}
+	if !h.has(dir) {
+		k.GaveNothing = h.gaveNothing(dir, threshold)
+		k.OverThreshold = !k.GaveNothing
+	}
+	return k
+}
+
 // Kept is a blueprint whose entities the sync did not produce and did not
 // delete.
 type Kept struct {
@@ -68,4 +84,7 @@ type Kept struct {
 	// GaveNothing: a resource that writes the blueprint gave no entity
 	// (an Empty doubt), and no other doubt touched the blueprint.
 	GaveNothing bool
+	// Fields: what was kept is the managed properties of Entities
+	// hand-written files (of Managed that have some), not whole entities.
+	Fields bool
 }

@@ -33,6 +33,11 @@ type Options struct {
 	MaxResponseBytes int64
 	Timeout          time.Duration
 	UserAgent        string
+	// MaxAttempts, Backoff and MaxWait tune retries as sentry.ClientOptions
+	// do (zero: its defaults), so that one setting governs both sources.
+	MaxAttempts int
+	Backoff     time.Duration
+	MaxWait     time.Duration
 	// Sleep replaces the waits before retries (tests).
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -445,6 +450,7 @@ func (s *Source) client(origin string) *sentry.Client {
 		c = sentry.NewHTTPClient(sentry.ClientOptions{
 			HTTPClient: s.o.HTTPClient, Concurrency: s.o.Concurrency, Logger: s.o.Logger,
 			MaxResponseBytes: s.o.MaxResponseBytes, Timeout: s.o.Timeout, UserAgent: s.o.UserAgent,
+			MaxAttempts: s.o.MaxAttempts, Backoff: s.o.Backoff, MaxWait: s.o.MaxWait,
 			Secrets: s.secrets, Sleep: s.o.Sleep,
 		})
 		s.clients[origin] = c

@@ -259,8 +259,9 @@ func (ol *opslevel) cacheable(r *mapping.Resource) bool {
 // relate turns the patches into each hand-written file's managed fields
 // and states the rule relations: as the relation value of the held
 // entities the sync writes, as a managed field of hand-written files. A
-// rule relation whose targets a doubt holds is left as it is.
-func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, threshold float64) {
+// rule relation whose targets a doubt holds is left as it is; kept are the
+// managed target entities the sync did not produce and will not delete.
+func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, threshold float64, kept []*catalog.Entity) {
 	c.fields = map[pathKey]map[string]any{}
 	field := func(k pathKey) map[string]any {
 		f := c.fields[k]
@@ -291,6 +292,11 @@ func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, th
 		return
 	}
 	targets := slices.Clone(c.ruleVals)
+	for _, e := range kept {
+		if rv, ok := ol.ruleValue(e); ok {
+			targets = append(targets, rv)
+		}
+	}
 	for _, hw := range ol.hw {
 		for _, e := range hw.entities {
 			if rv, ok := ol.ruleValue(e); ok {
@@ -374,6 +380,37 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 		for _, stem := range cat.Fields[dir].Stems() {
 			stems[stem] = true
 		}
+		// Properties whose item is gone go under the deletion rules of
+		// entities, counted by file: not after a doubt, not when more
+		// than the threshold of the files would lose theirs at once.
+		var gone, managed int
+		for _, stem := range cat.Fields[dir].Stems() {
+			had, lost := false, false
+			for _, f := range cat.Fields[dir].Of(stem) {
+				if strings.HasPrefix(f, "properties.") {
+					had = true
+					_, still := c.fields[pathKey{dir, stem}][f]
+					lost = lost || !still
+				}
+			}
+			if had && !cat.Managed[dir].Has(stem) {
+				managed++
+				if lost {
+					gone++
+				}
+			}
+		}
+		bp, ok := catalog.DecodeDir(dir)
+		if !ok {
+			bp = dir
+		}
+		keepProps := holds.Keeps(dir, threshold)
+		if k := holds.KeepsGone(bp, gone, managed, threshold); k != nil {
+			keepProps = true
+			if !slices.ContainsFunc(pl.Kept, func(o catalog.Kept) bool { return o.Blueprint == bp }) {
+				pl.Kept = append(pl.Kept, *k)
+			}
+		}
 		var record catalog.FieldSetBuilder
 		for _, stem := range slices.Sorted(maps.Keys(stems)) {
 			filePath := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
@@ -394,7 +431,7 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 				section, name, _ := strings.Cut(f, ".")
 				e, _ := catalog.Decode(data)
 				if section == "relations" && e != nil && c.keptRules[e.Blueprint+"\x00"+name] ||
-					section == "properties" && holds.Keeps(dir, threshold) {
+					section == "properties" && keepProps {
 					kept = append(kept, f) // a doubt: the item may still be there
 					continue
 				}

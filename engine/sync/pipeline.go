@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"runtime"
 	"slices"
 	"sort"
@@ -657,7 +658,17 @@ func (p *pipeline) finish(c *collection, res *Result, holds *catalog.Holds, thre
 		return r.Target, r.Many, r.Required, ok
 	})
 	if p.ol != nil {
-		p.ol.relate(c, held, holds, threshold)
+		// Rules relate to the targets the commit leaves: the entities the
+		// threshold keeps, too.
+		var keptTargets []*catalog.Entity
+		for _, bp := range slices.Sorted(maps.Keys(p.ol.ruleTargets)) {
+			es, err := after.Kept(p.store, bp)
+			if err != nil {
+				return err
+			}
+			keptTargets = append(keptTargets, es...)
+		}
+		p.ol.relate(c, held, holds, threshold, keptTargets)
 	}
 	byKey := map[catalog.Key]*slot{}
 	for _, sl := range held {

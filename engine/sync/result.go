@@ -187,7 +187,11 @@ func (r *Result) Err() error {
 	var over []string
 	for _, k := range r.Kept {
 		if k.OverThreshold {
-			over = append(over, fmt.Sprintf("%d of %d managed %s entities (%.0f%%)", k.Entities, k.Managed, catalog.Printable(k.Blueprint), 100*float64(k.Entities)/float64(k.Managed)))
+			what := "managed %s entities"
+			if k.Fields {
+				what = "hand-written %s files' managed properties"
+			}
+			over = append(over, fmt.Sprintf("%d of %d "+what+" (%.0f%%)", k.Entities, k.Managed, catalog.Printable(k.Blueprint), 100*float64(k.Entities)/float64(k.Managed)))
 		}
 	}
 	if len(over) > 0 {
@@ -323,6 +327,7 @@ func commitMessage(r *Result, p *catalog.Plan) string {
 	section("Created", "+", r.Created)
 	section("Changed", "~", r.Changed)
 	section("Deleted", "-", r.Deleted)
+	section("Suggested (in "+SuggestionsDir+"/)", "?", r.Suggested)
 	if len(r.FetchErrors) > 0 {
 		fmt.Fprintf(&b, "\nIncomplete fetch (%s): %s was deleted.\n", strings.Join(r.FailedKinds, ", "), noEntityOf(r.fetchDoubts()))
 	}
@@ -341,7 +346,10 @@ func commitMessage(r *Result, p *catalog.Plan) string {
 // KeptLine says why a blueprint's entities were kept.
 func (r *Result) KeptLine(k catalog.Kept) string {
 	s := fmt.Sprintf("%d %s entities", k.Entities, catalog.Printable(k.Blueprint))
-	if k.Entities == 1 {
+	switch {
+	case k.Fields:
+		s = fmt.Sprintf("the managed properties of %d hand-written %s files", k.Entities, catalog.Printable(k.Blueprint))
+	case k.Entities == 1:
 		s = fmt.Sprintf("1 %s entity", catalog.Printable(k.Blueprint))
 	}
 	if k.OverThreshold {

@@ -101,6 +101,7 @@ func (o *Options) extractSource(cfg *mapping.Config) (*extract.Source, error) {
 	}
 	return extract.NewSource(cfg.Extract, extract.Options{
 		HTTPClient: o.HTTPClient, Concurrency: conc, Logger: o.logger(), UserAgent: "gitalog",
+		MaxAttempts: o.Retry.MaxAttempts, Backoff: o.Retry.Backoff, MaxWait: o.Retry.MaxWait,
 		MaxPages: cfg.Sentry.MaxPages, MaxResponseBytes: cfg.Sentry.MaxResponseBytes,
 		Timeout: cfg.Sentry.RequestTimeout,
 	})

@@ -200,10 +200,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Files = len(v.entityFiles)
 	found := make([][]Finding, len(v.entityFiles))
-	names := make([]*catalog.Entity, len(v.entityFiles))
+	entities := make([]*catalog.Entity, len(v.entityFiles))
 	parallel.For(len(found), func(i int) {
 		if ctx.Err() == nil {
-			found[i], names[i] = v.checkFile(v.entityFiles[i])
+			found[i], entities[i] = v.checkFile(v.entityFiles[i])
 		}
 	})
 	if err := ctx.Err(); err != nil {
@@ -213,7 +213,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for _, fs := range found {
 		res.Findings = append(res.Findings, fs...)
 	}
-	res.Findings = append(res.Findings, v.nameClashes(names)...)
+	res.Findings = append(res.Findings, v.nameClashes(entities)...)
 
 	edits, err := managedEdits(ctx, repo, snap, src, o.Base)
 	if err != nil {
@@ -289,24 +289,32 @@ func (v *validator) list() error {
 	return nil
 }
 
-// nameClashes reports the identifiers and aliases that two entities of
-// a blueprint share, on the later file (in path order) of the two; names
-// holds the names of each entity file (nil when it was not an entity).
-func (v *validator) nameClashes(names []*catalog.Entity) []Finding {
+// nameClashes reports the names (identifiers and aliases) that two
+// entities of one blueprint share: OpsLevel finds a component by either,
+// so a shared name would match whichever came first. Identifiers are
+// indexed before aliases, so that a clash is reported on the alias, which
+// can change without moving the file.
+func (v *validator) nameClashes(entities []*catalog.Entity) []Finding {
 	idx := catalog.NewNameIndex()
+	for i, e := range entities {
+		if e != nil {
+			bare := *e
+			bare.Aliases = nil
+			idx.Add(&bare, v.entityFiles[i])
+		}
+	}
 	var out []Finding
-	for i, e := range names {
-		if e == nil {
+	for i, e := range entities {
+		if e == nil || len(e.Aliases) == 0 {
 			continue
 		}
-		p := v.entityFiles[i]
 		var clash *catalog.NameClashError
-		if err := idx.Add(e, p); !errors.As(err, &clash) {
+		if err := idx.Add(e, v.entityFiles[i]); !errors.As(err, &clash) {
 			continue
 		}
-		data, _ := v.src.read(p) // read again: clashes are rare, files many
+		data, _ := v.src.read(v.entityFiles[i])
 		for _, c := range clash.Clashes {
-			out = append(out, Finding{Path: p, Pointer: c.Pointer, Line: pointerLine(data, c.Pointer), Reason: c.Reason(e.Blueprint)})
+			out = append(out, Finding{Path: v.entityFiles[i], Pointer: c.Pointer, Line: pointerLine(data, c.Pointer), Reason: c.Reason(e.Blueprint)})
 		}
 	}
 	return out

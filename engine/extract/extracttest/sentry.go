@@ -27,14 +27,20 @@ const ExcludedProject = "checkout-prod"
 func NewSentry(opts ...sentrytest.Option) *Sentry {
 	d := sentrytest.Demo()
 	d.Org.Slug = "opslevel"
+	AddExcludedProject(d)
+	return &Sentry{Server: sentrytest.NewServer(d, opts...), Dataset: d,
+		Env: map[string]string{SentryToken: sentrytest.Token}}
+}
+
+// AddExcludedProject adds to d the project the guide's exclude drops
+// ("Checkout production", slug ExcludedProject), with two issues.
+func AddExcludedProject(d *sentrytest.Dataset) {
 	d.Projects = append(d.Projects, &sentrytest.Project{ID: "4504931759200000", Slug: ExcludedProject,
 		Name: "Checkout production", Platform: "go", DateCreated: d.Now.AddDate(0, -2, 0),
 		FirstEvent: d.Now.AddDate(0, -2, 0), Color: "#bf3f3f", Teams: []string{"payments"},
 		Environments: []string{"production"}, Releases: []string{"checkout@1.0.0"}})
 	d.AddIssue(ExcludedProject, "PaymentDeclined: card expired", "checkout.pay in charge", "error")
 	d.AddIssue(ExcludedProject, "TimeoutError: ledger did not answer", "checkout.ledger in post", "error")
-	return &Sentry{Server: sentrytest.NewServer(d, opts...), Dataset: d,
-		Env: map[string]string{SentryToken: sentrytest.Token}}
 }
 
 // IDs are the external ids the guide's extractors yield: sentry_project,
