@@ -43,6 +43,10 @@ type opslevel struct {
 	ruleSources map[string]bool
 	// suggests are the blueprints of suggest transforms.
 	suggests []string
+	// patchable are the blueprints of skip and suggest transforms: their
+	// entities are held whole, so that such a transform can update one
+	// another transform writes.
+	patchable map[string]bool
 
 	// Read with the target's catalog, before a worker needs them.
 	hw      map[string]*handWritten // blueprint dir -> its hand-written files
@@ -60,6 +64,12 @@ type patch struct {
 	dir, stem string
 	seq       seqNo
 	props     map[string]any
+	// onFile is set for a patch of a skip or suggest transform that
+	// matched no hand-written file: it updates the entity another
+	// transform writes this sync, if any; else it is skipped or, with
+	// suggest, suggested (e).
+	onFile bool
+	e      *catalog.Entity
 }
 
 // ruleVal is what the rules read of a target entity.
@@ -70,7 +80,7 @@ type ruleVal struct {
 func newOpslevel(cfg *mapping.Config, bps *schema.Set) *opslevel {
 	ol := &opslevel{
 		arrays: map[string]map[string]bool{}, matched: map[string]bool{},
-		ruleTargets: map[string]map[string]bool{}, ruleSources: map[string]bool{},
+		ruleTargets: map[string]map[string]bool{}, ruleSources: map[string]bool{}, patchable: map[string]bool{},
 		hwReady: make(chan struct{}),
 	}
 	for _, r := range cfg.Resources {
@@ -79,6 +89,9 @@ func newOpslevel(cfg *mapping.Config, bps *schema.Set) *opslevel {
 		}
 		if bp, ok := r.ConstBlueprint(); ok {
 			ol.matched[bp] = true
+			if r.OpsLevel.OnNotFound != mapping.Create {
+				ol.patchable[bp] = true
+			}
 			if r.OpsLevel.OnNotFound == mapping.Suggest && !slices.Contains(ol.suggests, bp) {
 				ol.suggests = append(ol.suggests, bp)
 			}
@@ -194,33 +207,34 @@ func (ol *opslevel) divert(p *pipeline, r *mapping.Resource, e *catalog.Entity, 
 	dir := catalog.EncodeDir(e.Blueprint)
 	if hw := ol.hw[dir]; hw != nil {
 		if stem, ok := hw.names[e.Identifier]; ok {
-			// A null is no value to set in a person's file: a field the
-			// transform managed before is then removed, as when its item
-			// goes away.
-			props := make(map[string]any, len(e.Properties))
-			for k, v := range e.Properties {
-				if v != nil {
-					props[k] = v
-				}
-			}
-			out.patches = append(out.patches, patch{dir: dir, stem: stem, seq: seq, props: props})
+			out.patches = append(out.patches, patch{dir: dir, stem: stem, seq: seq, props: setProps(e)})
 			return true
 		}
 	}
-	switch r.OpsLevel.OnNotFound {
-	case mapping.Skip:
-		out.skipped++
-		return true
-	case mapping.Suggest:
-		if _, exists := p.cat.Files[dir].Lookup(catalog.EncodeName(e.Identifier)); exists {
-			// A file gitalog writes for another transform: left to it.
-			out.skipped++
-			return true
-		}
-		out.suggested = append(out.suggested, e)
-		return true
+	if r.OpsLevel.OnNotFound == mapping.Create {
+		return false
 	}
-	return false
+	// Whether another transform writes the entity is known once every
+	// item is mapped (see relate).
+	pt := patch{dir: dir, stem: catalog.EncodeName(e.Identifier), seq: seq, props: setProps(e), onFile: true}
+	if r.OpsLevel.OnNotFound == mapping.Suggest {
+		pt.e = e
+	}
+	out.patches = append(out.patches, pt)
+	return true
+}
+
+// setProps are the properties an entity sets in a file it updates: a null
+// is no value to set in a person's file (a field the transform managed
+// before is then removed, as when its item goes away).
+func setProps(e *catalog.Entity) map[string]any {
+	props := make(map[string]any, len(e.Properties))
+	for k, v := range e.Properties {
+		if v != nil {
+			props[k] = v
+		}
+	}
+	return props
 }
 
 // ruleValue keeps what the rules read of an entity of a rule target.
@@ -241,7 +255,8 @@ func (ol *opslevel) ruleValue(e *catalog.Entity) (ruleVal, bool) {
 
 // cacheable reports whether the item cache may stand in for mapping r's
 // items: not when an entity may go elsewhere than its own file (skip,
-// suggest), the rules read what it maps, or they set its relations.
+// suggest) or another transform may update it, the rules read what it
+// maps, or they set its relations.
 func (ol *opslevel) cacheable(r *mapping.Resource) bool {
 	if ol == nil {
 		return true
@@ -249,11 +264,11 @@ func (ol *opslevel) cacheable(r *mapping.Resource) bool {
 	if r.OpsLevel != nil && r.OpsLevel.OnNotFound != mapping.Create {
 		return false
 	}
-	if len(ol.rules) == 0 {
+	if len(ol.rules) == 0 && len(ol.patchable) == 0 {
 		return true
 	}
 	bp, ok := r.ConstBlueprint()
-	return ok && ol.ruleTargets[bp] == nil && !ol.ruleSources[bp]
+	return ok && ol.ruleTargets[bp] == nil && !ol.ruleSources[bp] && !ol.patchable[bp]
 }
 
 // relate turns the patches into each hand-written file's managed fields
@@ -283,7 +298,28 @@ func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, th
 		return 0
 	})
 	for _, pt := range c.patches {
-		f := field(pathKey{pt.dir, pt.stem})
+		k := pathKey{pt.dir, pt.stem}
+		if pt.onFile {
+			// An entity another transform writes this sync is updated
+			// in the properties this one sets, before it is validated
+			// and encoded (entities of such blueprints are held whole).
+			if sl := c.slots[k]; sl != nil && sl.held != nil && !sl.lost {
+				if sl.held.Properties == nil {
+					sl.held.Properties = map[string]any{}
+				}
+				for name, v := range pt.props {
+					sl.held.Properties[name] = v
+				}
+				continue
+			}
+			if pt.e != nil {
+				c.suggested = append(c.suggested, pt.e)
+			} else {
+				c.skipped++
+			}
+			continue
+		}
+		f := field(k)
 		for name, v := range pt.props {
 			f["properties."+name] = v
 		}

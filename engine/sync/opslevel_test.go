@@ -1007,3 +1007,41 @@ func TestOpsLevelPushExtractor(t *testing.T) {
 		t.Error("a sync of a push extractor wrote something")
 	}
 }
+
+// A skip transform updates an entity that another transform writes in the
+// same sync, not only hand-written files: OpsLevel's "already exists in
+// the catalog" is any component. One PagerDuty listing makes the services
+// (create) and the guide's transform adds their PagerDuty id (skip).
+func TestOpsLevelSkipUpdatesAnotherTransformsEntity(t *testing.T) {
+	f := extracttest.NewPagerDuty()
+	defer f.Close()
+	setenv(t, f.Env)
+	r := newOLRepo(t)
+	cfg := example(t, "pagerduty-skip.yaml", f.URL)
+	cfg = strings.Replace(cfg, "transforms:\n", `transforms:
+- external_kind: pagerduty_service
+  opslevel_kind: service
+  opslevel_identifier: .name | ascii_downcase | gsub(" "; "-")
+  on_component_not_found: create
+  properties:
+    description: .summary
+`, 1)
+	r.write("gitalog.yaml", cfg)
+	r.commit("create and skip")
+	res := r.mustSync()
+	for _, s := range f.Items["pagerduty_service"] {
+		stem := strings.ReplaceAll(strings.ToLower(s["name"].(string)), " ", "-")
+		e := r.entity(file("service", stem))
+		props := e["properties"].(map[string]any)
+		if props["pd_service_id"] != s["id"] || props["description"] != s["summary"] {
+			t.Errorf("%s: properties %v, want pd_service_id %v and description %v", stem, props, s["id"], s["summary"])
+		}
+	}
+	if res.Skipped != 0 {
+		t.Errorf("skipped %d, want 0: every skip entity has its created one", res.Skipped)
+	}
+	r.check()
+	if res2 := r.mustSync(); !res2.NoChange {
+		t.Errorf("resync changed: %+v", res2.Changed)
+	}
+}

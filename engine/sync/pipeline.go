@@ -183,7 +183,7 @@ func holdTargets(cfg *mapping.Config, bps *schema.Set) map[string]bool {
 }
 
 func (p *pipeline) mustHold(e *catalog.Entity) bool {
-	if p.hold[e.Blueprint] || p.ol != nil && p.ol.ruleSources[e.Blueprint] {
+	if p.hold[e.Blueprint] || p.ol != nil && (p.ol.ruleSources[e.Blueprint] || p.ol.patchable[e.Blueprint]) {
 		return true
 	}
 	for _, v := range e.Relations {
