@@ -252,7 +252,6 @@ func (ol *opslevel) ruleValue(e *catalog.Entity) (ruleVal, bool) {
 	return ruleVal{v}, true
 }
 
-
 // cacheable reports whether the item cache may stand in for mapping r's
 // items: not when an entity may go elsewhere than its own file (skip,
 // suggest) or another transform may update it, the rules read what it
