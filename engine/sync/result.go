@@ -277,6 +277,10 @@ func (r *Result) subject() string {
 		parts = append(parts, bp+" "+strings.Join(s, " "))
 	}
 	if len(parts) == 0 {
+		if len(r.Suggested) > 0 {
+			// Only .gitalog/suggestions/ can have changed.
+			return "sync: " + plural(len(r.Suggested), "suggestion", "suggestions")
+		}
 		return "sync: no entity changes"
 	}
 	return "sync: " + strings.Join(parts, ", ")
