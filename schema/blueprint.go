@@ -8,7 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/gitalog/gitalog/engine/jsonx"
 )
 
 // Relation is a blueprint's relation to entities of another blueprint.
@@ -68,7 +69,7 @@ func Parse(name string, data []byte) ([]*Blueprint, error) {
 			return nil, positioned(name, data, err)
 		}
 	default:
-		line, col := LineCol(data, len(data)-len(bytes.TrimLeft(data, " \t\r\n")))
+		line, col := jsonx.LineCol(data, len(data)-len(bytes.TrimLeft(data, " \t\r\n")))
 		return nil, fmt.Errorf("%s:%d:%d: expected a blueprint object or an array of them", name, line, col)
 	}
 
@@ -141,12 +142,12 @@ func positioned(name string, data []byte, err error) error {
 	switch {
 	case errors.As(err, &syn):
 		// Offset counts the offending byte as read.
-		line, col := LineCol(data, int(syn.Offset)-1)
+		line, col := jsonx.LineCol(data, int(syn.Offset)-1)
 		return fmt.Errorf("%s:%d:%d: %s", name, line, col, syn.Error())
 	case errors.As(err, &typ):
 		// Offset is the end of the offending value; its last byte is on the
 		// same line as its start for all scalars.
-		line, col := LineCol(data, int(typ.Offset)-1)
+		line, col := jsonx.LineCol(data, int(typ.Offset)-1)
 		what := "value"
 		if typ.Field != "" {
 			what = fmt.Sprintf("%q", typ.Field)
@@ -170,16 +171,4 @@ func article(s string) string {
 		return "an"
 	}
 	return "a"
-}
-
-// LineCol gives the 1-based line and column (in characters) of data[off],
-// so every JSON error gitalog reports points at a place the same way.
-func LineCol(data []byte, off int) (line, col int) {
-	off = max(0, min(off, len(data)))
-	before := data[:off]
-	line = 1 + bytes.Count(before, []byte{'\n'})
-	if i := bytes.LastIndexByte(before, '\n'); i >= 0 {
-		before = before[i+1:]
-	}
-	return line, 1 + utf8.RuneCount(before)
 }

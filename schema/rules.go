@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/jsonx"
 )
 
 // Rule is one of a relation's rules: it matches a source entity (of the
@@ -288,7 +289,7 @@ func position(name string, data []byte, path []any) string {
 	if !ok {
 		return ""
 	}
-	line, col := LineCol(data, off)
+	line, col := jsonx.LineCol(data, off)
 	return fmt.Sprintf("%s:%d:%d", name, line, col)
 }
 
@@ -321,7 +322,7 @@ func valueOffset(data []byte, path []any) (int, bool) {
 				}
 				if k, _ := kt.(string); k == seg {
 					start, found = next(), true
-				} else if skipValue(dec) != nil {
+				} else if jsonx.SkipValue(dec) != nil {
 					return 0, false
 				}
 			}
@@ -332,7 +333,7 @@ func valueOffset(data []byte, path []any) (int, bool) {
 			for i := 0; !found && dec.More(); i++ {
 				if i == seg {
 					start, found = next(), true
-				} else if skipValue(dec) != nil {
+				} else if jsonx.SkipValue(dec) != nil {
 					return 0, false
 				}
 			}
@@ -342,24 +343,4 @@ func valueOffset(data []byte, path []any) (int, bool) {
 		}
 	}
 	return start, true
-}
-
-func skipValue(dec *json.Decoder) error {
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if d, ok := tok.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				depth++
-			} else {
-				depth--
-			}
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
 }

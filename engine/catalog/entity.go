@@ -368,31 +368,34 @@ func Decode(data []byte) (*Entity, error) {
 }
 
 // EncodeCompact writes v as canonical JSON on one line (sorted keys).
-func EncodeCompact(b *bytes.Buffer, v any) {
+func EncodeCompact(b *bytes.Buffer, v any) { encodeLine(b, v, ",", ":") }
+
+// encodeLine writes v on one line, canonically but for the separators
+// between elements (comma) and after keys (colon).
+func encodeLine(b *bytes.Buffer, v any, comma, colon string) {
 	switch v := v.(type) {
 	case map[string]any:
-		keys := slices.Sorted(maps.Keys(v))
 		b.WriteByte('{')
-		for i, k := range keys {
+		for i, k := range slices.Sorted(maps.Keys(v)) {
 			if i > 0 {
-				b.WriteByte(',')
+				b.WriteString(comma)
 			}
-			writeScalar(b, k)
-			b.WriteByte(':')
-			EncodeCompact(b, v[k])
+			writeString(b, k)
+			b.WriteString(colon)
+			encodeLine(b, v[k], comma, colon)
 		}
 		b.WriteByte('}')
 	case []any:
 		b.WriteByte('[')
 		for i, x := range v {
 			if i > 0 {
-				b.WriteByte(',')
+				b.WriteString(comma)
 			}
-			EncodeCompact(b, x)
+			encodeLine(b, x, comma, colon)
 		}
 		b.WriteByte(']')
 	case []string:
-		EncodeCompact(b, aliasValues(v))
+		encodeLine(b, aliasValues(v), comma, colon)
 	default:
 		writeScalar(b, v)
 	}

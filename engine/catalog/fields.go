@@ -66,18 +66,7 @@ func (s FieldSet) Stems() []string {
 
 // EncodeFieldSet is the record's file content; empty for an empty set, whose
 // file the sync removes rather than writes.
-func EncodeFieldSet(s FieldSet) []byte {
-	n := 0
-	for _, l := range s {
-		n += len(l) + 1
-	}
-	out := make([]byte, 0, n)
-	for _, l := range s {
-		out = append(out, l...)
-		out = append(out, '\n')
-	}
-	return out
-}
+func EncodeFieldSet(s FieldSet) []byte { return joinLines(s) }
 
 // FieldSetBuilder collects a folder's managed fields in any order.
 type FieldSetBuilder struct{ lines []string }

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gitalog/gitalog/engine/jsonx"
 )
 
 // FieldChange is one field PatchFields sets or removes.
@@ -66,25 +66,13 @@ func checkJSON(data []byte) error {
 	err := json.Unmarshal(data, &v)
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		line, col := lineCol(data, int(syn.Offset)-1)
+		line, col := jsonx.LineCol(data, int(syn.Offset)-1)
 		return fmt.Errorf("%d:%d: invalid JSON: %v", line, col, syn)
 	}
 	if err == nil {
 		err = errors.New("not valid JSON")
 	}
 	return fmt.Errorf("invalid JSON: %w", err)
-}
-
-// lineCol is the 1-based line and column (in characters) of data[off], as
-// schema.LineCol counts them.
-func lineCol(data []byte, off int) (line, col int) {
-	off = max(0, min(off, len(data)))
-	before := data[:off]
-	line = 1 + bytes.Count(before, []byte{'\n'})
-	if i := bytes.LastIndexByte(before, '\n'); i >= 0 {
-		before = before[i+1:]
-	}
-	return line, 1 + utf8.RuneCount(before)
 }
 
 // jsonObject is where an object's parts are in the file: its braces and,
@@ -186,7 +174,7 @@ func (s *scanner) object(i int) (*jsonObject, error) {
 			return nil, err
 		}
 		if o.find(key) >= 0 {
-			line, col := lineCol(s.data, i)
+			line, col := jsonx.LineCol(s.data, i)
 			return nil, fmt.Errorf("%d:%d: duplicate key %s", line, col, quote(key))
 		}
 		valStart := s.ws(s.ws(keyEnd) + 1) // past the colon
@@ -235,7 +223,7 @@ func scanDoc(data []byte) (*patchDoc, error) {
 	s := &scanner{data: data}
 	start := s.ws(0)
 	if start >= len(data) || data[start] != '{' {
-		line, col := lineCol(data, start)
+		line, col := jsonx.LineCol(data, start)
 		return nil, fmt.Errorf("%d:%d: an entity file must hold a JSON object", line, col)
 	}
 	top, err := s.object(start)
@@ -343,34 +331,7 @@ func (d *patchDoc) encode(v any, ind string, inline bool) string {
 
 // encodeInline writes v on one line as a person does: canonical keys
 // and values, ", " and ": " between them.
-func encodeInline(b *bytes.Buffer, v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		b.WriteByte('{')
-		for i, k := range slices.Sorted(maps.Keys(x)) {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeString(b, k)
-			b.WriteString(": ")
-			encodeInline(b, x[k])
-		}
-		b.WriteByte('}')
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			encodeInline(b, e)
-		}
-		b.WriteByte(']')
-	case []string:
-		encodeInline(b, aliasValues(x))
-	default:
-		writeScalar(b, x)
-	}
-}
+func encodeInline(b *bytes.Buffer, v any) { encodeLine(b, v, ", ", ": ") }
 
 func (d *patchDoc) member(key string, v any, ind string, inline bool) string {
 	return quote(key) + ": " + d.encode(v, ind, inline)
@@ -403,7 +364,7 @@ func (d *patchDoc) apply(ch FieldChange) ([]byte, error) {
 		keyInd, _ := d.lineIndent(sec.keyStart)
 		return d.splice(sec.valStart, sec.valEnd, d.encode(map[string]any{ch.Name: ch.Value}, keyInd, !d.multiline(d.top))), nil
 	default:
-		line, col := lineCol(d.data, sec.valStart)
+		line, col := jsonx.LineCol(d.data, sec.valStart)
 		return nil, fmt.Errorf("%d:%d: %q must be an object", line, col, ch.Section)
 	}
 	s := &scanner{data: d.data}

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gitalog/gitalog/schema"
+	"github.com/gitalog/gitalog/engine/jsonx"
 )
 
 // pointerLine finds the line of the key (or array element) that a JSON
@@ -42,9 +42,9 @@ func pointerLine(data []byte, ptr string) int {
 				}
 				if k, _ := kt.(string); k == seg {
 					// A key never spans lines, so its end is on its line.
-					line, _ = schema.LineCol(data, int(dec.InputOffset())-1)
+					line, _ = jsonx.LineCol(data, int(dec.InputOffset())-1)
 					found = true
-				} else if skipValue(dec) != nil {
+				} else if jsonx.SkipValue(dec) != nil {
 					return line
 				}
 			}
@@ -59,9 +59,9 @@ func pointerLine(data []byte, ptr string) int {
 					for off < len(data) && strings.IndexByte(" \t\r\n,", data[off]) >= 0 {
 						off++
 					}
-					line, _ = schema.LineCol(data, off)
+					line, _ = jsonx.LineCol(data, off)
 					found = true
-				} else if skipValue(dec) != nil {
+				} else if jsonx.SkipValue(dec) != nil {
 					return line
 				}
 			}
@@ -71,24 +71,4 @@ func pointerLine(data []byte, ptr string) int {
 		}
 	}
 	return line
-}
-
-func skipValue(dec *json.Decoder) error {
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if d, ok := tok.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				depth++
-			} else {
-				depth--
-			}
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
 }

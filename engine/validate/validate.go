@@ -15,6 +15,7 @@ import (
 	"github.com/gitalog/gitalog/engine/config"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/internal/parallel"
+	"github.com/gitalog/gitalog/engine/jsonx"
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -337,7 +338,7 @@ func (v *validator) checkFile(p string) ([]Finding, *catalog.Entity) {
 		f := Finding{Path: p, Reason: "invalid JSON: " + err.Error()}
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			f.Line, f.Column = schema.LineCol(data, int(syn.Offset)-1)
+			f.Line, f.Column = jsonx.LineCol(data, int(syn.Offset)-1)
 		}
 		return append(out, f), nil
 	}
