@@ -127,9 +127,13 @@ type configError struct {
 	file string
 	line int
 	msg  string
+	col  int // 0: the line alone
 }
 
 func (e *configError) Error() string {
+	if e.line > 0 && e.col > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", e.file, e.line, e.col, e.msg)
+	}
 	if e.line > 0 {
 		return fmt.Sprintf("%s:%d: %s", e.file, e.line, e.msg)
 	}
@@ -150,7 +154,7 @@ func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
 	if n != nil {
 		line = n.Line
 	}
-	return &configError{p.file, line, fmt.Sprintf(format, args...)}
+	return &configError{file: p.file, line: line, msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *parser) warnf(n *yaml.Node, format string, args ...any) {
@@ -175,7 +179,7 @@ func Parse(name string, data []byte) (*Config, error) {
 			// yaml.v3 errors read "yaml: line N: ..."; say file:N like the rest.
 			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 				n, _ := strconv.Atoi(m[1])
-				return nil, &configError{name, n, "invalid YAML: " + m[2]}
+				return nil, &configError{file: name, line: n, msg: "invalid YAML: " + m[2]}
 			}
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -189,7 +193,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		roots = append(roots, root)
 	}
 	if len(roots) == 0 {
-		return nil, &configError{name, 0, "the file is empty; it needs a resources: list (Port) or extractors: and transforms: (OpsLevel)"}
+		return nil, &configError{file: name, msg: "the file is empty; it needs a resources: list (Port) or extractors: and transforms: (OpsLevel)"}
 	}
 	p := &parser{file: name}
 	for _, root := range roots {

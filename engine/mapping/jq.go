@@ -103,7 +103,7 @@ func (c *Config) RefuseSecret(what, secret string) error {
 			if v.line == 0 {
 				where = "a mapping's env: "
 			}
-			return &configError{c.File, v.line, fmt.Sprintf("%s%s holds %s; a mapping must not read it (it would be written into the catalog)", where, v.name, what)}
+			return &configError{file: c.File, line: v.line, msg: fmt.Sprintf("%s%s holds %s; a mapping must not read it (it would be written into the catalog)", where, v.name, what)}
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gitalog/gitalog/engine/extract"
+	"github.com/gitalog/gitalog/engine/sentry"
 )
 
 // OpsLevel's transform definition (a custom integration's `transforms:`)
@@ -37,7 +38,14 @@ type OpsLevel struct {
 	// {key, value} object or a list of them; they become the property
 	// "tags".
 	Tags []*Program
+	// At is where each key is in the file ("opslevel_kind",
+	// "properties.<name>", "default_properties.tags"), for the checks
+	// against the blueprints, which are read after the config.
+	At map[string]Pos
 }
+
+// Pos is a place in the config file.
+type Pos struct{ Line, Col int }
 
 // TagsProperty is the property default_properties.tags fills.
 const TagsProperty = "tags"
@@ -55,12 +63,12 @@ func (p *parser) errAt(n *yaml.Node, format string, args ...any) error {
 	if n == nil {
 		return p.errf(nil, format, args...)
 	}
-	return &configError{p.file, n.Line, fmt.Sprintf("%d: %s", n.Column, fmt.Sprintf(format, args...))}
+	return &configError{file: p.file, line: n.Line, col: n.Column, msg: fmt.Sprintf(format, args...)}
 }
 
 // transform compiles one entry of transforms: as the resource at index i.
 func (p *parser) transform(i, n int, node *yaml.Node) (*Resource, error) {
-	r := &Resource{Index: i, Line: node.Line, Params: map[string]any{}, ItemsToParseName: "item", OpsLevel: &OpsLevel{OnNotFound: Create}, Transform: n}
+	r := &Resource{Index: i, Line: node.Line, Params: map[string]any{}, ItemsToParseName: "item", OpsLevel: &OpsLevel{OnNotFound: Create, At: map[string]Pos{}}, Transform: n}
 	if node.Kind != yaml.MappingNode {
 		return nil, p.errAt(node, "transform #%d must be a mapping with external_kind, opslevel_kind and opslevel_identifier", n)
 	}
@@ -85,6 +93,7 @@ func (p *parser) transform(i, n int, node *yaml.Node) (*Resource, error) {
 				return nil, p.errAt(v, "%s: opslevel_kind must be a blueprint identifier", r.Label())
 			}
 			kind = v
+			r.OpsLevel.At["opslevel_kind"] = Pos{v.Line, v.Column}
 		case "opslevel_identifier":
 			identifier = v
 			r.Identifier, err = p.expr(v, r, "opslevel_identifier")
@@ -184,6 +193,7 @@ func (p *parser) opslevelProperties(n *yaml.Node, r *Resource) ([]NamedProgram, 
 	}
 	var out []NamedProgram
 	for k, v := range pairs(n) {
+		r.OpsLevel.At["properties."+k.Value] = Pos{k.Line, k.Column}
 		prog, err := p.expr(v, r, "properties."+k.Value)
 		if err != nil {
 			return nil, err
@@ -209,6 +219,7 @@ func (p *parser) defaultProperties(n *yaml.Node, r *Resource) error {
 					return p.errAt(k, "%s: default_properties.tags and properties.tags both set the property %q", r.Label(), TagsProperty)
 				}
 			}
+			r.OpsLevel.At["default_properties.tags"] = Pos{k.Line, k.Column}
 			r.OpsLevel.Tags, err = p.exprList(v, r, "default_properties.tags")
 		default:
 			if s, ok := nearMiss(k.Value, defaultKeys); ok {
@@ -321,6 +332,14 @@ func (p *parser) opslevel(cfg *Config, extractors, transforms []*yaml.Node) erro
 		p.warnings = append(p.warnings, d.Warnings...)
 		for _, e := range d.Extractors {
 			kinds[e.Kind] = true
+			// A Port resource of a Sentry kind reads Sentry's items; an
+			// extractor of the same name would quietly take its place,
+			// and the entities of Sentry's items would be deleted.
+			for _, r := range cfg.Resources {
+				if r.OpsLevel == nil && r.Kind == e.Kind && sentry.Kinds[e.Kind] != nil {
+					return &configError{file: p.file, line: e.Line, col: e.Column, msg: fmt.Sprintf("%s: external_kind %q is also the Sentry kind %s (line %d) maps; rename the extractor", e.Label(), e.Kind, r.Label(), r.Line)}
+				}
+			}
 		}
 	}
 	n := 0

@@ -3,6 +3,8 @@ package sync
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -41,6 +43,7 @@ type opslevel struct {
 	// rules read of its entities ("" entries for the built-ins).
 	ruleTargets map[string]map[string]bool
 	ruleSources map[string]bool
+	bps         *schema.Set
 	// suggests are the blueprints of suggest transforms.
 	suggests []string
 	// patchable are the blueprints of skip and suggest transforms: their
@@ -81,7 +84,7 @@ func newOpslevel(cfg *mapping.Config, bps *schema.Set) *opslevel {
 	ol := &opslevel{
 		arrays: map[string]map[string]bool{}, matched: map[string]bool{},
 		ruleTargets: map[string]map[string]bool{}, ruleSources: map[string]bool{}, patchable: map[string]bool{},
-		hwReady: make(chan struct{}),
+		hwReady: make(chan struct{}), bps: bps,
 	}
 	for _, r := range cfg.Resources {
 		if r.OpsLevel == nil {
@@ -398,6 +401,7 @@ const SuggestionsDir = ".gitalog/suggestions"
 // against (they differ from the one streamed against after a push race,
 // so everything is read from them here).
 func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catalog.State, c *collection, holds *catalog.Holds, threshold float64) error {
+	c.patchProblems = nil
 	dirs := map[string]bool{}
 	for k := range c.fields {
 		dirs[k.dir] = true
@@ -482,6 +486,12 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 				// The person's file is left as it is; so is its record.
 				pl.Conflicts = append(pl.Conflicts, filePath+" (its managed fields: "+err.Error()+")")
 				kept = cat.Fields[dir].Of(stem)
+			} else if probs := ol.check(patched, data); hasError(probs) {
+				// What a transform sets is held to the blueprint as a
+				// whole entity is: an invalid value is not written.
+				c.patchProblems = append(c.patchProblems, probs...)
+				kept = cat.Fields[dir].Of(stem)
+				err = errInvalid
 			}
 			for _, f := range kept {
 				if err := record.Add(stem, f); err != nil {
@@ -580,5 +590,74 @@ func suggestChanges(es []*catalog.Entity) []PlanChange {
 		out = append(out, c)
 	}
 	SortChanges(out)
+	return out
+}
+
+// checkTransforms holds each OpsLevel transform to the blueprints, which
+// are read after the config: its opslevel_kind must be one, and every
+// property it sets one of its properties. Said at the key, before any
+// request, rather than as an invalid entity per item after the fetch.
+func checkTransforms(cfg *mapping.Config, bps *schema.Set) error {
+	for _, r := range cfg.Resources {
+		if r.OpsLevel == nil {
+			continue
+		}
+		at := func(key string) string {
+			p := r.OpsLevel.At[key]
+			return fmt.Sprintf("%s:%d:%d: %s: %s", cfg.File, p.Line, p.Col, r.Label(), key)
+		}
+		bp, _ := r.ConstBlueprint()
+		b, ok := bps.Blueprint(bp)
+		if !ok {
+			return fmt.Errorf("%s: no blueprint %q (blueprints: %s); add blueprints/%s.json", at("opslevel_kind"), bp, strings.Join(bps.IDs(), ", "), bp)
+		}
+		names := make([]string, 0, len(r.Properties)+1)
+		for _, np := range r.Properties {
+			names = append(names, np.Name)
+		}
+		if len(r.OpsLevel.Tags) > 0 {
+			names = append(names, mapping.TagsProperty)
+		}
+		for _, name := range names {
+			if _, ok := b.Properties[name]; ok {
+				continue
+			}
+			key := "properties." + name
+			if name == mapping.TagsProperty && len(r.OpsLevel.Tags) > 0 {
+				key = "default_properties.tags"
+			}
+			known := slices.Sorted(maps.Keys(b.Properties))
+			return fmt.Errorf("%s: blueprint %q has no property %q (its properties: %s); add it to %s", at(key), bp, name, strings.Join(known, ", "), b.Source)
+		}
+	}
+	return nil
+}
+
+var errInvalid = errors.New("invalid")
+
+// check validates a hand-written file as its update would leave it. Only
+// the problems the update brings count: a file that was invalid before
+// is the person's to mend, and validate reports it.
+func (ol *opslevel) check(patched, before []byte) []schema.Problem {
+	e, err := catalog.Decode(patched)
+	if err != nil {
+		return []schema.Problem{{Pointer: "", Reason: "the updated file does not decode: " + err.Error()}}
+	}
+	probs := ol.bps.Validate(e)
+	if !hasError(probs) {
+		return nil
+	}
+	old := map[string]bool{}
+	if oe, err := catalog.Decode(before); err == nil {
+		for _, p := range ol.bps.Validate(oe) {
+			old[p.Pointer+"\x00"+p.Reason] = true
+		}
+	}
+	var out []schema.Problem
+	for _, p := range probs {
+		if !p.Warning && !old[p.Pointer+"\x00"+p.Reason] {
+			out = append(out, p)
+		}
+	}
 	return out
 }

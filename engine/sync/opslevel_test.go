@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -1043,5 +1044,62 @@ func TestOpsLevelSkipUpdatesAnotherTransformsEntity(t *testing.T) {
 	r.check()
 	if res2 := r.mustSync(); !res2.NoChange {
 		t.Errorf("resync changed: %+v", res2.Changed)
+	}
+}
+
+// What a transform sets in a hand-written file is held to the blueprint:
+// a value of the wrong type is not written (the file and its record stay
+// as they were), it is reported, and the sync is partial.
+func TestOpsLevelPatchIsValidated(t *testing.T) {
+	f := extracttest.NewPagerDuty()
+	defer f.Close()
+	setenv(t, f.Env)
+	cfg := strings.Replace(example(t, "pagerduty-skip.yaml", f.URL), `pd_service_id: ".id"`, `pd_service_id: ".id | length"`, 1)
+	r := newOLRepo(t)
+	r.write("gitalog.yaml", cfg)
+	before := writeService(r, "checkout-api", "")
+	r.commit("a number for a string property")
+	res, err := r.sync()
+	if !errors.Is(err, catalog.ErrPartial) {
+		t.Fatalf("sync: %v, want a partial sync", err)
+	}
+	if got := r.read(file("service", "checkout-api")); got != before {
+		t.Errorf("the hand-written file changed:\n%s", got)
+	}
+	if r.exists(".gitalog/fields/service") {
+		t.Errorf("a field that was not written is recorded")
+	}
+	found := false
+	for _, p := range res.Problems {
+		if p.Pointer == "/properties/pd_service_id" && !p.Warning {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("problems %v lack /properties/pd_service_id", res.Problems)
+	}
+	r.check()
+}
+
+// A transform's opslevel_kind and properties are held to the blueprints
+// before any request: a typo is an error at its key.
+func TestOpsLevelTransformCheckedAgainstBlueprints(t *testing.T) {
+	f := extracttest.NewPagerDuty()
+	defer f.Close()
+	setenv(t, f.Env)
+	for _, c := range []struct{ old, new, want string }{
+		{"opslevel_kind: service", "opslevel_kind: servce", `gitalog.yaml:17:18: transform #1 (external_kind "pagerduty_service"): opslevel_kind: no blueprint "servce"`},
+		{"pd_service_id:", "pd_service_ix:", `gitalog.yaml:21:5: transform #1 (external_kind "pagerduty_service"): properties.pd_service_ix: blueprint "service" has no property "pd_service_ix"`},
+	} {
+		r := newOLRepo(t)
+		r.write("gitalog.yaml", strings.Replace(example(t, "pagerduty-skip.yaml", f.URL), c.old, c.new, 1))
+		r.commit("a typo")
+		n := len(f.Requests())
+		if _, err := r.sync(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: sync: %v\nwant %s", c.new, err, c.want)
+		}
+		if len(f.Requests()) != n {
+			t.Errorf("%s: requests were sent before the error", c.new)
+		}
 	}
 }

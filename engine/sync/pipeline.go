@@ -145,6 +145,10 @@ type collection struct {
 	// their targets leaves as they are.
 	keptRules map[string]bool
 	ol        *opslevel
+	// patchProblems are why updates of hand-written files were not
+	// written (values their blueprint refuses).
+	patchProblems []schema.Problem
+	problems      int // how many the result had before them; -1: not yet known
 }
 
 type pipeline struct {
@@ -398,7 +402,7 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		<-p.ic.ready // the workers wait for it too
 		hint = p.ic.c.Len()
 	}
-	c := &collection{slots: make(map[pathKey]*slot, hint), records: make([]cacheRec, 0, hint), ol: p.ol}
+	c := &collection{slots: make(map[pathKey]*slot, hint), records: make([]cacheRec, 0, hint), ol: p.ol, problems: -1}
 	issues := newIssueGroups()
 	ds := newDoubts(p.bps)
 	// givers counts, per file that more than one item gave, the items of

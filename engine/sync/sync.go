@@ -194,6 +194,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	for _, w := range bps.Warnings() {
 		log.Warn(w)
 	}
+	if err := checkTransforms(cfg, bps); err != nil {
+		return nil, err
+	}
 
 	res := &Result{DryRun: o.DryRun, Items: map[string]int{}}
 	var src Fetcher
@@ -585,6 +588,11 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 		if err := coll.ol.extend(p, snap, cat, coll, doubt, threshold); err != nil {
 			return tgt.commit, err
 		}
+		// A push race plans again: the problems of the earlier plan go.
+		if coll.problems < 0 {
+			coll.problems = len(res.Problems)
+		}
+		res.Problems = append(res.Problems[:coll.problems:coll.problems], coll.patchProblems...)
 		res.Suggested, res.Skipped = suggestedRefs(coll.suggested), coll.skipped
 		if res.Plan != nil {
 			res.Plan.Suggest = suggestChanges(coll.suggested)
