@@ -463,8 +463,16 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 			set := c.fields[pathKey{dir, stem}]
 			var changes []catalog.FieldChange
 			var kept []string
+			if ch, keys, ok := mergeTags(data, set, cat.Fields[dir].Of(stem), keepProps); ok {
+				if ch != nil {
+					changes = append(changes, *ch)
+				}
+				kept = append(kept, keys...)
+				set = maps.Clone(set)
+				delete(set, tagsField)
+			}
 			for _, f := range cat.Fields[dir].Of(stem) {
-				if _, ok := set[f]; ok {
+				if _, ok := set[f]; ok || strings.HasPrefix(f, tagPrefix) {
 					continue
 				}
 				section, name, _ := strings.Cut(f, ".")
@@ -660,4 +668,72 @@ func (ol *opslevel) check(patched, before []byte) []schema.Problem {
 		}
 	}
 	return out
+}
+
+// OpsLevel's tags sit beside a person's own: a transform's tags are
+// merged into a hand-written file's "tags", replacing only tags of the
+// keys it sets (or set before, recorded as "tag.<key>" fields), never the
+// person's others.
+const (
+	tagsField = "properties." + mapping.TagsProperty
+	tagPrefix = "tag."
+)
+
+// mergeTags works out the change of a hand-written file's tags: ok is
+// false when no transform sets tags in it, now or before; keys are the
+// record's entries for the tags it manages after the change.
+func mergeTags(data []byte, set map[string]any, old []string, keep bool) (ch *catalog.FieldChange, keys []string, ok bool) {
+	oldKeys := map[string]bool{}
+	for _, f := range old {
+		if k, isTag := strings.CutPrefix(f, tagPrefix); isTag {
+			oldKeys[k] = true
+		}
+	}
+	v, has := set[tagsField]
+	if !has && len(oldKeys) == 0 {
+		return nil, nil, false
+	}
+	if !has && keep {
+		// A doubt: the item may still be there; its tags stay.
+		for _, f := range old {
+			if strings.HasPrefix(f, tagPrefix) {
+				keys = append(keys, f)
+			}
+		}
+		return nil, keys, true
+	}
+	ours, _ := v.([]any)
+	newKeys := map[string]bool{}
+	for _, t := range ours {
+		if m, isMap := t.(map[string]any); isMap {
+			if k, isStr := m["key"].(string); isStr {
+				newKeys[k] = true
+			}
+		}
+	}
+	e, err := catalog.Decode(data)
+	if err != nil {
+		return nil, nil, false
+	}
+	theirs, _ := e.Properties[mapping.TagsProperty].([]any)
+	var merged []any
+	for _, t := range theirs {
+		m, _ := t.(map[string]any)
+		k, _ := m["key"].(string)
+		if m == nil || !oldKeys[k] && !newKeys[k] {
+			merged = append(merged, t)
+		}
+	}
+	merged = append(merged, ours...)
+	for _, k := range slices.Sorted(maps.Keys(newKeys)) {
+		keys = append(keys, tagPrefix+k)
+	}
+	_, present := e.Properties[mapping.TagsProperty]
+	switch {
+	case len(merged) == 0 && present:
+		return &catalog.FieldChange{Section: "properties", Name: mapping.TagsProperty, Remove: true}, keys, true
+	case len(merged) == 0:
+		return nil, keys, true
+	}
+	return &catalog.FieldChange{Section: "properties", Name: mapping.TagsProperty, Value: merged}, keys, true
 }

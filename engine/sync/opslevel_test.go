@@ -559,7 +559,8 @@ func TestOpsLevelGraphQL(t *testing.T) {
 			t.Errorf("%s: more than its tags changed:\n%s\nwas\n%s", id, rest, hand[id])
 		}
 	}
-	if got, want := r.read(".gitalog/fields/service"), "service-1\tproperties.tags\nservice-4\tproperties.tags\n"; got != want {
+	// The tags it manages, by key: a person's own tags stay theirs.
+	if got, want := r.read(".gitalog/fields/service"), "service-1\ttag.has_external_dependency\nservice-1\ttag.has_internal_dependency\nservice-4\ttag.has_external_dependency\nservice-4\ttag.has_internal_dependency\n"; got != want {
 		t.Errorf(".gitalog/fields/service = %q, want %q", got, want)
 	}
 	if len(res.Created) != 0 || res.Skipped != 3 {
@@ -1101,5 +1102,43 @@ func TestOpsLevelTransformCheckedAgainstBlueprints(t *testing.T) {
 		if len(f.Requests()) != n {
 			t.Errorf("%s: requests were sent before the error", c.new)
 		}
+	}
+}
+
+// A transform's tags join a hand-written file's own: the person's tags of
+// other keys stay, in their place; only the keys the transform sets are
+// its, and when its item goes away only those go.
+func TestOpsLevelTagsBesideThePersons(t *testing.T) {
+	f := extracttest.NewOpsLevelGraphQL()
+	defer f.Close()
+	setenv(t, f.Env)
+	r := guideRepo(t, "graphql-post-body.yaml", f.URL, nil)
+	own := `{"key": "team", "value": "core"}`
+	data := strings.Replace(fmt.Sprintf(handService, "service-1", "SERVICE-1", "", "service-1"),
+		`"owner": "team-service-1",`, `"owner": "team-service-1",
+    "tags": [`+own+`],`, 1)
+	r.write(file("service", "service-1"), data)
+	r.commit("a service with a tag of its own")
+	r.mustSync()
+	tags := r.entity(file("service", "service-1"))["properties"].(map[string]any)["tags"].([]any)
+	if len(tags) != 3 || tags[0].(map[string]any)["key"] != "team" {
+		t.Fatalf("tags %v: want the person's team tag first, then the transform's two", tags)
+	}
+	// The service goes away upstream: its two tags go, the person's stays.
+	r.write("gitalog.yaml", strings.Replace(r.read("gitalog.yaml"), `iterator: ".data.account.services.nodes"`, `iterator: ".data.account.services.nodes"
+    exclude: .slug == "service-1"`, 1))
+	r.commit("exclude service-1")
+	r.mustSync()
+	// The same entity as the person's; the tags list, written anew twice,
+	// is laid out as gitalog writes a list.
+	var want map[string]any
+	if err := json.Unmarshal([]byte(data), &want); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.entity(file("service", "service-1")); !reflect.DeepEqual(got, want) {
+		t.Errorf("after its item went away the file is\n%v\nwant the person's\n%v", got, want)
+	}
+	if r.exists(".gitalog/fields/service") {
+		t.Errorf("the record still lists fields: %q", r.read(".gitalog/fields/service"))
 	}
 }
