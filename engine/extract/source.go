@@ -351,6 +351,7 @@ func (s *Source) chain(ctx context.Context, e *Extractor, vars map[string]any, l
 	vars["cursor"] = nil
 	var items []item
 	var chainOrigin string
+	hadLink := false
 	seen := map[string]bool{}
 	for page := 1; ; page++ {
 		if page > maxPages {
@@ -383,6 +384,21 @@ func (s *Source) chain(ctx context.Context, e *Extractor, vars map[string]any, l
 		s.o.Logger.Debug("extract", "extractor", e.Kind, "chain", label, "page", page, "request", resp.Shown, "items", len(got))
 		if e.Cursor == nil {
 			return items, nil
+		}
+		// A proxy that strips the Link header would end the chain early,
+		// and the rest of the list would read as deleted: a chain whose
+		// cursor comes from the headers needs the header on every page
+		// once one page had it, and Sentry's API sends it on every list.
+		if e.Cursor.From == "header" {
+			has := resp.Header.Get("Link") != ""
+			switch {
+			case has:
+				hadLink = true
+			case hadLink:
+				return nil, fmt.Errorf("%s: page %d of the chain has no Link header, where the earlier pages had one; stopping, since the rest of the list cannot be told from a deletion", resp.Shown, page)
+			case strings.Contains(u.Path, "/api/0/"):
+				return nil, fmt.Errorf("%s: Sentry's answer has no Link header, which Sentry sends with every list; stopping, since the rest of the list cannot be told from a deletion (a proxy may strip it)", resp.Shown)
+			}
 		}
 		next, err := s.next(e, resp)
 		if err != nil {

@@ -436,3 +436,19 @@ func TestMissingSecret(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A header cursor without its header is not the end of the list: a proxy
+// that strips Link, on the first page of Sentry's list or on a later
+// page of any chain, makes the extractor incomplete (nothing deleted)
+// instead of ending it early.
+func TestMissingLinkIsIncomplete(t *testing.T) {
+	for _, after := range []int{0, 1} {
+		f := extracttest.NewSentry(sentrytest.WithPageSize(2))
+		f.AddFault(sentrytest.Fault{PathContains: "/api/0/projects/", NoLink: true, AfterRequests: after})
+		s, _ := source(t, example(t, "sentry.yaml", f.URL, f.Env), extract.Options{})
+		if _, _, err := stream(s, "sentry_project"); err == nil || !strings.Contains(err.Error(), "no Link header") {
+			t.Errorf("Link stripped after %d requests: %v", after, err)
+		}
+		f.Close()
+	}
+}
