@@ -172,15 +172,16 @@ func newKindRuns(cfg *mapping.Config) *kindRuns {
 			k.order = append(k.order, kind)
 		}
 	}
-	for _, r := range cfg.Resources {
-		add(r.Kind)
-	}
-	// Every extractor is shown, also a parent that only drives a fan-out
-	// (no transform takes its items), as OpsLevel's Run Test shows it.
+	// Every extractor is shown, in the extract definition's order, also a
+	// parent that only drives a fan-out (no transform takes its items), as
+	// OpsLevel's Run Test shows it; then the Port kinds.
 	if cfg.Extract != nil {
 		for _, e := range cfg.Extract.Extractors {
 			add(e.Kind)
 		}
+	}
+	for _, r := range cfg.Resources {
+		add(r.Kind)
 	}
 	return k
 }
