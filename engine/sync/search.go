@@ -48,12 +48,17 @@ func parseIssueSearch(q string) *issueSearch {
 		neg := strings.HasPrefix(tok, "!")
 		t := strings.TrimPrefix(tok, "!")
 		key, val, ok := strings.Cut(t, ":")
+		if strings.HasPrefix(t, `"`) {
+			ok = false // a quoted phrase is text, colon or not
+		}
+		t = strings.ReplaceAll(t, `"`, "")
+		val = strings.ReplaceAll(val, `"`, "")
 		if !ok || key == "" {
 			if neg {
 				s.undecided = tok // negated free text
 				continue
 			}
-			text = append(text, tok)
+			text = append(text, t)
 			continue
 		}
 		key = strings.ToLower(key)
@@ -93,7 +98,7 @@ var isDecided = map[string]bool{
 }
 
 // searchTokens splits a search on spaces, keeping "quoted phrases"
-// together (without their quotes).
+// together (with their quotes, which say a phrase is text).
 func searchTokens(q string) []string {
 	var out []string
 	var cur strings.Builder
@@ -102,6 +107,7 @@ func searchTokens(q string) []string {
 		switch {
 		case r == '"':
 			inQuote = !inQuote
+			cur.WriteRune(r)
 		case (r == ' ' || r == '\t' || r == '\n') && !inQuote:
 			if cur.Len() > 0 {
 				out = append(out, cur.String())
