@@ -2,10 +2,14 @@ package sync
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/jsonx"
 	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
@@ -168,4 +172,90 @@ func TestApplyLaterItemWins(t *testing.T) {
 	if res := f.mustSync(); !res.NoChange {
 		t.Fatalf("the resync disagrees with the batch: %s\n%s", res.Subject, f.lastDiff())
 	}
+}
+
+// A search term the issue object cannot decide (a date) and statsPeriod,
+// which Sentry alone applies, leave the item's entities of that resource
+// as they are, and the result says which: the resync decides.
+func TestApplyUndecidedSelectionLeavesEntities(t *testing.T) {
+	for _, sel := range []string{`search: "is:unresolved firstSeen:-30d"`, `statsPeriod: "14d"`} {
+		t.Run(sel, func(t *testing.T) {
+			f := newFixture(t, sentrytest.Demo())
+			f.editConfig("  - kind: issue\n    selector:\n      query: \"true\"\n", "  - kind: issue\n    selector:\n      query: \"true\"\n      "+sel+"\n")
+			f.mustSync()
+			var id string
+			f.srv.Update(func(d *sentrytest.Dataset) {
+				id = d.IssueIDs("unresolved")[0]
+				d.ResolveIssue(id)
+			})
+			res := f.apply(f.issueItem(id))
+			// issue-tag's default search decides: its entity goes.
+			if got, want := f.lastDiff(), "M\t.gitalog/managed/sentryIssue.txt\nD\tcatalog/sentryIssue/"+id+".json"; got != want {
+				t.Fatalf("diff:\n%s\nwant:\n%s", got, want)
+			}
+			if len(res.Undecided) != 1 || res.Undecided[0].Item != "req-"+id || !strings.Contains(res.Undecided[0].Resource, `"issue"`) {
+				t.Fatalf("undecided: %+v", res.Undecided)
+			}
+			f.mustSync()
+			if got := f.lastDiff(); !strings.Contains(got, "D\tcatalog/issue/"+id+".json") {
+				t.Fatalf("the resync did not decide:\n%s", got)
+			}
+		})
+	}
+}
+
+// A batch never deletes or overwrites a hand-written file (one the managed
+// list does not name): a resolved issue's hand-written file stays, a new
+// issue's hand-written file is a conflict, as in a full sync.
+func TestApplyLeavesHandWrittenFiles(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	var resolved, added string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		resolved = d.IssueIDs("unresolved")[0]
+		d.ResolveIssue(resolved)
+		added = d.AddIssue("payments", "KeyError: 'currency'", "payments.api in charge", "error")
+	})
+	f.edit(".gitalog/managed/issue.txt", resolved+"\n", "")
+	hand := `{"identifier":"` + added + `","blueprint":"issue","title":"mine"}` + "\n"
+	if err := os.WriteFile(filepath.Join(f.dir, "catalog/issue/"+added+".json"), []byte(hand), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.git("add", "-A")
+	f.git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "hand-written")
+	res := f.apply(f.issueItem(resolved), f.issueItem(added))
+	f.checkRepo()
+	want := strings.Join([]string{
+		"M\t.gitalog/managed/sentryIssue.txt",
+		"D\tcatalog/sentryIssue/" + resolved + ".json",
+		"A\tcatalog/sentryIssue/" + added + ".json",
+	}, "\n")
+	if got := f.lastDiff(); got != want {
+		t.Fatalf("diff:\n%s\nwant:\n%s", got, want)
+	}
+	if len(res.Conflicts) != 1 || res.Conflicts[0] != "catalog/issue/"+added+".json" {
+		t.Fatalf("conflicts: %v", res.Conflicts)
+	}
+}
+
+// An entity that fails validation is not written (an older file stays),
+// and the batch is partial, as a sync is: exit 3.
+func TestApplyInvalidEntityIsNotWritten(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	var id string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		id = d.IssueIDs("unresolved")[0]
+		d.RegressIssue(id)
+	})
+	old := f.git("show", "HEAD:catalog/issue/"+id+".json")
+	f.editConfig(`isUnhandled: ".isUnhandled"`, `isUnhandled: '"not a boolean"'`)
+	res, err := Apply(context.Background(), f.options(), []Item{f.issueItem(id)})
+	if !errors.Is(err, catalog.ErrPartial) || res == nil || res.InvalidEntities() != 1 {
+		t.Fatalf("apply: %v, %+v", err, res)
+	}
+	if got := f.git("show", "HEAD:catalog/issue/"+id+".json"); got != old {
+		t.Fatalf("the invalid entity was written:\n%s", got)
+	}
+	f.checkRepo()
 }
