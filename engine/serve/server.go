@@ -10,6 +10,7 @@ import (
 	gosync "sync"
 	"time"
 
+	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -34,8 +35,9 @@ type Applier func(ctx context.Context, items []Item) (plumbing.Hash, error)
 // changed).
 type Resyncer func(ctx context.Context) (plumbing.Hash, error)
 
-// ErrPartial is what an Applier wraps when it committed what was valid.
-var ErrPartial = errors.New("partial")
+// ErrPartial is what an Applier or Resyncer wraps when it committed what
+// was valid (the sync engine's catalog.ErrPartial).
+var ErrPartial = catalog.ErrPartial
 
 // Options configure a Server.
 type Options struct {
