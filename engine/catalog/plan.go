@@ -1,12 +1,9 @@
 package catalog
 
 import (
-	"fmt"
 	"github.com/go-git/go-git/v5/plumbing"
 	"iter"
-	"path"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/gitstore"
@@ -73,74 +70,12 @@ func (p *Plan) Paths() []string {
 func MakePlan(store *gitstore.Store, cat *State, prod Produced, holds *Holds, threshold float64, trustSame bool) (*Plan, error) {
 	managedBefore := cat.ManagedCount()
 	p := &Plan{Threshold: threshold}
-	// Managed names this sync adds, and blueprints whose managed set
-	// changes; an unchanged catalog builds no set at all.
-	added := map[string][]string{}
-	// Slots that kept their bytes are (nearly all) the changes: sized once,
-	// the lists are not copied over and over as a first sync grows them.
-	n := 0
-	for sl := range prod.Files() {
-		if sl.Data != nil || sl.Spooled {
-			n++
-		}
-	}
-	p.Changes = make([]gitstore.Change, 0, n+len(cat.Managed)+1)
-	// Managed names produced again: when that is all of them, nothing is
-	// gone and the scan of every managed name below is skipped.
-	producedManaged := 0
-	for sl := range prod.Files() {
-		same := sl.Same && trustSame
-		managed := same || cat.Managed[sl.Dir].Has(sl.Stem)
-		if managed {
-			producedManaged++
-		}
-		if sl.Invalid {
-			continue
-		}
-		if same {
-			sl.Conflict = false
-			p.Unchanged++
-			continue
-		}
-		old, exists := cat.Files[sl.Dir].Lookup(sl.Stem)
-		sl.Conflict = exists && !managed
-		if sl.Conflict {
-			p.Conflicts = append(p.Conflicts, Dir+"/"+sl.Dir+"/"+sl.Stem+Ext)
-			continue
-		}
-		if !managed {
-			added[sl.Dir] = append(added[sl.Dir], sl.Stem)
-		}
-		if exists && old == sl.Hash {
-			p.Unchanged++
-			continue
-		}
-		filePath := Dir + "/" + sl.Dir + "/" + sl.Stem + Ext
-		data := sl.Data
-		if data == nil && !sl.Spooled {
-			// Dropped as equal to the commit the stream compared with; the
-			// sync is now planning against another (the remote moved).
-			var err error
-			if data, err = store.ReadBlob(sl.Hash); err != nil {
-				return nil, fmt.Errorf("reading %s: %w", filePath, err)
-			}
-		}
-		p.Changes = append(p.Changes, gitstore.Change{Path: filePath, Content: data, Hash: sl.Hash})
-		title := sl.Title
-		if sl.Data == nil && !sl.Spooled {
-			if e, err := Decode(data); err == nil {
-				title = TitleOf(e)
-			}
-		}
-		en := Entry{sl.Key, title, data}
-		if exists {
-			p.Changed = append(p.Changed, en)
-		} else {
-			if p.Created == nil {
-				p.Created = make([]Entry, 0, n)
-			}
-			p.Created = append(p.Created, en)
-		}
+	// Managed names this sync adds, and managed names produced again:
+	// when that is all of them, nothing is gone and the scan of every
+	// managed name below is skipped.
+	added, producedManaged, err := p.produced(store, cat, prod, trustSame)
+	if err != nil {
+		return nil, err
 	}
 	// What the sync managed and did not produce this time.
 	dropped := map[string][]string{} // managed names to forget
@@ -188,51 +123,8 @@ func MakePlan(store *gitstore.Store, cat *State, prod Produced, holds *Holds, th
 	}
 	slices.SortFunc(p.Kept, func(a, b Kept) int { return strings.Compare(a.Blueprint, b.Blueprint) })
 	// The managed lists, rewritten only for blueprints whose set changed.
-	dirs := map[string]bool{}
-	for d := range added {
-		dirs[d] = true
-	}
-	for d := range dropped {
-		dirs[d] = true
-	}
-	for d := range dirs {
-		listPath := path.Join(ManagedDir, d+".txt")
-		if len(cat.Managed[d]) == 0 && len(dropped[d]) == 0 {
-			// A first sync's list: exactly the added names, each once (a
-			// slot per file), sorted without a set of 100k.
-			names := slices.Clone(added[d])
-			slices.Sort(names)
-			p.Changes = append(p.Changes, gitstore.Change{Path: listPath, Content: joinLines(names)})
-			continue
-		}
-		set := make(map[string]bool, len(cat.Managed[d])+len(added[d]))
-		for _, stem := range cat.Managed[d] {
-			set[stem] = true
-		}
-		for _, stem := range dropped[d] {
-			delete(set, stem)
-		}
-		for _, stem := range added[d] {
-			set[stem] = true
-		}
-		if len(set) == 0 {
-			if len(cat.Managed[d]) > 0 {
-				p.Changes = append(p.Changes, gitstore.Change{Path: listPath, Delete: true})
-			}
-			continue
-		}
-		p.Changes = append(p.Changes, gitstore.Change{Path: listPath, Content: managedList(set)})
-	}
-	slices.SortFunc(p.Changes, func(a, b gitstore.Change) int { return strings.Compare(a.Path, b.Path) })
-	for _, l := range [][]Entry{p.Created, p.Changed, p.Deleted} {
-		slices.SortFunc(l, func(a, b Entry) int {
-			if a.Key.Blueprint != b.Key.Blueprint {
-				return strings.Compare(a.Key.Blueprint, b.Key.Blueprint)
-			}
-			return strings.Compare(a.Key.Identifier, b.Key.Identifier)
-		})
-	}
-	sort.Strings(p.Conflicts)
+	p.writeLists(cat, added, dropped)
+	p.sort()
 	return p, nil
 }
 
@@ -240,15 +132,6 @@ func MakePlan(store *gitstore.Store, cat *State, prod Produced, holds *Holds, th
 func TitleOf(e *Entity) string {
 	s, _ := e.Title.(string)
 	return s
-}
-
-func managedList(set map[string]bool) []byte {
-	names := make([]string, 0, len(set))
-	for n := range set {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return joinLines(names)
 }
 
 // joinLines is the managed list's format: one name a line.

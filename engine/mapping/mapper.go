@@ -60,10 +60,26 @@ const (
 
 // MapItem is Map, and also reports why the item gave no entity.
 func (r *Resource) MapItem(item any) (es []*catalog.Entity, issues []Issue, none None) {
+	return r.mapItem(item, true)
+}
+
+// MapUnselected maps an item as if selector.query were true for it (and
+// for each element itemsToParse gives): the entities it would give, for
+// a webhook's item the selection rejects, whose entities are then gone.
+func (r *Resource) MapUnselected(item any) ([]*catalog.Entity, []Issue) {
+	es, issues, _ := r.mapItem(item, false)
+	return es, issues
+}
+
+func (r *Resource) mapItem(item any, selection bool) (es []*catalog.Entity, issues []Issue, none None) {
 	sc := &scope{g: r.Query.guard}
 	defer sc.release()
+	selected := r.selected
+	if !selection {
+		selected = func(*scope, any, any) (bool, *Issue) { return true, nil }
+	}
 	if r.ItemsToParse == nil {
-		ok, iss := r.selected(sc, item, nil)
+		ok, iss := selected(sc, item, nil)
 		if iss != nil {
 			return nil, []Issue{*iss}, Some
 		}
@@ -101,7 +117,7 @@ func (r *Resource) MapItem(item any) (es []*catalog.Entity, issues []Issue, none
 			merged[k] = v
 		}
 		merged[r.ItemsToParseName] = el
-		ok, iss := r.selected(sc, merged, el)
+		ok, iss := selected(sc, merged, el)
 		if iss != nil {
 			issues = append(issues, *iss)
 			continue

@@ -398,6 +398,21 @@ func joinErrors(errs []error) error {
 	return errors.Join(first...)
 }
 
+// Seed makes items the fetched list of kind under params, replacing any:
+// a kind that fans out over it (issue tags over issues) then fans out over
+// these alone. A webhook's issue is its own list of one.
+func (s *Source) Seed(kind string, params map[string]any, items []any) {
+	key, _ := Variant(kind, params)
+	r := &fetchResult{done: make(chan struct{}), items: items}
+	close(r.done)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cache == nil {
+		s.cache = map[string]*fetchResult{}
+	}
+	s.cache[key] = r
+}
+
 // cached returns a kind's items when Fetch has already got them all.
 func (s *Source) cached(kind string, params map[string]any) ([]any, bool) {
 	key, _ := Variant(kind, params)

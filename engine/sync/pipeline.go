@@ -622,7 +622,23 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 // commit will leave it, given the doubts and the deletion threshold the
 // plan applies (see catalog.After).
 func (p *pipeline) finish(c *collection, res *Result, holds *catalog.Holds, threshold float64) error {
-	after := catalog.NewAfter(p.cat, c, holds, threshold)
+	return p.finishAfter(c, res, catalog.NewAfter(p.cat, c, holds, threshold), holds, threshold)
+}
+
+// afterCommit is what the commit leaves of the target's catalog besides
+// the entities produced: a sync's catalog.After, or a batch's.
+type afterCommit interface {
+	// Stays reports whether the target's file dir/stem, not produced, is
+	// still there after the commit.
+	Stays(dir, stem string) bool
+	// Kept reads the managed entities of bp, not produced, that the
+	// commit leaves: those a search relation matches besides the
+	// produced ones.
+	Kept(store *gitstore.Store, bp string) ([]*catalog.Entity, error)
+}
+
+// finishAfter is finish against what the commit leaves of the catalog.
+func (p *pipeline) finishAfter(c *collection, res *Result, after afterCommit, holds *catalog.Holds, threshold float64) error {
 	var held []*slot
 	for _, sl := range c.slots {
 		if sl.held != nil {

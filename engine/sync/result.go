@@ -67,6 +67,10 @@ type Result struct {
 
 	// Plan is set by Options.Plan: the full plan, for `gitalog plan`.
 	Plan *Plan
+
+	// Undecided are, for Apply, the items whose entities a resource left
+	// as they were (the next full sync decides).
+	Undecided []Undecided
 }
 
 // Duplicate is an entity that Items items gave; the last one's was written.

@@ -307,6 +307,41 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if err := pl.finish(coll, res, doubt, threshold); err != nil {
 		return nil, err
 	}
+	plan := func(snap *gitstore.Snapshot) (*catalog.Plan, error) {
+		cat, trustSame := cat, true
+		if snap.Commit() != cat.Commit {
+			var err error
+			if cat, err = catalog.ReadState(snap); err != nil {
+				return nil, err
+			}
+			trustSame = false
+		}
+		p, err := catalog.MakePlan(store, cat, coll, doubt, threshold, trustSame)
+		if err != nil {
+			return nil, err
+		}
+		if coll.ol != nil {
+			if err := coll.ol.extend(p, snap, cat, coll, doubt, threshold); err != nil {
+				return nil, err
+			}
+			res.Suggested, res.Skipped = suggestedRefs(coll.suggested), coll.skipped
+			if res.Plan != nil {
+				res.Plan.Suggest = suggestChanges(coll.suggested)
+			}
+		}
+		return p, nil
+	}
+	first := func() { pl.ic.prepare(coll) }
+	saved := func(committed plumbing.Hash) { pl.ic.save(&o, store, committed) }
+	return o.commitAndPush(ctx, store, tgt, res, start, plan, first, saved, pl.spool)
+}
+
+// commitAndPush commits the change plan makes, and pushes it with o.Push,
+// redoing it on top of a remote that moved meanwhile. first, when set, is
+// called once the first plan is made; saved after the first commit
+// (which may be no commit: the target's commit).
+func (o *Options) commitAndPush(ctx context.Context, store *gitstore.Store, tgt *syncTarget, res *Result, start time.Time, plan func(*gitstore.Snapshot) (*catalog.Plan, error), first func(), saved func(plumbing.Hash), spool *gitstore.Spool) (*Result, error) {
+	log := o.logger()
 	author := store.DefaultSignature()
 	if o.Author != nil {
 		author = *o.Author
@@ -315,11 +350,11 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	for attempt := 1; ; attempt++ {
 		var planned func()
 		if attempt == 1 && !o.DryRun {
-			planned = func() { pl.ic.prepare(coll) }
+			planned = first
 		}
-		committed, err := o.commitOn(ctx, store, tgt, cat, coll, doubt, threshold, author, res, planned, pl.spool)
-		if err == nil && attempt == 1 && !o.DryRun {
-			pl.ic.save(&o, store, committed)
+		committed, err := o.commitOn(ctx, store, tgt, plan, author, res, planned, spool)
+		if err == nil && attempt == 1 && !o.DryRun && saved != nil {
+			saved(committed)
 		}
 		if err != nil || o.DryRun || !o.Push {
 			res.Duration = time.Since(start)
@@ -560,35 +595,19 @@ func (o *Options) target(ctx context.Context, store *gitstore.Store, head gitsto
 }
 
 // commitOn plans the change against the target's commit and commits it.
-// It returns the new commit, or the target's when nothing changed.
-// cat is the catalog of the commit the stream compared with; it is read
-// again only when the target moved since (a redo after a push race).
-// planned, when set, is called once the plan is made.
-func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, cat *catalog.State, coll *collection, doubt *catalog.Holds, threshold float64, author object.Signature, res *Result, planned func(), spool *gitstore.Spool) (plumbing.Hash, error) {
+// It returns the new commit, or the target's when nothing changed. plan
+// makes the change against a snapshot of the target: the catalog the
+// stream compared with, or another when the target moved since (a redo
+// after a push race). planned, when set, is called once the plan is made.
+func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *syncTarget, plan func(*gitstore.Snapshot) (*catalog.Plan, error), author object.Signature, res *Result, planned func(), spool *gitstore.Spool) (plumbing.Hash, error) {
 	snap, err := store.Snapshot(tgt.commit)
 	if err != nil {
 		return tgt.commit, err
 	}
-	trustSame := true
-	if snap.Commit() != cat.Commit {
-		if cat, err = catalog.ReadState(snap); err != nil {
-			return tgt.commit, err
-		}
-		trustSame = false
-	}
 	o.progress("plan", "")
-	p, err := catalog.MakePlan(store, cat, coll, doubt, threshold, trustSame)
+	p, err := plan(snap)
 	if err != nil {
 		return tgt.commit, err
-	}
-	if coll.ol != nil {
-		if err := coll.ol.extend(p, snap, cat, coll, doubt, threshold); err != nil {
-			return tgt.commit, err
-		}
-		res.Suggested, res.Skipped = suggestedRefs(coll.suggested), coll.skipped
-		if res.Plan != nil {
-			res.Plan.Suggest = suggestChanges(coll.suggested)
-		}
 	}
 	if planned != nil {
 		planned()
