@@ -121,13 +121,25 @@ func TestServeEndToEnd(t *testing.T) {
 	if r := webhook(t, url, testSecret, "delivery-1", "created", issue); r.StatusCode/100 != 2 {
 		t.Fatalf("replayed webhook: %d", r.StatusCode)
 	}
+	afterCreate := strings.TrimSpace(testrepo.Git(t, dir, "rev-parse", "HEAD"))
+	// Resolved in Sentry: the catalog's search is is:unresolved, so the
+	// webhook deletes the issue, as a resync would.
+	srv.Update(func(d *sentrytest.Dataset) { d.ResolveIssue(added) })
+	resolved := issueItem(t, srv, data.OrgSlug(), added)
+	if r := webhook(t, url, testSecret, "delivery-2", "resolved", resolved); r.StatusCode/100 != 2 {
+		t.Fatalf("resolved webhook: %d", r.StatusCode)
+	}
+	waitFor(t, func() bool { _, err := os.Stat(path); return os.IsNotExist(err) }, "catalog/issue/"+added+".json deleted")
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("Run after SIGTERM-like stop: %v", err)
 	}
-	commits := strings.Fields(testrepo.Git(t, dir, "rev-list", strings.TrimSpace(before)+"..HEAD"))
+	commits := strings.Fields(testrepo.Git(t, dir, "rev-list", strings.TrimSpace(before)+".."+afterCreate))
 	if len(commits) != 1 {
 		t.Fatalf("%d commits after one webhook (and a replay), want 1", len(commits))
+	}
+	if n := len(strings.Fields(testrepo.Git(t, dir, "rev-list", afterCreate+"..HEAD"))); n != 1 {
+		t.Fatalf("%d commits for the resolved webhook, want 1", n)
 	}
 	testrepo.Git(t, dir, "fsck", "--strict")
 	if strings.Contains(logs.String(), "forged-1") || strings.Count(logs.String(), "webhook refused") != 1 {

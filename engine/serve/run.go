@@ -60,13 +60,19 @@ func Run(ctx context.Context, c Config) error {
 	return s.Serve(ctx, ln)
 }
 
-// SyncApplier applies webhook items with the sync engine under o.
+// SyncApplier applies webhook items with the sync engine (sync.Apply) under o.
 func SyncApplier(o sync.Options) Applier {
 	return func(ctx context.Context, items []Item) (plumbing.Hash, error) {
-		// TODO(i16-apply): sync.Apply(ctx, o, items) once it lands; a full
-		// sync is correct meanwhile (it takes the same issue states from
-		// Sentry), only slower.
-		return commitOf(sync.Run(ctx, o))
+		batch := make([]sync.Item, len(items))
+		for i, it := range items {
+			batch[i] = sync.Item{Kind: it.Kind, JSON: it.JSON, ID: it.ID}
+		}
+		res, err := sync.Apply(ctx, o, batch)
+		if res != nil && len(res.Undecided) > 0 && o.Logger != nil {
+			// Not an error: the next full sync decides about these.
+			o.Logger.Info("webhook items left for the next resync", "undecided", len(res.Undecided))
+		}
+		return commitOf(res, err)
 	}
 }
 
