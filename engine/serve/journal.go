@@ -270,7 +270,7 @@ func (j *Journal) MarkApplied(seq uint64) error {
 		return fmt.Errorf("journal: marking %d applied: %w", seq, err)
 	}
 	j.applied = seq
-	if j.size >= j.compactAt && len(j.pendingLocked()) == 0 {
+	if j.size >= j.compactAt {
 		if err := j.compactLocked(); err != nil {
 			return err
 		}
@@ -278,14 +278,13 @@ func (j *Journal) MarkApplied(seq uint64) error {
 	return nil
 }
 
-// compactLocked rewrites the journal with its last keepApplied records only
-// (all applied), so that it does not grow without bound while replays of
-// recent deliveries are still recognised.
+// compactLocked rewrites the journal with its pending records and the last
+// keepApplied applied ones, so that it does not grow without bound (even
+// when events keep arriving during every batch) while replays of recent
+// deliveries are still recognised.
 func (j *Journal) compactLocked() error {
-	keep := j.records
-	if len(keep) > j.keepApplied {
-		keep = keep[len(keep)-j.keepApplied:]
-	}
+	first := len(j.records) - len(j.pendingLocked()) - j.keepApplied
+	keep := j.records[max(first, 0):]
 	var data []byte
 	for _, r := range keep {
 		b, err := encodeRecord(r)

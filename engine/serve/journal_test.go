@@ -178,3 +178,29 @@ func flipLastByte(t *testing.T, path string, fromEnd int) {
 		t.Fatal(err)
 	}
 }
+
+// Events that arrive while a batch is applied are pending when it is
+// marked: compaction keeps them, so a busy server's journal still shrinks.
+func TestJournalCompactionKeepsPending(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := OpenJournal(dir)
+	j.compactAt, j.keepApplied = 1, 1
+	for i := 1; i <= 6; i++ {
+		mustAppend(t, j, rec(fmt.Sprint(i), fmt.Sprint("r", i)))
+	}
+	if err := j.MarkApplied(4); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	j2, err := OpenJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	if got := ids(j2.records); len(got) != 3 || got[0] != "4" {
+		t.Fatalf("records after compaction %v, want [4 5 6]", got)
+	}
+	if got := ids(j2.Pending()); len(got) != 2 || got[0] != "5" || got[1] != "6" {
+		t.Fatalf("pending after compaction %v, want [5 6]", got)
+	}
+}

@@ -18,7 +18,8 @@ type Metrics struct {
 	Commits      prometheus.Counter
 	ApplyErrors  prometheus.Counter
 	JournalDepth prometheus.GaugeFunc
-	LastSync     *prometheus.GaugeVec // unix time, by kind (batch, resync) and result (ok, error)
+	LastSync     *prometheus.GaugeVec // unix time the last batch or resync ended, by kind (batch, resync)
+	LastSyncOK   *prometheus.GaugeVec // 1 if it succeeded, 0 if it failed, by kind
 	// NotifySent and NotifyFailed count notifications per sink; the notify
 	// wiring increments them.
 	NotifySent   *prometheus.CounterVec
@@ -50,8 +51,12 @@ func newMetrics(depth func() float64) *Metrics {
 		}, depth),
 		LastSync: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "gitalog_last_sync_timestamp_seconds",
-			Help: "When the last batch or resync ended, by kind and result.",
-		}, []string{"kind", "result"}),
+			Help: "When the last webhook batch or full resync ended, by kind (batch, resync).",
+		}, []string{"kind"}),
+		LastSyncOK: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gitalog_last_sync_success",
+			Help: "1 if the last webhook batch or full resync succeeded, 0 if it failed, by kind.",
+		}, []string{"kind"}),
 		NotifySent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitalog_notifications_sent_total",
 			Help: "Notifications delivered, by sink.",
@@ -61,7 +66,7 @@ func newMetrics(depth func() float64) *Metrics {
 			Help: "Notification deliveries that failed (and will be retried), by sink.",
 		}, []string{"sink"}),
 	}
-	m.Registry.MustRegister(m.Received, m.Rejected, m.Commits, m.ApplyErrors, m.JournalDepth, m.LastSync, m.NotifySent, m.NotifyFailed)
+	m.Registry.MustRegister(m.Received, m.Rejected, m.Commits, m.ApplyErrors, m.JournalDepth, m.LastSync, m.LastSyncOK, m.NotifySent, m.NotifyFailed)
 	return m
 }
 

@@ -206,10 +206,10 @@ func (s *Server) applyPending(ctx context.Context) error {
 	items := batchItems(recs)
 	last := recs[len(recs)-1].Seq
 	commit, err := s.o.Apply(ctx, items)
-	now := float64(time.Now().Unix())
+	s.metrics.LastSync.WithLabelValues("batch").SetToCurrentTime()
 	if err != nil && !errors.Is(err, ErrPartial) {
 		s.metrics.ApplyErrors.Inc()
-		s.metrics.LastSync.WithLabelValues("batch", "error").Set(now)
+		s.metrics.LastSyncOK.WithLabelValues("batch").Set(0)
 		s.setApplyErr(err)
 		s.log.Error("applying webhook events failed; they stay in the journal", "events", len(recs), "error", err)
 		return err
@@ -217,7 +217,7 @@ func (s *Server) applyPending(ctx context.Context) error {
 	if err != nil {
 		s.log.Warn("webhook events applied in part", "events", len(recs), "error", err)
 	}
-	s.metrics.LastSync.WithLabelValues("batch", "ok").Set(now)
+	s.metrics.LastSyncOK.WithLabelValues("batch").Set(1)
 	if !commit.IsZero() {
 		s.metrics.Commits.Inc()
 	}
@@ -238,17 +238,17 @@ func (s *Server) applyPending(ctx context.Context) error {
 
 func (s *Server) resync(ctx context.Context) {
 	commit, err := s.o.Resync(ctx)
-	now := float64(time.Now().Unix())
+	s.metrics.LastSync.WithLabelValues("resync").SetToCurrentTime()
 	s.mu.Lock()
 	s.resyncErr = err
 	s.mu.Unlock()
 	if err != nil && !errors.Is(err, ErrPartial) {
 		s.metrics.ApplyErrors.Inc()
-		s.metrics.LastSync.WithLabelValues("resync", "error").Set(now)
+		s.metrics.LastSyncOK.WithLabelValues("resync").Set(0)
 		s.log.Error("resync failed", "error", err)
 		return
 	}
-	s.metrics.LastSync.WithLabelValues("resync", "ok").Set(now)
+	s.metrics.LastSyncOK.WithLabelValues("resync").Set(1)
 	if !commit.IsZero() {
 		s.metrics.Commits.Inc()
 	}

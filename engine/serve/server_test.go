@@ -243,3 +243,50 @@ func TestWebhookLatencyUnderLoad(t *testing.T) {
 	t.Logf("webhook latency over %d deliveries, %d concurrent: p50 %v p99 %v max %v", len(lat), workers,
 		lat[len(lat)/2], lat[len(lat)*99/100], slices.Max(lat))
 }
+
+// The resync runs in the loop, after pending events, and its commit goes
+// to OnCommit and the metrics like a batch's.
+func TestResyncRunsAfterPendingEvents(t *testing.T) {
+	cat := &fakeCatalog{}
+	s, _ := newTestServer(t, cat.apply)
+	s.o.CommitInterval = time.Hour
+	s.o.ResyncInterval = 10 * time.Millisecond
+	var mu gosync.Mutex
+	var order []string
+	resyncs := make(chan struct{}, 100)
+	s.o.Resync = func(context.Context) (plumbing.Hash, error) {
+		mu.Lock()
+		order = append(order, "resync")
+		mu.Unlock()
+		resyncs <- struct{}{}
+		return plumbing.NewHash(strings.Repeat("cd", 20)), nil
+	}
+	s.o.OnCommit = func(_ context.Context, h plumbing.Hash) {
+		mu.Lock()
+		order = append(order, "commit "+h.String()[:2])
+		mu.Unlock()
+	}
+	post(t, s.Handler(), delivery{resource: "issue", reqID: "p1", body: issueBody("3", "created")})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	<-resyncs
+	<-resyncs
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The journal's event (held from before the start) is applied first.
+	if len(order) < 4 || order[0] != "commit ab" || order[1] != "resync" || order[2] != "commit cd" {
+		t.Fatalf("order %v, want the batch's commit, then resyncs with their commits", order)
+	}
+	if v := counterValue(t, s, "gitalog_last_sync_success", `kind="resync"`); v != 1 {
+		t.Errorf("last resync success = %v", v)
+	}
+}
