@@ -59,8 +59,13 @@ what is recorded, and exits 0. Sentry is reached as by "gitalog sync".`,
 			if err != nil {
 				return err
 			}
-			if c.Duration("commit-interval") <= 0 || c.Duration("resync-interval") < 0 || c.Int64("max-body") <= 0 {
-				return fmt.Errorf("--commit-interval and --max-body must be positive, --resync-interval not negative")
+			switch {
+			case c.Duration("commit-interval") <= 0:
+				return fmt.Errorf("--commit-interval must be positive, got %s", c.Duration("commit-interval"))
+			case c.Duration("resync-interval") < 0:
+				return fmt.Errorf("--resync-interval must not be negative (0 turns it off), got %s", c.Duration("resync-interval"))
+			case c.Int64("max-body") <= 0:
+				return fmt.Errorf("--max-body must be positive, got %d", c.Int64("max-body"))
 			}
 			author, err := parseAuthor(c.String("author"))
 			if err != nil {
