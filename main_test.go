@@ -36,6 +36,8 @@ func TestScripts(t *testing.T) {
 			"sentryfault": cmdSentryFault,
 			"subst":       cmdSubst,
 			"jq":          cmdJQ,
+			"webhook":     cmdWebhook,
+			"freeport":    cmdFreePort,
 		},
 	})
 }

@@ -112,6 +112,7 @@ func NewApp(io *IO) *cli.App {
 			fakeSentryCommand(io),
 			diffCommand(io),
 			logCommand(io),
+			serveCommand(io),
 		},
 		HideHelpCommand: true,
 		// Errors are printed once, by main.

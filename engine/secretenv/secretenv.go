@@ -14,15 +14,18 @@ const (
 // PushTokens are the https tokens `sync --push` uses, first set wins.
 var PushTokens = []string{"GITHUB_TOKEN", "GIT_TOKEN"}
 
-// unread are secrets of Sentry's that gitalog does not use but that sit in
-// the same CI environments; no mapping needs them.
-var unread = []string{"SENTRY_CLIENT_SECRET", "SENTRY_CLIENT_SECRET_FILE"}
+// The Sentry integration's client secret, which `gitalog serve` checks
+// webhook signatures with (the variable, else the file it names).
+const (
+	SentryClientSecret     = "SENTRY_CLIENT_SECRET"
+	SentryClientSecretFile = "SENTRY_CLIENT_SECRET_FILE"
+)
 
 // Names are every variable a mapping must never read.
 func Names() []string {
 	names := []string{SentryToken, SentryTokenFile, OceanSentryToken}
 	names = append(names, PushTokens...)
-	return append(names, unread...)
+	return append(names, SentryClientSecret, SentryClientSecretFile)
 }
 
 // FirstPushToken is the push token the environment sets, if any.

@@ -1,0 +1,112 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/secretenv"
+	"github.com/gitalog/gitalog/engine/sync"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Config is a whole `gitalog serve`: the server's options, and the sync
+// options its batches and resyncs run with.
+type Config struct {
+	Options
+	Sync   sync.Options
+	Listen string
+	// Ready, if set, is called with the server and its bound address just
+	// before it serves (tests listen on port 0; the notify wiring takes
+	// the metrics).
+	Ready func(s *Server, addr net.Addr)
+}
+
+// Run opens the repository and the journal, listens, and serves until ctx
+// is done; then it drains the journal and returns.
+func Run(ctx context.Context, c Config) error {
+	store, err := gitstore.Open(c.Sync.Dir)
+	if err != nil {
+		return err
+	}
+	c.GitDir = store.GitDir()
+	if c.Logger == nil {
+		c.Logger = c.Sync.Logger
+	}
+	if c.Apply == nil {
+		c.Apply = SyncApplier(c.Sync)
+	}
+	if c.Resync == nil {
+		c.Resync = SyncResyncer(c.Sync)
+	}
+	s, err := New(c.Options)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	c.Logger.Info("serving", "listen", ln.Addr().String(), "repository", c.Sync.Dir,
+		"commit_interval", c.CommitInterval.String(), "resync_interval", c.ResyncInterval.String(), "pending", s.journal.Depth())
+	if c.Ready != nil {
+		c.Ready(s, ln.Addr())
+	}
+	return s.Serve(ctx, ln)
+}
+
+// SyncApplier applies webhook items with the sync engine (sync.Apply) under o.
+func SyncApplier(o sync.Options) Applier {
+	return func(ctx context.Context, items []Item) (plumbing.Hash, error) {
+		batch := make([]sync.Item, len(items))
+		for i, it := range items {
+			batch[i] = sync.Item{Kind: it.Kind, JSON: it.JSON, ID: it.ID}
+		}
+		res, err := sync.Apply(ctx, o, batch)
+		if res != nil && len(res.Undecided) > 0 && o.Logger != nil {
+			// Not an error: the next full sync decides about these.
+			o.Logger.Info("webhook items left for the next resync", "undecided", len(res.Undecided))
+		}
+		return commitOf(res, err)
+	}
+}
+
+// SyncResyncer runs a full sync under o.
+func SyncResyncer(o sync.Options) Resyncer {
+	return func(ctx context.Context) (plumbing.Hash, error) { return commitOf(sync.Run(ctx, o)) }
+}
+
+func commitOf(res *sync.Result, err error) (plumbing.Hash, error) {
+	var h plumbing.Hash
+	if res != nil {
+		h = res.Commit
+	}
+	return h, err
+}
+
+// ClientSecret reads the integration's client secret from
+// SENTRY_CLIENT_SECRET, else from the file SENTRY_CLIENT_SECRET_FILE names
+// (a trailing newline is not part of it).
+func ClientSecret(getenv func(string) string) ([]byte, error) {
+	if v := getenv(secretenv.SentryClientSecret); v != "" {
+		return []byte(v), nil
+	}
+	f := getenv(secretenv.SentryClientSecretFile)
+	if f == "" {
+		return nil, errors.New("no client secret: set SENTRY_CLIENT_SECRET or SENTRY_CLIENT_SECRET_FILE to the Sentry integration's client secret")
+	}
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", secretenv.SentryClientSecretFile, err)
+	}
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%s: %s is empty", secretenv.SentryClientSecretFile, f)
+	}
+	return b, nil
+}
