@@ -85,6 +85,9 @@ func New(st *gitstore.Store, cfg *Config, o Options) *Notifier {
 	return &Notifier{st: st, cfg: cfg, o: o, start: map[string]plumbing.Hash{}}
 }
 
+// Store is the repository delivered from.
+func (n *Notifier) Store() *gitstore.Store { return n.st }
+
 // Sinks are the configured sinks.
 func (n *Notifier) Sinks() []*Sink { return n.cfg.Sinks }
 

@@ -175,6 +175,12 @@ type Payload struct {
 	Truncated bool `json:"truncated,omitempty"`
 }
 
+// Title is the entity's title, "" when it has none.
+func (p *Payload) Title() string {
+	t, _ := p.Entity["title"].(string)
+	return t
+}
+
 // Body is the webhook JSON of e.
 func (s *Sink) Body(e *Event) ([]byte, error) {
 	msg, err := s.Text(e)
