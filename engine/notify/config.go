@@ -260,7 +260,7 @@ func (p *parser) target(i int, s *Sink, key string, v *yaml.Node) (string, error
 		if err != nil {
 			return "", p.errf(v, i, key, "the value of %s is not valid: %v", name, err)
 		}
-		s.target, s.shown = raw, shown+" (from $"+name+")"
+		s.target, s.shown = raw, shown+" from $"+name
 		return def, nil
 	default:
 		return "", p.errf(v, i, key, "must be an address or URL, or {env: NAME}")

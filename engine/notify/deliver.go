@@ -146,7 +146,7 @@ func (r *Report) Err() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: notifications are pending and will be sent by the next run: %w", catalog.ErrPartial, errors.Join(errs...))
+	return fmt.Errorf("%w: notifications are pending (the next run sends them): %w", catalog.ErrPartial, errors.Join(errs...))
 }
 
 const lockFile = "gitalog-notify.lock"

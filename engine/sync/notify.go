@@ -54,10 +54,10 @@ func (nr *notifyRun) deliver(ctx context.Context, o *Options, res *Result, syncE
 	if syncErr != nil && !errors.Is(syncErr, catalog.ErrPartial) {
 		return syncErr
 	}
-	log := o.logger()
 	fail := func(err error) error {
-		log.Warn("notifications", "error", err)
-		err = fmt.Errorf("%w: %w", catalog.ErrPartial, err)
+		if !errors.Is(err, catalog.ErrPartial) {
+			err = fmt.Errorf("%w: notifications: %w", catalog.ErrPartial, err)
+		}
 		if syncErr != nil {
 			return errors.Join(syncErr, err)
 		}
@@ -83,7 +83,6 @@ func (nr *notifyRun) deliver(ctx context.Context, o *Options, res *Result, syncE
 		}
 	}
 	if pending != nil {
-		// rep.Err wraps ErrPartial already; fail wraps it again, harmless.
 		return fail(pending)
 	}
 	return syncErr
