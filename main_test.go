@@ -3,10 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,13 +34,14 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup:               setupScript,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"fakesentry":  cmdFakeSentry,
-			"sentry":      cmdSentry,
-			"sentryfault": cmdSentryFault,
-			"subst":       cmdSubst,
-			"jq":          cmdJQ,
-			"webhook":     cmdWebhook,
-			"freeport":    cmdFreePort,
+			"fakesentry":   cmdFakeSentry,
+			"sentry":       cmdSentry,
+			"sentryfault":  cmdSentryFault,
+			"subst":        cmdSubst,
+			"jq":           cmdJQ,
+			"webhook":      cmdWebhook,
+			"freeport":     cmdFreePort,
+			"notifylisten": cmdNotifyListen,
 		},
 	})
 }
@@ -45,7 +49,10 @@ func TestScripts(t *testing.T) {
 // serverKey finds the script's fake Sentry in Env.Values.
 type serverKey struct{}
 
-type scriptState struct{ srv *sentrytest.Server }
+type scriptState struct {
+	srv       *sentrytest.Server
+	listeners map[string]*notifyListener
+}
 
 const gitconfig = `[user]
 	name = Script Tester
@@ -314,5 +321,101 @@ func cmdJQ(ts *testscript.TestScript, neg bool, args []string) {
 	g := strings.Join(got, "\n")
 	if (g == args[2]) == neg {
 		ts.Fatalf("jq %s on %s: got %s, want %s%s", args[1], args[0], g, map[bool]string{true: "anything but ", false: ""}[neg], args[2])
+	}
+}
+
+// notifyListener is seed 002's dummy server: it reads each connection to
+// its end as one message.
+type notifyListener struct {
+	ln   net.Listener
+	mu   sync.Mutex
+	msgs []string
+	got  chan struct{} // a message came
+}
+
+func (l *notifyListener) serve() {
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			return
+		}
+		b, _ := io.ReadAll(c)
+		c.Close()
+		l.mu.Lock()
+		l.msgs = append(l.msgs, string(b))
+		l.mu.Unlock()
+		select {
+		case l.got <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// notifylisten runs TCP notify sinks for a script:
+//
+//	notifylisten start VAR     listen on a free port (again on the same
+//	                           one after stop), set $VAR to host:port
+//	notifylisten stop VAR      stop listening: connections are refused
+//	notifylisten msgs VAR N    wait for N messages (10s at most), print
+//	                           them one a line, and forget them
+func cmdNotifyListen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: notifylisten start|stop|msgs VAR [N]")
+	}
+	st := state(ts)
+	if st.listeners == nil {
+		st.listeners = map[string]*notifyListener{}
+	}
+	name := args[1]
+	l := st.listeners[name]
+	switch args[0] {
+	case "start":
+		addr := "127.0.0.1:0"
+		if l != nil {
+			addr = l.ln.Addr().String()
+		}
+		ln, err := net.Listen("tcp", addr)
+		ts.Check(err)
+		if l == nil {
+			l = &notifyListener{got: make(chan struct{}, 1)}
+			st.listeners[name] = l
+		}
+		l.ln = ln
+		go l.serve()
+		ts.Defer(func() { ln.Close() })
+		ts.Setenv(name, ln.Addr().String())
+	case "stop":
+		if l == nil {
+			ts.Fatalf("notifylisten: no listener %s", name)
+		}
+		l.ln.Close()
+	case "msgs":
+		if l == nil || len(args) != 3 {
+			ts.Fatalf("usage: notifylisten msgs VAR N (after start)")
+		}
+		n, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		deadline := time.After(10 * time.Second)
+		for {
+			l.mu.Lock()
+			have := len(l.msgs)
+			l.mu.Unlock()
+			if have >= n {
+				break
+			}
+			select {
+			case <-l.got:
+			case <-deadline:
+				ts.Fatalf("notifylisten: %d messages, want %d", have, n)
+			}
+		}
+		l.mu.Lock()
+		for _, m := range l.msgs {
+			ts.Stdout().Write([]byte(m + "\n"))
+		}
+		l.msgs = nil
+		l.mu.Unlock()
+	default:
+		ts.Fatalf("usage: notifylisten start|stop|msgs VAR [N]")
 	}
 }

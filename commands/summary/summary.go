@@ -205,6 +205,16 @@ func writeFinal(w io.Writer, r *sync.Result) {
 	case r.PushedUpToDate != "":
 		fmt.Fprintf(w, "%s is up to date; nothing to push.\n", r.PushedUpToDate)
 	}
+	if r.Notified != nil {
+		for _, s := range r.Notified.Sinks {
+			switch {
+			case s.Err != nil:
+				fmt.Fprintf(w, "Notified %s: %d sent, the rest pending (see the warning).\n", s.Name, s.Sent)
+			case s.Sent > 0:
+				fmt.Fprintf(w, "Notified %s: %d sent.\n", s.Name, s.Sent)
+			}
+		}
+	}
 }
 
 // NoChangeLine says a sync made no commit, and whether that means the

@@ -20,7 +20,21 @@ const lockName = "gitalog.lock"
 func (s *Store) Lock(ctx context.Context, wait time.Duration) (func(), error) {
 	// One lock for all worktrees: they share refs, and a stranded ref lock
 	// is removed on the strength of holding this one.
-	p := filepath.Join(s.commonDir, lockName)
+	return s.lockFile(ctx, lockName, wait)
+}
+
+// LockNamed takes another exclusive lock of the repository, the file name
+// in the common git dir, as Lock does: for work that must not run twice
+// at once but must not hold up syncs either (delivering notifications).
+func (s *Store) LockNamed(ctx context.Context, name string, wait time.Duration) (func(), error) {
+	if name == lockName || strings.ContainsAny(name, `/\`) || !strings.HasSuffix(name, ".lock") {
+		return nil, fmt.Errorf("invalid lock name %q", name)
+	}
+	return s.lockFile(ctx, name, wait)
+}
+
+func (s *Store) lockFile(ctx context.Context, name string, wait time.Duration) (func(), error) {
+	p := filepath.Join(s.commonDir, name)
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("opening lock file: %w", err)

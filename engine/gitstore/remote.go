@@ -214,6 +214,54 @@ func (s *Store) Fetch(ctx context.Context, remote, branch string, auth RemoteAut
 	return h, ok && err == nil, nil
 }
 
+// FetchRefs fetches refspecs (src:dst, globs allowed) from remote. A glob
+// that matches nothing is not an error.
+func (s *Store) FetchRefs(ctx context.Context, remote string, auth RemoteAuth, specs ...string) error {
+	u, err := s.RemoteURL(remote)
+	if err != nil {
+		return err
+	}
+	refSpecs := make([]config.RefSpec, len(specs))
+	for i, sp := range specs {
+		refSpecs[i] = config.RefSpec(sp)
+	}
+	err = s.transfer(ctx, u, auth, append([]string{"fetch", "--no-tags", remote}, specs...), func(repo *gogit.Repository, am transport.AuthMethod, _ io.Writer) error {
+		return repo.FetchContext(ctx, &gogit.FetchOptions{RemoteName: remote, RefSpecs: refSpecs, Auth: am})
+	})
+	var nm gogit.NoMatchingRefSpecError
+	if errors.As(err, &nm) || errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("fetching %s from %s: %w", strings.Join(specs, " "), RedactURL(u), err)
+	}
+	return nil
+}
+
+// PushRefs pushes refspecs (src:dst, globs allowed) to remote; a ref the
+// remote refuses to move (not a fast-forward) is ErrRejected.
+func (s *Store) PushRefs(ctx context.Context, remote string, auth RemoteAuth, specs ...string) error {
+	u, err := s.RemoteURL(remote)
+	if err != nil {
+		return err
+	}
+	refSpecs := make([]config.RefSpec, len(specs))
+	for i, sp := range specs {
+		refSpecs[i] = config.RefSpec(sp)
+	}
+	err = s.transfer(ctx, u, auth, append([]string{"push", remote}, specs...), func(repo *gogit.Repository, am transport.AuthMethod, said io.Writer) error {
+		return repo.PushContext(ctx, &gogit.PushOptions{RemoteName: remote, RefSpecs: refSpecs, Auth: am, Progress: said})
+	})
+	var nm gogit.NoMatchingRefSpecError
+	switch {
+	case err == nil, errors.As(err, &nm):
+		return nil
+	case remoteMoved(err):
+		return fmt.Errorf("pushing %s to %s: %w (%s)", strings.Join(specs, " "), RedactURL(u), ErrRejected, err)
+	}
+	return fmt.Errorf("pushing %s to %s: %w", strings.Join(specs, " "), RedactURL(u), err)
+}
+
 // Push pushes branch to the same branch on remote. A refusal that a
 // remote moved by someone else explains (non-fast-forward, a lost ref
 // update) is ErrRejected.

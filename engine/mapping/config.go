@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gitalog/gitalog/engine/extract"
+	"github.com/gitalog/gitalog/engine/notify"
 	"github.com/gitalog/gitalog/engine/secretenv"
 	"gopkg.in/yaml.v3"
 )
@@ -45,6 +46,9 @@ type Config struct {
 	// Extract is OpsLevel's extract definition (extractors:), nil when
 	// the file has none.
 	Extract *extract.Definition
+	// Notify is the notify: section (the sinks that hear of each commit's
+	// changes), nil when the file has none.
+	Notify *notify.Config
 	// Warnings are non-fatal findings such as unknown keys, with file:line.
 	Warnings []string
 }
@@ -202,7 +206,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		}
 	}
 	cfg := &Config{File: name, Digest: sha256.Sum256(data), Limits: DefaultLimits}
-	var resources *yaml.Node
+	var resources, notifyNode *yaml.Node
 	var extractors, transforms []*yaml.Node
 	seen := map[string]*yaml.Node{}
 	for k, v := range allPairs(roots) {
@@ -229,6 +233,8 @@ func Parse(name string, data []byte) (*Config, error) {
 		switch k.Value {
 		case "resources":
 			resources = v
+		case "notify":
+			notifyNode = v
 		case "mappingEnv":
 			names, err := p.mappingEnv(v)
 			if err != nil {
@@ -319,6 +325,14 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	if err := p.opslevel(cfg, extractors, transforms); err != nil {
 		return nil, err
+	}
+	if notifyNode != nil {
+		n, warnings, err := notify.Parse(p.file, notifyNode, p.jqCompiler(), os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Notify = n
+		p.warnings = append(p.warnings, warnings...)
 	}
 	cfg.Warnings = p.warnings
 	return cfg, nil

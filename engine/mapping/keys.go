@@ -18,7 +18,7 @@ import (
 // The keys known at each level of a config, in the order a suggestion
 // prefers among equals.
 var (
-	topKeys      = []string{"resources", "extractors", "transforms", "sentry", "mappingEnv", "jqTimeout", "jqMaxSteps", "entityDeletionThreshold", "deleteDependentEntities", "createMissingRelatedEntities", "enableMergeEntity", "enableDeleteEntity", "portPrefix"}
+	topKeys      = []string{"resources", "extractors", "transforms", "sentry", "notify", "mappingEnv", "jqTimeout", "jqMaxSteps", "entityDeletionThreshold", "deleteDependentEntities", "createMissingRelatedEntities", "enableMergeEntity", "enableDeleteEntity", "portPrefix"}
 	sentryKeys   = []string{"url", "host", "org", "organization", "concurrency", "maxPages", "maxResponseBytes", "requestTimeout"}
 	resourceKeys = []string{"kind", "selector", "port"}
 	portKeys     = []string{"entity", "itemsToParse", "itemsToParseName", "itemsToParseTopLevelTransform"}

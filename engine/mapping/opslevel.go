@@ -302,22 +302,27 @@ func allPairs(roots []*yaml.Node) func(func(k, v *yaml.Node) bool) {
 	}
 }
 
+// jqCompiler compiles the jq of other packages' sections (extractors,
+// notify) as the mappings' is: with the same environment and bounds.
+func (p *parser) jqCompiler() extract.Compiler {
+	return func(n *yaml.Node, field string) (extract.Program, error) {
+		if n.Kind != yaml.ScalarNode || n.Value == "" {
+			return nil, p.errAt(n, "%s: must be a jq expression (a string)", field)
+		}
+		prog, err := compileJQ(n.Value, field, p.env, p.guard)
+		if err != nil {
+			return nil, p.errAt(n, "%s: %v", field, err)
+		}
+		return prog, nil
+	}
+}
+
 // opslevel compiles OpsLevel's extract and transform definitions into
 // cfg: the transforms become resources after Port's, in file order.
 func (p *parser) opslevel(cfg *Config, extractors, transforms []*yaml.Node) error {
 	kinds := map[string]bool{}
 	if len(extractors) > 0 {
-		compile := func(n *yaml.Node, field string) (extract.Program, error) {
-			if n.Kind != yaml.ScalarNode || n.Value == "" {
-				return nil, p.errAt(n, "%s: must be a jq expression (a string)", field)
-			}
-			prog, err := compileJQ(n.Value, field, p.env, p.guard)
-			if err != nil {
-				return nil, p.errAt(n, "%s: %v", field, err)
-			}
-			return prog, nil
-		}
-		d, err := extract.Parse(p.file, compile, os.Getenv, extractors...)
+		d, err := extract.Parse(p.file, p.jqCompiler(), os.Getenv, extractors...)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/notify"
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -28,6 +29,11 @@ type Result struct {
 	// was asked for and the remote already had the branch's commit.
 	PushedUpToDate string
 	Subject        string
+	// Notified is what the notify: sinks were sent after the sync (nil
+	// without sinks, or when nothing was committed and none was due).
+	Notified *notify.Report
+
+	notify *notifyRun
 
 	Items map[string]int // raw items per kind
 	// Cached is how many of those items the item cache mapped: their bytes

@@ -16,6 +16,7 @@ import (
 	"github.com/gitalog/gitalog/engine/extract"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/gitalog/gitalog/engine/notify"
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/schema"
@@ -67,6 +68,9 @@ type Options struct {
 	fetched *fetchedKinds // with Timeout: which kinds were fetched whole
 	planSrc Fetcher       // with Plan: the source, for its per-kind counts
 	runs    *kindRuns     // with Plan: each kind's first item
+
+	// notifyOptions tune the delivery of notifications (tests).
+	notifyOptions notify.Options
 
 	Logger   *slog.Logger
 	Progress func(stage, detail string)
@@ -120,6 +124,16 @@ func (c *stageClock) enter(log *slog.Logger, stage string) {
 // Run runs one sync. A returned Result is valid even with an error that
 // wraps catalog.ErrPartial.
 func Run(ctx context.Context, o Options) (*Result, error) {
+	res, err := runTimed(ctx, o)
+	if res != nil && res.notify != nil {
+		// Outside the sync's lock and its timeout: a slow sink holds up
+		// neither the next sync nor this one's commit.
+		err = res.notify.deliver(ctx, &o, res, err)
+	}
+	return res, err
+}
+
+func runTimed(ctx context.Context, o Options) (*Result, error) {
 	if o.Timeout <= 0 {
 		return run(ctx, o)
 	}
@@ -233,6 +247,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	tgt, err := o.target(ctx, store, head)
 	if err != nil {
 		return nil, err
+	}
+	if !o.DryRun && cfg.Notify != nil && len(cfg.Notify.Sinks) > 0 {
+		res.notify = o.startNotify(ctx, store, cfg.Notify, tgt)
 	}
 
 	tsnap, err := store.Snapshot(tgt.commit)

@@ -1,0 +1,89 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/notify"
+)
+
+// notifyRun is a sync's part in the notifications: set up before the
+// commit, delivered after it.
+type notifyRun struct {
+	n      *notify.Notifier
+	ref    plumbing.ReferenceName // the branch the sync commits on ("" is HEAD)
+	remote string                 // with --push
+	// err says why nothing can be delivered this run: the state on the
+	// remote could not be read, so where each sink stands is unknown.
+	err error
+}
+
+// startNotify records, before the sync commits, where each sink without
+// delivery state starts: at the commit the sync commits on, so that a
+// first run sends what it commits and never the history. With --push the
+// state is fetched first: a fresh clone (CI) must start where the last
+// run stopped, not at its own head.
+func (o *Options) startNotify(ctx context.Context, store *gitstore.Store, cfg *notify.Config, tgt *syncTarget) *notifyRun {
+	no := o.notifyOptions
+	no.Logger = o.logger()
+	nr := &notifyRun{n: notify.New(store, cfg, no), ref: tgt.ref}
+	if o.Push {
+		nr.remote = tgt.remote
+		if err := nr.n.FetchState(ctx, tgt.remote, o.RemoteAuth); err != nil {
+			nr.err = fmt.Errorf("reading the delivery state from %s: %w", tgt.remote, err)
+			return nr
+		}
+	}
+	if err := nr.n.Start(tgt.commit); err != nil {
+		nr.err = err
+	}
+	return nr
+}
+
+// deliver sends the notifications of the commits the sync made, and of
+// earlier ones not yet delivered, and with --push pushes the state. What
+// fails is a warning and makes the sync partial: the events wait for the
+// next run. syncErr is the sync's own outcome; after an error that
+// committed nothing, nothing is sent.
+func (nr *notifyRun) deliver(ctx context.Context, o *Options, res *Result, syncErr error) error {
+	if syncErr != nil && !errors.Is(syncErr, catalog.ErrPartial) {
+		return syncErr
+	}
+	fail := func(err error) error {
+		if !errors.Is(err, catalog.ErrPartial) {
+			err = fmt.Errorf("%w: notifications: %w", catalog.ErrPartial, err)
+		}
+		if syncErr != nil {
+			return errors.Join(syncErr, err)
+		}
+		return err
+	}
+	if nr.err != nil {
+		return fail(nr.err)
+	}
+	o.progress("notify", "")
+	head, ok, err := nr.n.Store().ResolveRef(nr.ref)
+	if err != nil || !ok {
+		return fail(fmt.Errorf("reading the branch to notify of: %v", err))
+	}
+	rep, err := nr.n.Deliver(ctx, head)
+	res.Notified = rep
+	if err != nil {
+		return fail(err)
+	}
+	pending := rep.Err()
+	if nr.remote != "" {
+		if err := nr.n.PushState(ctx, nr.remote, o.RemoteAuth); err != nil {
+			pending = errors.Join(pending, fmt.Errorf("pushing the delivery state: %w", err))
+		}
+	}
+	if pending != nil {
+		return fail(pending)
+	}
+	return syncErr
+}
