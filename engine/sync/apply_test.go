@@ -3,9 +3,9 @@ package sync
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
-	"net/url"
 	"strings"
 	"testing"
 
