@@ -37,7 +37,7 @@ func TestNotifyKey(t *testing.T) {
 		t.Fatalf("when: %v %v", out, err)
 	}
 	for _, tt := range []struct{ src, want string }{
-		{"notify:\n  - webhook: https://example.com/hook\n    when: .a |", "gitalog.yaml:9: 11: notify #1: when: jq syntax error at column 5"},
+		{"notify:\n  - webhook: https://example.com/hook\n    when: .a |", "gitalog.yaml:9:11: notify #1: when: jq syntax error at column 5"},
 		{"notify:\n  - tcp: nowhere", `gitalog.yaml:8:10: notify #1: tcp: must be host:port`},
 		{"notfy:\n  - tcp: a:1", `did you mean notify?`},
 	} {
