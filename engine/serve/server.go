@@ -206,6 +206,13 @@ func (s *Server) applyPending(ctx context.Context) error {
 	items := batchItems(recs)
 	last := recs[len(recs)-1].Seq
 	commit, err := s.o.Apply(ctx, items)
+	if err != nil && ctx.Err() != nil {
+		// Cut short by the shutdown: what it fetched may be missing, so
+		// the events stay for the drain (applying them again after a
+		// commit changes nothing).
+		s.log.Info("webhook batch interrupted by the shutdown; the drain applies it", "events", len(recs))
+		return err
+	}
 	s.metrics.LastSync.WithLabelValues("batch").SetToCurrentTime()
 	if err != nil && !errors.Is(err, ErrPartial) {
 		s.metrics.ApplyErrors.Inc()

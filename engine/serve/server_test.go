@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -288,5 +289,58 @@ func TestResyncRunsAfterPendingEvents(t *testing.T) {
 	}
 	if v := counterValue(t, s, "gitalog_last_sync_success", `kind="resync"`); v != 1 {
 		t.Errorf("last resync success = %v", v)
+	}
+}
+
+// A batch cut short by the shutdown (its fetches canceled, so the engine
+// reports it applied in part) is not marked applied: the drain applies it
+// again with a live context, so nothing it would have written is lost.
+func TestBatchCanceledByShutdownIsAppliedAgain(t *testing.T) {
+	started := make(chan struct{}, 1)
+	var mu gosync.Mutex
+	var live int
+	apply := func(ctx context.Context, items []Item) (plumbing.Hash, error) {
+		select {
+		case <-ctx.Done():
+			// What sync.Apply does when an issue-tag fetch is canceled.
+			return plumbing.NewHash(strings.Repeat("cd", 20)), fmt.Errorf("%w: fetching what it needs failed: %v", ErrPartial, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+		mu.Lock()
+		live++
+		mu.Unlock()
+		return plumbing.NewHash(strings.Repeat("ab", 20)), nil
+	}
+	s, _ := newTestServer(t, apply)
+	s.o.CommitInterval = 10 * time.Millisecond
+	slow := apply
+	s.o.Apply = func(ctx context.Context, items []Item) (plumbing.Hash, error) {
+		if ctx.Done() != nil {
+			// The loop's batch: wait for the shutdown to cancel it.
+			started <- struct{}{}
+			<-ctx.Done()
+		}
+		return slow(ctx, items)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	d := delivery{resource: "issue", reqID: "c1", body: issueBody("7", "created")}
+	resp, err := http.DefaultClient.Do(withURL(d.request(), "http://"+ln.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	<-started
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if live != 1 {
+		t.Errorf("the event was applied with a live context %d times, want 1 (the drain)", live)
 	}
 }
