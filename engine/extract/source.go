@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gitalog/gitalog/engine/sentry"
@@ -370,8 +371,10 @@ func (s *Source) chain(ctx context.Context, e *Extractor, vars map[string]any, l
 		if allowed := e.origins; len(allowed) > 0 && !slices.Contains(allowed, o) || len(allowed) == 0 && o != chainOrigin {
 			return nil, fmt.Errorf("refusing to send %s %s: not a host the url template names (%s)", e.Method, s.redact(u.Scheme+"://"+u.Host+u.Path), s.redact(strings.Join(cmpOrSlice(allowed, []string{chainOrigin}), ", ")))
 		}
-		stats.Requests++
-		resp, err := s.client(o).Do(ctx, req)
+		// Each attempt counts, retries of a 429 too: what the server was asked.
+		var sent atomic.Int64
+		resp, err := s.client(o).Do(sentry.CountRequests(ctx, &sent), req)
+		stats.Requests += sent.Load()
 		if err != nil {
 			return nil, err
 		}

@@ -296,6 +296,11 @@ func TestRetryAfter(t *testing.T) {
 	if r := f.Requests(); len(r) != 2 || r[0].Status != 429 || r[1].Status != 200 {
 		t.Fatalf("requests %+v", r)
 	}
+	// plan shows what was asked of the server, retries included, as it
+	// does for Sentry's kinds.
+	if st := s.Stats("pagerduty_service"); st.Requests != 2 || st.Pages != 1 {
+		t.Errorf("stats %+v, want 2 requests (the 429 and its retry) for 1 page", st)
+	}
 }
 
 // A server handing out the same cursor again is stopped, not followed
