@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/gitalog/gitalog/engine/jsonx"
 )
 
 // DefaultMaxBody is the default limit on a webhook body.
@@ -89,7 +91,22 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Issue json.RawMessage `json:"issue"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(body, &msg); err != nil {
+	// The sync's own decoder first: a body it would refuse (nested deeper
+	// than it takes) must be refused here, not acknowledged and then fail
+	// every batch it is in.
+	v, err := jsonx.Decode(body)
+	if err == nil {
+		if _, ok := v.(map[string]any); !ok {
+			err = errors.New("not a JSON object")
+		}
+	}
+	if err == nil {
+		err = json.Unmarshal(body, &msg)
+	}
+	if err == nil && resource == "issue" && msg.Action == "" {
+		err = errors.New("no action")
+	}
+	if err != nil {
 		h.metrics.Rejected.WithLabelValues("bad_json").Inc()
 		log.Warn("webhook refused", "reason", "bad_json", "status", http.StatusBadRequest, "error", err)
 		http.Error(w, "body is not a webhook JSON object: "+err.Error(), http.StatusBadRequest)

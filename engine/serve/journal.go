@@ -26,10 +26,13 @@ type Record struct {
 	JSON      json.RawMessage `json:"json"`
 }
 
-// A record on disk is an 8-byte header (payload length and CRC-32C of the
-// payload, big endian) followed by the JSON payload. The checksum is what
-// tells a torn append (a crash in the middle of write) from a record.
-const headerSize = 8
+// A record on disk is a 12-byte header (payload length, CRC-32C of the
+// payload, CRC-32C of those 8 bytes; big endian) followed by the JSON
+// payload. The payload's checksum tells a torn append (a crash in the
+// middle of a write) from a record; the header's own checksum tells a
+// torn last record (its length sound, its end beyond the file) from a
+// corrupt length, which would otherwise cut every record after it.
+const headerSize = 12
 
 // maxRecord bounds a record's payload so a garbage length in a torn header
 // cannot make Open allocate gigabytes.
@@ -140,6 +143,12 @@ func readRecords(f *os.File, path string) ([]Record, int64, error) {
 		n := int64(binary.BigEndian.Uint32(hdr[0:4]))
 		sum := binary.BigEndian.Uint32(hdr[4:8])
 		end := off + headerSize + n
+		if crc32.Checksum(hdr[0:8], castagnoli) != binary.BigEndian.Uint32(hdr[8:12]) {
+			if zeros(f, off, total) {
+				return recs, off, nil // a tail the file system zero-filled
+			}
+			return nil, 0, fmt.Errorf("%s: record header at offset %d: %w (checksum mismatch with %d bytes after it; move the file away to start over, losing its unapplied events)", path, off, ErrCorrupt, total-off-headerSize)
+		}
 		if end > total {
 			return recs, off, nil // torn: the payload never made it
 		}
@@ -163,6 +172,24 @@ func readRecords(f *os.File, path string) ([]Record, int64, error) {
 	}
 }
 
+// zeros reports whether f holds only zero bytes from off to total.
+func zeros(f *os.File, off, total int64) bool {
+	buf := make([]byte, 32<<10)
+	for off < total {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), total-off)], off)
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return false
+			}
+		}
+		if err != nil && n == 0 {
+			return false
+		}
+		off += int64(n)
+	}
+	return true
+}
+
 func readApplied(path string) (uint64, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -183,9 +210,13 @@ func encodeRecord(rec Record) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(payload) > maxRecord {
+		return nil, fmt.Errorf("record of %d bytes, over the journal's limit of %d", len(payload), maxRecord)
+	}
 	buf := make([]byte, headerSize, headerSize+len(payload))
 	binary.BigEndian.PutUint32(buf[0:4], uint32(len(payload)))
 	binary.BigEndian.PutUint32(buf[4:8], crc32.Checksum(payload, castagnoli))
+	binary.BigEndian.PutUint32(buf[8:12], crc32.Checksum(buf[0:8], castagnoli))
 	return append(buf, payload...), nil
 }
 
@@ -283,10 +314,18 @@ func (j *Journal) MarkApplied(seq uint64) error {
 // when events keep arriving during every batch) while replays of recent
 // deliveries are still recognised.
 func (j *Journal) compactLocked() error {
-	first := len(j.records) - len(j.pendingLocked()) - j.keepApplied
-	keep := j.records[max(first, 0):]
+	pending := len(j.pendingLocked())
+	first := len(j.records) - pending - j.keepApplied
+	keep := append([]Record(nil), j.records[max(first, 0):]...)
 	var data []byte
-	for _, r := range keep {
+	for i, r := range keep {
+		if i < len(keep)-pending {
+			// An applied record is kept only to recognise a redelivery:
+			// its payload goes, so what a compaction keeps stays small
+			// however large the events were.
+			r.JSON, r.Resource, r.Action = nil, "", ""
+			keep[i] = r
+		}
 		b, err := encodeRecord(r)
 		if err != nil {
 			return fmt.Errorf("journal: compacting: %w", err)
@@ -307,7 +346,11 @@ func (j *Journal) compactLocked() error {
 	}
 	j.f.Close()
 	j.f, j.size = f, int64(len(data))
-	j.records = append([]Record(nil), keep...)
+	// The next compaction waits until the file has grown well past what
+	// this one kept (pending events can be large), so a busy journal is
+	// not rewritten at every batch.
+	j.compactAt = max(j.compactAt, 2*j.size)
+	j.records = keep
 	j.seen = map[string]uint64{}
 	for _, r := range j.records {
 		if r.RequestID != "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -202,5 +203,100 @@ func TestJournalCompactionKeepsPending(t *testing.T) {
 	}
 	if got := ids(j2.Pending()); len(got) != 2 || got[0] != "5" || got[1] != "6" {
 		t.Fatalf("pending after compaction %v, want [5 6]", got)
+	}
+}
+
+// A length that is wrong in a record with records after it looks like a
+// torn tail (its end beyond the file) but is not one: the header's own
+// checksum tells them apart, and the acknowledged events after it are not
+// cut away.
+func TestJournalCorruptLengthIsAnError(t *testing.T) {
+	for _, bit := range []byte{0x01, 0x80} {
+		dir := t.TempDir()
+		j, _ := OpenJournal(dir)
+		mustAppend(t, j, rec("1", "a"))
+		mustAppend(t, j, rec("2", "b"))
+		mustAppend(t, j, rec("3", "c"))
+		j.Close()
+		path := filepath.Join(dir, journalName)
+		b, _ := os.ReadFile(path)
+		b[1] ^= bit // the first record's length
+		os.WriteFile(path, b, 0o600)
+		if _, err := OpenJournal(dir); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("bit %#x: OpenJournal = %v, want ErrCorrupt", bit, err)
+		}
+		if after, _ := os.ReadFile(path); len(after) != len(b) {
+			t.Errorf("bit %#x: the journal was cut from %d to %d bytes", bit, len(b), len(after))
+		}
+	}
+}
+
+// A record too large for a reader to accept is refused at Append, not
+// written to stop the next start.
+func TestJournalAppendRefusesOversizedRecord(t *testing.T) {
+	j, _ := OpenJournal(t.TempDir())
+	defer j.Close()
+	big := rec("1", "a")
+	big.JSON = json.RawMessage(`"` + strings.Repeat("x", maxRecord) + `"`)
+	if _, _, err := j.Append(big); err == nil {
+		t.Fatal("Append of an oversized record succeeded")
+	}
+	mustAppend(t, j, rec("2", "b"))
+}
+
+// A crash can leave the file's new tail zero-filled: that is a torn
+// append, not corruption.
+func TestJournalZeroFilledTail(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := OpenJournal(dir)
+	mustAppend(t, j, rec("1", "a"))
+	mustAppend(t, j, rec("2", "b"))
+	j.Close()
+	appendBytes(t, filepath.Join(dir, journalName), make([]byte, 300))
+	j2, err := OpenJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	if got := ids(j2.Pending()); len(got) != 2 {
+		t.Fatalf("pending = %v, want [1 2]", got)
+	}
+}
+
+// Large events do not make a compacted journal stay over its threshold
+// and be rewritten at every batch: applied records keep only what
+// recognises a redelivery.
+func TestJournalCompactionOfLargeEvents(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := OpenJournal(dir)
+	defer j.Close()
+	j.compactAt, j.keepApplied = 64<<10, 100
+	big := strings.Repeat("x", 5000)
+	var last uint64
+	for i := range 60 {
+		r := rec(fmt.Sprint(i), fmt.Sprint("r", i))
+		r.JSON = json.RawMessage(fmt.Sprintf(`{"id":"%d","culprit":%q}`, i, big))
+		last = mustAppend(t, j, r)
+	}
+	if err := j.MarkApplied(last); err != nil {
+		t.Fatal(err)
+	}
+	if j.size >= 64<<10 {
+		t.Fatalf("journal is %d bytes after compaction, over the threshold that triggered it", j.size)
+	}
+	if _, dup, _ := j.Append(rec("x", "r59")); !dup {
+		t.Error("a Request-ID is not recognised after compaction")
+	}
+	// Small batches after it append, and do not rewrite the file each time.
+	fi0, _ := os.Stat(filepath.Join(dir, journalName))
+	for i := range 5 {
+		s := mustAppend(t, j, rec(fmt.Sprint("s", i), fmt.Sprint("s", i)))
+		if err := j.MarkApplied(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi1, _ := os.Stat(filepath.Join(dir, journalName))
+	if fi1.Size() <= fi0.Size() {
+		t.Errorf("journal shrank from %d to %d bytes over five small batches: it was compacted again", fi0.Size(), fi1.Size())
 	}
 }

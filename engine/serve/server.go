@@ -55,6 +55,10 @@ type Options struct {
 	Logger   *slog.Logger
 }
 
+// MaxMaxBody is the largest --max-body: half a journal record, so an
+// event's record (its issue plus a few fields) always fits.
+const MaxMaxBody = maxRecord / 2
+
 // Server is a running serve: the journal, the HTTP handlers and the batcher.
 type Server struct {
 	o       Options
@@ -79,6 +83,11 @@ func New(o Options) (*Server, error) {
 	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
+	}
+	if o.MaxBody > MaxMaxBody {
+		// A body the journal could not hold would be acknowledged and
+		// then stop the next start.
+		return nil, fmt.Errorf("serve: --max-body %d is over the journal's limit of %d bytes", o.MaxBody, MaxMaxBody)
 	}
 	if o.CommitInterval <= 0 {
 		o.CommitInterval = 10 * time.Second

@@ -344,3 +344,10 @@ func TestBatchCanceledByShutdownIsAppliedAgain(t *testing.T) {
 		t.Errorf("the event was applied with a live context %d times, want 1 (the drain)", live)
 	}
 }
+
+func TestMaxBodyOverJournalLimit(t *testing.T) {
+	_, err := New(Options{GitDir: t.TempDir(), Secret: testSecret, MaxBody: MaxMaxBody + 1, Apply: (&fakeCatalog{}).apply})
+	if err == nil || !strings.Contains(err.Error(), "--max-body") {
+		t.Fatalf("New with --max-body over the limit: %v", err)
+	}
+}
