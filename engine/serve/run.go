@@ -72,6 +72,11 @@ func SyncApplier(o sync.Options) Applier {
 			// Not an error: the next full sync decides about these.
 			o.Logger.Info("webhook items left for the next resync", "undecided", len(res.Undecided))
 		}
+		if res != nil && len(res.FetchErrors) > 0 && (err == nil || errors.Is(err, ErrPartial)) {
+			// A request for what an item needs (its tags) failed: Sentry
+			// may answer it later, so the batch is applied again.
+			err = fmt.Errorf("%w: %w", ErrRetry, errors.Join(res.FetchErrors...))
+		}
 		return commitOf(res, err)
 	}
 }

@@ -39,6 +39,12 @@ type Resyncer func(ctx context.Context) (plumbing.Hash, error)
 // was valid (the sync engine's catalog.ErrPartial).
 var ErrPartial = catalog.ErrPartial
 
+// ErrRetry is what an Applier wraps when it committed what it could but
+// something may work later (a request for an issue's tags failed): the
+// events stay in the journal and the batch is applied again, for up to
+// Options.RetryFor.
+var ErrRetry = errors.New("some of it may work later")
+
 // Options configure a Server.
 type Options struct {
 	GitDir string // the journal goes in <GitDir>/gitalog-serve
@@ -49,6 +55,13 @@ type Options struct {
 	ResyncInterval time.Duration // 0: no resync
 	Apply          Applier
 	Resync         Resyncer
+	// RetryFor is how long a batch that failed in part with ErrRetry is
+	// applied again before its events are let go (the next full sync
+	// decides what they left); default 15 minutes.
+	RetryFor time.Duration
+	// MaxBatch bounds the events one commit applies (default 1000), so a
+	// journal that grew during an outage drains in bounded steps.
+	MaxBatch int
 	// OnCommit is called after each commit a batch or a resync made, with
 	// the loop's context (notifications hook in here).
 	OnCommit func(ctx context.Context, commit plumbing.Hash)
@@ -67,10 +80,11 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 
-	mu        gosync.Mutex
-	applyErr  error // the last batch's error, nil once one succeeds
-	resyncErr error
-	stopping  bool
+	mu         gosync.Mutex
+	retrySince time.Time // when the batch at the journal's head first failed with ErrRetry
+	applyErr   error     // the last batch's error, nil once one succeeds
+	resyncErr  error
+	stopping   bool
 }
 
 // New opens the journal and builds the handlers; nothing runs until Serve.
@@ -91,6 +105,12 @@ func New(o Options) (*Server, error) {
 	}
 	if o.CommitInterval <= 0 {
 		o.CommitInterval = 10 * time.Second
+	}
+	if o.RetryFor <= 0 {
+		o.RetryFor = 15 * time.Minute
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1000
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -205,13 +225,22 @@ func (s *Server) loop(ctx context.Context) {
 	}
 }
 
-// applyPending applies the journal's pending records as one batch and
-// marks them applied after the commit.
+// applyPending applies the journal's pending records, in batches of at
+// most MaxBatch, each one commit, and marks them applied after it.
 func (s *Server) applyPending(ctx context.Context) error {
-	recs := s.journal.Pending()
-	if len(recs) == 0 {
-		return nil
+	for {
+		recs := s.journal.Pending()
+		if len(recs) == 0 {
+			return nil
+		}
+		recs = recs[:min(len(recs), s.o.MaxBatch)]
+		if err := s.applyBatch(ctx, recs); err != nil {
+			return err
+		}
 	}
+}
+
+func (s *Server) applyBatch(ctx context.Context, recs []Record) error {
 	items := batchItems(recs)
 	last := recs[len(recs)-1].Seq
 	commit, err := s.o.Apply(ctx, items)
@@ -223,19 +252,41 @@ func (s *Server) applyPending(ctx context.Context) error {
 		return err
 	}
 	s.metrics.LastSync.WithLabelValues("batch").SetToCurrentTime()
-	if err != nil && !errors.Is(err, ErrPartial) {
+	if !commit.IsZero() {
+		s.metrics.Commits.Inc()
+		if s.o.OnCommit != nil {
+			defer s.o.OnCommit(ctx, commit)
+		}
+	}
+	if errors.Is(err, ErrRetry) {
+		s.metrics.ApplyErrors.Inc()
+		s.metrics.LastSyncOK.WithLabelValues("batch").Set(0)
+		s.mu.Lock()
+		if s.retrySince.IsZero() {
+			s.retrySince = time.Now()
+		}
+		since := s.retrySince
+		s.mu.Unlock()
+		if time.Since(since) < s.o.RetryFor {
+			s.setApplyErr(err)
+			s.log.Warn("webhook events applied in part; they stay in the journal and are applied again", "events", len(recs), "commit", shortHash(commit), "retrying_for", time.Since(since).Round(time.Second).String(), "error", err)
+			return err
+		}
+		s.log.Warn("webhook events applied in part, and retried long enough; the next full sync decides the rest", "events", len(recs), "retried_for", s.o.RetryFor.String(), "error", err)
+	} else if err != nil && !errors.Is(err, ErrPartial) {
 		s.metrics.ApplyErrors.Inc()
 		s.metrics.LastSyncOK.WithLabelValues("batch").Set(0)
 		s.setApplyErr(err)
 		s.log.Error("applying webhook events failed; they stay in the journal", "events", len(recs), "error", err)
 		return err
-	}
-	if err != nil {
+	} else if err != nil {
 		s.log.Warn("webhook events applied in part", "events", len(recs), "error", err)
 	}
-	s.metrics.LastSyncOK.WithLabelValues("batch").Set(1)
-	if !commit.IsZero() {
-		s.metrics.Commits.Inc()
+	s.mu.Lock()
+	s.retrySince = time.Time{}
+	s.mu.Unlock()
+	if !errors.Is(err, ErrRetry) {
+		s.metrics.LastSyncOK.WithLabelValues("batch").Set(1)
 	}
 	if merr := s.journal.MarkApplied(last); merr != nil {
 		// The commit is made; the next batch applies these again, which
@@ -246,9 +297,6 @@ func (s *Server) applyPending(ctx context.Context) error {
 	}
 	s.setApplyErr(nil)
 	s.log.Info("webhook events applied", "events", len(recs), "items", len(items), "commit", shortHash(commit))
-	if !commit.IsZero() && s.o.OnCommit != nil {
-		s.o.OnCommit(ctx, commit)
-	}
 	return nil
 }
 

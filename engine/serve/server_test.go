@@ -351,3 +351,57 @@ func TestMaxBodyOverJournalLimit(t *testing.T) {
 		t.Fatalf("New with --max-body over the limit: %v", err)
 	}
 }
+
+// A batch that failed in part with ErrRetry keeps its events in the
+// journal and is applied again; after RetryFor its events are let go.
+func TestRetryKeepsEventsThenLetsGo(t *testing.T) {
+	var calls int
+	failing := true
+	s, _ := newTestServer(t, func(ctx context.Context, items []Item) (plumbing.Hash, error) {
+		calls++
+		if failing {
+			return plumbing.ZeroHash, fmt.Errorf("%w: tags: 502", ErrRetry)
+		}
+		return plumbing.ZeroHash, nil
+	})
+	if c := post(t, s.Handler(), delivery{resource: "issue", reqID: "a", body: issueBody("1", "created")}); c != 202 {
+		t.Fatal(c)
+	}
+	ctx := context.Background()
+	if err := s.applyPending(ctx); !errors.Is(err, ErrRetry) || s.journal.Depth() != 1 {
+		t.Fatalf("first try: %v, depth %d; want ErrRetry and the event kept", err, s.journal.Depth())
+	}
+	failing = false
+	if err := s.applyPending(ctx); err != nil || s.journal.Depth() != 0 || calls != 2 {
+		t.Fatalf("second try: %v, depth %d, calls %d", err, s.journal.Depth(), calls)
+	}
+	// A failure that lasts: let go after RetryFor.
+	failing = true
+	s.o.RetryFor = 20 * time.Millisecond
+	post(t, s.Handler(), delivery{resource: "issue", reqID: "b", body: issueBody("2", "created")})
+	s.applyPending(ctx)
+	if s.journal.Depth() != 1 {
+		t.Fatal("let go at once")
+	}
+	time.Sleep(30 * time.Millisecond)
+	s.applyPending(ctx)
+	if s.journal.Depth() != 0 {
+		t.Fatal("still held after RetryFor")
+	}
+}
+
+// A long journal drains in batches of at most MaxBatch events.
+func TestBatchesAreBounded(t *testing.T) {
+	cat := &fakeCatalog{}
+	s, _ := newTestServer(t, cat.apply)
+	s.o.MaxBatch = 2
+	for i := range 5 {
+		post(t, s.Handler(), delivery{resource: "issue", reqID: fmt.Sprint("q", i), body: issueBody(fmt.Sprint(i), "created")})
+	}
+	if err := s.applyPending(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(cat.batches) != 3 || len(cat.batches[0]) != 2 || len(cat.batches[2]) != 1 || s.journal.Depth() != 0 {
+		t.Fatalf("batches %d (%v), depth %d", len(cat.batches), cat.batches, s.journal.Depth())
+	}
+}

@@ -289,7 +289,12 @@ func (b *batch) mapItems(ctx context.Context, items []Item) error {
 		}
 		v, err := jsonx.Decode(it.JSON)
 		if err != nil {
-			return fmt.Errorf("item %s (%s): invalid JSON: %w", it.ID, it.Kind, err)
+			// One bad item must not stop the others: it is left, and the
+			// next full sync fetches the issue as Sentry has it.
+			for _, r := range append(direct, built...) {
+				b.leave(it, r, nil, "invalid JSON: "+err.Error())
+			}
+			continue
 		}
 		for _, r := range b.cfg.Resources {
 			isDirect, isBuilt := slices.Contains(direct, r), slices.Contains(built, r)
@@ -301,6 +306,9 @@ func (b *batch) mapItems(ctx context.Context, items []Item) error {
 			if isBuilt {
 				if inputs, err = b.children(ctx, r, it.Kind, v); err != nil {
 					b.res.FetchErrors = append(b.res.FetchErrors, err)
+					if !slices.Contains(b.res.FailedKinds, r.Kind) {
+						b.res.FailedKinds = append(b.res.FailedKinds, r.Kind)
+					}
 					b.leave(it, r, inputs, "fetching what it needs failed")
 					continue
 				}

@@ -325,3 +325,26 @@ func TestApplyThenResyncItemCache(t *testing.T) {
 	}
 	f.agreesWithMapping()
 }
+
+// One item the sync's decoder refuses (nested too deep) is left for the
+// next full sync; the batch's other items are written.
+func TestApplyBadItemLeavesTheRest(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	var id string
+	f.srv.Update(func(d *sentrytest.Dataset) {
+		id = d.AddIssue("payments", "KeyError: 'tax'", "payments.api in charge", "error")
+	})
+	bad := Item{Kind: "issue", JSON: []byte(`{"id":"1","deep":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`), ID: "req-bad"}
+	res, err := Apply(context.Background(), f.options(), []Item{bad, f.issueItem(id)})
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	if len(res.Undecided) == 0 || !strings.Contains(res.Undecided[0].Reason, "invalid JSON") {
+		t.Errorf("undecided %+v, want the bad item", res.Undecided)
+	}
+	if !strings.Contains(f.lastDiff(), "catalog/issue/"+id+".json") {
+		t.Errorf("the good item was not written:\n%s", f.lastDiff())
+	}
+	f.checkRepo()
+}

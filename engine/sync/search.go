@@ -195,18 +195,41 @@ func (s *issueSearch) match(issue map[string]any) (ok bool, why string) {
 			return false, ""
 		}
 	}
-	st := str(issue["status"])
-	if len(status) > 0 && !slices.Contains(status, st) || slices.Contains(notStatus, st) {
-		return false, ""
+	if len(status)+len(notStatus) > 0 {
+		if why := lacks(issue, "status"); why != "" {
+			return false, why
+		}
+		st := str(issue["status"])
+		if len(status) > 0 && !slices.Contains(status, st) || slices.Contains(notStatus, st) {
+			return false, ""
+		}
 	}
-	if len(sub) > 0 && !slices.Contains(sub, str(issue["substatus"])) {
-		return false, ""
+	if len(sub) > 0 {
+		if why := lacks(issue, "substatus"); why != "" {
+			return false, why
+		}
+		if !slices.Contains(sub, str(issue["substatus"])) {
+			return false, ""
+		}
 	}
+	// Sentry matches free text against the messages of the issue's events
+	// (title and culprit among them); the issue object shows only its own
+	// title and culprit, so a match there is a yes and anything else is
+	// Sentry's to say.
 	if s.text != "" && !strings.Contains(strings.ToLower(str(issue["title"])), s.text) &&
 		!strings.Contains(strings.ToLower(str(issue["culprit"])), s.text) {
-		return false, ""
+		return false, fmt.Sprintf("the free text %q is matched by Sentry against the issue's events", s.text)
 	}
 	return true, ""
+}
+
+// lacks says why a term cannot be decided when the issue has no key: a
+// missing field is not a "no" (which would delete the entity).
+func lacks(issue map[string]any, key string) string {
+	if _, ok := issue[key]; ok {
+		return ""
+	}
+	return "the issue lacks " + key
 }
 
 // termHolds decides key:v (not negated) for an issue.
@@ -215,8 +238,14 @@ func termHolds(key, v string, issue map[string]any) (bool, string) {
 	case "is":
 		switch v {
 		case "new", "ongoing", "regressed", "escalating":
+			if why := lacks(issue, "substatus"); why != "" {
+				return false, why
+			}
 			return str(issue["substatus"]) == v, ""
 		case "assigned", "unassigned":
+			if why := lacks(issue, "assignedTo"); why != "" {
+				return false, why
+			}
 			return (issue["assignedTo"] != nil) == (v == "assigned"), ""
 		case "for_review":
 			inbox, has := issue["inbox"]
@@ -232,11 +261,20 @@ func termHolds(key, v string, issue map[string]any) (bool, string) {
 			return (len(ann) > 0) == (v == "linked"), ""
 		}
 	case "level":
+		if why := lacks(issue, "level"); why != "" {
+			return false, why
+		}
 		return strings.EqualFold(str(issue["level"]), v), ""
 	case "project":
 		p, _ := issue["project"].(map[string]any)
+		if p == nil {
+			return false, "the issue lacks project"
+		}
 		return strings.EqualFold(str(p["slug"]), v) || str(p["id"]) == v, ""
 	case "assigned":
+		if why := lacks(issue, "assignedTo"); why != "" {
+			return false, why
+		}
 		return assignedTo(issue["assignedTo"], v)
 	}
 	return false, "the search term " + key + ":" + v + " is decided by Sentry only"

@@ -22,6 +22,7 @@ func TestIssueSearch(t *testing.T) {
 		"status":"resolved","substatus":null,"project":{"id":"12","slug":"web"},"assignedTo":null}`)
 	teamOwned := issue(`{"id":"3","title":"x","level":"fatal","status":"ignored","project":{"slug":"web"},
 		"assignedTo":{"type":"team","id":"4","name":"backend"}}`)
+	bare := issue(`{"id":"4","title":"x"}`)
 	tests := []struct {
 		q                string
 		is               map[string]any
@@ -58,7 +59,17 @@ func TestIssueSearch(t *testing.T) {
 		{"keyerror", open, true, ""},               // the title, any case
 		{"payments.api", open, true, ""},           // the culprit
 		{`"KeyError: 'currency'"`, open, true, ""}, // a quoted phrase
-		{"timeout", open, false, ""},
+		// Sentry matches free text against every event's message, which
+		// the issue object does not carry: a miss is not a "no".
+		{"timeout", open, false, "free text"},
+		// A field the issue lacks decides nothing: no deletion on doubt.
+		{"is:unresolved", bare, false, "status"},
+		{"is:regressed", bare, false, "substatus"},
+		{"level:error", bare, false, "level"},
+		{"project:web", bare, false, "project"},
+		{"is:assigned", bare, false, "assignedTo"},
+		{"assigned:none", bare, false, "assignedTo"},
+		{"", bare, true, ""},
 		{"is:linked", open, false, ""},
 		{"is:unlinked", open, true, ""},
 		{"is:for_review", open, false, ""},

@@ -156,7 +156,9 @@ func (f *issueFilter) match(is *Issue) bool {
 			return false
 		}
 	}
-	if f.text != "" && !containsFold(is.Title, f.text) {
+	// Sentry matches free text against its events' messages, which hold
+	// the title and the culprit.
+	if f.text != "" && !containsFold(is.Title, f.text) && !containsFold(is.Culprit, f.text) {
 		return false
 	}
 	return true
