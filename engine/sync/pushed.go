@@ -3,8 +3,6 @@ package sync
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,10 +14,12 @@ import (
 	"time"
 
 	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/config"
 	"github.com/gitalog/gitalog/engine/extract"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/jsonx"
 	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // OpsLevel's push integrations: an extractor without http_polling gets its
@@ -52,17 +52,6 @@ type PushItem struct {
 	Body []byte    // the JSON body as received
 	ID   string    // the request's id, for logs and the commit message
 	At   time.Time // when it was accepted
-}
-
-// PushRequestID is the id a push without an Idempotency-Key or Request-ID
-// header is deduplicated by: the kind, the day and the body, so that the
-// same body pushed again the same day is a replay, and on a later day a
-// refresh.
-func PushRequestID(kind string, body []byte, at time.Time) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00", kind, at.UTC().Format(dayLayout))
-	h.Write(body)
-	return "push-" + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
 // PushExtractor is the push extractor of kind in cfg, or an error saying
@@ -432,3 +421,52 @@ func pushSourceLine(items []PushItem) string {
 	}
 	return s
 }
+
+// PushChecker checks pushed bodies against the config at HEAD, as
+// ApplyPush will apply them: read again only when HEAD moves. Its errors
+// wrap ErrNotPush for a kind that takes no pushes, ErrConfig when the
+// config cannot be read.
+func PushChecker(o Options) func(kind string, body []byte) (kept, excluded int, err error) {
+	var mu gosync.Mutex
+	var at plumbing.Hash
+	var cfg *mapping.Config
+	load := func() (*mapping.Config, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		store, err := gitstore.Open(o.Dir)
+		if err != nil {
+			return nil, err
+		}
+		head, err := store.Head()
+		if err != nil {
+			return nil, err
+		}
+		if cfg != nil && head.Commit == at {
+			return cfg, nil
+		}
+		snap, err := store.Snapshot(head.Commit)
+		if err != nil {
+			return nil, err
+		}
+		c, err := config.Load(store, snap, o.ConfigPath)
+		if err != nil {
+			return nil, err
+		}
+		cfg, at = c, head.Commit
+		return cfg, nil
+	}
+	return func(kind string, body []byte) (int, int, error) {
+		c, err := load()
+		if err != nil {
+			return 0, 0, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		e, err := PushExtractor(c, kind)
+		if err != nil {
+			return 0, 0, err
+		}
+		return CheckPush(e, body)
+	}
+}
+
+// ErrConfig is PushChecker's error when the config cannot be read.
+var ErrConfig = errors.New("reading the config")

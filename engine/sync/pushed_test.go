@@ -26,7 +26,7 @@ var kyvernoBlueprints = map[string]string{
 func kyvernoItem(name, ns, rule, status string) string {
 	b, _ := json.Marshal(map[string]any{
 		"policy": "require-labels", "rule": rule, "status": status,
-		"message": "validation error: the label `app` is required. rule " + rule + " failed",
+		"message":  "validation error: the label `app` is required. rule " + rule + " failed",
 		"resource": map[string]any{"name": name, "namespace": ns, "kind": "Pod", "apiVersion": "v1"},
 		"scored":   true, "severity": "medium", "timestamp": map[string]any{"seconds": 1714000000},
 	})
