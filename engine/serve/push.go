@@ -178,13 +178,13 @@ func PushRequestID(kind string, body []byte, at time.Time) string {
 	return fmt.Sprintf("sha256-%x", h.Sum(nil)[:16])
 }
 
+// PushesOff is what the start logs when pushes are off.
+const PushesOff = "POST /push/<kind> is off (403): set " + secretenv.ServePushToken + " or " + secretenv.ServePushTokenFile + " to take OpsLevel-style pushes"
+
 func (s *Server) pushHandler() http.Handler {
 	check := s.o.PushCheck
 	if check == nil {
 		check = func(string, []byte) (int, int, error) { return 0, 0, ErrNoPushKind }
-	}
-	if len(s.o.PushToken) == 0 {
-		s.log.Info("POST /push/<kind> is off (403): set " + secretenv.ServePushToken + " or " + secretenv.ServePushTokenFile + " to take OpsLevel-style pushes")
 	}
 	return &pushHandler{token: s.o.PushToken, check: check, maxBody: s.o.MaxBody, journal: s.journal, metrics: s.metrics, log: s.log, now: time.Now}
 }

@@ -57,6 +57,9 @@ func Run(ctx context.Context, c Config) error {
 	}
 	c.Logger.Info("serving", "listen", ln.Addr().String(), "repository", c.Sync.Dir,
 		"commit_interval", c.CommitInterval.String(), "resync_interval", c.ResyncInterval.String(), "pending", s.journal.Depth())
+	if len(c.PushToken) == 0 {
+		c.Logger.Info(PushesOff)
+	}
 	if c.Ready != nil {
 		c.Ready(s, ln.Addr())
 	}
