@@ -40,6 +40,7 @@ func TestScripts(t *testing.T) {
 			"subst":        cmdSubst,
 			"jq":           cmdJQ,
 			"webhook":      cmdWebhook,
+			"push":         cmdPush,
 			"freeport":     cmdFreePort,
 			"notifylisten": cmdNotifyListen,
 		},

@@ -30,7 +30,10 @@ func serveCommand(io *IO) *cli.Command {
 checks their Sentry-Hook-Signature with the integration's client secret
 (SENTRY_CLIENT_SECRET or SENTRY_CLIENT_SECRET_FILE), records each accepted
 event in a journal in the git dir before answering, and commits the
-recorded issues every --commit-interval. GET /healthz and GET /metrics
+recorded issues every --commit-interval. With GITALOG_PUSH_TOKEN (or
+GITALOG_PUSH_TOKEN_FILE), POST /push/<external_kind> takes OpsLevel-style
+pushes for extractors without http_polling (Authorization: Bearer).
+GET /healthz and GET /metrics
 (Prometheus) are served too. SIGTERM or SIGINT stops accepting, commits
 what is recorded, and exits 0. Sentry is reached as by "gitalog sync".`,
 		Flags: []cli.Flag{
@@ -55,9 +58,17 @@ what is recorded, and exits 0. Sentry is reached as by "gitalog sync".`,
 			if err != nil {
 				return err
 			}
-			secret, err := serve.ClientSecret(io.Getenv)
+			pushToken, err := serve.PushToken(io.Getenv)
 			if err != nil {
 				return err
+			}
+			secret, err := serve.ClientSecret(io.Getenv)
+			if err != nil && pushToken == nil {
+				return err
+			}
+			if err != nil {
+				// Pushes only: every webhook is refused (401).
+				log.Info("POST /sentry/webhook refuses every delivery: " + err.Error())
 			}
 			switch {
 			case c.Duration("commit-interval") <= 0:
@@ -79,7 +90,7 @@ what is recorded, and exits 0. Sentry is reached as by "gitalog sync".`,
 				RemoteAuth: gitstore.RemoteAuth{Username: io.Getenv("GIT_USERNAME"), Token: secretenv.FirstPushToken(io.Getenv)},
 			}
 			cfg := serve.Config{Sync: so, Listen: c.String("listen"), Options: serve.Options{
-				Secret: secret, MaxBody: c.Int64("max-body"), Logger: log,
+				Secret: secret, MaxBody: c.Int64("max-body"), Logger: log, PushToken: pushToken,
 				CommitInterval: c.Duration("commit-interval"), ResyncInterval: c.Duration("resync-interval"),
 			}}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)

@@ -497,19 +497,27 @@ func clip(s string) string {
 
 // items applies the iterator, external_id and exclude to one page.
 func (s *Source) items(e *Extractor, resp *sentry.Response, stats *Stats) ([]item, error) {
+	out, excluded, err := e.split(resp.Value, resp.Shown, s.redact)
+	stats.Excluded += int64(len(excluded))
+	return out, err
+}
+
+// split applies the iterator, external_id and exclude to a body; shown
+// names it in messages. excluded are the ids of the items exclude drops.
+func (e *Extractor) split(body any, shown string, redact func(string) string) (out []item, excluded []string, err error) {
 	var values []any
 	if e.Iterator == nil {
-		values = []any{resp.Value}
+		values = []any{body}
 	} else {
-		outs, err := e.Iterator.All(resp.Value)
+		outs, err := e.Iterator.All(body)
 		if err != nil {
-			return nil, fmt.Errorf("%s: iterator: %s", resp.Shown, s.redact(err.Error()))
+			return nil, nil, fmt.Errorf("%s: iterator: %s", shown, redact(err.Error()))
 		}
 		switch {
 		case len(outs) == 1 && outs[0] == nil:
 			// A body without the list (an error in a 200) must not read
 			// as an empty list: that would delete every item.
-			return nil, fmt.Errorf("%s: iterator %q gave null: the response does not hold the items (an empty list is [])", resp.Shown, e.iteratorSrc)
+			return nil, nil, fmt.Errorf("%s: iterator %q gave null: the response does not hold the items (an empty list is [])", shown, e.iteratorSrc)
 		case len(outs) == 1:
 			if a, ok := outs[0].([]any); ok {
 				values = a
@@ -520,30 +528,52 @@ func (s *Source) items(e *Extractor, resp *sentry.Response, stats *Stats) ([]ite
 			values = outs
 		}
 	}
-	out := make([]item, 0, len(values))
+	out = make([]item, 0, len(values))
 	for i, v := range values {
-		where := fmt.Sprintf("%s, item %d", resp.Shown, i+1)
+		where := fmt.Sprintf("%s, item %d", shown, i+1)
 		id, err := externalID(e.ExternalID, v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: external_id: %s", where, s.redact(err.Error()))
+			return nil, nil, fmt.Errorf("%s: external_id: %s", where, redact(err.Error()))
 		}
 		if e.Exclude != nil {
 			ex, err := e.Exclude.All(v)
 			if err != nil {
-				return nil, fmt.Errorf("%s (id %q): exclude: %s", where, id, s.redact(err.Error()))
+				return nil, nil, fmt.Errorf("%s (id %q): exclude: %s", where, id, redact(err.Error()))
 			}
 			if slices.ContainsFunc(ex, truthy) {
-				stats.Excluded++
+				excluded = append(excluded, id)
 				continue
 			}
 		}
 		b, err := marshal(v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", where, err)
+			return nil, nil, fmt.Errorf("%s: %v", where, err)
 		}
 		out = append(out, item{id: id, json: b, where: fmt.Sprintf("extractor %q: %s", e.Kind, where), value: v})
 	}
-	return out, nil
+	return out, excluded, nil
+}
+
+// Pushed is one item of a pushed body, as a poll would have extracted it.
+type Pushed struct {
+	ID   string // its external_id
+	JSON []byte // the item, encoded as a polled item is
+}
+
+// Split runs a pushed body (decoded JSON) through the extractor's
+// iterator, external_id and exclude, exactly as a polled page: kept are
+// the items a poll would stream, excluded the ids exclude drops. shown
+// names the body in messages.
+func (e *Extractor) Split(body any, shown string) (kept []Pushed, excluded []string, err error) {
+	items, excluded, err := e.split(body, shown, func(s string) string { return s })
+	if err != nil {
+		return nil, nil, err
+	}
+	kept = make([]Pushed, len(items))
+	for i, it := range items {
+		kept[i] = Pushed{ID: it.id, JSON: it.json}
+	}
+	return kept, excluded, nil
 }
 
 func truthy(v any) bool { return v != nil && v != false }

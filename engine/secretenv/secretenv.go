@@ -21,11 +21,18 @@ const (
 	SentryClientSecretFile = "SENTRY_CLIENT_SECRET_FILE"
 )
 
+// The token OpsLevel-style pushes to `gitalog serve` must bear
+// (Authorization: Bearer), or the file that holds it.
+const (
+	ServePushToken     = "GITALOG_PUSH_TOKEN"
+	ServePushTokenFile = "GITALOG_PUSH_TOKEN_FILE"
+)
+
 // Names are every variable a mapping must never read.
 func Names() []string {
 	names := []string{SentryToken, SentryTokenFile, OceanSentryToken}
 	names = append(names, PushTokens...)
-	return append(names, SentryClientSecret, SentryClientSecretFile)
+	return append(names, SentryClientSecret, SentryClientSecretFile, ServePushToken, ServePushTokenFile)
 }
 
 // FirstPushToken is the push token the environment sets, if any.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"time"
 )
 
 // Record is one accepted webhook event in the journal.
@@ -24,6 +25,8 @@ type Record struct {
 	Kind      string          `json:"kind"` // the mapping kind the item feeds ("issue")
 	ID        string          `json:"id"`
 	JSON      json.RawMessage `json:"json"`
+	// At is when a push was accepted: its items' push time.
+	At time.Time `json:"at,omitzero"`
 }
 
 // A record on disk is a 12-byte header (payload length, CRC-32C of the

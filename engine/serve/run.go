@@ -43,6 +43,9 @@ func Run(ctx context.Context, c Config) error {
 	if c.Resync == nil {
 		c.Resync = SyncResyncer(c.Sync)
 	}
+	if c.PushCheck == nil {
+		c.PushCheck = SyncPushCheck(c.Sync)
+	}
 	s, err := New(c.Options)
 	if err != nil {
 		return err
@@ -54,18 +57,39 @@ func Run(ctx context.Context, c Config) error {
 	}
 	c.Logger.Info("serving", "listen", ln.Addr().String(), "repository", c.Sync.Dir,
 		"commit_interval", c.CommitInterval.String(), "resync_interval", c.ResyncInterval.String(), "pending", s.journal.Depth())
+	if len(c.PushToken) == 0 {
+		c.Logger.Info(PushesOff)
+	}
 	if c.Ready != nil {
 		c.Ready(s, ln.Addr())
 	}
 	return s.Serve(ctx, ln)
 }
 
-// SyncApplier applies webhook items with the sync engine (sync.Apply) under o.
+// SyncApplier applies webhook items with the sync engine (sync.Apply) under
+// o, and pushed bodies with sync.ApplyPush: a batch that holds both makes
+// a commit for each, the pushes' first.
 func SyncApplier(o sync.Options) Applier {
 	return func(ctx context.Context, items []Item) (plumbing.Hash, error) {
-		batch := make([]sync.Item, len(items))
-		for i, it := range items {
-			batch[i] = sync.Item{Kind: it.Kind, JSON: it.JSON, ID: it.ID}
+		var batch []sync.Item
+		var pushes []sync.PushItem
+		for _, it := range items {
+			if it.Push {
+				pushes = append(pushes, sync.PushItem{Kind: it.Kind, Body: it.JSON, ID: it.ID, At: it.At})
+				continue
+			}
+			batch = append(batch, sync.Item{Kind: it.Kind, JSON: it.JSON, ID: it.ID})
+		}
+		var commit plumbing.Hash
+		var pushErr error
+		if len(pushes) > 0 {
+			commit, pushErr = commitOf(sync.ApplyPush(ctx, o, pushes))
+			if pushErr != nil && !errors.Is(pushErr, ErrPartial) {
+				return commit, pushErr
+			}
+		}
+		if len(batch) == 0 {
+			return commit, pushErr
 		}
 		res, err := sync.Apply(ctx, o, batch)
 		if res != nil && len(res.Undecided) > 0 && o.Logger != nil {
@@ -74,12 +98,42 @@ func SyncApplier(o sync.Options) Applier {
 		}
 		if res != nil && len(res.FetchErrors) > 0 && (err == nil || errors.Is(err, ErrPartial)) {
 			// A request for what an item needs (its tags) failed: Sentry
-			// may answer it later, so the batch is applied again.
+			// may answer it later, so the batch is applied again (the
+			// pushes' commit, made already, then changes nothing).
 			err = fmt.Errorf("%w: %w", ErrRetry, errors.Join(res.FetchErrors...))
 		}
-		return commitOf(res, err)
+		h, err := commitOf(res, err)
+		if h.IsZero() {
+			h = commit
+		}
+		return h, errors.Join(pushErr, err)
 	}
 }
+
+// SyncPushCheck checks pushed bodies against the config at HEAD
+// (sync.PushChecker), in the errors the push handler answers with.
+func SyncPushCheck(o sync.Options) PushCheck {
+	check := sync.PushChecker(o)
+	return func(kind string, body []byte) (int, int, error) {
+		kept, excluded, err := check(kind, body)
+		switch {
+		case errors.Is(err, sync.ErrNotPush):
+			return 0, 0, classed{err, ErrNoPushKind}
+		case errors.Is(err, sync.ErrConfig):
+			return 0, 0, classed{err, ErrPushUnavailable}
+		}
+		return kept, excluded, err
+	}
+}
+
+// classed is an error that also is class, without saying it twice.
+type classed struct {
+	error
+	class error
+}
+
+func (c classed) Is(target error) bool { return target == c.class }
+func (c classed) Unwrap() error        { return c.error }
 
 // SyncResyncer runs a full sync under o.
 func SyncResyncer(o sync.Options) Resyncer {

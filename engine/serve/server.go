@@ -21,6 +21,9 @@ type Item struct {
 	Kind string
 	JSON []byte
 	ID   string
+	// Push is a body pushed to POST /push/<Kind>, accepted at At.
+	Push bool
+	At   time.Time
 }
 
 // Applier applies items to the catalog as one commit, under the sync lock,
@@ -66,6 +69,10 @@ type Options struct {
 	// the loop's context (notifications hook in here).
 	OnCommit func(ctx context.Context, commit plumbing.Hash)
 	Logger   *slog.Logger
+	// PushToken, when set, opens POST /push/<kind> to bearers of it;
+	// PushCheck checks each pushed body before it is recorded.
+	PushToken []byte
+	PushCheck PushCheck
 }
 
 // MaxMaxBody is the largest --max-body: half a journal record, so an
@@ -92,7 +99,7 @@ func New(o Options) (*Server, error) {
 	if o.Apply == nil {
 		return nil, errors.New("serve: no Applier")
 	}
-	if len(o.Secret) == 0 {
+	if len(o.Secret) == 0 && len(o.PushToken) == 0 {
 		return nil, errors.New("serve: no client secret (set SENTRY_CLIENT_SECRET or SENTRY_CLIENT_SECRET_FILE)")
 	}
 	if o.MaxBody <= 0 {
@@ -123,6 +130,7 @@ func New(o Options) (*Server, error) {
 	s.metrics = newMetrics(func() float64 { return float64(j.Depth()) })
 	s.mux = http.NewServeMux()
 	s.mux.Handle("/sentry/webhook", &webhookHandler{secret: o.Secret, maxBody: o.MaxBody, journal: j, metrics: s.metrics, log: o.Logger})
+	s.mux.Handle("/push/", s.pushHandler())
 	s.mux.HandleFunc("/healthz", s.healthz)
 	s.mux.Handle("/metrics", s.metrics.handler())
 	return s, nil
@@ -335,8 +343,8 @@ func batchItems(recs []Record) []Item {
 	idx := map[string]int{}
 	var items []Item
 	for _, r := range recs {
-		key := r.Kind + "\x00" + r.ID
-		it := Item{Kind: r.Kind, JSON: []byte(r.JSON), ID: r.ID}
+		key := r.Resource + "\x00" + r.Kind + "\x00" + r.ID
+		it := Item{Kind: r.Kind, JSON: []byte(r.JSON), ID: r.ID, Push: r.Resource == PushResource, At: r.At}
 		if i, ok := idx[key]; ok {
 			items[i] = it
 			continue

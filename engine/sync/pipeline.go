@@ -494,7 +494,11 @@ func (p *pipeline) collect(ctx context.Context, o *Options, cfg *mapping.Config,
 		key, total := c.slots[k].Key, 0
 		for i, n := range byRes {
 			total += n
-			if n > 1 {
+			// OpsLevel's transforms upsert components by identifier:
+			// many items giving one (every Kyverno report of a namespace
+			// gives its namespace) is what the guides mean, and the
+			// extractor already keeps one item per external id.
+			if n > 1 && cfg.Resources[i].OpsLevel == nil {
 				ds.collided(cfg.Resources[i], key, n)
 			}
 		}

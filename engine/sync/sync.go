@@ -7,6 +7,7 @@ import (
 	"github.com/gitalog/gitalog/engine/config"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	gosync "sync"
 	"time"
@@ -68,6 +69,12 @@ type Options struct {
 	fetched *fetchedKinds // with Timeout: which kinds were fetched whole
 	planSrc Fetcher       // with Plan: the source, for its per-kind counts
 	runs    *kindRuns     // with Plan: each kind's first item
+
+	// push, set by ApplyPush, are the bodies a push batch records; no
+	// source is polled then.
+	push []PushItem
+	// now is the clock expires_after_days reads (tests); nil: time.Now.
+	now func() time.Time
 
 	// notifyOptions tune the delivery of notifications (tests).
 	notifyOptions notify.Options
@@ -216,7 +223,15 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	var src Fetcher
 	var client *sentry.Client
 	var extractor *extract.Source
-	if o.Replay != "" {
+	ps := newPushSource(&o, cfg)
+	var tsnap *gitstore.Snapshot
+	if o.push != nil {
+		res.Source = pushSourceLine(o.push)
+		for _, err := range ps.dropped {
+			log.Warn("pushed body dropped", "error", err)
+		}
+		res.FetchErrors = append(res.FetchErrors, ps.dropped...)
+	} else if o.Replay != "" {
 		r, err := dump.Open(o.Replay)
 		if err != nil {
 			return nil, err
@@ -228,6 +243,11 @@ func run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 		src, res.Source, client, extractor = sc.fetcher, sc.desc, sc.client, sc.extractor
+	}
+	if ps != nil && o.Replay == "" {
+		// Pushed items come from the record at the target, whichever
+		// source the rest comes from.
+		src = pushRoute{ps: ps, snap: func() *gitstore.Snapshot { return tsnap }, next: src}
 	}
 	if o.Plan {
 		res.Plan = &Plan{}
@@ -248,11 +268,11 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !o.DryRun && cfg.Notify != nil && len(cfg.Notify.Sinks) > 0 {
+	if !o.DryRun && o.push == nil && cfg.Notify != nil && len(cfg.Notify.Sinks) > 0 {
 		res.notify = o.startNotify(ctx, store, cfg.Notify, tgt)
 	}
 
-	tsnap, err := store.Snapshot(tgt.commit)
+	tsnap, err = store.Snapshot(tgt.commit)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +289,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		pl.spool = store.NewSpool()
 		defer pl.spool.Abandon()
 	}
-	pl.ic = openItemCache(&o, store, tsnap, cfg, bps, pl.ol)
+	if o.push == nil {
+		pl.ic = openItemCache(&o, store, tsnap, cfg, bps, pl.ol)
+	}
 	var catErr error
 	go func() {
 		defer close(pl.catReady)
@@ -323,6 +345,13 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		threshold = *o.DeleteThreshold
 	}
 	doubt := holds(res.Doubts)
+	var unpushed map[string]bool
+	if o.push != nil {
+		if doubt == nil {
+			doubt = catalog.NewHolds()
+		}
+		unpushed = ps.holdUnpushed(cfg, doubt)
+	}
 	o.progress("validate", fmt.Sprintf("%d entities", len(coll.slots)))
 	if err := pl.finish(coll, res, doubt, threshold); err != nil {
 		return nil, err
@@ -352,6 +381,15 @@ func run(ctx context.Context, o Options) (*Result, error) {
 			res.Suggested, res.Skipped = suggestedRefs(coll.suggested), coll.skipped
 			if res.Plan != nil {
 				res.Plan.Suggest = suggestChanges(coll.suggested)
+			}
+		}
+		if unpushed != nil {
+			// Not fetched, so not gone: nothing to say about them.
+			p.Kept = slices.DeleteFunc(p.Kept, func(k catalog.Kept) bool { return unpushed[k.Blueprint] })
+		}
+		if ps != nil && o.Replay == "" {
+			if err := ps.changes(p, snap); err != nil {
+				return nil, err
 			}
 		}
 		return p, nil
