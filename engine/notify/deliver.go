@@ -56,7 +56,9 @@ type Notifier struct {
 // New returns a Notifier for the sinks of cfg (nil or empty: no sinks).
 func New(st *gitstore.Store, cfg *Config, o Options) *Notifier {
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{}
+		// A redirect is an answer, not a delivery: following it would
+		// turn the POST into a GET without the event and count it sent.
+		o.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -283,3 +283,40 @@ func TestMaxEvents(t *testing.T) {
 		t.Fatalf("next run: %v, %+v", rep.Err(), h.got)
 	}
 }
+
+// A webhook sink that answers with a redirect has not taken the event
+// (a client following it would drop the body and POST): it is a failure,
+// retried later, and the ref stays.
+func TestWebhookRedirectIsNotDelivery(t *testing.T) {
+	r := newRepo(t)
+	r.commit("base", issue("1", "Old", "unresolved", 1, nil))
+	var finals int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/final" {
+			finals++
+			return
+		}
+		http.Redirect(w, req, "/final", http.StatusMovedPermanently)
+	}))
+	defer srv.Close()
+	cfg := parse(t, yamlList("  - webhook: "+srv.URL+"/hook"), nil)
+	start := r.head
+	n := newNotifier(r, cfg)
+	if err := n.Start(start); err != nil {
+		t.Fatal(err)
+	}
+	r.commit("sync 1", issue("2", "New", "unresolved", 3, nil))
+	rep, err := n.Deliver(context.Background(), r.head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Err() == nil || !strings.Contains(rep.Err().Error(), "HTTP 301") {
+		t.Fatalf("a redirect was taken as delivery: %v", rep.Err())
+	}
+	if finals != 0 {
+		t.Errorf("the redirect was followed %d times", finals)
+	}
+	if at := r.ref(cfg.Sinks[0]); at != start {
+		t.Fatalf("ref moved although nothing was delivered")
+	}
+}
