@@ -108,6 +108,15 @@ func (s *Store) Parents(h plumbing.Hash) ([]plumbing.Hash, error) {
 	return c.ParentHashes, nil
 }
 
+// Message returns a commit's message.
+func (s *Store) Message(h plumbing.Hash) (string, error) {
+	c, err := s.commit(h)
+	if err != nil {
+		return "", err
+	}
+	return c.Message, nil
+}
+
 // RemoteAuth is what push and fetch authenticate with: Token is offered
 // for http(s) remotes. ssh remotes use the user's git setup, or, through
 // go-git, the ssh agent.

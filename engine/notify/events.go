@@ -29,6 +29,10 @@ func (e *Event) Key() string {
 	return idempotencyKey(e.Commit, e.Blueprint, e.Identifier, e.Event)
 }
 
+// LeftSelectionTitle heads a commit body's list of issues a webhook batch
+// deleted because they left the selection (engine/sync writes it).
+const LeftSelectionTitle = "Left the selection"
+
 // IssueBlueprints are the blueprints whose entities are Sentry issues and
 // get regressed, resolved and assigned events: Port's default issue and
 // sentryIssue (from issue-tag), and OpsLevel's sentry_issue.
@@ -61,6 +65,10 @@ func Events(ctx context.Context, st *gitstore.Store, commit plumbing.Hash) ([]Ev
 	if err != nil {
 		return nil, err
 	}
+	left, err := leftSelection(st, commit)
+	if err != nil {
+		return nil, err
+	}
 	var out []Event
 	for _, ec := range d.Entities {
 		if ec.Err != "" {
@@ -82,13 +90,53 @@ func Events(ctx context.Context, st *gitstore.Store, commit plumbing.Hash) ([]Ev
 			ev.Entity = old
 		}
 		kinds := []string{string(ec.Change)}
-		if isIssue(ec.Blueprint) && ec.Change == review.Changed {
-			kinds = append(kinds, issueEvents(old, new)...)
+		if isIssue(ec.Blueprint) {
+			switch ec.Change {
+			case review.Changed:
+				kinds = append(kinds, issueEvents(old, new)...)
+			case review.Created:
+				// An issue back in the selection because it regressed
+				// (resolved, then seen again) is a regression, not news.
+				if field(new, "substatus") == "regressed" {
+					kinds = []string{Regressed}
+				}
+			case review.Deleted:
+				// Gone because it was resolved (a webhook batch says so in
+				// its commit): also a resolution.
+				if left[ec.Blueprint+"/"+ec.Identifier] == "resolved" {
+					kinds = append(kinds, Resolved)
+				}
+			}
 		}
 		for _, k := range kinds {
 			e := ev
 			e.Event = k
 			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// leftSelection reads the commit body's "Left the selection:" list (see
+// engine/sync's LeftSelectionTitle): blueprint/identifier -> the issue's
+// status when a webhook batch deleted it.
+func leftSelection(st *gitstore.Store, commit plumbing.Hash) (map[string]string, error) {
+	msg, err := st.Message(commit)
+	if err != nil {
+		return nil, err
+	}
+	_, rest, ok := strings.Cut(msg, "\n"+LeftSelectionTitle+":\n")
+	if !ok {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(rest, "\n") {
+		l, ok := strings.CutPrefix(line, "  ")
+		if !ok {
+			break
+		}
+		if k, v, ok := strings.Cut(l, ": "); ok {
+			out[k] = v
 		}
 	}
 	return out, nil

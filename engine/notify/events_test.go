@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/gitstore"
 )
@@ -205,4 +207,33 @@ func git(t *testing.T, dir string, args ...string) string {
 		t.Fatalf("git %v: %v\n%s", args, err, out)
 	}
 	return string(out)
+}
+
+// With a selection that drops resolved issues (Port's default search,
+// is:unresolved), a resolution deletes the entity and a regression
+// creates it again: the events say resolved and regressed, as they do
+// when the entity stays and its status changes.
+func TestEventsOfSelectionChanges(t *testing.T) {
+	r := newRepo(t)
+	r.commit("a", issue("1", "One", "unresolved", 1, nil), issue("2", "Two", "unresolved", 1, nil))
+	c := r.commit("sync: issue -2\n\nSource: webhook, 2 items\n\nDeleted:\n  - issue/1  One\n  - issue/2  Two\n\nLeft the selection:\n  issue/1: resolved\n  issue/2: ignored\n",
+		deleted("issue", "1"), deleted("issue", "2"))
+	c2 := r.commit("sync: issue +1", issue("1", "One", "unresolved", 5, map[string]any{"substatus": "regressed"}))
+	got := func(c plumbing.Hash) []string {
+		evs, err := Events(context.Background(), r.st, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range evs {
+			out = append(out, e.Event+" "+e.Identifier)
+		}
+		return out
+	}
+	if g := got(c); !slices.Equal(g, []string{"deleted 1", "resolved 1", "deleted 2"}) {
+		t.Errorf("resolution commit: %v", g)
+	}
+	if g := got(c2); !slices.Equal(g, []string{"regressed 1"}) {
+		t.Errorf("regression commit: %v", g)
+	}
 }

@@ -421,6 +421,13 @@ func (b *batch) mapOne(it Item, r *mapping.Resource, seq seqNo, in any, selected
 		// items as well: whether one is gone is for a full sync to say.
 		undecided := r.ItemsToParse != nil || b.olTouches(e.Blueprint)
 		b.say(e.Key(), r.Index, verdict{seq: s, undecided: undecided})
+		if !undecided && !selected {
+			if b.res.LeftSelection == nil {
+				b.res.LeftSelection = map[catalog.Key]string{}
+			}
+			m, _ := in.(map[string]any)
+			b.res.LeftSelection[e.Key()] = str(m["status"])
+		}
 	}
 }
 

@@ -135,6 +135,10 @@ func TestApplyResolvedIssueIsDeleted(t *testing.T) {
 	if res.Subject != "sync: issue -1, sentryIssue -1" {
 		t.Fatalf("subject %q", res.Subject)
 	}
+	// The body says why, for notify's resolved event.
+	if body := f.git("log", "-1", "--format=%B"); !strings.Contains(body, "\nLeft the selection:\n  issue/"+resolved+": resolved\n  sentryIssue/"+resolved+": resolved\n") {
+		t.Errorf("commit body does not say the issue left the selection resolved:\n%s", body)
+	}
 	if strings.Contains(f.git("show", "HEAD:.gitalog/managed/issue.txt"), resolved+"\n") {
 		t.Fatal("the managed list still names the deleted issue")
 	}

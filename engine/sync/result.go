@@ -74,6 +74,9 @@ type Result struct {
 	// Plan is set by Options.Plan: the full plan, for `gitalog plan`.
 	Plan *Plan
 
+	// LeftSelection are, for Apply, the entities deleted because their
+	// issue left the resource's selection, with the issue's status.
+	LeftSelection map[catalog.Key]string
 	// Undecided are, for Apply, the items whose entities a resource left
 	// as they were (the next full sync decides).
 	Undecided []Undecided
@@ -296,6 +299,30 @@ func (r *Result) subject() string {
 	return "sync: " + strings.Join(parts, ", ")
 }
 
+// leftSelection lists in the commit body the entities a batch deleted
+// because their issue left the resource's selection, each with the
+// issue's status then ("  issue/123: resolved"): notify tells a resolution
+// from a deletion by it.
+func leftSelection(b *strings.Builder, r *Result) {
+	var lines []string
+	for _, e := range r.Deleted {
+		if st, ok := r.LeftSelection[catalog.Key{Blueprint: e.Blueprint, Identifier: e.Identifier}]; ok && st != "" {
+			lines = append(lines, fmt.Sprintf("  %s/%s: %s", catalog.Printable(e.Blueprint), catalog.Printable(e.Identifier), catalog.Printable(st)))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s:\n", notify.LeftSelectionTitle)
+	for i, l := range lines {
+		if i == MaxListed {
+			fmt.Fprintf(b, "  ... and %d more\n", len(lines)-i)
+			break
+		}
+		b.WriteString(l + "\n")
+	}
+}
+
 // MaxListed caps the entities listed in a commit body.
 const MaxListed = 100
 
@@ -342,6 +369,7 @@ func commitMessage(r *Result, p *catalog.Plan) string {
 	section("Changed", "~", r.Changed)
 	section("Deleted", "-", r.Deleted)
 	section("Suggested (in "+SuggestionsDir+"/)", "?", r.Suggested)
+	leftSelection(&b, r)
 	if len(r.FetchErrors) > 0 {
 		fmt.Fprintf(&b, "\nIncomplete fetch (%s): %s was deleted.\n", strings.Join(r.FailedKinds, ", "), noEntityOf(r.fetchDoubts()))
 	}
