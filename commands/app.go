@@ -113,6 +113,7 @@ func NewApp(io *IO) *cli.App {
 			diffCommand(io),
 			logCommand(io),
 			serveCommand(io),
+			queryCommand(io),
 		},
 		HideHelpCommand: true,
 		// Errors are printed once, by main.
