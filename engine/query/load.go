@@ -4,14 +4,16 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/gitstore"
-	"github.com/gitalog/gitalog/engine/internal/parallel"
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/schema"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
@@ -61,27 +63,44 @@ func Load(ctx context.Context, repo *review.Repo, rev review.Rev) (*Catalog, err
 			}
 		}
 	}
+	// One goroutine reads the blobs in one pass; the others decode.
 	ents := make([]*catalog.Entity, len(files))
-	errs := make([]error, len(files))      // the store's: fatal
 	undecoded := make([]error, len(files)) // the file's: left out
-	parallel.For(len(files), func(i int) {
-		if ctx.Err() != nil {
-			return
+	hashes := make([]plumbing.Hash, len(files))
+	for i, f := range files {
+		hashes[i] = f.Hash
+	}
+	type blob struct {
+		i    int
+		data []byte
+	}
+	work := make(chan blob, 256)
+	var wg sync.WaitGroup
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				ents[b.i], undecoded[b.i] = catalog.Decode(b.data)
+			}
+		}()
+	}
+	err = repo.Store.ReadBlobs(hashes, func(i int, data []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		data, err := repo.Store.ReadBlob(files[i].Hash)
-		if err != nil {
-			errs[i] = fmt.Errorf("reading %s: %w", paths[i], err)
-			return
-		}
-		ents[i], undecoded[i] = catalog.Decode(data)
+		work <- blob{i, data}
+		return nil
 	})
+	close(work)
+	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", catalog.Dir, err)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	for i, e := range ents {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
 		if undecoded[i] != nil {
 			// A query answers about what is there; validate reports the rest.
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: not an entity, left out: %v", paths[i], undecoded[i]))
