@@ -114,6 +114,7 @@ func NewApp(io *IO) *cli.App {
 			logCommand(io),
 			serveCommand(io),
 			queryCommand(io),
+			exportCommand(io),
 		},
 		HideHelpCommand: true,
 		// Errors are printed once, by main.
