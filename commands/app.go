@@ -113,6 +113,8 @@ func NewApp(io *IO) *cli.App {
 			diffCommand(io),
 			logCommand(io),
 			serveCommand(io),
+			queryCommand(io),
+			exportCommand(io),
 		},
 		HideHelpCommand: true,
 		// Errors are printed once, by main.

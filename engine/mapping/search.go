@@ -144,6 +144,18 @@ func (r Rule) match(e *catalog.Entity) bool {
 	default:
 		v = e.Properties[r.Property]
 	}
+	return MatchValue(r.Operator, v, r.Value)
+}
+
+// KnownOperator reports whether op is one of the search operators Match
+// implements.
+func KnownOperator(op string) bool { return knownOperator[op] }
+
+// MatchValue applies a search rule's operator to an entity's value v (a
+// property, $identifier, ...) and the rule's value, as Port's search does;
+// an unknown operator matches nothing.
+func MatchValue(op string, v, value any) bool {
+	r := Rule{Operator: op, Value: value}
 	switch r.Operator {
 	case "=":
 		return equal(v, r.Value)

@@ -1,0 +1,178 @@
+package backstage
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config says which blueprints become which Backstage kinds. The default
+// (DefaultConfig) fits gitalog's default blueprints; a YAML file of the
+// same shape replaces it (gitalog export backstage --mapping FILE).
+type Config struct {
+	// Namespace is every entity's metadata.namespace.
+	Namespace string `yaml:"namespace"`
+	// DefaultOwner is the Group owning a Component no group claims.
+	DefaultOwner string       `yaml:"defaultOwner"`
+	Components   []Components `yaml:"components"`
+	Groups       []Groups     `yaml:"groups"`
+	Users        []Users      `yaml:"users"`
+	Issues       []Issues     `yaml:"issues"`
+}
+
+// Components maps a blueprint's entities to Components.
+type Components struct {
+	Blueprint string `yaml:"blueprint"`
+	Type      string `yaml:"type"`
+	Lifecycle string `yaml:"lifecycle"`
+	// Owner finds the owning group: a relation of the component naming
+	// it, or a group whose property lists the component's identifier.
+	Owner struct {
+		Relation string `yaml:"relation"`
+		ListedBy struct {
+			Blueprint string `yaml:"blueprint"`
+			Property  string `yaml:"property"`
+		} `yaml:"listedBy"`
+	} `yaml:"owner"`
+	// DependsOn are relations naming other components (spec.dependsOn).
+	DependsOn []string `yaml:"dependsOn"`
+}
+
+// Groups maps a blueprint's entities to Groups.
+type Groups struct {
+	Blueprint string `yaml:"blueprint"`
+	Type      string `yaml:"type"`
+	// Members is the relation naming the group's users; each user's
+	// spec.memberOf is the groups naming it.
+	Members string `yaml:"members"`
+}
+
+// Users maps a blueprint's entities to Users.
+type Users struct {
+	Blueprint string `yaml:"blueprint"`
+}
+
+// Issues counts a blueprint's entities as annotations of the Component
+// a relation names: gitalog.dev/issues-<status>: "<count>".
+type Issues struct {
+	Blueprint string `yaml:"blueprint"`
+	Component string `yaml:"component"` // the relation naming the component
+	Status    string `yaml:"status"`    // the property counted by value
+}
+
+// DefaultConfigYAML is the mapping used without --mapping; it is also
+// what `gitalog export backstage --print-mapping` prints to start from.
+const DefaultConfigYAML = `# gitalog export backstage: which blueprints become which Backstage kinds.
+namespace: default
+defaultOwner: unowned          # the Group of a Component no group claims
+components:
+  - blueprint: project
+    type: service
+    lifecycle: production
+    owner:
+      relation: team           # a relation naming the owning group, if the blueprint has it
+      listedBy:                # else a group whose property lists the component
+        blueprint: sentryTeam
+        property: projects
+    dependsOn: []              # relations naming other components
+groups:
+  - blueprint: sentryTeam
+    type: team
+    members: members           # relation naming the users (their spec.memberOf)
+users:
+  - blueprint: sentryUser
+issues:                        # annotations gitalog.dev/issues-<status> on the component
+  - blueprint: issue
+    component: project
+    status: status
+`
+
+// DefaultConfig is DefaultConfigYAML parsed.
+func DefaultConfig() *Config {
+	c, err := ParseConfig([]byte(DefaultConfigYAML))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// LoadConfig reads a mapping file.
+func LoadConfig(p string) (*Config, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return c, nil
+}
+
+// ParseConfig reads a mapping; unknown keys are errors.
+func ParseConfig(data []byte) (*Config, error) {
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return nil, err
+	}
+	if c.Namespace == "" {
+		c.Namespace = "default"
+	}
+	if !ValidNamespace(c.Namespace) {
+		return nil, fmt.Errorf("namespace %q is not a valid Backstage namespace (lower-case letters, digits and single dashes, at most 63)", c.Namespace)
+	}
+	if c.DefaultOwner == "" {
+		c.DefaultOwner = "unowned"
+	}
+	if !ValidName(c.DefaultOwner) {
+		return nil, fmt.Errorf("defaultOwner %q is not a valid Backstage name", c.DefaultOwner)
+	}
+	seen := map[string]string{}
+	claim := func(bp, as string) error {
+		if bp == "" {
+			return fmt.Errorf("%s: blueprint is missing", as)
+		}
+		if o, ok := seen[bp]; ok {
+			return fmt.Errorf("blueprint %q is mapped twice (%s and %s)", bp, o, as)
+		}
+		seen[bp] = as
+		return nil
+	}
+	for i, x := range c.Components {
+		if err := claim(x.Blueprint, fmt.Sprintf("components[%d]", i)); err != nil {
+			return nil, err
+		}
+		if x.Type == "" {
+			c.Components[i].Type = "service"
+		}
+		if x.Lifecycle == "" {
+			c.Components[i].Lifecycle = "production"
+		}
+	}
+	for i, x := range c.Groups {
+		if err := claim(x.Blueprint, fmt.Sprintf("groups[%d]", i)); err != nil {
+			return nil, err
+		}
+		if x.Type == "" {
+			c.Groups[i].Type = "team"
+		}
+	}
+	for i, x := range c.Users {
+		if err := claim(x.Blueprint, fmt.Sprintf("users[%d]", i)); err != nil {
+			return nil, err
+		}
+	}
+	for i, x := range c.Issues {
+		if err := claim(x.Blueprint, fmt.Sprintf("issues[%d]", i)); err != nil {
+			return nil, err
+		}
+		if x.Component == "" {
+			return nil, fmt.Errorf("issues[%d]: component (the relation naming the component) is missing", i)
+		}
+	}
+	return c, nil
+}

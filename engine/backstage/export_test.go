@@ -1,0 +1,165 @@
+package backstage
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitalog/gitalog/engine/demo"
+	"github.com/gitalog/gitalog/engine/query"
+	"github.com/gitalog/gitalog/engine/review"
+)
+
+// demoExport builds the demo catalog and exports it with the default
+// mapping.
+func demoExport(t *testing.T) []Entity {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "demo")
+	t.Setenv("HOME", t.TempDir())
+	if err := demo.Run(context.Background(), demo.Options{Dir: dir, Out: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := review.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := repo.At("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := query.Load(context.Background(), repo, rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Build(DefaultConfig(), cat, cat.Entities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := Build(DefaultConfig(), cat, cat.Entities)
+	a, _ := Encode(ds)
+	b, _ := Encode(again)
+	if !bytes.Equal(a, b) {
+		t.Fatal("two exports of one catalog differ")
+	}
+	return ds
+}
+
+func TestExportDemo(t *testing.T) {
+	ds := demoExport(t)
+	kinds := map[string]int{}
+	byName := map[string]Entity{}
+	for _, d := range ds {
+		kinds[d.Kind]++
+		byName[Ref(d.Kind, d.Metadata.Namespace, d.Metadata.Name)] = d
+		if errs := Check(d); len(errs) > 0 {
+			t.Errorf("%s: %v", d.Metadata.Name, errs)
+		}
+	}
+	if kinds["Component"] != 6 || kinds["Group"] != 4 || kinds["User"] != 10 {
+		t.Errorf("kinds: %v, want 6 components, 4 groups, 10 users", kinds)
+	}
+	web := byName["component:default/web-frontend"]
+	if web.Spec["owner"] != "group:default/frontend" {
+		t.Errorf("web-frontend's owner: %v", web.Spec["owner"])
+	}
+	if web.Metadata.Annotations["gitalog.dev/issues-unresolved"] == "" {
+		t.Errorf("web-frontend has no issue counts: %v", web.Metadata.Annotations)
+	}
+	james := byName["user:default/james.chen"]
+	if got := strings.Join(james.Spec["memberOf"].([]string), " "); got != "group:default/payments group:default/platform" {
+		t.Errorf("james.chen memberOf %q", got)
+	}
+
+	out := t.TempDir()
+	files, err := Write(out, "default", ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 4 {
+		t.Errorf("wrote %v", files)
+	}
+	loc, _ := os.ReadFile(filepath.Join(out, LocationFile))
+	if !strings.Contains(string(loc), "- ./components.yaml") {
+		t.Errorf("catalog-info.yaml:\n%s", loc)
+	}
+}
+
+func TestMappingErrors(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"namespace: Bad_NS\n", `namespace "Bad_NS" is not a valid Backstage namespace`},
+		{"components:\n  - blueprint: a\ngroups:\n  - blueprint: a\n", `blueprint "a" is mapped twice`},
+		{"issues:\n  - blueprint: i\n", `issues[0]: component`},
+		{"compnents: []\n", `field compnents not found`},
+	} {
+		if _, err := ParseConfig([]byte(tc.yaml)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+// The node script: every entity through catalog-model's own policies
+// and its kind's validator; prints "ok N" or throws.
+const validateJS = `
+const m = require('@backstage/catalog-model');
+const entities = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));
+const policy = m.EntityPolicies.allOf([
+  new m.DefaultNamespaceEntityPolicy(), new m.NoForeignRootFieldsEntityPolicy(),
+  new m.FieldFormatEntityPolicy(), new m.SchemaValidEntityPolicy(),
+]);
+const validators = {Component: m.componentEntityV1alpha1Validator, Group: m.groupEntityV1alpha1Validator,
+  User: m.userEntityV1alpha1Validator, Location: m.locationEntityV1alpha1Validator};
+(async () => {
+  for (const e of entities) {
+    await policy.enforce(e);
+    if (!(await validators[e.kind].check(e))) throw new Error('not accepted: ' + e.metadata.name);
+    for (const r of [e.spec.owner, ...(e.spec.memberOf || []), ...(e.spec.members || []), ...(e.spec.dependsOn || [])].filter(Boolean)) {
+      m.parseEntityRef(r);
+    }
+  }
+  console.log('ok ' + entities.length);
+})().catch(err => { console.error(String(err)); process.exit(1); });
+`
+
+// TestCatalogModelAcceptsTheExport validates the demo's export with the
+// real @backstage/catalog-model, where node and npm can fetch it.
+func TestCatalogModelAcceptsTheExport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped with -short: it installs @backstage/catalog-model with npm")
+	}
+	node, err1 := exec.LookPath("node")
+	npm, err2 := exec.LookPath("npm")
+	if err1 != nil || err2 != nil {
+		t.Skip("node or npm is not installed: the export is checked against the ported rules only")
+	}
+	ds := demoExport(t)
+	ds = append(ds, Entity{APIVersion: APIVersion, Kind: "Location", Metadata: Metadata{Name: "gitalog", Namespace: "default"},
+		Spec: map[string]any{"targets": []string{"./components.yaml"}}})
+	work := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	install := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--silent", "@backstage/catalog-model")
+	install.Dir = work
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Skipf("npm could not fetch @backstage/catalog-model (%v), so the export is checked against the ported rules only:\n%s", err, out)
+	}
+	data, err := json.Marshal(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(work, "entities.json"), data, 0o644)
+	os.WriteFile(filepath.Join(work, "validate.js"), []byte(validateJS), 0o644)
+	cmd := exec.CommandContext(ctx, node, "validate.js", "entities.json")
+	cmd.Dir = work
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("@backstage/catalog-model rejects the export: %v\n%s", err, out)
+	}
+	t.Logf("@backstage/catalog-model: %s", bytes.TrimSpace(out))
+}
