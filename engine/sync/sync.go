@@ -69,6 +69,10 @@ type Options struct {
 	planSrc Fetcher       // with Plan: the source, for its per-kind counts
 	runs    *kindRuns     // with Plan: each kind's first item
 
+	// NoNotify leaves the notify: sinks to the caller: gitalog serve
+	// delivers in the background, so that a slow sink never holds up its
+	// next batch.
+	NoNotify bool
 	// notifyOptions tune the delivery of notifications (tests).
 	notifyOptions notify.Options
 
@@ -248,7 +252,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !o.DryRun && cfg.Notify != nil && len(cfg.Notify.Sinks) > 0 {
+	if !o.DryRun && !o.NoNotify && cfg.Notify != nil && len(cfg.Notify.Sinks) > 0 {
 		res.notify = o.startNotify(ctx, store, cfg.Notify, tgt)
 	}
 
