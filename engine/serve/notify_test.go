@@ -481,3 +481,51 @@ func counter(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// With --push, the sinks' state comes from the remote at start (a fresh
+// container resumes where the last run stopped: the change the remote's
+// state says is undelivered is sent) and is pushed after delivery.
+func TestServePushesTheDeliveryState(t *testing.T) {
+	tcp, hook := newTCPSink(t), newHookSink(t)
+	dir, srv, data := notifyRepo(t, tcp, hook)
+	remote := filepath.Join(t.TempDir(), "origin.git")
+	testrepo.Git(t, dir, "init", "-q", "--bare", remote)
+	testrepo.Git(t, dir, "remote", "add", "origin", remote)
+	branch := strings.TrimSpace(testrepo.Git(t, dir, "symbolic-ref", "--short", "HEAD"))
+	x := head(t, dir)
+	// A run elsewhere delivered up to x and pushed that; then committed
+	// an issue (and pushed it) without delivering it.
+	testrepo.Git(t, dir, "push", "-q", "origin", branch, x.String()+":"+notify.RefPrefix+"hook", x.String()+":"+notify.RefPrefix+"dummy")
+	so := sync.Options{Dir: dir, Env: testrepo.Env(srv, data), HTTPClient: srv.Client(), Author: testrepo.Author, NoNotify: true, Push: true}
+	var missed string
+	srv.Update(func(d *sentrytest.Dataset) { missed = d.AddIssue("payments", "Missed", "x", "error") })
+	if res, err := sync.Run(context.Background(), so); err != nil || !res.Pushed {
+		t.Fatalf("sync --push: %v %+v", err, res)
+	}
+	so.NoNotify = false
+	r := startServe(t, Config{Sync: so, Options: Options{CommitInterval: 50 * time.Millisecond}, Notify: fastNotify()})
+	if got, want := tcp.next(t), seed002(data, "Missed", missed); got != want {
+		t.Fatalf("tcp sink got %q, want %q (the remote's state was not taken)", got, want)
+	}
+	var id string
+	srv.Update(func(d *sentrytest.Dataset) { id = d.AddIssue("payments", "Pushed", "x", "error") })
+	if resp := webhook(t, r.url, testSecret, "d-"+id, "created", issueItem(t, srv, data.OrgSlug(), id)); resp.StatusCode/100 != 2 {
+		t.Fatalf("webhook: %d", resp.StatusCode)
+	}
+	if got, want := tcp.next(t), seed002(data, "Pushed", id); got != want {
+		t.Fatalf("tcp sink got %q, want %q", got, want)
+	}
+	remoteRef := func(ref string) string {
+		cmd := exec.Command("git", "--git-dir", remote, "rev-parse", "--verify", "-q", ref)
+		out, _ := cmd.Output()
+		return strings.TrimSpace(string(out))
+	}
+	waitFor(t, func() bool {
+		h := head(t, dir).String()
+		return remoteRef("refs/heads/"+branch) == h && remoteRef(notify.RefPrefix+"hook") == h && remoteRef(notify.RefPrefix+"dummy") == h
+	}, "the branch and both sinks' state pushed")
+	r.shutdown(t)
+	if got, _ := hook.received(); len(got) != 2 || got[0].Identifier != missed || got[1].Identifier != id {
+		t.Fatalf("the hook received %+v, want %s then %s", got, missed, id)
+	}
+}
