@@ -171,6 +171,16 @@ func (d *deliverer) shutdown() {
 	<-d.done
 	t.Stop()
 	d.cancel()
+	var pending []string
+	for name, r := range d.sinks {
+		if r.fails > 0 {
+			pending = append(pending, name)
+		}
+	}
+	if len(pending) > 0 || d.all.fails > 0 {
+		slices.Sort(pending)
+		d.log.Warn("notifications pending at shutdown; the next start or sync sends them", "sinks", pending)
+	}
 }
 
 // round delivers to the sinks that are due (all of them if final) and
