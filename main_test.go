@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,7 +15,9 @@ import (
 	"time"
 
 	"github.com/gitalog/gitalog/engine/extract/extracttest"
+	"github.com/gitalog/gitalog/engine/notify"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/itchyny/gojq"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -326,36 +329,77 @@ func cmdJQ(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // notifyListener is seed 002's dummy server: it reads each connection to
-// its end as one message.
+// its end as one message. With web, it is a webhook sink instead.
 type notifyListener struct {
 	ln   net.Listener
+	web  bool
+	srv  *http.Server // web: closed with its keep-alive connections on stop
 	mu   sync.Mutex
 	msgs []string
-	got  chan struct{} // a message came
+	keys map[string]bool // web: the idempotency keys received
+	got  chan struct{}   // a message came
 }
 
-func (l *notifyListener) serve() {
+func (l *notifyListener) add(msg string) {
+	l.mu.Lock()
+	l.msgs = append(l.msgs, msg)
+	l.mu.Unlock()
+	select {
+	case l.got <- struct{}{}:
+	default:
+	}
+}
+
+func (l *notifyListener) serve(ln net.Listener, srv *http.Server) {
+	if srv != nil {
+		srv.Serve(ln)
+		return
+	}
 	for {
-		c, err := l.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
 		b, _ := io.ReadAll(c)
 		c.Close()
-		l.mu.Lock()
-		l.msgs = append(l.msgs, string(b))
-		l.mu.Unlock()
-		select {
-		case l.got <- struct{}{}:
-		default:
-		}
+		l.add(string(b))
 	}
+}
+
+// hook takes a webhook sink's POST and records it as "EVENT
+// BLUEPRINT/IDENTIFIER" followed by "key-ok" when its Idempotency-Key is
+// the one of (commit, blueprint, identifier, event) and the body's, else
+// "key-bad", and by "again" when the key came before.
+func (l *notifyListener) hook(w http.ResponseWriter, r *http.Request) {
+	var p notify.Payload
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&p); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	want := (&notify.Event{Event: p.Event, Blueprint: p.Blueprint, Identifier: p.Identifier, Commit: plumbing.NewHash(p.Commit)}).Key()
+	msg := p.Event + " " + p.Blueprint + "/" + p.Identifier
+	if key == want && p.IdempotencyKey == want {
+		msg += " key-ok"
+	} else {
+		msg += " key-bad"
+	}
+	l.mu.Lock()
+	if l.keys[key] {
+		msg += " again"
+	}
+	l.keys[key] = true
+	l.mu.Unlock()
+	l.add(msg)
 }
 
 // notifylisten runs TCP notify sinks for a script:
 //
 //	notifylisten start VAR     listen on a free port (again on the same
 //	                           one after stop), set $VAR to host:port
+//	notifylisten hook VAR      the same for a webhook sink: $VAR is its
+//	                           URL, with a secret path as Slack's; each
+//	                           POST is a message (see hook)
 //	notifylisten stop VAR      stop listening: connections are refused
 //	notifylisten msgs VAR N    wait for N messages (10s at most), print
 //	                           them one a line, and forget them
@@ -370,7 +414,7 @@ func cmdNotifyListen(ts *testscript.TestScript, neg bool, args []string) {
 	name := args[1]
 	l := st.listeners[name]
 	switch args[0] {
-	case "start":
+	case "start", "hook":
 		addr := "127.0.0.1:0"
 		if l != nil {
 			addr = l.ln.Addr().String()
@@ -378,16 +422,29 @@ func cmdNotifyListen(ts *testscript.TestScript, neg bool, args []string) {
 		ln, err := net.Listen("tcp", addr)
 		ts.Check(err)
 		if l == nil {
-			l = &notifyListener{got: make(chan struct{}, 1)}
+			l = &notifyListener{got: make(chan struct{}, 1), web: args[0] == "hook", keys: map[string]bool{}}
 			st.listeners[name] = l
 		}
 		l.ln = ln
-		go l.serve()
+		var srv *http.Server
+		if l.web {
+			srv = &http.Server{Handler: http.HandlerFunc(l.hook)}
+			l.srv = srv
+			ts.Defer(func() { srv.Close() })
+		}
+		go l.serve(ln, srv)
 		ts.Defer(func() { ln.Close() })
-		ts.Setenv(name, ln.Addr().String())
+		if l.web {
+			ts.Setenv(name, "http://"+ln.Addr().String()+"/hooks/T000/B000/s3cretPath")
+		} else {
+			ts.Setenv(name, ln.Addr().String())
+		}
 	case "stop":
 		if l == nil {
 			ts.Fatalf("notifylisten: no listener %s", name)
+		}
+		if l.web {
+			l.srv.Close()
 		}
 		l.ln.Close()
 	case "msgs":

@@ -1,10 +1,8 @@
 package commands
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os/signal"
 	"syscall"
 	"time"
@@ -13,14 +11,8 @@ import (
 	"github.com/gitalog/gitalog/engine/secretenv"
 	"github.com/gitalog/gitalog/engine/serve"
 	"github.com/gitalog/gitalog/engine/sync"
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/urfave/cli/v2"
 )
-
-// OnServeCommit, when set, is called after each commit `gitalog serve`
-// makes (a webhook batch or a resync), with the server's metrics; the
-// notify wiring hooks in here.
-var OnServeCommit func(ctx context.Context, m *serve.Metrics, commit plumbing.Hash)
 
 func serveCommand(io *IO) *cli.Command {
 	return &cli.Command{
@@ -33,9 +25,13 @@ event in a journal in the git dir before answering, and commits the
 recorded issues every --commit-interval. With GITALOG_PUSH_TOKEN (or
 GITALOG_PUSH_TOKEN_FILE), POST /push/<external_kind> takes OpsLevel-style
 pushes for extractors without http_polling (Authorization: Bearer).
-GET /healthz and GET /metrics
-(Prometheus) are served too. SIGTERM or SIGINT stops accepting, commits
-what is recorded, and exits 0. Sentry is reached as by "gitalog sync".`,
+GET /healthz and GET /metrics (Prometheus) are served too. Each commit is
+notified to the notify: sinks of gitalog.yaml as "gitalog sync" does, in
+the background: a sink that is down is retried with backoff and then gets
+every change it missed, in order. SIGTERM or SIGINT stops accepting,
+commits what is recorded, tries the pending notifications once more (10s
+at most; the rest stay pending for the next start or sync), and exits 0.
+Sentry is reached as by "gitalog sync".`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog repository (a worktree root or a bare repository)"},
 			&cli.StringFlag{Name: "config", Usage: "the mapping config (default <dir>/gitalog.yaml)"},
@@ -95,11 +91,6 @@ what is recorded, and exits 0. Sentry is reached as by "gitalog sync".`,
 			}}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			if OnServeCommit != nil {
-				var m *serve.Metrics
-				cfg.Ready = func(s *serve.Server, _ net.Addr) { m = s.Metrics() }
-				cfg.OnCommit = func(ctx context.Context, h plumbing.Hash) { OnServeCommit(ctx, m, h) }
-			}
 			return serve.Run(ctx, cfg)
 		},
 	}

@@ -137,3 +137,37 @@ func TestMoveRefThroughSymlinkRefused(t *testing.T) {
 		t.Fatal("index.lock left behind")
 	}
 }
+
+// TestMoveRefBesideACommitInFlight: moving a ref nothing is checked out on
+// (a notify state ref, moved while gitalog serve commits in another
+// goroutine) leaves the other commit's index.lock and worktree journal
+// alone: only a move that updates the worktree recovers first, under the
+// sync lock its callers hold.
+func TestMoveRefBesideACommitInFlight(t *testing.T) {
+	s := newRepo(t)
+	one := commit(t, s, "one", put("catalog/a.json", "a\n"))
+	committing, err := Open(s.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := committing.lockIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.release()
+	if err := committing.writeJournal(journal{old: one, new: one}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MoveRef(t.Context(), "refs/gitalog/notified/x", plumbing.ZeroHash, one, "delivered"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(s.GitDir(), "index.lock")); err != nil {
+		t.Fatalf("the commit in flight lost its index.lock: %v", err)
+	}
+	if _, err := os.Stat(s.journalPath()); err != nil {
+		t.Fatalf("the commit in flight lost its worktree journal: %v", err)
+	}
+	if h, ok, err := s.ResolveRef("refs/gitalog/notified/x"); err != nil || !ok || h != one {
+		t.Fatalf("the ref is at %v (%v, %v), want %s", h, ok, err, short(one))
+	}
+}

@@ -46,19 +46,27 @@ func (s *Store) CheckedOut(ref plumbing.ReferenceName) (bool, error) {
 // checked out, brings the worktree and index along by the same protocol
 // as Commit (see land); files that would change must not have local
 // modifications.
+//
+// A ref nothing is checked out on (a notify state ref) moves without
+// Recover: its callers hold no sync lock, and Recover would take a commit
+// in flight in another goroutine or process (its index.lock, its worktree
+// journal) for one a crash stranded.
 func (s *Store) MoveRef(ctx context.Context, ref plumbing.ReferenceName, old, new plumbing.Hash, msg string) error {
-	if err := s.Recover(); err != nil {
-		return err
-	}
 	target, err := s.targetRef(ref)
 	if err != nil {
 		return err
+	}
+	checkedOut := s.checkedOut(target)
+	if checkedOut {
+		if err := s.Recover(); err != nil {
+			return err
+		}
 	}
 	if old == new {
 		return nil
 	}
 	var upd *update
-	if s.checkedOut(target) {
+	if checkedOut {
 		// Planned before the ref moves, as for a commit: what can refuse
 		// the update (a symlinked directory, a file where a directory
 		// goes, hand edits) refuses the move.

@@ -153,6 +153,11 @@ func (r *Report) Err() error {
 
 const lockFile = "gitalog-notify.lock"
 
+// ErrMoreDue is what a SinkReport's Err wraps when the sink took all it
+// was sent but more events were due than MaxEvents: not a failure, the
+// next run goes on.
+var ErrMoreDue = errors.New("the rest are sent by the next run")
+
 // Deliver sends each sink the events of the commits on head's first-parent
 // line after its recorded commit, oldest first, and moves its ref past
 // each commit whose events it all received. A sink that fails is retried
@@ -160,8 +165,29 @@ const lockFile = "gitalog-notify.lock"
 // the others go on. The error is for what stops every sink (the lock, a
 // repository that cannot be read); a sink's failure is in the report.
 func (n *Notifier) Deliver(ctx context.Context, head plumbing.Hash) (*Report, error) {
+	rep, err := n.DeliverTo(ctx, head, nil)
+	for _, sr := range rep.Sinks {
+		if sr.Err != nil {
+			n.o.Logger.Warn("notifications pending", "sink", sr.Name, "sent", sr.Sent, "error", sr.Err)
+		} else if sr.Sent > 0 {
+			n.o.Logger.Info("notifications sent", "sink", sr.Name, "sent", sr.Sent)
+		}
+	}
+	return rep, err
+}
+
+// DeliverTo is Deliver for the sinks want accepts (nil: all), without
+// logging the outcome: a caller that retries on a schedule of its own
+// (serve) skips the sinks not due yet and logs when it retries.
+func (n *Notifier) DeliverTo(ctx context.Context, head plumbing.Hash, want func(sink string) bool) (*Report, error) {
 	rep := &Report{}
-	if len(n.cfg.Sinks) == 0 || head.IsZero() {
+	var sinks []*Sink
+	for _, s := range n.cfg.Sinks {
+		if want == nil || want(s.Name) {
+			sinks = append(sinks, s)
+		}
+	}
+	if len(sinks) == 0 || head.IsZero() {
 		return rep, nil
 	}
 	unlock, err := n.st.LockNamed(ctx, lockFile, n.o.LockWait)
@@ -170,9 +196,9 @@ func (n *Notifier) Deliver(ctx context.Context, head plumbing.Hash) (*Report, er
 	}
 	defer unlock()
 	cache := &eventCache{st: n.st, m: map[plumbing.Hash]*cached{}}
-	rep.Sinks = make([]SinkReport, len(n.cfg.Sinks))
+	rep.Sinks = make([]SinkReport, len(sinks))
 	var wg gosync.WaitGroup
-	for i, s := range n.cfg.Sinks {
+	for i, s := range sinks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -180,13 +206,6 @@ func (n *Notifier) Deliver(ctx context.Context, head plumbing.Hash) (*Report, er
 		}()
 	}
 	wg.Wait()
-	for _, sr := range rep.Sinks {
-		if sr.Err != nil {
-			n.o.Logger.Warn("notifications pending", "sink", sr.Name, "sent", sr.Sent, "error", sr.Err)
-		} else if sr.Sent > 0 {
-			n.o.Logger.Info("notifications sent", "sink", sr.Name, "sent", sr.Sent)
-		}
-	}
 	return rep, nil
 }
 
@@ -230,7 +249,7 @@ func (n *Notifier) deliverSink(ctx context.Context, s *Sink, head plumbing.Hash,
 			mine = []Event{summary(c, mine)}
 		}
 		if sent > 0 && sent+len(mine) > n.o.MaxEvents {
-			sr.Err = fmt.Errorf("%s: more than %d events are due; the rest are sent by the next run", s.Label(), n.o.MaxEvents)
+			sr.Err = fmt.Errorf("%s: more than %d events are due; %w", s.Label(), n.o.MaxEvents, ErrMoreDue)
 			return sr
 		}
 		for i := range mine {

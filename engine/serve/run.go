@@ -20,14 +20,18 @@ type Config struct {
 	Options
 	Sync   sync.Options
 	Listen string
+	// Notify tunes the delivery to the notify: sinks of the config.
+	Notify NotifyOptions
 	// Ready, if set, is called with the server and its bound address just
-	// before it serves (tests listen on port 0; the notify wiring takes
-	// the metrics).
+	// before it serves (tests listen on port 0).
 	Ready func(s *Server, addr net.Addr)
 }
 
 // Run opens the repository and the journal, listens, and serves until ctx
-// is done; then it drains the journal and returns.
+// is done; then it drains the journal, tries once more to deliver the
+// notifications (NotifyOptions.Drain at most), and returns. Each commit
+// is notified from a goroutine of its own; what is not delivered stays
+// recorded as such (the sinks' refs) for the next start or sync.
 func Run(ctx context.Context, c Config) error {
 	store, err := gitstore.Open(c.Sync.Dir)
 	if err != nil {
@@ -37,6 +41,9 @@ func Run(ctx context.Context, c Config) error {
 	if c.Logger == nil {
 		c.Logger = c.Sync.Logger
 	}
+	// The deliverer notifies; a resync delivering inline would hold up
+	// the batches behind a slow sink.
+	c.Sync.NoNotify = true
 	if c.Apply == nil {
 		c.Apply = SyncApplier(c.Sync)
 	}
@@ -46,10 +53,22 @@ func Run(ctx context.Context, c Config) error {
 	if c.PushCheck == nil {
 		c.PushCheck = SyncPushCheck(c.Sync)
 	}
+	d, err := newDeliverer(store, c.Sync, c.Notify, c.Logger)
+	if err != nil {
+		return err
+	}
+	onCommit := c.OnCommit
+	c.OnCommit = func(ctx context.Context, h plumbing.Hash) {
+		if onCommit != nil {
+			onCommit(ctx, h)
+		}
+		d.notify()
+	}
 	s, err := New(c.Options)
 	if err != nil {
 		return err
 	}
+	d.metrics = s.metrics
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		s.Close()
@@ -63,7 +82,10 @@ func Run(ctx context.Context, c Config) error {
 	if c.Ready != nil {
 		c.Ready(s, ln.Addr())
 	}
-	return s.Serve(ctx, ln)
+	go d.run()
+	err = s.Serve(ctx, ln)
+	d.shutdown()
+	return err
 }
 
 // SyncApplier applies webhook items with the sync engine (sync.Apply) under

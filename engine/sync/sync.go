@@ -76,6 +76,10 @@ type Options struct {
 	// now is the clock expires_after_days reads (tests); nil: time.Now.
 	now func() time.Time
 
+	// NoNotify leaves the notify: sinks to the caller: gitalog serve
+	// delivers in the background, so that a slow sink never holds up its
+	// next batch.
+	NoNotify bool
 	// notifyOptions tune the delivery of notifications (tests).
 	notifyOptions notify.Options
 
@@ -268,7 +272,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !o.DryRun && o.push == nil && cfg.Notify != nil && len(cfg.Notify.Sinks) > 0 {
+	if !o.DryRun && !o.NoNotify && o.push == nil && cfg.Notify != nil && len(cfg.Notify.Sinks) > 0 {
 		res.notify = o.startNotify(ctx, store, cfg.Notify, tgt)
 	}
 
