@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -444,7 +445,12 @@ func cmdNotifyListen(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("notifylisten: no listener %s", name)
 		}
 		if l.web {
-			l.srv.Close()
+			// Answer what is in flight first: a sink cut off after it
+			// took an event but before it answered is asked again, as it
+			// should be, and that would be a different test.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			l.srv.Shutdown(ctx)
+			cancel()
 		}
 		l.ln.Close()
 	case "msgs":
