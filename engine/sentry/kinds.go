@@ -104,7 +104,7 @@ var Kinds = map[string]*Kind{
 		// for another between two syncs waits for the full refresh).
 		Attach: []Attach{{Key: "__members", Path: "/teams/{org}/{item.slug}/members/", Paged: true, When: "includeMembers", Scope: "member:read",
 			DependsOn: []string{"memberCount"}}},
-		Uses:   []Param{{"includeMembers", Bool}},
+		Uses: []Param{{"includeMembers", Bool}},
 	},
 	"user": {
 		Name: "user", Path: "/organizations/{org}/members/", Paged: true, Scope: "member:read",

@@ -46,6 +46,12 @@ type Options struct {
 	// NoCache maps every item, ignoring what the item cache says the same
 	// bytes mapped to last time (see itemcache); the cache is rewritten.
 	NoCache bool
+	// Full asks Sentry for every fan-out child again, as the automatic
+	// full refresh (sentry.fullRefresh) does, instead of reusing the
+	// results of parents whose fields are unchanged (see package fanout).
+	Full bool
+	// now is the clock of the full refresh (tests); nil: time.Now.
+	now func() time.Time
 
 	Env         sentry.Env   // environment lookup (os.Getenv)
 	HTTPClient  *http.Client // for tests and the demo
@@ -216,6 +222,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	var src Fetcher
 	var client *sentry.Client
 	var extractor *extract.Source
+	var sentrySrc *sentry.Source
 	if o.Replay != "" {
 		r, err := dump.Open(o.Replay)
 		if err != nil {
@@ -227,7 +234,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		src, res.Source, client, extractor = sc.fetcher, sc.desc, sc.client, sc.extractor
+		src, res.Source, client, extractor, sentrySrc = sc.fetcher, sc.desc, sc.client, sc.extractor, sc.sentry
 	}
 	if o.Plan {
 		res.Plan = &Plan{}
@@ -253,6 +260,10 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	tsnap, err := store.Snapshot(tgt.commit)
+	if err != nil {
+		return nil, err
+	}
+	fo, err := o.openFanout(tsnap, cfg, sentrySrc, res)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +314,10 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if client != nil {
 		st := client.Stats()
 		res.Requests, res.Retries = st.Requests, st.Retries
+		res.Endpoints = sentrySrc.Endpoints()
+		o.logEndpoints(res.Endpoints)
 	}
+	fo.settle(&o, fetchErrs)
 	if extractor != nil {
 		for _, e := range cfg.Extract.Extractors {
 			res.Requests += extractor.Stats(e.Kind).Requests
@@ -353,6 +367,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 			if res.Plan != nil {
 				res.Plan.Suggest = suggestChanges(coll.suggested)
 			}
+		}
+		if err := fo.addChanges(p, snap); err != nil {
+			return nil, fmt.Errorf("the fan-out state: %w", err)
 		}
 		return p, nil
 	}
