@@ -87,7 +87,11 @@ func (f *fanoutRun) addChanges(p *catalog.Plan, snap *gitstore.Snapshot) error {
 	if f == nil {
 		return nil
 	}
-	ch, err := f.state.Changes(snap, f.update)
+	u := f.update
+	// Entities the plan kept (a doubt, the deletion threshold) keep their
+	// parents' results too: a refused deletion commits nothing.
+	u.Prune = u.Prune && len(p.Kept) == 0
+	ch, err := f.state.Changes(snap, u)
 	if err != nil || len(ch) == 0 {
 		return err
 	}
