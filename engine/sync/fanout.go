@@ -106,3 +106,14 @@ func (o *Options) logEndpoints(eps []sentry.EndpointStat) {
 		o.logger().Info("requests", "endpoint", e.Endpoint, "made", e.Requests, "skipped", e.Skipped, "429", e.TooMany, "waited", e.Wait.Round(time.Millisecond).String())
 	}
 }
+
+// onlyFanout reports whether every change is to the fan-out state (true
+// for none).
+func onlyFanout(ch []gitstore.Change) bool {
+	for _, c := range ch {
+		if !strings.HasPrefix(c.Path, fanout.Dir+"/") {
+			return false
+		}
+	}
+	return true
+}

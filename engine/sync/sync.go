@@ -674,8 +674,14 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	}
 	res.Branch = tgt.branch
 	res.Parent = tgt.commit
+	stateOnly := onlyFanout(p.Changes)
+	if stateOnly && len(p.Changes) > 0 {
+		res.Subject = "sync: fan-out state (no entity changes)"
+	}
 	if o.DryRun || len(p.Changes) == 0 {
-		res.NoChange = len(p.Changes) == 0
+		// A dry run that would only update the fan-out state (a full
+		// refresh's time, results of moved parents) changes no entity.
+		res.NoChange = stateOnly
 		return tgt.commit, nil
 	}
 	// A branch that is not checked out is committed on without looking at
