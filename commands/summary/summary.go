@@ -48,10 +48,10 @@ func Write(w io.Writer, r *sync.Result, v Verbosity) {
 			fmt.Fprintf(w, " (%d retried)", r.Retries)
 		}
 	}
-	if s := skipped(r); s > 0 {
-		fmt.Fprintf(w, "; %d skipped (their parents unchanged since the last sync)", s)
-	}
 	fmt.Fprintln(w)
+	if s := skipped(r); s > 0 {
+		fmt.Fprintf(w, "  %d requests skipped: their parents are unchanged since the last sync\n", s)
+	}
 	if verbose {
 		WriteEndpoints(w, r)
 	} else if r.FullRefresh != "" {
