@@ -35,6 +35,7 @@ appended to it.`,
 			&cli.IntFlag{Name: "concurrency", Usage: "Sentry requests in flight at once (default 4)"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing would change, 2 when the catalog would change, 1 on error (3 when partial)"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "map every item, even those the item cache knows (the cache is not written either way)"},
+			&cli.BoolFlag{Name: "full", Usage: "plan a full refresh: ask Sentry for every fan-out child again, as sync --full does"},
 			&cli.DurationFlag{Name: "timeout", Value: sync.DefaultTimeout, Usage: "give up on a plan that takes longer than this (0: no limit)"},
 		},
 		Action: func(c *cli.Context) error {

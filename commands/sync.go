@@ -36,6 +36,7 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 			&cli.StringFlag{Name: "remote", Value: "origin", Usage: "the remote to push to"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing changed, 2 when the catalog changed, 1 on error (3 when partial)"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "map every item, even those whose bytes are the same as at the last sync (the item cache in the git dir is then rewritten)"},
+			&cli.BoolFlag{Name: "full", Usage: "ask Sentry for every fan-out child (issue tag values, team members) again, even for parents whose fields are unchanged since the last sync, and rewrite the stored results (done automatically every sentry.fullRefresh, default 24h)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another sync of the same repository to finish"},
 			&cli.DurationFlag{Name: "timeout", Value: sync.DefaultTimeout, Usage: "give up on a sync that takes longer than this, deleting nothing (0: no limit)"},
 		},
@@ -84,6 +85,7 @@ func syncOptions(c *cli.Context, io *IO) (sync.Options, error) {
 		LockWait:       c.Duration("lock-timeout"),
 		Timeout:        c.Duration("timeout"),
 		NoCache:        c.Bool("no-cache"),
+		Full:           c.Bool("full"),
 		RemoteAuth:     gitstore.RemoteAuth{Username: io.Getenv("GIT_USERNAME"), Token: secretenv.FirstPushToken(io.Getenv)},
 	}
 	if o.Concurrency < 0 || o.Concurrency > 64 {

@@ -19,6 +19,13 @@
 //	      "issues": ["..."]             // why it gave none, or what went wrong mapping it
 //	    }
 //	  ],
+//	  "endpoints": [                    // Sentry's requests per endpoint, ids replaced
+//	    {"endpoint": "/organizations/{org}/issues/{id}/tags/{key}/values/",
+//	     "requests": 3,                 // made, each retry included
+//	     "skipped": 26,                 // not needed: the parent is unchanged since the last sync
+//	     "429s": 0, "wait_seconds": 0}  // answered 429; time waited for rate limits and retries
+//	  ],
+//	  "full_refresh": "--full",         // why every fan-out child was fetched again (left out if not)
 //	  "changes": {
 //	    "create": [{"blueprint": "issue", "identifier": "4605181614", "title": "...",
 //	                "fields": [{"path": "properties.status", "new": "unresolved"}]}],
@@ -45,7 +52,9 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/gitalog/gitalog/commands/summary"
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/jsonx"
 	"github.com/gitalog/gitalog/engine/review"
@@ -53,9 +62,19 @@ import (
 )
 
 type jsonPlan struct {
-	Source  string      `json:"source"`
-	Kinds   []jsonKind  `json:"kinds"`
-	Changes jsonChanges `json:"changes"`
+	Source      string         `json:"source"`
+	Kinds       []jsonKind     `json:"kinds"`
+	Endpoints   []jsonEndpoint `json:"endpoints"`
+	FullRefresh string         `json:"full_refresh,omitempty"`
+	Changes     jsonChanges    `json:"changes"`
+}
+
+type jsonEndpoint struct {
+	Endpoint string  `json:"endpoint"`
+	Requests int64   `json:"requests"`
+	Skipped  int64   `json:"skipped"`
+	TooMany  int64   `json:"429s"`
+	WaitSecs float64 `json:"wait_seconds"`
 }
 
 type jsonKind struct {
@@ -91,7 +110,10 @@ type jsonField struct {
 // JSON writes the plan of res as one indented JSON object.
 func JSON(w io.Writer, res *sync.Result) error {
 	p := plan(res)
-	out := jsonPlan{Source: res.Source, Kinds: []jsonKind{}}
+	out := jsonPlan{Source: res.Source, Kinds: []jsonKind{}, Endpoints: []jsonEndpoint{}, FullRefresh: res.FullRefresh}
+	for _, e := range res.Endpoints {
+		out.Endpoints = append(out.Endpoints, jsonEndpoint{e.Endpoint, e.Requests, e.Skipped, e.TooMany, e.Wait.Seconds()})
+	}
 	for _, k := range p.Kinds {
 		jk := jsonKind{Kind: k.Kind, Items: k.Items, Requests: k.Requests, Sample: k.Sample, Trimmed: k.Trimmed,
 			Entity: k.Entities, Issues: k.Issues}
@@ -299,6 +321,10 @@ func Text(w io.Writer, res *sync.Result, o Options) error {
 			fmt.Fprintf(&b, "  mapping: %s\n", catalog.Printable(is))
 		}
 	}
+	if len(res.Endpoints) > 0 {
+		b.WriteString("\n")
+		summary.WriteEndpoints(&b, res)
+	}
 	gs := groups(p)
 	if len(gs) == 0 {
 		b.WriteString("\nNo entity would change.\n")
@@ -366,6 +392,15 @@ func Markdown(res *sync.Result, o Options) string {
 		b.WriteString("| kind | items | requests |\n|:--|--:|--:|\n")
 		for _, k := range p.Kinds {
 			fmt.Fprintf(&b, "| %s | %d | %d |\n", cell(k.Kind), k.Items, k.Requests)
+		}
+	}
+	if len(res.Endpoints) > 0 {
+		b.WriteString("\n| endpoint | requests | skipped | 429s | waited |\n|:--|--:|--:|--:|--:|\n")
+		for _, e := range res.Endpoints {
+			fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %s |\n", strings.ReplaceAll(e.Endpoint, "`", ""), e.Requests, e.Skipped, e.TooMany, e.Wait.Round(time.Millisecond))
+		}
+		if res.FullRefresh != "" {
+			fmt.Fprintf(&b, "\nFull refresh: %s.\n", review.EscapeMarkdown(res.FullRefresh))
 		}
 	}
 	gs := groups(p)

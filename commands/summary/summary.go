@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/schema"
@@ -48,6 +49,14 @@ func Write(w io.Writer, r *sync.Result, v Verbosity) {
 		}
 	}
 	fmt.Fprintln(w)
+	if s := skipped(r); s > 0 {
+		fmt.Fprintf(w, "  %d requests skipped: their parents are unchanged since the last sync\n", s)
+	}
+	if verbose {
+		WriteEndpoints(w, r)
+	} else if r.FullRefresh != "" {
+		fmt.Fprintf(w, "  full refresh: %s\n", r.FullRefresh)
+	}
 	if len(ks) > 0 {
 		fmt.Fprintf(w, "  %s\n", strings.Join(ks, ", "))
 	}
@@ -236,4 +245,27 @@ func quoteAll(ids []string) string {
 		q[i] = fmt.Sprintf("%q", catalog.Printable(id))
 	}
 	return strings.Join(q, ", ")
+}
+
+func skipped(r *sync.Result) int64 {
+	var n int64
+	for _, e := range r.Endpoints {
+		n += e.Skipped
+	}
+	return n
+}
+
+// WriteEndpoints writes the requests made and skipped per endpoint, with
+// the 429s and the time waited for rate limits and retries.
+func WriteEndpoints(w io.Writer, r *sync.Result) {
+	if len(r.Endpoints) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  %-58s %8s %8s %5s %8s\n", "endpoint", "requests", "skipped", "429s", "waited")
+	for _, e := range r.Endpoints {
+		fmt.Fprintf(w, "  %-58s %8d %8d %5d %8s\n", e.Endpoint, e.Requests, e.Skipped, e.TooMany, e.Wait.Round(time.Millisecond))
+	}
+	if r.FullRefresh != "" {
+		fmt.Fprintf(w, "  full refresh: %s\n", r.FullRefresh)
+	}
 }

@@ -63,6 +63,10 @@ type SentrySettings struct {
 	MaxPages         int           // pages of one list
 	MaxResponseBytes int64         // one response's body, decompressed
 	RequestTimeout   time.Duration // one request, its body included
+	// FullRefresh is how often a sync asks for every fan-out child again
+	// instead of reusing unchanged parents' results (0: the default, a
+	// day).
+	FullRefresh time.Duration
 }
 
 // Resource is one entry of `resources:`.
@@ -440,6 +444,12 @@ func (p *parser) sentry(n *yaml.Node, s *SentrySettings) error {
 				return p.errf(v, "sentry.requestTimeout must be a positive duration such as 60s or 2m, got %q", v.Value)
 			}
 			s.RequestTimeout = d
+		case "fullRefresh":
+			d, err := time.ParseDuration(v.Value)
+			if err != nil || d < time.Minute {
+				return p.errf(v, "sentry.fullRefresh must be a duration of at least 1m such as 24h or 168h, got %q", v.Value)
+			}
+			s.FullRefresh = d
 		case "token", "authToken", "auth_token":
 			return p.errf(k, "sentry.%s: the token must not be in a config file (it would be committed); set SENTRY_AUTH_TOKEN or SENTRY_AUTH_TOKEN_FILE instead", k.Value)
 		default:

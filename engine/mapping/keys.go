@@ -19,7 +19,7 @@ import (
 // prefers among equals.
 var (
 	topKeys      = []string{"resources", "extractors", "transforms", "sentry", "notify", "mappingEnv", "jqTimeout", "jqMaxSteps", "entityDeletionThreshold", "deleteDependentEntities", "createMissingRelatedEntities", "enableMergeEntity", "enableDeleteEntity", "portPrefix"}
-	sentryKeys   = []string{"url", "host", "org", "organization", "concurrency", "maxPages", "maxResponseBytes", "requestTimeout"}
+	sentryKeys   = []string{"url", "host", "org", "organization", "concurrency", "maxPages", "maxResponseBytes", "requestTimeout", "fullRefresh"}
 	resourceKeys = []string{"kind", "selector", "port"}
 	portKeys     = []string{"entity", "itemsToParse", "itemsToParseName", "itemsToParseTopLevelTransform"}
 	entityKeys   = []string{"mappings"}

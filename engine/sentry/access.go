@@ -21,7 +21,7 @@ func (s *Source) CheckAccess(ctx context.Context, set Settings) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.onceObject(ctx, path, "org:read")
+	_, err = s.onceObject(endpointCtx(ctx, orgPath), path, "org:read")
 	if err == nil || ctx.Err() != nil {
 		return err
 	}

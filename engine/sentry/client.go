@@ -60,6 +60,9 @@ type Client struct {
 	warned      map[string]bool // endpoints warned of a long rate-limit wait
 
 	requests, retries, pages atomic.Int64
+
+	epMu      sync.Mutex
+	endpoints map[string]*EndpointStat
 }
 
 // ClientOptions configure a Client. Zero values mean the defaults.
@@ -225,6 +228,73 @@ func CountRequests(ctx context.Context, n *atomic.Int64) context.Context {
 // Stats are counters for the summary.
 type Stats struct{ Requests, Retries, Pages int64 }
 
+type endpointKey struct{}
+
+// WithEndpoint returns a context under which the client counts requests
+// in the endpoint's EndpointStat: its path template with the ids replaced
+// (see Endpoint), as Sentry's rate limits group them. Without it a
+// request is counted under its path with numeric segments replaced.
+func WithEndpoint(ctx context.Context, endpoint string) context.Context {
+	return context.WithValue(ctx, endpointKey{}, endpoint)
+}
+
+// EndpointStat counts one endpoint's requests for the summary: those
+// made (each attempt), those a memo made unnecessary (Skipped, counted
+// by the Source), the 429s among those made, and the time waited for
+// rate limits and retries before its requests.
+type EndpointStat struct {
+	Endpoint                   string
+	Requests, Skipped, TooMany int64
+	Wait                       time.Duration
+}
+
+// endpoint returns the stat of the request's endpoint.
+func (c *Client) endpoint(ctx context.Context, u *url.URL) *EndpointStat {
+	name, _ := ctx.Value(endpointKey{}).(string)
+	if name == "" {
+		segs := strings.Split(u.Path, "/")
+		for i, s := range segs {
+			if s != "" && strings.Trim(s, "0123456789") == "" {
+				segs[i] = "{id}"
+			}
+		}
+		name = c.redact(strings.TrimPrefix(strings.Join(segs, "/"), "/api/0"))
+	}
+	c.epMu.Lock()
+	defer c.epMu.Unlock()
+	if c.endpoints == nil {
+		c.endpoints = map[string]*EndpointStat{}
+	}
+	e := c.endpoints[name]
+	if e == nil {
+		e = &EndpointStat{Endpoint: name}
+		c.endpoints[name] = e
+	}
+	return e
+}
+
+// countEndpoint adds to the stat of the request's endpoint.
+func (c *Client) countEndpoint(ctx context.Context, u *url.URL, requests, tooMany int64, wait time.Duration) {
+	e := c.endpoint(ctx, u)
+	c.epMu.Lock()
+	e.Requests += requests
+	e.TooMany += tooMany
+	e.Wait += wait
+	c.epMu.Unlock()
+}
+
+// Endpoints returns the per-endpoint counts so far, sorted by endpoint.
+func (c *Client) Endpoints() []EndpointStat {
+	c.epMu.Lock()
+	defer c.epMu.Unlock()
+	out := make([]EndpointStat, 0, len(c.endpoints))
+	for _, e := range c.endpoints {
+		out = append(out, *e)
+	}
+	slices.SortFunc(out, func(a, b EndpointStat) int { return strings.Compare(a.Endpoint, b.Endpoint) })
+	return out
+}
+
 func (c *Client) Stats() Stats {
 	return Stats{c.requests.Load(), c.retries.Load(), c.pages.Load()}
 }
@@ -333,6 +403,9 @@ func (c *Client) do(ctx context.Context, r *request, parse func(body []byte) err
 				wait, header = reset.Sub(now)+100*time.Millisecond, name
 			}
 		}
+		if errors.As(err, &he) && he.Status == http.StatusTooManyRequests {
+			c.countEndpoint(ctx, u, 0, 1, 0)
+		}
 		var na *jsonx.NotArrayError
 		var deep *jsonx.DepthError
 		var pe *permanentError
@@ -357,6 +430,7 @@ func (c *Client) do(ctx context.Context, r *request, parse func(body []byte) err
 		wait = min(wait, c.maxWait)
 		c.retries.Add(1)
 		c.log.Debug("retrying", "url", shown, "attempt", attempt+1, "wait", wait.String(), "error", err.Error())
+		c.countEndpoint(ctx, u, 0, 0, wait)
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, shown, err
 		}
@@ -526,6 +600,7 @@ func (c *Client) once(ctx context.Context, r *request, parse func([]byte) error)
 	// client inflates it itself, under its own limit.
 	req.Header.Set("Accept-Encoding", "gzip")
 	c.requests.Add(1)
+	c.countEndpoint(ctx, u, 1, 0, 0)
 	if n, _ := ctx.Value(requestCounterKey{}).(*atomic.Int64); n != nil {
 		n.Add(1)
 	}
@@ -907,6 +982,7 @@ func (c *Client) pace(ctx context.Context, method string, u *url.URL) error {
 	c.warnWait(method, u, header, asked)
 	wait = min(wait, c.maxWait)
 	c.log.Debug("rate limit nearly used; waiting for the window to reset", "wait", wait.String())
+	c.countEndpoint(ctx, u, 0, 0, wait)
 	return c.sleep(ctx, wait)
 }
 

@@ -26,6 +26,10 @@ type Source struct {
 	Org    string
 	// Progress, when set, is told the running count of items of a kind.
 	Progress func(kind string, items int)
+	// Memo, when set, keeps the results of fan-outs and attaches whose
+	// kind declares DependsOn, and saves the requests of parents whose
+	// fields are unchanged.
+	Memo Memo
 
 	mu     sync.Mutex
 	reqs   map[string]*atomic.Int64 // requests made while streaming each kind
@@ -33,6 +37,8 @@ type Source struct {
 	once   map[string]map[string]any // Attach.Once responses by path
 	parent map[string]bool           // variants a resource of the run fans out over
 	kinds  map[string]bool           // kinds the run streams
+	// skipped counts, per endpoint, the requests the memo saved.
+	skipped map[string]*atomic.Int64
 }
 
 // Expect tells the source that the run will also stream kind with params.
@@ -126,6 +132,7 @@ func (s *Source) fetch(ctx context.Context, k *Kind, sel map[string]any) ([]any,
 	if k.Parent == "" {
 		items, err := s.fetchOne(ctx, k, env)
 		out, ferr := s.finish(ctx, k, env, items)
+		s.listedAttaches(k, sel, err == nil && ferr == nil && ctx.Err() == nil)
 		if err != nil {
 			return out, fmt.Errorf("fetching %ss: %w", k.Name, err)
 		}
@@ -170,6 +177,9 @@ func (s *Source) fetch(ctx context.Context, k *Kind, sel map[string]any) ([]any,
 		}
 	}
 	wg.Wait()
+	if len(k.DependsOn) > 0 {
+		s.listed(k.Name, perr == nil && ctx.Err() == nil)
+	}
 	var all []any
 	for _, r := range results {
 		all = append(all, r...)
@@ -219,9 +229,19 @@ func (s *Source) fetchOne(ctx context.Context, k *Kind, env tmplEnv) ([]any, err
 	if err != nil {
 		return nil, err
 	}
+	ctx = endpointCtx(ctx, k.Path)
+	m := s.memoFor(k.Name, k.DependsOn, env.parent, Endpoint(k.Path), path, q)
+	if items, ok := m.recall(); ok {
+		return items, nil
+	}
 	var items []any
 	count := 0
-	err = s.listDecoded(ctx, path, q, k.Scope, func(page []any) error {
+	err = s.Client.List(ctx, path, q, k.Scope, func(raw [][]byte, where string) error {
+		page, err := decodePage(raw, where)
+		if err != nil {
+			return err
+		}
+		m.add(raw)
 		items = append(items, page...)
 		if k.Parent == "" && s.Progress != nil {
 			count += len(page)
@@ -231,8 +251,10 @@ func (s *Source) fetchOne(ctx context.Context, k *Kind, env tmplEnv) ([]any, err
 	})
 	var he *HTTPError
 	if k.NotFoundEmpty && errors.As(err, &he) && he.Status == http.StatusNotFound {
+		m.done(nil, true)
 		return nil, nil
 	}
+	m.done(err, false)
 	if err == nil && items == nil {
 		items = []any{}
 	}
@@ -310,7 +332,7 @@ func (s *Source) finish(ctx context.Context, k *Kind, env tmplEnv, items []any) 
 			if err != nil {
 				return nil, err
 			}
-			obj, err := s.onceObject(ctx, path, a.Scope)
+			obj, err := s.onceObject(endpointCtx(ctx, a.Path), path, a.Scope)
 			if err != nil {
 				return nil, fmt.Errorf("fetching %s for %ss: %w", a.Key, k.Name, err)
 			}
@@ -343,13 +365,24 @@ func (s *Source) finish(ctx context.Context, k *Kind, env tmplEnv, items []any) 
 					errs[i] = err
 					return
 				}
-				var vals []any
+				ctx := endpointCtx(ctx, a.Path)
+				var mc *memoCall
 				if a.Paged {
-					err = s.listDecoded(ctx, path, nil, a.Scope, func(page []any) error {
+					mc = s.memoFor(attachMemoName(k, a), a.DependsOn, m, Endpoint(a.Path), path, nil)
+				}
+				vals, recalled := mc.recall()
+				if !recalled && a.Paged {
+					err = s.Client.List(ctx, path, nil, a.Scope, func(raw [][]byte, where string) error {
+						page, err := decodePage(raw, where)
+						if err != nil {
+							return err
+						}
+						mc.add(raw)
 						vals = append(vals, page...)
 						return nil
 					})
-				} else {
+					mc.done(err, false)
+				} else if !recalled {
 					var obj map[string]any
 					obj, err = s.Client.Object(ctx, path, nil, a.Scope)
 					vals = []any{obj}
@@ -556,6 +589,7 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 	raw := Raw(k, sel)
 	if k.Parent == "" {
 		err := s.pages(ctx, k, env, nil, raw, func(p part) error { return emit(p, env) })
+		s.listedAttaches(k, sel, err == nil && ctx.Err() == nil)
 		if err != nil {
 			return fmt.Errorf("fetching %ss: %w", k.Name, err)
 		}
@@ -689,6 +723,9 @@ func (s *Source) stream(ctx context.Context, kind string, params map[string]any,
 		}
 		<-slots
 	}
+	if len(k.DependsOn) > 0 {
+		s.listed(k.Name, perr == nil && ctx.Err() == nil)
+	}
 	return joinErrors(errs)
 }
 
@@ -707,7 +744,7 @@ func (s *Source) pages(ctx context.Context, k *Kind, env tmplEnv, pm map[string]
 	if err != nil {
 		return err
 	}
-	err = s.Client.List(ctx, path, q, k.Scope, func(items [][]byte, where string) error {
+	err = s.Client.List(endpointCtx(ctx, k.Path), path, q, k.Scope, func(items [][]byte, where string) error {
 		ws := make([]string, len(items))
 		for i := range items {
 			ws[i] = where + " item " + strconv.Itoa(i+1)
@@ -739,23 +776,45 @@ func encode(k *Kind, items []any) (Batch, error) {
 // reads or changes: each page's items decoded.
 func (s *Source) listDecoded(ctx context.Context, path string, q url.Values, scope string, fn func(page []any) error) error {
 	return s.Client.List(ctx, path, q, scope, func(raw [][]byte, where string) error {
-		page := make([]any, len(raw))
-		for i, r := range raw {
-			v, err := jsonx.Decode(r)
-			if err != nil {
-				return fmt.Errorf("%s item %d: %w", where, i+1, err)
-			}
-			page[i] = v
+		page, err := decodePage(raw, where)
+		if err != nil {
+			return err
 		}
 		return fn(page)
 	})
+}
+
+// decodePage decodes a page's items.
+func decodePage(raw [][]byte, where string) ([]any, error) {
+	page := make([]any, len(raw))
+	for i, r := range raw {
+		v, err := jsonx.Decode(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s item %d: %w", where, i+1, err)
+		}
+		page[i] = v
+	}
+	return page, nil
+}
+
+// listedAttaches tells the memo whether a root kind's items, whose
+// attaches it keeps, were listed whole.
+func (s *Source) listedAttaches(k *Kind, sel map[string]any, whole bool) {
+	if k.Parent != "" {
+		return
+	}
+	for _, name := range MemoNames(k.Name, sel) {
+		s.listed(name, whole)
+	}
 }
 
 // parentPages fetches a fan-out kind's endpoint for one parent, page by
 // page; MergeAll kinds need all of a parent's values at once, and a 404
 // means no values where the kind says so.
 func (s *Source) parentPages(ctx context.Context, k *Kind, env tmplEnv, fn func(page []any) error) error {
-	if k.Shape == MergeAll {
+	if k.Shape == MergeAll || len(k.DependsOn) > 0 {
+		// A kept result is a parent's whole result, so a kind with a memo
+		// is fetched whole per parent too.
 		items, err := s.fetchOne(ctx, k, env)
 		if err != nil {
 			return err
@@ -781,7 +840,7 @@ func (s *Source) listPages(ctx context.Context, k *Kind, env tmplEnv, fn func(pa
 	if err != nil {
 		return err
 	}
-	return s.listDecoded(ctx, path, q, k.Scope, fn)
+	return s.listDecoded(endpointCtx(ctx, k.Path), path, q, k.Scope, fn)
 }
 
 // maxAhead caps the pages fetched ahead of the consumer (100-issue pages

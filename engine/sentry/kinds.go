@@ -40,6 +40,10 @@ type Kind struct {
 	NotFoundEmpty bool   // a 404 means "no values", as Sentry answers for an unknown tag
 	Scope         string // token scope the endpoints need, named in 401/403 errors
 	Attach        []Attach
+	// DependsOn are the parent's fields a fan-out's result depends on: while
+	// they are unchanged since the last sync, the result is reused from the
+	// memo instead of fetched (see Memo). None: fetched every sync.
+	DependsOn []string
 }
 
 // ParamType is the YAML type a selector option must have.
@@ -71,6 +75,9 @@ type Attach struct {
 	Once  bool   // the same response for every item (fetched once)
 	When  string // only when this selector key is true
 	Scope string
+	// DependsOn are the item's fields the attached value depends on, as
+	// Kind.DependsOn for a fan-out.
+	DependsOn []string
 }
 
 // Kinds are Port's six Sentry kinds.
@@ -93,12 +100,18 @@ var Kinds = map[string]*Kind{
 	},
 	"team": {
 		Name: "team", Path: "/organizations/{org}/teams/", Paged: true, Scope: "team:read",
-		Attach: []Attach{{Key: "__members", Path: "/teams/{org}/{item.slug}/members/", Paged: true, When: "includeMembers", Scope: "member:read"}},
-		Uses:   []Param{{"includeMembers", Bool}},
+		// A team's members change with its memberCount (a member swapped
+		// for another between two syncs waits for the full refresh).
+		Attach: []Attach{{Key: "__members", Path: "/teams/{org}/{item.slug}/members/", Paged: true, When: "includeMembers", Scope: "member:read",
+			DependsOn: []string{"memberCount"}}},
+		Uses: []Param{{"includeMembers", Bool}},
 	},
 	"user": {
 		Name: "user", Path: "/organizations/{org}/members/", Paged: true, Scope: "member:read",
 	},
+	// A project's tag values change with any of its issues, and there is
+	// no field of the project that says so: they are fetched every sync,
+	// one request per project.
 	"project-tag": {
 		Name: "project-tag", Parent: "project", Path: "/projects/{org}/{parent.slug}/tags/{selector.tag|environment}/values/",
 		Paged: true, Shape: MergeEach, Key: "__tags", NotFoundEmpty: true, Scope: "project:read", Uses: []Param{{"tag", String}},
@@ -106,6 +119,9 @@ var Kinds = map[string]*Kind{
 	"issue-tag": {
 		Name: "issue-tag", Parent: "issue", Path: "/organizations/{org}/issues/{parent.id}/tags/{selector.tag|environment}/values/",
 		Paged: true, Shape: MergeAll, Key: "__tags", NotFoundEmpty: true, Scope: "event:read", Uses: []Param{{"tag", String}},
+		// An issue's tag values change only with new events, which move
+		// its lastSeen and count.
+		DependsOn: []string{"lastSeen", "count"},
 	},
 }
 
@@ -217,4 +233,32 @@ func field(m map[string]any, name string) (string, bool) {
 		return v.String(), true
 	}
 	return fmt.Sprint(v), true
+}
+
+// Endpoint names a path template as Sentry's rate limits and the summary
+// group requests: ids and names replaced, e.g.
+// /organizations/{org}/issues/{id}/tags/{key}/values/.
+func Endpoint(tmpl string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		j := strings.IndexByte(tmpl[max(i, 0):], '}')
+		if i < 0 || j < 0 {
+			b.WriteString(tmpl)
+			return b.String()
+		}
+		b.WriteString(tmpl[:i])
+		expr, _, _ := strings.Cut(strings.TrimSuffix(tmpl[i+1:i+j], "?"), "|")
+		name := expr[strings.LastIndexByte(expr, '.')+1:]
+		switch {
+		case expr == "org":
+			name = "org"
+		case strings.HasPrefix(expr, "selector."):
+			name = "key"
+		case name != "id":
+			name = "slug"
+		}
+		b.WriteString("{" + name + "}")
+		tmpl = tmpl[i+j+1:]
+	}
 }

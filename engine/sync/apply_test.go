@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/fanout"
 	"github.com/gitalog/gitalog/engine/jsonx"
 	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
@@ -142,7 +143,7 @@ func TestApplyResolvedIssueIsDeleted(t *testing.T) {
 	if strings.Contains(f.git("show", "HEAD:.gitalog/managed/issue.txt"), resolved+"\n") {
 		t.Fatal("the managed list still names the deleted issue")
 	}
-	if res := f.mustSync(); !res.NoChange {
+	if res := f.mustSync(); !agrees(f, res) {
 		t.Fatalf("the resync disagrees with the batch: %s\n%s", res.Subject, f.lastDiff())
 	}
 }
@@ -173,7 +174,7 @@ func TestApplyLaterItemWins(t *testing.T) {
 	if got := f.git("show", "HEAD:catalog/issue/"+id+".json"); !strings.Contains(got, `"status": "unresolved"`) {
 		t.Fatalf("written:\n%s", got)
 	}
-	if res := f.mustSync(); !res.NoChange {
+	if res := f.mustSync(); !agrees(f, res) {
 		t.Fatalf("the resync disagrees with the batch: %s\n%s", res.Subject, f.lastDiff())
 	}
 }
@@ -297,7 +298,7 @@ func TestApplyThenResyncAgrees(t *testing.T) {
 	}
 	f.checkRepo()
 	before := f.commits()
-	if res := f.mustSync(); !res.NoChange || f.commits() != before {
+	if res := f.mustSync(); !agrees(f, res) || f.commits() > before+1 {
 		t.Fatalf("the resync disagrees with the webhooks: %s\n%s", res.Subject, f.lastDiff())
 	}
 	f.agreesWithMapping()
@@ -351,4 +352,19 @@ func TestApplyBadItemLeavesTheRest(t *testing.T) {
 		t.Errorf("the good item was not written:\n%s", f.lastDiff())
 	}
 	f.checkRepo()
+}
+
+// agrees reports whether a resync after webhooks changed no entity: at
+// most the fan-out state, which webhooks do not keep (the resync stores
+// the results of the issues they fetched, and drops resolved ones').
+func agrees(f *fixture, res *Result) bool {
+	if res.NoChange {
+		return true
+	}
+	for _, l := range strings.Split(strings.TrimSpace(f.git("diff", "--name-only", "HEAD~1", "HEAD")), "\n") {
+		if !strings.HasPrefix(l, fanout.Dir+"/") {
+			return false
+		}
+	}
+	return true
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/notify"
 	"github.com/gitalog/gitalog/engine/review"
+	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -69,7 +70,13 @@ type Result struct {
 	Skipped   int
 
 	Requests, Retries int64
-	Duration          time.Duration
+	// Endpoints count Sentry's requests per endpoint: made, skipped (a
+	// fan-out parent whose fields were unchanged), 429s and waits.
+	Endpoints []sentry.EndpointStat
+	// FullRefresh says why every fan-out child was fetched again ("" when
+	// unchanged parents' results were reused): "--full", or the period.
+	FullRefresh string
+	Duration    time.Duration
 
 	// Plan is set by Options.Plan: the full plan, for `gitalog plan`.
 	Plan *Plan

@@ -112,6 +112,7 @@ type sources struct {
 	fetcher   Fetcher
 	desc      string          // for the summary
 	client    *sentry.Client  // nil: Sentry is not asked
+	sentry    *sentry.Source  // nil: Sentry is not asked
 	extractor *extract.Source // nil: no extractors
 }
 
@@ -141,7 +142,7 @@ func (o *Options) openSources(ctx context.Context, cfg *mapping.Config, set sent
 		if err != nil {
 			return nil, err
 		}
-		rt.sentry, sc.client = sentryFetcher{s}, c
+		rt.sentry, sc.client, sc.sentry = sentryFetcher{s}, c, s
 		descs = append(descs, fmt.Sprintf("Sentry organization %s (%s)", s.Org, redactURL(c.URL("", nil))))
 	}
 	sc.fetcher, sc.desc = rt, strings.Join(descs, " and ")

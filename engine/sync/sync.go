@@ -47,6 +47,13 @@ type Options struct {
 	// NoCache maps every item, ignoring what the item cache says the same
 	// bytes mapped to last time (see itemcache); the cache is rewritten.
 	NoCache bool
+	// Full asks Sentry for every fan-out child again, as the automatic
+	// full refresh (sentry.fullRefresh) does, instead of reusing the
+	// results of parents whose fields are unchanged (see package fanout).
+	Full bool
+	// now is the clock of the full refresh and of expires_after_days
+	// (tests); nil: time.Now.
+	now func() time.Time
 
 	Env         sentry.Env   // environment lookup (os.Getenv)
 	HTTPClient  *http.Client // for tests and the demo
@@ -73,8 +80,6 @@ type Options struct {
 	// push, set by ApplyPush, are the bodies a push batch records; no
 	// source is polled then.
 	push []PushItem
-	// now is the clock expires_after_days reads (tests); nil: time.Now.
-	now func() time.Time
 
 	// NoNotify leaves the notify: sinks to the caller: gitalog serve
 	// delivers in the background, so that a slow sink never holds up its
@@ -227,6 +232,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	var src Fetcher
 	var client *sentry.Client
 	var extractor *extract.Source
+	var sentrySrc *sentry.Source
 	ps := newPushSource(&o, cfg)
 	var tsnap *gitstore.Snapshot
 	if o.push != nil {
@@ -246,7 +252,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		src, res.Source, client, extractor = sc.fetcher, sc.desc, sc.client, sc.extractor
+		src, res.Source, client, extractor, sentrySrc = sc.fetcher, sc.desc, sc.client, sc.extractor, sc.sentry
 	}
 	if ps != nil && o.Replay == "" {
 		// Pushed items come from the record at the target, whichever
@@ -277,6 +283,10 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	tsnap, err = store.Snapshot(tgt.commit)
+	if err != nil {
+		return nil, err
+	}
+	fo, err := o.openFanout(tsnap, cfg, sentrySrc, res)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +339,10 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if client != nil {
 		st := client.Stats()
 		res.Requests, res.Retries = st.Requests, st.Retries
+		res.Endpoints = sentrySrc.Endpoints()
+		o.logEndpoints(res.Endpoints)
 	}
+	fo.settle(&o, fetchErrs)
 	if extractor != nil {
 		for _, e := range cfg.Extract.Extractors {
 			res.Requests += extractor.Stats(e.Kind).Requests
@@ -395,6 +408,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 			if err := ps.changes(p, snap); err != nil {
 				return nil, err
 			}
+		}
+		if err := fo.addChanges(p, snap); err != nil {
+			return nil, fmt.Errorf("the fan-out state: %w", err)
 		}
 		return p, nil
 	}
@@ -699,8 +715,14 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	}
 	res.Branch = tgt.branch
 	res.Parent = tgt.commit
+	stateOnly := onlyFanout(p.Changes)
+	if stateOnly && len(p.Changes) > 0 {
+		res.Subject = "sync: fan-out state (no entity changes)"
+	}
 	if o.DryRun || len(p.Changes) == 0 {
-		res.NoChange = len(p.Changes) == 0
+		// A dry run that would only update the fan-out state (a full
+		// refresh's time, results of moved parents) changes no entity.
+		res.NoChange = stateOnly
 		return tgt.commit, nil
 	}
 	// A branch that is not checked out is committed on without looking at

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/fanout"
 	"github.com/gitalog/gitalog/engine/mapping"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 )
@@ -124,6 +125,9 @@ func TestSyncCommitsExactlyTheUpstreamChange(t *testing.T) {
 		"A\tcatalog/sentryIssue/" + added + ".json",
 		"D\tcatalog/sentryIssue/" + resolved + ".json",
 	}
+	// The fan-out state (the added issue's tag values in, the resolved
+	// one's out) is checked in fanout_test.go.
+	got = slices.DeleteFunc(got, func(l string) bool { return strings.Contains(l, "\t"+fanout.Dir+"/") })
 	sort.Strings(got)
 	sort.Strings(want)
 	if strings.Join(got, " ") != strings.Join(want, " ") {
