@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/config"
+	"github.com/gitalog/gitalog/engine/fanout"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/internal/parallel"
 	"github.com/gitalog/gitalog/engine/jsonx"
@@ -119,7 +120,7 @@ func Apply(ctx context.Context, o Options, items []Item) (*Result, error) {
 		pl.spool = store.NewSpool()
 		defer pl.spool.Abandon()
 	}
-	b := &batch{o: &o, cfg: cfg, pl: pl, set: set, setErr: setErr, res: res,
+	b := &batch{o: &o, cfg: cfg, pl: pl, set: set, setErr: setErr, res: res, tsnap: tsnap,
 		verdicts: map[catalog.Key]map[int]verdict{}, issues: newIssueGroups(), ol: newOpslevel(cfg, bps)}
 	o.progress("map", fmt.Sprintf("%d items", len(items)))
 	if err := b.mapItems(ctx, items); err != nil {
@@ -175,7 +176,20 @@ func Apply(ctx context.Context, o Options, items []Item) (*Result, error) {
 				return nil, err
 			}
 		}
-		return catalog.MakeBatchPlan(store, cat, coll, dels)
+		p, err := catalog.MakeBatchPlan(store, cat, coll, dels)
+		if err != nil || b.memo == nil {
+			return p, err
+		}
+		// What the batch fetched for its issues (their tag values) goes
+		// in the fan-out state as a resync would store it, so that the
+		// resync after it has nothing to add.
+		ch, err := b.memo.Changes(snap, fanout.Update{})
+		if err != nil {
+			return nil, fmt.Errorf("the fan-out state: %w", err)
+		}
+		p.Changes = append(p.Changes, ch...)
+		slices.SortFunc(p.Changes, func(a, b gitstore.Change) int { return strings.Compare(a.Path, b.Path) })
+		return p, nil
 	}
 	return o.commitAndPush(ctx, store, tgt, res, start, plan, nil, nil, pl.spool)
 }
@@ -221,6 +235,8 @@ type batch struct {
 	set         sentry.Settings
 	setErr      error
 	src         *sentry.Source // opened for the first kind built on an item's
+	tsnap       *gitstore.Snapshot
+	memo        *batchMemo // with src: the fan-out state at the target
 	res         *Result
 	w           worker
 	issues      *issueGroups
@@ -304,7 +320,15 @@ func (b *batch) mapItems(ctx context.Context, items []Item) error {
 			sel, why := selects(r, it.Kind, v)
 			inputs := []any{v}
 			if isBuilt {
-				if inputs, err = b.children(ctx, r, it.Kind, v); err != nil {
+				inputs, err = b.children(ctx, r, it.Kind, v)
+				if b.memo != nil {
+					if reqs := b.memo.take(); err == nil && why == "" && !sel {
+						// No longer listed for r: a resync drops what it
+						// stored for the issue, and so does the batch.
+						b.memo.forget(reqs)
+					}
+				}
+				if err != nil {
 					b.res.FetchErrors = append(b.res.FetchErrors, err)
 					if !slices.Contains(b.res.FailedKinds, r.Kind) {
 						b.res.FailedKinds = append(b.res.FailedKinds, r.Kind)
@@ -336,6 +360,12 @@ func (b *batch) children(ctx context.Context, r *mapping.Resource, kind string, 
 		if err != nil {
 			return nil, err
 		}
+		st, err := fanout.Read(b.tsnap)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", fanout.Dir, err)
+		}
+		b.memo = &batchMemo{State: st}
+		src.Memo = b.memo
 		b.src = src
 	}
 	b.src.Seed(kind, r.Params, []any{item})
@@ -551,4 +581,53 @@ func (a *batchAfter) Kept(store *gitstore.Store, bp string) ([]*catalog.Entity, 
 		}
 	}
 	return out, nil
+}
+
+// batchMemo is a batch's use of the fan-out state: the children of the
+// issues it fetches for are recalled and stored as a resync does, and
+// each request is noted, so that an issue that left the selection drops
+// its entry. A batch sees single parents, never a whole list: it prunes
+// nothing else.
+type batchMemo struct {
+	*fanout.State
+	mu  gosync.Mutex
+	cur [][2]string // name, request
+}
+
+func (m *batchMemo) note(name, request string) {
+	m.mu.Lock()
+	m.cur = append(m.cur, [2]string{name, request})
+	m.mu.Unlock()
+}
+
+func (m *batchMemo) Recall(name, request, fp string) ([]byte, bool) {
+	m.note(name, request)
+	return m.State.Recall(name, request, fp)
+}
+
+func (m *batchMemo) Remember(name, request, fp string, result []byte) {
+	m.note(name, request)
+	m.State.Remember(name, request, fp, result)
+}
+
+func (m *batchMemo) Keep(name, request string) {
+	m.note(name, request)
+	m.State.Keep(name, request)
+}
+
+func (m *batchMemo) Listed(string, bool) {}
+
+// take returns the requests noted since the last take.
+func (m *batchMemo) take() [][2]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.cur
+	m.cur = nil
+	return r
+}
+
+func (m *batchMemo) forget(reqs [][2]string) {
+	for _, r := range reqs {
+		m.State.Remember(r[0], r[1], "", nil)
+	}
 }
