@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/gitalog/gitalog/engine/backstage"
-	"github.com/gitalog/gitalog/engine/query"
-	"github.com/gitalog/gitalog/engine/review"
 	"github.com/urfave/cli/v2"
 )
 
@@ -47,22 +45,9 @@ Location to register in Backstage; without it prints the documents.`,
 						return err
 					}
 				}
-				repo, err := review.Open(c.String("dir"))
+				cat, err := loadCatalogAt(c, io)
 				if err != nil {
 					return err
-				}
-				rev, err := repo.At(c.String("at"))
-				if err != nil {
-					return fmt.Errorf("--at: %w", err)
-				}
-				cat, err := query.Load(c.Context, repo, rev)
-				if err != nil {
-					return err
-				}
-				if !quiet(c) {
-					for _, w := range cat.Warnings {
-						fmt.Fprintf(io.Err, "warning: %s\n", w)
-					}
 				}
 				ds, err := backstage.Build(cfg, cat, cat.Entities)
 				if err != nil {

@@ -91,22 +91,9 @@ names). For jsonl and table a list counts as its elements.`,
 				}
 			}
 
-			repo, err := review.Open(c.String("dir"))
+			cat, err := loadCatalogAt(c, stdio)
 			if err != nil {
 				return err
-			}
-			rev, err := repo.At(c.String("at"))
-			if err != nil {
-				return fmt.Errorf("--at: %w", err)
-			}
-			cat, err := query.Load(c.Context, repo, rev)
-			if err != nil {
-				return err
-			}
-			if !quiet(c) {
-				for _, w := range cat.Warnings {
-					fmt.Fprintf(stdio.Err, "warning: %s\n", w)
-				}
 			}
 			if body != nil {
 				if err := out.Write(cat.Search(body)); err != nil {
@@ -119,4 +106,27 @@ names). For jsonl and table a list counts as its elements.`,
 			return out.Close()
 		},
 	}
+}
+
+// loadCatalogAt reads the catalog of --dir at --at (default HEAD) from the
+// object store, warning on stderr about files that are not entities.
+func loadCatalogAt(c *cli.Context, stdio *IO) (*query.Catalog, error) {
+	repo, err := review.Open(c.String("dir"))
+	if err != nil {
+		return nil, err
+	}
+	rev, err := repo.At(c.String("at"))
+	if err != nil {
+		return nil, fmt.Errorf("--at: %w", err)
+	}
+	cat, err := query.Load(c.Context, repo, rev)
+	if err != nil {
+		return nil, err
+	}
+	if !quiet(c) {
+		for _, w := range cat.Warnings {
+			fmt.Fprintf(stdio.Err, "warning: %s\n", w)
+		}
+	}
+	return cat, nil
 }

@@ -62,20 +62,30 @@ func (h *webhookHandler) refuse(w http.ResponseWriter, r *http.Request, status i
 	http.Error(w, msg, status)
 }
 
+// readBody reads a request's body up to max bytes; over it, or when the
+// read fails, it refuses the request (413, 400) and says so.
+func readBody(w http.ResponseWriter, r *http.Request, max int64, refuse func(http.ResponseWriter, *http.Request, int, string, string)) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", max))
+			return nil, false
+		}
+		refuse(w, r, http.StatusBadRequest, "read", "reading the body failed")
+		return nil, false
+	}
+	return body, true
+}
+
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.refuse(w, r, http.StatusMethodNotAllowed, "method", "POST only")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			h.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", h.maxBody))
-			return
-		}
-		h.refuse(w, r, http.StatusBadRequest, "read", "reading the body failed")
+	body, ok := readBody(w, r, h.maxBody, h.refuse)
+	if !ok {
 		return
 	}
 	if !validSignature(h.secret, body, r.Header.Get("Sentry-Hook-Signature")) {

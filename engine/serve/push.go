@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -116,14 +115,8 @@ func (h *pushHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusNotFound, "kind", "POST /push/<external_kind>, the external_kind of an extractor without http_polling")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			h.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", h.maxBody))
-			return
-		}
-		h.refuse(w, r, http.StatusBadRequest, "read", "reading the body failed")
+	body, ok := readBody(w, r, h.maxBody, h.refuse)
+	if !ok {
 		return
 	}
 	kept, excluded, err := h.check(kind, body)

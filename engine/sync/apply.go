@@ -70,41 +70,12 @@ func Apply(ctx context.Context, o Options, items []Item) (*Result, error) {
 	o.progress("open", "")
 	defer o.progress("done", "")
 	log := o.logger()
-	store, err := gitstore.Open(o.Dir)
+	rp, err := o.openRepo(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !o.DryRun {
-		wait := o.LockWait
-		if wait == 0 {
-			wait = 30 * time.Second
-		}
-		unlock, err := store.LockAndRecover(ctx, wait)
-		if err != nil {
-			return nil, err
-		}
-		defer unlock()
-	}
-	head, err := store.Head()
-	if err != nil {
-		return nil, err
-	}
-	headSnap, err := store.Snapshot(head.Commit)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := config.Load(store, headSnap, o.ConfigPath)
-	if err != nil {
-		return nil, err
-	}
-	set, setErr := o.sentrySettings(cfg)
-	if err := refuseSecrets(cfg, set, o.env(), o.RemoteAuth.Token); err != nil {
-		return nil, err
-	}
-	bps, err := config.Blueprints(store, headSnap, o.BlueprintsPath)
-	if err != nil {
-		return nil, err
-	}
+	defer rp.unlock()
+	store, head, cfg, set, setErr, bps := rp.store, rp.head, rp.cfg, rp.set, rp.setErr, rp.bps
 	res := &Result{DryRun: o.DryRun, Items: map[string]int{}, Source: batchSource(items)}
 	tgt, err := o.target(ctx, store, head)
 	if err != nil {
@@ -197,24 +168,32 @@ func Apply(ctx context.Context, o Options, items []Item) (*Result, error) {
 // batchSource is the commit body's Source line of a batch: the word
 // webhook tells validate it is a sync's commit, the ids which deliveries.
 func batchSource(items []Item) string {
-	var ids []string
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	return sourceLine("webhook, "+plural(len(items), "item", "items"), ids)
+}
+
+// sourceLine is what, then the first few distinct delivery ids.
+func sourceLine(what string, ids []string) string {
+	var show []string
 	seen := map[string]bool{}
-	for _, it := range items {
-		if it.ID != "" && !seen[it.ID] {
-			seen[it.ID] = true
-			ids = append(ids, it.ID)
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			show = append(show, id)
 		}
 	}
-	const show = 5
-	s := fmt.Sprintf("webhook, %s", plural(len(items), "item", "items"))
-	if len(ids) > 0 {
-		more := ""
-		if len(ids) > show {
-			ids, more = ids[:show], fmt.Sprintf(" and %d more", len(ids)-show)
-		}
-		s += " (" + strings.Join(ids, ", ") + more + ")"
+	const most = 5
+	if len(show) == 0 {
+		return what
 	}
-	return s
+	more := ""
+	if len(show) > most {
+		show, more = show[:most], fmt.Sprintf(" and %d more", len(show)-most)
+	}
+	return what + " (" + strings.Join(show, ", ") + more + ")"
 }
 
 func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {

@@ -402,24 +402,11 @@ func (ps *pushSource) holdUnpushed(cfg *mapping.Config, h *catalog.Holds) map[st
 
 // pushSourceLine is a push batch's Source line in the commit body.
 func pushSourceLine(items []PushItem) string {
-	var ids []string
-	seen := map[string]bool{}
-	for _, it := range items {
-		if it.ID != "" && !seen[it.ID] {
-			seen[it.ID] = true
-			ids = append(ids, it.ID)
-		}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
 	}
-	const show = 5
-	s := "push, " + plural(len(items), "body", "bodies")
-	if len(ids) > 0 {
-		more := ""
-		if len(ids) > show {
-			ids, more = ids[:show], fmt.Sprintf(" and %d more", len(ids)-show)
-		}
-		s += " (" + strings.Join(ids, ", ") + more + ")"
-	}
-	return s
+	return sourceLine("push, "+plural(len(items), "body", "bodies"), ids)
 }
 
 // PushChecker checks pushed bodies against the config at HEAD, as

@@ -180,46 +180,14 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	defer o.progress("done", "")
 	go exeDigest() // read and hashed while the repository opens
 	log := o.logger()
-	store, err := gitstore.Open(o.Dir)
+	rp, err := o.openRepo(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !o.DryRun {
-		wait := o.LockWait
-		if wait == 0 {
-			wait = 30 * time.Second
-		}
-		unlock, err := store.LockAndRecover(ctx, wait)
-		if err != nil {
-			return nil, err
-		}
-		defer unlock()
-	}
-	head, err := store.Head()
-	if err != nil {
-		return nil, err
-	}
-	headSnap, err := store.Snapshot(head.Commit)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := config.Load(store, headSnap, o.ConfigPath)
-	if err != nil {
-		return nil, err
-	}
-	// Resolved once (it reads SENTRY_AUTH_TOKEN_FILE and .sentryclirc):
-	// the refusal below reads its token, the source connects with it. An
-	// error is reported only when Sentry is asked.
-	set, setErr := o.sentrySettings(cfg)
-	if err := refuseSecrets(cfg, set, o.env(), o.RemoteAuth.Token); err != nil {
-		return nil, err
-	}
+	defer rp.unlock()
+	store, head, cfg, set, setErr, bps := rp.store, rp.head, rp.cfg, rp.set, rp.setErr, rp.bps
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
-	}
-	bps, err := config.Blueprints(store, headSnap, o.BlueprintsPath)
-	if err != nil {
-		return nil, err
 	}
 	for _, w := range bps.Warnings() {
 		log.Warn(w)
@@ -532,6 +500,64 @@ func (o *Options) commitAndPush(ctx context.Context, store *gitstore.Store, tgt 
 		tgt.commit, tgt.remoteCommit, tgt.remoteHas = remoteHead, remoteHead, true
 		res.Commit = plumbing.ZeroHash
 	}
+}
+
+// repo is what a sync and a batch start from: the repository (locked,
+// unless a dry run), HEAD, and the config and blueprints there.
+type repo struct {
+	store    *gitstore.Store
+	unlock   func()
+	head     gitstore.Head
+	headSnap *gitstore.Snapshot
+	cfg      *mapping.Config
+	// The Sentry settings, resolved once (they read SENTRY_AUTH_TOKEN_FILE
+	// and .sentryclirc): the refusal of secrets in the config reads their
+	// token, the source connects with it. setErr matters only when
+	// Sentry is asked.
+	set    sentry.Settings
+	setErr error
+	bps    *schema.Set
+}
+
+func (o *Options) openRepo(ctx context.Context) (*repo, error) {
+	store, err := gitstore.Open(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	rp := &repo{store: store, unlock: func() {}}
+	if !o.DryRun {
+		wait := o.LockWait
+		if wait == 0 {
+			wait = 30 * time.Second
+		}
+		if rp.unlock, err = store.LockAndRecover(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			rp.unlock()
+		}
+	}()
+	if rp.head, err = store.Head(); err != nil {
+		return nil, err
+	}
+	if rp.headSnap, err = store.Snapshot(rp.head.Commit); err != nil {
+		return nil, err
+	}
+	if rp.cfg, err = config.Load(store, rp.headSnap, o.ConfigPath); err != nil {
+		return nil, err
+	}
+	rp.set, rp.setErr = o.sentrySettings(rp.cfg)
+	if err := refuseSecrets(rp.cfg, rp.set, o.env(), o.RemoteAuth.Token); err != nil {
+		return nil, err
+	}
+	if rp.bps, err = config.Blueprints(store, rp.headSnap, o.BlueprintsPath); err != nil {
+		return nil, err
+	}
+	ok = true
+	return rp, nil
 }
 
 // BranchName names a branch in messages; "" is a detached HEAD.
