@@ -43,6 +43,7 @@ func TestScripts(t *testing.T) {
 			"push":         cmdPush,
 			"freeport":     cmdFreePort,
 			"notifylisten": cmdNotifyListen,
+			"portfiles":    cmdPortFiles,
 		},
 	})
 }
@@ -419,4 +420,34 @@ func cmdNotifyListen(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("usage: notifylisten start|stop|msgs VAR [N]")
 	}
+}
+
+// portDir holds the files a Port user brings (see engine/internal/testrepo).
+var portDir, _ = filepath.Abs(filepath.Join("engine", "internal", "testrepo", "port"))
+
+// portfiles [DIR] puts Port's files in place of gitalog's defaults in the
+// catalog at DIR (default .), amending init's commit (so commit counts
+// stay those of a plain init): Port's default Sentry
+// mapping followed by seed 001's project and issue mappings, Port's
+// blueprints.json and seed 001's two blueprints, unchanged. Scripts
+// written against the issue and project blueprints run on these.
+func cmdPortFiles(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: portfiles [DIR]")
+	}
+	dir := "."
+	if len(args) == 1 {
+		dir = args[0]
+	}
+	copyFile := func(from, to string) {
+		b, err := os.ReadFile(filepath.Join(portDir, from))
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(filepath.Join(dir, to)), b, 0o644))
+	}
+	copyFile("gitalog.yaml", "gitalog.yaml")
+	for _, n := range []string{"sentry.json", "issue.json", "project.json"} {
+		copyFile(filepath.Join("blueprints", n), filepath.Join("blueprints", n))
+	}
+	ts.Check(ts.Exec("git", "-C", ts.MkAbs(dir), "add", "gitalog.yaml", "blueprints"))
+	ts.Check(ts.Exec("git", "-C", ts.MkAbs(dir), "commit", "-q", "--amend", "--no-edit"))
 }
