@@ -398,7 +398,7 @@ func TestReviewPlanStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(cfg, []byte(strings.Replace(string(data0), `title: ".title"`, `title: ("[" + .shortId + "] " + .title)`, 1)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(data0), "title: .title\n", `title: ("[" + .shortId + "] " + .title)`+"\n", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	git("commit", "-qam", "retitle issues")
