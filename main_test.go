@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/gitalog/gitalog/engine/extract/extracttest"
 	"github.com/gitalog/gitalog/engine/notify"
+	"github.com/gitalog/gitalog/engine/scaffold/porttest"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/itchyny/gojq"
@@ -47,6 +49,8 @@ func TestScripts(t *testing.T) {
 			"push":         cmdPush,
 			"freeport":     cmdFreePort,
 			"notifylisten": cmdNotifyListen,
+			"portfiles":    cmdPortFiles,
+			"nostderr":     cmdNoStderr,
 		},
 	})
 }
@@ -190,6 +194,18 @@ func cmdSentry(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		ts.Setenv("NEW_ISSUE", id)
 		fmt.Fprintln(ts.Stdout(), id)
+	case "member":
+		// A member with an organization role (Sentry's roles: member,
+		// admin, manager, owner, billing).
+		if len(rest) != 2 {
+			ts.Fatalf("usage: sentry member USERNAME ROLE")
+		}
+		srv.Update(func(d *sentrytest.Dataset) {
+			joined := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+			d.Members = append(d.Members, &sentrytest.Member{ID: fmt.Sprint(90000 + len(d.Members)), UserID: fmt.Sprint(3900000 + len(d.Members)),
+				Email: rest[0] + "@acme-corp.example", Name: rest[0], Username: rest[0], OrgRole: rest[1],
+				DateCreated: joined, LastLogin: joined.Add(time.Hour), Teams: map[string]string{}})
+		})
 	case "ids":
 		status := ""
 		if len(rest) > 0 {
@@ -481,5 +497,45 @@ func cmdNotifyListen(ts *testscript.TestScript, neg bool, args []string) {
 		l.mu.Unlock()
 	default:
 		ts.Fatalf("usage: notifylisten start|stop|msgs VAR [N]")
+	}
+}
+
+// portfiles [DIR] puts Port's files (engine/scaffold/porttest) in place of gitalog's defaults in the
+// catalog at DIR (default .), amending init's commit (so commit counts
+// stay those of a plain init): Port's default Sentry
+// mapping followed by seed 001's project and issue mappings, Port's
+// blueprints.json and seed 001's two blueprints, unchanged. Scripts
+// written against the issue and project blueprints run on these.
+func cmdPortFiles(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: portfiles [DIR]")
+	}
+	dir := "."
+	if len(args) == 1 {
+		dir = args[0]
+	}
+	for p, b := range porttest.Files() {
+		ts.Check(os.WriteFile(ts.MkAbs(filepath.Join(dir, filepath.FromSlash(p))), b, 0o644))
+	}
+	ts.Check(ts.Exec("git", "-C", ts.MkAbs(dir), "add", "gitalog.yaml", "blueprints"))
+	ts.Check(ts.Exec("git", "-C", ts.MkAbs(dir), "commit", "-q", "--amend", "--no-edit"))
+}
+
+// portKeyWarning is what Port's files make every command that loads the
+// config print: their createMissingRelatedEntities and
+// deleteDependentEntities are true, which gitalog does not do.
+var portKeyWarning = regexp.MustCompile(`^warning: \S+:\d+: (createMissingRelatedEntities|deleteDependentEntities): true is not supported \(ignored\): `)
+
+// nostderr asserts that the last command printed nothing on stderr but
+// the warnings Port's two unsupported keys give (! stderr . for scripts
+// on Port's files).
+func cmdNoStderr(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: nostderr")
+	}
+	for _, l := range strings.Split(ts.ReadFile("stderr"), "\n") {
+		if l != "" && !portKeyWarning.MatchString(l) {
+			ts.Fatalf("unexpected stderr: %s", l)
+		}
 	}
 }

@@ -151,7 +151,7 @@ func TestServeKilledAtAnyMoment(t *testing.T) {
 	}
 	t.Logf("%d commits", len(strings.Fields(run("git", "-C", dir, "rev-list", "HEAD"))))
 	for i, id := range ids {
-		added := strings.Fields(run("git", "-C", dir, "log", "--format=%H", "--diff-filter=A", "--", "catalog/issue/"+id+".json"))
+		added := strings.Fields(run("git", "-C", dir, "log", "--format=%H", "--diff-filter=A", "--", "catalog/sentryIssue/"+id+".json"))
 		if len(added) != 1 {
 			t.Errorf("event %d (issue %s): added by %d commits, want 1", i, id, len(added))
 		}

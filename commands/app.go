@@ -96,6 +96,7 @@ func NewApp(io *IO) *cli.App {
 		Writer:    io.Out,
 		ErrWriter: io.Err,
 		Flags: append(outputFlags(),
+			&cli.StringFlag{Name: "dir", Usage: "the catalog repository, for a command that takes --dir (before or after the command name)"},
 			&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile to this file"},
 			&cli.StringFlag{Name: "memprofile", Hidden: true, Usage: "write a heap profile to this file at exit"},
 		),
@@ -127,9 +128,31 @@ func NewApp(io *IO) *cli.App {
 	app.CommandNotFound = func(c *cli.Context, name string) {
 		app.Metadata["notFound"] = fmt.Errorf("unknown command %q (see \"gitalog --help\")", name)
 	}
+	app.Commands = append(app.Commands, helpCommand(app))
 	for _, cmd := range app.Commands {
 		// --quiet and --verbose work before or after the command name.
 		cmd.Flags = append(cmd.Flags, outputFlags()...)
+		if hasFlag(cmd, "dir") {
+			// "gitalog --dir D sync" is "gitalog sync --dir D"; the
+			// command's own --dir wins.
+			before := cmd.Before
+			cmd.Before = func(c *cli.Context) error {
+				if !c.IsSet("dir") {
+					for _, p := range c.Lineage()[1:] {
+						if p.IsSet("dir") {
+							if err := c.Set("dir", p.String("dir")); err != nil {
+								return err
+							}
+							break
+						}
+					}
+				}
+				if before != nil {
+					return before(c)
+				}
+				return nil
+			}
+		}
 		cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error {
 			return fmt.Errorf("%w (see \"gitalog %s --help\")", err, c.Command.Name)
 		}
@@ -144,6 +167,38 @@ func NewApp(io *IO) *cli.App {
 		}
 	}
 	return app
+}
+
+func hasFlag(cmd *cli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// helpCommand is "gitalog help [COMMAND]": the app's or the command's
+// --help. Hidden from the list, which already says --help.
+func helpCommand(app *cli.App) *cli.Command {
+	return &cli.Command{
+		Name:      "help",
+		Usage:     "show the help of gitalog or of one command",
+		ArgsUsage: "[COMMAND]",
+		Hidden:    true,
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.ShowAppHelp(c.Lineage()[1])
+			}
+			name := c.Args().First()
+			if app.Command(name) == nil || name == "help" {
+				return fmt.Errorf("unknown command %q (see \"gitalog --help\")", name)
+			}
+			return cli.ShowCommandHelp(c.Lineage()[1], name)
+		},
+	}
 }
 
 func outputFlags() []cli.Flag {

@@ -16,7 +16,7 @@ func dumpCommand(io *IO) *cli.Command {
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog repository whose gitalog.yaml says what to fetch"},
 			&cli.StringFlag{Name: "config", Usage: "the mapping config (default <dir>/gitalog.yaml)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "the folder to write"},
-			&cli.IntFlag{Name: "concurrency", Usage: "Sentry requests in flight at once (default 4)"},
+			&cli.IntFlag{Name: "concurrency", Usage: "Sentry requests in flight at once", DefaultText: "4"},
 		},
 		Action: func(c *cli.Context) error {
 			prog := newProgress(c, io)

@@ -2,7 +2,11 @@ package commands
 
 import (
 	"fmt"
+	"path"
+	"strings"
+
 	"github.com/gitalog/gitalog/engine/scaffold"
+	"github.com/gitalog/gitalog/engine/sentry"
 
 	"github.com/gitalog/gitalog/examples"
 	"github.com/urfave/cli/v2"
@@ -16,6 +20,8 @@ func initCommand(io *IO) *cli.Command {
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog repository"},
 			&cli.StringFlag{Name: "branch", Usage: "default branch of a new repository (default: git's init.defaultBranch, else main)"},
 			&cli.StringFlag{Name: "author", Usage: `commit author "Name <email>" (default: git config, else gitalog)`},
+			&cli.StringFlag{Name: "ci", Value: "all", Usage: "CI recipes to write: github (scheduled sync and pull-request review workflows), jenkins (a Jenkinsfile), all, or none"},
+			&cli.BoolFlag{Name: "no-ci", Usage: "write no CI recipe (--ci none)"},
 			&cli.BoolFlag{Name: "opslevel", Usage: "write OpsLevel's Sentry integration (extractors and transforms) and its component types instead of Port's mapping"},
 		},
 		Action: func(c *cli.Context) error {
@@ -25,9 +31,20 @@ func initCommand(io *IO) *cli.Command {
 			}
 			// CI recipes: a scheduled sync and a pull-request review
 			// for GitHub Actions, and a Jenkinsfile (examples/README.md).
+			ci := c.String("ci")
+			if c.Bool("no-ci") {
+				if c.IsSet("ci") && ci != "none" {
+					return fmt.Errorf("--no-ci and --ci %s disagree", ci)
+				}
+				ci = "none"
+			}
 			recipes := examples.Recipes()
 			if c.Bool("opslevel") {
 				recipes = examples.OpsLevelRecipes()
+			}
+			recipes, err = pickRecipes(recipes, ci)
+			if err != nil {
+				return err
 			}
 			res, err := scaffold.Init(c.Context, scaffold.Options{
 				Dir: c.String("dir"), Branch: c.String("branch"), Author: author,
@@ -50,10 +67,19 @@ func printInit(io *IO, res *scaffold.Result, quiet, opslevel bool) {
 	}
 	if !res.Commit.IsZero() {
 		next := "set SENTRY_ORG and SENTRY_AUTH_TOKEN"
+		found := ""
+		if !opslevel {
+			found, next = foundSentry(io, res.Dir)
+		}
 		if opslevel {
 			next = "put your organization in the URLs of gitalog.yaml, set SENTRY_API_TOKEN"
 		}
-		fmt.Fprintf(io.Out, "Committed %s. Next: %s, then run \"gitalog sync --dir %s\".\n", res.Commit.String()[:12], next, res.Dir)
+		if next != "" {
+			next += ", then run"
+		} else {
+			next = "run"
+		}
+		fmt.Fprintf(io.Out, "Committed %s.%s Next: %s \"gitalog sync --dir %s\".\n", res.Commit.String()[:12], found, next, res.Dir)
 	} else {
 		fmt.Fprintf(io.Out, "%s is already a catalog; nothing to do.\n", res.Dir)
 	}
@@ -79,4 +105,52 @@ func printInitSteps(io *IO, res *scaffold.Result) {
 	case scaffold.GitignoreLeftAlone:
 		fmt.Fprintln(io.Out, "  left  .gitignore alone (deleted in the worktree or not a file): add .sentryclirc to it, sentry-cli may keep a token there")
 	}
+}
+
+// pickRecipes keeps the CI recipes --ci asks for.
+func pickRecipes(all map[string][]byte, ci string) (map[string][]byte, error) {
+	keep := map[string]func(string) bool{
+		"all":     func(string) bool { return true },
+		"none":    func(string) bool { return false },
+		"github":  func(p string) bool { return strings.HasPrefix(p, ".github/") },
+		"jenkins": func(p string) bool { return path.Base(p) == "Jenkinsfile" },
+	}[ci]
+	if keep == nil {
+		return nil, fmt.Errorf("--ci: want github, jenkins, all or none, got %q", ci)
+	}
+	out := map[string][]byte{}
+	for p, b := range all {
+		if keep(p) {
+			out[p] = b
+		}
+	}
+	return out, nil
+}
+
+// foundSentry says where the Sentry organization and token were found
+// (environment, .sentryclirc), as " Found ...." or "", and what is left
+// to set. It never prints the token, only where it is.
+func foundSentry(io *IO, dir string) (found, set string) {
+	s, err := sentry.ResolveSettings(io.Getenv, dir, "", "", "gitalog.yaml")
+	if err != nil {
+		return "", "set SENTRY_ORG and SENTRY_AUTH_TOKEN"
+	}
+	var have, missing []string
+	if s.Org != "" {
+		have = append(have, fmt.Sprintf("organization %s from %s", s.Org, s.OrgFrom))
+	} else {
+		missing = append(missing, "SENTRY_ORG")
+	}
+	if s.Token != "" {
+		have = append(have, "a token from "+s.TokenFrom)
+	} else {
+		missing = append(missing, "SENTRY_AUTH_TOKEN")
+	}
+	if len(have) > 0 {
+		found = " Found " + strings.Join(have, " and ") + "."
+	}
+	if len(missing) > 0 {
+		set = "set " + strings.Join(missing, " and ")
+	}
+	return found, set
 }

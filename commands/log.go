@@ -1,6 +1,8 @@
 package commands
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -17,7 +19,10 @@ func logCommand(io *IO) *cli.Command {
 		Description: `Follows HEAD's first parents, newest first, and prints for each commit
 that touched catalog/<blueprint>/<identifier>.json its short hash, date and
 subject, and the entity's field changes (old → new), as "gitalog diff" does.
-In a shallow clone it stops at the clone's boundary and says so.`,
+In a shallow clone it stops at the clone's boundary and says so.
+IDENTIFIER may also be an issue's short id (e.g. WEB-FRONTEND-8) when the
+blueprint maps shortId, as the default sentryIssue does; an issue deleted
+since is found in the history.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog repository (worktree or bare)"},
 		},
@@ -38,6 +43,11 @@ In a shallow clone it stops at the clone's boundary and says so.`,
 			if err != nil {
 				return err
 			}
+			if id, ok, err := resolveShortID(c.Context, repo, key); err != nil {
+				return err
+			} else if ok {
+				key.Identifier = id
+			}
 			h, err := repo.Log(c.Context, key)
 			if err != nil {
 				return err
@@ -45,4 +55,59 @@ In a shallow clone it stops at the clone's boundary and says so.`,
 			return review.RenderLog(io.Out, key, h)
 		},
 	}
+}
+
+// resolveShortID finds the entity of key's blueprint whose shortId
+// property is key.Identifier, when no entity has that identifier: at HEAD,
+// then in older commits (first parents), reading each file name once, so
+// an issue resolved and deleted since is still found. ok is false when
+// there is no such entity, or the identifier is a file at HEAD.
+func resolveShortID(ctx context.Context, repo *review.Repo, key catalog.Key) (string, bool, error) {
+	rev, err := repo.At("")
+	if err != nil || rev.Commit.IsZero() {
+		return "", false, nil
+	}
+	dir := catalog.Dir + "/" + catalog.EncodeDir(key.Blueprint)
+	if snap, err := repo.Store.Snapshot(rev.Commit); err != nil {
+		return "", false, err
+	} else if _, ok := snap.Lookup(catalog.Path(key)); ok {
+		return "", false, nil
+	}
+	seen := map[string]bool{}
+	for h := rev.Commit; !h.IsZero(); {
+		if err := ctx.Err(); err != nil {
+			return "", false, err
+		}
+		snap, err := repo.Store.Snapshot(h)
+		if err != nil {
+			return "", false, nil // beyond a shallow clone's boundary
+		}
+		entries, _ := snap.ReadDir(dir)
+		for _, e := range entries {
+			if seen[e.Name] || !strings.HasSuffix(e.Name, catalog.Ext) {
+				continue
+			}
+			seen[e.Name] = true
+			data, err := repo.Store.ReadBlob(e.Hash)
+			if err != nil {
+				return "", false, err
+			}
+			var ent struct {
+				Identifier string         `json:"identifier"`
+				Properties map[string]any `json:"properties"`
+			}
+			if json.Unmarshal(data, &ent) != nil {
+				continue
+			}
+			if s, _ := ent.Properties["shortId"].(string); s != "" && strings.EqualFold(s, key.Identifier) {
+				return ent.Identifier, true, nil
+			}
+		}
+		parents, err := repo.Store.Parents(h)
+		if err != nil || len(parents) == 0 {
+			break
+		}
+		h = parents[0]
+	}
+	return "", false, nil
 }

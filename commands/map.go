@@ -6,6 +6,7 @@ import (
 	"github.com/gitalog/gitalog/engine/jsonx"
 	"github.com/gitalog/gitalog/engine/sync"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -25,18 +26,23 @@ func mapCommand(io *IO) *cli.Command {
 items, or JSON lines (as "gitalog dump" writes them). Search-rule relations are
 printed as their evaluated query, since there is no catalog to resolve them in.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Value: "gitalog.yaml", Usage: "the mapping config"},
+			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog whose gitalog.yaml maps the items"},
+			&cli.StringFlag{Name: "config", Usage: "the mapping config (default <dir>/gitalog.yaml)"},
 			&cli.StringFlag{Name: "kind", Required: true, Usage: "the kind of the items (project, issue, team, user, project-tag, issue-tag, ...)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
 				return fmt.Errorf("map takes at most one input file, got %d", c.NArg())
 			}
-			cfg, err := mapping.Load(c.String("config"))
+			dir, cfgPath := c.String("dir"), c.String("config")
+			if cfgPath == "" {
+				cfgPath = filepath.Join(dir, "gitalog.yaml")
+			}
+			cfg, err := mapping.Load(cfgPath)
 			if err != nil {
 				return err
 			}
-			if err := sync.RefuseSecretEnv(cfg, io.Getenv, ".", ""); err != nil {
+			if err := sync.RefuseSecretEnv(cfg, io.Getenv, dir, ""); err != nil {
 				return err
 			}
 			for _, w := range cfg.Warnings {

@@ -398,7 +398,7 @@ func TestReviewPlanStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(cfg, []byte(strings.Replace(string(data0), `title: ".title"`, `title: ("[" + .shortId + "] " + .title)`, 1)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(data0), "title: .title\n", `title: ("[" + .shortId + "] " + .title)`+"\n", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	git("commit", "-qam", "retitle issues")
@@ -412,7 +412,7 @@ func TestReviewPlanStep(t *testing.T) {
 	if r.err != nil || !strings.Contains(r.plan, "### gitalog plan") || !strings.Contains(r.summary, "### gitalog plan") {
 		t.Fatalf("with the secret: %v, plan %q, summary %q, output %s", r.err, r.plan, r.summary, r.out)
 	}
-	if !strings.Contains(r.plan, "| `issue` | 29 | 0 | 0 | 0 |") || !strings.Contains(r.plan, `"title": "[BACKEND-API-1] `) {
+	if !strings.Contains(r.plan, "| `sentryIssue` | 29 | 0 | 0 | 0 |") || !strings.Contains(r.plan, `"title": "[BACKEND-API-1] `) {
 		t.Errorf("the plan does not show the issues with the pull request's titles:\n%s", r.plan)
 	}
 	for what, s := range map[string]string{"output": r.out, "plan": r.plan, "summary": r.summary} {

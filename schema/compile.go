@@ -222,7 +222,20 @@ func decodeProperty(raw json.RawMessage) (map[string]any, error) {
 		return nil, fmt.Errorf("schema must be an object, not %s", jsonTypeOf(v))
 	}
 	stripPortKeys(m)
+	acceptBilling(m)
 	return m, nil
+}
+
+// acceptBilling adds "billing" to an enum that spells it "biling": Port's
+// shipped sentryUser blueprint does, for Sentry's billing role, so a real
+// organization with a billing member would fail every sync on a file the
+// user brought unchanged.
+func acceptBilling(m map[string]any) {
+	enum, ok := m["enum"].([]any)
+	if !ok || !slices.Contains(enum, any("biling")) || slices.Contains(enum, any("billing")) {
+		return
+	}
+	m["enum"] = append(slices.Clip(enum), "billing")
 }
 
 // stripPortKeys walks into items too, since Port puts enumColors and titles

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/engine/scaffold"
+	"github.com/gitalog/gitalog/engine/scaffold/porttest"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/gitalog/gitalog/engine/sync"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -48,7 +49,7 @@ func realPlan(t *testing.T) *sync.Result {
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	author := &object.Signature{Name: "Test", Email: "test@example.com"}
-	if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: dir, Author: author, Branch: "main"}); err != nil {
+	if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: dir, Author: author, Branch: "main", Extra: porttest.Files()}); err != nil {
 		t.Fatal(err)
 	}
 	data := sentrytest.Demo()

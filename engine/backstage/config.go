@@ -68,11 +68,11 @@ const DefaultConfigYAML = `# gitalog export backstage: which blueprints become w
 namespace: default
 defaultOwner: unowned          # the Group of a Component no group claims
 components:
-  - blueprint: project
+  - blueprint: sentryProject
     type: service
     lifecycle: production
     owner:
-      relation: team           # a relation naming the owning group, if the blueprint has it
+      relation: teams          # a relation naming the owning group (the first that is one), if the blueprint has it
       listedBy:                # else a group whose property lists the component
         blueprint: sentryTeam
         property: projects
@@ -84,7 +84,7 @@ groups:
 users:
   - blueprint: sentryUser
 issues:                        # annotations gitalog.dev/issues-<status> on the component
-  - blueprint: issue
+  - blueprint: sentryIssue
     component: project
     status: status
 `

@@ -29,7 +29,8 @@ type Config struct {
 	Digest [32]byte
 	Sentry SentrySettings
 	// Port's top-level keys. gitalog honours entityDeletionThreshold; the
-	// other two are accepted so a Port user's file runs unchanged.
+	// other two are accepted so a Port user's file runs unchanged, with a
+	// warning when true, since their Port behaviour is not done here.
 	DeleteDependentEntities      *bool
 	CreateMissingRelatedEntities *bool
 	EntityDeletionThreshold      *float64
@@ -273,12 +274,23 @@ func Parse(name string, data []byte) (*Config, error) {
 				return nil, err
 			}
 			cfg.DeleteDependentEntities = &b
+			if b {
+				// Port deletes the entities whose required relation names
+				// a deleted entity; a sync here deletes only what Sentry no
+				// longer returns.
+				p.warnf(k, "deleteDependentEntities: true is not supported (ignored): deleting an entity never deletes the entities that relate to it; a relation to a deleted entity is reported")
+			}
 		case "createMissingRelatedEntities":
 			b, err := p.boolean(v, k.Value)
 			if err != nil {
 				return nil, err
 			}
 			cfg.CreateMissingRelatedEntities = &b
+			if b {
+				// Port creates a barebones entity for a missing target; here
+				// every entity file comes from a Sentry item.
+				p.warnf(k, "createMissingRelatedEntities: true is not supported (ignored): no placeholder entity is created; a relation to an entity that is not in the catalog is kept and reported")
+			}
 		case "entityDeletionThreshold":
 			f, err := strconv.ParseFloat(v.Value, 64)
 			if v.Kind != yaml.ScalarNode || err != nil || f < 0 || f > 1 {

@@ -23,8 +23,11 @@ func TestLoadPortDefaultConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Warnings) != 0 {
-		t.Errorf("warnings on Port's own file: %v", cfg.Warnings)
+	// Only the two Port keys gitalog does not do (TestPortKeysNotSupportedWarn).
+	for _, w := range cfg.Warnings {
+		if !strings.Contains(w, "is not supported (ignored)") {
+			t.Errorf("warning on Port's own file: %v", w)
+		}
 	}
 	var kinds []string
 	for _, r := range cfg.Resources {
@@ -368,5 +371,33 @@ func TestLoadWritesNothing(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("Load created files: %v", entries)
+	}
+}
+
+// TestPortKeysNotSupportedWarn: Port's createMissingRelatedEntities and
+// deleteDependentEntities are accepted, but when true each is a warning
+// naming the key and its line, never silently ignored.
+func TestPortKeysNotSupportedWarn(t *testing.T) {
+	cfg, err := Load(filepath.Join("testdata", "port-app-config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"createMissingRelatedEntities", "deleteDependentEntities"} {
+		found := false
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w, "port-app-config.yaml:") && strings.Contains(w, key+": true is not supported") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no warning naming %s in %q", key, cfg.Warnings)
+		}
+	}
+	cfg, err = Parse("g.yaml", []byte("createMissingRelatedEntities: false\ndeleteDependentEntities: false\nresources: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("false is what gitalog does; want no warning, got %q", cfg.Warnings)
 	}
 }

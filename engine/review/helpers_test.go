@@ -3,6 +3,7 @@ package review_test
 import (
 	"context"
 	"flag"
+	"github.com/gitalog/gitalog/engine/internal/testrepo"
 	"github.com/gitalog/gitalog/engine/scaffold"
 	"github.com/gitalog/gitalog/engine/sync"
 	"os"
@@ -36,7 +37,7 @@ func newRepo(t *testing.T) *repo {
 	dir := filepath.Join(t.TempDir(), "catalog")
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: dir, Author: testAuthor, Branch: "main"}); err != nil {
+	if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: dir, Author: testAuthor, Branch: "main", Extra: testrepo.PortFiles()}); err != nil {
 		t.Fatal(err)
 	}
 	data := sentrytest.Demo()

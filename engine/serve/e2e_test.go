@@ -74,7 +74,7 @@ func TestServeEndToEnd(t *testing.T) {
 	data := sentrytest.Demo()
 	srv := sentrytest.NewServer(data)
 	defer srv.Close()
-	dir := testrepo.Init(t)
+	dir := testrepo.InitPort(t)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, nil))
 	so := sync.Options{Dir: dir, Env: testrepo.Env(srv, data), HTTPClient: srv.Client(), Author: testrepo.Author, Logger: log}

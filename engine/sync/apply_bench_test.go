@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gitalog/gitalog/engine/internal/testrepo"
 	"github.com/gitalog/gitalog/engine/scaffold"
 )
 
@@ -25,7 +26,7 @@ func BenchmarkApply100k(b *testing.B) {
 		if bare {
 			name, dir = "bare", dir+".git"
 		}
-		if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: dir, Author: testAuthor}); err != nil {
+		if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: dir, Author: testAuthor, Extra: testrepo.PortFiles()}); err != nil {
 			b.Fatal(err)
 		}
 		o := Options{Dir: dir, ConfigPath: benchConfig, Author: testAuthor, Env: func(string) string { return "" }}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"github.com/gitalog/gitalog/engine/internal/testrepo"
 	"github.com/gitalog/gitalog/engine/scaffold"
 	"os"
 	"path/filepath"
@@ -168,7 +169,7 @@ func BenchmarkSyncReplay10k(b *testing.B) {
 	dump := benchDump(b, 10000)
 	fresh := func() string {
 		dir := filepath.Join(b.TempDir(), "cat.git")
-		if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: dir, Author: testAuthor}); err != nil {
+		if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: dir, Author: testAuthor, Extra: testrepo.PortFiles()}); err != nil {
 			b.Fatal(err)
 		}
 		return dir

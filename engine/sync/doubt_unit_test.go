@@ -3,18 +3,31 @@ package sync
 import (
 	"errors"
 	"github.com/gitalog/gitalog/engine/catalog"
+	"os"
+	"path"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/gitalog/gitalog/engine/internal/testrepo"
 	"github.com/gitalog/gitalog/engine/mapping"
 	"github.com/gitalog/gitalog/schema"
 )
 
-// defaultBlueprintSet is the embedded default blueprints, compiled.
+// defaultBlueprintSet is Port's and seed 001's blueprints, compiled.
 func defaultBlueprintSet(t *testing.T) *schema.Set {
 	t.Helper()
-	bps, err := schema.LoadDir("../../blueprints")
+	// Port's blueprints and seed 001's, as the fixtures' catalogs have.
+	dir := t.TempDir()
+	for p, b := range testrepo.PortFiles() {
+		if strings.HasPrefix(p, "blueprints/") {
+			if err := os.WriteFile(filepath.Join(dir, path.Base(p)), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	bps, err := schema.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func (f *fixture) notifyConfig(sinks string) {
 	f.t.Helper()
 	f.edit("blueprints/issue.json", `"properties": {`, `"properties": {"count": {"title": "count", "type": "string"},`)
 	f.editConfig(`isUnhandled: ".isUnhandled"`, "isUnhandled: \".isUnhandled\"\n            count: .count")
-	f.editConfig("entityDeletionThreshold: 0.9", "entityDeletionThreshold: 0.9\nnotify:\n"+sinks)
+	f.editConfig("deleteDependentEntities: true", "deleteDependentEntities: true\nnotify:\n"+sinks)
 }
 
 func (f *fixture) notifyOpts() Options {

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"github.com/gitalog/gitalog/engine/internal/testrepo"
 	"github.com/gitalog/gitalog/engine/scaffold"
 	"os"
 	"os/exec"
@@ -27,7 +28,7 @@ func TestSyncSpoolsLargeSync(t *testing.T) {
 				if out, err := exec.Command("git", "init", "-q", "--bare", "-b", "main", f.dir).CombinedOutput(); err != nil {
 					t.Fatalf("%v\n%s", err, out)
 				}
-				if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: f.dir, Author: testAuthor}); err != nil {
+				if _, err := scaffold.Init(context.Background(), scaffold.Options{Dir: f.dir, Author: testAuthor, Extra: testrepo.PortFiles()}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -31,7 +31,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, data *sentrytest.Dataset, opts ...sentrytest.Option) *fixture {
 	t.Helper()
-	return &fixture{t: t, dir: testrepo.Init(t), srv: sentrytest.NewHandler(data, opts...), data: data}
+	return &fixture{t: t, dir: testrepo.InitPort(t), srv: sentrytest.NewHandler(data, opts...), data: data}
 }
 
 var testAuthor = testrepo.Author

@@ -30,7 +30,7 @@ var testAuthor = testrepo.Author
 
 func newFixture(t *testing.T, data *sentrytest.Dataset) *fixture {
 	t.Helper()
-	return &fixture{t: t, dir: testrepo.Init(t), srv: sentrytest.NewHandler(data), data: data}
+	return &fixture{t: t, dir: testrepo.InitPort(t), srv: sentrytest.NewHandler(data), data: data}
 }
 
 func (f *fixture) options() sync.Options {
