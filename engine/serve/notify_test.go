@@ -125,15 +125,15 @@ func (h *hookSink) received() ([]notify.Payload, []string) {
 // be logged.
 const hookSecretPath = "/hooks/T000-s3cret-B000"
 
-// notifyRepo is a synced catalog whose issues carry their count, with a
-// tcp sink "dummy" and a webhook sink "hook" (its URL from the
-// environment) hearing of issues.
+// notifyRepo is a synced catalog of Port's files (seed 001's issue
+// blueprint, given the count), with a tcp sink "dummy" and a webhook sink
+// "hook" (its URL from the environment) hearing of issues.
 func notifyRepo(t *testing.T, tcp *tcpSink, hook *hookSink) (dir string, srv *sentrytest.Server, data *sentrytest.Dataset) {
 	t.Helper()
 	data = sentrytest.Demo()
 	srv = sentrytest.NewServer(data)
 	t.Cleanup(srv.Close)
-	dir = testrepo.Init(t)
+	dir = testrepo.InitPort(t)
 	if _, err := sync.Run(context.Background(), sync.Options{Dir: dir, Env: testrepo.Env(srv, data), HTTPClient: srv.Client(), Author: testrepo.Author}); err != nil {
 		t.Fatal(err)
 	}
@@ -150,9 +150,9 @@ func notifyRepo(t *testing.T, tcp *tcpSink, hook *hookSink) (dir string, srv *se
 	}
 	edit("blueprints/issue.json", `"properties": {`, `"properties": {"count": {"title": "count", "type": "string"},`)
 	edit("gitalog.yaml", `isUnhandled: ".isUnhandled"`, "isUnhandled: \".isUnhandled\"\n            count: .count")
-	edit("gitalog.yaml", "entityDeletionThreshold: 0.9", "entityDeletionThreshold: 0.9\nnotify:\n"+
+	edit("gitalog.yaml", "\nresources:", "\nnotify:\n"+
 		"  - tcp: "+tcp.ln.Addr().String()+"\n    name: dummy\n    blueprints: [issue]\n"+
-		"  - webhook: {env: GITALOG_TEST_HOOK_URL}\n    name: hook\n    blueprints: [issue]\n")
+		"  - webhook: {env: GITALOG_TEST_HOOK_URL}\n    name: hook\n    blueprints: [issue]\nresources:")
 	testrepo.Git(t, dir, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-qam", "notify the dummy server and the hook")
 	return dir, srv, data
 }
