@@ -529,3 +529,17 @@ func TestServePushesTheDeliveryState(t *testing.T) {
 		t.Fatalf("the hook received %+v, want %s then %s", got, missed, id)
 	}
 }
+
+// Two servers on one repository would share its journal (and number their
+// events alike): the second waits for the first to stop, and gives up
+// with an error that says so.
+func TestSecondServeOnOneRepositoryIsRefused(t *testing.T) {
+	tcp, hook := newTCPSink(t), newHookSink(t)
+	dir, srv, data := notifyRepo(t, tcp, hook)
+	so := sync.Options{Dir: dir, Env: testrepo.Env(srv, data), HTTPClient: srv.Client(), Author: testrepo.Author, LockWait: 200 * time.Millisecond}
+	startServe(t, Config{Sync: so, Options: Options{CommitInterval: time.Hour}})
+	err := Run(context.Background(), Config{Sync: so, Listen: "127.0.0.1:0", Options: Options{Secret: testSecret, CommitInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)}})
+	if err == nil || !strings.Contains(err.Error(), "another gitalog serve") {
+		t.Fatalf("second Run: %v", err)
+	}
+}

@@ -136,12 +136,14 @@ func (h *pushHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if reqID == "" {
 		reqID = r.Header.Get("Request-ID")
 	}
-	if reqID == "" {
-		reqID = PushRequestID(kind, body, now)
-	}
 	// Per kind, so that one sender's keys cannot collide with another
-	// kind's or with Sentry's Request-IDs.
+	// kind's or with Sentry's Request-IDs. A push without a key is not
+	// deduplicated: the same body again may be a state that came back
+	// (fail, pass, fail), and applying an unchanged one changes nothing.
 	journalID := "push/" + kind + "/" + reqID
+	if reqID == "" {
+		reqID, journalID = PushRequestID(kind, body, now), ""
+	}
 	log := h.log.With("kind", kind, "request_id", reqID)
 	h.metrics.Received.WithLabelValues(PushResource).Inc()
 	seq, dup, err := h.journal.Append(Record{RequestID: journalID, Resource: PushResource, Kind: kind, ID: reqID, JSON: body, At: now.UTC()})
@@ -160,13 +162,12 @@ func (h *pushHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"request_id": reqID, "items": kept, "excluded": excluded})
 }
 
-// PushRequestID is the id a push without an Idempotency-Key or Request-ID
-// header is deduplicated by: a hash of the kind, the day (UTC) and the
-// body, so the same body pushed again the same day is a replay, and on a
-// later day refreshes its items' push time.
+// PushRequestID names, in logs and answers, a push without an
+// Idempotency-Key or Request-ID header: a hash of the kind, the time and
+// the body.
 func PushRequestID(kind string, body []byte, at time.Time) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00", kind, at.UTC().Format("2006-01-02"))
+	fmt.Fprintf(h, "%s\x00%s\x00", kind, at.UTC().Format(time.RFC3339Nano))
 	h.Write(body)
 	return fmt.Sprintf("sha256-%x", h.Sum(nil)[:16])
 }

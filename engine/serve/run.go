@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/secretenv"
@@ -27,6 +28,9 @@ type Config struct {
 	Ready func(s *Server, addr net.Addr)
 }
 
+// ServeLock is the lock file, in the git dir, a server holds while it runs.
+const ServeLock = "gitalog-serve.lock"
+
 // Run opens the repository and the journal, listens, and serves until ctx
 // is done; then it drains the journal, tries once more to deliver the
 // notifications (NotifyOptions.Drain at most), and returns. Each commit
@@ -37,6 +41,18 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
+	// One server per repository: two would share the journal, number
+	// their events alike and mark each other's applied. A rolling update
+	// starts the next one beside the old: it waits for it to stop.
+	wait := c.Sync.LockWait
+	if wait <= 0 {
+		wait = 30 * time.Second
+	}
+	unlock, err := store.LockNamed(ctx, ServeLock, wait)
+	if err != nil {
+		return fmt.Errorf("serve: another gitalog serve runs on this repository: %w", err)
+	}
+	defer unlock()
 	c.GitDir = store.GitDir()
 	if c.Logger == nil {
 		c.Logger = c.Sync.Logger
