@@ -142,9 +142,9 @@ type Server struct {
 	rlPerEndpoint bool
 	rlConcurrent  int // enforced only with rlPerEndpoint
 	rl            map[string]*rlState
-	faults    []*faultState
-	reqs      []Request
-	cacheMu   sync.Mutex // guards the dataset's project tag cache
+	faults        []*faultState
+	reqs          []Request
+	cacheMu       sync.Mutex // guards the dataset's project tag cache
 }
 
 // NewServer serves d over HTTP on a loopback port until Close.
