@@ -2,6 +2,7 @@ package sentry
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -951,11 +952,15 @@ type bucket struct {
 	reset     time.Time // when the window ends, capped (see observe)
 	asked     time.Time // the reset the server named, before the cap
 	header    string    // the header that named it
-	// limit and concLimit are X-Sentry-Rate-Limit-Limit and
-	// -ConcurrentLimit, 0 until told; concLimit caps inflight.
+	// limit and concLimit are X-Sentry-Rate-Limit-Limit (or another
+	// API's X-RateLimit-Limit) and -ConcurrentLimit, 0 until told;
+	// concLimit caps inflight.
 	limit, concLimit int
-	inflight         int           // requests past pace and not yet answered
-	freed            chan struct{} // closed when a request ends, for those waiting for a slot
+	// window is the shortest step seen between two resets: the window's
+	// length, 0 until seen.
+	window   time.Duration
+	inflight int           // requests past pace and not yet answered
+	freed    chan struct{} // closed when a request ends, for those waiting for a slot
 }
 
 // bucketLocked returns key's bucket; c.mu is held.
@@ -971,7 +976,7 @@ func (c *Client) bucketLocked(key string) *bucket {
 // observe records the rate-limit window of key from a response.
 func (c *Client) observe(key string, h http.Header, now time.Time) {
 	rem, reset, header, ok := rateLimit(h, now)
-	limit, _ := strconv.Atoi(strings.TrimSpace(h.Get("X-Sentry-Rate-Limit-Limit")))
+	limit, _ := strconv.Atoi(strings.TrimSpace(cmp.Or(h.Get("X-Sentry-Rate-Limit-Limit"), h.Get("X-RateLimit-Limit"))))
 	conc, _ := strconv.Atoi(strings.TrimSpace(h.Get("X-Sentry-Rate-Limit-ConcurrentLimit")))
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -998,6 +1003,9 @@ func (c *Client) observe(key string, h http.Header, now time.Time) {
 		reset = horizon
 	}
 	if reset.After(b.reset) {
+		if step := reset.Sub(b.reset); !b.reset.IsZero() && step <= c.maxWait && (b.window == 0 || step < b.window) {
+			b.window = step
+		}
 		b.reset, b.asked, b.remaining, b.header = reset, asked, rem, header
 	} else if reset.Equal(b.reset) {
 		b.remaining = min(b.remaining, rem)
@@ -1012,42 +1020,61 @@ func (c *Client) observe(key string, h http.Header, now time.Time) {
 // a slot under the key's concurrent limit; the caller gives the slot back
 // with leave once the request is answered.
 func (c *Client) pace(ctx context.Context, method string, u *url.URL, key string) error {
-	c.mu.Lock()
-	b := c.bucketLocked(key)
-	// The requests in flight may all land in the window before their
-	// answers tell us so.
-	reserve := cap(c.sem)
-	if b.concLimit > 0 {
-		reserve = min(reserve, b.concLimit)
-	}
-	var wait, asked time.Duration
-	header := b.header
-	if b.remaining >= 0 && b.remaining <= reserve {
-		now := c.now()
-		wait = b.reset.Sub(now) + 100*time.Millisecond
-		asked = b.asked.Sub(now) + 100*time.Millisecond
-		if wait <= 0 {
-			b.remaining = -1
-		}
-	}
-	if wait > 0 {
-		// Count this request against the window, so waiters don't all
-		// rush in together once it resets.
-		b.remaining--
-	}
-	c.mu.Unlock()
-	if wait > 0 {
-		c.warnWait(method, u, header, asked)
-		wait = min(wait, c.maxWait)
-		c.log.Debug("rate limit nearly used; waiting for the window to reset", "endpoint", key, "wait", wait.String())
-		c.countEndpoint(ctx, u, 0, 0, wait)
-		if err := c.sleep(ctx, wait); err != nil {
-			return err
-		}
-	}
+	var waitedFor time.Time
 	for {
 		c.mu.Lock()
-		if b.concLimit <= 0 || b.inflight < b.concLimit {
+		b := c.bucketLocked(key)
+		now := c.now()
+		if b.remaining >= 0 && !now.Before(b.reset.Add(resetMargin)) {
+			// The window is over. Windows are fixed: the next one is
+			// whole, and ends a window's length later, until an answer
+			// says otherwise. Without a limit to start it from, it is
+			// unknown until an answer comes.
+			b.remaining = -1
+			if b.limit > 0 {
+				step := cmp.Or(b.window, time.Second) // Sentry's usual window
+				b.reset = b.reset.Add(step * (now.Sub(b.reset)/step + 1))
+				b.asked, b.remaining = b.reset, b.limit
+			}
+		}
+		// The requests in flight may all land in the window before
+		// their answers tell us so.
+		reserve := cap(c.sem)
+		if b.concLimit > 0 {
+			reserve = min(reserve, b.concLimit)
+		}
+		// A wait is for a later reset than the last one waited for: a
+		// clock that did not move (a test's) is not waited on again.
+		if b.remaining >= 0 && b.remaining <= reserve && b.reset.After(waitedFor) {
+			wait := b.reset.Sub(now) + resetMargin
+			asked := b.asked.Sub(now) + resetMargin
+			header := b.header
+			waitedFor = b.reset
+			c.mu.Unlock()
+			c.warnWait(method, u, header, asked)
+			wait = min(wait, c.maxWait)
+			c.log.Debug("rate limit nearly used; waiting for the window to reset", "endpoint", key, "wait", wait.String())
+			c.countEndpoint(ctx, u, 0, 0, wait)
+			if err := c.sleep(ctx, wait); err != nil {
+				return err
+			}
+			continue
+		}
+		// In flight at once: the endpoint's concurrent limit and, while
+		// the window is unknown (no answer yet, or a window over with no
+		// limit to start the next from), no more than one round of
+		// requests, so that a hundred waiting lists do not all go out
+		// before the first answer says how many the window allows.
+		slots := b.concLimit
+		if b.remaining < 0 {
+			slots = min(cmp.Or(slots, reserve), reserve)
+		}
+		if slots <= 0 || b.inflight < slots {
+			if b.remaining > 0 {
+				// Our own request counts against the window before
+				// its answer says so.
+				b.remaining--
+			}
 			b.inflight++
 			c.mu.Unlock()
 			return nil
@@ -1064,6 +1091,10 @@ func (c *Client) pace(ctx context.Context, method string, u *url.URL, key string
 		}
 	}
 }
+
+// resetMargin is waited past a window's reset: the reset has one-second
+// resolution, and the server's clock is not ours.
+const resetMargin = 100 * time.Millisecond
 
 // leave gives back the slot pace took.
 func (c *Client) leave(key string) {
