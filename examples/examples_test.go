@@ -193,26 +193,30 @@ func TestSyncWorkflow(t *testing.T) {
 	if w.Concurrency["group"] == nil || w.Concurrency["cancel-in-progress"] != false {
 		t.Errorf("concurrency %v: want a group that queues runs", w.Concurrency)
 	}
-	var checkout, setupGo, install, sync bool
+	// No checkout of the catalog's files: a bare clone, synced in place
+	// (TestSyncWorkflowSteps runs it).
+	var clone, setupGo, install, sync bool
 	for _, j := range w.Jobs {
 		for _, s := range j.Steps {
 			switch {
 			case strings.HasPrefix(s.Uses, "actions/checkout@v"):
-				checkout = s.With["fetch-depth"] == 0
+				t.Errorf("the sync job checks out the catalog's files; it needs a bare clone only")
+			case strings.Contains(s.Run, "clone --bare") && strings.Contains(s.Run, "catalog.git"):
+				clone = s.Env["GITHUB_TOKEN"] == "${{ github.token }}"
 			case strings.HasPrefix(s.Uses, "actions/setup-go@v"):
 				setupGo = true
 			case strings.Contains(s.Run, "go install github.com/gitalog/gitalog@latest"):
 				install = true
-			case strings.Contains(s.Run, "gitalog sync --push"):
+			case strings.Contains(s.Run, "gitalog sync --dir catalog.git --push"):
 				sync = s.Env["SENTRY_AUTH_TOKEN"] == "${{ secrets.SENTRY_AUTH_TOKEN }}" &&
 					s.Env["SENTRY_ORG"] == "${{ vars.SENTRY_ORG }}" && s.Env["GITHUB_TOKEN"] != ""
 			}
 		}
 	}
-	if !checkout || !setupGo || !install || !sync {
-		t.Errorf("checkout with fetch-depth 0 %v, setup-go %v, install %v, sync --push with secrets %v", checkout, setupGo, install, sync)
+	if !clone || !setupGo || !install || !sync {
+		t.Errorf("bare clone with the token %v, setup-go %v, install %v, sync --push with secrets %v", clone, setupGo, install, sync)
 	}
-	for _, s := range []string{"gitalog sync --branch gitalog/sync --push", "gh pr create"} {
+	for _, s := range []string{"gitalog sync --dir catalog.git --branch gitalog/sync --push", "gh pr create"} {
 		if !strings.Contains(text, s) {
 			t.Errorf("the pull-request alternative lacks %q", s)
 		}
@@ -274,7 +278,9 @@ func TestJenkinsfile(t *testing.T) {
 		"sshagent(credentials: [",
 		"SENTRY_ORG = ",
 		"go install github.com/gitalog/gitalog@latest",
-		`gitalog" sync --branch "$CATALOG_BRANCH" --push`,
+		"skipDefaultCheckout()",
+		`clone --bare --quiet "$CATALOG_URL" catalog.git`,
+		`gitalog" sync --dir catalog.git --branch "$CATALOG_BRANCH" --push`,
 	} {
 		if !strings.Contains(text, s) {
 			t.Errorf("Jenkinsfile lacks %q", s)
@@ -443,4 +449,95 @@ func gitStatus(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// TestSyncWorkflowSteps runs the sync workflow's clone and sync steps as
+// Actions runs them (bash -eo pipefail), against a catalog on a local
+// remote (GITHUB_SERVER_URL=file://...) and a fake Sentry, with a gitalog
+// built from this module: the bare clone has no files checked out, the
+// token is in none of its files, the sync pushes its commit, and the
+// remote's history checks out with git fsck.
+func TestSyncWorkflowSteps(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	bin := t.TempDir()
+	build := exec.Command(goBin, "build", "-o", filepath.Join(bin, "gitalog"), "github.com/gitalog/gitalog")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gitalog: %v\n%s", err, out)
+	}
+	w, _ := loadWorkflow(t, examples.SyncWorkflowPath)
+	var scripts []string
+	for _, j := range w.Jobs {
+		for _, s := range j.Steps {
+			if strings.Contains(s.Run, "clone --bare") || strings.Contains(s.Run, "gitalog sync") {
+				scripts = append(scripts, s.Run)
+			}
+		}
+	}
+	if len(scripts) != 2 {
+		t.Fatalf("want the clone and the sync step, got %d scripts", len(scripts))
+	}
+	server := t.TempDir()
+	remote := filepath.Join(server, "acme", "catalog.git")
+	git := func(dir string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git(server, "init", "-q", "--bare", "-b", "main", remote)
+	initCmd := exec.Command(filepath.Join(bin, "gitalog"), "init", "--dir", remote)
+	if out, err := initCmd.CombinedOutput(); err != nil {
+		t.Fatalf("gitalog init: %v\n%s", err, out)
+	}
+	before := git(remote, "rev-parse", "main")
+	data := sentrytest.Demo()
+	srv := sentrytest.NewServer(data)
+	defer srv.Close()
+	job := t.TempDir()
+	const token = "ghs_workflowtesttoken0123456789"
+	for _, script := range scripts {
+		cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+		cmd.Dir = job
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"GITHUB_SERVER_URL=file://"+server, "GITHUB_REPOSITORY=acme/catalog", "GITHUB_TOKEN="+token,
+			"GITHUB_ACTIONS=true", "CI=true", "SENTRY_AUTH_TOKEN="+sentrytest.Token, "SENTRY_ORG="+data.OrgSlug(), "SENTRY_URL="+srv.URL)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", script, err, out)
+		}
+	}
+	clone := filepath.Join(job, "catalog.git")
+	if git(clone, "rev-parse", "--is-bare-repository") != "true" {
+		t.Fatal("the clone is not bare")
+	}
+	if after := git(remote, "rev-parse", "main"); after == before || after != git(clone, "rev-parse", "main") {
+		t.Fatalf("the sync's commit was not pushed: remote %s (was %s)", after, before)
+	}
+	if git(remote, "ls-tree", "-r", "--name-only", "main", "catalog") == "" {
+		t.Fatal("the pushed commit has no catalog files")
+	}
+	git(remote, "fsck", "--strict", "--no-progress")
+	entries, err := os.ReadDir(job)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("the job's directory holds %v, want the bare clone alone", entries)
+	}
+	filepath.WalkDir(clone, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(path); bytes.Contains(b, []byte(token)) {
+				t.Errorf("%s holds the token", path)
+			}
+		}
+		return nil
+	})
 }

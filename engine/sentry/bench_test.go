@@ -84,3 +84,56 @@ func BenchmarkFetchIssues(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFetchIssuesRateLimited fetches the 20k issues from a fake with
+// sentry.io's limits (40 requests a second and 25 in flight per
+// endpoint, fixed windows aligned to the second) at the default
+// concurrency of 4 and at 8. The limit-bound floor is pages/40 seconds;
+// metrics: the wall time per fetch, the floor, their ratio (issue 17's
+// target: at most 1.25) and the share of requests answered 429 (at most
+// 1%). Run with -benchtime=1x: one fetch takes about 5 s.
+func BenchmarkFetchIssuesRateLimited(b *testing.B) {
+	d := benchDataset()
+	for _, conc := range []int{4, 8} {
+		b.Run("concurrency="+strconv.Itoa(conc), func(b *testing.B) {
+			srv := sentrytest.NewServer(d, sentrytest.WithEndpointRateLimit(40, time.Second, 25))
+			defer srv.Close()
+			var wall time.Duration
+			var pages, requests, tooMany int64
+			for b.Loop() {
+				srv.ResetRequests()
+				c, err := NewClient(srv.URL, sentrytest.Token, ClientOptions{HTTPClient: srv.Client(), Concurrency: conc})
+				if err != nil {
+					b.Fatal(err)
+				}
+				src := &Source{Client: c, Org: d.OrgSlug()}
+				n := 0
+				start := time.Now()
+				err = src.Stream(context.Background(), "issue", map[string]any{"search": ""}, func(bt Batch) error {
+					n += len(bt.Items)
+					return nil
+				})
+				wall += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n != d.NumIssues() {
+					b.Fatalf("streamed %d issues, want %d", n, d.NumIssues())
+				}
+				for _, e := range c.Endpoints() {
+					if e.Endpoint == "/organizations/{org}/issues/" {
+						pages += e.Requests - e.TooMany
+					}
+					requests += e.Requests
+					tooMany += e.TooMany
+				}
+			}
+			floor := float64(pages) / 40
+			b.ReportMetric(wall.Seconds()/float64(b.N), "s/fetch")
+			b.ReportMetric(floor/float64(b.N), "floor-s/fetch")
+			b.ReportMetric(wall.Seconds()/floor, "x-floor")
+			b.ReportMetric(float64(pages)/float64(b.N), "pages/fetch")
+			b.ReportMetric(100*float64(tooMany)/float64(requests), "%429")
+		})
+	}
+}

@@ -2,6 +2,7 @@ package sentry
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -51,13 +52,10 @@ type Client struct {
 
 	slowWait time.Duration // a rate-limit wait longer than this is warned of
 
-	mu          sync.Mutex
-	remaining   int // -1: unknown
-	reset       time.Time
-	asked       time.Time       // the reset the server named, before the cap
-	resetHeader string          // the header that named it
-	farReset    bool            // a reset beyond one window was seen (and capped) once
-	warned      map[string]bool // endpoints warned of a long rate-limit wait
+	mu       sync.Mutex
+	buckets  map[string]*bucket // rate-limit windows by key (see bucketKey)
+	farReset bool               // a reset beyond one window was seen (and capped) once
+	warned   map[string]bool    // endpoints warned of a long rate-limit wait
 
 	requests, retries, pages atomic.Int64
 
@@ -104,7 +102,7 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 	c := &Client{
 		base: u, token: token, http: o.HTTPClient, log: o.Logger,
 		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
-		userAgent: o.UserAgent, remaining: -1, maxPages: o.MaxPages,
+		userAgent: o.UserAgent, maxPages: o.MaxPages,
 		maxBody: o.MaxResponseBytes, timeout: o.Timeout, now: time.Now, sleep: sleep,
 		slowWait: 5 * time.Second, warned: map[string]bool{},
 	}
@@ -126,7 +124,7 @@ func NewHTTPClient(o ClientOptions) *Client {
 	c := &Client{
 		http: o.HTTPClient, log: o.Logger,
 		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
-		userAgent: o.UserAgent, remaining: -1, maxPages: o.MaxPages,
+		userAgent: o.UserAgent, maxPages: o.MaxPages,
 		maxBody: o.MaxResponseBytes, timeout: o.Timeout, now: time.Now, sleep: sleep,
 		slowWait: 5 * time.Second, warned: map[string]bool{},
 	}
@@ -150,6 +148,7 @@ func (c *Client) init(o ClientOptions) {
 		}
 	}
 	c.bodySecrets = jsonForms(c.secrets)
+	c.buckets = map[string]*bucket{}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
@@ -248,8 +247,9 @@ type EndpointStat struct {
 	Wait                       time.Duration
 }
 
-// endpoint returns the stat of the request's endpoint.
-func (c *Client) endpoint(ctx context.Context, u *url.URL) *EndpointStat {
+// endpointName is the request's endpoint: the context's (WithEndpoint),
+// else its path with numeric segments replaced.
+func (c *Client) endpointName(ctx context.Context, u *url.URL) string {
 	name, _ := ctx.Value(endpointKey{}).(string)
 	if name == "" {
 		segs := strings.Split(u.Path, "/")
@@ -260,6 +260,24 @@ func (c *Client) endpoint(ctx context.Context, u *url.URL) *EndpointStat {
 		}
 		name = c.redact(strings.TrimPrefix(strings.Join(segs, "/"), "/api/0"))
 	}
+	return name
+}
+
+// bucketKey is the rate-limit window a request counts against. Sentry
+// limits each endpoint on its own (an issue's tag values and the issues'
+// list each get their 40 a second), so its requests are paced per
+// endpoint; another API's limits are usually the token's, whatever the
+// path, so an HTTPClient keeps one window.
+func (c *Client) bucketKey(ctx context.Context, u *url.URL) string {
+	if c.base == nil {
+		return ""
+	}
+	return c.endpointName(ctx, u)
+}
+
+// endpoint returns the stat of the request's endpoint.
+func (c *Client) endpoint(ctx context.Context, u *url.URL) *EndpointStat {
+	name := c.endpointName(ctx, u)
 	c.epMu.Lock()
 	defer c.epMu.Unlock()
 	if c.endpoints == nil {
@@ -381,13 +399,15 @@ type request struct {
 // getBody).
 func (c *Client) do(ctx context.Context, r *request, parse func(body []byte) error) (h http.Header, shown string, err error) {
 	u, shown := r.u, r.shown
+	key := c.bucketKey(ctx, u)
 	var lastErr error
 	attempt := 1
 	for ; attempt <= c.maxAttempts; attempt++ {
-		if err := c.pace(ctx, r.method, u); err != nil {
+		if err := c.pace(ctx, r.method, u, key); err != nil {
 			return nil, shown, err
 		}
-		h, err := c.once(ctx, r, parse)
+		h, err := c.once(ctx, r, key, parse)
+		c.leave(key)
 		if err == nil {
 			return h, shown, nil
 		}
@@ -550,7 +570,7 @@ func tlsFailure(err error) bool {
 		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
-func (c *Client) once(ctx context.Context, r *request, parse func([]byte) error) (http.Header, error) {
+func (c *Client) once(ctx context.Context, r *request, key string, parse func([]byte) error) (http.Header, error) {
 	u, shown, scope, method := r.u, r.shown, r.scope, r.method
 	select {
 	case c.sem <- struct{}{}:
@@ -628,7 +648,7 @@ func (c *Client) once(ctx context.Context, r *request, parse func([]byte) error)
 	body = c.redactBody(body)
 	resp.Body.Close()
 	release()
-	c.observe(resp.Header, c.now())
+	c.observe(key, resp.Header, c.now())
 	c.log.Debug("http", "method", method, "url", shown, "status", resp.StatusCode,
 		"bytes", len(body), "ms", time.Since(start).Milliseconds(), "authorization", "[redacted]",
 		"rate_remaining", rateRemaining(resp.Header))
@@ -925,14 +945,51 @@ func rateRemaining(h http.Header) string {
 	return ""
 }
 
-// observe records the rate-limit window from a response.
-func (c *Client) observe(h http.Header, now time.Time) {
+// bucket is one rate-limit key's window, as the server last told it,
+// and the key's requests in flight.
+type bucket struct {
+	remaining int       // requests left in the window; -1: unknown
+	reset     time.Time // when the window ends, capped (see observe)
+	asked     time.Time // the reset the server named, before the cap
+	header    string    // the header that named it
+	// limit and concLimit are X-Sentry-Rate-Limit-Limit (or another
+	// API's X-RateLimit-Limit) and -ConcurrentLimit, 0 until told;
+	// concLimit caps inflight.
+	limit, concLimit int
+	// window is the shortest step seen between two resets: the window's
+	// length, 0 until seen.
+	window   time.Duration
+	inflight int           // requests past pace and not yet answered
+	freed    chan struct{} // closed when a request ends, for those waiting for a slot
+}
+
+// bucketLocked returns key's bucket; c.mu is held.
+func (c *Client) bucketLocked(key string) *bucket {
+	b := c.buckets[key]
+	if b == nil {
+		b = &bucket{remaining: -1}
+		c.buckets[key] = b
+	}
+	return b
+}
+
+// observe records the rate-limit window of key from a response.
+func (c *Client) observe(key string, h http.Header, now time.Time) {
 	rem, reset, header, ok := rateLimit(h, now)
+	limit, _ := strconv.Atoi(strings.TrimSpace(cmp.Or(h.Get("X-Sentry-Rate-Limit-Limit"), h.Get("X-RateLimit-Limit"))))
+	conc, _ := strconv.Atoi(strings.TrimSpace(h.Get("X-Sentry-Rate-Limit-ConcurrentLimit")))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.bucketLocked(key)
+	if limit > 0 {
+		b.limit = limit
+	}
+	if conc > 0 {
+		b.concLimit = conc
+	}
 	if !ok {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	asked := reset
 	// A reset further out than a window is no window's: it is waited
 	// for as one window once, and not believed again, since a server
@@ -945,45 +1002,110 @@ func (c *Client) observe(h http.Header, now time.Time) {
 		c.farReset = true
 		reset = horizon
 	}
-	if reset.After(c.reset) {
-		c.reset, c.asked, c.remaining, c.resetHeader = reset, asked, rem, header
-	} else if reset.Equal(c.reset) {
-		c.remaining = min(c.remaining, rem)
-		if c.remaining < 0 {
-			c.remaining = rem
+	if reset.After(b.reset) {
+		if step := reset.Sub(b.reset); !b.reset.IsZero() && step <= c.maxWait && (b.window == 0 || step < b.window) {
+			b.window = step
+		}
+		b.reset, b.asked, b.remaining, b.header = reset, asked, rem, header
+	} else if reset.Equal(b.reset) {
+		b.remaining = min(b.remaining, rem)
+		if b.remaining < 0 {
+			b.remaining = rem
 		}
 	}
 }
 
-// pace waits for the window to reset when the requests left in it are
-// about to run out, so we slow down before Sentry answers 429.
-func (c *Client) pace(ctx context.Context, method string, u *url.URL) error {
-	c.mu.Lock()
-	reserve := cap(c.sem)
-	var wait, asked time.Duration
-	header := c.resetHeader
-	if c.remaining >= 0 && c.remaining <= reserve {
+// pace waits for key's window to reset when the requests left in it are
+// about to run out, so we slow down before Sentry answers 429, then for
+// a slot under the key's concurrent limit; the caller gives the slot back
+// with leave once the request is answered.
+func (c *Client) pace(ctx context.Context, method string, u *url.URL, key string) error {
+	var waitedFor time.Time
+	for {
+		c.mu.Lock()
+		b := c.bucketLocked(key)
 		now := c.now()
-		wait = c.reset.Sub(now) + 100*time.Millisecond
-		asked = c.asked.Sub(now) + 100*time.Millisecond
-		if wait <= 0 {
-			c.remaining = -1
+		if b.remaining >= 0 && !now.Before(b.reset.Add(resetMargin)) {
+			// The window is over. Windows are fixed: the next one is
+			// whole, and ends a window's length later, until an answer
+			// says otherwise. Without a limit to start it from, it is
+			// unknown until an answer comes.
+			b.remaining = -1
+			if b.limit > 0 {
+				step := cmp.Or(b.window, time.Second) // Sentry's usual window
+				b.reset = b.reset.Add(step * (now.Sub(b.reset)/step + 1))
+				b.asked, b.remaining = b.reset, b.limit
+			}
+		}
+		// The requests in flight may all land in the window before
+		// their answers tell us so.
+		reserve := cap(c.sem)
+		if b.concLimit > 0 {
+			reserve = min(reserve, b.concLimit)
+		}
+		// A wait is for a later reset than the last one waited for: a
+		// clock that did not move (a test's) is not waited on again.
+		if b.remaining >= 0 && b.remaining <= reserve && b.reset.After(waitedFor) {
+			wait := b.reset.Sub(now) + resetMargin
+			asked := b.asked.Sub(now) + resetMargin
+			header := b.header
+			waitedFor = b.reset
+			c.mu.Unlock()
+			c.warnWait(method, u, header, asked)
+			wait = min(wait, c.maxWait)
+			c.log.Debug("rate limit nearly used; waiting for the window to reset", "endpoint", key, "wait", wait.String())
+			c.countEndpoint(ctx, u, 0, 0, wait)
+			if err := c.sleep(ctx, wait); err != nil {
+				return err
+			}
+			continue
+		}
+		// In flight at once: the endpoint's concurrent limit and, while
+		// the window is unknown (no answer yet, or a window over with no
+		// limit to start the next from), no more than one round of
+		// requests, so that a hundred waiting lists do not all go out
+		// before the first answer says how many the window allows.
+		slots := b.concLimit
+		if b.remaining < 0 {
+			slots = min(cmp.Or(slots, reserve), reserve)
+		}
+		if slots <= 0 || b.inflight < slots {
+			if b.remaining > 0 {
+				// Our own request counts against the window before
+				// its answer says so.
+				b.remaining--
+			}
+			b.inflight++
+			c.mu.Unlock()
+			return nil
+		}
+		if b.freed == nil {
+			b.freed = make(chan struct{})
+		}
+		freed := b.freed
+		c.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
-	if wait > 0 {
-		// Count this request against the window, so waiters don't all
-		// rush in together once it resets.
-		c.remaining--
+}
+
+// resetMargin is waited past a window's reset: the reset has one-second
+// resolution, and the server's clock is not ours.
+const resetMargin = 100 * time.Millisecond
+
+// leave gives back the slot pace took.
+func (c *Client) leave(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.bucketLocked(key)
+	b.inflight--
+	if b.freed != nil {
+		close(b.freed)
+		b.freed = nil
 	}
-	c.mu.Unlock()
-	if wait <= 0 {
-		return nil
-	}
-	c.warnWait(method, u, header, asked)
-	wait = min(wait, c.maxWait)
-	c.log.Debug("rate limit nearly used; waiting for the window to reset", "wait", wait.String())
-	c.countEndpoint(ctx, u, 0, 0, wait)
-	return c.sleep(ctx, wait)
 }
 
 // warnWait warns, once per endpoint in a client's life (a sync), of a

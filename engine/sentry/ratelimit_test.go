@@ -108,3 +108,45 @@ func TestFarRetryAfterCapped(t *testing.T) {
 		t.Fatalf("want one warning naming Retry-After, got:\n%s", log.String())
 	}
 }
+
+// Sentry's rate limits are per endpoint: one endpoint's window used up
+// holds up that endpoint's requests, not another's.
+func TestPacingPerEndpoint(t *testing.T) {
+	reset := strconv.FormatInt(time.Now().Unix()+30, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Sentry-Rate-Limit-Limit", "40")
+		w.Header().Set("X-Sentry-Rate-Limit-Reset", reset)
+		if strings.Contains(r.URL.Path, "/members/") {
+			w.Header().Set("X-Sentry-Rate-Limit-Remaining", "0")
+		} else {
+			w.Header().Set("X-Sentry-Rate-Limit-Remaining", "39")
+		}
+		w.Write([]byte(`[]`))
+	}))
+	defer srv.Close()
+	c, err := NewClient(srv.URL, safetyToken, ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clock fakeClock
+	clock.install(c)
+	ctx := context.Background()
+	get := func(endpoint, path string) {
+		t.Helper()
+		err := c.List(WithEndpoint(ctx, endpoint), path, nil, "", func([][]byte, string) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	get("/teams/{org}/{slug}/members/", "/teams/o/backend/members/")
+	get("/organizations/{org}/teams/", "/organizations/o/teams/")
+	get("/organizations/{org}/teams/", "/organizations/o/teams/")
+	if sum, _ := clock.total(); sum != 0 {
+		t.Fatalf("the teams list waited %s for the members endpoint's window", sum)
+	}
+	// The same endpoint for another team is the same bucket: it waits.
+	get("/teams/{org}/{slug}/members/", "/teams/o/frontend/members/")
+	if sum, _ := clock.total(); sum < 20*time.Second {
+		t.Fatalf("a used-up endpoint's next request waited %s, want until its reset", sum)
+	}
+}

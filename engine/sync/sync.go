@@ -73,6 +73,7 @@ type Options struct {
 	PushAttempts int
 
 	clock   *stageClock
+	rate    *rateMeter    // the Sentry client's requests, for the progress line
 	fetched *fetchedKinds // with Timeout: which kinds were fetched whole
 	planSrc Fetcher       // with Plan: the source, for its per-kind counts
 	runs    *kindRuns     // with Plan: each kind's first item
@@ -111,6 +112,11 @@ func (o *Options) progress(stage, detail string) {
 		o.clock.enter(o.logger(), stage)
 	}
 	if o.Progress != nil {
+		if o.rate != nil && (stage == "fetch" || stage == "map") {
+			if r, ok := o.rate.perSecond(time.Now()); ok {
+				detail = withRate(detail, r)
+			}
+		}
 		o.Progress(stage, detail)
 	}
 }
@@ -825,6 +831,7 @@ func (o *Options) sentrySource(ctx context.Context, cfg *mapping.Config, set sen
 		return nil, nil, err
 	}
 	s := &sentry.Source{Client: c, Org: set.Org}
+	o.rate = &rateMeter{count: func() int64 { return c.Stats().Requests }}
 	// A kind that one resource maps and another fans out over is then
 	// fetched once for both.
 	for _, r := range cfg.Resources {

@@ -85,6 +85,20 @@ func WithRateLimit(limit int, window time.Duration) Option {
 	}
 }
 
+// WithEndpointRateLimit is sentry.io's limiter: limit requests per fixed
+// window and at most concurrent in flight, each per endpoint (the path
+// with its org, slugs, ids and tag keys replaced, see Endpoint), not for
+// the whole API. Every request counts, refused ones included; a request
+// over either limit is answered 429 with Sentry's bare-string body, and
+// every response carries the headers of its own endpoint's window.
+func WithEndpointRateLimit(limit int, window time.Duration, concurrent int) Option {
+	return func(s *Server) {
+		WithRateLimit(limit, window)(s)
+		s.rlPerEndpoint = true
+		s.rlConcurrent = max(concurrent, 1)
+	}
+}
+
 // WithPageSize caps every list's page size below Sentry's 100 so that
 // small datasets still span several pages.
 func WithPageSize(n int) Option {
@@ -123,12 +137,14 @@ type Server struct {
 	rlLimit   int
 	rlWindow  time.Duration
 	rlEnforce bool
-	rlBucket  int64
-	rlCount   int
-	inflight  int
-	faults    []*faultState
-	reqs      []Request
-	cacheMu   sync.Mutex // guards the dataset's project tag cache
+	// rlPerEndpoint keys the windows and the in-flight counts by
+	// endpoint; otherwise one key, "", counts every request.
+	rlPerEndpoint bool
+	rlConcurrent  int // enforced only with rlPerEndpoint
+	rl            map[string]*rlState
+	faults        []*faultState
+	reqs          []Request
+	cacheMu       sync.Mutex // guards the dataset's project tag cache
 }
 
 // NewServer serves d over HTTP on a loopback port until Close.
@@ -143,7 +159,8 @@ func NewServer(d *Dataset, opts ...Option) *Server {
 // use Client, whose transport does.
 func NewHandler(d *Dataset, opts ...Option) *Server {
 	s := &Server{URL: "http://sentry.invalid", d: d, pageSize: maxPerPage,
-		rlLimit: defaultRateLimit, rlWindow: time.Second}
+		rlLimit: defaultRateLimit, rlWindow: time.Second, rlConcurrent: concurrentLimit,
+		rl: map[string]*rlState{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -272,17 +289,18 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.rlMu.Unlock()
 	}()
 
+	tooMany, fault, win := s.admit(w.Header(), r.URL.Path)
+	defer func() {
+		s.rlMu.Lock()
+		win.inflight--
+		s.rlMu.Unlock()
+	}()
+	// The latency is the server's work: the request is in flight for it.
 	if !sleepCtx(r.Context(), s.latency) {
 		return
 	}
-	limited, fault := s.admit(w.Header(), r.URL.Path)
-	defer func() {
-		s.rlMu.Lock()
-		s.inflight--
-		s.rlMu.Unlock()
-	}()
-	if limited {
-		s.writeRaw(w, http.StatusTooManyRequests, s.tooManyBody())
+	if tooMany != "" {
+		s.writeRaw(w, http.StatusTooManyRequests, tooMany)
 		return
 	}
 	if fault != nil {
@@ -359,34 +377,68 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	s.serveAPI(w, r)
 }
 
+// rlState is one rate-limit key's fixed window and requests in flight.
+type rlState struct {
+	bucket          int64 // the window's number since the epoch
+	count, inflight int
+}
+
+// Endpoint is the rate-limit key of an API path, as Sentry groups its
+// limits: the path with the organization, slugs, ids and tag keys
+// replaced, e.g. /api/0/organizations/{org}/issues/{id}/tags/{key}/values/.
+func Endpoint(path string) string {
+	seg := strings.Split(strings.Trim(strings.TrimPrefix(path, "/api/0"), "/"), "/")
+	names := map[string][]string{
+		"organizations": {"", "{org}", "", "{id}", "", "{key}"},
+		"projects":      {"", "{org}", "{slug}", "", "{key}"},
+		"teams":         {"", "{org}", "{slug}"},
+	}[seg[0]]
+	for i := range seg {
+		if i < len(names) && names[i] != "" {
+			seg[i] = names[i]
+		}
+	}
+	return "/api/0/" + strings.Join(seg, "/") + "/"
+}
+
 // admit sets the rate-limit headers, counts the request and picks the
 // fault, all under one lock so concurrent requests see consistent numbers.
-func (s *Server) admit(h http.Header, path string) (limited bool, fault *faultState) {
+// tooMany is the body of a 429 when the request is over a limit; win is
+// the request's window, whose in-flight count the caller lowers when it
+// has answered.
+func (s *Server) admit(h http.Header, path string) (tooMany string, fault *faultState, win *rlState) {
 	s.rlMu.Lock()
 	defer s.rlMu.Unlock()
-	s.inflight++
+	key := ""
+	if s.rlPerEndpoint {
+		key = Endpoint(path)
+	}
+	win = s.rl[key]
+	if win == nil {
+		win = &rlState{}
+		s.rl[key] = win
+	}
+	win.inflight++
 	now := time.Now()
 	bucket := now.UnixNano() / int64(s.rlWindow)
-	if bucket != s.rlBucket {
-		s.rlBucket, s.rlCount = bucket, 0
+	if bucket != win.bucket {
+		win.bucket, win.count = bucket, 0
 	}
-	s.rlCount++
-	remaining := s.rlLimit - s.rlCount
-	if remaining < 0 {
-		remaining = 0
-	}
+	win.count++
+	remaining := max(s.rlLimit-win.count, 0)
 	reset := int64(math.Ceil(float64((bucket+1)*int64(s.rlWindow)) / float64(time.Second)))
-	concRemaining := concurrentLimit - s.inflight
-	if concRemaining < 0 {
-		concRemaining = 0
-	}
+	concRemaining := max(s.rlConcurrent-win.inflight, 0)
 	h.Set("X-Sentry-Rate-Limit-Limit", strconv.Itoa(s.rlLimit))
 	h.Set("X-Sentry-Rate-Limit-Remaining", strconv.Itoa(remaining))
 	h.Set("X-Sentry-Rate-Limit-Reset", strconv.FormatInt(reset, 10))
-	h.Set("X-Sentry-Rate-Limit-ConcurrentLimit", strconv.Itoa(concurrentLimit))
+	h.Set("X-Sentry-Rate-Limit-ConcurrentLimit", strconv.Itoa(s.rlConcurrent))
 	h.Set("X-Sentry-Rate-Limit-ConcurrentRemaining", strconv.Itoa(concRemaining))
-	if s.rlEnforce && s.rlCount > s.rlLimit {
-		return true, nil
+	if s.rlPerEndpoint && win.inflight > s.rlConcurrent {
+		b, _ := json.Marshal(fmt.Sprintf("You are attempting to go above the allowed concurrency for this endpoint. Concurrency limit is %d", s.rlConcurrent))
+		return string(b), nil, win
+	}
+	if s.rlEnforce && win.count > s.rlLimit {
+		return s.tooManyBody(), nil, win
 	}
 	for _, f := range s.faults {
 		if !strings.Contains(path, f.PathContains) {
@@ -397,11 +449,12 @@ func (s *Server) admit(h http.Header, path string) (limited bool, fault *faultSt
 			continue
 		}
 		f.fired++
-		return false, f
+		return "", f, win
 	}
-	return false, nil
+	return "", nil, win
 }
 
+// tooManyBody is Sentry's 429 body for the rate limit, a bare JSON string.
 func (s *Server) tooManyBody() string {
 	secs := s.rlWindow.Seconds()
 	w := strconv.FormatFloat(secs, 'f', -1, 64)

@@ -583,3 +583,83 @@ func TestDefault429FaultBody(t *testing.T) {
 		}
 	}
 }
+
+func TestEndpoint(t *testing.T) {
+	for path, want := range map[string]string{
+		"/api/0/organizations/acme-corp/issues/":                            "/api/0/organizations/{org}/issues/",
+		"/api/0/organizations/acme-corp/issues/42/tags/environment/values/": "/api/0/organizations/{org}/issues/{id}/tags/{key}/values/",
+		"/api/0/organizations/acme-corp/issues/43/tags/release/values/":     "/api/0/organizations/{org}/issues/{id}/tags/{key}/values/",
+		"/api/0/projects/acme-corp/payments/tags/environment/values/":       "/api/0/projects/{org}/{slug}/tags/{key}/values/",
+		"/api/0/teams/acme-corp/backend/members/":                           "/api/0/teams/{org}/{slug}/members/",
+		"/api/0/projects/": "/api/0/projects/",
+	} {
+		if got := Endpoint(path); got != want {
+			t.Errorf("Endpoint(%s) = %s, want %s", path, got, want)
+		}
+	}
+}
+
+// Each endpoint has its own window: using one up leaves another's whole,
+// and every response's headers are its own endpoint's.
+func TestEndpointRateLimitPerEndpoint(t *testing.T) {
+	s := NewServer(Demo(), WithEndpointRateLimit(3, time.Hour, 25))
+	defer s.Close()
+	for i := 1; i <= 4; i++ {
+		r := get(t, s, "/api/0/organizations/acme-corp/projects/")
+		remaining, _ := strconv.Atoi(r.Header.Get("X-Sentry-Rate-Limit-Remaining"))
+		if remaining != max(3-i, 0) || (r.Status == 429) != (i == 4) {
+			t.Fatalf("projects request %d: %d, remaining %d", i, r.Status, remaining)
+		}
+	}
+	r := get(t, s, "/api/0/organizations/acme-corp/teams/")
+	if r.Status != 200 || r.Header.Get("X-Sentry-Rate-Limit-Remaining") != "2" {
+		t.Fatalf("teams after projects used up: %d, remaining %s", r.Status, r.Header.Get("X-Sentry-Rate-Limit-Remaining"))
+	}
+	// Two issues' tag values are one endpoint.
+	ids := Demo().IssueIDs("unresolved")
+	for i, id := range ids[:4] {
+		r := get(t, s, "/api/0/organizations/acme-corp/issues/"+id+"/tags/environment/values/")
+		if (r.Status == 429) != (i == 3) {
+			t.Fatalf("tag values request %d: %d", i+1, r.Status)
+		}
+	}
+}
+
+// Past the concurrent limit of an endpoint a request is answered 429 with
+// Sentry's bare-string body; another endpoint is not held up.
+func TestEndpointConcurrencyLimit(t *testing.T) {
+	s := NewServer(Demo(), WithEndpointRateLimit(1000, time.Second, 2), WithLatency(300*time.Millisecond))
+	defer s.Close()
+	var wg sync.WaitGroup
+	statuses := make([]int, 4)
+	var body []byte
+	var mu sync.Mutex
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path := "/api/0/organizations/acme-corp/projects/"
+			if i == 3 {
+				path = "/api/0/organizations/acme-corp/teams/"
+			}
+			r := get(t, s, path)
+			mu.Lock()
+			statuses[i] = r.Status
+			if r.Status == 429 {
+				body = r.Body
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	n429 := 0
+	for _, st := range statuses[:3] {
+		if st == 429 {
+			n429++
+		}
+	}
+	var msg string
+	if n429 != 1 || statuses[3] != 200 || json.Unmarshal(body, &msg) != nil || !strings.Contains(msg, "Concurrency limit is 2") {
+		t.Fatalf("statuses %v, 429 body %s", statuses, body)
+	}
+}
