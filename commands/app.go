@@ -70,7 +70,8 @@ func StdIO() *IO {
 	return &IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv, StderrTTY: tty}
 }
 
-// Version is set at build time with -ldflags "-X ...commands.Version=...".
+// Version is set at build time with -ldflags "-X ...commands.Version=..."
+// (release builds); BuildVersion falls back to the build info without it.
 var Version = "dev"
 
 // Run runs the app and returns the error to print and map to an exit code.
@@ -91,7 +92,7 @@ func NewApp(io *IO) *cli.App {
 	app := &cli.App{
 		Name:      "gitalog",
 		Usage:     "a git-native software catalog of your Sentry organization",
-		Version:   Version,
+		Version:   BuildVersion(),
 		Reader:    io.In,
 		Writer:    io.Out,
 		ErrWriter: io.Err,

@@ -7,16 +7,23 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gitalog/gitalog/commands"
+	"github.com/gitalog/gitalog/engine/review"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/gitalog/gitalog/examples"
 	"gopkg.in/yaml.v3"
 )
+
+// action is how the workflows init writes run gitalog: the repository's
+// own composite action (action.yml) at the major version's tag.
+const action = "gitalog/gitalog@v1"
 
 // actionlint is pinned; "go install" fetches it through the module proxy.
 const actionlint = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
@@ -84,16 +91,20 @@ func TestActionlint(t *testing.T) {
 			t.Errorf("init did not write %s:\n%s", p, out)
 		}
 	}
-	ci, err := os.ReadFile(filepath.Join("..", ".github", "workflows", "ci.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	wf := filepath.Join(dir, ".github", "workflows")
-	if err := os.WriteFile(filepath.Join(wf, "ci.yml"), ci, 0o644); err != nil {
-		t.Fatal(err)
+	// The project's own workflows, beside them.
+	for _, name := range []string{"ci.yml", "release.yml"} {
+		data, err := os.ReadFile(filepath.Join("..", ".github", "workflows", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(wf, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	files := []string{
 		filepath.Join(wf, "ci.yml"),
+		filepath.Join(wf, "release.yml"),
 		filepath.Join(wf, "gitalog-review.yml"),
 		filepath.Join(wf, "gitalog-sync.yml"),
 	}
@@ -194,8 +205,8 @@ func TestSyncWorkflow(t *testing.T) {
 		t.Errorf("concurrency %v: want a group that queues runs", w.Concurrency)
 	}
 	// No checkout of the catalog's files: a bare clone, synced in place
-	// (TestSyncWorkflowSteps runs it).
-	var clone, setupGo, install, sync bool
+	// (TestSyncWorkflowSteps runs it), by the released binary.
+	var clone, sync bool
 	for _, j := range w.Jobs {
 		for _, s := range j.Steps {
 			switch {
@@ -203,18 +214,17 @@ func TestSyncWorkflow(t *testing.T) {
 				t.Errorf("the sync job checks out the catalog's files; it needs a bare clone only")
 			case strings.Contains(s.Run, "clone --bare") && strings.Contains(s.Run, "catalog.git"):
 				clone = s.Env["GITHUB_TOKEN"] == "${{ github.token }}"
-			case strings.HasPrefix(s.Uses, "actions/setup-go@v"):
-				setupGo = true
-			case strings.Contains(s.Run, "go install github.com/gitalog/gitalog@latest"):
-				install = true
-			case strings.Contains(s.Run, "gitalog sync --dir catalog.git --push"):
-				sync = s.Env["SENTRY_AUTH_TOKEN"] == "${{ secrets.SENTRY_AUTH_TOKEN }}" &&
+			case strings.HasPrefix(s.Uses, "actions/setup-go@v") || strings.Contains(s.Run, "go install"):
+				t.Errorf("step %q builds gitalog from source instead of using the action", s.Name)
+			case s.Uses == action:
+				cmd, _ := s.With["command"].(string)
+				sync = strings.HasPrefix(cmd, "sync --dir catalog.git --push ") && s.Env["SENTRY_AUTH_TOKEN"] == "${{ secrets.SENTRY_AUTH_TOKEN }}" &&
 					s.Env["SENTRY_ORG"] == "${{ vars.SENTRY_ORG }}" && s.Env["GITHUB_TOKEN"] != ""
 			}
 		}
 	}
-	if !clone || !setupGo || !install || !sync {
-		t.Errorf("bare clone with the token %v, setup-go %v, install %v, sync --push with secrets %v", clone, setupGo, install, sync)
+	if !clone || !sync {
+		t.Errorf("bare clone with the token %v, %s with command sync --dir catalog.git --push and the secrets %v", clone, action, sync)
 	}
 	for _, s := range []string{"gitalog sync --dir catalog.git --branch gitalog/sync --push", "gh pr create"} {
 		if !strings.Contains(text, s) {
@@ -237,11 +247,16 @@ func TestReviewWorkflow(t *testing.T) {
 	if w.Permissions["pull-requests"] != "write" {
 		t.Errorf("permissions %v, want pull-requests: write", w.Permissions)
 	}
-	var validate, diff, comment, plan bool
+	var install, validate, diff, comment, plan bool
 	for _, j := range w.Jobs {
 		for _, s := range j.Steps {
+			if strings.HasPrefix(s.Uses, "actions/setup-go@v") || strings.Contains(s.Run, "go install") {
+				t.Errorf("step %q builds gitalog from source instead of using the action", s.Name)
+			}
+			install = install || s.Uses == action
 			validate = validate || strings.Contains(s.Run, `gitalog validate --base "origin/$BASE_REF"`)
-			diff = diff || strings.Contains(s.Run, `gitalog diff --format markdown --base "origin/$BASE_REF"`)
+			diff = diff || strings.Contains(s.Run, `gitalog diff --format markdown --base "origin/$BASE_REF" --head-sha "$HEAD_SHA"`) &&
+				s.Env["HEAD_SHA"] == "${{ github.event.pull_request.head.sha }}"
 			comment = comment || strings.Contains(s.Run, "gh pr comment") && strings.Contains(s.Run, "--edit-last") && strings.Contains(s.Run, "gitalog-plan.md")
 			if strings.Contains(s.Run, "gitalog plan --format markdown") {
 				plan = s.Env["SENTRY_AUTH_TOKEN"] == "${{ secrets.SENTRY_AUTH_TOKEN }}" && s.Env["SENTRY_ORG"] == "${{ vars.SENTRY_ORG }}" &&
@@ -258,8 +273,16 @@ func TestReviewWorkflow(t *testing.T) {
 			}
 		}
 	}
-	if !validate || !diff || !comment || !plan {
-		t.Errorf("validate %v, diff %v, comment %v, plan with the token from secrets %v", validate, diff, comment, plan)
+	if !install || !validate || !diff || !comment || !plan {
+		t.Errorf("install with %s %v, validate %v, diff linking to the head %v, comment %v, plan with the token from secrets %v", action, install, validate, diff, comment, plan)
+	}
+	// One limit for the comment: the workflow's is gitalog's.
+	m := regexp.MustCompile(`(?m)^limit=(\d+)$`).FindStringSubmatch(stepScript(t, "Comment"))
+	if m == nil || m[1] != strconv.Itoa(review.CommentLimit) {
+		t.Errorf("the Comment step's limit %v, want limit=%d (review.CommentLimit)", m, review.CommentLimit)
+	}
+	if n := strings.Count(stepScript(t, "Comment"), "60000"); n != 1 {
+		t.Errorf("the Comment step spells the limit %d times, want once", n)
 	}
 }
 
@@ -277,20 +300,39 @@ func TestJenkinsfile(t *testing.T) {
 		"usernamePassword(credentialsId: 'git-push', usernameVariable: 'GIT_USERNAME', passwordVariable: 'GIT_TOKEN')",
 		"sshagent(credentials: [",
 		"SENTRY_ORG = ",
-		"go install github.com/gitalog/gitalog@latest",
 		"skipDefaultCheckout()",
 		`clone --bare --quiet "$CATALOG_URL" catalog.git`,
+		"GITALOG_VERSION = ",
+		"https://github.com/gitalog/gitalog/releases/download/$version",
+		`gitalog_${version#v}_${os}_${arch}.tar.gz`,
+		"checksums.txt",
+		`if [ -z "$want" ] || [ "$got" != "$want" ]; then`,
 		`gitalog" sync --dir catalog.git --branch "$CATALOG_BRANCH" --push`,
 	} {
 		if !strings.Contains(text, s) {
 			t.Errorf("Jenkinsfile lacks %q", s)
 		}
 	}
+	if strings.Contains(text, "go install") {
+		t.Error("the Jenkinsfile builds gitalog from source")
+	}
 	// Brackets balance outside comments and strings, a cheap guard
 	// against a recipe that Jenkins would fail to parse.
 	var stack []rune
 	pairs := map[rune]rune{')': '(', ']': '[', '}': '{'}
+	inScript := false // a ''' string: a shell script, not Groovy
 	for n, line := range strings.Split(text, "\n") {
+		if c := strings.Count(line, "'''"); c%2 == 1 {
+			if !inScript {
+				line = line[:strings.Index(line, "'''")]
+			}
+			inScript = !inScript
+			if !inScript {
+				continue
+			}
+		} else if inScript {
+			continue
+		}
 		var quote rune
 		rs := []rune(line)
 		for i := 0; i < len(rs); i++ {
@@ -476,8 +518,14 @@ func TestSyncWorkflowSteps(t *testing.T) {
 	var scripts []string
 	for _, j := range w.Jobs {
 		for _, s := range j.Steps {
-			if strings.Contains(s.Run, "clone --bare") || strings.Contains(s.Run, "gitalog sync") {
+			if strings.Contains(s.Run, "clone --bare") {
 				scripts = append(scripts, s.Run)
+			}
+			// The action runs "gitalog <command>" with bash's quoting
+			// (TestActionSteps); here the binary built above stands in
+			// for the released one.
+			if cmd, _ := s.With["command"].(string); s.Uses == action && strings.HasPrefix(cmd, "sync ") {
+				scripts = append(scripts, "gitalog "+cmd)
 			}
 		}
 	}

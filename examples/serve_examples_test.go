@@ -75,7 +75,7 @@ func TestDockerfileRunsServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	goVer := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindSubmatch(gomod)
-	if goVer == nil || !bytes.Contains(b, []byte("FROM golang:"+string(goVer[1])+"-")) {
+	if goVer == nil || !regexp.MustCompile(`(?m)^FROM (--platform=\S+ )?golang:`+regexp.QuoteMeta(string(goVer[1]))+`-`).Match(b) {
 		t.Errorf("Dockerfile does not build with golang:%s (go.mod's go version)", goVer[1])
 	}
 	if !bytes.Contains(b, []byte("CGO_ENABLED=0")) || !bytes.Contains(b, []byte("FROM gcr.io/distroless/static")) {

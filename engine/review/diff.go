@@ -62,6 +62,10 @@ type EntityChange struct {
 	// string, or nil.
 	Title any
 	Path  string // the file, catalog/<blueprint>/<name>.json
+	// URL is the entity's own page, such as its Sentry page (EntityURL of
+	// the new version's properties, the old one's when deleted); "" when
+	// it has none.
+	URL string
 	// Fields that differ, by path. Created entities list every field they
 	// set (HadOld false); deleted entities list none.
 	Fields []FieldChange
@@ -325,7 +329,7 @@ func compareFile(a, b *gitstore.Snapshot, p, bp string, inA, inB bool) (EntityCh
 	// The identifier: from the file (exact), else from its name.
 	for _, e := range []*catalog.Entity{new, old} {
 		if e != nil {
-			ec.Identifier, ec.Title = e.Identifier, e.Title
+			ec.Identifier, ec.Title, ec.URL = e.Identifier, e.Title, EntityURL(e.Properties)
 			break
 		}
 	}

@@ -29,15 +29,22 @@
 //
 // # Markdown
 //
-// A heading, a summary table (blueprint | created | changed | deleted), and
-// per blueprint a collapsible <details> section listing the entities and
-// their field changes. Identifiers, paths and short values are code spans;
-// titles and word diffs are escaped text (HTML and markdown punctuation
-// escaped, @mentions and #references defused) with <del>old</del> and
-// <b>new</b>. The whole output stays under MarkdownOptions.MaxBytes
-// (default MaxMarkdown, under GitHub's 65536-character comment limit): when
-// it would not, it ends after the last entity that fits with a note
-// "… N more entities not shown".
+// A heading, validate's result when the caller gives it (pass, or N errors
+// and the first findings), a summary table (blueprint | created | changed |
+// deleted) of every blueprint, and per blueprint a collapsible <details>
+// section listing its entities, deletions first, with their field changes.
+// With Links, an entity's identifier links to its file at the pull
+// request's head (a deleted one to its old file at the base); an entity
+// whose properties hold an http(s) link, permalink or url (its Sentry
+// page) links to it too. Identifiers, paths and short values are code
+// spans; titles and word diffs are escaped text (HTML and markdown
+// punctuation escaped, @mentions and #references defused) with
+// <del>old</del> and <b>new</b>. The whole output stays under
+// MarkdownOptions.MaxBytes (default MaxMarkdown, under CommentLimit, the
+// review workflow's limit on a comment): when not every entity fits, the
+// blueprints take turns, one entity each, until the next does not fit, so
+// each shows a fair share; each section then ends with "… and N more" and
+// the output with "… N more entities not shown".
 //
 // # JSON
 //
