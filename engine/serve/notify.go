@@ -95,7 +95,6 @@ type deliverer struct {
 	base    plumbing.Hash // sinks without state start after it
 	sinks   map[string]*retry
 	all     retry // the config, the repository or the remote failed
-	fetched bool  // with --push: the remote's state was taken
 	pushDue bool  // with --push: a ref moved since the last push
 	push    retry
 }
@@ -222,14 +221,15 @@ func (d *deliverer) round(final bool) (wait time.Duration, again bool) {
 		return 0, false
 	}
 	n := notify.New(d.store, cfg.Notify, d.o.Delivery)
-	if d.sync.Push && !d.fetched {
+	if d.sync.Push {
 		// A fresh clone (a new container) starts where the last run
-		// stopped, not at its own head: until the remote's state is
-		// known, nothing is sent.
+		// stopped, not at its own head; and a sync elsewhere may have
+		// delivered the commits this server's last push redid its change
+		// on: the remote's state is taken before every round, and until
+		// it is known nothing is sent.
 		if err := n.FetchState(ctx, d.sync.Remote, d.sync.RemoteAuth); err != nil {
 			return fail("reading the delivery state from "+d.sync.Remote, err)
 		}
-		d.fetched = true
 	}
 	if err := n.Start(d.base); err != nil {
 		return fail("recording where delivery starts", err)

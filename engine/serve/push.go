@@ -74,8 +74,9 @@ type pushHandler struct {
 // validToken compares digests in constant time: neither the token's bytes
 // nor its length leak through the timing.
 func validToken(want []byte, header string) bool {
-	got, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || len(want) == 0 {
+	// The scheme is case-insensitive (RFC 7235: "bearer" is "Bearer").
+	scheme, got, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || len(want) == 0 {
 		return false
 	}
 	a, b := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256(want)

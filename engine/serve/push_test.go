@@ -266,3 +266,15 @@ func TestPushEndToEnd(t *testing.T) {
 		t.Errorf("a full sync after the pushes committed %s", res.Commit)
 	}
 }
+
+func TestValidToken(t *testing.T) {
+	want := []byte("tok-123")
+	for h, ok := range map[string]bool{
+		"Bearer tok-123": true, "bearer tok-123": true, "BEARER  tok-123": true, " Bearer tok-123 ": true,
+		"Bearer tok-12": false, "Basic tok-123": false, "tok-123": false, "": false, "Bearer": false,
+	} {
+		if validToken(want, h) != ok {
+			t.Errorf("validToken(%q) = %v, want %v", h, !ok, ok)
+		}
+	}
+}
