@@ -7,10 +7,8 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
-	"time"
 
 	"github.com/gitalog/gitalog/engine/catalog"
-	"github.com/gitalog/gitalog/engine/config"
 	"github.com/gitalog/gitalog/engine/fanout"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/internal/parallel"
@@ -58,16 +56,10 @@ func Apply(ctx context.Context, o Options, items []Item) (*Result, error) {
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-	if o.Branch != "" {
-		ref, err := config.BranchRef(o.Branch)
-		if err != nil {
-			return nil, err
-		}
-		o.Branch = ref.Short()
+	start, err := o.begin()
+	if err != nil {
+		return nil, err
 	}
-	start := time.Now()
-	o.clock = &stageClock{start: start}
-	o.progress("open", "")
 	defer o.progress("done", "")
 	log := o.logger()
 	rp, err := o.openRepo(ctx)

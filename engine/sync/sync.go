@@ -173,16 +173,10 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if o.Plan {
 		o.DryRun = true
 	}
-	if o.Branch != "" {
-		ref, err := config.BranchRef(o.Branch)
-		if err != nil {
-			return nil, err
-		}
-		o.Branch = ref.Short()
+	start, err := o.begin()
+	if err != nil {
+		return nil, err
 	}
-	start := time.Now()
-	o.clock = &stageClock{start: start}
-	o.progress("open", "")
 	defer o.progress("done", "")
 	go exeDigest() // read and hashed while the repository opens
 	log := o.logger()
@@ -506,6 +500,22 @@ func (o *Options) commitAndPush(ctx context.Context, store *gitstore.Store, tgt 
 		tgt.commit, tgt.remoteCommit, tgt.remoteHas = remoteHead, remoteHead, true
 		res.Commit = plumbing.ZeroHash
 	}
+}
+
+// begin checks the branch's name, starts the stage clock and says the
+// repository is being opened: the start of a sync and of a batch.
+func (o *Options) begin() (time.Time, error) {
+	if o.Branch != "" {
+		ref, err := config.BranchRef(o.Branch)
+		if err != nil {
+			return time.Time{}, err
+		}
+		o.Branch = ref.Short()
+	}
+	start := time.Now()
+	o.clock = &stageClock{start: start}
+	o.progress("open", "")
+	return start, nil
 }
 
 // repo is what a sync and a batch start from: the repository (locked,
