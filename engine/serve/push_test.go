@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/gitstore"
 	"io"
 	"log/slog"
 	"net"
@@ -275,6 +276,20 @@ func TestValidToken(t *testing.T) {
 	} {
 		if validToken(want, h) != ok {
 			t.Errorf("validToken(%q) = %v, want %v", h, !ok, ok)
+		}
+	}
+}
+
+// A config that maps no Sentry issue (an OpsLevel-only one) makes the
+// webhook endpoint a no-op: the start says so.
+func TestIssuesUnmappedIsSaid(t *testing.T) {
+	for dir, want := range map[string]bool{kyvernoRepo(t): true, testrepo.Init(t): false} {
+		st, err := gitstore.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := issuesUnmapped(st, ""); (got != "") != want {
+			t.Errorf("%s: %q, want a reason %v", dir, got, want)
 		}
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/gitalog/gitalog/engine/config"
 	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/engine/secretenv"
 	"github.com/gitalog/gitalog/engine/sync"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -94,6 +96,9 @@ func Run(ctx context.Context, c Config) error {
 		"commit_interval", c.CommitInterval.String(), "resync_interval", c.ResyncInterval.String(), "pending", s.journal.Depth())
 	if len(c.PushToken) == 0 {
 		c.Logger.Info(PushesOff)
+	}
+	if why := issuesUnmapped(store, c.Sync.ConfigPath); why != "" {
+		c.Logger.Warn("Sentry issue webhooks will be acknowledged and ignored: " + why)
 	}
 	if c.Ready != nil {
 		c.Ready(s, ln.Addr())
@@ -206,4 +211,30 @@ func ClientSecret(getenv func(string) string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %s is empty", secretenv.SentryClientSecretFile, f)
 	}
 	return b, nil
+}
+
+// issuesUnmapped says why no resource of the config at HEAD takes a
+// webhook's issue (an OpsLevel-only config, say), or "" when one does.
+func issuesUnmapped(store *gitstore.Store, configPath string) string {
+	head, err := store.Head()
+	if err != nil {
+		return ""
+	}
+	snap, err := store.Snapshot(head.Commit)
+	if err != nil {
+		return ""
+	}
+	cfg, err := config.Load(store, snap, configPath)
+	if err != nil {
+		return "" // the first batch says what is wrong with it
+	}
+	for _, r := range cfg.Resources {
+		if r.OpsLevel != nil {
+			continue
+		}
+		if k := sentry.Kinds[r.Kind]; r.Kind == "issue" || k != nil && k.Parent == "issue" {
+			return ""
+		}
+	}
+	return "no resource of the config maps kind issue (or a kind built on it, such as issue-tag)"
 }
