@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
@@ -115,8 +116,33 @@ func TestActionMetadataSchema(t *testing.T) {
 // releases whose archives hold a stand-in gitalog (a shell script).
 type fakeRelease struct {
 	*httptest.Server
+	// mu: the handler runs beside the test, which changes files between
+	// steps (the race detector cannot see that the bash step ended).
+	mu        gosync.Mutex
 	files     map[string][]byte // path -> content
 	downloads int
+}
+
+func (f *fakeRelease) set(path string, data []byte) {
+	f.mu.Lock()
+	f.files[path] = data
+	f.mu.Unlock()
+}
+
+func (f *fakeRelease) get(path string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.files[path]
+}
+
+func (f *fakeRelease) count(reset bool) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.downloads
+	if reset {
+		f.count(true)
+	}
+	return n
 }
 
 func newFakeRelease(t *testing.T, versions ...string) *fakeRelease {
@@ -136,13 +162,15 @@ func newFakeRelease(t *testing.T, versions ...string) *fakeRelease {
 	f.files["/api/repos/gitalog/gitalog/releases?per_page=100"] = []byte("[" + strings.Join(list, ",\n") + "]")
 	f.files["/api/repos/gitalog/gitalog/releases/latest"] = []byte(list[0])
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
 		data, ok := f.files[r.URL.RequestURI()]
+		if ok && strings.HasPrefix(r.URL.Path, "/download/") && strings.HasSuffix(r.URL.Path, ".tar.gz") {
+			f.downloads++
+		}
+		f.mu.Unlock()
 		if !ok {
 			http.NotFound(w, r)
 			return
-		}
-		if strings.HasPrefix(r.URL.Path, "/download/") && strings.HasSuffix(r.URL.Path, ".tar.gz") {
-			f.downloads++
 		}
 		w.Write(data)
 	}))
@@ -196,7 +224,7 @@ func TestActionSteps(t *testing.T) {
 	}
 	f := newFakeRelease(t, "v1.10.0", "v2.0.0-rc.1", "v1.9.3", "v1.2.0")
 	// "latest" is the first of the list: make it the real latest.
-	f.files["/api/repos/gitalog/gitalog/releases/latest"] = []byte(`{"url": "x", "tag_name": "v1.10.0", "prerelease": false}`)
+	f.set("/api/repos/gitalog/gitalog/releases/latest", []byte(`{"url": "x", "tag_name": "v1.10.0", "prerelease": false}`))
 
 	toolCache := t.TempDir()
 	step := func(script string, env map[string]string) (map[string]string, string, error) {
@@ -256,22 +284,22 @@ func TestActionSteps(t *testing.T) {
 	dlEnv := map[string]string{"VERSION": o["version"], "ARCHIVE": o["archive"], "EXE": o["exe"], "DIR": o["dir"]}
 
 	// A tampered archive is refused and nothing is installed.
-	good := f.files["/download/v1.9.3/"+o["archive"]]
-	f.files["/download/v1.9.3/"+o["archive"]] = append(bytes.Clone(good), 0)
+	good := f.get("/download/v1.9.3/" + o["archive"])
+	f.set("/download/v1.9.3/"+o["archive"], append(bytes.Clone(good), 0))
 	if _, log, err := step(download, dlEnv); err == nil || !strings.Contains(log, "does not match checksums.txt") {
 		t.Fatalf("tampered archive: %v\n%s", err, log)
 	}
 	if _, err := os.Stat(filepath.Join(o["dir"], "gitalog")); err == nil {
 		t.Fatal("a tampered archive was installed")
 	}
-	f.files["/download/v1.9.3/"+o["archive"]] = good
+	f.set("/download/v1.9.3/"+o["archive"], good)
 
-	f.downloads = 0
+	f.count(true)
 	if _, log, err := step(download, dlEnv); err != nil || !strings.Contains(log, "as checksums.txt says") {
 		t.Fatalf("download: %v\n%s", err, log)
 	}
-	if _, log, err := step(download, dlEnv); err != nil || !strings.Contains(log, "in the runner's tool cache") || f.downloads != 1 {
-		t.Fatalf("second run: %v, %d downloads\n%s", err, f.downloads, log)
+	if _, log, err := step(download, dlEnv); err != nil || !strings.Contains(log, "in the runner's tool cache") || f.count(false) != 1 {
+		t.Fatalf("second run: %v, %d downloads\n%s", err, f.count(false), log)
 	}
 
 	work := t.TempDir()
