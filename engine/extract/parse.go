@@ -68,12 +68,12 @@ type Extractor struct {
 	// whose fields and request are unchanged since the last sync reuses
 	// the stored result without a request.
 	DependsOn []string
-	Method   string // GET or POST
-	URL      *template.Template
-	Headers  []Header
-	Body     *template.Template // nil: no body
-	Cursor   *Cursor            // nil: one page per chain
-	MaxPages int                // 0: Options.MaxPages
+	Method    string // GET or POST
+	URL       *template.Template
+	Headers   []Header
+	Body      *template.Template // nil: no body
+	Cursor    *Cursor            // nil: one page per chain
+	MaxPages  int                // 0: Options.MaxPages
 
 	// origins are the scheme://host[:port] the url template writes; a
 	// request may go nowhere else.
