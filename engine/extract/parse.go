@@ -62,13 +62,18 @@ type Extractor struct {
 	Push             bool
 	ExpiresAfterDays int
 
-	ForEach  string // the parent's external_kind, "" for none
-	Method   string // GET or POST
-	URL      *template.Template
-	Headers  []Header
-	Body     *template.Template // nil: no body
-	Cursor   *Cursor            // nil: one page per chain
-	MaxPages int                // 0: Options.MaxPages
+	ForEach string // the parent's external_kind, "" for none
+	// DependsOn (gitalog's extension to OpsLevel's format) are the
+	// parent's fields a for_each chain's result depends on: a parent
+	// whose fields and request are unchanged since the last sync reuses
+	// the stored result without a request.
+	DependsOn []string
+	Method    string // GET or POST
+	URL       *template.Template
+	Headers   []Header
+	Body      *template.Template // nil: no body
+	Cursor    *Cursor            // nil: one page per chain
+	MaxPages  int                // 0: Options.MaxPages
 
 	// origins are the scheme://host[:port] the url template writes; a
 	// request may go nowhere else.
@@ -95,7 +100,7 @@ func (e *Extractor) Label() string {
 
 var (
 	extractorKeys = []string{"external_kind", "iterator", "external_id", "exclude", "http_polling", "expires_after_days", "max_pages"}
-	pollingKeys   = []string{"method", "url", "headers", "body", "for_each", "next_cursor", "rate_limit"}
+	pollingKeys   = []string{"method", "url", "headers", "body", "for_each", "depends_on", "next_cursor", "rate_limit"}
 	cursorKeys    = []string{"from", "value"}
 	headerKeys    = []string{"name", "value"}
 )
@@ -320,7 +325,7 @@ func (p *parser) polling(n *yaml.Node, e *Extractor) error {
 	if n.Kind != yaml.MappingNode {
 		return p.errf(n, e, "http_polling", "must be a mapping with url (and method, headers, body, for_each, next_cursor)")
 	}
-	var urlNode *yaml.Node
+	var urlNode, dependsNode *yaml.Node
 	err := p.pairs(n, e, "http_polling.", pollingKeys, func(k, v *yaml.Node) (err error) {
 		key := "http_polling." + k.Value
 		switch k.Value {
@@ -354,6 +359,9 @@ func (p *parser) polling(n *yaml.Node, e *Extractor) error {
 				// The parent is seen under its name, beside cursor.
 				err = p.errf(v, e, key, "a parent named cursor would hide the cursor from the templates; rename its external_kind")
 			}
+		case "depends_on":
+			dependsNode = v
+			e.DependsOn, err = p.fields(v, e, key)
 		case "next_cursor":
 			return p.cursor(v, e)
 		case "rate_limit":
@@ -367,7 +375,28 @@ func (p *parser) polling(n *yaml.Node, e *Extractor) error {
 	if urlNode == nil {
 		return p.errf(n, e, "http_polling", "missing url")
 	}
+	if dependsNode != nil && e.ForEach == "" {
+		return p.errf(dependsNode, e, "http_polling.depends_on", "is only for an extractor with for_each: it names the parent's fields its requests depend on")
+	}
 	return nil
+}
+
+// fields is depends_on: a non-empty list of distinct field names.
+func (p *parser) fields(v *yaml.Node, e *Extractor, key string) ([]string, error) {
+	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+		return nil, p.errf(v, e, key, "must be a list of the parent's field names, e.g. [lastSeen, count]")
+	}
+	var out []string
+	for _, f := range v.Content {
+		if f.Kind != yaml.ScalarNode || strings.TrimSpace(f.Value) == "" {
+			return nil, p.errf(f, e, key, "must be a list of the parent's field names, e.g. [lastSeen, count]")
+		}
+		if slices.Contains(out, f.Value) {
+			return nil, p.errf(f, e, key, "%q is given twice", f.Value)
+		}
+		out = append(out, f.Value)
+	}
+	return out, nil
 }
 
 func (p *parser) headers(n *yaml.Node, e *Extractor) error {

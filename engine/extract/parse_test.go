@@ -138,6 +138,9 @@ func TestParseErrors(t *testing.T) {
 		{"missing secret", head + "  http_polling:\n    url: https://x/\n    headers:\n    - {name: Authorization, value: \"Bearer {{ 'sentry_api_token' | secret }}\"}\n",
 			`gitalog.yaml:7:36: extractor "a" (#1): http_polling.headers[0].value: secret not set: SENTRY_API_TOKEN`},
 		{"header name", head + "  http_polling:\n    url: https://x/\n    headers:\n    - {name: 'A B', value: x}\n", `"A B" is not an HTTP header name`},
+		{"depends_on without for_each", head + "  http_polling:\n    url: http://x\n    depends_on: [count]\n", `gitalog.yaml:6:17: extractor "a" (#1): http_polling.depends_on: is only for an extractor with for_each`},
+		{"depends_on not a list", head + "  http_polling:\n    url: http://x\n    for_each: b\n    depends_on: count\n", `gitalog.yaml:7:17: extractor "a" (#1): http_polling.depends_on: must be a list of the parent's field names`},
+		{"depends_on twice", head + "  http_polling:\n    url: http://x\n    for_each: b\n    depends_on: [count, count]\n", `gitalog.yaml:7:25: extractor "a" (#1): http_polling.depends_on: "count" is given twice`},
 		{"not a list", "extractors: {a: 1}\n", `gitalog.yaml:1:13: extractors: must be a list of extractors`},
 	}
 	for _, c := range cases {

@@ -50,6 +50,7 @@ type Stats struct {
 	Items      int64 // items kept: after exclude, one per external id
 	Excluded   int64 // items exclude dropped
 	Duplicates int64 // items replaced by a later one with the same external id
+	Skipped    int64 // for_each chains the Memo made unnecessary
 }
 
 // ErrPush is the error of Stream for an extractor without http_polling.
@@ -67,6 +68,11 @@ type Source struct {
 	secrets []string
 	sem     chan struct{}   // bounds concurrent chains
 	parents map[string]bool // kinds some for_each names: their decoded items are kept
+
+	// Memo, when set, keeps the results of the for_each chains of
+	// extractors with depends_on between syncs, under MemoName(kind):
+	// the same state, and the same rules, as Sentry's fan-out.
+	Memo sentry.Memo
 
 	mu      sync.Mutex
 	clients map[string]*sentry.Client // by origin
@@ -250,7 +256,7 @@ func (c *collector) add(it item) {
 func (s *Source) run(ctx context.Context, e *Extractor, r *result) error {
 	c := &collector{byID: map[string]int{}, stats: &r.stats}
 	if e.ForEach == "" {
-		got, err := s.chain(ctx, e, nil, "", &r.stats)
+		got, err := s.chain(ctx, e, nil, "", &r.stats, nil)
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.Label(), err)
 		}
@@ -311,7 +317,20 @@ func (s *Source) fanOut(ctx context.Context, e *Extractor, parent *result, c *co
 			defer wg.Done()
 			defer func() { <-s.sem }()
 			label := fmt.Sprintf("for %s item %q", e.ForEach, parent.items[i].id)
-			items, err := s.chain(ctx, e, map[string]any{e.ForEach: pv}, label, &chainStats[i])
+			m := s.memoFor(e, pv)
+			if values, ok := m.recall(); ok {
+				items, excluded, err := e.build(values, label+", as stored by an earlier sync", s.redact)
+				if err == nil {
+					chainStats[i].Skipped++
+					chainStats[i].Excluded += int64(len(excluded))
+					got[i] = items
+					return
+				}
+				// A stored result the definition no longer reads (another
+				// external_id) is fetched again.
+			}
+			items, err := s.chain(ctx, e, map[string]any{e.ForEach: pv}, label, &chainStats[i], m)
+			m.done(err)
 			if err != nil {
 				once.Do(func() {
 					firstErr = fmt.Errorf("%s, %s: %w", e.Label(), label, err)
@@ -327,6 +346,12 @@ func (s *Source) fanOut(ctx context.Context, e *Extractor, parent *result, c *co
 		stats.Requests += cs.Requests
 		stats.Pages += cs.Pages
 		stats.Excluded += cs.Excluded
+		stats.Skipped += cs.Skipped
+	}
+	if s.Memo != nil && len(e.DependsOn) > 0 {
+		// Only a run through every parent of a complete list lets the
+		// entries of parents it did not see go.
+		s.Memo.Listed(MemoName(e.Kind), firstErr == nil && ctx.Err() == nil)
 	}
 	if firstErr != nil {
 		return firstErr
@@ -344,7 +369,8 @@ func (s *Source) fanOut(ctx context.Context, e *Extractor, parent *result, c *co
 
 // chain fetches the pages of one chain: the first with cursor nil, each
 // next with the cursor next_cursor gives, until it gives none.
-func (s *Source) chain(ctx context.Context, e *Extractor, vars map[string]any, label string, stats *Stats) ([]item, error) {
+// m, when not nil, is given every page's values, to store.
+func (s *Source) chain(ctx context.Context, e *Extractor, vars map[string]any, label string, stats *Stats, m *memoCall) ([]item, error) {
 	maxPages := cmpOr(e.MaxPages, s.o.MaxPages)
 	if vars == nil {
 		vars = map[string]any{}
@@ -379,7 +405,13 @@ func (s *Source) chain(ctx context.Context, e *Extractor, vars map[string]any, l
 			return nil, err
 		}
 		stats.Pages++
-		got, err := s.items(e, resp, stats)
+		values, err := e.iterate(resp.Value, resp.Shown, s.redact)
+		if err != nil {
+			return nil, err
+		}
+		m.add(values)
+		got, excluded, err := e.build(values, resp.Shown, s.redact)
+		stats.Excluded += int64(len(excluded))
 		if err != nil {
 			return nil, err
 		}
@@ -495,39 +527,41 @@ func clip(s string) string {
 	return s
 }
 
-// items applies the iterator, external_id and exclude to one page.
-func (s *Source) items(e *Extractor, resp *sentry.Response, stats *Stats) ([]item, error) {
-	out, excluded, err := e.split(resp.Value, resp.Shown, s.redact)
-	stats.Excluded += int64(len(excluded))
-	return out, err
-}
-
 // split applies the iterator, external_id and exclude to a body; shown
 // names it in messages. excluded are the ids of the items exclude drops.
 func (e *Extractor) split(body any, shown string, redact func(string) string) (out []item, excluded []string, err error) {
-	var values []any
+	values, err := e.iterate(body, shown, redact)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.build(values, shown, redact)
+}
+
+// iterate applies the iterator to a body: the values a for_each memo
+// stores, so that a change of exclude still applies to them.
+func (e *Extractor) iterate(body any, shown string, redact func(string) string) ([]any, error) {
 	if e.Iterator == nil {
-		values = []any{body}
-	} else {
-		outs, err := e.Iterator.All(body)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: iterator: %s", shown, redact(err.Error()))
-		}
-		switch {
-		case len(outs) == 1 && outs[0] == nil:
-			// A body without the list (an error in a 200) must not read
-			// as an empty list: that would delete every item.
-			return nil, nil, fmt.Errorf("%s: iterator %q gave null: the response does not hold the items (an empty list is [])", shown, e.iteratorSrc)
-		case len(outs) == 1:
-			if a, ok := outs[0].([]any); ok {
-				values = a
-			} else {
-				values = outs
-			}
-		default:
-			values = outs
+		return []any{body}, nil
+	}
+	outs, err := e.Iterator.All(body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: iterator: %s", shown, redact(err.Error()))
+	}
+	switch {
+	case len(outs) == 1 && outs[0] == nil:
+		// A body without the list (an error in a 200) must not read
+		// as an empty list: that would delete every item.
+		return nil, fmt.Errorf("%s: iterator %q gave null: the response does not hold the items (an empty list is [])", shown, e.iteratorSrc)
+	case len(outs) == 1:
+		if a, ok := outs[0].([]any); ok {
+			return a, nil
 		}
 	}
+	return outs, nil
+}
+
+// build applies external_id and exclude to the iterator's values.
+func (e *Extractor) build(values []any, shown string, redact func(string) string) (out []item, excluded []string, err error) {
 	out = make([]item, 0, len(values))
 	for i, v := range values {
 		where := fmt.Sprintf("%s, item %d", shown, i+1)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/extract"
 	"github.com/gitalog/gitalog/engine/fanout"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/mapping"
@@ -23,9 +24,15 @@ type fanoutRun struct {
 }
 
 // openFanout reads the fan-out state at the target and hands it to the
-// Sentry source; nil when Sentry is not asked.
-func (o *Options) openFanout(snap *gitstore.Snapshot, cfg *mapping.Config, src *sentry.Source, res *Result) (*fanoutRun, error) {
-	if src == nil {
+// Sentry source and the extractors, as their Memo; nil when neither is
+// asked.
+func (o *Options) openFanout(snap *gitstore.Snapshot, cfg *mapping.Config, src *sentry.Source, xs *extract.Source, res *Result) (*fanoutRun, error) {
+	if xs != nil && len(cfg.Extract.MemoNames()) == 0 {
+		// No extractor keeps anything: a sync of extractors alone
+		// commits no fan-out state.
+		xs = nil
+	}
+	if src == nil && xs == nil {
 		return nil, nil
 	}
 	st, err := fanout.Read(snap)
@@ -49,6 +56,11 @@ func (o *Options) openFanout(snap *gitstore.Snapshot, cfg *mapping.Config, src *
 			f.update.Used[n] = true
 		}
 	}
+	if cfg.Extract != nil {
+		for _, n := range cfg.Extract.MemoNames() {
+			f.update.Used[n] = true
+		}
+	}
 	switch {
 	case o.Full:
 		f.full, res.FullRefresh = true, "--full"
@@ -63,7 +75,12 @@ func (o *Options) openFanout(snap *gitstore.Snapshot, cfg *mapping.Config, src *
 		// Recorded only once everything was fetched: see settle.
 		f.update.FullAt = now()
 	}
-	src.Memo = st
+	if src != nil {
+		src.Memo = st
+	}
+	if xs != nil {
+		xs.Memo = st
+	}
 	return f, nil
 }
 

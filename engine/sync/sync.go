@@ -254,7 +254,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fo, err := o.openFanout(tsnap, cfg, sentrySrc, res)
+	fo, err := o.openFanout(tsnap, cfg, sentrySrc, extractor, res)
 	if err != nil {
 		return nil, err
 	}
