@@ -140,7 +140,7 @@ func (f *fakeRelease) count(reset bool) int {
 	defer f.mu.Unlock()
 	n := f.downloads
 	if reset {
-		f.count(true)
+		f.downloads = 0
 	}
 	return n
 }
