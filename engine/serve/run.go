@@ -11,8 +11,8 @@ import (
 
 	"github.com/gitalog/gitalog/engine/config"
 	"github.com/gitalog/gitalog/engine/gitstore"
-	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/engine/secretenv"
+	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/engine/sync"
 	"github.com/go-git/go-git/v5/plumbing"
 )
