@@ -63,6 +63,10 @@ for N in $NS; do
   WT=$OUT/fanout-wt
   rm -rf "$WT"
   git clone -q "$CAT" "$WT"
+  # Port's files: its default mapping fans out (issue-tag, team members).
+  cp "$ROOT/engine/scaffold/porttest/port/gitalog.yaml" "$WT/gitalog.yaml"
+  cp "$ROOT"/engine/scaffold/porttest/port/blueprints/*.json "$WT/blueprints/"
+  git -C "$WT" add -A gitalog.yaml blueprints
   python3 - "$WT/gitalog.yaml" <<'PY'
 import sys
 p = sys.argv[1]

@@ -54,9 +54,9 @@ fakecpu() { awk -v t="$TCK" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$FAKE/
 
 # A catalog for the dry runs (bare, with the benchmark's blueprints).
 CAT=$OUT/fetch-cat.git
-rm -rf "$CAT"
-git init -q --bare -b main "$CAT"
-"$G" init --dir "$CAT" >/dev/null
+rm -rf "$CAT" "$OUT/fetch-wt"
+new_catalogs "$G" "$OUT/fetch-wt" "$CAT"
+rm -rf "$OUT/fetch-wt"
 
 # The fake's CPU over the whole client run understates how busy it is
 # while pages flow: the run also starts a process, reads the config,

@@ -3,6 +3,7 @@
 
 OUT=$ROOT/bench/out
 CFG=$ROOT/bench/issues.yaml
+BP=$ROOT/engine/scaffold/porttest/port/blueprints/issue.json
 R=${R:-3}
 PROJECTS=${PROJECTS:-50}
 FSCK=${FSCK:-1}
@@ -106,12 +107,15 @@ check_git() {
 head_of() { git -C "$1" rev-parse HEAD; }
 
 # new_catalogs G W B: a round's fresh catalogs: W made by `G init` with the
-# bench config committed as gitalog.yaml, B a bare repository G has init'ed.
+# bench config committed as gitalog.yaml and seed 001's issue blueprint (the
+# one the bench mapping writes; gitalog's default has sentryIssue instead),
+# B a bare clone of it.
 new_catalogs() {
   local g=$1 w=$2 b=$3
   "$g" init --dir "$w" >/dev/null
   cp "$CFG" "$w/gitalog.yaml"
-  git -C "$w" commit -q -m "bench config" -- gitalog.yaml
-  git init -q --bare -b main "$b"
-  "$g" init --dir "$b" >/dev/null
+  cp "$BP" "$w/blueprints/issue.json"
+  git -C "$w" add gitalog.yaml blueprints/issue.json
+  git -C "$w" commit -q -m "bench config"
+  git clone -q --bare "$w" "$b"
 }

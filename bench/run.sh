@@ -96,9 +96,9 @@ for N in "$@"; do
   # the mean size of an issue file as gitalog writes it, for the floor:
   # from a bare sync made once for this (setup, not measured)
   if [ ! -s "$D/filesize" ]; then
-    rm -rf "$OUT/size$N.git"
-    git init -q --bare "$OUT/size$N.git"
-    "$G" init --dir "$OUT/size$N.git" >/dev/null
+    rm -rf "$OUT/size$N.git" "$OUT/size$N-wt"
+    new_catalogs "$G" "$OUT/size$N-wt" "$OUT/size$N.git"
+    rm -rf "$OUT/size$N-wt"
     "$G" -q sync --dir "$OUT/size$N.git" --config "$CFG" --replay "$D" >/dev/null
     git -C "$OUT/size$N.git" ls-tree -l HEAD:catalog/issue | awk '{s += $4} END {print int(s / NR + 0.5)}' >"$D/filesize"
     rm -rf "$OUT/size$N.git"
