@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"regexp"
 
-	"github.com/itchyny/gojq"
-
-	"github.com/gitalog/gitalog/engine/jsonx"
+	"github.com/gitalog/gitalog/engine/sentry"
 )
 
 // MemoName is the name under which a for_each extractor with depends_on
@@ -76,18 +73,11 @@ func (s *Source) memoFor(e *Extractor, pv any) *memoCall {
 	// The stored items are what the iterator gave: another iterator
 	// makes them something else.
 	fmt.Fprintf(h, "%s\x00%s\x00", request, e.iteratorSrc)
-	for _, d := range e.DependsOn {
-		v, ok := parent[d]
-		if !ok || v == nil {
-			return nil
-		}
-		b, err := gojq.Marshal(v)
-		if err != nil {
-			return nil
-		}
-		fmt.Fprintf(h, "%s\x00%s\x00", d, b)
+	fp, ok := sentry.Fingerprint(h, parent, e.DependsOn)
+	if !ok {
+		return nil
 	}
-	return &memoCall{s: s, name: MemoName(e.Kind), request: request, fp: hex.EncodeToString(h.Sum(nil)[:16])}
+	return &memoCall{s: s, name: MemoName(e.Kind), request: request, fp: fp}
 }
 
 // recall is the stored values of the parent's chain (as the iterator gave
@@ -101,19 +91,7 @@ func (m *memoCall) recall() ([]any, bool) {
 	if !ok || len(b) > maxMemoBytes {
 		return nil, false
 	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(b, &raws); err != nil || raws == nil {
-		return nil, false
-	}
-	values := make([]any, len(raws))
-	for i, r := range raws {
-		v, err := jsonx.Decode(r)
-		if err != nil {
-			return nil, false
-		}
-		values[i] = v
-	}
-	return values, true
+	return sentry.DecodeMemo(b)
 }
 
 // add appends a page's values to the result being stored.

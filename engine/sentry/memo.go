@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"net/url"
 	"slices"
 	"strings"
@@ -87,21 +88,11 @@ func (s *Source) memoFor(name string, deps []string, parent map[string]any, endp
 	h := sha256.New()
 	h.Write([]byte(request))
 	h.Write([]byte{0})
-	for _, d := range deps {
-		v, ok := parent[d]
-		if !ok || v == nil {
-			return nil
-		}
-		b, err := gojq.Marshal(v)
-		if err != nil {
-			return nil
-		}
-		h.Write([]byte(d))
-		h.Write([]byte{0})
-		h.Write(b)
-		h.Write([]byte{0})
+	fp, ok := Fingerprint(h, parent, deps)
+	if !ok {
+		return nil
 	}
-	return &memoCall{memo: s.Memo, name: name, request: request, fp: hex.EncodeToString(h.Sum(nil)[:16]),
+	return &memoCall{memo: s.Memo, name: name, request: request, fp: fp,
 		endpoint: endpoint, limit: int(s.Client.maxBody), skipped: s.skipCounter(endpoint)}
 }
 
@@ -120,6 +111,39 @@ func (m *memoCall) recall() ([]any, bool) {
 		m.skipped.Add(1)
 		return nil, true
 	}
+	items, ok := DecodeMemo(b)
+	if !ok {
+		return nil, false
+	}
+	m.skipped.Add(1)
+	return items, true
+}
+
+// Fingerprint finishes h, which holds the request's identity, with the
+// parent's deps fields, and returns it as a Memo fingerprint; false when
+// a field is missing or null (a parent that cannot be vouched for is
+// always fetched).
+func Fingerprint(h hash.Hash, parent map[string]any, deps []string) (string, bool) {
+	for _, d := range deps {
+		v, ok := parent[d]
+		if !ok || v == nil {
+			return "", false
+		}
+		b, err := gojq.Marshal(v)
+		if err != nil {
+			return "", false
+		}
+		h.Write([]byte(d))
+		h.Write([]byte{0})
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16]), true
+}
+
+// DecodeMemo decodes a stored result, a JSON array of items, each as a
+// fetch decodes it; false when it is not one (a miss).
+func DecodeMemo(b []byte) ([]any, bool) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(b, &raws); err != nil || raws == nil {
 		return nil, false
@@ -132,7 +156,6 @@ func (m *memoCall) recall() ([]any, bool) {
 		}
 		items[i] = v
 	}
-	m.skipped.Add(1)
 	return items, true
 }
 
