@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -102,7 +103,7 @@ func Apply(ctx context.Context, o Options, items []Item) (*Result, error) {
 	readDirs := func(snap *gitstore.Snapshot) (*catalog.State, error) {
 		cat := catalog.NewState()
 		cat.Commit = snap.Commit()
-		if err := cat.ReadDirState(snap, slices.Sorted(mapsKeys(dirs))...); err != nil {
+		if err := cat.ReadDirState(snap, slices.Sorted(maps.Keys(dirs))...); err != nil {
 			return nil, fmt.Errorf("reading the catalog at %s: %w", snap.Commit(), err)
 		}
 		return cat, nil
@@ -186,16 +187,6 @@ func sourceLine(what string, ids []string) string {
 		show, more = show[:most], fmt.Sprintf(" and %d more", len(show)-most)
 	}
 	return what + " (" + strings.Join(show, ", ") + more + ")"
-}
-
-func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // batch is one Apply's mapping state.
