@@ -31,6 +31,7 @@ appended to it.`,
 			&cli.StringFlag{Name: "replay", Usage: "read items from a folder written by \"gitalog dump\" instead of Sentry"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, markdown or json"},
 			&cli.StringFlag{Name: "branch", Usage: "plan against this branch's catalog instead of HEAD's"},
+			&cli.StringFlag{Name: "source", Usage: "plan only this source of gitalog.yaml's sources: (default: each of them)"},
 			&cli.StringFlag{Name: "delete-threshold", Usage: "as for sync: the share of a blueprint's managed entities a sync may delete (0-1)"},
 			&cli.IntFlag{Name: "concurrency", Usage: "Sentry requests in flight at once", DefaultText: "4"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing would change, 2 when the catalog would change, 1 on error (3 when partial)"},
@@ -59,25 +60,51 @@ appended to it.`,
 			if verbose(c) {
 				po.Limit = -1
 			}
-			var md string
-			if format == "markdown" || io.Getenv("GITHUB_STEP_SUMMARY") != "" {
-				md = plan.Markdown(res, po)
+			// With sources: and no --source, each source's plan in turn.
+			results := []*sync.Result{res}
+			if len(res.Sources) > 0 {
+				results = nil
+				for _, r := range res.Sources {
+					if r != nil {
+						results = append(results, r)
+					}
+				}
 			}
+			var md string
 			var out bytes.Buffer
-			switch format {
-			case "text":
-				if !quiet(c) {
-					err2 := plan.Text(&out, res, po)
-					if err2 != nil {
+			for i, r := range results {
+				head := ""
+				if len(res.Sources) > 0 {
+					head = "source " + r.SourceName
+				}
+				if format == "markdown" || io.Getenv("GITHUB_STEP_SUMMARY") != "" {
+					if head != "" {
+						md += "## " + head + "\n\n"
+					}
+					md += plan.Markdown(r, po)
+				}
+				switch format {
+				case "text":
+					if !quiet(c) {
+						if head != "" {
+							if i > 0 {
+								out.WriteString("\n")
+							}
+							out.WriteString("== " + head + " ==\n")
+						}
+						if err2 := plan.Text(&out, r, po); err2 != nil {
+							return err2
+						}
+					}
+				case "json":
+					// One object a source, one per line (JSON Lines).
+					if err2 := plan.JSON(&out, r); err2 != nil {
 						return err2
 					}
 				}
-			case "markdown":
+			}
+			if format == "markdown" {
 				out.WriteString(md)
-			case "json":
-				if err2 := plan.JSON(&out, res); err2 != nil {
-					return err2
-				}
 			}
 			if _, err2 := io.Out.Write(out.Bytes()); err2 != nil {
 				return err2
@@ -85,10 +112,24 @@ appended to it.`,
 			if serr := review.AppendStepSummary(io.Getenv, md); serr != nil {
 				logger(c, io).Warn("writing the GitHub step summary", "error", serr)
 			}
-			if err == nil && c.Bool("detailed-exitcode") && !res.NoChange {
+			if err == nil && c.Bool("detailed-exitcode") && !allNoChange(res) {
 				return &exitCodeError{code: ExitChanges}
 			}
 			return err
 		},
 	}
+}
+
+// allNoChange reports whether a plan (of each source, with sources:) would
+// change nothing.
+func allNoChange(res *sync.Result) bool {
+	if len(res.Sources) == 0 {
+		return res.NoChange
+	}
+	for _, r := range res.Sources {
+		if r != nil && !r.NoChange {
+			return false
+		}
+	}
+	return true
 }

@@ -34,6 +34,8 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 			&cli.StringFlag{Name: "branch", Usage: "commit on this branch (created from HEAD, or from the remote's branch with --push, if missing)"},
 			&cli.BoolFlag{Name: "push", Usage: "push the branch after the sync (https token from GITHUB_TOKEN or GIT_TOKEN; ssh and local remotes work as they are); if the remote moved, redo the sync on top of it"},
 			&cli.StringFlag{Name: "remote", Value: "origin", Usage: "the remote to push to"},
+			&cli.StringFlag{Name: "source", Usage: "sync only this source of gitalog.yaml's sources: (default: all of them, side by side, one commit each)"},
+			&cli.IntFlag{Name: "push-attempts", Usage: "with --push, how many times to redo the sync on top of a remote that moved meanwhile", DefaultText: "3, plus 2 per source in sources:"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing changed, 2 when the catalog changed, 1 on error (3 when partial)"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "map every item, even those whose bytes are the same as at the last sync (the item cache in the git dir is then rewritten)"},
 			&cli.BoolFlag{Name: "full", Usage: "ask Sentry for every fan-out child (issue tag values, team members) again, even for parents whose fields are unchanged since the last sync, and rewrite the stored results (done automatically every sentry.fullRefresh, default 24h)"},
@@ -86,10 +88,15 @@ func syncOptions(c *cli.Context, io *IO) (sync.Options, error) {
 		Timeout:        c.Duration("timeout"),
 		NoCache:        c.Bool("no-cache"),
 		Full:           c.Bool("full"),
+		Source:         c.String("source"),
+		PushAttempts:   c.Int("push-attempts"),
 		RemoteAuth:     gitstore.RemoteAuth{Username: io.Getenv("GIT_USERNAME"), Token: secretenv.FirstPushToken(io.Getenv)},
 	}
 	if o.Concurrency < 0 || o.Concurrency > 64 {
 		return o, fmt.Errorf("--concurrency must be from 1 to 64, got %d", o.Concurrency)
+	}
+	if o.PushAttempts < 0 || o.PushAttempts > 1000 {
+		return o, fmt.Errorf("--push-attempts must be from 1 to 1000, got %d", o.PushAttempts)
 	}
 	if o.Timeout < 0 {
 		return o, fmt.Errorf("--timeout must not be negative, got %s", o.Timeout)

@@ -24,6 +24,27 @@ const (
 
 // Write prints a one-screen summary of a sync.
 func Write(w io.Writer, r *sync.Result, v Verbosity) {
+	if len(r.Sources) > 0 {
+		// Every source of the config, synced side by side: each says
+		// what it did, in the config's order.
+		for i, sr := range r.Sources {
+			if i > 0 && v != Quiet {
+				fmt.Fprintln(w)
+			}
+			name := ""
+			if sr != nil {
+				name = sr.SourceName
+			}
+			if sr == nil {
+				continue // failed before it had anything to say: see the error
+			}
+			if v != Quiet {
+				fmt.Fprintf(w, "== source %s ==\n", name)
+			}
+			Write(w, sr, v)
+		}
+		return
+	}
 	verbose := v == Verbose
 	if v == Quiet {
 		writeProblems(w, r, false, true)
@@ -112,6 +133,13 @@ func Write(w io.Writer, r *sync.Result, v Verbosity) {
 	}
 	for _, c := range r.Conflicts {
 		fmt.Fprintf(w, "warning: %s exists and was not written by gitalog; left as it is\n", c)
+	}
+	for i, c := range r.Claims {
+		if i == limit && !verbose {
+			fmt.Fprintf(w, "  ... and %d more entities owned by other sources\n", len(r.Claims)-i)
+			break
+		}
+		fmt.Fprintf(w, "conflict: %s belongs to %s, which wrote it first; not written\n", c.Path, c.Owner)
 	}
 	for i, m := range r.MapIssues {
 		if i == limit {

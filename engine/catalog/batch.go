@@ -18,10 +18,12 @@ import (
 // trees and managed lists: what a batch needs of a catalog of 100k files.
 // A folder already in c is not read again.
 func (c *State) ReadDirState(snap *gitstore.Snapshot, dirs ...string) error {
+	var fresh []string
 	for _, dir := range dirs {
 		if _, ok := c.Files[dir]; ok {
 			continue
 		}
+		fresh = append(fresh, dir)
 		entries, err := snap.ReadDir(Dir + "/" + dir)
 		if err != nil {
 			return err
@@ -30,7 +32,7 @@ func (c *State) ReadDirState(snap *gitstore.Snapshot, dirs ...string) error {
 			entries = DirFiles{} // read, and empty
 		}
 		c.Files[dir] = entries
-		list := path.Join(ManagedDir, dir+".txt")
+		list := path.Join(c.Scope.ManagedDir(), dir+".txt")
 		if _, ok := snap.Lookup(list); !ok {
 			continue
 		}
@@ -40,7 +42,10 @@ func (c *State) ReadDirState(snap *gitstore.Snapshot, dirs ...string) error {
 		}
 		c.Managed[dir] = parseManaged(data)
 	}
-	return nil
+	if len(fresh) == 0 {
+		return nil
+	}
+	return c.readOwners(snap, c.live, fresh)
 }
 
 // MakeBatchPlan is the plan of a batch: it writes what prod produced, as
@@ -93,6 +98,18 @@ func (p *Plan) produced(store *gitstore.Store, cat *State, prod Produced, trustS
 		}
 	}
 	p.Changes = make([]gitstore.Change, 0, n+len(cat.Managed)+1)
+	var adopted []*owner
+	defer func() {
+		// The orphans' lists lose what was taken over; a plan made again
+		// (a push race) starts from the lists as read.
+		seen := map[*owner]bool{}
+		for _, o := range adopted {
+			if !seen[o] {
+				seen[o] = true
+				p.writeOwnerLists(o)
+			}
+		}
+	}()
 	for sl := range prod.Files() {
 		same := sl.Same && trustSame
 		managed := same || cat.Managed[sl.Dir].Has(sl.Stem)
@@ -108,6 +125,23 @@ func (p *Plan) produced(store *gitstore.Store, cat *State, prod Produced, trustS
 			continue
 		}
 		old, exists := cat.Files[sl.Dir].Lookup(sl.Stem)
+		if !managed {
+			// Another source's file (or its name, the file removed by
+			// hand) is that source's while it is configured; an orphan's
+			// (the catalog before it had sources, a source since removed)
+			// is taken over by the first source that produces it.
+			if o := cat.ownerOf(sl.Dir, sl.Stem); o != nil {
+				if !o.orphan {
+					sl.Conflict = true
+					p.Claims = append(p.Claims, Claim{Key: sl.Key, Path: Dir + "/" + sl.Dir + "/" + sl.Stem + Ext, Owner: o.scope})
+					continue
+				}
+				o.adopt(sl.Dir, sl.Stem)
+				adopted = append(adopted, o)
+				managed = true
+				added[sl.Dir] = append(added[sl.Dir], sl.Stem)
+			}
+		}
 		sl.Conflict = exists && !managed
 		if sl.Conflict {
 			p.Conflicts = append(p.Conflicts, Dir+"/"+sl.Dir+"/"+sl.Stem+Ext)
@@ -161,7 +195,7 @@ func (p *Plan) writeLists(cat *State, added, dropped map[string][]string) {
 		dirs[d] = true
 	}
 	for d := range dirs {
-		listPath := path.Join(ManagedDir, d+".txt")
+		listPath := path.Join(cat.Scope.ManagedDir(), d+".txt")
 		drop := make(map[string]bool, len(dropped[d]))
 		for _, s := range dropped[d] {
 			drop[s] = true
@@ -196,6 +230,26 @@ func (p *Plan) writeLists(cat *State, added, dropped map[string][]string) {
 	}
 }
 
+// writeOwnerLists rewrites an orphan's lists without the names this plan
+// takes over, and forgets them, so that a later plan of the same state
+// takes them over again.
+func (p *Plan) writeOwnerLists(o *owner) {
+	for dir, names := range o.adopted {
+		drop := map[string]bool{}
+		for _, n := range names {
+			drop[n] = true
+		}
+		rest := slices.DeleteFunc(slices.Clone(o.lists[dir]), func(s string) bool { return drop[s] })
+		listPath := path.Join(o.scope.ManagedDir(), dir+".txt")
+		if len(rest) == 0 {
+			p.Changes = append(p.Changes, gitstore.Change{Path: listPath, Delete: true})
+		} else {
+			p.Changes = append(p.Changes, gitstore.Change{Path: listPath, Content: joinLines(rest)})
+		}
+	}
+	o.adopted = nil
+}
+
 // sort puts the changes in path order and the entries by key.
 func (p *Plan) sort() {
 	slices.SortFunc(p.Changes, func(a, b gitstore.Change) int { return strings.Compare(a.Path, b.Path) })
@@ -208,4 +262,5 @@ func (p *Plan) sort() {
 		})
 	}
 	sort.Strings(p.Conflicts)
+	slices.SortFunc(p.Claims, func(a, b Claim) int { return strings.Compare(a.Path, b.Path) })
 }

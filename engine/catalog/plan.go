@@ -46,6 +46,7 @@ type Plan struct {
 	Deleted          []Entry
 	Unchanged        int
 	Conflicts        []string // hand-written files the sync left alone
+	Claims           []Claim  // entities another source owns, left to it
 	Kept             []Kept   // blueprints whose gone entities were not deleted
 	Threshold        float64
 }

@@ -24,17 +24,31 @@ var ErrPartial = errors.New("the sync was incomplete")
 // State is what a commit holds under catalog/, .gitalog/managed/ and
 // .gitalog/fields/.
 type State struct {
-	Commit  plumbing.Hash
+	Commit plumbing.Hash
+	// Scope is whose managed lists and fields these are; the catalog's
+	// files are everyone's.
+	Scope   Scope
 	Files   map[string]DirFiles // blueprint dir -> its tree entries
 	Managed map[string]StemSet  // blueprint dir -> the managed file stems
 	// Fields holds, per blueprint dir, the fields the sync manages in
 	// files it did not write (none for most catalogs).
 	Fields map[string]FieldSet
+	// owners are the other scopes' managed lists; live names the
+	// configured sources (see readOwners).
+	owners []*owner
+	live   []string
 }
 
 // NewState is the state of a commit with no catalog.
 func NewState() *State {
 	return &State{Files: map[string]DirFiles{}, Managed: map[string]StemSet{}, Fields: map[string]FieldSet{}}
+}
+
+// NewStateOf is the state of a commit with no catalog, for scope.
+func NewStateOf(scope Scope, live []string) *State {
+	c := NewState()
+	c.Scope, c.live = scope, live
+	return c
 }
 
 // DirFiles is a catalog directory's tree, in git order and shared with the
@@ -62,9 +76,17 @@ func (s StemSet) Has(stem string) bool {
 }
 
 // ReadState reads the catalog, the managed lists and the managed fields
-// of a commit.
+// of a commit, for a catalog without sources.
 func ReadState(snap *gitstore.Snapshot) (*State, error) {
-	c := NewState()
+	return ReadStateOf(snap, "", nil)
+}
+
+// ReadStateOf reads the catalog of a commit, and the managed lists and
+// fields of scope; the other scopes' managed lists too, so that their
+// files are neither taken for hand-written ones nor overwritten. live
+// names the configured sources.
+func ReadStateOf(snap *gitstore.Snapshot, scope Scope, live []string) (*State, error) {
+	c := NewStateOf(scope, live)
 	c.Commit = snap.Commit()
 	dirs, err := snap.ReadDir(Dir)
 	if err != nil {
@@ -80,7 +102,7 @@ func ReadState(snap *gitstore.Snapshot) (*State, error) {
 		}
 		c.Files[d.Name] = entries
 	}
-	lists, err := snap.ReadDir(ManagedDir)
+	lists, err := snap.ReadDir(scope.ManagedDir())
 	if err != nil {
 		return nil, err
 	}
@@ -89,13 +111,13 @@ func ReadState(snap *gitstore.Snapshot) (*State, error) {
 		if !ok {
 			continue
 		}
-		data, err := snap.ReadFile(ManagedDir + "/" + l.Name)
+		data, err := snap.ReadFile(scope.ManagedDir() + "/" + l.Name)
 		if err != nil {
 			return nil, err
 		}
 		c.Managed[dir] = parseManaged(data)
 	}
-	records, err := snap.ReadDir(FieldsDir)
+	records, err := snap.ReadDir(scope.FieldsDir())
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +125,14 @@ func ReadState(snap *gitstore.Snapshot) (*State, error) {
 		if r.Mode == filemode.Dir || r.Mode == filemode.Submodule {
 			continue
 		}
-		data, err := snap.ReadFile(FieldsPath(r.Name))
+		data, err := snap.ReadFile(scope.FieldsPath(r.Name))
 		if err != nil {
 			return nil, err
 		}
 		c.Fields[r.Name] = parseFields(data)
+	}
+	if err := c.readOwners(snap, live, nil); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

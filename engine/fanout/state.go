@@ -46,6 +46,7 @@ type entries map[string]Entry
 // State is the committed state of one commit, and what a sync does with
 // it: it is the sentry.Memo of the sync. Safe for concurrent use.
 type State struct {
+	dir      string        // where it is committed: Dir, or a source's
 	commit   plumbing.Hash // the commit it was read from
 	old      map[string]entries
 	LastFull time.Time // zero: never (or unreadable)
@@ -67,26 +68,37 @@ type State struct {
 // Read reads the state of snap. A file or line that cannot be read is
 // skipped and named in Problems: what it held is fetched again.
 func Read(snap *gitstore.Snapshot) (*State, error) {
-	s := &State{commit: snap.Commit()}
+	return ReadAt(snap, Dir)
+}
+
+// ReadAt reads the state kept in dir (a source's own, under
+// .gitalog/sources/<name>/fanout, in a catalog with several sources).
+func ReadAt(snap *gitstore.Snapshot, dir string) (*State, error) {
+	s := &State{dir: dir, commit: snap.Commit()}
 	var err error
-	s.old, s.Problems, err = readEntries(snap)
+	s.old, s.Problems, err = readEntries(snap, dir)
 	if err != nil {
 		return nil, err
 	}
-	if b, err := snap.ReadFile(LastFullPath); err == nil {
+	if b, err := snap.ReadFile(s.lastFullPath()); err == nil {
 		if t, err := time.Parse(time.RFC3339, strings.TrimSpace(string(b))); err == nil {
 			s.LastFull = t
 		} else {
-			s.Problems = append(s.Problems, LastFullPath+": not an RFC 3339 time")
+			s.Problems = append(s.Problems, s.lastFullPath()+": not an RFC 3339 time")
 		}
 	}
 	return s, nil
 }
 
-func readEntries(snap *gitstore.Snapshot) (map[string]entries, []string, error) {
+// Dir is where the state is committed.
+func (s *State) Dir() string { return s.dir }
+
+func (s *State) lastFullPath() string { return s.dir + "/last-full-refresh" }
+
+func readEntries(snap *gitstore.Snapshot, dir string) (map[string]entries, []string, error) {
 	out := map[string]entries{}
 	var problems []string
-	names, err := snap.ReadDir(Dir)
+	names, err := snap.ReadDir(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -94,7 +106,7 @@ func readEntries(snap *gitstore.Snapshot) (map[string]entries, []string, error) 
 		if n.Mode != filemode.Dir {
 			continue
 		}
-		files, err := snap.ReadDir(Dir + "/" + n.Name)
+		files, err := snap.ReadDir(dir + "/" + n.Name)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -103,7 +115,7 @@ func readEntries(snap *gitstore.Snapshot) (map[string]entries, []string, error) 
 			if !f.Mode.IsFile() || !strings.HasSuffix(f.Name, ".jsonl") {
 				continue
 			}
-			p := Dir + "/" + n.Name + "/" + f.Name
+			p := dir + "/" + n.Name + "/" + f.Name
 			data, err := snap.ReadFile(p)
 			if err != nil {
 				return nil, nil, err
@@ -217,7 +229,7 @@ func (s *State) Changes(snap *gitstore.Snapshot, u Update) ([]gitstore.Change, e
 	base := s.old
 	if snap.Commit() != s.commit {
 		var err error
-		if base, _, err = readEntries(snap); err != nil {
+		if base, _, err = readEntries(snap, s.dir); err != nil {
 			return nil, err
 		}
 	}
@@ -267,7 +279,7 @@ func (s *State) Changes(snap *gitstore.Snapshot, u Update) ([]gitstore.Change, e
 			}
 		}
 		for _, sh := range slices.Sorted(maps.Keys(dirty)) {
-			p := ShardPath(name, sh)
+			p := shardPath(s.dir, name, sh)
 			es := byShard[sh]
 			if len(es) == 0 {
 				if _, ok := snap.Lookup(p); ok {
@@ -286,14 +298,16 @@ func (s *State) Changes(snap *gitstore.Snapshot, u Update) ([]gitstore.Change, e
 		}
 	}
 	if !u.FullAt.IsZero() {
-		out = append(out, gitstore.Change{Path: LastFullPath, Content: []byte(u.FullAt.UTC().Format(time.RFC3339) + "\n")})
+		out = append(out, gitstore.Change{Path: s.lastFullPath(), Content: []byte(u.FullAt.UTC().Format(time.RFC3339) + "\n")})
 	}
 	return out, nil
 }
 
 // ShardPath is the file of a name's shard.
-func ShardPath(name string, sh int) string {
-	return fmt.Sprintf("%s/%s/%03x.jsonl", Dir, name, sh)
+func ShardPath(name string, sh int) string { return shardPath(Dir, name, sh) }
+
+func shardPath(dir, name string, sh int) string {
+	return fmt.Sprintf("%s/%s/%03x.jsonl", dir, name, sh)
 }
 
 // shard is the shard of a request.

@@ -38,7 +38,16 @@ type Options struct {
 	// MaxCommits bounds how far back from the head the recorded commit is
 	// looked for (default 10000).
 	MaxCommits int
+	// Source, in a catalog with several sources, is the one whose commits
+	// (those with the trailer Gitalog-Source: <Source>) this run delivers:
+	// each source's job tells of its own changes, with its own state
+	// (refs/gitalog/notified/<Source>/<sink>), so that jobs running side
+	// by side never send an event twice nor race for one ref.
+	Source string
 }
+
+// SourceTrailer names the source of a sync's commit (see Options.Source).
+const SourceTrailer = "Gitalog-Source"
 
 // Notifier delivers the events of a repository's commits to the sinks
 // of a config. It is safe for concurrent use: deliveries take a lock
@@ -87,6 +96,43 @@ func New(st *gitstore.Store, cfg *Config, o Options) *Notifier {
 	return &Notifier{st: st, cfg: cfg, o: o, start: map[string]plumbing.Hash{}}
 }
 
+// ref is where the delivery state of s lives.
+func (n *Notifier) ref(s *Sink) plumbing.ReferenceName {
+	return plumbing.ReferenceName(RefPrefix + n.refName(s))
+}
+
+func (n *Notifier) refName(s *Sink) string {
+	if n.o.Source != "" {
+		return n.o.Source + "/" + s.Name
+	}
+	return s.Name
+}
+
+// mine reports whether commit c is one this run tells of: any commit
+// without Options.Source, else those of that source.
+func (n *Notifier) mine(c plumbing.Hash) (bool, error) {
+	if n.o.Source == "" {
+		return true, nil
+	}
+	msg, err := n.st.Message(c)
+	if err != nil {
+		return false, err
+	}
+	return commitSource(msg) == n.o.Source, nil
+}
+
+// commitSource is the value of the commit message's last Gitalog-Source
+// trailer ("" when none).
+func commitSource(msg string) string {
+	lines := strings.Split(strings.TrimRight(msg, "\n"), "\n")
+	for i := len(lines) - 1; i >= 0 && lines[i] != ""; i-- {
+		if v, ok := strings.CutPrefix(lines[i], SourceTrailer+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 // Store is the repository delivered from.
 func (n *Notifier) Store() *gitstore.Store { return n.st }
 
@@ -102,7 +148,7 @@ func (n *Notifier) Start(since plumbing.Hash) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, s := range n.cfg.Sinks {
-		_, ok, err := n.st.ResolveRef(s.Ref())
+		_, ok, err := n.st.ResolveRef(n.ref(s))
 		if err != nil {
 			return err
 		}
@@ -113,7 +159,7 @@ func (n *Notifier) Start(since plumbing.Hash) error {
 			n.start[s.Name] = since
 			continue
 		}
-		if err := n.st.MoveRef(context.Background(), s.Ref(), plumbing.ZeroHash, since, "gitalog notify: start"); err != nil && !errors.Is(err, gitstore.ErrRefMoved) {
+		if err := n.st.MoveRef(context.Background(), n.ref(s), plumbing.ZeroHash, since, "gitalog notify: start"); err != nil && !errors.Is(err, gitstore.ErrRefMoved) {
 			return fmt.Errorf("%s: recording where delivery starts: %w", s.Label(), err)
 		}
 	}
@@ -211,7 +257,7 @@ func (n *Notifier) DeliverTo(ctx context.Context, head plumbing.Hash, want func(
 
 func (n *Notifier) deliverSink(ctx context.Context, s *Sink, head plumbing.Hash, cache *eventCache) SinkReport {
 	sr := SinkReport{Name: s.Name}
-	at, ok, err := n.st.ResolveRef(s.Ref())
+	at, ok, err := n.st.ResolveRef(n.ref(s))
 	if err != nil {
 		sr.Err = fmt.Errorf("%s: %w", s.Label(), err)
 		return sr
@@ -224,7 +270,7 @@ func (n *Notifier) deliverSink(ctx context.Context, s *Sink, head plumbing.Hash,
 		if !started {
 			// No state and no Start: begin at the head, never with the
 			// whole history.
-			if err := n.st.MoveRef(ctx, s.Ref(), plumbing.ZeroHash, head, "gitalog notify: start"); err != nil {
+			if err := n.st.MoveRef(ctx, n.ref(s), plumbing.ZeroHash, head, "gitalog notify: start"); err != nil {
 				sr.Err = fmt.Errorf("%s: %w", s.Label(), err)
 			}
 			sr.At = head
@@ -244,6 +290,12 @@ func (n *Notifier) deliverSink(ctx context.Context, s *Sink, head plumbing.Hash,
 			sr.Err = fmt.Errorf("%s: %w", s.Label(), err)
 			return sr
 		}
+		if ok, err := n.mine(c); err != nil {
+			sr.Err = fmt.Errorf("%s: %w", s.Label(), err)
+			return sr
+		} else if !ok {
+			evs = nil // another source's: its own job tells of it
+		}
 		mine := n.filter(s, evs)
 		if len(mine) > n.o.MaxEvents {
 			mine = []Event{summary(c, mine)}
@@ -260,7 +312,7 @@ func (n *Notifier) deliverSink(ctx context.Context, s *Sink, head plumbing.Hash,
 			sent++
 			sr.Sent++
 		}
-		if err := n.st.MoveRef(ctx, s.Ref(), at, c, "gitalog notify: delivered"); err != nil {
+		if err := n.st.MoveRef(ctx, n.ref(s), at, c, "gitalog notify: delivered"); err != nil {
 			sr.Err = fmt.Errorf("%s: recording the delivery of %s: %w", s.Label(), c.String()[:12], err)
 			return sr
 		}
@@ -404,18 +456,18 @@ func (n *Notifier) FetchState(ctx context.Context, remote string, auth gitstore.
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, s := range n.cfg.Sinks {
-		r, ok, err := n.st.ResolveRef(plumbing.ReferenceName(tracking + s.Name))
+		r, ok, err := n.st.ResolveRef(plumbing.ReferenceName(tracking + n.refName(s)))
 		if err != nil || !ok {
 			continue
 		}
-		l, lok, err := n.st.ResolveRef(s.Ref())
+		l, lok, err := n.st.ResolveRef(n.ref(s))
 		if err != nil {
 			return err
 		}
 		if lok && (l == r || !isAncestor(n.st, l, r)) {
 			continue
 		}
-		if err := n.st.MoveRef(ctx, s.Ref(), l, r, "gitalog notify: from "+remote); err != nil {
+		if err := n.st.MoveRef(ctx, n.ref(s), l, r, "gitalog notify: from "+remote); err != nil {
 			return fmt.Errorf("%s: taking the delivery state of %s: %w", s.Label(), remote, err)
 		}
 	}
@@ -433,8 +485,8 @@ func isAncestor(st *gitstore.Store, a, b plumbing.Hash) bool {
 func (n *Notifier) PushState(ctx context.Context, remote string, auth gitstore.RemoteAuth) error {
 	var specs []string
 	for _, s := range n.cfg.Sinks {
-		if _, ok, err := n.st.ResolveRef(s.Ref()); err == nil && ok {
-			specs = append(specs, string(s.Ref())+":"+string(s.Ref()))
+		if _, ok, err := n.st.ResolveRef(n.ref(s)); err == nil && ok {
+			specs = append(specs, string(n.ref(s))+":"+string(n.ref(s)))
 		}
 	}
 	if len(specs) == 0 {

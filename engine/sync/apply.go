@@ -67,9 +67,13 @@ func Apply(ctx context.Context, o Options, items []Item) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(rp.cfg.Sources) > 0 && o.Source == "" {
+		rp.unlock()
+		return nil, fmt.Errorf("%s has sources:; a webhook batch is of one source: pass --source NAME", rp.cfg.File)
+	}
 	defer rp.unlock()
 	store, head, cfg, set, setErr, bps := rp.store, rp.head, rp.cfg, rp.set, rp.setErr, rp.bps
-	res := &Result{DryRun: o.DryRun, Items: map[string]int{}, Source: batchSource(items)}
+	res := &Result{DryRun: o.DryRun, Items: map[string]int{}, Source: batchSource(items), SourceName: string(o.scope)}
 	tgt, err := o.target(ctx, store, head)
 	if err != nil {
 		return nil, err
@@ -101,7 +105,7 @@ func Apply(ctx context.Context, o Options, items []Item) (*Result, error) {
 		dirs[catalog.EncodeDir(k.Blueprint)] = true
 	}
 	readDirs := func(snap *gitstore.Snapshot) (*catalog.State, error) {
-		cat := catalog.NewState()
+		cat := catalog.NewStateOf(o.scope, o.live)
 		cat.Commit = snap.Commit()
 		if err := cat.ReadDirState(snap, slices.Sorted(maps.Keys(dirs))...); err != nil {
 			return nil, fmt.Errorf("reading the catalog at %s: %w", snap.Commit(), err)
@@ -322,9 +326,10 @@ func (b *batch) children(ctx context.Context, r *mapping.Resource, kind string, 
 		if err != nil {
 			return nil, err
 		}
-		st, err := fanout.Read(b.tsnap)
+		dir := b.o.scope.Sub("fanout")
+		st, err := fanout.ReadAt(b.tsnap, dir)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", fanout.Dir, err)
+			return nil, fmt.Errorf("reading %s: %w", dir, err)
 		}
 		b.memo = &batchMemo{State: st}
 		src.Memo = b.memo

@@ -79,6 +79,7 @@ func cacheFingerprint(cfg *mapping.Config, bps *schema.Set) ([32]byte, error) {
 // itemCache is a sync's use of the cache.
 type itemCache struct {
 	path  string
+	scope catalog.Scope
 	fp    [32]byte
 	pure  map[int]bool // resource index -> its mapping depends on the item alone
 	ready chan struct{}
@@ -99,17 +100,32 @@ type cacheRec struct {
 }
 
 // catalogID names what a snapshot holds under catalog/ and in the managed
-// lists: the two tree ids, hashed together. Zero when there is no catalog.
-func catalogID(snap *gitstore.Snapshot) plumbing.Hash {
+// lists (of every source, in a catalog with several: another's list says
+// which files are not this one's): the tree ids, hashed together. Zero
+// when there is no catalog.
+func catalogID(snap *gitstore.Snapshot, scope catalog.Scope) plumbing.Hash {
 	c, ok := snap.Lookup(catalog.Dir)
 	if !ok || c.Mode != filemode.Dir {
 		return plumbing.ZeroHash
 	}
-	m, _ := snap.Lookup(catalog.ManagedDir)
+	m, _ := snap.Lookup(scope.ManagedDir())
 	h := sha1.New()
 	h.Write(c.Hash[:])
 	h.Write(m.Hash[:])
+	if s, ok := snap.Lookup(catalog.SourcesDir); ok {
+		h.Write(s.Hash[:])
+	}
 	return plumbing.Hash(h.Sum(nil))
+}
+
+// cachePath is the item cache of scope in the git dir: one per source, as
+// each maps its items with its own $source.
+func cachePath(store *gitstore.Store, scope catalog.Scope) string {
+	name := itemCacheFile
+	if scope != "" {
+		name += "." + string(scope)
+	}
+	return filepath.Join(store.GitDir(), name)
 }
 
 // openItemCache starts loading the cache (none with NoCache); nil when no
@@ -129,7 +145,7 @@ func openItemCache(o *Options, store *gitstore.Store, target *gitstore.Snapshot,
 		o.logger().Debug("item cache off", "reason", err)
 		return nil
 	}
-	ic := &itemCache{path: filepath.Join(store.GitDir(), itemCacheFile), fp: fp, pure: pure, ready: make(chan struct{})}
+	ic := &itemCache{path: cachePath(store, o.scope), scope: o.scope, fp: fp, pure: pure, ready: make(chan struct{})}
 	go func() {
 		defer close(ic.ready)
 		path := ic.path
@@ -140,7 +156,7 @@ func openItemCache(o *Options, store *gitstore.Store, target *gitstore.Snapshot,
 		if err != nil {
 			o.logger().Debug("item cache ignored", "reason", err)
 		}
-		tree := catalogID(target)
+		tree := catalogID(target, ic.scope)
 		ic.c, ic.verified = c, !tree.IsZero() && plumbing.Hash(c.Catalog) == tree
 		o.logger().Debug("item cache loaded", "entries", c.Len(), "same catalog", ic.verified)
 	}()
@@ -181,7 +197,7 @@ func (ic *itemCache) save(o *Options, store *gitstore.Store, commit plumbing.Has
 	f := <-ic.file
 	snap, err := store.Snapshot(commit)
 	if err == nil {
-		err = f.Write(ic.path, catalogID(snap))
+		err = f.Write(ic.path, catalogID(snap, ic.scope))
 	}
 	if err != nil {
 		o.logger().Warn("could not save the item cache; the next sync maps every item again", "error", err)

@@ -35,9 +35,10 @@ func (o *Options) openFanout(snap *gitstore.Snapshot, cfg *mapping.Config, src *
 	if src == nil && xs == nil {
 		return nil, nil
 	}
-	st, err := fanout.Read(snap)
+	dir := o.scope.Sub("fanout")
+	st, err := fanout.ReadAt(snap, dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", fanout.Dir, err)
+		return nil, fmt.Errorf("reading %s: %w", dir, err)
 	}
 	for _, p := range st.Problems {
 		o.logger().Debug("fan-out state ignored", "reason", p)
@@ -126,9 +127,9 @@ func (o *Options) logEndpoints(eps []sentry.EndpointStat) {
 
 // onlyFanout reports whether every change is to the fan-out state (true
 // for none).
-func onlyFanout(ch []gitstore.Change) bool {
+func onlyFanout(ch []gitstore.Change, scope catalog.Scope) bool {
 	for _, c := range ch {
-		if !strings.HasPrefix(c.Path, fanout.Dir+"/") {
+		if !strings.HasPrefix(c.Path, scope.Sub("fanout")+"/") {
 			return false
 		}
 	}

@@ -31,6 +31,7 @@ type notifyRun struct {
 func (o *Options) startNotify(ctx context.Context, store *gitstore.Store, cfg *notify.Config, tgt *syncTarget) *notifyRun {
 	no := o.notifyOptions
 	no.Logger = o.logger()
+	no.Source = string(o.scope)
 	nr := &notifyRun{n: notify.New(store, cfg, no), ref: tgt.ref}
 	if o.Push {
 		nr.remote = tgt.remote

@@ -161,8 +161,8 @@ func (ol *opslevel) readHandWritten(p *pipeline) {
 		ol.hw[dir] = hw
 		for _, f := range p.cat.Files[dir] {
 			stem, ok := strings.CutSuffix(f.Name, catalog.Ext)
-			if !ok || p.cat.Managed[dir].Has(stem) {
-				continue
+			if !ok || p.cat.Managed[dir].Has(stem) || p.cat.OwnedElsewhere(dir, stem) {
+				continue // written by this source, or by another
 			}
 			data, err := p.store.ReadBlob(f.Hash)
 			if err != nil {
@@ -432,7 +432,7 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 					lost = lost || !still
 				}
 			}
-			if had && !cat.Managed[dir].Has(stem) {
+			if had && !cat.Managed[dir].Has(stem) && !cat.OwnedElsewhere(dir, stem) {
 				managed++
 				if lost {
 					gone++
@@ -453,7 +453,7 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 		var record catalog.FieldSetBuilder
 		for _, stem := range slices.Sorted(maps.Keys(stems)) {
 			filePath := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
-			if cat.Managed[dir].Has(stem) {
+			if cat.Managed[dir].Has(stem) || cat.OwnedElsewhere(dir, stem) {
 				continue // gitalog writes it whole now; its fields are its own
 			}
 			data, err := snap.ReadFile(filePath)
@@ -519,7 +519,7 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 			}
 			pl.Changed = append(pl.Changed, en)
 		}
-		if err := putFile(pl, snap, catalog.FieldsPath(dir), catalog.EncodeFieldSet(record.Set())); err != nil {
+		if err := putFile(pl, snap, cat.Scope.FieldsPath(dir), catalog.EncodeFieldSet(record.Set())); err != nil {
 			return err
 		}
 	}
@@ -539,7 +539,7 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 			catalog.EncodeCompact(&b, byID[id].ToMap())
 			b.WriteByte('\n')
 		}
-		if err := putFile(pl, snap, SuggestionsDir+"/"+dir+".jsonl", b.Bytes()); err != nil {
+		if err := putFile(pl, snap, cat.Scope.Sub("suggestions")+"/"+dir+".jsonl", b.Bytes()); err != nil {
 			return err
 		}
 	}

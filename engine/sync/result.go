@@ -19,7 +19,14 @@ import (
 
 // Result is what a sync did, for the summary and for tests.
 type Result struct {
-	Source   string
+	Source string
+	// SourceName is the source of sources: this sync was of ("" for a
+	// catalog without sources).
+	SourceName string
+	// Sources are, for a sync of every source in one process, each
+	// source's own result, in the config's order; the other fields are
+	// then unset but Duration.
+	Sources  []*Result
 	DryRun   bool
 	NoChange bool
 	Commit   plumbing.Hash
@@ -57,6 +64,9 @@ type Result struct {
 	Deleted   []EntityRef
 	Unchanged int
 	Conflicts []string
+	// Claims are entities this source produced that another source owns:
+	// the first owner keeps them.
+	Claims []catalog.Claim
 
 	// Kept lists the blueprints whose entities were not produced but not
 	// deleted either, because of a doubt or the threshold.
@@ -126,6 +136,7 @@ func (r *Result) apply(p *catalog.Plan) {
 	r.Created, r.Changed, r.Deleted = refs(p.Created), refs(p.Changed), refs(p.Deleted)
 	r.Unchanged = p.Unchanged
 	r.Conflicts = p.Conflicts
+	r.Claims = p.Claims
 	r.Kept, r.Threshold = p.Kept, p.Threshold
 	r.Counts = map[string]*Counts{}
 	c := func(bp string) *Counts {
@@ -214,6 +225,9 @@ func (r *Result) Err() error {
 			over = append(over, fmt.Sprintf("%d of %d "+what+" (%.0f%%)", k.Entities, k.Managed, catalog.Printable(k.Blueprint), 100*float64(k.Entities)/float64(k.Managed)))
 		}
 	}
+	if len(r.Claims) > 0 {
+		why = append(why, claimsLine(r.Claims))
+	}
 	if len(over) > 0 {
 		why = append(why, fmt.Sprintf("refused to delete %s, over entityDeletionThreshold %.2f; they were kept; rerun with --delete-threshold 1 if this is intended", strings.Join(over, ", "), r.Threshold))
 	}
@@ -223,6 +237,22 @@ func (r *Result) Err() error {
 	// One reason a line: the fetch errors end in an indented list, and a
 	// reason after it on the same line would read as one of them.
 	return fmt.Errorf("%w: %s", catalog.ErrPartial, strings.Join(why, "\n"))
+}
+
+// claimsLine says which entities another source owns: two sources give
+// the same blueprint and identifier (make identifiers unique per source,
+// e.g. $source + "-" + .slug).
+func claimsLine(cs []catalog.Claim) string {
+	const show = 5
+	var names []string
+	for i, c := range cs {
+		if i == show {
+			names = append(names, fmt.Sprintf("and %d more", len(cs)-show))
+			break
+		}
+		names = append(names, fmt.Sprintf("%s/%s (owned by %s)", catalog.Printable(c.Key.Blueprint), catalog.Printable(c.Key.Identifier), c.Owner))
+	}
+	return fmt.Sprintf("%d entities this source produced belong to another source, which keeps them: %s; give each source its own identifiers (e.g. $source + \"-\" + .slug)", len(cs), strings.Join(names, ", "))
 }
 
 // fetchDoubts are the doubts of kinds that failed to fetch.
@@ -281,6 +311,14 @@ func (r *Result) Blueprints() []string { return slices.Sorted(maps.Keys(r.Counts
 // subject is the commit subject: changes counted per blueprint, e.g.
 // "sync: issue +7 ~12 -5, project +1".
 func (r *Result) subject() string {
+	s := r.subjectText()
+	if r.SourceName != "" {
+		s = "sync(" + r.SourceName + ")" + strings.TrimPrefix(s, "sync")
+	}
+	return s
+}
+
+func (r *Result) subjectText() string {
 	var parts []string
 	for _, bp := range r.Blueprints() {
 		c := r.Counts[bp]
@@ -389,8 +427,19 @@ func commitMessage(r *Result, p *catalog.Plan) string {
 	if n := r.InvalidEntities(); n > 0 {
 		fmt.Fprintf(&b, "\nInvalid entities not written: %d.\n", n)
 	}
+	if len(r.Claims) > 0 {
+		fmt.Fprintf(&b, "\nOwned by another source (not written): %d.\n", len(r.Claims))
+	}
+	if r.SourceName != "" {
+		// A trailer, so that git log --format='%(trailers:key=Gitalog-Source)'
+		// and notify tell each source's commits apart.
+		fmt.Fprintf(&b, "\n%s: %s\n", SourceTrailer, r.SourceName)
+	}
 	return b.String()
 }
+
+// SourceTrailer is the git trailer naming the source a sync commit is of.
+const SourceTrailer = notify.SourceTrailer
 
 // KeptLine says why a blueprint's entities were kept.
 func (r *Result) KeptLine(k catalog.Kept) string {

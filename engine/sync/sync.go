@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/gitalog/gitalog/engine/config"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -71,6 +72,16 @@ type Options struct {
 	Remote       string
 	RemoteAuth   gitstore.RemoteAuth
 	PushAttempts int
+
+	// Source syncs one source of a config with several (sources:); ""
+	// syncs them all, side by side, one commit each.
+	Source string
+	// scope is whose state the sync keeps (the source's), live the
+	// configured sources: set by run from Source and the config.
+	scope catalog.Scope
+	live  []string
+	// shared is set on each source's sync when run syncs them all.
+	shared *sharedRun
 
 	clock   *stageClock
 	rate    *rateMeter    // the Sentry client's requests, for the progress line
@@ -185,6 +196,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer rp.unlock()
+	if len(rp.cfg.Sources) > 0 && o.Source == "" {
+		return o.runAll(ctx, rp)
+	}
 	store, head, cfg, set, setErr, bps := rp.store, rp.head, rp.cfg, rp.set, rp.setErr, rp.bps
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
@@ -196,7 +210,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 
-	res := &Result{DryRun: o.DryRun, Items: map[string]int{}}
+	res := &Result{DryRun: o.DryRun, Items: map[string]int{}, SourceName: string(o.scope)}
 	var src Fetcher
 	var client *sentry.Client
 	var extractor *extract.Source
@@ -242,7 +256,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	}
 	// Where to commit, settled before the long fetch so that a bad
 	// --branch or an unreachable remote fails fast.
-	tgt, err := o.target(ctx, store, head)
+	tgt, err := o.sharedTarget(ctx, store, head)
 	if err != nil {
 		return nil, err
 	}
@@ -282,9 +296,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 			// for the entries it cannot vouch for, and at the end.
 			<-pl.ic.ready
 		}
-		pl.cat, catErr = catalog.ReadState(tsnap)
+		pl.cat, catErr = catalog.ReadStateOf(tsnap, o.scope, o.live)
 		if catErr != nil {
-			pl.cat = catalog.NewState()
+			pl.cat = catalog.NewStateOf(o.scope, o.live)
 		}
 		if pl.ol != nil {
 			pl.ol.readHandWritten(pl)
@@ -345,7 +359,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		cat, trustSame := cat, true
 		if snap.Commit() != cat.Commit {
 			var err error
-			if cat, err = catalog.ReadState(snap); err != nil {
+			if cat, err = catalog.ReadStateOf(snap, o.scope, o.live); err != nil {
 				return nil, err
 			}
 			trustSame = false
@@ -396,6 +410,13 @@ func (o *Options) commitAndPush(ctx context.Context, store *gitstore.Store, tgt 
 	author := store.DefaultSignature()
 	if o.Author != nil {
 		author = *o.Author
+	}
+	if !o.DryRun {
+		unlock, err := o.settleShared(store, tgt)
+		if err != nil {
+			return res, err
+		}
+		defer unlock()
 	}
 	var gaveUp error // the last refused push, once the attempts are spent
 	for attempt := 1; ; attempt++ {
@@ -486,7 +507,15 @@ func (o *Options) commitAndPush(ctx context.Context, store *gitstore.Store, tgt 
 		if attempt >= o.pushAttempts() {
 			gaveUp = perr
 		} else {
-			log.Info("the remote moved; redoing the sync on top of it", "attempt", attempt+1)
+			// Writers that lost the race together would race again at
+			// once: each waits a random share of a growing window first.
+			wait := pushBackoff(attempt)
+			log.Info("the remote moved; redoing the sync on top of it", "attempt", attempt+1, "after", wait.Round(time.Millisecond).String())
+			select {
+			case <-ctx.Done():
+				return res, pushFailed(context.Cause(ctx))
+			case <-time.After(wait):
+			}
 		}
 		if err := store.MoveRef(ctx, tgt.ref, committed, remoteHead, "gitalog: reset to "+tgt.remote+"/"+tgt.branch+" to redo the sync"); err != nil {
 			res.Duration = time.Since(start)
@@ -541,7 +570,7 @@ func (o *Options) openRepo(ctx context.Context) (*repo, error) {
 		return nil, err
 	}
 	rp := &repo{store: store, unlock: func() {}}
-	if !o.DryRun {
+	if !o.DryRun && o.shared == nil {
 		wait := o.LockWait
 		if wait == 0 {
 			wait = 30 * time.Second
@@ -566,6 +595,9 @@ func (o *Options) openRepo(ctx context.Context) (*repo, error) {
 		return nil, err
 	}
 	rp.set, rp.setErr = o.sentrySettings(rp.cfg)
+	if err := o.bindSource(rp); err != nil {
+		return nil, err
+	}
 	if err := refuseSecrets(rp.cfg, rp.set, o.env(), o.RemoteAuth.Token); err != nil {
 		return nil, err
 	}
@@ -616,11 +648,23 @@ type syncTarget struct {
 	remoteHas    bool
 }
 
+// pushAttempts bounds the redos of a push that lost a race. Each source
+// of a catalog may have a job pushing at the same time, so the default
+// grows with their number: with n writers, one that keeps losing still
+// lands after about n rounds.
 func (o *Options) pushAttempts() int {
 	if o.PushAttempts > 0 {
 		return o.PushAttempts
 	}
-	return 3
+	return 3 + 2*len(o.live)
+}
+
+// pushBackoff is the wait before the redo after the attempt-th refused
+// push: full jitter over a window that doubles from 200 ms up to 5 s.
+func pushBackoff(attempt int) time.Duration {
+	window := 200 * time.Millisecond << min(attempt-1, 5)
+	window = min(window, 5*time.Second)
+	return time.Duration(rand.Int64N(int64(window)) + 1)
 }
 
 // target settles the branch to commit on: --branch (created from HEAD, or
@@ -757,9 +801,12 @@ func (o *Options) commitOn(ctx context.Context, store *gitstore.Store, tgt *sync
 	}
 	res.Branch = tgt.branch
 	res.Parent = tgt.commit
-	stateOnly := onlyFanout(p.Changes)
+	stateOnly := onlyFanout(p.Changes, o.scope)
 	if stateOnly && len(p.Changes) > 0 {
 		res.Subject = "sync: fan-out state (no entity changes)"
+		if res.SourceName != "" {
+			res.Subject = "sync(" + res.SourceName + "): fan-out state (no entity changes)"
+		}
 	}
 	if o.DryRun || len(p.Changes) == 0 {
 		// A dry run that would only update the fan-out state (a full

@@ -19,7 +19,24 @@ import (
 // (.gitalog/fields/): in the worktree (against HEAD), and in the commits
 // between base's merge base and HEAD that are not sync commits.
 func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapshot, src catalogSource, base string) ([]Finding, error) {
-	headState, err := catalog.ReadState(snap)
+	// Each source of a catalog with several keeps its own lists.
+	scopes, err := catalog.Scopes(snap)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for _, scope := range scopes {
+		more, err := managedEditsOf(ctx, repo, snap, src, base, scope)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+	}
+	return out, nil
+}
+
+func managedEditsOf(ctx context.Context, repo *review.Repo, snap *gitstore.Snapshot, src catalogSource, base string, scope catalog.Scope) ([]Finding, error) {
+	headState, err := catalog.ReadStateOf(snap, scope, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +50,7 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 		seen[p] = true
 		out = append(out, Finding{Path: p, Reason: reason, Warning: true})
 	}
-	fw := fieldWarner{src: src, seen: map[string]bool{}, out: &out}
+	fw := fieldWarner{src: src, seen: map[string]bool{}, out: &out, scope: scope}
 
 	if !repo.Store.Bare() {
 		// The managed fields of hand-written files, the worktree against
@@ -56,7 +73,7 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 		}
 		// The worktree against HEAD, for the files HEAD's lists name.
 		for dir, stems := range headLists {
-			list := path.Join(catalog.ManagedDir, dir+".txt")
+			list := path.Join(scope.ManagedDir(), dir+".txt")
 			for _, stem := range stems {
 				p := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
 				data, err := src.read(p)
@@ -88,7 +105,7 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 	if err != nil {
 		return nil, err
 	}
-	baseState, err := catalog.ReadState(baseSnap)
+	baseState, err := catalog.ReadStateOf(baseSnap, scope, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +167,7 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 			if bySync || !union[dir][stem] {
 				continue
 			}
-			list := path.Join(catalog.ManagedDir, dir+".txt")
+			list := path.Join(scope.ManagedDir(), dir+".txt")
 			short := c.Hash.String()[:12]
 			if _, inHead := snap.Lookup(p); inHead {
 				warn(p, editedManaged("is edited by commit "+short, list))
@@ -174,6 +191,14 @@ func deletedManaged(what, list string) string {
 // from others.
 func isSyncCommit(msg string) bool {
 	subject, body, _ := strings.Cut(msg, "\n")
+	if rest, ok := strings.CutPrefix(subject, "sync("); ok {
+		// A source's sync of a catalog with several: "sync(eu): ...".
+		name, _, ok := strings.Cut(rest, "): ")
+		subject = "sync: "
+		if !ok || name == "" {
+			subject = ""
+		}
+	}
 	return strings.HasPrefix(subject, "sync: ") && strings.Contains("\n"+body, "\nSource: ")
 }
 
@@ -253,9 +278,10 @@ func fieldCommit(repo *review.Repo, c review.Commit, p string, fields []string, 
 // fieldWarner words the warnings about managed fields, one per field, at
 // the field's line in the file as it is now.
 type fieldWarner struct {
-	src  catalogSource
-	seen map[string]bool
-	out  *[]Finding
+	scope catalog.Scope
+	src   catalogSource
+	seen  map[string]bool
+	out   *[]Finding
 }
 
 func (w fieldWarner) warn(p, dir string, ch fieldChange, when string) {
@@ -265,7 +291,7 @@ func (w fieldWarner) warn(p, dir string, ch fieldChange, when string) {
 		return
 	}
 	w.seen[p+ptr] = true
-	record := catalog.FieldsPath(dir)
+	record := w.scope.FieldsPath(dir)
 	reason := fmt.Sprintf("this field is edited %s, but the sync manages it (it is listed in %s): the next sync will overwrite it; change the data in its source or the transform in gitalog.yaml instead", when, record)
 	if ch.removed {
 		reason = fmt.Sprintf("this field is removed %s, but the sync manages it (it is listed in %s): the next sync will write it again while its source has it", when, record)
