@@ -34,7 +34,33 @@ type Definition struct {
 	// MissingSecrets names, with where each is used, the secrets the
 	// environment does not set; NewSource refuses to poll with it.
 	MissingSecrets error
+	// Source is the source the definition is bound to (ParseFor), nil for
+	// none: templates see it as source, and its secrets are read for it.
+	Source *SourceInfo
+	// Elsewhere are the external_kinds of the extractors left out of a
+	// bound definition, as they run for other sources only.
+	Elsewhere []string
 }
+
+// SourceInfo is a source of gitalog.yaml's sources: as templates see it:
+// {{ source.name }}, {{ source.url }}, {{ source.org }}.
+type SourceInfo struct {
+	Name, URL, Org string
+}
+
+// Sources is what ParseFor knows of gitalog.yaml's sources:.
+type Sources struct {
+	// Names are the sources' names; nil when the file has no sources:,
+	// and then an extractor's source: is an error.
+	Names []string
+	// Bound is the source to parse for, nil for none: the definition then
+	// keeps only the extractors that run for it, and each secret is read
+	// from NAME_<SOURCE> before NAME (template.ResolveSourceSecrets).
+	Bound *SourceInfo
+}
+
+// SourceVar is the name templates see the bound source under.
+const SourceVar = "source"
 
 // Extractor is the extractor of kind, nil if there is none.
 func (d *Definition) Extractor(kind string) *Extractor {
@@ -62,6 +88,10 @@ type Extractor struct {
 	Push             bool
 	ExpiresAfterDays int
 
+	// Source is the one source the extractor runs for (source:), "" for
+	// every source.
+	Source string
+
 	ForEach string // the parent's external_kind, "" for none
 	// DependsOn (gitalog's extension to OpsLevel's format) are the
 	// parent's fields a for_each chain's result depends on: a parent
@@ -79,7 +109,11 @@ type Extractor struct {
 	// request may go nowhere else.
 	origins     []string
 	iteratorSrc string
+	secrets     []string // the names its templates give the secret filter
 }
+
+// RunsFor reports whether the extractor runs for the named source.
+func (e *Extractor) RunsFor(source string) bool { return e.Source == "" || e.Source == source }
 
 // Header is a request header whose value is a template.
 type Header struct {
@@ -99,7 +133,7 @@ func (e *Extractor) Label() string {
 }
 
 var (
-	extractorKeys = []string{"external_kind", "iterator", "external_id", "exclude", "http_polling", "expires_after_days", "max_pages"}
+	extractorKeys = []string{"external_kind", "source", "iterator", "external_id", "exclude", "http_polling", "expires_after_days", "max_pages"}
 	pollingKeys   = []string{"method", "url", "headers", "body", "for_each", "depends_on", "next_cursor", "rate_limit"}
 	cursorKeys    = []string{"from", "value"}
 	headerKeys    = []string{"name", "value"}
@@ -107,6 +141,7 @@ var (
 
 type parser struct {
 	file     string
+	sources  Sources
 	compile  Compiler
 	warnings []string
 	// secretAt is where each secret name is first used, for messages.
@@ -134,7 +169,15 @@ func (p *parser) errf(n *yaml.Node, e *Extractor, key, format string, args ...an
 // Every jq expression and template is compiled, and every secret resolved
 // through getenv, here.
 func Parse(file string, compile Compiler, getenv func(string) string, lists ...*yaml.Node) (*Definition, error) {
-	p := &parser{file: file, compile: compile, secretAt: map[string]string{}}
+	return ParseFor(file, compile, getenv, Sources{}, lists...)
+}
+
+// ParseFor is Parse for a file with sources: (see Sources). Every
+// extractor is checked, those of other sources too; a bound definition
+// then keeps, and resolves the secrets of, the extractors that run for
+// its source.
+func ParseFor(file string, compile Compiler, getenv func(string) string, sources Sources, lists ...*yaml.Node) (*Definition, error) {
+	p := &parser{file: file, sources: sources, compile: compile, secretAt: map[string]string{}}
 	d := &Definition{}
 	byKind := map[string]*Extractor{}
 	for _, list := range lists {
@@ -178,20 +221,56 @@ func Parse(file string, compile Compiler, getenv func(string) string, lists ...*
 				break
 			}
 		}
+		// A child runs for a source only with its parent's items.
+		if parent.Source != "" && parent.Source != e.Source {
+			runs := "every source"
+			if e.Source != "" {
+				runs = "source " + e.Source
+			}
+			return nil, fmt.Errorf("%s:%d:%d: %s: http_polling.for_each: %s runs for source %s only, and this one for %s, where it would have no parent items; give it source: %s", file, e.Line, e.Column, e.Label(), parent.Label(), parent.Source, runs, parent.Source)
+		}
+		if e.ForEach == SourceVar && sources.Names != nil {
+			// The parent is seen under its name, beside source.
+			return nil, fmt.Errorf("%s:%d:%d: %s: http_polling.for_each: a parent named %s would hide the source from the templates; rename its external_kind", file, e.Line, e.Column, e.Label(), SourceVar)
+		}
+	}
+	secrets := p.secrets
+	if b := sources.Bound; b != nil {
+		d.Source = b
+		var kept []*Extractor
+		used := map[string]bool{}
+		for _, e := range d.Extractors {
+			if !e.RunsFor(b.Name) {
+				d.Elsewhere = append(d.Elsewhere, e.Kind)
+				continue
+			}
+			kept = append(kept, e)
+			for _, n := range e.secrets {
+				used[n] = true
+			}
+		}
+		d.Extractors = kept
+		// An extractor of another source must not fail this one for a
+		// secret only it reads.
+		secrets = slices.DeleteFunc(slices.Clone(secrets), func(n string) bool { return !used[n] })
+	}
+	bound := ""
+	if sources.Bound != nil {
+		bound = sources.Bound.Name
 	}
 	// A missing secret fails the polling (NewSource), not the load: a
 	// config is also read to map a dump or replay one, offline.
 	var errs []error
 	var present []string
-	for _, name := range p.secrets {
-		if _, err := template.ResolveSecrets([]string{name}, getenv); err != nil {
+	for _, name := range secrets {
+		if _, err := template.ResolveSourceSecrets([]string{name}, bound, getenv); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p.secretAt[name], err))
 			continue
 		}
 		present = append(present, name)
 	}
 	d.MissingSecrets = errors.Join(errs...)
-	s, err := template.ResolveSecrets(present, getenv)
+	s, err := template.ResolveSourceSecrets(present, bound, getenv)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
@@ -272,6 +351,8 @@ func (p *parser) extractor(i int, n *yaml.Node) (*Extractor, error) {
 			e.Exclude, err = p.jq(v, e, "exclude")
 		case "http_polling":
 			polling = v
+		case "source":
+			err = p.source(v, e)
 		case "expires_after_days":
 			expires = v
 			e.ExpiresAfterDays, err = p.positive(v, e, "expires_after_days")
@@ -297,6 +378,22 @@ func (p *parser) extractor(i int, n *yaml.Node) (*Extractor, error) {
 		return nil, p.errf(expires, e, "expires_after_days", "is for push extractors only; this one has http_polling, whose items are deleted when a sync no longer returns them")
 	}
 	return e, p.polling(polling, e)
+}
+
+// source reads the extractor's source:, one of the file's sources.
+func (p *parser) source(v *yaml.Node, e *Extractor) error {
+	if v.Kind != yaml.ScalarNode || v.Value == "" {
+		return p.errf(v, e, "source", "must be the name of one of the file's sources")
+	}
+	names := p.sources.Names
+	if names == nil {
+		return p.errf(v, e, "source", "%q names a source, but the file has no sources: list", v.Value)
+	}
+	if !slices.Contains(names, v.Value) {
+		return p.errf(v, e, "source", "no source is named %q (the sources are %s)", v.Value, strings.Join(names, ", "))
+	}
+	e.Source = v.Value
+	return nil
 }
 
 func (p *parser) positive(v *yaml.Node, e *Extractor, key string) (int, error) {
@@ -504,6 +601,9 @@ func (p *parser) template(k, v *yaml.Node, e *Extractor, key string) (*template.
 		return nil, fmt.Errorf("%s:%d:%d: %s: %s: %s", p.file, line, col, e.Label(), key, te.Msg)
 	}
 	for _, name := range t.SecretNames() {
+		if !slices.Contains(e.secrets, name) {
+			e.secrets = append(e.secrets, name)
+		}
 		if _, ok := p.secretAt[name]; !ok {
 			p.secretAt[name] = fmt.Sprintf("%s: %s: %s", p.pos(v), e.Label(), key)
 			p.secrets = append(p.secrets, name)

@@ -123,7 +123,7 @@ func NewSource(d *Definition, o Options) (*Source, error) {
 			if len(h.Value.SecretNames()) == 0 {
 				continue
 			}
-			v, err := h.Value.Render(nil, d.Secrets)
+			v, err := h.Value.Render(s.baseVars(), d.Secrets)
 			if err != nil {
 				continue // it depends on a variable; its secrets are redacted as they are
 			}
@@ -135,6 +135,16 @@ func NewSource(d *Definition, o Options) (*Source, error) {
 		}
 	}
 	return s, nil
+}
+
+// baseVars are the variables every template of the definition sees:
+// source, for a definition bound to one.
+func (s *Source) baseVars() map[string]any {
+	vars := map[string]any{}
+	if src := s.d.Source; src != nil {
+		vars[SourceVar] = map[string]any{"name": src.Name, "url": src.URL, "org": src.Org}
+	}
+	return vars
 }
 
 // Has reports whether kind is an extractor that Stream can poll.
@@ -374,6 +384,9 @@ func (s *Source) chain(ctx context.Context, e *Extractor, vars map[string]any, l
 	maxPages := cmpOr(e.MaxPages, s.o.MaxPages)
 	if vars == nil {
 		vars = map[string]any{}
+	}
+	for k, v := range s.baseVars() {
+		vars[k] = v
 	}
 	vars["cursor"] = nil
 	var items []item

@@ -45,7 +45,7 @@ func (r *Resource) fieldPrograms() []*Program {
 
 // compileCombined builds the combined program; on any trouble it leaves
 // the resource to run its fields one by one, which is always correct.
-func (r *Resource) compileCombined(env func() []string, g *guard) {
+func (r *Resource) compileCombined(env func() []string, g *guard, source any) {
 	slots := r.fieldPrograms()
 	var b strings.Builder
 	b.WriteString("[")
@@ -60,7 +60,7 @@ func (r *Resource) compileCombined(env func() []string, g *guard) {
 		b.WriteString("\n)] | .[0]) catch [\"\\u0000gitalog:error\", .])")
 	}
 	b.WriteString("]")
-	prog, err := compileJQ(b.String(), "port.entity.mappings", env, g)
+	prog, err := compileJQSource(b.String(), "port.entity.mappings", env, g, source)
 	if err != nil {
 		return
 	}

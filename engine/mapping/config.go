@@ -18,16 +18,26 @@ import (
 	"github.com/gitalog/gitalog/engine/extract"
 	"github.com/gitalog/gitalog/engine/notify"
 	"github.com/gitalog/gitalog/engine/secretenv"
+	"github.com/gitalog/gitalog/engine/sentry"
 	"gopkg.in/yaml.v3"
 )
 
 // Config is a loaded, compiled gitalog.yaml (or a Port port-app-config.yaml).
 type Config struct {
 	File string
-	// Digest is the SHA-256 of the file's bytes: what a cache of mapping
-	// results is keyed on.
+	// Digest is the SHA-256 of the file's bytes, and of the name of the
+	// source it is bound to, if any: what a cache of mapping results is
+	// keyed on, and $source is part of what a mapping gives.
 	Digest [32]byte
 	Sentry SentrySettings
+	// Sources are the sources: as written, nil when the file has none.
+	Sources []Source
+	// Source is the name of the source the config is bound to
+	// (ForSource), "" for none: its programs see it as $source (null
+	// when unbound), and Resources and Extract hold what runs for it.
+	Source string
+	// data are the file's bytes, which ForSource compiles again.
+	data []byte
 	// Port's top-level keys. gitalog honours entityDeletionThreshold; the
 	// other two are accepted so a Port user's file runs unchanged, with a
 	// warning when true, since their Port behaviour is not done here.
@@ -54,6 +64,14 @@ type Config struct {
 	Warnings []string
 }
 
+// Source is one entry of `sources:`: a Sentry organization synced beside
+// the others. URL and Org are as written (URL "" for the default); its
+// token is never here (sentry.ResolveSourceSettings).
+type Source struct {
+	Name, URL, Org string
+	Line           int
+}
+
 // SentrySettings is the optional `sentry:` section. The token never lives
 // here: a config file is committed, a token must not be.
 type SentrySettings struct {
@@ -72,9 +90,16 @@ type SentrySettings struct {
 
 // Resource is one entry of `resources:`.
 type Resource struct {
-	Index int // 0-based position in resources
+	// Index is the 0-based position in resources (then transforms): a
+	// config bound to a source keeps each resource's, with gaps where
+	// others' were.
+	Index int
 	Line  int
 	Kind  string
+	// Source is the one source the resource runs for (source:), "" for
+	// every source.
+	Source     string
+	sourceLine int
 	// Query is selector.query, a jq boolean filter.
 	Query *Program
 	// Params are the selector's other keys (tag, includeMembers, search,
@@ -156,6 +181,19 @@ type parser struct {
 	guard    *guard
 	// envLines are the lines mappingEnv lists each name at.
 	envLines map[string]int
+	// sourceNames are the names of the sources, nil when the file has
+	// no sources:; source is $source's value: the bound source's name,
+	// nil (null) for none.
+	sourceNames []string
+	source      any
+	// sentryAt are sentry:'s url and org keys, which sources: replaces.
+	sentryAt []*yaml.Node
+}
+
+// compileJQ compiles a program of the config, with its environment,
+// bounds and $source.
+func (p *parser) compileJQ(src, field string) (*Program, error) {
+	return compileJQSource(src, field, p.env, p.guard, p.source)
 }
 
 func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
@@ -173,7 +211,55 @@ func (p *parser) warnf(n *yaml.Node, format string, args ...any) {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Parse compiles a config from its YAML text; name is used in messages.
+// A config with sources: is bound to none of them: $source is null in it,
+// and Resources and Extract hold every entry; ForSource binds it.
 func Parse(name string, data []byte) (*Config, error) {
+	return parse(name, data, nil)
+}
+
+// ForSource compiles the config again, bound to the named source: its
+// programs see $source as the name, Resources and Extract keep the
+// entries that run for it (those without source: and those naming it;
+// a transform or resource of an extractor that runs for other sources
+// only is left out too), templates see source and read its secrets
+// NAME_<SOURCE> first, and Digest is the source's own. An unknown name
+// is an error naming the sources.
+func (c *Config) ForSource(name string) (*Config, error) {
+	var names []string
+	for i := range c.Sources {
+		if c.Sources[i].Name == name {
+			if c.data == nil {
+				return nil, &configError{file: c.File, msg: "the config was not parsed from a file, so it cannot be bound to a source"}
+			}
+			return parse(c.File, c.data, &c.Sources[i])
+		}
+		names = append(names, c.Sources[i].Name)
+	}
+	if len(names) == 0 {
+		return nil, &configError{file: c.File, msg: fmt.Sprintf("there is no source %q: the file has no sources: list", name)}
+	}
+	hint := ""
+	if s, ok := nearMiss(name, names); ok {
+		hint = "; did you mean " + s + "?"
+	}
+	return nil, &configError{file: c.File, msg: fmt.Sprintf("no source is named %q (the sources are %s%s)", name, strings.Join(names, ", "), hint)}
+}
+
+// SourceDigest is the digest of a config's bytes bound to source ("":
+// unbound, the bytes' SHA-256 alone).
+func SourceDigest(data []byte, source string) [32]byte {
+	if source == "" {
+		return sha256.Sum256(data)
+	}
+	h := sha256.New()
+	h.Write(data)
+	h.Write([]byte("\x00gitalog:source=" + source))
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
+func parse(name string, data []byte, bound *Source) (*Config, error) {
 	// OpsLevel shows its extract and transform definitions as two YAML
 	// documents; a file may hold several, each a mapping of top-level keys.
 	var roots []*yaml.Node
@@ -210,7 +296,12 @@ func Parse(name string, data []byte) (*Config, error) {
 			return nil, p.errf(root, "the top level must be a mapping with a resources: list (Port) or extractors: and transforms: (OpsLevel)")
 		}
 	}
-	cfg := &Config{File: name, Digest: sha256.Sum256(data), Limits: DefaultLimits}
+	cfg := &Config{File: name, Digest: SourceDigest(data, ""), Limits: DefaultLimits, data: data}
+	if bound != nil {
+		cfg.Source = bound.Name
+		cfg.Digest = SourceDigest(data, bound.Name)
+		p.source = bound.Name
+	}
 	var resources, notifyNode *yaml.Node
 	var extractors, transforms []*yaml.Node
 	seen := map[string]*yaml.Node{}
@@ -238,6 +329,12 @@ func Parse(name string, data []byte) (*Config, error) {
 		switch k.Value {
 		case "resources":
 			resources = v
+		case "sources":
+			srcs, err := p.sources(v)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Sources = srcs
 		case "notify":
 			notifyNode = v
 		case "mappingEnv":
@@ -314,11 +411,21 @@ func Parse(name string, data []byte) (*Config, error) {
 	if resources != nil && resources.Kind != yaml.SequenceNode {
 		return nil, p.errf(resources, "resources must be a list")
 	}
+	if cfg.Sources != nil {
+		// Each source says where it is; a shared one would be read by
+		// none, or by all.
+		for _, k := range p.sentryAt {
+			return nil, p.errf(k, "sentry.%s does not apply with sources: (each source has its url and org); move it to the sources", k.Value)
+		}
+		for _, s := range cfg.Sources {
+			p.sourceNames = append(p.sourceNames, s.Name)
+		}
+	}
 	// env and $ENV are read when a program is compiled: the allowed
 	// names must be known, and their values checked, before the first
 	// resource is.
 	cfg.env = readEnv(append(slices.Clone(DefaultEnv), cfg.MappingEnv...), p.envLines)
-	for _, name := range secretenv.Names() {
+	for _, name := range secretNamesSet() {
 		// A _FILE variable holds a path; the engine checks the token
 		// read from it.
 		if strings.HasSuffix(name, "_FILE") {
@@ -339,8 +446,15 @@ func Parse(name string, data []byte) (*Config, error) {
 			cfg.Resources = append(cfg.Resources, r)
 		}
 	}
-	if err := p.opslevel(cfg, extractors, transforms); err != nil {
+	if err := p.opslevel(cfg, extractors, transforms, bound); err != nil {
 		return nil, err
+	}
+	for _, r := range cfg.Resources {
+		if r.OpsLevel == nil {
+			if err := p.checkSourceKind(cfg, r); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if notifyNode != nil {
 		n, warnings, err := notify.Parse(p.file, notifyNode, p.jqCompiler(), os.Getenv)
@@ -350,8 +464,103 @@ func Parse(name string, data []byte) (*Config, error) {
 		cfg.Notify = n
 		p.warnings = append(p.warnings, warnings...)
 	}
+	if bound != nil {
+		// What runs for another source only is not this config's.
+		cfg.Resources = slices.DeleteFunc(cfg.Resources, func(r *Resource) bool {
+			return r.Source != "" && r.Source != bound.Name || cfg.Extract != nil && slices.Contains(cfg.Extract.Elsewhere, r.Kind)
+		})
+	}
 	cfg.Warnings = p.warnings
 	return cfg, nil
+}
+
+// secretNamesSet are the variables of secretenv.IsSecret that the
+// environment sets: Names, and every SENTRY_AUTH_TOKEN_<X>.
+func secretNamesSet() []string {
+	names := secretenv.Names()
+	for _, kv := range os.Environ() {
+		if name, _, ok := strings.Cut(kv, "="); ok && secretenv.IsSecret(name) && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// sources reads sources:, a list of {name, url, org}.
+func (p *parser) sources(n *yaml.Node) ([]Source, error) {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		return nil, p.errf(n, "sources must be a list of {name, url, org}, one for each Sentry organization")
+	}
+	var out []Source
+	lines := map[string]int{}
+	for i, sn := range n.Content {
+		where := fmt.Sprintf("sources[%d]", i)
+		if sn.Kind != yaml.MappingNode {
+			return nil, p.errf(sn, "%s must be a mapping with name, url and org", where)
+		}
+		s := Source{Line: sn.Line}
+		var nameNode, urlNode *yaml.Node
+		for k, v := range pairs(sn) {
+			var dst *string
+			switch k.Value {
+			case "name":
+				dst, nameNode = &s.Name, v
+			case "url":
+				dst, urlNode = &s.URL, v
+			case "org":
+				dst = &s.Org
+			case "token", "authToken", "auth_token":
+				return nil, p.errf(k, "%s.%s: the token must not be in a config file (it would be committed); set SENTRY_AUTH_TOKEN_<NAME> (or SENTRY_AUTH_TOKEN) instead", where, k.Value)
+			default:
+				if err := p.unknownKey(k, where+": ", k.Value, sourceKeys); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+				return nil, p.errf(v, "%s.%s must be a string, got %s", where, k.Value, yamlType(v))
+			}
+			*dst = strings.TrimSpace(v.Value)
+		}
+		switch {
+		case nameNode == nil || s.Name == "":
+			return nil, p.errf(sn, "%s: missing name (lower-case letters, digits, - and _, e.g. eu)", where)
+		case !sourceName.MatchString(s.Name):
+			return nil, p.errf(nameNode, "%s: name %q must be 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit (it names the source's token variable, its state folder and its commits)", where, s.Name)
+		case lines[s.Name] > 0:
+			return nil, p.errf(nameNode, "%s: the name %q is also the name of the source at line %d; each source needs its own", where, s.Name, lines[s.Name])
+		case s.Org == "":
+			return nil, p.errf(sn, "source %q: missing org (the slug of its Sentry organization)", s.Name)
+		}
+		if urlNode != nil && s.URL != "" {
+			if _, err := sentry.ParseBaseURL(s.URL); err != nil {
+				return nil, p.errf(urlNode, "source %q: url: %v", s.Name, err)
+			}
+		}
+		lines[s.Name] = sn.Line
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// sourceRef reads the source: of an entry: one of the sources' names.
+func (p *parser) sourceRef(v *yaml.Node, prefix string) (string, error) {
+	if v.Kind != yaml.ScalarNode || v.Value == "" || v.Tag == "!!null" {
+		return "", p.errf(v, "%ssource must be the name of one of the file's sources", prefix)
+	}
+	if p.sourceNames == nil {
+		return "", p.errf(v, "%ssource: %q names a source, but the file has no sources: list", prefix, v.Value)
+	}
+	if !slices.Contains(p.sourceNames, v.Value) {
+		hint := ""
+		if s, ok := nearMiss(v.Value, p.sourceNames); ok {
+			hint = "; did you mean " + s + "?"
+		}
+		return "", p.errf(v, "%ssource: no source is named %q (the sources are %s%s)", prefix, v.Value, strings.Join(p.sourceNames, ", "), hint)
+	}
+	return v.Value, nil
 }
 
 // pairs iterates a mapping node's key/value pairs in order.
@@ -382,7 +591,7 @@ func (p *parser) mappingEnv(n *yaml.Node) ([]string, error) {
 		if e.Kind != yaml.ScalarNode || !envName.MatchString(e.Value) {
 			return nil, p.errf(e, "mappingEnv: %q is not an environment variable name", e.Value)
 		}
-		if slices.Contains(secretenv.Names(), e.Value) {
+		if secretenv.IsSecret(e.Value) {
 			return nil, p.errf(e, "mappingEnv: %s is where gitalog reads a secret from; a mapping must not read it (it would be written into the catalog)", e.Value)
 		}
 		names = append(names, e.Value)
@@ -430,8 +639,10 @@ func (p *parser) sentry(n *yaml.Node, s *SentrySettings) error {
 		switch k.Value {
 		case "url", "host":
 			s.URL = v.Value
+			p.sentryAt = append(p.sentryAt, k)
 		case "org", "organization":
 			s.Org = v.Value
+			p.sentryAt = append(p.sentryAt, k)
 		case "concurrency":
 			c, err := strconv.Atoi(v.Value)
 			if err != nil || c < 1 || c > 64 {
@@ -483,7 +694,7 @@ func (p *parser) scalarExpr(n *yaml.Node, r *Resource, field string) (*Program, 
 	if strings.TrimSpace(n.Value) == "" {
 		return nil, p.errf(n, "%s: %s: the jq expression is empty", r.Label(), field)
 	}
-	prog, err := compileJQ(n.Value, field, p.env, p.guard)
+	prog, err := p.compileJQ(n.Value, field)
 	if err != nil {
 		return nil, p.errf(n, "%s: %s: %v", r.Label(), field, err)
 	}
@@ -495,11 +706,13 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 	if n.Kind != yaml.MappingNode {
 		return nil, p.errf(n, "resource #%d must be a mapping with kind, selector and port", i+1)
 	}
-	var selector, port *yaml.Node
+	var selector, port, source *yaml.Node
 	for k, v := range pairs(n) {
 		switch k.Value {
 		case "kind":
 			r.Kind = v.Value
+		case "source":
+			source = v
 		case "selector":
 			selector = v
 		case "port":
@@ -514,6 +727,12 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 		return nil, p.errf(n, "resource #%d: missing kind", i+1)
 	}
 	var err error
+	if source != nil {
+		if r.Source, err = p.sourceRef(source, r.Label()+": "); err != nil {
+			return nil, err
+		}
+		r.sourceLine = source.Line
+	}
 	if selector != nil {
 		if selector.Kind != yaml.MappingNode {
 			return nil, p.errf(selector, "%s: selector must be a mapping", r.Label())
@@ -533,7 +752,7 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 		}
 	}
 	if r.Query == nil {
-		r.Query, _ = compileJQ("true", "selector.query", p.env, p.guard)
+		r.Query, _ = p.compileJQ("true", "selector.query")
 	}
 	if port == nil {
 		return nil, p.errf(n, "%s: missing port.entity.mappings", r.Label())
@@ -605,7 +824,7 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 	if r.Blueprint == nil {
 		return nil, p.errf(mappings, "%s: missing %sblueprint (a jq expression, e.g. '\"issue\"')", r.Label(), mp)
 	}
-	r.compileCombined(p.env, p.guard)
+	r.compileCombined(p.env, p.guard, p.source)
 	return r, nil
 }
 

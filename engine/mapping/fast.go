@@ -18,7 +18,9 @@ type fastProg struct {
 }
 
 // compileFast recognises a plain path or a literal; nil otherwise.
-func compileFast(src string) *fastProg {
+// source is $source's value: a constant for the program's life, so
+// `$source` alone is a literal too.
+func compileFast(src string, source any) *fastProg {
 	q, err := gojq.Parse(src)
 	if err != nil || q.Term == nil || len(q.FuncDefs) > 0 || q.Meta != nil || len(q.Imports) > 0 {
 		return nil
@@ -36,6 +38,11 @@ func compileFast(src string) *fastProg {
 			return nil
 		}
 		return &fastProg{literal: t.Str.Str, isLit: true}
+	case gojq.TermTypeFunc:
+		if t.Func == nil || t.Func.Name != SourceVar || len(t.Func.Args) > 0 || len(t.SuffixList) > 0 {
+			return nil
+		}
+		return &fastProg{literal: source, isLit: true}
 	case gojq.TermTypeIndex:
 		if t.Index == nil || t.Index.Name == "" {
 			return nil

@@ -25,7 +25,7 @@ func TestFastMatchesGojq(t *testing.T) {
 	}
 	answered := 0
 	for _, e := range exprs {
-		f := compileFast(e)
+		f := compileFast(e, nil)
 		if f == nil {
 			if e == `."a"` {
 				continue // a quoted key is left to gojq
@@ -53,7 +53,7 @@ func TestFastMatchesGojq(t *testing.T) {
 		t.Fatalf("the fast path answered only %d times", answered)
 	}
 	for _, e := range []string{`.a[]`, `.a?`, `.a | .b`, `.[0]`, `1`, `"\(.a)"`, `.a.b?`} {
-		if compileFast(e) != nil {
+		if compileFast(e, nil) != nil {
 			t.Errorf("%s must go to gojq", e)
 		}
 	}

@@ -21,6 +21,10 @@ type Program struct {
 	code   *gojq.Code
 	fast   *fastProg // set for plain paths and literals
 	guard  *guard
+	// vars are the values of the variables the program was compiled
+	// with: $source, for a program that names it, else none, so that a
+	// program that does not pays nothing for it.
+	vars []any
 	// stopped is set once an evaluation went past a bound: the program is
 	// not run again in this process, or a mapping that never ends would
 	// cost the time limit for every item of a sync.
@@ -109,10 +113,21 @@ func (c *Config) RefuseSecret(what, secret string) error {
 	return nil
 }
 
-// compileJQ parses and compiles src. Errors carry a 1-based column.
-// env is what env and $ENV show; g bounds the evaluations (nil: the
-// defaults).
+// SourceVar is the jq variable that holds the name of the source a
+// config is bound to (sources:), null when it is bound to none.
+const SourceVar = "$source"
+
+// compileJQ parses and compiles src with $source null. Errors carry a
+// 1-based column. env is what env and $ENV show; g bounds the
+// evaluations (nil: the defaults).
 func compileJQ(src, field string, env func() []string, g *guard) (*Program, error) {
+	return compileJQSource(src, field, env, g, nil)
+}
+
+// compileJQSource is compileJQ with $source bound to source (a string, or
+// nil for null). The value is the program's for its life: a config bound
+// to another source is compiled again (Config.ForSource).
+func compileJQSource(src, field string, env func() []string, g *guard, source any) (*Program, error) {
 	q, err := gojq.Parse(src)
 	if err != nil {
 		var pe *gojq.ParseError
@@ -131,12 +146,23 @@ func compileJQ(src, field string, env func() []string, g *guard) (*Program, erro
 	if g == nil {
 		g = defaultGuard
 	}
-	code, err := gojq.Compile(q, gojq.WithEnvironLoader(env))
+	opts := []gojq.CompilerOption{gojq.WithEnvironLoader(env)}
+	var vars []any
+	if usesSource(src) {
+		opts = append(opts, gojq.WithVariables([]string{SourceVar}))
+		vars = []any{source}
+	}
+	code, err := gojq.Compile(q, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("jq: %v (in %q)", err, src)
 	}
-	return &Program{Source: src, Field: field, code: code, fast: compileFast(src), guard: g}, nil
+	return &Program{Source: src, Field: field, code: code, fast: compileFast(src, source), guard: g, vars: vars}, nil
 }
+
+// usesSource reports whether src may name $source: its text holds it
+// (jq allows no space after $). A mention in a string or a comment, or a
+// binding of its own, only costs the variable that is then not needed.
+func usesSource(src string) bool { return strings.Contains(src, SourceVar) }
 
 // First runs the program and returns its first output, as Port's mapper
 // does; no output is nil.
@@ -180,7 +206,7 @@ func (p *Program) run(sc *scope, v any) (iter gojq.Iter, end func(), err error) 
 	}
 	ev := sc.evaluator()
 	ev.begin()
-	return p.code.RunWithContext(ev, v), ev.end, nil
+	return p.code.RunWithContext(ev, v, p.vars...), ev.end, nil
 }
 
 // stopped reports whether err is, or comes from, an evaluation stopped by

@@ -18,9 +18,10 @@ import (
 // The keys known at each level of a config, in the order a suggestion
 // prefers among equals.
 var (
-	topKeys      = []string{"resources", "extractors", "transforms", "sentry", "notify", "mappingEnv", "jqTimeout", "jqMaxSteps", "entityDeletionThreshold", "deleteDependentEntities", "createMissingRelatedEntities", "enableMergeEntity", "enableDeleteEntity", "portPrefix"}
+	topKeys      = []string{"resources", "sources", "extractors", "transforms", "sentry", "notify", "mappingEnv", "jqTimeout", "jqMaxSteps", "entityDeletionThreshold", "deleteDependentEntities", "createMissingRelatedEntities", "enableMergeEntity", "enableDeleteEntity", "portPrefix"}
 	sentryKeys   = []string{"url", "host", "org", "organization", "concurrency", "maxPages", "maxResponseBytes", "requestTimeout", "fullRefresh"}
-	resourceKeys = []string{"kind", "selector", "port"}
+	resourceKeys = []string{"kind", "source", "selector", "port"}
+	sourceKeys   = []string{"name", "url", "org"}
 	portKeys     = []string{"entity", "itemsToParse", "itemsToParseName", "itemsToParseTopLevelTransform"}
 	entityKeys   = []string{"mappings"}
 	mappingKeys  = []string{"identifier", "title", "blueprint", "properties", "relations", "icon", "team"}

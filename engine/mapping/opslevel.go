@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gitalog/gitalog/engine/extract"
+	"github.com/gitalog/gitalog/engine/secretenv"
 	"github.com/gitalog/gitalog/engine/sentry"
 )
 
@@ -51,7 +53,7 @@ type Pos struct{ Line, Col int }
 const TagsProperty = "tags"
 
 var (
-	transformKeys = []string{"external_kind", "opslevel_kind", "opslevel_identifier", "on_component_not_found", "properties", "default_properties", "aliases"}
+	transformKeys = []string{"external_kind", "source", "opslevel_kind", "opslevel_identifier", "on_component_not_found", "properties", "default_properties", "aliases"}
 	defaultKeys   = []string{"name", "tags"}
 	notFoundModes = []string{Create, Skip, Suggest}
 )
@@ -88,6 +90,9 @@ func (p *parser) transform(i, n int, node *yaml.Node) (*Resource, error) {
 		var err error
 		switch k.Value {
 		case "external_kind":
+		case "source":
+			r.Source, err = p.sourceRef(v, r.Label()+": ")
+			r.sourceLine = v.Line
 		case "opslevel_kind":
 			if v.Kind != yaml.ScalarNode || v.Value == "" {
 				return nil, p.errAt(v, "%s: opslevel_kind must be a blueprint identifier", r.Label())
@@ -137,11 +142,11 @@ func (p *parser) transform(i, n int, node *yaml.Node) (*Resource, error) {
 	var err error
 	// The blueprint is a constant: a jq string literal, so that the rest
 	// of the engine sees a Port-shaped resource.
-	if r.Blueprint, err = compileJQ(strconv.Quote(kind.Value), "opslevel_kind", p.env, p.guard); err != nil {
+	if r.Blueprint, err = p.compileJQ(strconv.Quote(kind.Value), "opslevel_kind"); err != nil {
 		return nil, p.errAt(kind, "%s: opslevel_kind: %v", r.Label(), err)
 	}
-	r.Query, _ = compileJQ("true", "selector.query", p.env, p.guard)
-	r.compileCombined(p.env, p.guard)
+	r.Query, _ = p.compileJQ("true", "selector.query")
+	r.compileCombined(p.env, p.guard, p.source)
 	return r, nil
 }
 
@@ -154,7 +159,7 @@ func (p *parser) expr(n *yaml.Node, r *Resource, field string) (*Program, error)
 	if n.Value == "" {
 		return nil, p.errAt(n, "%s: %s: the jq expression is empty", r.Label(), field)
 	}
-	prog, err := compileJQ(n.Value, field, p.env, p.guard)
+	prog, err := p.compileJQ(n.Value, field)
 	if err != nil {
 		return nil, p.errAt(n, "%s: %s: %v", r.Label(), field, err)
 	}
@@ -302,6 +307,19 @@ func allPairs(roots []*yaml.Node) func(func(k, v *yaml.Node) bool) {
 	}
 }
 
+// checkSourceKind refuses a resource of one source whose items come from
+// an extractor of another: it would never run.
+func (p *parser) checkSourceKind(cfg *Config, r *Resource) error {
+	if r.Source == "" || cfg.Extract == nil {
+		return nil
+	}
+	e := cfg.Extract.Extractor(r.Kind)
+	if e == nil || e.Source == "" || e.Source == r.Source {
+		return nil
+	}
+	return p.errf(&yaml.Node{Line: r.sourceLine}, "%s: source: %s, but its items come from %s, which runs for source %s only", r.Label(), r.Source, e.Label(), e.Source)
+}
+
 // jqCompiler compiles the jq of other packages' sections (extractors,
 // notify) as the mappings' is: with the same environment and bounds.
 func (p *parser) jqCompiler() extract.Compiler {
@@ -309,7 +327,7 @@ func (p *parser) jqCompiler() extract.Compiler {
 		if n.Kind != yaml.ScalarNode || n.Value == "" {
 			return nil, p.errAt(n, "%s: must be a jq expression (a string)", field)
 		}
-		prog, err := compileJQ(n.Value, field, p.env, p.guard)
+		prog, err := p.compileJQ(n.Value, field)
 		if err != nil {
 			return nil, p.errAt(n, "%s: %v", field, err)
 		}
@@ -319,12 +337,24 @@ func (p *parser) jqCompiler() extract.Compiler {
 
 // opslevel compiles OpsLevel's extract and transform definitions into
 // cfg: the transforms become resources after Port's, in file order.
-func (p *parser) opslevel(cfg *Config, extractors, transforms []*yaml.Node) error {
+func (p *parser) opslevel(cfg *Config, extractors, transforms []*yaml.Node, bound *Source) error {
 	kinds := map[string]bool{}
 	if len(extractors) > 0 {
-		d, err := extract.Parse(p.file, p.jqCompiler(), os.Getenv, extractors...)
+		srcs := extract.Sources{Names: p.sourceNames}
+		if bound != nil {
+			// Templates see where the source is as a sync will use it.
+			srcs.Bound = &extract.SourceInfo{
+				Name: bound.Name,
+				URL:  cmp.Or(os.Getenv(secretenv.SourceVar("SENTRY_URL", bound.Name)), bound.URL, sentry.DefaultURL),
+				Org:  cmp.Or(os.Getenv(secretenv.SourceVar("SENTRY_ORG", bound.Name)), bound.Org),
+			}
+		}
+		d, err := extract.ParseFor(p.file, p.jqCompiler(), os.Getenv, srcs, extractors...)
 		if err != nil {
 			return err
+		}
+		for _, k := range d.Elsewhere {
+			kinds[k] = true
 		}
 		// A secret a template reads must not be readable by jq too: it
 		// would be written into the catalog.
@@ -369,6 +399,9 @@ func (p *parser) opslevel(cfg *Config, extractors, transforms []*yaml.Node) erro
 					}
 				}
 				return p.errAt(tn, "%s: no extractor has external_kind %q (%s)", r.Label(), r.Kind, hint)
+			}
+			if err := p.checkSourceKind(cfg, r); err != nil {
+				return err
 			}
 			cfg.Resources = append(cfg.Resources, r)
 		}

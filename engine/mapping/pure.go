@@ -34,7 +34,7 @@ func (r *Resource) Pure() bool {
 			continue
 		}
 		q, err := gojq.Parse(p.Source)
-		if err != nil || callsImpure(reflect.ValueOf(q)) {
+		if err != nil || callsFunc(reflect.ValueOf(q), func(name string) bool { return impureFuncs[name] }) {
 			return false
 		}
 	}
@@ -43,31 +43,33 @@ func (r *Resource) Pure() bool {
 
 var funcType = reflect.TypeOf(gojq.Func{})
 
-// callsImpure walks gojq's syntax tree generically, so that a node kind
-// added in a later gojq is searched too rather than silently skipped.
-func callsImpure(v reflect.Value) bool {
+// callsFunc reports whether a function or variable (a name with $) that
+// match accepts is named in a gojq syntax tree. It walks the tree
+// generically, so that a node kind added in a later gojq is searched too
+// rather than silently skipped.
+func callsFunc(v reflect.Value, match func(name string) bool) bool {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
-		return !v.IsNil() && callsImpure(v.Elem())
+		return !v.IsNil() && callsFunc(v.Elem(), match)
 	case reflect.Struct:
-		if v.Type() == funcType && impureFuncs[v.FieldByName("Name").String()] {
+		if v.Type() == funcType && match(v.FieldByName("Name").String()) {
 			return true
 		}
 		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() && callsImpure(v.Field(i)) {
+			if v.Type().Field(i).IsExported() && callsFunc(v.Field(i), match) {
 				return true
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		for i := range v.Len() {
-			if callsImpure(v.Index(i)) {
+			if callsFunc(v.Index(i), match) {
 				return true
 			}
 		}
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
-			if callsImpure(it.Value()) {
+			if callsFunc(it.Value(), match) {
 				return true
 			}
 		}

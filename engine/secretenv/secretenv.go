@@ -4,6 +4,8 @@
 // to mappings as soon as it is read.
 package secretenv
 
+import "strings"
+
 // The Sentry auth token, tried in this order (then .sentryclirc).
 const (
 	SentryToken      = "SENTRY_AUTH_TOKEN"
@@ -28,11 +30,34 @@ const (
 	ServePushTokenFile = "GITALOG_PUSH_TOKEN_FILE"
 )
 
-// Names are every variable a mapping must never read.
+// Names are every variable a mapping must never read. A source's own
+// token (SENTRY_AUTH_TOKEN_<NAME>) is not listed, as the names of the
+// sources are the config's: IsSecret knows them all.
 func Names() []string {
 	names := []string{SentryToken, SentryTokenFile, OceanSentryToken}
 	names = append(names, PushTokens...)
 	return append(names, SentryClientSecret, SentryClientSecretFile, ServePushToken, ServePushTokenFile)
+}
+
+// IsSecret reports whether name is a variable a mapping must never read:
+// one of Names, or any SENTRY_AUTH_TOKEN_<X> (a source's token, or the
+// file holding it), whether or not a source of that name exists: the
+// config that names the sources is the one a mapping would leak from.
+func IsSecret(name string) bool {
+	for _, n := range Names() {
+		if n == name {
+			return true
+		}
+	}
+	return strings.HasPrefix(name, SentryToken+"_")
+}
+
+// SourceVar is the variable that holds base for the named source:
+// SourceVar("SENTRY_AUTH_TOKEN", "eu-west") is SENTRY_AUTH_TOKEN_EU_WEST.
+// A source's name is lower-case letters, digits, '-' and '_'; a variable
+// name has no '-'.
+func SourceVar(base, source string) string {
+	return base + "_" + strings.ReplaceAll(strings.ToUpper(source), "-", "_")
 }
 
 // FirstPushToken is the push token the environment sets, if any.

@@ -44,30 +44,9 @@ func ResolveSettings(env Env, dir, cfgURL, cfgOrg, cfgFile string) (Settings, er
 		return Settings{}, err
 	}
 	var s Settings
-	pick := func(dst, from *string, cands ...[2]string) {
-		for _, c := range cands {
-			if strings.TrimSpace(c[1]) != "" {
-				*dst, *from = strings.TrimSpace(c[1]), c[0]
-				return
-			}
-		}
+	if err := s.pickToken(env, rc); err != nil {
+		return Settings{}, err
 	}
-	tokenFile := ""
-	if f := env(secretenv.SentryTokenFile); f != "" && strings.TrimSpace(env(secretenv.SentryToken)) == "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return Settings{}, fmt.Errorf("SENTRY_AUTH_TOKEN_FILE: %w", err)
-		}
-		tokenFile = strings.TrimSpace(string(b))
-		if tokenFile == "" {
-			return Settings{}, fmt.Errorf("SENTRY_AUTH_TOKEN_FILE: %s is empty", f)
-		}
-	}
-	pick(&s.Token, &s.TokenFrom,
-		[2]string{secretenv.SentryToken, env(secretenv.SentryToken)},
-		[2]string{secretenv.SentryTokenFile, tokenFile},
-		[2]string{secretenv.OceanSentryToken, env(secretenv.OceanSentryToken)},
-		[2]string{rc.tokenFrom, rc.token})
 	pick(&s.URL, &s.URLFrom,
 		[2]string{"SENTRY_URL", env("SENTRY_URL")},
 		[2]string{"OCEAN__INTEGRATION__CONFIG__SENTRY_HOST", env("OCEAN__INTEGRATION__CONFIG__SENTRY_HOST")},
@@ -83,6 +62,95 @@ func ResolveSettings(env Env, dir, cfgURL, cfgOrg, cfgFile string) (Settings, er
 		return s, fmt.Errorf("%v (from %s)", err, s.URLFrom)
 	}
 	return s, nil
+}
+
+// ResolveSourceSettings finds the settings of the source name of a
+// config's sources: (its url and org as written there), first found wins:
+//
+//	token: SENTRY_AUTH_TOKEN_<NAME>, SENTRY_AUTH_TOKEN_<NAME>_FILE, then
+//	       ResolveSettings' chain (SENTRY_AUTH_TOKEN, ..., .sentryclirc)
+//	url:   SENTRY_URL_<NAME>, the source's url, https://sentry.io
+//	org:   SENTRY_ORG_<NAME>, the source's org
+//
+// <NAME> is the name upper-cased, '-' as '_' (secretenv.SourceVar). The
+// token falls back to the shared one, as one token often reaches several
+// organizations; SENTRY_URL and SENTRY_ORG do not apply, nor do
+// .sentryclirc's url and org: they name one Sentry, and every source
+// would silently read it.
+func ResolveSourceSettings(env Env, dir, name, url, org, cfgFile string) (Settings, error) {
+	rc, err := loadRC(env, dir)
+	if err != nil {
+		return Settings{}, err
+	}
+	var s Settings
+	tokenVar := secretenv.SourceVar(secretenv.SentryToken, name)
+	if v := strings.TrimSpace(env(tokenVar)); v != "" {
+		s.Token, s.TokenFrom = v, tokenVar
+	} else if f := env(tokenVar + "_FILE"); f != "" {
+		tok, err := readTokenFile(tokenVar+"_FILE", f)
+		if err != nil {
+			return Settings{}, err
+		}
+		s.Token, s.TokenFrom = tok, tokenVar+"_FILE"
+	} else if err := s.pickToken(env, rc); err != nil {
+		return Settings{}, err
+	}
+	where := fmt.Sprintf("%s (sources: %s", cfgFile, name)
+	urlVar, orgVar := secretenv.SourceVar("SENTRY_URL", name), secretenv.SourceVar("SENTRY_ORG", name)
+	pick(&s.URL, &s.URLFrom,
+		[2]string{urlVar, env(urlVar)},
+		[2]string{where + " url)", url},
+		[2]string{"default", DefaultURL})
+	pick(&s.Org, &s.OrgFrom,
+		[2]string{orgVar, env(orgVar)},
+		[2]string{where + " org)", org})
+	if _, err := ParseBaseURL(s.URL); err != nil {
+		return s, fmt.Errorf("source %s: %v (from %s)", name, err, s.URLFrom)
+	}
+	return s, nil
+}
+
+// pick sets dst to the first candidate value that is not blank, and from
+// to its name.
+func pick(dst, from *string, cands ...[2]string) {
+	for _, c := range cands {
+		if strings.TrimSpace(c[1]) != "" {
+			*dst, *from = strings.TrimSpace(c[1]), c[0]
+			return
+		}
+	}
+}
+
+// pickToken is the shared token chain: SENTRY_AUTH_TOKEN,
+// SENTRY_AUTH_TOKEN_FILE, OCEAN__INTEGRATION__CONFIG__SENTRY_TOKEN,
+// .sentryclirc.
+func (s *Settings) pickToken(env Env, rc rcValues) error {
+	tokenFile := ""
+	if f := env(secretenv.SentryTokenFile); f != "" && strings.TrimSpace(env(secretenv.SentryToken)) == "" {
+		var err error
+		if tokenFile, err = readTokenFile(secretenv.SentryTokenFile, f); err != nil {
+			return err
+		}
+	}
+	pick(&s.Token, &s.TokenFrom,
+		[2]string{secretenv.SentryToken, env(secretenv.SentryToken)},
+		[2]string{secretenv.SentryTokenFile, tokenFile},
+		[2]string{secretenv.OceanSentryToken, env(secretenv.OceanSentryToken)},
+		[2]string{rc.tokenFrom, rc.token})
+	return nil
+}
+
+// readTokenFile reads the token in the file that the variable v names.
+func readTokenFile(v, f string) (string, error) {
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", v, err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("%s: %s is empty", v, f)
+	}
+	return tok, nil
 }
 
 // Check reports what is missing for a live fetch.

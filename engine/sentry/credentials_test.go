@@ -177,3 +177,86 @@ func TestParseINI(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveSourceSettings(t *testing.T) {
+	dir := t.TempDir()
+	euFile := filepath.Join(dir, "eu.txt")
+	writeFile(t, euFile, "tok-eu-file\n")
+	sharedFile := filepath.Join(dir, "shared.txt")
+	writeFile(t, sharedFile, "tok-shared-file\n")
+	home := filepath.Join(dir, "home")
+	type want struct{ token, tokenFrom, url, urlFrom, org, orgFrom string }
+	for _, tc := range []struct {
+		name     string
+		source   string
+		env      map[string]string
+		rc       string // home's .sentryclirc
+		url, org string // the source's, as written
+		want     want
+		wantErr  string
+	}{
+		{name: "the source's own token, url and org", source: "eu",
+			env: map[string]string{"SENTRY_AUTH_TOKEN_EU": "tok-eu", "SENTRY_AUTH_TOKEN": "tok-shared"},
+			url: "https://de.sentry.io", org: "acme-eu",
+			want: want{"tok-eu", "SENTRY_AUTH_TOKEN_EU", "https://de.sentry.io", "gitalog.yaml (sources: eu url)", "acme-eu", "gitalog.yaml (sources: eu org)"}},
+		{name: "a dash is an underscore, the name upper-cased", source: "eu-west",
+			env: map[string]string{"SENTRY_AUTH_TOKEN_EU_WEST": "tok-euw"}, org: "o",
+			want: want{"tok-euw", "SENTRY_AUTH_TOKEN_EU_WEST", DefaultURL, "default", "o", "gitalog.yaml (sources: eu-west org)"}},
+		{name: "the source's token file beats the shared token", source: "eu",
+			env: map[string]string{"SENTRY_AUTH_TOKEN_EU_FILE": euFile, "SENTRY_AUTH_TOKEN": "tok-shared"}, org: "o",
+			want: want{"tok-eu-file", "SENTRY_AUTH_TOKEN_EU_FILE", DefaultURL, "default", "o", "gitalog.yaml (sources: eu org)"}},
+		{name: "the source's token beats its token file", source: "eu",
+			env: map[string]string{"SENTRY_AUTH_TOKEN_EU": "tok-eu", "SENTRY_AUTH_TOKEN_EU_FILE": filepath.Join(dir, "missing")}, org: "o",
+			want: want{"tok-eu", "SENTRY_AUTH_TOKEN_EU", DefaultURL, "default", "o", "gitalog.yaml (sources: eu org)"}},
+		{name: "falls back to the shared token", source: "eu",
+			env: map[string]string{"SENTRY_AUTH_TOKEN_ONPREM": "tok-other", "SENTRY_AUTH_TOKEN": "tok-shared"}, org: "o",
+			want: want{"tok-shared", "SENTRY_AUTH_TOKEN", DefaultURL, "default", "o", "gitalog.yaml (sources: eu org)"}},
+		{name: "falls back to the shared token file", source: "eu",
+			env: map[string]string{"SENTRY_AUTH_TOKEN_FILE": sharedFile}, org: "o",
+			want: want{"tok-shared-file", "SENTRY_AUTH_TOKEN_FILE", DefaultURL, "default", "o", "gitalog.yaml (sources: eu org)"}},
+		{name: "falls back to .sentryclirc's token, not its url or org", source: "eu",
+			rc: rc("tok-rc", "https://rc.example", "org-rc"), org: "o",
+			want: want{"tok-rc", "home/.sentryclirc (auth.token)", DefaultURL, "default", "o", "gitalog.yaml (sources: eu org)"}},
+		{name: "SENTRY_URL_<NAME> and SENTRY_ORG_<NAME> beat the config", source: "onprem",
+			env: map[string]string{"SENTRY_URL_ONPREM": "https://env.example", "SENTRY_ORG_ONPREM": "org-env"},
+			url: "https://cfg.example", org: "org-cfg",
+			want: want{"", "", "https://env.example", "SENTRY_URL_ONPREM", "org-env", "SENTRY_ORG_ONPREM"}},
+		{name: "SENTRY_URL and SENTRY_ORG do not apply to a source", source: "eu",
+			env:  map[string]string{"SENTRY_URL": "https://shared.example", "SENTRY_ORG": "org-shared", "OCEAN__INTEGRATION__CONFIG__SENTRY_HOST": "https://ocean.example"},
+			want: want{"", "", DefaultURL, "default", "", ""}},
+		{name: "another source's variables do not apply", source: "eu",
+			env: map[string]string{"SENTRY_URL_ONPREM": "https://x.example", "SENTRY_ORG_ONPREM": "x"}, org: "o",
+			want: want{"", "", DefaultURL, "default", "o", "gitalog.yaml (sources: eu org)"}},
+		{name: "unreadable token file", source: "eu",
+			env:     map[string]string{"SENTRY_AUTH_TOKEN_EU_FILE": filepath.Join(dir, "missing")},
+			wantErr: "SENTRY_AUTH_TOKEN_EU_FILE: open"},
+		{name: "bad url names where it came from", source: "eu",
+			env:     map[string]string{"SENTRY_URL_EU": "sentry.io"},
+			wantErr: "(from SENTRY_URL_EU)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"HOME": home}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			_ = os.RemoveAll(home)
+			if tc.rc != "" {
+				writeFile(t, filepath.Join(home, ".sentryclirc"), tc.rc)
+			}
+			s, err := ResolveSourceSettings(func(k string) string { return env[k] }, home, tc.source, tc.url, tc.org, "gitalog.yaml")
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := want{s.Token, strings.TrimPrefix(s.TokenFrom, dir+string(filepath.Separator)), s.URL, s.URLFrom, s.Org, s.OrgFrom}
+			if got != tc.want {
+				t.Errorf("got  %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}

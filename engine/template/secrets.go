@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+
+	"github.com/gitalog/gitalog/engine/secretenv"
 )
 
 // Secrets are resolved secret values by name. The zero Secrets holds none.
@@ -28,38 +30,81 @@ func EnvVar(name string) string { return strings.ToUpper(name) }
 // `echo` add one). Every missing secret is named in one error, by its
 // variable, never with a value.
 func ResolveSecrets(names []string, getenv func(string) string) (Secrets, error) {
+	return ResolveSourceSecrets(names, "", getenv)
+}
+
+// SourceEnvVar is the variable that holds the secret name for the source
+// (gitalog.yaml's sources:): sentry_api_token for eu-west is
+// SENTRY_API_TOKEN_EU_WEST.
+func SourceEnvVar(name, source string) string {
+	return secretenv.SourceVar(EnvVar(name), source)
+}
+
+// ResolveSourceSecrets is ResolveSecrets for a config bound to a source:
+// each secret is read from SourceEnvVar (or its _FILE sibling) first, so
+// that each source can have its own, then from EnvVar (and its _FILE),
+// which the sources share. source "" is ResolveSecrets.
+func ResolveSourceSecrets(names []string, source string, getenv func(string) string) (Secrets, error) {
 	s := Secrets{id: resolutions.Add(1), values: map[string]string{}}
 	var missing []string
 	for _, name := range names {
 		if _, done := s.values[name]; done {
 			continue
 		}
-		v := EnvVar(name)
-		s.vars = appendNew(s.vars, v, v+"_FILE")
-		if val := getenv(v); val != "" {
-			s.values[name] = val
-			continue
+		vars := []string{EnvVar(name)}
+		if source != "" {
+			vars = []string{SourceEnvVar(name, source), EnvVar(name)}
 		}
-		file := getenv(v + "_FILE")
-		if file == "" {
-			missing = appendNew(missing, v)
-			continue
+		// Every variable is listed, the shared one too when the source's
+		// is set: neither may be read by anything else (jq's env).
+		for _, v := range vars {
+			s.vars = appendNew(s.vars, v, v+"_FILE")
 		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return Secrets{}, fmt.Errorf("secret %q: %s_FILE: %w", name, v, err)
+		found := false
+		for _, v := range vars {
+			val, err := readSecret(name, v, getenv)
+			if err != nil {
+				return Secrets{}, err
+			}
+			if val != "" {
+				s.values[name], found = val, true
+				break
+			}
 		}
-		val := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-		if val == "" {
-			return Secrets{}, fmt.Errorf("secret %q: %s_FILE: %s is empty", name, v, file)
+		if !found {
+			missing = appendNew(missing, strings.Join(vars, " or "))
 		}
-		s.values[name] = val
 	}
-	if len(missing) > 0 {
+	switch {
+	case len(missing) > 0 && source == "":
 		return Secrets{}, fmt.Errorf("secret not set: %s (set the variable, or %s_FILE to a file holding it)",
 			strings.Join(missing, ", "), missing[0])
+	case len(missing) > 0:
+		return Secrets{}, fmt.Errorf("secret not set: %s (set either variable, or it with _FILE appended to a file holding it)",
+			strings.Join(missing, ", "))
 	}
 	return s, nil
+}
+
+// readSecret reads the variable v, or the file v_FILE names; "" when
+// neither is set.
+func readSecret(name, v string, getenv func(string) string) (string, error) {
+	if val := getenv(v); val != "" {
+		return val, nil
+	}
+	file := getenv(v + "_FILE")
+	if file == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("secret %q: %s_FILE: %w", name, v, err)
+	}
+	val := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if val == "" {
+		return "", fmt.Errorf("secret %q: %s_FILE: %s is empty", name, v, file)
+	}
+	return val, nil
 }
 
 func appendNew(list []string, vals ...string) []string {

@@ -162,3 +162,54 @@ func TestRenderErrorRedacted(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveSourceSecrets(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	euFile, sharedFile, empty := file("eu", "eu-from-file\n"), file("shared", "shared-from-file\n"), file("empty", "")
+	allVars := []string{"API_TOKEN_EU_WEST", "API_TOKEN_EU_WEST_FILE", "API_TOKEN", "API_TOKEN_FILE"}
+	for _, tc := range []struct {
+		name    string
+		source  string
+		env     map[string]string
+		want    string
+		wantErr string
+	}{
+		{"the source's variable first", "eu-west", map[string]string{"API_TOKEN_EU_WEST": "eu-value", "API_TOKEN": "shared-value"}, "eu-value", ""},
+		{"the source's file before the shared variable", "eu-west", map[string]string{"API_TOKEN_EU_WEST_FILE": euFile, "API_TOKEN": "shared-value"}, "eu-from-file", ""},
+		{"the shared variable when the source has none", "eu-west", map[string]string{"API_TOKEN": "shared-value", "API_TOKEN_ONPREM": "other"}, "shared-value", ""},
+		{"the shared file last", "eu-west", map[string]string{"API_TOKEN_FILE": sharedFile}, "shared-from-file", ""},
+		{"no source: the shared variable only", "", map[string]string{"API_TOKEN_EU_WEST": "eu-value", "API_TOKEN": "shared-value"}, "shared-value", ""},
+		{"missing names both", "eu-west", nil, "", "secret not set: API_TOKEN_EU_WEST or API_TOKEN"},
+		{"an empty source file is an error", "eu-west", map[string]string{"API_TOKEN_EU_WEST_FILE": empty, "API_TOKEN": "shared-value"}, "", "API_TOKEN_EU_WEST_FILE: " + empty + " is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := ResolveSourceSecrets([]string{"api_token"}, tc.source, env(tc.env))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.lookup("api_token"); got != tc.want {
+				t.Errorf("api_token = %q, want %q", got, tc.want)
+			}
+			want := allVars
+			if tc.source == "" {
+				want = allVars[2:]
+			}
+			if got := s.Vars(); !slices.Equal(got, want) {
+				t.Errorf("vars %q, want %q", got, want)
+			}
+		})
+	}
+}
