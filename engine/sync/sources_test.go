@@ -83,7 +83,7 @@ func (f *sourcesFixture) writeConfig(ident string) {
 	if err := os.WriteFile(filepath.Join(f.dir, "gitalog.yaml"), []byte(sourcesConfig(f, ident)), 0o644); err != nil {
 		f.t.Fatal(err)
 	}
-	testrepo.Git(f.t, f.dir, "commit", "-qam", "config: sources")
+	testrepo.Git(f.t, f.dir, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "config: sources")
 }
 
 func (f *sourcesFixture) options(source string) Options {
@@ -234,7 +234,7 @@ func TestSourcesConflictFirstOwnerKeeps(t *testing.T) {
 	if _, err := Run(context.Background(), f.options("eu")); err != nil {
 		t.Fatal(err)
 	}
-	head := f.git("rev-parse", "HEAD")
+	head := f.git("rev-parse", "HEAD:catalog")
 	res, err := Run(context.Background(), f.options("us"))
 	if !errors.Is(err, catalog.ErrPartial) {
 		t.Fatalf("want partial, got %v", err)
@@ -243,15 +243,15 @@ func TestSourcesConflictFirstOwnerKeeps(t *testing.T) {
 	if len(res.Claims) == 0 || res.Claims[0].Owner != "eu" {
 		t.Fatalf("claims: %+v", res.Claims)
 	}
-	if f.git("rev-parse", "HEAD") != head {
+	if f.git("rev-parse", "HEAD:catalog") != head {
 		t.Errorf("the second source committed over the first's entities:\n%s", f.git("show", "--stat", "HEAD"))
 	}
 	// And eu again: still its own, no change.
 	if _, err := Run(context.Background(), f.options("eu")); err != nil {
 		t.Fatal(err)
 	}
-	if f.git("rev-parse", "HEAD") != head {
-		t.Error("the first owner's resync committed")
+	if f.git("rev-parse", "HEAD:catalog") != head {
+		t.Error("the first owner's resync changed the catalog")
 	}
 }
 
@@ -266,7 +266,7 @@ func TestSourcesAdoptTheCatalogBeforeSources(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(f.dir, "gitalog.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f.git("commit", "-qam", "config: one source")
+	f.git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "config: one source")
 	o := f.options("")
 	o.Env = testrepo.Env(f.srv["eu"], f.data["eu"])
 	if _, err := Run(context.Background(), o); err != nil {
