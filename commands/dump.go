@@ -17,12 +17,14 @@ func dumpCommand(io *IO) *cli.Command {
 			&cli.StringFlag{Name: "config", Usage: "the mapping config (default <dir>/gitalog.yaml)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "the folder to write"},
 			&cli.IntFlag{Name: "concurrency", Usage: "Sentry requests in flight at once", DefaultText: "4"},
+			&cli.StringFlag{Name: "source", Usage: "with sources: in gitalog.yaml, the source to fetch from (required then)"},
 		},
 		Action: func(c *cli.Context) error {
 			prog := newProgress(c, io)
 			o := sync.Options{
 				Dir: c.String("dir"), ConfigPath: c.String("config"), Env: io.Getenv,
 				Concurrency: c.Int("concurrency"), Logger: logger(c, io), Progress: prog.update,
+				Source: c.String("source"),
 			}
 			res, err := sync.Dump(c.Context, o, c.String("out"))
 			prog.done()

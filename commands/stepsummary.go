@@ -14,6 +14,25 @@ import (
 // the same entity-by-entity diff as `gitalog diff --format markdown` for
 // the commit it made, or one line when it made none, plus its problems.
 func syncStepSummary(ctx context.Context, dir string, res *sync.Result, syncErr error) (string, error) {
+	if len(res.Sources) > 0 {
+		// Each source's commit, in the config's order; the error (naming
+		// each failed source) once, at the end.
+		var all strings.Builder
+		for _, r := range res.Sources {
+			if r == nil {
+				continue
+			}
+			md, err := syncStepSummary(ctx, dir, r, nil)
+			if err != nil {
+				return "", err
+			}
+			all.WriteString(md + "\n")
+		}
+		if syncErr != nil {
+			fmt.Fprintf(&all, "\n> [!WARNING]\n> %s\n", strings.ReplaceAll(review.EscapeMarkdown(syncErr.Error()), "<br>", "\n> "))
+		}
+		return all.String(), nil
+	}
 	var b strings.Builder
 	switch {
 	case !res.Commit.IsZero():

@@ -47,8 +47,16 @@ func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
 	for _, w := range cfg.Warnings {
 		o.logger().Warn(w)
 	}
-	set, setErr := o.sentrySettings(cfg)
-	sc, err := o.openSources(ctx, cfg, set, setErr)
+	rp := &repo{cfg: cfg}
+	rp.set, rp.setErr = o.sentrySettings(cfg)
+	if err := o.bindSource(rp); err != nil {
+		return nil, err
+	}
+	if len(cfg.Sources) > 0 && o.Source == "" {
+		return nil, fmt.Errorf("%s has sources:; a dump is of one source: pass --source NAME", cfg.File)
+	}
+	cfg = rp.cfg
+	sc, err := o.openSources(ctx, cfg, rp.set, rp.setErr)
 	if err != nil {
 		return nil, err
 	}

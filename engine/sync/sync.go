@@ -174,7 +174,8 @@ func runTimed(ctx context.Context, o Options) (*Result, error) {
 	defer cancel()
 	o.fetched = &fetchedKinds{}
 	res, err := run(ctx, o)
-	if err != nil && context.Cause(ctx) == errSyncTimeout {
+	if err != nil && context.Cause(ctx) == errSyncTimeout && (res == nil || len(res.Sources) == 0) {
+		// (Each source's sync says for itself what it had not fetched.)
 		err = o.fetched.timedOut(o.Timeout, err)
 	}
 	return res, err
