@@ -2,12 +2,16 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	gosync "sync"
 	"testing"
 
 	"github.com/gitalog/gitalog/engine/catalog"
@@ -353,4 +357,58 @@ func TestSourcesUnknownSource(t *testing.T) {
 	o.Source = "eu"
 	_, err = Run(context.Background(), o)
 	wantInError(t, err, "--source eu", "no sources")
+}
+
+// With sources, each source's sync tells its sinks of its own commits
+// only, and keeps its own delivery state: two jobs never send one event
+// twice nor race for one ref.
+func TestSourcesNotifyTheirOwnCommits(t *testing.T) {
+	var mu gosync.Mutex
+	var got []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct{ Event, Identifier string }
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		mu.Lock()
+		got = append(got, ev.Event+" "+ev.Identifier)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	f := newSourcesFixture(t, "eu", "us")
+	cfg := sourcesConfig(f, `$source + "-" + `) + "notify:\n  - webhook: " + hook.URL + "\n    blueprints: [sentryIssue]\n"
+	if err := os.WriteFile(filepath.Join(f.dir, "gitalog.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "notify")
+	if _, err := Run(t.Context(), f.options("")); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got = nil // the first sync of each source starts its sink at its head
+	mu.Unlock()
+	ids := map[string]string{}
+	for _, n := range f.names {
+		f.srv[n].Update(func(d *sentrytest.Dataset) {
+			ids[n] = d.AddIssue(d.Projects[0].Slug, "KeyError: '"+n+"'", "x.py in f", "error")
+		})
+	}
+	// us commits first, then eu: eu's run sees us's commit after its
+	// sink's ref and must not tell of it.
+	for _, n := range []string{"us", "eu"} {
+		if _, err := Run(t.Context(), f.options(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(got)
+	want := []string{"created eu-" + ids["eu"], "created us-" + ids["us"]}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events: %q, want %q", got, want)
+	}
+	refs := f.git("for-each-ref", "--format=%(refname)", "refs/gitalog/notified/")
+	for _, n := range f.names {
+		if !strings.Contains(refs, "refs/gitalog/notified/"+n+"/") {
+			t.Errorf("no delivery state of source %s: %s", n, refs)
+		}
+	}
 }
