@@ -3,6 +3,7 @@ package mapping
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -390,5 +391,37 @@ func TestSourceTokenIsSecret(t *testing.T) {
 	_, err = Parse("c.yaml", []byte(projectResource+twoSources))
 	if err == nil || !strings.Contains(err.Error(), "SENTRY_ORG holds the value of SENTRY_AUTH_TOKEN_ONPREM") || strings.Contains(err.Error(), "sntrys_onprem_secret") {
 		t.Errorf("copied token: %v", err)
+	}
+}
+
+// The README's example of sources: loads, and binds as it says.
+func TestReadmeSourcesExample(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "\n### Sources\n")
+	_, rest, ok2 := strings.Cut(rest, "```yaml\n")
+	block, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no yaml block under ### Sources")
+	}
+	base := mustParse(t, block)
+	for _, tc := range []struct{ source, want string }{{"eu", "eu-p project,t"}, {"onprem", "onprem-p project"}} {
+		cfg, err := base.ForSource(tc.source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es, issues := cfg.Resources[0].Map(map[string]any{"slug": "p"})
+		if len(issues) > 0 || len(es) != 1 {
+			t.Fatalf("%v %v", es, issues)
+		}
+		got := es[0].Identifier + " " + cfg.Resources[0].Kind
+		if len(cfg.Resources) > 1 {
+			got += "," + cfg.Resources[1].Kind[:1]
+		}
+		if got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.source, got, tc.want)
+		}
 	}
 }
