@@ -529,8 +529,15 @@ func (p *parser) sources(n *yaml.Node) ([]Source, error) {
 			return nil, p.errAt(sn, "%s: missing name (lower-case letters, digits, - and _, e.g. eu)", where)
 		case !sourceName.MatchString(s.Name):
 			return nil, p.errAt(nameNode, "%s: name %q must be 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit (it names the source's token variable, its state folder and its commits)", where, s.Name)
+		case s.Name == "file" || strings.HasSuffix(s.Name, "_file") || strings.HasSuffix(s.Name, "-file"):
+			// SENTRY_AUTH_TOKEN_FILE is the shared token's file, and
+			// SENTRY_AUTH_TOKEN_X_FILE source x's.
+			return nil, p.errAt(nameNode, "%s: name %q cannot end in file: its token variable %s would be another's _FILE variable", where, s.Name, secretenv.SourceVar(secretenv.SentryToken, s.Name))
 		case lines[s.Name] > 0:
 			return nil, p.errAt(nameNode, "%s: the name %q is also the name of the source at line %d; each source needs its own", where, s.Name, lines[s.Name])
+		case lines[varName(s.Name)] > 0:
+			// eu-west and eu_west would read one SENTRY_AUTH_TOKEN_EU_WEST.
+			return nil, p.errAt(nameNode, "%s: the name %q and the source's at line %d differ only in - and _, so they would share the variable %s", where, s.Name, lines[varName(s.Name)], secretenv.SourceVar(secretenv.SentryToken, s.Name))
 		case s.Org == "":
 			return nil, p.errAt(sn, "source %q: missing org (the slug of its Sentry organization)", s.Name)
 		}
@@ -539,10 +546,16 @@ func (p *parser) sources(n *yaml.Node) ([]Source, error) {
 				return nil, p.errAt(urlNode, "source %q: url: %v", s.Name, err)
 			}
 		}
-		lines[s.Name] = sn.Line
+		lines[s.Name], lines[varName(s.Name)] = sn.Line, sn.Line
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// varName is how a source's name is written in a variable's name, with a
+// mark that keeps it apart from the names themselves.
+func varName(source string) string {
+	return "\x00" + strings.ReplaceAll(source, "-", "_")
 }
 
 // sourceRef reads the source: of an entry: one of the sources' names.
