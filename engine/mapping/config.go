@@ -245,6 +245,17 @@ func (c *Config) ForSource(name string) (*Config, error) {
 	return nil, &configError{file: c.File, msg: fmt.Sprintf("no source is named %q (the sources are %s%s)", name, strings.Join(names, ", "), hint)}
 }
 
+// BoundSource is the entry of sources: the config is bound to; false
+// when it is bound to none.
+func (c *Config) BoundSource() (Source, bool) {
+	for _, s := range c.Sources {
+		if c.Source != "" && s.Name == c.Source {
+			return s, true
+		}
+	}
+	return Source{}, false
+}
+
 // SourceDigest is the digest of a config's bytes bound to source ("":
 // unbound, the bytes' SHA-256 alone).
 func SourceDigest(data []byte, source string) [32]byte {

@@ -320,6 +320,9 @@ func TestForSource(t *testing.T) {
 		}
 		return strings.Join(out, ",") + " / " + strings.Join(kinds, ",")
 	}
+	if _, ok := base.BoundSource(); ok {
+		t.Error("an unbound config has a bound source")
+	}
 	if got, want := labels(base), "0:project,1:team,2:user,3:shared,4:eu_things,5:eu_details,6:shared / shared,eu_things,eu_details"; got != want {
 		t.Errorf("unbound: got %s\nwant %s", got, want)
 	}
@@ -337,6 +340,9 @@ func TestForSource(t *testing.T) {
 		}
 		if cfg.Source != tc.source || !slices.Equal(cfg.Sources, base.Sources) || cfg.Extract.Source == nil || cfg.Extract.Source.Name != tc.source {
 			t.Errorf("%s: source %q, sources %v, extract's %+v", tc.source, cfg.Source, cfg.Sources, cfg.Extract.Source)
+		}
+		if s, ok := cfg.BoundSource(); !ok || s.Name != tc.source || s.Org == "" {
+			t.Errorf("%s: bound source %+v %v", tc.source, s, ok)
 		}
 		if prev, dup := digests[cfg.Digest]; dup {
 			t.Errorf("%s: the digest of %q", tc.source, prev)
