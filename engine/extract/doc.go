@@ -22,4 +22,10 @@
 // port written in the url template (or, if it writes none, to the first
 // request's), so a Link header pointing elsewhere cannot carry the token
 // there.
+//
+// With gitalog.yaml's sources:, an extractor may run for one source only
+// (source:), and ParseFor binds a definition to a source: it keeps that
+// source's extractors, resolves only their secrets, each from
+// NAME_<SOURCE> before NAME (one API key per organization, or one shared),
+// and templates see the source as source.
 package extract

@@ -99,7 +99,7 @@ type Resource struct {
 	// Source is the one source the resource runs for (source:), "" for
 	// every source.
 	Source     string
-	sourceLine int
+	sourceNode *yaml.Node
 	// Query is selector.query, a jq boolean filter.
 	Query *Program
 	// Params are the selector's other keys (tag, includeMembers, search,
@@ -243,6 +243,17 @@ func (c *Config) ForSource(name string) (*Config, error) {
 		hint = "; did you mean " + s + "?"
 	}
 	return nil, &configError{file: c.File, msg: fmt.Sprintf("no source is named %q (the sources are %s%s)", name, strings.Join(names, ", "), hint)}
+}
+
+// BoundSource is the entry of sources: the config is bound to; false
+// when it is bound to none.
+func (c *Config) BoundSource() (Source, bool) {
+	for _, s := range c.Sources {
+		if c.Source != "" && s.Name == c.Source {
+			return s, true
+		}
+	}
+	return Source{}, false
 }
 
 // SourceDigest is the digest of a config's bytes bound to source ("":
@@ -415,7 +426,7 @@ func parse(name string, data []byte, bound *Source) (*Config, error) {
 		// Each source says where it is; a shared one would be read by
 		// none, or by all.
 		for _, k := range p.sentryAt {
-			return nil, p.errf(k, "sentry.%s does not apply with sources: (each source has its url and org); move it to the sources", k.Value)
+			return nil, p.errAt(k, "sentry.%s does not apply with sources: (each source has its url and org); move it to the sources", k.Value)
 		}
 		for _, s := range cfg.Sources {
 			p.sourceNames = append(p.sourceNames, s.Name)
@@ -491,14 +502,14 @@ var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // sources reads sources:, a list of {name, url, org}.
 func (p *parser) sources(n *yaml.Node) ([]Source, error) {
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		return nil, p.errf(n, "sources must be a list of {name, url, org}, one for each Sentry organization")
+		return nil, p.errAt(n, "sources must be a list of {name, url, org}, one for each Sentry organization")
 	}
 	var out []Source
 	lines := map[string]int{}
 	for i, sn := range n.Content {
 		where := fmt.Sprintf("sources[%d]", i)
 		if sn.Kind != yaml.MappingNode {
-			return nil, p.errf(sn, "%s must be a mapping with name, url and org", where)
+			return nil, p.errAt(sn, "%s must be a mapping with name, url and org", where)
 		}
 		s := Source{Line: sn.Line}
 		var nameNode, urlNode *yaml.Node
@@ -512,7 +523,7 @@ func (p *parser) sources(n *yaml.Node) ([]Source, error) {
 			case "org":
 				dst = &s.Org
 			case "token", "authToken", "auth_token":
-				return nil, p.errf(k, "%s.%s: the token must not be in a config file (it would be committed); set SENTRY_AUTH_TOKEN_<NAME> (or SENTRY_AUTH_TOKEN) instead", where, k.Value)
+				return nil, p.errAt(k, "%s.%s: the token must not be in a config file (it would be committed); set SENTRY_AUTH_TOKEN_<NAME> (or SENTRY_AUTH_TOKEN) instead", where, k.Value)
 			default:
 				if err := p.unknownKey(k, where+": ", k.Value, sourceKeys); err != nil {
 					return nil, err
@@ -520,45 +531,58 @@ func (p *parser) sources(n *yaml.Node) ([]Source, error) {
 				continue
 			}
 			if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-				return nil, p.errf(v, "%s.%s must be a string, got %s", where, k.Value, yamlType(v))
+				return nil, p.errAt(v, "%s.%s must be a string, got %s", where, k.Value, yamlType(v))
 			}
 			*dst = strings.TrimSpace(v.Value)
 		}
 		switch {
 		case nameNode == nil || s.Name == "":
-			return nil, p.errf(sn, "%s: missing name (lower-case letters, digits, - and _, e.g. eu)", where)
+			return nil, p.errAt(sn, "%s: missing name (lower-case letters, digits, - and _, e.g. eu)", where)
 		case !sourceName.MatchString(s.Name):
-			return nil, p.errf(nameNode, "%s: name %q must be 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit (it names the source's token variable, its state folder and its commits)", where, s.Name)
+			return nil, p.errAt(nameNode, "%s: name %q must be 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit (it names the source's token variable, its state folder and its commits)", where, s.Name)
+		case s.Name == "file" || strings.HasSuffix(s.Name, "_file") || strings.HasSuffix(s.Name, "-file"):
+			// SENTRY_AUTH_TOKEN_FILE is the shared token's file, and
+			// SENTRY_AUTH_TOKEN_X_FILE source x's.
+			return nil, p.errAt(nameNode, "%s: name %q cannot end in file: its token variable %s would be another's _FILE variable", where, s.Name, secretenv.SourceVar(secretenv.SentryToken, s.Name))
 		case lines[s.Name] > 0:
-			return nil, p.errf(nameNode, "%s: the name %q is also the name of the source at line %d; each source needs its own", where, s.Name, lines[s.Name])
+			return nil, p.errAt(nameNode, "%s: the name %q is also the name of the source at line %d; each source needs its own", where, s.Name, lines[s.Name])
+		case lines[varName(s.Name)] > 0:
+			// eu-west and eu_west would read one SENTRY_AUTH_TOKEN_EU_WEST.
+			return nil, p.errAt(nameNode, "%s: the name %q and the source's at line %d differ only in - and _, so they would share the variable %s", where, s.Name, lines[varName(s.Name)], secretenv.SourceVar(secretenv.SentryToken, s.Name))
 		case s.Org == "":
-			return nil, p.errf(sn, "source %q: missing org (the slug of its Sentry organization)", s.Name)
+			return nil, p.errAt(sn, "source %q: missing org (the slug of its Sentry organization)", s.Name)
 		}
 		if urlNode != nil && s.URL != "" {
 			if _, err := sentry.ParseBaseURL(s.URL); err != nil {
-				return nil, p.errf(urlNode, "source %q: url: %v", s.Name, err)
+				return nil, p.errAt(urlNode, "source %q: url: %v", s.Name, err)
 			}
 		}
-		lines[s.Name] = sn.Line
+		lines[s.Name], lines[varName(s.Name)] = sn.Line, sn.Line
 		out = append(out, s)
 	}
 	return out, nil
 }
 
+// varName is how a source's name is written in a variable's name, with a
+// mark that keeps it apart from the names themselves.
+func varName(source string) string {
+	return "\x00" + strings.ReplaceAll(source, "-", "_")
+}
+
 // sourceRef reads the source: of an entry: one of the sources' names.
 func (p *parser) sourceRef(v *yaml.Node, prefix string) (string, error) {
 	if v.Kind != yaml.ScalarNode || v.Value == "" || v.Tag == "!!null" {
-		return "", p.errf(v, "%ssource must be the name of one of the file's sources", prefix)
+		return "", p.errAt(v, "%ssource must be the name of one of the file's sources", prefix)
 	}
 	if p.sourceNames == nil {
-		return "", p.errf(v, "%ssource: %q names a source, but the file has no sources: list", prefix, v.Value)
+		return "", p.errAt(v, "%ssource: %q names a source, but the file has no sources: list", prefix, v.Value)
 	}
 	if !slices.Contains(p.sourceNames, v.Value) {
 		hint := ""
 		if s, ok := nearMiss(v.Value, p.sourceNames); ok {
 			hint = "; did you mean " + s + "?"
 		}
-		return "", p.errf(v, "%ssource: no source is named %q (the sources are %s%s)", prefix, v.Value, strings.Join(p.sourceNames, ", "), hint)
+		return "", p.errAt(v, "%ssource: no source is named %q (the sources are %s%s)", prefix, v.Value, strings.Join(p.sourceNames, ", "), hint)
 	}
 	return v.Value, nil
 }
@@ -731,7 +755,7 @@ func (p *parser) resource(i int, n *yaml.Node) (*Resource, error) {
 		if r.Source, err = p.sourceRef(source, r.Label()+": "); err != nil {
 			return nil, err
 		}
-		r.sourceLine = source.Line
+		r.sourceNode = source
 	}
 	if selector != nil {
 		if selector.Kind != yaml.MappingNode {

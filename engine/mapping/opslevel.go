@@ -92,7 +92,7 @@ func (p *parser) transform(i, n int, node *yaml.Node) (*Resource, error) {
 		case "external_kind":
 		case "source":
 			r.Source, err = p.sourceRef(v, r.Label()+": ")
-			r.sourceLine = v.Line
+			r.sourceNode = v
 		case "opslevel_kind":
 			if v.Kind != yaml.ScalarNode || v.Value == "" {
 				return nil, p.errAt(v, "%s: opslevel_kind must be a blueprint identifier", r.Label())
@@ -317,7 +317,7 @@ func (p *parser) checkSourceKind(cfg *Config, r *Resource) error {
 	if e == nil || e.Source == "" || e.Source == r.Source {
 		return nil
 	}
-	return p.errf(&yaml.Node{Line: r.sourceLine}, "%s: source: %s, but its items come from %s, which runs for source %s only", r.Label(), r.Source, e.Label(), e.Source)
+	return p.errAt(r.sourceNode, "%s: source: %s, but its items come from %s, which runs for source %s only", r.Label(), r.Source, e.Label(), e.Source)
 }
 
 // jqCompiler compiles the jq of other packages' sections (extractors,
