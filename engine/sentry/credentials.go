@@ -17,6 +17,8 @@ const DefaultURL = "https://sentry.io"
 // Settings are the resolved connection settings. TokenFrom names where the
 // token came from (never the token itself), for messages.
 type Settings struct {
+	// Source names the source of a config with several ("" for one).
+	Source          string
 	URL, Org, Token string
 	URLFrom         string
 	OrgFrom         string
@@ -82,7 +84,7 @@ func ResolveSourceSettings(env Env, dir, name, url, org, cfgFile string) (Settin
 	if err != nil {
 		return Settings{}, err
 	}
-	var s Settings
+	s := Settings{Source: name}
 	tokenVar := secretenv.SourceVar(secretenv.SentryToken, name)
 	if v := strings.TrimSpace(env(tokenVar)); v != "" {
 		s.Token, s.TokenFrom = v, tokenVar
@@ -156,11 +158,25 @@ func readTokenFile(v, f string) (string, error) {
 // Check reports what is missing for a live fetch.
 func (s Settings) Check() error {
 	var missing []string
+	const scopes = "scopes project:read, event:read, org:read, member:read, team:read"
+	if s.Source != "" {
+		if s.Org == "" {
+			missing = append(missing, fmt.Sprintf("the organization (set org: in its sources: entry, or %s)", secretenv.SourceVar("SENTRY_ORG", s.Source)))
+		}
+		if s.Token == "" {
+			v := secretenv.SourceVar(secretenv.SentryToken, s.Source)
+			missing = append(missing, fmt.Sprintf("an auth token (set %s or %s_FILE, or SENTRY_AUTH_TOKEN for every source; %s)", v, v, scopes))
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("Sentry source %s is not configured: missing %s", s.Source, strings.Join(missing, " and "))
+		}
+		return nil
+	}
 	if s.Org == "" {
 		missing = append(missing, "the organization (set SENTRY_ORG, or sentry.org in the config)")
 	}
 	if s.Token == "" {
-		missing = append(missing, "an auth token (set SENTRY_AUTH_TOKEN or SENTRY_AUTH_TOKEN_FILE; scopes project:read, event:read, org:read, member:read, team:read)")
+		missing = append(missing, "an auth token (set SENTRY_AUTH_TOKEN or SENTRY_AUTH_TOKEN_FILE; "+scopes+")")
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("Sentry is not configured: missing %s", strings.Join(missing, " and "))

@@ -260,3 +260,17 @@ func TestResolveSourceSettings(t *testing.T) {
 		})
 	}
 }
+
+// A source that lacks its token says which variable to set.
+func TestSourceSettingsCheckNamesItsVariables(t *testing.T) {
+	s, err := ResolveSourceSettings(func(string) string { return "" }, t.TempDir(), "eu-west", "https://de.sentry.io", "", "gitalog.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Check()
+	for _, want := range []string{"source eu-west", "SENTRY_AUTH_TOKEN_EU_WEST", "SENTRY_ORG_EU_WEST"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check() = %v, want it to name %s", err, want)
+		}
+	}
+}

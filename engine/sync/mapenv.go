@@ -17,7 +17,23 @@ func RefuseSecretEnv(cfg *mapping.Config, env sentry.Env, dir, pushToken string)
 	}
 	// A setting that cannot be resolved is reported where it is used; the
 	// token, when found, is all that matters here.
+	if len(cfg.Sources) > 0 && cfg.Source == "" {
+		// Every source's token, against the mappings of each.
+		for _, s := range cfg.Sources {
+			bound, err := cfg.ForSource(s.Name)
+			if err != nil {
+				return err
+			}
+			if err := RefuseSecretEnv(bound, env, dir, pushToken); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	set, _ := sentry.ResolveSettings(env, dir, cfg.Sentry.URL, cfg.Sentry.Org, cfg.File)
+	if s, ok := cfg.BoundSource(); ok {
+		set, _ = sentry.ResolveSourceSettings(env, dir, s.Name, s.URL, s.Org, cfg.File)
+	}
 	return refuseSecrets(cfg, set, env, pushToken)
 }
 

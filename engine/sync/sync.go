@@ -197,15 +197,18 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer rp.unlock()
-	if len(rp.cfg.Sources) > 0 && o.Source == "" {
-		return o.runAll(ctx, rp)
-	}
 	store, head, cfg, set, setErr, bps := rp.store, rp.head, rp.cfg, rp.set, rp.setErr, rp.bps
-	for _, w := range cfg.Warnings {
-		log.Warn(w)
+	if o.shared == nil {
+		// Said once: each source's config repeats the file's warnings.
+		for _, w := range cfg.Warnings {
+			log.Warn(w)
+		}
+		for _, w := range bps.Warnings() {
+			log.Warn(w)
+		}
 	}
-	for _, w := range bps.Warnings() {
-		log.Warn(w)
+	if len(cfg.Sources) > 0 && o.Source == "" {
+		return o.runAll(ctx, rp)
 	}
 	if err := checkTransforms(cfg, bps); err != nil {
 		return nil, err
