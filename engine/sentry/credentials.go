@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,11 +107,25 @@ func ResolveSourceSettings(env Env, dir, name, url, org, cfgFile string) (Settin
 	pick(&s.Org, &s.OrgFrom,
 		[2]string{orgVar, env(orgVar)},
 		[2]string{where + " org)", org})
-	if _, err := ParseBaseURL(s.URL); err != nil {
+	u, err := ParseBaseURL(s.URL)
+	if err != nil {
 		return s, fmt.Errorf("source %s: %v (from %s)", name, err, s.URLFrom)
+	}
+	// SENTRY_URL pins where the shared token goes (the review workflow
+	// sets it so that a pull request's gitalog.yaml cannot send the token
+	// elsewhere). A source falling back to that token must be there too:
+	// a url: of its own would take it to a host the config names.
+	if pin := strings.TrimSpace(env("SENTRY_URL")); pin != "" && s.Token != "" && !strings.HasPrefix(s.TokenFrom, tokenVar) {
+		p, err := ParseBaseURL(pin)
+		if err != nil || p.Scheme != u.Scheme || p.Host != u.Host {
+			return Settings{Source: name}, fmt.Errorf("source %s: its url %s (from %s) is not SENTRY_URL's host, and the shared token (%s) goes only there; set %s for this source", name, RedactHost(u), s.URLFrom, s.TokenFrom, tokenVar)
+		}
 	}
 	return s, nil
 }
+
+// RedactHost is a URL's scheme and host, for messages.
+func RedactHost(u *url.URL) string { return u.Scheme + "://" + u.Host }
 
 // pick sets dst to the first candidate value that is not blank, and from
 // to its name.

@@ -274,3 +274,25 @@ func TestSourceSettingsCheckNamesItsVariables(t *testing.T) {
 		}
 	}
 }
+
+// SENTRY_URL pins where the shared token goes: a source whose url is
+// elsewhere gets it only with a token of its own.
+func TestSourceSharedTokenStaysAtSentryURL(t *testing.T) {
+	env := func(m map[string]string) Env { return func(k string) string { return m[k] } }
+	pinned := map[string]string{"SENTRY_URL": "https://sentry.io", "SENTRY_AUTH_TOKEN": "tok-s3cr3t"}
+	if _, err := ResolveSourceSettings(env(pinned), t.TempDir(), "eu", "https://evil.example", "acme", "gitalog.yaml"); err == nil || !strings.Contains(err.Error(), "SENTRY_AUTH_TOKEN_EU") || strings.Contains(err.Error(), "tok-s3cr3t") {
+		t.Errorf("shared token to another host: %v", err)
+	}
+	s, err := ResolveSourceSettings(env(pinned), t.TempDir(), "eu", "https://sentry.io/", "acme", "gitalog.yaml")
+	if err != nil || s.Token != "tok-s3cr3t" {
+		t.Errorf("shared token to SENTRY_URL's host: %v %+v", err, s.TokenFrom)
+	}
+	own := map[string]string{"SENTRY_URL": "https://sentry.io", "SENTRY_AUTH_TOKEN": "tok-s3cr3t", "SENTRY_AUTH_TOKEN_EU": "own"}
+	if s, err := ResolveSourceSettings(env(own), t.TempDir(), "eu", "https://de.sentry.io", "acme", "gitalog.yaml"); err != nil || s.Token != "own" {
+		t.Errorf("a source's own token goes to its url: %v", err)
+	}
+	free := map[string]string{"SENTRY_AUTH_TOKEN": "tok-s3cr3t"}
+	if s, err := ResolveSourceSettings(env(free), t.TempDir(), "eu", "https://de.sentry.io", "acme", "gitalog.yaml"); err != nil || s.Token != "tok-s3cr3t" {
+		t.Errorf("without SENTRY_URL the config says where: %v", err)
+	}
+}
