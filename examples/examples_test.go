@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/gitalog/gitalog/commands"
 	"github.com/gitalog/gitalog/engine/review"
+	"github.com/gitalog/gitalog/engine/scaffold"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/gitalog/gitalog/examples"
 	"gopkg.in/yaml.v3"
@@ -54,6 +56,39 @@ func TestRecipesAreTheExampleFiles(t *testing.T) {
 	}
 }
 
+// The recipes for several sources are the files in examples/sources/,
+// byte for byte, for the sources of the issue's example (eu, onprem);
+// the review workflow is the one-sync catalog's.
+func TestSourcesRecipesAreTheExampleFiles(t *testing.T) {
+	names := []string{"eu", "onprem"}
+	cfg, err := scaffold.SourcesConfig(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := scaffold.SourcesRecipes(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]byte{
+		"sources/gitalog.yaml":              cfg,
+		"sources/gitalog-sync.yml":          rs[examples.SyncWorkflowPath],
+		"sources/Jenkinsfile":               rs[examples.JenkinsfilePath],
+		"github-actions/gitalog-review.yml": rs[examples.ReviewWorkflowPath],
+	}
+	if len(rs) != 3 {
+		t.Errorf("SourcesRecipes has %d files, want 3: %v", len(rs), keys(rs))
+	}
+	for src, b := range got {
+		want, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, want) {
+			t.Errorf("the generated %s differs from examples/%s (regenerate it: gitalog init --sources eu,onprem, and copy)", path.Base(src), src)
+		}
+	}
+}
+
 func keys(m map[string][]byte) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -64,20 +99,20 @@ func keys(m map[string][]byte) []string {
 }
 
 // gitalogInit runs "gitalog init" in-process, as a user would.
-func gitalogInit(t *testing.T, dir string) string {
+func gitalogInit(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	io := &commands.IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: func(string) string { return "" }}
 	err := commands.NewApp(io).RunContext(context.Background(),
-		[]string{"gitalog", "init", "--dir", dir, "--author", "Test <test@example.com>"})
+		append([]string{"gitalog", "init", "--dir", dir, "--author", "Test <test@example.com>"}, args...))
 	if err != nil {
 		t.Fatalf("gitalog init: %v\n%s%s", err, out.String(), errOut.String())
 	}
 	return out.String()
 }
 
-// The workflows that init writes, and the project's own CI workflow, pass
-// actionlint.
+// The workflows that init writes (init --sources' too), and the project's
+// own CI workflow, pass actionlint.
 func TestActionlint(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -102,11 +137,25 @@ func TestActionlint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The per-source workflow of init --sources, beside them too.
+	srcDir := filepath.Join(t.TempDir(), "sources")
+	out = gitalogInit(t, srcDir, "--sources", "eu,onprem,us-west_2")
+	if !strings.Contains(out, "  wrote "+examples.SyncWorkflowPath+"\n") {
+		t.Errorf("init --sources did not write %s:\n%s", examples.SyncWorkflowPath, out)
+	}
+	data, err := os.ReadFile(filepath.Join(srcDir, filepath.FromSlash(examples.SyncWorkflowPath)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(wf, "gitalog-sync-sources.yml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	files := []string{
 		filepath.Join(wf, "ci.yml"),
 		filepath.Join(wf, "release.yml"),
 		filepath.Join(wf, "gitalog-review.yml"),
 		filepath.Join(wf, "gitalog-sync.yml"),
+		filepath.Join(wf, "gitalog-sync-sources.yml"),
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -155,7 +204,14 @@ type workflow struct {
 	Permissions map[string]string `yaml:"permissions"`
 	Concurrency map[string]any    `yaml:"concurrency"`
 	Jobs        map[string]struct {
-		Steps []struct {
+		Strategy struct {
+			FailFast *bool `yaml:"fail-fast"`
+			Matrix   struct {
+				Include []map[string]string `yaml:"include"`
+			} `yaml:"matrix"`
+		} `yaml:"strategy"`
+		Concurrency map[string]any `yaml:"concurrency"`
+		Steps       []struct {
 			Name string            `yaml:"name"`
 			If   string            `yaml:"if"`
 			Uses string            `yaml:"uses"`
@@ -233,6 +289,95 @@ func TestSyncWorkflow(t *testing.T) {
 	}
 }
 
+// The per-source sync workflow: a matrix over the sources that lets the
+// others run when one fails, one concurrency group per source that
+// queues (never cancels) a run, each job syncing its own source with its
+// own secret only, from a bare clone, and pushing to the one branch.
+func TestSourcesWorkflow(t *testing.T) {
+	rs, err := scaffold.SourcesRecipes([]string{"eu", "onprem", "us-west_2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(rs[examples.SyncWorkflowPath])
+	var w workflow
+	if err := yaml.Unmarshal([]byte(text), &w); err != nil {
+		t.Fatal(err)
+	}
+	checkNoInterpolatedRun(t, "sources workflow", w)
+	if _, ok := w.On["schedule"]; !ok {
+		t.Error("no schedule trigger")
+	}
+	if w.Permissions["contents"] != "write" || len(w.Permissions) != 1 {
+		t.Errorf("permissions %v, want contents: write alone", w.Permissions)
+	}
+	if w.Concurrency != nil {
+		t.Errorf("a workflow-wide concurrency group %v would run one source at a time", w.Concurrency)
+	}
+	if len(w.Jobs) != 1 {
+		t.Fatalf("%d jobs, want the matrix's one", len(w.Jobs))
+	}
+	for _, j := range w.Jobs {
+		if j.Strategy.FailFast == nil || *j.Strategy.FailFast {
+			t.Error("want fail-fast: false: a failing source must not cancel the others")
+		}
+		want := []map[string]string{
+			{"source": "eu", "secret": "SENTRY_AUTH_TOKEN_EU"},
+			{"source": "onprem", "secret": "SENTRY_AUTH_TOKEN_ONPREM"},
+			{"source": "us-west_2", "secret": "SENTRY_AUTH_TOKEN_US_WEST_2"},
+		}
+		if fmt.Sprint(j.Strategy.Matrix.Include) != fmt.Sprint(want) {
+			t.Errorf("matrix include %v, want %v", j.Strategy.Matrix.Include, want)
+		}
+		if g, _ := j.Concurrency["group"].(string); !strings.Contains(g, "${{ matrix.source }}") || j.Concurrency["cancel-in-progress"] != false {
+			t.Errorf("job concurrency %v: want a group per source that queues runs", j.Concurrency)
+		}
+		var clone, sync bool
+		for _, s := range j.Steps {
+			for k, v := range s.Env {
+				if strings.Contains(v, "secrets") && (k != "SENTRY_AUTH_TOKEN" || v != "${{ secrets[matrix.secret] }}") {
+					t.Errorf("step %q gets %s = %s: only the source's own secret may reach a job", s.Name, k, v)
+				}
+			}
+			if strings.Contains(s.Run, "set -x") || strings.Contains(s.Run, "echo \"$SENTRY_AUTH_TOKEN") {
+				t.Errorf("step %q may print the token", s.Name)
+			}
+			switch {
+			case strings.HasPrefix(s.Uses, "actions/checkout@v"):
+				t.Error("the sync job checks out the catalog's files; it needs a bare clone only")
+			case strings.Contains(s.Run, "clone --bare") && strings.Contains(s.Run, "catalog.git"):
+				clone = s.Env["GITHUB_TOKEN"] == "${{ github.token }}"
+			case s.Uses == action:
+				cmd, _ := s.With["command"].(string)
+				sync = strings.HasPrefix(cmd, "sync --dir catalog.git --source ${{ matrix.source }} --push ") &&
+					s.Env["SENTRY_AUTH_TOKEN"] == "${{ secrets[matrix.secret] }}" && s.Env["GITHUB_TOKEN"] != "" && !strings.Contains(cmd, "--branch")
+			}
+		}
+		if !clone || !sync {
+			t.Errorf("bare clone with the token %v, %s with sync --source ${{ matrix.source }} --push and the source's secret %v", clone, action, sync)
+		}
+	}
+	for _, s := range []string{"SENTRY_AUTH_TOKEN_EU", "SENTRY_AUTH_TOKEN_ONPREM", "SENTRY_AUTH_TOKEN_US_WEST_2"} {
+		if strings.Count(text, s) != 2 { // the header's list of secrets and the matrix
+			t.Errorf("%s is named %d times, want in the header and the matrix", s, strings.Count(text, s))
+		}
+	}
+}
+
+// Bad source names never reach a recipe.
+func TestSourcesRecipesRefuseBadNames(t *testing.T) {
+	for _, names := range [][]string{nil, {"EU"}, {"eu", "eu"}, {"a-b", "a_b"}, {"-eu"}, {"eu;rm"}, {"eu onprem"}, {"${{ secrets.X }}"}, {strings.Repeat("a", 64)}} {
+		if _, err := scaffold.SourcesRecipes(names); err == nil {
+			t.Errorf("SourcesRecipes(%q) gave no error", names)
+		}
+		if _, err := scaffold.SourcesConfig(names); err == nil {
+			t.Errorf("SourcesConfig(%q) gave no error", names)
+		}
+	}
+	if _, err := scaffold.SourcesRecipes([]string{strings.Repeat("a", 63), "0", "a_b-c"}); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestReviewWorkflow(t *testing.T) {
 	w, _ := loadWorkflow(t, examples.ReviewWorkflowPath)
 	checkNoInterpolatedRun(t, examples.ReviewWorkflowPath, w)
@@ -286,9 +431,10 @@ func TestReviewWorkflow(t *testing.T) {
 	}
 }
 
+// The Jenkinsfile's text checks, on the one-sync recipe and on the
+// per-source one (one parallel stage per source).
 func TestJenkinsfile(t *testing.T) {
-	text := string(examples.Recipes()[examples.JenkinsfilePath])
-	for _, s := range []string{
+	common := []string{
 		"pipeline {",
 		"agent any",
 		"triggers {",
@@ -296,23 +442,66 @@ func TestJenkinsfile(t *testing.T) {
 		"options {",
 		"disableConcurrentBuilds()",
 		"withCredentials([",
-		"string(credentialsId: 'sentry-auth-token', variable: 'SENTRY_AUTH_TOKEN')",
 		"usernamePassword(credentialsId: 'git-push', usernameVariable: 'GIT_USERNAME', passwordVariable: 'GIT_TOKEN')",
 		"sshagent(credentials: [",
-		"SENTRY_ORG = ",
 		"skipDefaultCheckout()",
-		`clone --bare --quiet "$CATALOG_URL" catalog.git`,
 		"GITALOG_VERSION = ",
 		"https://github.com/gitalog/gitalog/releases/download/$version",
 		`gitalog_${version#v}_${os}_${arch}.tar.gz`,
 		"checksums.txt",
 		`if [ -z "$want" ] || [ "$got" != "$want" ]; then`,
-		`gitalog" sync --dir catalog.git --branch "$CATALOG_BRANCH" --push`,
-	} {
-		if !strings.Contains(text, s) {
-			t.Errorf("Jenkinsfile lacks %q", s)
-		}
 	}
+	sources, err := scaffold.SourcesRecipes([]string{"eu", "onprem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"Jenkinsfile", string(examples.Recipes()[examples.JenkinsfilePath]), []string{
+			"string(credentialsId: 'sentry-auth-token', variable: 'SENTRY_AUTH_TOKEN')",
+			"SENTRY_ORG = ",
+			`clone --bare --quiet "$CATALOG_URL" catalog.git`,
+			`gitalog" sync --dir catalog.git --branch "$CATALOG_BRANCH" --push`,
+		}},
+		{"sources Jenkinsfile", string(sources[examples.JenkinsfilePath]), []string{
+			"failFast false",
+			"parallel {",
+			"stage('eu') {",
+			"stage('onprem') {",
+			"string(credentialsId: 'sentry-auth-token-eu', variable: 'SENTRY_AUTH_TOKEN_EU')",
+			"string(credentialsId: 'sentry-auth-token-onprem', variable: 'SENTRY_AUTH_TOKEN_ONPREM')",
+			`clone --bare --quiet "$CATALOG_URL" catalog-eu.git`,
+			`clone --bare --quiet "$CATALOG_URL" catalog-onprem.git`,
+			`gitalog" sync --dir catalog-eu.git --source eu --branch "$CATALOG_BRANCH" --push`,
+			`gitalog" sync --dir catalog-onprem.git --source onprem --branch "$CATALOG_BRANCH" --push`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, s := range append(common, tc.want...) {
+				if !strings.Contains(tc.text, s) {
+					t.Errorf("%s lacks %q", tc.name, s)
+				}
+			}
+			checkJenkinsfile(t, tc.text)
+		})
+	}
+	// Every stage of the per-source one pushes to the one branch, with
+	// its own source's credential and nothing else's.
+	text := string(sources[examples.JenkinsfilePath])
+	if n := strings.Count(text, `--branch "$CATALOG_BRANCH" --push`); n != 2+1 { // and the ssh comment's
+		t.Errorf("%d syncs push to $CATALOG_BRANCH, want one per source", n)
+	}
+	if strings.Contains(text, "SENTRY_ORG") || strings.Contains(text, "'SENTRY_AUTH_TOKEN'") {
+		t.Error("the per-source Jenkinsfile sets SENTRY_ORG or the unsuffixed token, which named sources do not read")
+	}
+}
+
+// checkJenkinsfile is what can be checked of a Jenkinsfile without
+// Jenkins: no build from source, and brackets that balance.
+func checkJenkinsfile(t *testing.T, text string) {
+	t.Helper()
 	if strings.Contains(text, "go install") {
 		t.Error("the Jenkinsfile builds gitalog from source")
 	}
