@@ -778,3 +778,110 @@ func TestSyncWorkflowSteps(t *testing.T) {
 		return nil
 	})
 }
+
+// TestSourcesWorkflowSteps runs the per-source workflow's matrix jobs as
+// Actions would, every job at once: each job's clone and sync steps (with
+// ${{ matrix.source }} in place, its source's secret as SENTRY_AUTH_TOKEN,
+// and SENTRY_URL_<NAME> and SENTRY_ORG_<NAME> pointing it at a fake
+// Sentry of its own), against one remote. Every job exits 0, the remote
+// holds each source's entities under its own prefix, and git fsck is
+// clean. It needs sync --source (issue 19); a gitalog without it skips.
+func TestSourcesWorkflowSteps(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	bin := t.TempDir()
+	gitalog := filepath.Join(bin, "gitalog")
+	build := exec.Command(goBin, "build", "-o", gitalog, "github.com/gitalog/gitalog")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gitalog: %v\n%s", err, out)
+	}
+	if help, _ := exec.Command(gitalog, "sync", "--help").CombinedOutput(); !bytes.Contains(help, []byte("--source ")) {
+		t.Skip("this gitalog's sync has no --source yet")
+	}
+	names := []string{"eu", "onprem", "us-west_2"}
+	rs, err := scaffold.SourcesRecipes(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w workflow
+	if err := yaml.Unmarshal(rs[examples.SyncWorkflowPath], &w); err != nil {
+		t.Fatal(err)
+	}
+	var clone, sync string
+	for _, j := range w.Jobs {
+		for _, s := range j.Steps {
+			if strings.Contains(s.Run, "clone --bare") {
+				clone = s.Run
+			}
+			if cmd, _ := s.With["command"].(string); s.Uses == action && strings.HasPrefix(cmd, "sync ") {
+				sync = "gitalog " + cmd
+			}
+		}
+	}
+	if clone == "" || sync == "" {
+		t.Fatal("want the clone and the sync step")
+	}
+	git := func(dir string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	server := t.TempDir()
+	remote := filepath.Join(server, "acme", "catalog.git")
+	git(server, "init", "-q", "--bare", "-b", "main", remote)
+	if out, err := exec.Command(gitalog, "init", "--dir", remote, "--sources", strings.Join(names, ",")).CombinedOutput(); err != nil {
+		t.Fatalf("gitalog init --sources: %v\n%s", err, out)
+	}
+	const token = "ghs_workflowtesttoken0123456789"
+	errs := make(chan error, len(names))
+	for _, name := range names {
+		data := sentrytest.Demo()
+		srv := sentrytest.NewServer(data)
+		defer srv.Close()
+		job := t.TempDir()
+		env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"GITHUB_SERVER_URL=file://"+server, "GITHUB_REPOSITORY=acme/catalog", "GITHUB_TOKEN="+token,
+			"GITHUB_ACTIONS=true", "CI=true", "SENTRY_AUTH_TOKEN="+sentrytest.Token,
+			"SENTRY_URL_"+strings.TrimPrefix(scaffold.SourceTokenVar(name), "SENTRY_AUTH_TOKEN_")+"="+srv.URL,
+			"SENTRY_ORG_"+strings.TrimPrefix(scaffold.SourceTokenVar(name), "SENTRY_AUTH_TOKEN_")+"="+data.OrgSlug())
+		go func() {
+			for _, script := range []string{clone, strings.ReplaceAll(sync, "${{ matrix.source }}", name)} {
+				cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+				cmd.Dir, cmd.Env = job, env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					errs <- fmt.Errorf("job %s: %s: %v\n%s", name, script, err, out)
+					return
+				}
+			}
+			if b, err := exec.Command("grep", "-rl", token, filepath.Join(job, "catalog.git")).Output(); err == nil {
+				errs <- fmt.Errorf("job %s: the token is in %s", name, b)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range names {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	git(remote, "fsck", "--strict", "--no-progress")
+	files := git(remote, "ls-tree", "-r", "--name-only", "main", "catalog/sentryProject")
+	for _, name := range names {
+		if !strings.Contains(files, "catalog/sentryProject/"+name+"-") {
+			t.Errorf("the remote has no project of source %s:\n%s", name, files)
+		}
+	}
+}
