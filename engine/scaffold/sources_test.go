@@ -106,7 +106,7 @@ func TestSourcesConfigMaps(t *testing.T) {
 	eu := out[0].Interface().(*mapping.Config)
 	items := map[string]any{
 		"user":    map[string]any{"email": "jane@example.com", "user": map[string]any{"name": "Jane"}},
-		"team":    map[string]any{"slug": "core", "name": "Core", "__members": []any{map[string]any{"user": map[string]any{"email": "jane@example.com"}}, map[string]any{"user": map[string]any{}}}},
+		"team":    map[string]any{"slug": "core", "name": "Core", "projects": []any{}, "__members": []any{map[string]any{"user": map[string]any{"email": "jane@example.com"}}, map[string]any{"user": map[string]any{}}}},
 		"project": map[string]any{"slug": "backend", "name": "Backend", "teams": []any{map[string]any{"slug": "core"}}, "organization": map[string]any{"links": map[string]any{"organizationUrl": "https://acme-eu.sentry.io"}}},
 		"issue":   map[string]any{"id": "42", "title": "boom", "project": map[string]any{"slug": "backend"}, "assignedTo": map[string]any{"type": "team", "name": "core"}},
 	}
