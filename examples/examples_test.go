@@ -879,9 +879,15 @@ func TestSourcesWorkflowSteps(t *testing.T) {
 	}
 	git(remote, "fsck", "--strict", "--no-progress")
 	files := git(remote, "ls-tree", "-r", "--name-only", "main", "catalog/sentryProject")
+	subjects := git(remote, "log", "--format=%s", "main")
 	for _, name := range names {
 		if !strings.Contains(files, "catalog/sentryProject/"+name+"-") {
 			t.Errorf("the remote has no project of source %s:\n%s", name, files)
+		}
+		// One commit per job: a redo on top of another job's push
+		// replaces the job's commit, it does not add one.
+		if n := strings.Count(subjects, "sync("+name+"): "); n != 1 {
+			t.Errorf("%d commits of source %s, want 1:\n%s", n, name, subjects)
 		}
 	}
 }
