@@ -57,8 +57,7 @@ func TestRecipesAreTheExampleFiles(t *testing.T) {
 }
 
 // The recipes for several sources are the files in examples/sources/,
-// byte for byte, for the sources of the issue's example (eu, onprem);
-// the review workflow is the one-sync catalog's.
+// byte for byte, for the sources of the issue's example (eu, onprem).
 func TestSourcesRecipesAreTheExampleFiles(t *testing.T) {
 	names := []string{"eu", "onprem"}
 	cfg, err := scaffold.SourcesConfig(names)
@@ -70,10 +69,10 @@ func TestSourcesRecipesAreTheExampleFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string][]byte{
-		"sources/gitalog.yaml":              cfg,
-		"sources/gitalog-sync.yml":          rs[examples.SyncWorkflowPath],
-		"sources/Jenkinsfile":               rs[examples.JenkinsfilePath],
-		"github-actions/gitalog-review.yml": rs[examples.ReviewWorkflowPath],
+		"sources/gitalog.yaml":       cfg,
+		"sources/gitalog-sync.yml":   rs[examples.SyncWorkflowPath],
+		"sources/Jenkinsfile":        rs[examples.JenkinsfilePath],
+		"sources/gitalog-review.yml": rs[examples.ReviewWorkflowPath],
 	}
 	if len(rs) != 3 {
 		t.Errorf("SourcesRecipes has %d files, want 3: %v", len(rs), keys(rs))
@@ -143,12 +142,14 @@ func TestActionlint(t *testing.T) {
 	if !strings.Contains(out, "  wrote "+examples.SyncWorkflowPath+"\n") {
 		t.Errorf("init --sources did not write %s:\n%s", examples.SyncWorkflowPath, out)
 	}
-	data, err := os.ReadFile(filepath.Join(srcDir, filepath.FromSlash(examples.SyncWorkflowPath)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(wf, "gitalog-sync-sources.yml"), data, 0o644); err != nil {
-		t.Fatal(err)
+	for _, p := range []string{examples.SyncWorkflowPath, examples.ReviewWorkflowPath} {
+		data, err := os.ReadFile(filepath.Join(srcDir, filepath.FromSlash(p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(wf, strings.TrimSuffix(path.Base(p), ".yml")+"-sources.yml"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	files := []string{
 		filepath.Join(wf, "ci.yml"),
@@ -156,6 +157,7 @@ func TestActionlint(t *testing.T) {
 		filepath.Join(wf, "gitalog-review.yml"),
 		filepath.Join(wf, "gitalog-sync.yml"),
 		filepath.Join(wf, "gitalog-sync-sources.yml"),
+		filepath.Join(wf, "gitalog-review-sources.yml"),
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -433,6 +435,57 @@ func TestReviewWorkflow(t *testing.T) {
 
 // The Jenkinsfile's text checks, on the one-sync recipe and on the
 // per-source one (one parallel stage per source).
+// The review workflow of a catalog of sources: the plan step alone gets
+// secrets, each source's own token, and each source's url is pinned by a
+// variable (a named source reads SENTRY_URL_<NAME> before its url in the
+// pull request's gitalog.yaml); no SENTRY_AUTH_TOKEN, the fallback that a
+// source the pull request adds would read.
+func TestSourcesReviewWorkflow(t *testing.T) {
+	rs, err := scaffold.SourcesRecipes([]string{"eu", "us-west_2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(rs[examples.ReviewWorkflowPath])
+	var w workflow
+	if err := yaml.Unmarshal([]byte(text), &w); err != nil {
+		t.Fatal(err)
+	}
+	checkNoInterpolatedRun(t, "sources review workflow", w)
+	want := map[string]string{
+		"BASE_REF":                    "${{ github.base_ref }}",
+		"SENTRY_AUTH_TOKEN_EU":        "${{ secrets.SENTRY_AUTH_TOKEN_EU }}",
+		"SENTRY_URL_EU":               "${{ vars.SENTRY_URL_EU || 'https://sentry.io' }}",
+		"SENTRY_AUTH_TOKEN_US_WEST_2": "${{ secrets.SENTRY_AUTH_TOKEN_US_WEST_2 }}",
+		"SENTRY_URL_US_WEST_2":        "${{ vars.SENTRY_URL_US_WEST_2 || 'https://sentry.io' }}",
+	}
+	var plan bool
+	for _, j := range w.Jobs {
+		for _, s := range j.Steps {
+			if s.Name == "Plan" {
+				plan = true
+				if fmt.Sprint(s.Env) != fmt.Sprint(want) {
+					t.Errorf("the plan's env %v, want %v", s.Env, want)
+				}
+				if !strings.Contains(s.Run, `if [ -z "$SENTRY_AUTH_TOKEN_EU$SENTRY_AUTH_TOKEN_US_WEST_2" ]; then`) {
+					t.Error("the plan is not skipped when no source's secret is there")
+				}
+				continue
+			}
+			for k, v := range s.Env {
+				if strings.Contains(v, "secrets.") {
+					t.Errorf("step %q gets a secret in %s", s.Name, k)
+				}
+			}
+		}
+	}
+	if !plan {
+		t.Error("no Plan step")
+	}
+	if strings.Contains(text, "SENTRY_AUTH_TOKEN:") || strings.Contains(text, "SENTRY_ORG") || strings.Contains(text, "$SENTRY_AUTH_TOKEN\"") {
+		t.Error("the sources review workflow still has the one-sync token or org")
+	}
+}
+
 func TestJenkinsfile(t *testing.T) {
 	common := []string{
 		"pipeline {",

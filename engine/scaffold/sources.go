@@ -182,15 +182,20 @@ func recipeSources(names []string) []recipeSource {
 // SourcesRecipes are the CI recipes for a catalog of several sources, by
 // their path in the catalog: a sync workflow with a matrix over the
 // sources and a Jenkinsfile with a parallel stage per source, each job
-// syncing one source and pushing to the same branch. They take the place
-// of the single-sync recipes (same paths); the review workflow stays.
+// syncing one source and pushing to the same branch, and the review
+// workflow with each source's token and url for its plan. They take the
+// place of the one-sync recipes (same paths).
 func SourcesRecipes(names []string) (map[string][]byte, error) {
 	if err := CheckSources(names); err != nil {
 		return nil, err
 	}
 	single := examples.Recipes()
 	srcs := recipeSources(names)
-	out := map[string][]byte{examples.ReviewWorkflowPath: single[examples.ReviewWorkflowPath]}
+	review, err := sourcesReview(string(single[examples.ReviewWorkflowPath]), srcs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", examples.ReviewWorkflowPath, err)
+	}
+	out := map[string][]byte{examples.ReviewWorkflowPath: []byte(review)}
 	clone, err := between(string(single[examples.SyncWorkflowPath]), "      - name: Clone the catalog (bare, no checkout)\n", "      # gitalog's action runs")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", examples.SyncWorkflowPath, err)
@@ -210,6 +215,52 @@ func SourcesRecipes(names []string) (map[string][]byte, error) {
 	}
 	out[examples.JenkinsfilePath] = jf.Bytes()
 	return out, nil
+}
+
+// sourcesReview is the review workflow for a catalog of sources. Its plan
+// runs the pull request's gitalog.yaml, where each source names its own
+// url, and a named source does not read SENTRY_URL: given the one-sync
+// workflow's SENTRY_AUTH_TOKEN, the plan would send that token (every
+// source's fallback) wherever a pull request points a source. So the
+// plan step gets each source's own token and pins each source's url with
+// SENTRY_URL_<NAME>, a variable the pull request cannot change.
+func sourcesReview(text string, srcs []recipeSource) (string, error) {
+	var env, header, tokens strings.Builder
+	env.WriteString("          # Each source's own token, and its url pinned by a variable: a\n" +
+		"          # named source reads SENTRY_URL_<NAME> before the url the pull\n" +
+		"          # request's gitalog.yaml gives it, so the plan cannot send a\n" +
+		"          # token elsewhere. SENTRY_AUTH_TOKEN is not set, so a source\n" +
+		"          # the pull request adds gets no token.\n")
+	header.WriteString("# validate and diff need no secret. The plan reads each source's Sentry with\n")
+	for _, s := range srcs {
+		v := strings.TrimPrefix(s.Secret, "SENTRY_AUTH_TOKEN_")
+		fmt.Fprintf(&env, "          %s: ${{ secrets.%s }}\n", s.Secret, s.Secret)
+		fmt.Fprintf(&env, "          SENTRY_URL_%s: ${{ vars.SENTRY_URL_%s || 'https://sentry.io' }}\n", v, v)
+		fmt.Fprintf(&header, "#   secret   %-34s and variable SENTRY_URL_%s (default https://sentry.io)\n", s.Secret, v)
+		tokens.WriteString("$" + s.Secret)
+	}
+	header.WriteString("# (pull requests from forks get no secrets: the plan is skipped). The org\n" +
+		"# comes from gitalog.yaml.\n")
+	edits := []struct{ old, new string }{
+		{"# validate and diff need no secret. The plan reads Sentry with\n" +
+			"#   secret   SENTRY_AUTH_TOKEN  (pull requests from forks get no secrets: the plan is skipped)\n" +
+			"#   variable SENTRY_ORG, and SENTRY_URL for self-hosted Sentry\n", header.String()},
+		{"          SENTRY_AUTH_TOKEN: ${{ secrets.SENTRY_AUTH_TOKEN }}\n" +
+			"          SENTRY_ORG: ${{ vars.SENTRY_ORG }}\n" +
+			"          SENTRY_URL: ${{ vars.SENTRY_URL || 'https://sentry.io' }}\n", env.String()},
+		{`          if [ -z "$SENTRY_AUTH_TOKEN" ]; then` + "\n", `          if [ -z "` + tokens.String() + `" ]; then` + "\n"},
+		{"the SENTRY_AUTH_TOKEN secret is not available to this run", "no source's SENTRY_AUTH_TOKEN_<NAME> secret is available to this run"},
+	}
+	for _, e := range edits {
+		if c := strings.Count(text, e.old); c != 1 {
+			return "", fmt.Errorf("%d of %q, want 1", c, e.old)
+		}
+		text = strings.Replace(text, e.old, e.new, 1)
+	}
+	if strings.Contains(text, "SENTRY_AUTH_TOKEN }}") || strings.Contains(text, "$SENTRY_AUTH_TOKEN\"") {
+		return "", errors.New("the one-sync token is still there")
+	}
+	return text, nil
 }
 
 // between is text from start (included) up to end (excluded): a piece of
