@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path"
@@ -12,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -941,6 +944,134 @@ func TestSourcesWorkflowSteps(t *testing.T) {
 		// replaces the job's commit, it does not add one.
 		if n := strings.Count(subjects, "sync("+name+"): "); n != 1 {
 			t.Errorf("%d commits of source %s, want 1:\n%s", n, name, subjects)
+		}
+	}
+}
+
+// TestSourcesReviewPlanStep runs the sources review workflow's Plan step
+// as Actions runs it, with a gitalog built from this module and a fake
+// Sentry per source: a pull request that changes the mapping gets each
+// source's plan; one that points a source's url at another host, or adds
+// a source there, never sends a token to that host. It needs plan with
+// sources (issue 19); a gitalog without them skips.
+func TestSourcesReviewPlanStep(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	bin := t.TempDir()
+	gitalog := filepath.Join(bin, "gitalog")
+	build := exec.Command(goBin, "build", "-o", gitalog, "github.com/gitalog/gitalog")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gitalog: %v\n%s", err, out)
+	}
+	if help, _ := exec.Command(gitalog, "plan", "--help").CombinedOutput(); !bytes.Contains(help, []byte("--source ")) {
+		t.Skip("this gitalog's plan has no --source yet")
+	}
+	rs, err := scaffold.SourcesRecipes([]string{"eu", "onprem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w workflow
+	if err := yaml.Unmarshal(rs[examples.ReviewWorkflowPath], &w); err != nil {
+		t.Fatal(err)
+	}
+	var script string
+	for _, j := range w.Jobs {
+		for _, s := range j.Steps {
+			if s.Name == "Plan" {
+				script = s.Run
+			}
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "catalog")
+	if out, err := exec.Command(gitalog, "init", "--dir", dir, "--sources", "eu,onprem").CombinedOutput(); err != nil {
+		t.Fatalf("gitalog init --sources: %v\n%s", err, out)
+	}
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	cfgPath := filepath.Join(dir, "gitalog.yaml")
+	edit := func(old, new string) {
+		t.Helper()
+		b, err := os.ReadFile(cfgPath)
+		if err != nil || !bytes.Contains(b, []byte(old)) {
+			t.Fatalf("gitalog.yaml has no %q (%v)", old, err)
+		}
+		if err := os.WriteFile(cfgPath, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := sentrytest.Demo()
+	edit("    org: eu ", "    org: "+data.OrgSlug()+" ")
+	edit("    org: onprem ", "    org: "+data.OrgSlug()+" ")
+	git("commit", "-qam", "the organizations")
+	git("update-ref", "refs/remotes/origin/base", "HEAD")
+	eu, onprem := sentrytest.NewServer(data), sentrytest.NewServer(data)
+	defer eu.Close()
+	defer onprem.Close()
+	// Another host, which must never see a token.
+	var mu sync.Mutex
+	var seen []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Error(w, "no", http.StatusNotFound)
+	}))
+	defer other.Close()
+	run := func() (string, error) {
+		tmp := t.TempDir()
+		cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"RUNNER_TEMP="+tmp, "GITHUB_STEP_SUMMARY="+filepath.Join(tmp, "summary.md"), "BASE_REF=base", "GITHUB_ACTIONS=true", "CI=true",
+			"SENTRY_AUTH_TOKEN_EU="+sentrytest.Token, "SENTRY_URL_EU="+eu.URL,
+			"SENTRY_AUTH_TOKEN_ONPREM="+sentrytest.Token, "SENTRY_URL_ONPREM="+onprem.URL)
+		out, err := cmd.CombinedOutput()
+		plan, _ := os.ReadFile(filepath.Join(tmp, "gitalog-plan.md"))
+		if bytes.Contains(out, []byte(sentrytest.Token)) || bytes.Contains(plan, []byte(sentrytest.Token)) {
+			t.Error("the token is in the step's output or plan")
+		}
+		return string(out) + string(plan), err
+	}
+
+	edit("          title: .title\n", `          title: ("[" + .shortId + "] " + .title)`+"\n")
+	git("commit", "-qam", "retitle issues")
+	out, err := run()
+	if err != nil || !strings.Contains(out, "gitalog plan") || !strings.Contains(out, "eu-") || !strings.Contains(out, "onprem-") {
+		t.Fatalf("a mapping change: %v\n%s", err, out)
+	}
+
+	// The pull request points eu at another host: the variable wins.
+	edit("    url: https://sentry.io # your Sentry", "    url: "+other.URL+" # your Sentry")
+	git("commit", "-qam", "eu elsewhere")
+	if out, err := run(); err != nil {
+		t.Fatalf("eu's url changed: %v\n%s", err, out)
+	}
+	// It adds a source there: that source has no token to send.
+	b, _ := os.ReadFile(cfgPath)
+	b = bytes.Replace(b, []byte("sources:\n"), []byte("sources:\n  - name: evil\n    url: "+other.URL+"\n    org: "+data.OrgSlug()+"\n"), 1)
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("commit", "-qam", "a source elsewhere")
+	run() // it may fail (a source without a token); it must not leak
+	mu.Lock()
+	defer mu.Unlock()
+	for _, a := range seen {
+		if strings.Contains(a, sentrytest.Token) {
+			t.Fatalf("the other host got the token (%d requests)", len(seen))
 		}
 	}
 }
