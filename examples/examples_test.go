@@ -1075,3 +1075,79 @@ func TestSourcesReviewPlanStep(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewPlanStepKeepsTheTokenHome: the one-sync review workflow pins
+// SENTRY_URL so that a pull request's gitalog.yaml cannot send the
+// SENTRY_AUTH_TOKEN secret to another host. A named source does not read
+// SENTRY_URL, and reads SENTRY_AUTH_TOKEN as its fallback: a pull request
+// that adds sources: with a url of its own must still not get the token
+// sent there. It needs plan with sources (issue 19); a gitalog without
+// them skips.
+func TestReviewPlanStepKeepsTheTokenHome(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	bin := t.TempDir()
+	gitalog := filepath.Join(bin, "gitalog")
+	build := exec.Command(goBin, "build", "-o", gitalog, "github.com/gitalog/gitalog")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gitalog: %v\n%s", err, out)
+	}
+	if help, _ := exec.Command(gitalog, "plan", "--help").CombinedOutput(); !bytes.Contains(help, []byte("--source ")) {
+		t.Skip("this gitalog's plan has no --source yet")
+	}
+	script := stepScript(t, "Plan")
+	dir := filepath.Join(t.TempDir(), "catalog")
+	gitalogInit(t, dir)
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("update-ref", "refs/remotes/origin/base", "HEAD")
+	data := sentrytest.Demo()
+	srv := sentrytest.NewServer(data)
+	defer srv.Close()
+	var mu sync.Mutex
+	var seen []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Error(w, "no", http.StatusNotFound)
+	}))
+	defer other.Close()
+	cfgPath := filepath.Join(dir, "gitalog.yaml")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append([]byte("sources:\n  - name: eu\n    url: "+other.URL+"\n    org: "+data.OrgSlug()+"\n"), b...)
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("commit", "-qam", "a source elsewhere")
+	tmp := t.TempDir()
+	cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"RUNNER_TEMP="+tmp, "GITHUB_STEP_SUMMARY="+filepath.Join(tmp, "summary.md"), "BASE_REF=base", "GITHUB_ACTIONS=true", "CI=true",
+		"SENTRY_AUTH_TOKEN="+sentrytest.Token, "SENTRY_ORG="+data.OrgSlug(), "SENTRY_URL="+srv.URL)
+	out, _ := cmd.CombinedOutput() // it may fail; it must not leak
+	mu.Lock()
+	defer mu.Unlock()
+	for _, a := range seen {
+		if strings.Contains(a, sentrytest.Token) {
+			t.Fatalf("a pull request's source sent SENTRY_AUTH_TOKEN to %s, not to the pinned SENTRY_URL; the step said:\n%s", other.URL, out)
+		}
+	}
+}
