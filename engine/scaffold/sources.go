@@ -281,8 +281,9 @@ func between(text, start, end string) (string, error) {
 
 // ConfiguredSources reads the names under sources: in the gitalog.yaml a
 // catalog has (the worktree's file, else the committed one), nil when
-// there is no such file or section; dir need not be a repository. It
-// reads the names only: loading the config is sync's job.
+// there is no such file or section, or when the file is not YAML of that
+// shape; dir need not be a repository. It reads the names only: loading
+// the config is sync's job.
 func ConfiguredSources(dir string) ([]string, error) {
 	var data []byte
 	p := filepath.Join(dir, config.ConfigFile)
@@ -321,8 +322,10 @@ func ConfiguredSources(dir string) ([]string, error) {
 			Name string `yaml:"name"`
 		} `yaml:"sources"`
 	}
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", config.ConfigFile, err)
+	if yaml.Unmarshal(data, &doc) != nil {
+		// Not init's to judge: it keeps the file as it is, and the next
+		// sync or validate names what is wrong, at its line.
+		return nil, nil
 	}
 	var names []string
 	for _, s := range doc.Sources {
