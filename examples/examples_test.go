@@ -1151,3 +1151,116 @@ func TestReviewPlanStepKeepsTheTokenHome(t *testing.T) {
 		}
 	}
 }
+
+// TestSourcesJenkinsfileStages runs the shell steps of the per-source
+// Jenkinsfile's parallel stages as Jenkins would, all stages at once in
+// one workspace, with the Groovy strings unescaped, a gitalog built from
+// this module as $GITALOG_BIN/gitalog, the credentials bound to the
+// variables the stages name, and a fake Sentry per source: every stage
+// exits 0, and the remote's branch holds each source's projects. It
+// needs sync --source (issue 19); a gitalog without it skips.
+func TestSourcesJenkinsfileStages(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	bin := t.TempDir()
+	gitalog := filepath.Join(bin, "gitalog")
+	build := exec.Command(goBin, "build", "-o", gitalog, "github.com/gitalog/gitalog")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gitalog: %v\n%s", err, out)
+	}
+	if help, _ := exec.Command(gitalog, "sync", "--help").CombinedOutput(); !bytes.Contains(help, []byte("--source ")) {
+		t.Skip("this gitalog's sync has no --source yet")
+	}
+	names := []string{"eu", "onprem"}
+	rs, err := scaffold.SourcesRecipes(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := jenkinsStages(t, string(rs[examples.JenkinsfilePath]), names)
+	server := t.TempDir()
+	remote := filepath.Join(server, "catalog.git")
+	if out, err := exec.Command("git", "init", "-q", "--bare", "-b", "main", remote).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(gitalog, "init", "--dir", remote, "--sources", strings.Join(names, ",")).CombinedOutput(); err != nil {
+		t.Fatalf("gitalog init --sources: %v\n%s", err, out)
+	}
+	workspace := t.TempDir()
+	errs := make(chan error, len(names))
+	for _, name := range names {
+		data := sentrytest.Demo()
+		srv := sentrytest.NewServer(data)
+		defer srv.Close()
+		v := strings.TrimPrefix(scaffold.SourceTokenVar(name), "SENTRY_AUTH_TOKEN_")
+		env := append(os.Environ(), "CATALOG_URL=file://"+remote, "CATALOG_BRANCH=main", "GITALOG_BIN="+bin,
+			"GIT_USERNAME=jenkins", "GIT_TOKEN=git_jenkinstesttoken0123456789", "CI=true",
+			scaffold.SourceTokenVar(name)+"="+sentrytest.Token, "SENTRY_URL_"+v+"="+srv.URL, "SENTRY_ORG_"+v+"="+data.OrgSlug())
+		go func() {
+			for _, script := range stages[name] {
+				cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+				cmd.Dir, cmd.Env = workspace, env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					errs <- fmt.Errorf("stage %s: %s: %v\n%s", name, script, err, out)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range names {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	cmd := exec.Command("git", "ls-tree", "-r", "--name-only", "main", "catalog/sentryProject")
+	cmd.Dir = remote
+	files, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if !strings.Contains(string(files), "catalog/sentryProject/"+name+"-") {
+			t.Errorf("the remote has no project of source %s:\n%s", name, files)
+		}
+	}
+}
+
+// jenkinsStages is, for each source, the shell scripts of its stage (its
+// sh steps, in order), as Groovy passes them to sh: '...' and ”'...”'
+// strings, with \\ and \' unescaped.
+func jenkinsStages(t *testing.T, text string, names []string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	cur := ""
+	unescape := strings.NewReplacer(`\\`, `\`, `\'`, `'`)
+	for _, line := range strings.Split(text, "\n") {
+		l := strings.TrimSpace(line)
+		for _, n := range names {
+			if l == "stage('"+n+"') {" {
+				cur = n
+			}
+		}
+		if cur == "" || strings.HasPrefix(l, "//") {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(l, "sh '''") && strings.HasSuffix(l, "'''") && len(l) > len("sh ''''''"):
+			out[cur] = append(out[cur], unescape.Replace(l[len("sh '''"):len(l)-3]))
+		case strings.HasPrefix(l, "sh '") && strings.HasSuffix(l, "'"):
+			out[cur] = append(out[cur], unescape.Replace(l[len("sh '"):len(l)-1]))
+		}
+	}
+	for _, n := range names {
+		if len(out[n]) != 3 {
+			t.Fatalf("stage %s has %d sh steps, want 3 (remove, clone, sync): %q", n, len(out[n]), out[n])
+		}
+	}
+	return out
+}
