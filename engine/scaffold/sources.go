@@ -33,9 +33,10 @@ func SourceTokenVar(name string) string {
 }
 
 // ParseSources splits a comma-separated list of source names (as
-// --sources takes them) and checks each one: the pattern, no repeats,
-// and no two names that share a token variable ("a-b" and "a_b" would
-// read the same SENTRY_AUTH_TOKEN_A_B).
+// --sources takes them) and checks each one as gitalog.yaml's sources:
+// are checked: the pattern, no name ending in file (SENTRY_AUTH_TOKEN_X_FILE
+// is source x's token file), no repeats, and no two names that share a
+// token variable ("a-b" and "a_b" would read SENTRY_AUTH_TOKEN_A_B).
 func ParseSources(list string) ([]string, error) {
 	var names []string
 	for _, n := range strings.Split(list, ",") {
@@ -55,6 +56,9 @@ func CheckSources(names []string) error {
 			return fmt.Errorf("source name %q: want lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters", n)
 		}
 		v := SourceTokenVar(n)
+		if n == "file" || strings.HasSuffix(n, "_file") || strings.HasSuffix(n, "-file") {
+			return fmt.Errorf("source name %q cannot end in file: its token variable %s would be another source's _FILE variable", n, v)
+		}
 		if other, ok := seen[v]; ok {
 			if other == n {
 				return fmt.Errorf("source %q is named twice", n)

@@ -64,6 +64,10 @@ func TestCheckSources(t *testing.T) {
 		{"eu'x", `source name "eu'x"`},
 		{strings.Repeat("z", 64), "at most 63 characters"},
 		{"eu,eu", `source "eu" is named twice`},
+		{"eu_file", `source name "eu_file" cannot end in file: its token variable SENTRY_AUTH_TOKEN_EU_FILE`},
+		{"eu-file", `cannot end in file`},
+		{"file", `cannot end in file`},
+		{"profile,files,file0", ""},
 		{"a-b,a_b", `sources "a-b" and "a_b" would both read their token from SENTRY_AUTH_TOKEN_A_B`},
 	} {
 		_, err := ParseSources(tc.list)
