@@ -93,6 +93,9 @@ func initSourcesOf(c *cli.Context) (initSources, error) {
 		}
 		s.names = names
 	}
+	if c.Bool("opslevel") {
+		return s, nil // OpsLevel's recipes are for one sync
+	}
 	configured, err := scaffold.ConfiguredSources(c.String("dir"))
 	if err != nil {
 		return s, err
