@@ -3,6 +3,7 @@ package commands
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/scaffold"
@@ -22,6 +23,7 @@ func initCommand(io *IO) *cli.Command {
 			&cli.StringFlag{Name: "author", Usage: `commit author "Name <email>" (default: git config, else gitalog)`},
 			&cli.StringFlag{Name: "ci", Value: "all", Usage: "CI recipes to write: github (scheduled sync and pull-request review workflows), jenkins (a Jenkinsfile), all, or none"},
 			&cli.BoolFlag{Name: "no-ci", Usage: "write no CI recipe (--ci none)"},
+			&cli.StringFlag{Name: "sources", Usage: "several Sentry organizations, one CI job each: NAMES, comma-separated (e.g. eu,onprem): gitalog.yaml gets a sources: section and per-source identifiers, the sync recipes a job per source (default: the names under sources: in the catalog's gitalog.yaml, if any)"},
 			&cli.BoolFlag{Name: "opslevel", Usage: "write OpsLevel's Sentry integration (extractors and transforms) and its component types instead of Port's mapping"},
 		},
 		Action: func(c *cli.Context) error {
@@ -38,8 +40,17 @@ func initCommand(io *IO) *cli.Command {
 				}
 				ci = "none"
 			}
+			src, err := initSourcesOf(c)
+			if err != nil {
+				return err
+			}
 			recipes := examples.Recipes()
-			if c.Bool("opslevel") {
+			switch {
+			case src.names != nil:
+				if recipes, err = scaffold.SourcesRecipes(src.names); err != nil {
+					return err
+				}
+			case c.Bool("opslevel"):
 				recipes = examples.OpsLevelRecipes()
 			}
 			recipes, err = pickRecipes(recipes, ci)
@@ -50,25 +61,91 @@ func initCommand(io *IO) *cli.Command {
 				Dir: c.String("dir"), Branch: c.String("branch"), Author: author,
 				Extra:    recipes,
 				OpsLevel: c.Bool("opslevel"),
+				Sources:  src.names,
 			})
 			if err != nil {
 				return err
 			}
-			printInit(io, res, quiet(c), c.Bool("opslevel"))
+			printInit(io, res, quiet(c), c.Bool("opslevel"), src.names)
+			printSourcesNotes(io, res, src)
 			return nil
 		},
 	}
 }
 
+// initSources are the sources init writes for: --sources, else those the
+// catalog's gitalog.yaml names (which init keeps as it is, so recipes for
+// other names would sync sources it does not have).
+type initSources struct {
+	names      []string // nil: one sync, no sources
+	configured []string // under sources: in the catalog's gitalog.yaml
+}
+
+func initSourcesOf(c *cli.Context) (initSources, error) {
+	var s initSources
+	if c.IsSet("sources") {
+		if c.Bool("opslevel") {
+			return s, fmt.Errorf("--sources and --opslevel: OpsLevel's integration has no default for several sources; add sources: to its gitalog.yaml yourself")
+		}
+		names, err := scaffold.ParseSources(c.String("sources"))
+		if err != nil {
+			return s, fmt.Errorf("--sources: %w", err)
+		}
+		s.names = names
+	}
+	if c.Bool("opslevel") {
+		return s, nil // OpsLevel's recipes are for one sync
+	}
+	configured, err := scaffold.ConfiguredSources(c.String("dir"))
+	if err != nil {
+		return s, err
+	}
+	s.configured = configured
+	switch {
+	case len(configured) == 0:
+	case s.names == nil:
+		s.names = configured
+	case !slices.Equal(sorted(s.names), sorted(configured)):
+		return s, fmt.Errorf("--sources %s: the catalog's gitalog.yaml names the sources %s; init keeps that file, so name the same ones (or leave --sources out)",
+			strings.Join(s.names, ","), strings.Join(configured, ","))
+	}
+	return s, nil
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// printSourcesNotes says what init could not do for sources because a
+// file was there already: it never overwrites one.
+func printSourcesNotes(io *IO, res *scaffold.Result, src initSources) {
+	if src.names == nil || len(src.configured) > 0 {
+		return // no sources, or a catalog of sources already
+	}
+	for _, p := range res.Kept {
+		switch {
+		case p == "gitalog.yaml":
+			fmt.Fprintf(io.Out, "Note: gitalog.yaml has no sources: section (kept as it is): add one naming %s, as examples/sources/gitalog.yaml does, or the per-source syncs fail.\n", strings.Join(src.names, ", "))
+		case p == examples.SyncWorkflowPath || p == examples.JenkinsfilePath:
+			fmt.Fprintf(io.Out, "Note: %s was kept: it is not the one-job-per-source recipe; examples/sources/ has that one.\n", p)
+		}
+	}
+}
+
 // printInit lists what init did; quiet leaves the result line only.
-func printInit(io *IO, res *scaffold.Result, quiet, opslevel bool) {
+func printInit(io *IO, res *scaffold.Result, quiet, opslevel bool, sources []string) {
 	if !quiet {
 		printInitSteps(io, res)
 	}
 	if !res.Commit.IsZero() {
 		next := "set SENTRY_ORG and SENTRY_AUTH_TOKEN"
 		found := ""
-		if !opslevel {
+		switch {
+		case sources != nil:
+			next = "edit each source's url and org in gitalog.yaml, set " + sourceTokenVars(sources)
+		case !opslevel:
 			found, next = foundSentry(io, res.Dir)
 		}
 		if opslevel {
@@ -105,6 +182,18 @@ func printInitSteps(io *IO, res *scaffold.Result) {
 	case scaffold.GitignoreLeftAlone:
 		fmt.Fprintln(io.Out, "  left  .gitignore alone (deleted in the worktree or not a file): add .sentryclirc to it, sentry-cli may keep a token there")
 	}
+}
+
+// sourceTokenVars lists the sources' token variables, as "A, B and C".
+func sourceTokenVars(names []string) string {
+	vars := make([]string, len(names))
+	for i, n := range names {
+		vars[i] = scaffold.SourceTokenVar(n)
+	}
+	if len(vars) == 1 {
+		return vars[0]
+	}
+	return strings.Join(vars[:len(vars)-1], ", ") + " and " + vars[len(vars)-1]
 }
 
 // pickRecipes keeps the CI recipes --ci asks for.

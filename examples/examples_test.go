@@ -4,18 +4,23 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gitalog/gitalog/commands"
 	"github.com/gitalog/gitalog/engine/review"
+	"github.com/gitalog/gitalog/engine/scaffold"
 	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
 	"github.com/gitalog/gitalog/examples"
 	"gopkg.in/yaml.v3"
@@ -54,6 +59,38 @@ func TestRecipesAreTheExampleFiles(t *testing.T) {
 	}
 }
 
+// The recipes for several sources are the files in examples/sources/,
+// byte for byte, for the sources of the issue's example (eu, onprem).
+func TestSourcesRecipesAreTheExampleFiles(t *testing.T) {
+	names := []string{"eu", "onprem"}
+	cfg, err := scaffold.SourcesConfig(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := scaffold.SourcesRecipes(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]byte{
+		"sources/gitalog.yaml":       cfg,
+		"sources/gitalog-sync.yml":   rs[examples.SyncWorkflowPath],
+		"sources/Jenkinsfile":        rs[examples.JenkinsfilePath],
+		"sources/gitalog-review.yml": rs[examples.ReviewWorkflowPath],
+	}
+	if len(rs) != 3 {
+		t.Errorf("SourcesRecipes has %d files, want 3: %v", len(rs), keys(rs))
+	}
+	for src, b := range got {
+		want, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, want) {
+			t.Errorf("the generated %s differs from examples/%s (regenerate it: gitalog init --sources eu,onprem, and copy)", path.Base(src), src)
+		}
+	}
+}
+
 func keys(m map[string][]byte) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -64,20 +101,20 @@ func keys(m map[string][]byte) []string {
 }
 
 // gitalogInit runs "gitalog init" in-process, as a user would.
-func gitalogInit(t *testing.T, dir string) string {
+func gitalogInit(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	io := &commands.IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: func(string) string { return "" }}
 	err := commands.NewApp(io).RunContext(context.Background(),
-		[]string{"gitalog", "init", "--dir", dir, "--author", "Test <test@example.com>"})
+		append([]string{"gitalog", "init", "--dir", dir, "--author", "Test <test@example.com>"}, args...))
 	if err != nil {
 		t.Fatalf("gitalog init: %v\n%s%s", err, out.String(), errOut.String())
 	}
 	return out.String()
 }
 
-// The workflows that init writes, and the project's own CI workflow, pass
-// actionlint.
+// The workflows that init writes (init --sources' too), and the project's
+// own CI workflow, pass actionlint.
 func TestActionlint(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -102,11 +139,28 @@ func TestActionlint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The per-source workflow of init --sources, beside them too.
+	srcDir := filepath.Join(t.TempDir(), "sources")
+	out = gitalogInit(t, srcDir, "--sources", "eu,onprem,us-west_2")
+	if !strings.Contains(out, "  wrote "+examples.SyncWorkflowPath+"\n") {
+		t.Errorf("init --sources did not write %s:\n%s", examples.SyncWorkflowPath, out)
+	}
+	for _, p := range []string{examples.SyncWorkflowPath, examples.ReviewWorkflowPath} {
+		data, err := os.ReadFile(filepath.Join(srcDir, filepath.FromSlash(p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(wf, strings.TrimSuffix(path.Base(p), ".yml")+"-sources.yml"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	files := []string{
 		filepath.Join(wf, "ci.yml"),
 		filepath.Join(wf, "release.yml"),
 		filepath.Join(wf, "gitalog-review.yml"),
 		filepath.Join(wf, "gitalog-sync.yml"),
+		filepath.Join(wf, "gitalog-sync-sources.yml"),
+		filepath.Join(wf, "gitalog-review-sources.yml"),
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -155,7 +209,14 @@ type workflow struct {
 	Permissions map[string]string `yaml:"permissions"`
 	Concurrency map[string]any    `yaml:"concurrency"`
 	Jobs        map[string]struct {
-		Steps []struct {
+		Strategy struct {
+			FailFast *bool `yaml:"fail-fast"`
+			Matrix   struct {
+				Include []map[string]string `yaml:"include"`
+			} `yaml:"matrix"`
+		} `yaml:"strategy"`
+		Concurrency map[string]any `yaml:"concurrency"`
+		Steps       []struct {
 			Name string            `yaml:"name"`
 			If   string            `yaml:"if"`
 			Uses string            `yaml:"uses"`
@@ -233,6 +294,95 @@ func TestSyncWorkflow(t *testing.T) {
 	}
 }
 
+// The per-source sync workflow: a matrix over the sources that lets the
+// others run when one fails, one concurrency group per source that
+// queues (never cancels) a run, each job syncing its own source with its
+// own secret only, from a bare clone, and pushing to the one branch.
+func TestSourcesWorkflow(t *testing.T) {
+	rs, err := scaffold.SourcesRecipes([]string{"eu", "onprem", "us-west_2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(rs[examples.SyncWorkflowPath])
+	var w workflow
+	if err := yaml.Unmarshal([]byte(text), &w); err != nil {
+		t.Fatal(err)
+	}
+	checkNoInterpolatedRun(t, "sources workflow", w)
+	if _, ok := w.On["schedule"]; !ok {
+		t.Error("no schedule trigger")
+	}
+	if w.Permissions["contents"] != "write" || len(w.Permissions) != 1 {
+		t.Errorf("permissions %v, want contents: write alone", w.Permissions)
+	}
+	if w.Concurrency != nil {
+		t.Errorf("a workflow-wide concurrency group %v would run one source at a time", w.Concurrency)
+	}
+	if len(w.Jobs) != 1 {
+		t.Fatalf("%d jobs, want the matrix's one", len(w.Jobs))
+	}
+	for _, j := range w.Jobs {
+		if j.Strategy.FailFast == nil || *j.Strategy.FailFast {
+			t.Error("want fail-fast: false: a failing source must not cancel the others")
+		}
+		want := []map[string]string{
+			{"source": "eu", "secret": "SENTRY_AUTH_TOKEN_EU"},
+			{"source": "onprem", "secret": "SENTRY_AUTH_TOKEN_ONPREM"},
+			{"source": "us-west_2", "secret": "SENTRY_AUTH_TOKEN_US_WEST_2"},
+		}
+		if fmt.Sprint(j.Strategy.Matrix.Include) != fmt.Sprint(want) {
+			t.Errorf("matrix include %v, want %v", j.Strategy.Matrix.Include, want)
+		}
+		if g, _ := j.Concurrency["group"].(string); !strings.Contains(g, "${{ matrix.source }}") || j.Concurrency["cancel-in-progress"] != false {
+			t.Errorf("job concurrency %v: want a group per source that queues runs", j.Concurrency)
+		}
+		var clone, sync bool
+		for _, s := range j.Steps {
+			for k, v := range s.Env {
+				if strings.Contains(v, "secrets") && (k != "SENTRY_AUTH_TOKEN" || v != "${{ secrets[matrix.secret] }}") {
+					t.Errorf("step %q gets %s = %s: only the source's own secret may reach a job", s.Name, k, v)
+				}
+			}
+			if strings.Contains(s.Run, "set -x") || strings.Contains(s.Run, "echo \"$SENTRY_AUTH_TOKEN") {
+				t.Errorf("step %q may print the token", s.Name)
+			}
+			switch {
+			case strings.HasPrefix(s.Uses, "actions/checkout@v"):
+				t.Error("the sync job checks out the catalog's files; it needs a bare clone only")
+			case strings.Contains(s.Run, "clone --bare") && strings.Contains(s.Run, "catalog.git"):
+				clone = s.Env["GITHUB_TOKEN"] == "${{ github.token }}"
+			case s.Uses == action:
+				cmd, _ := s.With["command"].(string)
+				sync = strings.HasPrefix(cmd, "sync --dir catalog.git --source ${{ matrix.source }} --push ") &&
+					s.Env["SENTRY_AUTH_TOKEN"] == "${{ secrets[matrix.secret] }}" && s.Env["GITHUB_TOKEN"] != "" && !strings.Contains(cmd, "--branch")
+			}
+		}
+		if !clone || !sync {
+			t.Errorf("bare clone with the token %v, %s with sync --source ${{ matrix.source }} --push and the source's secret %v", clone, action, sync)
+		}
+	}
+	for _, s := range []string{"SENTRY_AUTH_TOKEN_EU", "SENTRY_AUTH_TOKEN_ONPREM", "SENTRY_AUTH_TOKEN_US_WEST_2"} {
+		if strings.Count(text, s) != 2 { // the header's list of secrets and the matrix
+			t.Errorf("%s is named %d times, want in the header and the matrix", s, strings.Count(text, s))
+		}
+	}
+}
+
+// Bad source names never reach a recipe.
+func TestSourcesRecipesRefuseBadNames(t *testing.T) {
+	for _, names := range [][]string{nil, {"EU"}, {"eu", "eu"}, {"a-b", "a_b"}, {"-eu"}, {"eu;rm"}, {"eu onprem"}, {"${{ secrets.X }}"}, {strings.Repeat("a", 64)}} {
+		if _, err := scaffold.SourcesRecipes(names); err == nil {
+			t.Errorf("SourcesRecipes(%q) gave no error", names)
+		}
+		if _, err := scaffold.SourcesConfig(names); err == nil {
+			t.Errorf("SourcesConfig(%q) gave no error", names)
+		}
+	}
+	if _, err := scaffold.SourcesRecipes([]string{strings.Repeat("a", 63), "0", "a_b-c"}); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestReviewWorkflow(t *testing.T) {
 	w, _ := loadWorkflow(t, examples.ReviewWorkflowPath)
 	checkNoInterpolatedRun(t, examples.ReviewWorkflowPath, w)
@@ -286,9 +436,61 @@ func TestReviewWorkflow(t *testing.T) {
 	}
 }
 
+// The Jenkinsfile's text checks, on the one-sync recipe and on the
+// per-source one (one parallel stage per source).
+// The review workflow of a catalog of sources: the plan step alone gets
+// secrets, each source's own token, and each source's url is pinned by a
+// variable (a named source reads SENTRY_URL_<NAME> before its url in the
+// pull request's gitalog.yaml); no SENTRY_AUTH_TOKEN, the fallback that a
+// source the pull request adds would read.
+func TestSourcesReviewWorkflow(t *testing.T) {
+	rs, err := scaffold.SourcesRecipes([]string{"eu", "us-west_2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(rs[examples.ReviewWorkflowPath])
+	var w workflow
+	if err := yaml.Unmarshal([]byte(text), &w); err != nil {
+		t.Fatal(err)
+	}
+	checkNoInterpolatedRun(t, "sources review workflow", w)
+	want := map[string]string{
+		"BASE_REF":                    "${{ github.base_ref }}",
+		"SENTRY_AUTH_TOKEN_EU":        "${{ secrets.SENTRY_AUTH_TOKEN_EU }}",
+		"SENTRY_URL_EU":               "${{ vars.SENTRY_URL_EU || 'https://sentry.io' }}",
+		"SENTRY_AUTH_TOKEN_US_WEST_2": "${{ secrets.SENTRY_AUTH_TOKEN_US_WEST_2 }}",
+		"SENTRY_URL_US_WEST_2":        "${{ vars.SENTRY_URL_US_WEST_2 || 'https://sentry.io' }}",
+	}
+	var plan bool
+	for _, j := range w.Jobs {
+		for _, s := range j.Steps {
+			if s.Name == "Plan" {
+				plan = true
+				if fmt.Sprint(s.Env) != fmt.Sprint(want) {
+					t.Errorf("the plan's env %v, want %v", s.Env, want)
+				}
+				if !strings.Contains(s.Run, `if [ -z "$SENTRY_AUTH_TOKEN_EU$SENTRY_AUTH_TOKEN_US_WEST_2" ]; then`) {
+					t.Error("the plan is not skipped when no source's secret is there")
+				}
+				continue
+			}
+			for k, v := range s.Env {
+				if strings.Contains(v, "secrets.") {
+					t.Errorf("step %q gets a secret in %s", s.Name, k)
+				}
+			}
+		}
+	}
+	if !plan {
+		t.Error("no Plan step")
+	}
+	if strings.Contains(text, "SENTRY_AUTH_TOKEN:") || strings.Contains(text, "SENTRY_ORG") || strings.Contains(text, "$SENTRY_AUTH_TOKEN\"") {
+		t.Error("the sources review workflow still has the one-sync token or org")
+	}
+}
+
 func TestJenkinsfile(t *testing.T) {
-	text := string(examples.Recipes()[examples.JenkinsfilePath])
-	for _, s := range []string{
+	common := []string{
 		"pipeline {",
 		"agent any",
 		"triggers {",
@@ -296,23 +498,66 @@ func TestJenkinsfile(t *testing.T) {
 		"options {",
 		"disableConcurrentBuilds()",
 		"withCredentials([",
-		"string(credentialsId: 'sentry-auth-token', variable: 'SENTRY_AUTH_TOKEN')",
 		"usernamePassword(credentialsId: 'git-push', usernameVariable: 'GIT_USERNAME', passwordVariable: 'GIT_TOKEN')",
 		"sshagent(credentials: [",
-		"SENTRY_ORG = ",
 		"skipDefaultCheckout()",
-		`clone --bare --quiet "$CATALOG_URL" catalog.git`,
 		"GITALOG_VERSION = ",
 		"https://github.com/gitalog/gitalog/releases/download/$version",
 		`gitalog_${version#v}_${os}_${arch}.tar.gz`,
 		"checksums.txt",
 		`if [ -z "$want" ] || [ "$got" != "$want" ]; then`,
-		`gitalog" sync --dir catalog.git --branch "$CATALOG_BRANCH" --push`,
-	} {
-		if !strings.Contains(text, s) {
-			t.Errorf("Jenkinsfile lacks %q", s)
-		}
 	}
+	sources, err := scaffold.SourcesRecipes([]string{"eu", "onprem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"Jenkinsfile", string(examples.Recipes()[examples.JenkinsfilePath]), []string{
+			"string(credentialsId: 'sentry-auth-token', variable: 'SENTRY_AUTH_TOKEN')",
+			"SENTRY_ORG = ",
+			`clone --bare --quiet "$CATALOG_URL" catalog.git`,
+			`gitalog" sync --dir catalog.git --branch "$CATALOG_BRANCH" --push`,
+		}},
+		{"sources Jenkinsfile", string(sources[examples.JenkinsfilePath]), []string{
+			"failFast false",
+			"parallel {",
+			"stage('eu') {",
+			"stage('onprem') {",
+			"string(credentialsId: 'sentry-auth-token-eu', variable: 'SENTRY_AUTH_TOKEN_EU')",
+			"string(credentialsId: 'sentry-auth-token-onprem', variable: 'SENTRY_AUTH_TOKEN_ONPREM')",
+			`clone --bare --quiet "$CATALOG_URL" catalog-eu.git`,
+			`clone --bare --quiet "$CATALOG_URL" catalog-onprem.git`,
+			`gitalog" sync --dir catalog-eu.git --source eu --branch "$CATALOG_BRANCH" --push`,
+			`gitalog" sync --dir catalog-onprem.git --source onprem --branch "$CATALOG_BRANCH" --push`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, s := range append(common, tc.want...) {
+				if !strings.Contains(tc.text, s) {
+					t.Errorf("%s lacks %q", tc.name, s)
+				}
+			}
+			checkJenkinsfile(t, tc.text)
+		})
+	}
+	// Every stage of the per-source one pushes to the one branch, with
+	// its own source's credential and nothing else's.
+	text := string(sources[examples.JenkinsfilePath])
+	if n := strings.Count(text, `--branch "$CATALOG_BRANCH" --push`); n != 2+1 { // and the ssh comment's
+		t.Errorf("%d syncs push to $CATALOG_BRANCH, want one per source", n)
+	}
+	if strings.Contains(text, "SENTRY_ORG") || strings.Contains(text, "'SENTRY_AUTH_TOKEN'") {
+		t.Error("the per-source Jenkinsfile sets SENTRY_ORG or the unsuffixed token, which named sources do not read")
+	}
+}
+
+// checkJenkinsfile is what can be checked of a Jenkinsfile without
+// Jenkins: no build from source, and brackets that balance.
+func checkJenkinsfile(t *testing.T, text string) {
+	t.Helper()
 	if strings.Contains(text, "go install") {
 		t.Error("the Jenkinsfile builds gitalog from source")
 	}
@@ -588,4 +833,434 @@ func TestSyncWorkflowSteps(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestSourcesWorkflowSteps runs the per-source workflow's matrix jobs as
+// Actions would, every job at once: each job's clone and sync steps (with
+// ${{ matrix.source }} in place, its source's secret as SENTRY_AUTH_TOKEN,
+// and SENTRY_URL_<NAME> and SENTRY_ORG_<NAME> pointing it at a fake
+// Sentry of its own), against one remote. Every job exits 0, the remote
+// holds each source's entities under its own prefix, and git fsck is
+// clean. It needs sync --source (issue 19); a gitalog without it skips.
+func TestSourcesWorkflowSteps(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	bin := t.TempDir()
+	gitalog := filepath.Join(bin, "gitalog")
+	build := exec.Command(goBin, "build", "-o", gitalog, "github.com/gitalog/gitalog")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gitalog: %v\n%s", err, out)
+	}
+	if help, _ := exec.Command(gitalog, "sync", "--help").CombinedOutput(); !bytes.Contains(help, []byte("--source ")) {
+		t.Skip("this gitalog's sync has no --source yet")
+	}
+	names := []string{"eu", "onprem", "us-west_2"}
+	rs, err := scaffold.SourcesRecipes(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w workflow
+	if err := yaml.Unmarshal(rs[examples.SyncWorkflowPath], &w); err != nil {
+		t.Fatal(err)
+	}
+	var clone, sync string
+	for _, j := range w.Jobs {
+		for _, s := range j.Steps {
+			if strings.Contains(s.Run, "clone --bare") {
+				clone = s.Run
+			}
+			if cmd, _ := s.With["command"].(string); s.Uses == action && strings.HasPrefix(cmd, "sync ") {
+				sync = "gitalog " + cmd
+			}
+		}
+	}
+	if clone == "" || sync == "" {
+		t.Fatal("want the clone and the sync step")
+	}
+	git := func(dir string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	server := t.TempDir()
+	remote := filepath.Join(server, "acme", "catalog.git")
+	git(server, "init", "-q", "--bare", "-b", "main", remote)
+	if out, err := exec.Command(gitalog, "init", "--dir", remote, "--sources", strings.Join(names, ",")).CombinedOutput(); err != nil {
+		t.Fatalf("gitalog init --sources: %v\n%s", err, out)
+	}
+	const token = "ghs_workflowtesttoken0123456789"
+	errs := make(chan error, len(names))
+	for _, name := range names {
+		data := sentrytest.Demo()
+		srv := sentrytest.NewServer(data)
+		defer srv.Close()
+		job := t.TempDir()
+		env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"GITHUB_SERVER_URL=file://"+server, "GITHUB_REPOSITORY=acme/catalog", "GITHUB_TOKEN="+token,
+			"GITHUB_ACTIONS=true", "CI=true", "SENTRY_AUTH_TOKEN="+sentrytest.Token,
+			"SENTRY_URL_"+strings.TrimPrefix(scaffold.SourceTokenVar(name), "SENTRY_AUTH_TOKEN_")+"="+srv.URL,
+			"SENTRY_ORG_"+strings.TrimPrefix(scaffold.SourceTokenVar(name), "SENTRY_AUTH_TOKEN_")+"="+data.OrgSlug())
+		go func() {
+			for _, script := range []string{clone, strings.ReplaceAll(sync, "${{ matrix.source }}", name)} {
+				cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+				cmd.Dir, cmd.Env = job, env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					errs <- fmt.Errorf("job %s: %s: %v\n%s", name, script, err, out)
+					return
+				}
+			}
+			if b, err := exec.Command("grep", "-rl", token, filepath.Join(job, "catalog.git")).Output(); err == nil {
+				errs <- fmt.Errorf("job %s: the token is in %s", name, b)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range names {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	git(remote, "fsck", "--strict", "--no-progress")
+	files := git(remote, "ls-tree", "-r", "--name-only", "main", "catalog/sentryProject")
+	subjects := git(remote, "log", "--format=%s", "main")
+	for _, name := range names {
+		if !strings.Contains(files, "catalog/sentryProject/"+name+"-") {
+			t.Errorf("the remote has no project of source %s:\n%s", name, files)
+		}
+		// One commit per job: a redo on top of another job's push
+		// replaces the job's commit, it does not add one.
+		if n := strings.Count(subjects, "sync("+name+"): "); n != 1 {
+			t.Errorf("%d commits of source %s, want 1:\n%s", n, name, subjects)
+		}
+	}
+}
+
+// TestSourcesReviewPlanStep runs the sources review workflow's Plan step
+// as Actions runs it, with a gitalog built from this module and a fake
+// Sentry per source: a pull request that changes the mapping gets each
+// source's plan; one that points a source's url at another host, or adds
+// a source there, never sends a token to that host. It needs plan with
+// sources (issue 19); a gitalog without them skips.
+func TestSourcesReviewPlanStep(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	bin := t.TempDir()
+	gitalog := filepath.Join(bin, "gitalog")
+	build := exec.Command(goBin, "build", "-o", gitalog, "github.com/gitalog/gitalog")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gitalog: %v\n%s", err, out)
+	}
+	if help, _ := exec.Command(gitalog, "plan", "--help").CombinedOutput(); !bytes.Contains(help, []byte("--source ")) {
+		t.Skip("this gitalog's plan has no --source yet")
+	}
+	rs, err := scaffold.SourcesRecipes([]string{"eu", "onprem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w workflow
+	if err := yaml.Unmarshal(rs[examples.ReviewWorkflowPath], &w); err != nil {
+		t.Fatal(err)
+	}
+	var script string
+	for _, j := range w.Jobs {
+		for _, s := range j.Steps {
+			if s.Name == "Plan" {
+				script = s.Run
+			}
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "catalog")
+	if out, err := exec.Command(gitalog, "init", "--dir", dir, "--sources", "eu,onprem").CombinedOutput(); err != nil {
+		t.Fatalf("gitalog init --sources: %v\n%s", err, out)
+	}
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	cfgPath := filepath.Join(dir, "gitalog.yaml")
+	edit := func(old, new string) {
+		t.Helper()
+		b, err := os.ReadFile(cfgPath)
+		if err != nil || !bytes.Contains(b, []byte(old)) {
+			t.Fatalf("gitalog.yaml has no %q (%v)", old, err)
+		}
+		if err := os.WriteFile(cfgPath, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := sentrytest.Demo()
+	edit("    org: eu ", "    org: "+data.OrgSlug()+" ")
+	edit("    org: onprem ", "    org: "+data.OrgSlug()+" ")
+	git("commit", "-qam", "the organizations")
+	git("update-ref", "refs/remotes/origin/base", "HEAD")
+	eu, onprem := sentrytest.NewServer(data), sentrytest.NewServer(data)
+	defer eu.Close()
+	defer onprem.Close()
+	// Another host, which must never see a token.
+	var mu sync.Mutex
+	var seen []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Error(w, "no", http.StatusNotFound)
+	}))
+	defer other.Close()
+	run := func() (string, error) {
+		tmp := t.TempDir()
+		cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"RUNNER_TEMP="+tmp, "GITHUB_STEP_SUMMARY="+filepath.Join(tmp, "summary.md"), "BASE_REF=base", "GITHUB_ACTIONS=true", "CI=true",
+			"SENTRY_AUTH_TOKEN_EU="+sentrytest.Token, "SENTRY_URL_EU="+eu.URL,
+			"SENTRY_AUTH_TOKEN_ONPREM="+sentrytest.Token, "SENTRY_URL_ONPREM="+onprem.URL)
+		out, err := cmd.CombinedOutput()
+		plan, _ := os.ReadFile(filepath.Join(tmp, "gitalog-plan.md"))
+		if bytes.Contains(out, []byte(sentrytest.Token)) || bytes.Contains(plan, []byte(sentrytest.Token)) {
+			t.Error("the token is in the step's output or plan")
+		}
+		return string(out) + string(plan), err
+	}
+
+	edit("          title: .title\n", `          title: ("[" + .shortId + "] " + .title)`+"\n")
+	git("commit", "-qam", "retitle issues")
+	out, err := run()
+	if err != nil || !strings.Contains(out, "gitalog plan") || !strings.Contains(out, "eu-") || !strings.Contains(out, "onprem-") {
+		t.Fatalf("a mapping change: %v\n%s", err, out)
+	}
+
+	// The pull request points eu at another host: the variable wins.
+	edit("    url: https://sentry.io # your Sentry", "    url: "+other.URL+" # your Sentry")
+	git("commit", "-qam", "eu elsewhere")
+	if out, err := run(); err != nil {
+		t.Fatalf("eu's url changed: %v\n%s", err, out)
+	}
+	// It adds a source there: that source has no token to send.
+	b, _ := os.ReadFile(cfgPath)
+	b = bytes.Replace(b, []byte("sources:\n"), []byte("sources:\n  - name: evil\n    url: "+other.URL+"\n    org: "+data.OrgSlug()+"\n"), 1)
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("commit", "-qam", "a source elsewhere")
+	run() // it may fail (a source without a token); it must not leak
+	mu.Lock()
+	defer mu.Unlock()
+	for _, a := range seen {
+		if strings.Contains(a, sentrytest.Token) {
+			t.Fatalf("the other host got the token (%d requests)", len(seen))
+		}
+	}
+}
+
+// TestReviewPlanStepKeepsTheTokenHome: the one-sync review workflow pins
+// SENTRY_URL so that a pull request's gitalog.yaml cannot send the
+// SENTRY_AUTH_TOKEN secret to another host. A named source does not read
+// SENTRY_URL, and reads SENTRY_AUTH_TOKEN as its fallback: a pull request
+// that adds sources: with a url of its own must still not get the token
+// sent there. It needs plan with sources (issue 19); a gitalog without
+// them skips.
+func TestReviewPlanStepKeepsTheTokenHome(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	bin := t.TempDir()
+	gitalog := filepath.Join(bin, "gitalog")
+	build := exec.Command(goBin, "build", "-o", gitalog, "github.com/gitalog/gitalog")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gitalog: %v\n%s", err, out)
+	}
+	if help, _ := exec.Command(gitalog, "plan", "--help").CombinedOutput(); !bytes.Contains(help, []byte("--source ")) {
+		t.Skip("this gitalog's plan has no --source yet")
+	}
+	script := stepScript(t, "Plan")
+	dir := filepath.Join(t.TempDir(), "catalog")
+	gitalogInit(t, dir)
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("update-ref", "refs/remotes/origin/base", "HEAD")
+	data := sentrytest.Demo()
+	srv := sentrytest.NewServer(data)
+	defer srv.Close()
+	var mu sync.Mutex
+	var seen []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Error(w, "no", http.StatusNotFound)
+	}))
+	defer other.Close()
+	cfgPath := filepath.Join(dir, "gitalog.yaml")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append([]byte("sources:\n  - name: eu\n    url: "+other.URL+"\n    org: "+data.OrgSlug()+"\n"), b...)
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("commit", "-qam", "a source elsewhere")
+	tmp := t.TempDir()
+	cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"RUNNER_TEMP="+tmp, "GITHUB_STEP_SUMMARY="+filepath.Join(tmp, "summary.md"), "BASE_REF=base", "GITHUB_ACTIONS=true", "CI=true",
+		"SENTRY_AUTH_TOKEN="+sentrytest.Token, "SENTRY_ORG="+data.OrgSlug(), "SENTRY_URL="+srv.URL)
+	out, _ := cmd.CombinedOutput() // it may fail; it must not leak
+	mu.Lock()
+	defer mu.Unlock()
+	for _, a := range seen {
+		if strings.Contains(a, sentrytest.Token) {
+			t.Fatalf("a pull request's source sent SENTRY_AUTH_TOKEN to %s, not to the pinned SENTRY_URL; the step said:\n%s", other.URL, out)
+		}
+	}
+}
+
+// TestSourcesJenkinsfileStages runs the shell steps of the per-source
+// Jenkinsfile's parallel stages as Jenkins would, all stages at once in
+// one workspace, with the Groovy strings unescaped, a gitalog built from
+// this module as $GITALOG_BIN/gitalog, the credentials bound to the
+// variables the stages name, and a fake Sentry per source: every stage
+// exits 0, and the remote's branch holds each source's projects. It
+// needs sync --source (issue 19); a gitalog without it skips.
+func TestSourcesJenkinsfileStages(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	bin := t.TempDir()
+	gitalog := filepath.Join(bin, "gitalog")
+	build := exec.Command(goBin, "build", "-o", gitalog, "github.com/gitalog/gitalog")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gitalog: %v\n%s", err, out)
+	}
+	if help, _ := exec.Command(gitalog, "sync", "--help").CombinedOutput(); !bytes.Contains(help, []byte("--source ")) {
+		t.Skip("this gitalog's sync has no --source yet")
+	}
+	names := []string{"eu", "onprem"}
+	rs, err := scaffold.SourcesRecipes(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := jenkinsStages(t, string(rs[examples.JenkinsfilePath]), names)
+	server := t.TempDir()
+	remote := filepath.Join(server, "catalog.git")
+	if out, err := exec.Command("git", "init", "-q", "--bare", "-b", "main", remote).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(gitalog, "init", "--dir", remote, "--sources", strings.Join(names, ",")).CombinedOutput(); err != nil {
+		t.Fatalf("gitalog init --sources: %v\n%s", err, out)
+	}
+	workspace := t.TempDir()
+	errs := make(chan error, len(names))
+	for _, name := range names {
+		data := sentrytest.Demo()
+		srv := sentrytest.NewServer(data)
+		defer srv.Close()
+		v := strings.TrimPrefix(scaffold.SourceTokenVar(name), "SENTRY_AUTH_TOKEN_")
+		env := append(os.Environ(), "CATALOG_URL=file://"+remote, "CATALOG_BRANCH=main", "GITALOG_BIN="+bin,
+			"GIT_USERNAME=jenkins", "GIT_TOKEN=git_jenkinstesttoken0123456789", "CI=true",
+			scaffold.SourceTokenVar(name)+"="+sentrytest.Token, "SENTRY_URL_"+v+"="+srv.URL, "SENTRY_ORG_"+v+"="+data.OrgSlug())
+		go func() {
+			for _, script := range stages[name] {
+				cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+				cmd.Dir, cmd.Env = workspace, env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					errs <- fmt.Errorf("stage %s: %s: %v\n%s", name, script, err, out)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range names {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	cmd := exec.Command("git", "ls-tree", "-r", "--name-only", "main", "catalog/sentryProject")
+	cmd.Dir = remote
+	files, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if !strings.Contains(string(files), "catalog/sentryProject/"+name+"-") {
+			t.Errorf("the remote has no project of source %s:\n%s", name, files)
+		}
+	}
+}
+
+// jenkinsStages is, for each source, the shell scripts of its stage (its
+// sh steps, in order), as Groovy passes them to sh: '...' and ”'...”'
+// strings, with \\ and \' unescaped.
+func jenkinsStages(t *testing.T, text string, names []string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	cur := ""
+	unescape := strings.NewReplacer(`\\`, `\`, `\'`, `'`)
+	for _, line := range strings.Split(text, "\n") {
+		l := strings.TrimSpace(line)
+		for _, n := range names {
+			if l == "stage('"+n+"') {" {
+				cur = n
+			}
+		}
+		if cur == "" || strings.HasPrefix(l, "//") {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(l, "sh '''") && strings.HasSuffix(l, "'''") && len(l) > len("sh ''''''"):
+			out[cur] = append(out[cur], unescape.Replace(l[len("sh '''"):len(l)-3]))
+		case strings.HasPrefix(l, "sh '") && strings.HasSuffix(l, "'"):
+			out[cur] = append(out[cur], unescape.Replace(l[len("sh '"):len(l)-1]))
+		}
+	}
+	for _, n := range names {
+		if len(out[n]) != 3 {
+			t.Fatalf("stage %s has %d sh steps, want 3 (remove, clone, sync): %q", n, len(out[n]), out[n])
+		}
+	}
+	return out
 }

@@ -33,6 +33,10 @@ type Options struct {
 	// OpsLevel writes OpsLevel's Sentry integration (its extract and
 	// transform definitions) and its component types instead of Port's.
 	OpsLevel bool
+	// Sources names the Sentry organizations of a catalog of several
+	// sources: the gitalog.yaml written then has a sources: section
+	// naming them (SourcesConfig). The recipes are Extra's business.
+	Sources []string
 }
 
 // Result says what Init wrote.
@@ -70,6 +74,16 @@ const gitignoreEntry = "# sentry-cli's settings, which can hold an auth token (a
 // and blueprints, committed. Existing files are never overwritten.
 func Init(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{Dir: o.Dir}
+	cfg := blueprints.Config()
+	if len(o.Sources) > 0 {
+		if o.OpsLevel {
+			return nil, errors.New("--sources and --opslevel: OpsLevel's integration has no default for several sources; add sources: to its gitalog.yaml yourself")
+		}
+		var err error
+		if cfg, err = SourcesConfig(o.Sources); err != nil {
+			return nil, err
+		}
+	}
 	if o.Branch != "" {
 		ref, err := config.BranchRef(o.Branch)
 		if err != nil {
@@ -105,7 +119,7 @@ func Init(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := map[string][]byte{config.ConfigFile: blueprints.Config()}
+	files := map[string][]byte{config.ConfigFile: cfg}
 	for name, data := range blueprints.Files() {
 		files[path.Join(config.BlueprintsDir, name)] = data
 	}
