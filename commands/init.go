@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"github.com/gitalog/gitalog/engine/secretenv"
 	"path"
 	"slices"
 	"strings"
@@ -188,7 +189,7 @@ func printInitSteps(io *IO, res *scaffold.Result) {
 func sourceTokenVars(names []string) string {
 	vars := make([]string, len(names))
 	for i, n := range names {
-		vars[i] = scaffold.SourceTokenVar(n)
+		vars[i] = secretenv.SourceVar(secretenv.SentryToken, n)
 	}
 	if len(vars) == 1 {
 		return vars[0]

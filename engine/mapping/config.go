@@ -538,12 +538,8 @@ func (p *parser) sources(n *yaml.Node) ([]Source, error) {
 		switch {
 		case nameNode == nil || s.Name == "":
 			return nil, p.errAt(sn, "%s: missing name (lower-case letters, digits, - and _, e.g. eu)", where)
-		case !sourceName.MatchString(s.Name):
-			return nil, p.errAt(nameNode, "%s: name %q must be 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit (it names the source's token variable, its state folder and its commits)", where, s.Name)
-		case s.Name == "file" || strings.HasSuffix(s.Name, "_file") || strings.HasSuffix(s.Name, "-file"):
-			// SENTRY_AUTH_TOKEN_FILE is the shared token's file, and
-			// SENTRY_AUTH_TOKEN_X_FILE source x's.
-			return nil, p.errAt(nameNode, "%s: name %q cannot end in file: its token variable %s would be another's _FILE variable", where, s.Name, secretenv.SourceVar(secretenv.SentryToken, s.Name))
+		case CheckSourceName(s.Name) != nil:
+			return nil, p.errAt(nameNode, "%s: %v", where, CheckSourceName(s.Name))
 		case lines[s.Name] > 0:
 			return nil, p.errAt(nameNode, "%s: the name %q is also the name of the source at line %d; each source needs its own", where, s.Name, lines[s.Name])
 		case lines[varName(s.Name)] > 0:
@@ -561,6 +557,20 @@ func (p *parser) sources(n *yaml.Node) ([]Source, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// CheckSourceName checks a source's name as sources: does: it names the
+// source's token variable, its state folder and its commits.
+func CheckSourceName(name string) error {
+	switch {
+	case !sourceName.MatchString(name):
+		return fmt.Errorf("name %q must be 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit (it names the source's token variable, its state folder and its commits)", name)
+	case name == "file" || strings.HasSuffix(name, "_file") || strings.HasSuffix(name, "-file"):
+		// SENTRY_AUTH_TOKEN_FILE is the shared token's file, and
+		// SENTRY_AUTH_TOKEN_X_FILE source x's.
+		return fmt.Errorf("name %q cannot end in file: its token variable %s would be another's _FILE variable", name, secretenv.SourceVar(secretenv.SentryToken, name))
+	}
+	return nil
 }
 
 // varName is how a source's name is written in a variable's name, with a

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/mapping"
+	"github.com/gitalog/gitalog/engine/secretenv"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"text/template"
 
@@ -19,18 +20,6 @@ import (
 	"github.com/gitalog/gitalog/examples"
 	"gopkg.in/yaml.v3"
 )
-
-// sourceName is the pattern of a source's name in gitalog.yaml's
-// sources: (issue 19). It is also what makes a name safe to put, as it
-// is, into a workflow's matrix, a Jenkins stage and a shell command line.
-var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-
-// SourceTokenVar is the variable a source's token is read from:
-// SENTRY_AUTH_TOKEN_<NAME>, upper-cased, '-' as '_'. The recipes name
-// the CI secret (or credential) after it.
-func SourceTokenVar(name string) string {
-	return "SENTRY_AUTH_TOKEN_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-}
 
 // ParseSources splits a comma-separated list of source names (as
 // --sources takes them) and checks each one as gitalog.yaml's sources:
@@ -52,13 +41,10 @@ func CheckSources(names []string) error {
 	}
 	seen := map[string]string{}
 	for _, n := range names {
-		if !sourceName.MatchString(n) {
-			return fmt.Errorf("source name %q: want lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters", n)
+		if err := mapping.CheckSourceName(n); err != nil {
+			return fmt.Errorf("source %w", err)
 		}
-		v := SourceTokenVar(n)
-		if n == "file" || strings.HasSuffix(n, "_file") || strings.HasSuffix(n, "-file") {
-			return fmt.Errorf("source name %q cannot end in file: its token variable %s would be another source's _FILE variable", n, v)
-		}
+		v := secretenv.SourceVar(secretenv.SentryToken, n)
 		if other, ok := seen[v]; ok {
 			if other == n {
 				return fmt.Errorf("source %q is named twice", n)
@@ -178,7 +164,7 @@ type recipeSource struct {
 func recipeSources(names []string) []recipeSource {
 	out := make([]recipeSource, len(names))
 	for i, n := range names {
-		out[i] = recipeSource{Name: n, Secret: SourceTokenVar(n), Credential: "sentry-auth-token-" + n}
+		out[i] = recipeSource{Name: n, Secret: secretenv.SourceVar(secretenv.SentryToken, n), Credential: "sentry-auth-token-" + n}
 	}
 	return out
 }
