@@ -97,7 +97,7 @@ appended to it.`,
 						}
 					}
 				case "json":
-					// One object a source, one per line (JSON Lines).
+					// One object a source, one after the other (a JSON stream).
 					if err2 := plan.JSON(&out, r); err2 != nil {
 						return err2
 					}
