@@ -29,6 +29,7 @@ printed as their evaluated query, since there is no catalog to resolve them in.`
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog whose gitalog.yaml maps the items"},
 			&cli.StringFlag{Name: "config", Usage: "the mapping config (default <dir>/gitalog.yaml)"},
 			&cli.StringFlag{Name: "kind", Required: true, Usage: "the kind of the items (project, issue, team, user, project-tag, issue-tag, ...)"},
+			&cli.StringFlag{Name: "source", Usage: "with sources: in gitalog.yaml, map as this source ($source, its resources; required then)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
@@ -42,11 +43,20 @@ printed as their evaluated query, since there is no catalog to resolve them in.`
 			if err != nil {
 				return err
 			}
-			if err := sync.RefuseSecretEnv(cfg, io.Getenv, dir, ""); err != nil {
-				return err
-			}
 			for _, w := range cfg.Warnings {
 				logger(c, io).Warn(w)
+			}
+			switch src := c.String("source"); {
+			case src != "":
+				if cfg, err = cfg.ForSource(src); err != nil {
+					return fmt.Errorf("--source: %w", err)
+				}
+			case len(cfg.Sources) > 0:
+				// $source would be null: identifiers like "-backend".
+				return fmt.Errorf("%s has sources:; pass --source NAME to map as one of them", cfgPath)
+			}
+			if err := sync.RefuseSecretEnv(cfg, io.Getenv, dir, ""); err != nil {
+				return err
 			}
 			kind := c.String("kind")
 			var rs []*mapping.Resource
