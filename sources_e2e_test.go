@@ -1,0 +1,825 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gitalog/gitalog/engine/sentry/sentrytest"
+)
+
+// The end-to-end proof of issue 19's "Done means": many CI jobs, each
+// syncing one source with `gitalog sync --source NAME --push` from its own
+// clone, all pushing to one bare remote at once. Every job is the real
+// binary in a process of its own; every expectation is computed from the
+// fakes' datasets, never from gitalog's code, and read back from the
+// remote with real git.
+
+// e2eAction is what happens upstream to a source before a round, and so
+// what the round expects of its job.
+type e2eAction int
+
+const (
+	e2eNone   e2eAction = iota // nothing changes upstream: exit 0, no commit
+	e2eChange                  // issues added, resolved, changed, a member added: exit 0, one commit
+	e2eFail                    // the issues endpoint answers 500 every time: non-zero, nothing deleted
+	e2eMass                    // ~95% of the issues resolved: exit 3, every entity kept
+)
+
+func (a e2eAction) String() string {
+	return [...]string{"unchanged", "changed", "failing", "mass deletion"}[a]
+}
+
+// e2eRound is one round: the upstream action of each source (e2eChange
+// when not named; the first round imports everything and names none),
+// and whether each job starts from a fresh bare clone (a new CI runner)
+// or from its clone of the last round (a runner that keeps its
+// workspace, so its branch is behind the remote by the other jobs'
+// commits).
+type e2eRound struct {
+	first  bool
+	fresh  bool
+	action map[string]e2eAction
+}
+
+func (r e2eRound) of(name string) e2eAction {
+	if r.first {
+		return e2eNone
+	}
+	if a, ok := r.action[name]; ok {
+		return a
+	}
+	return e2eChange
+}
+
+// TestSourcesParallelJobs is issue 19's "Done means": 8 sources on 8
+// fake Sentries, 8 jobs at once, 3 rounds with upstream changes between
+// them, then a round where one source's fetch fails and another's
+// deletions are over the threshold.
+func TestSourcesParallelJobs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds gitalog and runs 8 syncs as processes for 4 rounds (-short skips it)")
+	}
+	names := []string{"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"}
+	e := newE2E(t, names, false)
+	e.run([]e2eRound{
+		{first: true, fresh: true},
+		{fresh: false},
+		// s8 changes nothing: its job must not commit.
+		{fresh: true, action: map[string]e2eAction{"s8": e2eNone}},
+		{fresh: false, action: map[string]e2eAction{"s3": e2eFail, "s6": e2eMass}},
+	})
+}
+
+// TestSourcesE2EHarness runs the same harness against what gitalog does
+// without sources: one source, a config with $source written out, and
+// plain `sync --push`, through every kind of round. It checks the
+// harness's own checks against today's single-source sync.
+func TestSourcesE2EHarness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds gitalog and runs it as a process (-short skips it)")
+	}
+	e := newE2E(t, []string{"s1"}, true)
+	e.run([]e2eRound{
+		{first: true, fresh: true},
+		{fresh: false},
+		{fresh: true, action: map[string]e2eAction{"s1": e2eNone}},
+		{fresh: false, action: map[string]e2eAction{"s1": e2eFail}},
+		// The fault gone, what the failed round could not see lands.
+		{fresh: true},
+		{fresh: false, action: map[string]e2eAction{"s1": e2eMass}},
+	})
+}
+
+// e2eBinary builds gitalog for one test: the jobs run it as CI runs a
+// release, a process of its own.
+func e2eBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gitalog")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// e2eSource is one fake Sentry: its own organization, data and token.
+type e2eSource struct {
+	name, org, token string
+	srv              *sentrytest.Server // the handler, behind ts
+	ts               *httptest.Server
+	// want is what the remote must hold for this source after the
+	// current round: blueprint/identifier -> the fields checked.
+	want map[string]string
+}
+
+type e2eEnv struct {
+	t       *testing.T
+	bin     string
+	root    string
+	remote  string
+	env     []string
+	legacy  bool // no sources: plain sync, $source written out
+	sources []*e2eSource
+	byName  map[string]*e2eSource
+}
+
+func newE2E(t *testing.T, names []string, legacy bool) *e2eEnv {
+	e := &e2eEnv{t: t, bin: e2eBinary(t), root: t.TempDir(), legacy: legacy, byName: map[string]*e2eSource{}}
+	home := filepath.Join(e.root, "home")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(gitconfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0", "TZ=UTC", "CI=1",
+		"GIT_AUTHOR_NAME=CI Job", "GIT_AUTHOR_EMAIL=ci@example.com",
+		"GIT_COMMITTER_NAME=CI Job", "GIT_COMMITTER_EMAIL=ci@example.com",
+	}
+	for i, name := range names {
+		s := &e2eSource{name: name, org: "org-" + name, token: "sntrys_e2e_token_of_" + name}
+		d := sentrytest.Generate(sentrytest.GenOptions{Seed: int64(1900 + i), Projects: 4, Issues: 40, Teams: 3, Members: 8})
+		d.Org.Slug, d.Org.Name = s.org, "Organization "+name
+		// Small pages, so that each list takes a few requests.
+		s.srv = sentrytest.NewHandler(d, sentrytest.WithPageSize(10))
+		s.ts = httptest.NewServer(tokenGate(s.token, s.srv))
+		t.Cleanup(s.ts.Close)
+		e.sources = append(e.sources, s)
+		e.byName[name] = s
+		if legacy {
+			e.env = append(e.env, "SENTRY_URL="+s.ts.URL, "SENTRY_ORG="+s.org, "SENTRY_AUTH_TOKEN="+s.token)
+		} else {
+			// Every job gets every token, as a CI matrix with the
+			// repository's secrets; each source must take its own.
+			e.env = append(e.env, "SENTRY_AUTH_TOKEN_"+strings.ToUpper(name)+"="+s.token)
+		}
+	}
+	if !legacy {
+		// Never reach a real Sentry; named sources must not use these.
+		e.env = append(e.env, "SENTRY_URL=http://127.0.0.1:1", "SENTRY_ORG=not-a-source-org")
+	}
+
+	e.remote = filepath.Join(e.root, "remote.git")
+	e.git(e.root, "init", "-q", "--bare", "--initial-branch=main", e.remote)
+	seed := filepath.Join(e.root, "seed")
+	e.gitalog(e.root, "init", "--dir", seed)
+	if err := os.WriteFile(filepath.Join(seed, "gitalog.yaml"), []byte(e.config()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.git(seed, "add", "gitalog.yaml")
+	e.git(seed, "commit", "-q", "-m", "the sources of the end-to-end test")
+	e.git(seed, "push", "-q", e.remote, "main")
+	for _, s := range e.sources {
+		s.want = map[string]string{}
+	}
+	return e
+}
+
+// tokenGate lets through only requests with this source's own token, so
+// a job that sends another source's token (or none) is refused as Sentry
+// refuses it; the fake behind it knows one token, which the gate puts in.
+func tokenGate(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"detail":"Invalid token"}`)
+			return
+		}
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+sentrytest.Token)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// config is the catalog's gitalog.yaml: every source, and one mapping
+// whose identifiers and relations carry $source, so that the sources'
+// entities never collide though their fakes use the same slugs and ids.
+// Without sources (legacy), $source is written out as the one source's
+// name.
+func (e *e2eEnv) config() string {
+	var b strings.Builder
+	b.WriteString("# The sources end-to-end test's catalog: one Sentry organization per source.\n")
+	b.WriteString("entityDeletionThreshold: 0.9\n")
+	if !e.legacy {
+		b.WriteString("sources:\n")
+		for _, s := range e.sources {
+			fmt.Fprintf(&b, "  - name: %s\n    url: %s\n    org: %s\n", s.name, s.ts.URL, s.org)
+		}
+	}
+	b.WriteString(`resources:
+  - kind: user
+    selector:
+      query: 'true'
+    port:
+      entity:
+        mappings:
+          identifier: '$source + "-" + .email'
+          title: .name
+          blueprint: '"sentryUser"'
+          properties:
+            orgRole: .orgRole
+  - kind: team
+    selector:
+      query: 'true'
+      includeMembers: true
+    port:
+      entity:
+        mappings:
+          identifier: '$source + "-" + .slug'
+          title: .name
+          blueprint: '"sentryTeam"'
+          properties:
+            memberCount: .memberCount
+          relations:
+            members: '[.__members[]?.email | $source + "-" + .]'
+  - kind: project
+    selector:
+      query: 'true'
+    port:
+      entity:
+        mappings:
+          identifier: '$source + "-" + .slug'
+          title: .name
+          blueprint: '"sentryProject"'
+          properties:
+            platform: .platform
+          relations:
+            teams: '[.teams[]?.slug | $source + "-" + .]'
+  - kind: issue
+    selector:
+      query: 'true'
+    port:
+      entity:
+        mappings:
+          identifier: '$source + "-" + .id'
+          title: .title
+          blueprint: '"sentryIssue"'
+          properties:
+            shortId: .shortId
+            status: .status
+            level: .level
+            count: .count | if type == "string" then tonumber else . end
+          relations:
+            project: '$source + "-" + .project.slug'
+`)
+	if e.legacy {
+		return strings.ReplaceAll(b.String(), "$source", `"`+e.sources[0].name+`"`)
+	}
+	return b.String()
+}
+
+// expect is what the fake's data says the catalog holds for source s,
+// computed from the dataset alone: every member, team and project, and
+// the unresolved issues (the issue kind asks for is:unresolved).
+func expect(name string, d *sentrytest.Dataset) map[string]string {
+	p := name + "-"
+	out := map[string]string{}
+	for _, m := range d.Members {
+		out["sentryUser/"+p+m.Email] = "orgRole=" + m.OrgRole
+	}
+	for _, t := range d.Teams {
+		var members []string
+		for _, m := range d.Members {
+			if _, ok := m.Teams[t.Slug]; ok {
+				members = append(members, p+m.Email)
+			}
+		}
+		out["sentryTeam/"+p+t.Slug] = teamFields(t.Name, members)
+	}
+	for _, pr := range d.Projects {
+		var teams []string
+		for _, slug := range pr.Teams {
+			if d.Team(slug) != nil {
+				teams = append(teams, p+slug)
+			}
+		}
+		out["sentryProject/"+p+pr.Slug] = projectFields(pr.Name, teams)
+	}
+	for _, id := range d.IssueIDs("unresolved") {
+		is := d.Issue(id)
+		out["sentryIssue/"+p+id] = issueFields(is.Title, is.Status, is.Level, fmt.Sprint(is.Count), p+is.Project.Slug)
+	}
+	return out
+}
+
+func teamFields(title string, members []string) string {
+	members = slices.Clone(members)
+	sort.Strings(members)
+	return fmt.Sprintf("title=%q members=%q", title, members)
+}
+
+func projectFields(title string, teams []string) string {
+	teams = slices.Clone(teams)
+	sort.Strings(teams)
+	return fmt.Sprintf("title=%q teams=%q", title, teams)
+}
+
+func issueFields(title, status, level, count, project string) string {
+	return fmt.Sprintf("title=%q status=%s level=%s count=%s project=%s", title, status, level, count, project)
+}
+
+// remoteFields reads one entity file of the remote as the same fields.
+func remoteFields(b []byte) (key, fields string, err error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var e struct {
+		Identifier string         `json:"identifier"`
+		Blueprint  string         `json:"blueprint"`
+		Title      any            `json:"title"`
+		Properties map[string]any `json:"properties"`
+		Relations  map[string]any `json:"relations"`
+	}
+	if err := dec.Decode(&e); err != nil {
+		return "", "", err
+	}
+	str := func(v any) string {
+		if v == nil {
+			return "<null>"
+		}
+		return fmt.Sprint(v)
+	}
+	list := func(v any) []string {
+		var out []string
+		if a, ok := v.([]any); ok {
+			for _, x := range a {
+				out = append(out, str(x))
+			}
+		} else if v != nil {
+			out = append(out, "not a list: "+str(v))
+		}
+		return out
+	}
+	title := str(e.Title)
+	switch e.Blueprint {
+	case "sentryUser":
+		fields = "orgRole=" + str(e.Properties["orgRole"])
+	case "sentryTeam":
+		fields = teamFields(title, list(e.Relations["members"]))
+	case "sentryProject":
+		fields = projectFields(title, list(e.Relations["teams"]))
+	case "sentryIssue":
+		fields = issueFields(title, str(e.Properties["status"]), str(e.Properties["level"]), str(e.Properties["count"]), str(e.Relations["project"]))
+	default:
+		fields = "an entity of an unexpected blueprint"
+	}
+	return e.Blueprint + "/" + e.Identifier, fields, nil
+}
+
+// remoteCatalog reads every entity on the remote's main.
+func (e *e2eEnv) remoteCatalog() map[string]string {
+	e.t.Helper()
+	cmd := exec.Command("git", "-C", e.remote, "archive", "--format=tar", "main", "catalog")
+	cmd.Env = e.env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		e.t.Fatalf("git archive main catalog: %v\n%s", err, stderr.String())
+	}
+	got := map[string]string{}
+	tr := tar.NewReader(bytes.NewReader(out))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			e.t.Fatalf("reading the remote's catalog: %v", err)
+		}
+		if h.Typeflag != tar.TypeReg || path.Ext(h.Name) != ".json" {
+			continue
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		key, fields, err := remoteFields(b)
+		if err != nil {
+			e.t.Errorf("%s on the remote: %v", h.Name, err)
+			continue
+		}
+		if _, dup := got[key]; dup {
+			e.t.Errorf("%s: two files on the remote hold %s", h.Name, key)
+		}
+		got[key] = fields
+	}
+	return got
+}
+
+// diffCatalog lists how got differs from want: missing, extra and
+// changed entities, sorted.
+func diffCatalog(want, got map[string]string) []string {
+	var out []string
+	for k, w := range want {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			out = append(out, "missing "+k)
+		case g != w:
+			out = append(out, fmt.Sprintf("%s: got %s, want %s", k, g, w))
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			out = append(out, "extra "+k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// sourceOf names the source an entity key or file name belongs to: the
+// prefix of its identifier before the first '-'.
+func sourceOf(identifier string) string {
+	name, _, _ := strings.Cut(identifier, "-")
+	return name
+}
+
+// e2eJob is one job's run.
+type e2eJob struct {
+	src            *e2eSource
+	exit           int
+	took           time.Duration
+	stdout, stderr string
+	err            error
+}
+
+// e2eCommit is one commit of a round on the remote.
+type e2eCommit struct {
+	hash, subject string
+	parents       []string
+	sources       []string // its Gitalog-Source trailers
+	paths         []string // "STATUS\tPATH" from diff-tree
+}
+
+func (e *e2eEnv) run(rounds []e2eRound) {
+	t := e.t
+	for i, r := range rounds {
+		n := i + 1
+		before := e.gitOut(e.remote, "rev-parse", "main")
+		prev := map[string]map[string]string{}
+		for _, s := range e.sources {
+			prev[s.name] = s.want
+			e.mutate(n, s, r.of(s.name))
+		}
+		jobs, took := e.runJobs(n, r.fresh)
+		after := e.gitOut(e.remote, "rev-parse", "main")
+		slowest := slices.MaxFunc(jobs, func(a, b *e2eJob) int { return cmp.Compare(a.took, b.took) })
+		t.Logf("round %d: %d jobs (%s clones) in %v, slowest %s %v", n, len(jobs),
+			map[bool]string{true: "fresh", false: "kept"}[r.fresh], took.Round(time.Millisecond), slowest.src.name, slowest.took.Round(time.Millisecond))
+
+		// Exit codes.
+		for _, j := range jobs {
+			a := r.of(j.src.name)
+			t.Logf("  %s (%s): exit %d in %v: %s", j.src.name, a, j.exit, j.took.Round(time.Millisecond), lastLine(j.stdout))
+			ok := false
+			switch a {
+			case e2eNone, e2eChange:
+				ok = j.exit == 0
+			case e2eFail:
+				ok = j.exit == 1 || j.exit == 3
+			case e2eMass:
+				ok = j.exit == 3
+			}
+			if !ok || j.err != nil {
+				t.Errorf("round %d: %s (%s) exited %d (%v)\nstdout:\n%s\nstderr:\n%s", n, j.src.name, a, j.exit, j.err, j.stdout, j.stderr)
+			}
+		}
+
+		// The remote's entities, source by source.
+		got := e.remoteCatalog()
+		gotBy := map[string]map[string]string{}
+		for k, v := range got {
+			_, id, _ := strings.Cut(k, "/")
+			name := sourceOf(id)
+			if e.byName[name] == nil {
+				t.Errorf("round %d: %s on the remote belongs to no source", n, k)
+				continue
+			}
+			if gotBy[name] == nil {
+				gotBy[name] = map[string]string{}
+			}
+			gotBy[name][k] = v
+		}
+		for _, s := range e.sources {
+			diff := diffCatalog(s.want, gotBy[s.name])
+			if len(diff) > 0 {
+				if len(diff) > 20 {
+					diff = append(diff[:20], fmt.Sprintf("... and %d more", len(diff)-20))
+				}
+				t.Errorf("round %d: the remote's entities of %s (%s) are not what its fake says:\n  %s", n, s.name, r.of(s.name), strings.Join(diff, "\n  "))
+			}
+		}
+
+		e.fsck(n)
+
+		// The round's history: one commit per source that changed,
+		// none for the others, each touching only its source's files.
+		commits := e.commits(before, after)
+		count := map[string]int{}
+		for _, c := range commits {
+			if len(c.parents) != 1 {
+				t.Errorf("round %d: commit %s %q has %d parents; each job's change should be redone on top, not merged", n, c.hash[:12], c.subject, len(c.parents))
+			}
+			name := e.commitSource(n, c)
+			if name == "" {
+				continue
+			}
+			count[name]++
+			e.checkPaths(n, c, name, r.of(name))
+		}
+		for _, s := range e.sources {
+			a := r.of(s.name)
+			changed := !mapsEqual(prev[s.name], s.want)
+			switch {
+			case a == e2eFail || a == e2eMass:
+				// It may record that it was incomplete; it may not
+				// change an entity (checkPaths, and the catalog above).
+				if count[s.name] > 1 {
+					t.Errorf("round %d: %s (%s) made %d commits, want at most 1", n, s.name, a, count[s.name])
+				}
+			case changed && count[s.name] != 1:
+				t.Errorf("round %d: %s (%s) made %d commits, want 1", n, s.name, a, count[s.name])
+			case !changed && count[s.name] != 0:
+				t.Errorf("round %d: %s (%s, nothing changed upstream) made %d commits, want none", n, s.name, a, count[s.name])
+			}
+		}
+		t.Logf("round %d: %d commits on the remote (%s..%s)", n, len(commits), before[:12], after[:12])
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// mutate changes source s's fake before round n and sets s.want to what
+// the remote must then hold for it.
+func (e *e2eEnv) mutate(n int, s *e2eSource, a e2eAction) {
+	t := e.t
+	s.srv.ClearFaults()
+	var want map[string]string
+	s.srv.Update(func(d *sentrytest.Dataset) {
+		switch a {
+		case e2eChange:
+			unresolved := d.IssueIDs("unresolved")
+			resolved := d.IssueIDs("resolved")
+			if len(unresolved) < 8 || len(resolved) < 1 {
+				t.Fatalf("%s: too few issues to change (%d unresolved, %d resolved)", s.name, len(unresolved), len(resolved))
+			}
+			// Two new issues, two resolved, one deleted, one regressed
+			// (back in the catalog), one seen again with a new title.
+			for k := range 2 {
+				p := d.Projects[(n+k)%len(d.Projects)]
+				if d.AddIssue(p.Slug, fmt.Sprintf("RoundError: round %d issue %d of %s", n, k, s.name), "e2e.round in step", "error") == "" {
+					t.Fatalf("%s: no project %s", s.name, p.Slug)
+				}
+			}
+			d.ResolveIssue(unresolved[0])
+			d.ResolveIssue(unresolved[1])
+			d.DeleteIssue(unresolved[2])
+			d.RegressIssue(resolved[0])
+			d.RegressIssue(unresolved[3])
+			d.Issue(unresolved[3]).Title = fmt.Sprintf("RetitledError: retitled in round %d", n)
+			// A member joins the first team; another changes role.
+			joined := d.Now
+			team := d.Teams[n%len(d.Teams)].Slug
+			d.Members = append(d.Members, &sentrytest.Member{ID: fmt.Sprint(95000 + len(d.Members)), UserID: fmt.Sprint(3950000 + len(d.Members)),
+				Email: fmt.Sprintf("joined.round%d@%s.example", n, s.org), Name: fmt.Sprintf("Joined %d", n), Username: fmt.Sprintf("joined%d", n),
+				OrgRole: "member", DateCreated: joined, LastLogin: joined, Teams: map[string]string{team: "contributor"}})
+			m := d.Members[n%len(d.Members)]
+			m.OrgRole = map[bool]string{true: "admin", false: "manager"}[m.OrgRole != "admin"]
+		case e2eFail:
+			// Upstream changes the job cannot see: resolved issues it
+			// must not delete, one it must not update.
+			unresolved := d.IssueIDs("unresolved")
+			for _, id := range unresolved[:3] {
+				d.ResolveIssue(id)
+			}
+			d.RegressIssue(unresolved[3])
+		case e2eMass:
+			// All but one in twenty unresolved issues resolved: over
+			// entityDeletionThreshold 0.9 for sentryIssue, the only
+			// blueprint that loses entities.
+			unresolved := d.IssueIDs("unresolved")
+			keep := max(1, len(unresolved)/20)
+			gone := len(unresolved) - keep
+			if float64(gone)/float64(len(unresolved)) <= 0.9 {
+				t.Fatalf("%s: resolving %d of %d issues is not over 0.9", s.name, gone, len(unresolved))
+			}
+			for _, id := range unresolved[keep:] {
+				d.ResolveIssue(id)
+			}
+		}
+		want = expect(s.name, d)
+	})
+	switch a {
+	case e2eFail:
+		s.srv.AddFault(sentrytest.Fault{PathContains: "/issues/", Status: http.StatusInternalServerError})
+		// Nothing of it changes on the remote.
+	case e2eMass:
+		// Every entity kept.
+	default:
+		s.want = want
+	}
+}
+
+// runJobs runs one sync job per source at once, each in its own clone,
+// and returns them with the round's wall time.
+func (e *e2eEnv) runJobs(n int, fresh bool) ([]*e2eJob, time.Duration) {
+	jobs := make([]*e2eJob, len(e.sources))
+	dirs := make([]string, len(e.sources))
+	for i, s := range e.sources {
+		jobs[i] = &e2eJob{src: s}
+		dirs[i] = filepath.Join(e.root, "job-"+s.name, "catalog.git")
+		if _, err := os.Stat(dirs[i]); fresh || errors.Is(err, os.ErrNotExist) {
+			// A new runner clones the catalog bare, as the workflow
+			// init writes does.
+			if err := os.RemoveAll(dirs[i]); err != nil {
+				e.t.Fatal(err)
+			}
+			e.git(e.root, "clone", "-q", "--bare", e.remote, dirs[i])
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		args := []string{"sync", "--dir", dirs[i], "--push"}
+		if !e.legacy {
+			args = append(args, "--source", j.src.name)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.CommandContext(ctx, e.bin, args...)
+			cmd.Dir = filepath.Dir(dirs[i])
+			cmd.Env = e.env
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			<-start
+			t0 := time.Now()
+			err := cmd.Run()
+			j.took = time.Since(t0)
+			j.stdout, j.stderr = stdout.String(), stderr.String()
+			var ee *exec.ExitError
+			switch {
+			case err == nil:
+			case errors.As(err, &ee) && ee.Exited():
+				j.exit = ee.ExitCode()
+			default:
+				j.exit, j.err = -1, err
+			}
+		}()
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	return jobs, time.Since(t0)
+}
+
+// commits lists the remote's commits in (before, after], oldest first.
+func (e *e2eEnv) commits(before, after string) []*e2eCommit {
+	out := e.gitOut(e.remote, "log", "--reverse", "--format=%H%x1f%P%x1f%s%x1f%(trailers:key=Gitalog-Source,valueonly,separator=%x2C)%x1e", before+".."+after)
+	var cs []*e2eCommit
+	for _, rec := range strings.Split(out, "\x1e") {
+		rec = strings.TrimSpace(rec)
+		if rec == "" {
+			continue
+		}
+		f := strings.Split(rec, "\x1f")
+		if len(f) != 4 {
+			e.t.Fatalf("git log: a record of %d fields: %q", len(f), rec)
+		}
+		c := &e2eCommit{hash: f[0], parents: strings.Fields(f[1]), subject: f[2]}
+		for _, v := range strings.Split(f[3], ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				c.sources = append(c.sources, v)
+			}
+		}
+		if names := e.gitOut(e.remote, "diff-tree", "--no-commit-id", "-r", "--no-renames", "--name-status", c.hash); names != "" {
+			c.paths = strings.Split(names, "\n")
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// commitSource is the source a commit was made for: its one
+// Gitalog-Source trailer, whose subject is "sync(NAME): ...". Without
+// sources every commit is the one source's and has neither.
+func (e *e2eEnv) commitSource(n int, c *e2eCommit) string {
+	if e.legacy {
+		return e.sources[0].name
+	}
+	if len(c.sources) != 1 || e.byName[c.sources[0]] == nil {
+		e.t.Errorf("round %d: commit %s %q has Gitalog-Source trailers %q, want one naming a source", n, c.hash[:12], c.subject, c.sources)
+		return ""
+	}
+	name := c.sources[0]
+	if !strings.HasPrefix(c.subject, "sync("+name+"): ") {
+		e.t.Errorf("round %d: commit %s of %s has the subject %q, want sync(%s): ...", n, c.hash[:12], name, c.subject, name)
+	}
+	return name
+}
+
+// checkPaths fails unless commit c of source name touches only that
+// source's entity files (their identifiers start with "NAME-") and its
+// own state under .gitalog/sources/NAME/ (.gitalog/ without sources), and
+// deletes no entity when its source failed or was refused.
+func (e *e2eEnv) checkPaths(n int, c *e2eCommit, name string, a e2eAction) {
+	state := ".gitalog/sources/" + name + "/"
+	if e.legacy {
+		state = ".gitalog/"
+	}
+	for _, line := range c.paths {
+		status, p, _ := strings.Cut(line, "\t")
+		switch {
+		case strings.HasPrefix(p, "catalog/"):
+			if sourceOf(path.Base(p)) != name {
+				e.t.Errorf("round %d: commit %s of %s touches %s (%s), an entity of another source", n, c.hash[:12], name, p, status)
+			}
+			if (a == e2eFail || a == e2eMass) && status != "A" {
+				e.t.Errorf("round %d: commit %s of %s (%s) changes %s (%s)", n, c.hash[:12], name, a, p, status)
+			}
+		case strings.HasPrefix(p, state):
+		default:
+			e.t.Errorf("round %d: commit %s of %s touches %s (%s), outside its entities and %s", n, c.hash[:12], name, p, status, state)
+		}
+	}
+}
+
+// fsck fails unless git fsck --strict finds the remote sound.
+func (e *e2eEnv) fsck(n int) {
+	cmd := exec.Command("git", "-C", e.remote, "fsck", "--strict", "--no-dangling", "--no-progress")
+	cmd.Env = e.env
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "error") || strings.Contains(string(out), "warning") {
+		e.t.Errorf("round %d: git fsck --strict on the remote: %v\n%s", n, err, out)
+	}
+}
+
+func (e *e2eEnv) git(dir string, args ...string) { e.gitOut(dir, args...) }
+
+func (e *e2eEnv) gitOut(dir string, args ...string) string {
+	e.t.Helper()
+	return e.exec(dir, "git", args...)
+}
+
+func (e *e2eEnv) gitalog(dir string, args ...string) string {
+	e.t.Helper()
+	return e.exec(dir, e.bin, args...)
+}
+
+func (e *e2eEnv) exec(dir, name string, args ...string) string {
+	e.t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = e.env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		e.t.Fatalf("%s %s: %v\n%s%s", filepath.Base(name), strings.Join(args, " "), err, out, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
