@@ -130,7 +130,7 @@ type e2eSource struct {
 }
 
 type e2eEnv struct {
-	t       *testing.T
+	t       testing.TB
 	bin     string
 	root    string
 	remote  string
@@ -564,7 +564,11 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 				t.Errorf("round %d: %s (%s, nothing changed upstream) made %d commits, want none", n, s.name, a, count[s.name])
 			}
 		}
-		t.Logf("round %d: %d commits on the remote (%s..%s)", n, len(commits), before[:12], after[:12])
+		sizes := make([]string, 0, len(e.sources))
+		for _, s := range e.sources {
+			sizes = append(sizes, fmt.Sprintf("%s %d", s.name, len(gotBy[s.name])))
+		}
+		t.Logf("round %d: %d commits on the remote (%s..%s); entities: %s", n, len(commits), before[:12], after[:12], strings.Join(sizes, ", "))
 		if t.Failed() {
 			t.FailNow()
 		}
@@ -822,4 +826,131 @@ func (e *e2eEnv) exec(dir, name string, args ...string) string {
 		e.t.Fatalf("%s %s: %v\n%s%s", filepath.Base(name), strings.Join(args, " "), err, out, stderr.String())
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// e2eRecorder is a testing.TB whose Errorf is recorded, not reported, to
+// test that the harness's checks fail when they should.
+type e2eRecorder struct {
+	testing.TB
+	errs []string
+}
+
+func (r *e2eRecorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestSourcesE2EChecks checks the end-to-end harness's own checks on a
+// history made by hand: the trailers and subjects are read, a commit that
+// touches another source's entity or shared state is caught, and so is a
+// failed source's commit that deletes an entity.
+func TestSourcesE2EChecks(t *testing.T) {
+	root := t.TempDir()
+	home := filepath.Join(root, "home")
+	os.MkdirAll(home, 0o755)
+	os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(gitconfig), 0o644)
+	e := &e2eEnv{t: t, root: root, remote: filepath.Join(root, "work"), byName: map[string]*e2eSource{},
+		env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "GIT_CONFIG_NOSYSTEM=1"}}
+	for _, name := range []string{"s1", "s2"} {
+		s := &e2eSource{name: name}
+		e.sources = append(e.sources, s)
+		e.byName[name] = s
+	}
+	w := e.remote
+	e.git(root, "init", "-q", "--initial-branch=main", w)
+	write := func(p, body string) {
+		t.Helper()
+		os.MkdirAll(filepath.Dir(filepath.Join(w, p)), 0o755)
+		if err := os.WriteFile(filepath.Join(w, p), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit := func(msg string) {
+		t.Helper()
+		e.git(w, "add", "-A")
+		e.git(w, "commit", "-q", "-m", msg)
+	}
+	write("README", "x")
+	commit("init")
+	base := e.gitOut(w, "rev-parse", "HEAD")
+	issue := `{"identifier":"s1-7","blueprint":"sentryIssue","title":"T","properties":{"status":"unresolved","level":"error","count":12},"relations":{"project":"s1-p"}}`
+	write("catalog/sentryIssue/s1-7.json", issue)
+	write(".gitalog/sources/s1/managed/sentryIssue.txt", "s1-7\n")
+	commit("sync(s1): sentryIssue +1\n\nGitalog-Source: s1")
+	write("catalog/sentryIssue/s1-7.json", strings.Replace(issue, "12", "13", 1))
+	write(".gitalog/managed/sentryIssue.txt", "s1-7\n")
+	commit("sync(s2): sentryIssue ~1\n\nGitalog-Source: s2")
+	os.Remove(filepath.Join(w, "catalog/sentryIssue/s1-7.json"))
+	commit("sync: sentryIssue -1")
+	cs := e.commits(base, "HEAD")
+	if len(cs) != 3 {
+		t.Fatalf("%d commits, want 3", len(cs))
+	}
+	var got []string
+	for _, c := range cs {
+		got = append(got, fmt.Sprintf("%s %q %d", c.subject, c.sources, len(c.paths)))
+	}
+	want := []string{`sync(s1): sentryIssue +1 ["s1"] 2`, `sync(s2): sentryIssue ~1 ["s2"] 2`, `sync: sentryIssue -1 [] 1`}
+	if !slices.Equal(got, want) {
+		t.Errorf("commits:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// check runs fn with a recorder and returns the errors it reported.
+	check := func(fn func()) []string {
+		rec := &e2eRecorder{TB: t}
+		e.t = rec
+		defer func() { e.t = t }()
+		fn()
+		return rec.errs
+	}
+	for _, tc := range []struct {
+		c        int
+		trailers []string // replace the commit's
+		want     string
+		errs     int
+	}{
+		{0, nil, "s1", 0},
+		{1, nil, "s2", 0},
+		{2, nil, "", 1},                  // no trailer
+		{0, []string{"s1", "s2"}, "", 1}, // two
+		{0, []string{"s9"}, "", 1},       // no such source
+		{1, []string{"s1"}, "s1", 1},     // its subject names s2
+	} {
+		c := *cs[tc.c]
+		if tc.trailers != nil {
+			c.sources = tc.trailers
+		}
+		var got string
+		errs := check(func() { got = e.commitSource(1, &c) })
+		if got != tc.want || len(errs) != tc.errs {
+			t.Errorf("commitSource of %q with trailers %q = %q, errors %q; want %q and %d errors", c.subject, c.sources, got, errs, tc.want, tc.errs)
+		}
+	}
+	for _, tc := range []struct {
+		c      int
+		source string
+		action e2eAction
+		errs   int
+	}{
+		{0, "s1", e2eChange, 0},
+		{0, "s1", e2eMass, 0},   // an added entity is not a deletion
+		{1, "s2", e2eChange, 2}, // s1's entity, and state outside .gitalog/sources/s2/
+		{1, "s1", e2eFail, 2},   // a changed entity, and state outside .gitalog/sources/s1/
+		{2, "s1", e2eChange, 0}, // deleting its own entity
+		{2, "s1", e2eMass, 1},   // a deletion by a refused source
+	} {
+		c := cs[tc.c]
+		if errs := check(func() { e.checkPaths(1, c, tc.source, tc.action) }); len(errs) != tc.errs {
+			t.Errorf("checkPaths of %q as %s's (%s): errors %q, want %d", c.subject, tc.source, tc.action, errs, tc.errs)
+		}
+	}
+
+	// Fields read back from a file are the ones computed from a fake.
+	key, fields, err := remoteFields([]byte(issue))
+	if err != nil || key != "sentryIssue/s1-7" || fields != issueFields("T", "unresolved", "error", "12", "s1-p") {
+		t.Errorf("remoteFields = %q %q %v", key, fields, err)
+	}
+	diff := diffCatalog(map[string]string{"a/1": "x", "a/2": "y"}, map[string]string{"a/2": "z", "a/3": "w"})
+	if want := []string{"a/2: got z, want y", "extra a/3", "missing a/1"}; !slices.Equal(diff, want) {
+		t.Errorf("diffCatalog = %q, want %q", diff, want)
+	}
 }
