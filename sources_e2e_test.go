@@ -47,16 +47,45 @@ func (a e2eAction) String() string {
 	return [...]string{"unchanged", "changed", "failing", "mass deletion"}[a]
 }
 
+// e2eTokens is how a round's jobs get their Sentry tokens.
+type e2eTokens int
+
+const (
+	// e2eOwnToken: SENTRY_AUTH_TOKEN_<NAME> of the job's source only, as
+	// a Jenkins stage's withCredentials gives it.
+	e2eOwnToken e2eTokens = iota
+	// e2eAllTokens: every source's SENTRY_AUTH_TOKEN_<NAME>, and a
+	// SENTRY_AUTH_TOKEN no fake accepts, which the source's own must win
+	// over.
+	e2eAllTokens
+	// e2eFallbackToken: the source's token as SENTRY_AUTH_TOKEN, as the
+	// matrix workflow of init --sources passes each job's secret.
+	e2eFallbackToken
+)
+
+func (k e2eTokens) String() string {
+	return [...]string{"own SENTRY_AUTH_TOKEN_<NAME>", "every SENTRY_AUTH_TOKEN_<NAME> and a wrong SENTRY_AUTH_TOKEN", "SENTRY_AUTH_TOKEN"}[k]
+}
+
 // e2eRound is one round: the upstream action of each source (e2eChange
 // when not named; the first round imports everything and names none),
-// and whether each job starts from a fresh bare clone (a new CI runner)
-// or from its clone of the last round (a runner that keeps its
-// workspace, so its branch is behind the remote by the other jobs'
-// commits).
+// whether each job starts from a fresh bare clone (a new CI runner) or
+// from its clone of the last round (a runner that keeps its workspace,
+// so its branch is behind the remote by the other jobs' commits), and
+// how the jobs get their tokens.
 type e2eRound struct {
 	first  bool
 	fresh  bool
+	tokens e2eTokens
 	action map[string]e2eAction
+}
+
+// label is a source's action as the log says it.
+func (r e2eRound) label(name string) string {
+	if r.first {
+		return "first import"
+	}
+	return r.of(name).String()
 }
 
 func (r e2eRound) of(name string) e2eAction {
@@ -80,11 +109,11 @@ func TestSourcesParallelJobs(t *testing.T) {
 	names := []string{"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"}
 	e := newE2E(t, names, false)
 	e.run([]e2eRound{
-		{first: true, fresh: true},
-		{fresh: false},
+		{first: true, fresh: true, tokens: e2eOwnToken},
+		{fresh: false, tokens: e2eAllTokens},
 		// s8 changes nothing: its job must not commit.
-		{fresh: true, action: map[string]e2eAction{"s8": e2eNone}},
-		{fresh: false, action: map[string]e2eAction{"s3": e2eFail, "s6": e2eMass}},
+		{fresh: true, tokens: e2eFallbackToken, action: map[string]e2eAction{"s8": e2eNone}},
+		{fresh: false, tokens: e2eAllTokens, action: map[string]e2eAction{"s3": e2eFail, "s6": e2eMass}},
 	})
 }
 
@@ -157,7 +186,7 @@ func newE2E(t *testing.T, names []string, legacy bool) *e2eEnv {
 	}
 	for i, name := range names {
 		s := &e2eSource{name: name, org: "org-" + name, token: "sntrys_e2e_token_of_" + name}
-		d := sentrytest.Generate(sentrytest.GenOptions{Seed: int64(1900 + i), Projects: 4, Issues: 40, Teams: 3, Members: 8})
+		d := sentrytest.Generate(sentrytest.GenOptions{Seed: int64(1900 + i), Projects: 4, Issues: 60, Teams: 3, Members: 8})
 		d.Org.Slug, d.Org.Name = s.org, "Organization "+name
 		// Small pages, so that each list takes a few requests.
 		s.srv = sentrytest.NewHandler(d, sentrytest.WithPageSize(10))
@@ -167,10 +196,6 @@ func newE2E(t *testing.T, names []string, legacy bool) *e2eEnv {
 		e.byName[name] = s
 		if legacy {
 			e.env = append(e.env, "SENTRY_URL="+s.ts.URL, "SENTRY_ORG="+s.org, "SENTRY_AUTH_TOKEN="+s.token)
-		} else {
-			// Every job gets every token, as a CI matrix with the
-			// repository's secrets; each source must take its own.
-			e.env = append(e.env, "SENTRY_AUTH_TOKEN_"+strings.ToUpper(name)+"="+s.token)
 		}
 	}
 	if !legacy {
@@ -482,16 +507,20 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 			prev[s.name] = s.want
 			e.mutate(n, s, r.of(s.name))
 		}
-		jobs, took := e.runJobs(n, r.fresh)
+		jobs, took := e.runJobs(r)
 		after := e.gitOut(e.remote, "rev-parse", "main")
 		slowest := slices.MaxFunc(jobs, func(a, b *e2eJob) int { return cmp.Compare(a.took, b.took) })
-		t.Logf("round %d: %d jobs (%s clones) in %v, slowest %s %v", n, len(jobs),
-			map[bool]string{true: "fresh", false: "kept"}[r.fresh], took.Round(time.Millisecond), slowest.src.name, slowest.took.Round(time.Millisecond))
+		tokens := "SENTRY_AUTH_TOKEN"
+		if !e.legacy {
+			tokens = r.tokens.String()
+		}
+		t.Logf("round %d: %d jobs (%s clones; %s) in %v, slowest %s %v", n, len(jobs),
+			map[bool]string{true: "fresh", false: "kept"}[r.fresh], tokens, took.Round(time.Millisecond), slowest.src.name, slowest.took.Round(time.Millisecond))
 
 		// Exit codes.
 		for _, j := range jobs {
 			a := r.of(j.src.name)
-			t.Logf("  %s (%s): exit %d in %v: %s", j.src.name, a, j.exit, j.took.Round(time.Millisecond), lastLine(j.stdout))
+			t.Logf("  %s (%s): exit %d in %v: %s", j.src.name, r.label(j.src.name), j.exit, j.took.Round(time.Millisecond), lastLine(j.stdout))
 			ok := false
 			switch a {
 			case e2eNone, e2eChange:
@@ -502,7 +531,7 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 				ok = j.exit == 3
 			}
 			if !ok || j.err != nil {
-				t.Errorf("round %d: %s (%s) exited %d (%v)\nstdout:\n%s\nstderr:\n%s", n, j.src.name, a, j.exit, j.err, j.stdout, j.stderr)
+				t.Errorf("round %d: %s (%s) exited %d (%v)\nstdout:\n%s\nstderr:\n%s", n, j.src.name, r.label(j.src.name), j.exit, j.err, j.stdout, j.stderr)
 			}
 		}
 
@@ -527,7 +556,7 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 				if len(diff) > 20 {
 					diff = append(diff[:20], fmt.Sprintf("... and %d more", len(diff)-20))
 				}
-				t.Errorf("round %d: the remote's entities of %s (%s) are not what its fake says:\n  %s", n, s.name, r.of(s.name), strings.Join(diff, "\n  "))
+				t.Errorf("round %d: the remote's entities of %s (%s) are not what its fake says:\n  %s", n, s.name, r.label(s.name), strings.Join(diff, "\n  "))
 			}
 		}
 
@@ -559,7 +588,7 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 					t.Errorf("round %d: %s (%s) made %d commits, want at most 1", n, s.name, a, count[s.name])
 				}
 			case changed && count[s.name] != 1:
-				t.Errorf("round %d: %s (%s) made %d commits, want 1", n, s.name, a, count[s.name])
+				t.Errorf("round %d: %s (%s) made %d commits, want 1", n, s.name, r.label(s.name), count[s.name])
 			case !changed && count[s.name] != 0:
 				t.Errorf("round %d: %s (%s, nothing changed upstream) made %d commits, want none", n, s.name, a, count[s.name])
 			}
@@ -668,13 +697,13 @@ func (e *e2eEnv) mutate(n int, s *e2eSource, a e2eAction) {
 
 // runJobs runs one sync job per source at once, each in its own clone,
 // and returns them with the round's wall time.
-func (e *e2eEnv) runJobs(n int, fresh bool) ([]*e2eJob, time.Duration) {
+func (e *e2eEnv) runJobs(r e2eRound) ([]*e2eJob, time.Duration) {
 	jobs := make([]*e2eJob, len(e.sources))
 	dirs := make([]string, len(e.sources))
 	for i, s := range e.sources {
 		jobs[i] = &e2eJob{src: s}
 		dirs[i] = filepath.Join(e.root, "job-"+s.name, "catalog.git")
-		if _, err := os.Stat(dirs[i]); fresh || errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(dirs[i]); r.fresh || errors.Is(err, os.ErrNotExist) {
 			// A new runner clones the catalog bare, as the workflow
 			// init writes does.
 			if err := os.RemoveAll(dirs[i]); err != nil {
@@ -697,7 +726,7 @@ func (e *e2eEnv) runJobs(n int, fresh bool) ([]*e2eJob, time.Duration) {
 			defer wg.Done()
 			cmd := exec.CommandContext(ctx, e.bin, args...)
 			cmd.Dir = filepath.Dir(dirs[i])
-			cmd.Env = e.env
+			cmd.Env = append(slices.Clone(e.env), e.tokenEnv(r.tokens, j.src)...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			<-start
@@ -719,6 +748,25 @@ func (e *e2eEnv) runJobs(n int, fresh bool) ([]*e2eJob, time.Duration) {
 	close(start)
 	wg.Wait()
 	return jobs, time.Since(t0)
+}
+
+// tokenEnv is the environment that gives source s's job its token.
+func (e *e2eEnv) tokenEnv(k e2eTokens, s *e2eSource) []string {
+	if e.legacy {
+		return nil
+	}
+	name := "SENTRY_AUTH_TOKEN_" + strings.ToUpper(s.name)
+	switch k {
+	case e2eAllTokens:
+		env := []string{"SENTRY_AUTH_TOKEN=sntrys_e2e_token_of_no_source"}
+		for _, o := range e.sources {
+			env = append(env, "SENTRY_AUTH_TOKEN_"+strings.ToUpper(o.name)+"="+o.token)
+		}
+		return env
+	case e2eFallbackToken:
+		return []string{"SENTRY_AUTH_TOKEN=" + s.token}
+	}
+	return []string{name + "=" + s.token}
 }
 
 // commits lists the remote's commits in (before, after], oldest first.
