@@ -27,10 +27,15 @@ import (
 
 // The end-to-end proof of issue 19's "Done means": many CI jobs, each
 // syncing one source with `gitalog sync --source NAME --push` from its own
-// clone, all pushing to one bare remote at once. Every job is the real
-// binary in a process of its own; every expectation is computed from the
-// fakes' datasets, never from gitalog's code, and read back from the
-// remote with real git.
+// bare clone, all pushing to one bare remote at once. Every job is the
+// real binary (go build, once per test) in a process of its own; every
+// expectation is computed from the fakes' datasets, never from gitalog's
+// code, and read back from the remote with real git. Each round logs its
+// wall time and each job's (go test -v):
+//
+//	go test -run 'TestSourcesParallelJobs|TestSourcesE2E' -v .
+//
+// -short skips the two that build and run the binary.
 
 // e2eAction is what happens upstream to a source before a round, and so
 // what the round expects of its job.
@@ -535,6 +540,15 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 			}
 		}
 
+		// No token in any job's output.
+		for _, j := range jobs {
+			for _, o := range e.sources {
+				if strings.Contains(j.stdout+j.stderr, o.token) {
+					t.Errorf("round %d: %s's output holds %s's token", n, j.src.name, o.name)
+				}
+			}
+		}
+
 		// The remote's entities, source by source.
 		got := e.remoteCatalog()
 		gotBy := map[string]map[string]string{}
@@ -561,6 +575,10 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 		}
 
 		e.fsck(n)
+		// Nor anywhere in the remote's history.
+		if history := e.gitOut(e.remote, "log", "-p", "--format=%B", "main"); strings.Contains(history, "sntrys_e2e_token_of_") {
+			t.Errorf("round %d: a token is in the remote's history", n)
+		}
 
 		// The round's history: one commit per source that changed,
 		// none for the others, each touching only its source's files.
