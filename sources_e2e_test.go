@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -525,7 +526,7 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 		// Exit codes.
 		for _, j := range jobs {
 			a := r.of(j.src.name)
-			t.Logf("  %s (%s): exit %d in %v: %s", j.src.name, r.label(j.src.name), j.exit, j.took.Round(time.Millisecond), lastLine(j.stdout))
+			t.Logf("  %s (%s): exit %d in %v: %s", j.src.name, r.label(j.src.name), j.exit, j.took.Round(time.Millisecond), pushLines(j.stdout+j.stderr))
 			ok := false
 			switch a {
 			case e2eNone, e2eChange:
@@ -634,13 +635,23 @@ func mapsEqual(a, b map[string]string) bool {
 	return true
 }
 
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
+// pushLines are a job's lines about its push (how often it was redone on
+// top of the remote, for one), else its last line.
+func pushLines(out string) string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if pushLine.MatchString(l) && !strings.Contains(l, "HTTP ") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
 	}
-	return s
+	if len(lines) == 0 {
+		out = strings.TrimSpace(out)
+		return out[strings.LastIndexByte(out, '\n')+1:]
+	}
+	return strings.Join(lines, " | ")
 }
+
+var pushLine = regexp.MustCompile(`(?i)push|redo|redid|retry|rejected|moved|attempt`)
 
 // mutate changes source s's fake before round n and sets s.want to what
 // the remote must then hold for it.
