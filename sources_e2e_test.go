@@ -419,6 +419,10 @@ func remoteFields(b []byte) (key, fields string, err error) {
 // remoteCatalog reads every entity on the remote's main.
 func (e *e2eEnv) remoteCatalog() map[string]string {
 	e.t.Helper()
+	got := map[string]string{}
+	if e.gitOut(e.remote, "ls-tree", "main", "catalog") == "" {
+		return got // no entity yet
+	}
 	cmd := exec.Command("git", "-C", e.remote, "archive", "--format=tar", "main", "catalog")
 	cmd.Env = e.env
 	var stderr bytes.Buffer
@@ -427,7 +431,6 @@ func (e *e2eEnv) remoteCatalog() map[string]string {
 	if err != nil {
 		e.t.Fatalf("git archive main catalog: %v\n%s", err, stderr.String())
 	}
-	got := map[string]string{}
 	tr := tar.NewReader(bytes.NewReader(out))
 	for {
 		h, err := tr.Next()
