@@ -529,7 +529,7 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 		// Exit codes.
 		for _, j := range jobs {
 			a := r.of(j.src.name)
-			t.Logf("  %s (%s): exit %d in %v: %s", j.src.name, r.label(j.src.name), j.exit, j.took.Round(time.Millisecond), pushLines(j.stdout+j.stderr))
+			t.Logf("  %s (%s): exit %d in %v: %s", j.src.name, r.label(j.src.name), j.exit, j.took.Round(time.Millisecond), pushLines(j.stdout, j.stderr))
 			ok := false
 			switch a {
 			case e2eNone, e2eChange:
@@ -540,7 +540,7 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 				ok = j.exit == 3
 			}
 			if !ok || j.err != nil {
-				t.Errorf("round %d: %s (%s) exited %d (%v)\nstdout:\n%s\nstderr:\n%s", n, j.src.name, r.label(j.src.name), j.exit, j.err, j.stdout, j.stderr)
+				t.Errorf("round %d: %s (%s) exited %d (%v)\nstdout:\n%s\nstderr:\n%s", n, j.src.name, r.label(j.src.name), j.exit, j.err, j.stdout, noDebug(j.stderr))
 			}
 		}
 
@@ -638,20 +638,44 @@ func mapsEqual(a, b map[string]string) bool {
 	return true
 }
 
-// pushLines are a job's lines about its push (how often it was redone on
-// top of the remote, for one), else its last line.
-func pushLines(out string) string {
+// pushLines are a job's result lines about its push, and how many times
+// its verbose log says it redid the sync on top of a remote that moved:
+// the measure of how the pushes scale.
+func pushLines(stdout, stderr string) string {
 	var lines []string
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if pushLine.MatchString(l) && !strings.Contains(l, "HTTP ") {
+	for _, l := range strings.Split(strings.TrimSpace(stdout+"\n"+noDebug(stderr)), "\n") {
+		if pushLine.MatchString(l) && !strings.Contains(l, "HTTP ") && !strings.Contains(l, "level=") {
 			lines = append(lines, strings.TrimSpace(l))
 		}
 	}
 	if len(lines) == 0 {
-		out = strings.TrimSpace(out)
-		return out[strings.LastIndexByte(out, '\n')+1:]
+		out := strings.TrimSpace(stdout)
+		lines = append(lines, out[strings.LastIndexByte(out, '\n')+1:])
 	}
-	return strings.Join(lines, " | ")
+	redone := 0
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, "level=INFO") && strings.Contains(strings.ToLower(l), "redoing") {
+			redone++
+		}
+	}
+	return fmt.Sprintf("redone %d times; %s", redone, strings.Join(lines, " | "))
+}
+
+// noDebug is a job's stderr without its debug lines (each HTTP request).
+func noDebug(stderr string) string {
+	var keep []string
+	left := 0
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, "level=DEBUG") {
+			left++
+			continue
+		}
+		keep = append(keep, l)
+	}
+	if left > 0 {
+		keep = append(keep, fmt.Sprintf("(%d debug lines left out)", left))
+	}
+	return strings.Join(keep, "\n")
 }
 
 var pushLine = regexp.MustCompile(`(?i)push|redo|redid|retry|rejected|moved|attempt`)
@@ -749,7 +773,9 @@ func (e *e2eEnv) runJobs(r e2eRound) ([]*e2eJob, time.Duration) {
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i, j := range jobs {
-		args := []string{"sync", "--dir", dirs[i], "--push"}
+		// --verbose: the log says when a push was redone (and every
+		// request, which must not show a token either).
+		args := []string{"sync", "--dir", dirs[i], "--push", "--verbose"}
 		if !e.legacy {
 			args = append(args, "--source", j.src.name)
 		}
