@@ -579,6 +579,11 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 		}
 
 		e.fsck(n)
+		// Every entity valid for its blueprint, every relation's target
+		// there: no source's sync left another's relations dangling.
+		if out, err := e.try(e.root, e.bin, "validate", "--dir", e.remote); err != nil {
+			t.Errorf("round %d: gitalog validate on the remote: %v\n%s", n, err, out)
+		}
 		// Nor anywhere in the remote's history.
 		if history := e.gitOut(e.remote, "log", "-p", "--format=%B", "main"); strings.Contains(history, "sntrys_e2e_token_of_") {
 			t.Errorf("round %d: a token is in the remote's history", n)
@@ -922,6 +927,16 @@ func (e *e2eEnv) gitalog(dir string, args ...string) string {
 
 func (e *e2eEnv) exec(dir, name string, args ...string) string {
 	e.t.Helper()
+	out, err := e.try(dir, name, args...)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// try runs a command and returns its stdout, or with an error its stdout
+// and stderr.
+func (e *e2eEnv) try(dir, name string, args ...string) (string, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	cmd.Env = e.env
@@ -929,9 +944,9 @@ func (e *e2eEnv) exec(dir, name string, args ...string) string {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		e.t.Fatalf("%s %s: %v\n%s%s", filepath.Base(name), strings.Join(args, " "), err, out, stderr.String())
+		return string(out) + stderr.String(), err
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(string(out)), nil
 }
 
 // e2eRecorder is a testing.TB whose Errorf is recorded, not reported, to
