@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -552,6 +553,10 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 				}
 			}
 		}
+		// Nor does the remote's history.
+		if history := e.gitOut(e.remote, "log", "-p", "--format=%B", "main"); strings.Contains(history, "sntrys_e2e_token_of_") {
+			t.Errorf("round %d: a token is in the remote's history", n)
+		}
 
 		// The remote's entities, source by source.
 		got := e.remoteCatalog()
@@ -584,10 +589,6 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 		if out, err := e.try(e.root, e.bin, "validate", "--dir", e.remote); err != nil {
 			t.Errorf("round %d: gitalog validate on the remote: %v\n%s", n, err, out)
 		}
-		// Nor anywhere in the remote's history.
-		if history := e.gitOut(e.remote, "log", "-p", "--format=%B", "main"); strings.Contains(history, "sntrys_e2e_token_of_") {
-			t.Errorf("round %d: a token is in the remote's history", n)
-		}
 
 		// The round's history: one commit per source that changed,
 		// none for the others, each touching only its source's files.
@@ -606,7 +607,7 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 		}
 		for _, s := range e.sources {
 			a := r.of(s.name)
-			changed := !mapsEqual(prev[s.name], s.want)
+			changed := !maps.Equal(prev[s.name], s.want)
 			switch {
 			case a == e2eFail || a == e2eMass:
 				// It may record that it was incomplete; it may not
@@ -629,18 +630,6 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 			t.FailNow()
 		}
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // pushLines are a job's result lines about its push, and how many times
