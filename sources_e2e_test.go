@@ -702,7 +702,7 @@ func (e *e2eEnv) mutate(n int, s *e2eSource, a e2eAction) {
 			d.RegressIssue(resolved[0])
 			d.RegressIssue(unresolved[3])
 			d.Issue(unresolved[3]).Title = fmt.Sprintf("RetitledError: retitled in round %d", n)
-			// A member joins the first team; another changes role.
+			// A member joins a team; another changes role.
 			joined := d.Now
 			team := d.Teams[n%len(d.Teams)].Slug
 			d.Members = append(d.Members, &sentrytest.Member{ID: fmt.Sprint(95000 + len(d.Members)), UserID: fmt.Sprint(3950000 + len(d.Members)),
