@@ -206,8 +206,8 @@ func newE2E(t *testing.T, names []string, legacy bool) *e2eEnv {
 		}
 	}
 	if !legacy {
-		// Never reach a real Sentry; named sources must not use these.
-		e.env = append(e.env, "SENTRY_URL=http://127.0.0.1:1", "SENTRY_ORG=not-a-source-org")
+		// Named sources must not use it (nor SENTRY_URL: tokenEnv).
+		e.env = append(e.env, "SENTRY_ORG=not-a-source-org")
 	}
 
 	e.remote = filepath.Join(e.root, "remote.git")
@@ -807,10 +807,13 @@ func (e *e2eEnv) tokenEnv(k e2eTokens, s *e2eSource) []string {
 	if e.legacy {
 		return nil
 	}
-	name := "SENTRY_AUTH_TOKEN_" + strings.ToUpper(s.name)
+	// A SENTRY_URL no source is at, which named sources must not use.
+	// Not with the shared token: SENTRY_URL pins the host that one goes
+	// to, and the matrix workflow sets none.
+	decoy := "SENTRY_URL=http://127.0.0.1:1"
 	switch k {
 	case e2eAllTokens:
-		env := []string{"SENTRY_AUTH_TOKEN=sntrys_e2e_token_of_no_source"}
+		env := []string{decoy, "SENTRY_AUTH_TOKEN=sntrys_e2e_token_of_no_source"}
 		for _, o := range e.sources {
 			env = append(env, "SENTRY_AUTH_TOKEN_"+strings.ToUpper(o.name)+"="+o.token)
 		}
@@ -818,7 +821,7 @@ func (e *e2eEnv) tokenEnv(k e2eTokens, s *e2eSource) []string {
 	case e2eFallbackToken:
 		return []string{"SENTRY_AUTH_TOKEN=" + s.token}
 	}
-	return []string{name + "=" + s.token}
+	return []string{decoy, "SENTRY_AUTH_TOKEN_" + strings.ToUpper(s.name) + "=" + s.token}
 }
 
 // commits lists the remote's commits in (before, after], oldest first.
