@@ -85,6 +85,9 @@ type e2eRound struct {
 	fresh  bool
 	tokens e2eTokens
 	action map[string]e2eAction
+	// one runs one job that syncs every source (plain sync --push, no
+	// --source) instead of one job per source.
+	one bool
 }
 
 // label is a source's action as the log says it.
@@ -121,6 +124,22 @@ func TestSourcesParallelJobs(t *testing.T) {
 		// s8 changes nothing: its job must not commit.
 		{fresh: true, tokens: e2eFallbackToken, action: map[string]e2eAction{"s8": e2eNone}},
 		{fresh: false, tokens: e2eAllTokens, action: map[string]e2eAction{"s3": e2eFail, "s6": e2eMass}},
+	})
+}
+
+// TestSourcesOneProcess is the same with one job: plain `gitalog sync
+// --push` syncs every source in one process, side by side, and still
+// makes one commit per source that changed; a failing source and a
+// refused one stay with themselves.
+func TestSourcesOneProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds gitalog and runs it as a process (-short skips it)")
+	}
+	e := newE2E(t, []string{"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"}, false)
+	e.run([]e2eRound{
+		{first: true, fresh: true, one: true},
+		{fresh: false, one: true, tokens: e2eAllTokens, action: map[string]e2eAction{"s2": e2eNone}},
+		{fresh: true, one: true, action: map[string]e2eAction{"s3": e2eFail, "s6": e2eMass}},
 	})
 }
 
@@ -492,7 +511,8 @@ func sourceOf(identifier string) string {
 
 // e2eJob is one job's run.
 type e2eJob struct {
-	src            *e2eSource
+	name           string       // its source's, or "all"
+	sources        []*e2eSource // the sources it syncs
 	exit           int
 	took           time.Duration
 	stdout, stderr string
@@ -520,28 +540,44 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 		jobs, took := e.runJobs(r)
 		after := e.gitOut(e.remote, "rev-parse", "main")
 		slowest := slices.MaxFunc(jobs, func(a, b *e2eJob) int { return cmp.Compare(a.took, b.took) })
+		what := "clones"
+		if r.one {
+			what = "clone, every source in one process"
+		}
 		tokens := "SENTRY_AUTH_TOKEN"
 		if !e.legacy {
 			tokens = r.tokens.String()
 		}
-		t.Logf("round %d: %d jobs (%s clones; %s) in %v, slowest %s %v", n, len(jobs),
-			map[bool]string{true: "fresh", false: "kept"}[r.fresh], tokens, took.Round(time.Millisecond), slowest.src.name, slowest.took.Round(time.Millisecond))
+		t.Logf("round %d: %d jobs (%s %s; %s) in %v, slowest %s %v", n, len(jobs),
+			map[bool]string{true: "fresh", false: "kept"}[r.fresh], what, tokens, took.Round(time.Millisecond), slowest.name, slowest.took.Round(time.Millisecond))
 
-		// Exit codes.
+		// Exit codes: 0, but 3 (partial) when a source's deletions were
+		// refused, 1 or 3 when one's fetch failed.
 		for _, j := range jobs {
-			a := r.of(j.src.name)
-			t.Logf("  %s (%s): exit %d in %v: %s", j.src.name, r.label(j.src.name), j.exit, j.took.Round(time.Millisecond), pushLines(j.stdout, j.stderr))
-			ok := false
-			switch a {
-			case e2eNone, e2eChange:
-				ok = j.exit == 0
-			case e2eFail:
-				ok = j.exit == 1 || j.exit == 3
-			case e2eMass:
-				ok = j.exit == 3
+			var labels []string
+			times := map[string]int{}
+			want := []int{0}
+			for _, s := range j.sources {
+				l := r.label(s.name)
+				if times[l]++; times[l] == 1 {
+					labels = append(labels, l)
+				}
+				switch a := r.of(s.name); {
+				case a == e2eFail:
+					want = []int{1, 3}
+				case a == e2eMass && want[0] == 0:
+					want = []int{3}
+				}
 			}
-			if !ok || j.err != nil {
-				t.Errorf("round %d: %s (%s) exited %d (%v)\nstdout:\n%s\nstderr:\n%s", n, j.src.name, r.label(j.src.name), j.exit, j.err, j.stdout, noDebug(j.stderr))
+			for i, l := range labels {
+				if times[l] > 1 {
+					labels[i] = fmt.Sprintf("%s x%d", l, times[l])
+				}
+			}
+			label := strings.Join(labels, ", ")
+			t.Logf("  %s (%s): exit %d in %v: %s", j.name, label, j.exit, j.took.Round(time.Millisecond), pushLines(j.stdout, j.stderr))
+			if !slices.Contains(want, j.exit) || j.err != nil {
+				t.Errorf("round %d: %s (%s) exited %d (%v), want %v\nstdout:\n%s\nstderr:\n%s", n, j.name, label, j.exit, j.err, want, j.stdout, noDebug(j.stderr))
 			}
 		}
 
@@ -549,7 +585,7 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 		for _, j := range jobs {
 			for _, o := range e.sources {
 				if strings.Contains(j.stdout+j.stderr, o.token) {
-					t.Errorf("round %d: %s's output holds %s's token", n, j.src.name, o.name)
+					t.Errorf("round %d: %s's output holds %s's token", n, j.name, o.name)
 				}
 			}
 		}
@@ -637,9 +673,12 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 // the measure of how the pushes scale.
 func pushLines(stdout, stderr string) string {
 	var lines []string
+	seen := map[string]bool{}
 	for _, l := range strings.Split(strings.TrimSpace(stdout+"\n"+noDebug(stderr)), "\n") {
-		if pushLine.MatchString(l) && !strings.Contains(l, "HTTP ") && !strings.Contains(l, "level=") {
-			lines = append(lines, strings.TrimSpace(l))
+		l = strings.TrimSpace(l)
+		if pushLine.MatchString(l) && !strings.Contains(l, "HTTP ") && !strings.Contains(l, "level=") && !seen[l] {
+			seen[l] = true
+			lines = append(lines, l)
 		}
 	}
 	if len(lines) == 0 {
@@ -745,14 +784,21 @@ func (e *e2eEnv) mutate(n int, s *e2eSource, a e2eAction) {
 	}
 }
 
-// runJobs runs one sync job per source at once, each in its own clone,
-// and returns them with the round's wall time.
+// runJobs runs one sync job per source at once, each in its own clone
+// (or with r.one a single job syncing them all), and returns them with
+// the round's wall time.
 func (e *e2eEnv) runJobs(r e2eRound) ([]*e2eJob, time.Duration) {
-	jobs := make([]*e2eJob, len(e.sources))
-	dirs := make([]string, len(e.sources))
-	for i, s := range e.sources {
-		jobs[i] = &e2eJob{src: s}
-		dirs[i] = filepath.Join(e.root, "job-"+s.name, "catalog.git")
+	var jobs []*e2eJob
+	if r.one {
+		jobs = append(jobs, &e2eJob{name: "all", sources: e.sources})
+	} else {
+		for _, s := range e.sources {
+			jobs = append(jobs, &e2eJob{name: s.name, sources: []*e2eSource{s}})
+		}
+	}
+	dirs := make([]string, len(jobs))
+	for i, j := range jobs {
+		dirs[i] = filepath.Join(e.root, "job-"+j.name, "catalog.git")
 		if _, err := os.Stat(dirs[i]); r.fresh || errors.Is(err, os.ErrNotExist) {
 			// A new runner clones the catalog bare, as the workflow
 			// init writes does.
@@ -770,15 +816,15 @@ func (e *e2eEnv) runJobs(r e2eRound) ([]*e2eJob, time.Duration) {
 		// --verbose: the log says when a push was redone (and every
 		// request, which must not show a token either).
 		args := []string{"sync", "--dir", dirs[i], "--push", "--verbose"}
-		if !e.legacy {
-			args = append(args, "--source", j.src.name)
+		if !e.legacy && !r.one {
+			args = append(args, "--source", j.name)
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			cmd := exec.CommandContext(ctx, e.bin, args...)
 			cmd.Dir = filepath.Dir(dirs[i])
-			cmd.Env = append(slices.Clone(e.env), e.tokenEnv(r.tokens, j.src)...)
+			cmd.Env = append(slices.Clone(e.env), e.tokenEnv(r.tokens, j.sources)...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			<-start
@@ -802,8 +848,9 @@ func (e *e2eEnv) runJobs(r e2eRound) ([]*e2eJob, time.Duration) {
 	return jobs, time.Since(t0)
 }
 
-// tokenEnv is the environment that gives source s's job its token.
-func (e *e2eEnv) tokenEnv(k e2eTokens, s *e2eSource) []string {
+// tokenEnv is the environment that gives a job the tokens of its
+// sources.
+func (e *e2eEnv) tokenEnv(k e2eTokens, srcs []*e2eSource) []string {
 	if e.legacy {
 		return nil
 	}
@@ -819,9 +866,16 @@ func (e *e2eEnv) tokenEnv(k e2eTokens, s *e2eSource) []string {
 		}
 		return env
 	case e2eFallbackToken:
-		return []string{"SENTRY_AUTH_TOKEN=" + s.token}
+		if len(srcs) != 1 {
+			e.t.Fatalf("one shared token for %d sources", len(srcs))
+		}
+		return []string{"SENTRY_AUTH_TOKEN=" + srcs[0].token}
 	}
-	return []string{decoy, "SENTRY_AUTH_TOKEN_" + strings.ToUpper(s.name) + "=" + s.token}
+	env := []string{decoy}
+	for _, s := range srcs {
+		env = append(env, "SENTRY_AUTH_TOKEN_"+strings.ToUpper(s.name)+"="+s.token)
+	}
+	return env
 }
 
 // commits lists the remote's commits in (before, after], oldest first.
