@@ -35,9 +35,10 @@ import (
 // code, and read back from the remote with real git. Each round logs its
 // wall time and each job's (go test -v):
 //
-//	go test -run 'TestSourcesParallelJobs|TestSourcesE2E' -v .
+//	go test -run 'TestSources(ParallelJobs|OneProcess|E2E)' -v .
 //
-// -short skips the two that build and run the binary.
+// -short skips those that build and run the binary (all but
+// TestSourcesE2EChecks).
 
 // e2eAction is what happens upstream to a source before a round, and so
 // what the round expects of its job.
