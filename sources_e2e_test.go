@@ -118,7 +118,7 @@ func TestSourcesParallelJobs(t *testing.T) {
 		t.Skip("builds gitalog and runs 8 syncs as processes for 4 rounds (-short skips it)")
 	}
 	names := []string{"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"}
-	e := newE2E(t, names, false)
+	e := newE2EEnv(t, names, false)
 	e.run([]e2eRound{
 		{first: true, fresh: true, tokens: e2eOwnToken},
 		{fresh: false, tokens: e2eAllTokens},
@@ -136,7 +136,7 @@ func TestSourcesOneProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds gitalog and runs it as a process (-short skips it)")
 	}
-	e := newE2E(t, []string{"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"}, false)
+	e := newE2EEnv(t, []string{"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"}, false)
 	e.run([]e2eRound{
 		{first: true, fresh: true, one: true},
 		{fresh: false, one: true, tokens: e2eAllTokens, action: map[string]e2eAction{"s2": e2eNone}},
@@ -152,7 +152,7 @@ func TestSourcesE2EHarness(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds gitalog and runs it as a process (-short skips it)")
 	}
-	e := newE2E(t, []string{"s1"}, true)
+	e := newE2EEnv(t, []string{"s1"}, true)
 	e.run([]e2eRound{
 		{first: true, fresh: true},
 		{fresh: false},
@@ -196,7 +196,7 @@ type e2eEnv struct {
 	byName  map[string]*e2eSource
 }
 
-func newE2E(t *testing.T, names []string, legacy bool) *e2eEnv {
+func newE2EEnv(t *testing.T, names []string, legacy bool) *e2eEnv {
 	e := &e2eEnv{t: t, bin: e2eBinary(t), root: t.TempDir(), legacy: legacy, byName: map[string]*e2eSource{}}
 	home := filepath.Join(e.root, "home")
 	if err := os.MkdirAll(home, 0o755); err != nil {
@@ -217,7 +217,7 @@ func newE2E(t *testing.T, names []string, legacy bool) *e2eEnv {
 		d.Org.Slug, d.Org.Name = s.org, "Organization "+name
 		// Small pages, so that each list takes a few requests.
 		s.srv = sentrytest.NewHandler(d, sentrytest.WithPageSize(10))
-		s.ts = httptest.NewServer(tokenGate(s.token, s.srv))
+		s.ts = httptest.NewServer(e2eTokenGate(s.token, s.srv))
 		t.Cleanup(s.ts.Close)
 		e.sources = append(e.sources, s)
 		e.byName[name] = s
@@ -246,10 +246,10 @@ func newE2E(t *testing.T, names []string, legacy bool) *e2eEnv {
 	return e
 }
 
-// tokenGate lets through only requests with this source's own token, so
+// e2eTokenGate lets through only requests with this source's own token, so
 // a job that sends another source's token (or none) is refused as Sentry
 // refuses it; the fake behind it knows one token, which the gate puts in.
-func tokenGate(token string, next http.Handler) http.Handler {
+func e2eTokenGate(token string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
 			w.Header().Set("Content-Type", "application/json")
@@ -340,10 +340,10 @@ func (e *e2eEnv) config() string {
 	return b.String()
 }
 
-// expect is what the fake's data says the catalog holds for source s,
+// e2eExpect is what the fake's data says the catalog holds for source s,
 // computed from the dataset alone: every member, team and project, and
 // the unresolved issues (the issue kind asks for is:unresolved).
-func expect(name string, d *sentrytest.Dataset) map[string]string {
+func e2eExpect(name string, d *sentrytest.Dataset) map[string]string {
 	p := name + "-"
 	out := map[string]string{}
 	for _, m := range d.Members {
@@ -356,7 +356,7 @@ func expect(name string, d *sentrytest.Dataset) map[string]string {
 				members = append(members, p+m.Email)
 			}
 		}
-		out["sentryTeam/"+p+t.Slug] = teamFields(t.Name, members)
+		out["sentryTeam/"+p+t.Slug] = e2eTeamFields(t.Name, members)
 	}
 	for _, pr := range d.Projects {
 		var teams []string
@@ -365,33 +365,33 @@ func expect(name string, d *sentrytest.Dataset) map[string]string {
 				teams = append(teams, p+slug)
 			}
 		}
-		out["sentryProject/"+p+pr.Slug] = projectFields(pr.Name, teams)
+		out["sentryProject/"+p+pr.Slug] = e2eProjectFields(pr.Name, teams)
 	}
 	for _, id := range d.IssueIDs("unresolved") {
 		is := d.Issue(id)
-		out["sentryIssue/"+p+id] = issueFields(is.Title, is.Status, is.Level, fmt.Sprint(is.Count), p+is.Project.Slug)
+		out["sentryIssue/"+p+id] = e2eIssueFields(is.Title, is.Status, is.Level, fmt.Sprint(is.Count), p+is.Project.Slug)
 	}
 	return out
 }
 
-func teamFields(title string, members []string) string {
+func e2eTeamFields(title string, members []string) string {
 	members = slices.Clone(members)
 	sort.Strings(members)
 	return fmt.Sprintf("title=%q members=%q", title, members)
 }
 
-func projectFields(title string, teams []string) string {
+func e2eProjectFields(title string, teams []string) string {
 	teams = slices.Clone(teams)
 	sort.Strings(teams)
 	return fmt.Sprintf("title=%q teams=%q", title, teams)
 }
 
-func issueFields(title, status, level, count, project string) string {
+func e2eIssueFields(title, status, level, count, project string) string {
 	return fmt.Sprintf("title=%q status=%s level=%s count=%s project=%s", title, status, level, count, project)
 }
 
-// remoteFields reads one entity file of the remote as the same fields.
-func remoteFields(b []byte) (key, fields string, err error) {
+// e2eRemoteFields reads one entity file of the remote as the same fields.
+func e2eRemoteFields(b []byte) (key, fields string, err error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var e struct {
@@ -426,11 +426,11 @@ func remoteFields(b []byte) (key, fields string, err error) {
 	case "sentryUser":
 		fields = "orgRole=" + str(e.Properties["orgRole"])
 	case "sentryTeam":
-		fields = teamFields(title, list(e.Relations["members"]))
+		fields = e2eTeamFields(title, list(e.Relations["members"]))
 	case "sentryProject":
-		fields = projectFields(title, list(e.Relations["teams"]))
+		fields = e2eProjectFields(title, list(e.Relations["teams"]))
 	case "sentryIssue":
-		fields = issueFields(title, str(e.Properties["status"]), str(e.Properties["level"]), str(e.Properties["count"]), str(e.Relations["project"]))
+		fields = e2eIssueFields(title, str(e.Properties["status"]), str(e.Properties["level"]), str(e.Properties["count"]), str(e.Relations["project"]))
 	default:
 		fields = "an entity of an unexpected blueprint"
 	}
@@ -468,7 +468,7 @@ func (e *e2eEnv) remoteCatalog() map[string]string {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		key, fields, err := remoteFields(b)
+		key, fields, err := e2eRemoteFields(b)
 		if err != nil {
 			e.t.Errorf("%s on the remote: %v", h.Name, err)
 			continue
@@ -481,9 +481,9 @@ func (e *e2eEnv) remoteCatalog() map[string]string {
 	return got
 }
 
-// diffCatalog lists how got differs from want: missing, extra and
+// e2eDiff lists how got differs from want: missing, extra and
 // changed entities, sorted.
-func diffCatalog(want, got map[string]string) []string {
+func e2eDiff(want, got map[string]string) []string {
 	var out []string
 	for k, w := range want {
 		g, ok := got[k]
@@ -503,9 +503,9 @@ func diffCatalog(want, got map[string]string) []string {
 	return out
 }
 
-// sourceOf names the source an entity key or file name belongs to: the
+// e2eSourceOf names the source an entity key or file name belongs to: the
 // prefix of its identifier before the first '-'.
-func sourceOf(identifier string) string {
+func e2eSourceOf(identifier string) string {
 	name, _, _ := strings.Cut(identifier, "-")
 	return name
 }
@@ -576,9 +576,9 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 				}
 			}
 			label := strings.Join(labels, ", ")
-			t.Logf("  %s (%s): exit %d in %v: %s", j.name, label, j.exit, j.took.Round(time.Millisecond), pushLines(j.stdout, j.stderr))
+			t.Logf("  %s (%s): exit %d in %v: %s", j.name, label, j.exit, j.took.Round(time.Millisecond), e2ePushLines(j.stdout, j.stderr))
 			if !slices.Contains(want, j.exit) || j.err != nil {
-				t.Errorf("round %d: %s (%s) exited %d (%v), want %v\nstdout:\n%s\nstderr:\n%s", n, j.name, label, j.exit, j.err, want, j.stdout, noDebug(j.stderr))
+				t.Errorf("round %d: %s (%s) exited %d (%v), want %v\nstdout:\n%s\nstderr:\n%s", n, j.name, label, j.exit, j.err, want, j.stdout, e2eNoDebug(j.stderr))
 			}
 		}
 
@@ -600,7 +600,7 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 		gotBy := map[string]map[string]string{}
 		for k, v := range got {
 			_, id, _ := strings.Cut(k, "/")
-			name := sourceOf(id)
+			name := e2eSourceOf(id)
 			if e.byName[name] == nil {
 				t.Errorf("round %d: %s on the remote belongs to no source", n, k)
 				continue
@@ -611,7 +611,7 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 			gotBy[name][k] = v
 		}
 		for _, s := range e.sources {
-			diff := diffCatalog(s.want, gotBy[s.name])
+			diff := e2eDiff(s.want, gotBy[s.name])
 			if len(diff) > 0 {
 				if len(diff) > 20 {
 					diff = append(diff[:20], fmt.Sprintf("... and %d more", len(diff)-20))
@@ -669,15 +669,15 @@ func (e *e2eEnv) run(rounds []e2eRound) {
 	}
 }
 
-// pushLines are a job's result lines about its push, and how many times
+// e2ePushLines are a job's result lines about its push, and how many times
 // its verbose log says it redid the sync on top of a remote that moved:
 // the measure of how the pushes scale.
-func pushLines(stdout, stderr string) string {
+func e2ePushLines(stdout, stderr string) string {
 	var lines []string
 	seen := map[string]bool{}
-	for _, l := range strings.Split(strings.TrimSpace(stdout+"\n"+noDebug(stderr)), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(stdout+"\n"+e2eNoDebug(stderr)), "\n") {
 		l = strings.TrimSpace(l)
-		if pushLine.MatchString(l) && !strings.Contains(l, "HTTP ") && !strings.Contains(l, "level=") && !seen[l] {
+		if e2ePushLine.MatchString(l) && !strings.Contains(l, "HTTP ") && !strings.Contains(l, "level=") && !seen[l] {
 			seen[l] = true
 			lines = append(lines, l)
 		}
@@ -695,8 +695,8 @@ func pushLines(stdout, stderr string) string {
 	return fmt.Sprintf("redone %d times; %s", redone, strings.Join(lines, " | "))
 }
 
-// noDebug is a job's stderr without its debug lines (each HTTP request).
-func noDebug(stderr string) string {
+// e2eNoDebug is a job's stderr without its debug lines (each HTTP request).
+func e2eNoDebug(stderr string) string {
 	var keep []string
 	left := 0
 	for _, l := range strings.Split(stderr, "\n") {
@@ -712,7 +712,7 @@ func noDebug(stderr string) string {
 	return strings.Join(keep, "\n")
 }
 
-var pushLine = regexp.MustCompile(`(?i)push|redo|redid|retry|rejected|moved|attempt`)
+var e2ePushLine = regexp.MustCompile(`(?i)push|redo|redid|retry|rejected|moved|attempt`)
 
 // mutate changes source s's fake before round n and sets s.want to what
 // the remote must then hold for it.
@@ -772,7 +772,7 @@ func (e *e2eEnv) mutate(n int, s *e2eSource, a e2eAction) {
 				d.ResolveIssue(id)
 			}
 		}
-		want = expect(s.name, d)
+		want = e2eExpect(s.name, d)
 	})
 	switch a {
 	case e2eFail:
@@ -937,7 +937,7 @@ func (e *e2eEnv) checkPaths(n int, c *e2eCommit, name string, a e2eAction) {
 		status, p, _ := strings.Cut(line, "\t")
 		switch {
 		case strings.HasPrefix(p, "catalog/"):
-			if sourceOf(path.Base(p)) != name {
+			if e2eSourceOf(path.Base(p)) != name {
 				e.t.Errorf("round %d: commit %s of %s touches %s (%s), an entity of another source", n, c.hash[:12], name, p, status)
 			}
 			if (a == e2eFail || a == e2eMass) && status != "A" {
@@ -1113,12 +1113,12 @@ func TestSourcesE2EChecks(t *testing.T) {
 	}
 
 	// Fields read back from a file are the ones computed from a fake.
-	key, fields, err := remoteFields([]byte(issue))
-	if err != nil || key != "sentryIssue/s1-7" || fields != issueFields("T", "unresolved", "error", "12", "s1-p") {
-		t.Errorf("remoteFields = %q %q %v", key, fields, err)
+	key, fields, err := e2eRemoteFields([]byte(issue))
+	if err != nil || key != "sentryIssue/s1-7" || fields != e2eIssueFields("T", "unresolved", "error", "12", "s1-p") {
+		t.Errorf("e2eRemoteFields = %q %q %v", key, fields, err)
 	}
-	diff := diffCatalog(map[string]string{"a/1": "x", "a/2": "y"}, map[string]string{"a/2": "z", "a/3": "w"})
+	diff := e2eDiff(map[string]string{"a/1": "x", "a/2": "y"}, map[string]string{"a/2": "z", "a/3": "w"})
 	if want := []string{"a/2: got z, want y", "extra a/3", "missing a/1"}; !slices.Equal(diff, want) {
-		t.Errorf("diffCatalog = %q, want %q", diff, want)
+		t.Errorf("e2eDiff = %q, want %q", diff, want)
 	}
 }
