@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/secretenv"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -910,8 +911,8 @@ func TestSourcesWorkflowSteps(t *testing.T) {
 		env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 			"GITHUB_SERVER_URL=file://"+server, "GITHUB_REPOSITORY=acme/catalog", "GITHUB_TOKEN="+token,
 			"GITHUB_ACTIONS=true", "CI=true", "SENTRY_AUTH_TOKEN="+sentrytest.Token,
-			"SENTRY_URL_"+strings.TrimPrefix(scaffold.SourceTokenVar(name), "SENTRY_AUTH_TOKEN_")+"="+srv.URL,
-			"SENTRY_ORG_"+strings.TrimPrefix(scaffold.SourceTokenVar(name), "SENTRY_AUTH_TOKEN_")+"="+data.OrgSlug())
+			"SENTRY_URL_"+strings.TrimPrefix(secretenv.SourceVar(secretenv.SentryToken, name), "SENTRY_AUTH_TOKEN_")+"="+srv.URL,
+			"SENTRY_ORG_"+strings.TrimPrefix(secretenv.SourceVar(secretenv.SentryToken, name), "SENTRY_AUTH_TOKEN_")+"="+data.OrgSlug())
 		go func() {
 			for _, script := range []string{clone, strings.ReplaceAll(sync, "${{ matrix.source }}", name)} {
 				cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
@@ -1198,10 +1199,10 @@ func TestSourcesJenkinsfileStages(t *testing.T) {
 		data := sentrytest.Demo()
 		srv := sentrytest.NewServer(data)
 		defer srv.Close()
-		v := strings.TrimPrefix(scaffold.SourceTokenVar(name), "SENTRY_AUTH_TOKEN_")
+		v := strings.TrimPrefix(secretenv.SourceVar(secretenv.SentryToken, name), "SENTRY_AUTH_TOKEN_")
 		env := append(os.Environ(), "CATALOG_URL=file://"+remote, "CATALOG_BRANCH=main", "GITALOG_BIN="+bin,
 			"GIT_USERNAME=jenkins", "GIT_TOKEN=git_jenkinstesttoken0123456789", "CI=true",
-			scaffold.SourceTokenVar(name)+"="+sentrytest.Token, "SENTRY_URL_"+v+"="+srv.URL, "SENTRY_ORG_"+v+"="+data.OrgSlug())
+			secretenv.SourceVar(secretenv.SentryToken, name)+"="+sentrytest.Token, "SENTRY_URL_"+v+"="+srv.URL, "SENTRY_ORG_"+v+"="+data.OrgSlug())
 		go func() {
 			for _, script := range stages[name] {
 				cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
