@@ -634,20 +634,7 @@ func stepScript(t *testing.T, name string) string {
 // for the comment and the job summary, without the token, when it is set;
 // a failed step that says so for a broken config.
 func TestReviewPlanStep(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH")
-	}
-	bin := t.TempDir()
-	build := exec.Command(goBin, "build", "-o", filepath.Join(bin, "gitalog"), "github.com/gitalog/gitalog")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building gitalog: %v\n%s", err, out)
-	}
+	bash, bin := buildGitalog(t)
 	script := stepScript(t, "Plan")
 	dir := filepath.Join(t.TempDir(), "catalog")
 	gitalogInit(t, dir)
@@ -746,20 +733,7 @@ func gitStatus(t *testing.T, dir string) string {
 // token is in none of its files, the sync pushes its commit, and the
 // remote's history checks out with git fsck.
 func TestSyncWorkflowSteps(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH")
-	}
-	bin := t.TempDir()
-	build := exec.Command(goBin, "build", "-o", filepath.Join(bin, "gitalog"), "github.com/gitalog/gitalog")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building gitalog: %v\n%s", err, out)
-	}
+	bash, bin := buildGitalog(t)
 	w, _ := loadWorkflow(t, examples.SyncWorkflowPath)
 	var scripts []string
 	for _, j := range w.Jobs {
@@ -842,26 +816,10 @@ func TestSyncWorkflowSteps(t *testing.T) {
 // and SENTRY_URL_<NAME> and SENTRY_ORG_<NAME> pointing it at a fake
 // Sentry of its own), against one remote. Every job exits 0, the remote
 // holds each source's entities under its own prefix, and git fsck is
-// clean. It needs sync --source (issue 19); a gitalog without it skips.
+// clean.
 func TestSourcesWorkflowSteps(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH")
-	}
-	bin := t.TempDir()
+	bash, bin := buildGitalog(t)
 	gitalog := filepath.Join(bin, "gitalog")
-	build := exec.Command(goBin, "build", "-o", gitalog, "github.com/gitalog/gitalog")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building gitalog: %v\n%s", err, out)
-	}
-	if help, _ := exec.Command(gitalog, "sync", "--help").CombinedOutput(); !bytes.Contains(help, []byte("--source ")) {
-		t.Skip("this gitalog's sync has no --source yet")
-	}
 	names := []string{"eu", "onprem", "us-west_2"}
 	rs, err := scaffold.SourcesRecipes(names)
 	if err != nil {
@@ -953,27 +911,10 @@ func TestSourcesWorkflowSteps(t *testing.T) {
 // as Actions runs it, with a gitalog built from this module and a fake
 // Sentry per source: a pull request that changes the mapping gets each
 // source's plan; one that points a source's url at another host, or adds
-// a source there, never sends a token to that host. It needs plan with
-// sources (issue 19); a gitalog without them skips.
+// a source there, never sends a token to that host.
 func TestSourcesReviewPlanStep(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH")
-	}
-	bin := t.TempDir()
+	bash, bin := buildGitalog(t)
 	gitalog := filepath.Join(bin, "gitalog")
-	build := exec.Command(goBin, "build", "-o", gitalog, "github.com/gitalog/gitalog")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building gitalog: %v\n%s", err, out)
-	}
-	if help, _ := exec.Command(gitalog, "plan", "--help").CombinedOutput(); !bytes.Contains(help, []byte("--source ")) {
-		t.Skip("this gitalog's plan has no --source yet")
-	}
 	rs, err := scaffold.SourcesRecipes([]string{"eu", "onprem"})
 	if err != nil {
 		t.Fatal(err)
@@ -1082,27 +1023,9 @@ func TestSourcesReviewPlanStep(t *testing.T) {
 // SENTRY_AUTH_TOKEN secret to another host. A named source does not read
 // SENTRY_URL, and reads SENTRY_AUTH_TOKEN as its fallback: a pull request
 // that adds sources: with a url of its own must still not get the token
-// sent there. It needs plan with sources (issue 19); a gitalog without
-// them skips.
+// sent there.
 func TestReviewPlanStepKeepsTheTokenHome(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH")
-	}
-	bin := t.TempDir()
-	gitalog := filepath.Join(bin, "gitalog")
-	build := exec.Command(goBin, "build", "-o", gitalog, "github.com/gitalog/gitalog")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building gitalog: %v\n%s", err, out)
-	}
-	if help, _ := exec.Command(gitalog, "plan", "--help").CombinedOutput(); !bytes.Contains(help, []byte("--source ")) {
-		t.Skip("this gitalog's plan has no --source yet")
-	}
+	bash, bin := buildGitalog(t)
 	script := stepScript(t, "Plan")
 	dir := filepath.Join(t.TempDir(), "catalog")
 	gitalogInit(t, dir)
@@ -1158,27 +1081,10 @@ func TestReviewPlanStepKeepsTheTokenHome(t *testing.T) {
 // one workspace, with the Groovy strings unescaped, a gitalog built from
 // this module as $GITALOG_BIN/gitalog, the credentials bound to the
 // variables the stages name, and a fake Sentry per source: every stage
-// exits 0, and the remote's branch holds each source's projects. It
-// needs sync --source (issue 19); a gitalog without it skips.
+// exits 0, and the remote's branch holds each source's projects.
 func TestSourcesJenkinsfileStages(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH")
-	}
-	bin := t.TempDir()
+	bash, bin := buildGitalog(t)
 	gitalog := filepath.Join(bin, "gitalog")
-	build := exec.Command(goBin, "build", "-o", gitalog, "github.com/gitalog/gitalog")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building gitalog: %v\n%s", err, out)
-	}
-	if help, _ := exec.Command(gitalog, "sync", "--help").CombinedOutput(); !bytes.Contains(help, []byte("--source ")) {
-		t.Skip("this gitalog's sync has no --source yet")
-	}
 	names := []string{"eu", "onprem"}
 	rs, err := scaffold.SourcesRecipes(names)
 	if err != nil {
@@ -1264,4 +1170,25 @@ func jenkinsStages(t *testing.T, text string, names []string) map[string][]strin
 		}
 	}
 	return out
+}
+
+// buildGitalog builds this module's gitalog into a temporary folder for a
+// test that runs workflow steps with bash; it returns bash and the folder.
+func buildGitalog(t *testing.T) (bash, bin string) {
+	t.Helper()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	bin = t.TempDir()
+	build := exec.Command(goBin, "build", "-o", filepath.Join(bin, "gitalog"), "github.com/gitalog/gitalog")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gitalog: %v\n%s", err, out)
+	}
+	return bash, bin
 }
