@@ -111,14 +111,23 @@ func ResolveSourceSettings(env Env, dir, name, url, org, cfgFile string) (Settin
 	if err != nil {
 		return s, fmt.Errorf("source %s: %v (from %s)", name, err, s.URLFrom)
 	}
-	// SENTRY_URL pins where the shared token goes (the review workflow
-	// sets it so that a pull request's gitalog.yaml cannot send the token
-	// elsewhere). A source falling back to that token must be there too:
-	// a url: of its own would take it to a host the config names.
-	if pin := strings.TrimSpace(env("SENTRY_URL")); pin != "" && s.Token != "" && !strings.HasPrefix(s.TokenFrom, tokenVar) {
-		p, err := ParseBaseURL(pin)
-		if err != nil || p.Scheme != u.Scheme || p.Host != u.Host {
-			return Settings{Source: name}, fmt.Errorf("source %s: its url %s (from %s) is not SENTRY_URL's host, and the shared token (%s) goes only there; set %s for this source", name, RedactHost(u), s.URLFrom, s.TokenFrom, tokenVar)
+	// The shared token is pinned to the host the environment names for
+	// it (the review workflow sets SENTRY_URL, or Port Ocean's host, so
+	// that a pull request's gitalog.yaml cannot send the token elsewhere;
+	// a .sentryclirc names its own): a source falling back to that token
+	// must be on that host, since a url: of its own would take it to a
+	// host the config names.
+	if s.Token != "" && !strings.HasPrefix(s.TokenFrom, tokenVar) {
+		var pin, pinFrom string
+		pick(&pin, &pinFrom,
+			[2]string{"SENTRY_URL", env("SENTRY_URL")},
+			[2]string{"OCEAN__INTEGRATION__CONFIG__SENTRY_HOST", env("OCEAN__INTEGRATION__CONFIG__SENTRY_HOST")},
+			[2]string{rc.urlFrom, rc.url})
+		if pin != "" {
+			p, err := ParseBaseURL(pin)
+			if err != nil || p.Scheme != u.Scheme || p.Host != u.Host {
+				return Settings{Source: name}, fmt.Errorf("source %s: its url %s (from %s) is not the host %s names, and the shared token (%s) goes only there; set %s for this source", name, RedactHost(u), s.URLFrom, pinFrom, s.TokenFrom, tokenVar)
+			}
 		}
 	}
 	return s, nil

@@ -214,8 +214,8 @@ func TestResolveSourceSettings(t *testing.T) {
 		{name: "falls back to the shared token file", source: "eu",
 			env: map[string]string{"SENTRY_AUTH_TOKEN_FILE": sharedFile}, org: "o",
 			want: want{"tok-shared-file", "SENTRY_AUTH_TOKEN_FILE", DefaultURL, "default", "o", "gitalog.yaml (sources: eu org)"}},
-		{name: "falls back to .sentryclirc's token, not its url or org", source: "eu",
-			rc: rc("tok-rc", "https://rc.example", "org-rc"), org: "o",
+		{name: "falls back to .sentryclirc's token, not its org", source: "eu",
+			rc: rc("tok-rc", "", "org-rc"), org: "o",
 			want: want{"tok-rc", "home/.sentryclirc (auth.token)", DefaultURL, "default", "o", "gitalog.yaml (sources: eu org)"}},
 		{name: "SENTRY_URL_<NAME> and SENTRY_ORG_<NAME> beat the config", source: "onprem",
 			env: map[string]string{"SENTRY_URL_ONPREM": "https://env.example", "SENTRY_ORG_ONPREM": "org-env"},
@@ -294,5 +294,24 @@ func TestSourceSharedTokenStaysAtSentryURL(t *testing.T) {
 	free := map[string]string{"SENTRY_AUTH_TOKEN": "tok-s3cr3t"}
 	if s, err := ResolveSourceSettings(env(free), t.TempDir(), "eu", "https://de.sentry.io", "acme", "gitalog.yaml"); err != nil || s.Token != "tok-s3cr3t" {
 		t.Errorf("without SENTRY_URL the config says where: %v", err)
+	}
+}
+
+// Port Ocean's host and a .sentryclirc's url pin their tokens as SENTRY_URL
+// pins SENTRY_AUTH_TOKEN.
+func TestSourceOceanAndRCTokensStayHome(t *testing.T) {
+	ocean := map[string]string{"OCEAN__INTEGRATION__CONFIG__SENTRY_TOKEN": "tok-ocean-1", "OCEAN__INTEGRATION__CONFIG__SENTRY_HOST": "https://sentry.io"}
+	env := func(m map[string]string) Env { return func(k string) string { return m[k] } }
+	if _, err := ResolveSourceSettings(env(ocean), t.TempDir(), "evil", "http://127.0.0.1:1", "acme", "gitalog.yaml"); err == nil || !strings.Contains(err.Error(), "OCEAN__INTEGRATION__CONFIG__SENTRY_HOST") {
+		t.Errorf("ocean token to another host: %v", err)
+	}
+	if s, err := ResolveSourceSettings(env(ocean), t.TempDir(), "eu", "https://sentry.io", "acme", "gitalog.yaml"); err != nil || s.Token != "tok-ocean-1" {
+		t.Errorf("ocean token at its host: %v", err)
+	}
+	home := t.TempDir()
+	writeFile(t, filepath.Join(home, ".sentryclirc"), rc("tok-rc-1", "https://sentry.example", "acme"))
+	withRC := map[string]string{"HOME": home}
+	if _, err := ResolveSourceSettings(env(withRC), t.TempDir(), "evil", "http://127.0.0.1:1", "acme", "gitalog.yaml"); err == nil || !strings.Contains(err.Error(), ".sentryclirc") {
+		t.Errorf(".sentryclirc token to another host: %v", err)
 	}
 }
