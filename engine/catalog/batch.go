@@ -119,6 +119,15 @@ func (p *Plan) produced(store *gitstore.Store, cat *State, prod Produced, trustS
 		if sl.Invalid {
 			continue
 		}
+		if managed && len(cat.owners) > 0 {
+			if o := cat.ownerOf(sl.Dir, sl.Stem); o != nil && !o.orphan {
+				// Listed by this source and by another: neither writes it
+				// until the lists say whose it is.
+				sl.Conflict = true
+				p.Claims = append(p.Claims, Claim{Key: sl.Key, Path: Dir + "/" + sl.Dir + "/" + sl.Stem + Ext, Owner: o.scope})
+				continue
+			}
+		}
 		if same {
 			sl.Conflict = false
 			p.Unchanged++

@@ -412,3 +412,37 @@ func TestSourcesNotifyTheirOwnCommits(t *testing.T) {
 		}
 	}
 }
+
+// A name two sources list (a hand edit, a bad merge of the lists) is
+// neither deleted nor written by either: a conflict until the lists say
+// whose it is.
+func TestSourcesNameListedTwiceIsLeftAlone(t *testing.T) {
+	f := newSourcesFixture(t, "eu", "us")
+	if _, err := Run(context.Background(), f.options("")); err != nil {
+		t.Fatal(err)
+	}
+	proj := f.data["us"].Projects[0].Slug
+	list := filepath.Join(f.dir, catalog.Scope("eu").ManagedDir(), "sentryProject.txt")
+	data, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(list, append(data, []byte("us-"+proj+"\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "a bad merge")
+	before := f.git("rev-parse", "HEAD:catalog")
+	for _, n := range f.names {
+		res, err := Run(context.Background(), f.options(n))
+		if n == "us" {
+			if !errors.Is(err, catalog.ErrPartial) || len(res.Claims) != 1 || res.Claims[0].Owner != "eu" {
+				t.Fatalf("us: %v, claims %+v", err, res.Claims)
+			}
+		} else if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		if got := f.git("rev-parse", "HEAD:catalog"); got != before {
+			t.Fatalf("source %s changed the catalog:\n%s", n, f.git("show", "--stat", "HEAD"))
+		}
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/gitalog/gitalog/engine/catalog"
@@ -25,12 +27,32 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 		return nil, err
 	}
 	var out []Finding
+	listedBy := map[string]string{} // catalog path -> the first list naming it
 	for _, scope := range scopes {
 		more, err := managedEditsOf(ctx, repo, snap, src, base, scope)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, more...)
+		if len(scopes) == 1 {
+			continue
+		}
+		st, err := catalog.ReadStateOf(snap, scope, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, dir := range slices.Sorted(maps.Keys(st.Managed)) {
+			list := path.Join(scope.ManagedDir(), dir+".txt")
+			for i, stem := range st.Managed[dir] {
+				p := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
+				if first, ok := listedBy[p]; ok {
+					// The sync writes the lists sorted, one name a line.
+					out = append(out, Finding{Path: list, Line: i + 1, Reason: fmt.Sprintf("%s is listed here and in %s: two sources claim it, so neither writes or deletes it; remove the line from the list of the source it is not", p, first)})
+					continue
+				}
+				listedBy[p] = list
+			}
+		}
 	}
 	return out, nil
 }

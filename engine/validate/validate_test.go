@@ -567,3 +567,34 @@ func (f *fixture) handEdit(branch, old, new string) string {
 	f.git("commit", "-qam", "hand edit after "+branch)
 	return p
 }
+
+// A name two sources' managed lists both hold is an error on the second
+// list, at its line: neither source writes or deletes it until fixed.
+func TestValidateNameListedBySourcesTwice(t *testing.T) {
+	dir := testrepo.Init(t)
+	for _, s := range []string{"a", "b"} {
+		p := filepath.Join(dir, ".gitalog", "sources", s, "managed", "sentryProject.txt")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("a-x\nb-y\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testrepo.Git(t, dir, "add", "-A")
+	testrepo.Git(t, dir, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "lists")
+	res, err := Run(context.Background(), Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		if strings.Contains(f.Reason, "two sources claim it") {
+			got = append(got, fmt.Sprintf("%s:%d %v", f.Path, f.Line, f.Warning))
+		}
+	}
+	want := []string{".gitalog/sources/b/managed/sentryProject.txt:1 false", ".gitalog/sources/b/managed/sentryProject.txt:2 false"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
