@@ -139,6 +139,10 @@ func Write(w io.Writer, r *sync.Result, v Verbosity) {
 			fmt.Fprintf(w, "  ... and %d more entities owned by other sources\n", len(r.Claims)-i)
 			break
 		}
+		if c.Field != "" {
+			fmt.Fprintf(w, "conflict: %s: %s belongs to %s, which set it first; not written\n", c.Path, c.Field, c.Owner)
+			continue
+		}
 		fmt.Fprintf(w, "conflict: %s belongs to %s, which wrote it first; not written\n", c.Path, c.Owner)
 	}
 	for i, m := range r.MapIssues {

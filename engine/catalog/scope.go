@@ -56,6 +56,9 @@ type owner struct {
 	scope  Scope
 	orphan bool
 	lists  map[string]StemSet
+	// fields are its records of the fields it manages in hand-written
+	// files (a live source's only).
+	fields map[string]FieldSet
 	// adopted are the names this sync takes over, dropped from the lists.
 	adopted map[string][]string
 }
@@ -94,7 +97,26 @@ func (c *State) readOwners(snap *gitstore.Snapshot, live []string, dirs []string
 			}
 			o.lists[dir] = parseManaged(data)
 		}
-		if len(o.lists) > 0 {
+		if !o.orphan {
+			records, err := snap.ReadDir(s.FieldsDir())
+			if err != nil {
+				return err
+			}
+			for _, r := range records {
+				if !r.Mode.IsFile() || dirs != nil && !slices.Contains(dirs, r.Name) {
+					continue
+				}
+				data, err := snap.ReadFile(s.FieldsPath(r.Name))
+				if err != nil {
+					return err
+				}
+				if o.fields == nil {
+					o.fields = map[string]FieldSet{}
+				}
+				o.fields[r.Name] = parseFields(data)
+			}
+		}
+		if len(o.lists) > 0 || len(o.fields) > 0 {
 			c.owners = append(c.owners, o)
 		}
 	}
@@ -125,12 +147,27 @@ func (c *State) OwnedElsewhere(dir, stem string) bool {
 	return c.ownerOf(dir, stem) != nil
 }
 
+// FieldOwner is the configured source, other than this sync's, that
+// manages field (see Field) of the hand-written file catalog/<dir>/<stem>.json:
+// it set it first, and keeps it.
+func (c *State) FieldOwner(dir, stem, field string) (Scope, bool) {
+	for _, o := range c.owners {
+		if !o.orphan && o.fields[dir].Has(stem, field) {
+			return o.scope, true
+		}
+	}
+	return "", false
+}
+
 // Claim is an entity a sync produced that another source owns: the first
 // owner keeps it, and the sync says so.
 type Claim struct {
 	Key   Key
 	Path  string
 	Owner Scope
+	// Field, when set, is the managed field of a hand-written file that
+	// the owner sets (see Field), not the whole entity.
+	Field string
 }
 
 // adopt takes dir/stem over from an orphan.

@@ -461,6 +461,28 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 				continue // deleted by hand: nothing to manage
 			}
 			set := c.fields[pathKey{dir, stem}]
+			// A field another source set first is that source's: this one
+			// neither sets nor removes it (two sources would otherwise
+			// rewrite it back and forth at every sync).
+			theirs := map[string]bool{}
+			for _, f := range slices.Concat(slices.Sorted(maps.Keys(set)), cat.Fields[dir].Of(stem)) {
+				if strings.HasPrefix(f, tagPrefix) || f == tagsField || theirs[f] {
+					continue // tags merge key by key
+				}
+				if owner, ok := cat.FieldOwner(dir, stem, f); ok {
+					theirs[f] = true
+					if _, sets := set[f]; sets {
+						k, _ := catalog.DecodeKey(dir, stem)
+						pl.Claims = append(pl.Claims, catalog.Claim{Key: k, Path: filePath, Owner: owner, Field: f})
+					}
+				}
+			}
+			if len(theirs) > 0 {
+				set = maps.Clone(set)
+				for f := range theirs {
+					delete(set, f)
+				}
+			}
 			var changes []catalog.FieldChange
 			var kept []string
 			if ch, keys, ok := mergeTags(data, set, cat.Fields[dir].Of(stem), keepProps); ok {
@@ -472,7 +494,7 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 				delete(set, tagsField)
 			}
 			for _, f := range cat.Fields[dir].Of(stem) {
-				if _, ok := set[f]; ok || strings.HasPrefix(f, tagPrefix) {
+				if _, ok := set[f]; ok || strings.HasPrefix(f, tagPrefix) || theirs[f] {
 					continue
 				}
 				section, name, _ := strings.Cut(f, ".")

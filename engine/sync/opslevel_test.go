@@ -1141,3 +1141,52 @@ func TestOpsLevelTagsBesideThePersons(t *testing.T) {
 		t.Errorf("the record still lists fields: %q", r.read(".gitalog/fields/service"))
 	}
 }
+
+// Two sources whose transforms state the same field of one hand-written
+// file (here the rule relation of a service matching both Sentries'
+// projects): the first to set it keeps it, the other says so and leaves
+// it, and nothing is rewritten back and forth.
+func TestSourcesOpsLevelFieldFirstOwnerKeeps(t *testing.T) {
+	s1, s2 := extracttest.NewSentry(), extracttest.NewSentry()
+	defer s1.Close()
+	defer s2.Close()
+	setenv(t, s1.Env)
+	r := newOLRepo(t)
+	cfg := strings.ReplaceAll(r.read("gitalog.yaml"), "https://sentry.io", "{{ source.url }}")
+	cfg = strings.Replace(cfg, `opslevel_identifier: ".id"`, `opslevel_identifier: '$source + "-" + .id'`, 1)
+	i := strings.Index(cfg, "\n---\n")
+	cfg = cfg[:i] + "\nsources:\n  - {name: a, url: " + s1.URL + ", org: opslevel}\n  - {name: b, url: " + s2.URL + ", org: opslevel}" + cfg[i:]
+	r.write("gitalog.yaml", cfg)
+	r.commit("two sources")
+	r.mustSync()
+	writeService(r, "backend", `"backend-api"`)
+	r.commit("service: backend")
+	res, err := r.sync()
+	if !errors.Is(err, catalog.ErrPartial) {
+		t.Fatalf("want the conflict to make the sync partial, got %v", err)
+	}
+	wantInError(t, err, "relations.sentry_issues", "owned by source")
+	first := r.read(file("service", "backend"))
+	if !strings.Contains(first, `"sentry_issues"`) {
+		t.Fatalf("no source stated the relation:\n%s", first)
+	}
+	owner, other := "a", "b"
+	if strings.Contains(first, `"b-`) {
+		owner, other = "b", "a"
+	}
+	if strings.Contains(first, `"`+other+`-`) {
+		t.Fatalf("the relation mixes both sources:\n%s", first)
+	}
+	if res.Sources == nil {
+		t.Fatal("not a run of every source")
+	}
+	for range 2 {
+		r.sync()
+		if got := r.read(file("service", "backend")); got != first {
+			t.Fatalf("the relation moved from source %s's to %s's:\n%s", owner, other, got)
+		}
+	}
+	if rec, _ := testrepoGitOK(r.dir, "show", "HEAD:"+catalog.Scope(other).FieldsPath("service")); strings.Contains(rec, "backend") {
+		t.Errorf("source %s records the field too:\n%s", other, rec)
+	}
+}

@@ -250,9 +250,13 @@ func claimsLine(cs []catalog.Claim) string {
 			names = append(names, fmt.Sprintf("and %d more", len(cs)-show))
 			break
 		}
-		names = append(names, fmt.Sprintf("%s/%s (owned by %s)", catalog.Printable(c.Key.Blueprint), catalog.Printable(c.Key.Identifier), c.Owner))
+		what := ""
+		if c.Field != "" {
+			what = c.Field + ", "
+		}
+		names = append(names, fmt.Sprintf("%s/%s (%sowned by %s)", catalog.Printable(c.Key.Blueprint), catalog.Printable(c.Key.Identifier), what, c.Owner))
 	}
-	return fmt.Sprintf("%d entities this source produced belong to another source, which keeps them: %s; give each source its own identifiers (e.g. $source + \"-\" + .slug)", len(cs), strings.Join(names, ", "))
+	return fmt.Sprintf("%d entities (or fields of hand-written ones) this source produced belong to another source, which set them first and keeps them: %s; give each source its own identifiers (e.g. $source + \"-\" + .slug), or the field to one source (source: on the transform)", len(cs), strings.Join(names, ", "))
 }
 
 // fetchDoubts are the doubts of kinds that failed to fetch.
