@@ -78,6 +78,13 @@ func (o *Options) runAll(ctx context.Context, rp *repo) (*Result, error) {
 	case o.push != nil:
 		return nil, fmt.Errorf("%s has sources:; pass --source NAME to say whose items are pushed", rp.cfg.File)
 	}
+	if entries, err := rp.headSnap.ReadDir(catalog.SourcesDir); err == nil {
+		for _, e := range entries {
+			if !slices.Contains(o.live, e.Name) {
+				o.logger().Warn("a source is no longer in sources:; the entities it wrote stay, owned by none, until a source that produces them takes them over or you delete them (README: Scaling)", "source", e.Name, "state", catalog.Scope(e.Name).Root())
+			}
+		}
+	}
 	sh := &sharedRun{}
 	n := len(rp.cfg.Sources)
 	results, errs := make([]*Result, n), make([]error, n)
