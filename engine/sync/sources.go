@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	gosync "sync"
 
 	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/dump"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/mapping"
 	"github.com/gitalog/gitalog/engine/sentry"
@@ -58,6 +60,26 @@ func (o *Options) bindSource(rp *repo) error {
 	o.scope = catalog.Scope(src.Name)
 	rp.set, rp.setErr = sentry.ResolveSourceSettings(o.env(), o.Dir, src.Name, src.URL, src.Org, cfg.File)
 	return nil
+}
+
+// checkReplaySource refuses a dump made for another source than the
+// sync's: its items, mapped with this source's $source and written under
+// its ownership, would replace this source's entities with another's.
+// A dump naming no source (a config without sources:, or made before
+// dumps recorded theirs) is one of no source.
+func (o *Options) checkReplaySource(r *dump.Reader, cfg *mapping.Config) error {
+	got, want := r.Source(), string(o.scope)
+	if got == want {
+		return nil
+	}
+	manifest := filepath.Join(o.Replay, dump.ManifestFile)
+	switch {
+	case want == "":
+		return fmt.Errorf("--replay %s: the dump is of source %s (%s), this sync of no source (%s has no sources:)", o.Replay, got, manifest, cfg.File)
+	case got == "":
+		return fmt.Errorf("--replay %s: the dump names no source (made for a config without sources:, or before dumps recorded theirs), this sync is of source %s: make it again with `gitalog dump --source %s`", o.Replay, want, want)
+	}
+	return fmt.Errorf("--replay %s: the dump is of source %s (%s), this sync of source %s: replay it with --source %s", o.Replay, got, manifest, want, got)
 }
 
 func sourceNames(cfg *mapping.Config) []string {
