@@ -22,7 +22,8 @@ object, no worktree file, no item cache.
 
 --format markdown is made for a pull-request comment (kept under GitHub's
 65536-character limit); --format json prints one object (documented in
-commands/plan). When GITHUB_STEP_SUMMARY is set, the markdown is also
+commands/plan); with sources: and no --source, one object a source, one
+after the other, each naming its source in "source_name". When GITHUB_STEP_SUMMARY is set, the markdown is also
 appended to it.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog repository (a worktree root or a bare repository)"},

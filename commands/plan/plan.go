@@ -4,10 +4,13 @@
 //
 // # JSON
 //
-// One object; keys may be added, never removed or renamed:
+// One object; keys may be added, never removed or renamed. With sources:
+// in gitalog.yaml and no --source, one object a source, one after the
+// other (a JSON stream, as `jq` reads it).
 //
 //	{
 //	  "source": "Sentry organization acme-corp (https://sentry.io)",
+//	  "source_name": "eu",              // the config's source the plan is of (left out without sources:)
 //	  "kinds": [
 //	    {
 //	      "kind": "issue",              // a Port kind, or an extractor's external_kind
@@ -63,6 +66,7 @@ import (
 
 type jsonPlan struct {
 	Source      string         `json:"source"`
+	SourceName  string         `json:"source_name,omitempty"`
 	Kinds       []jsonKind     `json:"kinds"`
 	Endpoints   []jsonEndpoint `json:"endpoints"`
 	FullRefresh string         `json:"full_refresh,omitempty"`
@@ -110,7 +114,7 @@ type jsonField struct {
 // JSON writes the plan of res as one indented JSON object.
 func JSON(w io.Writer, res *sync.Result) error {
 	p := plan(res)
-	out := jsonPlan{Source: res.Source, Kinds: []jsonKind{}, Endpoints: []jsonEndpoint{}, FullRefresh: res.FullRefresh}
+	out := jsonPlan{Source: res.Source, SourceName: res.SourceName, Kinds: []jsonKind{}, Endpoints: []jsonEndpoint{}, FullRefresh: res.FullRefresh}
 	for _, e := range res.Endpoints {
 		out.Endpoints = append(out.Endpoints, jsonEndpoint{e.Endpoint, e.Requests, e.Skipped, e.TooMany, e.Wait.Seconds()})
 	}

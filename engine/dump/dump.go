@@ -19,8 +19,17 @@ import (
 )
 
 // ManifestFile records which file holds which kind and selector, for
-// configs that fetch one kind with several selectors.
+// configs that fetch one kind with several selectors, and the source the
+// dump was made for, so that a replay cannot write one source's data
+// over another's entities.
 const ManifestFile = "manifest.json"
+
+type manifest struct {
+	// Source is the source of a config with sources: the dump was made
+	// for; "" for a config without (and in dumps made before the field).
+	Source string          `json:"source,omitempty"`
+	Files  []manifestEntry `json:"files"`
+}
 
 type manifestEntry struct {
 	Kind     string         `json:"kind"`
@@ -32,6 +41,7 @@ type manifestEntry struct {
 // Writer writes one file per kind variant.
 type Writer struct {
 	Dir     string
+	Source  string // recorded in the manifest; see Reader.Source
 	mu      sync.Mutex
 	entries []manifestEntry
 	perKind map[string]int
@@ -127,7 +137,7 @@ func (w *Writer) Write(kind string, selector map[string]any, items [][]byte) err
 
 // Close writes the manifest.
 func (w *Writer) Close() error {
-	b, err := json.MarshalIndent(map[string]any{"files": w.entries}, "", "  ")
+	b, err := json.MarshalIndent(manifest{Source: w.Source, Files: w.entries}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -138,7 +148,13 @@ func (w *Writer) Close() error {
 type Reader struct {
 	Dir      string
 	manifest []manifestEntry
+	source   string
 }
+
+// Source is the source the dump was made for: "" when it names none (a
+// config without sources:, a dump from before dumps recorded it, or a
+// folder without a manifest).
+func (r *Reader) Source() string { return r.source }
 
 // Open checks the folder and reads its manifest, if any.
 func Open(dir string) (*Reader, error) {
@@ -152,13 +168,11 @@ func Open(dir string) (*Reader, error) {
 	r := &Reader{Dir: dir}
 	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err == nil {
-		var m struct {
-			Files []manifestEntry `json:"files"`
-		}
+		var m manifest
 		if err := json.Unmarshal(data, &m); err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
 		}
-		r.manifest = m.Files
+		r.manifest, r.source = m.Files, m.Source
 	}
 	return r, nil
 }

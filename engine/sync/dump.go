@@ -64,7 +64,7 @@ func Dump(ctx context.Context, o Options, out string) (*DumpResult, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
-	w := &dump.Writer{Dir: out}
+	w := &dump.Writer{Dir: out, Source: string(o.scope)}
 	res := &DumpResult{Items: map[string]int{}}
 	done := map[string]bool{}
 	for _, r := range cfg.Resources {

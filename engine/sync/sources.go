@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	gosync "sync"
 
 	"github.com/gitalog/gitalog/engine/catalog"
+	"github.com/gitalog/gitalog/engine/dump"
 	"github.com/gitalog/gitalog/engine/gitstore"
 	"github.com/gitalog/gitalog/engine/mapping"
 	"github.com/gitalog/gitalog/engine/sentry"
@@ -58,6 +60,26 @@ func (o *Options) bindSource(rp *repo) error {
 	o.scope = catalog.Scope(src.Name)
 	rp.set, rp.setErr = sentry.ResolveSourceSettings(o.env(), o.Dir, src.Name, src.URL, src.Org, cfg.File)
 	return nil
+}
+
+// checkReplaySource refuses a dump made for another source than the
+// sync's: its items, mapped with this source's $source and written under
+// its ownership, would replace this source's entities with another's.
+// A dump naming no source (a config without sources:, or made before
+// dumps recorded theirs) is one of no source.
+func (o *Options) checkReplaySource(r *dump.Reader, cfg *mapping.Config) error {
+	got, want := r.Source(), string(o.scope)
+	if got == want {
+		return nil
+	}
+	manifest := filepath.Join(o.Replay, dump.ManifestFile)
+	switch {
+	case want == "":
+		return fmt.Errorf("--replay %s: the dump is of source %s (%s), this sync of no source (%s has no sources:)", o.Replay, got, manifest, cfg.File)
+	case got == "":
+		return fmt.Errorf("--replay %s: the dump names no source (made for a config without sources:, or before dumps recorded theirs), this sync is of source %s: make it again with `gitalog dump --source %s`", o.Replay, want, want)
+	}
+	return fmt.Errorf("--replay %s: the dump is of source %s (%s), this sync of source %s: replay it with --source %s", o.Replay, got, manifest, want, got)
 }
 
 func sourceNames(cfg *mapping.Config) []string {
@@ -115,7 +137,7 @@ func (o *Options) runAll(ctx context.Context, rp *repo) (*Result, error) {
 		if err == nil {
 			continue
 		}
-		failed = append(failed, fmt.Errorf("source %s: %w", rp.cfg.Sources[i].Name, err))
+		failed = append(failed, namedSourceErr(rp.cfg.Sources[i].Name, err))
 		if errors.Is(err, catalog.ErrPartial) || results[i] != nil && !results[i].Commit.IsZero() {
 			partial = true
 		}
@@ -133,15 +155,47 @@ func (o *Options) runAll(ctx context.Context, rp *repo) (*Result, error) {
 	if len(failed) == 0 {
 		return res, nil
 	}
-	err := errors.Join(failed...)
-	if len(failed) < n || partial {
+	var err error = sourceErrs(failed)
+	switch {
+	case len(failed) < n || partial:
 		// Some sources did their part: exit 3, not 1.
-		if !errors.Is(err, catalog.ErrPartial) {
-			err = fmt.Errorf("%w: %w", catalog.ErrPartial, err)
-		}
+		err = fmt.Errorf("%w for %d of %d sources:\n%w", catalog.ErrPartial, len(failed), n, err)
+	case n == 1:
+		err = failed[0]
+	default:
+		err = fmt.Errorf("all %d sources failed:\n%w", n, err)
 	}
 	return res, err
 }
+
+// namedSourceErr is err of a source's sync, saying whose it is once: the
+// messages of the source's settings (sentry.ResolveSourceSettings,
+// Settings.Check) already name it.
+func namedSourceErr(name string, err error) error {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "source "+name+":") || strings.HasPrefix(msg, "Sentry source "+name+" ") {
+		return err
+	}
+	return fmt.Errorf("source %s: %w", name, err)
+}
+
+// sourceErrs are the errors of several sources' syncs, one a line,
+// indented under the line that introduces them (a source's own
+// multi-line error indented once more).
+type sourceErrs []error
+
+func (e sourceErrs) Error() string {
+	var b strings.Builder
+	for i, err := range e {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("  " + strings.ReplaceAll(err.Error(), "\n", "\n  "))
+	}
+	return b.String()
+}
+
+func (e sourceErrs) Unwrap() []error { return e }
 
 // settleShared, for one of several sources synced in one process, waits
 // for the branch and takes its commit as it now is: a sibling may have

@@ -232,6 +232,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := o.checkReplaySource(r, cfg); err != nil {
+			return nil, err
+		}
 		src, res.Source = replayFetcher{r}, "replay of "+o.Replay
 	} else {
 		sc, err := o.openSources(ctx, cfg, set, setErr)
