@@ -405,9 +405,9 @@ func TestSourcesNotifyTheirOwnCommits(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("events: %q, want %q", got, want)
 	}
-	refs := f.git("for-each-ref", "--format=%(refname)", "refs/gitalog/notified/")
+	refs := f.git("for-each-ref", "--format=%(refname)", "refs/gitalog/")
 	for _, n := range f.names {
-		if !strings.Contains(refs, "refs/gitalog/notified/"+n+"/") {
+		if !strings.Contains(refs, "refs/gitalog/sources/"+n+"/notified/") {
 			t.Errorf("no delivery state of source %s: %s", n, refs)
 		}
 	}
