@@ -44,6 +44,11 @@ type Options struct {
 	// (SourceRefPrefix(Source)+<sink>), so that jobs running side by side
 	// never send an event twice nor race for one ref.
 	Source string
+	// Unsourced, with Source, also delivers the commits that have no
+	// Gitalog-Source trailer (a hand edit of a catalog file, a merged
+	// pull request): no source's job made them, so one of them (the
+	// first of sources:) must tell of them, and only one.
+	Unsourced bool
 }
 
 // SourceTrailer names the source of a sync's commit (see Options.Source).
@@ -123,7 +128,8 @@ func (n *Notifier) trackingPrefix(remote string) string {
 }
 
 // mine reports whether commit c is one this run tells of: any commit
-// without Options.Source, else those of that source.
+// without Options.Source, else those of that source (and with
+// Options.Unsourced those of none).
 func (n *Notifier) mine(c plumbing.Hash) (bool, error) {
 	if n.o.Source == "" {
 		return true, nil
@@ -132,7 +138,8 @@ func (n *Notifier) mine(c plumbing.Hash) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return commitSource(msg) == n.o.Source, nil
+	src := commitSource(msg)
+	return src == n.o.Source || n.o.Unsourced && src == "", nil
 }
 
 // commitSource is the value of the commit message's last Gitalog-Source
