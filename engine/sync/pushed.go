@@ -419,10 +419,10 @@ func pushSourceLine(items []PushItem) string {
 	return sourceLine("push, "+plural(len(items), "body", "bodies"), ids)
 }
 
-// PushChecker checks pushed bodies against the config at HEAD, as
-// ApplyPush will apply them: read again only when HEAD moves. Its errors
-// wrap ErrNotPush for a kind that takes no pushes, ErrConfig when the
-// config cannot be read.
+// PushChecker checks pushed bodies against the config at HEAD (bound to
+// o.Source, when set), as ApplyPush will apply them: read again only when
+// HEAD moves. Its errors wrap ErrNotPush for a kind that takes no pushes,
+// ErrConfig when the config cannot be read.
 func PushChecker(o Options) func(kind string, body []byte) (kept, excluded int, err error) {
 	var mu gosync.Mutex
 	var at plumbing.Hash
@@ -448,6 +448,13 @@ func PushChecker(o Options) func(kind string, body []byte) (kept, excluded int, 
 		c, err := config.Load(store, snap, o.ConfigPath)
 		if err != nil {
 			return nil, err
+		}
+		if o.Source != "" {
+			// The source's own extractors: a kind only another source
+			// takes would be accepted here and dropped by the batch.
+			if c, err = c.ForSource(o.Source); err != nil {
+				return nil, err
+			}
 		}
 		cfg, at = c, head.Commit
 		return cfg, nil

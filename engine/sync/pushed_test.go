@@ -395,3 +395,25 @@ func TestPushedItemsArePerSource(t *testing.T) {
 		t.Errorf("a's sync after its push: commit %v, %v", res.Commit, err)
 	}
 }
+
+// With sources, a push is checked against the source's own extractors:
+// a kind only another source takes is refused (404), not accepted and
+// dropped by the batch.
+func TestPushCheckerIsOfTheSource(t *testing.T) {
+	r := newOLRepo(t)
+	yaml := strings.TrimPrefix(example(t, "kyverno-two-transforms.yaml", "http://127.0.0.1:1"), "---\n")
+	yaml = strings.Replace(yaml, "- external_kind: kyverno_issues\n  external_id:", "- external_kind: kyverno_issues\n  source: b\n  external_id:", 1)
+	r.write("gitalog.yaml", "sources:\n  - name: a\n    org: acme-a\n  - name: b\n    org: acme-b\n"+yaml)
+	for name, bp := range kyvernoBlueprints {
+		r.write("blueprints/"+name+".json", bp)
+	}
+	r.commit("kyverno for b only")
+	for source, wantErr := range map[string]error{"a": ErrNotPush, "b": nil} {
+		o := r.options()
+		o.Source = source
+		_, _, err := PushChecker(o)("kyverno_issues", []byte(kyvernoBodies[0]))
+		if !errors.Is(err, wantErr) || wantErr == nil && err != nil {
+			t.Errorf("source %s: %v, want %v", source, err, wantErr)
+		}
+	}
+}
