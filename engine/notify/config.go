@@ -48,6 +48,10 @@ const (
 // sink received.
 const RefPrefix = "refs/gitalog/notified/"
 
+// SourceRefPrefix is where the delivery state of a source's sinks lives
+// (see Options.Source): refs/gitalog/sources/<source>/notified/<sink>.
+func SourceRefPrefix(source string) string { return "refs/gitalog/sources/" + source + "/notified/" }
+
 // Config is the compiled notify: section.
 type Config struct {
 	File  string

@@ -41,9 +41,14 @@ type Options struct {
 	// Source, in a catalog with several sources, is the one whose commits
 	// (those with the trailer Gitalog-Source: <Source>) this run delivers:
 	// each source's job tells of its own changes, with its own state
-	// (refs/gitalog/notified/<Source>/<sink>), so that jobs running side
-	// by side never send an event twice nor race for one ref.
+	// (SourceRefPrefix(Source)+<sink>), so that jobs running side by side
+	// never send an event twice nor race for one ref.
 	Source string
+	// Unsourced, with Source, also delivers the commits that have no
+	// Gitalog-Source trailer (a hand edit of a catalog file, a merged
+	// pull request): no source's job made them, so one of them (the
+	// first of sources:) must tell of them, and only one.
+	Unsourced bool
 }
 
 // SourceTrailer names the source of a sync's commit (see Options.Source).
@@ -98,18 +103,33 @@ func New(st *gitstore.Store, cfg *Config, o Options) *Notifier {
 
 // ref is where the delivery state of s lives.
 func (n *Notifier) ref(s *Sink) plumbing.ReferenceName {
-	return plumbing.ReferenceName(RefPrefix + n.refName(s))
+	return plumbing.ReferenceName(n.refPrefix() + s.Name)
 }
 
-func (n *Notifier) refName(s *Sink) string {
+// refPrefix holds this run's sinks' refs: RefPrefix, or a source's own
+// namespace. A source's refs are kept out of RefPrefix because
+// RefPrefix+<source>/<sink> and the ref of a sink named <source> cannot
+// both exist (git stores refs as paths), and a catalog may have had that
+// sink before it had that source.
+func (n *Notifier) refPrefix() string {
 	if n.o.Source != "" {
-		return n.o.Source + "/" + s.Name
+		return SourceRefPrefix(n.o.Source)
 	}
-	return s.Name
+	return RefPrefix
+}
+
+// trackingPrefix is where FetchState puts the remote's refs of
+// refPrefix; a source's, again, apart from the unsourced ones.
+func (n *Notifier) trackingPrefix(remote string) string {
+	if n.o.Source != "" {
+		return "refs/gitalog/remote-sources/" + remote + "/" + n.o.Source + "/notified/"
+	}
+	return "refs/gitalog/remote-notified/" + remote + "/"
 }
 
 // mine reports whether commit c is one this run tells of: any commit
-// without Options.Source, else those of that source.
+// without Options.Source, else those of that source (and with
+// Options.Unsourced those of none).
 func (n *Notifier) mine(c plumbing.Hash) (bool, error) {
 	if n.o.Source == "" {
 		return true, nil
@@ -118,7 +138,8 @@ func (n *Notifier) mine(c plumbing.Hash) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return commitSource(msg) == n.o.Source, nil
+	src := commitSource(msg)
+	return src == n.o.Source || n.o.Unsourced && src == "", nil
 }
 
 // commitSource is the value of the commit message's last Gitalog-Source
@@ -442,21 +463,23 @@ func (c *eventCache) get(ctx context.Context, h plumbing.Hash) ([]Event, error) 
 }
 
 // FetchState fetches the sinks' refs from remote (into
-// refs/gitalog/remote-notified/<remote>/) and takes each that is ahead of
-// the local one: a fresh clone (a CI run) then knows what earlier runs
-// delivered. A local ref is never moved backwards or aside.
+// refs/gitalog/remote-notified/<remote>/, a source's into
+// refs/gitalog/remote-sources/<remote>/<source>/notified/) and takes
+// each that is ahead of the local one: a fresh clone (a CI run) then
+// knows what earlier runs delivered. A local ref is never moved backwards
+// or aside.
 func (n *Notifier) FetchState(ctx context.Context, remote string, auth gitstore.RemoteAuth) error {
 	if len(n.cfg.Sinks) == 0 {
 		return nil
 	}
-	tracking := "refs/gitalog/remote-notified/" + remote + "/"
-	if err := n.st.FetchRefs(ctx, remote, auth, "+"+RefPrefix+"*:"+tracking+"*"); err != nil {
+	tracking := n.trackingPrefix(remote)
+	if err := n.st.FetchRefs(ctx, remote, auth, "+"+n.refPrefix()+"*:"+tracking+"*"); err != nil {
 		return err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, s := range n.cfg.Sinks {
-		r, ok, err := n.st.ResolveRef(plumbing.ReferenceName(tracking + n.refName(s)))
+		r, ok, err := n.st.ResolveRef(plumbing.ReferenceName(tracking + s.Name))
 		if err != nil || !ok {
 			continue
 		}

@@ -20,8 +20,9 @@
 // Templates are Liquid (engine/template); Vars lists what they see.
 //
 // Delivery is at least once and, when nothing fails, exactly once. Each
-// sink's state is a ref, refs/gitalog/notified/<name>, at the last commit
-// all of whose events it received; it moves by compare-and-swap, only
+// sink's state is a ref, refs/gitalog/notified/<name> (with several
+// sources, each source's refs/gitalog/sources/<source>/notified/<name>),
+// at the last commit all of whose events it received; it moves by compare-and-swap, only
 // forward, after each fully delivered commit, and travels with the
 // repository (FetchState, PushState) so that a CI clone knows it. A sink
 // with no ref starts where Start says (the head a sync commits on), never

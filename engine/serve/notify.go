@@ -78,7 +78,7 @@ func (r *retry) failed(o NotifyOptions, now time.Time) time.Duration {
 // sink), the same as sync's: what one does not deliver the other does.
 type deliverer struct {
 	o       NotifyOptions
-	sync    sync.Options // Dir, ConfigPath, Push, Remote, RemoteAuth
+	sync    sync.Options // Dir, ConfigPath, Push, Remote, RemoteAuth, Source
 	store   *gitstore.Store
 	ref     plumbing.ReferenceName // the branch serve commits on; "" is HEAD
 	metrics *Metrics
@@ -216,11 +216,21 @@ func (d *deliverer) round(final bool) (wait time.Duration, again bool) {
 	if err != nil {
 		return fail("reading the config", err)
 	}
+	opts := d.o.Delivery
+	if d.sync.Source != "" {
+		// As sync --source: the source's commits (the first source's
+		// also those no source made), its own state, its $source.
+		first := len(cfg.Sources) > 0 && cfg.Sources[0].Name == d.sync.Source
+		if cfg, err = cfg.ForSource(d.sync.Source); err != nil {
+			return fail("reading the config", err)
+		}
+		opts.Source, opts.Unsourced = d.sync.Source, first
+	}
 	if cfg.Notify == nil || len(cfg.Notify.Sinks) == 0 {
 		d.all = retry{}
 		return 0, false
 	}
-	n := notify.New(d.store, cfg.Notify, d.o.Delivery)
+	n := notify.New(d.store, cfg.Notify, opts)
 	if d.sync.Push {
 		// A fresh clone (a new container) starts where the last run
 		// stopped, not at its own head; and a sync elsewhere may have

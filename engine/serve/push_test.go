@@ -288,7 +288,7 @@ func TestIssuesUnmappedIsSaid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := issuesUnmapped(st, ""); (got != "") != want {
+		if got := issuesUnmapped(headConfig(st, "")); (got != "") != want {
 			t.Errorf("%s: %q, want a reason %v", dir, got, want)
 		}
 	}

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gitalog/gitalog/engine/config"
 	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/engine/mapping"
 	"github.com/gitalog/gitalog/engine/secretenv"
 	"github.com/gitalog/gitalog/engine/sentry"
 	"github.com/gitalog/gitalog/engine/sync"
@@ -55,6 +58,16 @@ func Run(ctx context.Context, c Config) error {
 		return fmt.Errorf("serve: another gitalog serve runs on this repository: %w", err)
 	}
 	defer unlock()
+	cfg, cfgErr := headConfig(store, c.Sync.ConfigPath)
+	if cfgErr == nil {
+		if err := checkSource(cfg, c.Sync.Source); err != nil {
+			return err
+		}
+		if c.Sync.Source != "" {
+			// The resources of other sources do not run here.
+			cfg, cfgErr = cfg.ForSource(c.Sync.Source)
+		}
+	}
 	c.GitDir = store.GitDir()
 	if c.Logger == nil {
 		c.Logger = c.Sync.Logger
@@ -97,7 +110,7 @@ func Run(ctx context.Context, c Config) error {
 	if len(c.PushToken) == 0 {
 		c.Logger.Info(PushesOff)
 	}
-	if why := issuesUnmapped(store, c.Sync.ConfigPath); why != "" {
+	if why := issuesUnmapped(cfg, cfgErr); why != "" {
 		c.Logger.Warn("Sentry issue webhooks will be acknowledged and ignored: " + why)
 	}
 	if c.Ready != nil {
@@ -213,18 +226,44 @@ func ClientSecret(getenv func(string) string) ([]byte, error) {
 	return b, nil
 }
 
-// issuesUnmapped says why no resource of the config at HEAD takes a
-// webhook's issue (an OpsLevel-only config, say), or "" when one does.
-func issuesUnmapped(store *gitstore.Store, configPath string) string {
+// headConfig is the config at start, as the first batch reads it. What
+// is wrong with it is left for that batch to say (the config may be
+// mended before it runs); serve only checks what it can.
+func headConfig(store *gitstore.Store, configPath string) (*mapping.Config, error) {
 	head, err := store.Head()
 	if err != nil {
-		return ""
+		return nil, err
 	}
 	snap, err := store.Snapshot(head.Commit)
 	if err != nil {
-		return ""
+		return nil, err
 	}
-	cfg, err := config.Load(store, snap, configPath)
+	return config.Load(store, snap, configPath)
+}
+
+// checkSource refuses a serve whose every batch would fail for want of a
+// source: a config with sources: is synced one source at a time (each
+// with its own token and state), so serve takes webhooks for the one
+// --source names; the sync engine cannot choose for it.
+func checkSource(cfg *mapping.Config, source string) error {
+	names := make([]string, len(cfg.Sources))
+	for i, s := range cfg.Sources {
+		names[i] = s.Name
+	}
+	switch {
+	case len(names) == 0 && source != "":
+		return fmt.Errorf("serve: --source %s: %s has no sources: section", source, cfg.File)
+	case len(names) > 0 && source == "":
+		return fmt.Errorf("serve: %s has sources: (%s), and a gitalog serve takes the webhooks and pushes of one of them: pass --source NAME (one serve per source)", cfg.File, strings.Join(names, ", "))
+	case source != "" && !slices.Contains(names, source):
+		return fmt.Errorf("serve: --source %s: %s has no such source (its sources: %s)", source, cfg.File, strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// issuesUnmapped says why no resource of the config at start takes a
+// webhook's issue (an OpsLevel-only config, say), or "" when one does.
+func issuesUnmapped(cfg *mapping.Config, err error) string {
 	if err != nil {
 		return "" // the first batch says what is wrong with it
 	}

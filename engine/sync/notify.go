@@ -32,6 +32,8 @@ func (o *Options) startNotify(ctx context.Context, store *gitstore.Store, cfg *n
 	no := o.notifyOptions
 	no.Logger = o.logger()
 	no.Source = string(o.scope)
+	// The commits no source made are the first source's to tell of.
+	no.Unsourced = o.scope != "" && len(o.live) > 0 && o.live[0] == string(o.scope)
 	nr := &notifyRun{n: notify.New(store, cfg, no), ref: tgt.ref}
 	if o.Push {
 		nr.remote = tgt.remote

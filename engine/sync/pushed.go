@@ -25,7 +25,8 @@ import (
 // OpsLevel's push integrations: an extractor without http_polling gets its
 // items pushed (gitalog serve's POST /push/<external_kind>). Each pushed
 // item is recorded in the repository, with the day it was last pushed, in
-// PushedDir/<kind>.jsonl, and that record is the extractor's source: a
+// PushedDir/<kind>.jsonl (a source's in its own folder, PushedPathIn),
+// and that record is the extractor's source: a
 // sync streams the recorded items through the transforms as it streams a
 // polled extractor's, so pushed entities are never deleted for not being
 // polled, and what a push writes is what a sync writes from the same item.
@@ -35,11 +36,20 @@ import (
 
 // PushedDir holds the record of pushed items, one file per push extractor:
 // one line per item, sorted by external id, so a push changes the lines of
-// the items it pushed and nothing else.
+// the items it pushed and nothing else. With sources, each source has its
+// own (PushedPathIn): a push reaches one source's serve, and what it
+// pushed is that source's alone; two servers never write one file.
 const PushedDir = ".gitalog/pushed"
 
-// PushedPath is the record of the push extractor kind.
-func PushedPath(kind string) string { return PushedDir + "/" + catalog.EncodeName(kind) + ".jsonl" }
+// PushedPath is the record of the push extractor kind, in a catalog
+// without sources.
+func PushedPath(kind string) string { return PushedPathIn("", kind) }
+
+// PushedPathIn is scope's record of the push extractor kind:
+// .gitalog/sources/<name>/pushed/<kind>.jsonl for a source.
+func PushedPathIn(scope catalog.Scope, kind string) string {
+	return scope.Sub("pushed") + "/" + catalog.EncodeName(kind) + ".jsonl"
+}
 
 // dayLayout is a push's time in the record: the day (UTC) is all that
 // expires_after_days needs, and a day's repeated pushes of an unchanged
@@ -244,7 +254,7 @@ func (ps *pushSource) split() {
 // record is kind's record at snap with the batch's pushes applied; later
 // pushes win over earlier ones, and an excluded push removes its item.
 func (ps *pushSource) record(snap *gitstore.Snapshot, kind string) (map[string]pushRec, error) {
-	path := PushedPath(kind)
+	path := PushedPathIn(ps.o.scope, kind)
 	data, err := snap.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -326,7 +336,7 @@ func (ps *pushSource) changes(pl *catalog.Plan, snap *gitstore.Snapshot) error {
 				}
 			}
 		}
-		if err := putFile(pl, snap, PushedPath(kind), encodeRecord(recs)); err != nil {
+		if err := putFile(pl, snap, PushedPathIn(ps.o.scope, kind), encodeRecord(recs)); err != nil {
 			return err
 		}
 	}
@@ -409,10 +419,10 @@ func pushSourceLine(items []PushItem) string {
 	return sourceLine("push, "+plural(len(items), "body", "bodies"), ids)
 }
 
-// PushChecker checks pushed bodies against the config at HEAD, as
-// ApplyPush will apply them: read again only when HEAD moves. Its errors
-// wrap ErrNotPush for a kind that takes no pushes, ErrConfig when the
-// config cannot be read.
+// PushChecker checks pushed bodies against the config at HEAD (bound to
+// o.Source, when set), as ApplyPush will apply them: read again only when
+// HEAD moves. Its errors wrap ErrNotPush for a kind that takes no pushes,
+// ErrConfig when the config cannot be read.
 func PushChecker(o Options) func(kind string, body []byte) (kept, excluded int, err error) {
 	var mu gosync.Mutex
 	var at plumbing.Hash
@@ -438,6 +448,13 @@ func PushChecker(o Options) func(kind string, body []byte) (kept, excluded int, 
 		c, err := config.Load(store, snap, o.ConfigPath)
 		if err != nil {
 			return nil, err
+		}
+		if o.Source != "" {
+			// The source's own extractors: a kind only another source
+			// takes would be accepted here and dropped by the batch.
+			if c, err = c.ForSource(o.Source); err != nil {
+				return nil, err
+			}
 		}
 		cfg, at = c, head.Commit
 		return cfg, nil

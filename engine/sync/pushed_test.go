@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -341,5 +342,78 @@ transforms:
 	}
 	if !r.exists(file("kyverno_issue", "nginx-check-for-application-label")) {
 		t.Error("the push wrote nothing")
+	}
+}
+
+// With sources, each source keeps its own record of pushed items
+// (.gitalog/sources/<name>/pushed/): what is pushed to one source's serve
+// is that source's, and another source's sync makes nothing of it.
+func TestPushedItemsArePerSource(t *testing.T) {
+	r := newOLRepo(t)
+	yaml := example(t, "kyverno-two-transforms.yaml", "http://127.0.0.1:1")
+	yaml = strings.ReplaceAll(yaml, "opslevel_identifier: .resource.name", `opslevel_identifier: $source + "-" + .resource.name`)
+	yaml = strings.ReplaceAll(yaml, `opslevel_identifier: ".resource.namespace"`, `opslevel_identifier: $source + "-" + .resource.namespace`)
+	r.write("gitalog.yaml", "sources:\n  - name: a\n    org: acme-a\n  - name: b\n    org: acme-b\n"+strings.TrimPrefix(yaml, "---\n"))
+	for name, bp := range kyvernoBlueprints {
+		r.write("blueprints/"+name+".json", bp)
+	}
+	r.commit("two sources")
+	o := r.options()
+	o.Source = "a"
+	o.now = func() time.Time { return day0 }
+	if _, err := ApplyPush(context.Background(), o, []PushItem{{Kind: "kyverno_issues", Body: []byte(kyvernoBodies[0]), ID: "req-a", At: day0}}); err != nil {
+		t.Fatalf("push to a: %v", err)
+	}
+	r.check()
+	want := catalog.Scope("a").Sub("pushed") + "/kyverno_issues.jsonl"
+	if !r.exists(want) {
+		t.Errorf("no record %s; .gitalog holds %v", want, slices.Sorted(maps.Keys(r.tree(".gitalog"))))
+	}
+	if r.exists(PushedPath("kyverno_issues")) {
+		t.Errorf("the push to a wrote the unsourced record %s", PushedPath("kyverno_issues"))
+	}
+	before := r.tree("catalog")
+	if len(before) == 0 {
+		t.Fatal("the push to a wrote no entity")
+	}
+	head := r.git("rev-parse", "HEAD")
+	o.Source = "b"
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatalf("sync b: %v", err)
+	}
+	r.check()
+	if r.git("rev-parse", "HEAD") != head || len(res.Created) > 0 {
+		t.Errorf("b's sync made something of a's pushes: created %v", res.Created)
+	}
+	if got := r.tree("catalog"); len(got) != len(before) {
+		t.Errorf("catalog after b's sync: %v", slices.Sorted(maps.Keys(got)))
+	}
+	// a's own sync keeps them.
+	o.Source = "a"
+	if res, err := Run(context.Background(), o); err != nil || !res.Commit.IsZero() {
+		t.Errorf("a's sync after its push: commit %v, %v", res.Commit, err)
+	}
+}
+
+// With sources, a push is checked against the source's own extractors:
+// a kind only another source takes is refused (404), not accepted and
+// dropped by the batch.
+func TestPushCheckerIsOfTheSource(t *testing.T) {
+	r := newOLRepo(t)
+	yaml := strings.TrimPrefix(example(t, "kyverno-two-transforms.yaml", "http://127.0.0.1:1"), "---\n")
+	yaml = strings.Replace(yaml, "- external_kind: kyverno_issues\n  external_id:", "- external_kind: kyverno_issues\n  source: b\n  external_id:", 1)
+	r.write("gitalog.yaml", "sources:\n  - name: a\n    org: acme-a\n  - name: b\n    org: acme-b\n"+yaml)
+	for name, bp := range kyvernoBlueprints {
+		r.write("blueprints/"+name+".json", bp)
+	}
+	r.commit("kyverno for b only")
+	for source, wantErr := range map[string]error{"a": ErrNotPush, "b": nil} {
+		o := r.options()
+		o.Source = source
+		_, _, err := PushChecker(o)("kyverno_issues", []byte(kyvernoBodies[0]))
+		if !errors.Is(err, wantErr) || wantErr == nil && err != nil {
+			t.Errorf("source %s: %v, want %v", source, err, wantErr)
+		}
 	}
 }

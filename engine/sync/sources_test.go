@@ -405,9 +405,9 @@ func TestSourcesNotifyTheirOwnCommits(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("events: %q, want %q", got, want)
 	}
-	refs := f.git("for-each-ref", "--format=%(refname)", "refs/gitalog/notified/")
+	refs := f.git("for-each-ref", "--format=%(refname)", "refs/gitalog/")
 	for _, n := range f.names {
-		if !strings.Contains(refs, "refs/gitalog/notified/"+n+"/") {
+		if !strings.Contains(refs, "refs/gitalog/sources/"+n+"/notified/") {
 			t.Errorf("no delivery state of source %s: %s", n, refs)
 		}
 	}
@@ -443,6 +443,60 @@ func TestSourcesNameListedTwiceIsLeftAlone(t *testing.T) {
 		}
 		if got := f.git("rev-parse", "HEAD:catalog"); got != before {
 			t.Fatalf("source %s changed the catalog:\n%s", n, f.git("show", "--stat", "HEAD"))
+		}
+	}
+}
+
+// A commit no source made (a hand edit of a catalog file, a merged pull
+// request) is told of by exactly one source: the first of sources:.
+func TestSourcesFirstNotifiesTheUnsourcedCommits(t *testing.T) {
+	var mu gosync.Mutex
+	var got []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct{ Event, Identifier string }
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		mu.Lock()
+		got = append(got, ev.Event+" "+ev.Identifier)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	f := newSourcesFixture(t, "eu", "us") // eu first
+	cfg := sourcesConfig(f, `$source + "-" + `) + "notify:\n  - webhook: " + hook.URL + "\n    blueprints: [sentryIssue]\n"
+	if err := os.WriteFile(filepath.Join(f.dir, "gitalog.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "notify")
+	if _, err := Run(t.Context(), f.options("")); err != nil {
+		t.Fatal(err)
+	}
+	hand := filepath.Join(f.dir, catalog.Dir, "sentryIssue", "hand-1"+catalog.Ext)
+	if err := os.WriteFile(hand, []byte(`{"identifier": "hand-1", "title": "Written by hand", "blueprint": "sentryIssue", "properties": {"status": "unresolved"}}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.git("add", hand)
+	f.git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "an issue by hand")
+	events := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := got
+		got = nil
+		return out
+	}
+	events() // the first sync of each source starts its sink at its head
+	for _, step := range []struct {
+		source string
+		want   []string
+	}{
+		{"us", nil},
+		{"eu", []string{"created hand-1"}},
+		{"us", nil},
+		{"eu", nil},
+	} {
+		if _, err := Run(t.Context(), f.options(step.source)); err != nil {
+			t.Fatal(err)
+		}
+		if ev := events(); !slices.Equal(ev, step.want) {
+			t.Fatalf("source %s sent %q, want %q", step.source, ev, step.want)
 		}
 	}
 }
