@@ -248,6 +248,15 @@ func (d *deliverer) round(final bool) (wait time.Duration, again bool) {
 	if err != nil {
 		return fail("reading the branch", err)
 	}
+	if ok && d.sync.Push && d.ref != "" {
+		// Only what the remote holds: a commit whose push failed may
+		// yet be redone differently, and no marker may go past it.
+		remote, rok, err := d.store.Fetch(ctx, d.sync.Remote, d.ref.Short(), d.sync.RemoteAuth)
+		if err != nil {
+			return fail("reading "+d.sync.Remote+"'s branch", err)
+		}
+		tip, ok = sync.DeliverableTip(d.store, tip, remote, rok)
+	}
 	d.all = retry{}
 	if ok {
 		due := func(sink string) bool {

@@ -18,6 +18,7 @@ type notifyRun struct {
 	n      *notify.Notifier
 	ref    plumbing.ReferenceName // the branch the sync commits on ("" is HEAD)
 	remote string                 // with --push
+	tgt    *syncTarget            // with --push: the remote's head as last fetched
 	// err says why nothing can be delivered this run: the state on the
 	// remote could not be read, so where each sink stands is unknown.
 	err error
@@ -34,7 +35,7 @@ func (o *Options) startNotify(ctx context.Context, store *gitstore.Store, cfg *n
 	no.Source = string(o.scope)
 	// The commits no source made are the first source's to tell of.
 	no.Unsourced = o.scope != "" && len(o.live) > 0 && o.live[0] == string(o.scope)
-	nr := &notifyRun{n: notify.New(store, cfg, no), ref: tgt.ref}
+	nr := &notifyRun{n: notify.New(store, cfg, no), ref: tgt.ref, tgt: tgt}
 	if o.Push {
 		nr.remote = tgt.remote
 		if err := nr.n.FetchState(ctx, tgt.remote, o.RemoteAuth); err != nil {
@@ -74,6 +75,14 @@ func (nr *notifyRun) deliver(ctx context.Context, o *Options, res *Result, syncE
 	if err != nil || !ok {
 		return fail(fmt.Errorf("reading the branch to notify of: %v", err))
 	}
+	if nr.remote != "" && !res.Pushed && res.PushedUpToDate == "" {
+		// The push failed: what the remote does not hold may yet be
+		// redone differently (or by another job), so only what it holds
+		// is told of, and no marker goes past it.
+		if head, ok = DeliverableTip(nr.n.Store(), head, nr.tgt.remoteCommit, nr.tgt.remoteHas); !ok {
+			return syncErr
+		}
+	}
 	rep, err := nr.n.Deliver(ctx, head)
 	res.Notified = rep
 	if err != nil {
@@ -89,4 +98,24 @@ func (nr *notifyRun) deliver(ctx context.Context, o *Options, res *Result, syncE
 		return fail(pending)
 	}
 	return syncErr
+}
+
+// DeliverableTip is how far notifications may go when commits are pushed:
+// local, when the remote holds it; the remote's head, when local is ahead
+// of it (its commits are not pushed yet, and a redo may replace them); ok
+// is false when there is nothing the remote holds to tell of.
+func DeliverableTip(store *gitstore.Store, local, remote plumbing.Hash, remoteOK bool) (plumbing.Hash, bool) {
+	if !remoteOK || local.IsZero() {
+		return plumbing.ZeroHash, false
+	}
+	if local == remote {
+		return local, true
+	}
+	if on, err := store.IsAncestor(local, remote); err == nil && on {
+		return local, true
+	}
+	if ahead, err := store.IsAncestor(remote, local); err == nil && ahead {
+		return remote, true
+	}
+	return plumbing.ZeroHash, false
 }

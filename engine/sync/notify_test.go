@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -187,4 +188,56 @@ func TestSyncPushCarriesState(t *testing.T) {
 		t.Fatalf("remote state %s, want %s", got, res.Commit)
 	}
 	gitIn(t, remote, "fsck", "--strict")
+}
+
+// With --push, a commit whose push failed is not told of, and no delivery
+// marker goes past what the remote holds: a redo may replace that commit
+// (another job pushed first), and a marker on a commit the branch never
+// got would stop every later delivery.
+func TestSyncPushFailedNotifiesNothingPastTheRemote(t *testing.T) {
+	var mu gosync.Mutex
+	var got []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct{ Event, Identifier string }
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		mu.Lock()
+		got = append(got, ev.Event+" "+ev.Identifier)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	f := newFixture(t, sentrytest.Demo())
+	f.mustSync()
+	f.notifyConfig("  - webhook: " + hook.URL + "\n    blueprints: [issue]\n")
+	remote := withRemote(t, f)
+	o := f.notifyOpts()
+	o.Push = true
+	if _, err := Run(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	f.srv.Update(func(d *sentrytest.Dataset) { id = d.AddIssue("payments", "KeyError: 'x'", "x.py in f", "error") })
+	setPreReceive(t, remote, "#!/bin/sh\nwhile read old new ref; do [ \"$ref\" = refs/heads/main ] && { echo 'not now' >&2; exit 1; }; done\nexit 0\n")
+	if _, err := Run(t.Context(), o); !errors.Is(err, catalog.ErrPartial) {
+		t.Fatalf("want a partial sync (push refused), got %v", err)
+	}
+	mu.Lock()
+	if len(got) != 0 {
+		t.Errorf("told of a commit the remote does not hold: %q", got)
+	}
+	mu.Unlock()
+	remoteHead := strings.TrimSpace(gitIn(t, remote, "rev-parse", "main"))
+	for _, ref := range strings.Fields(f.git("for-each-ref", "--format=%(objectname)", "refs/gitalog/notified/")) {
+		if ref != remoteHead {
+			t.Errorf("a delivery marker is at %s, past the remote's %s", ref, remoteHead)
+		}
+	}
+	setPreReceive(t, remote, "#!/bin/sh\nexit 0\n")
+	if _, err := Run(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"created " + id}; !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q", got, want)
+	}
 }
