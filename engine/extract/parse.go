@@ -3,6 +3,7 @@ package extract
 import (
 	"errors"
 	"fmt"
+	"github.com/gitalog/gitalog/engine/secretenv"
 	"net/url"
 	"regexp"
 	"slices"
@@ -31,6 +32,11 @@ type Definition struct {
 	// Secrets hold every secret the templates name, resolved.
 	Secrets  template.Secrets
 	Warnings []string
+	// SecretVars are every variable a secret the templates name may be
+	// read from, for any source of the file (NAME, NAME_<SOURCE>, and their
+	// _FILE siblings): none may be readable by a mapping, whichever source
+	// the mapping runs for.
+	SecretVars []string
 	// MissingSecrets names, with where each is used, the secrets the
 	// environment does not set; NewSource refuses to poll with it.
 	MissingSecrets error
@@ -232,6 +238,15 @@ func ParseFor(file string, compile Compiler, getenv func(string) string, sources
 		if e.ForEach == SourceVar && sources.Names != nil {
 			// The parent is seen under its name, beside source.
 			return nil, fmt.Errorf("%s:%d:%d: %s: http_polling.for_each: a parent named %s would hide the source from the templates; rename its external_kind", file, e.Line, e.Column, e.Label(), SourceVar)
+		}
+	}
+	for _, name := range p.secrets {
+		vars := []string{template.EnvVar(name)}
+		for _, src := range sources.Names {
+			vars = append(vars, template.SourceEnvVar(name, src))
+		}
+		for _, v := range vars {
+			d.SecretVars = append(d.SecretVars, v, v+"_FILE")
 		}
 	}
 	secrets := p.secrets
@@ -601,6 +616,12 @@ func (p *parser) template(k, v *yaml.Node, e *Extractor, key string) (*template.
 		return nil, fmt.Errorf("%s:%d:%d: %s: %s: %s", p.file, line, col, e.Label(), key, te.Msg)
 	}
 	for _, name := range t.SecretNames() {
+		if ev := template.EnvVar(name); secretenv.IsSentryToken(ev) {
+			// The Sentry connection pins this token to its host (see
+			// SENTRY_URL); a template could send it anywhere, as the
+			// URL of a pull request's extractor would.
+			return nil, fmt.Errorf("%s: %s: %s: the secret %q reads %s, the token of gitalog's own Sentry connection, which goes only to the host its settings pin; give the extractor a secret of its own (for example 'sentry_api_token', read from SENTRY_API_TOKEN)", p.pos(v), e.Label(), key, name, ev)
+		}
 		if !slices.Contains(e.secrets, name) {
 			e.secrets = append(e.secrets, name)
 		}

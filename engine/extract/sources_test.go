@@ -159,3 +159,18 @@ func TestSourceInTemplates(t *testing.T) {
 		}
 	}
 }
+
+// No template may read the token of gitalog's own Sentry connection: the
+// connection pins it to Sentry's host, a template could send it anywhere.
+func TestTemplatesCannotReadTheSentryToken(t *testing.T) {
+	for _, name := range []string{"sentry_auth_token", "sentry_auth_token_eu", "SENTRY_AUTH_TOKEN_FILE", "ocean__integration__config__sentry_token"} {
+		src := "extractors:\n- external_kind: p\n  external_id: .id\n  http_polling:\n    url: \"http://x/?t={{ '" + name + "' | secret }}\"\n"
+		_, err := parseFor(t, src, env(nil), extract.Sources{Names: twoSources})
+		if err == nil || !strings.Contains(err.Error(), "gitalog.yaml:5:") || !strings.Contains(err.Error(), "the token of gitalog's own Sentry connection") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := parseFor(t, "extractors:\n- external_kind: p\n  external_id: .id\n  http_polling:\n    url: \"http://x/?t={{ 'sentry_api_token' | secret }}\"\n", env(map[string]string{"SENTRY_API_TOKEN": "x"}), extract.Sources{}); err != nil {
+		t.Errorf("sentry_api_token: %v", err)
+	}
+}

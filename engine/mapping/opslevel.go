@@ -358,7 +358,7 @@ func (p *parser) opslevel(cfg *Config, extractors, transforms []*yaml.Node, boun
 		}
 		// A secret a template reads must not be readable by jq too: it
 		// would be written into the catalog.
-		for _, v := range d.Secrets.Vars() {
+		for _, v := range slices.Concat(d.Secrets.Vars(), d.SecretVars) {
 			if slices.Contains(cfg.MappingEnv, v) {
 				return p.errf(nil, "mappingEnv lists %s, which a secret filter reads; a mapping must not read it (it would be written into the catalog)", v)
 			}

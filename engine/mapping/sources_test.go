@@ -434,3 +434,24 @@ func TestReadmeSourcesExample(t *testing.T) {
 		}
 	}
 }
+
+// mappingEnv may not list a variable any source's secret is read from,
+// whichever source the config is bound to: a mapping of source eu could
+// otherwise write onprem's secret into the catalog.
+func TestMappingEnvRefusesEverySourcesSecret(t *testing.T) {
+	ex := "extractors:\n- external_kind: p\n  external_id: .id\n  http_polling:\n    url: http://x\n    headers: [{name: Authorization, value: \"Bearer {{ 'api_token' | secret }}\"}]\ntransforms:\n- external_kind: p\n  opslevel_kind: service\n  opslevel_identifier: .id\n"
+	for _, v := range []string{"API_TOKEN_ONPREM", "API_TOKEN_EU_FILE", "API_TOKEN"} {
+		base, err := Parse("c.yaml", []byte(twoSources+ex+"mappingEnv: ["+v+"]\n"))
+		if err == nil {
+			for _, s := range []string{"eu", "onprem"} {
+				if _, err = base.ForSource(s); err == nil {
+					t.Errorf("mappingEnv [%s] bound to %s: accepted", v, s)
+				}
+			}
+			continue
+		}
+		if !strings.Contains(err.Error(), "mappingEnv lists "+v) {
+			t.Errorf("mappingEnv [%s]: %v", v, err)
+		}
+	}
+}

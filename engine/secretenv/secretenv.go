@@ -52,6 +52,14 @@ func IsSecret(name string) bool {
 	return strings.HasPrefix(name, SentryToken+"_")
 }
 
+// IsSentryToken reports whether name holds the token gitalog's own Sentry
+// connection uses (SENTRY_AUTH_TOKEN, its _FILE, a source's
+// SENTRY_AUTH_TOKEN_<X>, Port Ocean's): that token goes only to the host
+// its settings pin it to, so no template may read it.
+func IsSentryToken(name string) bool {
+	return name == SentryToken || name == OceanSentryToken || strings.HasPrefix(name, SentryToken+"_")
+}
+
 // SourceVar is the variable that holds base for the named source:
 // SourceVar("SENTRY_AUTH_TOKEN", "eu-west") is SENTRY_AUTH_TOKEN_EU_WEST.
 // A source's name is lower-case letters, digits, '-' and '_'; a variable
