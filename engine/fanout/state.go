@@ -227,10 +227,34 @@ type Update struct {
 // is the remote's newer one, whose state this sync's results then update.
 func (s *State) Changes(snap *gitstore.Snapshot, u Update) ([]gitstore.Change, error) {
 	base := s.old
-	if snap.Commit() != s.commit {
-		var err error
-		if base, _, err = readEntries(snap, s.dir); err != nil {
+	redo := snap.Commit() != s.commit
+	lastFull := u.FullAt
+	if redo {
+		// The remote's state, with what this sync read on top: the
+		// commit it was read from may be one the redo drops (an unpushed
+		// sync of this source, reset to the remote), and what it held,
+		// reused rather than fetched again this time, must not go with it.
+		theirs, _, err := readEntries(snap, s.dir)
+		if err != nil {
 			return nil, err
+		}
+		base = make(map[string]entries, len(theirs)+len(s.old))
+		for n, es := range theirs {
+			base[n] = maps.Clone(es)
+		}
+		for n, es := range s.old {
+			if base[n] == nil {
+				base[n] = entries{}
+			}
+			maps.Copy(base[n], es)
+		}
+		if lastFull.IsZero() && !s.LastFull.IsZero() {
+			lastFull = s.LastFull
+			if b, err := snap.ReadFile(s.lastFullPath()); err == nil {
+				if t, err := time.Parse(time.RFC3339, strings.TrimSpace(string(b))); err == nil && !t.Before(s.LastFull) {
+					lastFull = time.Time{} // the remote's is as recent
+				}
+			}
 		}
 	}
 	s.mu.Lock()
@@ -248,6 +272,12 @@ func (s *State) Changes(snap *gitstore.Snapshot, u Update) ([]gitstore.Change, e
 		prune := u.Prune && (s.listed[name] == 1 || !u.Used[name])
 		next := make(entries, len(old))
 		dirty := map[int]bool{}
+		if redo {
+			// Every shard is compared with the remote's file below.
+			for req := range old {
+				dirty[shard(req)] = true
+			}
+		}
 		for req, e := range old {
 			_, touched := s.touched[name][req]
 			if prune && (!u.Used[name] || !touched && !s.kept[name][req]) {
@@ -297,8 +327,11 @@ func (s *State) Changes(snap *gitstore.Snapshot, u Update) ([]gitstore.Change, e
 			out = append(out, gitstore.Change{Path: p, Content: data})
 		}
 	}
-	if !u.FullAt.IsZero() {
-		out = append(out, gitstore.Change{Path: s.lastFullPath(), Content: []byte(u.FullAt.UTC().Format(time.RFC3339) + "\n")})
+	if !lastFull.IsZero() {
+		data := []byte(lastFull.UTC().Format(time.RFC3339) + "\n")
+		if e, ok := snap.Lookup(s.lastFullPath()); !ok || e.Hash != gitstore.BlobHash(data) {
+			out = append(out, gitstore.Change{Path: s.lastFullPath(), Content: data})
+		}
 	}
 	return out, nil
 }

@@ -500,3 +500,48 @@ func TestSourcesFirstNotifiesTheUnsourcedCommits(t *testing.T) {
 		}
 	}
 }
+
+// Jobs that ran out of push attempts leave their commits unpushed; the
+// next round redoes them on top, and the round after, with nothing new
+// upstream, commits nothing (the redone commits carry all of each
+// source's state, the full refresh's time included).
+func TestSourcesRedoneUnpushedCommitsAreWhole(t *testing.T) {
+	names := []string{"s1", "s2", "s3", "s4"}
+	f := newSourcesFixture(t, names...)
+	remote := filepath.Join(t.TempDir(), "remote.git")
+	testrepo.Git(t, f.dir, "clone", "-q", "--bare", f.dir, remote)
+	clones := map[string]string{}
+	for _, n := range names {
+		c := filepath.Join(t.TempDir(), n+".git")
+		testrepo.Git(t, f.dir, "clone", "-q", "--bare", remote, c)
+		clones[n] = c
+	}
+	round := func(attempts int) []error {
+		errs := make([]error, len(names))
+		var wg gosync.WaitGroup
+		for i, n := range names {
+			wg.Go(func() {
+				o := f.options(n)
+				o.Dir, o.Push, o.PushAttempts = clones[n], true, attempts
+				_, errs[i] = Run(context.Background(), o)
+			})
+		}
+		wg.Wait()
+		return errs
+	}
+	round(1)
+	for i, err := range round(0) {
+		if err != nil {
+			t.Fatalf("round 2: %s: %v", names[i], err)
+		}
+	}
+	head := testrepo.Git(t, remote, "rev-parse", "main")
+	for i, err := range round(0) {
+		if err != nil {
+			t.Fatalf("round 3: %s: %v", names[i], err)
+		}
+	}
+	if got := testrepo.Git(t, remote, "rev-parse", "main"); got != head {
+		t.Errorf("a round with nothing new upstream committed:\n%s", testrepo.Git(t, remote, "log", "--stat", "--format=%s", head[:12]+"..main"))
+	}
+}
