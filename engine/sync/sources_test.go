@@ -545,3 +545,83 @@ func TestSourcesRedoneUnpushedCommitsAreWhole(t *testing.T) {
 		t.Errorf("a round with nothing new upstream committed:\n%s", testrepo.Git(t, remote, "log", "--stat", "--format=%s", head[:12]+"..main"))
 	}
 }
+
+// A clone behind the remote, whose gitalog.yaml changed there, maps with
+// the remote's config: the sync reads it again after moving the branch,
+// instead of committing the old mapping's entities on top of the new one.
+func TestSyncBehindTheRemoteUsesItsConfig(t *testing.T) {
+	f := newSourcesFixture(t, "s1")
+	remote := filepath.Join(t.TempDir(), "remote.git")
+	testrepo.Git(t, f.dir, "clone", "-q", "--bare", f.dir, remote)
+	kept := filepath.Join(t.TempDir(), "kept.git")
+	testrepo.Git(t, f.dir, "clone", "-q", "--bare", remote, kept)
+	o := f.options("s1")
+	o.Dir, o.Push = kept, true
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	// Someone changes the mapping upstream.
+	other := filepath.Join(t.TempDir(), "other")
+	testrepo.Git(t, f.dir, "clone", "-q", remote, other)
+	cfg := filepath.Join(other, "gitalog.yaml")
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(data), "title: .name", `title: .name + " v2"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testrepo.Git(t, other, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "titles v2")
+	testrepo.Git(t, other, "push", "-q", "origin", "HEAD:main")
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	proj := f.data["s1"].Projects[0].Slug
+	got := testrepo.Git(t, remote, "show", "main:catalog/sentryProject/s1-"+proj+".json")
+	if !strings.Contains(got, ` v2"`) {
+		t.Errorf("the sync mapped with the config it read before moving the branch:\n%s", got)
+	}
+}
+
+// The remote's config changes between this sync's commit and its push:
+// its entities, mapped with the old config, are not redone on top of the
+// new one; the sync says so, and the branch is left at the remote's head.
+func TestSyncPushRaceWithAConfigChangeRedoesNothing(t *testing.T) {
+	f := newSourcesFixture(t, "s1")
+	remote := filepath.Join(t.TempDir(), "remote.git")
+	testrepo.Git(t, f.dir, "clone", "-q", "--bare", f.dir, remote)
+	kept := filepath.Join(t.TempDir(), "kept.git")
+	testrepo.Git(t, f.dir, "clone", "-q", "--bare", remote, kept)
+	other := filepath.Join(t.TempDir(), "other")
+	testrepo.Git(t, f.dir, "clone", "-q", remote, other)
+	beforePush(t, func() {
+		cfg := filepath.Join(other, "gitalog.yaml")
+		data, err := os.ReadFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfg, []byte(strings.Replace(string(data), "title: .name", `title: .name + " v2"`, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		testrepo.Git(t, other, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "titles v2")
+		testrepo.Git(t, other, "push", "-q", "origin", "HEAD:main")
+	})
+	o := f.options("s1")
+	o.Dir, o.Push = kept, true
+	_, err := Run(context.Background(), o)
+	wantInError(t, err, "gitalog.yaml changed on origin/main", "next sync applies the new config")
+	if errors.Is(err, catalog.ErrPartial) {
+		t.Errorf("nothing of the sync landed, yet it says partial: %v", err)
+	}
+	remoteHead := testrepo.Git(t, remote, "rev-parse", "main")
+	if got := testrepo.Git(t, kept, "rev-parse", "main"); got != remoteHead {
+		t.Errorf("the branch is at %s, not the remote's %s", got, remoteHead)
+	}
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	proj := f.data["s1"].Projects[0].Slug
+	if got := testrepo.Git(t, remote, "show", "main:catalog/sentryProject/s1-"+proj+".json"); !strings.Contains(got, ` v2"`) {
+		t.Errorf("the next sync did not apply the new config:\n%s", got)
+	}
+}

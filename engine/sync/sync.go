@@ -82,6 +82,9 @@ type Options struct {
 	live  []string
 	// shared is set on each source's sync when run syncs them all.
 	shared *sharedRun
+	// reread: the sync started again after the branch moved to a commit
+	// with another config (see errReread).
+	reread bool
 
 	clock   *stageClock
 	rate    *rateMeter    // the Sentry client's requests, for the progress line
@@ -166,14 +169,30 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, err
 }
 
+// errReread asks run to start again: the config it read is not the one
+// of the commit it would build on.
+var errReread = errors.New("the config changed under the sync")
+
+// runAgain is run, started once more when the branch's move brought
+// another config.
+func runAgain(ctx context.Context, o Options) (*Result, error) {
+	res, err := run(ctx, o)
+	if errors.Is(err, errReread) {
+		o.reread = true
+		o.logger().Info("the remote's gitalog.yaml or blueprints differ from the ones read; reading them again")
+		return run(ctx, o)
+	}
+	return res, err
+}
+
 func runTimed(ctx context.Context, o Options) (*Result, error) {
 	if o.Timeout <= 0 {
-		return run(ctx, o)
+		return runAgain(ctx, o)
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, errSyncTimeout)
 	defer cancel()
 	o.fetched = &fetchedKinds{}
-	res, err := run(ctx, o)
+	res, err := runAgain(ctx, o)
 	if err != nil && context.Cause(ctx) == errSyncTimeout && (res == nil || len(res.Sources) == 0) {
 		// (Each source's sync says for itself what it had not fetched.)
 		err = o.fetched.timedOut(o.Timeout, err)
@@ -266,6 +285,12 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	tgt, err := o.sharedTarget(ctx, store, head)
 	if err != nil {
 		return nil, err
+	}
+	if !o.reread && tgt.commit != head.Commit && o.configMoved(store, head.Commit, tgt.commit) != "" {
+		// The branch moved to the remote's head (a fast-forward, an
+		// unpushed sync redone on top), whose config is another: the
+		// sync starts again with it, once.
+		return nil, errReread
 	}
 	if !o.DryRun && !o.NoNotify && o.push == nil && cfg.Notify != nil && len(cfg.Notify.Sinks) > 0 {
 		res.notify = o.startNotify(ctx, store, cfg.Notify, tgt)
@@ -425,7 +450,8 @@ func (o *Options) commitAndPush(ctx context.Context, store *gitstore.Store, tgt 
 		}
 		defer unlock()
 	}
-	var gaveUp error // the last refused push, once the attempts are spent
+	configBase := tgt.commit // where the config the sync mapped with was read
+	var gaveUp error         // the last refused push, once the attempts are spent
 	for attempt := 1; ; attempt++ {
 		var planned func()
 		if attempt == 1 && !o.DryRun {
@@ -533,9 +559,40 @@ func (o *Options) commitAndPush(ctx context.Context, store *gitstore.Store, tgt 
 			}
 			return res, pushFailed(fmt.Errorf("%v; resetting %s to %s/%s to redo the sync: %w", perr, tgt.branch, tgt.remote, tgt.branch, err))
 		}
+		if changed := o.configMoved(store, configBase, remoteHead); changed != "" {
+			// The entities were mapped with the config this sync read:
+			// redone on top of another, they would revert it.
+			clearUnpushed(store)
+			res.Commit = plumbing.ZeroHash
+			res.Duration = time.Since(start)
+			return res, fmt.Errorf("%v; %s changed on %s/%s while this sync ran, so its change, mapped with the old one, is not redone on top; %s is now at %s/%s (%s) and the next sync applies the new config", perr, changed, tgt.remote, tgt.branch, tgt.branch, tgt.remote, tgt.branch, remoteHead.String()[:12])
+		}
 		tgt.commit, tgt.remoteCommit, tgt.remoteHas = remoteHead, remoteHead, true
 		res.Commit = plumbing.ZeroHash
 	}
+}
+
+// configMoved names what of the config (gitalog.yaml, blueprints/) differs
+// between the commits from and to, "" when nothing does or the config is
+// not read from the repository (--config, --blueprints).
+func (o *Options) configMoved(store *gitstore.Store, from, to plumbing.Hash) string {
+	a, err1 := store.Snapshot(from)
+	b, err2 := store.Snapshot(to)
+	if err1 != nil || err2 != nil || from.IsZero() {
+		return ""
+	}
+	var moved []string
+	for _, p := range []struct{ path, flag string }{{config.ConfigFile, o.ConfigPath}, {config.BlueprintsDir, o.BlueprintsPath}} {
+		if p.flag != "" {
+			continue
+		}
+		x, okx := a.Lookup(p.path)
+		y, oky := b.Lookup(p.path)
+		if okx != oky || x.Hash != y.Hash {
+			moved = append(moved, p.path)
+		}
+	}
+	return strings.Join(moved, " and ")
 }
 
 // begin checks the branch's name, starts the stage clock and says the
