@@ -83,6 +83,7 @@ func resolveShortID(ctx context.Context, repo *review.Repo, key catalog.Key) (st
 			return "", false, nil // beyond a shallow clone's boundary
 		}
 		entries, _ := snap.ReadDir(dir)
+		var found []string
 		for _, e := range entries {
 			if seen[e.Name] || !strings.HasSuffix(e.Name, catalog.Ext) {
 				continue
@@ -100,8 +101,16 @@ func resolveShortID(ctx context.Context, repo *review.Repo, key catalog.Key) (st
 				continue
 			}
 			if s, _ := ent.Properties["shortId"].(string); s != "" && strings.EqualFold(s, key.Identifier) {
-				return ent.Identifier, true, nil
+				found = append(found, ent.Identifier)
 			}
+		}
+		switch {
+		case len(found) == 1:
+			return found[0], true, nil
+		case len(found) > 1:
+			// Short ids are per organization: with sources, several
+			// issues can have one.
+			return "", false, fmt.Errorf("%s %s: %d entities have that short id (%s); name one by its identifier", key.Blueprint, key.Identifier, len(found), strings.Join(found, ", "))
 		}
 		parents, err := repo.Store.Parents(h)
 		if err != nil || len(parents) == 0 {
