@@ -143,6 +143,10 @@ func Write(w io.Writer, r *sync.Result, v Verbosity) {
 			fmt.Fprintf(w, "conflict: %s: %s belongs to %s, which set it first; not written\n", c.Path, c.Field, c.Owner)
 			continue
 		}
+		if c.Both {
+			fmt.Fprintf(w, "conflict: %s is listed by this source and by %s; neither writes or deletes it until one list drops it (gitalog validate says where)\n", c.Path, c.Owner)
+			continue
+		}
 		fmt.Fprintf(w, "conflict: %s belongs to %s, which wrote it first; not written\n", c.Path, c.Owner)
 	}
 	for i, m := range r.MapIssues {

@@ -124,7 +124,7 @@ func (p *Plan) produced(store *gitstore.Store, cat *State, prod Produced, trustS
 				// Listed by this source and by another: neither writes it
 				// until the lists say whose it is.
 				sl.Conflict = true
-				p.Claims = append(p.Claims, Claim{Key: sl.Key, Path: Dir + "/" + sl.Dir + "/" + sl.Stem + Ext, Owner: o.scope})
+				p.Claims = append(p.Claims, Claim{Key: sl.Key, Path: Dir + "/" + sl.Dir + "/" + sl.Stem + Ext, Owner: o.scope, Both: true})
 				continue
 			}
 		}

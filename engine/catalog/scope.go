@@ -168,6 +168,9 @@ type Claim struct {
 	// Field, when set, is the managed field of a hand-written file that
 	// the owner sets (see Field), not the whole entity.
 	Field string
+	// Both: this sync's lists hold it too (a hand edit, a bad merge), so
+	// whose it is is in doubt, and neither writes it.
+	Both bool
 }
 
 // adopt takes dir/stem over from an orphan.

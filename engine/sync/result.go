@@ -251,10 +251,15 @@ func claimsLine(cs []catalog.Claim) string {
 			break
 		}
 		what := ""
-		if c.Field != "" {
-			what = c.Field + ", "
+		switch {
+		case c.Field != "":
+			what = c.Field + ", owned by "
+		case c.Both:
+			what = "listed by this source and by "
+		default:
+			what = "owned by "
 		}
-		names = append(names, fmt.Sprintf("%s/%s (%sowned by %s)", catalog.Printable(c.Key.Blueprint), catalog.Printable(c.Key.Identifier), what, c.Owner))
+		names = append(names, fmt.Sprintf("%s/%s (%s%s)", catalog.Printable(c.Key.Blueprint), catalog.Printable(c.Key.Identifier), what, c.Owner))
 	}
 	return fmt.Sprintf("%d entities (or fields of hand-written ones) this source produced belong to another source, which set them first and keeps them: %s; give each source its own identifiers (e.g. $source + \"-\" + .slug), or the field to one source (source: on the transform)", len(cs), strings.Join(names, ", "))
 }
