@@ -195,19 +195,10 @@ func TestSyncPushCarriesState(t *testing.T) {
 // (another job pushed first), and a marker on a commit the branch never
 // got would stop every later delivery.
 func TestSyncPushFailedNotifiesNothingPastTheRemote(t *testing.T) {
-	var mu gosync.Mutex
-	var got []string
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev struct{ Event, Identifier string }
-		_ = json.NewDecoder(r.Body).Decode(&ev)
-		mu.Lock()
-		got = append(got, ev.Event+" "+ev.Identifier)
-		mu.Unlock()
-	}))
-	defer hook.Close()
+	hookURL, take := newEventSink(t)
 	f := newFixture(t, sentrytest.Demo())
 	f.mustSync()
-	f.notifyConfig("  - webhook: " + hook.URL + "\n    blueprints: [issue]\n")
+	f.notifyConfig("  - webhook: " + hookURL + "\n    blueprints: [issue]\n")
 	remote := withRemote(t, f)
 	o := f.notifyOpts()
 	o.Push = true
@@ -220,11 +211,9 @@ func TestSyncPushFailedNotifiesNothingPastTheRemote(t *testing.T) {
 	if _, err := Run(t.Context(), o); !errors.Is(err, catalog.ErrPartial) {
 		t.Fatalf("want a partial sync (push refused), got %v", err)
 	}
-	mu.Lock()
-	if len(got) != 0 {
+	if got := take(); len(got) != 0 {
 		t.Errorf("told of a commit the remote does not hold: %q", got)
 	}
-	mu.Unlock()
 	remoteHead := strings.TrimSpace(gitIn(t, remote, "rev-parse", "main"))
 	for _, ref := range strings.Fields(f.git("for-each-ref", "--format=%(objectname)", "refs/gitalog/notified/")) {
 		if ref != remoteHead {
@@ -235,9 +224,7 @@ func TestSyncPushFailedNotifiesNothingPastTheRemote(t *testing.T) {
 	if _, err := Run(t.Context(), o); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if want := []string{"created " + id}; !slices.Equal(got, want) {
+	if got, want := take(), []string{"created " + id}; !slices.Equal(got, want) {
 		t.Errorf("events %q, want %q", got, want)
 	}
 }

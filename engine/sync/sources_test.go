@@ -363,18 +363,9 @@ func TestSourcesUnknownSource(t *testing.T) {
 // only, and keeps its own delivery state: two jobs never send one event
 // twice nor race for one ref.
 func TestSourcesNotifyTheirOwnCommits(t *testing.T) {
-	var mu gosync.Mutex
-	var got []string
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev struct{ Event, Identifier string }
-		_ = json.NewDecoder(r.Body).Decode(&ev)
-		mu.Lock()
-		got = append(got, ev.Event+" "+ev.Identifier)
-		mu.Unlock()
-	}))
-	defer hook.Close()
+	hookURL, take := newEventSink(t)
 	f := newSourcesFixture(t, "eu", "us")
-	cfg := sourcesConfig(f, `$source + "-" + `) + "notify:\n  - webhook: " + hook.URL + "\n    blueprints: [sentryIssue]\n"
+	cfg := sourcesConfig(f, `$source + "-" + `) + "notify:\n  - webhook: " + hookURL + "\n    blueprints: [sentryIssue]\n"
 	if err := os.WriteFile(filepath.Join(f.dir, "gitalog.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -382,9 +373,7 @@ func TestSourcesNotifyTheirOwnCommits(t *testing.T) {
 	if _, err := Run(t.Context(), f.options("")); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	got = nil // the first sync of each source starts its sink at its head
-	mu.Unlock()
+	take() // the first sync of each source starts its sink at its head
 	ids := map[string]string{}
 	for _, n := range f.names {
 		f.srv[n].Update(func(d *sentrytest.Dataset) {
@@ -398,8 +387,7 @@ func TestSourcesNotifyTheirOwnCommits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := take()
 	slices.Sort(got)
 	want := []string{"created eu-" + ids["eu"], "created us-" + ids["us"]}
 	if !slices.Equal(got, want) {
@@ -450,18 +438,9 @@ func TestSourcesNameListedTwiceIsLeftAlone(t *testing.T) {
 // A commit no source made (a hand edit of a catalog file, a merged pull
 // request) is told of by exactly one source: the first of sources:.
 func TestSourcesFirstNotifiesTheUnsourcedCommits(t *testing.T) {
-	var mu gosync.Mutex
-	var got []string
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev struct{ Event, Identifier string }
-		_ = json.NewDecoder(r.Body).Decode(&ev)
-		mu.Lock()
-		got = append(got, ev.Event+" "+ev.Identifier)
-		mu.Unlock()
-	}))
-	defer hook.Close()
+	hookURL, events := newEventSink(t)
 	f := newSourcesFixture(t, "eu", "us") // eu first
-	cfg := sourcesConfig(f, `$source + "-" + `) + "notify:\n  - webhook: " + hook.URL + "\n    blueprints: [sentryIssue]\n"
+	cfg := sourcesConfig(f, `$source + "-" + `) + "notify:\n  - webhook: " + hookURL + "\n    blueprints: [sentryIssue]\n"
 	if err := os.WriteFile(filepath.Join(f.dir, "gitalog.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -475,13 +454,6 @@ func TestSourcesFirstNotifiesTheUnsourcedCommits(t *testing.T) {
 	}
 	f.git("add", hand)
 	f.git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "an issue by hand")
-	events := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		out := got
-		got = nil
-		return out
-	}
 	events() // the first sync of each source starts its sink at its head
 	for _, step := range []struct {
 		source string
@@ -623,5 +595,27 @@ func TestSyncPushRaceWithAConfigChangeRedoesNothing(t *testing.T) {
 	proj := f.data["s1"].Projects[0].Slug
 	if got := testrepo.Git(t, remote, "show", "main:catalog/sentryProject/s1-"+proj+".json"); !strings.Contains(got, ` v2"`) {
 		t.Errorf("the next sync did not apply the new config:\n%s", got)
+	}
+}
+
+// newEventSink is a webhook sink that records each event as "event
+// identifier"; take returns those received since the last take.
+func newEventSink(t *testing.T) (url string, take func() []string) {
+	var mu gosync.Mutex
+	var got []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct{ Event, Identifier string }
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		mu.Lock()
+		got = append(got, ev.Event+" "+ev.Identifier)
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	return hook.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := got
+		got = nil
+		return out
 	}
 }
