@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"github.com/gitalog/gitalog/engine/secretenv"
 	"github.com/gitalog/gitalog/engine/sync"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ func fakeSentryCommand(io *IO) *cli.Command {
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of a generated organization"},
 			&cli.StringFlag{Name: "dump", Usage: "instead of serving, write the items the config fetches to this folder (a --replay folder) and exit"},
 			&cli.StringFlag{Name: "config", Usage: "with --dump: the mapping config saying which kinds to fetch"},
+			&cli.StringFlag{Name: "source", Usage: "with --dump and a config with sources: the source whose items to write (its url and org point at the fake)"},
 		},
 		Action: func(c *cli.Context) error {
 			data := sentrytest.Demo()
@@ -33,7 +35,13 @@ func fakeSentryCommand(io *IO) *cli.Command {
 			if out := c.String("dump"); out != "" {
 				srv := sentrytest.NewHandler(data)
 				env := map[string]string{"SENTRY_URL": srv.URL, "SENTRY_ORG": data.OrgSlug(), "SENTRY_AUTH_TOKEN": sentrytest.Token}
-				res, err := sync.Dump(c.Context, sync.Options{ConfigPath: c.String("config"), Dir: ".",
+				src := c.String("source")
+				if src != "" {
+					env[secretenv.SourceVar("SENTRY_URL", src)] = srv.URL
+					env[secretenv.SourceVar("SENTRY_ORG", src)] = data.OrgSlug()
+					env[secretenv.SourceVar(secretenv.SentryToken, src)] = sentrytest.Token
+				}
+				res, err := sync.Dump(c.Context, sync.Options{ConfigPath: c.String("config"), Dir: ".", Source: src,
 					Env: func(k string) string { return env[k] }, HTTPClient: srv.Client(), Concurrency: 8}, out)
 				if err != nil {
 					return err
