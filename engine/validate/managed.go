@@ -132,6 +132,21 @@ func managedEditsOf(ctx context.Context, repo *review.Repo, snap *gitstore.Snaps
 		return nil, err
 	}
 	baseLists := baseState.Managed
+	// A name a list gained whose file was hand-written at the base (there,
+	// and in no list): no sync adds such a name (it reports a conflict),
+	// so a hand did, and the next sync would take the file for its own.
+	for _, dir := range slices.Sorted(maps.Keys(headLists)) {
+		list := path.Join(scope.ManagedDir(), dir+".txt")
+		for i, stem := range headLists[dir] {
+			if baseLists[dir].Has(stem) || baseState.OwnedElsewhere(dir, stem) {
+				continue
+			}
+			if _, there := baseState.Files[dir].Lookup(stem); !there {
+				continue
+			}
+			out = append(out, Finding{Path: list, Line: i + 1, Warning: true, Reason: fmt.Sprintf("%s is hand-written at %s, and this list gained it since: the next sync takes it for its own (overwrites it, or deletes it when upstream has no such entity); remove the line unless that is meant", catalog.Dir+"/"+dir+"/"+stem+catalog.Ext, base)})
+		}
+	}
 	union := map[string]map[string]bool{}
 	for _, m := range []map[string]catalog.StemSet{baseLists, headLists} {
 		for d, set := range m {

@@ -598,3 +598,33 @@ func TestValidateNameListedBySourcesTwice(t *testing.T) {
 		t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A pull request that adds a hand-written file's name to a managed list
+// is warned about: the next sync would take that file for its own.
+func TestValidateBaseWarnsAboutAListGainingAHandWrittenFile(t *testing.T) {
+	f := valCatalog(t)
+	handWritten := "catalog/sentryTeam/hand-written.json"
+	valWrite(t, f.dir, handWritten, `{"identifier": "hand-written", "blueprint": "sentryTeam", "title": "Hand"}`+"\n")
+	f.git("add", "-A")
+	f.git("commit", "-qm", "a hand-written team")
+	f.git("branch", "base")
+	list := filepath.Join(f.dir, ".gitalog", "managed", "sentryTeam.txt")
+	data, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(list, append(data, "hand-written\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.git("commit", "-qam", "a line in the list")
+	res := valRun(t, Options{Dir: f.dir, Base: "base"})
+	found := false
+	for _, fd := range res.Findings {
+		if fd.Path == ".gitalog/managed/sentryTeam.txt" && fd.Warning && fd.Line > 0 && strings.Contains(fd.Reason, handWritten+" is hand-written at base") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no warning about the list:\n%s", valText(res))
+	}
+}
