@@ -522,29 +522,13 @@ func TestSourcesRedoneUnpushedCommitsAreWhole(t *testing.T) {
 // the remote's config: the sync reads it again after moving the branch,
 // instead of committing the old mapping's entities on top of the new one.
 func TestSyncBehindTheRemoteUsesItsConfig(t *testing.T) {
-	f := newSourcesFixture(t, "s1")
-	remote := filepath.Join(t.TempDir(), "remote.git")
-	testrepo.Git(t, f.dir, "clone", "-q", "--bare", f.dir, remote)
-	kept := filepath.Join(t.TempDir(), "kept.git")
-	testrepo.Git(t, f.dir, "clone", "-q", "--bare", remote, kept)
+	f, remote, kept, retitle := configRace(t)
 	o := f.options("s1")
 	o.Dir, o.Push = kept, true
 	if _, err := Run(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	// Someone changes the mapping upstream.
-	other := filepath.Join(t.TempDir(), "other")
-	testrepo.Git(t, f.dir, "clone", "-q", remote, other)
-	cfg := filepath.Join(other, "gitalog.yaml")
-	data, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfg, []byte(strings.Replace(string(data), "title: .name", `title: .name + " v2"`, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	testrepo.Git(t, other, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "titles v2")
-	testrepo.Git(t, other, "push", "-q", "origin", "HEAD:main")
+	retitle() // someone changes the mapping upstream
 	if _, err := Run(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
@@ -559,25 +543,8 @@ func TestSyncBehindTheRemoteUsesItsConfig(t *testing.T) {
 // its entities, mapped with the old config, are not redone on top of the
 // new one; the sync says so, and the branch is left at the remote's head.
 func TestSyncPushRaceWithAConfigChangeRedoesNothing(t *testing.T) {
-	f := newSourcesFixture(t, "s1")
-	remote := filepath.Join(t.TempDir(), "remote.git")
-	testrepo.Git(t, f.dir, "clone", "-q", "--bare", f.dir, remote)
-	kept := filepath.Join(t.TempDir(), "kept.git")
-	testrepo.Git(t, f.dir, "clone", "-q", "--bare", remote, kept)
-	other := filepath.Join(t.TempDir(), "other")
-	testrepo.Git(t, f.dir, "clone", "-q", remote, other)
-	beforePush(t, func() {
-		cfg := filepath.Join(other, "gitalog.yaml")
-		data, err := os.ReadFile(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(cfg, []byte(strings.Replace(string(data), "title: .name", `title: .name + " v2"`, 1)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		testrepo.Git(t, other, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "titles v2")
-		testrepo.Git(t, other, "push", "-q", "origin", "HEAD:main")
-	})
+	f, remote, kept, retitle := configRace(t)
+	beforePush(t, retitle)
 	o := f.options("s1")
 	o.Dir, o.Push = kept, true
 	_, err := Run(context.Background(), o)
@@ -617,5 +584,31 @@ func newEventSink(t *testing.T) (url string, take func() []string) {
 		out := got
 		got = nil
 		return out
+	}
+}
+
+// configRace is a catalog of one source with a bare remote and a bare
+// clone of it kept between syncs (kept); retitle pushes, from another
+// clone, a mapping change to the remote (project titles end in " v2").
+func configRace(t *testing.T) (f *sourcesFixture, remote, kept string, retitle func()) {
+	f = newSourcesFixture(t, "s1")
+	remote = filepath.Join(t.TempDir(), "remote.git")
+	testrepo.Git(t, f.dir, "clone", "-q", "--bare", f.dir, remote)
+	kept = filepath.Join(t.TempDir(), "kept.git")
+	testrepo.Git(t, f.dir, "clone", "-q", "--bare", remote, kept)
+	other := filepath.Join(t.TempDir(), "other")
+	testrepo.Git(t, f.dir, "clone", "-q", remote, other)
+	return f, remote, kept, func() {
+		testrepo.Git(t, other, "pull", "-q", "--ff-only", "origin", "main")
+		cfg := filepath.Join(other, "gitalog.yaml")
+		data, err := os.ReadFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfg, []byte(strings.Replace(string(data), "title: .name", `title: .name + " v2"`, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		testrepo.Git(t, other, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "titles v2")
+		testrepo.Git(t, other, "push", "-q", "origin", "HEAD:main")
 	}
 }
