@@ -245,6 +245,16 @@ func (c *Config) ForSource(name string) (*Config, error) {
 	return nil, &configError{file: c.File, msg: fmt.Sprintf("no source is named %q (the sources are %s%s)", name, strings.Join(names, ", "), hint)}
 }
 
+// SourceNames are the names of sources:, in the file's order (nil
+// without it).
+func (c *Config) SourceNames() []string {
+	var names []string
+	for _, s := range c.Sources {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
 // BoundSource is the entry of sources: the config is bound to; false
 // when it is bound to none.
 func (c *Config) BoundSource() (Source, bool) {
@@ -428,9 +438,7 @@ func parse(name string, data []byte, bound *Source) (*Config, error) {
 		for _, k := range p.sentryAt {
 			return nil, p.errAt(k, "sentry.%s does not apply with sources: (each source has its url and org); move it to the sources", k.Value)
 		}
-		for _, s := range cfg.Sources {
-			p.sourceNames = append(p.sourceNames, s.Name)
-		}
+		p.sourceNames = cfg.SourceNames()
 	}
 	// env and $ENV are read when a program is compiled: the allowed
 	// names must be known, and their values checked, before the first

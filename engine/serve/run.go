@@ -246,10 +246,7 @@ func headConfig(store *gitstore.Store, configPath string) (*mapping.Config, erro
 // with its own token and state), so serve takes webhooks for the one
 // --source names; the sync engine cannot choose for it.
 func checkSource(cfg *mapping.Config, source string) error {
-	names := make([]string, len(cfg.Sources))
-	for i, s := range cfg.Sources {
-		names[i] = s.Name
-	}
+	names := cfg.SourceNames()
 	switch {
 	case len(names) == 0 && source != "":
 		return fmt.Errorf("serve: --source %s: %s has no sources: section", source, cfg.File)

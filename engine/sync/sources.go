@@ -43,7 +43,7 @@ func (o *Options) bindSource(rp *repo) error {
 		}
 		return nil
 	}
-	o.live = sourceNames(cfg)
+	o.live = cfg.SourceNames()
 	if o.Source == "" {
 		return nil
 	}
@@ -80,14 +80,6 @@ func (o *Options) checkReplaySource(r *dump.Reader, cfg *mapping.Config) error {
 		return fmt.Errorf("--replay %s: the dump names no source (made for a config without sources:, or before dumps recorded theirs), this sync is of source %s: make it again with `gitalog dump --source %s`", o.Replay, want, want)
 	}
 	return fmt.Errorf("--replay %s: the dump is of source %s (%s), this sync of source %s: replay it with --source %s", o.Replay, got, manifest, want, got)
-}
-
-func sourceNames(cfg *mapping.Config) []string {
-	names := make([]string, len(cfg.Sources))
-	for i, s := range cfg.Sources {
-		names[i] = s.Name
-	}
-	return names
 }
 
 // runAll syncs every source of the config side by side, each with its own
