@@ -286,10 +286,12 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !o.reread && tgt.commit != head.Commit && o.configMoved(store, head.Commit, tgt.commit) != "" {
-		// The branch moved to the remote's head (a fast-forward, an
-		// unpushed sync redone on top), whose config is another: the
-		// sync starts again with it, once.
+	if !o.reread && tgt.ref == head.Ref && tgt.commit != head.Commit && o.configMoved(store, head.Commit, tgt.commit) != "" {
+		// The branch the config was read from moved to the remote's head
+		// (a fast-forward, an unpushed sync redone on top), whose config
+		// is another: the sync starts again with it, once. (A --branch
+		// other than HEAD's takes its config from HEAD whatever it holds:
+		// comparing them would restart every such sync for nothing.)
 		return nil, errReread
 	}
 	if !o.DryRun && !o.NoNotify && o.push == nil && cfg.Notify != nil && len(cfg.Notify.Sinks) > 0 {
