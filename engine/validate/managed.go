@@ -29,17 +29,17 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 	var out []Finding
 	listedBy := map[string]string{} // catalog path -> the first list naming it
 	for _, scope := range scopes {
-		more, err := managedEditsOf(ctx, repo, snap, src, base, scope)
+		st, err := catalog.ReadStateOf(snap, scope, nil)
+		if err != nil {
+			return nil, err
+		}
+		more, err := managedEditsOf(ctx, repo, snap, st, src, base)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, more...)
 		if len(scopes) == 1 {
 			continue
-		}
-		st, err := catalog.ReadStateOf(snap, scope, nil)
-		if err != nil {
-			return nil, err
 		}
 		for _, dir := range slices.Sorted(maps.Keys(st.Managed)) {
 			list := path.Join(scope.ManagedDir(), dir+".txt")
@@ -57,11 +57,10 @@ func managedEdits(ctx context.Context, repo *review.Repo, snap *gitstore.Snapsho
 	return out, nil
 }
 
-func managedEditsOf(ctx context.Context, repo *review.Repo, snap *gitstore.Snapshot, src catalogSource, base string, scope catalog.Scope) ([]Finding, error) {
-	headState, err := catalog.ReadStateOf(snap, scope, nil)
-	if err != nil {
-		return nil, err
-	}
+// managedEditsOf is managedEdits for the scope of headState, the state of
+// snap.
+func managedEditsOf(ctx context.Context, repo *review.Repo, snap *gitstore.Snapshot, headState *catalog.State, src catalogSource, base string) ([]Finding, error) {
+	scope := headState.Scope
 	headLists := headState.Managed
 	seen := map[string]bool{}
 	var out []Finding
