@@ -255,6 +255,24 @@ func (c *Config) SourceNames() []string {
 	return names
 }
 
+// LookupSource is the entry of sources: that --source names: false for
+// no name; an error when the config has no sources: or no source of that
+// name (listing those it has).
+func (c *Config) LookupSource(name string) (Source, bool, error) {
+	if name == "" {
+		return Source{}, false, nil
+	}
+	if len(c.Sources) == 0 {
+		return Source{}, false, fmt.Errorf("--source %s: %s has no sources: section", name, c.File)
+	}
+	for _, s := range c.Sources {
+		if s.Name == name {
+			return s, true, nil
+		}
+	}
+	return Source{}, false, fmt.Errorf("--source %s: %s has no such source (its sources: %s)", name, c.File, strings.Join(c.SourceNames(), ", "))
+}
+
 // BoundSource is the entry of sources: the config is bound to; false
 // when it is bound to none.
 func (c *Config) BoundSource() (Source, bool) {

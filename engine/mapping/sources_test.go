@@ -455,3 +455,31 @@ func TestMappingEnvRefusesEverySourcesSecret(t *testing.T) {
 		}
 	}
 }
+
+// --source is looked up once, for sync and serve alike.
+func TestLookupSource(t *testing.T) {
+	with := mustParse(t, twoSources+projectResource)
+	without := mustParse(t, projectResource)
+	for _, tc := range []struct {
+		cfg           *Config
+		name, want    string
+		found         bool
+		wantErrSuffix string
+	}{
+		{cfg: with, name: "", found: false},
+		{cfg: without, name: ""},
+		{cfg: with, name: "onprem", found: true, want: "https://sentry.internal.example"},
+		{cfg: with, name: "us", wantErrSuffix: "has no such source (its sources: eu, onprem)"},
+		{cfg: without, name: "eu", wantErrSuffix: "has no sources: section"},
+	} {
+		s, ok, err := tc.cfg.LookupSource(tc.name)
+		switch {
+		case tc.wantErrSuffix != "":
+			if err == nil || !strings.HasPrefix(err.Error(), "--source "+tc.name+": ") || !strings.HasSuffix(err.Error(), tc.wantErrSuffix) {
+				t.Errorf("LookupSource(%q) = %v, want an error ending %q", tc.name, err, tc.wantErrSuffix)
+			}
+		case err != nil || ok != tc.found || s.URL != tc.want:
+			t.Errorf("LookupSource(%q) = %+v, %v, %v; want url %q, found %v", tc.name, s, ok, err, tc.want, tc.found)
+		}
+	}
+}

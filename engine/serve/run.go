@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -246,14 +245,11 @@ func headConfig(store *gitstore.Store, configPath string) (*mapping.Config, erro
 // with its own token and state), so serve takes webhooks for the one
 // --source names; the sync engine cannot choose for it.
 func checkSource(cfg *mapping.Config, source string) error {
-	names := cfg.SourceNames()
-	switch {
-	case len(names) == 0 && source != "":
-		return fmt.Errorf("serve: --source %s: %s has no sources: section", source, cfg.File)
-	case len(names) > 0 && source == "":
+	if _, _, err := cfg.LookupSource(source); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if names := cfg.SourceNames(); len(names) > 0 && source == "" {
 		return fmt.Errorf("serve: %s has sources: (%s), and a gitalog serve takes the webhooks and pushes of one of them: pass --source NAME (one serve per source)", cfg.File, strings.Join(names, ", "))
-	case source != "" && !slices.Contains(names, source):
-		return fmt.Errorf("serve: --source %s: %s has no such source (its sources: %s)", source, cfg.File, strings.Join(names, ", "))
 	}
 	return nil
 }

@@ -37,21 +37,14 @@ type sharedRun struct {
 // (run syncs them all, see runAll).
 func (o *Options) bindSource(rp *repo) error {
 	cfg := rp.cfg
-	if len(cfg.Sources) == 0 {
-		if o.Source != "" {
-			return fmt.Errorf("--source %s: %s has no sources: section", o.Source, cfg.File)
-		}
-		return nil
+	src, ok, err := cfg.LookupSource(o.Source)
+	if err != nil {
+		return err
 	}
 	o.live = cfg.SourceNames()
-	if o.Source == "" {
+	if !ok {
 		return nil
 	}
-	i := slices.IndexFunc(cfg.Sources, func(s mapping.Source) bool { return s.Name == o.Source })
-	if i < 0 {
-		return fmt.Errorf("--source %s: %s has no such source (its sources: %s)", o.Source, cfg.File, strings.Join(o.live, ", "))
-	}
-	src := cfg.Sources[i]
 	bound, err := cfg.ForSource(src.Name)
 	if err != nil {
 		return err
