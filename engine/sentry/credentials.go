@@ -109,7 +109,7 @@ func ResolveSourceSettings(env Env, dir, name, url, org, cfgFile string) (Settin
 		[2]string{where + " org)", org})
 	u, err := ParseBaseURL(s.URL)
 	if err != nil {
-		return s, fmt.Errorf("source %s: %v (from %s)", name, err, s.URLFrom)
+		return s, &SourceError{name, fmt.Errorf("source %s: %v (from %s)", name, err, s.URLFrom)}
 	}
 	// The shared token is pinned to the host the environment names for
 	// it (the review workflow sets SENTRY_URL, or Port Ocean's host, so
@@ -126,7 +126,7 @@ func ResolveSourceSettings(env Env, dir, name, url, org, cfgFile string) (Settin
 		if pin != "" {
 			p, err := ParseBaseURL(pin)
 			if err != nil || p.Scheme != u.Scheme || p.Host != u.Host {
-				return Settings{Source: name}, fmt.Errorf("source %s: its url %s (from %s) is not the host %s names, and the shared token (%s) goes only there; set %s for this source", name, RedactHost(u), s.URLFrom, pinFrom, s.TokenFrom, tokenVar)
+				return Settings{Source: name}, &SourceError{name, fmt.Errorf("source %s: its url %s (from %s) is not the host %s names, and the shared token (%s) goes only there; set %s for this source", name, RedactHost(u), s.URLFrom, pinFrom, s.TokenFrom, tokenVar)}
 			}
 		}
 	}
@@ -179,6 +179,17 @@ func readTokenFile(v, f string) (string, error) {
 	return tok, nil
 }
 
+// SourceError is an error of one source's settings whose message names
+// the source already, so whoever reports several sources' errors does not
+// name it a second time.
+type SourceError struct {
+	Source string
+	Err    error
+}
+
+func (e *SourceError) Error() string { return e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }
+
 // Check reports what is missing for a live fetch.
 func (s Settings) Check() error {
 	var missing []string
@@ -192,7 +203,7 @@ func (s Settings) Check() error {
 			missing = append(missing, fmt.Sprintf("an auth token (set %s or %s_FILE, or SENTRY_AUTH_TOKEN for every source; %s)", v, v, scopes))
 		}
 		if len(missing) > 0 {
-			return fmt.Errorf("Sentry source %s is not configured: missing %s", s.Source, strings.Join(missing, " and "))
+			return &SourceError{s.Source, fmt.Errorf("Sentry source %s is not configured: missing %s", s.Source, strings.Join(missing, " and "))}
 		}
 		return nil
 	}

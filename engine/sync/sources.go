@@ -154,11 +154,9 @@ func (o *Options) runAll(ctx context.Context, rp *repo) (*Result, error) {
 }
 
 // namedSourceErr is err of a source's sync, saying whose it is once: the
-// messages of the source's settings (sentry.ResolveSourceSettings,
-// Settings.Check) already name it.
+// errors of the source's settings already name it.
 func namedSourceErr(name string, err error) error {
-	msg := err.Error()
-	if strings.HasPrefix(msg, "source "+name+":") || strings.HasPrefix(msg, "Sentry source "+name+" ") {
+	if se := (*sentry.SourceError)(nil); errors.As(err, &se) && se.Source == name {
 		return err
 	}
 	return fmt.Errorf("source %s: %w", name, err)
