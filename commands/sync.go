@@ -36,7 +36,7 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 			&cli.StringFlag{Name: "remote", Value: "origin", Usage: "the remote to push to"},
 			&cli.StringFlag{Name: "source", Usage: "sync only this source of gitalog.yaml's sources: (default: all of them, side by side, one commit each)"},
 			&cli.IntFlag{Name: "push-attempts", Usage: "with --push, how many times to redo the sync on top of a remote that moved meanwhile", DefaultText: "3, plus 2 per source in sources:"},
-			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing changed, 2 when the catalog changed, 1 on error (3 when partial)"},
+			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing changed, 2 when the catalog changed (a commit made, or one pushed), 1 on error (3 when partial)"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "map every item, even those whose bytes are the same as at the last sync (the item cache in the git dir is then rewritten)"},
 			&cli.BoolFlag{Name: "full", Usage: "ask Sentry for every fan-out child (issue tag values, team members) again, even for parents whose fields are unchanged since the last sync, and rewrite the stored results (done automatically every sentry.fullRefresh, default 24h)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another sync of the same repository to finish"},
@@ -63,7 +63,9 @@ _SENTRY_ORGANIZATION and _SENTRY_TOKEN and sentry-cli's .sentryclirc work too.`,
 					}
 				}
 			}
-			if err == nil && c.Bool("detailed-exitcode") && res != nil && (!res.Commit.IsZero() || res.DryRun && !res.NoChange) {
+			// A push of a commit an earlier run could not push changes the
+			// remote's catalog too.
+			if err == nil && c.Bool("detailed-exitcode") && res != nil && (!res.Commit.IsZero() || res.Pushed || res.DryRun && !res.NoChange) {
 				return &exitCodeError{code: ExitChanges}
 			}
 			return err

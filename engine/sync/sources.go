@@ -135,6 +135,7 @@ func (o *Options) runAll(ctx context.Context, rp *repo) (*Result, error) {
 		}
 		if r != nil {
 			res.Duration = max(res.Duration, r.Duration)
+			res.Pushed = res.Pushed || r.Pushed
 		}
 	}
 	if len(failed) == 0 {
