@@ -87,16 +87,49 @@ func (a *After) Kept(store *gitstore.Store, bp string) ([]*Entity, error) {
 			stems, blobs = append(stems, stem), append(blobs, blob)
 		}
 	})
+	return ReadEntities(store, dir, bp, stems, blobs, "kept in the catalog")
+}
+
+// Others reads the entities of blueprint bp whose files another scope's
+// lists hold (a source's, or an orphan's this sync does not take over):
+// whatever this sync does, they stay. A rule relation of a hand-written
+// entity, which every source states, matches them as this sync's own.
+func (a *After) Others(store *gitstore.Store, bp string) ([]*Entity, error) {
+	return a.cat.Others(store, bp, a.prod)
+}
+
+// Others is After.Others for a State and what a sync produced.
+func (c *State) Others(store *gitstore.Store, bp string, prod Produced) ([]*Entity, error) {
+	dir := EncodeDir(bp)
+	seen := map[string]bool{}
+	var stems []string
+	var blobs []plumbing.Hash
+	for _, o := range c.owners {
+		for _, stem := range o.lists[dir] {
+			if seen[stem] || prod.Has(dir, stem) || c.Managed[dir].Has(stem) {
+				continue
+			}
+			seen[stem] = true
+			if blob, ok := c.Files[dir].Lookup(stem); ok {
+				stems, blobs = append(stems, stem), append(blobs, blob)
+			}
+		}
+	}
+	return ReadEntities(store, dir, bp, stems, blobs, "another source's")
+}
+
+// ReadEntities reads the files catalog/<dir>/<stem>.json (blobs[i] holds
+// stems[i]) that are entities of bp; a file edited by hand into something
+// that is not one is skipped. what says, in an error, whose they are.
+func ReadEntities(store *gitstore.Store, dir, bp string, stems []string, blobs []plumbing.Hash, what string) ([]*Entity, error) {
 	es := make([]*Entity, len(blobs))
 	errs := make([]error, len(blobs))
 	parallel.For(len(blobs), func(i int) {
 		data, err := store.ReadBlob(blobs[i])
 		if err != nil {
-			errs[i] = fmt.Errorf("reading %s/%s/%s%s, kept in the catalog: %w", Dir, dir, stems[i], Ext, err)
+			errs[i] = fmt.Errorf("reading %s/%s/%s%s, %s: %w", Dir, dir, stems[i], Ext, what, err)
 			return
 		}
-		// A file edited by hand into something that is not an entity
-		// of bp is no entity a search can match.
 		if e, err := Decode(data); err == nil && e.Blueprint == bp {
 			es[i] = e
 		}

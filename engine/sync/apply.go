@@ -12,10 +12,10 @@ import (
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/fanout"
 	"github.com/gitalog/gitalog/engine/gitstore"
-	"github.com/gitalog/gitalog/engine/internal/parallel"
 	"github.com/gitalog/gitalog/engine/jsonx"
 	"github.com/gitalog/gitalog/engine/mapping"
 	"github.com/gitalog/gitalog/engine/sentry"
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // A batch (webhooks' items, applied as one commit) writes what a full sync
@@ -516,38 +516,28 @@ func (a *batchAfter) Kept(store *gitstore.Store, bp string) ([]*catalog.Entity, 
 	}
 	a.mu.Lock()
 	var stems []string
-	var blobs []gitstore.Entry
+	var blobs []plumbing.Hash
 	for _, stem := range a.cat.Managed[dir] {
 		if a.prod.Has(dir, stem) || a.del[pathKey{dir, stem}] {
 			continue
 		}
 		if e, ok := gitstore.FindEntry(a.cat.Files[dir], stem+catalog.Ext); ok {
-			stems, blobs = append(stems, stem), append(blobs, e)
+			stems, blobs = append(stems, stem), append(blobs, e.Hash)
 		}
 	}
 	a.mu.Unlock()
-	es := make([]*catalog.Entity, len(blobs))
-	errs := make([]error, len(blobs))
-	parallel.For(len(blobs), func(i int) {
-		data, err := store.ReadBlob(blobs[i].Hash)
-		if err != nil {
-			errs[i] = fmt.Errorf("reading %s/%s/%s%s: %w", catalog.Dir, dir, stems[i], catalog.Ext, err)
-			return
-		}
-		if e, err := catalog.Decode(data); err == nil && e.Blueprint == bp {
-			es[i] = e
-		}
-	})
-	out := es[:0]
-	for i, e := range es {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		if e != nil {
-			out = append(out, e)
-		}
+	return catalog.ReadEntities(store, dir, bp, stems, blobs, "kept in the catalog")
+}
+
+// Others reads the entities of bp other sources' lists hold, as a full
+// sync's rule relations see them.
+func (a *batchAfter) Others(store *gitstore.Store, bp string) ([]*catalog.Entity, error) {
+	if !a.load(catalog.EncodeDir(bp)) {
+		return nil, a.err
 	}
-	return out, nil
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cat.Others(store, bp, a.prod)
 }
 
 // batchMemo is a batch's use of the fan-out state: the children of the

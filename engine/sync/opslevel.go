@@ -43,7 +43,12 @@ type opslevel struct {
 	// rules read of its entities ("" entries for the built-ins).
 	ruleTargets map[string]map[string]bool
 	ruleSources map[string]bool
-	bps         *schema.Set
+	// ruleFields are, per blueprint dir, the rule relations' fields
+	// ("relations.<name>") of its hand-written files: stated from the
+	// whole catalog, every source states the same value, so no source
+	// owns them.
+	ruleFields map[string]map[string]bool
+	bps        *schema.Set
 	// suggests are the blueprints of suggest transforms.
 	suggests []string
 	// patchable are the blueprints of skip and suggest transforms: their
@@ -84,7 +89,7 @@ func newOpslevel(cfg *mapping.Config, bps *schema.Set) *opslevel {
 	ol := &opslevel{
 		arrays: map[string]map[string]bool{}, matched: map[string]bool{},
 		ruleTargets: map[string]map[string]bool{}, ruleSources: map[string]bool{}, patchable: map[string]bool{},
-		hwReady: make(chan struct{}), bps: bps,
+		ruleFields: map[string]map[string]bool{}, hwReady: make(chan struct{}), bps: bps,
 	}
 	for _, r := range cfg.Resources {
 		if r.OpsLevel == nil {
@@ -105,6 +110,11 @@ func newOpslevel(cfg *mapping.Config, bps *schema.Set) *opslevel {
 		ol.matched[rr.Blueprint] = true
 		ol.matched[rr.Target] = true
 		ol.ruleSources[rr.Blueprint] = true
+		dir := catalog.EncodeDir(rr.Blueprint)
+		if ol.ruleFields[dir] == nil {
+			ol.ruleFields[dir] = map[string]bool{}
+		}
+		ol.ruleFields[dir]["relations."+rr.Name] = true
 		if ol.ruleTargets[rr.Target] == nil {
 			ol.ruleTargets[rr.Target] = map[string]bool{}
 		}
@@ -466,8 +476,8 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 			// rewrite it back and forth at every sync).
 			theirs := map[string]bool{}
 			for _, f := range slices.Concat(slices.Sorted(maps.Keys(set)), cat.Fields[dir].Of(stem)) {
-				if strings.HasPrefix(f, tagPrefix) || f == tagsField || theirs[f] {
-					continue // tags merge key by key
+				if strings.HasPrefix(f, tagPrefix) || f == tagsField || theirs[f] || ol.ruleFields[dir][f] {
+					continue // tags merge key by key; rule relations are everyone's
 				}
 				if owner, ok := cat.FieldOwner(dir, stem, f); ok {
 					theirs[f] = true

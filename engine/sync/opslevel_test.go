@@ -1142,40 +1142,107 @@ func TestOpsLevelTagsBesideThePersons(t *testing.T) {
 	}
 }
 
-// Two sources whose transforms state the same field of one hand-written
-// file (here the rule relation of a service matching both Sentries'
-// projects): the first to set it keeps it, the other says so and leaves
-// it, and nothing is rewritten back and forth.
-func TestSourcesOpsLevelFieldFirstOwnerKeeps(t *testing.T) {
+// twoSourcesOL is the OpsLevel repository with sources a and b, each
+// against its own fake Sentry (the same data), identifiers prefixed with
+// the source, and a hand-written service whose aliases match a project
+// of both; more is added to the transforms.
+func twoSourcesOL(t *testing.T, more string) *olRepo {
 	s1, s2 := extracttest.NewSentry(), extracttest.NewSentry()
-	defer s1.Close()
-	defer s2.Close()
+	t.Cleanup(s1.Close)
+	t.Cleanup(s2.Close)
 	setenv(t, s1.Env)
 	r := newOLRepo(t)
 	cfg := strings.ReplaceAll(r.read("gitalog.yaml"), "https://sentry.io", "{{ source.url }}")
 	cfg = strings.Replace(cfg, `opslevel_identifier: ".id"`, `opslevel_identifier: '$source + "-" + .id'`, 1)
 	i := strings.Index(cfg, "\n---\n")
-	cfg = cfg[:i] + "\nsources:\n  - {name: a, url: " + s1.URL + ", org: opslevel}\n  - {name: b, url: " + s2.URL + ", org: opslevel}" + cfg[i:]
+	cfg = cfg[:i] + "\nsources:\n  - {name: a, url: " + s1.URL + ", org: opslevel}\n  - {name: b, url: " + s2.URL + ", org: opslevel}" + cfg[i:] + more
 	r.write("gitalog.yaml", cfg)
 	r.commit("two sources")
 	r.mustSync()
 	writeService(r, "backend", `"backend-api"`)
 	r.commit("service: backend")
+	return r
+}
+
+// asList is v as a list: a property of array type holds one, a scalar
+// stands for a list of itself.
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+// A blueprint's rule relation on a hand-written service (its aliases
+// against the issues' project_slug) is stated from the whole catalog: the
+// issues of every source match, each source states the same value, and
+// none of them owns it, so no sync is partial and nothing is rewritten
+// back and forth.
+func TestSourcesOpsLevelRuleRelationIsEveryones(t *testing.T) {
+	r := twoSourcesOL(t, "")
+	if _, err := r.sync(); err != nil {
+		t.Fatalf("the sources disagree about the rule relation: %v", err)
+	}
+	r.mustSync() // the source that went first sees the other's issues now
+	got, _ := r.entity(file("service", "backend"))["relations"].(map[string]any)["sentry_issues"].([]any)
+	var want []any
+	for _, src := range []string{"a", "b"} {
+		for _, id := range r.files("sentry_issue") {
+			e := r.entity(file("sentry_issue", id))
+			if strings.HasPrefix(e["identifier"].(string), src+"-") && slices.Contains(asList(e["properties"].(map[string]any)["project_slug"]), any("backend-api")) {
+				want = append(want, e["identifier"])
+			}
+		}
+	}
+	slices.SortFunc(want, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+	if len(want) < 2 || !strings.HasPrefix(want[0].(string), "a-") || !strings.HasPrefix(want[len(want)-1].(string), "b-") {
+		t.Fatalf("the fixture matches too little: %v", want)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("service backend relates to\n%v\nwant the issues of both sources\n%v", got, want)
+	}
+	head := r.git("rev-parse", "HEAD")
+	for _, src := range []string{"", "a", "b"} {
+		o := r.options()
+		o.Source = src
+		if _, err := Run(context.Background(), o); err != nil {
+			t.Fatalf("sync --source %q: %v", src, err)
+		}
+	}
+	if now := r.git("rev-parse", "HEAD"); now != head {
+		t.Errorf("an unchanged catalog was committed again:\n%s", r.git("log", "--stat", head+".."+now))
+	}
+	r.check()
+}
+
+// Two sources whose transforms state the same property of one
+// hand-written file (here each Sentry's project id as the service's
+// pd_service_id): the first to set it keeps it, the other says so and
+// leaves it, and nothing is rewritten back and forth.
+func TestSourcesOpsLevelFieldFirstOwnerKeeps(t *testing.T) {
+	r := twoSourcesOL(t, `- external_kind: sentry_project
+  on_component_not_found: skip
+  opslevel_kind: service
+  opslevel_identifier: .slug
+  properties:
+    pd_service_id: $source + "-" + .id
+`)
 	res, err := r.sync()
 	if !errors.Is(err, catalog.ErrPartial) {
 		t.Fatalf("want the conflict to make the sync partial, got %v", err)
 	}
-	wantInError(t, err, "relations.sentry_issues", "owned by source")
+	wantInError(t, err, "properties.pd_service_id", "owned by source")
 	first := r.read(file("service", "backend"))
-	if !strings.Contains(first, `"sentry_issues"`) {
-		t.Fatalf("no source stated the relation:\n%s", first)
-	}
-	owner, other := "a", "b"
-	if strings.Contains(first, `"b-`) {
-		owner, other = "b", "a"
-	}
-	if strings.Contains(first, `"`+other+`-`) {
-		t.Fatalf("the relation mixes both sources:\n%s", first)
+	props, _ := r.entity(file("service", "backend"))["properties"].(map[string]any)
+	id, _ := props["pd_service_id"].(string)
+	owner, other, ok := strings.Cut(id, "-")
+	switch {
+	case !ok:
+		t.Fatalf("no source stated the property:\n%s", first)
+	case owner == "a":
+		other = "b"
+	default:
+		other = "a"
 	}
 	if res.Sources == nil {
 		t.Fatal("not a run of every source")
@@ -1183,10 +1250,10 @@ func TestSourcesOpsLevelFieldFirstOwnerKeeps(t *testing.T) {
 	for range 2 {
 		r.sync()
 		if got := r.read(file("service", "backend")); got != first {
-			t.Fatalf("the relation moved from source %s's to %s's:\n%s", owner, other, got)
+			t.Fatalf("the property moved from source %s's to %s's:\n%s", owner, other, got)
 		}
 	}
-	if rec, _ := testrepoGitOK(r.dir, "show", "HEAD:"+catalog.Scope(other).FieldsPath("service")); strings.Contains(rec, "backend") {
+	if rec, _ := testrepoGitOK(r.dir, "show", "HEAD:"+catalog.Scope(other).FieldsPath("service")); strings.Contains(rec, "pd_service_id") {
 		t.Errorf("source %s records the field too:\n%s", other, rec)
 	}
 }

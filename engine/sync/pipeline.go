@@ -643,6 +643,9 @@ type afterCommit interface {
 	// commit leaves: those a search relation matches besides the
 	// produced ones.
 	Kept(store *gitstore.Store, bp string) ([]*catalog.Entity, error)
+	// Others reads the entities of bp that other sources' lists hold:
+	// they stay whatever the commit does.
+	Others(store *gitstore.Store, bp string) ([]*catalog.Entity, error)
 }
 
 // finishAfter is finish against what the commit leaves of the catalog.
@@ -683,14 +686,19 @@ func (p *pipeline) finishAfter(c *collection, res *Result, after afterCommit, ho
 	})
 	if p.ol != nil {
 		// Rules relate to the targets the commit leaves: the entities the
-		// threshold keeps, too.
+		// threshold keeps, too, and those of every other source, so that
+		// each source states the same relation (it is no one source's).
 		var keptTargets []*catalog.Entity
 		for _, bp := range slices.Sorted(maps.Keys(p.ol.ruleTargets)) {
 			es, err := after.Kept(p.store, bp)
 			if err != nil {
 				return err
 			}
-			keptTargets = append(keptTargets, es...)
+			others, err := after.Others(p.store, bp)
+			if err != nil {
+				return err
+			}
+			keptTargets = append(append(keptTargets, es...), others...)
 		}
 		p.ol.relate(c, held, holds, threshold, keptTargets)
 	}
