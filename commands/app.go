@@ -283,3 +283,15 @@ func (p *progress) done() {
 		p.printed = false
 	}
 }
+
+// sourceFlag is --source. An empty value is refused rather than read as
+// no flag ("every source"): a CI matrix whose source came out empty would
+// otherwise sync every source with the one job's token.
+func sourceFlag(usage string) *cli.StringFlag {
+	return &cli.StringFlag{Name: "source", Usage: usage, Action: func(_ *cli.Context, v string) error {
+		if strings.TrimSpace(v) == "" {
+			return errors.New(`--source "": no source named; name one of gitalog.yaml's sources:, or leave the flag out`)
+		}
+		return nil
+	}}
+}

@@ -17,7 +17,7 @@ func dumpCommand(io *IO) *cli.Command {
 			&cli.StringFlag{Name: "config", Usage: "the mapping config (default <dir>/gitalog.yaml)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "the folder to write"},
 			&cli.IntFlag{Name: "concurrency", Usage: "Sentry requests in flight at once", DefaultText: "4"},
-			&cli.StringFlag{Name: "source", Usage: "with sources: in gitalog.yaml, the source to fetch from (required then)"},
+			sourceFlag("with sources: in gitalog.yaml, the source to fetch from (required then)"),
 		},
 		Action: func(c *cli.Context) error {
 			prog := newProgress(c, io)

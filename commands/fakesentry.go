@@ -25,7 +25,7 @@ func fakeSentryCommand(io *IO) *cli.Command {
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of a generated organization"},
 			&cli.StringFlag{Name: "dump", Usage: "instead of serving, write the items the config fetches to this folder (a --replay folder) and exit"},
 			&cli.StringFlag{Name: "config", Usage: "with --dump: the mapping config saying which kinds to fetch"},
-			&cli.StringFlag{Name: "source", Usage: "with --dump and a config with sources: the source whose items to write (its url and org point at the fake)"},
+			sourceFlag("with --dump and a config with sources: the source whose items to write (its url and org point at the fake)"),
 		},
 		Action: func(c *cli.Context) error {
 			data := sentrytest.Demo()

@@ -29,7 +29,7 @@ printed as their evaluated query, since there is no catalog to resolve them in.`
 			&cli.StringFlag{Name: "dir", Value: ".", Usage: "the catalog whose gitalog.yaml maps the items"},
 			&cli.StringFlag{Name: "config", Usage: "the mapping config (default <dir>/gitalog.yaml)"},
 			&cli.StringFlag{Name: "kind", Required: true, Usage: "the kind of the items (project, issue, team, user, project-tag, issue-tag, ...)"},
-			&cli.StringFlag{Name: "source", Usage: "with sources: in gitalog.yaml, map as this source ($source, its resources; required then)"},
+			sourceFlag("with sources: in gitalog.yaml, map as this source ($source, its resources; required then)"),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {

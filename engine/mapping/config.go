@@ -539,7 +539,14 @@ func (p *parser) sources(n *yaml.Node) ([]Source, error) {
 		}
 		s := Source{Line: sn.Line}
 		var nameNode, urlNode *yaml.Node
+		seen := map[string]*yaml.Node{}
 		for k, v := range pairs(sn) {
+			// A second name: would rename the source without a word,
+			// leaving the entities of the first to no one.
+			if first := seen[k.Value]; first != nil {
+				return nil, p.errAt(k, "%s: %s is given twice (also at line %d)", where, k.Value, first.Line)
+			}
+			seen[k.Value] = k
 			var dst *string
 			switch k.Value {
 			case "name":
@@ -574,6 +581,11 @@ func (p *parser) sources(n *yaml.Node) ([]Source, error) {
 		case s.Org == "":
 			return nil, p.errAt(sn, "source %q: missing org (the slug of its Sentry organization)", s.Name)
 		}
+		for _, o := range out {
+			if err := IdentifierClash(o.Name, s.Name); err != nil {
+				return nil, p.errAt(nameNode, "%s: %v (the other is at line %d)", where, err, o.Line)
+			}
+		}
 		if urlNode != nil && s.URL != "" {
 			if _, err := sentry.ParseBaseURL(s.URL); err != nil {
 				return nil, p.errAt(urlNode, "source %q: url: %v", s.Name, err)
@@ -583,6 +595,21 @@ func (p *parser) sources(n *yaml.Node) ([]Source, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// IdentifierClash says why sources named a and b cannot both be: one is
+// the other and a -, so $source + "-" + .slug, the identifiers init
+// writes, would give eu's west-api and eu-west's api one name.
+func IdentifierClash(a, b string) error {
+	short, long := a, b
+	if len(short) > len(long) {
+		short, long = long, short
+	}
+	rest, ok := strings.CutPrefix(long, short+"-")
+	if !ok {
+		return nil
+	}
+	return fmt.Errorf("%q and %q are one name and a - apart, so identifiers made as $source + \"-\" + .slug collide (%s's %s-api and %s's api are both %s-api); rename one", b, a, short, rest, long, long)
 }
 
 // CheckSourceName checks a source's name as sources: does: it names the

@@ -53,6 +53,13 @@ func CheckSources(names []string) error {
 		}
 		seen[v] = n
 	}
+	for i, a := range names {
+		for _, b := range names[i+1:] {
+			if err := mapping.IdentifierClash(a, b); err != nil {
+				return fmt.Errorf("sources %w", err)
+			}
+		}
+	}
 	return nil
 }
 

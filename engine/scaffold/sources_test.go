@@ -69,6 +69,9 @@ func TestCheckSources(t *testing.T) {
 		{"file", `cannot end in file`},
 		{"profile,files,file0", ""},
 		{"a-b,a_b", `sources "a-b" and "a_b" would both read their token from SENTRY_AUTH_TOKEN_A_B`},
+		{"eu,eu-west", `sources "eu-west" and "eu" are one name and a - apart, so identifiers made as $source + "-" + .slug collide (eu's west-api and eu-west's api are both eu-west-api)`},
+		{"eu-west,onprem,eu", `sources "eu" and "eu-west" are one name and a - apart`},
+		{"eu,euw,eu_west", ""},
 	} {
 		_, err := ParseSources(tc.list)
 		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
