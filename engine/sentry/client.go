@@ -31,6 +31,7 @@ import (
 // to any HTTP API with the headers each request brings.
 type Client struct {
 	base        *url.URL // nil for an HTTPClient
+	setURL      string   // how to point the client elsewhere, for messages
 	token       string
 	http        *http.Client
 	sem         chan struct{}
@@ -91,6 +92,9 @@ type ClientOptions struct {
 	// Sleep replaces the wait before a retry or for a rate-limit window:
 	// tests record waits instead of waiting them.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// SetURL says how to point the client at another host, for the
+	// message that refuses a Link to one (default "set SENTRY_URL to it").
+	SetURL string
 }
 
 // NewClient returns a client for baseURL (e.g. https://sentry.io).
@@ -104,13 +108,16 @@ func NewClient(baseURL, token string, o ClientOptions) (*Client, error) {
 		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
 		userAgent: o.UserAgent, maxPages: o.MaxPages,
 		maxBody: o.MaxResponseBytes, timeout: o.Timeout, now: time.Now, sleep: sleep,
-		slowWait: 5 * time.Second, warned: map[string]bool{},
+		slowWait: 5 * time.Second, warned: map[string]bool{}, setURL: o.SetURL,
 	}
 	pw, _ := u.User.Password()
 	for _, secret := range []string{token, pw, url.QueryEscape(token), url.QueryEscape(pw)} {
 		if len(secret) >= minSecret && !slices.Contains(c.secrets, secret) {
 			c.secrets = append(c.secrets, secret)
 		}
+	}
+	if c.setURL == "" {
+		c.setURL = "set SENTRY_URL to it"
 	}
 	c.init(o)
 	return c, nil
@@ -126,7 +133,7 @@ func NewHTTPClient(o ClientOptions) *Client {
 		maxAttempts: o.MaxAttempts, backoff: o.Backoff, maxWait: o.MaxWait,
 		userAgent: o.UserAgent, maxPages: o.MaxPages,
 		maxBody: o.MaxResponseBytes, timeout: o.Timeout, now: time.Now, sleep: sleep,
-		slowWait: 5 * time.Second, warned: map[string]bool{},
+		slowWait: 5 * time.Second, warned: map[string]bool{}, setURL: o.SetURL,
 	}
 	c.init(o)
 	return c
@@ -377,7 +384,7 @@ func (c *Client) getBody(ctx context.Context, rawURL, scope string, parse func(b
 	// Never send the token to a host the user didn't name: a Link header
 	// pointing elsewhere would otherwise leak it.
 	if !sameOrigin(c.base, u) {
-		return nil, "", fmt.Errorf("refusing to follow %s: not the configured Sentry host %s (if Sentry lives there, set SENTRY_URL to it)", c.redact(u.Scheme+"://"+u.Host+u.Path), c.base.Host)
+		return nil, "", fmt.Errorf("refusing to follow %s: not the configured Sentry host %s (if Sentry lives there, %s)", c.redact(u.Scheme+"://"+u.Host+u.Path), c.base.Host, c.setURL)
 	}
 	// The request URI came from the server's Link header, after the first
 	// page: it may quote a secret back.
@@ -492,7 +499,7 @@ func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) 
 				return &permanentError{fmt.Errorf("the server answered with a redirect to %s: refusing to follow it to another host, port or scheme", c.shownURL(req.URL))}
 			}
 		} else if !sameOrigin(c.base, req.URL) {
-			return &permanentError{fmt.Errorf("Sentry answered with a redirect to %s: refusing to follow it to another host, port or scheme (set SENTRY_URL to the URL Sentry redirects to)", c.shownURL(req.URL))}
+			return &permanentError{fmt.Errorf("Sentry answered with a redirect to %s: refusing to follow it to another host, port or scheme (if Sentry lives there, %s)", c.shownURL(req.URL), c.setURL)}
 		}
 		if len(via) >= maxRedirects {
 			return &permanentError{fmt.Errorf("%s answered with more than %d redirects, the last to %s; stopping", c.server(), maxRedirects, c.shownURL(req.URL))}

@@ -373,6 +373,20 @@ func TestRefusesLinkToAnotherHost(t *testing.T) {
 			}
 		})
 	}
+	// A source's client names the source's url: and variable instead:
+	// SENTRY_URL is not read for a source.
+	o := fastOpts(nil)
+	o.SetURL = Settings{Source: "eu"}.SetURLHint()
+	o.HTTPClient = &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+		h := http.Header{}
+		h.Set("Link", `<https://other.example/api/0/x/>; rel="next"; results="true"; cursor="0:1:0"`)
+		return jsonResp(r, 200, `[{"id":"1"}]`, h), nil
+	})}
+	c, _ := NewClient("https://sentry.example", "tok", o)
+	_, err := listIDs(t, c, "/organizations/acme/projects/", nil)
+	if err == nil || !strings.Contains(err.Error(), "(if Sentry lives there, set the url: of source eu, or SENTRY_URL_EU, to it)") {
+		t.Errorf("a source's client: err = %v", err)
+	}
 }
 
 func TestNonArrayAndTrailingData(t *testing.T) {

@@ -179,6 +179,15 @@ func readTokenFile(v, f string) (string, error) {
 	return tok, nil
 }
 
+// SetURLHint says how to point a sync at another Sentry host: for a
+// source, its url: or SENTRY_URL_<NAME> (SENTRY_URL is not read for it).
+func (s Settings) SetURLHint() string {
+	if s.Source == "" {
+		return "set SENTRY_URL to it"
+	}
+	return fmt.Sprintf("set the url: of source %s, or %s, to it", s.Source, secretenv.SourceVar("SENTRY_URL", s.Source))
+}
+
 // SourceError is an error of one source's settings whose message names
 // the source already, so whoever reports several sources' errors does not
 // name it a second time.

@@ -948,7 +948,7 @@ func (o *Options) sentrySource(ctx context.Context, cfg *mapping.Config, set sen
 		HTTPClient: o.HTTPClient, Concurrency: conc, Logger: o.logger(), UserAgent: "gitalog",
 		MaxAttempts: o.Retry.MaxAttempts, Backoff: o.Retry.Backoff, MaxWait: o.Retry.MaxWait,
 		MaxPages: cfg.Sentry.MaxPages, MaxResponseBytes: cfg.Sentry.MaxResponseBytes,
-		Timeout: cfg.Sentry.RequestTimeout,
+		Timeout: cfg.Sentry.RequestTimeout, SetURL: set.SetURLHint(),
 	})
 	if err != nil {
 		return nil, nil, err
