@@ -87,4 +87,7 @@ type Kept struct {
 	// Fields: what was kept is the managed properties of Entities
 	// hand-written files (of Managed that have some), not whole entities.
 	Fields bool
+	// MappingFailed: with Fields, the properties were kept because their
+	// jq failed for the item that sets them this sync.
+	MappingFailed bool
 }

@@ -72,6 +72,9 @@ type patch struct {
 	dir, stem string
 	seq       seqNo
 	props     map[string]any
+	// failed are the properties whose jq failed for the item: a doubt,
+	// so the file keeps what it holds for them.
+	failed map[string]bool
 	// onFile is set for a patch of a skip or suggest transform that
 	// matched no hand-written file: it updates the entity another
 	// transform writes this sync, if any; else it is skipped or, with
@@ -214,13 +217,13 @@ func (ol *opslevel) wrapArrays(e *catalog.Entity) {
 // divert decides where an OpsLevel transform's entity goes: true means it
 // is not written as an entity of its own (it patched a hand-written file,
 // was skipped or suggested).
-func (ol *opslevel) divert(p *pipeline, r *mapping.Resource, e *catalog.Entity, seq seqNo, out *jobResult) bool {
+func (ol *opslevel) divert(p *pipeline, r *mapping.Resource, e *catalog.Entity, seq seqNo, failed map[string]bool, out *jobResult) bool {
 	ol.wrapArrays(e)
 	<-ol.hwReady
 	dir := catalog.EncodeDir(e.Blueprint)
 	if hw := ol.hw[dir]; hw != nil {
 		if stem, ok := hw.names[e.Identifier]; ok {
-			out.patches = append(out.patches, patch{dir: dir, stem: stem, seq: seq, props: setProps(e)})
+			out.patches = append(out.patches, patch{dir: dir, stem: stem, seq: seq, props: setProps(e), failed: failed})
 			return true
 		}
 	}
@@ -290,6 +293,7 @@ func (ol *opslevel) cacheable(r *mapping.Resource) bool {
 // managed target entities the sync did not produce and will not delete.
 func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, threshold float64, kept []*catalog.Entity) {
 	c.fields = map[pathKey]map[string]any{}
+	c.failedFields = map[pathKey]map[string]bool{}
 	field := func(k pathKey) map[string]any {
 		f := c.fields[k]
 		if f == nil {
@@ -334,6 +338,14 @@ func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, th
 		f := field(k)
 		for name, v := range pt.props {
 			f["properties."+name] = v
+			delete(c.failedFields[k], "properties."+name)
+		}
+		for name := range pt.failed {
+			delete(f, "properties."+name)
+			if c.failedFields[k] == nil {
+				c.failedFields[k] = map[string]bool{}
+			}
+			c.failedFields[k]["properties."+name] = true
 		}
 	}
 	if len(ol.rules) == 0 {
@@ -461,6 +473,7 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 			}
 		}
 		var record catalog.FieldSetBuilder
+		failedFiles := 0
 		for _, stem := range slices.Sorted(maps.Keys(stems)) {
 			filePath := catalog.Dir + "/" + dir + "/" + stem + catalog.Ext
 			if cat.Managed[dir].Has(stem) || cat.OwnedElsewhere(dir, stem) {
@@ -514,6 +527,13 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 					kept = append(kept, f) // a doubt: the item may still be there
 					continue
 				}
+				if c.failedFields[pathKey{dir, stem}][f] {
+					// Its jq failed for the item: what the file holds
+					// may still be right.
+					kept = append(kept, f)
+					failedFiles++
+					continue
+				}
 				changes = append(changes, catalog.FieldChange{Section: section, Name: name, Remove: true})
 			}
 			for _, f := range slices.Sorted(maps.Keys(set)) {
@@ -550,6 +570,9 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 				en.Key, en.Title = e.Key(), catalog.TitleOf(e)
 			}
 			pl.Changed = append(pl.Changed, en)
+		}
+		if failedFiles > 0 {
+			pl.Kept = append(pl.Kept, catalog.Kept{Blueprint: bp, Entities: failedFiles, Managed: managed, Fields: true, MappingFailed: true})
 		}
 		if err := putFile(pl, snap, cat.Scope.FieldsPath(dir), catalog.EncodeFieldSet(record.Set())); err != nil {
 			return err

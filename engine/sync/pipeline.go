@@ -144,7 +144,10 @@ type collection struct {
 	// keptRules are the rule relations ("blueprint\x00name") a doubt on
 	// their targets leaves as they are.
 	keptRules map[string]bool
-	ol        *opslevel
+	// failedFields are, per hand-written file, the managed properties
+	// whose jq failed for the item that sets them: kept as they are.
+	failedFields map[pathKey]map[string]bool
+	ol           *opslevel
 	// patchProblems are why updates of hand-written files were not
 	// written (values their blueprint refuses).
 	patchProblems []schema.Problem
@@ -593,9 +596,13 @@ func (p *pipeline) work(j job, w *worker) jobResult {
 			}
 			first := len(out.slots)
 			diverted := false
+			var failed map[string]bool
+			if r.OpsLevel != nil {
+				failed = failedProps(iss)
+			}
 			for sub, e := range es {
 				if p.ol != nil {
-					if r.OpsLevel != nil && p.ol.divert(p, r, e, seqNo{r.Index, j.page, i, sub}, &out) {
+					if r.OpsLevel != nil && p.ol.divert(p, r, e, seqNo{r.Index, j.page, i, sub}, failed, &out) {
 						diverted = true
 						continue
 					}
@@ -836,6 +843,21 @@ func sortProblems(slots map[pathKey]*slot) []schema.Problem {
 	// held twice through the commit made 12 MB of its peak.
 	for _, e := range ents {
 		e.sl.probs = nil
+	}
+	return out
+}
+
+// failedProps are the properties whose jq failed for an item (set to
+// null, the item still mapped).
+func failedProps(iss []mapping.Issue) map[string]bool {
+	var out map[string]bool
+	for _, is := range iss {
+		if name, ok := strings.CutPrefix(is.Field, "properties."); ok && !is.Skipped {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[name] = true
+		}
 	}
 	return out
 }

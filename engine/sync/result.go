@@ -217,6 +217,9 @@ func (r *Result) Err() error {
 	}
 	var over []string
 	for _, k := range r.Kept {
+		if k.MappingFailed {
+			why = append(why, r.KeptLine(k))
+		}
 		if k.OverThreshold {
 			what := "managed %s entities"
 			if k.Fields {
@@ -458,6 +461,13 @@ func (r *Result) KeptLine(k catalog.Kept) string {
 		s = fmt.Sprintf("the managed properties of %d hand-written %s files", k.Entities, catalog.Printable(k.Blueprint))
 	case k.Entities == 1:
 		s = fmt.Sprintf("1 %s entity", catalog.Printable(k.Blueprint))
+	}
+	if k.MappingFailed {
+		files := "files"
+		if k.Entities == 1 {
+			files = "file"
+		}
+		return fmt.Sprintf("the managed properties whose jq failed (see the mapping: lines) in %d hand-written %s %s, kept as they were", k.Entities, catalog.Printable(k.Blueprint), files)
 	}
 	if k.OverThreshold {
 		return fmt.Sprintf("%s (%d of %d managed, %.0f%%, over entityDeletionThreshold %.2f)", s, k.Entities, k.Managed, 100*float64(k.Entities)/float64(k.Managed), r.Threshold)
