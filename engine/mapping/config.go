@@ -298,6 +298,38 @@ func SourceDigest(data []byte, source string) [32]byte {
 	return d
 }
 
+// yamlFaultLine is the line at which data stops being YAML: the line
+// after the longest run of lines that parses. yaml.v3 names instead, for
+// many errors, the line where the enclosing block starts (0-based), which
+// for an indentation slip deep in resources: is line 1. 0 when data is
+// too long to look (each prefix is parsed) or no prefix parses.
+func yamlFaultLine(data []byte) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > 2000 {
+		return 0
+	}
+	valid := func(b []byte) bool {
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		for {
+			var doc yaml.Node
+			if err := dec.Decode(&doc); err != nil {
+				return errors.Is(err, io.EOF)
+			}
+		}
+	}
+	last, end := 0, 0
+	for k, l := range lines {
+		end += len(l)
+		if valid(data[:end]) {
+			last = k + 1
+		}
+	}
+	if last >= len(lines) {
+		return 0 // all of it parses: not a fault of the text
+	}
+	return last + 1
+}
+
 func parse(name string, data []byte, bound *Source) (*Config, error) {
 	// OpsLevel shows its extract and transform definitions as two YAML
 	// documents; a file may hold several, each a mapping of top-level keys.
@@ -313,6 +345,9 @@ func parse(name string, data []byte, bound *Source) (*Config, error) {
 			// yaml.v3 errors read "yaml: line N: ..."; say file:N like the rest.
 			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 				n, _ := strconv.Atoi(m[1])
+				if at := yamlFaultLine(data); at > 0 {
+					n = at
+				}
 				return nil, &configError{file: name, line: n, msg: "invalid YAML: " + m[2]}
 			}
 			return nil, fmt.Errorf("%s: %w", name, err)
