@@ -85,7 +85,7 @@ users:
   - blueprint: sentryUser
 issues:                        # annotations gitalog.dev/issues-<status> on the component
   - blueprint: sentryIssue
-    component: project
+    component: project         # the relation naming the component; a blueprint without it: its relation to a component
     status: status
 `
 

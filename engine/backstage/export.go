@@ -44,6 +44,29 @@ type Link struct {
 // relation targets.
 type Catalog interface {
 	Target(blueprint, relation string) (string, bool)
+	// Relations are the names of a blueprint's relations, sorted.
+	Relations(blueprint string) []string
+}
+
+// relationsTo are the relations of blueprint bp to look through for an
+// entity of kind: rel when bp has it; else, when bp has no relation of
+// that name, each of its relations to a blueprint of kind (Port's Sentry
+// blueprints name them team and projectEnvironment where gitalog's say
+// teams and project).
+func (x *exporter) relationsTo(bp, rel, kind string) []string {
+	if rel == "" {
+		return nil
+	}
+	if _, ok := x.cat.Target(bp, rel); ok {
+		return []string{rel}
+	}
+	var out []string
+	for _, r := range x.cat.Relations(bp) {
+		if t, _ := x.cat.Target(bp, r); x.kind[t] == kind {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Ref is a Backstage entity reference, kind:namespace/name.
@@ -133,9 +156,14 @@ func Build(cfg *Config, cat Catalog, ents []*catalog.Entity) ([]Entity, error) {
 
 	counts := map[catalog.Key]map[string]int{}
 	for _, is := range cfg.Issues {
-		ct, _ := cat.Target(is.Blueprint, is.Component)
+		rels := x.relationsTo(is.Blueprint, is.Component, "Component")
+		if len(rels) == 0 {
+			continue
+		}
+		rel := rels[0]
+		ct, _ := cat.Target(is.Blueprint, rel)
 		for _, e := range x.of(ents, is.Blueprint) {
-			for _, id := range ids(e.Relations[is.Component]) {
+			for _, id := range ids(e.Relations[rel]) {
 				ck := catalog.Key{Blueprint: ct, Identifier: id}
 				if _, ok := x.names[ck]; !ok || x.kind[ct] != "Component" {
 					continue
@@ -234,7 +262,7 @@ func (x *exporter) base(kind string, e *catalog.Entity) Entity {
 // owner is the component's group: by its owner relation, else the first
 // group (by identifier) whose property lists it.
 func (x *exporter) owner(c Components, e *catalog.Entity, ents []*catalog.Entity) string {
-	if rel := c.Owner.Relation; rel != "" {
+	for _, rel := range x.relationsTo(e.Blueprint, c.Owner.Relation, "Group") {
 		t, _ := x.cat.Target(e.Blueprint, rel)
 		for _, id := range ids(e.Relations[rel]) {
 			if n, ok := x.names[catalog.Key{Blueprint: t, Identifier: id}]; ok && x.kind[t] == "Group" {

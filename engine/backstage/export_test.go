@@ -8,10 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/demo"
 	"github.com/gitalog/gitalog/engine/query"
 	"github.com/gitalog/gitalog/engine/review"
@@ -162,4 +164,63 @@ func TestCatalogModelAcceptsTheExport(t *testing.T) {
 		t.Fatalf("@backstage/catalog-model rejects the export: %v\n%s", err, out)
 	}
 	t.Logf("@backstage/catalog-model: %s", bytes.TrimSpace(out))
+}
+
+// portCatalog is a catalog with Port's Sentry blueprints' relations.
+type portCatalog map[string]map[string]string
+
+func (c portCatalog) Target(bp, rel string) (string, bool) {
+	t, ok := c[bp][rel]
+	return t, ok
+}
+
+func (c portCatalog) Relations(bp string) []string {
+	var out []string
+	for r := range c[bp] {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Port's blueprints name a project's team `team` and an issue's projects
+// `projectEnvironment`, where the default mapping says teams and project:
+// a blueprint without the named relation is read through its relations
+// to a group and to a component, so Port's files export with owners and
+// issue counts unchanged.
+func TestExportPortBlueprints(t *testing.T) {
+	cat := portCatalog{
+		"sentryProject": {"team": "sentryTeam"},
+		"sentryIssue":   {"projectEnvironment": "sentryProject", "assignedTo": "sentryUser"},
+		"sentryTeam":    {"members": "sentryUser"},
+	}
+	e := func(bp, id string, props, rels map[string]any) *catalog.Entity {
+		return &catalog.Entity{Blueprint: bp, Identifier: id, Title: id, Properties: props, Relations: rels}
+	}
+	ents := []*catalog.Entity{
+		e("sentryTeam", "platform", map[string]any{}, map[string]any{"members": []any{"ana@example.com"}}),
+		e("sentryUser", "ana@example.com", map[string]any{}, map[string]any{}),
+		e("sentryProject", "backend-api-production", map[string]any{}, map[string]any{"team": "platform"}),
+		e("sentryProject", "web-production", map[string]any{}, map[string]any{"team": nil}),
+		e("sentryIssue", "1", map[string]any{"status": "unresolved"}, map[string]any{"projectEnvironment": []any{"backend-api-production"}, "assignedTo": "ana@example.com"}),
+		e("sentryIssue", "2", map[string]any{"status": "resolved"}, map[string]any{"projectEnvironment": []any{"backend-api-production"}}),
+	}
+	ds, err := Build(DefaultConfig(), cat, ents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]Entity{}
+	for _, d := range ds {
+		byName[Ref(d.Kind, d.Metadata.Namespace, d.Metadata.Name)] = d
+	}
+	api := byName["component:default/backend-api-production"]
+	if api.Spec["owner"] != "group:default/platform" {
+		t.Errorf("owner = %v, want the group its team relation names", api.Spec["owner"])
+	}
+	if a := api.Metadata.Annotations; a["gitalog.dev/issues"] != "2" || a["gitalog.dev/issues-unresolved"] != "1" || a["gitalog.dev/issues-resolved"] != "1" {
+		t.Errorf("issue counts = %v, want 2 (1 unresolved, 1 resolved)", a)
+	}
+	if web := byName["component:default/web-production"]; web.Spec["owner"] != "group:default/unowned" {
+		t.Errorf("a project without a team: owner = %v", web.Spec["owner"])
+	}
 }

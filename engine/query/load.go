@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"runtime"
 	"slices"
@@ -165,6 +166,11 @@ func (c *Catalog) readBlueprints(snap *gitstore.Snapshot) {
 func (c *Catalog) Target(bp, rel string) (string, bool) {
 	t, ok := c.targets[bp][rel]
 	return t, ok
+}
+
+// Relations are the names of blueprint bp's relations, sorted.
+func (c *Catalog) Relations(bp string) []string {
+	return slices.Sorted(maps.Keys(c.targets[bp]))
 }
 
 // Lookup finds an entity as a jq value.
