@@ -3,6 +3,7 @@ package commands
 import (
 	"fmt"
 	"github.com/gitalog/gitalog/engine/secretenv"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -172,6 +173,12 @@ func printInitSteps(io *IO, res *scaffold.Result) {
 	}
 	for _, p := range res.Kept {
 		fmt.Fprintf(io.Out, "  kept  %s (already there)\n", p)
+	}
+	for _, p := range slices.Sorted(maps.Keys(res.Unneeded)) {
+		fmt.Fprintf(io.Out, "  not written: %s (%s)\n", p, res.Unneeded[p])
+	}
+	if len(res.Untracked) > 0 {
+		fmt.Fprintf(io.Out, "  yours, not committed: %s (commit them, so that history and reviews hold them)\n", strings.Join(res.Untracked, ", "))
 	}
 	switch res.Gitignore {
 	case scaffold.GitignoreIgnored:

@@ -8,15 +8,18 @@ import (
 	"github.com/gitalog/gitalog/engine/catalog"
 	"github.com/gitalog/gitalog/engine/config"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/gitalog/gitalog/blueprints"
 	"github.com/gitalog/gitalog/engine/gitstore"
+	"github.com/gitalog/gitalog/schema"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -45,6 +48,13 @@ type Result struct {
 	Created bool     // a new repository
 	Written []string // files added
 	Kept    []string // files that existed and were left alone
+	// Untracked are the kept files that are not in the commit: the
+	// user's, for them to commit.
+	Untracked []string
+	// Unneeded are default blueprint files not written, with why: the
+	// catalog's blueprints/ defines their blueprints already (Port's
+	// blueprints.json, say), and a blueprint defined twice fails a sync.
+	Unneeded map[string]string
 	// Gitignore says what became of .sentryclirc in .gitignore.
 	Gitignore GitignoreAction
 	Commit    plumbing.Hash
@@ -135,6 +145,7 @@ func Init(ctx context.Context, o Options) (*Result, error) {
 	}
 	sort.Strings(names)
 	var changes []gitstore.Change
+	defined := definedBlueprints(store, snap)
 	for _, p := range names {
 		_, inHead := snap.Lookup(p)
 		onDisk := false
@@ -144,11 +155,27 @@ func Init(ctx context.Context, o Options) (*Result, error) {
 		}
 		if inHead || onDisk {
 			res.Kept = append(res.Kept, p)
+			if !inHead {
+				res.Untracked = append(res.Untracked, p)
+			}
+			continue
+		}
+		if why := definedElsewhere(p, files[p], defined); why != "" {
+			if res.Unneeded == nil {
+				res.Unneeded = map[string]string{}
+			}
+			res.Unneeded[p] = why
 			continue
 		}
 		changes = append(changes, gitstore.Change{Path: p, Content: files[p]})
 		res.Written = append(res.Written, p)
 	}
+	for _, f := range defined {
+		if _, inHead := snap.Lookup(f); !inHead && !slices.Contains(res.Untracked, f) {
+			res.Untracked = append(res.Untracked, f)
+		}
+	}
+	sort.Strings(res.Untracked)
 	gi, err := ignoreSentryCLIRC(store, snap, res)
 	if err != nil {
 		return nil, err
@@ -187,6 +214,66 @@ func Init(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("committing the defaults: %w", err)
 	}
 	return res, nil
+}
+
+// definedBlueprints are the blueprints the catalog's blueprints/ defines
+// (in HEAD, and on disk with a worktree): identifier -> file. A file that
+// does not parse defines none here: the sync names its error.
+func definedBlueprints(store *gitstore.Store, snap *gitstore.Snapshot) map[string]string {
+	out := map[string]string{}
+	add := func(p string, data []byte) {
+		bps, err := schema.Parse(p, data)
+		if err != nil {
+			return
+		}
+		for _, b := range bps {
+			if _, ok := out[b.Identifier]; !ok {
+				out[b.Identifier] = p
+			}
+		}
+	}
+	if es, err := snap.ReadDir(config.BlueprintsDir); err == nil {
+		for _, e := range es {
+			p := path.Join(config.BlueprintsDir, e.Name)
+			if strings.HasSuffix(e.Name, ".json") && e.Mode.IsFile() {
+				if data, err := snap.ReadFile(p); err == nil {
+					add(p, data)
+				}
+			}
+		}
+	}
+	if !store.Bare() {
+		ms, _ := filepath.Glob(filepath.Join(store.Root(), config.BlueprintsDir, "*.json"))
+		for _, m := range ms {
+			if data, err := os.ReadFile(m); err == nil {
+				add(path.Join(config.BlueprintsDir, filepath.Base(m)), data)
+			}
+		}
+	}
+	return out
+}
+
+// definedElsewhere says which of the blueprints of the default file p
+// another file defines already, or "".
+func definedElsewhere(p string, data []byte, defined map[string]string) string {
+	if path.Dir(p) != config.BlueprintsDir || !strings.HasSuffix(p, ".json") {
+		return ""
+	}
+	bps, err := schema.Parse(p, data)
+	if err != nil {
+		return ""
+	}
+	byFile := map[string][]string{}
+	for _, b := range bps {
+		if f, ok := defined[b.Identifier]; ok && f != p {
+			byFile[f] = append(byFile[f], b.Identifier)
+		}
+	}
+	var why []string
+	for _, f := range slices.Sorted(maps.Keys(byFile)) {
+		why = append(why, f+" defines "+strings.Join(byFile[f], ", "))
+	}
+	return strings.Join(why, "; ")
 }
 
 // ignoreSentryCLIRC makes the repository's .gitignore ignore .sentryclirc.
