@@ -291,7 +291,7 @@ func (ol *opslevel) cacheable(r *mapping.Resource) bool {
 // entities the sync writes, as a managed field of hand-written files. A
 // rule relation whose targets a doubt holds is left as it is; kept are the
 // managed target entities the sync did not produce and will not delete.
-func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, threshold float64, kept []*catalog.Entity) {
+func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, threshold float64, kept, others []*catalog.Entity) {
 	c.fields = map[pathKey]map[string]any{}
 	c.failedFields = map[pathKey]map[string]bool{}
 	field := func(k pathKey) map[string]any {
@@ -351,8 +351,24 @@ func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, th
 	if len(ol.rules) == 0 {
 		return
 	}
+	c.ruleKept = kept
+	c.keptRules = map[string]bool{}
+	for _, rr := range ol.rules {
+		if holds.Keeps(catalog.EncodeDir(rr.Target), threshold) {
+			c.keptRules[rr.Blueprint+"\x00"+rr.Name] = true
+		}
+	}
+	ol.stateRules(c, held, others, true)
+}
+
+// stateRules states the rule relations, from this sync's targets, the
+// kept ones, the hand-written ones and others (other sources' entities
+// as the commit's parent holds them): on the held entities (with held
+// set) and, as managed fields, on the hand-written files. A rule whose
+// targets a doubt holds is left as it is (c.keptRules).
+func (ol *opslevel) stateRules(c *collection, held []*slot, others []*catalog.Entity, withHeld bool) {
 	targets := slices.Clone(c.ruleVals)
-	for _, e := range kept {
+	for _, e := range slices.Concat(c.ruleKept, others) {
 		if rv, ok := ol.ruleValue(e); ok {
 			targets = append(targets, rv)
 		}
@@ -364,10 +380,8 @@ func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, th
 			}
 		}
 	}
-	c.keptRules = map[string]bool{}
 	for _, rr := range ol.rules {
-		if holds.Keeps(catalog.EncodeDir(rr.Target), threshold) {
-			c.keptRules[rr.Blueprint+"\x00"+rr.Name] = true
+		if c.keptRules[rr.Blueprint+"\x00"+rr.Name] {
 			continue
 		}
 		value := func(ids []string) any {
@@ -392,24 +406,54 @@ func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, th
 			}
 		}
 		m := rr.NewMatcher(ts)
-		for _, sl := range held {
-			if sl.held.Blueprint == rr.Blueprint {
-				ids := m.Targets(sl.held)
-				if sl.held.Relations == nil {
-					sl.held.Relations = map[string]any{}
+		if withHeld {
+			for _, sl := range held {
+				if sl.held.Blueprint == rr.Blueprint {
+					ids := m.Targets(sl.held)
+					if sl.held.Relations == nil {
+						sl.held.Relations = map[string]any{}
+					}
+					sl.held.Relations[rr.Name] = value(ids)
 				}
-				sl.held.Relations[rr.Name] = value(ids)
 			}
 		}
 		dir := catalog.EncodeDir(rr.Blueprint)
 		if hw := ol.hw[dir]; hw != nil {
 			for stem, e := range hw.entities {
+				k, f := pathKey{dir, stem}, "relations."+rr.Name
+				delete(c.fields[k], f)
 				if v := value(m.Targets(e)); v != nil && (!rr.Many || len(v.([]any)) > 0) {
-					field(pathKey{dir, stem})["relations."+rr.Name] = v
+					if c.fields[k] == nil {
+						c.fields[k] = map[string]any{}
+					}
+					c.fields[k][f] = v
 				}
 			}
 		}
 	}
+}
+
+// restateRules states the hand-written files' rule relations again
+// against the catalog a commit goes on, when it is not the one the sync
+// started from: another source committed meanwhile (in the same run, or a
+// parallel job whose push came first), and a relation from the start
+// would lack its new targets or list its deleted ones. The entities this
+// sync writes keep theirs (they are encoded already): the next sync
+// brings them up to date.
+func (ol *opslevel) restateRules(store *gitstore.Store, c *collection, cat *catalog.State) error {
+	if ol == nil || len(ol.rules) == 0 || c.fields == nil {
+		return nil
+	}
+	var others []*catalog.Entity
+	for _, bp := range slices.Sorted(maps.Keys(ol.ruleTargets)) {
+		es, err := cat.Others(store, bp, c)
+		if err != nil {
+			return err
+		}
+		others = append(others, es...)
+	}
+	ol.stateRules(c, nil, others, false)
+	return nil
 }
 
 // SuggestionsDir holds, per blueprint, the entities suggest transforms

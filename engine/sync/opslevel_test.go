@@ -1215,6 +1215,62 @@ func TestSourcesOpsLevelRuleRelationIsEveryones(t *testing.T) {
 	r.check()
 }
 
+// In one run of every source, each source deletes one of its issues that
+// the hand-written service's rule relation lists: the sources commit one
+// after the other, and the one that commits second states the relation
+// against the catalog the first left, not the one it started from, so
+// the relation lists exactly the issues the catalog holds, and the next
+// sync has nothing to commit.
+func TestSourcesOpsLevelRuleRelationAfterBothCommit(t *testing.T) {
+	r := twoSourcesOL(t, "")
+	r.mustSync()
+	r.mustSync()
+	related := func() []any {
+		got, _ := r.entity(file("service", "backend"))["relations"].(map[string]any)["sentry_issues"].([]any)
+		return got
+	}
+	var fromA, fromB string
+	for _, id := range related() {
+		switch s := id.(string); {
+		case fromA == "" && strings.HasPrefix(s, "a-"):
+			fromA = strings.TrimPrefix(s, "a-")
+		case strings.HasPrefix(s, "b-"):
+			fromB = strings.TrimPrefix(s, "b-") // the last of b's
+		}
+	}
+	if fromA == "" || fromB == "" || fromA == fromB {
+		t.Fatalf("the fixture: %v", related())
+	}
+	cfg := r.read("gitalog.yaml")
+	i := strings.Index(cfg, "- external_kind: sentry_issue\n")
+	j := i + strings.Index(cfg[i:], "  external_id: \".id\"\n") + len("  external_id: \".id\"\n")
+	cfg = cfg[:j] + fmt.Sprintf("  exclude: ($source == \"a\" and .id == %q) or ($source == \"b\" and .id == %q)\n", fromA, fromB) + cfg[j:]
+	r.write("gitalog.yaml", cfg)
+	r.commit("each source loses an issue of backend-api")
+	if _, err := r.sync(); err != nil {
+		t.Fatal(err)
+	}
+	var want []any
+	for _, id := range r.files("sentry_issue") {
+		e := r.entity(file("sentry_issue", id))
+		if slices.Contains(asList(e["properties"].(map[string]any)["project_slug"]), any("backend-api")) {
+			want = append(want, id)
+		}
+	}
+	if slices.Contains(want, any("a-"+fromA)) || slices.Contains(want, any("b-"+fromB)) {
+		t.Fatalf("the excluded issues are still in the catalog: %v", want)
+	}
+	if got := related(); !reflect.DeepEqual(got, want) {
+		t.Errorf("backend relates to\n%v\nthe catalog's backend-api issues are\n%v", got, want)
+	}
+	head := r.git("rev-parse", "HEAD")
+	r.mustSync()
+	if now := r.git("rev-parse", "HEAD"); now != head {
+		t.Errorf("a sync with nothing changed upstream committed:\n%s", r.git("log", "--stat", head+".."+now))
+	}
+	r.check()
+}
+
 // Two sources whose transforms state the same property of one
 // hand-written file (here each Sentry's project id as the service's
 // pd_service_id): the first to set it keeps it, the other says so and

@@ -144,6 +144,8 @@ type collection struct {
 	// keptRules are the rule relations ("blueprint\x00name") a doubt on
 	// their targets leaves as they are.
 	keptRules map[string]bool
+	// ruleKept are the rule targets of this sync's kept entities.
+	ruleKept []*catalog.Entity
 	// failedFields are, per hand-written file, the managed properties
 	// whose jq failed for the item that sets them: kept as they are.
 	failedFields map[pathKey]map[string]bool
@@ -695,19 +697,19 @@ func (p *pipeline) finishAfter(c *collection, res *Result, after afterCommit, ho
 		// Rules relate to the targets the commit leaves: the entities the
 		// threshold keeps, too, and those of every other source, so that
 		// each source states the same relation (it is no one source's).
-		var keptTargets []*catalog.Entity
+		var keptTargets, others []*catalog.Entity
 		for _, bp := range slices.Sorted(maps.Keys(p.ol.ruleTargets)) {
 			es, err := after.Kept(p.store, bp)
 			if err != nil {
 				return err
 			}
-			others, err := after.Others(p.store, bp)
+			oth, err := after.Others(p.store, bp)
 			if err != nil {
 				return err
 			}
-			keptTargets = append(append(keptTargets, es...), others...)
+			keptTargets, others = append(keptTargets, es...), append(others, oth...)
 		}
-		p.ol.relate(c, held, holds, threshold, keptTargets)
+		p.ol.relate(c, held, holds, threshold, keptTargets, others)
 	}
 	byKey := map[catalog.Key]*slot{}
 	for _, sl := range held {

@@ -397,6 +397,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 				return nil, err
 			}
 			trustSame = false
+			if err := coll.ol.restateRules(store, coll, cat); err != nil {
+				return nil, err
+			}
 		}
 		p, err := catalog.MakePlan(store, cat, coll, doubt, threshold, trustSame)
 		if err != nil {
