@@ -495,7 +495,9 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 				if strings.HasPrefix(f, "properties.") {
 					had = true
 					_, still := c.fields[pathKey{dir, stem}][f]
-					lost = lost || !still
+					// A property whose jq failed is kept as it is, not
+					// lost (said as such, not as the threshold).
+					lost = lost || !still && !c.failedFields[pathKey{dir, stem}][f]
 				}
 			}
 			if had && !cat.Managed[dir].Has(stem) && !cat.OwnedElsewhere(dir, stem) {
@@ -552,7 +554,17 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 			}
 			var changes []catalog.FieldChange
 			var kept []string
-			if ch, keys, ok := mergeTags(data, set, cat.Fields[dir].Of(stem), keepProps); ok {
+			failedHere := false
+			keepTags := keepProps
+			if c.failedFields[pathKey{dir, stem}][tagsField] {
+				// A tag's jq failed: which keys it gives is unknown,
+				// so every tag the file has of ours stays as it is.
+				set = maps.Clone(set)
+				delete(set, tagsField)
+				keepTags = true
+				failedHere = true
+			}
+			if ch, keys, ok := mergeTags(data, set, cat.Fields[dir].Of(stem), keepTags); ok {
 				if ch != nil {
 					changes = append(changes, *ch)
 				}
@@ -575,7 +587,7 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 					// Its jq failed for the item: what the file holds
 					// may still be right.
 					kept = append(kept, f)
-					failedFiles++
+					failedHere = true
 					continue
 				}
 				changes = append(changes, catalog.FieldChange{Section: section, Name: name, Remove: true})
@@ -584,6 +596,9 @@ func (ol *opslevel) extend(pl *catalog.Plan, snap *gitstore.Snapshot, cat *catal
 				section, name, _ := strings.Cut(f, ".")
 				changes = append(changes, catalog.FieldChange{Section: section, Name: name, Value: set[f]})
 				kept = append(kept, f)
+			}
+			if failedHere {
+				failedFiles++
 			}
 			patched, err := catalog.PatchFields(data, changes)
 			if err != nil {

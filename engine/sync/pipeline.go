@@ -854,7 +854,11 @@ func sortProblems(slots map[pathKey]*slot) []schema.Problem {
 func failedProps(iss []mapping.Issue) map[string]bool {
 	var out map[string]bool
 	for _, is := range iss {
-		if name, ok := strings.CutPrefix(is.Field, "properties."); ok && !is.Skipped {
+		name, ok := strings.CutPrefix(is.Field, "properties.")
+		if strings.HasPrefix(is.Field, "default_properties.tags") {
+			name, ok = mapping.TagsProperty, true
+		}
+		if ok && !is.Skipped {
 			if out == nil {
 				out = map[string]bool{}
 			}
