@@ -174,8 +174,17 @@ func printInitSteps(io *IO, res *scaffold.Result) {
 	for _, p := range res.Kept {
 		fmt.Fprintf(io.Out, "  kept  %s (already there)\n", p)
 	}
-	for _, p := range slices.Sorted(maps.Keys(res.Unneeded)) {
-		fmt.Fprintf(io.Out, "  not written: %s (%s)\n", p, res.Unneeded[p])
+	wroteConfig := false
+	for _, p := range slices.Sorted(maps.Keys(res.Replaced)) {
+		if slices.Contains(res.Written, p) {
+			fmt.Fprintf(io.Out, "  %s leaves out blueprints defined already: %s\n", p, res.Replaced[p])
+		} else {
+			fmt.Fprintf(io.Out, "  not written: %s (%s)\n", p, res.Replaced[p])
+		}
+		wroteConfig = slices.Contains(res.Written, "gitalog.yaml")
+	}
+	if wroteConfig {
+		fmt.Fprintln(io.Out, "  Note: the gitalog.yaml written maps those blueprints as gitalog's defaults define them; if yours differ (Port's do), put your mapping in gitalog.yaml (Port's port-app-config.yaml as it is) and check with \"gitalog plan\".")
 	}
 	if len(res.Untracked) > 0 {
 		fmt.Fprintf(io.Out, "  yours, not committed: %s (commit them, so that history and reviews hold them)\n", strings.Join(res.Untracked, ", "))

@@ -3,6 +3,7 @@ package scaffold
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/gitalog/gitalog/engine/catalog"
@@ -51,10 +52,11 @@ type Result struct {
 	// Untracked are the kept files that are not in the commit: the
 	// user's, for them to commit.
 	Untracked []string
-	// Unneeded are default blueprint files not written, with why: the
-	// catalog's blueprints/ defines their blueprints already (Port's
-	// blueprints.json, say), and a blueprint defined twice fails a sync.
-	Unneeded map[string]string
+	// Replaced are default blueprint files with blueprints the catalog's
+	// blueprints/ defines already (Port's blueprints.json, say), and
+	// which: a blueprint defined twice fails a sync, so those are left
+	// out of the file, and a file of none else is not written.
+	Replaced map[string]string
 	// Gitignore says what became of .sentryclirc in .gitignore.
 	Gitignore GitignoreAction
 	Commit    plumbing.Hash
@@ -160,12 +162,15 @@ func Init(ctx context.Context, o Options) (*Result, error) {
 			}
 			continue
 		}
-		if why := definedElsewhere(p, files[p], defined); why != "" {
-			if res.Unneeded == nil {
-				res.Unneeded = map[string]string{}
+		if rest, why := withoutDefined(p, files[p], defined); why != "" {
+			if res.Replaced == nil {
+				res.Replaced = map[string]string{}
 			}
-			res.Unneeded[p] = why
-			continue
+			res.Replaced[p] = why
+			if rest == nil {
+				continue
+			}
+			files[p] = rest
 		}
 		changes = append(changes, gitstore.Change{Path: p, Content: files[p]})
 		res.Written = append(res.Written, p)
@@ -253,27 +258,47 @@ func definedBlueprints(store *gitstore.Store, snap *gitstore.Snapshot) map[strin
 	return out
 }
 
-// definedElsewhere says which of the blueprints of the default file p
-// another file defines already, or "".
-func definedElsewhere(p string, data []byte, defined map[string]string) string {
+// withoutDefined is the default blueprint file p without the blueprints
+// another file defines already (nil when that is all of them), and which
+// those are, by file ("" when none).
+func withoutDefined(p string, data []byte, defined map[string]string) ([]byte, string) {
 	if path.Dir(p) != config.BlueprintsDir || !strings.HasSuffix(p, ".json") {
-		return ""
+		return data, ""
 	}
-	bps, err := schema.Parse(p, data)
-	if err != nil {
-		return ""
+	var raws []json.RawMessage
+	if err := json.Unmarshal(data, &raws); err != nil {
+		raws = []json.RawMessage{data} // one blueprint object
 	}
 	byFile := map[string][]string{}
-	for _, b := range bps {
+	var rest []json.RawMessage
+	for _, raw := range raws {
+		var b struct {
+			Identifier string `json:"identifier"`
+		}
+		if json.Unmarshal(raw, &b) != nil {
+			return data, ""
+		}
 		if f, ok := defined[b.Identifier]; ok && f != p {
 			byFile[f] = append(byFile[f], b.Identifier)
+			continue
 		}
+		rest = append(rest, raw)
+	}
+	if len(byFile) == 0 {
+		return data, ""
 	}
 	var why []string
 	for _, f := range slices.Sorted(maps.Keys(byFile)) {
 		why = append(why, f+" defines "+strings.Join(byFile[f], ", "))
 	}
-	return strings.Join(why, "; ")
+	if len(rest) == 0 {
+		return nil, strings.Join(why, "; ")
+	}
+	out, err := json.MarshalIndent(rest, "", "  ")
+	if err != nil {
+		return data, ""
+	}
+	return append(out, '\n'), strings.Join(why, "; ")
 }
 
 // ignoreSentryCLIRC makes the repository's .gitignore ignore .sentryclirc.
