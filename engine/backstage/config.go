@@ -2,8 +2,10 @@ package backstage
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -20,6 +22,67 @@ type Config struct {
 	Groups       []Groups     `yaml:"groups"`
 	Users        []Users      `yaml:"users"`
 	Issues       []Issues     `yaml:"issues"`
+
+	// file is the mapping file a user gave ("" for the default): what it
+	// names must exist, where the default's names are looked for.
+	file string
+}
+
+// check refuses a user's mapping that names a blueprint the catalog does
+// not have, or a relation its blueprint does not have: a typo would
+// otherwise drop every User, or every Group's members, without a word.
+func (c *Config) check(cat Catalog) error {
+	if c.file == "" {
+		return nil
+	}
+	var errs []error
+	bp := func(at, name string) bool {
+		if !cat.HasBlueprint(name) {
+			errs = append(errs, fmt.Errorf("%s: %s: no blueprint %q in the catalog", c.file, at, name))
+			return false
+		}
+		return true
+	}
+	rel := func(at, bp, name string) {
+		if name == "" {
+			return
+		}
+		if _, ok := cat.Target(bp, name); !ok {
+			has := "no relations"
+			if rs := cat.Relations(bp); len(rs) > 0 {
+				has = "relations " + strings.Join(rs, ", ")
+			}
+			errs = append(errs, fmt.Errorf("%s: %s: blueprint %s has no relation %q (it has %s)", c.file, at, bp, name, has))
+		}
+	}
+	for i, x := range c.Components {
+		at := fmt.Sprintf("components[%d]", i)
+		if bp(at+".blueprint", x.Blueprint) {
+			rel(at+".owner.relation", x.Blueprint, x.Owner.Relation)
+			for j, d := range x.DependsOn {
+				rel(fmt.Sprintf("%s.dependsOn[%d]", at, j), x.Blueprint, d)
+			}
+		}
+		if lb := x.Owner.ListedBy; lb.Blueprint != "" {
+			bp(at+".owner.listedBy.blueprint", lb.Blueprint)
+		}
+	}
+	for i, x := range c.Groups {
+		at := fmt.Sprintf("groups[%d]", i)
+		if bp(at+".blueprint", x.Blueprint) {
+			rel(at+".members", x.Blueprint, x.Members)
+		}
+	}
+	for i, x := range c.Users {
+		bp(fmt.Sprintf("users[%d].blueprint", i), x.Blueprint)
+	}
+	for i, x := range c.Issues {
+		at := fmt.Sprintf("issues[%d]", i)
+		if bp(at+".blueprint", x.Blueprint) {
+			rel(at+".component", x.Blueprint, x.Component)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Components maps a blueprint's entities to Components.
@@ -108,6 +171,7 @@ func LoadConfig(p string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
+	c.file = p
 	return c, nil
 }
 

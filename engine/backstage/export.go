@@ -46,19 +46,20 @@ type Catalog interface {
 	Target(blueprint, relation string) (string, bool)
 	// Relations are the names of a blueprint's relations, sorted.
 	Relations(blueprint string) []string
+	HasBlueprint(blueprint string) bool
 }
 
 // relationsTo are the relations of blueprint bp to look through for an
-// entity of kind: rel when bp has it; else, when bp has no relation of
-// that name, each of its relations to a blueprint of kind (Port's Sentry
+// entity of kind: rel when bp has it (or a user's mapping names it); else,
+// for the default mapping, each of bp's relations to a blueprint of kind (Port's Sentry
 // blueprints name them team and projectEnvironment where gitalog's say
 // teams and project).
 func (x *exporter) relationsTo(bp, rel, kind string) []string {
 	if rel == "" {
 		return nil
 	}
-	if _, ok := x.cat.Target(bp, rel); ok {
-		return []string{rel}
+	if _, ok := x.cat.Target(bp, rel); ok || x.cfg.file != "" {
+		return []string{rel} // a user's mapping says what it means (check)
 	}
 	var out []string
 	for _, r := range x.cat.Relations(bp) {
@@ -83,6 +84,9 @@ type exporter struct {
 // Build maps the entities to descriptors, sorted by kind and name, and
 // checks each against Backstage's rules (Check).
 func Build(cfg *Config, cat Catalog, ents []*catalog.Entity) ([]Entity, error) {
+	if err := cfg.check(cat); err != nil {
+		return nil, err
+	}
 	x := &exporter{cfg: cfg, cat: cat, byKey: map[catalog.Key]*catalog.Entity{}, names: map[catalog.Key]string{}, kind: map[string]string{}}
 	for _, c := range cfg.Components {
 		x.kind[c.Blueprint] = "Component"

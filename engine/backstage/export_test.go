@@ -174,6 +174,11 @@ func (c portCatalog) Target(bp, rel string) (string, bool) {
 	return t, ok
 }
 
+func (c portCatalog) HasBlueprint(bp string) bool {
+	_, ok := c[bp]
+	return ok
+}
+
 func (c portCatalog) Relations(bp string) []string {
 	var out []string
 	for r := range c[bp] {
@@ -193,6 +198,7 @@ func TestExportPortBlueprints(t *testing.T) {
 		"sentryProject": {"team": "sentryTeam"},
 		"sentryIssue":   {"projectEnvironment": "sentryProject", "assignedTo": "sentryUser"},
 		"sentryTeam":    {"members": "sentryUser"},
+		"sentryUser":    {},
 	}
 	e := func(bp, id string, props, rels map[string]any) *catalog.Entity {
 		return &catalog.Entity{Blueprint: bp, Identifier: id, Title: id, Properties: props, Relations: rels}
@@ -222,5 +228,61 @@ func TestExportPortBlueprints(t *testing.T) {
 	}
 	if web := byName["component:default/web-production"]; web.Spec["owner"] != "group:default/unowned" {
 		t.Errorf("a project without a team: owner = %v", web.Spec["owner"])
+	}
+}
+
+// A user's mapping that names a blueprint or a relation the catalog does
+// not have is refused, each name with where it is: a typo would drop
+// every User, or every Group's members, without a word. The default
+// mapping's relations are looked for instead (TestExportPortBlueprints).
+func TestUserMappingNamesWhatExists(t *testing.T) {
+	cat := portCatalog{
+		"sentryProject": {"team": "sentryTeam"},
+		"sentryIssue":   {"projectEnvironment": "sentryProject"},
+		"sentryTeam":    {"members": "sentryUser"},
+		"sentryUser":    {},
+	}
+	p := filepath.Join(t.TempDir(), "mapping.yaml")
+	err := os.WriteFile(p, []byte(`components:
+  - blueprint: sentryProject
+    owner: {relation: tema}
+groups:
+  - blueprint: sentryTeam
+    members: membrs
+users:
+  - blueprint: sentryUsr
+issues:
+  - blueprint: sentryIssue
+    component: projet
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(cfg, cat, nil)
+	for _, want := range []string{
+		p + `: components[0].owner.relation: blueprint sentryProject has no relation "tema" (it has relations team)`,
+		p + `: groups[0].members: blueprint sentryTeam has no relation "membrs" (it has relations members)`,
+		p + `: users[0].blueprint: no blueprint "sentryUsr" in the catalog`,
+		p + `: issues[0].component: blueprint sentryIssue has no relation "projet" (it has relations projectEnvironment)`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v\nwant it to say %s", err, want)
+		}
+	}
+	// Spelt right, the same mapping builds.
+	data, _ := os.ReadFile(p)
+	fixed := strings.NewReplacer("tema", "team", "membrs", "members", "sentryUsr", "sentryUser", "projet", "projectEnvironment").Replace(string(data))
+	if err := os.WriteFile(p, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = LoadConfig(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(cfg, cat, nil); err != nil {
+		t.Errorf("the corrected mapping: %v", err)
 	}
 }

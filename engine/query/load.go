@@ -168,6 +168,12 @@ func (c *Catalog) Target(bp, rel string) (string, bool) {
 	return t, ok
 }
 
+// HasBlueprint reports whether the catalog's blueprints define bp.
+func (c *Catalog) HasBlueprint(bp string) bool {
+	_, ok := c.targets[bp]
+	return ok
+}
+
 // Relations are the names of blueprint bp's relations, sorted.
 func (c *Catalog) Relations(bp string) []string {
 	return slices.Sorted(maps.Keys(c.targets[bp]))
