@@ -302,10 +302,12 @@ func SourceDigest(data []byte, source string) [32]byte {
 // after the longest run of lines that parses. yaml.v3 names instead, for
 // many errors, the line where the enclosing block starts (0-based), which
 // for an indentation slip deep in resources: is line 1. 0 when data is
-// too long to look (each prefix is parsed) or no prefix parses.
+// too long to look (each prefix is parsed, so the work grows with the
+// square of the size: 1,000 lines take about a second) or no prefix
+// parses.
 func yamlFaultLine(data []byte) int {
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) > 2000 {
+	if len(lines) > 1000 {
 		return 0
 	}
 	valid := func(b []byte) bool {
@@ -345,10 +347,17 @@ func parse(name string, data []byte, bound *Source) (*Config, error) {
 			// yaml.v3 errors read "yaml: line N: ..."; say file:N like the rest.
 			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 				n, _ := strconv.Atoi(m[1])
+				msg := "invalid YAML: " + m[2]
 				if at := yamlFaultLine(data); at > 0 {
 					n = at
+				} else {
+					msg += " (in the block that starts at this line)"
 				}
-				return nil, &configError{file: name, line: n, msg: "invalid YAML: " + m[2]}
+				return nil, &configError{file: name, line: n, msg: msg}
+			}
+			// Some errors name no line (an unknown anchor): find it.
+			if at := yamlFaultLine(data); at > 0 {
+				return nil, &configError{file: name, line: at, msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 			}
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
