@@ -353,6 +353,9 @@ func (ol *opslevel) relate(c *collection, held []*slot, holds *catalog.Holds, th
 	}
 	c.ruleKept = kept
 	c.keptRules = map[string]bool{}
+	if c.pushBatch {
+		holds = c.ruleHolds
+	}
 	for _, rr := range ol.rules {
 		if holds.Keeps(catalog.EncodeDir(rr.Target), threshold) {
 			c.keptRules[rr.Blueprint+"\x00"+rr.Name] = true

@@ -146,6 +146,10 @@ type collection struct {
 	keptRules map[string]bool
 	// ruleKept are the rule targets of this sync's kept entities.
 	ruleKept []*catalog.Entity
+	// ruleHolds are, in a push batch (pushBatch), the holds that leave
+	// a rule relation as it is: the doubts, not what was not fetched.
+	ruleHolds *catalog.Holds
+	pushBatch bool
 	// failedFields are, per hand-written file, the managed properties
 	// whose jq failed for the item that sets them: kept as they are.
 	failedFields map[pathKey]map[string]bool

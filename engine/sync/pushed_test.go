@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -415,5 +416,60 @@ func TestPushCheckerIsOfTheSource(t *testing.T) {
 		if !errors.Is(err, wantErr) || wantErr == nil && err != nil {
 			t.Errorf("source %s: %v, want %v", source, err, wantErr)
 		}
+	}
+}
+
+// A push batch states the rule relations of a hand-written entity over
+// the whole catalog, as a sync does: the blueprint a polled extractor
+// writes too is held in a push (none of its entities goes), and that hold
+// is no doubt about what the catalog holds, so the relation lists the
+// pushed issue with the polled ones at once, not after the next sync.
+func TestPushStatesRuleRelations(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`[{"id": "old-1", "ns": "default"}, {"id": "old-2", "ns": "cache"}]`))
+	}))
+	defer srv.Close()
+	r := newOLRepo(t)
+	yaml := example(t, "kyverno-two-transforms.yaml", "http://127.0.0.1:1")
+	yaml = strings.Replace(yaml, "---\ntransforms:\n", `- external_kind: old_issues
+  external_id: .id
+  iterator: "."
+  http_polling:
+    url: `+srv.URL+`/old
+---
+transforms:
+- external_kind: old_issues
+  on_component_not_found: create
+  opslevel_kind: kyverno_issue
+  opslevel_identifier: .id
+  properties:
+    namespace: .ns
+`, 1)
+	r.write("gitalog.yaml", yaml)
+	r.write("blueprints/kyverno_issue.json", kyvernoBlueprints["kyverno_issue"])
+	r.write("blueprints/namespace.json", `{"identifier": "namespace", "schema": {"properties": {}}, "relations": {"issues": {"target": "kyverno_issue", "many": true,
+  "rules": [{"operator": "EQUALS", "sourceProperty": "$identifier", "targetProperty": "namespace"}]}}}`)
+	r.write(file("namespace", "default"), `{"identifier": "default", "title": "Default", "blueprint": "namespace", "properties": {}}`+"\n")
+	r.commit("kyverno, old issues, a namespace by hand")
+	r.mustSync()
+	related := func() any {
+		return r.entity(file("namespace", "default"))["relations"].(map[string]any)["issues"]
+	}
+	if got, want := related(), []any{"old-1"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the sync: %v, want %v", got, want)
+	}
+	r.mustPush(day0, kyvernoBodies[0])
+	if got, want := related(), []any{"nginx-check-for-application-label", "old-1"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("after the push: %v, want %v", got, want)
+	}
+	if !r.exists(file("kyverno_issue", "old-2")) {
+		t.Error("the push deleted a polled issue")
+	}
+	head := r.git("rev-parse", "HEAD")
+	if _, err := r.syncAt(day0); err != nil {
+		t.Fatal(err)
+	}
+	if now := r.git("rev-parse", "HEAD"); now != head {
+		t.Errorf("the sync after the push changed:\n%s", r.git("log", "-p", strings.TrimSpace(head)+".."+strings.TrimSpace(now)))
 	}
 }

@@ -380,6 +380,10 @@ func run(ctx context.Context, o Options) (*Result, error) {
 	doubt := holds(res.Doubts)
 	var unpushed map[string]bool
 	if o.push != nil {
+		// What a push batch holds because it was not fetched is no doubt
+		// about what the catalog holds: rule relations are stated over
+		// it (the kept entities), as a sync states them.
+		coll.ruleHolds, coll.pushBatch = holds(res.Doubts), true
 		if doubt == nil {
 			doubt = catalog.NewHolds()
 		}
