@@ -465,6 +465,9 @@ transforms:
 	if !r.exists(file("kyverno_issue", "old-2")) {
 		t.Error("the push deleted a polled issue")
 	}
+	if msg := r.git("log", "-1", "--format=%B"); !strings.Contains(msg, "2 kyverno_issue entities, not fetched in this run (a push batch polls nothing)") || strings.Contains(msg, "because\n") {
+		t.Errorf("the push commit's message says why the polled issues stay:\n%s", msg)
+	}
 	head := r.git("rev-parse", "HEAD")
 	if _, err := r.syncAt(day0); err != nil {
 		t.Fatal(err)

@@ -480,5 +480,10 @@ func (r *Result) KeptLine(k catalog.Kept) string {
 			why = append(why, d.String())
 		}
 	}
+	if len(why) == 0 {
+		// Held with no doubt: a push batch fetches none of the kinds
+		// polled for the blueprint.
+		return s + ", not fetched in this run (a push batch polls nothing)"
+	}
 	return s + ", because " + strings.Join(why, "; ")
 }
