@@ -87,6 +87,9 @@ func MakePlan(store *gitstore.Store, cat *State, prod Produced, holds *Holds, th
 		var gone []gitstore.Change
 		var goneEntries []Entry
 		cat.gone(dir, prod, func(stem string, _ plumbing.Hash, there bool) {
+			if cat.Arrived != nil && cat.Arrived(dir, stem) {
+				return // written since the fetch: not this sync's to judge
+			}
 			if o := cat.ownerOf(dir, stem); o != nil && !o.orphan {
 				// Another source lists it too (a hand edit, a bad merge
 				// of the lists): whose it is is in doubt, so it stays.

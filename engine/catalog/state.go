@@ -37,6 +37,11 @@ type State struct {
 	// configured sources (see readOwners).
 	owners []*owner
 	live   []string
+
+	// Arrived, when set, tells the managed names another writer added
+	// since the sync fetched (it plans again on a newer commit, after a
+	// push race): the sync never saw them, so it does not delete them.
+	Arrived func(dir, stem string) bool
 }
 
 // NewState is the state of a commit with no catalog.

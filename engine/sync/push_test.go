@@ -6,7 +6,9 @@ import (
 	"github.com/gitalog/gitalog/engine/catalog"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -465,5 +467,55 @@ func TestSyncPushRefusedAfterCommitIsPartial(t *testing.T) {
 	}
 	if got := strings.TrimSpace(f.git("rev-parse", "main")); got != res.Commit.String() {
 		t.Fatalf("main at %s, want the commit %s kept", got, res.Commit)
+	}
+}
+
+// Another writer (a push batch of serve, a job of the same source) adds a
+// managed entity while a sync runs: the sync's push is refused and it is
+// redone on top, and the entity it never fetched stays, in the catalog
+// and in the managed list; the sync deletes only what it saw.
+func TestSyncRedoKeepsWhatArrivedSinceTheFetch(t *testing.T) {
+	f := newFixture(t, sentrytest.Demo())
+	remote := withRemote(t, f)
+	mustPush(t, f.pushOptions(), "first")
+	other := otherClone(t, remote)
+	names := strings.Fields(gitIn(t, other, "ls-tree", "--name-only", "HEAD", "catalog/issue/"))
+	if len(names) == 0 {
+		t.Fatal("no issue files")
+	}
+	some := names[0]
+	id := strings.TrimSuffix(path.Base(some), ".json")
+	data, err := os.ReadFile(filepath.Join(other, some))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := filepath.Join(other, ".gitalog", "managed", "issue.txt")
+	managed, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := append(strings.Fields(string(managed)), "9999999999")
+	slices.Sort(lines)
+	beforePush(t, func() {
+		if err := os.WriteFile(list, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		gitIn(t, other, "add", ".gitalog/managed/issue.txt")
+		pushFile(t, other, "catalog/issue/9999999999.json", strings.ReplaceAll(string(data), id, "9999999999"), "another writer's issue")
+	})
+	f.srv.Update(func(d *sentrytest.Dataset) { d.ResolveIssue(id) })
+	res := mustPush(t, f.pushOptions(), "racing")
+	if slices.ContainsFunc(res.Deleted, func(e EntityRef) bool { return e.Identifier == "9999999999" }) {
+		t.Errorf("the redo deleted the entity another writer added: %v", res.Deleted)
+	}
+	files := gitIn(t, remote, "ls-tree", "-r", "--name-only", "main", "catalog/issue/")
+	if !strings.Contains(files, "catalog/issue/9999999999.json") {
+		t.Error("the other writer's entity is gone from the remote")
+	}
+	if strings.Contains(files, "catalog/issue/"+id+".json") {
+		t.Errorf("the resolved issue %s was not deleted", id)
+	}
+	if !strings.Contains(gitIn(t, remote, "show", "main:.gitalog/managed/issue.txt"), "9999999999") {
+		t.Errorf("the other writer's entity left the managed list:\n%s\n%s", gitIn(t, remote, "show", "main:.gitalog/managed/issue.txt"), gitIn(t, remote, "log", "--stat", "-3", "main"))
 	}
 }

@@ -394,6 +394,7 @@ func run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	plan := func(snap *gitstore.Snapshot) (*catalog.Plan, error) {
+		start := cat
 		cat, trustSame := cat, true
 		if snap.Commit() != cat.Commit {
 			var err error
@@ -401,6 +402,9 @@ func run(ctx context.Context, o Options) (*Result, error) {
 				return nil, err
 			}
 			trustSame = false
+			// What another writer listed since (a push batch of serve, a
+			// job of this source) this sync never fetched: it stays.
+			cat.Arrived = func(dir, stem string) bool { return !start.Managed[dir].Has(stem) }
 			if err := coll.ol.restateRules(store, coll, cat); err != nil {
 				return nil, err
 			}
