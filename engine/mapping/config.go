@@ -326,8 +326,10 @@ func yamlFaultLine(data []byte) int {
 			last = k + 1
 		}
 	}
-	if last >= len(lines) {
-		return 0 // all of it parses: not a fault of the text
+	if last == 0 || last >= len(lines) {
+		// No prefix parses (a flow-style file, one mapping from its
+		// first line), or all of it does: yaml.v3's line says more.
+		return 0
 	}
 	return last + 1
 }
@@ -350,8 +352,6 @@ func parse(name string, data []byte, bound *Source) (*Config, error) {
 				msg := "invalid YAML: " + m[2]
 				if at := yamlFaultLine(data); at > 0 {
 					n = at
-				} else {
-					msg += " (in the block that starts at this line)"
 				}
 				return nil, &configError{file: name, line: n, msg: msg}
 			}

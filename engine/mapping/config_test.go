@@ -92,7 +92,9 @@ func TestConfigErrors(t *testing.T) {
 		{"bad yaml indentation deep in a block", "resources:\n  - kind: project\n    selector:\n      query: \"true\"\n    port:\n      entity:\n        mappings:\n          identifier: .slug\n    - kind: issue\n      selector:\n        query: \"true\"\n", `^c\.yaml:9: invalid YAML: did not find expected key`},
 		{"bad yaml in the second document", "extractors: []\n---\ntransforms:\n- external_kind: a\n  opslevel_kind: b\n   opslevel_identifier: .id\n", `^c\.yaml:6: invalid YAML: `},
 		{"unknown anchor", "resources:\n  - kind: project\n    selector:\n      query: *nope\n", `^c\.yaml:4: invalid YAML: unknown anchor 'nope' referenced`},
-		{"unclosed flow sequence", "resources: [\n  a,\n  b\n", `^c\.yaml:1: invalid YAML: did not find expected`},
+		{"unclosed flow sequence", "resources: [\n  a,\n  b\n", `^c\.yaml:3: invalid YAML: did not find expected ',' or ']'$`},
+		// Flow style from the first line: no prefix parses, so yaml.v3's line.
+		{"flow-style mapping missing a comma", "{\n  \"resources\": [\n    {\n      \"kind\": \"project\",\n      \"port\": {\n        \"entity\": {\n          \"mappings\": {\n            \"identifier\": \".slug\"\n            \"blueprint\": \"x\"\n          }\n        }\n      }\n    }\n  ]\n}\n", `^c\.yaml:\d+: invalid YAML: did not find expected ',' or '}'$`},
 		{"top level list", "- a\n- b\n", `^c\.yaml:1: the top level must be a mapping`},
 		{"missing resources", "deleteDependentEntities: true\n", `^c\.yaml:1: missing resources:`},
 		{"resources not a list", "resources:\n  kind: x\n", `^c\.yaml:2: resources must be a list`},
