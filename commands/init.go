@@ -183,6 +183,12 @@ func printInitSteps(io *IO, res *scaffold.Result) {
 		}
 		wroteConfig = slices.Contains(res.Written, "gitalog.yaml")
 	}
+	wrote := slices.Contains(res.Written, "gitalog.yaml")
+	for _, p := range slices.Sorted(maps.Keys(res.Lacking)) {
+		if wrote {
+			fmt.Fprintf(io.Out, "  Note: %s is yours, and no blueprint file defines %s, which the gitalog.yaml written maps: add them to blueprints/ (\"gitalog init\" in an empty folder writes gitalog's), or map only what your blueprints define.\n", p, strings.Join(res.Lacking[p], ", "))
+		}
+	}
 	if wroteConfig {
 		fmt.Fprintln(io.Out, "  Note: the gitalog.yaml written maps those blueprints as gitalog's defaults define them; if yours differ (Port's do), put your mapping in gitalog.yaml (Port's port-app-config.yaml as it is) and check with \"gitalog plan\".")
 	}

@@ -57,6 +57,9 @@ type Result struct {
 	// which: a blueprint defined twice fails a sync, so those are left
 	// out of the file, and a file of none else is not written.
 	Replaced map[string]string
+	// Lacking are, per default blueprint file kept because a file of the
+	// user's has its path, the default blueprints no file defines.
+	Lacking map[string][]string
 	// Gitignore says what became of .sentryclirc in .gitignore.
 	Gitignore GitignoreAction
 	Commit    plumbing.Hash
@@ -160,6 +163,12 @@ func Init(ctx context.Context, o Options) (*Result, error) {
 			if !inHead {
 				res.Untracked = append(res.Untracked, p)
 			}
+			if ids := undefined(p, files[p], defined); len(ids) > 0 {
+				if res.Lacking == nil {
+					res.Lacking = map[string][]string{}
+				}
+				res.Lacking[p] = ids
+			}
 			continue
 		}
 		if rest, why := withoutDefined(p, files[p], defined); why != "" {
@@ -253,6 +262,25 @@ func definedBlueprints(store *gitstore.Store, snap *gitstore.Snapshot) map[strin
 			if data, err := os.ReadFile(m); err == nil {
 				add(path.Join(config.BlueprintsDir, filepath.Base(m)), data)
 			}
+		}
+	}
+	return out
+}
+
+// undefined are the blueprints of the default blueprint file p that no
+// file of the catalog defines.
+func undefined(p string, data []byte, defined map[string]string) []string {
+	if path.Dir(p) != config.BlueprintsDir || !strings.HasSuffix(p, ".json") {
+		return nil
+	}
+	bps, err := schema.Parse(p, data)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, b := range bps {
+		if _, ok := defined[b.Identifier]; !ok {
+			out = append(out, b.Identifier)
 		}
 	}
 	return out
