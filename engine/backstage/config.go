@@ -55,6 +55,11 @@ func (c *Config) check(cat Catalog) error {
 			errs = append(errs, fmt.Errorf("%s: %s: blueprint %s has no relation %q (it has %s)", c.file, at, bp, name, has))
 		}
 	}
+	prop := func(at, bp, name string) {
+		if name != "" && !cat.HasProperty(bp, name) {
+			errs = append(errs, fmt.Errorf("%s: %s: blueprint %s has no property %q", c.file, at, bp, name))
+		}
+	}
 	for i, x := range c.Components {
 		at := fmt.Sprintf("components[%d]", i)
 		if bp(at+".blueprint", x.Blueprint) {
@@ -63,8 +68,8 @@ func (c *Config) check(cat Catalog) error {
 				rel(fmt.Sprintf("%s.dependsOn[%d]", at, j), x.Blueprint, d)
 			}
 		}
-		if lb := x.Owner.ListedBy; lb.Blueprint != "" {
-			bp(at+".owner.listedBy.blueprint", lb.Blueprint)
+		if lb := x.Owner.ListedBy; lb.Blueprint != "" && bp(at+".owner.listedBy.blueprint", lb.Blueprint) {
+			prop(at+".owner.listedBy.property", lb.Blueprint, lb.Property)
 		}
 	}
 	for i, x := range c.Groups {
@@ -80,6 +85,7 @@ func (c *Config) check(cat Catalog) error {
 		at := fmt.Sprintf("issues[%d]", i)
 		if bp(at+".blueprint", x.Blueprint) {
 			rel(at+".component", x.Blueprint, x.Component)
+			prop(at+".status", x.Blueprint, x.Status)
 		}
 	}
 	return errors.Join(errs...)

@@ -47,6 +47,7 @@ type Catalog interface {
 	// Relations are the names of a blueprint's relations, sorted.
 	Relations(blueprint string) []string
 	HasBlueprint(blueprint string) bool
+	HasProperty(blueprint, property string) bool
 }
 
 // relationsTo are the relations of blueprint bp to look through for an

@@ -179,6 +179,10 @@ func (c portCatalog) HasBlueprint(bp string) bool {
 	return ok
 }
 
+func (c portCatalog) HasProperty(bp, name string) bool {
+	return bp == "sentryIssue" && name == "status" || bp == "sentryTeam" && name == "projects"
+}
+
 func (c portCatalog) Relations(bp string) []string {
 	var out []string
 	for r := range c[bp] {
@@ -254,6 +258,7 @@ users:
 issues:
   - blueprint: sentryIssue
     component: projet
+    status: statsu
 `), 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -268,6 +273,7 @@ issues:
 		p + `: groups[0].members: blueprint sentryTeam has no relation "membrs" (it has relations members)`,
 		p + `: users[0].blueprint: no blueprint "sentryUsr" in the catalog`,
 		p + `: issues[0].component: blueprint sentryIssue has no relation "projet" (it has relations projectEnvironment)`,
+		p + `: issues[0].status: blueprint sentryIssue has no property "statsu"`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v\nwant it to say %s", err, want)
@@ -275,7 +281,7 @@ issues:
 	}
 	// Spelt right, the same mapping builds.
 	data, _ := os.ReadFile(p)
-	fixed := strings.NewReplacer("tema", "team", "membrs", "members", "sentryUsr", "sentryUser", "projet", "projectEnvironment").Replace(string(data))
+	fixed := strings.NewReplacer("tema", "team", "membrs", "members", "sentryUsr", "sentryUser", "projet", "projectEnvironment", "statsu", "status").Replace(string(data))
 	if err := os.WriteFile(p, []byte(fixed), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,8 @@ type Catalog struct {
 	Warnings []string
 	// targets is blueprint -> relation -> target blueprint.
 	targets map[string]map[string]string
+	// props is blueprint -> its properties.
+	props   map[string]map[string]bool
 	objects []any                     // Entities as jq values, in order
 	index   map[string]map[string]any // blueprint -> identifier -> object
 }
@@ -40,7 +42,7 @@ func Load(ctx context.Context, repo *review.Repo, rev review.Rev) (*Catalog, err
 	if err != nil {
 		return nil, err
 	}
-	c := &Catalog{Rev: rev, targets: map[string]map[string]string{}, index: map[string]map[string]any{}}
+	c := &Catalog{Rev: rev, targets: map[string]map[string]string{}, props: map[string]map[string]bool{}, index: map[string]map[string]any{}}
 	c.readBlueprints(snap)
 
 	dirs, err := snap.ReadDir(catalog.Dir)
@@ -158,6 +160,11 @@ func (c *Catalog) readBlueprints(snap *gitstore.Snapshot) {
 				m[name] = r.Target
 			}
 			c.targets[b.Identifier] = m
+			ps := map[string]bool{}
+			for name := range b.Properties {
+				ps[name] = true
+			}
+			c.props[b.Identifier] = ps
 		}
 	}
 }
@@ -167,6 +174,9 @@ func (c *Catalog) Target(bp, rel string) (string, bool) {
 	t, ok := c.targets[bp][rel]
 	return t, ok
 }
+
+// HasProperty reports whether blueprint bp has the property name.
+func (c *Catalog) HasProperty(bp, name string) bool { return c.props[bp][name] }
 
 // HasBlueprint reports whether the catalog's blueprints define bp.
 func (c *Catalog) HasBlueprint(bp string) bool {
