@@ -190,7 +190,7 @@ func printInitSteps(io *IO, res *scaffold.Result) {
 		}
 	}
 	if wroteConfig {
-		fmt.Fprintln(io.Out, "  Note: the gitalog.yaml written maps those blueprints as gitalog's defaults define them; if yours differ (Port's do), put your mapping in gitalog.yaml (Port's port-app-config.yaml as it is) and check with \"gitalog plan\".")
+		fmt.Fprintln(io.Out, "  Note: the gitalog.yaml written maps those blueprints as gitalog's defaults define them; if yours differ (Port's do), put your mapping in gitalog.yaml (Port's port-app-config.yaml, or OpsLevel's extract and transform YAML, as it is) and check with \"gitalog plan\".")
 	}
 	if len(res.Untracked) > 0 {
 		fmt.Fprintf(io.Out, "  yours, not committed: %s (commit them, so that history and reviews hold them)\n", strings.Join(res.Untracked, ", "))

@@ -256,7 +256,7 @@ func (s *Server) applyBatch(ctx context.Context, recs []Record) error {
 		// Cut short by the shutdown: what it fetched may be missing, so
 		// the events stay for the drain (applying them again after a
 		// commit changes nothing).
-		s.log.Info("webhook batch interrupted by the shutdown; the drain applies it", "events", len(recs))
+		s.log.Info("batch interrupted by the shutdown; the drain applies it", "events", len(recs))
 		return err
 	}
 	s.metrics.LastSync.WithLabelValues("batch").SetToCurrentTime()
@@ -277,18 +277,18 @@ func (s *Server) applyBatch(ctx context.Context, recs []Record) error {
 		s.mu.Unlock()
 		if time.Since(since) < s.o.RetryFor {
 			s.setApplyErr(err)
-			s.log.Warn("webhook events applied in part; they stay in the journal and are applied again", "events", len(recs), "commit", shortHash(commit), "retrying_for", time.Since(since).Round(time.Second).String(), "error", err)
+			s.log.Warn("events (webhooks, pushes) applied in part; they stay in the journal and are applied again", "events", len(recs), "commit", shortHash(commit), "retrying_for", time.Since(since).Round(time.Second).String(), "error", err)
 			return err
 		}
-		s.log.Warn("webhook events applied in part, and retried long enough; the next full sync decides the rest", "events", len(recs), "retried_for", s.o.RetryFor.String(), "error", err)
+		s.log.Warn("events (webhooks, pushes) applied in part, and retried long enough; the next full sync decides the rest", "events", len(recs), "retried_for", s.o.RetryFor.String(), "error", err)
 	} else if err != nil && !errors.Is(err, ErrPartial) {
 		s.metrics.ApplyErrors.Inc()
 		s.metrics.LastSyncOK.WithLabelValues("batch").Set(0)
 		s.setApplyErr(err)
-		s.log.Error("applying webhook events failed; they stay in the journal", "events", len(recs), "error", err)
+		s.log.Error("applying events (webhooks, pushes) failed; they stay in the journal", "events", len(recs), "error", err)
 		return err
 	} else if err != nil {
-		s.log.Warn("webhook events applied in part", "events", len(recs), "error", err)
+		s.log.Warn("events (webhooks, pushes) applied in part", "events", len(recs), "error", err)
 	}
 	s.mu.Lock()
 	s.retrySince = time.Time{}
@@ -300,11 +300,11 @@ func (s *Server) applyBatch(ctx context.Context, recs []Record) error {
 		// The commit is made; the next batch applies these again, which
 		// changes nothing.
 		s.setApplyErr(merr)
-		s.log.Error("marking webhook events applied", "error", merr)
+		s.log.Error("marking events applied", "error", merr)
 		return merr
 	}
 	s.setApplyErr(nil)
-	s.log.Info("webhook events applied", "events", len(recs), "items", len(items), "commit", shortHash(commit))
+	s.log.Info("events (webhooks, pushes) applied", "events", len(recs), "items", len(items), "commit", shortHash(commit))
 	return nil
 }
 
