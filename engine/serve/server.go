@@ -167,13 +167,17 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // holds, and returns nil if that worked.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	// What the journal holds before the first request is a crashed
+	// run's, applied at once; read before requests come in, since the
+	// loop may start after the first of them.
+	atStart := s.journal.Depth() > 0
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	loopDone := make(chan struct{})
 	go func() {
 		defer close(loopDone)
-		s.loop(loopCtx)
+		s.loop(loopCtx, atStart)
 	}()
 	var err error
 	select {
@@ -202,9 +206,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Close closes the journal of a server that was never served.
 func (s *Server) Close() error { return s.journal.Close() }
 
-func (s *Server) loop(ctx context.Context) {
+func (s *Server) loop(ctx context.Context, pendingAtStart bool) {
 	// What the journal held at start (events of a crashed run) goes first.
-	if s.journal.Depth() > 0 {
+	if pendingAtStart {
 		s.applyPending(ctx)
 	}
 	tick := time.NewTicker(s.o.CommitInterval)
