@@ -93,8 +93,9 @@ func (a *After) Kept(store *gitstore.Store, bp string) ([]*Entity, error) {
 // Others reads the entities of blueprint bp whose files another scope's
 // lists hold (a source's, or an orphan's this sync does not take over),
 // and those another writer added to this scope's since the fetch
-// (Arrived): whatever this sync does, they stay. A rule relation of a hand-written
-// entity, which every source states, matches them as this sync's own.
+// (Arrived): whatever this sync does, they stay. A rule relation of a
+// hand-written entity, which every source states, matches them as this
+// sync's own.
 func (a *After) Others(store *gitstore.Store, bp string) ([]*Entity, error) {
 	return a.cat.Others(store, bp, a.prod)
 }
@@ -105,29 +106,26 @@ func (c *State) Others(store *gitstore.Store, bp string, prod Produced) ([]*Enti
 	seen := map[string]bool{}
 	var stems []string
 	var blobs []plumbing.Hash
-	lists := [][]string{}
-	for _, o := range c.owners {
-		lists = append(lists, o.lists[dir])
+	add := func(stem string) {
+		if seen[stem] || prod.Has(dir, stem) {
+			return
+		}
+		seen[stem] = true
+		if blob, ok := c.Files[dir].Lookup(stem); ok {
+			stems, blobs = append(stems, stem), append(blobs, blob)
+		}
 	}
-	var arrived []string
-	if c.Arrived != nil {
-		// This scope's names another writer added since the fetch stay
-		// too (see Arrived).
-		for _, stem := range c.Managed[dir] {
-			if c.Arrived(dir, stem) {
-				arrived = append(arrived, stem)
+	for _, o := range c.owners {
+		for _, stem := range o.lists[dir] {
+			if !c.Managed[dir].Has(stem) {
+				add(stem)
 			}
 		}
 	}
-	for i, list := range append(lists, arrived) {
-		own := i == len(lists)
-		for _, stem := range list {
-			if seen[stem] || prod.Has(dir, stem) || !own && c.Managed[dir].Has(stem) {
-				continue
-			}
-			seen[stem] = true
-			if blob, ok := c.Files[dir].Lookup(stem); ok {
-				stems, blobs = append(stems, stem), append(blobs, blob)
+	if c.Arrived != nil {
+		for _, stem := range c.Managed[dir] {
+			if c.Arrived(dir, stem) {
+				add(stem)
 			}
 		}
 	}
