@@ -174,22 +174,20 @@ func printInitSteps(io *IO, res *scaffold.Result) {
 	for _, p := range res.Kept {
 		fmt.Fprintf(io.Out, "  kept  %s (already there)\n", p)
 	}
-	wroteConfig := false
 	for _, p := range slices.Sorted(maps.Keys(res.Replaced)) {
 		if slices.Contains(res.Written, p) {
 			fmt.Fprintf(io.Out, "  %s leaves out blueprints defined already: %s\n", p, res.Replaced[p])
 		} else {
 			fmt.Fprintf(io.Out, "  not written: %s (%s)\n", p, res.Replaced[p])
 		}
-		wroteConfig = slices.Contains(res.Written, "gitalog.yaml")
 	}
-	wrote := slices.Contains(res.Written, "gitalog.yaml")
+	wroteConfig := slices.Contains(res.Written, "gitalog.yaml")
 	for _, p := range slices.Sorted(maps.Keys(res.Lacking)) {
-		if wrote {
+		if wroteConfig {
 			fmt.Fprintf(io.Out, "  Note: %s is yours, and no blueprint file defines %s, which the gitalog.yaml written maps: add them to blueprints/ (\"gitalog init\" in an empty folder writes gitalog's), or map only what your blueprints define.\n", p, strings.Join(res.Lacking[p], ", "))
 		}
 	}
-	if wroteConfig {
+	if wroteConfig && len(res.Replaced) > 0 {
 		fmt.Fprintln(io.Out, "  Note: the gitalog.yaml written maps those blueprints as gitalog's defaults define them; if yours differ (Port's do), put your mapping in gitalog.yaml (Port's port-app-config.yaml, or OpsLevel's extract and transform YAML, as it is) and check with \"gitalog plan\".")
 	}
 	if len(res.Untracked) > 0 {
